@@ -1,0 +1,18 @@
+{
+  "targets": [
+    {
+      "target_name": "skiff_native",
+      "sources": ["src/native.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "skiff-shim",
+      "type": "executable",
+      "sources": ["<!@(ls -1 shim/*.c)"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-D_GNU_SOURCE"],
+      "libraries": ["-lseccomp", "-ljansson"]
+    }
+  ]
+}

@@ -1,0 +1,163 @@
+// skiff_native: the few syscalls Node lacks. Each throws a JS Error carrying
+// `code` (errno name) and `errno`, with the message "<call> <path>: <strerror>".
+#include <napi.h>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+namespace {
+
+const char *ErrnoName(int e) {
+  switch (e) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EEXIST: return "EEXIST";
+    case ENOTDIR: return "ENOTDIR";
+    case EINVAL: return "EINVAL";
+    case ENOSPC: return "ENOSPC";
+    case EWOULDBLOCK: return "EWOULDBLOCK";
+    case ENODATA: return "ENODATA";
+    case ENOTSUP: return "ENOTSUP";
+    case EBADF: return "EBADF";
+    case EINTR: return "EINTR";
+    case E2BIG: return "E2BIG";
+    case ERANGE: return "ERANGE";
+    default: return "EUNKNOWN";
+  }
+}
+
+Napi::Value ThrowErrno(Napi::Env env, int e, const std::string &what) {
+  Napi::Error err = Napi::Error::New(env, what + ": " + strerror(e));
+  err.Set("code", Napi::String::New(env, ErrnoName(e)));
+  err.Set("errno", Napi::Number::New(env, e));
+  err.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// flock(fd, exclusive, nonblock) -> true when taken, false when nonblock and busy.
+Napi::Value Flock(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  bool exclusive = info[1].As<Napi::Boolean>().Value();
+  bool nonblock = info.Length() > 2 && info[2].As<Napi::Boolean>().Value();
+  int op = (exclusive ? LOCK_EX : LOCK_SH) | (nonblock ? LOCK_NB : 0);
+  int r;
+  do { r = flock(fd, op); } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    if (nonblock && errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+    return ThrowErrno(env, errno, "flock");
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value Funlock(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (flock(fd, LOCK_UN) < 0) return ThrowErrno(env, errno, "flock unlock");
+  return env.Undefined();
+}
+
+// mknod(path, mode, major, minor): mode includes the file type bits (S_IFCHR, S_IFIFO, ...).
+Napi::Value Mknod(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  mode_t mode = info[1].As<Napi::Number>().Uint32Value();
+  unsigned maj = info[2].As<Napi::Number>().Uint32Value();
+  unsigned min = info[3].As<Napi::Number>().Uint32Value();
+  if (mknod(path.c_str(), mode, makedev(maj, min)) < 0) return ThrowErrno(env, errno, "mknod " + path);
+  return env.Undefined();
+}
+
+Napi::Value Lsetxattr(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  Napi::Buffer<char> value = info[2].As<Napi::Buffer<char>>();
+  if (lsetxattr(path.c_str(), name.c_str(), value.Data(), value.Length(), 0) < 0)
+    return ThrowErrno(env, errno, "setxattr " + name + " on " + path);
+  return env.Undefined();
+}
+
+// lgetxattr(path, name) -> Buffer, or null when the attribute is absent.
+Napi::Value Lgetxattr(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  ssize_t n = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP) return env.Null();
+    return ThrowErrno(env, errno, "getxattr " + name + " on " + path);
+  }
+  std::vector<char> buf(n > 0 ? n : 1);
+  n = lgetxattr(path.c_str(), name.c_str(), buf.data(), buf.size());
+  if (n < 0) return ThrowErrno(env, errno, "getxattr " + name + " on " + path);
+  return Napi::Buffer<char>::Copy(env, buf.data(), n);
+}
+
+Napi::Value Llistxattr(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  ssize_t n = llistxattr(path.c_str(), nullptr, 0);
+  Napi::Array out = Napi::Array::New(env);
+  if (n < 0) {
+    if (errno == ENOTSUP) return out;
+    return ThrowErrno(env, errno, "listxattr " + path);
+  }
+  std::vector<char> buf(n > 0 ? n : 1);
+  n = llistxattr(path.c_str(), buf.data(), buf.size());
+  if (n < 0) return ThrowErrno(env, errno, "listxattr " + path);
+  uint32_t i = 0;
+  for (ssize_t off = 0; off < n;) {
+    std::string name(buf.data() + off);
+    off += name.size() + 1;
+    out.Set(i++, Napi::String::New(env, name));
+  }
+  return out;
+}
+
+// execve(file, argv, envp): replaces the whole Node process (all threads) with `file`.
+// Returns only by throwing. fds 0-2 are inherited; Node marks its own fds CLOEXEC.
+Napi::Value Execve(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string file = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array jargv = info[1].As<Napi::Array>();
+  Napi::Array jenv = info[2].As<Napi::Array>();
+  std::vector<std::string> sargv, senv;
+  for (uint32_t i = 0; i < jargv.Length(); i++) sargv.push_back(jargv.Get(i).As<Napi::String>().Utf8Value());
+  for (uint32_t i = 0; i < jenv.Length(); i++) senv.push_back(jenv.Get(i).As<Napi::String>().Utf8Value());
+  std::vector<char *> argv, envp;
+  for (auto &s : sargv) argv.push_back(const_cast<char *>(s.c_str()));
+  argv.push_back(nullptr);
+  for (auto &s : senv) envp.push_back(const_cast<char *>(s.c_str()));
+  envp.push_back(nullptr);
+  // Node may have put stdio in non-blocking mode; the next program expects blocking fds.
+  for (int fd = 0; fd <= 2; fd++) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
+  execve(file.c_str(), argv.data(), envp.data());
+  return ThrowErrno(env, errno, "exec " + file);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("funlock", Napi::Function::New(env, Funlock));
+  exports.Set("mknod", Napi::Function::New(env, Mknod));
+  exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr));
+  exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
+  exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));
+  exports.Set("execve", Napi::Function::New(env, Execve));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(skiff_native, Init)

@@ -1,0 +1,52 @@
+/**
+ * Typed access to the native parts: the N-API addon (syscalls Node lacks) and the shim executable.
+ * Both are found next to the running bundle (dist/), or in addon/build/Release during development;
+ * SKIFF_LIBEXEC overrides.
+ */
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SkiffError } from './errors.js';
+
+export interface NativeAddon {
+  flock(fd: number, exclusive: boolean, nonblock?: boolean): boolean;
+  funlock(fd: number): void;
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  lgetxattr(path: string, name: string): Buffer | null;
+  llistxattr(path: string): string[];
+  execve(file: string, argv: string[], env: string[]): never;
+}
+
+function candidates(file: string): string[] {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const dirs = [process.env.SKIFF_LIBEXEC, here, path.resolve(here, '..'), path.resolve(here, '../..')]
+    .filter((d): d is string => !!d);
+  const out: string[] = [];
+  for (const d of dirs) {
+    out.push(path.join(d, file));
+    out.push(path.join(d, 'dist', file));
+    out.push(path.join(d, 'addon/build/Release', file));
+  }
+  return out;
+}
+
+function locate(file: string): string {
+  for (const c of candidates(file)) if (fs.existsSync(c)) return c;
+  throw new SkiffError('EINTERNAL', `cannot find ${file}: run 'make build' (or set SKIFF_LIBEXEC)`);
+}
+
+let addon: NativeAddon | undefined;
+export function native(): NativeAddon {
+  if (!addon) {
+    const require = createRequire(import.meta.url);
+    addon = require(locate('skiff_native.node')) as NativeAddon;
+  }
+  return addon;
+}
+
+let shim: string | undefined;
+export function shimPath(): string {
+  return (shim ??= locate('skiff-shim'));
+}

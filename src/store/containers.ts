@@ -1,0 +1,201 @@
+/**
+ * Container records: containers/<id>/config.json (what was asked for, Docker's field names),
+ * containers/<id>/state.json (start observations, written by the CLI), and the files the shim
+ * writes beside them: `pid` (init's host pid) and `exit.json` (exit code, finish time).
+ * Names are unique; creation checks them under the 'containers' lock. There is no index file:
+ * a container exists exactly while its directory does.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { containerDir, dirs } from './layout.js';
+import { readJson, readJsonSync, stagingPath, writeJsonAtomic } from './atomic.js';
+import { withLock } from './lock.js';
+import { SkiffError } from '../errors.js';
+
+export interface ContainerConfig {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  Tty: boolean;
+  OpenStdin: boolean;
+  Env: string[];
+  Cmd: string[] | null;
+  Image: string;
+  Volumes: Record<string, object> | null;
+  WorkingDir: string;
+  Entrypoint: string[] | null;
+  Labels: Record<string, string>;
+  StopSignal?: string;
+}
+
+export interface MountPoint {
+  Type: 'bind' | 'tmpfs' | 'volume';
+  Source: string;
+  Destination: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+export interface HostConfig {
+  Binds: string[] | null;
+  NetworkMode: string;
+  AutoRemove: boolean;
+  Privileged: boolean;
+  CapAdd: string[] | null;
+  CapDrop: string[] | null;
+  ReadonlyRootfs: boolean;
+  SecurityOpt: string[] | null;
+  Init: boolean;
+  MaskedPaths: string[];
+  ReadonlyPaths: string[];
+  Tmpfs: Record<string, string> | null;
+}
+
+export interface ContainerRecord {
+  Id: string;
+  Name: string; // without the leading slash
+  Created: string;
+  Path: string;
+  Args: string[];
+  Image: string; // image id
+  ImageName: string; // as the user gave it
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  Mounts: MountPoint[];
+  Rootless: boolean;
+  /** Chain ids of the image's layers, bottom first. */
+  Layers: string[];
+}
+
+export interface StartState {
+  StartedAt: string;
+  BootId: string;
+  /** Set for detached containers whose monitor is the shim. */
+  Detached: boolean;
+}
+
+export interface ExitInfo {
+  exitCode: number;
+  signal: number | null;
+  finishedAt: string;
+  error: string;
+}
+
+export const containerFiles = (id: string) => {
+  const dir = containerDir(id);
+  return {
+    dir,
+    config: path.join(dir, 'config.json'),
+    state: path.join(dir, 'state.json'),
+    pid: path.join(dir, 'pid'),
+    exit: path.join(dir, 'exit.json'),
+    bundle: path.join(dir, 'bundle'),
+    spec: path.join(dir, 'bundle', 'config.json'),
+    rootfs: path.join(dir, 'bundle', 'rootfs'),
+    upper: path.join(dir, 'upper'),
+    work: path.join(dir, 'work'),
+    hosts: path.join(dir, 'hosts'),
+    hostname: path.join(dir, 'hostname'),
+    resolv: path.join(dir, 'resolv.conf'),
+  };
+};
+
+export function listContainerIds(): string[] {
+  return fs.readdirSync(dirs().containers).filter((n) => /^[0-9a-f]{64}$/.test(n));
+}
+
+export function readContainer(id: string): ContainerRecord | undefined {
+  return readJsonSync<ContainerRecord>(containerFiles(id).config);
+}
+
+export function listContainers(): ContainerRecord[] {
+  const out: ContainerRecord[] = [];
+  for (const id of listContainerIds()) {
+    const rec = readContainer(id);
+    if (rec) out.push(rec);
+  }
+  return out;
+}
+
+/** Docker's lookup order: full id, exact name, unique id prefix. */
+export function findContainer(ref: string): ContainerRecord {
+  const name = ref.replace(/^\//, '');
+  const all = listContainers();
+  const exact = all.find((c) => c.Id === ref) ?? all.find((c) => c.Name === name);
+  if (exact) return exact;
+  const byPrefix = /^[0-9a-f]+$/.test(ref) ? all.filter((c) => c.Id.startsWith(ref)) : [];
+  if (byPrefix.length === 1) return byPrefix[0]!;
+  if (byPrefix.length > 1) throw new SkiffError('EINVAL', `multiple containers match prefix "${ref}": use more characters`);
+  throw new SkiffError('ENOCONTAINER', `No such container: ${ref}`, 1);
+}
+
+/** Create the container's directory with its record; fails if the name is taken. */
+export async function createContainerDir(rec: ContainerRecord, prepare: (dir: string) => Promise<void>): Promise<void> {
+  await withLock('containers', async () => {
+    const clash = listContainers().find((c) => c.Name === rec.Name);
+    if (clash) {
+      throw new SkiffError(
+        'ECONFLICT',
+        `the container name "/${rec.Name}" is already in use by container "${clash.Id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    const staging = await stagingPath('ctr');
+    await fsp.mkdir(staging, { mode: 0o711 });
+    try {
+      await prepare(staging);
+      await writeJsonAtomic(path.join(staging, 'config.json'), rec);
+      await fsp.rename(staging, containerDir(rec.Id));
+    } catch (e) {
+      await fsp.rm(staging, { recursive: true, force: true });
+      throw e;
+    }
+  });
+}
+
+export async function writeStartState(id: string, st: StartState): Promise<void> {
+  await writeJsonAtomic(containerFiles(id).state, st);
+}
+
+export function readStartState(id: string): StartState | undefined {
+  return readJsonSync<StartState>(containerFiles(id).state);
+}
+
+export function readExit(id: string): ExitInfo | undefined {
+  return readJsonSync<ExitInfo>(containerFiles(id).exit);
+}
+
+export async function readExitAsync(id: string): Promise<ExitInfo | undefined> {
+  return readJson<ExitInfo>(containerFiles(id).exit);
+}
+
+export function readPid(id: string): number | undefined {
+  try {
+    const n = Number(fs.readFileSync(containerFiles(id).pid, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Clear the run-time files before a (re)start. */
+export async function resetRunFiles(id: string): Promise<void> {
+  const f = containerFiles(id);
+  await Promise.all([f.pid, f.exit, f.state].map((p) => fsp.rm(p, { force: true })));
+}
+
+/** Remove a container's directory: renamed away first so it disappears atomically. */
+export async function removeContainerDir(id: string): Promise<void> {
+  const trash = await stagingPath('rm-ctr');
+  try {
+    await fsp.rename(containerDir(id), trash);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  await fsp.rm(trash, { recursive: true, force: true });
+}

@@ -1,0 +1,110 @@
+/**
+ * Extracted layers, one directory per chain id (OCI image-spec "ChainID"):
+ * layers/<hex>/diff (overlay format), layers/<hex>/meta.json, and a short link
+ * layers/l/<20 hex> -> ../<hex>/diff used in overlay mount options.
+ * A layer directory appears by rename of a finished staging dir, so its existence
+ * means it is complete.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { dirs, layerDir, layerDiff, layerLinkName } from './layout.js';
+import { commitDir, makeStagingDir, readJson, stagingPath } from './atomic.js';
+
+export interface LayerMeta {
+  chainId: string;
+  diffId: string;
+  parent: string | null;
+  /** Bytes of file content in the layer. */
+  size: number;
+}
+
+/** ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
+export function computeChainIds(diffIds: string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIds) {
+    const prev = out[out.length - 1];
+    out.push(prev === undefined ? d : 'sha256:' + crypto.createHash('sha256').update(`${prev} ${d}`).digest('hex'));
+  }
+  return out;
+}
+
+export function hasLayer(chainId: string): boolean {
+  return fs.existsSync(path.join(layerDir(chainId), 'meta.json'));
+}
+
+export async function layerMeta(chainId: string): Promise<LayerMeta | undefined> {
+  return readJson<LayerMeta>(path.join(layerDir(chainId), 'meta.json'));
+}
+
+/**
+ * Create a layer: `fill` writes the diff into the given empty dir and returns its size.
+ * If the layer already exists (or a concurrent invocation finishes it first) the work is discarded.
+ * On any failure nothing but tmp/ staging is touched, and that is removed.
+ */
+export async function createLayer(
+  meta: Omit<LayerMeta, 'size'>,
+  fill: (diffDir: string) => Promise<number>,
+): Promise<LayerMeta> {
+  const staging = await makeStagingDir('layer');
+  try {
+    const diff = path.join(staging, 'diff');
+    await fsp.mkdir(diff, { mode: 0o755 });
+    const size = await fill(diff);
+    const full: LayerMeta = { ...meta, size };
+    await fsp.writeFile(path.join(staging, 'meta.json'), JSON.stringify(full) + '\n');
+    await commitDir(staging, layerDir(meta.chainId));
+    await ensureLink(meta.chainId);
+    return (await layerMeta(meta.chainId)) ?? full;
+  } catch (e) {
+    await fsp.rm(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function ensureLink(chainId: string): Promise<void> {
+  const link = path.join(dirs().links, layerLinkName(chainId));
+  try {
+    await fsp.symlink(path.join('..', path.basename(layerDir(chainId)), 'diff'), link);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
+
+/** overlay lowerdir entries for an image's layers (given bottom-first), topmost first, as short link paths. */
+export function lowerDirs(chainIds: string[]): string[] {
+  return chainIds.map((c) => path.join(dirs().links, layerLinkName(c))).reverse();
+}
+
+export function diffDir(chainId: string): string {
+  return layerDiff(chainId);
+}
+
+export async function listLayers(): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await fsp.readdir(dirs().layers)) if (/^[0-9a-f]{64}$/.test(name)) out.push(`sha256:${name}`);
+  return out;
+}
+
+/**
+ * Remove layers not in `keep`. Each goes away atomically (renamed into tmp/ first),
+ * so a reader never sees a half-deleted layer. Returns the removed chain ids.
+ */
+export async function removeLayersExcept(keep: Set<string>): Promise<string[]> {
+  const removed: string[] = [];
+  for (const chainId of await listLayers()) {
+    if (keep.has(chainId)) continue;
+    await fsp.rm(path.join(dirs().links, layerLinkName(chainId)), { force: true });
+    const trash = await stagingPath('rm-layer');
+    try {
+      await fsp.rename(layerDir(chainId), trash);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw e;
+    }
+    await fsp.rm(trash, { recursive: true, force: true });
+    removed.push(chainId);
+  }
+  return removed;
+}

@@ -1,0 +1,70 @@
+/**
+ * The on-disk layout (GUIDE.md §2). Every path of the store is computed here and nowhere else.
+ *   blobs/sha256/<hex>       compressed layers, configs, manifests exactly as pulled/built
+ *   layers/<chainhex>/diff   extracted layer (overlay format); meta.json beside it
+ *   layers/l/<short>         short symlinks to diff dirs, keeping overlay mount data under one page
+ *   images/<hex>.json        image records; images/repositories.json maps tags to image ids
+ *   containers/<id>/         container config, state, upper/, work/, rootfs/, logs
+ *   volumes/<name>/_data
+ *   tmp/                     staging: built here, then renamed into place
+ *   locks/                   flock files
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { paths } from '../config.js';
+
+export interface StoreDirs {
+  root: string;
+  blobs: string;
+  layers: string;
+  links: string;
+  images: string;
+  containers: string;
+  volumes: string;
+  tmp: string;
+  locks: string;
+  runroot: string;
+}
+
+let ensured: string | undefined;
+
+export function dirs(): StoreDirs {
+  const { root, runroot } = paths();
+  const d: StoreDirs = {
+    root,
+    blobs: path.join(root, 'blobs', 'sha256'),
+    layers: path.join(root, 'layers'),
+    links: path.join(root, 'layers', 'l'),
+    images: path.join(root, 'images'),
+    containers: path.join(root, 'containers'),
+    volumes: path.join(root, 'volumes'),
+    tmp: path.join(root, 'tmp'),
+    locks: path.join(root, 'locks'),
+    runroot,
+  };
+  if (ensured !== root) {
+    for (const p of [d.blobs, d.links, d.images, d.containers, d.volumes, d.tmp, d.locks]) {
+      fs.mkdirSync(p, { recursive: true, mode: 0o700 });
+    }
+    fs.mkdirSync(runroot, { recursive: true, mode: 0o700 });
+    ensured = root;
+  }
+  return d;
+}
+
+function hexOf(digest: string): string {
+  const i = digest.indexOf(':');
+  return i >= 0 ? digest.slice(i + 1) : digest;
+}
+
+export const blobPath = (digest: string): string => path.join(dirs().blobs, hexOf(digest));
+export const layerDir = (chainId: string): string => path.join(dirs().layers, hexOf(chainId));
+export const layerDiff = (chainId: string): string => path.join(layerDir(chainId), 'diff');
+/** Short, deterministic link name for a layer (20 hex chars of its chain id). */
+export const layerLinkName = (chainId: string): string => hexOf(chainId).slice(0, 20);
+export const imageFile = (id: string): string => path.join(dirs().images, `${hexOf(id)}.json`);
+export const repositoriesFile = (): string => path.join(dirs().images, 'repositories.json');
+export const containerDir = (id: string): string => path.join(dirs().containers, id);
+export const containersIndexFile = (): string => path.join(dirs().containers, 'names.json');
+export const volumeDir = (name: string): string => path.join(dirs().volumes, name);
+export const lockFile = (name: string): string => path.join(dirs().locks, name);
