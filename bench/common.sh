@@ -1,0 +1,25 @@
+# Shared setup for the benchmarks: a local registry with the fixture images, and a ratio printer.
+# Benchmarks are not tests: they print medians and ratios, they never fail on a timing.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SKIFF="$REPO/bin/skiff"
+BENCH_TMP=${BENCH_TMP:-$(mktemp -d /tmp/skiff-bench.XXXXXX)}
+RUNS=${RUNS:-10}
+
+bench_registry() {
+  REG_DIR="$BENCH_TMP/registry"
+  mkdir -p "$REG_DIR"
+  REGISTRY=$(bash "$REPO/scripts/registry.sh" start "$REG_DIR")
+  trap 'bash "$REPO/scripts/registry.sh" stop "$REG_DIR" >/dev/null 2>&1 || true' EXIT
+  FIXTURES_DIR=${FIXTURES_DIR:-/var/tmp/skiff-fixtures}
+  bash "$REPO/scripts/make-fixtures.sh" "$REGISTRY" "$FIXTURES_DIR" >&2
+}
+
+# ratios FILE NAME...: hyperfine JSON → median per command and ratio to the first command
+ratios() {
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
+    const base = r[0].median;
+    for (const x of r) console.log(`${x.command.padEnd(70).slice(0,70)}  median ${(x.median*1000).toFixed(1).padStart(8)} ms  ratio ${(x.median/base).toFixed(2)}`);
+  ' "$1"
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# skiff run --rm busybox true  vs  podman run, crun run, and node -e 0 (the floor), side by side.
+source "$(dirname "$0")/common.sh"
+bench_registry
+export SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run"
+"$SKIFF" pull -q "$REGISTRY/busybox:latest" >/dev/null
+podman pull -q --tls-verify=false "$REGISTRY/busybox:latest" >/dev/null
+# crun needs an unpacked bundle: use skiff's own spec for the same image, minus the skiff extension.
+BUNDLE="$BENCH_TMP/crun-bundle"
+mkdir -p "$BUNDLE/rootfs"
+podman export "$(podman create "$REGISTRY/busybox:latest" true)" | tar -C "$BUNDLE/rootfs" -xf -
+(cd "$BUNDLE" && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$BENCH_TMP/run.json" \
+  "$SKIFF run --rm $REGISTRY/busybox:latest true" \
+  "podman run --rm --network=none $REGISTRY/busybox:latest true" \
+  "crun run --bundle $BUNDLE bench-$$" \
+  "node -e 0" >&2
+echo "== skiff run --rm vs peers (ratio to skiff; < 1 means faster than skiff)"
+ratios "$BENCH_TMP/run.json"

@@ -1,0 +1,174 @@
+/** Container commands: run, create, start, exec, rm, stop, kill, ps, logs. */
+import fs from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { createContainer } from '../../container/create.js';
+import {
+  execInContainer, logFile, removeContainer, signalContainer, startAttached, startDetached, stopContainer,
+} from '../../container/lifecycle.js';
+import { listContainerRows } from '../../container/list.js';
+import { findContainer } from '../../store/containers.js';
+import { SkiffError } from '../../errors.js';
+import { passthrough, registerPassthrough } from '../argv.js';
+import { formatOutput } from '../output/table.js';
+import { batch } from '../batch.js';
+import { createOptions, list, toCreateOptions } from './run-options.js';
+
+export const run: CommandModule = {
+  command: 'run [options] <image> [command..]',
+  describe: 'Create and run a new container from an image',
+  builder: (y) => createOptions(y).option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'Run container in background and print container ID' }),
+  handler: async (a) => {
+    const rec = await createContainer(toCreateOptions(a, passthrough()));
+    if (a.detach) {
+      await startDetached(rec);
+      process.stdout.write(rec.Id + '\n');
+      return;
+    }
+    await startAttached(rec);
+  },
+};
+
+export const create: CommandModule = {
+  command: 'create [options] <image> [command..]',
+  describe: 'Create a new container',
+  builder: (y) => createOptions(y),
+  handler: async (a) => {
+    const rec = await createContainer(toCreateOptions(a, passthrough()));
+    process.stdout.write(rec.Id + '\n');
+  },
+};
+
+export const start: CommandModule = {
+  command: 'start [options] <container..>',
+  describe: 'Start one or more stopped containers',
+  builder: (y) =>
+    y.option('attach', { alias: 'a', type: 'boolean', default: false, describe: 'Attach STDOUT/STDERR and forward signals' })
+      .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: "Attach container's STDIN" }),
+  handler: async (a) => {
+    const refs = list(a.container);
+    if (a.attach) {
+      if (refs.length > 1) throw new SkiffError('EINVAL', 'you cannot start and attach multiple containers at once');
+      await startAttached(findContainer(refs[0]!));
+      return;
+    }
+    await batch(refs, async (ref) => {
+      await startDetached(findContainer(ref));
+      return ref;
+    });
+  },
+};
+
+registerPassthrough('exec', ['env', 'e', 'user', 'u', 'workdir', 'w', 'env-file', 'root', 'runroot']);
+export const exec: CommandModule = {
+  command: 'exec [options] <container> [command..]',
+  describe: 'Execute a command in a running container',
+  builder: (y) =>
+    y.positional('container', { type: 'string', demandOption: true })
+      .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Keep STDIN open' })
+      .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-TTY' })
+      .option('detach', { alias: 'd', type: 'boolean', default: false, hidden: true })
+      .option('env', { alias: 'e', type: 'string', describe: 'Set environment variables' })
+      .option('user', { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' })
+      .option('workdir', { alias: 'w', type: 'string', describe: 'Working directory inside the container' })
+      .option('privileged', { type: 'boolean', default: false, describe: 'Give extended privileges to the command' }),
+  handler: async (a) => {
+    const args = passthrough();
+    if (!args.length) throw new SkiffError('EINVAL', "exec requires at least 2 arguments: 'skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]'");
+    await execInContainer(String(a.container), {
+      args, tty: Boolean(a.tty), interactive: Boolean(a.interactive), env: list(a.env),
+      user: a.user as string | undefined, workdir: a.workdir as string | undefined, privileged: Boolean(a.privileged),
+    });
+  },
+};
+
+export const rm: CommandModule = {
+  command: 'rm [options] <container..>',
+  aliases: ['remove'],
+  describe: 'Remove one or more containers',
+  builder: (y) =>
+    y.option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Force the removal of a running container (uses SIGKILL)' })
+      .option('volumes', { alias: 'v', type: 'boolean', default: false, describe: 'Remove anonymous volumes (accepted)' }),
+  handler: async (a) => {
+    await batch(list(a.container), async (ref) => {
+      await removeContainer(ref, { force: Boolean(a.force) });
+      return ref;
+    });
+  },
+};
+
+export const stop: CommandModule = {
+  command: 'stop [options] <container..>',
+  describe: 'Stop one or more running containers',
+  builder: (y) => y.option('time', { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before killing' }),
+  handler: async (a) => {
+    await batch(list(a.container), async (ref) => {
+      await stopContainer(findContainer(ref), Number(a.time));
+      return ref;
+    });
+  },
+};
+
+export const kill: CommandModule = {
+  command: 'kill [options] <container..>',
+  describe: 'Kill one or more running containers',
+  builder: (y) => y.option('signal', { alias: 's', type: 'string', default: 'KILL', describe: 'Signal to send' }),
+  handler: async (a) => {
+    const s = String(a.signal).toUpperCase();
+    const sig = /^\d+$/.test(s) ? Number(s) : ((s.startsWith('SIG') ? s : `SIG${s}`) as NodeJS.Signals);
+    await batch(list(a.container), async (ref) => {
+      await signalContainer(findContainer(ref), sig);
+      return ref;
+    });
+  },
+};
+
+export const logs: CommandModule = {
+  command: 'logs [options] <container>',
+  describe: 'Fetch the logs of a container',
+  builder: (y) => y.positional('container', { type: 'string', demandOption: true }),
+  handler: async (a) => {
+    const rec = findContainer(String(a.container));
+    try {
+      process.stdout.write(fs.readFileSync(logFile(rec.Id)));
+    } catch {
+      /* a container that never ran detached has no log */
+    }
+  },
+};
+
+export const ps: CommandModule = {
+  command: 'ps [options]',
+  aliases: ['ls', 'list'],
+  describe: 'List containers',
+  builder: (y) =>
+    y.option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Show all containers (default shows just running)' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only display container IDs' })
+      .option('no-trunc', { type: 'boolean', default: false, describe: "Don't truncate output" })
+      .option('last', { alias: 'n', type: 'number', describe: 'Show n last created containers (includes all states)' })
+      .option('latest', { alias: 'l', type: 'boolean', default: false, describe: 'Show the latest created container' })
+      .option('filter', { alias: 'f', type: 'string', describe: 'Filter output based on conditions provided' })
+      .option('format', { type: 'string', describe: 'Format output using a Go template' }),
+  handler: async (a) => {
+    const rows = listContainerRows({
+      all: Boolean(a.all), last: a.latest ? 1 : (a.last as number | undefined), filters: list(a.filter), noTrunc: Boolean(a['no-trunc']),
+    });
+    process.stdout.write(
+      formatOutput(rows, {
+        format: a.format as string | undefined,
+        quiet: a.quiet ? (r) => r.ID : undefined,
+        defaultTable: [
+          { header: 'CONTAINER ID', field: (r) => r.ID },
+          { header: 'IMAGE', field: (r) => r.Image },
+          { header: 'COMMAND', field: (r) => r.Command },
+          { header: 'CREATED', field: (r) => r.RunningFor },
+          { header: 'STATUS', field: (r) => r.Status },
+          { header: 'PORTS', field: (r) => r.Ports },
+          { header: 'NAMES', field: (r) => r.Names },
+        ],
+        headerNames: { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' },
+      }),
+    );
+  },
+};
+
+export const containerCommands: CommandModule[] = [run, create, start, exec, rm, stop, kill, logs, ps];

@@ -1,0 +1,121 @@
+/** Image commands: pull, push, images, rmi, tag, history, image inspect/prune, save, load. */
+import type { CommandModule } from 'yargs';
+import { pullImage } from '../../image/pull.js';
+import { imageHistory, listImageRows, pruneImages, removeImage, tagImage } from '../../image/manage.js';
+import { humanSize } from '../output/units.js';
+import { formatOutput } from '../output/table.js';
+import { batch } from '../batch.js';
+import { list } from './run-options.js';
+
+export const pull: CommandModule = {
+  command: 'pull [options] <image>',
+  describe: 'Download an image from a registry',
+  builder: (y) =>
+    y.positional('image', { type: 'string', demandOption: true })
+      .option('platform', { type: 'string', describe: 'Set platform if the image is multi-platform (e.g. linux/arm64)' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Suppress verbose output' })
+      .option('tls-verify', { type: 'boolean', default: true, describe: 'Require HTTPS and verify certificates' }),
+  handler: async (a) => {
+    const rec = await pullImage(String(a.image), {
+      platform: a.platform as string | undefined, quiet: Boolean(a.quiet), tlsVerify: a['tls-verify'] as boolean,
+    });
+    const { canonical, parseReference } = await import('../../image/reference.js');
+    const ref = parseReference(String(a.image));
+    process.stdout.write(`${ref.digest ? `${ref.domain}/${ref.path}@${ref.digest}` : canonical(ref)}\n`);
+    void rec;
+  },
+};
+
+export const images: CommandModule = {
+  command: 'images [options] [reference]',
+  describe: 'List images',
+  builder: (y) =>
+    y.option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Show all images' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only show image IDs' })
+      .option('no-trunc', { type: 'boolean', default: false, describe: "Don't truncate output" })
+      .option('digests', { type: 'boolean', default: false, describe: 'Show digests' })
+      .option('format', { type: 'string', describe: 'Format output using a Go template' }),
+  handler: async (a) => {
+    const rows = await listImageRows({
+      all: Boolean(a.all), noTrunc: Boolean(a['no-trunc']), digests: Boolean(a.digests), filterRef: a.reference as string | undefined,
+    });
+    const quietRows = a.quiet ? rows.filter((r, i) => rows.findIndex((x) => x.ID === r.ID) === i) : rows;
+    process.stdout.write(
+      formatOutput(quietRows, {
+        format: a.format as string | undefined,
+        quiet: a.quiet ? (r) => r.ID : undefined,
+        defaultTable: [
+          { header: 'REPOSITORY', field: (r) => r.Repository },
+          { header: 'TAG', field: (r) => r.Tag },
+          ...(a.digests ? [{ header: 'DIGEST', field: (r: (typeof rows)[number]) => r.Digest }] : []),
+          { header: 'IMAGE ID', field: (r) => r.ID },
+          { header: 'CREATED', field: (r) => r.CreatedSince },
+          { header: 'SIZE', field: (r) => r.Size },
+        ],
+        headerNames: { ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT' },
+      }),
+    );
+  },
+};
+
+export const rmi: CommandModule = {
+  command: 'rmi [options] <image..>',
+  describe: 'Remove one or more images',
+  builder: (y) => y.option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Force removal of the image' }),
+  handler: async (a) => {
+    await batch(list(a.image), async (ref) => {
+      const r = await removeImage(ref, Boolean(a.force));
+      return [...r.untagged.map((u) => `Untagged: ${u}`), ...r.deleted.map((d) => `Deleted: ${d}`)].join('\n');
+    });
+  },
+};
+
+export const tag: CommandModule = {
+  command: 'tag <source> <target>',
+  describe: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+  handler: async (a) => {
+    await tagImage(String(a.source), String(a.target));
+  },
+};
+
+export const history: CommandModule = {
+  command: 'history [options] <image>',
+  describe: 'Show the history of an image',
+  builder: (y) =>
+    y.option('no-trunc', { type: 'boolean', default: false, describe: "Don't truncate output" })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only show image IDs' })
+      .option('format', { type: 'string', describe: 'Format output using a Go template' })
+      .option('human', { alias: 'H', type: 'boolean', default: true, describe: 'Print sizes and dates in human readable format' }),
+  handler: async (a) => {
+    const rows = await imageHistory(String(a.image), Boolean(a['no-trunc']));
+    process.stdout.write(
+      formatOutput(rows, {
+        format: a.format as string | undefined,
+        quiet: a.quiet ? (r) => r.ID : undefined,
+        defaultTable: [
+          { header: 'IMAGE', field: (r) => r.ID },
+          { header: 'CREATED', field: (r) => r.CreatedSince },
+          { header: 'CREATED BY', field: (r) => r.CreatedBy },
+          { header: 'SIZE', field: (r) => r.Size },
+          { header: 'COMMENT', field: (r) => r.Comment },
+        ],
+        headerNames: { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedBy: 'CREATED BY' },
+      }),
+    );
+  },
+};
+
+export const imagePrune: CommandModule = {
+  command: 'prune [options]',
+  describe: 'Remove unused images',
+  builder: (y) =>
+    y.option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove all unused images, not just dangling ones' })
+      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do not prompt for confirmation' }),
+  handler: async (a) => {
+    const r = await pruneImages(Boolean(a.all));
+    if (r.deleted.length) process.stdout.write(`Deleted Images:\n${r.deleted.map((d) => `deleted: ${d}\n`).join('')}\n`);
+    process.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
+  },
+};
+
+export const imageCommands: CommandModule[] = [pull, images, rmi, tag, history];

@@ -1,0 +1,36 @@
+/** Every command skiff knows, in one list for yargs. */
+import type { CommandModule } from 'yargs';
+import { containerCommands, create, exec, kill, logs, ps, rm, run, start, stop } from './container.js';
+import { history, imageCommands, imagePrune, images, pull, rmi, tag } from './image.js';
+import { containerInspect, imageInspect, inspect } from './inspect.js';
+import { loginCmd, logoutCmd, version } from './misc.js';
+
+const alias = (m: CommandModule, command: string): CommandModule => ({ ...m, command, aliases: [] });
+
+const imageGroup: CommandModule = {
+  command: 'image <command>',
+  describe: 'Manage images',
+  builder: (y) =>
+    y.command([
+      pull, alias(images, 'ls [options] [reference]'), alias(rmi, 'rm [options] <image..>'), tag, history, imagePrune, imageInspect,
+    ]).demandCommand(1),
+  handler: () => undefined,
+};
+
+const containerGroup: CommandModule = {
+  command: 'container <command>',
+  describe: 'Manage containers',
+  builder: (y) => y.command([run, create, start, exec, rm, stop, kill, logs, alias(ps, 'ls [options]'), containerInspect]).demandCommand(1),
+  handler: () => undefined,
+};
+
+export const commands: CommandModule[] = [
+  ...containerCommands,
+  ...imageCommands,
+  inspect,
+  loginCmd,
+  logoutCmd,
+  version,
+  imageGroup,
+  containerGroup,
+];

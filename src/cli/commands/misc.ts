@@ -1,0 +1,42 @@
+/** login, logout, version. */
+import fs from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { login, logout, normalizeServer } from '../../registry/login.js';
+
+export const loginCmd: CommandModule = {
+  command: 'login [options] [server]',
+  describe: 'Log in to a registry',
+  builder: (y) =>
+    y.option('username', { alias: 'u', type: 'string', describe: 'Username' })
+      .option('password', { alias: 'p', type: 'string', describe: 'Password' })
+      .option('password-stdin', { type: 'boolean', default: false, describe: 'Take the password from stdin' })
+      .option('tls-verify', { type: 'boolean', default: true, describe: 'Require HTTPS and verify certificates' }),
+  handler: async (a) => {
+    const server = normalizeServer(a.server as string | undefined);
+    let password = (a.password as string | undefined) ?? '';
+    if (a['password-stdin']) password = fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+    else if (password) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+    await login(server, String(a.username ?? ''), password, a['tls-verify'] as boolean);
+    process.stdout.write('Login Succeeded\n');
+  },
+};
+
+export const logoutCmd: CommandModule = {
+  command: 'logout [server]',
+  describe: 'Log out from a registry',
+  handler: async (a) => {
+    const server = normalizeServer(a.server as string | undefined);
+    logout(server);
+    process.stdout.write(`Removing login credentials for ${server}\n`);
+  },
+};
+
+declare const SKIFF_VERSION: string | undefined;
+export const version: CommandModule = {
+  command: 'version',
+  describe: 'Show the skiff version information',
+  handler: () => {
+    const v = typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev';
+    process.stdout.write(`Client: skiff\n Version:    ${v}\n Node:       ${process.version}\n OS/Arch:    linux/${process.arch === 'x64' ? 'amd64' : process.arch}\n`);
+  },
+};

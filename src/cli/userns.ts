@@ -1,0 +1,38 @@
+/**
+ * Rootless store work: files in layers and containers belong to subordinate ids, which the
+ * invoking user can create, chown or remove only inside a user namespace. Commands that do
+ * such work re-execute the whole CLI inside one (`skiff-shim unshare`), as `podman unshare` does.
+ */
+import { native, shimPath } from '../native.js';
+import { formatMap, rootlessMappings } from '../container/idmap.js';
+
+const NEEDS_USERNS = new Set(['pull', 'load', 'rmi', 'rm', 'prune', 'build', 'commit', 'import', 'system', 'unshare']);
+const SUBCOMMAND_NEEDS = new Set(['pull', 'load', 'rm', 'prune', 'build', 'import', 'commit', 'reset']);
+
+export function inUserns(): boolean {
+  return process.env._SKIFF_IN_USERNS === '1';
+}
+
+function needsUserns(argv: string[]): boolean {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const [cmd, sub] = words;
+  if (cmd === undefined) return false;
+  if (cmd === 'image' || cmd === 'container' || cmd === 'volume' || cmd === 'system') return sub !== undefined && SUBCOMMAND_NEEDS.has(sub);
+  return NEEDS_USERNS.has(cmd);
+}
+
+export async function maybeReexecInUserns(argv: string[]): Promise<void> {
+  if (process.getuid!() === 0 || inUserns() || !needsUserns(argv)) return;
+  reexecInUserns(argv);
+}
+
+export function reexecInUserns(argv: string[]): never {
+  const m = rootlessMappings();
+  const env = Object.entries({ ...process.env, _SKIFF_IN_USERNS: '1', _SKIFF_HOST_UID: String(process.getuid!()) }).map(([k, v]) => `${k}=${v ?? ''}`);
+  const script = process.argv[1]!;
+  return native().execve(
+    shimPath(),
+    ['skiff-shim', 'unshare', formatMap(m.uidMappings), formatMap(m.gidMappings), '--', process.execPath, script, ...argv],
+    env,
+  );
+}

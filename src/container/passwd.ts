@@ -1,0 +1,85 @@
+/**
+ * Read files of an image's merged tree without mounting it: look through the layers from the
+ * top down, honouring whiteouts (char 0:0) and opaque directories. Used for /etc/passwd and
+ * /etc/group when resolving `-u name`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SkiffError } from '../errors.js';
+
+function isWhiteout(st: fs.Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+/** Read `file` (absolute, in the container) from layer diff dirs given TOP FIRST. */
+export function readLayeredFile(diffsTopFirst: string[], file: string): string | undefined {
+  const rel = file.replace(/^\/+/, '');
+  for (const diff of diffsTopFirst) {
+    const p = path.join(diff, rel);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (isWhiteout(st)) return undefined;
+    if (st.isFile()) return fs.readFileSync(p, 'utf8');
+    return undefined;
+  }
+  return undefined;
+}
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  home: string;
+}
+
+/**
+ * Docker's `-u` rules: `name`, `uid`, `name:group`, `uid:gid`. A name must exist in the image's
+ * /etc/passwd; a numeric uid need not. Supplementary groups come from /etc/group.
+ */
+export function resolveUser(spec: string, readFile: (p: string) => string | undefined): ResolvedUser {
+  const [userPart = '', groupPart] = spec.split(':', 2);
+  const passwd = parseColonFile(readFile('/etc/passwd'));
+  const groups = parseColonFile(readFile('/etc/group'));
+  let uid: number;
+  let gid = 0;
+  let home = '/';
+  let name: string | undefined;
+  const entry = /^\d+$/.test(userPart)
+    ? passwd.find((f) => f[2] === userPart)
+    : passwd.find((f) => f[0] === (userPart || 'root'));
+  if (/^\d+$/.test(userPart)) {
+    uid = Number(userPart);
+  } else if (entry) {
+    uid = Number(entry[2]);
+  } else if (userPart === '' || userPart === 'root') {
+    uid = 0;
+  } else {
+    throw new SkiffError('EINVAL', `unable to find user ${userPart}: no matching entries in passwd file`, 126);
+  }
+  if (entry) {
+    gid = Number(entry[3]);
+    home = entry[5] || '/';
+    name = entry[0];
+  }
+  if (groupPart !== undefined && groupPart !== '') {
+    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
+    else {
+      const g = groups.find((f) => f[0] === groupPart);
+      if (!g) throw new SkiffError('EINVAL', `unable to find group ${groupPart}: no matching entries in group file`, 126);
+      gid = Number(g[2]);
+    }
+  }
+  const additionalGids = name
+    ? groups.filter((g) => (g[3] ?? '').split(',').includes(name!)).map((g) => Number(g[2])).filter((g) => g !== gid)
+    : [];
+  return { uid, gid, additionalGids, home };
+}
+
+function parseColonFile(text: string | undefined): string[][] {
+  if (!text) return [];
+  return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+}

@@ -1,0 +1,219 @@
+/** Local image management: list, tag, remove, prune, inspect, history. Returns data; the CLI prints. */
+import fsp from 'node:fs/promises';
+import { SkiffError } from '../errors.js';
+import { createdSince, humanSize } from '../cli/output/units.js';
+import { listContainers } from '../store/containers.js';
+import {
+  deleteImageLocked, getImage, listImages, readRepositories, removeTagLocked, setTag, tagsById, type ImageRecord,
+} from '../store/images.js';
+import { blobPath } from '../store/layout.js';
+import { removeLayersExcept } from '../store/layers.js';
+import { withLock } from '../store/lock.js';
+import { findImage, readImageConfig, requireImage } from './local.js';
+import { canonical, familiar, parseReference } from './reference.js';
+
+export interface ImageRow {
+  ID: string;
+  Repository: string;
+  Tag: string;
+  Digest: string;
+  CreatedSince: string;
+  CreatedAt: string;
+  Size: string;
+  Containers: string;
+}
+
+function splitRepoTag(full: string): { repo: string; tag: string } {
+  const fam = familiar(parseReference(full));
+  const at = fam.lastIndexOf(':');
+  const slash = fam.lastIndexOf('/');
+  return at > slash ? { repo: fam.slice(0, at), tag: fam.slice(at + 1) } : { repo: fam, tag: '<none>' };
+}
+
+export async function listImageRows(o: { all: boolean; noTrunc: boolean; digests: boolean; filterRef?: string }): Promise<ImageRow[]> {
+  const images = (await listImages()).sort((a, b) => b.created.localeCompare(a.created));
+  const tags = await tagsById();
+  const rows: ImageRow[] = [];
+  for (const img of images) {
+    const id = o.noTrunc ? img.id : img.id.slice(7, 19);
+    const base = {
+      ID: id,
+      CreatedSince: createdSince(new Date(img.created)),
+      CreatedAt: img.created,
+      Size: humanSize(img.size),
+      Containers: 'N/A',
+    };
+    const digest = img.repoDigests[0]?.split('@')[1] ?? '<none>';
+    const refs = tags.get(img.id) ?? [];
+    if (refs.length === 0) rows.push({ ...base, Repository: '<none>', Tag: '<none>', Digest: digest });
+    for (const r of refs.sort()) {
+      const { repo, tag } = splitRepoTag(r);
+      if (o.filterRef && !matchRef(o.filterRef, repo, tag)) continue;
+      rows.push({ ...base, Repository: repo, Tag: tag, Digest: digest });
+    }
+  }
+  return o.filterRef ? rows.filter((r) => r.Repository !== '<none>') : rows;
+}
+
+function matchRef(filter: string, repo: string, tag: string): boolean {
+  const [fr, ft] = filter.includes(':') ? filter.split(':', 2) : [filter, undefined];
+  return repo === fr && (ft === undefined || ft === tag);
+}
+
+export async function tagImage(source: string, target: string): Promise<void> {
+  const img = await requireImage(source);
+  const ref = parseReference(target);
+  if (ref.digest) throw new SkiffError('EINVAL', `refusing to create a tag with a digest reference: ${target}`);
+  await setTag(canonical(ref), img.id);
+}
+
+export interface RemoveReport {
+  untagged: string[];
+  deleted: string[];
+}
+
+/** `rmi`: untag; delete the image when no tag is left. Refuses images used by containers unless forced. */
+export async function removeImage(ref: string, force: boolean): Promise<RemoveReport> {
+  const report: RemoveReport = { untagged: [], deleted: [] };
+  await withLock('images', async () => {
+    const img = await findImage(ref);
+    if (!img) throw new SkiffError('ENOIMAGE', `No such image: ${ref}`, 1);
+    const repos = await readRepositories();
+    const tags = Object.entries(repos).filter(([, id]) => id === img.id).map(([r]) => r);
+    let byName: string | undefined;
+    try {
+      const c = canonical(parseReference(ref));
+      if (repos[c] === img.id) byName = c;
+    } catch {
+      /* an id */
+    }
+    if (byName && tags.length > 1) {
+      await removeTagLocked(byName);
+      report.untagged.push(familiar(parseReference(byName)));
+      return;
+    }
+    if (!byName && tags.length > 1 && !force) {
+      throw new SkiffError('ECONFLICT', `conflict: unable to delete ${img.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
+    }
+    const users = listContainers().filter((c) => c.Image === img.id);
+    if (users.length && !force) {
+      throw new SkiffError('ECONFLICT', `conflict: unable to remove repository reference "${ref}" (must force) - container ${users[0]!.Id.slice(0, 12)} is using its referenced image ${img.id.slice(7, 19)}`);
+    }
+    for (const t of tags) report.untagged.push(familiar(parseReference(t)));
+    for (const d of img.repoDigests) report.untagged.push(d.replace(/^docker\.io\/(library\/)?/, ''));
+    await deleteImageLocked(img.id);
+    report.deleted.push(img.id);
+    await collectGarbageLocked();
+  });
+  return report;
+}
+
+/** Remove layers and blobs no image record references. Caller holds the 'images' lock. */
+export async function collectGarbageLocked(): Promise<{ layers: string[]; reclaimed: number }> {
+  const images = await listImages();
+  const keepLayers = new Set<string>();
+  const keepBlobs = new Set<string>();
+  for (const img of images) {
+    keepBlobs.add(img.id.slice(7));
+    if (img.manifestDigest) keepBlobs.add(img.manifestDigest.slice(7));
+    for (const l of img.layers) {
+      keepLayers.add(l.chainId);
+      if (l.blobDigest) keepBlobs.add(l.blobDigest.slice(7));
+    }
+  }
+  // Layers of existing containers stay even if their image was force-removed.
+  for (const c of listContainers()) for (const l of c.Layers) keepLayers.add(l);
+  const layers = await removeLayersExcept(keepLayers);
+  let reclaimed = 0;
+  const dir = blobPath('sha256:x').slice(0, -1);
+  for (const name of await fsp.readdir(dir)) {
+    if (!/^[0-9a-f]{64}$/.test(name) || keepBlobs.has(name)) continue;
+    const st = await fsp.stat(dir + name).catch(() => undefined);
+    reclaimed += st?.size ?? 0;
+    await fsp.rm(dir + name, { force: true });
+  }
+  return { layers, reclaimed };
+}
+
+/** `image prune`: dangling (untagged) images, or with `all` every image no container uses. */
+export async function pruneImages(all: boolean): Promise<{ deleted: string[]; reclaimed: number }> {
+  return withLock('images', async () => {
+    const tags = await tagsById();
+    const used = new Set(listContainers().map((c) => c.Image));
+    const deleted: string[] = [];
+    for (const img of await listImages()) {
+      if (used.has(img.id)) continue;
+      if (!all && (tags.get(img.id)?.length ?? 0) > 0) continue;
+      await deleteImageLocked(img.id);
+      deleted.push(img.id);
+    }
+    const gc = await collectGarbageLocked();
+    return { deleted, reclaimed: gc.reclaimed };
+  });
+}
+
+/** Docker's `image inspect` JSON. */
+export async function inspectImage(ref: string): Promise<Record<string, unknown>> {
+  const img = await requireImage(ref);
+  const cfg = await readImageConfig(img);
+  const tags = (await tagsById()).get(img.id) ?? [];
+  return {
+    Id: img.id,
+    RepoTags: tags.map((t) => familiar(parseReference(t))),
+    RepoDigests: img.repoDigests.map((d) => d.replace(/^docker\.io\/(library\/)?/, '')),
+    Parent: '',
+    Comment: '',
+    Created: cfg.created ?? img.created,
+    DockerVersion: '',
+    Author: cfg.author ?? '',
+    Config: cfg.config ?? {},
+    Architecture: cfg.architecture,
+    Variant: cfg.variant,
+    Os: cfg.os,
+    Size: img.size,
+    GraphDriver: { Name: 'overlay', Data: null },
+    RootFS: { Type: 'layers', Layers: img.layers.map((l) => l.diffId) },
+    Metadata: { LastTagTime: img.added },
+  };
+}
+
+export interface HistoryRow {
+  ID: string;
+  CreatedSince: string;
+  CreatedAt: string;
+  CreatedBy: string;
+  Size: string;
+  Comment: string;
+}
+
+export async function imageHistory(ref: string, noTrunc: boolean): Promise<HistoryRow[]> {
+  const img = await requireImage(ref);
+  const cfg = await readImageConfig(img);
+  const { layerMeta } = await import('../store/layers.js');
+  const hist = cfg.history ?? img.layers.map(() => ({ created: cfg.created, created_by: '' }));
+  const rows: HistoryRow[] = [];
+  let li = 0;
+  for (const h of hist) {
+    let size = 0;
+    if (!h.empty_layer) {
+      const l = img.layers[li++];
+      if (l) size = (await layerMeta(l.chainId))?.size ?? 0;
+    }
+    const by = h.created_by ?? '';
+    rows.push({
+      ID: '<missing>',
+      CreatedSince: h.created ? createdSince(new Date(h.created)) : 'N/A',
+      CreatedAt: h.created ?? '',
+      CreatedBy: noTrunc || by.length <= 45 ? by : `${by.slice(0, 44)}…`,
+      Size: humanSize(size),
+      Comment: h.comment ?? '',
+    });
+  }
+  rows.reverse();
+  if (rows[0]) rows[0].ID = noTrunc ? img.id : img.id.slice(7, 19);
+  return rows;
+}
+
+export async function imageById(id: string): Promise<ImageRecord | undefined> {
+  return getImage(id);
+}

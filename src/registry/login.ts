@@ -1,0 +1,26 @@
+/** `login`/`logout`: check credentials against the registry, then keep them in Docker's config.json. */
+import { SkiffError } from '../errors.js';
+import { isInsecureRegistry } from '../image/reference.js';
+import { RegistryClient } from './client.js';
+import { removeCredentials, storeCredentials } from './credentials.js';
+
+export function normalizeServer(server: string | undefined): string {
+  if (!server) return 'docker.io';
+  const s = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  return s === 'index.docker.io' || s === 'registry-1.docker.io' ? 'docker.io' : s;
+}
+
+export async function login(server: string, username: string, password: string, tlsVerify = true): Promise<void> {
+  if (!username) throw new SkiffError('EINVAL', 'username is required: use --username or -u');
+  if (!password) throw new SkiffError('EINVAL', 'password is required: use --password-stdin or -p');
+  const client = new RegistryClient(server, {
+    insecure: !tlsVerify || isInsecureRegistry(server),
+    credentials: { username, password },
+  });
+  await client.ping();
+  storeCredentials(server, username, password);
+}
+
+export function logout(server: string): void {
+  if (!removeCredentials(server)) throw new SkiffError('EINVAL', `not logged in to ${server}`);
+}
