@@ -2,17 +2,55 @@
   "targets": [
     {
       "target_name": "skiff_native",
-      "sources": ["src/native.cc"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"]
+      "sources": [
+        "src/native.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-Wall",
+        "-Wextra"
+      ]
     },
     {
       "target_name": "skiff-shim",
       "type": "executable",
-      "sources": ["<!@(ls -1 shim/*.c)"],
-      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-D_GNU_SOURCE"],
-      "libraries": ["-lseccomp", "-ljansson"]
+      "sources": [
+        "<!@(ls -1 shim/*.c)"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-D_GNU_SOURCE"
+      ],
+      "libraries": [
+        "-lseccomp",
+        "-ljansson"
+      ]
+    },
+    {
+      "target_name": "skiff-init",
+      "type": "executable",
+      "sources": [
+        "init/init.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra"
+      ],
+      "ldflags": [
+        "-static"
+      ]
     }
   ]
 }

@@ -50,3 +50,8 @@ let shim: string | undefined;
 export function shimPath(): string {
   return (shim ??= locate('skiff-shim'));
 }
+
+/** The static init bind-mounted as /dev/init for `run --init`. */
+export function initPath(): string {
+  return locate('skiff-init');
+}

@@ -138,8 +138,11 @@ Napi::Value Execve(const Napi::CallbackInfo &info) {
   argv.push_back(nullptr);
   for (auto &s : senv) envp.push_back(const_cast<char *>(s.c_str()));
   envp.push_back(nullptr);
-  // Node may have put stdio in non-blocking mode; the next program expects blocking fds.
+  // Node marks stdio close-on-exec (uv_disable_stdio_inheritance) and may have made it
+  // non-blocking; the next program must inherit fds 0-2 as ordinary blocking fds.
   for (int fd = 0; fd <= 2; fd++) {
+    int fdfl = fcntl(fd, F_GETFD);
+    if (fdfl >= 0 && (fdfl & FD_CLOEXEC)) fcntl(fd, F_SETFD, fdfl & ~FD_CLOEXEC);
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
   }

@@ -4,6 +4,7 @@
  * overlay layers and the files the shim writes.
  */
 import { paths } from '../config.js';
+import { initPath } from '../native.js';
 import type { ContainerRecord, MountPoint } from '../store/containers.js';
 import { containerFiles } from '../store/containers.js';
 import { lowerDirs } from '../store/layers.js';
@@ -62,6 +63,8 @@ export interface SpecInput {
 }
 
 const NS_RW = ['nosuid', 'noexec', 'nodev'];
+/** Where `--init` puts skiff-init in the container (Docker uses /sbin/docker-init, Podman /run/podman-init). */
+const INIT_PATH = '/dev/init';
 
 function defaultMounts(rootless: boolean, hostNetwork: boolean): OciMount[] {
   const m: OciMount[] = [
@@ -128,13 +131,14 @@ export function buildSpec(input: SpecInput): OciSpec {
       ['/etc/resolv.conf', f.resolv],
     ].map(([d, s]) => ({ destination: d!, type: 'bind', source: s!, options: ['rbind', 'rprivate'] })),
     ...userMounts(rec.Mounts),
+    ...(rec.HostConfig.Init ? [{ destination: INIT_PATH, type: 'bind', source: initPath(), options: ['bind', 'ro'] }] : []),
   ];
   return {
     ociVersion: '1.0.2',
     process: {
       terminal: rec.Config.Tty,
       user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
-      args: [rec.Path, ...rec.Args],
+      args: rec.HostConfig.Init ? [INIT_PATH, '--', rec.Path, ...rec.Args] : [rec.Path, ...rec.Args],
       env,
       cwd: rec.Config.WorkingDir || '/',
       capabilities: caps,

@@ -11,6 +11,7 @@ import { removeLayersExcept } from '../store/layers.js';
 import { withLock } from '../store/lock.js';
 import { findImage, readImageConfig, requireImage } from './local.js';
 import { canonical, familiar, parseReference } from './reference.js';
+import type { HistoryEntry } from './media.js';
 
 export interface ImageRow {
   ID: string;
@@ -190,7 +191,7 @@ export async function imageHistory(ref: string, noTrunc: boolean): Promise<Histo
   const img = await requireImage(ref);
   const cfg = await readImageConfig(img);
   const { layerMeta } = await import('../store/layers.js');
-  const hist = cfg.history ?? img.layers.map(() => ({ created: cfg.created, created_by: '' }));
+  const hist: HistoryEntry[] = cfg.history ?? img.layers.map(() => ({ created: cfg.created, created_by: '' }));
   const rows: HistoryRow[] = [];
   let li = 0;
   for (const h of hist) {

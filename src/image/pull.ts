@@ -15,7 +15,7 @@ import { rootlessMappings } from '../container/idmap.js';
 import { RegistryClient } from '../registry/client.js';
 import { getCredentials } from '../registry/credentials.js';
 import { stagingPath, writeFileAtomic } from '../store/atomic.js';
-import { extractLayer } from '../store/extract.js';
+import { extractLayer, type ExtractOptions } from '../store/extract.js';
 import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { computeChainIds, createLayer, hasLayer } from '../store/layers.js';
@@ -52,6 +52,15 @@ async function storeBlobBuffer(digest: string, bytes: Buffer): Promise<void> {
   if (!fs.existsSync(blobPath(digest))) await writeFileAtomic(blobPath(digest), bytes, 0o644);
 }
 
+/** How layers are extracted into this store (overlay xattr namespace, whether owners apply). */
+export function extractOptions(): ExtractOptions {
+  const rootless = paths().rootless;
+  return {
+    overlayXattrPrefix: rootless ? 'user.overlay.' : 'trusted.overlay.',
+    chown: !rootless || rootlessMappings().helpers,
+  };
+}
+
 async function pullLayer(
   client: RegistryClient,
   repo: string,
@@ -66,11 +75,7 @@ async function pullLayer(
     progress.update(short, 'Already exists');
     return;
   }
-  const rootless = paths().rootless;
-  const opts = {
-    overlayXattrPrefix: rootless ? ('user.overlay.' as const) : ('trusted.overlay.' as const),
-    chown: !rootless || rootlessMappings().helpers,
-  };
+  const opts = extractOptions();
   const blobTmp = await stagingPath('blob');
   try {
     await createLayer({ chainId, diffId, parent }, async (diff) => {
@@ -169,20 +174,20 @@ export async function pullImage(refText: string, o: PullOptions = {}): Promise<I
   return rec;
 }
 
-async function layersSize(chainIds: string[]): Promise<number> {
+export async function layersSize(chainIds: string[]): Promise<number> {
   const { layerMeta } = await import('../store/layers.js');
   let n = 0;
   for (const c of chainIds) n += (await layerMeta(c))?.size ?? 0;
   return n;
 }
 
-async function readAll(s: Readable): Promise<Buffer> {
+export async function readAll(s: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of s) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
 
-async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
+export async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
   let failed: unknown;
   const worker = async (): Promise<void> => {

@@ -14,9 +14,9 @@ import { batch } from '../batch.js';
 import { createOptions, list, toCreateOptions } from './run-options.js';
 
 export const run: CommandModule = {
-  command: 'run [options] <image> [command..]',
+  command: 'run [options] <image>',
   describe: 'Create and run a new container from an image',
-  builder: (y) => createOptions(y).option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'Run container in background and print container ID' }),
+  builder: (y) => createOptions(y.usage('Usage: skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]')).option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'Run container in background and print container ID' }),
   handler: async (a) => {
     const rec = await createContainer(toCreateOptions(a, passthrough()));
     if (a.detach) {
@@ -29,9 +29,9 @@ export const run: CommandModule = {
 };
 
 export const create: CommandModule = {
-  command: 'create [options] <image> [command..]',
+  command: 'create [options] <image>',
   describe: 'Create a new container',
-  builder: (y) => createOptions(y),
+  builder: (y) => createOptions(y.usage('Usage: skiff create [OPTIONS] IMAGE [COMMAND] [ARG...]')),
   handler: async (a) => {
     const rec = await createContainer(toCreateOptions(a, passthrough()));
     process.stdout.write(rec.Id + '\n');
@@ -60,10 +60,10 @@ export const start: CommandModule = {
 
 registerPassthrough('exec', ['env', 'e', 'user', 'u', 'workdir', 'w', 'env-file', 'root', 'runroot']);
 export const exec: CommandModule = {
-  command: 'exec [options] <container> [command..]',
+  command: 'exec [options] <container>',
   describe: 'Execute a command in a running container',
   builder: (y) =>
-    y.positional('container', { type: 'string', demandOption: true })
+    y.usage('Usage: skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]').positional('container', { type: 'string', demandOption: true })
       .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Keep STDIN open' })
       .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-TTY' })
       .option('detach', { alias: 'd', type: 'boolean', default: false, hidden: true })
