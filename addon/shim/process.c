@@ -53,16 +53,31 @@ static int last_cap(void) {
   return n;
 }
 
-static void apply_caps(json_t *caps, int errfd) {
+/* Needs CAP_SETPCAP: done before the switch to the container user. */
+static void drop_bounding(json_t *caps, int errfd) {
   unsigned long long bnd = cap_mask(json_object_get(caps, "bounding"));
+  int last = last_cap();
+  for (int b = 0; b <= last; b++)
+    if (!(bnd & (1ULL << b)) && prctl(PR_CAPBSET_DROP, b, 0, 0, 0) < 0 && errno != EINVAL)
+      child_fail(errfd, 125, "drop capability %d from the bounding set: %s", b, strerror(errno));
+}
+
+static void apply_caps(json_t *caps, int errfd) {
   unsigned long long eff = cap_mask(json_object_get(caps, "effective"));
   unsigned long long prm = cap_mask(json_object_get(caps, "permitted"));
   unsigned long long inh = cap_mask(json_object_get(caps, "inheritable"));
   unsigned long long amb = cap_mask(json_object_get(caps, "ambient"));
   int last = last_cap();
-  for (int b = 0; b <= last; b++)
-    if (!(bnd & (1ULL << b)) && prctl(PR_CAPBSET_DROP, b, 0, 0, 0) < 0 && errno != EINVAL)
-      child_fail(errfd, 125, "drop capability %d from the bounding set: %s", b, strerror(errno));
+  /* never ask for more than we hold (e.g. --privileged where the host lacks CAP_SYS_RESOURCE) */
+  struct __user_cap_header_struct cur_hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct cur[2];
+  if (syscall(SYS_capget, &cur_hdr, cur) == 0) {
+    unsigned long long held = (unsigned long long)cur[0].permitted | ((unsigned long long)cur[1].permitted << 32);
+    eff &= held;
+    prm &= held;
+    inh &= held;
+    amb &= held;
+  }
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2] = {
       {(unsigned)eff, (unsigned)prm, (unsigned)inh}, {(unsigned)(eff >> 32), (unsigned)(prm >> 32), (unsigned)(inh >> 32)}};
@@ -247,6 +262,7 @@ void apply_process_and_exec(json_t *process, json_t *seccomp, int errfd, int con
   size_t ng = 0, gi;
   json_t *g;
   json_array_foreach(ag, gi, g) if (ng < 64) groups[ng++] = (gid_t)json_integer_value(g);
+  drop_bounding(json_object_get(process, "capabilities"), errfd);
   if (setgroups(ng, groups) < 0 && errno != EPERM) child_fail(errfd, 125, "setgroups: %s", strerror(errno));
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) child_fail(errfd, 125, "keep capabilities: %s", strerror(errno));
   if (setresgid(gid, gid, gid) < 0) child_fail(errfd, 125, "setgid %u: %s", gid, strerror(errno));

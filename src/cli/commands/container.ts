@@ -14,7 +14,7 @@ import { batch } from '../batch.js';
 import { createOptions, list, toCreateOptions } from './run-options.js';
 
 export const run: CommandModule = {
-  command: 'run [options] <image>',
+  command: 'run <image>',
   describe: 'Create and run a new container from an image',
   builder: (y) => createOptions(y.usage('Usage: skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]')).option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'Run container in background and print container ID' }),
   handler: async (a) => {
@@ -29,7 +29,7 @@ export const run: CommandModule = {
 };
 
 export const create: CommandModule = {
-  command: 'create [options] <image>',
+  command: 'create <image>',
   describe: 'Create a new container',
   builder: (y) => createOptions(y.usage('Usage: skiff create [OPTIONS] IMAGE [COMMAND] [ARG...]')),
   handler: async (a) => {
@@ -39,10 +39,10 @@ export const create: CommandModule = {
 };
 
 export const start: CommandModule = {
-  command: 'start [options] <container..>',
+  command: 'start <container..>',
   describe: 'Start one or more stopped containers',
   builder: (y) =>
-    y.option('attach', { alias: 'a', type: 'boolean', default: false, describe: 'Attach STDOUT/STDERR and forward signals' })
+    y.positional('container', { type: 'string', array: true }).option('attach', { alias: 'a', type: 'boolean', default: false, describe: 'Attach STDOUT/STDERR and forward signals' })
       .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: "Attach container's STDIN" }),
   handler: async (a) => {
     const refs = list(a.container);
@@ -60,7 +60,7 @@ export const start: CommandModule = {
 
 registerPassthrough('exec', ['env', 'e', 'user', 'u', 'workdir', 'w', 'env-file', 'root', 'runroot']);
 export const exec: CommandModule = {
-  command: 'exec [options] <container>',
+  command: 'exec <container>',
   describe: 'Execute a command in a running container',
   builder: (y) =>
     y.usage('Usage: skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]').positional('container', { type: 'string', demandOption: true })
@@ -82,11 +82,11 @@ export const exec: CommandModule = {
 };
 
 export const rm: CommandModule = {
-  command: 'rm [options] <container..>',
+  command: 'rm <container..>',
   aliases: ['remove'],
   describe: 'Remove one or more containers',
   builder: (y) =>
-    y.option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Force the removal of a running container (uses SIGKILL)' })
+    y.positional('container', { type: 'string', array: true }).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Force the removal of a running container (uses SIGKILL)' })
       .option('volumes', { alias: 'v', type: 'boolean', default: false, describe: 'Remove anonymous volumes (accepted)' }),
   handler: async (a) => {
     await batch(list(a.container), async (ref) => {
@@ -97,9 +97,9 @@ export const rm: CommandModule = {
 };
 
 export const stop: CommandModule = {
-  command: 'stop [options] <container..>',
+  command: 'stop <container..>',
   describe: 'Stop one or more running containers',
-  builder: (y) => y.option('time', { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before killing' }),
+  builder: (y) => y.positional('container', { type: 'string', array: true }).option('time', { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before killing' }),
   handler: async (a) => {
     await batch(list(a.container), async (ref) => {
       await stopContainer(findContainer(ref), Number(a.time));
@@ -109,9 +109,9 @@ export const stop: CommandModule = {
 };
 
 export const kill: CommandModule = {
-  command: 'kill [options] <container..>',
+  command: 'kill <container..>',
   describe: 'Kill one or more running containers',
-  builder: (y) => y.option('signal', { alias: 's', type: 'string', default: 'KILL', describe: 'Signal to send' }),
+  builder: (y) => y.positional('container', { type: 'string', array: true }).option('signal', { alias: 's', type: 'string', default: 'KILL', describe: 'Signal to send' }),
   handler: async (a) => {
     const s = String(a.signal).toUpperCase();
     const sig = /^\d+$/.test(s) ? Number(s) : ((s.startsWith('SIG') ? s : `SIG${s}`) as NodeJS.Signals);
@@ -123,7 +123,7 @@ export const kill: CommandModule = {
 };
 
 export const logs: CommandModule = {
-  command: 'logs [options] <container>',
+  command: 'logs <container>',
   describe: 'Fetch the logs of a container',
   builder: (y) => y.positional('container', { type: 'string', demandOption: true }),
   handler: async (a) => {
@@ -137,7 +137,7 @@ export const logs: CommandModule = {
 };
 
 export const ps: CommandModule = {
-  command: 'ps [options]',
+  command: 'ps',
   aliases: ['ls', 'list'],
   describe: 'List containers',
   builder: (y) =>

@@ -8,7 +8,7 @@ import { batch } from '../batch.js';
 import { list } from './run-options.js';
 
 export const pull: CommandModule = {
-  command: 'pull [options] <image>',
+  command: 'pull <image>',
   describe: 'Download an image from a registry',
   builder: (y) =>
     y.positional('image', { type: 'string', demandOption: true })
@@ -27,10 +27,10 @@ export const pull: CommandModule = {
 };
 
 export const images: CommandModule = {
-  command: 'images [options] [reference]',
+  command: 'images [reference]',
   describe: 'List images',
   builder: (y) =>
-    y.option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Show all images' })
+    y.positional('reference', { type: 'string' }).option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Show all images' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only show image IDs' })
       .option('no-trunc', { type: 'boolean', default: false, describe: "Don't truncate output" })
       .option('digests', { type: 'boolean', default: false, describe: 'Show digests' })
@@ -59,9 +59,9 @@ export const images: CommandModule = {
 };
 
 export const rmi: CommandModule = {
-  command: 'rmi [options] <image..>',
+  command: 'rmi <image..>',
   describe: 'Remove one or more images',
-  builder: (y) => y.option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Force removal of the image' }),
+  builder: (y) => y.positional('image', { type: 'string', array: true }).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Force removal of the image' }),
   handler: async (a) => {
     await batch(list(a.image), async (ref) => {
       const r = await removeImage(ref, Boolean(a.force));
@@ -73,16 +73,17 @@ export const rmi: CommandModule = {
 export const tag: CommandModule = {
   command: 'tag <source> <target>',
   describe: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+  builder: (y) => y.positional('source', { type: 'string' }).positional('target', { type: 'string' }),
   handler: async (a) => {
     await tagImage(String(a.source), String(a.target));
   },
 };
 
 export const history: CommandModule = {
-  command: 'history [options] <image>',
+  command: 'history <image>',
   describe: 'Show the history of an image',
   builder: (y) =>
-    y.option('no-trunc', { type: 'boolean', default: false, describe: "Don't truncate output" })
+    y.positional('image', { type: 'string' }).option('no-trunc', { type: 'boolean', default: false, describe: "Don't truncate output" })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only show image IDs' })
       .option('format', { type: 'string', describe: 'Format output using a Go template' })
       .option('human', { alias: 'H', type: 'boolean', default: true, describe: 'Print sizes and dates in human readable format' }),
@@ -106,7 +107,7 @@ export const history: CommandModule = {
 };
 
 export const imagePrune: CommandModule = {
-  command: 'prune [options]',
+  command: 'prune',
   describe: 'Remove unused images',
   builder: (y) =>
     y.option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove all unused images, not just dangling ones' })

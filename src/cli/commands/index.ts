@@ -4,6 +4,7 @@ import { containerCommands, create, exec, kill, logs, ps, rm, run, start, stop }
 import { history, imageCommands, imagePrune, images, pull, rmi, tag } from './image.js';
 import { containerInspect, imageInspect, inspect } from './inspect.js';
 import { loginCmd, logoutCmd, version } from './misc.js';
+import { systemGroup } from './system.js';
 
 const alias = (m: CommandModule, command: string): CommandModule => ({ ...m, command, aliases: [] });
 
@@ -12,7 +13,7 @@ const imageGroup: CommandModule = {
   describe: 'Manage images',
   builder: (y) =>
     y.command([
-      pull, alias(images, 'ls [options] [reference]'), alias(rmi, 'rm [options] <image..>'), tag, history, imagePrune, imageInspect,
+      pull, alias(images, 'ls [reference]'), alias(rmi, 'rm <image..>'), tag, history, imagePrune, imageInspect,
     ]).demandCommand(1),
   handler: () => undefined,
 };
@@ -20,7 +21,7 @@ const imageGroup: CommandModule = {
 const containerGroup: CommandModule = {
   command: 'container <command>',
   describe: 'Manage containers',
-  builder: (y) => y.command([run, create, start, exec, rm, stop, kill, logs, alias(ps, 'ls [options]'), containerInspect]).demandCommand(1),
+  builder: (y) => y.command([run, create, start, exec, rm, stop, kill, logs, alias(ps, 'ls'), containerInspect]).demandCommand(1),
   handler: () => undefined,
 };
 
@@ -33,4 +34,5 @@ export const commands: CommandModule[] = [
   version,
   imageGroup,
   containerGroup,
+  systemGroup,
 ];

@@ -32,7 +32,7 @@ function inspectCommand(kind: Kind, command: string): CommandModule {
     command,
     describe: `Display detailed information on one or more ${kind === 'any' ? 'objects' : `${kind}s`}`,
     builder: (y) =>
-      y.option('format', { alias: 'f', type: 'string', describe: 'Format output using a Go template' })
+      y.positional('name', { type: 'string', array: true }).option('format', { alias: 'f', type: 'string', describe: 'Format output using a Go template' })
         .option('type', { type: 'string', hidden: kind !== 'any', describe: 'Only inspect objects of the given type' })
         .option('size', { alias: 's', type: 'boolean', hidden: true }),
     handler: async (a) => {
@@ -58,6 +58,6 @@ function inspectCommand(kind: Kind, command: string): CommandModule {
   };
 }
 
-export const inspect = inspectCommand('any', 'inspect [options] <name..>');
-export const imageInspect = inspectCommand('image', 'inspect [options] <name..>');
-export const containerInspect = inspectCommand('container', 'inspect [options] <name..>');
+export const inspect = inspectCommand('any', 'inspect <name..>');
+export const imageInspect = inspectCommand('image', 'inspect <name..>');
+export const containerInspect = inspectCommand('container', 'inspect <name..>');

@@ -4,10 +4,10 @@ import type { CommandModule } from 'yargs';
 import { login, logout, normalizeServer } from '../../registry/login.js';
 
 export const loginCmd: CommandModule = {
-  command: 'login [options] [server]',
+  command: 'login [server]',
   describe: 'Log in to a registry',
   builder: (y) =>
-    y.option('username', { alias: 'u', type: 'string', describe: 'Username' })
+    y.positional('server', { type: 'string' }).option('username', { alias: 'u', type: 'string', describe: 'Username' })
       .option('password', { alias: 'p', type: 'string', describe: 'Password' })
       .option('password-stdin', { type: 'boolean', default: false, describe: 'Take the password from stdin' })
       .option('tls-verify', { type: 'boolean', default: true, describe: 'Require HTTPS and verify certificates' }),
@@ -24,6 +24,7 @@ export const loginCmd: CommandModule = {
 export const logoutCmd: CommandModule = {
   command: 'logout [server]',
   describe: 'Log out from a registry',
+  builder: (y) => y.positional('server', { type: 'string' }),
   handler: async (a) => {
     const server = normalizeServer(a.server as string | undefined);
     logout(server);

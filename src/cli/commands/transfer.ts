@@ -10,7 +10,7 @@ import { canonical, parseReference } from '../../image/reference.js';
 import { list } from './run-options.js';
 
 export const push: CommandModule = {
-  command: 'push [options] <image>',
+  command: 'push <image>',
   describe: 'Upload an image to a registry',
   builder: (y) =>
     y.positional('image', { type: 'string', demandOption: true })
@@ -24,10 +24,11 @@ export const push: CommandModule = {
 };
 
 export const save: CommandModule = {
-  command: 'save [options] <image..>',
+  command: 'save <image..>',
   describe: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
   builder: (y) =>
-    y.option('output', { alias: 'o', type: 'string', describe: 'Write to a file, instead of STDOUT' })
+    y.positional('image', { type: 'string', array: true, demandOption: true, describe: 'Images to save (names or ids)' })
+      .option('output', { alias: 'o', type: 'string', describe: 'Write to a file, instead of STDOUT' })
       .option('format', { type: 'string', choices: ['docker-archive', 'oci-archive'], default: 'docker-archive', describe: 'Archive format' }),
   handler: async (a) => {
     const refs = list(a.image);
@@ -51,7 +52,7 @@ export const save: CommandModule = {
 };
 
 export const load: CommandModule = {
-  command: 'load [options]',
+  command: 'load',
   describe: 'Load images from a tar archive or STDIN',
   builder: (y) =>
     y.option('input', { alias: 'i', type: 'string', describe: 'Read from tar archive file, instead of STDIN' })

@@ -1,0 +1,201 @@
+/**
+ * `run`, `create`/`start`, `exec`, `ps`, `rm`, `inspect` through the CLI binary, on the real kernel,
+ * with the busybox image made by umoci from Debian's busybox-static (test fixtures).
+ * Runs as root (rootful) and, in CI's second pass, as an unprivileged user (SKIFF_TEST_ROOTLESS=1).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fixtures, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+
+const rootless = process.env.SKIFF_TEST_ROOTLESS === '1';
+
+function mountinfo(): string {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').sort().join('\n');
+}
+
+function shimProcesses(): string[] {
+  const out: string[] = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (cmd.startsWith('skiff-shim') || cmd.includes('/skiff-shim')) out.push(`${p} ${cmd.replace(/\0/g, ' ')}`);
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+describe('run', () => {
+  let store: TempStore;
+  let image: string;
+  before(async () => {
+    store = await tempStore();
+    image = fixtures().busybox;
+    const r = await skiff(['pull', '-q', image], { store });
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => store.cleanup());
+
+  test('echo prints and exits 0', async () => {
+    const r = await skiff(['run', '--rm', image, 'echo', 'hi'], { store });
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, 'hi\n');
+    assert.equal(r.code, 0);
+  });
+
+  test('the container command keeps its own flags', async () => {
+    const r = await skiff(['run', '--rm', '-e', 'A=1', image, 'sh', '-c', 'echo $A-$0', 'x'], { store });
+    assert.equal(r.stdout, '1-x\n', r.stderr);
+  });
+
+  test('exit codes pass through; 127 and 126 like Docker', async () => {
+    assert.equal((await skiff(['run', '--rm', image, 'sh', '-c', 'exit 3'], { store })).code, 3);
+    const nf = await skiff(['run', '--rm', image, 'no-such-command'], { store });
+    assert.equal(nf.code, 127);
+    assert.match(nf.stderr, /no-such-command/);
+    const ni = await skiff(['run', '--rm', image, '/etc/passwd'], { store });
+    assert.equal(ni.code, 126);
+    // PID 1 ignores signals it has no handler for (even SIGKILL from inside): use --init to be PID 2
+    const killed = await skiff(['run', '--rm', '--init', image, 'sh', '-c', 'kill -9 $$'], { store });
+    assert.equal(killed.code, 137);
+  });
+
+  test('stdin passes through with -i', async () => {
+    const r = await skiff(['run', '--rm', '-i', image, 'tr', 'a-z', 'A-Z'], { store, input: 'hello\n' });
+    assert.equal(r.stdout, 'HELLO\n', r.stderr);
+  });
+
+  test('the container sees its own pid namespace, hostname and loopback-only network', async () => {
+    const r = await skiff(['run', '--rm', '--hostname', 'box1', image, 'sh', '-c', 'echo $$; hostname; cat /etc/hostname; ls /sys/class/net'], { store });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['1', 'box1', 'box1', 'lo']);
+  });
+
+  test('default hostname is the first 12 hex of the id', async () => {
+    const c = await skiff(['create', image, 'hostname'], { store });
+    assert.equal(c.code, 0, c.stderr);
+    const id = c.stdout.trim();
+    const s = await skiff(['start', '-a', id], { store });
+    assert.equal(s.stdout.trim(), id.slice(0, 12), s.stderr);
+    assert.equal((await skiff(['rm', id], { store })).code, 0);
+  });
+
+  test('security defaults match Podman: capabilities, seccomp, masked paths', async () => {
+    const masked = 'for p in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do [ -e $p ] && echo "$p $(cat $p | wc -c)"; done; true';
+    const r = await skiff(['run', '--rm', image, 'sh', '-c', `grep -E "^(CapEff|CapBnd|Seccomp|NoNewPrivs):" /proc/self/status; ${masked}`], { store });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /CapEff:\s+00000000800405fb/);
+    assert.match(r.stdout, /CapBnd:\s+00000000800405fb/);
+    assert.match(r.stdout, /Seccomp:\s+2/);
+    assert.match(r.stdout, /NoNewPrivs:\s+0/);
+    for (const line of r.stdout.split('\n').filter((l) => l.startsWith('/proc/'))) assert.match(line, / 0$/, `${line} is masked`);
+    const nnp = await skiff(['run', '--rm', '--security-opt', 'no-new-privileges', '--cap-drop', 'all', image, 'grep', '-E', '^(CapEff|NoNewPrivs):', '/proc/self/status'], { store });
+    assert.match(nnp.stdout, /CapEff:\s+0000000000000000/);
+    assert.match(nnp.stdout, /NoNewPrivs:\s+1/);
+    const unconfined = await skiff(['run', '--rm', '--security-opt', 'seccomp=unconfined', image, 'grep', '^Seccomp:', '/proc/self/status'], { store });
+    assert.match(unconfined.stdout, /Seccomp:\s+0/);
+    const priv = await skiff(['run', '--rm', '--privileged', image, 'grep', '^CapEff:', '/proc/self/status'], { store });
+    const hostBnd = /CapBnd:\s+(\w+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]!;
+    assert.match(priv.stdout, new RegExp(`CapEff:\\s+${hostBnd}`), 'privileged gets every capability the host has');
+  });
+
+  test('-u resolves names from the image passwd, -w sets the cwd, env and workdir from flags', async () => {
+    const r = await skiff(['run', '--rm', '-u', 'app', '-w', '/tmp/work', '--env-file', '/dev/null', image, 'sh', '-c', 'id -u; id -g; pwd'], { store });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['1000', '1000', '/tmp/work']);
+    const bad = await skiff(['run', '--rm', '-u', 'nosuchuser', image, 'true'], { store });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /^Error: .*nosuchuser/m);
+  });
+
+  test('bind mounts, read-only binds and --read-only rootfs', async () => {
+    const dir = fs.mkdtempSync('/tmp/skiff-bind-');
+    fs.chmodSync(dir, 0o777);
+    fs.writeFileSync(`${dir}/in`, 'from-host\n');
+    const r = await skiff(['run', '--rm', '-v', `${dir}:/data`, image, 'sh', '-c', 'cat /data/in; echo out > /data/out'], { store });
+    assert.equal(r.stdout, 'from-host\n', r.stderr);
+    assert.equal(fs.readFileSync(`${dir}/out`, 'utf8'), 'out\n');
+    const ro = await skiff(['run', '--rm', '-v', `${dir}:/data:ro`, image, 'sh', '-c', 'echo x > /data/y'], { store });
+    assert.notEqual(ro.code, 0);
+    const rofs = await skiff(['run', '--rm', '--read-only', image, 'sh', '-c', 'touch /x'], { store });
+    assert.notEqual(rofs.code, 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('--entrypoint resets the image CMD; --init reaps and forwards', async () => {
+    const r = await skiff(['run', '--rm', '--entrypoint', 'echo', image], { store });
+    assert.equal(r.stdout, '\n', r.stderr);
+    const init = await skiff(['run', '--rm', '--init', image, 'sh', '-c', 'echo $PPID; exit 4'], { store });
+    assert.equal(init.code, 4, init.stderr);
+    assert.equal(init.stdout.trim(), '1');
+  });
+
+  test('ps, inspect and rm of a stopped container; names are unique', async () => {
+    const r = await skiff(['run', '--name', 'keepme', image, 'sh', '-c', 'exit 2'], { store });
+    assert.equal(r.code, 2);
+    const ps = await skiff(['ps', '-a', '--format', '{{.Names}} {{.Status}}'], { store });
+    assert.match(ps.stdout, /^keepme Exited \(2\)/m, ps.stdout);
+    const running = await skiff(['ps', '-q'], { store });
+    assert.equal(running.stdout, '');
+    const insp = await skiff(['container', 'inspect', 'keepme'], { store });
+    const j = JSON.parse(insp.stdout) as { Name: string; State: { Status: string; ExitCode: number }; Config: { Cmd: string[] } }[];
+    assert.equal(j[0]!.Name, '/keepme');
+    assert.equal(j[0]!.State.Status, 'exited');
+    assert.equal(j[0]!.State.ExitCode, 2);
+    const dup = await skiff(['run', '--name', 'keepme', image, 'true'], { store });
+    assert.equal(dup.code, 125);
+    assert.match(dup.stderr, /^Error: .*already in use/m);
+    assert.equal((await skiff(['rm', 'keepme'], { store })).stdout, 'keepme\n');
+    const gone = await skiff(['rm', 'keepme'], { store });
+    assert.equal(gone.code, 1);
+    assert.equal(gone.stderr, 'Error: No such container: keepme\n');
+  });
+
+  test('exec joins a running container; rm refuses it until -f', async () => {
+    const d = await skiff(['run', '-d', '--name', 'sleeper', image, 'sleep', '60'], { store });
+    assert.equal(d.code, 0, d.stderr);
+    const e = await skiff(['exec', '-e', 'X=7', 'sleeper', 'sh', '-c', 'echo $X; hostname; cat /proc/1/cmdline | tr "\\0" " "'], { store });
+    assert.equal(e.code, 0, e.stderr);
+    const [x, host, cmd] = e.stdout.trim().split('\n');
+    assert.equal(x, '7');
+    assert.equal(host, d.stdout.trim().slice(0, 12));
+    assert.equal(cmd!.trim(), 'sleep 60');
+    assert.equal((await skiff(['exec', 'sleeper', 'sh', '-c', 'exit 5'], { store })).code, 5);
+    const ps = await skiff(['ps', '--format', '{{.Names}}'], { store });
+    assert.equal(ps.stdout, 'sleeper\n');
+    const rm = await skiff(['rm', 'sleeper'], { store });
+    assert.equal(rm.code, 1);
+    assert.match(rm.stderr, /container is running/);
+    assert.equal((await skiff(['rm', '-f', 'sleeper'], { store })).code, 0);
+    assert.equal(shimProcesses().filter((p) => p.includes(store.root)).length, 0);
+  });
+
+  test('nothing is left behind: no mount and no process, even when the CLI is killed', async () => {
+    const before = mountinfo();
+    await skiff(['run', '--rm', image, 'true'], { store });
+    assert.equal(mountinfo(), before);
+    const r = await skiff(['run', '--rm', '--name', 'victim', image, 'sleep', '30'], { store, killAfterMs: 1500 });
+    assert.equal(r.signal, 'SIGKILL');
+    await new Promise((res) => setTimeout(res, 500));
+    assert.equal(mountinfo(), before);
+    const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l === 'sleep 30');
+    assert.deepEqual(left, []);
+  });
+
+  test('errors: unknown image, bad flag value', async () => {
+    const r = await skiff(['run', '--rm', '--pull', 'never', 'nosuchimage:1', 'true'], { store });
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /^Error: .*nosuchimage/m);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+
+  test('rootless mode maps root to the invoking user', { skip: !rootless }, async () => {
+    const r = await skiff(['run', '--rm', image, 'cat', '/proc/self/uid_map'], { store });
+    const uid = process.getuid!();
+    assert.match(r.stdout, new RegExp(`^\\s*0\\s+${uid}\\s+1$`, 'm'), r.stdout + r.stderr);
+  });
+});
