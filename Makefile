@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_GYP := npx --no-install node-gyp
 GYP_FLAGS := $(if $(wildcard /usr/include/node/node_api.h),--nodedir=/usr,)
 
-.PHONY: all build native ts bundle test test-unit test-e2e test-rootless clean bench
+.PHONY: all build native ts bundle test test-unit demo clean bench
 
 all: build
 
@@ -30,8 +30,14 @@ bundle: ts
 test: build
 	bash scripts/test.sh
 
-test-unit: ts
+test-unit: ts native
 	node --test --test-concurrency=1 dist/test/unit/
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	bash bench/run.sh; bash bench/pull.sh
 
 clean:
 	rm -rf dist addon/build

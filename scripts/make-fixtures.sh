@@ -115,9 +115,12 @@ for img in busybox multilayer; do
     umoci unpack --image "$layout:$img" "$out/unpacked/$img" >/dev/null
   fi
 done
+# the multilayer image's /data as umoci unpacked it, in the format of `stat -c` inside a container
+(cd "$out/unpacked/multilayer/rootfs/data" && find . | LC_ALL=C sort | while read -r f; do stat -c '%n %F %a %u:%g %h' "$f"; done) > "$out/multilayer-data.list"
+chmod 644 "$out/multilayer-data.list"
 jq -n --arg reg "$reg" --arg out "$out" '{
   registry: $reg,
   busybox: "\($reg)/busybox:latest", busyboxV2s2: "\($reg)/busybox:v2s2", otherBusybox: "\($reg)/other/busybox:1",
   multilayer: "\($reg)/multilayer:latest", multiarch: "\($reg)/multiarch:latest",
-  unpacked: {busybox: "\($out)/unpacked/busybox/rootfs", multilayer: "\($out)/unpacked/multilayer/rootfs"}
+  multilayerDataList: "\($out)/multilayer-data.list"
 }' > "$out/fixtures.json"

@@ -3,6 +3,7 @@
  * invoking user can create, chown or remove only inside a user namespace. Commands that do
  * such work re-execute the whole CLI inside one (`skiff-shim unshare`), as `podman unshare` does.
  */
+import os from 'node:os';
 import { native, shimPath } from '../native.js';
 import { formatMap, rootlessMappings } from '../container/idmap.js';
 
@@ -28,7 +29,7 @@ export async function maybeReexecInUserns(argv: string[]): Promise<void> {
 
 export function reexecInUserns(argv: string[]): never {
   const m = rootlessMappings();
-  const env = Object.entries({ ...process.env, _SKIFF_IN_USERNS: '1', _SKIFF_HOST_UID: String(process.getuid!()) }).map(([k, v]) => `${k}=${v ?? ''}`);
+  const env = Object.entries({ ...process.env, _SKIFF_IN_USERNS: '1', _SKIFF_HOST_UID: String(process.getuid!()), _SKIFF_HOST_GID: String(process.getgid!()), _SKIFF_HOST_USER: os.userInfo().username }).map(([k, v]) => `${k}=${v ?? ''}`);
   const script = process.argv[1]!;
   return native().execve(
     shimPath(),

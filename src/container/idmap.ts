@@ -39,9 +39,12 @@ let cached: IdMappings | undefined;
 
 export function rootlessMappings(): IdMappings {
   if (cached) return cached;
-  const uid = process.getuid!();
-  const gid = process.getgid!();
-  const user = os.userInfo().username;
+  // Inside skiff's own user namespace (rootless store work) we are "root": use the host identity.
+  const env = process.env;
+  const inNs = env._SKIFF_IN_USERNS === '1' && env._SKIFF_HOST_UID !== undefined;
+  const uid = inNs ? Number(env._SKIFF_HOST_UID) : process.getuid!();
+  const gid = inNs ? Number(env._SKIFF_HOST_GID) : process.getgid!();
+  const user = inNs ? (env._SKIFF_HOST_USER ?? '') : os.userInfo().username;
   const su = subRange('/etc/subuid', user, uid);
   const sg = subRange('/etc/subgid', user, uid);
   const haveHelpers = fs.existsSync('/usr/bin/newuidmap') && fs.existsSync('/usr/bin/newgidmap');

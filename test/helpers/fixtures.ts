@@ -19,7 +19,8 @@ export interface Fixtures {
   otherBusybox: string;
   multilayer: string;
   multiarch: string;
-  unpacked: { busybox: string; multilayer: string };
+  /** `stat -c '%n %F %a %u:%g %h'` of every path under /data in umoci's unpacked view of multilayer */
+  multilayerDataList: string;
 }
 
 export function fixtures(): Fixtures {

@@ -54,6 +54,19 @@ function lex(src: string): (string | { action: string })[] {
 
 function parse(tokens: (string | { action: string })[]): Node[] {
   let pos = 0;
+  // {{if a}}..{{else if b}}..{{else}}..{{end}}: the chain shares one {{end}}
+  const ifLike = (word: 'if' | 'with', pipe: string): Node => {
+    const then = block(['else', 'end']);
+    let els: Node[] = [];
+    if (then.end.startsWith('else')) {
+      const rest = then.end.slice(4).trim();
+      if (rest.startsWith('if ') || rest.startsWith('with ')) {
+        const w = rest.startsWith('if ') ? 'if' : 'with';
+        els = [ifLike(w, rest.slice(w.length).trim())];
+      } else els = block(['end']).nodes;
+    }
+    return { t: word, pipe, then: then.nodes, else: els };
+  };
   const block = (stop: string[]): { nodes: Node[]; end: string } => {
     const nodes: Node[] = [];
     while (pos < tokens.length) {
@@ -66,22 +79,7 @@ function parse(tokens: (string | { action: string })[]): Node[] {
       const word = a.split(/\s+/)[0]!;
       if (stop.includes(word) || (word === 'else' && stop.includes('else'))) return { nodes, end: a };
       if (word === 'if' || word === 'with') {
-        const pipe = a.slice(word.length).trim();
-        const then = block(['else', 'end']);
-        let els: Node[] = [];
-        if (then.end.startsWith('else')) {
-          const rest = then.end.slice(4).trim();
-          if (rest.startsWith('if ')) {
-            // {{else if X}} is sugar for {{else}}{{if X}}...{{end}}{{end}}
-            tokens.splice(pos, 0, { action: rest });
-            const inner = block(['end']);
-            els = inner.nodes.length === 1 ? inner.nodes : inner.nodes;
-            // the nested if consumed its own end: which is ours
-          } else {
-            els = block(['end']).nodes;
-          }
-        }
-        nodes.push({ t: word, pipe, then: then.nodes, else: els });
+        nodes.push(ifLike(word, a.slice(word.length).trim()));
       } else if (word === 'range') {
         let pipe = a.slice(5).trim();
         let vars: string[] = [];
