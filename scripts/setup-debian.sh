@@ -9,9 +9,13 @@ step "apt packages (log: $log)"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >>"$log" 2>&1
 apt-get install -y -qq --no-install-recommends \
-  build-essential python3 pkg-config libseccomp-dev libjansson-dev nodejs npm \
+  build-essential python3 pkg-config libseccomp-dev libjansson-dev \
   docker-registry skopeo umoci buildah podman crun busybox-static uidmap apache2-utils \
   jq iproute2 hyperfine libcap2-bin ca-certificates >>"$log" 2>&1
+# Node.js 20+ with npm: keep the machine's own (e.g. nodesource, which bundles npm), else Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt-get install -y -qq --no-install-recommends nodejs npm >>"$log" 2>&1
+fi
 # The docker-registry package starts its own service on :5000 where systemd runs; tests start their own.
 if command -v systemctl >/dev/null && systemctl is-active --quiet docker-registry 2>/dev/null; then
   systemctl stop docker-registry >>"$log" 2>&1 || true
