@@ -5,6 +5,7 @@
  * container that looks running forever.
  */
 import fs from 'node:fs';
+import { pidAlive } from '../store/atomic.js';
 import { containerFiles, readExit, readPid, readStartState, type ContainerRecord } from '../store/containers.js';
 
 export type Status = 'created' | 'running' | 'exited' | 'paused' | 'restarting' | 'removing' | 'dead';
@@ -30,15 +31,6 @@ export function currentBootId(): string {
   return (bootId ??= fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Grace period in which a started container may not have written its pid yet. */
 const START_GRACE_MS = 10_000;
 
@@ -57,7 +49,7 @@ export function containerState(rec: ContainerRecord): DockerState {
   const lost = (why: string): DockerState => ({ ...st, Status: 'exited', ExitCode: -1, Error: why });
   if (start.BootId !== currentBootId()) return lost('container state lost: the machine rebooted');
   const pid = readPid(rec.Id);
-  if (pid !== undefined && alive(pid)) {
+  if (pid !== undefined && pidAlive(pid)) {
     const frozen = isFrozen(rec.Id);
     return { ...st, Status: frozen ? 'paused' : 'running', Running: true, Paused: frozen, Pid: pid };
   }
