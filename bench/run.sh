@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # skiff run --rm busybox true  vs  podman run, crun run, and node -e 0 (the floor), side by side.
+# podman gets explicit --ulimit values: with its defaults crun fails here (setrlimit RLIMIT_NPROC: EPERM).
 source "$(dirname "$0")/common.sh"
 bench_registry
 export SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run"
@@ -12,7 +13,7 @@ podman export "$(podman create "$REGISTRY/busybox:latest" true)" | tar -C "$BUND
 (cd "$BUNDLE" && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
 cmds=("$SKIFF run --rm $REGISTRY/busybox:latest true")
 # a peer that cannot run here is left out and named, never silently
-for c in "podman run --rm --network=none $REGISTRY/busybox:latest true" "crun run --bundle $BUNDLE bench-$$"; do
+for c in "podman run --rm --network=none --ulimit nproc=1024:1024 --ulimit nofile=1024:1024 $REGISTRY/busybox:latest true" "crun run --bundle $BUNDLE bench-$$"; do
   if $c >/dev/null 2>"$BENCH_TMP/peer.err"; then cmds+=("$c"); else echo "skipped (fails here): $c: $(tail -1 "$BENCH_TMP/peer.err")" >&2; fi
 done
 cmds+=("node -e 0")
