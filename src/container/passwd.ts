@@ -73,9 +73,9 @@ export function resolveUser(spec: string, readFile: (p: string) => string | unde
       gid = Number(g[2]);
     }
   }
-  const additionalGids = name
-    ? groups.filter((g) => (g[3] ?? '').split(',').includes(name!)).map((g) => Number(g[2])).filter((g) => g !== gid)
-    : [];
+  // the user's groups from /etc/group, plus its primary group when a user was asked for (as Podman does)
+  const member = name ? groups.filter((g) => (g[3] ?? '').split(',').includes(name!)).map((g) => Number(g[2])) : [];
+  const additionalGids = [...new Set(userPart ? [...member, gid] : member)];
   return { uid, gid, additionalGids, home };
 }
 
