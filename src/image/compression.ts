@@ -1,18 +1,34 @@
 /**
  * Layer decompression chosen by the stream's magic bytes (media types are not always honest):
- * gzip (1f 8b) with node:zlib, zstd (28 b5 2f fd) with the pure-JS `fzstd` package — Node 20's
- * zlib has no zstd — and anything else passed through as a plain tar.
+ * gzip (1f 8b) with node:zlib, zstd (28 b5 2f fd, or a skippable frame 5? 2a 4d 18) with the
+ * pure-JS `fzstd` package — Node 20's zlib has no zstd — and anything else passed through as a
+ * plain tar. Backpressure is kept end to end, so a slow extraction slows the download.
  */
 import zlib from 'node:zlib';
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { Decompress } from 'fzstd';
+import { SkiffError } from '../errors.js';
 
-class ZstdStream extends Transform {
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+/** What the first bytes of a blob say it is (needs 4 bytes; fewer means plain). */
+export function detectCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4) {
+    const magic = head.readUInt32LE(0);
+    if (magic === 0xfd2fb528 || (magic & 0xfffffff0) === 0x184d2a50) return 'zstd';
+  }
+  return 'none';
+}
+
+/** A zstd decoder as a Transform over fzstd's streaming `Decompress`. */
+export class ZstdDecompress extends Transform {
   private readonly d: Decompress;
   constructor() {
     super();
+    // fzstd hands out a freshly allocated block each time: no copy needed.
     this.d = new Decompress((chunk) => {
-      this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      if (chunk.length) this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
@@ -20,7 +36,7 @@ class ZstdStream extends Transform {
       this.d.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       cb();
     } catch (e) {
-      cb(e as Error);
+      cb(zstdError(e));
     }
   }
   override _flush(cb: TransformCallback): void {
@@ -28,49 +44,104 @@ class ZstdStream extends Transform {
       this.d.push(new Uint8Array(0), true);
       cb();
     } catch (e) {
-      cb(e as Error);
+      cb(zstdError(e));
     }
   }
 }
 
-/** Returns a readable of the uncompressed bytes; errors of `input` are forwarded. */
-export function decompressStream(_mediaType: string, input: Readable): Readable {
-  const out = new PassThrough();
-  let decided = false;
-  let head = Buffer.alloc(0);
-  const decide = (): void => {
-    decided = true;
-    let dec: Transform | PassThrough;
-    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) dec = zlib.createGunzip({ chunkSize: 256 * 1024 });
-    else if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) dec = new ZstdStream();
-    else dec = new PassThrough();
-    dec.on('error', (e) => out.destroy(e));
-    dec.pipe(out);
-    dec.write(head);
-    input.on('data', (c: Buffer) => {
-      if (!dec.write(c)) {
-        input.pause();
-        dec.once('drain', () => input.resume());
+function zstdError(e: unknown): Error {
+  const m = (e as Error).message || 'invalid data';
+  return new Error(m === 'unexpected EOF' ? 'unexpected end of file' : m);
+}
+
+function decoderFor(kind: Compression): Transform {
+  if (kind === 'gzip') return zlib.createGunzip({ chunkSize: 256 * 1024 });
+  if (kind === 'zstd') return new ZstdDecompress();
+  return new PassThrough();
+}
+
+/**
+ * Sniffs the first bytes, then runs them and the rest through the right decoder. The decoder's
+ * output is pushed with backpressure: when our reader stops, the decoder is paused, its input
+ * buffer fills, and this stream stops asking for more.
+ */
+class AutoDecompress extends Transform {
+  constructor(private readonly what: string) {
+    super();
+  }
+  private head: Buffer[] = [];
+  private headLength = 0;
+  private inner: Transform | undefined;
+  private innerEnded: Promise<void> | undefined;
+  kind: Compression | undefined;
+
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    if (!this.inner) {
+      this.head.push(chunk);
+      this.headLength += chunk.length;
+      if (this.headLength < 4) {
+        cb();
+        return;
       }
+      chunk = this.start();
+    }
+    this.feed(chunk, cb);
+  }
+
+  private start(): Buffer {
+    const head = Buffer.concat(this.head);
+    this.head = [];
+    this.kind = detectCompression(head);
+    const inner = decoderFor(this.kind);
+    this.inner = inner;
+    const kind = this.kind;
+    this.innerEnded = new Promise((resolve, reject) => {
+      inner.once('end', resolve);
+      inner.once('error', (e: Error) =>
+        reject(e instanceof SkiffError ? e : new SkiffError('EDIGEST', `${this.what} is not valid ${kind} data: ${e.message}`)));
     });
-    input.on('end', () => dec.end());
-  };
-  input.on('error', (e) => out.destroy(e));
-  const onData = (c: Buffer): void => {
-    head = Buffer.concat([head, c]);
-    if (head.length >= 4) {
-      input.off('data', onData);
-      input.off('end', onEnd);
-      decide();
+    this.innerEnded.catch((e: Error) => this.destroy(e));
+    inner.on('data', (d: Buffer) => {
+      if (!this.push(d)) inner.pause();
+    });
+    return head;
+  }
+
+  private feed(chunk: Buffer, cb: TransformCallback): void {
+    if (this.inner!.write(chunk)) cb();
+    else this.inner!.once('drain', () => cb());
+  }
+
+  override _read(size: number): void {
+    this.inner?.resume();
+    super._read(size);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (!this.inner) {
+      // Fewer than 4 bytes in all: decide on what there is.
+      const head = this.start();
+      if (head.length) this.inner!.write(head);
     }
-  };
-  const onEnd = (): void => {
-    if (!decided) {
-      decide();
-      input.emit('end');
-    }
-  };
-  input.on('data', onData);
-  input.on('end', onEnd);
+    this.inner!.end();
+    this.innerEnded!.then(() => cb(), (e: Error) => cb(e));
+  }
+
+  override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
+    this.inner?.destroy();
+    cb(err);
+  }
+}
+
+/**
+ * The uncompressed bytes of `input`, whatever its compression (the media type is only a hint
+ * and is not trusted). Corrupt data fails with EDIGEST naming `what`. Errors of `input` come out
+ * of the returned stream; destroying the returned stream destroys `input`.
+ */
+export function decompressStream(_mediaType: string, input: Readable, what = 'layer'): Readable {
+  const out = new AutoDecompress(what);
+  pipeline(input, out, () => {
+    /* errors surface on `out` itself */
+  });
   return out;
 }

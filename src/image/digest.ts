@@ -1,50 +1,89 @@
-/** The one place content is checked against its digest. */
+/**
+ * Digests: the one place content is checked against its digest.
+ * Algorithms as go-digest knows them (sha256, sha384, sha512), lowercase hex of the exact length.
+ */
 import crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { SkiffError } from '../errors.js';
 
-const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
 
-export function parseDigest(d: string): { algorithm: 'sha256' | 'sha512'; hex: string } {
-  if (!DIGEST_RE.test(d)) throw new SkiffError('EINVAL', `invalid digest "${d}"`);
-  const [algorithm, hex] = d.split(':') as ['sha256' | 'sha512', string];
-  return { algorithm, hex };
+const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha384: 96, sha512: 128 };
+/** go-digest's DigestRegexp: any well-formed `algorithm:encoded`. */
+const DIGEST_SHAPE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/**
+ * Why `d` is not a usable digest, in go-digest's words (`invalid checksum digest format`,
+ * `invalid checksum digest length`, `unsupported digest algorithm`), or undefined when it is fine.
+ */
+export function digestProblem(d: string): string | undefined {
+  const i = d.indexOf(':');
+  if (i <= 0 || i + 1 === d.length) return 'invalid checksum digest format';
+  const algorithm = d.slice(0, i);
+  const hex = d.slice(i + 1);
+  if (!Object.hasOwn(HEX_LENGTH, algorithm)) {
+    return DIGEST_SHAPE.test(d) ? 'unsupported digest algorithm' : 'invalid checksum digest format';
+  }
+  if (hex.length !== HEX_LENGTH[algorithm as DigestAlgorithm]) return 'invalid checksum digest length';
+  if (!/^[a-f0-9]+$/.test(hex)) return 'invalid checksum digest format';
+  return undefined;
 }
+
+/** Split and validate `sha256:<64 hex>` (or sha384/sha512); EINVAL naming the digest otherwise. */
+export function parseDigest(d: string): { algorithm: DigestAlgorithm; hex: string } {
+  const problem = digestProblem(d);
+  if (problem) throw new SkiffError('EINVAL', `invalid digest "${d}": ${problem}`);
+  const i = d.indexOf(':');
+  return { algorithm: d.slice(0, i) as DigestAlgorithm, hex: d.slice(i + 1) };
+}
+
+export const isDigest = (d: string): boolean => digestProblem(d) === undefined;
 
 export const sha256Hex = (b: Buffer | string): string => crypto.createHash('sha256').update(b).digest('hex');
 export const sha256Digest = (b: Buffer | string): string => `sha256:${sha256Hex(b)}`;
+/** `algorithm:hex` of `b` (sha256 unless told). */
+export const digestOf = (b: Buffer | string, algorithm: DigestAlgorithm = 'sha256'): string =>
+  `${algorithm}:${crypto.createHash(algorithm).update(b).digest('hex')}`;
 
 function mismatch(what: string, expected: string, got: string): SkiffError {
-  return new SkiffError('EDIGEST', `digest mismatch for ${what}: expected ${expected}, got ${got}: the content is corrupt and was not stored`);
+  return new SkiffError('EDIGEST', `digest mismatch for ${what}: expected ${expected}, got ${got}`);
 }
 
-export function verifyBuffer(buf: Buffer, digest: string, size?: number, what = digest): void {
+function sizeMismatch(what: string, expected: number, got: string | number): SkiffError {
+  return new SkiffError('EDIGEST', `size mismatch for ${what}: expected ${expected} bytes, got ${got}`);
+}
+
+/** Throws EDIGEST unless `buf` has `digest` (and `size`, when given). `what` names the content in the message. */
+export function verifyBuffer(buf: Buffer, digest: string, size?: number, what: string = digest): void {
   const { algorithm } = parseDigest(digest);
-  if (size !== undefined && buf.length !== size) {
-    throw new SkiffError('EDIGEST', `size mismatch for ${what}: expected ${size} bytes, got ${buf.length}: the content is corrupt and was not stored`);
-  }
-  const got = `${algorithm}:${crypto.createHash(algorithm).update(buf).digest('hex')}`;
+  if (size !== undefined && buf.length !== size) throw sizeMismatch(what, size, buf.length);
+  const got = digestOf(buf, algorithm);
   if (got !== digest) throw mismatch(what, digest, got);
 }
 
-/** A pass-through stream that fails at its end unless the bytes match `digest` (and `size`). */
+/**
+ * A pass-through stream that counts and hashes the bytes going through it. It fails as soon as
+ * more than `size` bytes arrive, and at its end unless the bytes had `digest` (and exactly `size`).
+ * Nothing downstream may be committed before this stream has finished without error.
+ */
 export class DigestVerifier extends Transform {
   private readonly hash: crypto.Hash;
-  private readonly algorithm: string;
+  private readonly algorithm: DigestAlgorithm;
   private count = 0;
+  private result: string | undefined;
   constructor(
-    private readonly digest: string,
+    private readonly expected: string,
     private readonly size: number | undefined,
-    private readonly what: string = digest,
+    private readonly what: string = expected,
   ) {
     super();
-    this.algorithm = parseDigest(digest).algorithm;
+    this.algorithm = parseDigest(expected).algorithm;
     this.hash = crypto.createHash(this.algorithm);
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.count += chunk.length;
     if (this.size !== undefined && this.count > this.size) {
-      cb(new SkiffError('EDIGEST', `size mismatch for ${this.what}: more than the expected ${this.size} bytes: the content is corrupt and was not stored`));
+      cb(sizeMismatch(this.what, this.size, `more`));
       return;
     }
     this.hash.update(chunk);
@@ -52,13 +91,18 @@ export class DigestVerifier extends Transform {
   }
   override _flush(cb: TransformCallback): void {
     if (this.size !== undefined && this.count !== this.size) {
-      cb(new SkiffError('EDIGEST', `size mismatch for ${this.what}: expected ${this.size} bytes, got ${this.count}: the content is corrupt and was not stored`));
+      cb(sizeMismatch(this.what, this.size, this.count));
       return;
     }
-    const got = `${this.algorithm}:${this.hash.digest('hex')}`;
-    cb(got === this.digest ? null : mismatch(this.what, this.digest, got));
+    this.result = `${this.algorithm}:${this.hash.digest('hex')}`;
+    cb(this.result === this.expected ? null : mismatch(this.what, this.expected, this.result));
   }
+  /** Bytes seen so far. */
   get bytes(): number {
     return this.count;
+  }
+  /** The digest of what went through, once the stream has flushed. */
+  get digest(): string | undefined {
+    return this.result;
   }
 }

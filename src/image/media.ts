@@ -1,27 +1,55 @@
-/** OCI and Docker media types, manifest/index/config types, and platform selection. */
+/**
+ * OCI and Docker media types, the manifest / index / image-config types, their validation, and
+ * platform selection from an index.
+ */
 import { SkiffError } from '../errors.js';
+import { digestProblem } from './digest.js';
 
 export const MT = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociEmpty: 'application/vnd.oci.empty.v1+json',
   ociLayer: 'application/vnd.oci.image.layer.v1.tar',
   ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
   ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  ociLayerNondistributable: 'application/vnd.oci.image.layer.nondistributable.v1.tar',
+  ociLayerNondistributableGzip: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  ociLayerNondistributableZstd: 'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   dockerForeign: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
-  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
+  dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
 } as const;
 
-export const MANIFEST_ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest];
+/** Accept header for manifest requests: indexes first, then manifests; schema 1 last, only to say clearly that it is unsupported. */
+export const MANIFEST_ACCEPT: string[] = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest, MT.dockerSchema1Signed];
+
+export const INDEX_TYPES: ReadonlySet<string> = new Set([MT.ociIndex, MT.dockerList]);
+export const MANIFEST_TYPES: ReadonlySet<string> = new Set([MT.ociManifest, MT.dockerManifest]);
+export const CONFIG_TYPES: ReadonlySet<string> = new Set([MT.ociConfig, MT.dockerConfig]);
+export const LAYER_TYPES: ReadonlySet<string> = new Set([
+  MT.ociLayer, MT.ociLayerGzip, MT.ociLayerZstd,
+  MT.ociLayerNondistributable, MT.ociLayerNondistributableGzip, MT.ociLayerNondistributableZstd,
+  MT.dockerLayerGzip, MT.dockerForeign,
+]);
+
+/** The compression a layer media type declares (the bytes' magic numbers decide in the end). */
+export function layerCompression(mediaType: string): 'gzip' | 'zstd' | 'none' {
+  if (mediaType.endsWith('+gzip') || mediaType.endsWith('.tar.gzip')) return 'gzip';
+  if (mediaType.endsWith('+zstd')) return 'zstd';
+  return 'none';
+}
 
 export interface Platform {
   os: string;
   architecture: string;
   variant?: string;
+  'os.version'?: string;
+  'os.features'?: string[];
 }
 
 export interface Descriptor {
@@ -31,43 +59,66 @@ export interface Descriptor {
   platform?: Platform;
   annotations?: Record<string, string>;
   urls?: string[];
+  artifactType?: string;
+  data?: string;
 }
 
 export interface Manifest {
   schemaVersion: 2;
   mediaType?: string;
+  artifactType?: string;
   config: Descriptor;
   layers: Descriptor[];
+  subject?: Descriptor;
   annotations?: Record<string, string>;
 }
 
 export interface Index {
   schemaVersion: 2;
   mediaType?: string;
+  artifactType?: string;
   manifests: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
 }
 
+/** Docker's health check; durations in nanoseconds. */
 export interface HealthConfig {
   Test?: string[];
   Interval?: number;
   Timeout?: number;
   StartPeriod?: number;
+  StartInterval?: number;
   Retries?: number;
 }
 
+/** The `config` object of an image config (OCI field names, which are Docker's). */
 export interface ContainerConfigFields {
   User?: string;
-  Env?: string[];
+  Env?: string[] | null;
   Entrypoint?: string[] | null;
   Cmd?: string[] | null;
   WorkingDir?: string;
   Labels?: Record<string, string> | null;
-  ExposedPorts?: Record<string, object>;
+  ExposedPorts?: Record<string, object> | null;
   Volumes?: Record<string, object> | null;
   StopSignal?: string;
+  /** Docker only: seconds to wait on stop. */
+  StopTimeout?: number;
   Healthcheck?: HealthConfig;
   OnBuild?: string[] | null;
-  Shell?: string[];
+  Shell?: string[] | null;
+  ArgsEscaped?: boolean;
+  /** Docker's container_config noise: kept so `inspect` can print what was there. */
+  Hostname?: string;
+  Domainname?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Image?: string;
 }
 
 export interface HistoryEntry {
@@ -84,65 +135,237 @@ export interface ImageConfig {
   architecture: string;
   os: string;
   variant?: string;
+  'os.version'?: string;
+  'os.features'?: string[];
   config?: ContainerConfigFields;
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: HistoryEntry[];
+  /** Docker-only fields some images carry. */
+  container?: string;
+  container_config?: ContainerConfigFields;
+  docker_version?: string;
 }
 
-export type ParsedManifest = { kind: 'manifest'; manifest: Manifest; mediaType: string } | { kind: 'index'; index: Index; mediaType: string };
+export type ParsedManifest =
+  | { kind: 'manifest'; manifest: Manifest; mediaType: string }
+  | { kind: 'index'; index: Index; mediaType: string };
 
-function bad(why: string): SkiffError {
-  return new SkiffError('EREGISTRY', `invalid manifest: ${why}`);
+/** RFC 6838 shape, as the OCI schema checks it. */
+const MEDIA_TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+const bad = (what: string, why: string): SkiffError => new SkiffError('EREGISTRY', `invalid manifest for ${what}: ${why}`);
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+function checkStringMap(x: unknown, where: string, fail: (why: string) => SkiffError): void {
+  if (x === undefined) return;
+  if (!isObject(x) || !Object.values(x).every((v) => typeof v === 'string')) throw fail(`${where} must map strings to strings`);
 }
 
-function checkDescriptor(d: unknown, where: string): Descriptor {
-  const x = d as Descriptor;
-  if (!x || typeof x !== 'object' || typeof x.mediaType !== 'string' || typeof x.digest !== 'string' || typeof x.size !== 'number') {
-    throw bad(`${where} is not a valid descriptor (mediaType, digest and size are required)`);
+function checkMediaType(x: unknown, where: string, fail: (why: string) => SkiffError): void {
+  if (typeof x !== 'string' || !MEDIA_TYPE_RE.test(x)) throw fail(`${where} is not a valid media type`);
+}
+
+/**
+ * Validate one descriptor as OCI's content-descriptor schema does (mediaType, digest and size
+ * required; digest must also be one we can verify). `what` names the document for messages.
+ */
+export function parseDescriptor(d: unknown, where: string, what = 'descriptor'): Descriptor {
+  const fail = (why: string): SkiffError => bad(what, why);
+  if (!isObject(d)) throw fail(`${where} is not an object`);
+  checkMediaType(d.mediaType, `${where}.mediaType`, fail);
+  if (typeof d.digest !== 'string') throw fail(`${where}.digest is missing`);
+  const problem = digestProblem(d.digest);
+  if (problem) throw fail(`${where}.digest "${d.digest}": ${problem}`);
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw fail(`${where}.size must be a non-negative integer`);
+  if (d.urls !== undefined && (!Array.isArray(d.urls) || !d.urls.every((u) => typeof u === 'string'))) throw fail(`${where}.urls must be a list of strings`);
+  checkStringMap(d.annotations, `${where}.annotations`, fail);
+  if (d.artifactType !== undefined) checkMediaType(d.artifactType, `${where}.artifactType`, fail);
+  if (d.data !== undefined && (typeof d.data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(d.data))) throw fail(`${where}.data must be base64`);
+  if (d.platform !== undefined) {
+    const p = d.platform;
+    if (!isObject(p) || typeof p.os !== 'string' || typeof p.architecture !== 'string') throw fail(`${where}.platform needs os and architecture`);
+    if (p.variant !== undefined && typeof p.variant !== 'string') throw fail(`${where}.platform.variant must be a string`);
   }
-  if (!/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(x.digest)) throw bad(`${where} has an invalid digest`);
-  return x;
+  return d as unknown as Descriptor;
 }
 
-export function parseManifest(bytes: Buffer, headerMediaType?: string): ParsedManifest {
-  let doc: Record<string, unknown>;
+/**
+ * Parse and validate a manifest or an index. The body's `mediaType` wins over `headerMediaType`
+ * (the Content-Type the registry sent, or the descriptor's media type); without either, the shape
+ * decides. Schema 1 and unknown manifest types are refused with a message naming `what`.
+ */
+export function parseManifest(bytes: Buffer, headerMediaType?: string, what = 'image'): ParsedManifest {
+  let doc: unknown;
   try {
-    doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw bad('not JSON');
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw bad(what, `not valid JSON (${(e as Error).message})`);
   }
-  const mediaType = (typeof doc.mediaType === 'string' ? doc.mediaType : undefined) ?? headerMediaType ?? '';
-  if (doc.schemaVersion === 1 || mediaType === MT.dockerSchema1 || mediaType.startsWith('application/vnd.docker.distribution.manifest.v1')) {
-    throw new SkiffError('EREGISTRY', 'Docker image manifest schema 1 is deprecated and not supported: push the image again with a current client');
+  if (!isObject(doc)) throw bad(what, 'not a JSON object');
+  const header = (headerMediaType ?? '').split(';')[0]!.trim().toLowerCase();
+  const bodyType = doc.mediaType;
+  if (bodyType !== undefined && typeof bodyType !== 'string') throw bad(what, 'mediaType must be a string');
+  if (doc.schemaVersion === 1 || header.startsWith('application/vnd.docker.distribution.manifest.v1') ||
+      (bodyType ?? '').startsWith('application/vnd.docker.distribution.manifest.v1')) {
+    throw new SkiffError('EREGISTRY',
+      `${what} uses Docker image manifest version 2, schema 1, which is deprecated and not supported: ask its publisher to push it again in the OCI or Docker schema 2 format`);
   }
-  if (doc.schemaVersion !== 2) throw bad('schemaVersion must be 2');
-  if (Array.isArray(doc.manifests) || mediaType === MT.ociIndex || mediaType === MT.dockerList) {
-    if (!Array.isArray(doc.manifests)) throw bad('index has no manifests');
-    const manifests = doc.manifests.map((m, i) => checkDescriptor(m, `manifests[${i}]`));
-    return { kind: 'index', index: { schemaVersion: 2, manifests, ...(mediaType ? { mediaType } : {}) }, mediaType: mediaType || MT.ociIndex };
+  if (doc.schemaVersion !== 2) throw bad(what, `schemaVersion must be 2 (got ${JSON.stringify(doc.schemaVersion)})`);
+  const known = (t: string): boolean => INDEX_TYPES.has(t) || MANIFEST_TYPES.has(t);
+  // A Content-Type that is not a manifest type (application/json, octet-stream...) says nothing.
+  const mediaType = bodyType ?? (known(header) ? header : '');
+  let kind: 'manifest' | 'index';
+  if (INDEX_TYPES.has(mediaType)) kind = 'index';
+  else if (MANIFEST_TYPES.has(mediaType)) kind = 'manifest';
+  else if (mediaType === '') kind = Array.isArray(doc.manifests) ? 'index' : 'manifest';
+  else throw bad(what, `unsupported manifest media type "${mediaType}"`);
+  if (bodyType && known(header) && header !== bodyType) {
+    throw bad(what, `it was sent as "${header}" but says it is "${bodyType}"`);
   }
-  if (!doc.config) throw bad('config descriptor missing');
-  if (!Array.isArray(doc.layers)) throw bad('layers missing');
+  checkStringMap(doc.annotations, 'annotations', (why) => bad(what, why));
+  if (doc.artifactType !== undefined) checkMediaType(doc.artifactType, 'artifactType', (why) => bad(what, why));
+  const subject = doc.subject === undefined ? undefined : parseDescriptor(doc.subject, 'subject', what);
+  const common = {
+    ...(mediaType ? { mediaType } : {}),
+    ...(typeof doc.artifactType === 'string' ? { artifactType: doc.artifactType } : {}),
+    ...(subject ? { subject } : {}),
+    ...(doc.annotations ? { annotations: doc.annotations as Record<string, string> } : {}),
+  };
+  if (kind === 'index') {
+    if (!Array.isArray(doc.manifests)) throw bad(what, 'an index needs a "manifests" list');
+    if (doc.config !== undefined || doc.layers !== undefined) throw bad(what, 'an index cannot have config or layers');
+    const manifests = doc.manifests.map((m, i) => parseDescriptor(m, `manifests[${i}]`, what));
+    return { kind, index: { schemaVersion: 2, ...common, manifests }, mediaType: mediaType || MT.ociIndex };
+  }
+  if (doc.manifests !== undefined) throw bad(what, 'a manifest cannot have a "manifests" list');
+  if (doc.config === undefined) throw bad(what, 'the config descriptor is missing');
+  if (!Array.isArray(doc.layers)) throw bad(what, 'the "layers" list is missing');
   const manifest: Manifest = {
     schemaVersion: 2,
-    config: checkDescriptor(doc.config, 'config'),
-    layers: doc.layers.map((l, i) => checkDescriptor(l, `layers[${i}]`)),
-    ...(mediaType ? { mediaType } : {}),
+    ...common,
+    config: parseDescriptor(doc.config, 'config', what),
+    layers: doc.layers.map((l, i) => parseDescriptor(l, `layers[${i}]`, what)),
   };
-  return { kind: 'manifest', manifest, mediaType: mediaType || MT.ociManifest };
+  return { kind, manifest, mediaType: mediaType || MT.ociManifest };
 }
 
-/** Pick the manifest for a platform from an index (linux/amd64 by default; arm64 defaults to variant v8). */
-export function selectPlatform(index: Index, want: { os: string; arch: string; variant?: string }): Descriptor {
-  const norm = (a: string): string => (a === 'x86_64' || a === 'x64' ? 'amd64' : a === 'aarch64' ? 'arm64' : a);
-  const arch = norm(want.arch);
-  const candidates = index.manifests.filter((m) => m.platform && m.platform.os === want.os && norm(m.platform.architecture) === arch);
-  const variantOf = (m: Descriptor): string | undefined => m.platform?.variant ?? (arch === 'arm64' ? 'v8' : undefined);
-  const wantVariant = want.variant ?? (arch === 'arm64' ? 'v8' : undefined);
-  const exact = candidates.find((m) => wantVariant === undefined || variantOf(m) === wantVariant) ?? (want.variant ? undefined : candidates[0]);
-  if (!exact) {
-    const have = index.manifests.map((m) => (m.platform ? `${m.platform.os}/${m.platform.architecture}${m.platform.variant ? '/' + m.platform.variant : ''}` : '?')).join(', ');
-    throw new SkiffError('ENOIMAGE', `no image found in manifest list for platform ${want.os}/${arch}${want.variant ? '/' + want.variant : ''} (available: ${have})`);
+/** Parse and check an image config (architecture, os, rootfs.diff_ids as digests). */
+export function parseImageConfig(bytes: Buffer, what = 'image'): ImageConfig {
+  const fail = (why: string): SkiffError => new SkiffError('EREGISTRY', `invalid image config for ${what}: ${why}`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw fail(`not valid JSON (${(e as Error).message})`);
   }
-  return exact;
+  if (!isObject(doc)) throw fail('not a JSON object');
+  if (typeof doc.architecture !== 'string' || typeof doc.os !== 'string') throw fail('architecture and os are required');
+  const rootfs = doc.rootfs;
+  if (!isObject(rootfs) || rootfs.type !== 'layers' || !Array.isArray(rootfs.diff_ids)) throw fail('rootfs must be {"type":"layers","diff_ids":[...]}');
+  for (const d of rootfs.diff_ids) {
+    const problem = typeof d === 'string' ? digestProblem(d) : 'not a string';
+    if (problem) throw fail(`rootfs.diff_ids has "${String(d)}": ${problem}`);
+  }
+  if (doc.config !== undefined && doc.config !== null && !isObject(doc.config)) throw fail('config must be an object');
+  const c = (doc.config ?? {}) as Record<string, unknown>;
+  for (const k of ['Env', 'Entrypoint', 'Cmd']) {
+    const v = c[k];
+    if (v !== undefined && v !== null && (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))) throw fail(`config.${k} must be a list of strings`);
+  }
+  if (doc.history !== undefined && !Array.isArray(doc.history)) throw fail('history must be a list');
+  return doc as unknown as ImageConfig;
+}
+
+/* ---------------------------------------------------------------- platforms */
+
+export interface PlatformSpec {
+  os: string;
+  arch: string;
+  variant?: string;
+}
+
+/** GOARCH names for what Node, uname and users say. */
+function normalizeArch(arch: string, variant?: string): { arch: string; variant: string | undefined } {
+  const a = arch.toLowerCase();
+  let v = variant?.toLowerCase() || undefined;
+  switch (a) {
+    case 'x86_64': case 'x86-64': case 'x64': case 'amd64':
+      return { arch: 'amd64', variant: v === 'v1' ? undefined : v };
+    case 'i386': case 'i686': case 'ia32': case '386':
+      return { arch: '386', variant: v };
+    case 'aarch64': case 'arm64':
+      return { arch: 'arm64', variant: v === undefined || v === '8' ? 'v8' : v };
+    case 'armhf': return { arch: 'arm', variant: 'v7' };
+    case 'armel': return { arch: 'arm', variant: 'v6' };
+    case 'arm': case 'armv7l': case 'armv7':
+      if (v && /^\d$/.test(v)) v = `v${v}`;
+      return { arch: 'arm', variant: v ?? 'v7' };
+    case 'armv6l': case 'armv6': return { arch: 'arm', variant: 'v6' };
+    case 'ppc64el': return { arch: 'ppc64le', variant: v };
+    default:
+      return { arch: a, variant: v };
+  }
+}
+
+/** The platform this process runs on, as an image index names it. */
+export function hostPlatform(): PlatformSpec {
+  const { arch, variant } = normalizeArch(process.arch);
+  return { os: 'linux', arch, ...(variant && arch !== 'arm64' ? { variant } : {}) };
+}
+
+/** `linux/arm64/v8`, `linux/amd64`, `arm64` (os defaults to linux) → a PlatformSpec. */
+export function parsePlatform(s: string | undefined): PlatformSpec {
+  if (!s) return hostPlatform();
+  const parts = s.trim().split('/');
+  if (parts.length > 3 || parts.some((p) => !p)) {
+    throw new SkiffError('EINVAL', `invalid platform "${s}": use os/arch[/variant], e.g. linux/arm64`);
+  }
+  const [os, arch, variant] = parts.length === 1 ? ['linux', parts[0]!, undefined] : [parts[0]!.toLowerCase(), parts[1]!, parts[2]];
+  return { os, arch, ...(variant ? { variant } : {}) };
+}
+
+export const formatPlatform = (p: { os: string; architecture?: string; arch?: string; variant?: string }): string =>
+  `${p.os}/${p.architecture ?? p.arch}${p.variant ? `/${p.variant}` : ''}`;
+
+/** Variants a platform can run, best first (containerd's rules: arm v7 runs v6 and v5; arm64 v8 only). */
+function acceptableVariants(arch: string, variant: string | undefined, explicit: boolean): (string | undefined)[] {
+  if (arch === 'arm') {
+    const n = Number((variant ?? 'v7').slice(1)) || 7;
+    return Array.from({ length: n - 4 }, (_, i) => `v${n - i}`);
+  }
+  if (arch === 'amd64') {
+    if (explicit && variant) {
+      const n = Number(variant.slice(1)) || 1;
+      return [...Array.from({ length: n - 1 }, (_, i) => `v${n - i}`), undefined];
+    }
+    return [undefined];
+  }
+  return [variant];
+}
+
+/**
+ * Pick the manifest for a platform from an index: linux/<host arch> by default; arm64 means v8,
+ * arm means v7 (falling back to v6, v5), amd64 means the baseline. Entries that are not image
+ * manifests (attestations, nested indexes, artifacts) are never chosen.
+ */
+export function selectPlatform(index: Index, want: PlatformSpec = hostPlatform()): Descriptor {
+  const w = normalizeArch(want.arch, want.variant);
+  const variants = acceptableVariants(w.arch, w.variant, want.variant !== undefined);
+  const images = index.manifests.filter((m) => MANIFEST_TYPES.has(m.mediaType) && m.platform);
+  let best: Descriptor | undefined;
+  let bestRank = Infinity;
+  for (const m of images) {
+    const p = m.platform!;
+    if (p.os.toLowerCase() !== want.os.toLowerCase()) continue;
+    const have = normalizeArch(p.architecture, p.variant);
+    if (have.arch !== w.arch) continue;
+    const rank = variants.indexOf(have.variant);
+    if (rank >= 0 && rank < bestRank) [best, bestRank] = [m, rank];
+  }
+  if (best) return best;
+  // An index without platforms (some single-image OCI layouts) has one obvious choice.
+  if (index.manifests.length === 1 && !index.manifests[0]!.platform && MANIFEST_TYPES.has(index.manifests[0]!.mediaType)) return index.manifests[0]!;
+  const have = images.map((m) => formatPlatform(m.platform!)).join(', ') || 'none';
+  const asked = formatPlatform({ os: want.os, arch: w.arch, ...(w.variant && (want.variant || w.arch === 'arm') ? { variant: w.variant } : {}) });
+  throw new SkiffError('ENOIMAGE', `no image found in manifest list for platform ${asked} (available: ${have}): choose one with --platform`);
 }

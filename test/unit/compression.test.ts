@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SkiffError } from '../../src/errors.js';
+import { decompressStream, detectCompression } from '../../src/image/compression.js';
+
+const hasZstd = fs.existsSync('/usr/bin/zstd');
+
+function payload(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = 12345;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    b[i] = i % 3 === 0 ? x & 0xff : 97 + (i % 7);
+  }
+  return b;
+}
+
+async function collect(r: Readable): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const c of r) out.push(c as Buffer);
+  return Buffer.concat(out);
+}
+
+/** Feed `data` in small pieces, to exercise the 4-byte sniffing across chunk boundaries. */
+function pieces(data: Buffer, size = 3): Readable {
+  return Readable.from((function* () { for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size); })());
+}
+
+const zstd = (data: Buffer, ...args: string[]): Buffer => execFileSync('zstd', ['-q', '-c', ...args], { input: data });
+
+test('magic bytes decide the compression', () => {
+  assert.equal(detectCompression(Buffer.from([0x1f, 0x8b, 8, 0])), 'gzip');
+  assert.equal(detectCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])), 'zstd');
+  assert.equal(detectCompression(Buffer.from([0x50, 0x2a, 0x4d, 0x18])), 'zstd');
+  assert.equal(detectCompression(Buffer.from('ustar')), 'none');
+  assert.equal(detectCompression(Buffer.from([0x28])), 'none');
+});
+
+test('gzip, plain and empty inputs', async () => {
+  const data = payload(300_000);
+  assert.deepEqual(await collect(decompressStream('application/vnd.oci.image.layer.v1.tar+gzip', pieces(zlib.gzipSync(data), 1000))), data);
+  // The media type is only a hint: plain bytes labelled gzip come out as they are.
+  assert.deepEqual(await collect(decompressStream('application/vnd.oci.image.layer.v1.tar+gzip', pieces(data, 7777))), data);
+  assert.deepEqual(await collect(decompressStream('', Readable.from([]))), Buffer.alloc(0));
+  assert.deepEqual(await collect(decompressStream('', Readable.from([Buffer.from('ab')]))), Buffer.from('ab'));
+  // Concatenated gzip members (pigz, some layer tools) are one stream.
+  const two = Buffer.concat([zlib.gzipSync(data.subarray(0, 1000)), zlib.gzipSync(data.subarray(1000))]);
+  assert.deepEqual(await collect(decompressStream('', pieces(two, 4096))), data);
+});
+
+test('zstd, including several frames and a skippable frame', { skip: !hasZstd && 'zstd(1) is not installed' }, async () => {
+  const data = payload(1_000_000);
+  assert.deepEqual(await collect(decompressStream('application/vnd.oci.image.layer.v1.tar+zstd', pieces(zstd(data), 5000))), data);
+  assert.deepEqual(await collect(decompressStream('', pieces(zstd(data, '-19'), 3))), data);
+  const frames = Buffer.concat([zstd(data.subarray(0, 4000)), zstd(data.subarray(4000))]);
+  assert.deepEqual(await collect(decompressStream('', pieces(frames, 65536))), data);
+  const skippable = Buffer.concat([Buffer.from([0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4]), zstd(data)]);
+  assert.deepEqual(await collect(decompressStream('', pieces(skippable, 65536))), data);
+});
+
+test('corrupt or truncated data fails with EDIGEST naming the layer', async () => {
+  const data = payload(100_000);
+  const gz = zlib.gzipSync(data);
+  await assert.rejects(collect(decompressStream('', Readable.from([gz.subarray(0, gz.length - 100)]), 'layer sha256:abc')),
+    (e: unknown) => e instanceof SkiffError && e.code === 'EDIGEST' && /^layer sha256:abc is not valid gzip data: /.test(e.message));
+  const broken = Buffer.from(gz);
+  broken.fill(0x55, 100, 200);
+  await assert.rejects(collect(decompressStream('', Readable.from([broken]))), /is not valid gzip data/);
+  if (hasZstd) {
+    const z = zstd(data);
+    await assert.rejects(collect(decompressStream('', Readable.from([z.subarray(0, z.length - 10)]), 'layer z')),
+      (e: unknown) => e instanceof SkiffError && e.code === 'EDIGEST' && /^layer z is not valid zstd data: /.test(e.message));
+  }
+});
+
+test('errors of the input come out; destroying the output destroys the input', async () => {
+  const input = new PassThrough();
+  const out = decompressStream('', input);
+  input.write(zlib.gzipSync(payload(1000)));
+  input.destroy(new Error('network gone'));
+  await assert.rejects(collect(out), /network gone/);
+
+  const src = new PassThrough();
+  const out2 = decompressStream('', src);
+  src.write(Buffer.from('plain data here'));
+  out2.destroy();
+  await new Promise((r) => setImmediate(r));
+  assert.ok(src.destroyed);
+});
+
+test('backpressure: a slow reader does not make the whole input buffer', async () => {
+  const data = payload(8 * 1024 * 1024);
+  const gz = zlib.gzipSync(data, { level: 1 });
+  let fed = 0;
+  let maxAhead = 0;
+  let consumed = 0;
+  const src = Readable.from((function* () {
+    for (let i = 0; i < gz.length; i += 16384) {
+      fed += Math.min(16384, gz.length - i);
+      yield gz.subarray(i, i + 16384);
+    }
+  })());
+  await pipeline(decompressStream('', src), new Writable({
+    highWaterMark: 16384,
+    write(c: Buffer, _e, cb) {
+      consumed += c.length;
+      // compressed bytes read ahead of what the reader has taken (as a fraction of the input)
+      maxAhead = Math.max(maxAhead, fed / gz.length - consumed / data.length);
+      setImmediate(cb);
+    },
+  }));
+  assert.equal(consumed, data.length);
+  assert.ok(maxAhead < 0.5, `read ${Math.round(maxAhead * 100)}% of the input ahead of the reader`);
+});
