@@ -111,6 +111,11 @@ class ByteReader {
       await sink(chunk);
     }
   }
+  /** Consume whatever follows the end of the archive. */
+  async drain(): Promise<void> {
+    this.buf = Buffer.alloc(0);
+    while (!this.done) if ((await this.it.next()).done) this.done = true;
+  }
   private truncated(): never {
     throw new SkiffError('EINVAL', `layer archive is truncated at offset ${this.offset}`);
   }
@@ -326,6 +331,8 @@ export async function extractLayer(input: Readable, target: string, opts: Extrac
     if (h.type === '5') dirTimes.push([p, h.mtime]);
     else await fsp.lutimes(p, h.mtime, h.mtime);
   }
+  // read the rest (end-of-archive blocks, padding) so a digest check on the stream can finish
+  await r.drain();
   // directories last: creating their children changed their times
   for (const [p, t] of dirTimes.reverse()) await fsp.utimes(p, t, t);
   return { size };

@@ -107,3 +107,30 @@ test('corrupt or truncated archives fail with a clear error', async () => {
   await assert.rejects(extractLayer(Readable.from([entry.subarray(0, 1024)]), t.target, opts), /truncated/);
   fs.rmSync(t.dir, { recursive: true, force: true });
 });
+
+test('packDirectory turns an extracted layer back into the same layer (round trip, whiteouts and opaque dirs too)', { skip: !asRoot && 'needs root for owners and trusted.* xattrs' }, async () => {
+  const { packDirectory } = await import('../../src/store/tarball.js');
+  const t = tmp();
+  const src = path.join(t.dir, 'src');
+  fs.mkdirSync(path.join(src, 'd'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'd', 'f'), 'x'.repeat(1000));
+  fs.chmodSync(path.join(src, 'd', 'f'), 0o4750);
+  fs.chownSync(path.join(src, 'd', 'f'), 1000, 50);
+  fs.linkSync(path.join(src, 'd', 'f'), path.join(src, 'hard'));
+  fs.symlinkSync('d/f', path.join(src, 'sym'));
+  fs.writeFileSync(path.join(src, 'l'.repeat(150)), 'long');
+  const first = path.join(t.dir, 'first');
+  fs.mkdirSync(first);
+  await extractLayer(Readable.from([execFileSync('tar', ['--format=pax', '-C', src, '-cf', '-', '.'])]), first, opts);
+  await extractLayer(tarOf(tarEntry('gone/.wh.x'), tarEntry('opq/.wh..wh..opq')), first, opts);
+  const second = path.join(t.dir, 'second');
+  fs.mkdirSync(second);
+  await extractLayer(packDirectory(first, { overlayXattrPrefix: 'trusted.overlay.' }), second, opts);
+  const withoutRoot = (l: string[]): string[] => l.filter((x) => !x.startsWith(' '));
+  assert.deepEqual(withoutRoot(listTree(second)), withoutRoot(listTree(first)));
+  assert.equal(fs.statSync(path.join(second, 'hard')).ino, fs.statSync(path.join(second, 'd', 'f')).ino);
+  assert.equal(native().lgetxattr(path.join(second, 'opq'), 'trusted.overlay.opaque')?.toString(), 'y');
+  const wh = fs.lstatSync(path.join(second, 'gone', 'x'));
+  assert.ok(wh.isCharacterDevice() && wh.rdev === 0);
+  fs.rmSync(t.dir, { recursive: true, force: true });
+});
