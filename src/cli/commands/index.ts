@@ -5,6 +5,7 @@ import { history, imageCommands, imagePrune, images, pull, rmi, tag } from './im
 import { containerInspect, imageInspect, inspect } from './inspect.js';
 import { loginCmd, logoutCmd, version } from './misc.js';
 import { systemGroup } from './system.js';
+import { load, push, save, transferCommands } from './transfer.js';
 
 const alias = (m: CommandModule, command: string): CommandModule => ({ ...m, command, aliases: [] });
 
@@ -13,7 +14,7 @@ const imageGroup: CommandModule = {
   describe: 'Manage images',
   builder: (y) =>
     y.command([
-      pull, alias(images, 'ls [reference]'), alias(rmi, 'rm <image..>'), tag, history, imagePrune, imageInspect,
+      pull, alias(images, 'ls [reference]'), alias(rmi, 'rm <image..>'), tag, history, imagePrune, imageInspect, push, save, load,
     ]).demandCommand(1),
   handler: () => undefined,
 };
@@ -28,6 +29,7 @@ const containerGroup: CommandModule = {
 export const commands: CommandModule[] = [
   ...containerCommands,
   ...imageCommands,
+  ...transferCommands,
   inspect,
   loginCmd,
   logoutCmd,
