@@ -9,7 +9,7 @@ reg=${1:?usage: make-fixtures.sh REGISTRY OUTDIR [busybox]}
 out=${2:?usage: make-fixtures.sh REGISTRY OUTDIR [busybox]}
 only=${3:-}
 mkdir -p "$out"
-layout="$out/oci"
+layout="$out/oci-v2"
 work=$(mktemp -d "$out/work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 [ -d "$layout" ] || umoci init --layout "$layout"
@@ -41,12 +41,19 @@ push busybox busybox:v2s2 v2s2
 push busybox other/busybox:1
 [ "$only" = busybox ] && { echo "{\"busybox\":\"$reg/busybox:latest\"}" > "$out/fixtures.json"; exit 0; }
 
+# each repack must start from a fresh unpack of the current image, or umoci diffs against the first
+# unpack again and the image keeps a single layer
+repack_ml() {
+  umoci repack --image "$layout:multilayer" "$work/ml"
+  rm -rf "$work/ml"
+  umoci unpack --image "$layout:multilayer" "$work/ml" >/dev/null
+}
 if ! has multilayer; then
   umoci new --image "$layout:multilayer"
   umoci unpack --image "$layout:multilayer" "$work/ml" >/dev/null
   r="$work/ml/rootfs"
   busybox_rootfs "$r"
-  umoci repack --image "$layout:multilayer" "$work/ml"
+  repack_ml
   # layer 2: modes, owners, setuid, sticky, hard links, symlinks, file capabilities, xattrs
   mkdir -p "$r/data/sub" "$r/data/sticky" "$r/data/gone-dir/x" "$r/data/opaque"
   echo secret > "$r/data/private"; chmod 0600 "$r/data/private"
@@ -59,14 +66,14 @@ if ! has multilayer; then
   cp /bin/busybox "$r/data/capbin"; setcap cap_net_bind_service+ep "$r/data/capbin"
   echo lower > "$r/data/opaque/lower-only"; echo keep > "$r/data/opaque/both"
   echo doomed > "$r/data/doomed"; echo x > "$r/data/gone-dir/x/y"
-  umoci repack --image "$layout:multilayer" "$work/ml"
+  repack_ml
   # layer 3: delete a file and a directory (whiteouts), replace a directory's content (opaque or whiteouts)
   rm "$r/data/doomed"; rm -rf "$r/data/gone-dir"
   rm -rf "$r/data/opaque"; mkdir "$r/data/opaque"; echo upper > "$r/data/opaque/both"; echo new > "$r/data/opaque/upper-only"
-  umoci repack --image "$layout:multilayer" "$work/ml"
+  repack_ml
   # layer 4: change a mode and an owner only
   chmod 0640 "$r/data/owned"; chown 0:50 "$r/data/nobody"
-  umoci repack --image "$layout:multilayer" "$work/ml"
+  repack_ml
   umoci config --image "$layout:multilayer" --config.cmd sh --config.workingdir /data --config.user app \
     --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --config.env FIXTURE=multilayer \
     --architecture amd64 --os linux
@@ -75,14 +82,13 @@ fi
 push multilayer multilayer:latest
 
 # multi-arch index: linux/amd64 = busybox, linux/arm64 = a tiny image whose config says arm64
-if [ ! -f "$out/multiarch.done" ]; then
+if ! has arm64; then
   umoci new --image "$layout:arm64"
   umoci unpack --image "$layout:arm64" "$work/arm" >/dev/null
   echo arm64 > "$work/arm/rootfs/ARCH"
   umoci repack --image "$layout:arm64" "$work/arm"
   umoci config --image "$layout:arm64" --architecture arm64 --os linux --config.cmd /ARCH
   rm -rf "$work/arm"
-  touch "$out/multiarch.done"
 fi
 amd=$(skopeo inspect --raw "oci:$layout:busybox" | sha256sum | cut -d' ' -f1)
 arm=$(skopeo inspect --raw "oci:$layout:arm64" | sha256sum | cut -d' ' -f1)

@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<void> {
     .demandCommand(1, 'Run \'skiff --help\' for a list of commands')
     .strictCommands()
     .strictOptions()
-    .parserConfiguration({ 'halt-at-non-option': false, 'unknown-options-as-args': false })
+    .parserConfiguration({ 'halt-at-non-option': false, 'unknown-options-as-args': false, 'boolean-negation': false })
     .version(false)
     .help()
     .wrap(Math.min(110, process.stdout.columns || 100))
