@@ -1,48 +1,94 @@
 #!/usr/bin/env bash
-# The test driver behind `make test`: starts the fixture registries, builds the fixture images, runs
-# the unit and end-to-end suites as root (rootful), then the end-to-end suite again as an unprivileged
-# user with a subuid range (rootless). Prints "N passed, N failed" at the end.
+# The test driver behind `make test` (after the build), as root:
+#   1. an open and an htpasswd registry (scripts/registry.sh), the fixture images (scripts/make-fixtures.sh)
+#   2. unit + end-to-end suites as root (rootful)
+#   3. the end-to-end suite again as the unprivileged user skiffci with a subuid range (rootless),
+#      from a world-readable copy of dist/, bin/ and node_modules/
+# Always stops the registries. Last line: "N passed, N failed" (both runs; a run that crashes or
+# prints no summary counts as one failure). Exit status 0 only when nothing failed.
+# Env: SKIFF_FIXTURES_DIR (fixture cache, default /var/tmp/skiff-fixtures), SKIFF_TEST_KEEP=1 (keep the temp dir),
+#      SKIFF_TEST_SKIP_ROOTLESS=1 (rootful run only).
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+if [ "$(id -u)" != 0 ]; then echo "Error: scripts/test.sh runs as root (it also creates the rootless test user)" >&2; exit 1; fi
 TMP=$(mktemp -d /tmp/skiff-ci.XXXXXX)
-chmod 755 "$TMP"
+chmod 0755 "$TMP"
+pass=0; fail=0; skipped=0
+
 cleanup() {
   bash "$REPO/scripts/registry.sh" stop "$TMP/reg" >/dev/null 2>&1
   bash "$REPO/scripts/registry.sh" stop "$TMP/authreg" >/dev/null 2>&1
+  if [ "${SKIFF_TEST_KEEP:-}" = 1 ]; then echo "test: kept $TMP"; else rm -rf "$TMP" 2>/dev/null; fi
 }
 trap cleanup EXIT
-export SKIFF_TEST_REGISTRY SKIFF_TEST_AUTH_REGISTRY SKIFF_TEST_FIXTURES
-SKIFF_TEST_REGISTRY=$(bash "$REPO/scripts/registry.sh" start "$TMP/reg") || exit 1
-SKIFF_TEST_AUTH_REGISTRY=$(bash "$REPO/scripts/registry.sh" start "$TMP/authreg" --auth) || exit 1
-FIXDIR=${SKIFF_FIXTURES_DIR:-/var/tmp/skiff-fixtures}
-bash "$REPO/scripts/make-fixtures.sh" "$SKIFF_TEST_REGISTRY" "$FIXDIR" || exit 1
-SKIFF_TEST_FIXTURES="$FIXDIR/fixtures.json"
-chmod a+rx "$FIXDIR"; chmod a+r "$FIXDIR/fixtures.json"
+trap 'echo "test: interrupted"; exit 130' INT TERM
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+setup_failed() { echo "test: setup failed: $*" >&2; fail=$((fail + 1)); finish; }
 
-pass=0; fail=0
-tally() { # parse node:test's summary lines
-  local p f
-  p=$(grep -E '^# pass [0-9]+' "$1" | tail -1 | awk '{print $3}')
-  f=$(grep -E '^# fail [0-9]+' "$1" | tail -1 | awk '{print $3}')
-  pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
-  if [ -z "$p" ]; then fail=$((fail + 1)); echo "test run produced no summary: $1" >&2; fi
+# ---- registries and fixtures -----------------------------------------------------------------------
+export SKIFF_TEST_REGISTRY SKIFF_TEST_AUTH_REGISTRY SKIFF_TEST_FIXTURES
+SKIFF_TEST_REGISTRY=$(bash "$REPO/scripts/registry.sh" start "$TMP/reg") || setup_failed "open registry (log: $TMP/reg/log)"
+SKIFF_TEST_AUTH_REGISTRY=$(bash "$REPO/scripts/registry.sh" start "$TMP/authreg" --auth) || setup_failed "auth registry (log: $TMP/authreg/log)"
+echo "test: registries $SKIFF_TEST_REGISTRY (open), $SKIFF_TEST_AUTH_REGISTRY (auth)"
+FIXDIR=${SKIFF_FIXTURES_DIR:-/var/tmp/skiff-fixtures}
+SKIFF_TEST_FIXTURES="$TMP/fixtures.json" # per run: other runs may share FIXDIR with other registries
+start=$(date +%s)
+FIXTURES_JSON="$SKIFF_TEST_FIXTURES" bash "$REPO/scripts/make-fixtures.sh" "$SKIFF_TEST_REGISTRY" "$FIXDIR" ||
+  setup_failed "fixtures (log: $FIXDIR/make-fixtures.log)"
+echo "test: fixtures ready in $(($(date +%s) - start))s"
+
+# ---- node:test runs --------------------------------------------------------------------------------
+# tally NAME RC: add a run's counts from its TAP file (node's "# pass N" / "# fail N" / "# cancelled N")
+tally() {
+  local tap="$TMP/$1.tap" rc=$2 p f c s
+  p=$(grep -E '^# pass [0-9]+$' "$tap" 2>/dev/null | tail -1 | awk '{print $3}')
+  f=$(grep -E '^# fail [0-9]+$' "$tap" 2>/dev/null | tail -1 | awk '{print $3}')
+  c=$(grep -E '^# cancelled [0-9]+$' "$tap" 2>/dev/null | tail -1 | awk '{print $3}')
+  s=$(grep -E '^# skipped [0-9]+$' "$tap" 2>/dev/null | tail -1 | awk '{print $3}')
+  if [ -z "$p" ]; then
+    echo "test: $1: no test summary (exit $rc)" >&2
+    fail=$((fail + 1))
+    return
+  fi
+  pass=$((pass + p)); fail=$((fail + ${f:-0} + ${c:-0})); skipped=$((skipped + ${s:-0}))
+  if [ "$rc" != 0 ] && [ "$((${f:-0} + ${c:-0}))" = 0 ]; then
+    echo "test: $1: node exited $rc with no failed test" >&2
+    fail=$((fail + 1))
+  fi
+  echo "test: $1: $p passed, $((${f:-0} + ${c:-0})) failed, ${s:-0} skipped"
 }
+# spec reporter for people, TAP to a file for the tally
+reporters() { echo --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination="$1"; }
 
 echo "== rootful: unit + e2e (as root)"
-node --test --test-concurrency=1 --test-reporter=tap "$REPO"/dist/test/unit/*.test.js "$REPO"/dist/test/e2e/*.test.js 2>&1 | tee "$TMP/rootful.tap" | grep -E '^not ok|^# (pass|fail)' 
-tally "$TMP/rootful.tap"
+(cd "$REPO" && node --test --test-concurrency=1 $(reporters "$TMP/rootful.tap") dist/test/unit/ dist/test/e2e/)
+tally rootful $?
 
+# ---- rootless -----------------------------------------------------------------------------------------
+if [ "${SKIFF_TEST_SKIP_ROOTLESS:-}" = 1 ]; then
+  echo "== rootless: skipped (SKIFF_TEST_SKIP_ROOTLESS=1)"
+  finish
+fi
 echo "== rootless: e2e (as skiffci)"
-uid=$(bash "$REPO/scripts/rootless-user.sh")
-# the user may not reach the clone's directory: give it a readable copy of what runs
-cp -a "$REPO/dist" "$REPO/bin" "$REPO/package.json" "$TMP/" && ln -s "$REPO/node_modules" "$TMP/node_modules" 2>/dev/null
-chmod -R a+rX "$TMP/dist" "$TMP/bin"
-rundir="/tmp/skiff-xdg-$uid"; mkdir -p "$rundir"; chown "$uid" "$rundir"; chmod 700 "$rundir"
-runuser -u skiffci -- env HOME=/home/skiffci XDG_RUNTIME_DIR="$rundir" SKIFF_TEST_ROOTLESS=1 \
+uid=$(bash "$REPO/scripts/rootless-user.sh") || setup_failed "rootless user"
+home=$(getent passwd skiffci | cut -d: -f6)
+# The clone (and its node_modules) may sit where the user cannot reach (/root/...): the user runs a
+# world-readable copy. bin/skiff finds dist/ relative to itself, the tests find node_modules by walking up.
+app="$TMP/app"
+mkdir -p "$app"
+cp -a "$REPO/dist" "$REPO/bin" "$REPO/package.json" "$REPO/node_modules" "$app/" || setup_failed "copy for the rootless user"
+chmod -R a+rX "$app"
+chmod a+r "$SKIFF_TEST_FIXTURES"
+xdg="$TMP/xdg-$uid"
+mkdir -m 0700 "$xdg" && chown "$uid:$uid" "$xdg"
+runuser -u skiffci -- test -x "$app/bin/skiff" -a -r "$SKIFF_TEST_FIXTURES" || setup_failed "the copy is not readable by skiffci"
+: >"$TMP/rootless.tap"; chmod a+w "$TMP/rootless.tap"
+(cd "$app" && runuser -u skiffci -- env -i \
+  PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin HOME="$home" USER=skiffci LOGNAME=skiffci \
+  LANG=C.UTF-8 TMPDIR=/tmp XDG_RUNTIME_DIR="$xdg" \
+  SKIFF_TEST_ROOTLESS=1 SKIFF_BIN="$app/bin/skiff" SKIFF_TEST_FIXTURES="$SKIFF_TEST_FIXTURES" \
   SKIFF_TEST_REGISTRY="$SKIFF_TEST_REGISTRY" SKIFF_TEST_AUTH_REGISTRY="$SKIFF_TEST_AUTH_REGISTRY" \
-  SKIFF_TEST_FIXTURES="$SKIFF_TEST_FIXTURES" SKIFF_BIN="$TMP/bin/skiff" PATH="$PATH" \
-  node --test --test-concurrency=1 --test-reporter=tap "$TMP"/dist/test/e2e/*.test.js 2>&1 | tee "$TMP/rootless.tap" | grep -E '^not ok|^# (pass|fail)'
-tally "$TMP/rootless.tap"
+  node --test --test-concurrency=1 $(reporters "$TMP/rootless.tap") "$app/dist/test/e2e/")
+tally rootless $?
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
