@@ -1,43 +1,103 @@
 /** Docker-style tables and the `--format` rules shared by every listing command. */
-import { compileTemplate } from './template.js';
+import { compileTemplate, HEADER_FUNCS } from './template.js';
 
-/** Columns padded like Go's tabwriter with padding 3. */
+export interface TabwriterOptions {
+  /** Minimal cell width including padding (Docker: 10). */
+  minwidth?: number;
+  /** Spaces added to the widest cell of a column (Docker: 3). */
+  padding?: number;
+}
+
+/**
+ * Go's text/tabwriter with a space pad character and no flags, as Docker's formatter configures it
+ * (`tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)`): text is split into lines and tab-terminated cells;
+ * a column is a run of adjacent lines that all have a cell there, padded to its widest cell + padding
+ * (at least `minwidth`); the text after a line's last tab is never padded.
+ */
+export function tabwrite(text: string, o: TabwriterOptions = {}): string {
+  const minwidth = o.minwidth ?? 10;
+  const padding = o.padding ?? 3;
+  const lines = text.split('\n').map((l) => l.split('\t'));
+  const width = (s: string): number => [...s].length;
+  const widths: number[] = [];
+  let out = '';
+  const writeLines = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) {
+      const cells = lines[i]!;
+      cells.forEach((c, j) => {
+        out += j < widths.length ? c + ' '.repeat(Math.max(0, widths[j]! - width(c))) : c;
+      });
+      if (i + 1 < lines.length) out += '\n';
+    }
+  };
+  const format = (line0: number, line1: number): void => {
+    const column = widths.length;
+    for (let row = line0; row < line1; row++) {
+      if (column >= lines[row]!.length - 1) continue;
+      // a block of lines with a cell in this column starts here
+      writeLines(line0, row);
+      line0 = row;
+      let w = minwidth;
+      for (; row < line1; row++) {
+        const cells = lines[row]!;
+        if (column >= cells.length - 1) break;
+        w = Math.max(w, width(cells[column]!) + padding);
+      }
+      widths.push(w);
+      format(line0, row);
+      widths.pop();
+      line0 = row;
+    }
+    writeLines(line0, line1);
+  };
+  format(0, lines.length);
+  return out;
+}
+
+/** A table like `docker ps`: headers and rows joined by tabs, through `tabwrite`. */
 export function renderTable(headers: string[], rows: string[][]): string {
-  const all = [headers, ...rows];
-  const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all
-    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd())
-    .join('\n') + '\n';
+  return tabwrite([headers, ...rows].map((r) => r.join('\t') + '\n').join(''));
+}
+
+export interface TableColumn<T> {
+  header: string;
+  field: (item: T) => string;
 }
 
 export interface FormatOptions<T> {
+  /** The user's `--format`: empty or `table` → default table, `json`, `table <template>`, or a template. */
   format?: string;
-  defaultTable: { header: string; field: (item: T) => string }[];
+  defaultTable: TableColumn<T>[];
+  /** `-q`: print only this per item (Docker ignores `--format` then, with a warning on stderr). */
   quiet?: (item: T) => string;
-  /** Header names for `table {{.Field}}` columns that differ from the upper-cased field name. */
+  /** Header names for `table {{.Field}}` columns that differ from the field name split and upper-cased. */
   headerNames?: Record<string, string>;
 }
 
-function headerFor(expr: string, names: Record<string, string>): string {
-  const m = /^\{\{\s*\.(\w+)\s*\}\}$/.exec(expr.trim());
-  if (!m) return expr.replace(/\{\{\s*\.?(\w*)[^}]*\}\}/g, (_, f: string) => (names[f] ?? f.replace(/([a-z])([A-Z])/g, '$1 $2')).toUpperCase());
-  const f = m[1]!;
-  return names[f] ?? f.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+/** Docker's header for a field with no explicit name: `CreatedAt` → `CREATED AT`, `ID` → `ID`. */
+export function headerFor(field: string, names: Record<string, string> = {}): string {
+  return names[field] ?? field.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2').toUpperCase();
 }
 
+/**
+ * Docker's formatter rules: `table` prefix → a tabwriter table whose header row is the same template
+ * rendered over the header names; `json` → `{{json .}}`; any other template → one line per item.
+ * `\t` and `\n` typed literally in the format are turned into tab and newline first.
+ */
 export function formatOutput<T>(items: T[], o: FormatOptions<T>): string {
-  if (o.quiet) return items.map((i) => o.quiet!(i) + '\n').join('');
-  const format = o.format === 'json' ? '{{json .}}' : o.format;
-  if (!format || format === 'table') {
+  const { quiet } = o;
+  if (quiet) return items.map((i) => quiet(i) + '\n').join('');
+  let format = o.format ?? '';
+  if (format === '' || format === 'table') {
     return renderTable(o.defaultTable.map((c) => c.header), items.map((i) => o.defaultTable.map((c) => c.field(i))));
   }
-  if (format.startsWith('table')) {
-    const body = format.slice(5).trim().replace(/\\t/g, '\t');
-    const cols = body.split('\t');
-    const templates = cols.map((c) => compileTemplate(c));
-    const headers = cols.map((c) => headerFor(c, o.headerNames ?? {}));
-    return renderTable(headers, items.map((i) => templates.map((t) => t.render(i))));
-  }
-  const t = compileTemplate(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
-  return items.map((i) => t.render(i) + '\n').join('');
+  if (format === 'json') format = '{{json .}}';
+  const isTable = format.startsWith('table');
+  const body = (isTable ? format.slice('table'.length) : format).replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  const template = compileTemplate(body);
+  const rendered = items.map((i) => template.render(i) + '\n').join('');
+  if (!isTable) return rendered;
+  const headerData = Object.fromEntries(template.fields.map((f) => [f, headerFor(f, o.headerNames)]));
+  const header = template.render(headerData, { funcs: HEADER_FUNCS, partial: true });
+  return tabwrite(`${header}\n${rendered}`);
 }
