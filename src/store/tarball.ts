@@ -1,131 +1,310 @@
 /**
- * Overlay diff directory → OCI layer tar (the inverse of extract.ts), for push/save of layers that
- * have no stored blob. Whiteouts (char 0:0) become `.wh.<name>`, an opaque directory gets a
- * `.wh..wh..opq` entry; owners, modes, mtimes and xattrs (binary, as PAX SCHILY.xattr) are kept;
- * hard links are detected by (dev, ino). Names are sorted so the same tree gives the same bytes.
+ * Overlay diff directory → OCI layer tar: the inverse of extract.ts, for `commit`, `build` and
+ * `push`/`save` of layers that have no stored blob.
+ *
+ * - whiteouts (char device 0:0) become empty regular files `.wh.<name>`; a directory with the
+ *   overlay opaque xattr gets a `.wh..wh..opq` entry right after its own;
+ * - owners, modes (incl. setuid/setgid/sticky), mtimes (whole seconds, as Docker writes them) and
+ *   xattrs (raw bytes as PAX `SCHILY.xattr.*`, so `security.capability` survives) are kept; overlay
+ *   xattrs (`trusted.overlay.*`, `user.overlay.*`) and host SELinux labels are not layer content;
+ * - hard links are found by (dev, ino): the first path is stored, later ones are typeflag 1;
+ * - names are sorted bytewise, uname/gname left empty and PAX header names fixed, so the same tree
+ *   always gives the same bytes (and so the same diffID);
+ * - names are handled as raw bytes (non-UTF-8 names survive); ustar fields are used when they
+ *   fit, PAX records otherwise. Limitation: xattrs of entries whose path is not valid UTF-8 are
+ *   not read, except for directories (the native addon takes UTF-8 paths).
+ * extractLayer(packDirectory(extractLayer(x))) gives the same tree as extractLayer(x).
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
+import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { paths } from '../config.js';
-import { native } from '../native.js';
+import { native, type NativeAddon } from '../native.js';
 
 export interface PackOptions {
+  /** Which overlay xattr marks opaque directories (default: by rootless mode). */
   overlayXattrPrefix?: 'trusted.overlay.' | 'user.overlay.';
 }
 
-function octal(n: number, width: number): string {
-  return n.toString(8).padStart(width - 1, '0') + '\0';
+/** Bytes gathered before a chunk is pushed downstream. */
+const CHUNK = 1 << 20;
+const MAX_OCTAL_7 = 0o7777777;
+const MAX_OCTAL_11 = 0o77777777777;
+const SLASH = Buffer.from('/');
+const WH = Buffer.from('.wh.');
+const OPQ = Buffer.from('.wh..wh..opq');
+
+const skipXattr = (k: string): boolean =>
+  k.startsWith('trusted.overlay.') || k.startsWith('user.overlay.') || k === 'security.selinux';
+
+/** Linux dev_t → (major, minor), as glibc's gnu_dev_major/minor. */
+function devNumbers(rdev: number): [number, number] {
+  const hi = Math.floor(rdev / 2 ** 32);
+  const lo = rdev >>> 0;
+  const major = ((lo >>> 8) & 0xfff) | ((hi & 0xfffff000) >>> 0);
+  const minor = (lo & 0xff) | ((lo >>> 12) & 0xfff00);
+  return [major >>> 0, minor >>> 0];
 }
 
 function paxRecord(key: string, value: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  const body = Buffer.concat([Buffer.from(` ${key}=`, 'utf8'), value, Buffer.from('\n')]);
   let len = body.length + 1;
   while (String(len).length + body.length !== len) len = String(len).length + body.length;
   return Buffer.concat([Buffer.from(String(len)), body]);
 }
 
-function header(name: string, type: string, o: { mode: number; uid: number; gid: number; size: number; mtime: number; link?: string }): Buffer {
+interface HeaderFields {
+  name: Buffer;
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  link?: Buffer;
+  devmajor?: number;
+  devminor?: number;
+  xattrs?: [string, Buffer][];
+}
+
+function octal(h: Buffer, off: number, len: number, n: number): void {
+  h.write(n.toString(8).padStart(len - 1, '0'), off, len - 1, 'latin1');
+  h[off + len - 1] = 0;
+}
+
+/** Split a long name into ustar prefix/name at a slash, if it fits. */
+function splitName(name: Buffer): [Buffer, Buffer] | null {
+  if (name.length <= 100) return [Buffer.alloc(0), name];
+  if (name.length > 256) return null;
+  for (let i = Math.min(155, name.length - 2); i >= name.length - 101 && i > 0; i--) {
+    if (name[i] === 0x2f) return [name.subarray(0, i), name.subarray(i + 1)];
+  }
+  return null;
+}
+
+function ustar(f: HeaderFields, name: Buffer, prefix: Buffer, link: Buffer): Buffer {
   const h = Buffer.alloc(512);
-  h.write(name.slice(0, 100), 0, 'utf8');
-  h.write(octal(o.mode & 0o7777, 8), 100);
-  h.write(octal(Math.min(o.uid, 0o7777777), 8), 108);
-  h.write(octal(Math.min(o.gid, 0o7777777), 8), 116);
-  h.write(octal(Math.min(o.size, 0o77777777777), 12), 124);
-  h.write(octal(Math.floor(o.mtime), 12), 136);
-  h.write(type, 156);
-  if (o.link) h.write(o.link.slice(0, 100), 157, 'utf8');
-  h.write('ustar\u000000', 257);
-  h.fill(' ', 148, 156);
+  name.copy(h, 0, 0, Math.min(name.length, 100));
+  octal(h, 100, 8, f.mode & 0o7777);
+  octal(h, 108, 8, f.uid >= 0 && f.uid <= MAX_OCTAL_7 ? f.uid : 0);
+  octal(h, 116, 8, f.gid >= 0 && f.gid <= MAX_OCTAL_7 ? f.gid : 0);
+  octal(h, 124, 12, f.size <= MAX_OCTAL_11 ? f.size : 0);
+  octal(h, 136, 12, f.mtime >= 0 && f.mtime <= MAX_OCTAL_11 ? f.mtime : 0);
+  h.write(f.type, 156, 1, 'latin1');
+  link.copy(h, 157, 0, Math.min(link.length, 100));
+  h.write('ustar\u000000', 257, 8, 'latin1');
+  if (f.devmajor !== undefined) octal(h, 329, 8, f.devmajor <= MAX_OCTAL_7 ? f.devmajor : 0);
+  if (f.devminor !== undefined) octal(h, 337, 8, f.devminor <= MAX_OCTAL_7 ? f.devminor : 0);
+  prefix.copy(h, 345, 0, Math.min(prefix.length, 155));
+  h.fill(0x20, 148, 156);
   let sum = 0;
-  for (const b of h) sum += b;
-  h.write(octal(sum, 7) + ' ', 148);
+  for (let i = 0; i < 512; i++) sum += h[i]!;
+  h.write(sum.toString(8).padStart(6, '0'), 148, 6, 'latin1');
+  h[154] = 0;
+  h[155] = 0x20;
   return h;
 }
 
 const pad = (n: number): Buffer => Buffer.alloc((512 - (n % 512)) % 512);
 
-function entry(name: string, type: string, st: fs.Stats, size: number, link: string | undefined, xattrs: [string, Buffer][]): Buffer[] {
+/** The header blocks of one entry (a PAX extended header first when ustar cannot hold it). */
+function headerBlocks(f: HeaderFields): Buffer[] {
   const pax: Buffer[] = [];
-  if (Buffer.byteLength(name) > 100) pax.push(paxRecord('path', Buffer.from(name)));
-  if (link && Buffer.byteLength(link) > 100) pax.push(paxRecord('linkpath', Buffer.from(link)));
-  if (st.uid > 0o7777777) pax.push(paxRecord('uid', Buffer.from(String(st.uid))));
-  if (st.gid > 0o7777777) pax.push(paxRecord('gid', Buffer.from(String(st.gid))));
-  for (const [k, v] of xattrs) pax.push(paxRecord(`SCHILY.xattr.${k}`, v));
+  let name = f.name;
+  let prefix: Buffer = Buffer.alloc(0);
+  const split = splitName(f.name);
+  if (split) [prefix, name] = split;
+  else pax.push(paxRecord('path', f.name));
+  let link: Buffer = f.link ?? Buffer.alloc(0);
+  if (link.length > 100) {
+    pax.push(paxRecord('linkpath', link));
+    link = Buffer.alloc(0);
+  }
+  if (f.uid < 0 || f.uid > MAX_OCTAL_7) pax.push(paxRecord('uid', Buffer.from(String(f.uid))));
+  if (f.gid < 0 || f.gid > MAX_OCTAL_7) pax.push(paxRecord('gid', Buffer.from(String(f.gid))));
+  if (f.size > MAX_OCTAL_11) pax.push(paxRecord('size', Buffer.from(String(f.size))));
+  if (f.mtime < 0 || f.mtime > MAX_OCTAL_11) pax.push(paxRecord('mtime', Buffer.from(String(f.mtime))));
+  if (f.devmajor !== undefined && f.devmajor > MAX_OCTAL_7) pax.push(paxRecord('SCHILY.devmajor', Buffer.from(String(f.devmajor))));
+  if (f.devminor !== undefined && f.devminor > MAX_OCTAL_7) pax.push(paxRecord('SCHILY.devminor', Buffer.from(String(f.devminor))));
+  for (const [k, v] of f.xattrs ?? []) pax.push(paxRecord(`SCHILY.xattr.${k}`, v));
   const out: Buffer[] = [];
   if (pax.length) {
     const body = Buffer.concat(pax);
-    out.push(header(`PaxHeaders/${path.basename(name)}`.slice(0, 100), 'x', { mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: st.mtimeMs / 1000 }), body, pad(body.length));
+    const base = f.name.subarray(f.name.lastIndexOf(0x2f, f.name.length - 2) + 1);
+    const paxName = Buffer.concat([Buffer.from('PaxHeaders/'), base]).subarray(0, 100);
+    out.push(ustar({ name: paxName, type: 'x', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: Math.max(0, f.mtime) }, paxName, Buffer.alloc(0), Buffer.alloc(0)));
+    out.push(body, pad(body.length));
   }
-  out.push(header(name, type, { mode: st.mode, uid: st.uid, gid: st.gid, size, mtime: st.mtimeMs / 1000, link }));
+  out.push(ustar(f, name, prefix, link));
   return out;
 }
 
-async function* walk(root: string, prefix: string): AsyncGenerator<Buffer> {
+const utf8Path = (p: Buffer): string | undefined => (isUtf8(p) ? p.toString('utf8') : undefined);
+
+/**
+ * A UTF-8 path naming directory `abs` for the addon: the path itself, or, when it is not valid
+ * UTF-8, `/proc/self/fd/<fd>/.` of an open descriptor (closed by `done`).
+ */
+function dirPath(abs: Buffer): { p: string | undefined; done: () => void } {
+  const p = utf8Path(abs);
+  if (p !== undefined) return { p, done: () => undefined };
+  let fd: number;
+  try {
+    fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  } catch {
+    return { p: undefined, done: () => undefined };
+  }
+  return { p: `/proc/self/fd/${fd}/.`, done: () => fs.closeSync(fd) };
+}
+
+function readXattrs(addon: NativeAddon, p: string | undefined): [string, Buffer][] {
+  if (p === undefined) return [];
+  let names: string[];
+  try {
+    names = addon.llistxattr(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTSUP' || code === 'EPERM') return [];
+    throw e;
+  }
+  const out: [string, Buffer][] = [];
+  for (const k of names.sort()) {
+    if (skipXattr(k)) continue;
+    const v = addon.lgetxattr(p, k);
+    if (v !== null) out.push([k, v]);
+  }
+  return out;
+}
+
+function isOpaque(addon: NativeAddon, p: string | undefined, prefix: string): boolean {
+  if (p === undefined) return false;
+  try {
+    return addon.lgetxattr(p, `${prefix}opaque`)?.toString('latin1') === 'y';
+  } catch {
+    return false;
+  }
+}
+
+/** The archive, as a sequence of buffers (headers, file data, padding). */
+function* entries(root: string, prefix: string): Generator<Buffer> {
   const addon = native();
-  const seen = new Map<string, string>();
-  const opaqueKeys = ['trusted.overlay.opaque', 'user.overlay.opaque'];
-  async function* dir(abs: string, rel: string): AsyncGenerator<Buffer> {
-    const names = (await fsp.readdir(abs)).sort();
+  const seen = new Map<string, Buffer>();
+  const rootBuf = Buffer.from(root, 'utf8');
+
+  function* file(abs: Buffer, size: number): Generator<Buffer> {
+    const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      let left = size;
+      while (left > 0) {
+        const buf = Buffer.allocUnsafe(Math.min(left, CHUNK));
+        let got = 0;
+        while (got < buf.length) {
+          const n = fs.readSync(fd, buf, got, buf.length - got, null);
+          if (n === 0) break;
+          got += n;
+        }
+        left -= buf.length;
+        if (got < buf.length) {
+          // the file shrank while we read it: keep the size the header promised
+          buf.fill(0, got);
+          yield buf;
+          if (left > 0) yield Buffer.alloc(left);
+          break;
+        }
+        yield buf;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    yield pad(size);
+  }
+
+  function* dir(abs: Buffer, rel: Buffer, st: fs.Stats | undefined): Generator<Buffer> {
+    const via = dirPath(abs);
+    let xattrs: [string, Buffer][];
+    let opaque: boolean;
+    try {
+      xattrs = st ? readXattrs(addon, via.p) : [];
+      opaque = isOpaque(addon, via.p, prefix);
+    } finally {
+      via.done();
+    }
+    if (st) yield* headerBlocks({ name: Buffer.concat([rel, SLASH]), type: '5', mode: st.mode, uid: st.uid, gid: st.gid, size: 0, mtime: Math.floor(st.mtimeMs / 1000), xattrs });
+    if (opaque) {
+      const s = st ?? fs.lstatSync(abs);
+      yield* headerBlocks({ name: rel.length ? Buffer.concat([rel, SLASH, OPQ]) : OPQ, type: '0', mode: s.mode & 0o777, uid: s.uid, gid: s.gid, size: 0, mtime: Math.floor(s.mtimeMs / 1000) });
+    }
+    const names = (fs.readdirSync(abs, { encoding: 'buffer' }) as Buffer[]).sort(Buffer.compare);
     for (const n of names) {
-      const p = path.join(abs, n);
-      const r = rel ? `${rel}/${n}` : n;
-      const st = await fsp.lstat(p);
-      const xattrs = addon.llistxattr(p)
-        .filter((k) => !k.startsWith('trusted.overlay.') && !k.startsWith('user.overlay.'))
-        .map((k) => [k, addon.lgetxattr(p, k)] as [string, Buffer | null])
-        .filter((x): x is [string, Buffer] => x[1] !== null);
-      if (st.isCharacterDevice() && st.rdev === 0) {
-        const wh = rel ? `${rel}/.wh.${n}` : `.wh.${n}`;
-        yield* entry(wh, '0', st, 0, undefined, []);
+      const p = Buffer.concat([abs, SLASH, n]);
+      const r = rel.length ? Buffer.concat([rel, SLASH, n]) : n;
+      const s = fs.lstatSync(p);
+      const mtime = Math.floor(s.mtimeMs / 1000);
+      const base = { mode: s.mode, uid: s.uid, gid: s.gid, size: 0, mtime };
+      if (s.isDirectory()) {
+        yield* dir(p, r, s);
         continue;
       }
-      if (st.isDirectory()) {
-        yield* entry(`${r}/`, '5', st, 0, undefined, xattrs);
-        if (opaqueKeys.some((k) => addon.lgetxattr(p, k)?.toString() === 'y' && k.startsWith(prefix))) {
-          yield* entry(`${r}/.wh..wh..opq`, '0', st, 0, undefined, []);
-        }
-        yield* dir(p, r);
-      } else if (st.isSymbolicLink()) {
-        yield* entry(r, '2', st, 0, await fsp.readlink(p), xattrs);
-      } else if (st.isFile()) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = st.nlink > 1 ? seen.get(key) : undefined;
+      if (s.isCharacterDevice() && s.rdev === 0) {
+        const wh = rel.length ? Buffer.concat([rel, SLASH, WH, n]) : Buffer.concat([WH, n]);
+        yield* headerBlocks({ ...base, name: wh, type: '0', mode: 0 });
+        continue;
+      }
+      if (s.isSocket()) continue; // tar cannot hold sockets
+      if (s.nlink > 1) {
+        const key = `${s.dev}:${s.ino}`;
+        const first = seen.get(key);
         if (first) {
-          yield* entry(r, '1', st, 0, first, []);
+          yield* headerBlocks({ ...base, name: r, type: '1', link: first });
           continue;
         }
-        if (st.nlink > 1) seen.set(key, r);
-        yield* entry(r, '0', st, st.size, undefined, xattrs);
-        let left = st.size;
-        for await (const chunk of fs.createReadStream(p, { highWaterMark: 256 * 1024 })) {
-          const c = (chunk as Buffer).subarray(0, Math.max(0, left));
-          left -= c.length;
-          yield c;
-        }
-        if (left > 0) yield Buffer.alloc(left); // the file shrank while we read it
-        yield pad(st.size);
-      } else if (st.isFIFO()) {
-        yield* entry(r, '6', st, 0, undefined, xattrs);
-      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        const h = entry(r, st.isCharacterDevice() ? '3' : '4', st, 0, undefined, xattrs);
-        const last = h[h.length - 1]!;
-        last.write(octal(Math.floor(st.rdev / 256) & 0xfff, 8), 329);
-        last.write(octal(st.rdev & 0xff, 8), 337);
-        last.fill(' ', 148, 156);
-        let sum = 0;
-        for (const b of last) sum += b;
-        last.write(octal(sum, 7) + ' ', 148);
-        yield* h;
+        seen.set(key, r);
+      }
+      const xattrs = readXattrs(addon, utf8Path(p));
+      if (s.isSymbolicLink()) {
+        yield* headerBlocks({ ...base, name: r, type: '2', link: fs.readlinkSync(p, { encoding: 'buffer' }) as Buffer, xattrs });
+      } else if (s.isFile()) {
+        yield* headerBlocks({ ...base, name: r, type: '0', size: s.size, xattrs });
+        yield* file(p, s.size);
+      } else if (s.isFIFO()) {
+        yield* headerBlocks({ ...base, name: r, type: '6', xattrs });
+      } else if (s.isCharacterDevice() || s.isBlockDevice()) {
+        const [devmajor, devminor] = devNumbers(s.rdev);
+        yield* headerBlocks({ ...base, name: r, type: s.isCharacterDevice() ? '3' : '4', devmajor, devminor, xattrs });
       }
     }
   }
-  yield* dir(root, '');
+
+  yield* dir(rootBuf, Buffer.alloc(0), undefined);
   yield Buffer.alloc(1024);
 }
 
+/** Turn an overlay diff directory back into an (uncompressed) OCI layer tar stream. */
 export function packDirectory(dir: string, opts: PackOptions = {}): Readable {
   const prefix = opts.overlayXattrPrefix ?? (paths().rootless ? 'user.overlay.' : 'trusted.overlay.');
-  return Readable.from(walk(dir, prefix), { objectMode: false });
+  let it: Generator<Buffer> | undefined;
+  return new Readable({
+    highWaterMark: CHUNK,
+    read() {
+      try {
+        it ??= entries(dir, prefix);
+        // gather small pieces (headers, small files) into one chunk; stop after each large one
+        const parts: Buffer[] = [];
+        let bytes = 0;
+        while (bytes < CHUNK) {
+          const r = it.next();
+          if (r.done) {
+            if (bytes) this.push(parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes));
+            this.push(null);
+            return;
+          }
+          parts.push(r.value);
+          bytes += r.value.length;
+        }
+        this.push(parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes));
+      } catch (e) {
+        this.destroy(e as Error);
+      }
+    },
+  });
 }
