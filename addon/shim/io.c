@@ -1,97 +1,183 @@
 /*
- * Parent side of a running container: forward signals to it, relay a pty (raw host terminal,
- * window size on start and SIGWINCH), wait for it, and turn its status into Docker's exit code.
+ * Terminal and signals. Container side: a pty from the container's own devpts becomes the
+ * controlling terminal and stdio; the master goes to the shim over the channel (SCM_RIGHTS),
+ * as crun's console socket does. Shim side: the host terminal in raw mode (restored on exit),
+ * stdin → master → stdout, window size on SIGWINCH, forwarding of signals, reaping.
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 #include "shim.h"
 
-int receive_fd(int sock) {
-  char dummy;
-  struct iovec iov = {&dummy, 1};
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg = {0};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-  if (n <= 0) return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
-}
+static const int FORWARDED[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+static sigset_t handled;
 
-static int write_all(int fd, const char *buf, ssize_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, buf, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        struct pollfd p = {fd, POLLOUT, 0};
-        poll(&p, 1, -1);
-        continue;
-      }
-      return -1;
-    }
-    buf += w;
-    n -= w;
-  }
+/* Before the child exists, so no signal slips through unforwarded. */
+int block_signals(void) {
+  sigemptyset(&handled);
+  for (size_t i = 0; i < sizeof FORWARDED / sizeof FORWARDED[0]; i++) sigaddset(&handled, FORWARDED[i]);
+  sigaddset(&handled, SIGWINCH);
+  sigaddset(&handled, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &handled, NULL) < 0) return fail("block signals");
+  struct sigaction ign = {.sa_handler = SIG_IGN};
+  if (sigaction(SIGPIPE, &ign, NULL) < 0) return fail("ignore SIGPIPE");
   return 0;
 }
 
-static void copy_winsize(int from, int to) {
-  struct winsize ws;
-  if (ioctl(from, TIOCGWINSZ, &ws) == 0) ioctl(to, TIOCSWINSZ, &ws);
+/* The container starts with default dispositions and nothing blocked (the CLI, Node, ignores
+   SIGPIPE, and ignored signals survive execve). */
+void reset_signals_child(void) {
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  for (int s = 1; s < NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, NULL); /* EINVAL for libc's reserved ones */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static int status_code(int st) {
-  if (WIFEXITED(st)) return WEXITSTATUS(st);
-  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-  return 125;
-}
-
-int supervise(pid_t child, int master) {
-  sigset_t mask;
-  sigemptyset(&mask);
-  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD, SIGCONT};
-  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&mask, sigs[i]);
-  if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) return fail_errno("sigprocmask");
-  int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-  if (sfd < 0) return fail_errno("signalfd");
-  struct termios saved;
-  bool raw = false;
-  bool stdin_open = master >= 0;
-  if (master >= 0 && isatty(0) && tcgetattr(0, &saved) == 0) {
-    struct termios t = saved;
-    cfmakeraw(&t);
-    if (tcsetattr(0, TCSANOW, &t) == 0) raw = true;
-    copy_winsize(0, master);
+/* Node may leave its stdio non-blocking; the container (and our relay) want blocking fds.
+   A closed 0, 1 or 2 becomes /dev/null, so no socket or pty of ours lands there. */
+void clear_nonblock_stdio(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 && errno == EBADF) {
+      int n = open("/dev/null", O_RDWR);
+      if (n >= 0 && n != fd) close(n); /* open takes the lowest free number: fd itself */
+    } else if (fl >= 0 && (fl & O_NONBLOCK)) {
+      fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    }
   }
-  int code = -1;
-  char buf[65536];
-  for (;;) {
-    struct pollfd p[3] = {{sfd, POLLIN, 0}, {master, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
-    int n = poll(p, 3, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail_errno("poll");
+}
+
+int pty_setup_child(int sock, bool console, uid_t owner) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return fail("open /dev/ptmx");
+  int unlock = 0, r = -1, slave = -1, n;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) {
+    fail("unlock the pty");
+    goto out;
+  }
+  slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (slave < 0) {
+    fail("open the pty's terminal");
+    goto out;
+  }
+  if (console) {
+    char pts[32];
+    if (ioctl(master, TIOCGPTN, &n) < 0) {
+      fail("get the pty number");
+      goto out;
+    }
+    snprintf(pts, sizeof pts, "/dev/pts/%d", n);
+    if (bind_console(pts) < 0) goto out;
+  }
+  /* the size of the user's terminal from the start (SIGWINCH updates come from the shim) */
+  struct winsize ws;
+  for (int fd = 0; fd <= 2; fd++)
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0) {
+      if (ioctl(slave, TIOCSWINSZ, &ws) < 0) {
+        fail("set the terminal size");
+        goto out;
+      }
       break;
     }
+  if (owner != 0 && fchown(slave, owner, (gid_t)-1) < 0) {
+    fail("chown the terminal to %u", (unsigned)owner);
+    goto out;
+  }
+  if (chan_send(sock, MSG_PTY, 0, NULL, 0, master) < 0) {
+    fail("send the pty to the shim");
+    goto out;
+  }
+  if (setsid() < 0) {
+    fail("setsid");
+    goto out;
+  }
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) {
+    fail("make the pty the controlling terminal");
+    goto out;
+  }
+  for (int fd = 0; fd <= 2; fd++)
+    if (dup2(slave, fd) < 0) {
+      fail("dup2");
+      goto out;
+    }
+  r = 0;
+out:
+  close(master);
+  if (slave > 2) close(slave);
+  return r;
+}
+
+int exit_code_of(int status, int *signal_out) {
+  *signal_out = 0;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) {
+    *signal_out = WTERMSIG(status);
+    return 128 + WTERMSIG(status);
+  }
+  return EXIT_SHIM;
+}
+
+static void copy_winsize(int master) {
+  struct winsize ws;
+  for (int fd = 0; fd <= 2; fd++)
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0) {
+      ioctl(master, TIOCSWINSZ, &ws);
+      return;
+    }
+}
+
+int supervise(pid_t child, int master, int *signal_out, bool forward_all) {
+  int sfd = signalfd(-1, &handled, SFD_CLOEXEC);
+  if (sfd < 0) {
+    int e = errno, st;
+    kill(child, SIGKILL);
+    while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
+    errno = e;
+    fail("signalfd");
+    print_failure();
+    return EXIT_SHIM;
+  }
+  struct termios saved;
+  bool raw = false, stream_in = false;
+  int in = -1;
+  if (master >= 0) {
+    in = 0;
+    struct stat st;
+    if (fstat(0, &st) == 0) stream_in = S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode);
+    else in = -1;
+    if (isatty(0) && tcgetattr(0, &saved) == 0) {
+      struct termios t = saved;
+      cfmakeraw(&t);
+      raw = tcsetattr(0, TCSANOW, &t) == 0;
+    }
+    int fl = fcntl(master, F_GETFL);
+    if (fl >= 0) fcntl(master, F_SETFL, fl | O_NONBLOCK);
+  }
+  static char inbuf[16384], outbuf[65536];
+  size_t inlen = 0, inoff = 0;
+  int status = 0;
+  bool exited = false;
+  for (;;) {
+    struct pollfd p[3] = {{sfd, POLLIN, 0}, {master, (short)(POLLIN | (inlen ? POLLOUT : 0)), 0}, {inlen ? -1 : in, POLLIN, 0}};
+    int n = poll(p, 3, exited ? 250 : -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("poll");
+      if (!exited) kill(child, SIGKILL);
+      break;
+    }
+    if (n == 0) break; /* exited, and the pty stayed quiet */
     if (p[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
@@ -99,42 +185,46 @@ int supervise(pid_t child, int master) {
           int st;
           pid_t w;
           while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-            if (w == child) code = status_code(st);
+            if (w == child) status = st, exited = true;
         } else if (si.ssi_signo == SIGWINCH) {
-          if (master >= 0) copy_winsize(0, master);
-        } else {
+          if (master >= 0) copy_winsize(master);
+        } else if (!exited && (forward_all || si.ssi_code <= 0 /* sent by a process, not the tty */)) {
           kill(child, (int)si.ssi_signo);
         }
       }
     }
     if (master >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t r = read(master, buf, sizeof buf);
-      if (r > 0) write_all(1, buf, r);
-      else if (r < 0 && errno != EINTR && errno != EAGAIN) { close(master); master = -1; }
-      else if (r == 0) { close(master); master = -1; }
-    }
-    if (stdin_open && master >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t r = read(0, buf, sizeof buf);
-      if (r > 0) write_all(master, buf, r);
-      else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
-        stdin_open = false;
-        if (!raw) { char eot = 4; write_all(master, &eot, 1); }
+      ssize_t r = read(master, outbuf, sizeof outbuf);
+      if (r > 0) write_all(1, outbuf, (size_t)r);
+      else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+        close(master); /* EIO: every terminal end in the container is closed */
+        master = -1;
+        inlen = 0;
       }
     }
-    if (code >= 0) {
-      /* drain what the container wrote before it exited */
-      while (master >= 0) {
-        struct pollfd q = {master, POLLIN, 0};
-        if (poll(&q, 1, 50) <= 0) break;
-        ssize_t r = read(master, buf, sizeof buf);
-        if (r <= 0) break;
-        write_all(1, buf, r);
-      }
-      break;
+    if (master >= 0 && inlen && (p[1].revents & POLLOUT)) {
+      ssize_t w = write(master, inbuf + inoff, inlen - inoff);
+      if (w > 0 && (inoff += (size_t)w) == inlen) inlen = inoff = 0;
+      else if (w < 0 && errno != EAGAIN && errno != EINTR) inlen = inoff = 0;
     }
+    if (in >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t r = read(in, inbuf, sizeof inbuf);
+      if (r > 0) inlen = (size_t)r, inoff = 0;
+      else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+        in = -1;
+        /* end of piped input: the terminal's EOF character, so a reader in the container sees it */
+        struct termios t;
+        if (stream_in && master >= 0 && tcgetattr(master, &t) == 0) inbuf[0] = (char)t.c_cc[VEOF], inlen = 1, inoff = 0;
+      }
+    }
+    if (exited && master < 0) break;
   }
   if (raw) tcsetattr(0, TCSANOW, &saved);
   if (master >= 0) close(master);
-  close(sfd);
-  return code < 0 ? 125 : code;
+  if (sfd >= 0) close(sfd);
+  if (!exited) {
+    while (waitpid(child, &status, 0) < 0)
+      if (errno != EINTR) return EXIT_SHIM;
+  }
+  return exit_code_of(status, signal_out);
 }

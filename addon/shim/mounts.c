@@ -1,180 +1,219 @@
 /*
- * The container's filesystem, built inside its own mount namespace: overlay rootfs, the spec's
- * mounts (destinations resolved inside the new root with openat2 RESOLVE_IN_ROOT, never through
- * a host symlink), /dev nodes, pivot_root, masked and read-only paths.
+ * The container's filesystem, built inside its own mount namespace (so everything disappears
+ * with it): overlay rootfs, the spec's mounts (targets resolved inside the new root with
+ * openat2(RESOLVE_IN_ROOT), never through a host symlink), /dev, pivot_root, then masked and
+ * read-only paths. Binds use the new mount API (open_tree + mount_setattr + move_mount): the
+ * flags are set on the detached copy, so the kernel's locked flags of a user namespace never
+ * need to be read back and restated.
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "shim.h"
 
-struct flagopt {
-  const char *name;
-  unsigned long set, clear;
-};
-static const struct flagopt FLAGS[] = {
-    {"ro", MS_RDONLY, 0},        {"rw", 0, MS_RDONLY},           {"nosuid", MS_NOSUID, 0},
-    {"suid", 0, MS_NOSUID},      {"nodev", MS_NODEV, 0},         {"dev", 0, MS_NODEV},
-    {"noexec", MS_NOEXEC, 0},    {"exec", 0, MS_NOEXEC},         {"strictatime", MS_STRICTATIME, 0},
-    {"relatime", MS_RELATIME, 0}, {"noatime", MS_NOATIME, 0},    {"bind", MS_BIND, 0},
-    {"rbind", MS_BIND | MS_REC, 0}, {"sync", MS_SYNCHRONOUS, 0}, {NULL, 0, 0}};
-static const struct flagopt PROPAGATION[] = {
-    {"private", MS_PRIVATE, 0}, {"rprivate", MS_PRIVATE | MS_REC, 0}, {"slave", MS_SLAVE, 0},
-    {"rslave", MS_SLAVE | MS_REC, 0}, {"shared", MS_SHARED, 0}, {"rshared", MS_SHARED | MS_REC, 0},
-    {NULL, 0, 0}};
+#define PROC_FD(buf, fd) snprintf(buf, sizeof buf, "/proc/self/fd/%d", fd)
 
 static int open_in_root(int rootfd, const char *path, int flags) {
-  struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT};
-  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
-}
-
-/* mkdir -p of `path` inside the root (symlinks resolved within it). */
-static int mkdir_in_root(int rootfd, const char *path, mode_t mode) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1;; p++) {
-    if (*p == '/' || *p == 0) {
-      char c = *p;
-      *p = 0;
-      int fd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
-      if (fd >= 0) {
-        close(fd);
-      } else {
-        char *slash = strrchr(buf, '/');
-        *slash = 0;
-        int parent = open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
-        *slash = '/';
-        if (parent < 0) return -1;
-        int r = mkdirat(parent, slash + 1, mode);
-        int e = errno;
-        close(parent);
-        if (r < 0 && e != EEXIST) {
-          errno = e;
-          return -1;
-        }
-      }
-      *p = c;
-      if (!c) break;
-    }
-  }
-  return 0;
-}
-
-/* Create (if needed) and open the mount target `dest` inside the root; `file` makes a file target. */
-static int mount_target(int rootfd, const char *dest, bool file, int errfd) {
-  int fd = open_in_root(rootfd, dest, O_PATH);
-  if (fd >= 0) return fd;
-  char parent[4096];
-  snprintf(parent, sizeof parent, "%s", dest);
-  char *slash = strrchr(parent, '/');
-  if (slash && slash != parent) {
-    *slash = 0;
-    if (mkdir_in_root(rootfd, parent, 0755) < 0) child_fail(errfd, 125, "create mount point %s: %s", dest, strerror(errno));
-  }
-  if (file) {
-    int pfd = open_in_root(rootfd, slash && slash != parent ? parent : "/", O_PATH | O_DIRECTORY);
-    if (pfd < 0) child_fail(errfd, 125, "open %s: %s", parent, strerror(errno));
-    int f = openat(pfd, strrchr(dest, '/') + 1, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-    close(pfd);
-    if (f < 0) child_fail(errfd, 125, "create mount point %s: %s", dest, strerror(errno));
-    close(f);
-  } else if (mkdir_in_root(rootfd, dest, 0755) < 0) {
-    child_fail(errfd, 125, "create mount point %s: %s", dest, strerror(errno));
-  }
-  fd = open_in_root(rootfd, dest, O_PATH);
-  if (fd < 0) child_fail(errfd, 125, "open mount point %s: %s", dest, strerror(errno));
+  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  int fd;
+  do fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN);
   return fd;
 }
 
-static void parse_options(json_t *opts, unsigned long *flags, unsigned long *prop, char *data, size_t datalen) {
-  size_t i;
-  json_t *o;
-  data[0] = 0;
-  json_array_foreach(opts, i, o) {
-    const char *s = json_string_value(o);
-    if (!s) continue;
-    bool known = false;
-    for (const struct flagopt *f = FLAGS; f->name; f++)
-      if (!strcmp(f->name, s)) {
-        *flags = (*flags | f->set) & ~f->clear;
-        known = true;
-      }
-    for (const struct flagopt *f = PROPAGATION; f->name; f++)
-      if (!strcmp(f->name, s)) {
-        *prop |= f->set;
-        known = true;
-      }
-    if (!known) {
-      size_t n = strlen(data);
-      snprintf(data + n, datalen - n, "%s%s", n ? "," : "", s);
-    }
+/* mkdir -p inside the root: every component resolved within it (a dangling symlink too). */
+static int mkdir_in_root_at(int rootfd, const char *path, mode_t mode, int depth) {
+  int fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
+  if (fd >= 0) return close(fd), 0;
+  if (errno != ENOENT) return fail("open %s in the container", path);
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+    errno = ENAMETOOLONG;
+    return fail("create %s in the container", path);
   }
+  int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+  if (parent < 0) return fail("dup");
+  char *p = buf;
+  while (*p) {
+    while (*p == '/') p++;
+    if (!*p) break;
+    char *end = strchr(p, '/');
+    if (end) *end = 0;
+    if (mkdirat(parent, p, mode) < 0 && errno != EEXIST) {
+      fail("create %s in the container", buf);
+      close(parent);
+      return -1;
+    }
+    int next = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
+    char link[4096];
+    ssize_t n;
+    if (next < 0 && errno == ENOENT && depth < 40 && (n = readlinkat(parent, p, link, sizeof link - 1)) > 0) {
+      link[n] = 0;
+      char target[8192];
+      if (link[0] == '/') snprintf(target, sizeof target, "%s", link);
+      else snprintf(target, sizeof target, "%.*s/%s", (int)(p - buf), buf, link);
+      if (mkdir_in_root_at(rootfd, target, mode, depth + 1) == 0) next = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
+      else errno = ENOENT;
+    }
+    if (next < 0) {
+      fail("open %s in the container", buf);
+      close(parent);
+      return -1;
+    }
+    close(parent);
+    parent = next;
+    if (!end) break;
+    *end = '/';
+    p = end + 1;
+  }
+  close(parent);
+  return 0;
 }
 
-static void do_mount(int rootfd, json_t *m, bool userns, int errfd) {
-  const char *dest = json_string_value(json_object_get(m, "destination"));
-  const char *type = json_string_value(json_object_get(m, "type"));
-  const char *src = json_string_value(json_object_get(m, "source"));
-  if (!dest || !type) child_fail(errfd, 125, "invalid mount in spec");
-  unsigned long flags = 0, prop = 0;
-  char data[1024];
-  parse_options(json_object_get(m, "options"), &flags, &prop, data, sizeof data);
-  bool bind = !strcmp(type, "bind") || (flags & MS_BIND);
-  struct stat st;
-  bool file = bind && src && stat(src, &st) == 0 && !S_ISDIR(st.st_mode);
-  if (bind && src && stat(src, &st) < 0) child_fail(errfd, 125, "bind mount source %s: %s", src, strerror(errno));
-  int fd = mount_target(rootfd, dest, file, errfd);
-  char target[64];
-  snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
-  if (bind) {
-    if (mount(src, target, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
-      child_fail(errfd, 125, "bind mount %s on %s: %s", src, dest, strerror(errno));
-    /* the fd still names the covered inode: reopen to reach the new mount */
-    close(fd);
-    fd = open_in_root(rootfd, dest, O_PATH);
-    if (fd < 0) child_fail(errfd, 125, "open %s: %s", dest, strerror(errno));
-    snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
-    unsigned long want = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-    if (want) {
-      /* a remount must keep the flags the kernel locked for a user namespace */
-      struct statvfs sv;
-      unsigned long keep = 0;
-      if (statvfs(target, &sv) == 0)
-        keep = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RDONLY | ST_NOATIME | ST_NODIRATIME | ST_RELATIME);
-      if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | want | keep, NULL) < 0)
-        child_fail(errfd, 125, "remount %s read-only: %s", dest, strerror(errno));
-    }
-  } else {
-    int r = mount(src, target, type, flags & ~(MS_BIND | MS_REC), data[0] ? data : NULL);
-    if (r < 0 && !strcmp(type, "sysfs") && (errno == EPERM || errno == EACCES)) {
-      /* sysfs needs to own the netns: fall back to a read-only bind of the host's, as crun does */
-      r = mount("/sys", target, NULL, MS_BIND | MS_REC, NULL);
-      if (r == 0) mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-    }
-    if (r < 0 && !strcmp(type, "mqueue") && userns) r = 0; /* optional when the ipc ns is not ours */
-    if (r < 0 && !strcmp(type, "devpts") && userns && strstr(data, "gid=")) r = mount(src, target, type, flags, "newinstance,ptmxmode=0666,mode=0620");
-    if (r < 0) child_fail(errfd, 125, "mount %s (%s) on %s: %s", src ? src : type, type, dest, strerror(errno));
-    close(fd);
-    fd = open_in_root(rootfd, dest, O_PATH);
-    if (fd < 0) child_fail(errfd, 125, "open %s: %s", dest, strerror(errno));
-    snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+/* Open (creating when missing) the mount point `dest` inside the root: a file or a directory.
+   A dangling symlink on the way is followed inside the root, and its target created there. */
+static int mkdir_in_root(int rootfd, const char *path, mode_t mode) { return mkdir_in_root_at(rootfd, path, mode, 0); }
+
+static int mount_target_at(int rootfd, const char *dest, bool file, int depth) {
+  int fd = open_in_root(rootfd, dest, O_PATH);
+  if (fd >= 0) return fd;
+  if (errno != ENOENT) return fail("open mount point %s", dest);
+  const char *slash = strrchr(dest, '/');
+  char parent[4096];
+  snprintf(parent, sizeof parent, "%.*s", (int)(slash - dest), dest);
+  if (parent[0] && mkdir_in_root(rootfd, parent, 0755) < 0) return -1;
+  int pfd = open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+  if (pfd < 0) return fail("open %s in the container", parent[0] ? parent : "/");
+  char link[4096];
+  ssize_t n = readlinkat(pfd, slash + 1, link, sizeof link - 1);
+  if (n > 0) {
+    close(pfd);
+    link[n] = 0;
+    if (depth >= 40) return errno = ELOOP, fail("create mount point %s", dest);
+    char next[8192];
+    if (link[0] == '/') snprintf(next, sizeof next, "%s", link);
+    else snprintf(next, sizeof next, "%s/%s", parent, link);
+    return mount_target_at(rootfd, next, file, depth + 1);
   }
-  if (prop && mount(NULL, target, NULL, prop, NULL) < 0)
-    child_fail(errfd, 125, "set propagation of %s: %s", dest, strerror(errno));
-  close(fd);
+  int r;
+  if (file) {
+    r = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (r >= 0) close(r);
+  } else {
+    r = mkdirat(pfd, slash + 1, 0755);
+  }
+  if (r < 0 && errno != EEXIST) {
+    fail("create mount point %s", dest);
+    close(pfd);
+    return -1;
+  }
+  close(pfd);
+  fd = open_in_root(rootfd, dest, O_PATH);
+  return fd < 0 ? fail("open mount point %s", dest) : fd;
+}
+
+static int mount_target(int rootfd, const char *dest, bool file) { return mount_target_at(rootfd, dest, file, 0); }
+
+/* Bind `source` (a host path, or an fd from open_tree when source is NULL) onto target. */
+static int bind_onto(const char *source, int targetfd, const char *dest, bool recursive, uint64_t attrs,
+                     bool attrs_recursive, unsigned long propagation) {
+  int tree = (int)open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  if (tree < 0) return fail("bind mount %s on %s", source, dest);
+  int r = 0;
+  if (attrs) {
+    struct mount_attr a = {.attr_set = attrs};
+    r = mount_setattr(tree, "", AT_EMPTY_PATH | (attrs_recursive ? AT_RECURSIVE : 0), &a, sizeof a);
+    if (r < 0) fail("set the options of bind mount %s", dest);
+  }
+  if (r == 0 && move_mount(tree, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    r = fail("bind mount %s on %s", source, dest);
+  if (r == 0 && propagation) {
+    struct mount_attr a = {.propagation = propagation & ~MS_REC};
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | ((propagation & MS_REC) ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
+      r = fail("set the propagation of %s", dest);
+  }
+  close(tree);
+  return r;
+}
+
+static int mount_fs(const char *source, int targetfd, const char *dest, const char *type, unsigned long flags,
+                    const char *data) {
+  char target[64];
+  PROC_FD(target, targetfd);
+  if (mount(source, target, type, flags, data && data[0] ? data : NULL) < 0)
+    return fail("mount %s on %s", type, dest);
+  return 0;
+}
+
+static bool is_cgroup2(const char *path) {
+  struct statfs s;
+  return statfs(path, &s) == 0 && s.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+static int do_mount(int rootfd, const struct mount_entry *m, bool userns) {
+  struct stat st;
+  bool file = false;
+  if (m->bind) {
+    if (stat(m->source, &st) < 0) return fail("bind mount source %s", m->source);
+    file = !S_ISDIR(st.st_mode);
+  }
+  int fd = mount_target(rootfd, m->destination, file);
+  if (fd < 0) return -1;
+  int r;
+  if (m->bind) {
+    r = bind_onto(m->source, fd, m->destination, m->recursive, m->attr_set, m->attr_recursive, m->propagation);
+  } else if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2")) {
+    /* cgroup2 of the container's cgroup namespace; else a read-only view of the host's tree;
+       neither is essential (cgroups are not managed yet), so a failure just leaves it out */
+    r = -1;
+    if (!strcmp(m->type, "cgroup2") || is_cgroup2("/sys/fs/cgroup"))
+      r = mount_fs("cgroup2", fd, m->destination, "cgroup2", m->flags, NULL);
+    if (r < 0)
+      r = bind_onto("/sys/fs/cgroup", fd, m->destination, true,
+                    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true, MS_PRIVATE | MS_REC);
+    r = 0;
+  } else {
+    r = mount_fs(m->source, fd, m->destination, m->type, m->flags, m->data);
+    if (r < 0 && !strcmp(m->type, "sysfs") && (errno == EPERM || errno == EACCES))
+      /* sysfs wants the network namespace to be ours: a read-only bind of the host's, as crun does */
+      r = bind_onto("/sys", fd, m->destination, true,
+                    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true, MS_PRIVATE | MS_REC);
+    else if (r < 0 && !strcmp(m->type, "mqueue") && userns && (errno == EPERM || errno == EACCES))
+      r = 0; /* the ipc namespace is not ours: no mqueue */
+    else if (r < 0 && !strcmp(m->type, "devpts") && userns && errno == EINVAL && strstr(m->data, "gid=")) {
+      /* gid=5 is not mapped in this user namespace */
+      char data[512];
+      size_t o = 0;
+      for (const char *p = m->data; *p && o < sizeof data - 1;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (strncmp(p, "gid=", 4)) o += (size_t)snprintf(data + o, sizeof data - o, "%s%.*s", o ? "," : "", (int)len, p);
+        p += len + (end ? 1 : 0);
+      }
+      data[o] = 0;
+      r = mount_fs(m->source, fd, m->destination, m->type, m->flags, data);
+    }
+    if (r == 0 && m->propagation) {
+      close(fd);
+      fd = open_in_root(rootfd, m->destination, O_PATH);
+      char target[64];
+      PROC_FD(target, fd);
+      if (fd < 0 || mount(NULL, target, NULL, m->propagation, NULL) < 0) r = fail("set the propagation of %s", m->destination);
+    }
+  }
+  if (fd >= 0) close(fd);
+  return r;
 }
 
 static const struct {
@@ -182,172 +221,225 @@ static const struct {
   unsigned maj, min;
 } DEVICES[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 
-static void make_devices(int rootfd, bool userns, int errfd) {
+static int make_devices(int rootfd, bool userns) {
   int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
-  if (dev < 0) child_fail(errfd, 125, "open /dev: %s", strerror(errno));
-  for (size_t i = 0; i < sizeof DEVICES / sizeof DEVICES[0]; i++) {
+  if (dev < 0 && errno == ENOENT && mkdir_in_root(rootfd, "/dev", 0755) == 0) dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+  if (dev < 0) return fail("open /dev in the container");
+  int r = 0;
+  bool can_mknod = !userns;
+  for (size_t i = 0; i < sizeof DEVICES / sizeof DEVICES[0] && r == 0; i++) {
     const char *n = DEVICES[i].name;
-    if (!userns && mknodat(dev, n, S_IFCHR | 0666, makedev(DEVICES[i].maj, DEVICES[i].min)) == 0) {
-      fchmodat(dev, n, 0666, 0);
-      continue;
+    if (can_mknod) {
+      if (mknodat(dev, n, S_IFCHR | 0666, makedev(DEVICES[i].maj, DEVICES[i].min)) == 0) {
+        if (fchmodat(dev, n, 0666, 0) < 0) r = fail("chmod /dev/%s", n);
+        continue;
+      }
+      if (errno == EEXIST) continue;
+      if (errno != EPERM) {
+        r = fail("mknod /dev/%s", n);
+        break;
+      }
+      can_mknod = false;
     }
-    if (!userns && errno != EPERM) child_fail(errfd, 125, "mknod /dev/%s: %s", n, strerror(errno));
-    /* in a user namespace devices cannot be created: bind the host's */
-    int f = openat(dev, n, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-    if (f < 0) child_fail(errfd, 125, "create /dev/%s: %s", n, strerror(errno));
-    char host[32], target[64];
-    snprintf(host, sizeof host, "/dev/%s", n);
-    snprintf(target, sizeof target, "/proc/self/fd/%d", f);
-    int tfd = openat(dev, n, O_PATH | O_CLOEXEC);
-    snprintf(target, sizeof target, "/proc/self/fd/%d", tfd);
-    if (mount(host, target, NULL, MS_BIND, NULL) < 0) child_fail(errfd, 125, "bind %s: %s", host, strerror(errno));
-    close(tfd);
+    /* mknod is not allowed in a user namespace: bind the host's device */
+    int f = openat(dev, n, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (f < 0) {
+      r = fail("create /dev/%s", n);
+      break;
+    }
     close(f);
+    int t = openat(dev, n, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (t < 0) {
+      r = fail("open /dev/%s", n);
+      break;
+    }
+    char host[16], dest[16];
+    snprintf(host, sizeof host, "/dev/%s", n);
+    snprintf(dest, sizeof dest, "/dev/%s", n);
+    r = bind_onto(host, t, dest, false, 0, false, 0);
+    close(t);
   }
-  const char *links[][2] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-                            {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}};
-  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
-    if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST)
-      child_fail(errfd, 125, "symlink /dev/%s: %s", links[i][1], strerror(errno));
+  static const char *const LINKS[][2] = {{"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
+                                         {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+                                         {"pts/ptmx", "ptmx"},         {"/proc/kcore", "core"}};
+  for (size_t i = 0; i < sizeof LINKS / sizeof LINKS[0] && r == 0; i++)
+    if (symlinkat(LINKS[i][0], dev, LINKS[i][1]) < 0 && errno != EEXIST) r = fail("symlink /dev/%s", LINKS[i][1]);
   close(dev);
+  return r;
 }
 
-static int overlay_mount(json_t *ov, const char *rootfs, bool userns) {
-  json_t *lower = json_object_get(ov, "lower");
-  const char *upper = json_string_value(json_object_get(ov, "upper"));
-  const char *work = json_string_value(json_object_get(ov, "work"));
-  bool userxattr = json_is_true(json_object_get(ov, "userxattr"));
-  size_t n = json_array_size(lower);
-  if (!n || !upper || !work) {
-    errno = EINVAL;
-    return fail("spec: skiff.overlay needs lower, upper and work");
+/* ---- overlay ---- */
+
+static void fs_log(int fsfd, char *out, size_t len) {
+  /* the kernel explains a failed fsconfig in the context's log: "e overlay: ..." */
+  out[0] = 0;
+  char line[512];
+  ssize_t n;
+  size_t o = 0;
+  while ((n = read(fsfd, line, sizeof line - 1)) > 0) {
+    line[n] = 0;
+    if (n > 2 && line[1] == ' ') o += (size_t)snprintf(out + o, len - o, "%s%s", o ? "; " : "", line + 2);
+    if (o >= len) break;
   }
-  /* All lowers share one directory (layers/l): mount from there with short relative names. */
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", json_string_value(json_array_get(lower, 0)));
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = 0;
-  size_t len = 0, cap = 256 + n * 80 + strlen(upper) + strlen(work);
-  char *opts = malloc(cap);
-  if (!opts) return fail_errno("malloc");
-  len += snprintf(opts, cap, "lowerdir=");
-  size_t i;
-  json_t *l;
-  bool relative = true;
-  json_array_foreach(lower, i, l) {
-    const char *p = json_string_value(l);
-    if (strncmp(p, dir, strlen(dir)) || p[strlen(dir)] != '/') relative = false;
-  }
-  json_array_foreach(lower, i, l) {
-    const char *p = json_string_value(l);
-    len += snprintf(opts + len, cap - len, "%s%s", i ? ":" : "", relative ? p + strlen(dir) + 1 : p);
-  }
-  len += snprintf(opts + len, cap - len, ",upperdir=%s,workdir=%s%s", upper, work, userxattr ? ",userxattr" : "");
-  int cwd = open(".", O_PATH | O_CLOEXEC);
-  if (relative && chdir(dir) < 0) return fail_errno("chdir %s", dir);
-  int r = mount("overlay", rootfs, "overlay", 0, opts);
+}
+
+static int ovl_set(int fs, const char *key, const char *value) {
+  if (fsconfig(fs, value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, key, value, 0) == 0) return 0;
   int e = errno;
+  char why[600];
+  fs_log(fs, why, sizeof why);
+  errno = e;
+  if (e == EINVAL && strstr(why, "lowerdir+")) return -2; /* kernel < 6.8: the one-page string it is */
+  if (why[0]) return failx("mount overlay rootfs: %s", why);
+  return value ? fail("mount overlay rootfs: %s %s", key, value) : fail("mount overlay rootfs: %s", key);
+}
+
+/* Returns the mount fd, -1 on failure, -2 when the kernel lacks `lowerdir+` (use the old API). */
+static int overlay_new_api(const struct overlay *ov) {
+  int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+  if (fs < 0) return errno == ENOSYS ? -2 : fail("open an overlay filesystem context");
+  int r = 0, mnt = -1;
+  for (size_t i = 0; i < ov->nlower && r == 0; i++) r = ovl_set(fs, "lowerdir+", ov->lower[i]);
+  if (r == 0 && ov->upper && (r = ovl_set(fs, "upperdir", ov->upper)) == 0) r = ovl_set(fs, "workdir", ov->work);
+  if (r == 0 && ov->userxattr) r = ovl_set(fs, "userxattr", NULL);
+  if (r == 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+    int e = errno;
+    char why[600];
+    fs_log(fs, why, sizeof why);
+    errno = e;
+    r = why[0] ? failx("mount overlay rootfs (%zu layers): %s", ov->nlower, why)
+               : fail("mount overlay rootfs (%zu layers)", ov->nlower);
+  }
+  if (r == 0 && (mnt = (int)fsmount(fs, FSMOUNT_CLOEXEC, 0)) < 0) r = fail("mount overlay rootfs");
+  close(fs);
+  return r < 0 ? r : mnt;
+}
+
+/* mount(2) with the one-page option string (kernel < 6.8). When the string would not fit,
+   the lower names are given relative to their deepest common directory, which becomes our cwd. */
+static int overlay_old_api(const struct overlay *ov, const char *target) {
+  size_t cap = 64 + (ov->upper ? strlen(ov->upper) + strlen(ov->work) : 0), plen = strlen(ov->lower[0]);
+  for (size_t i = 0; i < ov->nlower; i++) {
+    cap += strlen(ov->lower[i]) + 1;
+    size_t k = 0;
+    while (k < plen && ov->lower[i][k] == ov->lower[0][k]) k++;
+    plen = k;
+  }
+  while (plen > 0 && ov->lower[0][plen - 1] != '/') plen--; /* back to a directory boundary */
+  bool relative = cap > 4000 && plen > 1;
+  char *opts = xcalloc(cap, 1), *dir = xcalloc(plen + 1, 1);
+  memcpy(dir, ov->lower[0], plen ? plen - 1 : 0);
+  size_t o = (size_t)snprintf(opts, cap, "lowerdir=");
+  for (size_t i = 0; i < ov->nlower; i++)
+    o += (size_t)snprintf(opts + o, cap - o, "%s%s", i ? ":" : "", relative ? ov->lower[i] + plen : ov->lower[i]);
+  if (ov->upper) o += (size_t)snprintf(opts + o, cap - o, ",upperdir=%s,workdir=%s", ov->upper, ov->work);
+  if (ov->userxattr) snprintf(opts + o, cap - o, ",userxattr");
+  int cwd = -1, r = 0;
+  if (relative && ((cwd = open(".", O_PATH | O_CLOEXEC)) < 0 || chdir(dir) < 0)) r = fail("chdir %s", dir);
+  if (r == 0 && mount("overlay", target, "overlay", 0, opts) < 0) r = fail("mount overlay rootfs (%zu layers)", ov->nlower);
   if (cwd >= 0) {
-    if (fchdir(cwd) < 0) { /* best effort: we chdir into the rootfs next */ }
+    if (fchdir(cwd) < 0 && r == 0) r = fail("fchdir");
     close(cwd);
   }
-  errno = e;
-  if (r < 0) {
-    fail_errno("mount overlay rootfs (%zu layers%s)", n, userns ? ", rootless" : "");
-    free(opts);
-    return -1;
-  }
   free(opts);
+  free(dir);
+  return r;
+}
+
+/* Mount the rootfs on root.path; returns an fd on the new root. */
+static int mount_rootfs(const struct container *c) {
+  if (c->has_overlay) {
+    int mnt = overlay_new_api(&c->overlay);
+    if (mnt == -1) return -1; /* -2: no new mount API for overlay here */
+    if (mnt >= 0) {
+      int r = move_mount(mnt, "", AT_FDCWD, c->root_path, MOVE_MOUNT_F_EMPTY_PATH);
+      if (r < 0) {
+        fail("mount overlay rootfs on %s", c->root_path);
+        close(mnt);
+        return -1;
+      }
+      return mnt; /* the fd now names the attached mount's root */
+    }
+    if (overlay_old_api(&c->overlay, c->root_path) < 0) return -1;
+  } else if (mount(c->root_path, c->root_path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    return fail("bind mount rootfs %s", c->root_path);
+  }
+  int fd = open(c->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return fd < 0 ? fail("open rootfs %s", c->root_path) : fd;
+}
+
+int setup_rootfs(const struct container *c, bool userns) {
+  if (!c->ns[NS_MNT].enabled) return failx("spec: a mount namespace is required");
+  if (ns_join_mnt(c) < 0) return -1;
+  /* nothing we mount may propagate back to the host */
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) return fail("make / a slave mount");
+  int rootfd = mount_rootfs(c);
+  if (rootfd < 0) return -1;
+  if (c->ns[NS_NET].enabled && !c->ns[NS_NET].path && loopback_up() < 0) goto fail;
+  for (size_t i = 0; i < c->nmounts; i++)
+    if (do_mount(rootfd, &c->mounts[i], userns) < 0) goto fail;
+  if (make_devices(rootfd, userns) < 0) goto fail;
+  /* Docker creates the working directory */
+  if (strcmp(c->proc.cwd, "/") && mkdir_in_root(rootfd, c->proc.cwd, 0755) < 0) goto fail;
+  if (fchdir(rootfd) < 0) {
+    fail("chdir into the rootfs");
+    goto fail;
+  }
+  close(rootfd);
+  if (syscall(SYS_pivot_root, ".", ".") < 0) return fail("pivot_root");
+  /* the old root is stacked under the new one at "/": detach it */
+  if (umount2(".", MNT_DETACH) < 0) return fail("detach the old root");
+  if (chdir("/") < 0) return fail("chdir /");
+  return 0;
+fail:
+  close(rootfd);
+  return -1;
+}
+
+static int write_sysctl(const struct sysctl *s) {
+  char path[512];
+  int o = snprintf(path, sizeof path, "/proc/sys/");
+  for (const char *k = s->key; *k && o < (int)sizeof path - 1; k++) path[o++] = *k == '.' ? '/' : *k;
+  path[o] = 0;
+  if (write_file_at(AT_FDCWD, path, s->value, strlen(s->value)) < 0) return fail("set sysctl %s=%s", s->key, s->value);
   return 0;
 }
 
-static void loopback_up(int errfd) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) child_fail(errfd, 125, "socket: %s", strerror(errno));
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  strcpy(ifr.ifr_name, "lo");
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) child_fail(errfd, 125, "get lo flags: %s", strerror(errno));
-  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) child_fail(errfd, 125, "bring lo up: %s", strerror(errno));
-  close(s);
+int bind_console(const char *pts) {
+  int f = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (f < 0) return fail("create /dev/console");
+  close(f);
+  if (mount(pts, "/dev/console", NULL, MS_BIND, NULL) < 0) return fail("bind %s on /dev/console", pts);
+  return 0;
 }
 
-static void mask_paths(json_t *masked, json_t *ro, int errfd) {
-  size_t i;
-  json_t *p;
-  json_array_foreach(masked, i, p) {
-    const char *path = json_string_value(p);
-    struct stat st;
-    if (!path || stat(path, &st) < 0) continue;
-    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0k") : mount("/dev/null", path, NULL, MS_BIND, NULL);
-    if (r < 0 && errno != ENOENT) child_fail(errfd, 125, "mask %s: %s", path, strerror(errno));
-  }
-  json_array_foreach(ro, i, p) {
-    const char *path = json_string_value(p);
-    struct stat st;
-    if (!path || stat(path, &st) < 0) continue;
-    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) child_fail(errfd, 125, "bind %s: %s", path, strerror(errno));
-    struct statvfs sv;
-    unsigned long keep = statvfs(path, &sv) == 0 ? sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC) : 0;
-    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | keep, NULL) < 0)
-      child_fail(errfd, 125, "make %s read-only: %s", path, strerror(errno));
-  }
-}
-
-static bool has_ns(json_t *spec, const char *type) {
-  size_t i;
-  json_t *n;
-  json_array_foreach(json_object_get(json_object_get(spec, "linux"), "namespaces"), i, n)
-    if (!strcmp(json_string_value(json_object_get(n, "type")) ?: "", type)) return true;
-  return false;
-}
-
-int setup_rootfs(json_t *spec, bool userns, int errfd) {
-  json_t *root = json_object_get(spec, "root");
-  const char *rootfs = json_string_value(json_object_get(root, "path"));
-  if (!rootfs) child_fail(errfd, 125, "spec: root.path missing");
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) child_fail(errfd, 125, "make / private: %s", strerror(errno));
-  json_t *ov = json_object_get(json_object_get(spec, "skiff"), "overlay");
-  if (ov) {
-    if (overlay_mount(ov, rootfs, userns) < 0) child_fail(errfd, 125, "mount overlay rootfs: %s", strerror(errno));
-  } else if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
-    child_fail(errfd, 125, "bind rootfs: %s", strerror(errno));
-  }
-  int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfd < 0) child_fail(errfd, 125, "open rootfs: %s", strerror(errno));
-  if (has_ns(spec, "network")) loopback_up(errfd);
-  size_t i;
-  json_t *m;
-  bool dev_done = false;
-  json_array_foreach(json_object_get(spec, "mounts"), i, m) {
-    const char *dest = json_string_value(json_object_get(m, "destination"));
-    if (!dev_done && dest && strncmp(dest, "/dev/", 5) == 0) {
-      make_devices(rootfd, userns, errfd);
-      dev_done = true;
+int finish_rootfs(const struct container *c) {
+  for (size_t i = 0; i < c->nsysctls; i++)
+    if (write_sysctl(&c->sysctls[i]) < 0) return -1;
+  for (size_t i = 0; i < c->nreadonly; i++) {
+    const char *p = c->readonly[i];
+    if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+      if (errno == ENOENT) continue;
+      return fail("bind %s read-only", p);
     }
-    do_mount(rootfd, m, userns, errfd);
+    struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+    if (mount_setattr(AT_FDCWD, p, AT_RECURSIVE, &a, sizeof a) < 0) return fail("make %s read-only", p);
   }
-  if (!dev_done) make_devices(rootfd, userns, errfd);
-  /* working directory, created like Docker does for WORKDIR/-w */
-  const char *cwd = json_string_value(json_object_get(json_object_get(spec, "process"), "cwd"));
-  if (cwd && strcmp(cwd, "/") && mkdir_in_root(rootfd, cwd, 0755) < 0)
-    child_fail(errfd, 125, "create working directory %s: %s", cwd, strerror(errno));
-  if (fchdir(rootfd) < 0) child_fail(errfd, 125, "chdir rootfs: %s", strerror(errno));
-  if (syscall(SYS_pivot_root, ".", ".") < 0) child_fail(errfd, 125, "pivot_root: %s", strerror(errno));
-  if (umount2(".", MNT_DETACH) < 0) child_fail(errfd, 125, "detach old root: %s", strerror(errno));
-  if (chdir("/") < 0) child_fail(errfd, 125, "chdir /: %s", strerror(errno));
-  close(rootfd);
-  json_t *linux_ = json_object_get(spec, "linux");
-  mask_paths(json_object_get(linux_, "maskedPaths"), json_object_get(linux_, "readonlyPaths"), errfd);
-  if (json_is_true(json_object_get(root, "readonly"))) {
-    struct statvfs sv;
-    unsigned long keep = statvfs("/", &sv) == 0 ? sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC) : 0;
-    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
-      child_fail(errfd, 125, "remount / read-only: %s", strerror(errno));
+  for (size_t i = 0; i < c->nmasked; i++) {
+    const char *p = c->masked[i];
+    struct stat st;
+    if (lstat(p, &st) < 0) {
+      if (errno == ENOENT) continue;
+      return fail("mask %s", p);
+    }
+    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k") : mount("/dev/null", p, NULL, MS_BIND, NULL);
+    if (r < 0 && errno != ENOENT) return fail("mask %s", p);
   }
-  const char *hostname = json_string_value(json_object_get(spec, "hostname"));
-  if (hostname && has_ns(spec, "uts") && sethostname(hostname, strlen(hostname)) < 0)
-    child_fail(errfd, 125, "sethostname: %s", strerror(errno));
+  if (c->root_readonly) {
+    struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+    if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0) return fail("make the rootfs read-only");
+  }
+  if (c->hostname && c->ns[NS_UTS].enabled && !c->ns[NS_UTS].path && sethostname(c->hostname, strlen(c->hostname)) < 0)
+    return fail("set the hostname");
   return 0;
 }

@@ -1,32 +1,218 @@
-/* skiff-shim: everything between fork and exec for a container (see ARCHITECTURE.md). */
+/*
+ * skiff-shim: everything between fork and exec for a container (GUIDE.md §3, ARCHITECTURE.md).
+ *
+ * Layout (one concern per file):
+ *   main.c        argument dispatch
+ *   cmd_run.c     `run BUNDLE`: create, start, supervise, record the exit
+ *   cmd_exec.c    `exec PID PROCESS.json`: join a running container
+ *   cmd_unshare.c `unshare UIDMAP GIDMAP -- CMD...`: rootless store work
+ *   spec.c        config.json / process.json → structs (jansson)
+ *   namespaces.c  namespace table, joining, id maps, loopback
+ *   mounts.c      overlay rootfs, spec mounts, /dev, pivot_root, masked/read-only paths
+ *   security.c    capabilities, no_new_privs, seccomp (compiled to BPF, cached)
+ *   process.c     the last steps of the container process: user, rlimits, exec
+ *   io.c          pty (container side + host relay), signal forwarding, exit status
+ *   channel.c     typed messages between the shim and its child (errors, fds, go, BPF)
+ *   util.c        error recording, files, rm -rf, time
+ *
+ * Errors: a failing function records ONE line with fail()/failx() and returns -1; the caller
+ * passes -1 up. The child sends the recorded line to the parent over the channel, so the user
+ * sees exactly one "Error: ..." line, printed by the parent.
+ */
 #ifndef SKIFF_SHIM_H
 #define SKIFF_SHIM_H
+
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
-/* Report a failure as one line on stderr ("Error: ...") and return -1. */
-int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Same, appending ": strerror(errno)". */
-int fail_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define EXIT_SHIM 125        /* skiff (the shim) failed */
+#define EXIT_CANNOT_INVOKE 126
+#define EXIT_NOT_FOUND 127
 
-/* Child-side error channel: the child writes "<exit code> <message>" and exits; the parent prints it. */
-void child_fail(int errfd, int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
-
-/* process.c: apply an OCI `process` object (user, caps, nnp, seccomp, env, cwd) and exec. */
-void apply_process_and_exec(json_t *process, json_t *seccomp, int errfd, int consolefd) __attribute__((noreturn));
-int setup_terminal_child(int sockfd, int errfd);
-
-/* io.c: parent-side relay of a pty master to our stdio, signal forwarding, waiting. */
-int receive_fd(int sock);
-int supervise(pid_t child, int master);
-
-/* mounts.c */
-int setup_rootfs(json_t *spec, bool userns, int errfd);
-
-/* idmap.c */
-int write_id_maps(pid_t pid, json_t *uidmaps, json_t *gidmaps, bool helpers);
-int write_id_maps_text(pid_t pid, const char *uidmap, const char *gidmap);
-
+/* ---- util.c ---- */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* "<msg>: <strerror(errno)>", returns -1 */
+int failx(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* "<msg>", returns -1 */
+const char *failure(void);                                             /* the recorded line */
+int failure_code(void);                                                /* exit code for it (125 unless set) */
+void set_failure_code(int code);
+int print_failure(void);                                               /* "Error: <line>" on stderr; returns the code */
+int write_all(int fd, const void *buf, size_t len);
+int write_file_at(int dirfd, const char *path, const char *data, size_t len);
+int write_atomic(const char *path, const char *data);
 int rm_rf(const char *path);
+void rfc3339_now(char *out, size_t len);
+char *xstrdup(const char *s);
+void *xcalloc(size_t n, size_t size);
+
+/* ---- channel.c ---- */
+enum msg_type { MSG_GO = 1, MSG_BPF, MSG_ERROR, MSG_PTY };
+int chan_send(int sock, enum msg_type type, int code, const void *data, size_t len, int passfd);
+/* Returns the message length (>= 0), 0 with *type = 0 on EOF, -1 on error. */
+ssize_t chan_recv(int sock, enum msg_type *type, int *code, void *buf, size_t cap, int *passfd);
+/* Child side: send the recorded failure to the parent and _exit with its code. */
+void __attribute__((noreturn)) child_die(int sock);
+/* Child side: block until the parent sends a message of `want`; -1 if the parent is gone. */
+int chan_wait(int sock, enum msg_type want, void *buf, size_t cap, size_t *len);
+bool chan_peer_gone(int sock);
+/* Parent side: wait until the child exec'd (EOF: 0) or failed (-1, failure recorded); a pty
+   master sent on the way lands in *master. */
+int await_start(int sock, int *master);
+
+/* ---- spec.c ---- */
+enum cap_set { CAP_BOUNDING, CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE, CAP_AMBIENT, CAP_NSETS };
+enum ns_kind { NS_USER, NS_MNT, NS_PID, NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS_COUNT };
+
+struct idmap {
+  unsigned long container, host, size;
+};
+
+struct rlimit_entry {
+  int resource;
+  struct rlimit limit;
+};
+
+struct process {
+  bool terminal;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  size_t ngroups;
+  bool has_umask;
+  mode_t umask;
+  char **argv;
+  char **envp;
+  const char *cwd;
+  bool has_caps;
+  uint64_t caps[CAP_NSETS];
+  bool nnp;
+  struct rlimit_entry *rlimits;
+  size_t nrlimits;
+  bool has_oom;
+  int oom_score_adj;
+  json_t *seccomp; /* LinuxSeccomp object or NULL (exec: process.seccomp; run: linux.seccomp) */
+};
+
+struct mount_entry {
+  const char *destination, *type, *source;
+  unsigned long flags;    /* MS_* for filesystems */
+  uint64_t attr_set;      /* MOUNT_ATTR_* applied to binds (and "r*" recursive options) */
+  bool attr_recursive;
+  unsigned long propagation; /* MS_PRIVATE|MS_SLAVE|MS_SHARED|MS_UNBINDABLE (+MS_REC) */
+  bool bind, recursive;
+  char *data;             /* the filesystem options that are not flags, comma-separated */
+};
+
+struct sysctl {
+  const char *key, *value;
+};
+
+struct ns_spec {
+  bool enabled;     /* listed in linux.namespaces */
+  const char *path; /* join instead of creating */
+};
+
+struct overlay {
+  const char **lower; /* topmost first */
+  size_t nlower;
+  const char *upper, *work;
+  bool userxattr;
+};
+
+struct container {
+  json_t *json; /* owns every string below */
+  char *bundle;
+  struct process proc;
+  char *root_path;
+  bool root_readonly;
+  const char *hostname;
+  struct mount_entry *mounts;
+  size_t nmounts;
+  struct ns_spec ns[NS_COUNT];
+  struct idmap *uidmap, *gidmap;
+  size_t nuidmap, ngidmap;
+  const char **masked, **readonly;
+  size_t nmasked, nreadonly;
+  struct sysctl *sysctls;
+  size_t nsysctls;
+  /* the `skiff` extension */
+  bool has_overlay;
+  struct overlay overlay;
+  const char *exit_file, *pid_file, *seccomp_cache;
+  const char **remove;
+  size_t nremove;
+  bool idmap_helpers;
+};
+
+int spec_load_container(const char *bundle, struct container *c);
+int spec_load_process(const char *file, struct process *p, json_t **owner);
+int spec_parse_process(json_t *j, struct process *p);
+int parse_idmap_text(const char *text, struct idmap **out, size_t *n);
+int cap_from_name(const char *name);
+const char *cap_name(int bit);
+
+/* ---- namespaces.c ---- */
+extern const struct ns_info {
+  const char *type, *proc;
+  int flag;
+} NAMESPACES[NS_COUNT];
+int ns_clone_flags(const struct container *c);
+int ns_join_parent(const struct container *c); /* setns every ns with a path except mnt (user first) */
+int ns_join_mnt(const struct container *c);    /* child side */
+int write_idmaps(pid_t pid, const struct idmap *u, size_t nu, const struct idmap *g, size_t ng, bool helpers);
+int loopback_up(void);
+
+/* ---- mounts.c ---- */
+int setup_rootfs(const struct container *c, bool userns);
+int finish_rootfs(const struct container *c); /* after pivot: sysctl, read-only, masks, ro root, hostname */
+int bind_console(const char *pts);
+
+/* ---- security.c ---- */
+struct bpf {
+  void *insns; /* struct sock_filter[] */
+  size_t len;  /* bytes */
+  unsigned flags; /* SECCOMP_FILTER_FLAG_* */
+};
+int seccomp_cache_open(const char *dir);
+int seccomp_from_cache(json_t *sc, int cachefd, struct bpf *out, char **key);
+int seccomp_compile(json_t *sc, struct bpf *out);
+void seccomp_store(int cachefd, const char *key, const struct bpf *b);
+int seccomp_flags(json_t *sc, unsigned *flags);
+struct filter_job {
+  json_t *sc;
+  int cachefd;
+  char *key;
+  struct bpf bpf;
+  bool pending; /* not cached: compiled by filter_deliver while the child sets up */
+};
+int filter_prepare(struct filter_job *f, json_t *sc, const char *cachedir);
+int filter_deliver(struct filter_job *f, int sock);
+int seccomp_load_bpf(const struct bpf *b);
+const char *seccomp_default_cachedir(const char *override);
+int caps_drop_bounding(const struct process *p);
+int caps_apply(const struct process *p, bool keep_sys_admin);
+
+/* ---- process.c ---- */
+struct exec_ctx {
+  int sock;            /* channel to the shim parent */
+  bool console;        /* bind the pty slave on /dev/console (run) */
+  struct bpf *bpf;     /* filter to load, or NULL */
+  bool bpf_pending;    /* the parent sends the filter later (MSG_BPF) */
+  bool set_rlimits_oom;
+};
+void __attribute__((noreturn)) exec_process(struct process *p, struct exec_ctx *x);
+
+/* ---- io.c ---- */
+int pty_setup_child(int sock, bool console, uid_t owner);
+int block_signals(void);
+void reset_signals_child(void);
+void clear_nonblock_stdio(void);
+/* Relay the pty (if master >= 0), forward signals, reap; returns Docker's exit code. */
+int supervise(pid_t child, int master, int *signal_out, bool forward_tty_signals);
+int exit_code_of(int status, int *signal_out);
+
 #endif

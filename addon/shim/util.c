@@ -1,22 +1,25 @@
-/* Error reporting and small helpers shared by every mode. */
+/* Error recording and small file helpers shared by every mode. */
 
+#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "shim.h"
 
-static int vfail(int with_errno, const char *fmt, va_list ap) {
+static char failure_line[1536];
+static int failure_exit = EXIT_SHIM;
+
+static int record(int with_errno, const char *fmt, va_list ap) {
   int e = errno;
-  char msg[1024];
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  if (with_errno)
-    fprintf(stderr, "Error: %s: %s\n", msg, strerror(e));
-  else
-    fprintf(stderr, "Error: %s\n", msg);
+  int n = vsnprintf(failure_line, sizeof failure_line, fmt, ap);
+  if (with_errno && n >= 0 && (size_t)n < sizeof failure_line)
+    snprintf(failure_line + n, sizeof failure_line - n, ": %s", strerror(e));
   errno = e;
   return -1;
 }
@@ -24,39 +27,144 @@ static int vfail(int with_errno, const char *fmt, va_list ap) {
 int fail(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vfail(0, fmt, ap);
+  record(1, fmt, ap);
   va_end(ap);
   return -1;
 }
 
-int fail_errno(const char *fmt, ...) {
+int failx(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vfail(1, fmt, ap);
+  record(0, fmt, ap);
   va_end(ap);
   return -1;
 }
 
-void child_fail(int errfd, int code, const char *fmt, ...) {
-  char msg[1200];
-  int n = snprintf(msg, sizeof msg, "%d ", code);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg + n, sizeof msg - n, fmt, ap);
-  va_end(ap);
-  if (errfd < 0 || write(errfd, msg, strlen(msg)) < 0) fprintf(stderr, "Error: %s\n", msg + n);
-  _exit(code);
+const char *failure(void) { return failure_line[0] ? failure_line : "unknown failure"; }
+int failure_code(void) { return failure_exit; }
+void set_failure_code(int code) { failure_exit = code; }
+
+int print_failure(void) {
+  fprintf(stderr, "Error: %s\n", failure());
+  return failure_exit;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb;
-  (void)ftw;
-  int r = flag == FTW_DP ? rmdir(p) : unlink(p);
-  if (r < 0 && errno != ENOENT) fail_errno("remove %s", p);
+int write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += w;
+    len -= (size_t)w;
+  }
   return 0;
 }
 
-int rm_rf(const char *path) {
-  if (nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) return fail_errno("remove %s", path);
+int write_file_at(int at, const char *path, const char *data, size_t len) {
+  int fd = openat(at, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return fail("open %s", path);
+  int r = write_all(fd, data, len);
+  int e = errno;
+  if (close(fd) < 0 && r == 0) return fail("write %s", path);
+  errno = e;
+  return r < 0 ? fail("write %s", path) : 0;
+}
+
+/* tmp + rename in the same directory: a reader sees the old file or the whole new one. */
+int write_atomic(const char *path, const char *data) {
+  char tmp[4200];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid()) >= (int)sizeof tmp) {
+    errno = ENAMETOOLONG;
+    return fail("write %s", path);
+  }
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return fail("create %s", tmp);
+  if (write_all(fd, data, strlen(data)) < 0) {
+    fail("write %s", tmp);
+    close(fd);
+    unlink(tmp);
+    return -1;
+  }
+  if (close(fd) < 0) {
+    fail("write %s", tmp);
+    unlink(tmp);
+    return -1;
+  }
+  if (rename(tmp, path) < 0) {
+    fail("rename %s", path);
+    unlink(tmp);
+    return -1;
+  }
   return 0;
+}
+
+/* Remove `name` under dirfd without following symlinks; directories recursively. */
+static int rm_at(int parent, const char *name, const char *shown) {
+  if (unlinkat(parent, name, 0) == 0 || errno == ENOENT) return 0;
+  if (errno != EISDIR && errno != EPERM) return fail("remove %s", shown);
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return 0;
+    return fail("remove %s", shown);
+  }
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return fail("remove %s", shown);
+  }
+  int r = 0;
+  struct dirent *e;
+  for (;;) {
+    errno = 0;
+    e = readdir(d);
+    if (!e) {
+      if (errno) r = fail("read directory %s", shown);
+      break;
+    }
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (rm_at(dirfd(d), e->d_name, shown) < 0) r = -1;
+  }
+  closedir(d);
+  if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0) r = fail("remove %s", shown);
+  return r;
+}
+
+int rm_rf(const char *path) { return rm_at(AT_FDCWD, path, path); }
+
+/* UTC, RFC 3339 with nanoseconds (Go's RFC3339Nano, as Docker writes it). Computed by hand:
+   glibc's gmtime_r loads the local time zone first. */
+void rfc3339_now(char *out, size_t len) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  long long days = ts.tv_sec / 86400, secs = ts.tv_sec % 86400;
+  /* civil_from_days (H. Hinnant) */
+  long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned)(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+  long long y = (long long)yoe + era * 400 + (m <= 2);
+  snprintf(out, len, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%09ldZ", y, m, d, secs / 3600, secs / 60 % 60, secs % 60,
+           ts.tv_nsec);
+}
+
+char *xstrdup(const char *s) {
+  char *r = strdup(s);
+  if (!r) {
+    fputs("Error: out of memory\n", stderr);
+    exit(EXIT_SHIM);
+  }
+  return r;
+}
+
+void *xcalloc(size_t n, size_t size) {
+  void *r = calloc(n ? n : 1, size ? size : 1);
+  if (!r) {
+    fputs("Error: out of memory\n", stderr);
+    exit(EXIT_SHIM);
+  }
+  return r;
 }
