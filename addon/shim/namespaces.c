@@ -1,0 +1,184 @@
+/* Namespaces: which to create, which to join, the user namespace's id maps, loopback. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "shim.h"
+
+extern char **environ;
+
+/* Indexed by enum ns_kind. */
+const struct ns_info NAMESPACES[NS_COUNT] = {
+    [NS_USER] = {"user", "user", CLONE_NEWUSER},     [NS_MNT] = {"mount", "mnt", CLONE_NEWNS},
+    [NS_PID] = {"pid", "pid", CLONE_NEWPID},         [NS_UTS] = {"uts", "uts", CLONE_NEWUTS},
+    [NS_IPC] = {"ipc", "ipc", CLONE_NEWIPC},         [NS_NET] = {"network", "net", CLONE_NEWNET},
+    [NS_CGROUP] = {"cgroup", "cgroup", CLONE_NEWCGROUP}};
+
+int ns_clone_flags(const struct container *c) {
+  int flags = 0;
+  for (int k = 0; k < NS_COUNT; k++)
+    if (c->ns[k].enabled && !c->ns[k].path) flags |= NAMESPACES[k].flag;
+  return flags;
+}
+
+static int join(const struct container *c, int k) {
+  int fd = open(c->ns[k].path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail("open %s namespace %s", NAMESPACES[k].type, c->ns[k].path);
+  int r = setns(fd, NAMESPACES[k].flag);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return r < 0 ? fail("join %s namespace %s", NAMESPACES[k].type, c->ns[k].path) : 0;
+}
+
+/* The shim joins these itself before cloning the container: the user namespace first, so the
+   namespaces created by clone belong to it, and the pid namespace so the child lands in it.
+   The mount namespace is joined by the child (the shim keeps the host's view of the files). */
+int ns_join_parent(const struct container *c) {
+  static const int order[] = {NS_USER, NS_PID, NS_UTS, NS_IPC, NS_NET, NS_CGROUP};
+  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+    if (c->ns[order[i]].enabled && c->ns[order[i]].path && join(c, order[i]) < 0) return -1;
+  return 0;
+}
+
+int ns_join_mnt(const struct container *c) {
+  return c->ns[NS_MNT].enabled && c->ns[NS_MNT].path ? join(c, NS_MNT) : 0;
+}
+
+/* ---- id maps ---- */
+
+struct helper {
+  const char *path;
+  pid_t pid;
+  int err; /* read end of its stderr */
+};
+
+static int spawn_helper(struct helper *h, pid_t target, const struct idmap *m, size_t n) {
+  char **argv = xcalloc(3 * n + 3, sizeof *argv);
+  char pidbuf[24];
+  snprintf(pidbuf, sizeof pidbuf, "%d", (int)target);
+  argv[0] = (char *)h->path;
+  argv[1] = pidbuf;
+  for (size_t i = 0; i < n; i++) {
+    argv[2 + 3 * i] = xcalloc(3, 12);
+    argv[3 + 3 * i] = argv[2 + 3 * i] + 12;
+    argv[4 + 3 * i] = argv[2 + 3 * i] + 24;
+    snprintf(argv[2 + 3 * i], 12, "%lu", m[i].container);
+    snprintf(argv[3 + 3 * i], 12, "%lu", m[i].host);
+    snprintf(argv[4 + 3 * i], 12, "%lu", m[i].size);
+  }
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return fail("pipe");
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t none, dfl;
+  sigemptyset(&none);
+  sigemptyset(&dfl);
+  sigaddset(&dfl, SIGPIPE);
+  int r = posix_spawn_file_actions_init(&fa);
+  if (r == 0) r = posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+  if (r == 0) r = posix_spawnattr_init(&attr);
+  /* our blocked signals and ignored SIGPIPE are not for the helper */
+  if (r == 0) r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  if (r == 0) r = posix_spawnattr_setsigmask(&attr, &none);
+  if (r == 0) r = posix_spawnattr_setsigdefault(&attr, &dfl);
+  if (r == 0) r = posix_spawn(&h->pid, h->path, &fa, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(p[1]);
+  for (size_t i = 0; i < n; i++) free(argv[2 + 3 * i]);
+  free(argv);
+  if (r != 0) {
+    close(p[0]);
+    errno = r;
+    return fail("run %s", h->path);
+  }
+  h->err = p[0];
+  return 0;
+}
+
+static int finish_helper(struct helper *h, int *ok) {
+  char text[512];
+  size_t off = 0;
+  ssize_t n;
+  while (off < sizeof text - 1 && ((n = read(h->err, text + off, sizeof text - 1 - off)) > 0 || (n < 0 && errno == EINTR)))
+    if (n > 0) off += (size_t)n;
+  text[off] = 0;
+  close(h->err);
+  while (off && (text[off - 1] == '\n' || text[off - 1] == ' ')) text[--off] = 0;
+  for (char *c = text; *c; c++)
+    if (*c == '\n') *c = ' ';
+  int st;
+  while (waitpid(h->pid, &st, 0) < 0)
+    if (errno != EINTR) return fail("wait for %s", h->path);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+  *ok = 0;
+  return failx("%s failed%s%s (are there lines for this user in /etc/subuid and /etc/subgid?)", h->path,
+               text[0] ? ": " : "", text);
+}
+
+static int write_map(pid_t pid, const char *file, const struct idmap *m, size_t n) {
+  char path[64], *buf = xcalloc(n, 40);
+  size_t off = 0;
+  for (size_t i = 0; i < n; i++) off += (size_t)sprintf(buf + off, "%lu %lu %lu\n", m[i].container, m[i].host, m[i].size);
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+  int r = write_file_at(AT_FDCWD, path, buf, off);
+  free(buf);
+  return r;
+}
+
+int write_idmaps(pid_t pid, const struct idmap *u, size_t nu, const struct idmap *g, size_t ng, bool helpers) {
+  if (helpers) {
+    /* both helpers at once: each is a setuid exec */
+    struct helper hu = {"/usr/bin/newuidmap", 0, -1}, hg = {"/usr/bin/newgidmap", 0, -1};
+    if (spawn_helper(&hu, pid, u, nu) < 0) return -1;
+    if (spawn_helper(&hg, pid, g, ng) < 0) {
+      int ok = 1;
+      char saved[1536];
+      snprintf(saved, sizeof saved, "%s", failure());
+      finish_helper(&hu, &ok);
+      return failx("%s", saved);
+    }
+    int ok = 1;
+    char first[1536] = "";
+    if (finish_helper(&hu, &ok) < 0) snprintf(first, sizeof first, "%s", failure());
+    finish_helper(&hg, &ok);
+    if (first[0]) failx("%s", first);
+    return ok ? 0 : -1;
+  }
+  /* without CAP_SETGID in the parent namespace the kernel wants setgroups denied first */
+  if (geteuid() != 0) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+    if (write_file_at(AT_FDCWD, path, "deny", 4) < 0) return -1;
+  }
+  if (write_map(pid, "uid_map", u, nu) < 0) return -1;
+  return write_map(pid, "gid_map", g, ng);
+}
+
+int loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return fail("create a socket to configure lo");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  int r = ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (r == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    r = ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  int e = errno;
+  close(s);
+  errno = e;
+  return r < 0 ? fail("bring the loopback interface up") : 0;
+}
