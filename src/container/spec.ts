@@ -3,6 +3,7 @@
  * OCI runtime spec so the same file can be given to crun; the `skiff` extension carries the
  * overlay layers and the files the shim writes.
  */
+import path from 'node:path';
 import { paths } from '../config.js';
 import { initPath } from '../native.js';
 import type { ContainerRecord, MountPoint } from '../store/containers.js';
@@ -52,6 +53,8 @@ export interface OciSpec {
     pidFile: string;
     remove?: string[];
     idmapHelpers: boolean;
+    /** Where the shim caches compiled seccomp filters. */
+    seccompCache: string;
   };
 }
 
@@ -160,6 +163,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       pidFile: f.pid,
       ...(rec.HostConfig.AutoRemove ? { remove: [f.dir] } : {}),
       idmapHelpers: helpers,
+      seccompCache: path.join(paths().runroot, 'seccomp'),
     },
   };
 }
