@@ -8,27 +8,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SkiffError } from '../../src/errors.js';
 import {
   chompHeredocContent, dump, extractBuilderFlags, heredocsFromLine, parseDockerfile, parseHeredoc, parseWords,
 } from '../../src/build/dockerfile/parser.js';
+import { conformanceDir, throwsMsg } from '../helpers/conformance.js';
 
-/** dist/test/unit → repository root; the conformance data lives beside the repository. */
-/** assert.throws matching the SkiffError's message (not `SkiffError: ...`). */
-function throwsMsg(fn: () => unknown, re: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof SkiffError, String(e));
-    assert.match(e.message, re);
-    return true;
-  });
-}
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const CONFORMANCE = process.env.SKIFF_CONFORMANCE_DIR ?? path.join(REPO, '../shared/conformance');
-const DIR = path.join(CONFORMANCE, 'dockerfile-parser');
-const present = fs.existsSync(DIR);
-const noData = present ? false : `conformance data not found at ${DIR} (set SKIFF_CONFORMANCE_DIR)`;
+const { dir: DIR, skip: noData } = conformanceDir('dockerfile-parser');
+const present = noData === false;
 
 function caseDirs(sub: string): string[] {
   if (!present) return [];

@@ -7,24 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SkiffError } from '../../src/errors.js';
 import { ShellLex, processWord, processWords, patternRegex } from '../../src/build/dockerfile/shell.js';
+import { conformanceDir, throwsMsg } from '../helpers/conformance.js';
 
-/** assert.throws matching the SkiffError's message (not `SkiffError: ...`). */
-function throwsMsg(fn: () => unknown, re: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof SkiffError, String(e));
-    assert.match(e.message, re);
-    return true;
-  });
-}
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const CONFORMANCE = process.env.SKIFF_CONFORMANCE_DIR ?? path.join(REPO, '../shared/conformance');
-const DIR = path.join(CONFORMANCE, 'dockerfile-shell');
-const present = fs.existsSync(DIR);
-const noData = present ? false : `conformance data not found at ${DIR} (set SKIFF_CONFORMANCE_DIR)`;
+const { dir: DIR, skip: noData } = conformanceDir('dockerfile-shell');
+const present = noData === false;
 
 // ---- envVarTest: "<platform>|<input>|<expected>" ----
 const ENV = ['PWD=/home', 'SHELL=bash', 'KOREAN=한국어', 'NULL='];

@@ -6,15 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SkiffError } from '../../src/errors.js';
 import {
   MT, hostPlatform, parseDescriptor, parseImageConfig, parseManifest, parsePlatform, selectPlatform, type Index,
 } from '../../src/image/media.js';
 
 /** dist/test/unit → repository root → ../shared/conformance */
-const CONFORMANCE = process.env.SKIFF_CONFORMANCE_DIR ??
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..', '../shared/conformance');
+import { CONFORMANCE } from '../helpers/conformance.js';
 const EXAMPLES = path.join(CONFORMANCE, 'oci-image-spec/spec-examples');
 const haveExamples = fs.existsSync(path.join(EXAMPLES, 'index.json'));
 const skip = !haveExamples && `OCI examples not found at ${EXAMPLES} (set SKIFF_CONFORMANCE_DIR)`;

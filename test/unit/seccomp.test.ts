@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   FALLBACK_PROFILE,
   SYSTEM_PROFILES,
@@ -24,8 +23,7 @@ import { DEFAULT_CAPS, resolveCapabilities } from '../../src/container/security.
 import { SkiffError } from '../../src/errors.js';
 
 /** dist/test/unit → repository root → ../shared/conformance */
-const CONFORMANCE = process.env.SKIFF_CONFORMANCE_DIR ??
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..', '../shared/conformance');
+import { CONFORMANCE } from '../helpers/conformance.js';
 const DIR = path.join(CONFORMANCE, 'seccomp');
 const skip = !fs.existsSync(path.join(DIR, 'default.json')) && `seccomp profiles not found in ${DIR} (set SKIFF_CONFORMANCE_DIR)`;
 const file = (name: string): string => path.join(DIR, name);
