@@ -7,7 +7,8 @@
 # Always stops the registries. Last line: "N passed, N failed" (both runs; a run that crashes or
 # prints no summary counts as one failure). Exit status 0 only when nothing failed.
 # Env: SKIFF_FIXTURES_DIR (fixture cache, default /var/tmp/skiff-fixtures), SKIFF_TEST_KEEP=1 (keep the temp dir),
-#      SKIFF_TEST_SKIP_ROOTLESS=1 (rootful run only).
+#      SKIFF_TEST_SKIP_ROOTLESS=1 (rootful run only), SKIFF_TEST_ONLY="name ..." (only the test files whose
+#      names start with these words, e.g. "run build" → run.test.js, build.test.js; for working on one area).
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 if [ "$(id -u)" != 0 ]; then echo "Error: scripts/test.sh runs as root (it also creates the rootless test user)" >&2; exit 1; fi
@@ -60,15 +61,25 @@ tally() {
 # spec reporter for people, TAP to a file for the tally
 reporters() { echo --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination="$1"; }
 
+# test_files DIR...: the test files to run (all of them, or those SKIFF_TEST_ONLY names)
+test_files() {
+  if [ -z "${SKIFF_TEST_ONLY:-}" ]; then echo "$@"; return; fi
+  local d w f
+  for d in "$@"; do for w in $SKIFF_TEST_ONLY; do for f in "$d"/"$w"*.test.js; do [ -e "$f" ] && echo "$f"; done; done; done
+}
+rootful_files=$(cd "$REPO" && test_files dist/test/unit dist/test/e2e)
 echo "== rootful: unit + e2e (as root)"
-(cd "$REPO" && node --test --test-concurrency=1 $(reporters "$TMP/rootful.tap") dist/test/unit/ dist/test/e2e/)
-tally rootful $?
+if [ -n "$rootful_files" ]; then
+  (cd "$REPO" && node --test --test-concurrency=1 $(reporters "$TMP/rootful.tap") $rootful_files)
+  tally rootful $?
+fi
 
 # ---- rootless -----------------------------------------------------------------------------------------
 if [ "${SKIFF_TEST_SKIP_ROOTLESS:-}" = 1 ]; then
   echo "== rootless: skipped (SKIFF_TEST_SKIP_ROOTLESS=1)"
   finish
 fi
+[ -n "$(cd "$REPO" && test_files dist/test/e2e)" ] || finish
 echo "== rootless: e2e (as skiffci)"
 uid=$(bash "$REPO/scripts/rootless-user.sh") || setup_failed "rootless user"
 home=$(getent passwd skiffci | cut -d: -f6)
@@ -79,6 +90,7 @@ mkdir -p "$app"
 cp -a "$REPO/dist" "$REPO/bin" "$REPO/package.json" "$REPO/node_modules" "$app/" || setup_failed "copy for the rootless user"
 chmod -R a+rX "$app"
 chmod a+r "$SKIFF_TEST_FIXTURES"
+rootless_files=$(test_files "$app/dist/test/e2e")
 xdg="$TMP/xdg-$uid"
 mkdir -m 0700 "$xdg" && chown "$uid:$uid" "$xdg"
 runuser -u skiffci -- test -x "$app/bin/skiff" -a -r "$SKIFF_TEST_FIXTURES" || setup_failed "the copy is not readable by skiffci"
@@ -88,7 +100,7 @@ runuser -u skiffci -- test -x "$app/bin/skiff" -a -r "$SKIFF_TEST_FIXTURES" || s
   LANG=C.UTF-8 TMPDIR=/tmp XDG_RUNTIME_DIR="$xdg" \
   SKIFF_TEST_ROOTLESS=1 SKIFF_BIN="$app/bin/skiff" SKIFF_TEST_FIXTURES="$SKIFF_TEST_FIXTURES" \
   SKIFF_TEST_REGISTRY="$SKIFF_TEST_REGISTRY" SKIFF_TEST_AUTH_REGISTRY="$SKIFF_TEST_AUTH_REGISTRY" \
-  node --test --test-concurrency=1 $(reporters "$TMP/rootless.tap") "$app/dist/test/e2e/")
+  node --test --test-concurrency=1 $(reporters "$TMP/rootless.tap") $rootless_files)
 tally rootless $?
 
 finish
