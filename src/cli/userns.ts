@@ -7,8 +7,9 @@ import os from 'node:os';
 import { native, shimPath } from '../native.js';
 import { formatMap, rootlessMappings } from '../container/idmap.js';
 
-const NEEDS_USERNS = new Set(['pull', 'load', 'rmi', 'rm', 'prune', 'build', 'commit', 'import', 'system', 'unshare']);
-const SUBCOMMAND_NEEDS = new Set(['pull', 'load', 'rm', 'prune', 'build', 'import', 'commit', 'reset']);
+// push and save pack built layers from their diff dirs: owners must read as the image has them
+const NEEDS_USERNS = new Set(['pull', 'load', 'rmi', 'rm', 'prune', 'build', 'commit', 'import', 'system', 'unshare', 'push', 'save']);
+const SUBCOMMAND_NEEDS = new Set(['pull', 'load', 'rm', 'prune', 'build', 'import', 'commit', 'reset', 'push', 'save']);
 
 export function inUserns(): boolean {
   return process.env._SKIFF_IN_USERNS === '1';

@@ -58,11 +58,18 @@ export interface OciSpec {
   };
 }
 
+/** The run-time files a spec points at (a container's own, or a build step's under tmp/). */
+export type SpecFiles = Pick<ReturnType<typeof containerFiles>, 'dir' | 'rootfs' | 'upper' | 'work' | 'hosts' | 'hostname' | 'resolv' | 'exit' | 'pid'>;
+
 export interface SpecInput {
   rec: ContainerRecord;
   user: ResolvedUser;
   env: string[];
   security: SecurityOptions;
+  /** Default: the container's files under containers/<id>/. */
+  files?: SpecFiles;
+  /** Overlay lower dirs (default: the short links of rec.Layers). */
+  lower?: string[];
 }
 
 const NS_RW = ['nosuid', 'noexec', 'nodev'];
@@ -99,8 +106,11 @@ function userMounts(mounts: MountPoint[]): OciMount[] {
 
 export function buildSpec(input: SpecInput): OciSpec {
   const { rec, user, env, security } = input;
-  const f = containerFiles(rec.Id);
+  const f = input.files ?? containerFiles(rec.Id);
   const rootless = paths().rootless;
+  // Inside skiff's own user namespace (rootless `build`) we already are root over the subordinate
+  // range: the container gets no user namespace of its own (newuidmap cannot map from in here).
+  const nestedUserns = rootless && process.env._SKIFF_IN_USERNS === '1';
   const hostNetwork = rec.HostConfig.NetworkMode === 'host';
   const caps = resolveCapabilities({
     capAdd: rec.HostConfig.CapAdd ?? [],
@@ -119,7 +129,7 @@ export function buildSpec(input: SpecInput): OciSpec {
   let uidMappings: IdMap[] | undefined;
   let gidMappings: IdMap[] | undefined;
   let helpers = false;
-  if (rootless) {
+  if (rootless && !nestedUserns) {
     const m = rootlessMappings();
     namespaces.unshift({ type: 'user' });
     uidMappings = m.uidMappings;
@@ -158,7 +168,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...(seccomp ? { seccomp } : {}),
     },
     skiff: {
-      overlay: { lower: lowerDirs(rec.Layers), upper: f.upper, work: f.work, userxattr: rootless },
+      overlay: { lower: input.lower ?? lowerDirs(rec.Layers), upper: f.upper, work: f.work, userxattr: rootless },
       exitFile: f.exit,
       pidFile: f.pid,
       ...(rec.HostConfig.AutoRemove ? { remove: [f.dir] } : {}),

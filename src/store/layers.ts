@@ -63,6 +63,25 @@ export async function createLayer(
   }
 }
 
+/**
+ * Adopt a finished diff directory (made under tmp/, e.g. a build step's upper dir) as a layer: it
+ * is renamed into a staging layer dir beside its meta.json, which then appears by rename. If the
+ * layer already exists (same chain id) the diff is discarded.
+ */
+export async function adoptLayer(meta: LayerMeta, diff: string): Promise<LayerMeta> {
+  const staging = await makeStagingDir('layer');
+  try {
+    await fsp.rename(diff, path.join(staging, 'diff'));
+    await fsp.writeFile(path.join(staging, 'meta.json'), JSON.stringify(meta) + '\n');
+    await commitDir(staging, layerDir(meta.chainId));
+    await ensureLink(meta.chainId);
+    return (await layerMeta(meta.chainId)) ?? meta;
+  } catch (e) {
+    await fsp.rm(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
 async function ensureLink(chainId: string): Promise<void> {
   const link = path.join(dirs().links, layerLinkName(chainId));
   try {

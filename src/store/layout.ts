@@ -6,6 +6,7 @@
  *   images/<hex>.json        image records; images/repositories.json maps tags to image ids
  *   containers/<id>/         container config, state, upper/, work/, rootfs/, logs
  *   volumes/<name>/_data
+ *   buildcache/<key>.json    build cache: a build step's key → its result (created, layer)
  *   tmp/                     staging: built here, then renamed into place
  *   locks/                   flock files
  */
@@ -22,6 +23,7 @@ export interface StoreDirs {
   containers: string;
   volumes: string;
   tmp: string;
+  buildcache: string;
   locks: string;
   runroot: string;
 }
@@ -39,11 +41,12 @@ export function dirs(): StoreDirs {
     containers: path.join(root, 'containers'),
     volumes: path.join(root, 'volumes'),
     tmp: path.join(root, 'tmp'),
+    buildcache: path.join(root, 'buildcache'),
     locks: path.join(root, 'locks'),
     runroot,
   };
   if (ensured !== root) {
-    for (const p of [d.blobs, d.links, d.images, d.containers, d.volumes, d.tmp, d.locks]) {
+    for (const p of [d.blobs, d.links, d.images, d.containers, d.volumes, d.tmp, d.buildcache, d.locks]) {
       fs.mkdirSync(p, { recursive: true, mode: 0o700 });
     }
     fs.mkdirSync(runroot, { recursive: true, mode: 0o700 });
@@ -67,4 +70,5 @@ export const repositoriesFile = (): string => path.join(dirs().images, 'reposito
 export const containerDir = (id: string): string => path.join(dirs().containers, id);
 export const containersIndexFile = (): string => path.join(dirs().containers, 'names.json');
 export const volumeDir = (name: string): string => path.join(dirs().volumes, name);
+export const buildCacheFile = (key: string): string => path.join(dirs().buildcache, `${hexOf(key)}.json`);
 export const lockFile = (name: string): string => path.join(dirs().locks, name);

@@ -1,5 +1,6 @@
 /** Every command skiff knows, in one list for yargs. */
 import type { CommandModule } from 'yargs';
+import { buildCmd, buildCommands, commitCmd } from './build.js';
 import { containerCommands, create, exec, kill, logs, ps, rm, run, start, stop } from './container.js';
 import { history, imageCommands, imagePrune, images, pull, rmi, tag } from './image.js';
 import { containerInspect, imageInspect, inspect } from './inspect.js';
@@ -14,7 +15,7 @@ const imageGroup: CommandModule = {
   describe: 'Manage images',
   builder: (y) =>
     y.command([
-      pull, alias(images, 'ls [reference]'), alias(rmi, 'rm <image..>'), tag, history, imagePrune, imageInspect, push, save, load,
+      pull, buildCmd, alias(images, 'ls [reference]'), alias(rmi, 'rm <image..>'), tag, history, imagePrune, imageInspect, push, save, load,
     ]).demandCommand(1),
   handler: () => undefined,
 };
@@ -22,7 +23,7 @@ const imageGroup: CommandModule = {
 const containerGroup: CommandModule = {
   command: 'container <command>',
   describe: 'Manage containers',
-  builder: (y) => y.command([run, create, start, exec, rm, stop, kill, logs, alias(ps, 'ls'), containerInspect]).demandCommand(1),
+  builder: (y) => y.command([run, create, start, commitCmd, exec, rm, stop, kill, logs, alias(ps, 'ls'), containerInspect]).demandCommand(1),
   handler: () => undefined,
 };
 
@@ -30,6 +31,7 @@ export const commands: CommandModule[] = [
   ...containerCommands,
   ...imageCommands,
   ...transferCommands,
+  ...buildCommands,
   inspect,
   loginCmd,
   logoutCmd,

@@ -1,0 +1,555 @@
+/**
+ * `build`: Dockerfile stages → an OCI image in the store, stored like a pulled one (config blob,
+ * image record, layers as extracted diffs; blobs are packed on push/save).
+ *
+ * Stages the target needs start at once and wait on each other only where one uses another
+ * (FROM stage, COPY --from), so independent stages build concurrently. Each step has a cache key
+ * (cache.ts); a hit re-uses the step's layer and creation time, so an unchanged rebuild gives the
+ * same image id. A step's diff is made under tmp/ and becomes a layer by rename; its cache entry is
+ * written after that, so an interrupted build leaves no entry that points at nothing.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SkiffError } from '../errors.js';
+import { ensureImage, readImageConfig } from '../image/local.js';
+import { formatPlatform, hostPlatform, MT, parsePlatform, type ContainerConfigFields, type HistoryEntry, type ImageConfig } from '../image/media.js';
+import { canonical, parseReference } from '../image/reference.js';
+import { makeStagingDir, writeFileAtomic } from '../store/atomic.js';
+import { readCacheEntry, writeCacheEntry, type CacheEntry } from '../store/buildcache.js';
+import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
+import { blobPath } from '../store/layout.js';
+import { adoptLayer, diffDir, lowerDirs } from '../store/layers.js';
+import { packDirectory } from '../store/tarball.js';
+import { baseKey, stepKey } from './cache.js';
+import { hashSources, matchSources, openContext, readDockerfile, type BuildContext } from './context.js';
+import { copyInto, DiffWriter } from './copy.js';
+import { IgnoreMatcher } from './dockerignore.js';
+import { expandCommand, loadDockerfile, parseTrigger, type AddCommand, type Command, type CopyCommand, type Dockerfile, type Stage } from './dockerfile/instructions.js';
+import { processWord, type EscapeToken } from './dockerfile/shell.js';
+import { applyMetadata, envList, envMap, isMetadata, shellOf } from './metadata.js';
+import { runStep } from './run.js';
+import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
+
+export interface BuildOptions {
+  /** Context directory, or '-' for a tar on stdin. */
+  context: string;
+  /** -f: a path, '-' for stdin, or undefined for CONTEXT/Dockerfile. */
+  file?: string;
+  stdin: Readable;
+  tags: string[];
+  /** --build-arg K=V (or K: the value comes from the environment). */
+  buildArgs: string[];
+  target?: string;
+  noCache: boolean;
+  pull: boolean;
+  labels: string[];
+  platform?: string;
+  network?: string;
+  /** One line of progress (the CLI prints it on stderr unless -q). */
+  log: (line: string) => void;
+  /** Output of RUN steps. */
+  output: Writable;
+}
+
+export interface BuildResult {
+  id: string;
+  tags: string[];
+  /** Steps run and steps taken from the cache. */
+  steps: number;
+  cached: number;
+}
+
+interface LayerInfo extends LayerRef {
+  size: number;
+}
+
+interface State {
+  key: string;
+  layers: LayerInfo[];
+  image: ImageConfig;
+  args: Map<string, string>;
+  cmdSet: boolean;
+  /** The creation time of the last step (or of the base). */
+  created: string;
+}
+
+/** Proxy variables Docker passes to RUN from --build-arg without an ARG line (kept out of the image). */
+const PREDEFINED_ARGS = new Set([
+  'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy',
+]);
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function parseKeyValues(list: string[], what: string, fromEnv: boolean): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const kv of list) {
+    const i = kv.indexOf('=');
+    if (i === 0) throw new SkiffError('EINVAL', `invalid ${what}: ${kv}`);
+    if (i < 0) {
+      const v = fromEnv ? process.env[kv] : '';
+      if (v !== undefined) m.set(kv, v);
+    } else m.set(kv.slice(0, i), kv.slice(i + 1));
+  }
+  return m;
+}
+
+export async function build(o: BuildOptions): Promise<BuildResult> {
+  if (o.context === '-' && o.file === '-') throw new SkiffError('EINVAL', 'invalid argument: can\'t use stdin for both build context and dockerfile');
+  const ctx = await openContext(o.context, o.stdin);
+  try {
+    const { text, name } = await readDockerfile(ctx.dir, o.file, o.stdin);
+    const df = loadDockerfile(text, name);
+    if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
+    for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
+    const b = new Builder(o, df, ctx);
+    return await b.run();
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+class Builder {
+  private readonly buildArgs: Map<string, string>;
+  private readonly usedArgs = new Set<string>();
+  private readonly globalArgs = new Map<string, string>();
+  private readonly escape: EscapeToken;
+  private readonly stages = new Map<number, Promise<State>>();
+  private readonly work: Promise<string>;
+  private readonly file: string;
+  private steps = 0;
+  private cached = 0;
+  private readonly total: number;
+
+  constructor(private readonly o: BuildOptions, private readonly df: Dockerfile, private readonly ctx: BuildContext) {
+    this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
+    this.escape = df.escapeToken;
+    this.file = df.stages[0]!.location.file;
+    const host = hostPlatform();
+    const plat = formatPlatform(host);
+    for (const [k, v] of Object.entries({
+      BUILDPLATFORM: plat, BUILDOS: host.os, BUILDARCH: host.arch, BUILDVARIANT: host.variant ?? '',
+      TARGETPLATFORM: plat, TARGETOS: host.os, TARGETARCH: host.arch, TARGETVARIANT: host.variant ?? '',
+    })) this.globalArgs.set(k, v);
+    for (const a of df.metaArgs) {
+      for (const d of a.args) {
+        const given = this.buildArgs.get(d.name);
+        if (given !== undefined) this.usedArgs.add(d.name);
+        const dflt = d.default === undefined ? undefined : processWord(d.default, envList(this.globalArgs), { escape: this.escape });
+        const v = given ?? dflt;
+        if (v !== undefined) this.globalArgs.set(d.name, v);
+      }
+    }
+    this.total = df.stages.reduce((n, s) => n + 1 + s.commands.length, 0);
+    this.work = makeStagingDir('build');
+  }
+
+  private stageIndex(name: string): number | undefined {
+    const lower = name.toLowerCase();
+    const i = this.df.stages.findIndex((s) => s.name === lower);
+    if (i >= 0) return i;
+    if (/^\d+$/.test(name) && Number(name) < this.df.stages.length) return Number(name);
+    return undefined;
+  }
+
+  /** The stages the target needs (by FROM and COPY --from), target last. */
+  private needed(target: number): number[] {
+    const out = new Set<number>();
+    const visit = (i: number): void => {
+      if (out.has(i)) return;
+      const s = this.df.stages[i]!;
+      const deps = [this.expandMeta(s.baseName), ...s.commands.filter((c): c is CopyCommand => c.kind === 'COPY' && c.from !== '').map((c) => this.expandMeta(c.from))];
+      for (const d of deps) {
+        const j = this.stageIndex(d);
+        if (j !== undefined && j < i) visit(j);
+      }
+      out.add(i);
+    };
+    visit(target);
+    return [...out];
+  }
+
+  private expandMeta(word: string): string {
+    return processWord(word, envList(this.globalArgs), { escape: this.escape });
+  }
+
+  async run(): Promise<BuildResult> {
+    let target = this.df.stages.length - 1;
+    if (this.o.target !== undefined) {
+      const t = this.stageIndex(this.o.target);
+      if (t === undefined) throw new SkiffError('EINVAL', `failed to reach build target ${this.o.target} in Dockerfile`);
+      target = t;
+    }
+    const work = await this.work;
+    try {
+      const order = this.needed(target);
+      for (const i of order) this.stage(i).catch(() => undefined); // start them all; errors surface below
+      const results = await Promise.allSettled(order.map((i) => this.stage(i)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      const state = await this.stage(target);
+      const unused = [...this.buildArgs.keys()].filter((k) => !this.usedArgs.has(k) && !PREDEFINED_ARGS.has(k));
+      if (unused.length) this.o.log(`[Warning] one or more build-args [${unused.join(' ')}] were not consumed`);
+      return await this.commit(state);
+    } finally {
+      await fsp.rm(work, { recursive: true, force: true });
+    }
+  }
+
+  private stage(i: number): Promise<State> {
+    let p = this.stages.get(i);
+    if (!p) {
+      p = this.buildStage(i);
+      this.stages.set(i, p);
+    }
+    return p;
+  }
+
+  private where(c: { location: { startLine: number }; name: string }): string {
+    return `${this.file}:${c.location.startLine}: ${c.name.toUpperCase()}`;
+  }
+
+  private async buildStage(i: number): Promise<State> {
+    const s = this.df.stages[i]!;
+    this.step(`FROM ${s.baseName}${s.name ? ` AS ${s.name}` : ''}`);
+    let state: State;
+    try {
+      state = await this.base(s, i);
+    } catch (e) {
+      throw this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' });
+    }
+    const triggers = state.image.config?.OnBuild ?? [];
+    if (triggers.length) state.image.config!.OnBuild = null;
+    const commands: Command[] = [...triggers.map((t) => parseTrigger(t, this.file)), ...s.commands];
+    for (const cmd of commands) {
+      this.step(cmd.code);
+      try {
+        state = await this.dispatch(state, cmd);
+      } catch (e) {
+        throw this.wrap(e, cmd);
+      }
+    }
+    return state;
+  }
+
+  private wrap(e: unknown, c: { location: { startLine: number }; name: string }): unknown {
+    if (!(e instanceof SkiffError)) return e;
+    if (e.message.startsWith(`${this.file}:`)) return e;
+    return new SkiffError(e.code, `${this.where(c)}: ${e.message}`, e.exitCode);
+  }
+
+  private n = 0;
+  private step(text: string): void {
+    this.n++;
+    this.o.log(`STEP ${this.n}/${this.total}: ${text}`);
+  }
+
+  private async base(s: Stage, i: number): Promise<State> {
+    const name = this.expandMeta(s.baseName);
+    if (s.platform) {
+      const want = parsePlatform(this.expandMeta(s.platform));
+      const host = hostPlatform();
+      if (want.os !== host.os || want.arch !== host.arch) {
+        throw new SkiffError('EINVAL', `platform ${formatPlatform(want)} is not supported: skiff builds for the host platform ${formatPlatform(host)} only`);
+      }
+    }
+    const j = this.stageIndex(name);
+    if (j !== undefined && j < i) {
+      const prev = await this.stage(j);
+      return { ...prev, key: baseKey({ stageKey: prev.key }), image: structuredClone(prev.image), args: new Map(), cmdSet: false };
+    }
+    if (name.toLowerCase() === 'scratch') {
+      const host = hostPlatform();
+      return {
+        key: baseKey({ scratch: true }),
+        layers: [],
+        image: { architecture: host.arch, os: host.os, ...(host.variant ? { variant: host.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
+        args: new Map(),
+        cmdSet: false,
+        created: new Date(0).toISOString(),
+      };
+    }
+    const { record } = await ensureImage(name, { pull: this.o.pull ? 'always' : 'missing', ...(s.platform ? { platform: this.expandMeta(s.platform) } : {}) });
+    const image = structuredClone(await readImageConfig(record));
+    image.config ??= {};
+    image.history ??= [];
+    const layers: LayerInfo[] = [];
+    const { layerMeta } = await import('../store/layers.js');
+    // base layers keep their pulled blobs: push and save send them as they are
+    for (const l of record.layers) layers.push({ ...l, size: (await layerMeta(l.chainId))?.size ?? 0 });
+    return { key: baseKey({ imageId: record.id }), layers, image, args: new Map(), cmdSet: false, created: image.created ?? record.created };
+  }
+
+  /** Variables for expansion at this point: ARGs in scope, then ENV (ENV wins). */
+  private expansionEnv(state: State): string[] {
+    return [...envList(state.args), ...(state.image.config?.Env ?? [])];
+  }
+
+  private tree(state: State): LayeredTree {
+    return new LayeredTree(state.layers.map((l) => diffDir(l.chainId)).reverse());
+  }
+
+  /** Look up (or make and record) one step's result. */
+  private async cachedStep(
+    state: State,
+    step: Record<string, unknown>,
+    history: HistoryEntry | null,
+    make?: (dir: string) => Promise<string | undefined>,
+  ): Promise<State> {
+    const key = stepKey(state.key, step);
+    let entry: CacheEntry | undefined = this.o.noCache ? undefined : await readCacheEntry(key);
+    if (entry && make) {
+      this.cached++;
+      this.o.log('--> Using cache ' + key.slice(7, 19));
+    } else if (!entry) {
+      this.steps += make ? 1 : 0;
+      entry = { created: new Date().toISOString() };
+      if (make) {
+        const dir = await fsp.mkdtemp(path.join(await this.work, 'step-'));
+        const diff = await make(dir);
+        if (diff !== undefined) entry.layer = await this.commitDiff(state, diff);
+        await fsp.rm(dir, { recursive: true, force: true });
+      }
+      await writeCacheEntry(key, entry);
+    }
+    const layers = entry.layer ? [...state.layers, entry.layer] : state.layers;
+    const image = structuredClone(state.image);
+    if (history) image.history = [...(image.history ?? []), { created: entry.created, created_by: history.created_by, ...(history.comment ? { comment: history.comment } : {}), ...(entry.layer ? {} : { empty_layer: true }) }];
+    image.rootfs = { type: 'layers', diff_ids: layers.map((l) => l.diffId) };
+    return { ...state, key, layers, image, created: entry.created };
+  }
+
+  /** A finished diff dir → a layer (undefined when it is empty: the step then has no layer). */
+  private async commitDiff(state: State, diff: string): Promise<LayerInfo | undefined> {
+    if (fs.readdirSync(diff).length === 0) return undefined;
+    const hash = crypto.createHash('sha256');
+    await pipeline(packDirectory(diff), async function* (src: AsyncIterable<Buffer>) {
+      for await (const c of src) hash.update(c);
+    });
+    const diffId = `sha256:${hash.digest('hex')}`;
+    const parent = state.layers.at(-1)?.chainId ?? null;
+    const chainId = parent ? `sha256:${crypto.createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}` : diffId;
+    const size = duBytes(diff);
+    await adoptLayer({ chainId, diffId, parent, size }, diff);
+    return { chainId, diffId, size };
+  }
+
+  private async dispatch(state: State, raw: Command): Promise<State> {
+    const cmd = expandCommand(raw, this.expansionEnv(state), this.escape);
+    const cfg = (s: State): ContainerConfigFields => (s.image.config ??= {});
+    if (isMetadata(cmd)) {
+      const next = { ...state, image: structuredClone(state.image) };
+      const flags = { cmdSet: state.cmdSet };
+      const createdBy = applyMetadata(cmd, next.image, flags);
+      next.cmdSet = flags.cmdSet;
+      return this.cachedStep(next, { kind: cmd.kind, config: next.image.config, author: next.image.author }, { created_by: createdBy });
+    }
+    switch (cmd.kind) {
+      case 'ARG': {
+        const next = { ...state, args: new Map(state.args) };
+        for (const d of cmd.args) {
+          const given = this.buildArgs.get(d.name);
+          if (given !== undefined) this.usedArgs.add(d.name);
+          const v = given ?? d.default ?? this.globalArgs.get(d.name);
+          if (v !== undefined) next.args.set(d.name, v);
+        }
+        // BuildKit writes no history entry for ARG
+        return this.cachedStep(next, { kind: 'ARG', args: [...next.args] }, null);
+      }
+      case 'WORKDIR': {
+        const wd = path.posix.resolve(cfg(state).WorkingDir || '/', cmd.path);
+        const next = { ...state, image: structuredClone(state.image) };
+        cfg(next).WorkingDir = wd;
+        // like BuildKit and Buildah, WORKDIR makes the directory when the image lacks it
+        const root = this.tree(state);
+        const rel = root.resolve(relPath(wd));
+        const make = root.entry(rel) ? undefined : async (dir: string): Promise<string> => {
+          const diff = path.join(dir, 'diff');
+          await fsp.mkdir(diff, { mode: 0o755 });
+          new DiffWriter(diff, root).ensureDir(rel);
+          return diff;
+        };
+        return this.cachedStep(next, { kind: 'WORKDIR', config: next.image.config, args: [...state.args] }, { created_by: `WORKDIR ${wd}` }, make);
+      }
+      case 'RUN':
+        return this.runInstruction(state, cmd);
+      case 'COPY':
+      case 'ADD':
+        return this.copy(state, cmd);
+    }
+  }
+
+  private async runInstruction(state: State, cmd: Extract<Command, { kind: 'RUN' }>): Promise<State> {
+    const c = state.image.config ?? {};
+    let text = cmd.cmd.join(' ');
+    // `RUN <<EOF` alone runs the heredoc as the script; otherwise the shell gets the heredocs after the line
+    if (cmd.shell && cmd.heredocs.length === 1 && /^<<-?(["']?)[A-Za-z0-9_]+\1$/.test(text.trim())) text = cmd.heredocs[0]!.data;
+    else if (cmd.shell && cmd.heredocs.length) text += '\n' + cmd.heredocs.map((h) => `${h.data}${h.data.endsWith('\n') ? '' : '\n'}${h.name}\n`).join('');
+    const argv = cmd.shell ? [...shellOf(c), text] : cmd.cmd;
+    const env = envMap(c.Env);
+    for (const [k, v] of state.args) if (!env.has(k)) env.set(k, v);
+    for (const [k, v] of this.buildArgs) {
+      if (PREDEFINED_ARGS.has(k) && !env.has(k)) {
+        env.set(k, v);
+        this.usedArgs.add(k);
+      }
+    }
+    if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH.slice(5));
+    const networkFlag = cmd.network === 'default' ? (this.o.network ?? 'none') : cmd.network;
+    if (!['none', 'host', 'default', 'bridge'].includes(networkFlag)) throw new SkiffError('EINVAL', `network mode "${networkFlag}" not supported: use none or host`);
+    const network = networkFlag === 'host' ? 'host' : 'none';
+    const user = c.User ?? '';
+    const workdir = c.WorkingDir || '/';
+    const step = { kind: 'RUN', argv, env: envList(env), user, workdir, network };
+    const createdBy = `RUN ${argv.join(' ')} # buildkit`;
+    return this.cachedStep(state, step, { created_by: createdBy }, async (dir) => {
+      const r = await runStep({
+        argv, env: envList(env), user, workdir, network,
+        layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
+        root: this.tree(state), dir, output: this.o.output,
+      });
+      if (r.code !== 0) {
+        throw new SkiffError('ERUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${r.code}`, 1);
+      }
+      return r.diff;
+    });
+  }
+
+  private async copy(state: State, cmd: CopyCommand | AddCommand): Promise<State> {
+    const c = state.image.config ?? {};
+    let src: Tree = this.ctx.tree;
+    let srcKey: string | undefined;
+    const from = cmd.kind === 'COPY' ? cmd.from : '';
+    if (from) {
+      const j = this.stageIndex(from);
+      if (j !== undefined) {
+        const st = await this.stage(j);
+        src = this.tree(st);
+        srcKey = st.key;
+      } else {
+        const { record } = await ensureImage(from, { pull: this.o.pull ? 'always' : 'missing' });
+        src = new LayeredTree(record.layers.map((l) => diffDir(l.chainId)).reverse());
+        srcKey = record.id;
+      }
+    }
+    const scratch = await fsp.mkdtemp(path.join(await this.work, 'src-'));
+    const inline: string[] = [];
+    const urls: string[] = [];
+    for (const h of cmd.heredocs) {
+      const p = path.join(scratch, relPath(h.path));
+      await fsp.mkdir(path.dirname(p), { recursive: true });
+      await fsp.writeFile(p, h.data, { mode: 0o644 });
+      inline.push(relPath(h.path));
+    }
+    const local: string[] = [];
+    for (const s of cmd.sources) {
+      if (/^https?:\/\//.test(s)) {
+        if (cmd.kind !== 'ADD') throw new SkiffError('EINVAL', `source can't be a URL for COPY`);
+        urls.push(await download(s, scratch));
+      } else local.push(s);
+    }
+    const matched = local.flatMap((s) => matchSources(src, s));
+    const extraTree = new ContextTree(scratch, new IgnoreMatcher([]));
+    const chown = cmd.chown ? parseChown(cmd.chown, this.tree(state)) : undefined;
+    let chmod: number | undefined;
+    if (cmd.chmod) {
+      if (!/^[0-7]{3,4}$/.test(cmd.chmod)) throw new SkiffError('EINVAL', `invalid chmod parameter: ${cmd.chmod}: use an octal mode such as 0755`);
+      chmod = parseInt(cmd.chmod, 8);
+    }
+    const multi = cmd.sources.length + cmd.heredocs.length > 1 || local.some((s) => /[*?[]/.test(s));
+    const contentKey = srcKey ? { from: srcKey, sources: local } : { hash: hashSources(src, matched) };
+    const step = {
+      kind: cmd.kind, ...contentKey, inline: hashSources(extraTree, [...inline, ...urls]), dest: cmd.dest, workdir: c.WorkingDir ?? '',
+      chown: chown ?? null, chmod: chmod ?? null,
+    };
+    const shown = [...cmd.sources, ...cmd.heredocs.map((h) => h.path)].join(' ');
+    return this.cachedStep(state, step, { created_by: `${cmd.kind} ${shown} ${cmd.dest} # buildkit` }, async (dir) => {
+      const diff = path.join(dir, 'diff');
+      await fsp.mkdir(diff, { mode: 0o755 });
+      const w = new DiffWriter(diff, this.tree(state));
+      const common = { dest: cmd.dest, workdir: c.WorkingDir ?? '/', multi, ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}) };
+      await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD' });
+      if (inline.length || urls.length) await copyInto(w, { ...common, src: extraTree, sources: [...inline, ...urls], unpack: false });
+      return diff;
+    });
+  }
+
+  private async commit(state: State): Promise<BuildResult> {
+    const image = structuredClone(state.image);
+    const labels = parseKeyValues(this.o.labels, 'label', false);
+    if (labels.size) image.config = { ...image.config, Labels: { ...(image.config?.Labels ?? {}), ...Object.fromEntries(labels) } };
+    const config: ImageConfig = {
+      created: state.created,
+      ...(image.author ? { author: image.author } : {}),
+      architecture: image.architecture,
+      os: image.os,
+      ...(image.variant ? { variant: image.variant } : {}),
+      config: image.config ?? {},
+      rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) },
+      history: image.history ?? [],
+    };
+    const bytes = Buffer.from(JSON.stringify(config));
+    const id = `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+    if (!fs.existsSync(blobPath(id))) await writeFileAtomic(blobPath(id), bytes, 0o644);
+    const tags = this.o.tags.map((t) => {
+      const r = parseReference(t);
+      if (r.digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
+      return canonical(r);
+    });
+    const rec: ImageRecord = {
+      id,
+      configMediaType: MT.ociConfig,
+      repoDigests: [],
+      layers: state.layers.map(({ size: _size, ...l }) => l),
+      size: state.layers.reduce((n, l) => n + l.size, 0),
+      created: config.created!,
+      added: new Date().toISOString(),
+    };
+    await putImage(rec, tags);
+    return { id, tags, steps: this.steps, cached: this.cached };
+  }
+}
+
+/** Bytes of file content under `dir`. */
+function duBytes(dir: string): number {
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) n += duBytes(p);
+    else if (e.isFile()) n += fs.lstatSync(p).size;
+  }
+  return n;
+}
+
+/** `--chown=user[:group]` with names from the image's /etc/passwd and /etc/group; a lone user id is also the group id. */
+function parseChown(spec: string, root: LayeredTree): { uid: number; gid: number } {
+  const [u = '', g] = spec.split(':', 2);
+  const lookup = (file: string, name: string, field: number): number => {
+    if (/^\d+$/.test(name)) return Number(name);
+    const line = (root.readFile(file) ?? '').split('\n').find((l) => l.split(':')[0] === name);
+    if (!line) throw new SkiffError('EINVAL', `unable to convert uid/gid chown string to host mapping: can't find ${file === '/etc/passwd' ? 'uid' : 'gid'} for ${file === '/etc/passwd' ? 'user' : 'group'} ${name}: no such ${file === '/etc/passwd' ? 'user' : 'group'} in ${file}`);
+    return Number(line.split(':')[field]);
+  };
+  const uid = lookup('/etc/passwd', u, 2);
+  const gid = g !== undefined && g !== '' ? lookup('/etc/group', g, 2) : uid;
+  return { uid, gid };
+}
+
+/** ADD URL: fetch into `dir` under the URL's last path element (mode 0600, mtime from Last-Modified). */
+async function download(url: string, dir: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new SkiffError('ENET', `failed to download ${url}: ${(e as Error).cause ? String((e as Error & { cause: Error }).cause.message) : (e as Error).message}`);
+  }
+  if (!res.ok) throw new SkiffError('ENET', `failed to download ${url}: ${res.status} ${res.statusText}`);
+  const name = path.posix.basename(new URL(url).pathname) || '__unnamed__';
+  const file = path.join(dir, name);
+  await fsp.writeFile(file, Buffer.from(await res.arrayBuffer()), { mode: 0o600 });
+  const lm = res.headers.get('last-modified');
+  if (lm && !Number.isNaN(Date.parse(lm))) await fsp.utimes(file, new Date(lm), new Date(lm));
+  return name;
+}

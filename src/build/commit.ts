@@ -1,0 +1,90 @@
+/**
+ * `commit`: a container's changes (its overlay upper dir) become one new layer on top of its
+ * image, with the container's config (Env, Cmd, Entrypoint, WorkingDir, User, Labels) and
+ * `--change` instructions applied, stored like any built image.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { SkiffError } from '../errors.js';
+import { readImageConfig, requireImage } from '../image/local.js';
+import { MT, type ImageConfig } from '../image/media.js';
+import { canonical, parseReference } from '../image/reference.js';
+import { extractOptions } from '../image/pull.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import { containerFiles, findContainer } from '../store/containers.js';
+import { extractLayer } from '../store/extract.js';
+import { putImage, type ImageRecord } from '../store/images.js';
+import { blobPath } from '../store/layout.js';
+import { createLayer, layerMeta } from '../store/layers.js';
+import { packDirectory } from '../store/tarball.js';
+import { loadDockerfile } from './dockerfile/instructions.js';
+import { applyMetadata, isMetadata } from './metadata.js';
+
+export interface CommitOptions {
+  repository?: string;
+  author?: string;
+  message?: string;
+  changes: string[];
+}
+
+async function tarDigest(dir: string): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  await pipeline(packDirectory(dir), async function* (src: AsyncIterable<Buffer>) {
+    for await (const c of src) hash.update(c);
+  });
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** Returns the new image id. */
+export async function commitContainer(ref: string, o: CommitOptions): Promise<string> {
+  const ctr = findContainer(ref);
+  const base = await requireImage(ctr.Image).catch(() => {
+    throw new SkiffError('ENOIMAGE', `the image of container ${ctr.Name} (${ctr.Image.slice(7, 19)}) is gone: cannot commit`);
+  });
+  const baseCfg = await readImageConfig(base);
+  const upper = containerFiles(ctr.Id).upper;
+  const diffId = await tarDigest(upper);
+  const parent = base.layers.at(-1)?.chainId ?? null;
+  const chainId = parent ? `sha256:${crypto.createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}` : diffId;
+  const meta = await createLayer({ chainId, diffId, parent }, async (diff) => (await extractLayer(packDirectory(upper), diff, extractOptions())).size);
+  const image: ImageConfig = structuredClone(baseCfg);
+  const c = (image.config ??= {});
+  c.Env = ctr.Config.Env.filter((e) => !e.startsWith('HOSTNAME='));
+  c.Cmd = ctr.Config.Cmd;
+  c.Entrypoint = ctr.Config.Entrypoint;
+  c.WorkingDir = ctr.Config.WorkingDir;
+  c.User = ctr.Config.User;
+  c.Labels = Object.keys(ctr.Config.Labels).length ? ctr.Config.Labels : (c.Labels ?? null);
+  if (o.changes.length) {
+    const df = loadDockerfile(`FROM scratch\n${o.changes.join('\n')}\n`, 'change');
+    const flags = { cmdSet: false };
+    for (const cmd of df.stages[0]!.commands) {
+      if (!isMetadata(cmd)) throw new SkiffError('EINVAL', `${cmd.name.toUpperCase()} is not a valid change command`);
+      applyMetadata(cmd, image, flags);
+    }
+  }
+  const created = new Date().toISOString();
+  if (o.author) image.author = o.author;
+  image.created = created;
+  image.rootfs = { type: 'layers', diff_ids: [...base.layers.map((l) => l.diffId), diffId] };
+  image.history = [...(image.history ?? []), { created, created_by: `${ctr.Path} ${ctr.Args.join(' ')}`.trim(), ...(o.message ? { comment: o.message } : {}), ...(o.author ? { author: o.author } : {}) }];
+  delete image.container;
+  delete image.container_config;
+  const bytes = Buffer.from(JSON.stringify(image));
+  const id = `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+  if (!fs.existsSync(blobPath(id))) await writeFileAtomic(blobPath(id), bytes, 0o644);
+  let size = meta.size;
+  for (const l of base.layers) size += (await layerMeta(l.chainId))?.size ?? 0;
+  const rec: ImageRecord = {
+    id,
+    configMediaType: MT.ociConfig,
+    repoDigests: [],
+    layers: [...base.layers, { chainId, diffId }],
+    size,
+    created,
+    added: created,
+  };
+  await putImage(rec, o.repository ? [canonical(parseReference(o.repository))] : []);
+  return id;
+}

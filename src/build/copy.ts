@@ -1,0 +1,156 @@
+/**
+ * COPY and ADD into a new layer: the files are written straight into the step's diff directory,
+ * in overlay format over the stage's root filesystem (which is read, never mounted). Docker's
+ * rules: a directory source copies its contents; a file goes to DEST/name when DEST ends in `/`
+ * or is an existing directory, else to DEST itself; several sources need a DEST ending in `/`;
+ * a relative DEST is relative to WORKDIR; symlinks in DEST resolve inside the image. Existing
+ * parent directories are copied up with their metadata, missing ones are made 0755.
+ * Owners become 0:0 unless --chown; --chmod applies to everything copied; mtimes are kept.
+ * ADD unpacks local tar archives (plain or gzip) into DEST.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SkiffError } from '../errors.js';
+import { joinRel, relPath, type LayeredTree, type Tree } from './tree.js';
+
+export interface CopySpec {
+  src: Tree;
+  /** Matched source paths in `src`. */
+  sources: string[];
+  /** DEST as written (after variable expansion). */
+  dest: string;
+  workdir: string;
+  /** Several sources or a wildcard: DEST must be a directory. */
+  multi: boolean;
+  chown?: { uid: number; gid: number };
+  chmod?: number;
+  /** ADD: unpack local tar archives. */
+  unpack: boolean;
+}
+
+function own(p: string, uid: number, gid: number): void {
+  fs.lchownSync(p, uid, gid);
+}
+
+export class DiffWriter {
+  constructor(readonly diff: string, readonly root: LayeredTree) {}
+
+  private host(rel: string): string {
+    return rel ? path.join(this.diff, rel) : this.diff;
+  }
+
+  private inDiff(rel: string): fs.Stats | undefined {
+    try {
+      return fs.lstatSync(this.host(rel));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Make directory `rel` (and its parents) exist in the diff: copied up from the image, or new. */
+  ensureDir(rel: string, created?: { uid: number; gid: number }): void {
+    if (!rel) return;
+    const parts = rel.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const r = parts.slice(0, i).join('/');
+      const have = this.inDiff(r);
+      if (have?.isDirectory()) continue;
+      if (have) throw new SkiffError('EINVAL', `cannot copy to "/${rel}": /${r} is not a directory`);
+      const below = this.root.entry(r);
+      const p = this.host(r);
+      if (below?.st.isDirectory()) {
+        fs.mkdirSync(p);
+        fs.chmodSync(p, below.st.mode & 0o7777);
+        own(p, below.st.uid, below.st.gid);
+        fs.utimesSync(p, below.st.atime, below.st.mtime);
+      } else if (below) {
+        throw new SkiffError('EINVAL', `cannot copy to "/${rel}": /${r} is not a directory`);
+      } else {
+        fs.mkdirSync(p, 0o755);
+        fs.chmodSync(p, 0o755);
+        own(p, created?.uid ?? 0, created?.gid ?? 0);
+      }
+    }
+  }
+
+  /** Is `rel` a directory in the merged result so far? */
+  isDir(rel: string): boolean {
+    return this.inDiff(rel)?.isDirectory() ?? this.root.entry(rel)?.st.isDirectory() ?? false;
+  }
+
+  /** Copy `srcRel` of `src` to `dstRel` (recursively), with owner and mode rules. */
+  copyTree(src: Tree, srcRel: string, dstRel: string, o: { chown?: { uid: number; gid: number }; chmod?: number }): void {
+    const e = src.entry(srcRel);
+    if (!e) return;
+    const st = e.st;
+    const p = this.host(dstRel);
+    const uid = o.chown?.uid ?? 0;
+    const gid = o.chown?.gid ?? 0;
+    const existing = this.inDiff(dstRel);
+    if (st.isDirectory()) {
+      if (existing && !existing.isDirectory()) fs.rmSync(p, { force: true });
+      if (!existing?.isDirectory()) fs.mkdirSync(p);
+      for (const n of src.children(srcRel)) this.copyTree(src, joinRel(srcRel, n), joinRel(dstRel, n), o);
+      if (dstRel) {
+        fs.chmodSync(p, o.chmod ?? st.mode & 0o7777);
+        own(p, uid, gid);
+        fs.utimesSync(p, st.atime, st.mtime);
+      }
+      return;
+    }
+    if (existing) fs.rmSync(p, { recursive: true, force: true });
+    if (st.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(e.host), p);
+      own(p, uid, gid);
+      return;
+    }
+    if (!st.isFile()) return; // devices, fifos and sockets are not copied
+    fs.copyFileSync(e.host, p);
+    fs.chmodSync(p, o.chmod ?? st.mode & 0o7777);
+    own(p, uid, gid);
+    fs.utimesSync(p, st.atime, st.mtime);
+  }
+}
+
+function isTarArchive(file: string): 'gzip' | 'tar' | undefined {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(512);
+    const n = fs.readSync(fd, b, 0, 512, 0);
+    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
+    if (n >= 262 && b.toString('latin1', 257, 262) === 'ustar') return 'tar';
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Carry out one COPY/ADD into the writer's diff. */
+export async function copyInto(w: DiffWriter, c: CopySpec): Promise<void> {
+  const destAbs = c.dest.startsWith('/') ? c.dest : path.posix.join(c.workdir || '/', c.dest);
+  const destDir = c.dest.endsWith('/') || c.dest.endsWith('/.') || c.dest === '.';
+  if (c.multi && !destDir) {
+    throw new SkiffError('EINVAL', 'When using COPY with more than one source file, the destination must be a directory and end with a /');
+  }
+  const dest = w.root.resolve(relPath(destAbs));
+  for (const s of c.sources) {
+    const e = c.src.entry(s)!;
+    if (e.st.isDirectory()) {
+      // the contents go into DEST; a DEST made here takes the source directory's mode and mtime
+      const existed = !dest || w.isDir(dest);
+      w.ensureDir(dest, c.chown);
+      if (existed) for (const n of c.src.children(s)) w.copyTree(c.src, joinRel(s, n), joinRel(dest, n), c);
+      else w.copyTree(c.src, s, dest, c);
+      continue;
+    }
+    if (c.unpack && e.st.isFile() && isTarArchive(e.host)) {
+      w.ensureDir(dest, c.chown);
+      const { x } = await import('tar');
+      await x({ file: e.host, cwd: dest ? path.join(w.diff, dest) : w.diff, preserveOwner: true, strict: true });
+      continue;
+    }
+    const target = destDir || w.isDir(dest) ? joinRel(dest, path.posix.basename(s)) : dest;
+    w.ensureDir(path.posix.dirname(target) === '.' ? '' : path.posix.dirname(target), c.chown);
+    w.copyTree(c.src, s, target, c);
+  }
+}

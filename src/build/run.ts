@@ -1,0 +1,123 @@
+/**
+ * RUN: the command runs through the same shim as `skiff run`, on an overlay of the stage's layers
+ * with a fresh upper dir under tmp/, which becomes the step's diff. Mount points the runtime had
+ * to create in the image (/proc, /sys, /dev, /etc/hosts, ...) are removed again when they were not
+ * there before, as BuildKit does, so they do not end up in the layer.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { resolveUser } from '../container/passwd.js';
+import { parseSecurityOpts } from '../container/security.js';
+import { buildSpec, type SpecFiles } from '../container/spec.js';
+import { shimPath } from '../native.js';
+import type { ContainerRecord } from '../store/containers.js';
+import type { LayeredTree } from './tree.js';
+
+export interface RunStep {
+  argv: string[];
+  env: string[];
+  user: string;
+  workdir: string;
+  network: 'none' | 'host';
+  /** Chain ids of the stage's layers, bottom first. */
+  layers: string[];
+  /** overlay lower dirs for them (top first) */
+  lower: string[];
+  root: LayeredTree;
+  /** A fresh directory under tmp/ for this step. */
+  dir: string;
+  /** Where the command's output goes. */
+  output: Writable;
+}
+
+const STUBS = ['proc', 'sys', 'dev', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'etc'];
+
+/** Runs the step; resolves with the exit code and the upper dir (the diff) when it is 0. */
+export async function runStep(s: RunStep): Promise<{ code: number; diff: string }> {
+  const f: SpecFiles = {
+    dir: s.dir,
+    rootfs: path.join(s.dir, 'bundle', 'rootfs'),
+    upper: path.join(s.dir, 'upper'),
+    work: path.join(s.dir, 'work'),
+    hosts: path.join(s.dir, 'hosts'),
+    hostname: path.join(s.dir, 'hostname'),
+    resolv: path.join(s.dir, 'resolv.conf'),
+    exit: path.join(s.dir, 'exit.json'),
+    pid: path.join(s.dir, 'pid'),
+  };
+  await fsp.mkdir(f.rootfs, { recursive: true });
+  await fsp.mkdir(f.upper, { mode: 0o755 });
+  await fsp.mkdir(f.work, { mode: 0o700 });
+  const hostname = 'buildkitsandbox';
+  await fsp.writeFile(f.hostname, `${hostname}\n`, { mode: 0o644 });
+  await fsp.writeFile(f.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`, { mode: 0o644 });
+  await fsp.writeFile(f.resolv, s.network === 'host' ? readOr('/etc/resolv.conf') : '', { mode: 0o644 });
+  let lower = s.lower;
+  if (lower.length === 0) {
+    const empty = path.join(s.dir, 'empty');
+    await fsp.mkdir(empty, { mode: 0o755 });
+    lower = [empty];
+  }
+  const user = resolveUser(s.user, (p) => s.root.readFile(p));
+  const rec: ContainerRecord = {
+    Id: path.basename(s.dir),
+    Name: path.basename(s.dir),
+    Created: new Date().toISOString(),
+    Path: s.argv[0]!,
+    Args: s.argv.slice(1),
+    Image: '',
+    ImageName: '',
+    Config: {
+      Hostname: hostname, Domainname: '', User: s.user, AttachStdin: false, AttachStdout: true, AttachStderr: true,
+      Tty: false, OpenStdin: false, Env: s.env, Cmd: null, Image: '', Volumes: null, WorkingDir: s.workdir,
+      Entrypoint: null, Labels: {},
+    },
+    HostConfig: {
+      Binds: null, NetworkMode: s.network === 'host' ? 'host' : 'none', AutoRemove: false, Privileged: false, CapAdd: null,
+      CapDrop: null, ReadonlyRootfs: false, SecurityOpt: null, Init: false, MaskedPaths: [], ReadonlyPaths: [], Tmpfs: null,
+    },
+    Mounts: [],
+    Rootless: false,
+    Layers: s.layers,
+  };
+  const spec = buildSpec({ rec, user, env: s.env, security: parseSecurityOpts([]), files: f, lower });
+  await fsp.writeFile(path.join(s.dir, 'bundle', 'config.json'), JSON.stringify(spec));
+  const before = new Set(STUBS.filter((p) => s.root.entry(p) !== undefined));
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(shimPath(), ['run', path.join(s.dir, 'bundle')], { stdio: ['ignore', 'pipe', 'pipe'], argv0: 'skiff-shim' });
+    child.stdout.pipe(s.output, { end: false });
+    child.stderr.pipe(s.output, { end: false });
+    child.on('error', reject);
+    child.on('close', (c, sig) => resolve(c ?? 128 + (sig ? os.constants.signals[sig] : 0)));
+  });
+  await fsp.rm(f.work, { recursive: true, force: true });
+  if (code === 0) removeStubs(f.upper, before);
+  return { code, diff: f.upper };
+}
+
+function readOr(p: string): string {
+  try {
+    return fs.readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Remove mount points the runtime created (empty files and dirs that were not in the image). */
+function removeStubs(upper: string, existed: Set<string>): void {
+  for (const rel of STUBS) {
+    if (existed.has(rel)) continue;
+    const p = path.join(upper, rel);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (st.isDirectory() ? fs.readdirSync(p).length === 0 : st.isFile() && st.size === 0) fs.rmSync(p, { recursive: true });
+  }
+}

@@ -1,0 +1,78 @@
+/** `build` (Dockerfile → image) and `commit` (container → image). */
+import fs from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { build } from '../../build/builder.js';
+import { commitContainer } from '../../build/commit.js';
+import { list } from './run-options.js';
+
+export const buildCmd: CommandModule = {
+  command: 'build <context>',
+  describe: 'Build an image from a Dockerfile',
+  builder: (y) =>
+    y.usage('Usage: skiff build [OPTIONS] PATH | -')
+      .positional('context', { type: 'string', demandOption: true, describe: "Build context: a directory, or '-' for a tar on stdin" })
+      .option('tag', { alias: 't', type: 'string', describe: 'Name and optionally a tag (name:tag); repeatable' })
+      .option('file', { alias: 'f', type: 'string', describe: "Name of the Dockerfile (default: PATH/Dockerfile; '-' reads stdin)" })
+      .option('build-arg', { type: 'string', describe: 'Set build-time variables (KEY=VALUE, or KEY to take it from the environment)' })
+      .option('target', { type: 'string', describe: 'Set the target build stage to build' })
+      .option('no-cache', { type: 'boolean', default: false, describe: 'Do not use cache when building the image' })
+      .option('pull', { type: 'boolean', default: false, describe: 'Always attempt to pull a newer version of the base images' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Suppress the build output and print image ID on success' })
+      .option('iidfile', { type: 'string', describe: 'Write the image ID to the file' })
+      .option('label', { type: 'string', describe: 'Set metadata for an image (KEY=VALUE); repeatable' })
+      .option('platform', { type: 'string', describe: 'Target platform (only the host platform is supported)' })
+      .option('network', { type: 'string', describe: 'Network for RUN instructions: none (default) or host' }),
+  handler: async (a) => {
+    const quiet = Boolean(a.quiet);
+    const r = await build({
+      context: String(a.context),
+      file: a.file as string | undefined,
+      stdin: process.stdin,
+      tags: list(a.tag),
+      buildArgs: list(a['build-arg']),
+      target: a.target as string | undefined,
+      noCache: Boolean(a['no-cache']),
+      pull: Boolean(a.pull),
+      labels: list(a.label),
+      platform: a.platform as string | undefined,
+      network: a.network as string | undefined,
+      log: quiet ? () => undefined : (line) => process.stderr.write(line + '\n'),
+      output: quiet ? devNull() : process.stderr,
+    });
+    if (a.iidfile) fs.writeFileSync(String(a.iidfile), r.id);
+    if (quiet) {
+      process.stdout.write(r.id + '\n');
+      return;
+    }
+    process.stdout.write(`Successfully built ${r.id.slice(7, 19)}\n`);
+    for (const t of list(a.tag)) process.stdout.write(`Successfully tagged ${t}\n`);
+  },
+};
+
+function devNull(): NodeJS.WritableStream & import('node:stream').Writable {
+  return fs.createWriteStream('/dev/null');
+}
+
+export const commitCmd: CommandModule = {
+  command: 'commit <container> [repository]',
+  describe: "Create a new image from a container's changes",
+  builder: (y) =>
+    y.usage('Usage: skiff commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]')
+      .positional('container', { type: 'string', demandOption: true })
+      .positional('repository', { type: 'string' })
+      .option('author', { alias: 'a', type: 'string', describe: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' })
+      .option('message', { alias: 'm', type: 'string', describe: 'Commit message' })
+      .option('change', { alias: 'c', type: 'string', describe: 'Apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)' })
+      .option('pause', { alias: 'p', type: 'boolean', default: true, describe: 'Accepted (the container is not paused)' }),
+  handler: async (a) => {
+    const id = await commitContainer(String(a.container), {
+      repository: a.repository as string | undefined,
+      author: a.author as string | undefined,
+      message: a.message as string | undefined,
+      changes: list(a.change),
+    });
+    process.stdout.write(id + '\n');
+  },
+};
+
+export const buildCommands: CommandModule[] = [buildCmd, commitCmd];

@@ -1,0 +1,233 @@
+/**
+ * `build`, `commit` and `history` through the CLI binary: Dockerfiles built on the fixture busybox
+ * image (umoci, from Debian's busybox-static) and FROM scratch, the results run by skiff, the cache
+ * observed through rebuilds. Runs rootful and rootless (build works inside skiff's user namespace).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fixtures, registry, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+
+/** A context directory with these files (mode 0644 unless given as [content, mode]). */
+function context(files: Record<string, string | [string, number]>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-ctx-'));
+  for (const [name, v] of Object.entries(files)) {
+    const [content, mode] = Array.isArray(v) ? v : [v, 0o644];
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+    fs.chmodSync(path.join(dir, name), mode);
+  }
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+const usedCache = (stderr: string): number => stderr.split('\n').filter((l) => l.startsWith('--> Using cache')).length;
+
+describe('build', () => {
+  let store: TempStore;
+  let busybox: string;
+  const dirs: string[] = [];
+  const ctx = (files: Record<string, string | [string, number]>): string => {
+    const d = context(files);
+    dirs.push(d);
+    return d;
+  };
+  const build = async (args: string[], input?: string) => {
+    const r = await skiff(['build', ...args], { store, ...(input !== undefined ? { input } : {}) });
+    return r;
+  };
+  const run = async (image: string, script: string) => skiff(['run', '--rm', image, 'sh', '-c', script], { store });
+
+  before(async () => {
+    store = await tempStore();
+    busybox = fixtures().busybox;
+    const r = await skiff(['pull', '-q', busybox], { store });
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    await store.cleanup();
+  });
+
+  test('a multi-stage Dockerfile: the image runs and carries its config', async () => {
+    const dir = ctx({
+      'Dockerfile': `ARG BASE=${busybox}
+FROM $BASE AS builder
+RUN mkdir -p /out && echo built > /out/result && chmod 0604 /out/result
+FROM scratch
+COPY --from=builder /bin/busybox /bin/busybox
+COPY --from=builder /out/ /data/
+ENV APP_MODE=prod PATH=/bin
+LABEL org.example.name=demo
+EXPOSE 8080 53/udp
+VOLUME /var/lib/app
+WORKDIR /srv/app
+USER 1000:1000
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=5s --retries=2 CMD ["/bin/busybox", "true"]
+ENTRYPOINT ["/bin/busybox"]
+CMD ["sh", "-c", "cat /data/result; pwd; id -u; echo $APP_MODE"]
+`,
+    });
+    const r = await build(['-t', 'multi:1', '-t', 'multi:latest', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Successfully tagged multi:1/);
+    const out = await skiff(['run', '--rm', 'multi:1'], { store });
+    assert.equal(out.stdout, 'built\n/srv/app\n1000\nprod\n', out.stderr);
+    const ins = await skiff(['image', 'inspect', 'multi:latest', '--format', '{{json .Config}}'], { store });
+    const cfg = JSON.parse(ins.stdout) as Record<string, unknown>;
+    assert.deepEqual(cfg.Env, ['APP_MODE=prod', 'PATH=/bin']);
+    assert.deepEqual(cfg.Entrypoint, ['/bin/busybox']);
+    assert.deepEqual(cfg.Cmd, ['sh', '-c', 'cat /data/result; pwd; id -u; echo $APP_MODE']);
+    assert.equal(cfg.WorkingDir, '/srv/app');
+    assert.equal(cfg.User, '1000:1000');
+    assert.deepEqual(cfg.ExposedPorts, { '8080/tcp': {}, '53/udp': {} });
+    assert.deepEqual(cfg.Labels, { 'org.example.name': 'demo' });
+    assert.deepEqual(cfg.Volumes, { '/var/lib/app': {} });
+    assert.equal(cfg.StopSignal, 'SIGINT');
+    assert.deepEqual(cfg.Healthcheck, { Test: ['CMD', '/bin/busybox', 'true'], Interval: 5e9, Retries: 2 });
+    const mode = await skiff(['run', '--rm', '--user', '0', 'multi:1', 'stat', '-c', '%a %u:%g', '/data/result', '/srv/app'], { store });
+    assert.equal(mode.stdout, '604 0:0\n755 0:0\n', mode.stderr);
+    const hist = await skiff(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'multi:1'], { store });
+    assert.equal(hist.code, 0, hist.stderr);
+    assert.match(hist.stdout, /^CMD \["sh","-c",/);
+    assert.match(hist.stdout, /COPY \/bin\/busybox \/bin\/busybox/);
+  });
+
+  test('COPY: directory contents, files into a dir, wildcards, --chown, --chmod, .dockerignore', async () => {
+    const dir = ctx({
+      'Dockerfile': `FROM ${busybox}
+COPY src /dst/
+COPY *.txt /txt/
+COPY one.txt /renamed
+COPY --chown=1:2 --chmod=0600 one.txt /owned/
+COPY --chown=app one.txt /byname/
+RUN find /dst /txt /renamed /owned /byname | sort | xargs stat -c '%n %a %u:%g'
+`,
+      'src/a': 'a',
+      'src/sub/b': ['b', 0o755],
+      'src/skip.tmp': 'x',
+      'one.txt': '1',
+      'two.txt': '2',
+      'secret.key': 's',
+      '.dockerignore': 'src/*.tmp\n*.key\n',
+    });
+    const r = await build(['-t', 'copy:1', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = await run('copy:1', "find /dst /txt /renamed /owned /byname | sort | xargs stat -c '%n %a %u:%g'");
+    assert.equal(out.stdout, [
+      '/byname 755 1000:1000', '/byname/one.txt 644 1000:1000',
+      '/dst 755 0:0', '/dst/a 644 0:0', '/dst/sub 755 0:0', '/dst/sub/b 755 0:0',
+      '/owned 755 1:2', '/owned/one.txt 600 1:2',
+      '/renamed 644 0:0',
+      '/txt 755 0:0', '/txt/one.txt 644 0:0', '/txt/two.txt 644 0:0', '',
+    ].join('\n'), out.stderr);
+    const ignored = await build(['-q', '-f', '-', dir], `FROM ${busybox}\nCOPY secret.key /\n`);
+    assert.equal(ignored.code, 125);
+    assert.match(ignored.stderr, /^Error: Dockerfile:2: COPY: "\/secret.key": not found\n$/);
+  });
+
+  test('ARG, --build-arg, --target, -f -, --label, --iidfile, -q', async () => {
+    const dir = ctx({});
+    const iid = path.join(dir, 'iid');
+    const df = `FROM ${busybox} AS one
+ARG WHO=world
+RUN echo "hello $WHO" > /greeting
+FROM one AS two
+RUN echo never > /never
+`;
+    const r = await build(['-q', '--target', 'one', '--build-arg', 'WHO=skiff', '--label', 'a=b', '--iidfile', iid, '-t', 'args:1', '-f', '-', dir], df);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^sha256:[0-9a-f]{64}\n$/);
+    assert.equal(r.stderr, '');
+    assert.equal(fs.readFileSync(iid, 'utf8'), r.stdout.trim());
+    const out = await run('args:1', 'cat /greeting; ls /never 2>&1 || true');
+    assert.match(out.stdout, /^hello skiff\nls: \/never: No such file or directory\n$/);
+    const lab = await skiff(['image', 'inspect', 'args:1', '--format', '{{json .Config.Labels}}'], { store });
+    assert.deepEqual(JSON.parse(lab.stdout), { ...(fixtures().images.busybox.config?.Labels ?? {}), a: 'b' });
+  });
+
+  test('a failing RUN exits 1 and names file, line and instruction; parse errors exit 125', async () => {
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo ok\nRUN echo to-stderr >&2; exit 3\n` });
+    const r = await build(['-t', 'fail:1', dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /to-stderr/);
+    assert.match(r.stderr, /Error: Dockerfile:3: RUN: process "\/bin\/sh -c echo to-stderr >&2; exit 3" did not complete successfully: exit code: 3\n$/);
+    const images = await skiff(['images', '--format', '{{.Repository}}'], { store });
+    assert.doesNotMatch(images.stdout, /fail/);
+    const bad = await build(['-f', '-', dir], `FROM ${busybox}\nRUN --mount=type=nope true\n`);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /^Error: Dockerfile:2: RUN: /m);
+  });
+
+  test('cache: unchanged rebuild is fully cached with the same id; one changed file rebuilds from its step', async () => {
+    const dir = ctx({
+      'Dockerfile': `FROM ${busybox}\nRUN echo first > /first\nCOPY a.txt /a.txt\nRUN cat /a.txt > /copy\nCOPY b.txt /b.txt\n`,
+      'a.txt': 'A1',
+      'b.txt': 'B1',
+    });
+    const one = await build(['-q', dir]);
+    assert.equal(one.code, 0, one.stderr);
+    const two = await build([dir]);
+    assert.equal(two.code, 0, two.stderr);
+    assert.equal(usedCache(two.stderr), 4, two.stderr);
+    const idOf = async (args: string[]) => (await build(['-q', ...args])).stdout.trim();
+    assert.equal(await idOf([dir]), one.stdout.trim());
+    // a new mtime with the same content stays cached
+    fs.utimesSync(path.join(dir, 'a.txt'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+    assert.equal(await idOf([dir]), one.stdout.trim());
+    fs.writeFileSync(path.join(dir, 'a.txt'), 'A2');
+    const three = await build(['-t', 'cache:3', dir]);
+    assert.equal(three.code, 0, three.stderr);
+    assert.equal(usedCache(three.stderr), 1, three.stderr); // only RUN echo first
+    const out = await run('cache:3', 'cat /copy /b.txt');
+    assert.equal(out.stdout, 'A2B1');
+    const nocache = await build(['--no-cache', dir]);
+    assert.equal(usedCache(nocache.stderr), 0);
+  });
+
+  test('an interrupted build leaves no broken cache entry; concurrent builds agree', async () => {
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo one > /one\nRUN sleep 6\n` });
+    const killed = await skiff(['build', dir], { store, killAfterMs: 3000 });
+    assert.equal(killed.signal, 'SIGKILL');
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${busybox}\nRUN echo one > /one\nRUN cat /one\n`);
+    const [a, b] = await Promise.all([build(['-q', dir]), build(['-q', dir])]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const again = await build([dir]);
+    assert.equal(usedCache(again.stderr), 2, again.stderr);
+    const id = (await build(['-q', dir])).stdout;
+    assert.ok([a.stdout, b.stdout].includes(id), `${id} is one of the concurrent builds' ${a.stdout} ${b.stdout}`);
+  });
+
+  test('a built image pushes to a registry and runs from a fresh store', async () => {
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo pushed > /msg\nCMD ["cat", "/msg"]\n` });
+    const ref = `${registry()}/skiff-built/pushed:${process.pid}`;
+    const r = await build(['-q', '-t', ref, dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const p = await skiff(['push', '-q', ref], { store });
+    assert.equal(p.code, 0, p.stderr);
+    const fresh = await tempStore();
+    try {
+      const out = await skiff(['run', '--rm', ref], { store: fresh });
+      assert.equal(out.stdout, 'pushed\n', out.stderr);
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
+  test('commit: a container\'s changes become an image', async () => {
+    const c = await skiff(['run', '--name', `commit-${process.pid}`, busybox, 'sh', '-c', 'echo changed > /changed; rm /bin/vi'], { store });
+    assert.equal(c.code, 0, c.stderr);
+    const r = await skiff(['commit', '-m', 'my change', '-c', 'ENV COMMITTED=1', `commit-${process.pid}`, 'committed:1'], { store });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^sha256:[0-9a-f]{64}\n$/);
+    const out = await run('committed:1', 'cat /changed; echo $COMMITTED; ls /bin/vi 2>&1 || true');
+    assert.equal(out.stdout, 'changed\n1\nls: /bin/vi: No such file or directory\n', out.stderr);
+    const hist = await skiff(['history', '--format', '{{.Comment}}', 'committed:1'], { store });
+    assert.equal(hist.stdout.split('\n')[0], 'my change');
+    await skiff(['rm', `commit-${process.pid}`], { store });
+  });
+});
