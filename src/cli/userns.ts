@@ -16,7 +16,8 @@ export function inUserns(): boolean {
 }
 
 function needsUserns(argv: string[]): boolean {
-  const words = argv.filter((a) => !a.startsWith('-'));
+  // words, skipping options and the values of the global --root/--runroot (`skiff --root R pull X`)
+  const words = argv.filter((a, i) => !a.startsWith('-') && !['--root', '--runroot'].includes(argv[i - 1] ?? ''));
   const [cmd, sub] = words;
   if (cmd === undefined) return false;
   if (cmd === 'image' || cmd === 'container' || cmd === 'volume' || cmd === 'system') return sub !== undefined && SUBCOMMAND_NEEDS.has(sub);
