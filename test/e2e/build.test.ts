@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -147,6 +148,37 @@ RUN echo never > /never
     assert.match(out.stdout, /^hello skiff\nls: \/never: No such file or directory\n$/);
     const lab = await skiff(['image', 'inspect', 'args:1', '--format', '{{json .Config.Labels}}'], { store });
     assert.deepEqual(JSON.parse(lab.stdout), { ...(fixtures().images.busybox.config?.Labels ?? {}), a: 'b' });
+  });
+
+  test('heredocs, ADD of a local tar, SHELL, ONBUILD, a context tar on stdin', async () => {
+    const dir = ctx({ 'payload/x.txt': 'from tar\n', 'payload/sub/y.txt': 'y\n' });
+    execFileSync('tar', ['-czf', path.join(dir, 'p.tar.gz'), '-C', path.join(dir, 'payload'), '.']);
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${busybox}
+ARG WHO=heredoc
+RUN <<EOF
+echo "script line 1" > /h1
+echo "$WHO" >> /h1
+EOF
+COPY <<EOT /etc/conf.txt
+name=$WHO
+EOT
+ADD p.tar.gz /unpacked/
+SHELL ["/bin/sh", "-ec"]
+RUN echo "$0" > /shell
+ONBUILD RUN echo triggered > /onbuild
+`);
+    const r = await build(['-t', 'hd:1', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = await run('hd:1', 'cat /h1 /etc/conf.txt /unpacked/x.txt /unpacked/sub/y.txt /shell; ls /onbuild 2>&1 || true');
+    assert.equal(out.stdout, 'script line 1\nheredoc\nname=heredoc\nfrom tar\ny\n/bin/sh\nls: /onbuild: No such file or directory\n', out.stderr);
+    const child = ctx({ 'Dockerfile': 'FROM hd:1\nRUN cat /onbuild\n' });
+    execFileSync('tar', ['-cf', 'ctx.tar', 'Dockerfile'], { cwd: child });
+    const viaStdin = await skiff(['build', '-q', '-t', 'hd:2', '-'], { store, input: fs.readFileSync(path.join(child, 'ctx.tar')) });
+    assert.equal(viaStdin.code, 0, viaStdin.stderr);
+    const trig = await run('hd:2', 'cat /onbuild');
+    assert.equal(trig.stdout, 'triggered\n', trig.stderr);
+    const cfg = await skiff(['image', 'inspect', 'hd:2', '--format', '{{json .Config.OnBuild}}'], { store });
+    assert.equal(cfg.stdout.trim(), 'null');
   });
 
   test('a failing RUN exits 1 and names file, line and instruction; parse errors exit 125', async () => {

@@ -24,8 +24,10 @@ export const buildCmd: CommandModule = {
       .option('network', { type: 'string', describe: 'Network for RUN instructions: none (default) or host' }),
   handler: async (a) => {
     const quiet = Boolean(a.quiet);
+    // yargs turns a lone '-' positional into ''
+    const context = String(a.context ?? '') || (process.argv.slice(2).includes('-') ? '-' : '.');
     const r = await build({
-      context: String(a.context),
+      context,
       file: a.file as string | undefined,
       stdin: process.stdin,
       tags: list(a.tag),
