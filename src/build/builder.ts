@@ -220,6 +220,9 @@ class Builder {
     } catch (e) {
       throw this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' });
     }
+    // like BuildKit and Buildah, a stage whose base sets no PATH gets the default one
+    const env = state.image.config?.Env ?? [];
+    if (!env.some((e) => e.startsWith('PATH='))) state.image.config = { ...state.image.config, Env: [...env, DEFAULT_PATH] };
     const triggers = state.image.config?.OnBuild ?? [];
     if (triggers.length) state.image.config!.OnBuild = null;
     const commands: Command[] = [...triggers.map((t) => parseTrigger(t, this.file)), ...s.commands];

@@ -79,7 +79,7 @@ CMD ["sh", "-c", "cat /data/result; pwd; id -u; echo $APP_MODE"]
     assert.equal(out.stdout, 'built\n/srv/app\n1000\nprod\n', out.stderr);
     const ins = await skiff(['image', 'inspect', 'multi:latest', '--format', '{{json .Config}}'], { store });
     const cfg = JSON.parse(ins.stdout) as Record<string, unknown>;
-    assert.deepEqual(cfg.Env, ['APP_MODE=prod', 'PATH=/bin']);
+    assert.deepEqual(cfg.Env, ['PATH=/bin', 'APP_MODE=prod']);
     assert.deepEqual(cfg.Entrypoint, ['/bin/busybox']);
     assert.deepEqual(cfg.Cmd, ['sh', '-c', 'cat /data/result; pwd; id -u; echo $APP_MODE']);
     assert.equal(cfg.WorkingDir, '/srv/app');
