@@ -37,7 +37,7 @@ demo: build
 	bash scripts/demo.sh
 
 bench: build
-	bash bench/run.sh; bash bench/pull.sh
+	bash bench/run.sh; bash bench/pull.sh; bash bench/build.sh
 
 clean:
 	rm -rf dist addon/build

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# skiff build vs podman build of a 3-stage Dockerfile (two independent stages, a final one copying
+# from both), uncached (--no-cache) and fully cached, side by side. Base images are pulled first;
+# podman gets the --ulimit values it needs to RUN here, and --network=none like skiff's default.
+source "$(dirname "$0")/common.sh"
+bench_registry
+export SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run"
+CTX="$BENCH_TMP/ctx"
+mkdir -p "$CTX/payload"
+for i in $(seq 1 100); do head -c 20000 /dev/urandom >"$CTX/payload/f$i"; done
+cat >"$CTX/Dockerfile" <<DOCKERFILE
+FROM $REGISTRY/busybox:latest AS numbers
+RUN for i in \$(seq 1 200); do echo \$i > /n-\$i; done && cat /n-* | md5sum > /numbers.sum
+FROM $REGISTRY/busybox:latest AS data
+COPY payload /payload
+RUN cat /payload/* | md5sum > /data.sum
+FROM $REGISTRY/busybox:latest
+COPY --from=numbers /numbers.sum /out/
+COPY --from=data /data.sum /out/
+ENV RESULT=/out
+CMD ["sh", "-c", "cat /out/*"]
+DOCKERFILE
+PODMAN_ROOT="$BENCH_TMP/podman-root"
+podman_build=(podman --root "$PODMAN_ROOT" build -q --tls-verify=false --network=none --ulimit nproc=1024:1024 --ulimit nofile=1024:1024)
+"$SKIFF" pull -q "$REGISTRY/busybox:latest" >/dev/null
+podman --root "$PODMAN_ROOT" pull -q --tls-verify=false "$REGISTRY/busybox:latest" >/dev/null
+"$SKIFF" build -q -t bench:1 "$CTX" >/dev/null
+"${podman_build[@]}" -t bench:1 "$CTX" >/dev/null
+hyperfine -N --warmup 1 --runs "$RUNS" --export-json "$BENCH_TMP/uncached.json" \
+  "$SKIFF build -q --no-cache -t bench:1 $CTX" "${podman_build[*]} --no-cache -t bench:1 $CTX" >&2
+hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$BENCH_TMP/cached.json" \
+  "$SKIFF build -q -t bench:1 $CTX" "${podman_build[*]} -t bench:1 $CTX" >&2
+echo "== build, 3 stages, uncached (ratio to skiff; > 1 means podman is slower)"
+ratios "$BENCH_TMP/uncached.json"
+echo "== build, 3 stages, fully cached (goal: skiff median <= 150 ms)"
+ratios "$BENCH_TMP/cached.json"
