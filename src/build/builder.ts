@@ -13,7 +13,6 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { SkiffError } from '../errors.js';
 import { ensureImage, readImageConfig } from '../image/local.js';
 import { formatPlatform, hostPlatform, MT, parsePlatform, type ContainerConfigFields, type HistoryEntry, type ImageConfig } from '../image/media.js';
@@ -22,8 +21,8 @@ import { makeStagingDir, writeFileAtomic } from '../store/atomic.js';
 import { readCacheEntry, writeCacheEntry, type CacheEntry } from '../store/buildcache.js';
 import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { adoptLayer, diffDir, lowerDirs } from '../store/layers.js';
-import { packDirectory } from '../store/tarball.js';
+import { adoptLayer, chainIdOf, diffDir, lowerDirs } from '../store/layers.js';
+import { packedDigest } from '../store/tarball.js';
 import { baseKey, stepKey } from './cache.js';
 import { hashSources, matchSources, openContext, readDockerfile, type BuildContext } from './context.js';
 import { copyInto, DiffWriter } from './copy.js';
@@ -327,13 +326,9 @@ class Builder {
   /** A finished diff dir → a layer (undefined when it is empty: the step then has no layer). */
   private async commitDiff(state: State, diff: string): Promise<LayerInfo | undefined> {
     if (fs.readdirSync(diff).length === 0) return undefined;
-    const hash = crypto.createHash('sha256');
-    await pipeline(packDirectory(diff), async function* (src: AsyncIterable<Buffer>) {
-      for await (const c of src) hash.update(c);
-    });
-    const diffId = `sha256:${hash.digest('hex')}`;
+    const diffId = await packedDigest(diff);
     const parent = state.layers.at(-1)?.chainId ?? null;
-    const chainId = parent ? `sha256:${crypto.createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}` : diffId;
+    const chainId = chainIdOf(parent, diffId);
     const size = duBytes(diff);
     await adoptLayer({ chainId, diffId, parent, size }, diff);
     return { chainId, diffId, size };

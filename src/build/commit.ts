@@ -5,7 +5,6 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { SkiffError } from '../errors.js';
 import { readImageConfig, requireImage } from '../image/local.js';
 import { MT, type ImageConfig } from '../image/media.js';
@@ -16,8 +15,8 @@ import { containerFiles, findContainer } from '../store/containers.js';
 import { extractLayer } from '../store/extract.js';
 import { putImage, type ImageRecord } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { createLayer, layerMeta } from '../store/layers.js';
-import { packDirectory } from '../store/tarball.js';
+import { chainIdOf, createLayer, layerMeta } from '../store/layers.js';
+import { packDirectory, packedDigest } from '../store/tarball.js';
 import { loadDockerfile } from './dockerfile/instructions.js';
 import { applyMetadata, isMetadata } from './metadata.js';
 
@@ -28,14 +27,6 @@ export interface CommitOptions {
   changes: string[];
 }
 
-async function tarDigest(dir: string): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  await pipeline(packDirectory(dir), async function* (src: AsyncIterable<Buffer>) {
-    for await (const c of src) hash.update(c);
-  });
-  return `sha256:${hash.digest('hex')}`;
-}
-
 /** Returns the new image id. */
 export async function commitContainer(ref: string, o: CommitOptions): Promise<string> {
   const ctr = findContainer(ref);
@@ -44,10 +35,9 @@ export async function commitContainer(ref: string, o: CommitOptions): Promise<st
   });
   const baseCfg = await readImageConfig(base);
   const upper = containerFiles(ctr.Id).upper;
-  const diffId = await tarDigest(upper);
-  const parent = base.layers.at(-1)?.chainId ?? null;
-  const chainId = parent ? `sha256:${crypto.createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}` : diffId;
-  const meta = await createLayer({ chainId, diffId, parent }, async (diff) => (await extractLayer(packDirectory(upper), diff, extractOptions())).size);
+  const diffId = await packedDigest(upper);
+  const chainId = chainIdOf(base.layers.at(-1)?.chainId ?? null, diffId);
+  const meta = await createLayer({ chainId, diffId, parent: base.layers.at(-1)?.chainId ?? null }, async (diff) => (await extractLayer(packDirectory(upper), diff, extractOptions())).size);
   const image: ImageConfig = structuredClone(baseCfg);
   const c = (image.config ??= {});
   c.Env = ctr.Config.Env.filter((e) => !e.startsWith('HOSTNAME='));

@@ -23,11 +23,13 @@ export interface LayerMeta {
 /** ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
 export function computeChainIds(diffIds: string[]): string[] {
   const out: string[] = [];
-  for (const d of diffIds) {
-    const prev = out[out.length - 1];
-    out.push(prev === undefined ? d : 'sha256:' + crypto.createHash('sha256').update(`${prev} ${d}`).digest('hex'));
-  }
+  for (const d of diffIds) out.push(chainIdOf(out[out.length - 1] ?? null, d));
   return out;
+}
+
+/** The chain id of a layer with this diffID on top of `parent` (a chain id, or null for the first layer). */
+export function chainIdOf(parent: string | null, diffId: string): string {
+  return parent === null ? diffId : 'sha256:' + crypto.createHash('sha256').update(`${parent} ${diffId}`).digest('hex');
 }
 
 export function hasLayer(chainId: string): boolean {
@@ -52,15 +54,19 @@ export async function createLayer(
     const diff = path.join(staging, 'diff');
     await fsp.mkdir(diff, { mode: 0o755 });
     const size = await fill(diff);
-    const full: LayerMeta = { ...meta, size };
-    await fsp.writeFile(path.join(staging, 'meta.json'), JSON.stringify(full) + '\n');
-    await commitDir(staging, layerDir(meta.chainId));
-    await ensureLink(meta.chainId);
-    return (await layerMeta(meta.chainId)) ?? full;
+    return await finishLayer(staging, { ...meta, size });
   } catch (e) {
     await fsp.rm(staging, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Write meta.json into a staging layer dir holding `diff/` and rename it into place. */
+async function finishLayer(staging: string, meta: LayerMeta): Promise<LayerMeta> {
+  await fsp.writeFile(path.join(staging, 'meta.json'), JSON.stringify(meta) + '\n');
+  await commitDir(staging, layerDir(meta.chainId));
+  await ensureLink(meta.chainId);
+  return (await layerMeta(meta.chainId)) ?? meta;
 }
 
 /**
@@ -72,10 +78,7 @@ export async function adoptLayer(meta: LayerMeta, diff: string): Promise<LayerMe
   const staging = await makeStagingDir('layer');
   try {
     await fsp.rename(diff, path.join(staging, 'diff'));
-    await fsp.writeFile(path.join(staging, 'meta.json'), JSON.stringify(meta) + '\n');
-    await commitDir(staging, layerDir(meta.chainId));
-    await ensureLink(meta.chainId);
-    return (await layerMeta(meta.chainId)) ?? meta;
+    return await finishLayer(staging, meta);
   } catch (e) {
     await fsp.rm(staging, { recursive: true, force: true });
     throw e;

@@ -15,6 +15,7 @@
  *   not read, except for directories (the native addon takes UTF-8 paths).
  * extractLayer(packDirectory(extractLayer(x))) gives the same tree as extractLayer(x).
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
@@ -307,4 +308,11 @@ export function packDirectory(dir: string, opts: PackOptions = {}): Readable {
       }
     },
   });
+}
+
+/** The digest of the tar packDirectory makes of `dir`: the diffID the directory has as a layer. */
+export async function packedDigest(dir: string, opts: PackOptions = {}): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  for await (const c of packDirectory(dir, opts)) hash.update(c as Buffer);
+  return `sha256:${hash.digest('hex')}`;
 }

@@ -10,19 +10,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fixtures, isRootless, registry, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
-
-const havePodman = (() => {
-  try {
-    execFileSync('podman', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const skip = isRootless() ? 'podman is compared rootful only' : !havePodman ? 'podman is not installed' : false;
-// With its defaults, crun fails here on setrlimit(RLIMIT_NPROC): give podman explicit limits.
-const LIMITS = ['--ulimit', 'nproc=1024:1024', '--ulimit', 'nofile=1024:1024'];
+import { fixtures, registry, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { PODMAN_LIMITS as LIMITS, podmanSkip as skip } from '../helpers/podman.js';
 const podman = (args: string[]): string => execFileSync('podman', args, { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
 /** Every path of the image's root filesystem with type, mode, owner (and size for files), as podman runs it. */

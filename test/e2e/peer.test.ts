@@ -6,19 +6,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { fixtures, isRootless, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { fixtures, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { PODMAN_LIMITS, podmanSkip as skip } from '../helpers/podman.js';
 
-const havePodman = (() => {
-  try {
-    execFileSync('podman', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const skip = isRootless() ? 'podman is compared rootful only' : !havePodman ? 'podman is not installed' : false;
-// With its defaults, crun fails here on setrlimit(RLIMIT_NPROC): give podman explicit limits.
-const PODMAN_RUN = ['run', '--rm', '--network=none', '--ulimit', 'nproc=1024:1024', '--ulimit', 'nofile=1024:1024'];
+const PODMAN_RUN = ['run', '--rm', '--network=none', ...PODMAN_LIMITS];
 
 function podman(image: string, script: string, extra: string[] = []): string {
   return execFileSync('podman', [...PODMAN_RUN, ...extra, image, 'sh', '-c', script], { maxBuffer: 64 << 20 }).toString();
