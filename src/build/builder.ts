@@ -18,7 +18,9 @@ import { ensureImage, readImageConfig } from '../image/local.js';
 import { formatPlatform, hostPlatform, MT, parsePlatform, type ContainerConfigFields, type HistoryEntry, type ImageConfig } from '../image/media.js';
 import { canonical, parseReference } from '../image/reference.js';
 import { makeStagingDir, writeFileAtomic } from '../store/atomic.js';
-import { readCacheEntry, writeCacheEntry, type CacheEntry } from '../store/buildcache.js';
+import { cacheMountDir, readCacheEntry, writeCacheEntry, type CacheEntry } from '../store/buildcache.js';
+import type { MountPoint } from '../store/containers.js';
+import { withLock } from '../store/lock.js';
 import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { adoptLayer, chainIdOf, diffDir, lowerDirs } from '../store/layers.js';
@@ -27,7 +29,7 @@ import { baseKey, stepKey } from './cache.js';
 import { hashSources, matchSources, openContext, readDockerfile, type BuildContext } from './context.js';
 import { copyInto, DiffWriter } from './copy.js';
 import { IgnoreMatcher } from './dockerignore.js';
-import { expandCommand, loadDockerfile, parseTrigger, type AddCommand, type Command, type CopyCommand, type Dockerfile, type Stage } from './dockerfile/instructions.js';
+import { expandCommand, loadDockerfile, parseTrigger, type AddCommand, type Command, type CopyCommand, type Dockerfile, type MountSpec, type Stage } from './dockerfile/instructions.js';
 import { processWord, type EscapeToken } from './dockerfile/shell.js';
 import { applyMetadata, envList, envMap, isMetadata, shellOf } from './metadata.js';
 import { runStep } from './run.js';
@@ -400,14 +402,19 @@ class Builder {
     const network = networkFlag === 'host' ? 'host' : 'none';
     const user = c.User ?? '';
     const workdir = c.WorkingDir || '/';
-    const step = { kind: 'RUN', argv, env: envList(env), user, workdir, network };
+    const mounts = await this.runMounts(cmd.mounts, workdir);
+    const step = { kind: 'RUN', argv, env: envList(env), user, workdir, network, mounts: mounts.map((m) => m.key) };
     const createdBy = `RUN ${argv.join(' ')} # buildkit`;
     return this.cachedStep(state, step, { created_by: createdBy }, async (dir) => {
-      const r = await runStep({
-        argv, env: envList(env), user, workdir, network,
+      const points: MountPoint[] = [];
+      for (const [i, m] of mounts.entries()) points.push(await m.prepare(path.join(dir, `mount-${i}`)));
+      const locked = mounts.flatMap((m) => (m.lock ? [m.lock] : []));
+      const go = () => runStep({
+        argv, env: envList(env), user, workdir, network, mounts: points,
         layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
         root: this.tree(state), dir, output: this.o.output,
       });
+      const r = await locked.reduceRight<() => ReturnType<typeof go>>((next, name) => () => withLock(name, next), go)();
       if (r.code !== 0) {
         throw new SkiffError('ERUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${r.code}`, 1);
       }
@@ -415,23 +422,63 @@ class Builder {
     });
   }
 
-  private async copy(state: State, cmd: CopyCommand | AddCommand): Promise<State> {
-    const c = state.image.config ?? {};
-    let src: Tree = this.ctx.tree;
-    let srcKey: string | undefined;
-    const from = cmd.kind === 'COPY' ? cmd.from : '';
-    if (from) {
-      const j = this.stageIndex(from);
-      if (j !== undefined) {
-        const st = await this.stage(j);
-        src = this.tree(st);
-        srcKey = st.key;
+  /**
+   * RUN --mount: bind (a copy of SOURCE from the context, a stage or an image: writes are
+   * discarded, .dockerignore holds), cache (a store directory kept across builds, keyed by id;
+   * sharing=locked serialises its users) and tmpfs. Each gives its part of the cache key and a
+   * way to make the mount point for one run.
+   */
+  private async runMounts(specs: MountSpec[], workdir: string): Promise<{ key: unknown; lock?: `buildmount-${string}`; prepare: (dir: string) => Promise<MountPoint> }[]> {
+    const out: { key: unknown; lock?: `buildmount-${string}`; prepare: (dir: string) => Promise<MountPoint> }[] = [];
+    for (const m of specs) {
+      const target = path.posix.resolve(workdir, m.target);
+      const point = (Type: MountPoint['Type'], Source: string, RW: boolean, Mode = ''): MountPoint => ({ Type, Source, Destination: target, Mode, RW, Propagation: '' });
+      if (m.type === 'bind') {
+        const { tree, key } = await this.sourceTree(m.from);
+        const rel = relPath(m.source);
+        if (!tree.entry(rel)) throw new SkiffError('EINVAL', `mount source "/${rel}" not found`);
+        out.push({
+          key: { type: 'bind', target, rw: !m.readonly, source: rel, content: key ?? hashSources(tree, [rel]) },
+          prepare: async (dir) => {
+            await fsp.mkdir(dir, { mode: 0o755 });
+            const isDir = tree.entry(rel)!.st.isDirectory();
+            const w = new DiffWriter(dir, new LayeredTree([]));
+            w.copyTree(tree, rel, isDir ? '' : 'file', {});
+            return point('bind', isDir ? dir : path.join(dir, 'file'), !m.readonly);
+          },
+        });
+      } else if (m.type === 'cache') {
+        const id = m.id || target;
+        const hostDir = await cacheMountDir(id, { mode: m.mode ?? 0o755, uid: m.uid ?? 0, gid: m.gid ?? 0 });
+        out.push({
+          key: { type: 'cache', target, id, ro: m.readonly },
+          ...(m.sharing === 'locked' ? { lock: `buildmount-${path.basename(hostDir)}` as const } : {}),
+          prepare: async () => point('bind', hostDir, !m.readonly),
+        });
+      } else if (m.type === 'tmpfs') {
+        out.push({ key: { type: 'tmpfs', target, size: m.sizeLimit }, prepare: async () => point('tmpfs', '', true, m.sizeLimit ? `size=${m.sizeLimit}` : '') });
       } else {
-        const { record } = await ensureImage(from, { pull: this.o.pull ? 'always' : 'missing' });
-        src = new LayeredTree(record.layers.map((l) => diffDir(l.chainId)).reverse());
-        srcKey = record.id;
+        throw new SkiffError('EINVAL', `--mount=type=${m.type} is not supported by skiff build (bind, cache and tmpfs are)`);
       }
     }
+    return out;
+  }
+
+  /** The tree behind `--from` (a stage or an image) or the context, and a cache key for a stage or image. */
+  private async sourceTree(from: string): Promise<{ tree: Tree; key?: string }> {
+    if (!from) return { tree: this.ctx.tree };
+    const j = this.stageIndex(from);
+    if (j !== undefined) {
+      const st = await this.stage(j);
+      return { tree: this.tree(st), key: st.key };
+    }
+    const { record } = await ensureImage(from, { pull: this.o.pull ? 'always' : 'missing' });
+    return { tree: new LayeredTree(record.layers.map((l) => diffDir(l.chainId)).reverse()), key: record.id };
+  }
+
+  private async copy(state: State, cmd: CopyCommand | AddCommand): Promise<State> {
+    const c = state.image.config ?? {};
+    const { tree: src, key: srcKey } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '');
     const scratch = await fsp.mkdtemp(path.join(await this.work, 'src-'));
     const inline: string[] = [];
     const urls: string[] = [];

@@ -14,7 +14,7 @@ import { resolveUser } from '../container/passwd.js';
 import { parseSecurityOpts } from '../container/security.js';
 import { buildSpec, type SpecFiles } from '../container/spec.js';
 import { shimPath } from '../native.js';
-import type { ContainerRecord } from '../store/containers.js';
+import type { ContainerRecord, MountPoint } from '../store/containers.js';
 import type { LayeredTree } from './tree.js';
 
 export interface RunStep {
@@ -32,6 +32,8 @@ export interface RunStep {
   dir: string;
   /** Where the command's output goes. */
   output: Writable;
+  /** RUN --mount binds and tmpfs mounts (their targets are removed again if they were made for them). */
+  mounts: MountPoint[];
 }
 
 const STUBS = ['proc', 'sys', 'dev', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'etc'];
@@ -80,13 +82,19 @@ export async function runStep(s: RunStep): Promise<{ code: number; diff: string 
       Binds: null, NetworkMode: s.network === 'host' ? 'host' : 'none', AutoRemove: false, Privileged: false, CapAdd: null,
       CapDrop: null, ReadonlyRootfs: false, SecurityOpt: null, Init: false, MaskedPaths: [], ReadonlyPaths: [], Tmpfs: null,
     },
-    Mounts: [],
+    Mounts: s.mounts,
     Rootless: false,
     Layers: s.layers,
   };
   const spec = buildSpec({ rec, user, env: s.env, security: parseSecurityOpts([]), files: f, lower });
   await fsp.writeFile(path.join(s.dir, 'bundle', 'config.json'), JSON.stringify(spec));
-  const before = new Set(STUBS.filter((p) => s.root.entry(p) !== undefined));
+  // mount targets and the parents made for them, deepest first
+  const targets = s.mounts.flatMap((m) => {
+    const parts = s.root.resolve(m.Destination.replace(/^\/+/, '')).split('/');
+    return parts.map((_, i) => parts.slice(0, parts.length - i).join('/'));
+  });
+  const stubs = [...new Set([...targets, ...STUBS])].filter(Boolean);
+  const before = new Set(stubs.filter((p) => s.root.entry(p) !== undefined));
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn(shimPath(), ['run', path.join(s.dir, 'bundle')], { stdio: ['ignore', 'pipe', 'pipe'], argv0: 'skiff-shim' });
     child.stdout.pipe(s.output, { end: false });
@@ -95,7 +103,7 @@ export async function runStep(s: RunStep): Promise<{ code: number; diff: string 
     child.on('close', (c, sig) => resolve(c ?? 128 + (sig ? os.constants.signals[sig] : 0)));
   });
   await fsp.rm(f.work, { recursive: true, force: true });
-  if (code === 0) removeStubs(f.upper, before);
+  if (code === 0) removeStubs(f.upper, stubs, before);
   return { code, diff: f.upper };
 }
 
@@ -108,8 +116,8 @@ function readOr(p: string): string {
 }
 
 /** Remove mount points the runtime created (empty files and dirs that were not in the image). */
-function removeStubs(upper: string, existed: Set<string>): void {
-  for (const rel of STUBS) {
+function removeStubs(upper: string, candidates: string[], existed: Set<string>): void {
+  for (const rel of candidates) {
     if (existed.has(rel)) continue;
     const p = path.join(upper, rel);
     let st: fs.Stats;

@@ -6,7 +6,8 @@
  * there (a prune may have removed it since), and treats anything unreadable as a miss.
  */
 import fsp from 'node:fs/promises';
-import { buildCacheFile, dirs } from './layout.js';
+import crypto from 'node:crypto';
+import { buildCacheFile, buildCacheMountDir, dirs } from './layout.js';
 import { writeJsonAtomic } from './atomic.js';
 import { hasLayer } from './layers.js';
 
@@ -29,6 +30,27 @@ export async function readCacheEntry(key: string): Promise<CacheEntry | undefine
 
 export async function writeCacheEntry(key: string, e: CacheEntry): Promise<void> {
   await writeJsonAtomic(buildCacheFile(key), e);
+}
+
+/**
+ * The directory behind a `RUN --mount=type=cache,id=ID`: made on first use (mode, owner as asked),
+ * kept across builds, shared by builds that name the same id.
+ */
+export async function cacheMountDir(id: string, o: { mode: number; uid: number; gid: number }): Promise<string> {
+  const dir = buildCacheMountDir(crypto.createHash('sha256').update(id).digest('hex'));
+  try {
+    await fsp.mkdir(dir, { recursive: false, mode: o.mode });
+    await fsp.chmod(dir, o.mode);
+    await fsp.chown(dir, o.uid, o.gid);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      await fsp.mkdir(`${dirs().buildcache}/mounts`, { recursive: true, mode: 0o700 });
+      return cacheMountDir(id, o);
+    }
+    if (code !== 'EEXIST') throw e;
+  }
+  return dir;
 }
 
 /** Remove every cache entry (`builder prune`, `system reset`); returns how many. */

@@ -71,4 +71,6 @@ export const containerDir = (id: string): string => path.join(dirs().containers,
 export const containersIndexFile = (): string => path.join(dirs().containers, 'names.json');
 export const volumeDir = (name: string): string => path.join(dirs().volumes, name);
 export const buildCacheFile = (key: string): string => path.join(dirs().buildcache, `${hexOf(key)}.json`);
+/** The host directory of a RUN --mount=type=cache (by the hash of its id). */
+export const buildCacheMountDir = (idHash: string): string => path.join(dirs().buildcache, 'mounts', idHash);
 export const lockFile = (name: string): string => path.join(dirs().locks, name);

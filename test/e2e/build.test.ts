@@ -181,6 +181,32 @@ ONBUILD RUN echo triggered > /onbuild
     assert.equal(cfg.stdout.trim(), 'null');
   });
 
+  test('RUN --mount: cache persists across builds, bind sees the context without keeping it, tmpfs', async () => {
+    const dir = ctx({
+      'Dockerfile': `FROM ${busybox}
+RUN --mount=type=cache,target=/var/cache/app echo run >> /var/cache/app/log && wc -l < /var/cache/app/log > /count
+RUN --mount=type=bind,source=src,target=/mnt/src,rw cat /mnt/src/input > /from-bind && echo scribble > /mnt/src/input
+RUN --mount=type=tmpfs,target=/scratch echo t > /scratch/t && grep -c tmpfs /proc/mounts > /tmpfs-count
+RUN --mount=type=bind,source=src/input,target=/input.txt cp /input.txt /copied
+`,
+      'src/input': 'bound\n',
+    });
+    const one = await build(['-t', 'mnt:1', dir]);
+    assert.equal(one.code, 0, one.stderr);
+    const two = await build(['--no-cache', '-t', 'mnt:2', dir]);
+    assert.equal(two.code, 0, two.stderr);
+    const out = await run('mnt:2', 'cat /count /from-bind /copied; ls /var/cache/app /mnt /scratch /input.txt 2>&1 | sort; [ -s /tmpfs-count ] && echo tmpfs-ok');
+    assert.equal(out.stdout, [
+      '2', 'bound', 'bound',
+      'ls: /input.txt: No such file or directory', 'ls: /mnt: No such file or directory',
+      'ls: /scratch: No such file or directory', 'ls: /var/cache/app: No such file or directory', 'tmpfs-ok', '',
+    ].join('\n'), out.stderr);
+    assert.equal(fs.readFileSync(path.join(dir, 'src/input'), 'utf8'), 'bound\n');
+    const bad = await build(['-f', '-', dir], `FROM ${busybox}\nRUN --mount=type=secret,id=x true\n`);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /^Error: Dockerfile:2: RUN: --mount=type=secret is not supported by skiff build/m);
+  });
+
   test('a failing RUN exits 1 and names file, line and instruction; parse errors exit 125', async () => {
     const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo ok\nRUN echo to-stderr >&2; exit 3\n` });
     const r = await build(['-t', 'fail:1', dir]);
