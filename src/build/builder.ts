@@ -99,6 +99,9 @@ function parseKeyValues(list: string[], what: string, fromEnv: boolean): Map<str
 
 export async function build(o: BuildOptions): Promise<BuildResult> {
   if (o.context === '-' && o.file === '-') throw new SkiffError('EINVAL', 'invalid argument: can\'t use stdin for both build context and dockerfile');
+  // tags and --platform are checked before any work, as Docker does
+  for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
+  if (o.platform) checkPlatform(o.platform);
   const ctx = await openContext(o.context, o.stdin);
   try {
     const { text, name } = await readDockerfile(ctx.dir, o.file, o.stdin);
@@ -252,13 +255,7 @@ class Builder {
 
   private async base(s: Stage, i: number): Promise<State> {
     const name = this.expandMeta(s.baseName);
-    if (s.platform) {
-      const want = parsePlatform(this.expandMeta(s.platform));
-      const host = hostPlatform();
-      if (want.os !== host.os || want.arch !== host.arch) {
-        throw new SkiffError('EINVAL', `platform ${formatPlatform(want)} is not supported: skiff builds for the host platform ${formatPlatform(host)} only`);
-      }
-    }
+    if (s.platform) checkPlatform(this.expandMeta(s.platform));
     const j = this.stageIndex(name);
     if (j !== undefined && j < i) {
       const prev = await this.stage(j);
@@ -538,11 +535,7 @@ class Builder {
     const bytes = Buffer.from(JSON.stringify(config));
     const id = `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
     if (!fs.existsSync(blobPath(id))) await writeFileAtomic(blobPath(id), bytes, 0o644);
-    const tags = this.o.tags.map((t) => {
-      const r = parseReference(t);
-      if (r.digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
-      return canonical(r);
-    });
+    const tags = this.o.tags.map((t) => canonical(parseReference(t)));
     const rec: ImageRecord = {
       id,
       configMediaType: MT.ociConfig,
@@ -554,6 +547,15 @@ class Builder {
     };
     await putImage(rec, tags);
     return { id, tags, steps: this.steps, cached: this.cached };
+  }
+}
+
+/** skiff builds for the host platform only: anything else is refused up front. */
+function checkPlatform(p: string): void {
+  const want = parsePlatform(p);
+  const host = hostPlatform();
+  if (want.os !== host.os || want.arch !== host.arch) {
+    throw new SkiffError('EINVAL', `platform ${formatPlatform(want)} is not supported: skiff builds for the host platform ${formatPlatform(host)} only`);
   }
 }
 

@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fixtures, registry, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
@@ -205,6 +207,40 @@ RUN --mount=type=bind,source=src/input,target=/input.txt cp /input.txt /copied
     const bad = await build(['-f', '-', dir], `FROM ${busybox}\nRUN --mount=type=secret,id=x true\n`);
     assert.equal(bad.code, 125);
     assert.match(bad.stderr, /^Error: Dockerfile:2: RUN: --mount=type=secret is not supported by skiff build/m);
+  });
+
+  test('ADD of a URL; --platform other than the host and bad tags are refused up front', async () => {
+    const body = 'downloaded\n';
+    const server = http.createServer((req, res) => {
+      if (req.url === '/files/data.txt') {
+        res.writeHead(200, { 'last-modified': 'Tue, 01 Jan 2002 00:00:00 GMT' });
+        res.end(body);
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/files`;
+    try {
+      const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nADD ${url}/data.txt /dl/\n` });
+      const r = await build(['-t', 'url:1', dir]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = await run('url:1', 'cat /dl/data.txt; stat -c "%a %Y" /dl/data.txt');
+      assert.equal(out.stdout, `downloaded\n600 ${Date.UTC(2002, 0, 1) / 1000}\n`, out.stderr);
+      const missing = await build(['-q', '-f', '-', dir], `FROM ${busybox}\nADD ${url}/nope /x\n`);
+      assert.equal(missing.code, 125);
+      assert.match(missing.stderr, /^Error: Dockerfile:2: ADD: failed to download .*: 404/m);
+    } finally {
+      server.close();
+    }
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\n` });
+    const plat = await build(['--platform', 'linux/s390x', dir]);
+    assert.equal(plat.code, 125);
+    assert.match(plat.stderr, /^Error: platform linux\/s390x is not supported: skiff builds for the host platform/);
+    const tag = await build(['-t', 'Bad:Tag', dir]);
+    assert.equal(tag.code, 125);
+    assert.equal(tag.stderr.split('\n').filter((l) => l.startsWith('STEP')).length, 0);
   });
 
   test('a failing RUN exits 1 and names file, line and instruction; parse errors exit 125', async () => {
