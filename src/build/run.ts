@@ -10,6 +10,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { SkiffError } from '../errors.js';
 import { resolveUser } from '../container/passwd.js';
 import { parseSecurityOpts } from '../container/security.js';
 import { buildSpec, type SpecFiles } from '../container/spec.js';
@@ -95,13 +96,27 @@ export async function runStep(s: RunStep): Promise<{ code: number; diff: string 
   });
   const stubs = [...new Set([...targets, ...STUBS])].filter(Boolean);
   const before = new Set(stubs.filter((p) => s.root.entry(p) !== undefined));
+  let interrupted: NodeJS.Signals | undefined;
+  const handlers: [NodeJS.Signals, () => void][] = [];
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn(shimPath(), ['run', path.join(s.dir, 'bundle')], { stdio: ['ignore', 'pipe', 'pipe'], argv0: 'skiff-shim' });
+    // an interrupted build kills its RUN (as BuildKit cancels a step: a PID 1 ignores SIGTERM) and cleans up
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      const h = (): void => {
+        interrupted = sig;
+        child.kill('SIGKILL'); // the container's init dies with the shim (parent-death signal)
+      };
+      process.on(sig, h);
+      handlers.push([sig, h]);
+    }
     child.stdout.pipe(s.output, { end: false });
     child.stderr.pipe(s.output, { end: false });
     child.on('error', reject);
     child.on('close', (c, sig) => resolve(c ?? 128 + (sig ? os.constants.signals[sig] : 0)));
+  }).finally(() => {
+    for (const [sig, h] of handlers) process.off(sig, h);
   });
+  if (interrupted) throw new SkiffError('ERUNTIME', `build interrupted by ${interrupted}`, 128 + os.constants.signals[interrupted]);
   await fsp.rm(f.work, { recursive: true, force: true });
   if (code === 0) removeStubs(f.upper, stubs, before);
   return { code, diff: f.upper };

@@ -85,13 +85,21 @@ export async function commitDir(staging: string, final: string): Promise<boolean
   }
 }
 
-/** Whether a process with this pid exists (EPERM means it does, owned by someone else). */
+/**
+ * Whether a process with this pid exists (EPERM means it does, owned by someone else). A zombie
+ * counts as dead: a killed rootless CLI is reparented to a PID 1 that may never reap it.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

@@ -5,13 +5,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fixtures, registry, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { fixtures, registry, skiff, SKIFF_BIN, tempStore, type TempStore } from '../helpers/fixtures.js';
 
 /** A context directory with these files (mode 0644 unless given as [content, mode]). */
 function context(files: Record<string, string | [string, number]>): string {
@@ -294,6 +294,33 @@ RUN --mount=type=bind,source=src/input,target=/input.txt cp /input.txt /copied
     assert.equal(usedCache(again.stderr), 2, again.stderr);
     const id = (await build(['-q', dir])).stdout;
     assert.ok([a.stdout, b.stdout].includes(id), `${id} is one of the concurrent builds' ${a.stdout} ${b.stdout}`);
+  });
+
+  test('SIGTERM stops the running RUN and the build cleans up after itself', async () => {
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo started; exec sleep 27\n` });
+    const child = spawn(SKIFF_BIN, ['build', dir], { env: { ...process.env, ...store.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (!sent && stderr.includes('started\n')) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    assert.equal(code, 143, stderr);
+    assert.match(stderr, /Error: Dockerfile:2: RUN: build interrupted by SIGTERM\n$/);
+    const sleepers = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u000027\u0000';
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(sleepers, []);
+    // nothing else runs on this store now: what an earlier killed build left was swept at this build's start
+    assert.deepEqual(fs.readdirSync(path.join(store.root, 'tmp')), [], stderr);
   });
 
   test('a built image pushes to a registry and runs from a fresh store', async () => {
