@@ -102,6 +102,14 @@ int cmd_run(const char *bundle) {
   static struct container c;
   clear_nonblock_stdio();
   if (spec_load_container(bundle, &c) < 0) return failed(&c, -1, -1);
+  if (c.die_with_parent) {
+    pid_t parent = getppid();
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+      fail("set the parent-death signal");
+      return failed(&c, -1, -1);
+    }
+    if (getppid() != parent) return failx("the process that started the shim is gone"), failed(&c, -1, -1);
+  }
   struct filter_job f;
   if (filter_prepare(&f, c.proc.seccomp, c.seccomp_cache) < 0) return failed(&c, -1, -1);
   if (ns_join_parent(&c) < 0 || block_signals() < 0) return failed(&c, -1, -1);

@@ -146,6 +146,7 @@ struct container {
   const char **remove;
   size_t nremove;
   bool idmap_helpers;
+  bool die_with_parent; /* skiff.dieWithParent: a build step dies with the build that runs it */
 };
 
 int spec_load_container(const char *bundle, struct container *c);

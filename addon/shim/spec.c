@@ -313,6 +313,7 @@ static int parse_skiff(json_t *ext, struct container *c) {
   c->pid_file = str(ext, "pidFile");
   c->seccomp_cache = str(ext, "seccompCache");
   c->idmap_helpers = json_is_true(json_object_get(ext, "idmapHelpers"));
+  c->die_with_parent = json_is_true(json_object_get(ext, "dieWithParent"));
   return path_list(json_object_get(ext, "remove"), "skiff.remove", &c->remove, &c->nremove);
 }
 

@@ -88,6 +88,7 @@ export async function runStep(s: RunStep): Promise<{ code: number; diff: string 
     Layers: s.layers,
   };
   const spec = buildSpec({ rec, user, env: s.env, security: parseSecurityOpts([]), files: f, lower });
+  spec.skiff.dieWithParent = true; // a killed build takes its RUN with it
   await fsp.writeFile(path.join(s.dir, 'bundle', 'config.json'), JSON.stringify(spec));
   // mount targets and the parents made for them, deepest first
   const targets = s.mounts.flatMap((m) => {

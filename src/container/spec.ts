@@ -55,6 +55,8 @@ export interface OciSpec {
     idmapHelpers: boolean;
     /** Where the shim caches compiled seccomp filters. */
     seccompCache: string;
+    /** The shim (and so the container) dies with the process that started it (build steps). */
+    dieWithParent?: boolean;
   };
 }
 

@@ -26,6 +26,17 @@ function context(files: Record<string, string | [string, number]>): string {
   return dir;
 }
 
+/** Pids of `sleep SECONDS` processes (what a RUN left running). */
+function sleepers(seconds: string): string[] {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\u0000${seconds}\u0000`;
+    } catch {
+      return false;
+    }
+  });
+}
+
 const usedCache = (stderr: string): number => stderr.split('\n').filter((l) => l.startsWith('--> Using cache')).length;
 
 describe('build', () => {
@@ -283,9 +294,12 @@ RUN --mount=type=bind,source=src/input,target=/input.txt cp /input.txt /copied
   });
 
   test('an interrupted build leaves no broken cache entry; concurrent builds agree', async () => {
-    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo one > /one\nRUN sleep 6\n` });
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo one > /one\nRUN sleep 26\n` });
     const killed = await skiff(['build', dir], { store, killAfterMs: 3000 });
     assert.equal(killed.signal, 'SIGKILL');
+    // the RUN dies with the killed build (the shim's parent-death signal), within a bounded wait
+    for (let i = 0; i < 50 && sleepers('26').length; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(sleepers('26'), []);
     fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${busybox}\nRUN echo one > /one\nRUN cat /one\n`);
     const [a, b] = await Promise.all([build(['-q', dir]), build(['-q', dir])]);
     assert.equal(a.code, 0, a.stderr);
@@ -311,14 +325,7 @@ RUN --mount=type=bind,source=src/input,target=/input.txt cp /input.txt /copied
     const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     assert.equal(code, 143, stderr);
     assert.match(stderr, /Error: Dockerfile:2: RUN: build interrupted by SIGTERM\n$/);
-    const sleepers = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u000027\u0000';
-      } catch {
-        return false;
-      }
-    });
-    assert.deepEqual(sleepers, []);
+    assert.deepEqual(sleepers('27'), []);
     // nothing else runs on this store now: what an earlier killed build left was swept at this build's start
     assert.deepEqual(fs.readdirSync(path.join(store.root, 'tmp')), [], stderr);
   });
