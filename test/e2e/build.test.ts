@@ -254,6 +254,22 @@ RUN --mount=type=bind,source=src/input,target=/input.txt cp /input.txt /copied
     assert.equal(tag.stderr.split('\n').filter((l) => l.startsWith('STEP')).length, 0);
   });
 
+  test('independent stages build concurrently', async () => {
+    // Each stage leaves a mark in a shared cache mount and waits (bounded) for the other's mark:
+    // both can only see each other's mark when they run at the same time.
+    const stage = (me: string, other: string): string =>
+      `RUN --mount=type=cache,target=/meet,id=meet-${process.pid} echo ${me} > /meet/${me} && ` +
+      `for i in $(seq 1 200); do [ -e /meet/${other} ] && break; sleep 0.1; done && cat /meet/${other} > /saw`;
+    const dir = ctx({
+      'Dockerfile': `FROM ${busybox} AS a\n${stage('a', 'b')}\nFROM ${busybox} AS b\n${stage('b', 'a')}\n` +
+        `FROM ${busybox}\nCOPY --from=a /saw /a-saw\nCOPY --from=b /saw /b-saw\n`,
+    });
+    const r = await build(['-t', 'conc:1', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = await run('conc:1', 'cat /a-saw /b-saw');
+    assert.equal(out.stdout, 'b\na\n', out.stderr);
+  });
+
   test('a failing RUN exits 1 and names file, line and instruction; parse errors exit 125', async () => {
     const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo ok\nRUN echo to-stderr >&2; exit 3\n` });
     const r = await build(['-t', 'fail:1', dir]);
