@@ -513,7 +513,7 @@ class Builder {
       await fsp.mkdir(diff, { mode: 0o755 });
       const w = new DiffWriter(diff, this.tree(state));
       const common = { dest: cmd.dest, workdir: c.WorkingDir ?? '/', multi, ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}) };
-      await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD' });
+      await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined });
       if (inline.length || urls.length) await copyInto(w, { ...common, src: extraTree, sources: [...inline, ...urls], unpack: false });
       return diff;
     });

@@ -5,7 +5,8 @@
  * or is an existing directory, else to DEST itself; several sources need a DEST ending in `/`;
  * a relative DEST is relative to WORKDIR; symlinks in DEST resolve inside the image. Existing
  * parent directories are copied up with their metadata, missing ones are made 0755.
- * Owners become 0:0 unless --chown; --chmod applies to everything copied; mtimes are kept.
+ * Owners become 0:0 unless --chown, except that COPY --from keeps the owners the files have in
+ * that stage or image (as Buildah does); --chmod applies to everything copied; mtimes are kept.
  * ADD unpacks local tar archives (plain or gzip) into DEST.
  */
 import fs from 'node:fs';
@@ -26,6 +27,14 @@ export interface CopySpec {
   chmod?: number;
   /** ADD: unpack local tar archives. */
   unpack: boolean;
+  /** COPY --from: keep the owners of the source (without --chown). */
+  preserveOwner?: boolean;
+}
+
+interface TreeCopyOptions {
+  chown?: { uid: number; gid: number };
+  chmod?: number;
+  preserveOwner?: boolean;
 }
 
 function own(p: string, uid: number, gid: number): void {
@@ -79,13 +88,13 @@ export class DiffWriter {
   }
 
   /** Copy `srcRel` of `src` to `dstRel` (recursively), with owner and mode rules. */
-  copyTree(src: Tree, srcRel: string, dstRel: string, o: { chown?: { uid: number; gid: number }; chmod?: number }): void {
+  copyTree(src: Tree, srcRel: string, dstRel: string, o: TreeCopyOptions): void {
     const e = src.entry(srcRel);
     if (!e) return;
     const st = e.st;
     const p = this.host(dstRel);
-    const uid = o.chown?.uid ?? 0;
-    const gid = o.chown?.gid ?? 0;
+    const uid = o.chown?.uid ?? (o.preserveOwner ? st.uid : 0);
+    const gid = o.chown?.gid ?? (o.preserveOwner ? st.gid : 0);
     const existing = this.inDiff(dstRel);
     if (st.isDirectory()) {
       if (existing && !existing.isDirectory()) fs.rmSync(p, { force: true });
@@ -140,7 +149,10 @@ export async function copyInto(w: DiffWriter, c: CopySpec): Promise<void> {
       const existed = !dest || w.isDir(dest);
       w.ensureDir(dest, c.chown);
       if (existed) for (const n of c.src.children(s)) w.copyTree(c.src, joinRel(s, n), joinRel(dest, n), c);
-      else w.copyTree(c.src, s, dest, c);
+      else {
+        w.copyTree(c.src, s, dest, c);
+        if (!c.chown) own(path.join(w.diff, dest), 0, 0); // a DEST made here is root's
+      }
       continue;
     }
     if (c.unpack && e.st.isFile() && isTarArchive(e.host)) {

@@ -22,9 +22,12 @@ const CONFIG_FIELDS = ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'Expose
 
 const DOCKERFILES: Record<string, (base: string) => string> = {
   'multi-stage with every config instruction': (base) => `FROM ${base} AS builder
-RUN mkdir -p /out/deep && echo built > /out/result && chmod 0604 /out/result && ln -s result /out/link
+RUN mkdir -p /out/deep && echo built > /out/result && chmod 0604 /out/result && ln -s result /out/link && \\
+    mkdir -p /owned/sub && echo o > /owned/sub/f && chown -R 1000:50 /owned
 FROM ${base}
 COPY --from=builder /out/ /data/
+COPY --from=builder /owned /kept
+COPY --from=builder /owned/sub/f /kept-file
 COPY src /dst/
 COPY *.txt /txt/
 COPY --chown=1000:50 --chmod=0640 one.txt /owned/
