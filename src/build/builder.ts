@@ -400,6 +400,8 @@ class Builder {
     const network = networkFlag === 'host' ? 'host' : 'none';
     const user = c.User ?? '';
     const workdir = c.WorkingDir || '/';
+    if (cmd.security === 'insecure') throw new SkiffError('EINVAL', '--security=insecure is not supported by skiff build');
+    if (cmd.devices.length) throw new SkiffError('EINVAL', '--device is not supported by skiff build');
     const mounts = await this.runMounts(cmd.mounts, workdir);
     const step = { kind: 'RUN', argv, env: envList(env), user, workdir, network, mounts: mounts.map((m) => m.key) };
     const createdBy = `RUN ${argv.join(' ')} # buildkit`;
@@ -476,6 +478,8 @@ class Builder {
 
   private async copy(state: State, cmd: CopyCommand | AddCommand): Promise<State> {
     const c = state.image.config ?? {};
+    if (cmd.excludes.length) throw new SkiffError('EINVAL', `--exclude is not supported by skiff build yet`);
+    if (cmd.kind === 'COPY' && cmd.parents) throw new SkiffError('EINVAL', '--parents is not supported by skiff build yet');
     const { tree: src, key: srcKey } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '');
     const scratch = await fsp.mkdtemp(path.join(await this.work, 'src-'));
     const inline: string[] = [];
@@ -490,9 +494,10 @@ class Builder {
     for (const s of cmd.sources) {
       if (/^https?:\/\//.test(s)) {
         if (cmd.kind !== 'ADD') throw new SkiffError('EINVAL', `source can't be a URL for COPY`);
-        urls.push(await download(s, scratch));
+        urls.push(await download(s, scratch, cmd.kind === 'ADD' ? cmd.checksum : ''));
       } else local.push(s);
     }
+    if (cmd.kind === 'ADD' && cmd.checksum && local.length) throw new SkiffError('EINVAL', 'checksum can\'t be specified for non-HTTP(S) sources');
     const matched = local.flatMap((s) => matchSources(src, s));
     const extraTree = new ContextTree(scratch, new IgnoreMatcher([]));
     const chown = cmd.chown ? parseChown(cmd.chown, this.tree(state)) : undefined;
@@ -586,7 +591,7 @@ function parseChown(spec: string, root: LayeredTree): { uid: number; gid: number
 }
 
 /** ADD URL: fetch into `dir` under the URL's last path element (mode 0600, mtime from Last-Modified). */
-async function download(url: string, dir: string): Promise<string> {
+async function download(url: string, dir: string, checksum: string): Promise<string> {
   let res: Response;
   try {
     res = await fetch(url);
@@ -596,7 +601,14 @@ async function download(url: string, dir: string): Promise<string> {
   if (!res.ok) throw new SkiffError('ENET', `failed to download ${url}: ${res.status} ${res.statusText}`);
   const name = path.posix.basename(new URL(url).pathname) || '__unnamed__';
   const file = path.join(dir, name);
-  await fsp.writeFile(file, Buffer.from(await res.arrayBuffer()), { mode: 0o600 });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  if (checksum) {
+    const [algo, want] = checksum.includes(':') ? checksum.split(':', 2) as [string, string] : ['sha256', checksum];
+    if (!['sha256', 'sha384', 'sha512'].includes(algo)) throw new SkiffError('EINVAL', `unsupported checksum algorithm "${algo}"`);
+    const got = crypto.createHash(algo).update(bytes).digest('hex');
+    if (got !== want) throw new SkiffError('EDIGEST', `digest mismatch for ${url}: expected ${algo}:${want}, got ${algo}:${got}`);
+  }
+  await fsp.writeFile(file, bytes, { mode: 0o600 });
   const lm = res.headers.get('last-modified');
   if (lm && !Number.isNaN(Date.parse(lm))) await fsp.utimes(file, new Date(lm), new Date(lm));
   return name;

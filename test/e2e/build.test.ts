@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -157,6 +158,10 @@ RUN echo never > /never
     assert.match(r.stdout, /^sha256:[0-9a-f]{64}\n$/);
     assert.equal(r.stderr, '');
     assert.equal(fs.readFileSync(iid, 'utf8'), r.stdout.trim());
+    const scoped = await build(['-q', '--build-arg', 'WHO=skiff', '-t', 'args:2', '-f', '-', dir],
+      `ARG WHO=meta\nFROM ${busybox}\nRUN echo "[$WHO]" > /unscoped\nFROM ${busybox}\nARG WHO\nRUN echo "[$WHO]" > /scoped\nCOPY --from=0 /unscoped /\n`);
+    assert.equal(scoped.code, 0, scoped.stderr);
+    assert.equal((await run('args:2', 'cat /unscoped /scoped')).stdout, '[]\n[skiff]\n');
     const out = await run('args:1', 'cat /greeting; ls /never 2>&1 || true');
     assert.match(out.stdout, /^hello skiff\nls: \/never: No such file or directory\n$/);
     const lab = await skiff(['image', 'inspect', 'args:1', '--format', '{{json .Config.Labels}}'], { store });
@@ -239,6 +244,12 @@ RUN --mount=type=bind,source=src/input,target=/input.txt cp /input.txt /copied
       assert.equal(r.code, 0, r.stderr);
       const out = await run('url:1', 'cat /dl/data.txt; stat -c "%a %Y" /dl/data.txt');
       assert.equal(out.stdout, `downloaded\n600 ${Date.UTC(2002, 0, 1) / 1000}\n`, out.stderr);
+      const sum = crypto.createHash('sha256').update(body).digest('hex');
+      const good = await build(['-q', '-f', '-', dir], `FROM ${busybox}\nADD --checksum=sha256:${sum} ${url}/data.txt /x\n`);
+      assert.equal(good.code, 0, good.stderr);
+      const bad = await build(['-q', '-f', '-', dir], `FROM ${busybox}\nADD --checksum=sha256:${'0'.repeat(64)} ${url}/data.txt /x\n`);
+      assert.equal(bad.code, 125);
+      assert.match(bad.stderr, /^Error: Dockerfile:2: ADD: digest mismatch for http:.*data.txt: expected sha256:0+, got sha256:[0-9a-f]{64}$/m);
       const missing = await build(['-q', '-f', '-', dir], `FROM ${busybox}\nADD ${url}/nope /x\n`);
       assert.equal(missing.code, 125);
       assert.match(missing.stderr, /^Error: Dockerfile:2: ADD: failed to download .*: 404/m);
