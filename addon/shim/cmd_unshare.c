@@ -42,6 +42,13 @@ int cmd_unshare(const char *uidmap, const char *gidmap, char **cmd) {
       fail("become root in the user namespace");
       child_die(sv[1]);
     }
+    /* changing credentials cleared the parent-death signal: set it again, so that the command
+       (a rootless pull, build, ...) dies with the CLI that was killed, instead of going on */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+      fail("set the parent-death signal");
+      child_die(sv[1]);
+    }
+    if (getppid() == 1) _exit(EXIT_SHIM); /* the shim died before we could notice */
     if (setenv("_SKIFF_IN_USERNS", "1", 1) < 0) {
       fail("setenv");
       child_die(sv[1]);

@@ -14,9 +14,9 @@ import { createProgress, type Progress } from '../cli/output/progress.js';
 import { rootlessMappings } from '../container/idmap.js';
 import { RegistryClient } from '../registry/client.js';
 import { getCredentials } from '../registry/credentials.js';
-import { stagingPath, writeFileAtomic } from '../store/atomic.js';
+import { stagingPath, sweepStaging, writeFileAtomic } from '../store/atomic.js';
 import { extractLayer, type ExtractOptions } from '../store/extract.js';
-import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
+import { getImage, putImage, readRepositories, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { computeChainIds, createLayer, hasLayer } from '../store/layers.js';
 import { decompressStream } from './compression.js';
@@ -61,6 +61,7 @@ export function extractOptions(): ExtractOptions {
   };
 }
 
+/** Pull one layer unless the store has it; true when this call downloaded and extracted it. */
 async function pullLayer(
   client: RegistryClient,
   repo: string,
@@ -69,17 +70,16 @@ async function pullLayer(
   chainId: string,
   parent: string | null,
   progress: Progress,
-): Promise<void> {
+): Promise<boolean> {
   const short = desc.digest.slice(7, 19);
   if (hasLayer(chainId)) {
     progress.update(short, 'Already exists');
-    return;
+    return false;
   }
   const opts = extractOptions();
   const blobTmp = await stagingPath('blob');
   try {
-    await createLayer({ chainId, diffId, parent }, async (diff) => {
-      progress.update(short, 'Pulling fs layer');
+    const { created } = await createLayer({ chainId, diffId, parent }, async (diff) => {
       const { stream } = await client.getBlob(repo, desc.digest);
       let got = 0;
       stream.on('data', (c: Buffer) => {
@@ -105,16 +105,21 @@ async function pullLayer(
         fail(e);
         throw e;
       });
-      const [, , res] = await Promise.all([download, save, extracted]);
+      await Promise.all([download, save]);
+      // the blob's digest and size are verified: it may go into the store
+      progress.update(short, 'Verifying Checksum');
+      progress.update(short, 'Download complete');
+      await fsp.rename(blobTmp, blobPath(desc.digest));
+      progress.update(short, 'Extracting', desc.size, desc.size);
+      const res = await extracted;
       await new Promise<void>((resolve, reject) => {
         if (diffCheck.writableFinished) resolve();
         else diffCheck.once('finish', resolve).once('error', reject);
       });
-      progress.update(short, 'Extracting');
-      await fsp.rename(blobTmp, blobPath(desc.digest));
       return res.size;
     });
-    progress.update(short, 'Pull complete');
+    progress.update(short, created ? 'Pull complete' : 'Already exists');
+    return created;
   } finally {
     await fsp.rm(blobTmp, { force: true });
   }
@@ -126,8 +131,10 @@ export async function pullImage(refText: string, o: PullOptions = {}): Promise<I
   const client = clientFor(ref, o.tlsVerify);
   const repo = ref.path;
   const progress = createProgress(o.progress ?? process.stdout, { quiet: o.quiet });
+  await sweepStaging();
   const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
-  progress.line(`${ref.digest ? ref.digest : tagOrDigest}: Pulling from ${repo}`);
+  if (!hasExplicitTag(refText)) progress.line(`Using default tag: ${tagOrDigest}`);
+  progress.line(`${tagOrDigest}: Pulling from ${repo}`);
   let top = await client.getManifest(repo, tagOrDigest);
   const manifestDigest = top.digest;
   let parsed = parseManifest(top.bytes, top.mediaType);
@@ -147,8 +154,17 @@ export async function pullImage(refText: string, o: PullOptions = {}): Promise<I
     throw new SkiffError('EREGISTRY', `${refText}: image config lists ${diffIds.length} layers but the manifest has ${manifest.layers.length}`);
   }
   const chainIds = computeChainIds(diffIds);
-  const queue = manifest.layers.map((desc, i) => () =>
-    pullLayer(client, repo, desc, diffIds[i]!, chainIds[i]!, i > 0 ? chainIds[i - 1]! : null, progress));
+  let downloaded = false;
+  const missing = manifest.layers.map((d, i) => {
+    const present = hasLayer(chainIds[i]!);
+    progress.update(d.digest.slice(7, 19), present ? 'Already exists' : 'Pulling fs layer');
+    return present ? -1 : i;
+  }).filter((i) => i >= 0);
+  for (const i of missing.slice(CONCURRENCY)) progress.update(manifest.layers[i]!.digest.slice(7, 19), 'Waiting');
+  const queue = missing.map((i) => async () => {
+    const desc = manifest.layers[i]!;
+    if (await pullLayer(client, repo, desc, diffIds[i]!, chainIds[i]!, i > 0 ? chainIds[i - 1]! : null, progress)) downloaded = true;
+  });
   await runLimited(queue, CONCURRENCY);
   await storeBlobBuffer(manifest.config.digest, configBytes);
   await storeBlobBuffer(top.digest, top.bytes);
@@ -167,11 +183,20 @@ export async function pullImage(refText: string, o: PullOptions = {}): Promise<I
     created: config.created ?? now,
     added: now,
   };
+  const before = await getImage(rec.id);
+  const wasThere = ref.digest
+    ? before?.repoDigests.includes(rec.repoDigests[0]!) === true
+    : (await readRepositories())[canonical(ref)] === rec.id;
   await putImage(rec, ref.digest ? [] : [canonical(ref)]);
   progress.done();
   progress.line(`Digest: ${manifestDigest}`);
-  progress.line(`Status: Downloaded newer image for ${familiar(ref)}`);
+  progress.line(`Status: ${downloaded || !wasThere ? 'Downloaded newer image' : 'Image is up to date'} for ${familiar(ref)}`);
   return rec;
+}
+
+/** Whether the user named a tag or digest (`busybox` has neither: Docker says it uses `latest`). */
+function hasExplicitTag(refText: string): boolean {
+  return /[:@]/.test(refText.slice(refText.lastIndexOf('/') + 1));
 }
 
 export async function layersSize(chainIds: string[]): Promise<number> {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { dirs, layerDir, layerDiff, layerLinkName } from './layout.js';
 import { commitDir, makeStagingDir, readJson, stagingPath } from './atomic.js';
+import { withLock } from './lock.js';
 
 export interface LayerMeta {
   chainId: string;
@@ -40,28 +41,37 @@ export async function layerMeta(chainId: string): Promise<LayerMeta | undefined>
 
 /**
  * Create a layer: `fill` writes the diff into the given empty dir and returns its size.
- * If the layer already exists (or a concurrent invocation finishes it first) the work is discarded.
+ * Under the layer's lock: a concurrent invocation creating the same layer waits and then finds it
+ * done, so each layer is extracted once (`created` says whether this call did it). The short link
+ * is made before the rename, so a layer that exists always has its link (a dangling link is harmless).
  * On any failure nothing but tmp/ staging is touched, and that is removed.
  */
 export async function createLayer(
   meta: Omit<LayerMeta, 'size'>,
   fill: (diffDir: string) => Promise<number>,
-): Promise<LayerMeta> {
-  const staging = await makeStagingDir('layer');
-  try {
-    const diff = path.join(staging, 'diff');
-    await fsp.mkdir(diff, { mode: 0o755 });
-    const size = await fill(diff);
-    const full: LayerMeta = { ...meta, size };
-    await fsp.writeFile(path.join(staging, 'meta.json'), JSON.stringify(full) + '\n');
-    await commitDir(staging, layerDir(meta.chainId));
-    await ensureLink(meta.chainId);
-    return (await layerMeta(meta.chainId)) ?? full;
-  } catch (e) {
-    await fsp.rm(staging, { recursive: true, force: true });
-    throw e;
-  }
+): Promise<{ meta: LayerMeta; created: boolean }> {
+  return withLock(layerLock(meta.chainId), async () => {
+    const existing = hasLayer(meta.chainId) ? await layerMeta(meta.chainId) : undefined;
+    if (existing) return { meta: existing, created: false };
+    const staging = await makeStagingDir('layer');
+    try {
+      const diff = path.join(staging, 'diff');
+      await fsp.mkdir(diff, { mode: 0o755 });
+      const size = await fill(diff);
+      const full: LayerMeta = { ...meta, size };
+      await fsp.writeFile(path.join(staging, 'meta.json'), JSON.stringify(full) + '\n');
+      await ensureLink(meta.chainId);
+      const created = await commitDir(staging, layerDir(meta.chainId));
+      return { meta: (await layerMeta(meta.chainId)) ?? full, created };
+    } catch (e) {
+      await fsp.rm(staging, { recursive: true, force: true });
+      throw e;
+    }
+  });
 }
+
+/** Layers share 256 lock files (by the chain id's first byte): bounded, and a collision only serialises. */
+const layerLock = (chainId: string): `layer-${string}` => `layer-${path.basename(layerDir(chainId)).slice(0, 2)}`;
 
 async function ensureLink(chainId: string): Promise<void> {
   const link = path.join(dirs().links, layerLinkName(chainId));

@@ -264,6 +264,8 @@ export interface SkiffOptions {
   env?: Record<string, string>;
   /** SIGKILL the CLI after this many ms (its result then has signal SIGKILL) */
   killAfterMs?: number;
+  /** SIGKILL the CLI when this promise settles (e.g. once a registry has stalled mid-blob) */
+  killWhen?: Promise<unknown>;
   cwd?: string;
 }
 
@@ -282,6 +284,8 @@ export function skiff(args: string[], o: SkiffOptions = {}): Promise<RunResult> 
     child.stdin.on('error', () => undefined); // the CLI may exit before reading its input
     child.on('error', reject);
     const timer = o.killAfterMs ? setTimeout(() => child.kill('SIGKILL'), o.killAfterMs) : undefined;
+    const kill = (): void => void child.kill('SIGKILL');
+    o.killWhen?.then(kill, kill);
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
@@ -300,6 +304,8 @@ export interface BrokenRegistry {
   damaged: string[];
   /** every request seen: "GET /v2/busybox/blobs/sha256:..." */
   requests: string[];
+  /** mode stall: settles when the first GET of the blob has sent its part and holds the connection */
+  stalled: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -311,9 +317,13 @@ export interface BrokenRegistryOptions {
   /**
    * corrupt: flip one byte in the middle of the body (same length, so only a digest check notices);
    * truncate: send half of the body, then drop the connection;
-   * status500: answer that blob with 500 and a registry error body.
+   * status500: answer that blob with 500 and a registry error body;
+   * stall: send the first `stallAt` fraction of the body (default half), then hold the connection
+   * open without sending more (the first GET only; later GETs pass through).
    */
-  mode?: 'corrupt' | 'truncate' | 'status500';
+  mode?: 'corrupt' | 'truncate' | 'status500' | 'stall';
+  /** mode stall: the fraction of the body sent before stalling (0: headers only) */
+  stallAt?: number;
 }
 
 /**
@@ -328,11 +338,14 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
   const damaged: string[] = [];
   const requests: string[] = [];
   const sockets = new Set<net.Socket>();
+  let markStalled: () => void = () => undefined;
+  const stalled = new Promise<void>((r) => (markStalled = r));
+  let stalls = 0;
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     const m = /^\/v2\/.+\/blobs\/(sha256:[0-9a-f]{64})(?:\?.*)?$/.exec(req.url ?? '');
     if (req.method === 'GET' && m && !target) target = m[1];
-    const hit = req.method === 'GET' && m !== null && m[1] === target;
+    const hit = req.method === 'GET' && m !== null && m[1] === target && (mode !== 'stall' || stalls++ === 0);
     if (hit && mode === 'status500') {
       damaged.push(m[1]!);
       req.resume();
@@ -348,9 +361,26 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
       }
       damaged.push(m[1]!);
       const len = Number(ur.headers['content-length'] ?? NaN);
-      const at = Number.isFinite(len) && len > 0 ? Math.floor(len / 2) : 0;
+      const at = Number.isFinite(len) && len > 0 ? Math.floor(len * (mode === 'stall' ? (o.stallAt ?? 0.5) : 0.5)) : 0;
       let seen = 0;
+      if (mode === 'stall' && at === 0) {
+        ur.destroy();
+        res.flushHeaders();
+        markStalled();
+        return;
+      }
       ur.on('data', (c: Buffer) => {
+        if (mode === 'stall') {
+          if (seen >= at) return;
+          const part = c.subarray(0, at - seen);
+          seen += part.length;
+          res.write(part);
+          if (seen >= at) {
+            ur.destroy();
+            markStalled();
+          }
+          return;
+        }
         if (mode === 'truncate' && Number.isFinite(len) && seen + c.length > at) {
           res.write(c.subarray(0, Math.max(0, at - seen)));
           seen = at;
@@ -365,7 +395,9 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
         seen += c.length;
         res.write(c);
       });
-      ur.on('end', () => res.end());
+      ur.on('end', () => {
+        if (mode !== 'stall') res.end();
+      });
     });
     up.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
@@ -383,6 +415,7 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
     addr: `127.0.0.1:${port}`,
     damaged,
     requests,
+    stalled,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
