@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { paths } from '../config.js';
-import { SkiffError } from '../errors.js';
+import { describeError, SkiffError } from '../errors.js';
 import { createProgress, type Progress } from '../cli/output/progress.js';
 import { rootlessMappings } from '../container/idmap.js';
 import { RegistryClient } from '../registry/client.js';
@@ -22,7 +22,7 @@ import { computeChainIds, createLayer, hasLayer } from '../store/layers.js';
 import { decompressStream } from './compression.js';
 import { DigestVerifier, verifyBuffer } from './digest.js';
 import { parseManifest, selectPlatform, type ImageConfig, type Descriptor } from './media.js';
-import { canonical, familiar, isInsecureRegistry, parseReference, repoName, type Reference } from './reference.js';
+import { canonical, familiar, familiarName, isInsecureRegistry, parseReference, repoName, type Reference } from './reference.js';
 
 export interface PullOptions {
   platform?: string;
@@ -99,13 +99,21 @@ async function pullLayer(
         fail(e);
         throw e;
       });
-      const save = pipeline(toFile, fs.createWriteStream(blobTmp, { mode: 0o644 }));
+      const save = pipeline(toFile, fs.createWriteStream(blobTmp, { mode: 0o644 })).catch((e) => {
+        fail(e);
+        throw e;
+      });
       const unpacked = decompressStream(desc.mediaType, toExtract).pipe(diffCheck) as Readable;
       const extracted = extractLayer(unpacked, diff, opts).catch((e) => {
         fail(e);
         throw e;
       });
-      await Promise.all([download, save]);
+      try {
+        await Promise.all([download, save]);
+      } catch (e) {
+        await extracted.catch(() => undefined); // it fails too (its input was destroyed): one error is enough
+        throw e;
+      }
       // the blob's digest and size are verified: it may go into the store
       progress.update(short, 'Verifying Checksum');
       progress.update(short, 'Download complete');
@@ -125,9 +133,32 @@ async function pullLayer(
   }
 }
 
-/** Pull an image; returns its record. */
+/**
+ * Pull an image; returns its record. Every failure is one SkiffError that names the reference
+ * (unless the registry's message already does) and the cause.
+ */
 export async function pullImage(refText: string, o: PullOptions = {}): Promise<ImageRecord> {
   const ref = parseReference(refText);
+  try {
+    return await pull(ref, refText, o);
+  } catch (e) {
+    throw pullError(e, ref);
+  }
+}
+
+function pullError(e: unknown, ref: Reference): SkiffError {
+  const name = familiar(ref);
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new SkiffError('ENOSPC', `pull ${name}: no space left on device for the store at ${paths().root}: free some disk space and retry`);
+  }
+  if (e instanceof SkiffError) {
+    return e.message.includes(familiarName(ref)) ? e : new SkiffError(e.code, `pull ${name}: ${e.message}`, e.exitCode);
+  }
+  return new SkiffError('EINTERNAL', `pull ${name}: ${describeError(e)}`);
+}
+
+async function pull(ref: Reference, refText: string, o: PullOptions): Promise<ImageRecord> {
   const client = clientFor(ref, o.tlsVerify);
   const repo = ref.path;
   const progress = createProgress(o.progress ?? process.stdout, { quiet: o.quiet });
