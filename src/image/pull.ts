@@ -20,6 +20,7 @@ import { getImage, putImage, readRepositories, type ImageRecord, type LayerRef }
 import { blobPath } from '../store/layout.js';
 import { computeChainIds, createLayer, hasLayer } from '../store/layers.js';
 import { decompressStream } from './compression.js';
+import { imageComplete } from './local.js';
 import { DigestVerifier, verifyBuffer } from './digest.js';
 import { parseManifest, selectPlatform, type ImageConfig, type Descriptor } from './media.js';
 import { canonical, familiar, familiarName, isInsecureRegistry, parseReference, repoName, type Reference } from './reference.js';
@@ -146,6 +147,21 @@ export async function pullImage(refText: string, o: PullOptions = {}): Promise<I
   }
 }
 
+/** `pull --all-tags`: every tag of the repository (a reference with a tag or digest is refused, as Docker does). */
+export async function pullAllTags(refText: string, o: PullOptions = {}): Promise<{ repository: string; images: ImageRecord[] }> {
+  if (hasExplicitTag(refText)) throw new SkiffError('EINVAL', 'tag can\'t be used with --all-tags/-a');
+  const ref = parseReference(refText);
+  let tags: string[];
+  try {
+    tags = await clientFor(ref, o.tlsVerify).listTags(ref.path);
+  } catch (e) {
+    throw pullError(e, ref);
+  }
+  const images: ImageRecord[] = [];
+  for (const tag of tags.sort()) images.push(await pullImage(`${repoName(ref)}:${tag}`, o));
+  return { repository: repoName(ref), images };
+}
+
 function pullError(e: unknown, ref: Reference): SkiffError {
   const name = familiar(ref);
   const code = (e as NodeJS.ErrnoException)?.code;
@@ -176,6 +192,12 @@ async function pull(ref: Reference, refText: string, o: PullOptions): Promise<Im
     if (parsed.kind !== 'manifest') throw new SkiffError('EREGISTRY', `${refText}: nested image index is not supported`);
   }
   const manifest = parsed.manifest;
+  const repoDigest = `${repoName(ref)}@${manifestDigest}`;
+  const existing = await getImage(manifest.config.digest);
+  if (existing && imageComplete(existing)) {
+    // Docker's shortcut: the image is here (config and every layer): only names may change
+    return finish(ref, { ...existing, repoDigests: [repoDigest] }, false, progress, manifestDigest);
+  }
   const configBlob = await client.getBlob(repo, manifest.config.digest);
   const configBytes = await readAll(configBlob.stream);
   verifyBuffer(configBytes, manifest.config.digest, manifest.config.size);
@@ -208,12 +230,17 @@ async function pull(ref: Reference, refText: string, o: PullOptions): Promise<Im
     configMediaType: manifest.config.mediaType,
     manifestDigest: top.digest,
     manifestMediaType: top.mediaType,
-    repoDigests: [`${repoName(ref)}@${manifestDigest}`],
+    repoDigests: [repoDigest],
     layers,
     size: await layersSize(chainIds),
     created: config.created ?? now,
     added: now,
   };
+  return finish(ref, rec, downloaded, progress, manifestDigest);
+}
+
+/** Record the image and its name; Docker's closing lines. */
+async function finish(ref: Reference, rec: ImageRecord, downloaded: boolean, progress: Progress, manifestDigest: string): Promise<ImageRecord> {
   const before = await getImage(rec.id);
   const wasThere = ref.digest
     ? before?.repoDigests.includes(rec.repoDigests[0]!) === true
