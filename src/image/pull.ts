@@ -33,7 +33,12 @@ export interface PullOptions {
   progress?: NodeJS.WriteStream;
 }
 
-const CONCURRENCY = 3;
+/**
+ * Layers downloaded and extracted at once (containers/image's default is 6). Each extracts into its
+ * own staging dir, so they do not wait for their parents; with 3, the small top layers of a
+ * 5-layer image waited for the big ones and the pull took ~30 ms longer.
+ */
+const CONCURRENCY = 6;
 
 export function clientFor(ref: Reference, tlsVerify?: boolean): RegistryClient {
   const creds = getCredentials(ref.domain);
