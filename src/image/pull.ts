@@ -16,6 +16,7 @@ import { RegistryClient } from '../registry/client.js';
 import { getCredentials } from '../registry/credentials.js';
 import { stagingPath, sweepStaging, writeFileAtomic } from '../store/atomic.js';
 import { extractLayer, type ExtractOptions } from '../store/extract.js';
+import { schemeCache } from '../store/schemes.js';
 import { getImage, putImage, readRepositories, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { computeChainIds, createLayer, hasLayer } from '../store/layers.js';
@@ -44,6 +45,7 @@ export function clientFor(ref: Reference, tlsVerify?: boolean): RegistryClient {
   const creds = getCredentials(ref.domain);
   return new RegistryClient(ref.domain, {
     insecure: tlsVerify === false || isInsecureRegistry(ref.domain),
+    schemeCache,
     ...(creds ? { credentials: creds } : {}),
   });
 }

@@ -103,8 +103,16 @@ describe('pull errors', () => {
       const refused = await skiff(['pull', `${addr}/busybox`], { store });
       oneErrorLine(refused, new RegExp(`pull ${addr.replace(/\./g, '\\.')}/busybox:latest: TLS connection to registry ${addr.replace(/\./g, '\\.')} failed: .*certificate`));
       assert.deepEqual(leftovers(store), []);
+      // a stale hint (this registry speaks plain HTTP) is found wrong by use, and replaced
+      const hints = path.join(store.runroot, 'registry-schemes.json');
+      const known = JSON.parse(fs.readFileSync(hints, 'utf8')) as Record<string, string>;
+      assert.equal(known[fx.registry], 'http', 'the plain-HTTP fixture registry (earlier tests) was remembered');
+      assert.equal(known[addr], undefined, 'a registry that answered nothing is not remembered');
+      fs.writeFileSync(hints, JSON.stringify({ ...known, [addr]: 'http' }));
       const ok = await skiff(['pull', '--tls-verify=false', `${addr}/busybox`], { store });
       assert.equal(ok.code, 0, ok.stderr);
+      const learnt = JSON.parse(fs.readFileSync(hints, 'utf8')) as Record<string, string>;
+      assert.equal(learnt[addr], 'https');
       assert.equal(ok.stdout.trim().split('\n').pop(), `${addr}/busybox:latest`);
       const listed = await skiff(['pull', '-q', `${addr}/busybox`], { store, env: { SKIFF_INSECURE_REGISTRIES: addr } });
       assert.equal(listed.code, 0, listed.stderr);
