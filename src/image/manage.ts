@@ -7,7 +7,7 @@ import {
   deleteImageLocked, getImage, listImages, readRepositories, removeTagLocked, setTag, tagsById, type ImageRecord,
 } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { removeLayersExcept } from '../store/layers.js';
+import { removeLayersExcept, whileNoneAdding } from '../store/layers.js';
 import { withLock } from '../store/lock.js';
 import { findImage, readImageConfig, requireImage } from './local.js';
 import { canonical, familiar, parseReference } from './reference.js';
@@ -104,7 +104,7 @@ export interface RemoveReport {
 /** `rmi`: untag; delete the image when no tag is left. Refuses images used by containers unless forced. */
 export async function removeImage(ref: string, force: boolean): Promise<RemoveReport> {
   const report: RemoveReport = { untagged: [], deleted: [] };
-  await withLock('images', async () => {
+  await whileNoneAdding(() => withLock('images', async () => {
     const img = await findImage(ref);
     if (!img) throw new SkiffError('ENOIMAGE', `No such image: ${ref}`, 1);
     const repos = await readRepositories();
@@ -133,11 +133,11 @@ export async function removeImage(ref: string, force: boolean): Promise<RemoveRe
     await deleteImageLocked(img.id);
     report.deleted.push(img.id);
     await collectGarbageLocked();
-  });
+  }));
   return report;
 }
 
-/** Remove layers and blobs no image record references. Caller holds the 'images' lock. */
+/** Remove layers and blobs no image record references. Caller holds the 'gc' lock (whileNoneAdding) and the 'images' lock. */
 export async function collectGarbageLocked(): Promise<{ layers: string[]; reclaimed: number }> {
   const images = await listImages();
   const keepLayers = new Set<string>();
@@ -173,7 +173,7 @@ export const PRUNE_FILTERS = ['until', 'label'] as const;
  */
 export async function pruneImages(all: boolean, filters: string[] = []): Promise<{ deleted: string[]; reclaimed: number }> {
   const f = parseImageFilters(filters, PRUNE_FILTERS);
-  return withLock('images', async () => {
+  return whileNoneAdding(() => withLock('images', async () => {
     const tags = await tagsById();
     const used = new Set(listContainers().map((c) => c.Image));
     const deleted: string[] = [];
@@ -187,7 +187,7 @@ export async function pruneImages(all: boolean, filters: string[] = []): Promise
     }
     const gc = await collectGarbageLocked();
     return { deleted, reclaimed: gc.reclaimed };
-  });
+  }));
 }
 
 /** Docker's `image inspect` JSON. */

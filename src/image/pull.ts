@@ -19,7 +19,7 @@ import { extractLayer, type ExtractOptions } from '../store/extract.js';
 import { schemeCache } from '../store/schemes.js';
 import { getImage, putImage, readRepositories, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { computeChainIds, createLayer, hasLayer } from '../store/layers.js';
+import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
 import { decompressStream } from './compression.js';
 import { imageComplete } from './local.js';
 import { DigestVerifier, verifyBuffer } from './digest.js';
@@ -148,7 +148,7 @@ async function pullLayer(
 export async function pullImage(refText: string, o: PullOptions = {}): Promise<ImageRecord> {
   const ref = parseReference(refText);
   try {
-    return await pull(ref, refText, o);
+    return await whileAddingLayers(() => pull(ref, refText, o));
   } catch (e) {
     throw pullError(e, ref);
   }

@@ -70,6 +70,20 @@ export async function createLayer(
   });
 }
 
+/**
+ * Run `fn`, which adds layers and blobs that no image record names until it has finished (a pull,
+ * a load): garbage collection (`whileNoneAdding`) waits for it, so it cannot take them away. Any
+ * number of adders run at once (a shared flock on locks/gc).
+ */
+export function whileAddingLayers<T>(fn: () => Promise<T>): Promise<T> {
+  return withLock('gc', fn, { shared: true });
+}
+
+/** Run `fn`, which removes what no image record names, once no invocation is adding layers. Take it before 'images'. */
+export function whileNoneAdding<T>(fn: () => Promise<T>): Promise<T> {
+  return withLock('gc', fn);
+}
+
 /** Layers share 256 lock files (by the chain id's first byte): bounded, and a collision only serialises. */
 const layerLock = (chainId: string): `layer-${string}` => `layer-${path.basename(layerDir(chainId)).slice(0, 2)}`;
 

@@ -159,6 +159,34 @@ describe('pull faults', () => {
       (view) => assert.equal(view.layers.length, n - 1));
   });
 
+  test('rmi while a pull has made layers but no image record yet: the collection waits, the pulled image stays whole', async () => {
+    const img = fx.images.multilayer;
+    const n = img.layers!.length;
+    const proxy = await startBrokenRegistry({ mode: 'stall', digest: img.layers![n - 1]!.digest, stallAt: 0 });
+    const s = await tempStore();
+    try {
+      assert.equal((await skiff(['pull', '-q', fx.busybox], { store: s })).code, 0);
+      const pulling = skiff(['pull', '-q', via(proxy.addr, img)], { store: s });
+      await proxy.stalled;
+      await waitFor('the lower layers', () => ls(path.join(s.root, 'layers')).filter((x) => HEX.test(x)).length === n - 1);
+      // busybox's layer is multilayer's bottom layer, and no record names the other three yet
+      const rmi = skiff(['rmi', fx.busybox], { store: s });
+      // give an rmi that does not wait the time to do its damage (one that waits is held until release)
+      await Promise.race([rmi, new Promise((r) => setTimeout(r, 1500))]);
+      proxy.release();
+      const [p, r] = await Promise.all([pulling, rmi]);
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(r.code, 0, r.stderr);
+      const view = soundStore(s, [img, fx.images.busybox]);
+      assert.deepEqual(view.images, [img.configDigest!.slice(7)]);
+      assert.equal(view.layers.length, n, 'every layer of the pulled image is still there');
+      for (const l of img.layers!) assert.ok(fs.existsSync(path.join(s.root, 'blobs', 'sha256', l.digest.slice(7))), `blob ${l.digest} kept`);
+    } finally {
+      await proxy.close();
+      await s.cleanup();
+    }
+  });
+
   test('six concurrent pulls of the same and of overlapping images: all succeed, each layer extracted once', async () => {
     const names: FixtureName[] = ['multilayer', 'multilayer', 'opaque', 'opaque', 'busybox', 'benchLayers'];
     const s = await tempStore();

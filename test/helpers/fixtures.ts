@@ -306,6 +306,8 @@ export interface BrokenRegistry {
   requests: string[];
   /** mode stall: settles when the first GET of the blob has sent its part and holds the connection */
   stalled: Promise<void>;
+  /** mode stall: send the rest of the held blob */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -319,7 +321,7 @@ export interface BrokenRegistryOptions {
    * truncate: send half of the body, then drop the connection;
    * status500: answer that blob with 500 and a registry error body;
    * stall: send the first `stallAt` fraction of the body (default half), then hold the connection
-   * open without sending more (the first GET only; later GETs pass through).
+   * open without sending more until release() (the first GET only; later GETs pass through).
    */
   mode?: 'corrupt' | 'truncate' | 'status500' | 'stall';
   /** mode stall: the fraction of the body sent before stalling (0: headers only) */
@@ -341,6 +343,7 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
   let markStalled: () => void = () => undefined;
   const stalled = new Promise<void>((r) => (markStalled = r));
   let stalls = 0;
+  const releases: (() => void)[] = [];
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     const m = /^\/v2\/.+\/blobs\/(sha256:[0-9a-f]{64})(?:\?.*)?$/.exec(req.url ?? '');
@@ -363,24 +366,41 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
       const len = Number(ur.headers['content-length'] ?? NaN);
       const at = Number.isFinite(len) && len > 0 ? Math.floor(len * (mode === 'stall' ? (o.stallAt ?? 0.5) : 0.5)) : 0;
       let seen = 0;
-      if (mode === 'stall' && at === 0) {
-        ur.destroy();
-        res.flushHeaders();
-        markStalled();
+      if (mode === 'stall') {
+        // send `at` bytes, hold the rest (in memory: fixture blobs are small) until release()
+        const held: Buffer[] = [];
+        let holding = true;
+        let upstreamEnded = false;
+        releases.push(() => {
+          holding = false;
+          for (const b of held.splice(0)) res.write(b);
+          if (upstreamEnded) res.end();
+        });
+        if (at === 0) {
+          res.flushHeaders();
+          markStalled();
+        }
+        ur.on('data', (c: Buffer) => {
+          if (!holding) {
+            res.write(c);
+            return;
+          }
+          if (seen < at) {
+            const part = c.subarray(0, at - seen);
+            seen += part.length;
+            res.write(part);
+            c = c.subarray(part.length);
+            if (seen >= at) markStalled();
+          }
+          if (c.length) held.push(c);
+        });
+        ur.on('end', () => {
+          upstreamEnded = true;
+          if (!holding) res.end();
+        });
         return;
       }
       ur.on('data', (c: Buffer) => {
-        if (mode === 'stall') {
-          if (seen >= at) return;
-          const part = c.subarray(0, at - seen);
-          seen += part.length;
-          res.write(part);
-          if (seen >= at) {
-            ur.destroy();
-            markStalled();
-          }
-          return;
-        }
         if (mode === 'truncate' && Number.isFinite(len) && seen + c.length > at) {
           res.write(c.subarray(0, Math.max(0, at - seen)));
           seen = at;
@@ -395,9 +415,7 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
         seen += c.length;
         res.write(c);
       });
-      ur.on('end', () => {
-        if (mode !== 'stall') res.end();
-      });
+      ur.on('end', () => res.end());
     });
     up.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
@@ -416,6 +434,9 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
     damaged,
     requests,
     stalled,
+    release: () => {
+      for (const r of releases.splice(0)) r();
+    },
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
