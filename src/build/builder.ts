@@ -23,7 +23,7 @@ import type { MountPoint } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
 import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { adoptLayer, chainIdOf, diffDir, lowerDirs } from '../store/layers.js';
+import { adoptLayer, chainIdOf, diffDir, lowerDirs, whileAddingLayers } from '../store/layers.js';
 import { packedDigest } from '../store/tarball.js';
 import { baseKey, stepKey } from './cache.js';
 import { hashSources, matchSources, openContext, readDockerfile, type BuildContext } from './context.js';
@@ -110,7 +110,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
     const b = new Builder(o, df, ctx);
-    return await b.run();
+    return await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
   } finally {
     await ctx.dispose();
   }

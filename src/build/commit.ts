@@ -15,7 +15,7 @@ import { containerFiles, findContainer } from '../store/containers.js';
 import { extractLayer } from '../store/extract.js';
 import { putImage, type ImageRecord } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { chainIdOf, createLayer, layerMeta } from '../store/layers.js';
+import { chainIdOf, createLayer, layerMeta, whileAddingLayers } from '../store/layers.js';
 import { packDirectory, packedDigest } from '../store/tarball.js';
 import { loadDockerfile } from './dockerfile/instructions.js';
 import { applyMetadata, isMetadata } from './metadata.js';
@@ -28,7 +28,11 @@ export interface CommitOptions {
 }
 
 /** Returns the new image id. */
-export async function commitContainer(ref: string, o: CommitOptions): Promise<string> {
+export function commitContainer(ref: string, o: CommitOptions): Promise<string> {
+  return whileAddingLayers(() => commit(ref, o));
+}
+
+async function commit(ref: string, o: CommitOptions): Promise<string> {
   const ctr = findContainer(ref);
   const base = await requireImage(ctr.Image).catch(() => {
     throw new SkiffError('ENOIMAGE', `the image of container ${ctr.Name} (${ctr.Image.slice(7, 19)}) is gone: cannot commit`);
@@ -37,7 +41,7 @@ export async function commitContainer(ref: string, o: CommitOptions): Promise<st
   const upper = containerFiles(ctr.Id).upper;
   const diffId = await packedDigest(upper);
   const chainId = chainIdOf(base.layers.at(-1)?.chainId ?? null, diffId);
-  const meta = await createLayer({ chainId, diffId, parent: base.layers.at(-1)?.chainId ?? null }, async (diff) => (await extractLayer(packDirectory(upper), diff, extractOptions())).size);
+  const { meta } = await createLayer({ chainId, diffId, parent: base.layers.at(-1)?.chainId ?? null }, async (diff) => (await extractLayer(packDirectory(upper), diff, extractOptions())).size);
   const image: ImageConfig = structuredClone(baseCfg);
   const c = (image.config ??= {});
   c.Env = ctr.Config.Env.filter((e) => !e.startsWith('HOSTNAME='));

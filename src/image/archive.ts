@@ -31,7 +31,7 @@ import { makeStagingDir, stagingPath, writeFileAtomic } from '../store/atomic.js
 import { extractLayer } from '../store/extract.js';
 import { listImages, putImage, tagsById, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { computeChainIds, createLayer, hasLayer } from '../store/layers.js';
+import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
 import { decompressStream } from './compression.js';
 import { DigestVerifier, parseDigest, sha256Digest, verifyBuffer } from './digest.js';
 import { findImage } from './local.js';
@@ -673,6 +673,10 @@ async function storePlanned(
  * the store. Returns Docker's report lines.
  */
 export async function loadArchive(input: Readable): Promise<{ loaded: string[] }> {
+  return whileAddingLayers(() => load(input));
+}
+
+async function load(input: Readable): Promise<{ loaded: string[] }> {
   const dir = await makeStagingDir('load');
   try {
     const entries = await stageArchive(input, dir);

@@ -7,10 +7,11 @@ import {
   deleteImageLocked, getImage, listImages, readRepositories, removeTagLocked, setTag, tagsById, type ImageRecord,
 } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { removeLayersExcept } from '../store/layers.js';
+import { removeLayersExcept, whileNoneAdding } from '../store/layers.js';
 import { withLock } from '../store/lock.js';
 import { findImage, readImageConfig, requireImage } from './local.js';
 import { canonical, familiar, parseReference } from './reference.js';
+import { labelsMatch, parseImageFilters, referenceMatches } from './filters.js';
 import type { HistoryEntry } from './media.js';
 
 export interface ImageRow {
@@ -31,11 +32,41 @@ function splitRepoTag(full: string): { repo: string; tag: string } {
   return at > slash ? { repo: fam.slice(0, at), tag: fam.slice(at + 1) } : { repo: fam, tag: '<none>' };
 }
 
-export async function listImageRows(o: { all: boolean; noTrunc: boolean; digests: boolean; filterRef?: string }): Promise<ImageRow[]> {
+/** Docker's `images --filter` keys. */
+export const IMAGES_FILTERS = ['dangling', 'reference', 'before', 'since', 'label', 'until'] as const;
+
+export interface ListImagesOptions {
+  all: boolean;
+  noTrunc: boolean;
+  digests: boolean;
+  /** `images [REFERENCE]`: Docker turns it into a reference filter. */
+  filterRef?: string;
+  /** `--filter key=value` as given. */
+  filters?: string[];
+}
+
+/** The created time an image is compared by (before/since/until): its config's, as Docker does. */
+const createdMs = (img: ImageRecord): number => Date.parse(img.created);
+
+async function requireCreated(ref: string): Promise<number> {
+  return createdMs(await requireImage(ref));
+}
+
+export async function listImageRows(o: ListImagesOptions): Promise<ImageRow[]> {
+  const f = parseImageFilters(o.filters ?? [], IMAGES_FILTERS);
+  if (o.filterRef) f.reference.push(o.filterRef);
+  const before = await Promise.all(f.before.map(requireCreated));
+  const since = await Promise.all(f.since.map(requireCreated));
   const images = (await listImages()).sort((a, b) => b.created.localeCompare(a.created));
   const tags = await tagsById();
   const rows: ImageRow[] = [];
   for (const img of images) {
+    const refs = tags.get(img.id) ?? [];
+    const t = createdMs(img);
+    if (f.dangling !== undefined && f.dangling !== (refs.length === 0)) continue;
+    if (before.some((b) => !(t < b)) || since.some((x) => !(t > x))) continue;
+    if (f.until !== undefined && !(t < f.until)) continue;
+    if (f.label.length && !labelsMatch(f.label, (await readImageConfig(img)).config?.Labels ?? undefined)) continue;
     const id = o.noTrunc ? img.id : img.id.slice(7, 19);
     const base = {
       ID: id,
@@ -45,20 +76,17 @@ export async function listImageRows(o: { all: boolean; noTrunc: boolean; digests
       Containers: 'N/A',
     };
     const digest = img.repoDigests[0]?.split('@')[1] ?? '<none>';
-    const refs = tags.get(img.id) ?? [];
-    if (refs.length === 0) rows.push({ ...base, Repository: '<none>', Tag: '<none>', Digest: digest });
+    if (refs.length === 0) {
+      if (!f.reference.length) rows.push({ ...base, Repository: '<none>', Tag: '<none>', Digest: digest });
+      continue;
+    }
     for (const r of refs.sort()) {
       const { repo, tag } = splitRepoTag(r);
-      if (o.filterRef && !matchRef(o.filterRef, repo, tag)) continue;
+      if (f.reference.length && !f.reference.some((p) => referenceMatches(p, repo, tag))) continue;
       rows.push({ ...base, Repository: repo, Tag: tag, Digest: digest });
     }
   }
-  return o.filterRef ? rows.filter((r) => r.Repository !== '<none>') : rows;
-}
-
-function matchRef(filter: string, repo: string, tag: string): boolean {
-  const [fr, ft] = filter.includes(':') ? filter.split(':', 2) : [filter, undefined];
-  return repo === fr && (ft === undefined || ft === tag);
+  return rows;
 }
 
 export async function tagImage(source: string, target: string): Promise<void> {
@@ -76,7 +104,7 @@ export interface RemoveReport {
 /** `rmi`: untag; delete the image when no tag is left. Refuses images used by containers unless forced. */
 export async function removeImage(ref: string, force: boolean): Promise<RemoveReport> {
   const report: RemoveReport = { untagged: [], deleted: [] };
-  await withLock('images', async () => {
+  await whileNoneAdding(() => withLock('images', async () => {
     const img = await findImage(ref);
     if (!img) throw new SkiffError('ENOIMAGE', `No such image: ${ref}`, 1);
     const repos = await readRepositories();
@@ -105,11 +133,11 @@ export async function removeImage(ref: string, force: boolean): Promise<RemoveRe
     await deleteImageLocked(img.id);
     report.deleted.push(img.id);
     await collectGarbageLocked();
-  });
+  }));
   return report;
 }
 
-/** Remove layers and blobs no image record references. Caller holds the 'images' lock. */
+/** Remove layers and blobs no image record references. Caller holds the 'gc' lock (whileNoneAdding) and the 'images' lock. */
 export async function collectGarbageLocked(): Promise<{ layers: string[]; reclaimed: number }> {
   const images = await listImages();
   const keepLayers = new Set<string>();
@@ -136,21 +164,30 @@ export async function collectGarbageLocked(): Promise<{ layers: string[]; reclai
   return { layers, reclaimed };
 }
 
-/** `image prune`: dangling (untagged) images, or with `all` every image no container uses. */
-export async function pruneImages(all: boolean): Promise<{ deleted: string[]; reclaimed: number }> {
-  return withLock('images', async () => {
+/** Docker's `image prune --filter` keys. */
+export const PRUNE_FILTERS = ['until', 'label'] as const;
+
+/**
+ * `image prune`: dangling (untagged) images, or with `all` every image no container uses; `filters`
+ * narrow it down (`until=` created before, `label=`).
+ */
+export async function pruneImages(all: boolean, filters: string[] = []): Promise<{ deleted: string[]; reclaimed: number }> {
+  const f = parseImageFilters(filters, PRUNE_FILTERS);
+  return whileNoneAdding(() => withLock('images', async () => {
     const tags = await tagsById();
     const used = new Set(listContainers().map((c) => c.Image));
     const deleted: string[] = [];
     for (const img of await listImages()) {
       if (used.has(img.id)) continue;
       if (!all && (tags.get(img.id)?.length ?? 0) > 0) continue;
+      if (f.until !== undefined && !(createdMs(img) < f.until)) continue;
+      if (f.label.length && !labelsMatch(f.label, (await readImageConfig(img)).config?.Labels ?? undefined)) continue;
       await deleteImageLocked(img.id);
       deleted.push(img.id);
     }
     const gc = await collectGarbageLocked();
     return { deleted, reclaimed: gc.reclaimed };
-  });
+  }));
 }
 
 /** Docker's `image inspect` JSON. */

@@ -9,20 +9,22 @@ import fsp from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { paths } from '../config.js';
-import { SkiffError } from '../errors.js';
+import { describeError, SkiffError } from '../errors.js';
 import { createProgress, type Progress } from '../cli/output/progress.js';
 import { rootlessMappings } from '../container/idmap.js';
 import { RegistryClient } from '../registry/client.js';
 import { getCredentials } from '../registry/credentials.js';
-import { stagingPath, writeFileAtomic } from '../store/atomic.js';
+import { stagingPath, sweepStaging, writeFileAtomic } from '../store/atomic.js';
 import { extractLayer, type ExtractOptions } from '../store/extract.js';
-import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
+import { schemeCache } from '../store/schemes.js';
+import { getImage, putImage, readRepositories, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { computeChainIds, createLayer, hasLayer } from '../store/layers.js';
+import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
 import { decompressStream } from './compression.js';
+import { imageComplete } from './local.js';
 import { DigestVerifier, verifyBuffer } from './digest.js';
 import { parseManifest, selectPlatform, type ImageConfig, type Descriptor } from './media.js';
-import { canonical, familiar, isInsecureRegistry, parseReference, repoName, type Reference } from './reference.js';
+import { canonical, familiar, familiarName, isInsecureRegistry, parseReference, repoName, type Reference } from './reference.js';
 
 export interface PullOptions {
   platform?: string;
@@ -32,12 +34,18 @@ export interface PullOptions {
   progress?: NodeJS.WriteStream;
 }
 
-const CONCURRENCY = 3;
+/**
+ * Layers downloaded and extracted at once (containers/image's default is 6). Each extracts into its
+ * own staging dir, so they do not wait for their parents; with 3, the small top layers of a
+ * 5-layer image waited for the big ones and the pull took ~30 ms longer.
+ */
+const CONCURRENCY = 6;
 
 export function clientFor(ref: Reference, tlsVerify?: boolean): RegistryClient {
   const creds = getCredentials(ref.domain);
   return new RegistryClient(ref.domain, {
     insecure: tlsVerify === false || isInsecureRegistry(ref.domain),
+    schemeCache,
     ...(creds ? { credentials: creds } : {}),
   });
 }
@@ -61,6 +69,7 @@ export function extractOptions(): ExtractOptions {
   };
 }
 
+/** Pull one layer unless the store has it; true when this call downloaded and extracted it. */
 async function pullLayer(
   client: RegistryClient,
   repo: string,
@@ -69,17 +78,16 @@ async function pullLayer(
   chainId: string,
   parent: string | null,
   progress: Progress,
-): Promise<void> {
+): Promise<boolean> {
   const short = desc.digest.slice(7, 19);
   if (hasLayer(chainId)) {
     progress.update(short, 'Already exists');
-    return;
+    return false;
   }
   const opts = extractOptions();
   const blobTmp = await stagingPath('blob');
   try {
-    await createLayer({ chainId, diffId, parent }, async (diff) => {
-      progress.update(short, 'Pulling fs layer');
+    const { created } = await createLayer({ chainId, diffId, parent }, async (diff) => {
       const { stream } = await client.getBlob(repo, desc.digest);
       let got = 0;
       stream.on('data', (c: Buffer) => {
@@ -99,35 +107,88 @@ async function pullLayer(
         fail(e);
         throw e;
       });
-      const save = pipeline(toFile, fs.createWriteStream(blobTmp, { mode: 0o644 }));
+      const save = pipeline(toFile, fs.createWriteStream(blobTmp, { mode: 0o644 })).catch((e) => {
+        fail(e);
+        throw e;
+      });
       const unpacked = decompressStream(desc.mediaType, toExtract).pipe(diffCheck) as Readable;
       const extracted = extractLayer(unpacked, diff, opts).catch((e) => {
         fail(e);
         throw e;
       });
-      const [, , res] = await Promise.all([download, save, extracted]);
+      try {
+        await Promise.all([download, save]);
+      } catch (e) {
+        await extracted.catch(() => undefined); // it fails too (its input was destroyed): one error is enough
+        throw e;
+      }
+      // the blob's digest and size are verified: it may go into the store
+      progress.update(short, 'Verifying Checksum');
+      progress.update(short, 'Download complete');
+      await fsp.rename(blobTmp, blobPath(desc.digest));
+      progress.update(short, 'Extracting', desc.size, desc.size);
+      const res = await extracted;
       await new Promise<void>((resolve, reject) => {
         if (diffCheck.writableFinished) resolve();
         else diffCheck.once('finish', resolve).once('error', reject);
       });
-      progress.update(short, 'Extracting');
-      await fsp.rename(blobTmp, blobPath(desc.digest));
       return res.size;
     });
-    progress.update(short, 'Pull complete');
+    progress.update(short, created ? 'Pull complete' : 'Already exists');
+    return created;
   } finally {
     await fsp.rm(blobTmp, { force: true });
   }
 }
 
-/** Pull an image; returns its record. */
+/**
+ * Pull an image; returns its record. Every failure is one SkiffError that names the reference
+ * (unless the registry's message already does) and the cause.
+ */
 export async function pullImage(refText: string, o: PullOptions = {}): Promise<ImageRecord> {
   const ref = parseReference(refText);
+  try {
+    return await whileAddingLayers(() => pull(ref, refText, o));
+  } catch (e) {
+    throw pullError(e, ref);
+  }
+}
+
+/** `pull --all-tags`: every tag of the repository (a reference with a tag or digest is refused, as Docker does). */
+export async function pullAllTags(refText: string, o: PullOptions = {}): Promise<{ repository: string; images: ImageRecord[] }> {
+  if (hasExplicitTag(refText)) throw new SkiffError('EINVAL', 'tag can\'t be used with --all-tags/-a');
+  const ref = parseReference(refText);
+  let tags: string[];
+  try {
+    tags = await clientFor(ref, o.tlsVerify).listTags(ref.path);
+  } catch (e) {
+    throw pullError(e, ref);
+  }
+  const images: ImageRecord[] = [];
+  for (const tag of tags.sort()) images.push(await pullImage(`${repoName(ref)}:${tag}`, o));
+  return { repository: repoName(ref), images };
+}
+
+function pullError(e: unknown, ref: Reference): SkiffError {
+  const name = familiar(ref);
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new SkiffError('ENOSPC', `pull ${name}: no space left on device for the store at ${paths().root}: free some disk space and retry`);
+  }
+  if (e instanceof SkiffError) {
+    return e.message.includes(familiarName(ref)) ? e : new SkiffError(e.code, `pull ${name}: ${e.message}`, e.exitCode);
+  }
+  return new SkiffError('EINTERNAL', `pull ${name}: ${describeError(e)}`);
+}
+
+async function pull(ref: Reference, refText: string, o: PullOptions): Promise<ImageRecord> {
   const client = clientFor(ref, o.tlsVerify);
   const repo = ref.path;
   const progress = createProgress(o.progress ?? process.stdout, { quiet: o.quiet });
+  await sweepStaging();
   const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
-  progress.line(`${ref.digest ? ref.digest : tagOrDigest}: Pulling from ${repo}`);
+  if (!hasExplicitTag(refText)) progress.line(`Using default tag: ${tagOrDigest}`);
+  progress.line(`${tagOrDigest}: Pulling from ${repo}`);
   let top = await client.getManifest(repo, tagOrDigest);
   const manifestDigest = top.digest;
   let parsed = parseManifest(top.bytes, top.mediaType);
@@ -138,6 +199,12 @@ export async function pullImage(refText: string, o: PullOptions = {}): Promise<I
     if (parsed.kind !== 'manifest') throw new SkiffError('EREGISTRY', `${refText}: nested image index is not supported`);
   }
   const manifest = parsed.manifest;
+  const repoDigest = `${repoName(ref)}@${manifestDigest}`;
+  const existing = await getImage(manifest.config.digest);
+  if (existing && imageComplete(existing)) {
+    // Docker's shortcut: the image is here (config and every layer): only names may change
+    return finish(ref, { ...existing, repoDigests: [repoDigest] }, false, progress, manifestDigest);
+  }
   const configBlob = await client.getBlob(repo, manifest.config.digest);
   const configBytes = await readAll(configBlob.stream);
   verifyBuffer(configBytes, manifest.config.digest, manifest.config.size);
@@ -147,8 +214,17 @@ export async function pullImage(refText: string, o: PullOptions = {}): Promise<I
     throw new SkiffError('EREGISTRY', `${refText}: image config lists ${diffIds.length} layers but the manifest has ${manifest.layers.length}`);
   }
   const chainIds = computeChainIds(diffIds);
-  const queue = manifest.layers.map((desc, i) => () =>
-    pullLayer(client, repo, desc, diffIds[i]!, chainIds[i]!, i > 0 ? chainIds[i - 1]! : null, progress));
+  let downloaded = false;
+  const missing = manifest.layers.map((d, i) => {
+    const present = hasLayer(chainIds[i]!);
+    progress.update(d.digest.slice(7, 19), present ? 'Already exists' : 'Pulling fs layer');
+    return present ? -1 : i;
+  }).filter((i) => i >= 0);
+  for (const i of missing.slice(CONCURRENCY)) progress.update(manifest.layers[i]!.digest.slice(7, 19), 'Waiting');
+  const queue = missing.map((i) => async () => {
+    const desc = manifest.layers[i]!;
+    if (await pullLayer(client, repo, desc, diffIds[i]!, chainIds[i]!, i > 0 ? chainIds[i - 1]! : null, progress)) downloaded = true;
+  });
   await runLimited(queue, CONCURRENCY);
   await storeBlobBuffer(manifest.config.digest, configBytes);
   await storeBlobBuffer(top.digest, top.bytes);
@@ -161,17 +237,31 @@ export async function pullImage(refText: string, o: PullOptions = {}): Promise<I
     configMediaType: manifest.config.mediaType,
     manifestDigest: top.digest,
     manifestMediaType: top.mediaType,
-    repoDigests: [`${repoName(ref)}@${manifestDigest}`],
+    repoDigests: [repoDigest],
     layers,
     size: await layersSize(chainIds),
     created: config.created ?? now,
     added: now,
   };
+  return finish(ref, rec, downloaded, progress, manifestDigest);
+}
+
+/** Record the image and its name; Docker's closing lines. */
+async function finish(ref: Reference, rec: ImageRecord, downloaded: boolean, progress: Progress, manifestDigest: string): Promise<ImageRecord> {
+  const before = await getImage(rec.id);
+  const wasThere = ref.digest
+    ? before?.repoDigests.includes(rec.repoDigests[0]!) === true
+    : (await readRepositories())[canonical(ref)] === rec.id;
   await putImage(rec, ref.digest ? [] : [canonical(ref)]);
   progress.done();
   progress.line(`Digest: ${manifestDigest}`);
-  progress.line(`Status: Downloaded newer image for ${familiar(ref)}`);
+  progress.line(`Status: ${downloaded || !wasThere ? 'Downloaded newer image' : 'Image is up to date'} for ${familiar(ref)}`);
   return rec;
+}
+
+/** Whether the user named a tag or digest (`busybox` has neither: Docker says it uses `latest`). */
+function hasExplicitTag(refText: string): boolean {
+  return /[:@]/.test(refText.slice(refText.lastIndexOf('/') + 1));
 }
 
 export async function layersSize(chainIds: string[]): Promise<number> {

@@ -3,7 +3,9 @@
  *
  * - Scheme: https with verified TLS. An insecure registry (loopback, listed, or --tls-verify=false)
  *   is tried over https without verification first and over plain http when it does not speak
- *   TLS, as Docker and podman do; the answer is remembered per host for the process.
+ *   TLS, as Docker and podman do; the answer is remembered per host for the process, and across
+ *   invocations through `schemeCache` (a hint: a remembered http that fails is forgotten and
+ *   TLS is probed again).
  * - Auth: on 401 the WWW-Authenticate challenge decides: Bearer → a token from the realm (Basic
  *   credentials when we have some), cached per scope set until it expires; Basic → credentials
  *   on every request. Once a Bearer challenge is known, tokens for new scopes are fetched up front.
@@ -32,6 +34,8 @@ export interface ClientOptions {
   connectTimeout?: number;
   idleTimeout?: number;
   retryBase?: number;
+  /** Remembers across invocations which scheme an insecure registry speaks (a hint, checked by use). */
+  schemeCache?: { get(host: string): 'http' | 'https' | undefined; set(host: string, scheme: 'http' | 'https' | undefined): void };
 }
 
 export interface ManifestResponse {
@@ -188,7 +192,7 @@ export class RegistryClient {
   }
 
   private get scheme(): 'http' | 'https' {
-    return this.opts.insecure ? (schemeOf.get(this.host) ?? 'https') : 'https';
+    return this.opts.insecure ? (schemeOf.get(this.host) ?? this.opts.schemeCache?.get(this.host) ?? 'https') : 'https';
   }
 
   private url(path: string): URL {
@@ -289,6 +293,12 @@ export class RegistryClient {
           url = new URL(url.toString().replace(/^https:/, 'http:'));
           continue;
         }
+        // The remembered plain-HTTP scheme did not work this time: forget it and probe TLS first again.
+        if (ours && this.opts.insecure && url.protocol === 'http:' && !schemeOf.has(this.host) && this.opts.schemeCache?.get(this.host) === 'http') {
+          this.opts.schemeCache.set(this.host, undefined);
+          url = new URL(url.toString().replace(/^http:/, 'https:'));
+          continue;
+        }
         const code = (e as NodeJS.ErrnoException).code ?? '';
         if (retry && (RETRY_CODES.has(code) || /socket hang up/.test(errText(e))) && attempt < ATTEMPTS - 1) {
           await sleep(this.retryDelay(attempt++));
@@ -296,7 +306,11 @@ export class RegistryClient {
         }
         throw this.netError(e, url);
       }
-      if (ours && this.opts.insecure && url.protocol === 'https:') schemeOf.set(this.host, 'https');
+      if (ours && this.opts.insecure) {
+        const spoken = url.protocol === 'https:' ? 'https' : 'http';
+        schemeOf.set(this.host, spoken);
+        this.opts.schemeCache?.set(this.host, spoken);
+      }
       if ([301, 302, 303, 307, 308].includes(res.status) && res.headers.location) {
         res.body.resume();
         if (redirects++ >= 10) throw new SkiffError('EREGISTRY', `${o.op.action} ${o.op.name}: registry ${this.domain} redirected more than 10 times`);

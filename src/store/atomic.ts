@@ -12,8 +12,19 @@ import { dirs } from './layout.js';
 
 const rand = (): string => crypto.randomBytes(6).toString('hex');
 
+/**
+ * Where a file is written before its rename: inside the store, under tmp/ (so that a killed
+ * process leaves nothing but tmp/ entries, which sweepStaging removes); elsewhere beside it.
+ */
+function tmpFor(file: string): string {
+  const { root, tmp } = dirs();
+  return file.startsWith(root + path.sep)
+    ? path.join(tmp, `${process.pid}-file-${rand()}`)
+    : `${file}.tmp-${process.pid}-${rand()}`;
+}
+
 export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${rand()}`;
+  const tmp = tmpFor(file);
   try {
     await fsp.writeFile(tmp, data, { mode });
     await fsp.rename(tmp, file);
@@ -86,20 +97,22 @@ export async function commitDir(staging: string, final: string): Promise<boolean
 }
 
 /**
- * Whether a process with this pid exists (EPERM means it does, owned by someone else). A zombie
- * counts as dead: a killed rootless CLI is reparented to a PID 1 that may never reap it.
+ * Whether a process with this pid runs (EPERM means it does, owned by someone else). A zombie has
+ * exited: it is not alive, though its pid stays taken until its parent (or init, slowly) reaps it.
  */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    // /proc/PID/stat: "pid (comm) S ...": the comm may hold spaces and parentheses, the state follows the last ')'
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
   } catch {
-    return true;
+    return true; // no procfs to ask: trust kill(0)
   }
 }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { dirs, layerDir, layerDiff, layerLinkName } from './layout.js';
 import { commitDir, makeStagingDir, readJson, stagingPath } from './atomic.js';
+import { withLock } from './lock.js';
 
 export interface LayerMeta {
   chainId: string;
@@ -42,31 +43,40 @@ export async function layerMeta(chainId: string): Promise<LayerMeta | undefined>
 
 /**
  * Create a layer: `fill` writes the diff into the given empty dir and returns its size.
- * If the layer already exists (or a concurrent invocation finishes it first) the work is discarded.
+ * Under the layer's lock: a concurrent invocation creating the same layer waits and then finds it
+ * done, so each layer is extracted once (`created` says whether this call did it). The short link
+ * is made before the rename, so a layer that exists always has its link (a dangling link is harmless).
  * On any failure nothing but tmp/ staging is touched, and that is removed.
  */
 export async function createLayer(
   meta: Omit<LayerMeta, 'size'>,
   fill: (diffDir: string) => Promise<number>,
-): Promise<LayerMeta> {
-  const staging = await makeStagingDir('layer');
-  try {
-    const diff = path.join(staging, 'diff');
-    await fsp.mkdir(diff, { mode: 0o755 });
-    const size = await fill(diff);
-    return await finishLayer(staging, { ...meta, size });
-  } catch (e) {
-    await fsp.rm(staging, { recursive: true, force: true });
-    throw e;
-  }
+): Promise<{ meta: LayerMeta; created: boolean }> {
+  return withLock(layerLock(meta.chainId), async () => {
+    const existing = hasLayer(meta.chainId) ? await layerMeta(meta.chainId) : undefined;
+    if (existing) return { meta: existing, created: false };
+    const staging = await makeStagingDir('layer');
+    try {
+      const diff = path.join(staging, 'diff');
+      await fsp.mkdir(diff, { mode: 0o755 });
+      const size = await fill(diff);
+      return await finishLayer(staging, { ...meta, size });
+    } catch (e) {
+      await fsp.rm(staging, { recursive: true, force: true });
+      throw e;
+    }
+  });
 }
 
-/** Write meta.json into a staging layer dir holding `diff/` and rename it into place. */
-async function finishLayer(staging: string, meta: LayerMeta): Promise<LayerMeta> {
+/**
+ * Write meta.json into a staging layer dir holding `diff/` and rename it into place (the short
+ * link first: a kill between the two must not leave a layer without its link). Under the layer's lock.
+ */
+async function finishLayer(staging: string, meta: LayerMeta): Promise<{ meta: LayerMeta; created: boolean }> {
   await fsp.writeFile(path.join(staging, 'meta.json'), JSON.stringify(meta) + '\n');
-  await commitDir(staging, layerDir(meta.chainId));
   await ensureLink(meta.chainId);
-  return (await layerMeta(meta.chainId)) ?? meta;
+  const created = await commitDir(staging, layerDir(meta.chainId));
+  return { meta: (await layerMeta(meta.chainId)) ?? meta, created };
 }
 
 /**
@@ -75,15 +85,34 @@ async function finishLayer(staging: string, meta: LayerMeta): Promise<LayerMeta>
  * layer already exists (same chain id) the diff is discarded.
  */
 export async function adoptLayer(meta: LayerMeta, diff: string): Promise<LayerMeta> {
-  const staging = await makeStagingDir('layer');
-  try {
-    await fsp.rename(diff, path.join(staging, 'diff'));
-    return await finishLayer(staging, meta);
-  } catch (e) {
-    await fsp.rm(staging, { recursive: true, force: true });
-    throw e;
-  }
+  return withLock(layerLock(meta.chainId), async () => {
+    const staging = await makeStagingDir('layer');
+    try {
+      await fsp.rename(diff, path.join(staging, 'diff'));
+      return (await finishLayer(staging, meta)).meta;
+    } catch (e) {
+      await fsp.rm(staging, { recursive: true, force: true });
+      throw e;
+    }
+  });
 }
+
+/**
+ * Run `fn`, which adds layers and blobs that no image record names until it has finished (a pull,
+ * a load): garbage collection (`whileNoneAdding`) waits for it, so it cannot take them away. Any
+ * number of adders run at once (a shared flock on locks/gc).
+ */
+export function whileAddingLayers<T>(fn: () => Promise<T>): Promise<T> {
+  return withLock('gc', fn, { shared: true });
+}
+
+/** Run `fn`, which removes what no image record names, once no invocation is adding layers. Take it before 'images'. */
+export function whileNoneAdding<T>(fn: () => Promise<T>): Promise<T> {
+  return withLock('gc', fn);
+}
+
+/** Layers share 256 lock files (by the chain id's first byte): bounded, and a collision only serialises. */
+const layerLock = (chainId: string): `layer-${string}` => `layer-${path.basename(layerDir(chainId)).slice(0, 2)}`;
 
 async function ensureLink(chainId: string): Promise<void> {
   const link = path.join(dirs().links, layerLinkName(chainId));

@@ -93,7 +93,7 @@ describe('images', () => {
     assert.equal((await inspect(fx.multiarch, store)).Architecture, 'arm64');
     const none = await skiff(['pull', '-q', '--platform', 'linux/s390x', fx.multiarch], { store });
     assert.equal(none.code, 125);
-    assert.match(none.stderr, /^Error: no image found in manifest list for platform linux\/s390x/m);
+    assert.match(none.stderr, /^Error: pull .*multiarch:latest: no image found in manifest list for platform linux\/s390x/m);
   });
 
   test('tag, rmi untags then deletes, and unreferenced layers go away', async () => {
@@ -181,7 +181,7 @@ describe('images', () => {
     assert.match(nf.stderr, /^Error: manifest for .*busybox:nope not found: manifest unknown\n$/);
     const down = await skiff(['pull', '127.0.0.1:9/busybox'], { store });
     assert.equal(down.code, 125);
-    assert.match(down.stderr, /^Error: registry 127\.0\.0\.1:9 is unreachable: .*ECONNREFUSED/);
+    assert.match(down.stderr, /^Error: pull 127\.0\.0\.1:9\/busybox:latest: registry 127\.0\.0\.1:9 is unreachable: .*ECONNREFUSED/);
     const bad = await skiff(['pull', 'Busybox'], { store });
     assert.equal(bad.code, 125);
     assert.match(bad.stderr, /^Error: invalid reference format: repository name must be lowercase/);

@@ -264,6 +264,8 @@ export interface SkiffOptions {
   env?: Record<string, string>;
   /** SIGKILL the CLI after this many ms (its result then has signal SIGKILL) */
   killAfterMs?: number;
+  /** SIGKILL the CLI when this promise settles (e.g. once a registry has stalled mid-blob) */
+  killWhen?: Promise<unknown>;
   cwd?: string;
 }
 
@@ -282,6 +284,8 @@ export function skiff(args: string[], o: SkiffOptions = {}): Promise<RunResult> 
     child.stdin.on('error', () => undefined); // the CLI may exit before reading its input
     child.on('error', reject);
     const timer = o.killAfterMs ? setTimeout(() => child.kill('SIGKILL'), o.killAfterMs) : undefined;
+    const kill = (): void => void child.kill('SIGKILL');
+    o.killWhen?.then(kill, kill);
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
@@ -300,6 +304,10 @@ export interface BrokenRegistry {
   damaged: string[];
   /** every request seen: "GET /v2/busybox/blobs/sha256:..." */
   requests: string[];
+  /** mode stall: settles when the first GET of the blob has sent its part and holds the connection */
+  stalled: Promise<void>;
+  /** mode stall: send the rest of the held blob */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -311,9 +319,13 @@ export interface BrokenRegistryOptions {
   /**
    * corrupt: flip one byte in the middle of the body (same length, so only a digest check notices);
    * truncate: send half of the body, then drop the connection;
-   * status500: answer that blob with 500 and a registry error body.
+   * status500: answer that blob with 500 and a registry error body;
+   * stall: send the first `stallAt` fraction of the body (default half), then hold the connection
+   * open without sending more until release() (the first GET only; later GETs pass through).
    */
-  mode?: 'corrupt' | 'truncate' | 'status500';
+  mode?: 'corrupt' | 'truncate' | 'status500' | 'stall';
+  /** mode stall: the fraction of the body sent before stalling (0: headers only) */
+  stallAt?: number;
 }
 
 /**
@@ -328,11 +340,15 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
   const damaged: string[] = [];
   const requests: string[] = [];
   const sockets = new Set<net.Socket>();
+  let markStalled: () => void = () => undefined;
+  const stalled = new Promise<void>((r) => (markStalled = r));
+  let stalls = 0;
+  const releases: (() => void)[] = [];
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     const m = /^\/v2\/.+\/blobs\/(sha256:[0-9a-f]{64})(?:\?.*)?$/.exec(req.url ?? '');
     if (req.method === 'GET' && m && !target) target = m[1];
-    const hit = req.method === 'GET' && m !== null && m[1] === target;
+    const hit = req.method === 'GET' && m !== null && m[1] === target && (mode !== 'stall' || stalls++ === 0);
     if (hit && mode === 'status500') {
       damaged.push(m[1]!);
       req.resume();
@@ -348,8 +364,42 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
       }
       damaged.push(m[1]!);
       const len = Number(ur.headers['content-length'] ?? NaN);
-      const at = Number.isFinite(len) && len > 0 ? Math.floor(len / 2) : 0;
+      const at = Number.isFinite(len) && len > 0 ? Math.floor(len * (mode === 'stall' ? (o.stallAt ?? 0.5) : 0.5)) : 0;
       let seen = 0;
+      if (mode === 'stall') {
+        // send `at` bytes, hold the rest (in memory: fixture blobs are small) until release()
+        const held: Buffer[] = [];
+        let holding = true;
+        let upstreamEnded = false;
+        releases.push(() => {
+          holding = false;
+          for (const b of held.splice(0)) res.write(b);
+          if (upstreamEnded) res.end();
+        });
+        if (at === 0) {
+          res.flushHeaders();
+          markStalled();
+        }
+        ur.on('data', (c: Buffer) => {
+          if (!holding) {
+            res.write(c);
+            return;
+          }
+          if (seen < at) {
+            const part = c.subarray(0, at - seen);
+            seen += part.length;
+            res.write(part);
+            c = c.subarray(part.length);
+            if (seen >= at) markStalled();
+          }
+          if (c.length) held.push(c);
+        });
+        ur.on('end', () => {
+          upstreamEnded = true;
+          if (!holding) res.end();
+        });
+        return;
+      }
       ur.on('data', (c: Buffer) => {
         if (mode === 'truncate' && Number.isFinite(len) && seen + c.length > at) {
           res.write(c.subarray(0, Math.max(0, at - seen)));
@@ -383,6 +433,10 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
     addr: `127.0.0.1:${port}`,
     damaged,
     requests,
+    stalled,
+    release: () => {
+      for (const r of releases.splice(0)) r();
+    },
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();

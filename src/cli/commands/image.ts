@@ -1,6 +1,7 @@
 /** Image commands: pull, push, images, rmi, tag, history, image inspect/prune, save, load. */
 import type { CommandModule } from 'yargs';
-import { pullImage } from '../../image/pull.js';
+import { pullAllTags, pullImage } from '../../image/pull.js';
+import { canonical, parseReference, repoName } from '../../image/reference.js';
 import { imageHistory, listImageRows, pruneImages, removeImage, tagImage } from '../../image/manage.js';
 import { humanSize } from '../output/units.js';
 import { formatOutput } from '../output/table.js';
@@ -12,17 +13,20 @@ export const pull: CommandModule = {
   describe: 'Download an image from a registry',
   builder: (y) =>
     y.positional('image', { type: 'string', demandOption: true })
+      .option('all-tags', { alias: 'a', type: 'boolean', default: false, describe: 'Download all tagged images in the repository' })
       .option('platform', { type: 'string', describe: 'Set platform if the image is multi-platform (e.g. linux/arm64)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Suppress verbose output' })
       .option('tls-verify', { type: 'boolean', default: true, describe: 'Require HTTPS and verify certificates' }),
   handler: async (a) => {
-    const rec = await pullImage(String(a.image), {
-      platform: a.platform as string | undefined, quiet: Boolean(a.quiet), tlsVerify: a['tls-verify'] as boolean,
-    });
-    const { canonical, parseReference } = await import('../../image/reference.js');
+    const o = { platform: a.platform as string | undefined, quiet: Boolean(a.quiet), tlsVerify: a['tls-verify'] as boolean };
+    if (a['all-tags']) {
+      const r = await pullAllTags(String(a.image), o);
+      process.stdout.write(`${r.repository}\n`);
+      return;
+    }
+    await pullImage(String(a.image), o);
     const ref = parseReference(String(a.image));
-    process.stdout.write(`${ref.digest ? `${ref.domain}/${ref.path}@${ref.digest}` : canonical(ref)}\n`);
-    void rec;
+    process.stdout.write(`${ref.digest ? `${repoName(ref)}@${ref.digest}` : canonical(ref)}\n`);
   },
 };
 
@@ -34,10 +38,12 @@ export const images: CommandModule = {
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only show image IDs' })
       .option('no-trunc', { type: 'boolean', default: false, describe: "Don't truncate output" })
       .option('digests', { type: 'boolean', default: false, describe: 'Show digests' })
+      .option('filter', { alias: 'f', type: 'string', array: true, describe: 'Filter output: dangling=, reference=, before=, since=, label=, until=' })
       .option('format', { type: 'string', describe: 'Format output using a Go template' }),
   handler: async (a) => {
     const rows = await listImageRows({
       all: Boolean(a.all), noTrunc: Boolean(a['no-trunc']), digests: Boolean(a.digests), filterRef: a.reference as string | undefined,
+      filters: list(a.filter),
     });
     const quietRows = a.quiet ? rows.filter((r, i) => rows.findIndex((x) => x.ID === r.ID) === i) : rows;
     process.stdout.write(
@@ -111,9 +117,10 @@ export const imagePrune: CommandModule = {
   describe: 'Remove unused images',
   builder: (y) =>
     y.option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove all unused images, not just dangling ones' })
-      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do not prompt for confirmation' }),
+      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do not prompt for confirmation' })
+      .option('filter', { type: 'string', array: true, describe: 'Provide filter values (until=<timestamp or duration>, label=<key>[=<value>])' }),
   handler: async (a) => {
-    const r = await pruneImages(Boolean(a.all));
+    const r = await pruneImages(Boolean(a.all), list(a.filter));
     if (r.deleted.length) process.stdout.write(`Deleted Images:\n${r.deleted.map((d) => `deleted: ${d}\n`).join('')}\n`);
     process.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
   },

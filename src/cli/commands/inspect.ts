@@ -47,7 +47,7 @@ function inspectCommand(kind: Kind, command: string): CommandModule {
           process.stderr.write(`Error: ${describeError(e)}\n`);
         }
       }
-      if (a.format) {
+      if (a.format && a.format !== 'json') {
         const t = compileTemplate(String(a.format));
         process.stdout.write(results.map((r) => t.render(r) + '\n').join(''));
       } else {
