@@ -35,7 +35,7 @@ export async function startAttached(rec: ContainerRecord): Promise<never> {
   return native().execve(shimPath(), ['skiff-shim', 'run', containerFiles(rec.Id).bundle], envArray());
 }
 
-export const logFile = (id: string): string => path.join(containerFiles(id).dir, 'container.log');
+export const logFile = (id: string): string => containerFiles(id).log;
 
 /** Detached start: the shim runs in its own session as the container's monitor. */
 export async function startDetached(rec: ContainerRecord): Promise<void> {

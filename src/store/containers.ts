@@ -30,6 +30,27 @@ export interface ContainerConfig {
   Entrypoint: string[] | null;
   Labels: Record<string, string>;
   StopSignal?: string;
+  /** Docker's HEALTHCHECK (durations in ns); from the image, --health-* or absent. */
+  Healthcheck?: HealthConfig;
+}
+
+export interface HealthConfig {
+  /** ["CMD", arg...], ["CMD-SHELL", "cmd"] or ["NONE"] */
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
+}
+
+export interface RestartPolicy {
+  Name: '' | 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  MaximumRetryCount: number;
+}
+
+export interface LogConfig {
+  Type: string;
+  Config: Record<string, string>;
 }
 
 export interface MountPoint {
@@ -54,6 +75,9 @@ export interface HostConfig {
   MaskedPaths: string[];
   ReadonlyPaths: string[];
   Tmpfs: Record<string, string> | null;
+  /** Optional: records written before these existed lack them (read as "no" and json-file). */
+  RestartPolicy?: RestartPolicy;
+  LogConfig?: LogConfig;
 }
 
 export interface ContainerRecord {
@@ -102,6 +126,18 @@ export const containerFiles = (id: string) => {
     hosts: path.join(dir, 'hosts'),
     hostname: path.join(dir, 'hostname'),
     resolv: path.join(dir, 'resolv.conf'),
+    /** Docker's json-file log (rotated copies: .1, .2, ...), written by the monitor */
+    log: path.join(dir, `${id}-json.log`),
+    /** {monitorPid, restartCount, restarting}, written by the monitor */
+    monitor: path.join(dir, 'monitor.json'),
+    /** Docker's Health object, written by the monitor */
+    health: path.join(dir, 'health.json'),
+    /** the health check's process.json (written by the CLI at start) */
+    healthProcess: path.join(dir, 'health-process.json'),
+    /** exists while the user stopped the container: no restart policy applies */
+    stopped: path.join(dir, 'stopped'),
+    /** unix socket of the monitor's attach server (short: sun_path holds 108 bytes) */
+    attach: path.join(dirs().runroot, 'attach', id.slice(0, 20)),
   };
 };
 
