@@ -21,11 +21,18 @@ native: node_modules/.installed
 ts: node_modules/.installed
 	npx --no-install tsc -p tsconfig.json
 
-# One file on the run path: bundling keeps module resolution off `skiff run`'s start-up.
+# One CommonJS bundle (dist/skiff.cjs) plus V8's code cache for it (dist/skiff.cjs.cache), which
+# bin/skiff compiles the bundle with: no parsing on start-up. Modules reached through import()
+# (yargs and every command but run/create, see src/cli/main.ts) are in the bundle but only
+# evaluated when used. The cache is remade with every bundle (the launcher ignores an older one).
 bundle: ts
-	npx --no-install esbuild src/cli/main.ts --bundle --platform=node --format=esm --target=node20 \
-	  --outfile=dist/skiff.mjs --log-level=warning \
-	  --banner:js="import{createRequire as __cr}from'module';const require=__cr(import.meta.url);"
+	rm -rf dist/chunks dist/skiff.mjs dist/skiff.cjs.cache
+	npx --no-install esbuild src/cli/main.ts --bundle --platform=node --format=cjs --target=node20 \
+	  --outfile=dist/skiff.cjs --log-level=warning \
+	  --define:import.meta.url=__skiff_url --banner:js="var __skiff_url=require('url').pathToFileURL(__filename).href;"
+	@# a script compiled by vm has no loader for import(): the bundle must not keep one (import node: builtins statically)
+	@! grep -n '[^A-Za-z0-9_$$.]import(' dist/skiff.cjs || { echo 'dist/skiff.cjs: import() of an external module' >&2; exit 1; }
+	SKIFF_WRITE_CODE_CACHE=1 node bin/skiff
 
 test: build
 	bash scripts/test.sh

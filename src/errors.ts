@@ -48,3 +48,6 @@ export function describeError(err: unknown): string {
 export function exitCodeOf(err: unknown): number {
   return err instanceof SkiffError ? err.exitCode : EXIT_SKIFF;
 }
+
+/** A command line yargs (or the fast parser) rejected: printed with a hint to `--help`. */
+export class UsageError extends Error {}

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { SkiffError } from '../errors.js';
 import { makeStagingDir } from '../store/atomic.js';
 import { IgnoreMatcher, readIgnorePatterns } from './dockerignore.js';
@@ -31,7 +32,6 @@ export async function openContext(dirOrDash: string, stdin?: Readable): Promise<
     const staged = dir;
     dispose = () => fsp.rm(staged, { recursive: true, force: true });
     try {
-      const { pipeline } = await import('node:stream/promises');
       await pipeline(stdin, x({ cwd: dir, preserveOwner: false, strict: true }) as unknown as NodeJS.WritableStream);
     } catch (e) {
       await dispose();

@@ -5,6 +5,8 @@
  * kept verbatim as the container command.
  */
 
+import { GLOBAL_OPTIONS, valueFlags } from './options.js';
+
 /** Options (long names and single letters) that take a value, per passthrough command. */
 const VALUE_FLAGS: Record<string, Set<string>> = {};
 
@@ -17,7 +19,7 @@ export interface SplitArgv {
   tail: string[];
 }
 
-const GLOBAL_VALUE_FLAGS = new Set(['root', 'runroot']);
+const GLOBAL_VALUE_FLAGS = new Set(valueFlags(GLOBAL_OPTIONS));
 
 /** Find the command word (skipping global options) and, for passthrough commands, split after its first positional. */
 export function splitArgv(argv: string[]): SplitArgv {

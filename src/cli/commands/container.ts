@@ -1,7 +1,6 @@
-/** Container commands: run, create, start, exec, rm, stop, kill, ps, logs. */
+/** Container commands: start, exec, rm, stop, kill, ps, logs (run and create: run.ts). */
 import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { createContainer } from '../../container/create.js';
 import {
   execInContainer, logFile, removeContainer, signalContainer, startAttached, startDetached, stopContainer,
 } from '../../container/lifecycle.js';
@@ -11,32 +10,10 @@ import { SkiffError } from '../../errors.js';
 import { passthrough, registerPassthrough } from '../argv.js';
 import { formatOutput } from '../output/table.js';
 import { batch } from '../batch.js';
-import { createOptions, list, toCreateOptions } from './run-options.js';
+import { list } from './run-options.js';
+import { create, run } from './run.js';
 
-export const run: CommandModule = {
-  command: 'run <image>',
-  describe: 'Create and run a new container from an image',
-  builder: (y) => createOptions(y.usage('Usage: skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]')).option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'Run container in background and print container ID' }),
-  handler: async (a) => {
-    const rec = await createContainer(toCreateOptions(a, passthrough()));
-    if (a.detach) {
-      await startDetached(rec);
-      process.stdout.write(rec.Id + '\n');
-      return;
-    }
-    await startAttached(rec);
-  },
-};
-
-export const create: CommandModule = {
-  command: 'create <image>',
-  describe: 'Create a new container',
-  builder: (y) => createOptions(y.usage('Usage: skiff create [OPTIONS] IMAGE [COMMAND] [ARG...]')),
-  handler: async (a) => {
-    const rec = await createContainer(toCreateOptions(a, passthrough()));
-    process.stdout.write(rec.Id + '\n');
-  },
-};
+export { create, run };
 
 export const start: CommandModule = {
   command: 'start <container..>',

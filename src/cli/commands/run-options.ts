@@ -2,43 +2,53 @@
 import type { Argv } from 'yargs';
 import type { CreateOptions } from '../../container/create.js';
 import { registerPassthrough } from '../argv.js';
+import { GLOBAL_OPTIONS, valueFlags, type OptionTable } from '../options.js';
 
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
-export function createOptions<T>(y: Argv<T>) {
-  return y
-    .positional('image', { type: 'string', describe: 'Image to run', demandOption: true })
-    .option('name', { type: 'string', describe: 'Assign a name to the container' })
-    .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Keep STDIN open' })
-    .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-TTY' })
-    .option('rm', { type: 'boolean', default: false, describe: 'Automatically remove the container when it exits' })
-    .option('env', { alias: 'e', type: 'string', describe: 'Set environment variables (repeatable)' })
-    .option('env-file', { type: 'string', describe: 'Read in a file of environment variables (repeatable)' })
-    .option('user', { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' })
-    .option('workdir', { alias: 'w', type: 'string', describe: 'Working directory inside the container' })
-    .option('entrypoint', { type: 'string', describe: 'Overwrite the default ENTRYPOINT of the image' })
-    .option('hostname', { alias: 'h', type: 'string', describe: 'Container host name' })
-    .option('volume', { alias: 'v', type: 'string', describe: 'Bind mount a volume (SRC:DST[:ro])' })
-    .option('mount', { type: 'string', describe: 'Attach a filesystem mount (type=bind|tmpfs|volume,...)' })
-    .option('tmpfs', { type: 'string', describe: 'Mount a tmpfs directory' })
-    .option('network', { alias: 'net', type: 'string', default: 'bridge', describe: 'Network: bridge (private, loopback only), none, host' })
-    .option('privileged', { type: 'boolean', default: false, describe: 'Give extended privileges to this container' })
-    .option('cap-add', { type: 'string', describe: 'Add Linux capabilities' })
-    .option('cap-drop', { type: 'string', describe: 'Drop Linux capabilities' })
-    .option('security-opt', { type: 'string', describe: 'Security options (no-new-privileges, seccomp=..., unmask=...)' })
-    .option('read-only', { type: 'boolean', default: false, describe: "Mount the container's root filesystem as read only" })
-    .option('init', { type: 'boolean', default: false, describe: 'Run an init inside the container that forwards signals and reaps processes' })
-    .option('label', { alias: 'l', type: 'string', describe: 'Set meta data on a container' })
-    .option('pull', { type: 'string', choices: ['missing', 'always', 'never'], default: 'missing', describe: 'Pull image before running' })
-    .option('platform', { type: 'string', describe: 'Set platform if server is multi-platform capable' });
+/**
+ * The options of `create` (and `run`), one entry each: yargs' builder and the fast parser of the
+ * run path (src/cli/fast.ts) are both derived from this table. Add an option here and both know it.
+ */
+export const CREATE_OPTIONS = {
+  name: { type: 'string', describe: 'Assign a name to the container' },
+  interactive: { alias: 'i', type: 'boolean', default: false, describe: 'Keep STDIN open' },
+  tty: { alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-TTY' },
+  rm: { type: 'boolean', default: false, describe: 'Automatically remove the container when it exits' },
+  env: { alias: 'e', type: 'string', describe: 'Set environment variables (repeatable)' },
+  'env-file': { type: 'string', describe: 'Read in a file of environment variables (repeatable)' },
+  user: { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  workdir: { alias: 'w', type: 'string', describe: 'Working directory inside the container' },
+  entrypoint: { type: 'string', describe: 'Overwrite the default ENTRYPOINT of the image' },
+  hostname: { alias: 'h', type: 'string', describe: 'Container host name' },
+  volume: { alias: 'v', type: 'string', describe: 'Bind mount a volume (SRC:DST[:ro])' },
+  mount: { type: 'string', describe: 'Attach a filesystem mount (type=bind|tmpfs|volume,...)' },
+  tmpfs: { type: 'string', describe: 'Mount a tmpfs directory' },
+  network: { alias: 'net', type: 'string', default: 'bridge', describe: 'Network: bridge (private, loopback only), none, host' },
+  privileged: { type: 'boolean', default: false, describe: 'Give extended privileges to this container' },
+  'cap-add': { type: 'string', describe: 'Add Linux capabilities' },
+  'cap-drop': { type: 'string', describe: 'Drop Linux capabilities' },
+  'security-opt': { type: 'string', describe: 'Security options (no-new-privileges, seccomp=..., unmask=...)' },
+  'read-only': { type: 'boolean', default: false, describe: "Mount the container's root filesystem as read only" },
+  init: { type: 'boolean', default: false, describe: 'Run an init inside the container that forwards signals and reaps processes' },
+  label: { alias: 'l', type: 'string', describe: 'Set meta data on a container' },
+  pull: { type: 'string', choices: ['missing', 'always', 'never'], default: 'missing', describe: 'Pull image before running' },
+  platform: { type: 'string', describe: 'Set platform if server is multi-platform capable' },
+} as const satisfies OptionTable;
+
+/** `run` = `create` + start: its own options on top of create's. */
+export const RUN_OPTIONS = {
+  ...CREATE_OPTIONS,
+  detach: { alias: 'd', type: 'boolean', default: false, describe: 'Run container in background and print container ID' },
+} as const satisfies OptionTable;
+
+/** The builder of both commands: the image positional and an option table. */
+export function createOptions<T>(y: Argv<T>, table: OptionTable = CREATE_OPTIONS) {
+  return y.positional('image', { type: 'string', describe: 'Image to run', demandOption: true }).options(table);
 }
 
-export const CREATE_VALUE_FLAGS = [
-  'name', 'env', 'e', 'env-file', 'user', 'u', 'workdir', 'w', 'entrypoint', 'hostname', 'h', 'volume', 'v', 'mount',
-  'tmpfs', 'network', 'net', 'cap-add', 'cap-drop', 'security-opt', 'label', 'l', 'pull', 'platform', 'root', 'runroot',
-];
-registerPassthrough('run', CREATE_VALUE_FLAGS);
-registerPassthrough('create', CREATE_VALUE_FLAGS);
+registerPassthrough('run', [...valueFlags(RUN_OPTIONS), ...valueFlags(GLOBAL_OPTIONS)]);
+registerPassthrough('create', [...valueFlags(CREATE_OPTIONS), ...valueFlags(GLOBAL_OPTIONS)]);
 
 export function toCreateOptions(a: Record<string, unknown>, command: string[]): CreateOptions {
   return {

@@ -1,0 +1,36 @@
+/**
+ * The full CLI: argv parsed by yargs over every command module. The entry (main.ts) gets here
+ * for everything the run path (fast.ts) does not take, and for `--help`.
+ */
+import yargs from 'yargs';
+import { configure } from '../config.js';
+import { UsageError } from '../errors.js';
+import { commands } from './commands/index.js';
+import { maybeReexecInUserns } from './userns.js';
+import { setPassthrough, splitArgv } from './argv.js';
+import { GLOBAL_OPTIONS } from './options.js';
+
+export async function runCli(argv: string[]): Promise<void> {
+  const { head, tail } = splitArgv(argv);
+  setPassthrough(tail);
+  const parser = yargs(head)
+    .scriptName('skiff')
+    .usage('Usage: skiff [OPTIONS] COMMAND\n\nA daemonless, Docker-compatible container engine')
+    .options(GLOBAL_OPTIONS)
+    .middleware((a) => {
+      configure({ root: a.root as string | undefined, runroot: a.runroot as string | undefined });
+    })
+    .command(commands)
+    .demandCommand(1, 'Run \'skiff --help\' for a list of commands')
+    .strictCommands()
+    .strictOptions()
+    .parserConfiguration({ 'halt-at-non-option': false, 'unknown-options-as-args': false, 'boolean-negation': false })
+    .version(false)
+    .help()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  await maybeReexecInUserns(argv);
+  await parser.parseAsync();
+}
