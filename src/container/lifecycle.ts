@@ -3,11 +3,11 @@
  * the native shim: a foreground start replaces this Node process with the shim (execve), so the
  * container's exit code and signals pass straight through with nothing else on the path.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
+import { childProcess } from '../lazy.js';
 import { native, shimPath } from '../native.js';
 import { makeStagingDir } from '../store/atomic.js';
 import {
@@ -42,7 +42,7 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
   await markStarted(rec, true);
   const f = containerFiles(rec.Id);
   const log = fs.openSync(logFile(rec.Id), 'a', 0o640);
-  const child = spawn(shimPath(), ['run', f.bundle], { detached: true, stdio: ['ignore', log, log], argv0: 'skiff-shim' });
+  const child = childProcess().spawn(shimPath(), ['run', f.bundle], { detached: true, stdio: ['ignore', log, log], argv0: 'skiff-shim' });
   fs.closeSync(log);
   const early = new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? 128 + (sig ? 9 : 0))));
   child.unref();

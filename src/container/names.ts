@@ -1,5 +1,5 @@
 /** Docker-style generated names: adjective_surname. */
-import crypto from 'node:crypto';
+import { randomHex, randomInt } from '../random.js';
 
 const LEFT = ['admiring', 'brave', 'clever', 'dazzling', 'eager', 'focused', 'gallant', 'happy', 'jolly', 'keen',
   'lucid', 'modest', 'nifty', 'optimistic', 'peaceful', 'quirky', 'relaxed', 'serene', 'tender', 'upbeat',
@@ -10,9 +10,9 @@ const RIGHT = ['albattani', 'babbage', 'curie', 'darwin', 'euclid', 'fermat', 'g
 
 export function generateName(taken: Set<string>): string {
   for (let i = 0; ; i++) {
-    const l = LEFT[crypto.randomInt(LEFT.length)]!;
-    const r = RIGHT[crypto.randomInt(RIGHT.length)]!;
-    const name = i < 10 ? `${l}_${r}` : `${l}_${r}${crypto.randomInt(10)}`;
+    const l = LEFT[randomInt(LEFT.length)]!;
+    const r = RIGHT[randomInt(RIGHT.length)]!;
+    const name = i < 10 ? `${l}_${r}` : `${l}_${r}${randomInt(10)}`;
     if (!taken.has(name)) return name;
   }
 }
@@ -20,5 +20,5 @@ export function generateName(taken: Set<string>): string {
 export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export function newContainerId(): string {
-  return crypto.randomBytes(32).toString('hex');
+  return randomHex(32);
 }

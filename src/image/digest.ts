@@ -2,9 +2,10 @@
  * Digests: the one place content is checked against its digest.
  * Algorithms as go-digest knows them (sha256, sha384, sha512), lowercase hex of the exact length.
  */
-import crypto from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { SkiffError } from '../errors.js';
+import { crypto } from '../lazy.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
 
@@ -39,11 +40,11 @@ export function parseDigest(d: string): { algorithm: DigestAlgorithm; hex: strin
 
 export const isDigest = (d: string): boolean => digestProblem(d) === undefined;
 
-export const sha256Hex = (b: Buffer | string): string => crypto.createHash('sha256').update(b).digest('hex');
+export const sha256Hex = (b: Buffer | string): string => crypto().createHash('sha256').update(b).digest('hex');
 export const sha256Digest = (b: Buffer | string): string => `sha256:${sha256Hex(b)}`;
 /** `algorithm:hex` of `b` (sha256 unless told). */
 export const digestOf = (b: Buffer | string, algorithm: DigestAlgorithm = 'sha256'): string =>
-  `${algorithm}:${crypto.createHash(algorithm).update(b).digest('hex')}`;
+  `${algorithm}:${crypto().createHash(algorithm).update(b).digest('hex')}`;
 
 function mismatch(what: string, expected: string, got: string): SkiffError {
   return new SkiffError('EDIGEST', `digest mismatch for ${what}: expected ${expected}, got ${got}`);
@@ -67,7 +68,7 @@ export function verifyBuffer(buf: Buffer, digest: string, size?: number, what: s
  * Nothing downstream may be committed before this stream has finished without error.
  */
 export class DigestVerifier extends Transform {
-  private readonly hash: crypto.Hash;
+  private readonly hash: Hash;
   private readonly algorithm: DigestAlgorithm;
   private count = 0;
   private result: string | undefined;
@@ -78,7 +79,7 @@ export class DigestVerifier extends Transform {
   ) {
     super();
     this.algorithm = parseDigest(expected).algorithm;
-    this.hash = crypto.createHash(this.algorithm);
+    this.hash = crypto().createHash(this.algorithm);
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.count += chunk.length;

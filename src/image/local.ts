@@ -2,9 +2,9 @@
  * Finding images in the local store by what users type: a name (normalised like Docker),
  * name@digest, a full or short image id.
  */
-import { spawn } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import { paths } from '../config.js';
+import { childProcess } from '../lazy.js';
 import { SkiffError } from '../errors.js';
 import { inUserns } from '../cli/userns.js';
 import { blobPath } from '../store/layout.js';
@@ -79,7 +79,7 @@ export async function readImageConfig(rec: ImageRecord): Promise<ImageConfig> {
 function pullInChild(ref: string, platform?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const args = [process.argv[1]!, '--root', paths().root, 'pull', ...(platform ? ['--platform', platform] : []), ref];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 2, 2] });
+    const child = childProcess().spawn(process.execPath, args, { stdio: ['ignore', 2, 2] });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new SkiffError('ENOIMAGE', `could not pull ${ref}`, code ?? 125))));
   });

@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import crypto from 'node:crypto';
+import { randomHex } from '../random.js';
 import { dirs } from './layout.js';
 
-const rand = (): string => crypto.randomBytes(6).toString('hex');
+const rand = (): string => randomHex(6);
 
 /**
  * Where a file is written before its rename: inside the store, under tmp/ (so that a killed

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import crypto from 'node:crypto';
+import { crypto } from '../lazy.js';
 import { dirs, layerDir, layerDiff, layerLinkName } from './layout.js';
 import { commitDir, makeStagingDir, readJson, stagingPath } from './atomic.js';
 import { withLock } from './lock.js';
@@ -30,7 +30,7 @@ export function computeChainIds(diffIds: string[]): string[] {
 
 /** The chain id of a layer with this diffID on top of `parent` (a chain id, or null for the first layer). */
 export function chainIdOf(parent: string | null, diffId: string): string {
-  return parent === null ? diffId : 'sha256:' + crypto.createHash('sha256').update(`${parent} ${diffId}`).digest('hex');
+  return parent === null ? diffId : 'sha256:' + crypto().createHash('sha256').update(`${parent} ${diffId}`).digest('hex');
 }
 
 export function hasLayer(chainId: string): boolean {
