@@ -19,17 +19,16 @@ export interface NativeAddon {
   execve(file: string, argv: string[], env: string[]): never;
 }
 
-function candidates(file: string): string[] {
+/** In order of preference; a generator, so that the usual first hit computes no other path. */
+function* candidates(file: string): Generator<string> {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const dirs = [process.env.SKIFF_LIBEXEC, here, path.resolve(here, '..'), path.resolve(here, '../..')]
-    .filter((d): d is string => !!d);
-  const out: string[] = [];
+  const dirs = [process.env.SKIFF_LIBEXEC, here, path.resolve(here, '..'), path.resolve(here, '../..')];
   for (const d of dirs) {
-    out.push(path.join(d, file));
-    out.push(path.join(d, 'dist', file));
-    out.push(path.join(d, 'addon/build/Release', file));
+    if (!d) continue;
+    yield `${d}/${file}`;
+    yield `${d}/dist/${file}`;
+    yield `${d}/addon/build/Release/${file}`;
   }
-  return out;
 }
 
 function locate(file: string): string {

@@ -8,6 +8,7 @@ import { configure } from '../config.js';
 import { setPassthrough } from './argv.js';
 import { GLOBAL_OPTIONS, parseFast, type FastParse } from './options.js';
 import { CREATE_OPTIONS, RUN_OPTIONS } from './commands/run-options.js';
+import { mark } from '../trace.js';
 
 const RUN_TABLE = { ...RUN_OPTIONS, ...GLOBAL_OPTIONS };
 const CREATE_TABLE = { ...CREATE_OPTIONS, ...GLOBAL_OPTIONS };
@@ -49,6 +50,7 @@ export async function runFast(argv: readonly string[]): Promise<boolean> {
   configure({ root: cmd.args.root as string | undefined, runroot: cmd.args.runroot as string | undefined });
   setPassthrough(cmd.rest);
   const commands = await import('./commands/run.js');
+  mark('loaded');
   await (cmd.command === 'run' ? commands.run : commands.create).handler({ ...cmd.args, _: [cmd.command], $0: 'skiff' });
   return true;
 }

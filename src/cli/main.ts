@@ -6,8 +6,10 @@
  */
 import { describeError, exitCodeOf, UsageError } from '../errors.js';
 import { runFast } from './fast.js';
+import { mark } from '../trace.js';
 
 async function main(argv: string[]): Promise<void> {
+  mark('main');
   if (await runFast(argv)) return;
   const { runCli } = await import('./cli.js');
   await runCli(argv);

@@ -11,7 +11,7 @@ import { ensureImage, readImageConfig } from '../image/local.js';
 import type { ImageConfig } from '../image/media.js';
 import { diffDir } from '../store/layers.js';
 import {
-  containerFiles, createContainerDir, listContainers, type ContainerRecord, type MountPoint,
+  containerFiles, createContainerDir, type ContainerRecord, type MountPoint,
 } from '../store/containers.js';
 import { volumeDir } from '../store/layout.js';
 import { generateName, NAME_RE, newContainerId } from './names.js';
@@ -163,7 +163,6 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const argv = resolveCommand(icfg, o.entrypoint, o.command);
   if (argv.length === 0) throw new SkiffError('EINVAL', 'no command specified');
   const id = newContainerId();
-  const name = o.name ?? generateName(new Set(listContainers().map((c) => c.Name)));
   const hostname = o.hostname ?? id.slice(0, 12);
   const chainIds = image.layers.map((l) => l.chainId);
   const diffsTopFirst = chainIds.map(diffDir).reverse();
@@ -189,7 +188,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const sec = securityPaths({ privileged: o.privileged, unmask: security.unmask, mask: security.mask });
   const rec: ContainerRecord = {
     Id: id,
-    Name: name,
+    Name: o.name ?? '', // chosen under the containers lock when not given
     Created: new Date().toISOString(),
     Path: argv[0]!,
     Args: argv.slice(1),
@@ -232,17 +231,18 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
     Layers: chainIds,
   };
   const spec = buildSpec({ rec, user, env, security });
+  const f = containerFiles(id);
+  // a handful of small files in a fresh staging dir: synchronous calls, no thread-pool round trips
   await createContainerDir(rec, async (dir) => {
-    const rel = (p: string): string => path.join(dir, path.relative(containerFiles(id).dir, p));
-    const f = containerFiles(id);
-    await fsp.mkdir(rel(f.rootfs), { recursive: true });
-    await fsp.mkdir(rel(f.upper), { mode: 0o755 });
-    await fsp.mkdir(rel(f.work), { mode: 0o700 });
-    await fsp.writeFile(rel(f.hostname), `${hostname}\n`, { mode: 0o644 });
-    await fsp.writeFile(rel(f.hosts), hostsFile(hostname, network), { mode: 0o644 });
-    await fsp.writeFile(rel(f.resolv), resolvConf(), { mode: 0o644 });
-    await fsp.writeFile(rel(f.spec), JSON.stringify(spec));
-  });
+    const rel = (p: string): string => path.join(dir, path.relative(f.dir, p));
+    fs.mkdirSync(rel(f.rootfs), { recursive: true });
+    fs.mkdirSync(rel(f.upper), { mode: 0o755 });
+    fs.mkdirSync(rel(f.work), { mode: 0o700 });
+    fs.writeFileSync(rel(f.hostname), `${hostname}\n`, { mode: 0o644 });
+    fs.writeFileSync(rel(f.hosts), hostsFile(hostname, network), { mode: 0o644 });
+    fs.writeFileSync(rel(f.resolv), resolvConf(), { mode: 0o644 });
+    fs.writeFileSync(rel(f.spec), JSON.stringify(spec));
+  }, generateName);
   return rec;
 }
 

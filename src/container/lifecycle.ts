@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { childProcess } from '../lazy.js';
+import { mark } from '../trace.js';
 import { native, shimPath } from '../native.js';
 import { makeStagingDir } from '../store/atomic.js';
 import {
@@ -31,7 +32,9 @@ async function markStarted(rec: ContainerRecord, detached: boolean): Promise<voi
 
 /** Foreground start: this process becomes the shim. Never returns. */
 export async function startAttached(rec: ContainerRecord): Promise<never> {
+  mark('created');
   await markStarted(rec, false);
+  mark('exec');
   return native().execve(shimPath(), ['skiff-shim', 'run', containerFiles(rec.Id).bundle], envArray());
 }
 

@@ -8,7 +8,7 @@ const RIGHT = ['albattani', 'babbage', 'curie', 'darwin', 'euclid', 'fermat', 'g
   'lovelace', 'meitner', 'newton', 'noether', 'pascal', 'ritchie', 'shannon', 'thompson', 'turing', 'volta',
   'wozniak', 'yalow', 'zhukovsky', 'archimedes', 'bohr', 'cori', 'dijkstra', 'einstein', 'feynman', 'goldberg'];
 
-export function generateName(taken: Set<string>): string {
+export function generateName(taken: ReadonlySet<string>): string {
   for (let i = 0; ; i++) {
     const l = LEFT[randomInt(LEFT.length)]!;
     const r = RIGHT[randomInt(RIGHT.length)]!;

@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { SkiffError } from '../errors.js';
+import { capsToHex } from './security.js';
 
 export type SeccompAction =
   | 'SCMP_ACT_KILL'
@@ -409,4 +410,45 @@ export const FALLBACK_PROFILE: SeccompProfile = {
 export function loadDefaultProfile(candidates: readonly string[] = SYSTEM_PROFILES): SeccompProfile {
   for (const f of candidates) if (fs.existsSync(f)) return loadProfileFile(f);
   return FALLBACK_PROFILE;
+}
+
+/**
+ * Bump when {@link toOciSeccomp} changes what it makes from a profile: cached conversions made
+ * by an older skiff are then not used.
+ */
+const CONVERSION_VERSION = 1;
+
+/**
+ * The OCI `linux.seccomp` for a container: the profile `file` (`--security-opt seccomp=FILE`) or
+ * the default one, converted for `caps`. Conversions of profile files are cached in `cacheDir`
+ * (the runroot's seccomp dir, which the shim caches compiled filters in too), keyed by the file's
+ * identity (device, inode, size, mtime), the capability set, arch, kernel and
+ * {@link CONVERSION_VERSION}: `run` then skips reading, checking and converting the profile.
+ */
+export function ociSeccompFor(file: string | undefined, caps: readonly string[], cacheDir: string): OciSeccomp {
+  const source = file ?? SYSTEM_PROFILES.find((f) => fs.existsSync(f));
+  if (source === undefined) return toOciSeccomp(FALLBACK_PROFILE, { caps });
+  let cached: string | undefined;
+  try {
+    const st = fs.statSync(source);
+    const key = `${CONVERSION_VERSION}:${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${capsToHex(caps)}:${nativeArch()}:${os.release()}`;
+    // a readable, unique file name without hashing (node:crypto stays off the run path)
+    cached = `${cacheDir}/oci-${Buffer.from(key).toString('base64url')}.json`;
+    if (cached.length - cacheDir.length > 250) cached = undefined;
+    else return JSON.parse(fs.readFileSync(cached, 'utf8')) as OciSeccomp;
+  } catch {
+    /* not cached yet (or the file is gone: loadProfileFile reports that) */
+  }
+  const oci = toOciSeccomp(loadProfileFile(source), { caps });
+  if (cached) {
+    try {
+      fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+      const tmp = `${cached}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(oci));
+      fs.renameSync(tmp, cached);
+    } catch {
+      /* a cache is only a cache */
+    }
+  }
+  return oci;
 }

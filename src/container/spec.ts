@@ -13,7 +13,7 @@ import type { IdMap } from './idmap.js';
 import { rootlessMappings } from './idmap.js';
 import type { ResolvedUser } from './passwd.js';
 import { resolveCapabilities, securityPaths, type SecurityOptions } from './security.js';
-import { loadDefaultProfile, loadProfileFile, toOciSeccomp, type OciSeccomp } from './seccomp.js';
+import { ociSeccompFor, type OciSeccomp } from './seccomp.js';
 
 export interface OciMount {
   destination: string;
@@ -75,6 +75,8 @@ export interface SpecInput {
 }
 
 const NS_RW = ['nosuid', 'noexec', 'nodev'];
+/** Where the shim caches compiled filters and the CLI converted profiles. */
+const seccompCacheDir = (): string => path.join(paths().runroot, 'seccomp');
 /** Where `--init` puts skiff-init in the container (Docker uses /sbin/docker-init, Podman /run/podman-init). */
 const INIT_PATH = '/dev/init';
 
@@ -123,8 +125,7 @@ export function buildSpec(input: SpecInput): OciSpec {
   const sec = securityPaths({ privileged: rec.HostConfig.Privileged, unmask: security.unmask, mask: security.mask });
   let seccomp: OciSeccomp | undefined;
   if (!rec.HostConfig.Privileged && security.seccomp !== 'unconfined') {
-    const profile = security.seccomp ? loadProfileFile(security.seccomp) : loadDefaultProfile();
-    seccomp = toOciSeccomp(profile, { caps: caps.bounding });
+    seccomp = ociSeccompFor(security.seccomp, caps.bounding, seccompCacheDir());
   }
   const namespaces: { type: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }];
   if (!hostNetwork) namespaces.push({ type: 'network' });
@@ -175,7 +176,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       pidFile: f.pid,
       ...(rec.HostConfig.AutoRemove ? { remove: [f.dir] } : {}),
       idmapHelpers: helpers,
-      seccompCache: path.join(paths().runroot, 'seccomp'),
+      seccompCache: seccompCacheDir(),
     },
   };
 }

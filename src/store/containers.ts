@@ -110,34 +110,35 @@ export interface ExitInfo {
   error: string;
 }
 
+// Plain concatenation: `dir` is absolute and normalised already (path.join costs, per file and record).
 export const containerFiles = (id: string) => {
   const dir = containerDir(id);
   return {
     dir,
-    config: path.join(dir, 'config.json'),
-    state: path.join(dir, 'state.json'),
-    pid: path.join(dir, 'pid'),
-    exit: path.join(dir, 'exit.json'),
-    bundle: path.join(dir, 'bundle'),
-    spec: path.join(dir, 'bundle', 'config.json'),
-    rootfs: path.join(dir, 'bundle', 'rootfs'),
-    upper: path.join(dir, 'upper'),
-    work: path.join(dir, 'work'),
-    hosts: path.join(dir, 'hosts'),
-    hostname: path.join(dir, 'hostname'),
-    resolv: path.join(dir, 'resolv.conf'),
+    config: `${dir}/config.json`,
+    state: `${dir}/state.json`,
+    pid: `${dir}/pid`,
+    exit: `${dir}/exit.json`,
+    bundle: `${dir}/bundle`,
+    spec: `${dir}/bundle/config.json`,
+    rootfs: `${dir}/bundle/rootfs`,
+    upper: `${dir}/upper`,
+    work: `${dir}/work`,
+    hosts: `${dir}/hosts`,
+    hostname: `${dir}/hostname`,
+    resolv: `${dir}/resolv.conf`,
     /** Docker's json-file log (rotated copies: .1, .2, ...), written by the monitor */
-    log: path.join(dir, `${id}-json.log`),
+    log: `${dir}/${id}-json.log`,
     /** {monitorPid, restartCount, restarting}, written by the monitor */
-    monitor: path.join(dir, 'monitor.json'),
+    monitor: `${dir}/monitor.json`,
     /** Docker's Health object, written by the monitor */
-    health: path.join(dir, 'health.json'),
+    health: `${dir}/health.json`,
     /** the health check's process.json (written by the CLI at start) */
-    healthProcess: path.join(dir, 'health-process.json'),
+    healthProcess: `${dir}/health-process.json`,
     /** exists while the user stopped the container: no restart policy applies */
-    stopped: path.join(dir, 'stopped'),
+    stopped: `${dir}/stopped`,
     /** unix socket of the monitor's attach server (short: sun_path holds 108 bytes) */
-    attach: path.join(dirs().runroot, 'attach', id.slice(0, 20)),
+    attach: `${dirs().runroot}/attach/${id.slice(0, 20)}`,
   };
 };
 
@@ -146,7 +147,7 @@ export function listContainerIds(): string[] {
 }
 
 export function readContainer(id: string): ContainerRecord | undefined {
-  return readJsonSync<ContainerRecord>(containerFiles(id).config);
+  return readJsonSync<ContainerRecord>(`${containerDir(id)}/config.json`);
 }
 
 export function listContainers(): ContainerRecord[] {
@@ -170,10 +171,23 @@ export function findContainer(ref: string): ContainerRecord {
   throw new SkiffError('ENOCONTAINER', `No such container: ${ref}`, 1);
 }
 
-/** Create the container's directory with its record; fails if the name is taken. */
-export async function createContainerDir(rec: ContainerRecord, prepare: (dir: string) => Promise<void>): Promise<void> {
+/**
+ * Create the container's directory with its record; fails if the name is taken. Without a name
+ * (`rec.Name` empty) `pickName` chooses one among the free ones: the records are read once, under
+ * the lock that makes the check and the creation one step for concurrent creates.
+ */
+export async function createContainerDir(
+  rec: ContainerRecord,
+  prepare: (dir: string) => Promise<void>,
+  pickName?: (taken: ReadonlySet<string>) => string,
+): Promise<void> {
   await withLock('containers', async () => {
-    const clash = listContainers().find((c) => c.Name === rec.Name);
+    const all = listContainers();
+    if (!rec.Name) {
+      if (!pickName) throw new SkiffError('EINTERNAL', 'a container needs a name');
+      rec.Name = pickName(new Set(all.map((c) => c.Name)));
+    }
+    const clash = all.find((c) => c.Name === rec.Name);
     if (clash) {
       throw new SkiffError(
         'ECONFLICT',

@@ -28,10 +28,12 @@ export interface StoreDirs {
   runroot: string;
 }
 
-let ensured: string | undefined;
+let current: StoreDirs | undefined;
 
+/** The store's directories (made on first use); computed once per root and runroot. */
 export function dirs(): StoreDirs {
   const { root, runroot } = paths();
+  if (current && current.root === root && current.runroot === runroot) return current;
   const d: StoreDirs = {
     root,
     blobs: path.join(root, 'blobs', 'sha256'),
@@ -45,13 +47,11 @@ export function dirs(): StoreDirs {
     locks: path.join(root, 'locks'),
     runroot,
   };
-  if (ensured !== root) {
-    for (const p of [d.blobs, d.links, d.images, d.containers, d.volumes, d.tmp, d.buildcache, d.locks]) {
-      fs.mkdirSync(p, { recursive: true, mode: 0o700 });
-    }
-    fs.mkdirSync(runroot, { recursive: true, mode: 0o700 });
-    ensured = root;
+  for (const p of [d.blobs, d.links, d.images, d.containers, d.volumes, d.tmp, d.buildcache, d.locks]) {
+    fs.mkdirSync(p, { recursive: true, mode: 0o700 });
   }
+  fs.mkdirSync(runroot, { recursive: true, mode: 0o700 });
+  current = d;
   return d;
 }
 
