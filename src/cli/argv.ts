@@ -35,7 +35,8 @@ export function splitArgv(argv: string[]): SplitArgv {
   if (!flags) return { head: argv, tail: [] };
   for (let j = i + 1; j < argv.length; j++) {
     const a = argv[j]!;
-    if (a === '--') return { head: argv.slice(0, j + 2), tail: argv.slice(j + 2) };
+    // `run --rm -- IMAGE CMD`: the `--` only ends the options (yargs would not take IMAGE after it)
+    if (a === '--') return { head: [...argv.slice(0, j), ...argv.slice(j + 1, j + 2)], tail: argv.slice(j + 2) };
     if (!a.startsWith('-') || a === '-') return { head: argv.slice(0, j + 1), tail: argv.slice(j + 1) };
     if (a.includes('=')) continue;
     if (a.startsWith('--')) {

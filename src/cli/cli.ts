@@ -2,7 +2,7 @@
  * The full CLI: argv parsed by yargs over every command module. The entry (main.ts) gets here
  * for everything the run path (fast.ts) does not take, and for `--help`.
  */
-import yargs from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { configure } from '../config.js';
 import { UsageError } from '../errors.js';
 import { commands } from './commands/index.js';
@@ -13,14 +13,21 @@ import { GLOBAL_OPTIONS } from './options.js';
 export async function runCli(argv: string[]): Promise<void> {
   const { head, tail } = splitArgv(argv);
   setPassthrough(tail);
-  const parser = yargs(head)
+  const parser = buildParser(head);
+  await maybeReexecInUserns(argv);
+  await parser.parseAsync();
+}
+
+/** The yargs parser over `cmds` (every command; tests pass their own handlers) for argv `head`. */
+export function buildParser(head: string[], cmds: CommandModule[] = commands): Argv {
+  return yargs(head)
     .scriptName('skiff')
     .usage('Usage: skiff [OPTIONS] COMMAND\n\nA daemonless, Docker-compatible container engine')
     .options(GLOBAL_OPTIONS)
     .middleware((a) => {
       configure({ root: a.root as string | undefined, runroot: a.runroot as string | undefined });
     })
-    .command(commands)
+    .command(cmds)
     .demandCommand(1, 'Run \'skiff --help\' for a list of commands')
     .strictCommands()
     .strictOptions()
@@ -31,6 +38,4 @@ export async function runCli(argv: string[]): Promise<void> {
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
-  await maybeReexecInUserns(argv);
-  await parser.parseAsync();
 }
