@@ -32,7 +32,7 @@ bundle: ts
 	  --define:import.meta.url=__skiff_url --banner:js="var __skiff_url=require('url').pathToFileURL(__filename).href;"
 	@# a script compiled by vm has no loader for import(): the bundle must not keep one (import node: builtins statically)
 	@! grep -n '[^A-Za-z0-9_$$.]import(' dist/skiff.cjs || { echo 'dist/skiff.cjs: import() of an external module' >&2; exit 1; }
-	SKIFF_WRITE_CODE_CACHE=1 node bin/skiff
+	SKIFF_WRITE_CODE_CACHE=1 node bin/skiff.cjs
 
 test: build
 	bash scripts/test.sh

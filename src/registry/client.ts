@@ -24,6 +24,7 @@ import { digestOf, parseDigest, sha256Digest, verifyBuffer } from '../image/dige
 import { MANIFEST_ACCEPT } from '../image/media.js';
 import { familiarName } from '../image/reference.js';
 import type { Credentials } from './credentials.js';
+import { registryCa } from './trust.js';
 
 export interface ClientOptions {
   /** Allow plain HTTP and unverified TLS for this registry. */
@@ -81,9 +82,13 @@ const MAX_MANIFEST = 4 * 1024 * 1024;
 const MAX_SMALL_BODY = 1024 * 1024;
 const DEFAULT_USER_AGENT = 'skiff/0.1';
 
+let verifying: https.Agent | undefined;
 const agents = {
   http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
-  https: new https.Agent({ keepAlive: true, maxSockets: 16 }),
+  /** made at first use: its trust store may load extra CA certificates (trust.ts) */
+  get https(): https.Agent {
+    return (verifying ??= new https.Agent({ keepAlive: true, maxSockets: 16, ca: registryCa() }));
+  },
   httpsNoVerify: new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false }),
 };
 
