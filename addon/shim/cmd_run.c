@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,23 +44,86 @@ static void write_exit_file(const struct container *c, int code, int sig, const 
   json_decref(o);
 }
 
-/* --rm. Files owned by subordinate ids can only be removed from inside the user namespace. */
+/* Where path `i` of `remove` goes in skiff.trashDir for the deleter `pid`: a staging name of the store
+   (`<pid>-<kind>-...`), so the CLI's sweep leaves it alone while that pid runs and removes it after. */
+static void trash_name(const struct container *c, size_t i, pid_t pid, char *out, size_t len) {
+  const char *base = strrchr(c->remove[i], '/');
+  snprintf(out, len, "%s/%d-rm-%zu-%s", c->trash_dir, (int)pid, i, base ? base + 1 : c->remove[i]);
+}
+
+/* Delete the `remove` paths (and their trash names). Files owned by subordinate ids can only be
+   removed from inside the user namespace. */
+static int delete_paths(const struct container *c, int userns_fd, pid_t trash_pid) {
+  if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) return fail("join the container's user namespace to remove its files");
+  int r = 0;
+  for (size_t i = 0; i < c->nremove; i++) {
+    if (c->trash_dir) {
+      char t[PATH_MAX];
+      trash_name(c, i, trash_pid, t, sizeof t);
+      if (rm_rf(t) < 0) r = -1;
+    }
+    if (rm_rf(c->remove[i]) < 0) r = -1;
+  }
+  return r;
+}
+
+/*
+ * --rm. With skiff.trashDir (on the store's filesystem) each path is first renamed there: the
+ * container is gone from the store at once, and a child detached from the caller's session and
+ * stdio deletes the files after the shim has exited (a slow disk then holds up nobody's prompt). A
+ * deleter that dies leaves `<trashDir>/<pid>-rm-...`, which the CLI's staging sweep removes. When a
+ * rename fails (or without trashDir) the shim waits for the deletion, as before.
+ */
 static void remove_paths(const struct container *c, int userns_fd) {
   if (!c->nremove) return;
-  pid_t p = userns_fd >= 0 ? fork() : 0;
+  bool fork_it = userns_fd >= 0 || c->trash_dir;
+  int go[2] = {-1, -1};
+  if (c->trash_dir && pipe2(go, O_CLOEXEC) < 0) {
+    fail("pipe for the removal of the container's files");
+    print_failure();
+    return;
+  }
+  pid_t p = fork_it ? fork() : 0;
   if (p < 0) {
     fail("fork to remove the container's files");
     print_failure();
     return;
   }
-  if (p == 0) {
-    int r = 0;
-    if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) r = fail("join the container's user namespace to remove its files");
-    for (size_t i = 0; i < c->nremove && r == 0; i++)
-      if (rm_rf(c->remove[i]) < 0) r = -1;
+  if (p == 0 && fork_it) {
+    char wait_for_me = 0;
+    if (c->trash_dir) {
+      close(go[1]);
+      /* the shim's verdict: EOF = it renamed everything and is gone; 'w' = it waits for us */
+      while (read(go[0], &wait_for_me, 1) < 0 && errno == EINTR) {}
+      if (!wait_for_me) {
+        /* nothing of the caller's may stay open in here: its session, stdio, any other fd */
+        if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) _exit(1);
+        userns_fd = -1;
+        setsid();
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) dup2(null, 0), dup2(null, 1), dup2(null, 2);
+        syscall(SYS_close_range, 3U, ~0U, 0U);
+      }
+    }
+    int r = delete_paths(c, userns_fd, getpid());
     if (r < 0) print_failure();
-    if (userns_fd >= 0) _exit(r < 0);
+    _exit(r < 0);
+  }
+  if (p == 0) {
+    if (delete_paths(c, -1, 0) < 0) print_failure();
     return;
+  }
+  bool all_renamed = c->trash_dir != NULL;
+  for (size_t i = 0; i < c->nremove && all_renamed; i++) {
+    char t[PATH_MAX];
+    trash_name(c, i, p, t, sizeof t);
+    if (rename(c->remove[i], t) < 0 && errno != ENOENT) all_renamed = false;
+  }
+  if (c->trash_dir) {
+    if (!all_renamed && write(go[1], "w", 1) != 1) all_renamed = true; /* cannot tell it to report: let it go */
+    close(go[0]);
+    close(go[1]);
+    if (all_renamed) return;
   }
   int st;
   while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}

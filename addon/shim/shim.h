@@ -145,6 +145,7 @@ struct container {
   const char *exit_file, *pid_file, *seccomp_cache;
   const char **remove;
   size_t nremove;
+  const char *trash_dir; /* skiff.trashDir: --rm renames `remove` paths here, a detached child deletes them */
   bool idmap_helpers;
   bool die_with_parent; /* skiff.dieWithParent: a build step dies with the build that runs it */
 };

@@ -312,6 +312,7 @@ static int parse_skiff(json_t *ext, struct container *c) {
   c->exit_file = str(ext, "exitFile");
   c->pid_file = str(ext, "pidFile");
   c->seccomp_cache = str(ext, "seccompCache");
+  c->trash_dir = str(ext, "trashDir");
   c->idmap_helpers = json_is_true(json_object_get(ext, "idmapHelpers"));
   c->die_with_parent = json_is_true(json_object_get(ext, "dieWithParent"));
   return path_list(json_object_get(ext, "remove"), "skiff.remove", &c->remove, &c->nremove);

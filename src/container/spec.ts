@@ -9,6 +9,7 @@ import { initPath } from '../native.js';
 import type { ContainerRecord, MountPoint } from '../store/containers.js';
 import { containerFiles } from '../store/containers.js';
 import { lowerDirs } from '../store/layers.js';
+import { dirs } from '../store/layout.js';
 import type { IdMap } from './idmap.js';
 import { rootlessMappings } from './idmap.js';
 import type { ResolvedUser } from './passwd.js';
@@ -52,6 +53,8 @@ export interface OciSpec {
     exitFile: string;
     pidFile: string;
     remove?: string[];
+    /** With `remove`: a dir on the same filesystem (the store's tmp/) the paths are renamed into first. */
+    trashDir?: string;
     idmapHelpers: boolean;
     /** Where the shim caches compiled seccomp filters. */
     seccompCache: string;
@@ -174,7 +177,8 @@ export function buildSpec(input: SpecInput): OciSpec {
       overlay: { lower: input.lower ?? lowerDirs(rec.Layers), upper: f.upper, work: f.work, userxattr: rootless },
       exitFile: f.exit,
       pidFile: f.pid,
-      ...(rec.HostConfig.AutoRemove ? { remove: [f.dir] } : {}),
+      // --rm: renamed into the store's staging dir, then deleted by a detached child of the shim
+      ...(rec.HostConfig.AutoRemove ? { remove: [f.dir], trashDir: dirs().tmp } : {}),
       idmapHelpers: helpers,
       seccompCache: seccompCacheDir(),
     },
