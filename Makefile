@@ -22,7 +22,7 @@ ts: node_modules/.installed
 	npx --no-install tsc -p tsconfig.json
 
 # One CommonJS bundle (dist/skiff.cjs) plus V8's code cache for it (dist/skiff.cjs.cache), which
-# bin/skiff compiles the bundle with: no parsing on start-up. Modules reached through import()
+# bin/skiff.cjs compiles the bundle with: no parsing on start-up. Modules reached through import()
 # (yargs and every command but run/create, see src/cli/main.ts) are in the bundle but only
 # evaluated when used. The cache is remade with every bundle (the launcher ignores an older one).
 bundle: ts
