@@ -73,9 +73,15 @@ static int delete_paths(const struct container *c, int userns_fd, pid_t trash_pi
  * stdio deletes the files after the shim has exited (a slow disk then holds up nobody's prompt). A
  * deleter that dies leaves `<trashDir>/<pid>-rm-...`, which the CLI's staging sweep removes. When a
  * rename fails (or without trashDir) the shim waits for the deletion, as before.
+ * `mnt_fd` (or -1) holds the container's mount namespace: the deleter closes it first, so the
+ * namespace's teardown (unmounting the overlay: an RCU grace period, 2 ms to over a second on a busy
+ * machine) happens there too, not in the container's exit the shim waits for.
  */
-static void remove_paths(const struct container *c, int userns_fd) {
-  if (!c->nremove) return;
+static void remove_paths(const struct container *c, int userns_fd, int mnt_fd) {
+  if (!c->nremove) {
+    if (mnt_fd >= 0) close(mnt_fd);
+    return;
+  }
   bool fork_it = userns_fd >= 0 || c->trash_dir;
   int go[2] = {-1, -1};
   if (c->trash_dir && pipe2(go, O_CLOEXEC) < 0) {
@@ -90,6 +96,7 @@ static void remove_paths(const struct container *c, int userns_fd) {
     return;
   }
   if (p == 0 && fork_it) {
+    if (mnt_fd >= 0) close(mnt_fd); /* the last reference: the namespace goes now, before the files */
     char wait_for_me = 0;
     if (c->trash_dir) {
       close(go[1]);
@@ -110,9 +117,11 @@ static void remove_paths(const struct container *c, int userns_fd) {
     _exit(r < 0);
   }
   if (p == 0) {
+    if (mnt_fd >= 0) close(mnt_fd);
     if (delete_paths(c, -1, 0) < 0) print_failure();
     return;
   }
+  if (mnt_fd >= 0) close(mnt_fd); /* the child holds the namespace now */
   bool all_renamed = c->trash_dir != NULL;
   for (size_t i = 0; i < c->nremove && all_renamed; i++) {
     char t[PATH_MAX];
@@ -136,7 +145,7 @@ static int failed(const struct container *c, pid_t child, int userns_fd) {
     while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
   }
   write_exit_file(c, code, 0, failure());
-  remove_paths(c, userns_fd);
+  remove_paths(c, userns_fd, -1);
   return code;
 }
 
@@ -193,7 +202,7 @@ int cmd_run(const char *bundle) {
     container_child(&c, sv[1], &f);
   }
   close(sv[1]);
-  int sock = sv[0], userns_fd = -1, master = -1;
+  int sock = sv[0], userns_fd = -1, master = -1, mnt_fd = -1;
   if (flags & CLONE_NEWUSER) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child);
@@ -217,9 +226,16 @@ int cmd_run(const char *bundle) {
     snprintf(buf, sizeof buf, "%d", (int)child);
     if (write_atomic(c.pid_file, buf) < 0) return failed(&c, child, userns_fd);
   }
+  /* after the last failure point (failed() knows nothing of it) */
+  if (c.nremove && c.trash_dir) {
+    /* --rm: nobody mounts this container's overlay again, so its teardown may outlive the shim */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)child);
+    mnt_fd = open(path, O_RDONLY | O_CLOEXEC); /* best effort: without it the exit waits for the teardown */
+  }
   int sig = 0;
   int code = supervise(child, master, &sig, true);
   write_exit_file(&c, code, sig, NULL);
-  remove_paths(&c, userns_fd);
+  remove_paths(&c, userns_fd, mnt_fd);
   return code;
 }
