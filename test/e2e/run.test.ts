@@ -49,6 +49,23 @@ describe('run', () => {
     assert.equal(r.code, 0);
   });
 
+  test('--rm: the container is gone when run returns, its name free; its files are deleted after', async () => {
+    const r = await skiff(['run', '--rm', '--name', 'gone', image, 'sh', '-c', 'echo data > /keep; echo ok'], { store });
+    assert.equal(r.stdout, 'ok\n', r.stderr);
+    const ps = await skiff(['ps', '-a', '--format', '{{.Names}}'], { store });
+    assert.ok(!ps.stdout.split('\n').includes('gone'), ps.stdout);
+    assert.equal((await skiff(['run', '--rm', '--name', 'gone', image, 'true'], { store })).code, 0);
+    // the detached deleter (inside the user namespace when rootless) leaves nothing in the staging dir
+    const tmp = path.join(store.root, 'tmp');
+    let left: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      left = fs.readdirSync(tmp).filter((n) => n.includes('-rm-'));
+      if (!left.length) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.deepEqual(left, []);
+  });
+
   test('the container command keeps its own flags', async () => {
     const r = await skiff(['run', '--rm', '-e', 'A=1', image, 'sh', '-c', 'echo $A-$0', 'x'], { store });
     assert.equal(r.stdout, '1-x\n', r.stderr);
