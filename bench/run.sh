@@ -12,7 +12,9 @@ podman pull -q --tls-verify=false "$REGISTRY/busybox:latest" >/dev/null
 # crun needs an unpacked bundle: use skiff's own spec for the same image, minus the skiff extension.
 BUNDLE="$BENCH_TMP/crun-bundle"
 mkdir -p "$BUNDLE/rootfs"
-podman export "$(podman create "$REGISTRY/busybox:latest" true)" | tar -C "$BUNDLE/rootfs" -xf -
+PCID=$(podman create "$REGISTRY/busybox:latest" true)
+podman export "$PCID" | tar -C "$BUNDLE/rootfs" -xf -
+podman rm "$PCID" >/dev/null
 (cd "$BUNDLE" && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
 # the shim alone, on a created container's bundle (what `run` execs into)
 CID=$("$SKIFF" create "$REGISTRY/busybox:latest" true)
