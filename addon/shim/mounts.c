@@ -432,8 +432,21 @@ int finish_rootfs(const struct container *c) {
       if (errno == ENOENT) continue;
       return fail("mask %s", p);
     }
-    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k") : mount("/dev/null", p, NULL, MS_BIND, NULL);
-    if (r < 0 && errno != ENOENT) return fail("mask %s", p);
+    /* read-only, as crun masks: an empty tmpfs over a directory, the container's /dev/null over a file */
+    if (S_ISDIR(st.st_mode)) {
+      struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+      if (mount("tmpfs", p, "tmpfs", 0, "size=0k") < 0 || mount_setattr(AT_FDCWD, p, 0, &a, sizeof a) < 0)
+        return fail("mask %s", p);
+      continue;
+    }
+    int t = open(p, O_PATH | O_CLOEXEC);
+    if (t < 0) {
+      if (errno == ENOENT) continue;
+      return fail("mask %s", p);
+    }
+    int r = bind_onto("/dev/null", t, p, false, MOUNT_ATTR_RDONLY, false, 0);
+    close(t);
+    if (r < 0) return -1;
   }
   if (c->root_readonly) {
     struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};

@@ -72,6 +72,8 @@ export interface SpecInput {
   files?: SpecFiles;
   /** Overlay lower dirs (default: the short links of rec.Layers). */
   lower?: string[];
+  /** More paths a --rm container's shim removes with it (its anonymous volumes). */
+  removeWithContainer?: string[];
 }
 
 const NS_RW = ['nosuid', 'noexec', 'nodev'];
@@ -81,7 +83,8 @@ const INIT_PATH = '/dev/init';
 function defaultMounts(rootless: boolean, hostNetwork: boolean): OciMount[] {
   const m: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: [...NS_RW] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    // noexec on /dev as Podman (Docker leaves it out): nothing in a container runs from its device dir
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(rootless ? [] : ['gid=5'])] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: [...NS_RW] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: [...NS_RW, 'mode=1777', 'size=65536k'] },
@@ -101,7 +104,8 @@ function userMounts(mounts: MountPoint[]): OciMount[] {
       destination: mp.Destination,
       type: 'bind',
       source: mp.Source,
-      options: ['rbind', mp.RW ? 'rw' : 'ro', ...(mp.Propagation ? [mp.Propagation] : ['rprivate'])],
+      // a volume is the store's directory: no setuid files or devices from it (as Podman)
+      options: ['rbind', mp.RW ? 'rw' : 'ro', ...(mp.Type === 'volume' ? ['nosuid', 'nodev'] : []), ...(mp.Propagation ? [mp.Propagation] : ['rprivate'])],
     };
   });
 }
@@ -173,7 +177,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       overlay: { lower: input.lower ?? lowerDirs(rec.Layers), upper: f.upper, work: f.work, userxattr: rootless },
       exitFile: f.exit,
       pidFile: f.pid,
-      ...(rec.HostConfig.AutoRemove ? { remove: [f.dir] } : {}),
+      ...(rec.HostConfig.AutoRemove ? { remove: [f.dir, ...(input.removeWithContainer ?? [])] } : {}),
       idmapHelpers: helpers,
       seccompCache: path.join(paths().runroot, 'seccomp'),
     },
