@@ -256,7 +256,7 @@ static int make_devices(int rootfd, bool userns) {
     char host[16], dest[16];
     snprintf(host, sizeof host, "/dev/%s", n);
     snprintf(dest, sizeof dest, "/dev/%s", n);
-    r = bind_onto(host, t, dest, false, 0, false, 0);
+    r = bind_onto(host, t, dest, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, 0); /* as crun */
     close(t);
   }
   static const char *const LINKS[][2] = {{"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},

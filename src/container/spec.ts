@@ -80,18 +80,23 @@ const NS_RW = ['nosuid', 'noexec', 'nodev'];
 /** Where `--init` puts skiff-init in the container (Docker uses /sbin/docker-init, Podman /run/podman-init). */
 const INIT_PATH = '/dev/init';
 
-function defaultMounts(rootless: boolean, hostNetwork: boolean): OciMount[] {
+/** --read-only also covers /etc/hosts, hostname and resolv.conf (Docker makes them ro, Podman too, with these flags). */
+const READONLY_FILE = ['ro', 'nosuid', 'nodev', 'noexec'];
+
+function defaultMounts(rootless: boolean, hostNetwork: boolean, privileged: boolean, tty5: boolean): OciMount[] {
+  // --privileged gets a writable /sys, as Docker and Podman give
+  const sysRo = privileged ? [] : ['ro'];
   const m: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: [...NS_RW] },
     // noexec on /dev as Podman (Docker leaves it out): nothing in a container runs from its device dir
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(rootless ? [] : ['gid=5'])] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(tty5 ? ['gid=5'] : [])] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: [...NS_RW] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: [...NS_RW, 'mode=1777', 'size=65536k'] },
   ];
   // sysfs cannot be mounted by a user namespace that does not own the network namespace.
-  if (rootless && hostNetwork) m.push({ destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', ...NS_RW, 'ro'] });
-  else m.push({ destination: '/sys', type: 'sysfs', source: 'sysfs', options: [...NS_RW, 'ro'] });
+  if (rootless && hostNetwork) m.push({ destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', ...NS_RW, ...sysRo] });
+  else m.push({ destination: '/sys', type: 'sysfs', source: 'sysfs', options: [...NS_RW, ...sysRo] });
   return m;
 }
 
@@ -143,12 +148,15 @@ export function buildSpec(input: SpecInput): OciSpec {
     helpers = m.helpers;
   }
   const mounts = [
-    ...defaultMounts(rootless, hostNetwork),
+    // devpts gid=5 (tty) also in a rootless container's own user namespace: the subordinate range maps
+    // it, and with a single mapping the shim mounts devpts without it. Not in skiff's own namespace
+    // (rootless build), where the shim has no user namespace to fall back in.
+    ...defaultMounts(rootless, hostNetwork, rec.HostConfig.Privileged, !nestedUserns),
     ...[
       ['/etc/hosts', f.hosts],
       ['/etc/hostname', f.hostname],
       ['/etc/resolv.conf', f.resolv],
-    ].map(([d, s]) => ({ destination: d!, type: 'bind', source: s!, options: ['rbind', 'rprivate'] })),
+    ].map(([d, s]) => ({ destination: d!, type: 'bind', source: s!, options: ['rbind', ...(rec.HostConfig.ReadonlyRootfs ? READONLY_FILE : []), 'rprivate'] })),
     ...userMounts(rec.Mounts),
     ...(rec.HostConfig.Init ? [{ destination: INIT_PATH, type: 'bind', source: initPath(), options: ['bind', 'ro'] }] : []),
   ];

@@ -8,12 +8,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fixtures, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { storeMounts } from '../helpers/leftovers.js';
 
 const rootless = process.env.SKIFF_TEST_ROOTLESS === '1';
 
-function mountinfo(): string {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').sort().join('\n');
-}
 
 function shimProcesses(): string[] {
   const out: string[] = [];
@@ -179,13 +177,13 @@ describe('run', () => {
   });
 
   test('nothing is left behind: no mount and no process, even when the CLI is killed', async () => {
-    const before = mountinfo();
+    const before = storeMounts(store);
     await skiff(['run', '--rm', image, 'true'], { store });
-    assert.equal(mountinfo(), before);
+    assert.deepEqual(storeMounts(store), before);
     const r = await skiff(['run', '--rm', '--name', 'victim', image, 'sleep', '30'], { store, killAfterMs: 1500 });
     assert.equal(r.signal, 'SIGKILL');
     await new Promise((res) => setTimeout(res, 500));
-    assert.equal(mountinfo(), before);
+    assert.deepEqual(storeMounts(store), before);
     const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l === 'sleep 30');
     assert.deepEqual(left, []);
   });

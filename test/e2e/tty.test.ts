@@ -8,27 +8,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { storeMounts, storeProcesses } from '../helpers/leftovers.js';
 import { fixtures, SKIFF_BIN, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
 import { Terminal } from '../helpers/terminal.js';
 
-function mountinfo(): string {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').sort().join('\n');
-}
 
-/** Processes whose command line mentions the store (the shim's bundle path, the container's). */
-function processesOf(store: TempStore): string[] {
-  const out: string[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(store.root) || cmd.includes(store.runroot)) out.push(`${p} ${cmd}`);
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 describe('run -it and exec -it on a terminal', () => {
   let store: TempStore;
@@ -122,12 +106,12 @@ describe('run -it and exec -it on a terminal', () => {
   });
 
   test('nothing is left behind after -it: a normal exit, and a terminal that goes away', async () => {
-    const before = mountinfo();
+    const before = storeMounts(store);
     const t = term(['run', '--rm', '-it', image, 'sh', '-c', 'echo ok']);
     await t.waitFor(/^ok$/m);
     assert.equal((await t.exited).code, 0);
-    assert.equal(mountinfo(), before);
-    assert.deepEqual(processesOf(store), []);
+    assert.deepEqual(storeMounts(store), before);
+    assert.deepEqual(storeProcesses(store), []);
     // the terminal (emulator) dies: the pty is hung up under the CLI and the container
     const h = term(['run', '--rm', '-it', '--name', 'hangup', image, 'sh']);
     await h.waitFor(/# /);
@@ -135,9 +119,9 @@ describe('run -it and exec -it on a terminal', () => {
     await h.waitFor(/^started$/m);
     await h.hangup();
     const gone = await waitUntil(async () => (await skiff(['ps', '-a', '-q', '--filter', 'name=hangup'], { store })).stdout === '');
-    assert.ok(gone, `the --rm container of a hung-up terminal is removed: ${JSON.stringify(processesOf(store))}`);
-    assert.equal(mountinfo(), before);
-    assert.deepEqual(processesOf(store), []);
+    assert.ok(gone, `the --rm container of a hung-up terminal is removed: ${JSON.stringify(storeProcesses(store))}`);
+    assert.deepEqual(storeMounts(store), before);
+    assert.deepEqual(storeProcesses(store), []);
   });
 });
 
