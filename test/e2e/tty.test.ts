@@ -105,6 +105,34 @@ describe('run -it and exec -it on a terminal', () => {
     }
   });
 
+  test('a container killed under -it: exit 137 and the host terminal restored', async () => {
+    const t = term(['run', '--rm', '-it', '--name', 'ttykill', image, 'sh']);
+    await t.waitFor(/# /);
+    const k = await skiff(['kill', 'ttykill'], { store });
+    assert.equal(k.code, 0, k.stderr);
+    const r = await t.exited;
+    assert.equal(r.code, 137, t.output);
+    assert.equal(t.settings().after, t.settings().before);
+  });
+
+  test('the terminal of an exec -it goes away: the exec ends, the container stays', async () => {
+    const d = await skiff(['run', '-d', '--name', 'ttyhup', image, 'sleep', '600'], { store });
+    assert.equal(d.code, 0, d.stderr);
+    try {
+      const t = term(['exec', '-it', 'ttyhup', 'sh']);
+      await t.waitFor(/# /);
+      t.type('echo st""arted\r');
+      await t.waitFor(/^started$/m);
+      await t.hangup();
+      const inside = async (): Promise<string[]> => (await skiff(['exec', 'ttyhup', 'ps', '-o', 'args'], { store })).stdout.trim().split('\n').slice(1);
+      assert.ok(await waitUntil(async () => !(await inside()).includes('sh')), `the exec's shell ended: ${(await inside()).join(' | ')}`);
+      assert.deepEqual((await inside()).filter((l) => l !== 'ps -o args'), ['sleep 600']);
+      assert.deepEqual(storeProcesses(store).filter((p) => / exec /.test(p)), [], 'no exec shim is left');
+    } finally {
+      await skiff(['rm', '-f', 'ttyhup'], { store });
+    }
+  });
+
   test('nothing is left behind after -it: a normal exit, and a terminal that goes away', async () => {
     const before = storeMounts(store);
     const t = term(['run', '--rm', '-it', image, 'sh', '-c', 'echo ok']);

@@ -38,7 +38,7 @@ export class Terminal {
       `printf 'STTY-BEFORE=%s\\n' "$(stty -g)"`,
       `${cmd}`,
       'rc=$?',
-      `printf 'STTY-AFTER=%s\\n' "$(stty -g)"`,
+      `printf '\\nSTTY-AFTER=%s\\n' "$(stty -g)"`,  // on a line of its own: the container may leave a prompt
       'exit $rc',
     ].join('; ');
     this.child = spawn('script', ['-qfec', wrapper, '/dev/null'], {
