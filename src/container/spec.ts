@@ -46,6 +46,7 @@ export interface OciSpec {
     maskedPaths: string[];
     readonlyPaths: string[];
     seccomp?: OciSeccomp;
+    sysctl?: Record<string, string>;
   };
   skiff: {
     overlay: { lower: string[]; upper: string; work: string; userxattr: boolean };
@@ -179,6 +180,9 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...(uidMappings ? { uidMappings, gidMappings } : {}),
       maskedPaths: sec.maskedPaths,
       readonlyPaths: sec.readonlyPaths,
+      // Podman's default_sysctls: root in the container may ping (ICMP datagram sockets) without
+      // CAP_NET_RAW; only in a network namespace of its own
+      ...(hostNetwork ? {} : { sysctl: { 'net.ipv4.ping_group_range': '0 0' } }),
       ...(seccomp ? { seccomp } : {}),
     },
     skiff: {

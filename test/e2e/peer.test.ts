@@ -133,6 +133,8 @@ describe('same container as podman', { skip }, () => {
     // Podman writes /etc/hostname without the newline Docker writes: compare the value
     ['--hostname', 'hostname; echo "$(cat /etc/hostname)"; echo $HOSTNAME; grep -cw box1 /etc/hosts', ['--hostname', 'box1']],
     ['umask, oom_score_adj, rlimits of core and stack', 'umask; cat /proc/self/oom_score_adj; ulimit -c; ulimit -s', []],
+    ['namespaces and the sysctls of a private network', 'ls /proc/self/ns; cat /proc/sys/net/ipv4/ping_group_range /proc/sys/net/ipv4/ip_unprivileged_port_start', []],
+    ['the /dev tree (types, modes, owners, device numbers, links)', 'find /dev | sort | while read -r f; do stat -c "%n %F %a %u:%g %t:%T %N" "$f"; done', []],
   ];
   for (const [name, script, extra] of cases) {
     test(name, async () => {
