@@ -105,6 +105,24 @@ describe('run -it and exec -it on a terminal', () => {
     }
   });
 
+  test('--init on a terminal: the command is the foreground process group (job control, Ctrl-C)', async () => {
+    const t = term(['run', '--rm', '-it', '--init', image, 'sh']);
+    await t.waitFor(/# /);
+    let from = t.output.length;
+    t.type('tty; ps -o pid,stat,args | grep -c "^ *[0-9]* T"\r');
+    // a shell outside the foreground group would be stopped (T) by SIGTTIN and print nothing
+    await t.waitFor(/^\/dev\/pts\/0\n0\n/m, from);
+    from = t.output.length;
+    t.type('sleep 318\r');
+    assert.ok(await waitUntil(async () => commandsRunning('sleep 318') > 0), t.output);
+    t.type('\x03');
+    t.type('printf "rc \\x31 %s\\n" $?\r');
+    await t.waitFor(/^rc 1 130$/m, from);
+    t.type('exit 6\r');
+    assert.equal((await t.exited).code, 6, t.output);
+    assert.equal(t.settings().after, t.settings().before);
+  });
+
   test('a container killed under -it: exit 137 and the host terminal restored', async () => {
     const t = term(['run', '--rm', '-it', '--name', 'ttykill', image, 'sh']);
     await t.waitFor(/# /);
