@@ -17,6 +17,7 @@ import { PODMAN_LIMITS, podmanRunSkip as skip } from '../helpers/podman.js';
 import { Terminal } from '../helpers/terminal.js';
 
 const PODMAN_RUN = ['run', '--rm', '--network=none', ...PODMAN_LIMITS];
+const DEV_TREE = 'find /dev | sort | while read -r f; do stat -c "%n %F %a %u:%g %t:%T %N" "$f"; done';
 
 function podman(image: string, script: string, extra: string[] = []): string {
   return execFileSync('podman', [...PODMAN_RUN, ...extra, image, 'sh', '-c', script], { maxBuffer: 64 << 20 }).toString();
@@ -67,15 +68,6 @@ const ON_PURPOSE: { what: string; why: string; podman: (m: Entry) => Entry | nul
   },
 ];
 
-/** The devices every container gets (addon/shim/mounts.c; rootless they are bound from the host). */
-const STANDARD_DEVICES = new Set(['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']);
-
-/**
- * Not done yet (not on purpose): `--privileged` gets every host device from Podman (rootless: bound
- * from the host, the standard ones twice); skiff gives the standard set. Dropped from Podman's side.
- */
-const NOT_YET = (m: Entry): Entry | null => (m.fstype === 'devtmpfs' && m.point.startsWith('/dev/') && !STANDARD_DEVICES.has(m.point) ? null : m);
-
 interface Entry {
   point: string;
   fstype: string;
@@ -91,7 +83,6 @@ function normalise(text: string, side: 'skiff' | 'podman'): string[] {
     // a masked file: a /dev/null bound over it; skiff binds the container's own, podman the host's
     if (m.root === '/null' && m.point !== '/dev/null') e = { point: m.point, fstype: '(a /dev/null)', options: m.options[0]!, super: '' };
     for (const p of ON_PURPOSE) if (e) e = side === 'podman' ? p.podman(e) : (p.skiff ?? ((x: Entry) => x))(e);
-    if (e && side === 'podman') e = NOT_YET(e);
     if (e) out.push(`${e.point} ${e.fstype} ${e.options} ${e.super}`);
   }
   // Podman's rootless --privileged binds the standard devices twice over the same points
@@ -134,7 +125,8 @@ describe('same container as podman', { skip }, () => {
     ['--hostname', 'hostname; echo "$(cat /etc/hostname)"; echo $HOSTNAME; grep -cw box1 /etc/hosts', ['--hostname', 'box1']],
     ['umask, oom_score_adj, rlimits of core and stack', 'umask; cat /proc/self/oom_score_adj; ulimit -c; ulimit -s', []],
     ['namespaces and the sysctls of a private network', 'ls /proc/self/ns; cat /proc/sys/net/ipv4/ping_group_range /proc/sys/net/ipv4/ip_unprivileged_port_start', []],
-    ['the /dev tree (types, modes, owners, device numbers, links)', 'find /dev | sort | while read -r f; do stat -c "%n %F %a %u:%g %t:%T %N" "$f"; done', []],
+    ['the /dev tree (types, modes, owners, device numbers, links)', DEV_TREE, []],
+    ['the /dev tree of --privileged (every host device)', DEV_TREE, ['--privileged']],
   ];
   for (const [name, script, extra] of cases) {
     test(name, async () => {
