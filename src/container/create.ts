@@ -132,6 +132,13 @@ export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]
     out.push({ Type: 'tmpfs', Source: '', Destination: dst, Mode: opts, RW: true, Propagation: '' });
   }
   for (const mp of out) {
+    // Docker's rule for local volume names, the one for container names (so "x/../../etc" cannot leave volumes/)
+    if (mp.Type === 'volume' && mp.Source && !NAME_RE.test(mp.Source)) {
+      throw new SkiffError(
+        'EINVAL',
+        `"${mp.Source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
+      );
+    }
     if (mp.Type === 'bind' && !fs.existsSync(mp.Source)) {
       throw new SkiffError('EINVAL', `invalid mount config: bind source path does not exist: ${mp.Source}`);
     }

@@ -65,4 +65,7 @@ test('-v, --mount and --tmpfs specifications', () => {
   assert.throws(() => parseMounts([], ['type=bind,src=/nonexistent-skiff,dst=/x'], []), /bind source path does not exist: \/nonexistent-skiff/);
   assert.throws(() => parseMounts([], ['type=tmpfs'], []), /target is required/);
   assert.throws(() => parseMounts(['a:b'], [], []), /destination must be an absolute path/);
+  // a volume name is one path component (Docker's rule): nothing outside volumes/
+  for (const bad of ['x/../../etc:/v', 'a/b:/v']) assert.throws(() => parseMounts([bad], [], []), /invalid characters for a local volume name/, bad);
+  assert.throws(() => parseMounts([], ['type=volume,src=../x,dst=/v'], []), /invalid characters for a local volume name/);
 });
