@@ -2,6 +2,7 @@
  * skiff-init: the minimal PID 1 behind `run --init` (statically linked, bind-mounted into the
  * container as /dev/init). It starts the command as its child, forwards the usual signals to it,
  * reaps every zombie re-parented to it, and exits with the child's status (128+signal if killed).
+ * On a terminal the command's process group is the foreground one (typed Ctrl-C reaches it).
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,6 +35,14 @@ int main(int argc, char **argv) {
   if (child == 0) {
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (setpgid(0, 0) < 0) { /* not fatal: the child stays in our group */ }
+    /* on a terminal (-t) the command's group must be the foreground one, or a shell reading it is
+       stopped by SIGTTIN (as tini does); tcsetpgrp from the background raises SIGTTOU: ignore it */
+    if (isatty(STDIN_FILENO)) {
+      signal(SIGTTOU, SIG_IGN);
+      if (tcsetpgrp(STDIN_FILENO, getpgrp()) < 0)
+        fprintf(stderr, "skiff-init: make the command the terminal's foreground: %s\n", strerror(errno));
+      signal(SIGTTOU, SIG_DFL);
+    }
     execvp(argv[first], argv + first);
     int e = errno;
     fprintf(stderr, "Error: exec: \"%s\": %s\n", argv[first], strerror(e));

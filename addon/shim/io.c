@@ -188,7 +188,8 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all) {
             if (w == child) status = st, exited = true;
         } else if (si.ssi_signo == SIGWINCH) {
           if (master >= 0) copy_winsize(master);
-        } else if (!exited && (forward_all || si.ssi_code <= 0 /* sent by a process, not the tty */)) {
+        } else if (!exited && (forward_all || si.ssi_code <= 0 /* sent by a process, not the tty */ ||
+                               (raw && si.ssi_signo == SIGHUP) /* the raw terminal sends none but its hangup */)) {
           kill(child, (int)si.ssi_signo);
         }
       }
@@ -212,6 +213,14 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all) {
       if (r > 0) inlen = (size_t)r, inoff = 0;
       else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         in = -1;
+        if (raw && master >= 0) {
+          /* a raw terminal reads nothing but its hangup: hang up the container's terminal too, so
+             its shell reads EOF and ends, as it would on the user's own terminal */
+          close(master);
+          master = -1;
+          inlen = 0;
+          continue;
+        }
         /* end of piped input: the terminal's EOF character, so a reader in the container sees it */
         struct termios t;
         if (stream_in && master >= 0 && tcgetattr(master, &t) == 0) inbuf[0] = (char)t.c_cc[VEOF], inlen = 1, inoff = 0;

@@ -221,7 +221,47 @@ static const struct {
   unsigned maj, min;
 } DEVICES[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 
-static int make_devices(int rootfd, bool userns) {
+/* One device of linux.devices (--privileged: the host's): mknod, or when the user namespace may not,
+   a bind of the host's node; one that exists already (the standard set) is kept. */
+static int make_spec_device(int rootfd, const struct device *d, bool *can_mknod) {
+  const char *slash = strrchr(d->path, '/'), *name = slash + 1;
+  char parent[4096];
+  snprintf(parent, sizeof parent, "%.*s", (int)(slash - d->path), d->path);
+  if (parent[0] && mkdir_in_root(rootfd, parent, 0755) < 0) return -1;
+  int pfd = open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+  if (pfd < 0) return fail("open %s in the container", parent[0] ? parent : "/");
+  int r = 0;
+  if (*can_mknod) {
+    if (mknodat(pfd, name, d->type | d->mode, makedev(d->major, d->minor)) == 0) {
+      if (fchmodat(pfd, name, d->mode, 0) < 0 || fchownat(pfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+        r = fail("set the mode and owner of %s", d->path);
+      close(pfd);
+      return r;
+    }
+    if (errno == EEXIST) return close(pfd), 0;
+    if (errno != EPERM) {
+      r = fail("mknod %s", d->path);
+      close(pfd);
+      return r;
+    }
+    *can_mknod = false;
+  }
+  int f = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (f < 0) {
+    r = errno == EEXIST ? 0 : fail("create %s", d->path);
+    close(pfd);
+    return r;
+  }
+  close(f);
+  int t = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  close(pfd);
+  if (t < 0) return fail("open %s", d->path);
+  r = bind_onto(d->path, t, d->path, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, 0);
+  close(t);
+  return r;
+}
+
+static int make_devices(int rootfd, const struct container *c, bool userns) {
   int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
   if (dev < 0 && errno == ENOENT && mkdir_in_root(rootfd, "/dev", 0755) == 0) dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
   if (dev < 0) return fail("open /dev in the container");
@@ -256,7 +296,7 @@ static int make_devices(int rootfd, bool userns) {
     char host[16], dest[16];
     snprintf(host, sizeof host, "/dev/%s", n);
     snprintf(dest, sizeof dest, "/dev/%s", n);
-    r = bind_onto(host, t, dest, false, 0, false, 0);
+    r = bind_onto(host, t, dest, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, 0); /* as crun */
     close(t);
   }
   static const char *const LINKS[][2] = {{"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
@@ -265,6 +305,8 @@ static int make_devices(int rootfd, bool userns) {
   for (size_t i = 0; i < sizeof LINKS / sizeof LINKS[0] && r == 0; i++)
     if (symlinkat(LINKS[i][0], dev, LINKS[i][1]) < 0 && errno != EEXIST) r = fail("symlink /dev/%s", LINKS[i][1]);
   close(dev);
+  bool spec_mknod = !userns;
+  for (size_t i = 0; i < c->ndevices && r == 0; i++) r = make_spec_device(rootfd, &c->devices[i], &spec_mknod);
   return r;
 }
 
@@ -378,7 +420,7 @@ int setup_rootfs(const struct container *c, bool userns) {
   if (c->ns[NS_NET].enabled && !c->ns[NS_NET].path && loopback_up() < 0) goto fail;
   for (size_t i = 0; i < c->nmounts; i++)
     if (do_mount(rootfd, &c->mounts[i], userns) < 0) goto fail;
-  if (make_devices(rootfd, userns) < 0) goto fail;
+  if (make_devices(rootfd, c, userns) < 0) goto fail;
   /* Docker creates the working directory */
   if (strcmp(c->proc.cwd, "/") && mkdir_in_root(rootfd, c->proc.cwd, 0755) < 0) goto fail;
   if (fchdir(rootfd) < 0) {
@@ -432,8 +474,21 @@ int finish_rootfs(const struct container *c) {
       if (errno == ENOENT) continue;
       return fail("mask %s", p);
     }
-    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k") : mount("/dev/null", p, NULL, MS_BIND, NULL);
-    if (r < 0 && errno != ENOENT) return fail("mask %s", p);
+    /* read-only, as crun masks: an empty tmpfs over a directory, the container's /dev/null over a file */
+    if (S_ISDIR(st.st_mode)) {
+      struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+      if (mount("tmpfs", p, "tmpfs", 0, "size=0k") < 0 || mount_setattr(AT_FDCWD, p, 0, &a, sizeof a) < 0)
+        return fail("mask %s", p);
+      continue;
+    }
+    int t = open(p, O_PATH | O_CLOEXEC);
+    if (t < 0) {
+      if (errno == ENOENT) continue;
+      return fail("mask %s", p);
+    }
+    int r = bind_onto("/dev/null", t, p, false, MOUNT_ATTR_RDONLY, false, 0);
+    close(t);
+    if (r < 0) return -1;
   }
   if (c->root_readonly) {
     struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};

@@ -111,6 +111,15 @@ struct sysctl {
   const char *key, *value;
 };
 
+struct device { /* linux.devices: made in the container's /dev (bound from the host when rootless) */
+  const char *path;
+  mode_t type; /* S_IFCHR or S_IFBLK */
+  unsigned major, minor;
+  mode_t mode;
+  uid_t uid;
+  gid_t gid;
+};
+
 struct ns_spec {
   bool enabled;     /* listed in linux.namespaces */
   const char *path; /* join instead of creating */
@@ -139,6 +148,8 @@ struct container {
   size_t nmasked, nreadonly;
   struct sysctl *sysctls;
   size_t nsysctls;
+  struct device *devices;
+  size_t ndevices;
   /* the `skiff` extension */
   bool has_overlay;
   struct overlay overlay;

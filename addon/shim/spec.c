@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "shim.h"
 
@@ -374,6 +375,21 @@ int spec_load_container(const char *bundle, struct container *c) {
     if (!json_is_string(v)) return failx("spec: linux.sysctl.%s must be a string", key);
     if (strstr(key, "..") || key[0] == '/' || key[0] == '.') return failx("spec: invalid sysctl %s", key);
     c->sysctls[c->nsysctls++] = (struct sysctl){key, json_string_value(v)};
+  }
+  json_t *devs = json_object_get(lnx, "devices"), *d;
+  c->devices = xcalloc(json_array_size(devs) + 1, sizeof *c->devices);
+  json_array_foreach(devs, i, d) {
+    struct device *e = &c->devices[c->ndevices++];
+    const char *path = str(d, "path"), *type = str(d, "type");
+    unsigned long long maj = 0, min = 0, mode = 0666, uid = 0, gid = 0;
+    if (!path || path[0] != '/' || strstr(path, "..")) return failx("spec: linux.devices[%zu].path must be an absolute path", i);
+    if (!type || (strcmp(type, "c") && strcmp(type, "b"))) return failx("spec: linux.devices[%zu].type must be c or b", i);
+    if (uint_field(d, "major", "linux.devices[]", 0xfffff, &maj) < 0 || uint_field(d, "minor", "linux.devices[]", 0xfffff, &min) < 0 ||
+        (json_object_get(d, "fileMode") && uint_field(d, "fileMode", "linux.devices[]", 07777, &mode) < 0) ||
+        (json_object_get(d, "uid") && uint_field(d, "uid", "linux.devices[]", UINT32_MAX - 1, &uid) < 0) ||
+        (json_object_get(d, "gid") && uint_field(d, "gid", "linux.devices[]", UINT32_MAX - 1, &gid) < 0))
+      return -1;
+    *e = (struct device){path, type[0] == 'c' ? S_IFCHR : S_IFBLK, (unsigned)maj, (unsigned)min, (mode_t)mode, (uid_t)uid, (gid_t)gid};
   }
   json_t *sc = json_object_get(lnx, "seccomp");
   if (json_is_object(sc)) c->proc.seccomp = sc;

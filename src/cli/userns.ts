@@ -35,7 +35,7 @@ export function reexecInUserns(argv: string[]): never {
   const script = process.argv[1]!;
   return native().execve(
     shimPath(),
-    ['skiff-shim', 'unshare', formatMap(m.uidMappings), formatMap(m.gidMappings), '--', process.execPath, script, ...argv],
+    ['skiff-shim', 'unshare', formatMap(m.uidMappings), formatMap(m.gidMappings), '--', process.execPath, '--', script, ...argv],
     env,
   );
 }

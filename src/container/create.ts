@@ -68,9 +68,16 @@ export function mergeEnv(imageEnv: string[], envFiles: string[], flags: string[]
     } catch (e) {
       throw new SkiffError('EINVAL', `cannot read env file ${file}: ${(e as Error).message}`);
     }
-    text.split('\n').forEach((line) => {
-      const l = line.replace(/^\s+/, '');
-      if (l && !l.startsWith('#')) put(l.replace(/\r$/, ''), file);
+    // Docker's rules (opts.ParseEnvFile): a BOM dropped, leading whitespace trimmed, # comments and
+    // blank lines skipped, the value passed through verbatim, a name must have no whitespace
+    text.replace(/^\ufeff/, '').split('\n').forEach((line) => {
+      const l = line.replace(/\r$/, '').replace(/^\s+/, '');
+      if (!l || l.startsWith('#')) return;
+      const eq = l.indexOf('=');
+      const name = eq < 0 ? l : l.slice(0, eq);
+      if (!name) throw new SkiffError('EINVAL', `poorly formatted environment: no variable name on line '${l}'`);
+      if (/\s/.test(name)) throw new SkiffError('EINVAL', `poorly formatted environment: variable '${name}' contains whitespaces`);
+      put(l, file);
     });
   }
   for (const e of flags) put(e);
@@ -125,6 +132,13 @@ export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]
     out.push({ Type: 'tmpfs', Source: '', Destination: dst, Mode: opts, RW: true, Propagation: '' });
   }
   for (const mp of out) {
+    // Docker's rule for local volume names, the one for container names (so "x/../../etc" cannot leave volumes/)
+    if (mp.Type === 'volume' && mp.Source && !NAME_RE.test(mp.Source)) {
+      throw new SkiffError(
+        'EINVAL',
+        `"${mp.Source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
+      );
+    }
     if (mp.Type === 'bind' && !fs.existsSync(mp.Source)) {
       throw new SkiffError('EINVAL', `invalid mount config: bind source path does not exist: ${mp.Source}`);
     }
@@ -169,11 +183,13 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const userSpec = o.user ?? icfg.User ?? '';
   const user = resolveUser(userSpec, (p) => readLayeredFile(diffsTopFirst, p));
   const mounts = parseMounts(o.volumes, o.mounts, o.tmpfs);
+  // volumes live in the store (volumes/<name>/_data); an anonymous one goes with a --rm container
+  const anonymousVolumes: string[] = [];
   for (const mp of mounts) {
     if (mp.Type !== 'volume') continue;
     const vname = mp.Source || newContainerId();
-    mp.Source = path.join(volumeDir(vname), '_data');
-    mp.Type = 'bind';
+    if (!mp.Source) anonymousVolumes.push(volumeDir(vname));
+    Object.assign(mp, { Name: vname, Driver: 'local', Source: path.join(volumeDir(vname), '_data') });
     await fsp.mkdir(mp.Source, { recursive: true });
   }
   let env = mergeEnv(icfg.Env ?? [], o.envFile, o.env);
@@ -230,7 +246,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
     Rootless: paths().rootless,
     Layers: chainIds,
   };
-  const spec = buildSpec({ rec, user, env, security });
+  const spec = buildSpec({ rec, user, env, security, removeWithContainer: anonymousVolumes });
   const f = containerFiles(id);
   // a handful of small files in a fresh staging dir: synchronous calls, no thread-pool round trips
   await createContainerDir(rec, async (dir) => {

@@ -3,6 +3,7 @@
  * OCI runtime spec so the same file can be given to crun; the `skiff` extension carries the
  * overlay layers and the files the shim writes.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { paths } from '../config.js';
 import { initPath } from '../native.js';
@@ -34,6 +35,63 @@ export interface OciProcess {
   rlimits?: { type: string; hard: number; soft: number }[];
 }
 
+export interface OciDevice {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * --privileged: every character and block device of the host's /dev filesystem (not the pts, shm,
+ * mqueue mounts under it), as Podman and Docker give; not /dev/console and /dev/ptmx, which the
+ * container has of its own. Rootless, the shim binds them from the host (their owners are then the
+ * overflow ids) and the virtual consoles are left out, as Podman does.
+ */
+export function hostDevices(rootless: boolean, root = '/dev'): OciDevice[] {
+  const out: OciDevice[] = [];
+  const top = fs.statSync(root).dev;
+  const walk = (dir: string): void => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names.sort()) {
+      const p = path.join(dir, n);
+      if (p === '/dev/console' || p === '/dev/ptmx') continue;
+      // rootless Podman (4.3) leaves out the host's virtual consoles and serial lines
+      if (rootless && /^\/dev\/ttyS?\d+$/.test(p)) continue;
+      let st: fs.BigIntStats;
+      try {
+        st = fs.lstatSync(p, { bigint: true });
+      } catch {
+        continue;
+      }
+      if (st.dev !== BigInt(top)) continue;
+      if (st.isDirectory()) walk(p);
+      else if (st.isCharacterDevice() || st.isBlockDevice()) {
+        const r = st.rdev;
+        out.push({
+          path: p,
+          type: st.isCharacterDevice() ? 'c' : 'b',
+          major: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)),
+          minor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)),
+          fileMode: Number(st.mode & 0o7777n),
+          uid: Number(st.uid),
+          gid: Number(st.gid),
+        });
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
 export interface OciSpec {
   ociVersion: string;
   process: OciProcess;
@@ -47,6 +105,8 @@ export interface OciSpec {
     maskedPaths: string[];
     readonlyPaths: string[];
     seccomp?: OciSeccomp;
+    sysctl?: Record<string, string>;
+    devices?: OciDevice[];
   };
   skiff: {
     overlay: { lower: string[]; upper: string; work: string; userxattr: boolean };
@@ -75,6 +135,8 @@ export interface SpecInput {
   files?: SpecFiles;
   /** Overlay lower dirs (default: the short links of rec.Layers). */
   lower?: string[];
+  /** More paths a --rm container's shim removes with it (its anonymous volumes). */
+  removeWithContainer?: string[];
 }
 
 const NS_RW = ['nosuid', 'noexec', 'nodev'];
@@ -83,17 +145,23 @@ const seccompCacheDir = (): string => path.join(paths().runroot, 'seccomp');
 /** Where `--init` puts skiff-init in the container (Docker uses /sbin/docker-init, Podman /run/podman-init). */
 const INIT_PATH = '/dev/init';
 
-function defaultMounts(rootless: boolean, hostNetwork: boolean): OciMount[] {
+/** --read-only also covers /etc/hosts, hostname and resolv.conf (Docker makes them ro, Podman too, with these flags). */
+const READONLY_FILE = ['ro', 'nosuid', 'nodev', 'noexec'];
+
+function defaultMounts(rootless: boolean, hostNetwork: boolean, privileged: boolean, tty5: boolean): OciMount[] {
+  // --privileged gets a writable /sys, as Docker and Podman give
+  const sysRo = privileged ? [] : ['ro'];
   const m: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: [...NS_RW] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(rootless ? [] : ['gid=5'])] },
+    // noexec on /dev as Podman (Docker leaves it out): nothing in a container runs from its device dir
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(tty5 ? ['gid=5'] : [])] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: [...NS_RW] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: [...NS_RW, 'mode=1777', 'size=65536k'] },
   ];
   // sysfs cannot be mounted by a user namespace that does not own the network namespace.
-  if (rootless && hostNetwork) m.push({ destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', ...NS_RW, 'ro'] });
-  else m.push({ destination: '/sys', type: 'sysfs', source: 'sysfs', options: [...NS_RW, 'ro'] });
+  if (rootless && hostNetwork) m.push({ destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', ...NS_RW, ...sysRo] });
+  else m.push({ destination: '/sys', type: 'sysfs', source: 'sysfs', options: [...NS_RW, ...sysRo] });
   return m;
 }
 
@@ -106,7 +174,8 @@ function userMounts(mounts: MountPoint[]): OciMount[] {
       destination: mp.Destination,
       type: 'bind',
       source: mp.Source,
-      options: ['rbind', mp.RW ? 'rw' : 'ro', ...(mp.Propagation ? [mp.Propagation] : ['rprivate'])],
+      // a volume is the store's directory: no setuid files or devices from it (as Podman)
+      options: ['rbind', mp.RW ? 'rw' : 'ro', ...(mp.Type === 'volume' ? ['nosuid', 'nodev'] : []), ...(mp.Propagation ? [mp.Propagation] : ['rprivate'])],
     };
   });
 }
@@ -143,12 +212,15 @@ export function buildSpec(input: SpecInput): OciSpec {
     helpers = m.helpers;
   }
   const mounts = [
-    ...defaultMounts(rootless, hostNetwork),
+    // devpts gid=5 (tty) also in a rootless container's own user namespace: the subordinate range maps
+    // it, and with a single mapping the shim mounts devpts without it. Not in skiff's own namespace
+    // (rootless build), where the shim has no user namespace to fall back in.
+    ...defaultMounts(rootless, hostNetwork, rec.HostConfig.Privileged, !nestedUserns),
     ...[
       ['/etc/hosts', f.hosts],
       ['/etc/hostname', f.hostname],
       ['/etc/resolv.conf', f.resolv],
-    ].map(([d, s]) => ({ destination: d!, type: 'bind', source: s!, options: ['rbind', 'rprivate'] })),
+    ].map(([d, s]) => ({ destination: d!, type: 'bind', source: s!, options: ['rbind', ...(rec.HostConfig.ReadonlyRootfs ? READONLY_FILE : []), 'rprivate'] })),
     ...userMounts(rec.Mounts),
     ...(rec.HostConfig.Init ? [{ destination: INIT_PATH, type: 'bind', source: initPath(), options: ['bind', 'ro'] }] : []),
   ];
@@ -171,6 +243,10 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...(uidMappings ? { uidMappings, gidMappings } : {}),
       maskedPaths: sec.maskedPaths,
       readonlyPaths: sec.readonlyPaths,
+      // Podman's default_sysctls: root in the container may ping (ICMP datagram sockets) without
+      // CAP_NET_RAW; only in a network namespace of its own
+      ...(hostNetwork ? {} : { sysctl: { 'net.ipv4.ping_group_range': '0 0' } }),
+      ...(rec.HostConfig.Privileged ? { devices: hostDevices(rootless && !nestedUserns) } : {}),
       ...(seccomp ? { seccomp } : {}),
     },
     skiff: {
@@ -178,7 +254,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       exitFile: f.exit,
       pidFile: f.pid,
       // --rm: renamed into the store's staging dir, then deleted by a detached child of the shim
-      ...(rec.HostConfig.AutoRemove ? { remove: [f.dir], trashDir: dirs().tmp } : {}),
+      ...(rec.HostConfig.AutoRemove ? { remove: [f.dir, ...(input.removeWithContainer ?? [])], trashDir: dirs().tmp } : {}),
       idmapHelpers: helpers,
       seccompCache: seccompCacheDir(),
     },

@@ -55,6 +55,10 @@ export interface LogConfig {
 
 export interface MountPoint {
   Type: 'bind' | 'tmpfs' | 'volume';
+  /** volumes: the volume's name (64 hex for an anonymous one), as Docker's inspect shows */
+  Name?: string;
+  /** volumes: "local" */
+  Driver?: string;
   Source: string;
   Destination: string;
   Mode: string;

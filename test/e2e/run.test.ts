@@ -9,13 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fixtures, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { storeMounts } from '../helpers/leftovers.js';
 
 const rootless = process.env.SKIFF_TEST_ROOTLESS === '1';
 
-/** The host's mounts under `under` (a leaked container mount is under its store; the machine is shared). */
-function mountinfo(under: string): string {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(under)).sort().join('\n');
-}
 
 function shimProcesses(): string[] {
   const out: string[] = [];
@@ -198,16 +195,15 @@ describe('run', () => {
   });
 
   test('nothing is left behind: no mount and no process, even when the CLI is killed', async () => {
-    const base = path.dirname(store.root);
-    const before = mountinfo(base);
+    const before = storeMounts(store);
     await skiff(['run', '--rm', image, 'true'], { store });
-    assert.equal(mountinfo(base), before);
+    assert.deepEqual(storeMounts(store), before);
     // a duration of our own: other test runs on this machine sleep too
     const nap = String(31 + (process.pid % 997));
     const r = await skiff(['run', '--rm', '--name', 'victim', image, 'sleep', nap], { store, killAfterMs: 1500 });
     assert.equal(r.signal, 'SIGKILL');
     await new Promise((res) => setTimeout(res, 500));
-    assert.equal(mountinfo(base), before);
+    assert.deepEqual(storeMounts(store), before);
     const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l === `sleep ${nap}`);
     assert.deepEqual(left, []);
   });

@@ -1,0 +1,195 @@
+/**
+ * `run -it` and `exec -it` through a real terminal (test/helpers/terminal.ts: util-linux `script`
+ * gives the CLI a pty as its controlling terminal). Checked: the container's own pty (/dev/pts/0,
+ * as Docker and Podman show), the terminal size from the start and after a resize (SIGWINCH),
+ * typed input echoed by the container's line discipline, Ctrl-C reaching the container's foreground
+ * process (not the CLI), the exit code, the host terminal's mode restored, nothing left behind.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { storeMounts, storeProcesses } from '../helpers/leftovers.js';
+import { fixtures, SKIFF_BIN, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { Terminal } from '../helpers/terminal.js';
+
+
+
+describe('run -it and exec -it on a terminal', () => {
+  let store: TempStore;
+  let image: string;
+  const terminals: Terminal[] = [];
+  const term = (argv: string[], rows?: number, cols?: number): Terminal => {
+    const t = new Terminal([SKIFF_BIN, ...argv], { env: store.env, ...(rows ? { rows } : {}), ...(cols ? { cols } : {}) });
+    terminals.push(t);
+    return t;
+  };
+  before(async () => {
+    store = await tempStore();
+    image = fixtures().busybox;
+    const r = await skiff(['pull', '-q', image], { store });
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    for (const t of terminals) await t.close();
+    await store.cleanup();
+  });
+
+  test('an interactive shell: its own pty, the terminal size, echo, exit code, terminal restored', async () => {
+    const t = term(['run', '--rm', '-it', image, 'sh'], 24, 80);
+    await t.waitFor(/# /);
+    let from = t.output.length;
+    // the container's line discipline echoes what is typed; "\x31" keeps the answer apart from the echo
+    t.type('tty; stty size; printf "typed-\\x31\\n"\r');
+    const m = await t.waitFor(/^(\/dev\/\S+)\n(\d+ \d+)\ntyped-1\n/m, from);
+    assert.equal(m[1], '/dev/pts/0', 'a pty of the container\'s own devpts, as Docker and Podman give');
+    assert.equal(m[2], '24 80', 'the size of the user\'s terminal');
+    assert.match(t.output.slice(from), /tty; stty size; printf "typed-\\x31\\n"\n/, 'typed input is echoed');
+    from = t.output.length;
+    t.type('ls -l /dev/console | cut -c1-10; echo $TERM\r');
+    await t.waitFor(/^crw--w----\nxterm\n/m, from);
+    t.type('exit 7\r');
+    const r = await t.exited;
+    assert.equal(r.code, 7, t.output);
+    const s = t.settings();
+    assert.ok(s.before && s.after, t.output);
+    assert.equal(s.after, s.before, 'the host terminal is back in the mode it had (not raw)');
+  });
+
+  test('a resize reaches the container (SIGWINCH) and Ctrl-C its foreground process, not the CLI', async () => {
+    const script = 'trap "echo size \\$(stty size)" WINCH; trap "echo got INT; exit 3" INT; echo ready; while :; do sleep 1; done';
+    const t = term(['run', '--rm', '-it', image, 'sh', '-c', script], 24, 80);
+    await t.waitFor(/^ready$/m);
+    await t.resize(30, 100);
+    await t.waitFor(/^size 30 100$/m);
+    await t.resize(40, 120);
+    await t.waitFor(/^size 40 120$/m);
+    t.type('\x03');
+    await t.waitFor(/got INT$/m); // after the ^C the terminal echoes
+    const r = await t.exited;
+    assert.equal(r.code, 3, `the container's INT trap decided the exit code:\n${t.output}`);
+    assert.equal(t.settings().after, t.settings().before);
+  });
+
+  test('exec -it: a pty in the running container, its size, a resize, the exec\'s exit code', async () => {
+    const d = await skiff(['run', '-d', '--name', 'ttyexec', image, 'sleep', '600'], { store });
+    assert.equal(d.code, 0, d.stderr);
+    try {
+      const t = term(['exec', '-it', 'ttyexec', 'sh'], 20, 70);
+      await t.waitFor(/# /);
+      let from = t.output.length;
+      t.type('tty; stty size; echo $$\r');
+      const m = await t.waitFor(/^(\/dev\/\S+)\n(\d+ \d+)\n(\d+)\n/m, from);
+      assert.match(m[1]!, /^\/dev\/pts\/\d+$/);
+      assert.equal(m[2], '20 70');
+      assert.notEqual(m[3], '1', 'exec runs a new process next to the init');
+      from = t.output.length;
+      await t.resize(33, 99);
+      t.type('stty size\r');
+      await t.waitFor(/^33 99$/m, from);
+      from = t.output.length;
+      t.type('sleep 317\r');
+      // the shell reads its line in a mode of its own and flushes input when it switches back: type
+      // Ctrl-C once the command runs
+      assert.ok(await waitUntil(async () => commandsRunning('sleep 317') > 0), t.output);
+      t.type('\x03');
+      t.type('printf "rc \\x31 %s\\n" $?\r');
+      await t.waitFor(/^rc 1 130$/m, from);
+      t.type('exit 5\r');
+      const r = await t.exited;
+      assert.equal(r.code, 5, t.output);
+      assert.equal(t.settings().after, t.settings().before);
+      const ps = await skiff(['ps', '--format', '{{.Names}}'], { store });
+      assert.equal(ps.stdout, 'ttyexec\n', 'the container outlives the exec');
+    } finally {
+      await skiff(['rm', '-f', 'ttyexec'], { store });
+    }
+  });
+
+  test('--init on a terminal: the command is the foreground process group (job control, Ctrl-C)', async () => {
+    const t = term(['run', '--rm', '-it', '--init', image, 'sh']);
+    await t.waitFor(/# /);
+    let from = t.output.length;
+    t.type('tty; ps -o pid,stat,args | grep -c "^ *[0-9]* T"\r');
+    // a shell outside the foreground group would be stopped (T) by SIGTTIN and print nothing
+    await t.waitFor(/^\/dev\/pts\/0\n0\n/m, from);
+    from = t.output.length;
+    t.type('sleep 318\r');
+    assert.ok(await waitUntil(async () => commandsRunning('sleep 318') > 0), t.output);
+    t.type('\x03');
+    t.type('printf "rc \\x31 %s\\n" $?\r');
+    await t.waitFor(/^rc 1 130$/m, from);
+    t.type('exit 6\r');
+    assert.equal((await t.exited).code, 6, t.output);
+    assert.equal(t.settings().after, t.settings().before);
+  });
+
+  test('a container killed under -it: exit 137 and the host terminal restored', async () => {
+    const t = term(['run', '--rm', '-it', '--name', 'ttykill', image, 'sh']);
+    await t.waitFor(/# /);
+    const k = await skiff(['kill', 'ttykill'], { store });
+    assert.equal(k.code, 0, k.stderr);
+    const r = await t.exited;
+    assert.equal(r.code, 137, t.output);
+    assert.equal(t.settings().after, t.settings().before);
+  });
+
+  test('the terminal of an exec -it goes away: the exec ends, the container stays', async () => {
+    const d = await skiff(['run', '-d', '--name', 'ttyhup', image, 'sleep', '600'], { store });
+    assert.equal(d.code, 0, d.stderr);
+    try {
+      const t = term(['exec', '-it', 'ttyhup', 'sh']);
+      await t.waitFor(/# /);
+      t.type('echo st""arted\r');
+      await t.waitFor(/^started$/m);
+      await t.hangup();
+      const inside = async (): Promise<string[]> => (await skiff(['exec', 'ttyhup', 'ps', '-o', 'args'], { store })).stdout.trim().split('\n').slice(1);
+      assert.ok(await waitUntil(async () => !(await inside()).includes('sh')), `the exec's shell ended: ${(await inside()).join(' | ')}`);
+      assert.deepEqual((await inside()).filter((l) => l !== 'ps -o args'), ['sleep 600']);
+      assert.deepEqual(storeProcesses(store).filter((p) => / exec /.test(p)), [], 'no exec shim is left');
+    } finally {
+      await skiff(['rm', '-f', 'ttyhup'], { store });
+    }
+  });
+
+  test('nothing is left behind after -it: a normal exit, and a terminal that goes away', async () => {
+    const before = storeMounts(store);
+    const t = term(['run', '--rm', '-it', image, 'sh', '-c', 'echo ok']);
+    await t.waitFor(/^ok$/m);
+    assert.equal((await t.exited).code, 0);
+    assert.deepEqual(storeMounts(store), before);
+    assert.deepEqual(storeProcesses(store), []);
+    // the terminal (emulator) dies: the pty is hung up under the CLI and the container
+    const h = term(['run', '--rm', '-it', '--name', 'hangup', image, 'sh']);
+    await h.waitFor(/# /);
+    h.type('echo st""arted\r');
+    await h.waitFor(/^started$/m);
+    await h.hangup();
+    const gone = await waitUntil(async () => (await skiff(['ps', '-a', '-q', '--filter', 'name=hangup'], { store })).stdout === '');
+    assert.ok(gone, `the --rm container of a hung-up terminal is removed: ${JSON.stringify(storeProcesses(store))}`);
+    assert.deepEqual(storeMounts(store), before);
+    assert.deepEqual(storeProcesses(store), []);
+  });
+});
+
+/** How many processes run exactly this command line. */
+function commandsRunning(cmd: string): number {
+  let n = 0;
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `${cmd.split(' ').join('\0')}\0`) n++;
+    } catch {
+      /* gone */
+    }
+  }
+  return n;
+}
+
+/** Polls cond every 100 ms for up to 20 s (the container's end is asynchronous to the terminal's). */
+async function waitUntil(cond: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 200; i++) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}

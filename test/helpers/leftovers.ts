@@ -1,0 +1,34 @@
+/**
+ * What a container can leave on the host: mounts (its overlay, binds onto its rootfs: all name paths
+ * of the store) and processes (the shim's command line names its bundle in the store). Only what names
+ * this test's store is looked at, so other work on the machine (other containers, benchmarks) does
+ * not disturb the comparison.
+ */
+import fs from 'node:fs';
+import type { TempStore } from './fixtures.js';
+
+const mentions = (s: string, store: TempStore): boolean => s.includes(store.root) || s.includes(store.runroot);
+
+/** The host's mount table lines that mention the store, sorted. */
+export function storeMounts(store: TempStore): string[] {
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => mentions(l, store))
+    .sort();
+}
+
+/** "PID CMDLINE" of every process whose command line mentions the store. */
+export function storeProcesses(store: TempStore): string[] {
+  const out: string[] = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd && mentions(cmd, store)) out.push(`${p} ${cmd}`);
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
