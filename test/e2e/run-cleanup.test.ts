@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { storeMounts, storeProcesses } from '../helpers/leftovers.js';
+import { storeMounts, storeProcessesSettled } from '../helpers/leftovers.js';
 import { fixtures, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
 
 
@@ -45,7 +45,7 @@ describe('failed starts leave nothing behind', () => {
       assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
       assert.match(r.stderr.trimEnd(), msg);
       assert.deepEqual(storeMounts(store), mounts, 'no mount is left on the host');
-      assert.deepEqual(storeProcesses(store), []);
+      assert.deepEqual(await storeProcessesSettled(store), []);
       assert.deepEqual(containers(), before, 'the --rm container is gone');
     });
   }
@@ -57,12 +57,12 @@ describe('failed starts leave nothing behind', () => {
     assert.equal(r.code, 127);
     assert.match(r.stderr, /no-such-command-skiff/);
     assert.deepEqual(storeMounts(store), mounts);
-    assert.deepEqual(storeProcesses(store), []);
+    assert.deepEqual(await storeProcessesSettled(store), []);
     assert.deepEqual(containers(), before);
     const kept = await skiff(['run', '--name', 'failkeep', image, 'no-such-command-skiff'], { store });
     assert.equal(kept.code, 127);
     assert.deepEqual(storeMounts(store), mounts);
-    assert.deepEqual(storeProcesses(store), []);
+    assert.deepEqual(await storeProcessesSettled(store), []);
     const ps = await skiff(['ps', '-a', '--filter', 'name=failkeep', '--format', '{{.Status}}'], { store });
     assert.match(ps.stdout, /^Exited \(127\)/, ps.stdout + ps.stderr);
     assert.equal((await skiff(['rm', 'failkeep'], { store })).code, 0);

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { storeMounts, storeProcesses } from '../helpers/leftovers.js';
+import { storeMounts, storeProcesses, storeProcessesSettled } from '../helpers/leftovers.js';
 import { fixtures, SKIFF_BIN, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
 import { Terminal } from '../helpers/terminal.js';
 
@@ -157,7 +157,7 @@ describe('run -it and exec -it on a terminal', () => {
     await t.waitFor(/^ok$/m);
     assert.equal((await t.exited).code, 0);
     assert.deepEqual(storeMounts(store), before);
-    assert.deepEqual(storeProcesses(store), []);
+    assert.deepEqual(await storeProcessesSettled(store), []);
     // the terminal (emulator) dies: the pty is hung up under the CLI and the container
     const h = term(['run', '--rm', '-it', '--name', 'hangup', image, 'sh']);
     await h.waitFor(/# /);
@@ -167,7 +167,7 @@ describe('run -it and exec -it on a terminal', () => {
     const gone = await waitUntil(async () => (await skiff(['ps', '-a', '-q', '--filter', 'name=hangup'], { store })).stdout === '');
     assert.ok(gone, `the --rm container of a hung-up terminal is removed: ${JSON.stringify(storeProcesses(store))}`);
     assert.deepEqual(storeMounts(store), before);
-    assert.deepEqual(storeProcesses(store), []);
+    assert.deepEqual(await storeProcessesSettled(store), []);
   });
 });
 

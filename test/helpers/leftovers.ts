@@ -32,3 +32,18 @@ export function storeProcesses(store: TempStore): string[] {
   }
   return out;
 }
+
+/**
+ * storeProcesses() once the --rm deleter is done: after a --rm container the shim hands the deletion of
+ * its files to a detached child that ends by itself (a few ms; longer rootless, inside the user
+ * namespace). Polls for up to `ms`; whatever is still there then is a leftover.
+ */
+export async function storeProcessesSettled(store: TempStore, ms = 10_000): Promise<string[]> {
+  const end = Date.now() + ms;
+  let left = storeProcesses(store);
+  while (left.length && Date.now() < end) {
+    await new Promise((res) => setTimeout(res, 50));
+    left = storeProcesses(store);
+  }
+  return left;
+}
