@@ -23,7 +23,7 @@ import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../st
 import { decompressStream } from './compression.js';
 import { imageComplete } from './local.js';
 import { DigestVerifier, verifyBuffer } from './digest.js';
-import { parseManifest, selectPlatform, type ImageConfig, type Descriptor } from './media.js';
+import { parseManifest, selectPlatform, type ImageConfig, type Descriptor, type Manifest } from './media.js';
 import { canonical, familiar, familiarName, isInsecureRegistry, parseReference, repoName, type Reference } from './reference.js';
 
 export interface PullOptions {
@@ -78,9 +78,11 @@ async function pullLayer(
   chainId: string,
   parent: string | null,
   progress: Progress,
+  prefetched?: Prefetch,
 ): Promise<boolean> {
   const short = desc.digest.slice(7, 19);
   if (hasLayer(chainId)) {
+    prefetched?.drop();
     progress.update(short, 'Already exists');
     return false;
   }
@@ -88,7 +90,7 @@ async function pullLayer(
   const blobTmp = await stagingPath('blob');
   try {
     const { created } = await createLayer({ chainId, diffId, parent }, async (diff) => {
-      const { stream } = await client.getBlob(repo, desc.digest);
+      const { stream } = await (prefetched?.take() ?? client.getBlob(repo, desc.digest));
       let got = 0;
       stream.on('data', (c: Buffer) => {
         got += c.length;
@@ -137,8 +139,31 @@ async function pullLayer(
     progress.update(short, created ? 'Pull complete' : 'Already exists');
     return created;
   } finally {
+    prefetched?.drop(); // another pull made the layer while we waited for its lock
     await fsp.rm(blobTmp, { force: true });
   }
+}
+
+/** A blob request started before it is known to be needed; `drop` abandons it (and is a no-op once taken). */
+interface Prefetch {
+  take(): Promise<{ stream: Readable; size: number }>;
+  drop(): void;
+}
+
+function prefetch(client: RegistryClient, repo: string, digest: string): Prefetch {
+  let p: Promise<{ stream: Readable; size: number }> | undefined = client.getBlob(repo, digest);
+  p.catch(() => undefined); // its error matters only to whoever takes it
+  return {
+    take() {
+      const q = p!;
+      p = undefined;
+      return q;
+    },
+    drop() {
+      p?.then((b) => b.stream.destroy(), () => undefined);
+      p = undefined;
+    },
+  };
 }
 
 /**
@@ -205,8 +230,37 @@ async function pull(ref: Reference, refText: string, o: PullOptions): Promise<Im
     // Docker's shortcut: the image is here (config and every layer): only names may change
     return finish(ref, { ...existing, repoDigests: [repoDigest] }, false, progress, manifestDigest);
   }
-  const configBlob = await client.getBlob(repo, manifest.config.digest);
-  const configBytes = await readAll(configBlob.stream);
+  // The config (for the diffIDs) and the first layers are requested at once: a fresh pull saves a
+  // round trip. Layers whose blob the store holds are not prefetched (their layer is most likely
+  // here); a prefetched layer that turns out to exist is dropped unread.
+  const configBytesP = client.getBlob(repo, manifest.config.digest).then((b) => readAll(b.stream));
+  const prefetched = new Map<number, Prefetch>();
+  for (const [i, d] of manifest.layers.entries()) {
+    if (prefetched.size >= CONCURRENCY) break;
+    if (!fs.existsSync(blobPath(d.digest))) prefetched.set(i, prefetch(client, repo, d.digest));
+  }
+  try {
+    return await pullMissing(ref, refText, top, manifest, configBytesP, prefetched, client, progress, manifestDigest);
+  } finally {
+    for (const f of prefetched.values()) f.drop(); // layers the store had, or left when something failed
+  }
+}
+
+/** The rest of a pull once the config is on its way: the layers the store lacks, then the image record. */
+async function pullMissing(
+  ref: Reference,
+  refText: string,
+  top: { digest: string; mediaType: string; bytes: Buffer },
+  manifest: Manifest,
+  configBytesP: Promise<Buffer>,
+  prefetched: Map<number, Prefetch>,
+  client: RegistryClient,
+  progress: Progress,
+  manifestDigest: string,
+): Promise<ImageRecord> {
+  const repo = ref.path;
+  const repoDigest = `${repoName(ref)}@${manifestDigest}`;
+  const configBytes = await configBytesP;
   verifyBuffer(configBytes, manifest.config.digest, manifest.config.size);
   const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
   const diffIds = config.rootfs?.diff_ids ?? [];
@@ -223,7 +277,9 @@ async function pull(ref: Reference, refText: string, o: PullOptions): Promise<Im
   for (const i of missing.slice(CONCURRENCY)) progress.update(manifest.layers[i]!.digest.slice(7, 19), 'Waiting');
   const queue = missing.map((i) => async () => {
     const desc = manifest.layers[i]!;
-    if (await pullLayer(client, repo, desc, diffIds[i]!, chainIds[i]!, i > 0 ? chainIds[i - 1]! : null, progress)) downloaded = true;
+    const pre = prefetched.get(i);
+    prefetched.delete(i);
+    if (await pullLayer(client, repo, desc, diffIds[i]!, chainIds[i]!, i > 0 ? chainIds[i - 1]! : null, progress, pre)) downloaded = true;
   });
   await runLimited(queue, CONCURRENCY);
   await storeBlobBuffer(manifest.config.digest, configBytes);
