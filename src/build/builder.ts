@@ -40,7 +40,8 @@ export interface BuildOptions {
   context: string;
   /** -f: a path, '-' for stdin, or undefined for CONTEXT/Dockerfile. */
   file?: string;
-  stdin: Readable;
+  /** Where `-` reads from (a function: opening process.stdin costs ~2 ms, most builds never read it). */
+  stdin: () => Readable;
   tags: string[];
   /** --build-arg K=V (or K: the value comes from the environment). */
   buildArgs: string[];
@@ -103,7 +104,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
   if (o.platform) checkPlatform(o.platform);
   await sweepStaging(); // what killed builds left under tmp/
-  const ctx = await openContext(o.context, o.stdin);
+  const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
   try {
     const { text, name } = await readDockerfile(ctx.dir, o.file, o.stdin);
     const df = loadDockerfile(text, name);

@@ -3,7 +3,7 @@
  * name@digest, a full or short image id.
  */
 import { spawn } from 'node:child_process';
-import fsp from 'node:fs/promises';
+import fs from 'node:fs';
 import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
 import { inUserns } from '../cli/userns.js';
@@ -69,7 +69,7 @@ export function imageComplete(rec: ImageRecord): boolean {
 
 export async function readImageConfig(rec: ImageRecord): Promise<ImageConfig> {
   try {
-    return JSON.parse(await fsp.readFile(blobPath(rec.id), 'utf8')) as ImageConfig;
+    return JSON.parse(fs.readFileSync(blobPath(rec.id), 'utf8')) as ImageConfig; // small: see readJson in store/atomic
   } catch (e) {
     throw new SkiffError('EINTERNAL', `image ${rec.id.slice(7, 19)} is damaged (config blob unreadable: ${(e as Error).message}): remove it with 'skiff rmi -f' and pull again`);
   }

@@ -14,7 +14,7 @@ import { createProgress, type Progress } from '../cli/output/progress.js';
 import { rootlessMappings } from '../container/idmap.js';
 import { RegistryClient } from '../registry/client.js';
 import { getCredentials } from '../registry/credentials.js';
-import { stagingPath, sweepStaging, writeFileAtomic } from '../store/atomic.js';
+import { fileSink, stagingPath, sweepStaging, writeFileAtomic } from '../store/atomic.js';
 import { extractLayer, type ExtractOptions } from '../store/extract.js';
 import { schemeCache } from '../store/schemes.js';
 import { getImage, putImage, readRepositories, type ImageRecord, type LayerRef } from '../store/images.js';
@@ -109,7 +109,7 @@ async function pullLayer(
         fail(e);
         throw e;
       });
-      const save = pipeline(toFile, fs.createWriteStream(blobTmp, { mode: 0o644 })).catch((e) => {
+      const save = pipeline(toFile, fileSink(blobTmp, 0o644)).catch((e) => {
         fail(e);
         throw e;
       });

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { Writable } from 'node:stream';
 import { dirs } from './layout.js';
 
 const rand = (): string => crypto.randomBytes(6).toString('hex');
@@ -49,13 +50,13 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
   await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
+/**
+ * Store records are small files in the page cache: they are read synchronously (one read costs
+ * microseconds; a thread-pool round trip per open/stat/read/close costs more, and much more on a
+ * busy machine). Async for the callers, so the store may change that.
+ */
 export async function readJson<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+  return readJsonSync<T>(file);
 }
 
 export function readJsonSync<T>(file: string): T | undefined {
@@ -119,11 +120,88 @@ export function pidAlive(pid: number): boolean {
 /** Remove staging leftovers of processes that no longer run. */
 export async function sweepStaging(): Promise<number> {
   let n = 0;
-  for (const name of await fsp.readdir(dirs().tmp)) {
+  for (const name of fs.readdirSync(dirs().tmp)) {
     const pid = Number(name.split('-')[0]);
     if (!Number.isInteger(pid) || pid === process.pid || pidAlive(pid)) continue;
     await fsp.rm(path.join(dirs().tmp, name), { recursive: true, force: true });
     n++;
   }
   return n;
+}
+
+/**
+ * A Writable to a new file (staging: the caller renames it into place) that gathers chunks and
+ * writes them with one synchronous writev per MiB. Much cheaper than fs.createWriteStream, which
+ * makes a thread-pool round trip per chunk (a 4 MB blob in 16 KB chunks: ~1.5 ms of CPU instead of
+ * ~12 ms, and tens of ms of latency on a busy machine). No fsync (see GUIDE: a killed pull leaves
+ * only staging, which is swept; a layer is not trusted from the blob file anyway).
+ */
+export function fileSink(file: string, mode: number): Writable {
+  let fd = -1;
+  let pending: Buffer[] = [];
+  let bytes = 0;
+  const flush = (): void => {
+    let bufs = pending;
+    let left = bytes;
+    pending = [];
+    bytes = 0;
+    while (left > 0) {
+      const n = bufs.length === 1 ? fs.writeSync(fd, bufs[0]!) : fs.writevSync(fd, bufs);
+      left -= n;
+      if (left === 0) break;
+      // a short write: go on after what was written
+      let skip = n;
+      const rest: Buffer[] = [];
+      for (const b of bufs) {
+        if (skip >= b.length) skip -= b.length;
+        else {
+          rest.push(skip ? b.subarray(skip) : b);
+          skip = 0;
+        }
+      }
+      bufs = rest;
+    }
+  };
+  const close = (): void => {
+    if (fd >= 0) fs.closeSync(fd);
+    fd = -1;
+  };
+  return new Writable({
+    highWaterMark: 1 << 20,
+    construct(cb) {
+      try {
+        fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, mode);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    write(chunk: Buffer, _enc, cb) {
+      pending.push(chunk);
+      bytes += chunk.length;
+      try {
+        if (bytes >= 1 << 20) flush();
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    final(cb) {
+      try {
+        flush();
+        close();
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    destroy(err, cb) {
+      try {
+        close();
+      } catch {
+        /* already failing, or closed */
+      }
+      cb(err);
+    },
+  });
 }
