@@ -12,7 +12,7 @@ import { paths } from '../config.js';
 import { describeError, SkiffError } from '../errors.js';
 import { createProgress, type Progress } from '../cli/output/progress.js';
 import { rootlessMappings } from '../container/idmap.js';
-import { RegistryClient } from '../registry/client.js';
+import { RegistryClient, type ManifestResponse } from '../registry/client.js';
 import { getCredentials } from '../registry/credentials.js';
 import { fileSink, stagingPath, sweepStaging, writeFileAtomic } from '../store/atomic.js';
 import { extractLayer, type ExtractOptions } from '../store/extract.js';
@@ -173,7 +173,11 @@ function prefetch(client: RegistryClient, repo: string, digest: string): Prefetc
 export async function pullImage(refText: string, o: PullOptions = {}): Promise<ImageRecord> {
   const ref = parseReference(refText);
   try {
-    return await whileAddingLayers(() => pull(ref, refText, o));
+    // the manifest request goes out first: taking the gc lock and sweeping staging overlap its round trip
+    const client = clientFor(ref, o.tlsVerify);
+    const first = client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
+    first.catch(() => undefined); // awaited (and reported) by pull()
+    return await whileAddingLayers(() => pull(ref, refText, o, client, first));
   } catch (e) {
     throw pullError(e, ref);
   }
@@ -206,15 +210,14 @@ function pullError(e: unknown, ref: Reference): SkiffError {
   return new SkiffError('EINTERNAL', `pull ${name}: ${describeError(e)}`);
 }
 
-async function pull(ref: Reference, refText: string, o: PullOptions): Promise<ImageRecord> {
-  const client = clientFor(ref, o.tlsVerify);
+async function pull(ref: Reference, refText: string, o: PullOptions, client: RegistryClient, first: Promise<ManifestResponse>): Promise<ImageRecord> {
   const repo = ref.path;
   const progress = createProgress(o.progress ?? process.stdout, { quiet: o.quiet });
   await sweepStaging();
   const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
   if (!hasExplicitTag(refText)) progress.line(`Using default tag: ${tagOrDigest}`);
   progress.line(`${tagOrDigest}: Pulling from ${repo}`);
-  let top = await client.getManifest(repo, tagOrDigest);
+  let top = await first;
   const manifestDigest = top.digest;
   let parsed = parseManifest(top.bytes, top.mediaType);
   if (parsed.kind === 'index') {
