@@ -29,9 +29,12 @@ export interface StoreDirs {
 }
 
 let ensured: string | undefined;
+/** The last answer (paths are joined once per root, not on every call: blobPath etc. are hot). */
+let memo: StoreDirs | undefined;
 
 export function dirs(): StoreDirs {
   const { root, runroot } = paths();
+  if (memo && memo.root === root && memo.runroot === runroot && ensured === root) return memo;
   const d: StoreDirs = {
     root,
     blobs: path.join(root, 'blobs', 'sha256'),
@@ -52,6 +55,7 @@ export function dirs(): StoreDirs {
     fs.mkdirSync(runroot, { recursive: true, mode: 0o700 });
     ensured = root;
   }
+  memo = d;
   return d;
 }
 
