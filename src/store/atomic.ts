@@ -24,13 +24,14 @@ function tmpFor(file: string): string {
     : `${file}.tmp-${process.pid}-${rand()}`;
 }
 
+/** Store files written this way are small (records, configs, manifests): written synchronously, as readJson reads. */
 export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
   const tmp = tmpFor(file);
   try {
-    await fsp.writeFile(tmp, data, { mode });
-    await fsp.rename(tmp, file);
+    fs.writeFileSync(tmp, data, { mode });
+    fs.renameSync(tmp, file);
   } catch (e) {
-    await fsp.rm(tmp, { force: true });
+    fs.rmSync(tmp, { force: true });
     throw e;
   }
 }
