@@ -40,7 +40,8 @@ export interface BuildOptions {
   context: string;
   /** -f: a path, '-' for stdin, or undefined for CONTEXT/Dockerfile. */
   file?: string;
-  stdin: Readable;
+  /** Where `-` reads from (a function: opening process.stdin costs ~2 ms, most builds never read it). */
+  stdin: () => Readable;
   tags: string[];
   /** --build-arg K=V (or K: the value comes from the environment). */
   buildArgs: string[];
@@ -103,7 +104,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
   if (o.platform) checkPlatform(o.platform);
   await sweepStaging(); // what killed builds left under tmp/
-  const ctx = await openContext(o.context, o.stdin);
+  const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
   try {
     const { text, name } = await readDockerfile(ctx.dir, o.file, o.stdin);
     const df = loadDockerfile(text, name);
@@ -122,7 +123,8 @@ class Builder {
   private readonly globalArgs = new Map<string, string>();
   private readonly escape: EscapeToken;
   private readonly stages = new Map<number, Promise<State>>();
-  private readonly work: Promise<string>;
+  /** The build's staging dir under tmp/, made when a step first needs one (a cached build needs none). */
+  private workDir: Promise<string> | undefined;
   private readonly file: string;
   private steps = 0;
   private cached = 0;
@@ -148,7 +150,6 @@ class Builder {
       }
     }
     this.total = df.stages.reduce((n, s) => n + 1 + s.commands.length, 0);
-    this.work = makeStagingDir('build');
   }
 
   private stageIndex(name: string): number | undefined {
@@ -187,7 +188,6 @@ class Builder {
       if (t === undefined) throw new SkiffError('EINVAL', `failed to reach build target ${this.o.target} in Dockerfile`);
       target = t;
     }
-    const work = await this.work;
     try {
       const order = this.needed(target);
       for (const i of order) this.stage(i).catch(() => undefined); // start them all; errors surface below
@@ -199,8 +199,12 @@ class Builder {
       if (unused.length) this.o.log(`[Warning] one or more build-args [${unused.join(' ')}] were not consumed`);
       return await this.commit(state);
     } finally {
-      await fsp.rm(work, { recursive: true, force: true });
+      if (this.workDir) await fsp.rm(await this.workDir, { recursive: true, force: true });
     }
+  }
+
+  private work(): Promise<string> {
+    return (this.workDir ??= makeStagingDir('build'));
   }
 
   private stage(i: number): Promise<State> {
@@ -309,7 +313,7 @@ class Builder {
       this.steps += make ? 1 : 0;
       entry = { created: new Date().toISOString() };
       if (make) {
-        const dir = await fsp.mkdtemp(path.join(await this.work, 'step-'));
+        const dir = await fsp.mkdtemp(path.join(await this.work(), 'step-'));
         const diff = await make(dir);
         if (diff !== undefined) entry.layer = await this.commitDiff(state, diff);
         await fsp.rm(dir, { recursive: true, force: true });
@@ -481,7 +485,10 @@ class Builder {
     if (cmd.excludes.length) throw new SkiffError('EINVAL', `--exclude is not supported by skiff build yet`);
     if (cmd.kind === 'COPY' && cmd.parents) throw new SkiffError('EINVAL', '--parents is not supported by skiff build yet');
     const { tree: src, key: srcKey } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '');
-    const scratch = await fsp.mkdtemp(path.join(await this.work, 'src-'));
+    // heredocs and downloaded URLs are written to a scratch dir; a COPY of context or stage files
+    // needs none (then nothing reads or writes `scratch`: `inline` and `urls` stay empty)
+    const needScratch = cmd.heredocs.length > 0 || cmd.sources.some((s) => /^https?:\/\//.test(s));
+    const scratch = needScratch ? await fsp.mkdtemp(path.join(await this.work(), 'src-')) : '';
     const inline: string[] = [];
     const urls: string[] = [];
     for (const h of cmd.heredocs) {

@@ -56,16 +56,16 @@ export async function openContext(dirOrDash: string, stdin?: Readable): Promise<
 }
 
 /** The Dockerfile's text: `-f -` reads stdin, `-f FILE` that file, else Dockerfile (or dockerfile) in the context. */
-export async function readDockerfile(ctxDir: string, file: string | undefined, stdin: Readable): Promise<{ text: string; name: string }> {
+export async function readDockerfile(ctxDir: string, file: string | undefined, stdin: () => Readable): Promise<{ text: string; name: string }> {
   if (file === '-') {
     const chunks: Buffer[] = [];
-    for await (const c of stdin) chunks.push(c as Buffer);
+    for await (const c of stdin()) chunks.push(c as Buffer);
     return { text: Buffer.concat(chunks).toString('utf8'), name: 'Dockerfile' };
   }
   const candidates = file ? [path.resolve(file)] : [path.join(ctxDir, 'Dockerfile'), path.join(ctxDir, 'dockerfile')];
   for (const c of candidates) {
     try {
-      return { text: await fsp.readFile(c, 'utf8'), name: path.basename(c) };
+      return { text: fs.readFileSync(c, 'utf8'), name: path.basename(c) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
@@ -128,6 +128,19 @@ export function* walk(tree: Tree, rel: string): Generator<string> {
   for (const n of tree.children(rel)) yield* walk(tree, joinRel(rel, n));
 }
 
+let readBuf: Buffer | undefined;
+
+/** Feed a file's bytes to `h` through one reused buffer (no allocation per file). */
+function hashFile(h: crypto.Hash, file: string): void {
+  const buf = (readBuf ??= Buffer.allocUnsafe(1 << 20));
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The content hash of sources for the cache key: names, types, modes, sizes, bytes; not mtimes or owners. */
 export function hashSources(tree: Tree, sources: string[]): string {
   const h = crypto.createHash('sha256');
@@ -138,7 +151,7 @@ export function hashSources(tree: Tree, sources: string[]): string {
       h.update(`${rel}\0${st.mode}\0`);
       if (st.isFile()) {
         h.update(`${st.size}\0`);
-        h.update(fs.readFileSync(e.host));
+        hashFile(h, e.host);
       } else if (st.isSymbolicLink()) h.update(fs.readlinkSync(e.host));
       h.update('\0');
     }

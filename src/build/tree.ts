@@ -39,14 +39,25 @@ export function relPath(p: string): string {
   return c === '/' ? '' : c.slice(1);
 }
 
+/**
+ * The build context as the build started: each path is looked at (lstat, .dockerignore) once and
+ * remembered, as Docker snapshots the context it sends (matching sources, hashing them and copying
+ * them each walk the same paths).
+ */
 export class ContextTree implements Tree {
+  private readonly seen = new Map<string, TreeEntry | undefined>();
   constructor(readonly dir: string, readonly ignore: IgnoreMatcher) {}
 
   entry(rel: string): TreeEntry | undefined {
-    if (rel && this.ignore.ignored(rel) && !this.hasIncludedBelow(rel)) return undefined;
-    const host = rel ? path.join(this.dir, rel) : this.dir;
-    const st = lstat(host);
-    return st ? { host, st } : undefined;
+    if (this.seen.has(rel)) return this.seen.get(rel);
+    let e: TreeEntry | undefined;
+    if (!rel || !this.ignore.ignored(rel) || this.hasIncludedBelow(rel)) {
+      const host = rel ? path.join(this.dir, rel) : this.dir;
+      const st = lstat(host);
+      e = st ? { host, st } : undefined;
+    }
+    this.seen.set(rel, e);
+    return e;
   }
 
   /** An ignored directory still holds paths a `!` pattern brings back. */

@@ -2,7 +2,7 @@
  * Finding images in the local store by what users type: a name (normalised like Docker),
  * name@digest, a full or short image id.
  */
-import fsp from 'node:fs/promises';
+import fs from 'node:fs';
 import { paths } from '../config.js';
 import { childProcess } from '../lazy.js';
 import { SkiffError } from '../errors.js';
@@ -69,7 +69,7 @@ export function imageComplete(rec: ImageRecord): boolean {
 
 export async function readImageConfig(rec: ImageRecord): Promise<ImageConfig> {
   try {
-    return JSON.parse(await fsp.readFile(blobPath(rec.id), 'utf8')) as ImageConfig;
+    return JSON.parse(fs.readFileSync(blobPath(rec.id), 'utf8')) as ImageConfig; // small: see readJson in store/atomic
   } catch (e) {
     throw new SkiffError('EINTERNAL', `image ${rec.id.slice(7, 19)} is damaged (config blob unreadable: ${(e as Error).message}): remove it with 'skiff rmi -f' and pull again`);
   }

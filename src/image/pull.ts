@@ -12,9 +12,9 @@ import { paths } from '../config.js';
 import { describeError, SkiffError } from '../errors.js';
 import { createProgress, type Progress } from '../cli/output/progress.js';
 import { rootlessMappings } from '../container/idmap.js';
-import { RegistryClient } from '../registry/client.js';
+import { RegistryClient, type ManifestResponse } from '../registry/client.js';
 import { getCredentials } from '../registry/credentials.js';
-import { stagingPath, sweepStaging, writeFileAtomic } from '../store/atomic.js';
+import { fileSink, stagingPath, sweepStaging, writeFileAtomic } from '../store/atomic.js';
 import { extractLayer, type ExtractOptions } from '../store/extract.js';
 import { schemeCache } from '../store/schemes.js';
 import { getImage, putImage, readRepositories, type ImageRecord, type LayerRef } from '../store/images.js';
@@ -23,7 +23,7 @@ import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../st
 import { decompressStream } from './compression.js';
 import { imageComplete } from './local.js';
 import { DigestVerifier, verifyBuffer } from './digest.js';
-import { parseManifest, selectPlatform, type ImageConfig, type Descriptor } from './media.js';
+import { parseManifest, selectPlatform, type ImageConfig, type Descriptor, type Manifest } from './media.js';
 import { canonical, familiar, familiarName, isInsecureRegistry, parseReference, repoName, type Reference } from './reference.js';
 
 export interface PullOptions {
@@ -78,9 +78,11 @@ async function pullLayer(
   chainId: string,
   parent: string | null,
   progress: Progress,
+  prefetched?: Prefetch,
 ): Promise<boolean> {
   const short = desc.digest.slice(7, 19);
   if (hasLayer(chainId)) {
+    prefetched?.drop();
     progress.update(short, 'Already exists');
     return false;
   }
@@ -88,7 +90,7 @@ async function pullLayer(
   const blobTmp = await stagingPath('blob');
   try {
     const { created } = await createLayer({ chainId, diffId, parent }, async (diff) => {
-      const { stream } = await client.getBlob(repo, desc.digest);
+      const { stream } = await (prefetched?.take() ?? client.getBlob(repo, desc.digest));
       let got = 0;
       stream.on('data', (c: Buffer) => {
         got += c.length;
@@ -107,7 +109,7 @@ async function pullLayer(
         fail(e);
         throw e;
       });
-      const save = pipeline(toFile, fs.createWriteStream(blobTmp, { mode: 0o644 })).catch((e) => {
+      const save = pipeline(toFile, fileSink(blobTmp, 0o644)).catch((e) => {
         fail(e);
         throw e;
       });
@@ -137,8 +139,31 @@ async function pullLayer(
     progress.update(short, created ? 'Pull complete' : 'Already exists');
     return created;
   } finally {
+    prefetched?.drop(); // another pull made the layer while we waited for its lock
     await fsp.rm(blobTmp, { force: true });
   }
+}
+
+/** A blob request started before it is known to be needed; `drop` abandons it (and is a no-op once taken). */
+interface Prefetch {
+  take(): Promise<{ stream: Readable; size: number }>;
+  drop(): void;
+}
+
+function prefetch(client: RegistryClient, repo: string, digest: string): Prefetch {
+  let p: Promise<{ stream: Readable; size: number }> | undefined = client.getBlob(repo, digest);
+  p.catch(() => undefined); // its error matters only to whoever takes it
+  return {
+    take() {
+      const q = p!;
+      p = undefined;
+      return q;
+    },
+    drop() {
+      p?.then((b) => b.stream.destroy(), () => undefined);
+      p = undefined;
+    },
+  };
 }
 
 /**
@@ -148,7 +173,11 @@ async function pullLayer(
 export async function pullImage(refText: string, o: PullOptions = {}): Promise<ImageRecord> {
   const ref = parseReference(refText);
   try {
-    return await whileAddingLayers(() => pull(ref, refText, o));
+    // the manifest request goes out first: taking the gc lock and sweeping staging overlap its round trip
+    const client = clientFor(ref, o.tlsVerify);
+    const first = client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
+    first.catch(() => undefined); // awaited (and reported) by pull()
+    return await whileAddingLayers(() => pull(ref, refText, o, client, first));
   } catch (e) {
     throw pullError(e, ref);
   }
@@ -181,15 +210,14 @@ function pullError(e: unknown, ref: Reference): SkiffError {
   return new SkiffError('EINTERNAL', `pull ${name}: ${describeError(e)}`);
 }
 
-async function pull(ref: Reference, refText: string, o: PullOptions): Promise<ImageRecord> {
-  const client = clientFor(ref, o.tlsVerify);
+async function pull(ref: Reference, refText: string, o: PullOptions, client: RegistryClient, first: Promise<ManifestResponse>): Promise<ImageRecord> {
   const repo = ref.path;
   const progress = createProgress(o.progress ?? process.stdout, { quiet: o.quiet });
   await sweepStaging();
   const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
   if (!hasExplicitTag(refText)) progress.line(`Using default tag: ${tagOrDigest}`);
   progress.line(`${tagOrDigest}: Pulling from ${repo}`);
-  let top = await client.getManifest(repo, tagOrDigest);
+  let top = await first;
   const manifestDigest = top.digest;
   let parsed = parseManifest(top.bytes, top.mediaType);
   if (parsed.kind === 'index') {
@@ -205,8 +233,37 @@ async function pull(ref: Reference, refText: string, o: PullOptions): Promise<Im
     // Docker's shortcut: the image is here (config and every layer): only names may change
     return finish(ref, { ...existing, repoDigests: [repoDigest] }, false, progress, manifestDigest);
   }
-  const configBlob = await client.getBlob(repo, manifest.config.digest);
-  const configBytes = await readAll(configBlob.stream);
+  // The config (for the diffIDs) and the first layers are requested at once: a fresh pull saves a
+  // round trip. Layers whose blob the store holds are not prefetched (their layer is most likely
+  // here); a prefetched layer that turns out to exist is dropped unread.
+  const configBytesP = client.getBlob(repo, manifest.config.digest).then((b) => readAll(b.stream));
+  const prefetched = new Map<number, Prefetch>();
+  for (const [i, d] of manifest.layers.entries()) {
+    if (prefetched.size >= CONCURRENCY) break;
+    if (!fs.existsSync(blobPath(d.digest))) prefetched.set(i, prefetch(client, repo, d.digest));
+  }
+  try {
+    return await pullMissing(ref, refText, top, manifest, configBytesP, prefetched, client, progress, manifestDigest);
+  } finally {
+    for (const f of prefetched.values()) f.drop(); // layers the store had, or left when something failed
+  }
+}
+
+/** The rest of a pull once the config is on its way: the layers the store lacks, then the image record. */
+async function pullMissing(
+  ref: Reference,
+  refText: string,
+  top: { digest: string; mediaType: string; bytes: Buffer },
+  manifest: Manifest,
+  configBytesP: Promise<Buffer>,
+  prefetched: Map<number, Prefetch>,
+  client: RegistryClient,
+  progress: Progress,
+  manifestDigest: string,
+): Promise<ImageRecord> {
+  const repo = ref.path;
+  const repoDigest = `${repoName(ref)}@${manifestDigest}`;
+  const configBytes = await configBytesP;
   verifyBuffer(configBytes, manifest.config.digest, manifest.config.size);
   const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
   const diffIds = config.rootfs?.diff_ids ?? [];
@@ -223,7 +280,9 @@ async function pull(ref: Reference, refText: string, o: PullOptions): Promise<Im
   for (const i of missing.slice(CONCURRENCY)) progress.update(manifest.layers[i]!.digest.slice(7, 19), 'Waiting');
   const queue = missing.map((i) => async () => {
     const desc = manifest.layers[i]!;
-    if (await pullLayer(client, repo, desc, diffIds[i]!, chainIds[i]!, i > 0 ? chainIds[i - 1]! : null, progress)) downloaded = true;
+    const pre = prefetched.get(i);
+    prefetched.delete(i);
+    if (await pullLayer(client, repo, desc, diffIds[i]!, chainIds[i]!, i > 0 ? chainIds[i - 1]! : null, progress, pre)) downloaded = true;
   });
   await runLimited(queue, CONCURRENCY);
   await storeBlobBuffer(manifest.config.digest, configBytes);

@@ -5,6 +5,7 @@
  * interrupted build leaves no entry pointing at nothing; a reader still checks that the layer is
  * there (a prune may have removed it since), and treats anything unreadable as a miss.
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import crypto from 'node:crypto';
 import { buildCacheFile, buildCacheMountDir, dirs } from './layout.js';
@@ -19,7 +20,7 @@ export interface CacheEntry {
 export async function readCacheEntry(key: string): Promise<CacheEntry | undefined> {
   let e: CacheEntry;
   try {
-    e = JSON.parse(await fsp.readFile(buildCacheFile(key), 'utf8')) as CacheEntry;
+    e = JSON.parse(fs.readFileSync(buildCacheFile(key), 'utf8')) as CacheEntry; // small: see readJson
   } catch {
     return undefined;
   }

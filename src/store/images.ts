@@ -71,11 +71,14 @@ export async function putImage(rec: ImageRecord, tags: string[]): Promise<void> 
   await withLock('images', async () => {
     const old = await getImage(rec.id);
     if (old) rec = { ...rec, repoDigests: [...new Set([...old.repoDigests, ...rec.repoDigests])], added: old.added };
-    await writeJsonAtomic(imageFile(rec.id), rec);
+    // an unchanged record or tag set is not rewritten (a cached rebuild, a pull of an up-to-date image)
+    if (!old || JSON.stringify(old) !== JSON.stringify(rec)) await writeJsonAtomic(imageFile(rec.id), rec);
     if (tags.length) {
       const repos = await readRepositories();
-      for (const t of tags) repos[t] = rec.id;
-      await writeJsonAtomic(repositoriesFile(), repos);
+      if (tags.some((t) => repos[t] !== rec.id)) {
+        for (const t of tags) repos[t] = rec.id;
+        await writeJsonAtomic(repositoriesFile(), repos);
+      }
     }
   });
 }

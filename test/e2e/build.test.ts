@@ -267,9 +267,10 @@ RUN --mount=type=bind,source=src/input,target=/input.txt cp /input.txt /copied
 
   test('independent stages build concurrently', async () => {
     // Each stage leaves a mark in a shared cache mount and waits (bounded) for the other's mark:
-    // both can only see each other's mark when they run at the same time.
+    // both can only see each other's mark when they run at the same time. A mark appears by
+    // rename, so the other stage never reads it half-written.
     const stage = (me: string, other: string): string =>
-      `RUN --mount=type=cache,target=/meet,id=meet-${process.pid} echo ${me} > /meet/${me} && ` +
+      `RUN --mount=type=cache,target=/meet,id=meet-${process.pid} echo ${me} > /meet/.${me} && mv /meet/.${me} /meet/${me} && ` +
       `for i in $(seq 1 200); do [ -e /meet/${other} ] && break; sleep 0.1; done && cat /meet/${other} > /saw`;
     const dir = ctx({
       'Dockerfile': `FROM ${busybox} AS a\n${stage('a', 'b')}\nFROM ${busybox} AS b\n${stage('b', 'a')}\n` +

@@ -29,7 +29,7 @@ export const buildCmd: CommandModule = {
     const r = await build({
       context,
       file: a.file as string | undefined,
-      stdin: process.stdin,
+      stdin: () => process.stdin,
       tags: list(a.tag),
       buildArgs: list(a['build-arg']),
       target: a.target as string | undefined,

@@ -46,10 +46,14 @@ export const save: CommandModule = {
     }
     // written beside the target and renamed: a failed save leaves no truncated archive
     const tmp = path.join(path.dirname(path.resolve(output)), `.${path.basename(output)}.skiff-${crypto.randomBytes(4).toString('hex')}`);
+    // opened here, not by the stream (asynchronously): a save that fails at once must not see its
+    // rm run before the open that creates the file
+    const out = fs.createWriteStream(tmp, { fd: fs.openSync(tmp, 'w', 0o644) });
     try {
-      await saveImages(refs, fs.createWriteStream(tmp, { mode: 0o644 }), { format });
+      await saveImages(refs, out, { format });
       fs.renameSync(tmp, output);
     } catch (e) {
+      out.destroy();
       fs.rmSync(tmp, { force: true });
       throw e;
     }
