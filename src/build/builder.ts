@@ -32,6 +32,7 @@ import { IgnoreMatcher } from './dockerignore.js';
 import { expandCommand, loadDockerfile, parseTrigger, type AddCommand, type Command, type CopyCommand, type Dockerfile, type MountSpec, type Stage } from './dockerfile/instructions.js';
 import { processWord, type EscapeToken } from './dockerfile/shell.js';
 import { applyMetadata, envList, envMap, isMetadata, shellOf } from './metadata.js';
+import { download } from './download.js';
 import { runStep } from './run.js';
 import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
 
@@ -501,7 +502,7 @@ class Builder {
     for (const s of cmd.sources) {
       if (/^https?:\/\//.test(s)) {
         if (cmd.kind !== 'ADD') throw new SkiffError('EINVAL', `source can't be a URL for COPY`);
-        urls.push(await download(s, scratch, cmd.kind === 'ADD' ? cmd.checksum : ''));
+        urls.push(await downloadInto(s, scratch, cmd.kind === 'ADD' ? cmd.checksum : ''));
       } else local.push(s);
     }
     if (cmd.kind === 'ADD' && cmd.checksum && local.length) throw new SkiffError('EINVAL', 'checksum can\'t be specified for non-HTTP(S) sources');
@@ -598,17 +599,10 @@ function parseChown(spec: string, root: LayeredTree): { uid: number; gid: number
 }
 
 /** ADD URL: fetch into `dir` under the URL's last path element (mode 0600, mtime from Last-Modified). */
-async function download(url: string, dir: string, checksum: string): Promise<string> {
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (e) {
-    throw new SkiffError('ENET', `failed to download ${url}: ${(e as Error).cause ? String((e as Error & { cause: Error }).cause.message) : (e as Error).message}`);
-  }
-  if (!res.ok) throw new SkiffError('ENET', `failed to download ${url}: ${res.status} ${res.statusText}`);
+async function downloadInto(url: string, dir: string, checksum: string): Promise<string> {
+  const { bytes, lastModified } = await download(url);
   const name = path.posix.basename(new URL(url).pathname) || '__unnamed__';
   const file = path.join(dir, name);
-  const bytes = Buffer.from(await res.arrayBuffer());
   if (checksum) {
     const [algo, want] = checksum.includes(':') ? checksum.split(':', 2) as [string, string] : ['sha256', checksum];
     if (!['sha256', 'sha384', 'sha512'].includes(algo)) throw new SkiffError('EINVAL', `unsupported checksum algorithm "${algo}"`);
@@ -616,7 +610,6 @@ async function download(url: string, dir: string, checksum: string): Promise<str
     if (got !== want) throw new SkiffError('EDIGEST', `digest mismatch for ${url}: expected ${algo}:${want}, got ${algo}:${got}`);
   }
   await fsp.writeFile(file, bytes, { mode: 0o600 });
-  const lm = res.headers.get('last-modified');
-  if (lm && !Number.isNaN(Date.parse(lm))) await fsp.utimes(file, new Date(lm), new Date(lm));
+  if (lastModified && !Number.isNaN(Date.parse(lastModified))) await fsp.utimes(file, new Date(lastModified), new Date(lastModified));
   return name;
 }

@@ -9,6 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -223,6 +224,42 @@ RUN --mount=type=bind,source=src/input,target=/input.txt cp /input.txt /copied
     const bad = await build(['-f', '-', dir], `FROM ${busybox}\nRUN --mount=type=secret,id=x true\n`);
     assert.equal(bad.code, 125);
     assert.match(bad.stderr, /^Error: Dockerfile:2: RUN: --mount=type=secret is not supported by skiff build/m);
+  });
+
+  test('ADD of an https URL: redirects followed, the extra CA file (NODE_EXTRA_CA_CERTS) trusted, an unknown CA refused', async () => {
+    const certs = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-add-tls-'));
+    dirs.push(certs);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', `${certs}/key.pem`, '-out', `${certs}/cert.pem`, '-days', '1', '-subj', '/CN=skiff-add-test',
+      '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    fs.chmodSync(certs, 0o755);
+    fs.chmodSync(`${certs}/cert.pem`, 0o644);
+    const server = https.createServer({ key: fs.readFileSync(`${certs}/key.pem`), cert: fs.readFileSync(`${certs}/cert.pem`) }, (req, res) => {
+      if (req.url === '/old/secure.txt') {
+        res.writeHead(302, { location: '/new/secure.txt' });
+        res.end();
+      } else if (req.url === '/new/secure.txt') {
+        res.writeHead(200);
+        res.end('over tls\n');
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/old/secure.txt`;
+    try {
+      const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nADD ${url} /dl/\n` });
+      const ok = await skiff(['build', '--no-cache', '-t', 'tls:1', dir], { store, env: { NODE_EXTRA_CA_CERTS: `${certs}/cert.pem` } });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal((await run('tls:1', 'cat /dl/secure.txt')).stdout, 'over tls\n');
+      const refused = await skiff(['build', '--no-cache', '-q', dir], { store, env: { NODE_EXTRA_CA_CERTS: '' } });
+      assert.equal(refused.code, 125);
+      assert.match(refused.stderr, /^Error: Dockerfile:2: ADD: failed to download https:.*secure\.txt: .*(self-signed|certificate)/m);
+    } finally {
+      server.close();
+    }
   });
 
   test('ADD of a URL; --platform other than the host and bad tags are refused up front', async () => {
