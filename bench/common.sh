@@ -3,14 +3,26 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SKIFF="$REPO/bin/skiff"
-BENCH_TMP=${BENCH_TMP:-$(mktemp -d /tmp/skiff-bench.XXXXXX)}
+if [ -z "${BENCH_TMP:-}" ]; then
+  BENCH_TMP=$(mktemp -d /tmp/skiff-bench.XXXXXX)
+  BENCH_OWN_TMP=1
+fi
 RUNS=${RUNS:-10}
+
+# On exit: stop the registry (if started) and remove what the run made (BENCH_KEEP=1 keeps it).
+bench_cleanup() {
+  if [ -n "${REG_DIR:-}" ]; then bash "$REPO/scripts/registry.sh" stop "$REG_DIR" >/dev/null 2>&1 || true; fi
+  if [ -n "${BENCH_OWN_TMP:-}" ] && [ "${BENCH_KEEP:-}" != 1 ]; then
+    SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run" "$SKIFF" system reset --force >/dev/null 2>&1 || true
+    rm -rf "$BENCH_TMP" 2>/dev/null || true
+  fi
+}
+trap bench_cleanup EXIT
 
 bench_registry() {
   REG_DIR="$BENCH_TMP/registry"
   mkdir -p "$REG_DIR"
   REGISTRY=$(bash "$REPO/scripts/registry.sh" start "$REG_DIR")
-  trap 'bash "$REPO/scripts/registry.sh" stop "$REG_DIR" >/dev/null 2>&1 || true' EXIT
   FIXTURES_DIR=${FIXTURES_DIR:-/var/tmp/skiff-fixtures}
   bash "$REPO/scripts/make-fixtures.sh" "$REGISTRY" "$FIXTURES_DIR" >&2
 }
