@@ -30,6 +30,7 @@ bundle: ts
 	npx --no-install esbuild src/cli/main.ts --bundle --platform=node --format=cjs --target=node20 \
 	  --outfile=dist/skiff.cjs --log-level=warning \
 	  --define:import.meta.url=__skiff_url --banner:js="var __skiff_url=require('url').pathToFileURL(__filename).href;"
+	node scripts/bundle-interop.cjs dist/skiff.cjs
 	@# a script compiled by vm has no loader for import(): the bundle must not keep one (import node: builtins statically)
 	@! grep -n '[^A-Za-z0-9_$$.]import(' dist/skiff.cjs || { echo 'dist/skiff.cjs: import() of an external module' >&2; exit 1; }
 	SKIFF_WRITE_CODE_CACHE=1 node bin/skiff.cjs

@@ -3,10 +3,13 @@
  * node's roots plus the extra CA file bin/skiff hands over (src/registry/trust.ts), the same trust a
  * registry gets, so `build` starts without NODE_EXTRA_CA_CERTS like every other command.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { SkiffError } from '../errors.js';
+import { lazyBuiltin } from '../lazy.js';
 import { registryCa } from '../registry/trust.js';
+
+const httpMod = lazyBuiltin<typeof import('node:http')>('node:http');
+const httpsMod = lazyBuiltin<typeof import('node:https')>('node:https');
 
 export interface Download {
   bytes: Buffer;
@@ -19,8 +22,8 @@ function get(url: URL): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const opts = { headers: { 'user-agent': 'skiff' } };
     const req = url.protocol === 'https:'
-      ? https.get(url, { ...opts, ca: registryCa() }, resolve)
-      : http.get(url, opts, resolve);
+      ? httpsMod().get(url, { ...opts, ca: registryCa() }, resolve)
+      : httpMod().get(url, opts, resolve);
     req.on('error', reject);
   });
 }

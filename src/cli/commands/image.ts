@@ -1,8 +1,9 @@
 /** Image commands: pull, push, images, rmi, tag, history, image inspect/prune, save, load. */
 import type { CommandModule } from 'yargs';
-import { pullAllTags, pullImage } from '../../image/pull.js';
 import { canonical, parseReference, repoName } from '../../image/reference.js';
-import { imageHistory, listImageRows, pruneImages, removeImage, tagImage } from '../../image/manage.js';
+/** The domain modules, evaluated only by the command that runs (start-up of every other command). */
+const pullMod = () => import('../../image/pull.js');
+const manage = () => import('../../image/manage.js');
 import { humanSize } from '../output/units.js';
 import { formatOutput } from '../output/table.js';
 import { batch } from '../batch.js';
@@ -20,11 +21,11 @@ export const pull: CommandModule = {
   handler: async (a) => {
     const o = { platform: a.platform as string | undefined, quiet: Boolean(a.quiet), tlsVerify: a['tls-verify'] as boolean };
     if (a['all-tags']) {
-      const r = await pullAllTags(String(a.image), o);
+      const r = await (await pullMod()).pullAllTags(String(a.image), o);
       process.stdout.write(`${r.repository}\n`);
       return;
     }
-    await pullImage(String(a.image), o);
+    await (await pullMod()).pullImage(String(a.image), o);
     const ref = parseReference(String(a.image));
     process.stdout.write(`${ref.digest ? `${repoName(ref)}@${ref.digest}` : canonical(ref)}\n`);
   },
@@ -41,7 +42,7 @@ export const images: CommandModule = {
       .option('filter', { alias: 'f', type: 'string', array: true, describe: 'Filter output: dangling=, reference=, before=, since=, label=, until=' })
       .option('format', { type: 'string', describe: 'Format output using a Go template' }),
   handler: async (a) => {
-    const rows = await listImageRows({
+    const rows = await (await manage()).listImageRows({
       all: Boolean(a.all), noTrunc: Boolean(a['no-trunc']), digests: Boolean(a.digests), filterRef: a.reference as string | undefined,
       filters: list(a.filter),
     });
@@ -70,7 +71,7 @@ export const rmi: CommandModule = {
   builder: (y) => y.positional('image', { type: 'string', array: true }).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Force removal of the image' }),
   handler: async (a) => {
     await batch(list(a.image), async (ref) => {
-      const r = await removeImage(ref, Boolean(a.force));
+      const r = await (await manage()).removeImage(ref, Boolean(a.force));
       return [...r.untagged.map((u) => `Untagged: ${u}`), ...r.deleted.map((d) => `Deleted: ${d}`)].join('\n');
     });
   },
@@ -81,7 +82,7 @@ export const tag: CommandModule = {
   describe: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
   builder: (y) => y.positional('source', { type: 'string' }).positional('target', { type: 'string' }),
   handler: async (a) => {
-    await tagImage(String(a.source), String(a.target));
+    await (await manage()).tagImage(String(a.source), String(a.target));
   },
 };
 
@@ -94,7 +95,7 @@ export const history: CommandModule = {
       .option('format', { type: 'string', describe: 'Format output using a Go template' })
       .option('human', { alias: 'H', type: 'boolean', default: true, describe: 'Print sizes and dates in human readable format' }),
   handler: async (a) => {
-    const rows = await imageHistory(String(a.image), Boolean(a['no-trunc']));
+    const rows = await (await manage()).imageHistory(String(a.image), Boolean(a['no-trunc']));
     process.stdout.write(
       formatOutput(rows, {
         format: a.format as string | undefined,
@@ -120,7 +121,7 @@ export const imagePrune: CommandModule = {
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do not prompt for confirmation' })
       .option('filter', { type: 'string', array: true, describe: 'Provide filter values (until=<timestamp or duration>, label=<key>[=<value>])' }),
   handler: async (a) => {
-    const r = await pruneImages(Boolean(a.all), list(a.filter));
+    const r = await (await manage()).pruneImages(Boolean(a.all), list(a.filter));
     if (r.deleted.length) process.stdout.write(`Deleted Images:\n${r.deleted.map((d) => `deleted: ${d}\n`).join('')}\n`);
     process.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
   },

@@ -1,7 +1,8 @@
 /** login, logout, version. */
 import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { login, logout, normalizeServer } from '../../registry/login.js';
+/** The registry client, evaluated only by login/logout. */
+const loginMod = () => import('../../registry/login.js');
 
 export const loginCmd: CommandModule = {
   command: 'login [server]',
@@ -12,6 +13,7 @@ export const loginCmd: CommandModule = {
       .option('password-stdin', { type: 'boolean', default: false, describe: 'Take the password from stdin' })
       .option('tls-verify', { type: 'boolean', default: true, describe: 'Require HTTPS and verify certificates' }),
   handler: async (a) => {
+    const { login, normalizeServer } = await loginMod();
     const server = normalizeServer(a.server as string | undefined);
     let password = (a.password as string | undefined) ?? '';
     if (a['password-stdin']) password = fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '');
@@ -26,6 +28,7 @@ export const logoutCmd: CommandModule = {
   describe: 'Log out from a registry',
   builder: (y) => y.positional('server', { type: 'string' }),
   handler: async (a) => {
+    const { logout, normalizeServer } = await loginMod();
     const server = normalizeServer(a.server as string | undefined);
     logout(server);
     process.stdout.write(`Removing login credentials for ${server}\n`);

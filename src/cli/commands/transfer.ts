@@ -1,11 +1,12 @@
 /** Moving images out of and into the store: push, save, load. */
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
+import { randomHex } from '../../random.js';
 import type { CommandModule } from 'yargs';
 import { SkiffError } from '../../errors.js';
-import { loadArchive, saveImages, type ArchiveFormat } from '../../image/archive.js';
-import { pushImage } from '../../image/push.js';
+import type { ArchiveFormat } from '../../image/archive.js';
+
+const archive = () => import('../../image/archive.js');
 import { canonical, parseReference } from '../../image/reference.js';
 import { list } from './run-options.js';
 
@@ -18,6 +19,7 @@ export const push: CommandModule = {
       .option('tls-verify', { type: 'boolean', default: true, describe: 'Require HTTPS and verify certificates' }),
   handler: async (a) => {
     const image = String(a.image);
+    const { pushImage } = await import('../../image/push.js');
     await pushImage(image, { quiet: Boolean(a.quiet), tlsVerify: a['tls-verify'] as boolean, progress: process.stdout });
     if (a.quiet) process.stdout.write(`${canonical(parseReference(image))}\n`);
   },
@@ -37,7 +39,7 @@ export const save: CommandModule = {
     if (!output) {
       if (process.stdout.isTTY) throw new SkiffError('EINVAL', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
       try {
-        await saveImages(refs, process.stdout, { format });
+        await (await archive()).saveImages(refs, process.stdout, { format });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EPIPE') throw new SkiffError('EINVAL', 'the archive was not read to its end: its reader closed the pipe');
         throw e;
@@ -45,12 +47,12 @@ export const save: CommandModule = {
       return;
     }
     // written beside the target and renamed: a failed save leaves no truncated archive
-    const tmp = path.join(path.dirname(path.resolve(output)), `.${path.basename(output)}.skiff-${crypto.randomBytes(4).toString('hex')}`);
+    const tmp = path.join(path.dirname(path.resolve(output)), `.${path.basename(output)}.skiff-${randomHex(4)}`);
     // opened here, not by the stream (asynchronously): a save that fails at once must not see its
     // rm run before the open that creates the file
     const out = fs.createWriteStream(tmp, { fd: fs.openSync(tmp, 'w', 0o644) });
     try {
-      await saveImages(refs, out, { format });
+      await (await archive()).saveImages(refs, out, { format });
       fs.renameSync(tmp, output);
     } catch (e) {
       out.destroy();
@@ -80,7 +82,7 @@ export const load: CommandModule = {
       if (process.stdin.isTTY) throw new SkiffError('EINVAL', 'requested load from stdin, but stdin is empty');
       input = process.stdin;
     }
-    const { loaded } = await loadArchive(input as import('node:stream').Readable);
+    const { loaded } = await (await archive()).loadArchive(input as import('node:stream').Readable);
     for (const l of loaded) process.stdout.write(`${l}\n`);
   },
 };
