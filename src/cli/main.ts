@@ -1,5 +1,5 @@
 /**
- * skiff entry point. `run`/`create` take the fast path (fast.ts: parsed from the option table,
+ * skiff entry point. `run`/`create`/`pull` take the fast path (fast.ts: parsed from the option tables,
  * loading only the run path's modules); everything else, and whatever the fast parser is not
  * sure about, goes to the yargs CLI (cli.ts), loaded on demand. Errors are printed here as one
  * `Error: ...` line with Docker's exit codes.

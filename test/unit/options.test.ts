@@ -13,6 +13,8 @@ import { parseRunArgv } from '../../src/cli/fast.js';
 import { GLOBAL_OPTIONS, parseFast, valueFlags } from '../../src/cli/options.js';
 import { CREATE_OPTIONS, RUN_OPTIONS } from '../../src/cli/commands/run-options.js';
 import { create, run } from '../../src/cli/commands/run.js';
+import { pull } from '../../src/cli/commands/image.js';
+import { PULL_OPTIONS } from '../../src/cli/commands/pull-options.js';
 
 interface Parsed {
   command: string;
@@ -31,16 +33,18 @@ async function viaYargs(argv: string[]): Promise<Parsed | Error> {
     },
   });
   const cmds = [capture(run, 'run'), capture(create, 'create')];
+  const pulls = [capture(pull, 'pull')];
   const group: CommandModule = { command: 'container <command>', describe: 'x', builder: (y) => y.command(cmds).demandCommand(1), handler: () => undefined };
+  const imageGroup: CommandModule = { command: 'image <command>', describe: 'x', builder: (y) => y.command(pulls).demandCommand(1), handler: () => undefined };
   try {
-    await buildParser(head, [...cmds, group]).exitProcess(false).parseAsync();
+    await buildParser(head, [...cmds, ...pulls, group, imageGroup]).exitProcess(false).parseAsync();
   } catch (e) {
     return e as Error;
   }
   return got ?? new Error('no handler ran (help?)');
 }
 
-const KEYS = [...Object.keys(RUN_OPTIONS), ...Object.keys(GLOBAL_OPTIONS), 'image'];
+const KEYS = [...Object.keys(RUN_OPTIONS), ...Object.keys(PULL_OPTIONS), ...Object.keys(GLOBAL_OPTIONS), 'image'];
 const pick = (a: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(KEYS.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
 
@@ -80,6 +84,11 @@ const TAKEN: string[][] = [
   ['run', '--tmpfs', '/run', '--mount', 'type=tmpfs,target=/x', 'busybox'],
   ['run', '--env-file', '/tmp/e', '--platform', 'linux/amd64', 'busybox'],
   ['run', '--rm', '127.0.0.1:5000/busybox:latest', 'true'],
+  ['pull', 'busybox'],
+  ['pull', '-q', '127.0.0.1:5000/busybox:latest'],
+  ['pull', '-aq', '--platform', 'linux/arm64', 'busybox'],
+  ['pull', '--tls-verify=false', '--quiet', 'busybox'],
+  ['--root', '/tmp/r', 'image', 'pull', '--all-tags', 'busybox'],
 ];
 
 /** argv lists the fast path must leave to yargs (help, errors, shapes it does not know) */
@@ -109,9 +118,15 @@ const DECLINED: string[][] = [
   ['--', 'run', 'busybox'],
   ['container', 'ls'],
   ['exec', 'c1', 'ls'],
+  ['pull'],
+  ['pull', 'busybox', 'extra'],
+  ['pull', '--tls-verify', 'false', 'busybox'],
+  ['pull', '-t', 'busybox'],
+  ['container', 'pull', 'busybox'],
+  ['image', 'run', 'busybox'],
 ];
 
-test('the fast parser reads every run/create argv it takes exactly as yargs does', async () => {
+test('the fast parser reads every run/create/pull argv it takes exactly as yargs does', async () => {
   for (const argv of TAKEN) {
     const fast = parseRunArgv(argv);
     assert.ok(fast, `fast path declined ${JSON.stringify(argv)}`);

@@ -8,16 +8,13 @@ import { humanSize } from '../output/units.js';
 import { formatOutput } from '../output/table.js';
 import { batch } from '../batch.js';
 import { list } from './run-options.js';
+import { PULL_OPTIONS } from './pull-options.js';
 
 export const pull: CommandModule = {
   command: 'pull <image>',
   describe: 'Download an image from a registry',
   builder: (y) =>
-    y.positional('image', { type: 'string', demandOption: true })
-      .option('all-tags', { alias: 'a', type: 'boolean', default: false, describe: 'Download all tagged images in the repository' })
-      .option('platform', { type: 'string', describe: 'Set platform if the image is multi-platform (e.g. linux/arm64)' })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Suppress verbose output' })
-      .option('tls-verify', { type: 'boolean', default: true, describe: 'Require HTTPS and verify certificates' }),
+    y.positional('image', { type: 'string', demandOption: true }).options(PULL_OPTIONS),
   handler: async (a) => {
     const o = { platform: a.platform as string | undefined, quiet: Boolean(a.quiet), tlsVerify: a['tls-verify'] as boolean };
     if (a['all-tags']) {
