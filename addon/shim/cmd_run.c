@@ -1,7 +1,8 @@
 /*
  * `skiff-shim run BUNDLE`: create the container described by BUNDLE/config.json, run it in
  * the foreground (the CLI exec'd us: stdio, signals and the exit code are ours), record the
- * exit and clean up.
+ * exit and clean up. container_start() is the start sequence alone: the detached monitor
+ * (monitor.c) calls it for the first start and for every restart.
  *
  *   shim                                   child (clone with the new namespaces; pid 1)
  *   ────                                   ─────
@@ -31,21 +32,21 @@
 #include <unistd.h>
 #include "shim.h"
 
-static void write_exit_file(const struct container *c, int code, int sig, const char *error) {
-  if (!c->exit_file) return;
+void write_exit_file(const char *exit_file, int code, int sig, const char *error) {
+  if (!exit_file) return;
   char ts[64];
   rfc3339_now(ts, sizeof ts);
   json_t *o = json_pack("{s:i, s:o, s:s, s:s}", "exitCode", code, "signal", sig ? json_integer(sig) : json_null(),
                         "finishedAt", ts, "error", error ? error : "");
   char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-  if (!s || write_atomic(c->exit_file, s) < 0) print_failure();
+  if (!s || write_atomic(exit_file, s) < 0) print_failure();
   free(s);
   json_decref(o);
 }
 
 /* --rm. Files owned by subordinate ids can only be removed from inside the user namespace. */
-static void remove_paths(const struct container *c, int userns_fd) {
-  if (!c->nremove) return;
+void remove_paths(char *const *paths, size_t n, int userns_fd) {
+  if (!n) return;
   pid_t p = userns_fd >= 0 ? fork() : 0;
   if (p < 0) {
     fail("fork to remove the container's files");
@@ -55,8 +56,8 @@ static void remove_paths(const struct container *c, int userns_fd) {
   if (p == 0) {
     int r = 0;
     if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) r = fail("join the container's user namespace to remove its files");
-    for (size_t i = 0; i < c->nremove && r == 0; i++)
-      if (rm_rf(c->remove[i]) < 0) r = -1;
+    for (size_t i = 0; i < n && r == 0; i++)
+      if (rm_rf(paths[i]) < 0) r = -1;
     if (r < 0) print_failure();
     if (userns_fd >= 0) _exit(r < 0);
     return;
@@ -65,21 +66,19 @@ static void remove_paths(const struct container *c, int userns_fd) {
   while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
 }
 
-static int failed(const struct container *c, pid_t child, int userns_fd) {
-  int code = print_failure();
-  if (child > 0) {
-    kill(child, SIGKILL);
-    while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
-  }
-  write_exit_file(c, code, 0, failure());
-  remove_paths(c, userns_fd);
-  return code;
-}
-
-static void __attribute__((noreturn)) container_child(const struct container *c, int sock, struct filter_job *f) {
+static void __attribute__((noreturn)) container_child(const struct container *c, int sock, struct filter_job *f,
+                                                      const struct start_io *io) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
     fail("set the parent-death signal");
     child_die(sock);
+  }
+  if (io) {
+    const int from[3] = {io->in, io->out, io->err};
+    for (int fd = 0; fd < 3; fd++)
+      if (from[fd] >= 0 && dup2(from[fd], fd) < 0) {
+        fail("dup2 the container's stdio");
+        child_die(sock);
+      }
   }
   /* EOF here: the shim died before the id maps were written */
   if (chan_wait(sock, MSG_GO, NULL, 0, NULL) < 0) _exit(EXIT_SHIM);
@@ -98,64 +97,107 @@ static void __attribute__((noreturn)) container_child(const struct container *c,
   exec_process((struct process *)&c->proc, &x);
 }
 
-int cmd_run(const char *bundle) {
-  static struct container c;
-  clear_nonblock_stdio();
-  if (spec_load_container(bundle, &c) < 0) return failed(&c, -1, -1);
-  if (c.die_with_parent) {
-    pid_t parent = getppid();
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
-      fail("set the parent-death signal");
-      return failed(&c, -1, -1);
-    }
-    if (getppid() != parent) return failx("the process that started the shim is gone"), failed(&c, -1, -1);
+static void filter_free(struct filter_job *f) {
+  free(f->key);
+  free(f->bpf.insns);
+  if (f->cachefd >= 0) close(f->cachefd);
+  memset(f, 0, sizeof *f);
+  f->cachefd = -1;
+}
+
+static int start_failed(pid_t child, int sock, struct filter_job *f) {
+  if (child > 0) {
+    kill(child, SIGKILL);
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
   }
+  if (sock >= 0) close(sock);
+  filter_free(f);
+  return -1;
+}
+
+int container_start(struct container *c, const struct start_io *io, struct started *s) {
+  s->pid = -1;
+  s->master = -1;
+  s->userns_fd = -1;
   struct filter_job f;
-  if (filter_prepare(&f, c.proc.seccomp, c.seccomp_cache) < 0) return failed(&c, -1, -1);
-  if (ns_join_parent(&c) < 0 || block_signals() < 0) return failed(&c, -1, -1);
+  if (filter_prepare(&f, c->proc.seccomp, c->seccomp_cache) < 0) return start_failed(-1, -1, &f);
+  if (ns_join_parent(c) < 0) return start_failed(-1, -1, &f);
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     fail("socketpair");
-    return failed(&c, -1, -1);
+    return start_failed(-1, -1, &f);
   }
-  int flags = ns_clone_flags(&c);
+  int flags = ns_clone_flags(c);
   pid_t child = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (child < 0) {
     fail("create the container's namespaces");
-    return failed(&c, -1, -1);
+    close(sv[1]);
+    return start_failed(-1, sv[0], &f);
   }
   if (child == 0) {
     close(sv[0]);
-    container_child(&c, sv[1], &f);
+    container_child(c, sv[1], &f, io);
   }
   close(sv[1]);
-  int sock = sv[0], userns_fd = -1, master = -1;
+  int sock = sv[0];
   if (flags & CLONE_NEWUSER) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child);
     /* kept open: --rm removes the files from inside this namespace after the container is gone */
-    if ((userns_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    if ((s->userns_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
       fail("open %s", path);
-      return failed(&c, child, -1);
+      return start_failed(child, sock, &f);
     }
-    if (write_idmaps(child, c.uidmap, c.nuidmap, c.gidmap, c.ngidmap, c.idmap_helpers) < 0)
-      return failed(&c, child, userns_fd);
+    if (write_idmaps(child, c->uidmap, c->nuidmap, c->gidmap, c->ngidmap, c->idmap_helpers) < 0)
+      return start_failed(child, sock, &f);
   }
   chan_send(sock, MSG_GO, 0, NULL, 0, -1); /* a dead child has left its reason in the channel */
-  if (filter_deliver(&f, sock) < 0) return failed(&c, child, userns_fd);
-  if (await_start(sock, &master) < 0) {
-    if (master >= 0) close(master);
-    return failed(&c, child, userns_fd);
+  if (filter_deliver(&f, sock) < 0) return start_failed(child, sock, &f);
+  if (await_start(sock, &s->master) < 0) {
+    if (s->master >= 0) close(s->master);
+    s->master = -1;
+    return start_failed(child, sock, &f);
   }
   close(sock);
-  if (c.pid_file) {
+  filter_free(&f);
+  if (c->pid_file) {
     char buf[24];
     snprintf(buf, sizeof buf, "%d", (int)child);
-    if (write_atomic(c.pid_file, buf) < 0) return failed(&c, child, userns_fd);
+    if (write_atomic(c->pid_file, buf) < 0) {
+      if (s->master >= 0) close(s->master);
+      s->master = -1;
+      return start_failed(child, -1, &f);
+    }
   }
+  s->pid = child;
+  return 0;
+}
+
+static int failed(const struct container *c, int userns_fd) {
+  int code = print_failure();
+  write_exit_file(c->exit_file, code, 0, failure());
+  remove_paths((char *const *)c->remove, c->nremove, userns_fd);
+  return code;
+}
+
+int cmd_run(const char *bundle) {
+  static struct container c;
+  clear_nonblock_stdio();
+  if (spec_load_container(bundle, &c) < 0) return failed(&c, -1);
+  if (c.die_with_parent) {
+    pid_t parent = getppid();
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+      fail("set the parent-death signal");
+      return failed(&c, -1);
+    }
+    if (getppid() != parent) return failx("the process that started the shim is gone"), failed(&c, -1);
+  }
+  if (block_signals() < 0) return failed(&c, -1);
+  struct started s;
+  if (container_start(&c, NULL, &s) < 0) return failed(&c, s.userns_fd);
   int sig = 0;
-  int code = supervise(child, master, &sig, true);
-  write_exit_file(&c, code, sig, NULL);
-  remove_paths(&c, userns_fd);
+  int code = supervise(s.pid, s.master, &sig, true);
+  write_exit_file(c.exit_file, code, sig, NULL);
+  remove_paths((char *const *)c.remove, c.nremove, s.userns_fd);
   return code;
 }

@@ -110,6 +110,20 @@ export interface ExitInfo {
   error: string;
 }
 
+/** monitor.json, written by the detached container's monitor. */
+export interface MonitorState {
+  monitorPid: number;
+  restartCount: number;
+  restarting: boolean;
+}
+
+/** health.json: Docker's Health object, written by the monitor. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: { Start: string; End: string; ExitCode: number; Output: string }[];
+}
+
 export const containerFiles = (id: string) => {
   const dir = containerDir(id);
   return {
@@ -218,10 +232,27 @@ export function readPid(id: string): number | undefined {
   }
 }
 
-/** Clear the run-time files before a (re)start. */
+export function readMonitor(id: string): MonitorState | undefined {
+  return readJsonSync<MonitorState>(containerFiles(id).monitor);
+}
+
+export function readHealth(id: string): HealthState | undefined {
+  return readJsonSync<HealthState>(containerFiles(id).health);
+}
+
+/** Clear the run-time files before a (re)start (the log stays: Docker appends across starts). */
 export async function resetRunFiles(id: string): Promise<void> {
   const f = containerFiles(id);
-  await Promise.all([f.pid, f.exit, f.state].map((p) => fsp.rm(p, { force: true })));
+  await Promise.all([f.pid, f.exit, f.state, f.monitor, f.health, f.stopped].map((p) => fsp.rm(p, { force: true })));
+}
+
+/** The user stopped (or killed, or force-removed) the container: no restart policy applies. */
+export function markStopped(id: string): void {
+  try {
+    fs.writeFileSync(containerFiles(id).stopped, '');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // the container is gone (--rm)
+  }
 }
 
 /** Remove a container's directory: renamed away first so it disappears atomically. */

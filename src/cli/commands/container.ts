@@ -1,9 +1,8 @@
-/** Container commands: run, create, start, exec, rm, stop, kill, ps, logs. */
-import fs from 'node:fs';
+/** Container commands: run, create, start, exec, rm, stop, kill, ps (logs and attach: logs.ts). */
 import type { CommandModule } from 'yargs';
 import { createContainer } from '../../container/create.js';
 import {
-  execInContainer, logFile, removeContainer, signalContainer, startAttached, startDetached, stopContainer,
+  execInContainer, removeContainer, signalContainer, startAttached, startDetached, stopContainer,
 } from '../../container/lifecycle.js';
 import { listContainerRows } from '../../container/list.js';
 import { findContainer } from '../../store/containers.js';
@@ -122,20 +121,6 @@ export const kill: CommandModule = {
   },
 };
 
-export const logs: CommandModule = {
-  command: 'logs <container>',
-  describe: 'Fetch the logs of a container',
-  builder: (y) => y.positional('container', { type: 'string', demandOption: true }),
-  handler: async (a) => {
-    const rec = findContainer(String(a.container));
-    try {
-      process.stdout.write(fs.readFileSync(logFile(rec.Id)));
-    } catch {
-      /* a container that never ran detached has no log */
-    }
-  },
-};
-
 export const ps: CommandModule = {
   command: 'ps',
   aliases: ['ls', 'list'],
@@ -171,4 +156,4 @@ export const ps: CommandModule = {
   },
 };
 
-export const containerCommands: CommandModule[] = [run, create, start, exec, rm, stop, kill, logs, ps];
+export const containerCommands: CommandModule[] = [run, create, start, exec, rm, stop, kill, ps];

@@ -30,12 +30,22 @@ export function createOptions<T>(y: Argv<T>) {
     .option('init', { type: 'boolean', default: false, describe: 'Run an init inside the container that forwards signals and reaps processes' })
     .option('label', { alias: 'l', type: 'string', describe: 'Set meta data on a container' })
     .option('pull', { type: 'string', choices: ['missing', 'always', 'never'], default: 'missing', describe: 'Pull image before running' })
-    .option('platform', { type: 'string', describe: 'Set platform if server is multi-platform capable' });
+    .option('platform', { type: 'string', describe: 'Set platform if server is multi-platform capable' })
+    .option('restart', { type: 'string', default: 'no', describe: 'Restart policy: no, on-failure[:max-retries], always, unless-stopped' })
+    .option('log-driver', { type: 'string', default: 'json-file', describe: 'Logging driver: json-file or none' })
+    .option('log-opt', { type: 'string', describe: 'Log driver options: max-size=10m, max-file=3 (repeatable)' })
+    .option('health-cmd', { type: 'string', describe: 'Command to run to check health' })
+    .option('health-interval', { type: 'string', describe: 'Time between running the check (ms|s|m|h) (default 30s)' })
+    .option('health-timeout', { type: 'string', describe: 'Maximum time to allow one check to run (ms|s|m|h) (default 30s)' })
+    .option('health-retries', { type: 'number', describe: 'Consecutive failures needed to report unhealthy (default 3)' })
+    .option('health-start-period', { type: 'string', describe: 'Start period for the container to initialize before counting retries (ms|s|m|h) (default 0s)' })
+    .option('no-healthcheck', { type: 'boolean', default: false, describe: 'Disable any container-specified HEALTHCHECK' });
 }
 
 export const CREATE_VALUE_FLAGS = [
   'name', 'env', 'e', 'env-file', 'user', 'u', 'workdir', 'w', 'entrypoint', 'hostname', 'h', 'volume', 'v', 'mount',
   'tmpfs', 'network', 'net', 'cap-add', 'cap-drop', 'security-opt', 'label', 'l', 'pull', 'platform', 'root', 'runroot',
+  'restart', 'log-driver', 'log-opt', 'health-cmd', 'health-interval', 'health-timeout', 'health-retries', 'health-start-period',
 ];
 registerPassthrough('run', CREATE_VALUE_FLAGS);
 registerPassthrough('create', CREATE_VALUE_FLAGS);
@@ -67,6 +77,17 @@ export function toCreateOptions(a: Record<string, unknown>, command: string[]): 
     labels: list(a.label),
     pull: (a.pull as CreateOptions['pull']) ?? 'missing',
     platform: a.platform as string | undefined,
+    restart: a.restart as string | undefined,
+    logDriver: a['log-driver'] as string | undefined,
+    logOpts: list(a['log-opt']),
+    health: {
+      cmd: a['health-cmd'] as string | undefined,
+      interval: a['health-interval'] as string | undefined,
+      timeout: a['health-timeout'] as string | undefined,
+      startPeriod: a['health-start-period'] as string | undefined,
+      retries: a['health-retries'] as number | undefined,
+      none: Boolean(a['no-healthcheck']),
+    },
   };
 }
 

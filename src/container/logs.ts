@@ -1,0 +1,210 @@
+/**
+ * `logs`: reading Docker's json-file log that the monitor writes (containers/<id>/<id>-json.log and
+ * its rotated copies .1 … .N-1, oldest last), with Docker's --tail, --since/--until and --follow
+ * semantics. Following survives rotation and ends once the container stopped and its monitor is gone.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { SkiffError } from '../errors.js';
+import { parseGoDuration } from '../image/filters.js';
+import { pidAlive } from '../store/atomic.js';
+import { containerFiles, readMonitor, type ContainerRecord } from '../store/containers.js';
+import { containerState } from './state.js';
+
+export interface LogEntry {
+  log: string;
+  stream: 'stdout' | 'stderr';
+  /** RFC3339Nano, as written */
+  time: string;
+}
+
+export interface LogsOptions {
+  follow: boolean;
+  /** last N entries; undefined: all */
+  tail?: number;
+  /** ns since the epoch */
+  since?: bigint;
+  until?: bigint;
+}
+
+/** One json-file line → its entry; undefined for a line that is not one (torn or foreign). */
+export function parseLogLine(line: string): LogEntry | undefined {
+  if (!line) return undefined;
+  try {
+    const j = JSON.parse(line) as Partial<LogEntry>;
+    if (typeof j.log !== 'string' || typeof j.time !== 'string') return undefined;
+    return { log: j.log, stream: j.stream === 'stderr' ? 'stderr' : 'stdout', time: j.time };
+  } catch {
+    return undefined;
+  }
+}
+
+const TIME_RE = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?$/;
+
+/** An RFC 3339 date or date-time with up to 9 fraction digits → ns since the epoch (no zone: local time). */
+export function rfc3339ToNs(t: string): bigint | undefined {
+  const m = TIME_RE.exec(t);
+  if (!m) return undefined;
+  const [, date, clock = '00:00:00', frac = '', zone = ''] = m;
+  const ms = Date.parse(`${date}T${clock.length === 5 ? `${clock}:00` : clock}${zone}`);
+  if (Number.isNaN(ms)) return undefined;
+  return BigInt(ms) * 1_000_000n + BigInt((frac + '000000000').slice(0, 9));
+}
+
+/** Docker's timetypes.GetTimestamp for --since/--until: RFC 3339, Unix seconds[.nanos], or a Go duration back from now. */
+export function parseLogTime(flag: string, value: string, now = Date.now()): bigint {
+  const unix = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);
+  if (unix) return BigInt(unix[1]!) * 1_000_000_000n + BigInt(((unix[2] ?? '') + '000000000').slice(0, 9));
+  const d = parseGoDuration(value);
+  if (d !== undefined) return BigInt(Math.round((now - d) * 1e6));
+  const t = rfc3339ToNs(value);
+  if (t !== undefined) return t;
+  throw new SkiffError('EINVAL', `invalid value for "${flag}": failed to parse value as time or duration: "${value}"`);
+}
+
+/** `logs -t`: Docker prints RFC3339Nano with a fixed 9-digit fraction. */
+export function fixedNano(t: string): string {
+  const m = /^([^.Z+]+?)(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(t);
+  if (!m) return t;
+  return `${m[1]}.${((m[2] ?? '') + '000000000').slice(0, 9)}${m[3]}`;
+}
+
+/** Entries kept by --since/--until (Docker: since inclusive, until inclusive). */
+export function inWindow(e: LogEntry, o: Pick<LogsOptions, 'since' | 'until'>): boolean {
+  if (o.since === undefined && o.until === undefined) return true;
+  const t = rfc3339ToNs(e.time);
+  if (t === undefined) return true;
+  return (o.since === undefined || t >= o.since) && (o.until === undefined || t <= o.until);
+}
+
+/** --tail: "all" or a number (negative means all, as Docker). */
+export function parseTail(v: string | undefined): number | undefined {
+  if (v === undefined || v === 'all' || v === '') return undefined;
+  if (!/^-?\d+$/.test(v)) throw new SkiffError('EINVAL', `invalid value for "tail": "${v}" (want a number or "all")`);
+  const n = Number(v);
+  return n < 0 ? undefined : n;
+}
+
+/** The log files, oldest first: <id>-json.log.N … .1, <id>-json.log. */
+export function logFiles(id: string): string[] {
+  const base = containerFiles(id).log;
+  const rotated: { n: number; file: string }[] = [];
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(containerFiles(id).dir);
+  } catch {
+    return [];
+  }
+  const prefix = `${id}-json.log.`;
+  for (const n of names) {
+    if (n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length))) rotated.push({ n: Number(n.slice(prefix.length)), file: `${base}.${n.slice(prefix.length)}` });
+  }
+  rotated.sort((a, b) => b.n - a.n);
+  return [...rotated.map((r) => r.file), base];
+}
+
+function entriesOf(text: string): LogEntry[] {
+  const out: LogEntry[] = [];
+  for (const line of text.split('\n')) {
+    const e = parseLogLine(line);
+    if (e) out.push(e);
+  }
+  return out;
+}
+
+/** True while the container may still write to its log. */
+function stillWriting(rec: ContainerRecord): boolean {
+  const m = readMonitor(rec.Id);
+  if (m) return pidAlive(m.monitorPid);
+  return containerState(rec).Running;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The entries `logs` prints, in order; with follow, until the container's monitor is gone. */
+export async function* readLogs(rec: ContainerRecord, o: LogsOptions): AsyncGenerator<LogEntry> {
+  if (rec.HostConfig.LogConfig?.Type === 'none') {
+    throw new SkiffError('EINVAL', 'configured logging driver does not support reading', 1);
+  }
+  const files = logFiles(rec.Id);
+  const current = files[files.length - 1]!;
+  // The current file is read through one fd: what we read of it and what -f follows are the same bytes.
+  let fd: fsp.FileHandle | undefined;
+  try {
+    fd = await fsp.open(current, 'r');
+  } catch {
+    /* never ran detached (or not yet written) */
+  }
+  let entries: LogEntry[] = [];
+  for (const f of files.slice(0, -1)) {
+    try {
+      entries.push(...entriesOf(await fsp.readFile(f, 'utf8')));
+    } catch {
+      /* rotated away meanwhile */
+    }
+  }
+  let pos = 0;
+  let partial = '';
+  const readMore = async (): Promise<LogEntry[]> => {
+    if (!fd) return [];
+    const chunks: Buffer[] = [];
+    for (;;) {
+      const buf = Buffer.alloc(1 << 16);
+      const { bytesRead } = await fd.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      chunks.push(buf.subarray(0, bytesRead));
+    }
+    const text = partial + Buffer.concat(chunks).toString('utf8');
+    const nl = text.lastIndexOf('\n');
+    partial = text.slice(nl + 1);
+    return entriesOf(text.slice(0, nl + 1));
+  };
+  entries.push(...(await readMore()));
+  if (o.tail !== undefined) entries = o.tail === 0 ? [] : entries.slice(-o.tail);
+  for (const e of entries) {
+    if (o.until !== undefined && inWindow(e, { until: o.until }) === false) return closeFd(fd);
+    if (inWindow(e, o)) yield e;
+  }
+  if (!o.follow) return closeFd(fd);
+  try {
+    for (;;) {
+      const alive = stillWriting(rec);
+      // rotated: finish the old file, then continue with the new one from its start
+      let rotated = false;
+      if (fd) {
+        try {
+          const [a, b] = await Promise.all([fd.stat(), fsp.stat(current)]);
+          rotated = a.ino !== b.ino;
+        } catch {
+          rotated = false;
+        }
+      } else {
+        try {
+          fd = await fsp.open(current, 'r');
+        } catch {
+          /* not yet */
+        }
+      }
+      for (const e of await readMore()) {
+        if (o.until !== undefined && !inWindow(e, { until: o.until })) return;
+        if (inWindow(e, o)) yield e;
+      }
+      if (rotated) {
+        await fd?.close();
+        fd = await fsp.open(current, 'r').catch(() => undefined);
+        pos = 0;
+        partial = '';
+        continue;
+      }
+      if (!alive) return;
+      await sleep(100);
+    }
+  } finally {
+    await closeFd(fd);
+  }
+}
+
+async function closeFd(fd: fsp.FileHandle | undefined): Promise<void> {
+  await fd?.close().catch(() => undefined);
+}
