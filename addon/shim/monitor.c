@@ -169,18 +169,28 @@ static void __attribute__((noreturn)) finish(void) {
   _exit(0);
 }
 
-/* After an exit (or a failed restart): apply the restart policy. */
-static void after_exit(int code, long long ran_ms) {
-  bool stopped = M.stop_file && access(M.stop_file, F_OK) == 0;
-  bool again = !stopped && (M.restart == RESTART_ALWAYS || M.restart == RESTART_UNLESS_STOPPED ||
-                            (M.restart == RESTART_ON_FAILURE && code != 0 && (M.max_retries == 0 || restarts < M.max_retries)));
+/* After an exit (or a failed restart): the restart policy's answer. */
+static bool should_restart(int code) {
+  if (M.stop_file && access(M.stop_file, F_OK) == 0) return false;
+  return M.restart == RESTART_ALWAYS || M.restart == RESTART_UNLESS_STOPPED ||
+         (M.restart == RESTART_ON_FAILURE && code != 0 && (M.max_retries == 0 || restarts < M.max_retries));
+}
+
+/* Record the exit; restart after the backoff or finish. monitor.json says "restarting" before
+   exit.json appears, so a reader never sees a container that will restart as exited. */
+static void after_exit(int code, int sig, const char *error, long long ran_ms) {
+  bool again = should_restart(code);
+  if (again) {
+    if (ran_ms >= BACKOFF_RESET_MS) backoff_ms = 0;
+    backoff_ms = backoff_ms ? backoff_ms * 2 : BACKOFF_FIRST_MS;
+    if (backoff_ms > BACKOFF_MAX_MS) backoff_ms = BACKOFF_MAX_MS;
+    restarts++;
+    restart_at = monotonic_ms() + backoff_ms;
+    write_state(true);
+  }
+  write_exit_file(M.exit_file, code, sig, error);
+  attach_close_all(&CLIENTS); /* after exit.json: a client reads the code from it */
   if (!again) finish();
-  if (ran_ms >= BACKOFF_RESET_MS) backoff_ms = 0;
-  backoff_ms = backoff_ms ? backoff_ms * 2 : BACKOFF_FIRST_MS;
-  if (backoff_ms > BACKOFF_MAX_MS) backoff_ms = BACKOFF_MAX_MS;
-  restarts++;
-  restart_at = monotonic_ms() + backoff_ms;
-  write_state(true);
 }
 
 static void end_cycle(void) {
@@ -190,14 +200,12 @@ static void end_cycle(void) {
   close_fd(&cy.in);
   log_flush(LOG, 1);
   log_flush(LOG, 2);
+  health_stop(HEALTH);
   int sig;
   int code = exit_code_of(cy.status, &sig);
-  write_exit_file(M.exit_file, code, sig, NULL);
-  attach_close_all(&CLIENTS); /* after exit.json: a client reads the code from it */
-  health_stop(HEALTH);
   cy.pid = -1;
   cy.exited = false;
-  after_exit(code, monotonic_ms() - cy.started_ms);
+  after_exit(code, sig, NULL, monotonic_ms() - cy.started_ms);
 }
 
 static void restart(void) {
@@ -210,8 +218,7 @@ static void restart(void) {
   spec_free_container(&c);
   trim();
   if (r < 0) {
-    write_exit_file(M.exit_file, failure_code(), 0, failure());
-    after_exit(failure_code(), 0);
+    after_exit(failure_code(), 0, failure(), 0);
     return;
   }
   write_state(false);

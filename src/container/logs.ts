@@ -190,8 +190,23 @@ export async function* readLogs(rec: ContainerRecord, o: LogsOptions): AsyncGene
         if (o.until !== undefined && !inWindow(e, { until: o.until })) return;
         if (inWindow(e, o)) yield e;
       }
-      if (rotated) {
-        await fd?.close();
+      if (rotated && fd) {
+        // Rotations may have come faster than we looked: the files newer than the one we
+        // followed (found by its inode among .1, .2, ...; all of them if it was dropped) come next.
+        const ino = (await fd.stat()).ino;
+        await closeFd(fd);
+        const older = logFiles(rec.Id).slice(0, -1);
+        let from = 0;
+        for (let i = 0; i < older.length; i++) {
+          if ((await fsp.stat(older[i]!).catch(() => undefined))?.ino === ino) from = i + 1;
+        }
+        for (const f of older.slice(from)) {
+          const text = await fsp.readFile(f, 'utf8').catch(() => '');
+          for (const e of entriesOf(text)) {
+            if (o.until !== undefined && !inWindow(e, { until: o.until })) return;
+            if (inWindow(e, o)) yield e;
+          }
+        }
         fd = await fsp.open(current, 'r').catch(() => undefined);
         pos = 0;
         partial = '';
