@@ -74,6 +74,8 @@ function baseState(rec: ContainerRecord): DockerState {
   if (pid === undefined && Date.now() - Date.parse(start.StartedAt) < START_GRACE_MS) {
     return { ...st, Status: 'running', Running: true };
   }
+  // A live monitor is about to record the exit (it reads the last output first): still running.
+  if (mon && pidAlive(mon.monitorPid)) return { ...st, Status: 'running', Running: true };
   // The init is gone and nobody recorded an exit: the monitor died with it.
   let finished = ZERO_TIME;
   try {

@@ -80,9 +80,10 @@ describe('detached containers', () => {
   /** The container has exited and its monitor is gone (no restart can follow). */
   const finished = async (name: string): Promise<Inspect> =>
     until(`${name} to finish`, async () => {
-      const j = await inspect(name);
-      if (j.State.Status !== 'exited') return undefined;
-      return alive(monitorPid(j.Id)) ? undefined : j;
+      const id = (await inspect(name)).Id;
+      if (alive(monitorPid(id))) return undefined;
+      const j = await inspect(name); // read after the monitor is gone: final
+      return j.State.Status === 'exited' ? j : undefined;
     });
   const monitorPid = (id: string): number =>
     (JSON.parse(fs.readFileSync(path.join(store.root, 'containers', id, 'monitor.json'), 'utf8')) as { monitorPid: number }).monitorPid;
