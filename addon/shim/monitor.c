@@ -136,7 +136,8 @@ static void drop_startup_pages(void) {
   if (!f) return;
   char *line = NULL;
   size_t cap = 0;
-  unsigned long lo = 0, hi = 0;
+  unsigned long lo = 0, hi = 0, drop[16][2];
+  size_t ndrop = 0;
   bool candidate = false;
   while (getline(&line, &cap, f) > 0) {
     unsigned long a, b;
@@ -148,18 +149,18 @@ static void drop_startup_pages(void) {
       lo = a, hi = b;
       candidate = perms[1] == '-' && perms[3] == 'p' && !strcmp(path, exe);
     } else if (candidate && !strncmp(line, "Anonymous:", 10)) {
-      if (strtoul(line + 10, NULL, 10) == 0) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+      if (strtoul(line + 10, NULL, 10) == 0 && ndrop < 16) drop[ndrop][0] = lo, drop[ndrop++][1] = hi;
       candidate = false;
     }
   }
   free(line);
   fclose(f);
+  malloc_trim(0);
+  /* last, so the scan above (stdio, sscanf) does not fault its own pages back in */
+  for (size_t i = 0; i < ndrop; i++) madvise((void *)drop[i][0], drop[i][1] - drop[i][0], MADV_DONTNEED);
 }
 
-static void trim(void) {
-  malloc_trim(0);
-  drop_startup_pages();
-}
+static void trim(void) { drop_startup_pages(); }
 
 static void __attribute__((noreturn)) finish(void) {
   write_state(false);
