@@ -241,6 +241,15 @@ describe('detached containers', () => {
     assert.equal((await skiff(['exec', 'att2', 'touch', '/go'], { store })).code, 0);
     assert.equal(await c.done, 3);
     assert.match(out, /^(tick\n)+done\n$/);
+    // --sig-proxy (the default): a signal to the attach CLI reaches the container
+    await runD(['--name', 'att3', image, 'sh', '-c', 'trap "echo got-term; exit 9" TERM; while :; do echo tick; sleep 0.1; done']);
+    const p = spawnSkiff(['container', 'attach', 'att3']);
+    let pout = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (pout += d));
+    await until('attach to relay output', () => pout.includes('tick\n'));
+    p.kill('SIGTERM');
+    assert.equal(await p.done, 9);
+    assert.match(pout, /got-term\n$/);
     const stopped = await skiff(['attach', 'att2'], { store });
     assert.equal(stopped.code, 1);
     assert.equal(stopped.stderr, 'Error: You cannot attach to a stopped container, start it first\n');
@@ -371,6 +380,17 @@ describe('detached containers', () => {
     const wd = await skiff(['run', '-d', '-w', '/etc/passwd', image, 'true'], { store });
     assert.equal(wd.code, 125);
     assert.match(wd.stderr, /^Error: [^\n]*\/etc\/passwd[^\n]*: Not a directory\n$/);
+  });
+
+  test('start runs a detached container again: the log goes on, the restart count starts over', async () => {
+    await runD(['--name', 'again', '--restart', 'on-failure:1', image, 'sh', '-c', 'echo round; exit 1']);
+    assert.equal((await finished('again')).RestartCount, 1);
+    const s = await skiff(['start', 'again'], { store });
+    assert.equal(s.code, 0, s.stderr);
+    const j = await finished('again');
+    assert.equal(j.RestartCount, 1);
+    assert.equal(j.State.ExitCode, 1);
+    assert.equal((await skiff(['container', 'logs', 'again'], { store })).stdout, 'round\n'.repeat(4));
   });
 
   test('--rm: the container is removed after it exits', async () => {
