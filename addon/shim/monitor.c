@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -260,6 +261,22 @@ static void write_input(void) {
   else if (w < 0 && errno != EAGAIN && errno != EINTR) inlen = inoff = 0; /* the container closed its stdin */
 }
 
+/* SIGWINCH from an attach client: the size it wrote becomes the pty's (the kernel tells the container). */
+static void resize(void) {
+  if (cy.master < 0 || !M.winsize_file) return;
+  char buf[64];
+  int fd = open(M.winsize_file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  unsigned rows, cols;
+  if (n <= 0) return;
+  buf[n] = 0;
+  if (sscanf(buf, "%u %u", &rows, &cols) != 2 || !rows || !cols || rows > 65535 || cols > 65535) return;
+  struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+  ioctl(cy.master, TIOCSWINSZ, &ws);
+}
+
 static void reap(void) {
   int st;
   pid_t w;
@@ -311,7 +328,8 @@ static void loop(void) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGCHLD) reap();
-        else if (si.ssi_signo != SIGWINCH && cy.pid > 0 && !cy.exited) kill(cy.pid, (int)si.ssi_signo);
+        else if (si.ssi_signo == SIGWINCH) resize();
+        else if (cy.pid > 0 && !cy.exited) kill(cy.pid, (int)si.ssi_signo);
       }
     }
     /* stop/kill/rm -f during a restart backoff: they mark the stop and wake us (SIGTERM) */

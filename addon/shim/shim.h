@@ -158,7 +158,7 @@ enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, RESTART_UN
 
 /* skiff.monitor plus what the monitor needs of skiff.*, copied out of the tree so the spec can be freed. */
 struct monitor_config {
-  char *bundle, *log_file, *attach_socket, *stop_file, *state_file, *exit_file, *pid_file;
+  char *bundle, *log_file, *attach_socket, *stop_file, *state_file, *exit_file, *pid_file, *winsize_file;
   long long log_max_size; /* bytes, 0 = unlimited */
   int log_max_file;
   bool open_stdin, terminal;

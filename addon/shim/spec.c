@@ -423,6 +423,7 @@ int monitor_config_load(const struct container *c, struct monitor_config *m) {
   m->attach_socket = dup_or_null(str(j, "attachSocket"));
   m->stop_file = dup_or_null(str(j, "stopFile"));
   m->state_file = dup_or_null(str(j, "stateFile"));
+  m->winsize_file = dup_or_null(str(j, "winsizeFile"));
   m->exit_file = dup_or_null(c->exit_file);
   m->pid_file = dup_or_null(c->pid_file);
   m->open_stdin = json_is_true(json_object_get(j, "openStdin"));

@@ -2,13 +2,15 @@
  * `attach`: a client of the monitor's attach socket (ARCHITECTURE.md, "the monitor contract").
  * Frames [stream, 0, 0, 0, size BE32] + bytes go to stdout (1) or stderr (2); our stdin goes to
  * the container's when it was started with -i. With a tty the host terminal is raw and the
- * detach keys (default ctrl-p,ctrl-q) leave the container running. Without a tty, signals we get
+ * detach keys (default ctrl-p,ctrl-q) leave the container running, and our terminal's size is the
+ * container's (winsize file + SIGWINCH to the monitor, at once and on every resize). Without a tty, signals we get
  * are passed to the container (--sig-proxy, Docker's default). When the monitor closes the socket
  * the container has exited: the result is its exit code.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import { SkiffError } from '../errors.js';
-import { containerFiles, readExit, type ContainerRecord } from '../store/containers.js';
+import { containerFiles, readExit, readMonitor, type ContainerRecord } from '../store/containers.js';
 import { containerState } from './state.js';
 
 export interface AttachOptions {
@@ -86,6 +88,20 @@ export async function attachContainer(rec: ContainerRecord, o: AttachOptions): P
       proxies.push([sig, h]);
     }
   }
+  const resize = (): void => {
+    const mon = readMonitor(rec.Id);
+    if (!mon || !process.stdout.rows) return;
+    try {
+      fs.writeFileSync(containerFiles(rec.Id).winsize, `${process.stdout.rows} ${process.stdout.columns}\n`);
+      process.kill(mon.monitorPid, 'SIGWINCH');
+    } catch {
+      /* the container is gone */
+    }
+  };
+  if (tty && process.stdout.isTTY) {
+    resize();
+    process.stdout.on('resize', resize);
+  }
   if (useStdin) {
     if (rawMode) process.stdin.setRawMode(true);
     let matched = 0;
@@ -122,6 +138,7 @@ export async function attachContainer(rec: ContainerRecord, o: AttachOptions): P
     sock.on('error', () => resolve());
   });
   restore();
+  process.stdout.off('resize', resize);
   for (const [sig, h] of proxies) process.off(sig, h);
   if (detached) return 0;
   return readExit(rec.Id)?.exitCode ?? containerState(rec).ExitCode;

@@ -75,6 +75,8 @@ export interface MonitorSpec {
   openStdin: boolean;
   stopFile: string;
   stateFile: string;
+  /** the tty size an attach client asks for (read on SIGWINCH) */
+  winsizeFile: string;
   restart: { policy: string; maxRetries: number };
   health?: { process: string; intervalMs: number; timeoutMs: number; startPeriodMs: number; retries: number; file: string };
 }
@@ -105,6 +107,7 @@ function monitorSpec(rec: ContainerRecord): MonitorSpec {
     openStdin: rec.Config.OpenStdin,
     stopFile: cf.stopped,
     stateFile: cf.monitor,
+    winsizeFile: cf.winsize,
     restart: { policy: restart.Name || 'no', maxRetries: restart.MaximumRetryCount },
     ...(hc && activeHealthcheck(rec)
       ? {

@@ -148,6 +148,8 @@ export const containerFiles = (id: string) => {
     health: path.join(dir, 'health.json'),
     /** the health check's process.json (written by the CLI at start) */
     healthProcess: path.join(dir, 'health-process.json'),
+    /** "ROWS COLS" of the attached terminal (attach writes it, then sends the monitor SIGWINCH) */
+    winsize: path.join(dir, 'winsize'),
     /** exists while the user stopped the container: no restart policy applies */
     stopped: path.join(dir, 'stopped'),
     /** unix socket of the monitor's attach server (short: sun_path holds 108 bytes) */

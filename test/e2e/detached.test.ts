@@ -255,10 +255,10 @@ describe('detached containers', () => {
     assert.equal(stopped.stderr, 'Error: You cannot attach to a stopped container, start it first\n');
   });
 
-  test('attach to a tty: input through the terminal, ctrl-p ctrl-q detaches and leaves it running', async () => {
+  test('attach to a tty: input and size of the terminal, ctrl-p ctrl-q detaches and leaves it running', async () => {
     await runD(['-it', '--name', 'tty', image, 'sh']);
     // script(1) gives the attach CLI a terminal; what we pipe into script is typed on it
-    const sh = `(sleep 1; printf 'echo mark-$((6*7))\\r'; sleep 1; printf '\\020\\021'; sleep 2) | script -qe -c "${SKIFF_BIN} attach tty" /dev/null`;
+    const sh = `(sleep 1; printf 'echo mark-$((6*7)); stty size\\r'; sleep 1; printf '\\020\\021'; sleep 2) | script -qe -c "stty rows 33 cols 77; ${SKIFF_BIN} attach tty" /dev/null`;
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const c = spawn('sh', ['-c', sh], { env: { ...process.env, ...store.env }, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
@@ -268,7 +268,8 @@ describe('detached containers', () => {
     assert.equal(r.code, 0, r.out);
     assert.equal((await inspect('tty')).State.Status, 'running', 'detached, not ended');
     // the typed line reached the shell in the container (the pty's output is the log's stdout, \r\n and all)
-    await until('the command to run', async () => /mark-42\r\n/.test((await skiff(['logs', 'tty'], { store })).stdout));
+    // and the container's terminal took the size of ours
+    await until('the command to run', async () => /mark-42\r\n33 77\r\n/.test((await skiff(['logs', 'tty'], { store })).stdout));
     assert.equal((await skiff(['rm', '-f', 'tty'], { store })).code, 0);
   });
 
