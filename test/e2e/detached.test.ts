@@ -138,6 +138,7 @@ describe('detached containers', () => {
     const last = await skiff(['logs', '--tail', '1', 'lg'], { store });
     assert.equal(last.stdout + last.stderr, (JSON.parse(lines[3]!) as { log: string }).log);
     assert.equal((await skiff(['logs', '--tail', '0', 'lg'], { store })).stdout, '');
+    assert.equal((await skiff(['logs', '--details', 'lg'], { store })).stdout, ' o1\n o2\n partial\n');
     assert.equal((await skiff(['logs', '-n', 'all', 'lg'], { store })).stdout, 'o1\no2\npartial\n');
     const future = String(Math.floor(Date.now() / 1000) + 3600);
     assert.equal((await skiff(['logs', '--since', future, 'lg'], { store })).stdout, '');

@@ -14,7 +14,7 @@ export const logs: CommandModule = {
       .option('since', { type: 'string', describe: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' })
       .option('until', { type: 'string', describe: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' })
       .option('timestamps', { alias: 't', type: 'boolean', default: false, describe: 'Show timestamps' })
-      .option('details', { type: 'boolean', default: false, describe: 'Show extra details provided to logs (none are recorded)' }),
+      .option('details', { type: 'boolean', default: false, describe: 'Show extra details provided to logs (no log attributes are recorded: an empty set, then a space, as Docker)' }),
   handler: async (a) => {
     const rec = findContainer(String(a.container));
     const now = Date.now();
@@ -26,7 +26,8 @@ export const logs: CommandModule = {
     });
     for await (const e of entries) {
       const out = e.stream === 'stderr' ? process.stderr : process.stdout;
-      const text = a.timestamps ? `${fixedNano(e.time)} ${e.log}` : e.log;
+      // Docker: timestamp, then the attributes (none here) and a space with --details, then the line
+      const text = `${a.timestamps ? `${fixedNano(e.time)} ` : ''}${a.details ? ' ' : ''}${e.log}`;
       if (!out.write(text)) await new Promise((r) => out.once('drain', r));
     }
   },
