@@ -7,9 +7,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { SkiffError } from '../errors.js';
 import { parseGoDuration } from '../image/filters.js';
-import { pidAlive } from '../store/atomic.js';
 import { containerFiles, readMonitor, type ContainerRecord } from '../store/containers.js';
-import { containerState } from './state.js';
+import { containerState, isMonitor } from './state.js';
 
 export interface LogEntry {
   log: string;
@@ -115,7 +114,7 @@ function entriesOf(text: string): LogEntry[] {
 /** True while the container may still write to its log. */
 function stillWriting(rec: ContainerRecord): boolean {
   const m = readMonitor(rec.Id);
-  if (m) return pidAlive(m.monitorPid);
+  if (m) return isMonitor(m.monitorPid, rec.Id);
   return containerState(rec).Running;
 }
 

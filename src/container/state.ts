@@ -55,7 +55,7 @@ function baseState(rec: ContainerRecord): DockerState {
   const exit = readExit(rec.Id);
   // Between an exit and the restart the policy asked for (the monitor waits out its backoff).
   const mon = start.Detached ? readMonitor(rec.Id) : undefined;
-  if (mon?.restarting && start.BootId === currentBootId() && pidAlive(mon.monitorPid)) {
+  if (mon?.restarting && start.BootId === currentBootId() && isMonitor(mon.monitorPid, rec.Id)) {
     return {
       ...st, Status: 'restarting', Running: true, Restarting: true,
       ExitCode: exit?.exitCode ?? 0, FinishedAt: exit?.finishedAt ?? ZERO_TIME, Error: exit?.error ?? '',
@@ -75,7 +75,7 @@ function baseState(rec: ContainerRecord): DockerState {
     return { ...st, Status: 'running', Running: true };
   }
   // A live monitor is about to record the exit (it reads the last output first): still running.
-  if (mon && pidAlive(mon.monitorPid)) return { ...st, Status: 'running', Running: true };
+  if (mon && isMonitor(mon.monitorPid, rec.Id)) return { ...st, Status: 'running', Running: true };
   // The init is gone and nobody recorded an exit: the monitor died with it.
   let finished = ZERO_TIME;
   try {
@@ -84,6 +84,16 @@ function baseState(rec: ContainerRecord): DockerState {
     /* never got a pid */
   }
   return { ...lost('container monitor exited without recording an exit code'), FinishedAt: finished };
+}
+
+/** The container's monitor is alive (its pid not reused: its command line names the container's bundle). */
+export function isMonitor(pid: number, id: string): boolean {
+  if (!pidAlive(pid)) return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(id);
+  } catch {
+    return false;
+  }
 }
 
 function isFrozen(_id: string): boolean {

@@ -11,8 +11,9 @@ import { fixtures, skiff, tempStore, type TempStore } from '../helpers/fixtures.
 
 const rootless = process.env.SKIFF_TEST_ROOTLESS === '1';
 
-function mountinfo(): string {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').sort().join('\n');
+/** Mounts under the store (the machine is shared: other people's containers come and go meanwhile). */
+function mountinfo(under: string): string {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(under)).sort().join('\n');
 }
 
 function shimProcesses(): string[] {
@@ -179,13 +180,13 @@ describe('run', () => {
   });
 
   test('nothing is left behind: no mount and no process, even when the CLI is killed', async () => {
-    const before = mountinfo();
+    const before = mountinfo(store.root);
     await skiff(['run', '--rm', image, 'true'], { store });
-    assert.equal(mountinfo(), before);
+    assert.equal(mountinfo(store.root), before);
     const r = await skiff(['run', '--rm', '--name', 'victim', image, 'sleep', '30'], { store, killAfterMs: 1500 });
     assert.equal(r.signal, 'SIGKILL');
     await new Promise((res) => setTimeout(res, 500));
-    assert.equal(mountinfo(), before);
+    assert.equal(mountinfo(store.root), before);
     const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l === 'sleep 30');
     assert.deepEqual(left, []);
   });
