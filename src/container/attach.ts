@@ -58,6 +58,8 @@ export async function attachContainer(rec: ContainerRecord, o: AttachOptions): P
   if (st.Paused) throw new SkiffError('ESTATE', 'You cannot attach to a paused container, unpause it first', 1);
   const keys = parseDetachKeys(o.detachKeys ?? 'ctrl-p,ctrl-q');
   const tty = rec.Config.Tty;
+  const useStdin = o.stdin && rec.Config.OpenStdin;
+  if (useStdin && tty && !process.stdin.isTTY) throw new SkiffError('EINVAL', 'the input device is not a TTY', 1);
   const sock = await new Promise<net.Socket>((resolve, reject) => {
     const s = net.createConnection({ path: containerFiles(rec.Id).attach, allowHalfOpen: true });
     s.once('connect', () => resolve(s));
@@ -65,7 +67,6 @@ export async function attachContainer(rec: ContainerRecord, o: AttachOptions): P
   });
   const frames = new FrameReader((stream, data) => (stream === 2 ? process.stderr : process.stdout).write(data));
   let detached = false;
-  const useStdin = o.stdin && rec.Config.OpenStdin;
   const rawMode = useStdin && tty && process.stdin.isTTY;
   const restore = (): void => {
     if (rawMode) process.stdin.setRawMode(false);

@@ -258,6 +258,9 @@ describe('detached containers', () => {
 
   test('attach to a tty: input and size of the terminal, ctrl-p ctrl-q detaches and leaves it running', async () => {
     await runD(['-it', '--name', 'tty', image, 'sh']);
+    const notty = await skiff(['attach', 'tty'], { store, input: 'x\n' });
+    assert.equal(notty.code, 1);
+    assert.equal(notty.stderr, 'Error: the input device is not a TTY\n');
     // script(1) gives the attach CLI a terminal; what we pipe into script is typed on it
     const sh = `(sleep 1; printf 'echo mark-$((6*7)); stty size\\r'; sleep 1; printf '\\020\\021'; sleep 2) | script -qe -c "stty rows 33 cols 77; ${SKIFF_BIN} attach tty" /dev/null`;
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
