@@ -143,7 +143,11 @@ static void start_probe(struct health *h) {
     _exit(EXIT_SHIM);
   }
   close(p[1]);
-  fcntl(p[0], F_SETFL, O_NONBLOCK);
+  if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) { /* a blocking read would stall the monitor: give up this probe */
+    fail("health check: make the pipe non-blocking");
+    print_failure();
+    kill(pid, SIGKILL);
+  }
   h->probe = pid;
   h->pipe = p[0];
   h->timed_out = false;

@@ -74,9 +74,10 @@ static void write_state(bool restarting) {
   if (write_atomic(M.state_file, buf) < 0) print_failure();
 }
 
-static void set_nonblock(int fd) {
+static int set_nonblock(int fd) {
   int fl = fcntl(fd, F_GETFL);
-  if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return fail("make the container's stdio non-blocking");
+  return 0;
 }
 
 static void close_fd(int *fd) {
@@ -117,10 +118,15 @@ static int launch(struct container *c) {
   cy.exited = false;
   cy.started_ms = monotonic_ms();
   inlen = inoff = 0;
-  if (cy.out >= 0) set_nonblock(cy.out);
-  if (cy.err >= 0) set_nonblock(cy.err);
-  if (cy.in >= 0) set_nonblock(cy.in);
-  if (cy.master >= 0) set_nonblock(cy.master);
+  int fds[4] = {cy.out, cy.err, cy.in, cy.master};
+  for (int i = 0; i < 4; i++)
+    if (fds[i] >= 0 && set_nonblock(fds[i]) < 0) {
+      kill(cy.pid, SIGKILL);
+      while (waitpid(cy.pid, NULL, 0) < 0 && errno == EINTR) {}
+      cy.pid = -1;
+      close_fd(&cy.out), close_fd(&cy.err), close_fd(&cy.in), close_fd(&cy.master);
+      return -1;
+    }
   return 0;
 }
 
@@ -370,10 +376,22 @@ static void __attribute__((noreturn)) monitor(const char *bundle, int rep) {
     report(rep, EXIT_SHIM, failure());
     _exit(EXIT_SHIM);
   }
-  if (dup3(rep, 3, O_CLOEXEC) < 0) _exit(EXIT_SHIM);
+  if (rep != 3 && dup3(rep, 3, O_CLOEXEC) < 0) {
+    fail("dup3");
+    report(rep, EXIT_SHIM, failure());
+    _exit(EXIT_SHIM);
+  }
   rep = 3;
-  syscall(SYS_close_range, 4, ~0U, 0);
-  if (chdir("/") < 0) {}
+  if (syscall(SYS_close_range, 4, ~0U, 0) < 0 && errno != ENOSYS) {
+    fail("close_range");
+    report(rep, EXIT_SHIM, failure());
+    _exit(EXIT_SHIM);
+  }
+  if (chdir("/") < 0) {
+    fail("chdir /");
+    report(rep, EXIT_SHIM, failure());
+    _exit(EXIT_SHIM);
+  }
   if (spec_load_container(bundle, &c) < 0 || monitor_config_load(&c, &M) < 0 || block_signals() < 0) goto failed;
   if (M.log_file && !(LOG = log_open(M.log_file, M.log_max_size, M.log_max_file))) goto failed;
   if (M.attach_socket && (LISTENER = attach_listen(M.attach_socket)) < 0) goto failed;
