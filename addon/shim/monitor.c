@@ -7,7 +7,7 @@
  *                 └─fork─▶ setsid ─fork─▶ monitor (stdio /dev/null, cwd /)
  *                                           load spec, log file, attach socket
  *                                           container_start(): the container is its child
- *                                           pid file, monitor.json, "started" on the pipe
+ *                                           monitor.json, pid file, "started" on the pipe
  *                                           free the spec, trim the heap, drop start-up pages
  *                                           loop: output → json-file log + attach clients,
  *                                                 attach input → stdin, health checks,
@@ -396,8 +396,8 @@ static void __attribute__((noreturn)) monitor(const char *bundle, int rep) {
   if (M.log_file && !(LOG = log_open(M.log_file, M.log_max_size, M.log_max_file))) goto failed;
   if (M.attach_socket && (LISTENER = attach_listen(M.attach_socket)) < 0) goto failed;
   HEALTH = health_new(&M);
+  write_state(false); /* before the first pid file: the CLI judges liveness by monitorPid from then on */
   if (launch(&c) < 0) goto failed;
-  write_state(false);
   health_reset(HEALTH, cy.pid);
   report(rep, 0, NULL);
   spec_free_container(&c);
