@@ -111,6 +111,70 @@ function entriesOf(text: string): LogEntry[] {
   return out;
 }
 
+const CHUNK = 1 << 16;
+
+/** Reads a log file forward from `pos` in chunks, whole lines only: a torn last line waits for its end. */
+class LogReader {
+  private partial = Buffer.alloc(0);
+  constructor(readonly fd: fsp.FileHandle, public pos = 0) {}
+  /** Every complete entry from pos to the current end, chunk by chunk (a big log is never held whole). */
+  async *drain(): AsyncGenerator<LogEntry> {
+    const buf = Buffer.alloc(CHUNK);
+    for (;;) {
+      const { bytesRead } = await this.fd.read(buf, 0, CHUNK, this.pos);
+      if (bytesRead === 0) return;
+      this.pos += bytesRead;
+      const data = this.partial.length ? Buffer.concat([this.partial, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      const nl = data.lastIndexOf(10);
+      this.partial = Buffer.from(data.subarray(nl + 1));
+      if (nl >= 0) yield* entriesOf(data.subarray(0, nl).toString('utf8'));
+    }
+  }
+  close(): Promise<void> {
+    return this.fd.close().catch(() => undefined);
+  }
+}
+
+/** The last `want` entries before `end` of a file, read backwards in chunks; oldest first. */
+async function lastEntries(fd: fsp.FileHandle, end: number, want: number): Promise<LogEntry[]> {
+  const rev: LogEntry[] = [];
+  let head = Buffer.alloc(0); // the start of a line that began before the chunk read last
+  let at = end;
+  while (at > 0 && rev.length < want) {
+    const len = Math.min(CHUNK, at);
+    at -= len;
+    const buf = Buffer.alloc(len);
+    await fd.read(buf, 0, len, at);
+    let data = Buffer.concat([buf, head]);
+    // the bytes before the first newline may continue before `at` (unless this is the file's start):
+    // split in bytes, so a multi-byte character cut by the chunk is decoded whole later
+    if (at > 0) {
+      const nl = data.indexOf(10);
+      head = nl < 0 ? data : Buffer.from(data.subarray(0, nl));
+      data = nl < 0 ? Buffer.alloc(0) : data.subarray(nl + 1);
+    } else head = Buffer.alloc(0);
+    const lines = data.toString('utf8').split('\n');
+    for (let i = lines.length - 1; i >= 0 && rev.length < want; i--) {
+      const e = parseLogLine(lines[i]!);
+      if (e) rev.push(e);
+    }
+  }
+  return rev.reverse();
+}
+
+async function fileEnd(fd: fsp.FileHandle): Promise<number> {
+  // up to the last newline: a torn last line is not an entry yet (-f reads it once it is whole)
+  const size = (await fd.stat()).size;
+  const buf = Buffer.alloc(1);
+  let end = size;
+  while (end > 0) {
+    await fd.read(buf, 0, 1, end - 1);
+    if (buf[0] === 10) break;
+    end--;
+  }
+  return end;
+}
+
 /** True while the container may still write to its log. */
 function stillWriting(rec: ContainerRecord): boolean {
   const m = readMonitor(rec.Id);
@@ -128,97 +192,100 @@ export async function* readLogs(rec: ContainerRecord, o: LogsOptions): AsyncGene
   const files = logFiles(rec.Id);
   const current = files[files.length - 1]!;
   // The current file is read through one fd: what we read of it and what -f follows are the same bytes.
-  let fd: fsp.FileHandle | undefined;
+  let cur: LogReader | undefined;
   try {
-    fd = await fsp.open(current, 'r');
+    cur = new LogReader(await fsp.open(current, 'r'));
   } catch {
     /* never ran detached (or not yet written) */
   }
-  let entries: LogEntry[] = [];
-  for (const f of files.slice(0, -1)) {
-    try {
-      entries.push(...entriesOf(await fsp.readFile(f, 'utf8')));
-    } catch {
-      /* rotated away meanwhile */
-    }
-  }
-  let pos = 0;
-  let partial = '';
-  const readMore = async (): Promise<LogEntry[]> => {
-    if (!fd) return [];
-    const chunks: Buffer[] = [];
-    for (;;) {
-      const buf = Buffer.alloc(1 << 16);
-      const { bytesRead } = await fd.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) break;
-      pos += bytesRead;
-      chunks.push(buf.subarray(0, bytesRead));
-    }
-    const text = partial + Buffer.concat(chunks).toString('utf8');
-    const nl = text.lastIndexOf('\n');
-    partial = text.slice(nl + 1);
-    return entriesOf(text.slice(0, nl + 1));
+  let beyond = false; // an entry after --until: nothing later can be printed
+  const emit = (e: LogEntry): boolean => {
+    if (o.until !== undefined && !inWindow(e, { until: o.until })) beyond = true;
+    return !beyond && inWindow(e, o);
   };
-  entries.push(...(await readMore()));
-  if (o.tail !== undefined) entries = o.tail === 0 ? [] : entries.slice(-o.tail);
-  for (const e of entries) {
-    if (o.until !== undefined && inWindow(e, { until: o.until }) === false) return closeFd(fd);
-    if (inWindow(e, o)) yield e;
-  }
-  if (!o.follow) return closeFd(fd);
   try {
+    if (o.tail !== undefined) {
+      // newest first, backwards, until N entries are found (Docker: tail first, then --since/--until)
+      const picked: LogEntry[][] = [];
+      let need = o.tail;
+      if (cur) {
+        cur.pos = await fileEnd(cur.fd);
+        const got = need > 0 ? await lastEntries(cur.fd, cur.pos, need) : [];
+        picked.unshift(got);
+        need -= got.length;
+      }
+      for (const f of files.slice(0, -1).reverse()) {
+        if (need <= 0) break;
+        const fd = await fsp.open(f, 'r').catch(() => undefined);
+        if (!fd) continue;
+        const got = await lastEntries(fd, (await fd.stat()).size, need);
+        await fd.close();
+        picked.unshift(got);
+        need -= got.length;
+      }
+      for (const e of picked.flat()) if (emit(e)) yield e;
+    } else {
+      for (const f of files.slice(0, -1)) {
+        const fd = await fsp.open(f, 'r').catch(() => undefined); // rotated away meanwhile
+        if (!fd) continue;
+        const r = new LogReader(fd);
+        try {
+          for await (const e of r.drain()) if (emit(e)) yield e;
+        } finally {
+          await r.close();
+        }
+        if (beyond) return;
+      }
+      if (cur) for await (const e of cur.drain()) if (emit(e)) yield e;
+    }
+    if (!o.follow || beyond) return;
     for (;;) {
       const alive = stillWriting(rec);
       // rotated: finish the old file, then continue with the new one from its start
       let rotated = false;
-      if (fd) {
+      if (cur) {
         try {
-          const [a, b] = await Promise.all([fd.stat(), fsp.stat(current)]);
+          const [a, b] = await Promise.all([cur.fd.stat(), fsp.stat(current)]);
           rotated = a.ino !== b.ino;
         } catch {
           rotated = false;
         }
       } else {
-        try {
-          fd = await fsp.open(current, 'r');
-        } catch {
-          /* not yet */
-        }
+        const fd = await fsp.open(current, 'r').catch(() => undefined);
+        if (fd) cur = new LogReader(fd);
       }
-      for (const e of await readMore()) {
-        if (o.until !== undefined && !inWindow(e, { until: o.until })) return;
-        if (inWindow(e, o)) yield e;
-      }
-      if (rotated && fd) {
+      if (cur) for await (const e of cur.drain()) if (emit(e)) yield e;
+      if (beyond) return;
+      if (rotated && cur) {
         // Rotations may have come faster than we looked: the files newer than the one we
         // followed (found by its inode among .1, .2, ...; all of them if it was dropped) come next.
-        const ino = (await fd.stat()).ino;
-        await closeFd(fd);
+        const ino = (await cur.fd.stat()).ino;
+        await cur.close();
+        cur = undefined;
         const older = logFiles(rec.Id).slice(0, -1);
         let from = 0;
         for (let i = 0; i < older.length; i++) {
           if ((await fsp.stat(older[i]!).catch(() => undefined))?.ino === ino) from = i + 1;
         }
         for (const f of older.slice(from)) {
-          const text = await fsp.readFile(f, 'utf8').catch(() => '');
-          for (const e of entriesOf(text)) {
-            if (o.until !== undefined && !inWindow(e, { until: o.until })) return;
-            if (inWindow(e, o)) yield e;
+          const fd = await fsp.open(f, 'r').catch(() => undefined);
+          if (!fd) continue;
+          const r = new LogReader(fd);
+          try {
+            for await (const e of r.drain()) if (emit(e)) yield e;
+          } finally {
+            await r.close();
           }
+          if (beyond) return;
         }
-        fd = await fsp.open(current, 'r').catch(() => undefined);
-        pos = 0;
-        partial = '';
+        const fd = await fsp.open(current, 'r').catch(() => undefined);
+        if (fd) cur = new LogReader(fd);
         continue;
       }
       if (!alive) return;
       await sleep(100);
     }
   } finally {
-    await closeFd(fd);
+    await cur?.close();
   }
-}
-
-async function closeFd(fd: fsp.FileHandle | undefined): Promise<void> {
-  await fd?.close().catch(() => undefined);
 }

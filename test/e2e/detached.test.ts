@@ -167,6 +167,18 @@ describe('detached containers', () => {
     assert.equal(r.stdout, 'x'.repeat(20000) + '\n');
   });
 
+  test('logs of a big log: --tail reads backwards across chunks, a full read streams', async () => {
+    // 3000 lines of ~100 bytes of JSON each: ~300 KiB, many 64 KiB chunks; some non-ASCII to cut through
+    await runD(['--name', 'big', image, 'sh', '-c', 'i=1; while [ $i -le 3000 ]; do echo "n-$i-ünïcødé-.........................."; i=$((i+1)); done']);
+    await finished('big');
+    const line = (i: number): string => `n-${i}-ünïcødé-..........................\n`;
+    const all = await skiff(['logs', 'big'], { store });
+    assert.equal(all.stdout, Array.from({ length: 3000 }, (_, i) => line(i + 1)).join(''));
+    const t = await skiff(['logs', '--tail', '2500', 'big'], { store });
+    assert.equal(t.stdout, Array.from({ length: 2500 }, (_, i) => line(i + 501)).join(''));
+    assert.equal((await skiff(['logs', '--tail', '5000', 'big'], { store })).stdout, all.stdout);
+  });
+
   test('logs -f follows until the container exits', async () => {
     await runD(['--name', 'fol', image, 'sh', '-c', 'echo first; while [ ! -e /go ]; do sleep 0.05; done; echo second; exit 3']);
     const f = spawnSkiff(['logs', '-f', 'fol']);

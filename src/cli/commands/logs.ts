@@ -17,6 +17,13 @@ export const logs: CommandModule = {
       .option('details', { type: 'boolean', default: false, describe: 'Show extra details provided to logs (no log attributes are recorded: an empty set, then a space, as Docker)' }),
   handler: async (a) => {
     const rec = findContainer(String(a.container));
+    // `skiff logs c | head`: a reader that went away ends the command quietly
+    for (const out of [process.stdout, process.stderr]) {
+      out.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPIPE') throw e;
+        process.exit(0);
+      });
+    }
     const now = Date.now();
     const entries = readLogs(rec, {
       follow: Boolean(a.follow),
