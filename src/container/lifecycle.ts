@@ -15,7 +15,7 @@ import {
 } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
 import { containerState, currentBootId } from './state.js';
-import { activeHealthcheck, type OciProcess, type OciSpec } from './spec.js';
+import { activeHealthcheck, ensureMonitorSpec, type OciProcess, type OciSpec } from './spec.js';
 
 function envArray(extra: Record<string, string> = {}): string[] {
   return Object.entries({ ...process.env, ...extra }).map(([k, v]) => `${k}=${v ?? ''}`);
@@ -42,11 +42,10 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
   await markStarted(rec, true);
   const f = containerFiles(rec.Id);
   await fsp.mkdir(path.dirname(f.attach), { recursive: true, mode: 0o700 });
+  const spec = JSON.parse(await fsp.readFile(f.spec, 'utf8')) as OciSpec;
+  if (ensureMonitorSpec(spec, rec)) await writeFileAtomic(f.spec, JSON.stringify(spec), 0o644); // created by an older skiff
   const health = activeHealthcheck(rec);
-  if (health) {
-    const spec = JSON.parse(await fsp.readFile(f.spec, 'utf8')) as OciSpec;
-    await writeFileAtomic(f.healthProcess, JSON.stringify(processFor(spec, { args: health })), 0o600);
-  }
+  if (health) await writeFileAtomic(f.healthProcess, JSON.stringify(processFor(spec, { args: health })), 0o600);
   const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
     const child = spawn(shimPath(), ['run', '--detach', f.bundle], { stdio: ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim' });
     let err = '';

@@ -94,6 +94,13 @@ export function activeHealthcheck(rec: ContainerRecord): string[] | undefined {
   return t; // a bare list (old images): the command itself
 }
 
+/** A spec written before the monitor existed gets its `skiff.monitor` (true when it was missing). */
+export function ensureMonitorSpec(spec: OciSpec, rec: ContainerRecord): boolean {
+  if (spec.skiff.monitor) return false;
+  spec.skiff.monitor = monitorSpec(rec);
+  return true;
+}
+
 function monitorSpec(rec: ContainerRecord): MonitorSpec {
   const cf = containerFiles(rec.Id);
   const log = rec.HostConfig.LogConfig ?? { Type: 'json-file', Config: {} };
