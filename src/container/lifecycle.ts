@@ -3,21 +3,20 @@
  * the native shim: a foreground start replaces this Node process with the shim (execve), so the
  * container's exit code and signals pass straight through with nothing else on the path.
  */
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { childProcess } from '../lazy.js';
 import { mark } from '../trace.js';
 import { native, shimPath } from '../native.js';
-import { makeStagingDir } from '../store/atomic.js';
+import { makeStagingDir, writeFileAtomic } from '../store/atomic.js';
 import {
-  containerFiles, findContainer, readContainer, removeContainerDir, resetRunFiles, writeStartState,
+  containerFiles, findContainer, markStopped, readContainer, readMonitor, removeContainerDir, resetRunFiles, writeStartState,
   type ContainerRecord,
 } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
 import { containerState, currentBootId } from './state.js';
-import type { OciProcess, OciSpec } from './spec.js';
+import { activeHealthcheck, ensureMonitorSpec, type OciProcess, type OciSpec } from './spec.js';
 
 function envArray(extra: Record<string, string> = {}): string[] {
   return Object.entries({ ...process.env, ...extra }).map(([k, v]) => `${k}=${v ?? ''}`);
@@ -38,27 +37,41 @@ export async function startAttached(rec: ContainerRecord): Promise<never> {
   return native().execve(shimPath(), ['skiff-shim', 'run', containerFiles(rec.Id).bundle], envArray());
 }
 
-export const logFile = (id: string): string => containerFiles(id).log;
-
-/** Detached start: the shim runs in its own session as the container's monitor. */
+/**
+ * Detached start: `skiff-shim run --detach` double-forks the container's monitor and exits once the
+ * container runs (0) or failed to start (its one `Error: ...` line and exit code, as a foreground run).
+ */
 export async function startDetached(rec: ContainerRecord): Promise<void> {
   await markStarted(rec, true);
   const f = containerFiles(rec.Id);
-  const log = fs.openSync(logFile(rec.Id), 'a', 0o640);
-  const child = childProcess().spawn(shimPath(), ['run', f.bundle], { detached: true, stdio: ['ignore', log, log], argv0: 'skiff-shim' });
-  fs.closeSync(log);
-  const early = new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? 128 + (sig ? 9 : 0))));
-  child.unref();
-  // Wait until the container is running (pid file) or failed to start (exit file / shim exit).
-  for (let i = 0; i < 500; i++) {
-    if (fs.existsSync(f.pid)) return;
-    const code = await Promise.race([early, new Promise<undefined>((r) => setTimeout(r, 10))]);
-    if (code !== undefined && code !== 0 && !fs.existsSync(f.pid)) {
-      const text = fs.readFileSync(logFile(rec.Id), 'utf8').trim().split('\n').pop() ?? '';
-      throw new SkiffError('ERUNTIME', text.replace(/^Error: /, '') || `container failed to start (exit ${code})`, code);
-    }
-    if (code !== undefined) return;
+  await fsp.mkdir(path.dirname(f.attach), { recursive: true, mode: 0o700 });
+  const spec = JSON.parse(await fsp.readFile(f.spec, 'utf8')) as OciSpec;
+  if (ensureMonitorSpec(spec, rec)) await writeFileAtomic(f.spec, JSON.stringify(spec), 0o644); // created by an older skiff
+  const health = activeHealthcheck(rec);
+  if (health) await writeFileAtomic(f.healthProcess, JSON.stringify(processFor(spec, { args: health })), 0o600);
+  const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
+    const child = childProcess().spawn(shimPath(), ['run', '--detach', f.bundle], { stdio: ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim' });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (c, sig) => resolve({ code: c ?? (sig ? 125 : 0), stderr: err }));
+  });
+  if (code !== 0) {
+    const line = stderr.trim().split('\n').pop() ?? '';
+    throw new SkiffError('ERUNTIME', line.replace(/^Error: /, '') || `container failed to start (exit ${code})`, code);
   }
+}
+
+/** The OCI process for one more process in the container (exec, health checks): the init's, with changes. */
+function processFor(spec: OciSpec, o: { args: string[]; tty?: boolean; env?: string[]; cwd?: string }): OciProcess & { seccomp?: unknown } {
+  return {
+    ...spec.process,
+    terminal: o.tty ?? false,
+    args: o.args,
+    env: o.env ?? spec.process.env,
+    cwd: o.cwd ?? spec.process.cwd,
+    ...(spec.linux.seccomp ? { seccomp: spec.linux.seccomp } : {}),
+  };
 }
 
 /** `exec`: the shim joins the container's namespaces. Never returns. */
@@ -71,14 +84,9 @@ export async function execInContainer(
   if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `container ${rec.Id} is not running`);
   if (st.Paused) throw new SkiffError('ESTATE', `container ${rec.Id} is paused, unpause the container before exec`);
   const spec = JSON.parse(await fsp.readFile(containerFiles(rec.Id).spec, 'utf8')) as OciSpec;
-  const proc: OciProcess & { seccomp?: unknown } = {
-    ...spec.process,
-    terminal: opts.tty,
-    args: opts.args,
-    env: mergeExecEnv(spec.process.env, opts.env),
-    cwd: opts.workdir ?? spec.process.cwd,
-    ...(spec.linux.seccomp ? { seccomp: spec.linux.seccomp } : {}),
-  };
+  const proc = processFor(spec, {
+    args: opts.args, tty: opts.tty, env: mergeExecEnv(spec.process.env, opts.env), ...(opts.workdir ? { cwd: opts.workdir } : {}),
+  });
   if (opts.user !== undefined) {
     const { resolveUser, readLayeredFile } = await import('./passwd.js');
     const { diffDir } = await import('../store/layers.js');
@@ -116,10 +124,27 @@ async function waitGone(rec: ContainerRecord, ms: number): Promise<boolean> {
   return !containerState(rec).Running;
 }
 
-/** Send a signal to the container's init. */
+/** A monitor waiting to restart its container: wake it so it sees the stop marker at once. */
+function wakeMonitor(rec: ContainerRecord): void {
+  const m = readMonitor(rec.Id);
+  if (!m) return;
+  try {
+    process.kill(m.monitorPid, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
+}
+
+/** Send a signal to the container's init. Like Docker's kill, it ends the restart policy. */
 export async function signalContainer(rec: ContainerRecord, signal: NodeJS.Signals | number): Promise<void> {
   const st = containerState(rec);
+  if (st.Restarting) {
+    markStopped(rec.Id);
+    wakeMonitor(rec);
+    return;
+  }
   if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `cannot kill container: ${rec.Name}: container ${rec.Id} is not running`);
+  markStopped(rec.Id);
   try {
     process.kill(st.Pid, signal);
   } catch (e) {
@@ -131,6 +156,11 @@ export async function signalContainer(rec: ContainerRecord, signal: NodeJS.Signa
 export async function stopContainer(rec: ContainerRecord, timeoutSec: number): Promise<void> {
   const st = containerState(rec);
   if (!st.Running) return;
+  if (st.Restarting) {
+    await signalContainer(rec, 'SIGKILL');
+    await waitGone(rec, 10_000);
+    return;
+  }
   const sig = (rec.Config.StopSignal ?? 'SIGTERM').toUpperCase();
   await signalContainer(rec, /^\d+$/.test(sig) ? Number(sig) : ((sig.startsWith('SIG') ? sig : `SIG${sig}`) as NodeJS.Signals));
   if (await waitGone(rec, timeoutSec * 1000)) return;

@@ -1,7 +1,7 @@
 /** Rows for `ps` and the Docker-format JSON for `container inspect`. */
 import { SkiffError } from '../errors.js';
 import { createdSince, humanDuration } from '../cli/output/units.js';
-import { listContainers, type ContainerRecord } from '../store/containers.js';
+import { containerFiles, listContainers, readMonitor, type ContainerRecord } from '../store/containers.js';
 import { containerState, statusText, type DockerState } from './state.js';
 
 export interface ContainerRow {
@@ -99,9 +99,9 @@ export function inspectContainer(rec: ContainerRecord): Record<string, unknown> 
     ResolvConfPath: '',
     HostnamePath: '',
     HostsPath: '',
-    LogPath: '',
+    LogPath: rec.HostConfig.LogConfig?.Type === 'none' ? '' : containerFiles(rec.Id).log,
     Name: `/${rec.Name}`,
-    RestartCount: 0,
+    RestartCount: readMonitor(rec.Id)?.restartCount ?? 0,
     Driver: 'overlay',
     Platform: 'linux',
     MountLabel: '',

@@ -6,7 +6,9 @@
  */
 import fs from 'node:fs';
 import { pidAlive } from '../store/atomic.js';
-import { containerFiles, readExit, readPid, readStartState, type ContainerRecord } from '../store/containers.js';
+import {
+  containerFiles, readExit, readHealth, readMonitor, readPid, readStartState, type ContainerRecord, type HealthState,
+} from '../store/containers.js';
 
 export type Status = 'created' | 'running' | 'exited' | 'paused' | 'restarting' | 'removing' | 'dead';
 
@@ -22,6 +24,8 @@ export interface DockerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Docker's Health object (health.json), when the container has a health check */
+  Health?: HealthState;
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -35,6 +39,12 @@ export function currentBootId(): string {
 const START_GRACE_MS = 10_000;
 
 export function containerState(rec: ContainerRecord): DockerState {
+  const st = baseState(rec);
+  const health = rec.Config.Healthcheck && readHealth(rec.Id);
+  return health ? { ...st, Health: health } : st;
+}
+
+function baseState(rec: ContainerRecord): DockerState {
   const st: DockerState = {
     Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
     Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
@@ -43,6 +53,14 @@ export function containerState(rec: ContainerRecord): DockerState {
   if (!start) return st;
   st.StartedAt = start.StartedAt;
   const exit = readExit(rec.Id);
+  // Between an exit and the restart the policy asked for (the monitor waits out its backoff).
+  const mon = start.Detached ? readMonitor(rec.Id) : undefined;
+  if (mon?.restarting && start.BootId === currentBootId() && isMonitor(mon.monitorPid, rec.Id)) {
+    return {
+      ...st, Status: 'restarting', Running: true, Restarting: true,
+      ExitCode: exit?.exitCode ?? 0, FinishedAt: exit?.finishedAt ?? ZERO_TIME, Error: exit?.error ?? '',
+    };
+  }
   if (exit) {
     return { ...st, Status: 'exited', ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: exit.error };
   }
@@ -56,6 +74,8 @@ export function containerState(rec: ContainerRecord): DockerState {
   if (pid === undefined && Date.now() - Date.parse(start.StartedAt) < START_GRACE_MS) {
     return { ...st, Status: 'running', Running: true };
   }
+  // A live monitor is about to record the exit (it reads the last output first): still running.
+  if (mon && isMonitor(mon.monitorPid, rec.Id)) return { ...st, Status: 'running', Running: true };
   // The init is gone and nobody recorded an exit: the monitor died with it.
   let finished = ZERO_TIME;
   try {
@@ -64,6 +84,16 @@ export function containerState(rec: ContainerRecord): DockerState {
     /* never got a pid */
   }
   return { ...lost('container monitor exited without recording an exit code'), FinishedAt: finished };
+}
+
+/** The container's monitor is alive (its pid not reused: its command line names the container's bundle). */
+export function isMonitor(pid: number, id: string): boolean {
+  if (!pidAlive(pid)) return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(id);
+  } catch {
+    return false;
+  }
 }
 
 function isFrozen(_id: string): boolean {

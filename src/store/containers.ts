@@ -110,6 +110,20 @@ export interface ExitInfo {
   error: string;
 }
 
+/** monitor.json, written by the detached container's monitor. */
+export interface MonitorState {
+  monitorPid: number;
+  restartCount: number;
+  restarting: boolean;
+}
+
+/** health.json: Docker's Health object, written by the monitor. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: { Start: string; End: string; ExitCode: number; Output: string }[];
+}
+
 // Plain concatenation: `dir` is absolute and normalised already (path.join costs, per file and record).
 export const containerFiles = (id: string) => {
   const dir = containerDir(id);
@@ -135,6 +149,8 @@ export const containerFiles = (id: string) => {
     health: `${dir}/health.json`,
     /** the health check's process.json (written by the CLI at start) */
     healthProcess: `${dir}/health-process.json`,
+    /** "ROWS COLS" of the attached terminal (attach writes it, then sends the monitor SIGWINCH) */
+    winsize: `${dir}/winsize`,
     /** exists while the user stopped the container: no restart policy applies */
     stopped: `${dir}/stopped`,
     /** unix socket of the monitor's attach server (short: sun_path holds 108 bytes) */
@@ -232,10 +248,27 @@ export function readPid(id: string): number | undefined {
   }
 }
 
-/** Clear the run-time files before a (re)start. */
+export function readMonitor(id: string): MonitorState | undefined {
+  return readJsonSync<MonitorState>(containerFiles(id).monitor);
+}
+
+export function readHealth(id: string): HealthState | undefined {
+  return readJsonSync<HealthState>(containerFiles(id).health);
+}
+
+/** Clear the run-time files before a (re)start (the log stays: Docker appends across starts). */
 export async function resetRunFiles(id: string): Promise<void> {
   const f = containerFiles(id);
-  await Promise.all([f.pid, f.exit, f.state].map((p) => fsp.rm(p, { force: true })));
+  await Promise.all([f.pid, f.exit, f.state, f.monitor, f.health, f.stopped].map((p) => fsp.rm(p, { force: true })));
+}
+
+/** The user stopped (or killed, or force-removed) the container: no restart policy applies. */
+export function markStopped(id: string): void {
+  try {
+    fs.writeFileSync(containerFiles(id).stopped, '');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // the container is gone (--rm)
+  }
 }
 
 /** Remove a container's directory: renamed away first so it disappears atomically. */

@@ -1,8 +1,7 @@
-/** Container commands: start, exec, rm, stop, kill, ps, logs (run and create: run.ts). */
-import fs from 'node:fs';
+/** Container commands: start, exec, rm, stop, kill, ps (run and create: run.ts; logs and attach: logs.ts). */
 import type { CommandModule } from 'yargs';
 import {
-  execInContainer, logFile, removeContainer, signalContainer, startAttached, startDetached, stopContainer,
+  execInContainer, removeContainer, signalContainer, startAttached, startDetached, stopContainer,
 } from '../../container/lifecycle.js';
 import { listContainerRows } from '../../container/list.js';
 import { findContainer } from '../../store/containers.js';
@@ -99,20 +98,6 @@ export const kill: CommandModule = {
   },
 };
 
-export const logs: CommandModule = {
-  command: 'logs <container>',
-  describe: 'Fetch the logs of a container',
-  builder: (y) => y.positional('container', { type: 'string', demandOption: true }),
-  handler: async (a) => {
-    const rec = findContainer(String(a.container));
-    try {
-      process.stdout.write(fs.readFileSync(logFile(rec.Id)));
-    } catch {
-      /* a container that never ran detached has no log */
-    }
-  },
-};
-
 export const ps: CommandModule = {
   command: 'ps',
   aliases: ['ls', 'list'],
@@ -148,4 +133,4 @@ export const ps: CommandModule = {
   },
 };
 
-export const containerCommands: CommandModule[] = [run, create, start, exec, rm, stop, kill, logs, ps];
+export const containerCommands: CommandModule[] = [run, create, start, exec, rm, stop, kill, ps];
