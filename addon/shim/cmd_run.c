@@ -10,11 +10,13 @@
  *   block forwarded signals
  *   clone ───────────────────────────────▶ pdeathsig, wait for GO
  *   id maps (newuidmap/newgidmap)
- *   GO ──────────────────────────────────▶ rootfs, mounts, /dev, pivot_root, masks, hostname
+ *   cgroups (skiff.cgroups): mkdir, move child in
+ *   GO ──────────────────────────────────▶ unshare cgroup ns (inside its cgroups), rootfs, mounts,
+ *                                          /dev, pivot_root, masks, hostname
  *   compile seccomp if not cached; BPF ──▶ (received when needed) terminal, user, caps, seccomp
  *   ◀────────────────── PTY / ERROR / EOF  execve (the channel closes on exec)
  *   pid file, relay + forward + wait
- *   exit file, remove (inside the user namespace)
+ *   exit file, remove cgroups, remove (inside the user namespace)
  */
 
 #include <errno.h>
@@ -72,9 +74,14 @@ static int failed(const struct container *c, pid_t child, int userns_fd) {
     while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
   }
   write_exit_file(c, code, 0, failure());
+  if (child > 0) cgroup_remove(c);
   remove_paths(c, userns_fd);
   return code;
 }
+
+/* The cgroup namespace is made after GO, when the child already is in its own cgroups: its root
+   is then the container's cgroup (as runc and crun do), not the shim's. */
+static bool late_cgroupns;
 
 static void __attribute__((noreturn)) container_child(const struct container *c, int sock, struct filter_job *f) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
@@ -83,6 +90,10 @@ static void __attribute__((noreturn)) container_child(const struct container *c,
   }
   /* EOF here: the shim died before the id maps were written */
   if (chan_wait(sock, MSG_GO, NULL, 0, NULL) < 0) _exit(EXIT_SHIM);
+  if (late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
+    fail("create the container's cgroup namespace");
+    child_die(sock);
+  }
   bool userns = c->ns[NS_USER].enabled;
   if (userns && !c->ns[NS_USER].path && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
     fail("become root in the user namespace");
@@ -119,6 +130,10 @@ int cmd_run(const char *bundle) {
     return failed(&c, -1, -1);
   }
   int flags = ns_clone_flags(&c);
+  if ((flags & CLONE_NEWCGROUP) && c.ncgroups) {
+    late_cgroupns = true;
+    flags &= ~CLONE_NEWCGROUP;
+  }
   pid_t child = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (child < 0) {
     fail("create the container's namespaces");
@@ -141,6 +156,7 @@ int cmd_run(const char *bundle) {
     if (write_idmaps(child, c.uidmap, c.nuidmap, c.gidmap, c.ngidmap, c.idmap_helpers) < 0)
       return failed(&c, child, userns_fd);
   }
+  if (cgroup_enter(&c, child) < 0) return failed(&c, child, userns_fd);
   chan_send(sock, MSG_GO, 0, NULL, 0, -1); /* a dead child has left its reason in the channel */
   if (filter_deliver(&f, sock) < 0) return failed(&c, child, userns_fd);
   if (await_start(sock, &master) < 0) {
@@ -155,6 +171,7 @@ int cmd_run(const char *bundle) {
   }
   int sig = 0;
   int code = supervise(child, master, &sig, true);
+  cgroup_remove(&c);
   write_exit_file(&c, code, sig, NULL);
   remove_paths(&c, userns_fd);
   return code;

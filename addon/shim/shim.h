@@ -13,6 +13,7 @@
  *   process.c     the last steps of the container process: user, rlimits, exec
  *   io.c          pty (container side + host relay), signal forwarding, exit status
  *   channel.c     typed messages between the shim and its child (errors, fds, go, BPF)
+ *   cgroup.c      the container's cgroup dirs (skiff.cgroups): create, enter, remove
  *   util.c        error recording, files, rm -rf, time
  *
  * Errors: a failing function records ONE line with fail()/failx() and returns -1; the caller
@@ -147,6 +148,8 @@ struct container {
   size_t nremove;
   bool idmap_helpers;
   bool die_with_parent; /* skiff.dieWithParent: a build step dies with the build that runs it */
+  const char **cgroups; /* skiff.cgroups: absolute dirs the init is moved into */
+  size_t ncgroups;
 };
 
 int spec_load_container(const char *bundle, struct container *c);
@@ -206,6 +209,11 @@ struct exec_ctx {
   bool set_rlimits_oom;
 };
 void __attribute__((noreturn)) exec_process(struct process *p, struct exec_ctx *x);
+
+/* ---- cgroup.c ---- */
+int cgroup_enter(const struct container *c, pid_t pid); /* mkdir each skiff.cgroups dir, move pid in */
+int cgroup_join_dirs(json_t *dirs);                     /* exec: move ourselves into these dirs */
+void cgroup_remove(const struct container *c);          /* rmdir them (warns on failure) */
 
 /* ---- io.c ---- */
 int pty_setup_child(int sock, bool console, uid_t owner);

@@ -314,6 +314,9 @@ static int parse_skiff(json_t *ext, struct container *c) {
   c->seccomp_cache = str(ext, "seccompCache");
   c->idmap_helpers = json_is_true(json_object_get(ext, "idmapHelpers"));
   c->die_with_parent = json_is_true(json_object_get(ext, "dieWithParent"));
+  if (path_list(json_object_get(ext, "cgroups"), "skiff.cgroups", &c->cgroups, &c->ncgroups) < 0) return -1;
+  for (size_t i = 0; i < c->ncgroups; i++)
+    if (c->cgroups[i][0] != '/') return failx("spec: skiff.cgroups[%zu] must be an absolute path", i);
   return path_list(json_object_get(ext, "remove"), "skiff.remove", &c->remove, &c->nremove);
 }
 

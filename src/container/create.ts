@@ -11,12 +11,14 @@ import { ensureImage, readImageConfig } from '../image/local.js';
 import type { ImageConfig } from '../image/media.js';
 import { diffDir } from '../store/layers.js';
 import {
-  containerFiles, createContainerDir, listContainers, type ContainerRecord, type MountPoint,
+  containerFiles, createContainerDir, type ContainerRecord, type MountPoint,
 } from '../store/containers.js';
 import { volumeDir } from '../store/layout.js';
 import { generateName, NAME_RE, newContainerId } from './names.js';
 import { readLayeredFile, resolveUser } from './passwd.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
+import { planCgroups } from './cgroup.js';
+import { parseSignal } from './signals.js';
 import { buildSpec } from './spec.js';
 
 export interface CreateOptions {
@@ -45,6 +47,8 @@ export interface CreateOptions {
   labels: string[];
   pull: 'missing' | 'always' | 'never';
   platform?: string;
+  stopSignal?: string;
+  stopTimeout?: number;
 }
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -157,13 +161,15 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
     throw new SkiffError('EINVAL', `Invalid container name (${o.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
   const security = parseSecurityOpts(o.securityOpt);
+  if (o.stopSignal !== undefined) parseSignal(o.stopSignal);
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform });
   const config = await readImageConfig(image);
   const icfg = config.config ?? {};
   const argv = resolveCommand(icfg, o.entrypoint, o.command);
   if (argv.length === 0) throw new SkiffError('EINVAL', 'no command specified');
   const id = newContainerId();
-  const name = o.name ?? generateName(new Set(listContainers().map((c) => c.Name)));
+  let attempts = 0;
+  const name = o.name ?? generateName();
   const hostname = o.hostname ?? id.slice(0, 12);
   const chainIds = image.layers.map((l) => l.chainId);
   const diffsTopFirst = chainIds.map(diffDir).reverse();
@@ -211,7 +217,8 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       WorkingDir: o.workdir ?? icfg.WorkingDir ?? '',
       Entrypoint: o.entrypoint !== undefined ? (o.entrypoint ? [o.entrypoint] : null) : (icfg.Entrypoint ?? null),
       Labels: { ...(icfg.Labels ?? {}), ...parseLabels(o.labels) },
-      ...(icfg.StopSignal ? { StopSignal: icfg.StopSignal } : {}),
+      ...(o.stopSignal ?? icfg.StopSignal ? { StopSignal: o.stopSignal ?? icfg.StopSignal } : {}),
+      ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
     },
     HostConfig: {
       Binds: o.volumes.length ? o.volumes : null,
@@ -231,7 +238,9 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
     Rootless: paths().rootless,
     Layers: chainIds,
   };
-  const spec = buildSpec({ rec, user, env, security });
+  const cgroups = planCgroups(id, paths().rootless);
+  if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
+  const spec = buildSpec({ rec, user, env, security, cgroups });
   await createContainerDir(rec, async (dir) => {
     const rel = (p: string): string => path.join(dir, path.relative(containerFiles(id).dir, p));
     const f = containerFiles(id);
@@ -242,7 +251,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
     await fsp.writeFile(rel(f.hosts), hostsFile(hostname, network), { mode: 0o644 });
     await fsp.writeFile(rel(f.resolv), resolvConf(), { mode: 0o644 });
     await fsp.writeFile(rel(f.spec), JSON.stringify(spec));
-  });
+  }, o.name === undefined ? () => generateName(undefined, ++attempts) : undefined);
   return rec;
 }
 

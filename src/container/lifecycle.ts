@@ -10,12 +10,18 @@ import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { native, shimPath } from '../native.js';
 import { makeStagingDir } from '../store/atomic.js';
+import os from 'node:os';
 import {
-  containerFiles, findContainer, readContainer, removeContainerDir, resetRunFiles, writeStartState,
-  type ContainerRecord,
+  containerFiles, findContainer, listContainers, markStopped, readContainer, readMonitor, readStartState,
+  removeContainerDir, renameContainer, resetRunFiles, writeStartState, type ContainerRecord,
 } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
-import { containerState, currentBootId } from './state.js';
+import { pidAlive } from '../store/atomic.js';
+import { labelsMatch, parseImageFilters } from '../image/filters.js';
+import { containerCgroups, removeCgroupDirs, setFrozen } from './cgroup.js';
+import { NAME_RE } from './names.js';
+import { parseSignal } from './signals.js';
+import { containerState, currentBootId, livePid } from './state.js';
 import type { OciProcess, OciSpec } from './spec.js';
 
 function envArray(extra: Record<string, string> = {}): string[] {
@@ -37,25 +43,33 @@ export async function startAttached(rec: ContainerRecord): Promise<never> {
 
 export const logFile = (id: string): string => containerFiles(id).log;
 
-/** Detached start: the shim runs in its own session as the container's monitor. */
+/**
+ * Detached start: the shim runs in its own session as the container's monitor. Under the
+ * container's lock until the init runs (or failed), so `rm -f` never races a half-started one.
+ * Starting a running container does nothing (Docker's `start`).
+ */
 export async function startDetached(rec: ContainerRecord): Promise<void> {
-  await markStarted(rec, true);
-  const f = containerFiles(rec.Id);
-  const log = fs.openSync(logFile(rec.Id), 'a', 0o640);
-  const child = spawn(shimPath(), ['run', f.bundle], { detached: true, stdio: ['ignore', log, log], argv0: 'skiff-shim' });
-  fs.closeSync(log);
-  const early = new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? 128 + (sig ? 9 : 0))));
-  child.unref();
-  // Wait until the container is running (pid file) or failed to start (exit file / shim exit).
-  for (let i = 0; i < 500; i++) {
-    if (fs.existsSync(f.pid)) return;
-    const code = await Promise.race([early, new Promise<undefined>((r) => setTimeout(r, 10))]);
-    if (code !== undefined && code !== 0 && !fs.existsSync(f.pid)) {
-      const text = fs.readFileSync(logFile(rec.Id), 'utf8').trim().split('\n').pop() ?? '';
-      throw new SkiffError('ERUNTIME', text.replace(/^Error: /, '') || `container failed to start (exit ${code})`, code);
+  await withLock(`container-${rec.Id}`, async () => {
+    if (!readContainer(rec.Id)) throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
+    if (containerState(rec).Running) return;
+    await markStarted(rec, true);
+    const f = containerFiles(rec.Id);
+    const log = fs.openSync(logFile(rec.Id), 'a', 0o640);
+    const child = spawn(shimPath(), ['run', f.bundle], { detached: true, stdio: ['ignore', log, log], argv0: 'skiff-shim' });
+    fs.closeSync(log);
+    const early = new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? 128 + (sig ? 9 : 0))));
+    child.unref();
+    // Wait until the container is running (pid file) or failed to start (exit file / shim exit).
+    for (let i = 0; i < 500; i++) {
+      if (fs.existsSync(f.pid)) return;
+      const code = await Promise.race([early, new Promise<undefined>((r) => setTimeout(r, 10))]);
+      if (code !== undefined && code !== 0 && !fs.existsSync(f.pid)) {
+        const text = fs.readFileSync(logFile(rec.Id), 'utf8').trim().split('\n').pop() ?? '';
+        throw new SkiffError('ERUNTIME', text.replace(/^Error: /, '') || `container failed to start (exit ${code})`, code);
+      }
+      if (code !== undefined) return;
     }
-    if (code !== undefined) return;
-  }
+  });
 }
 
 /** `exec`: the shim joins the container's namespaces. Never returns. */
@@ -66,9 +80,9 @@ export async function execInContainer(
   const rec = findContainer(ref);
   const st = containerState(rec);
   if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `container ${rec.Id} is not running`);
-  if (st.Paused) throw new SkiffError('ESTATE', `container ${rec.Id} is paused, unpause the container before exec`);
+  if (st.Paused) throw new SkiffError('ESTATE', `container ${rec.Id} is paused, unpause the container before exec`, 1);
   const spec = JSON.parse(await fsp.readFile(containerFiles(rec.Id).spec, 'utf8')) as OciSpec;
-  const proc: OciProcess & { seccomp?: unknown } = {
+  const proc: OciProcess & { seccomp?: unknown; skiffCgroups?: string[] } = {
     ...spec.process,
     terminal: opts.tty,
     args: opts.args,
@@ -76,6 +90,9 @@ export async function execInContainer(
     cwd: opts.workdir ?? spec.process.cwd,
     ...(spec.linux.seccomp ? { seccomp: spec.linux.seccomp } : {}),
   };
+  const cg = containerCgroups(st.Pid, rec.Id);
+  const cgDirs = [...(cg.v2 ? [cg.v2] : []), ...new Set(cg.v1.values())];
+  if (cgDirs.length) proc.skiffCgroups = cgDirs;
   if (opts.user !== undefined) {
     const { resolveUser, readLayeredFile } = await import('./passwd.js');
     const { diffDir } = await import('../store/layers.js');
@@ -106,33 +123,100 @@ function mergeExecEnv(base: string[], extra: string[]): string[] {
 
 async function waitGone(rec: ContainerRecord, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
-  while (Date.now() < end) {
+  for (let delay = 5; Date.now() < end; delay = Math.min(delay * 2, 50)) {
     if (!containerState(rec).Running) return true;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, delay));
   }
   return !containerState(rec).Running;
 }
 
-/** Send a signal to the container's init. */
-export async function signalContainer(rec: ContainerRecord, signal: NodeJS.Signals | number): Promise<void> {
+/** The parent of a process (its monitor, for a container's init), from /proc/PID/stat. */
+function parentPid(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return ppid > 1 ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitPidGone(pid: number | undefined, ms: number): Promise<void> {
+  if (pid === undefined) return;
+  const end = Date.now() + ms;
+  for (let delay = 5; pidAlive(pid) && Date.now() < end; delay = Math.min(delay * 2, 50)) {
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** The monitor of a running container: monitor.json's, else the init's parent if it is our shim. */
+function monitorPid(rec: ContainerRecord, initPid: number | undefined): number | undefined {
+  const mon = readMonitor(rec.Id);
+  if (mon) return mon.monitorPid;
+  const ppid = initPid === undefined ? undefined : parentPid(initPid);
+  if (ppid === undefined) return undefined;
+  try {
+    return fs.readFileSync(`/proc/${ppid}/comm`, 'utf8').trim() === 'skiff-shim' ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const notRunning = (rec: ContainerRecord): SkiffError => new SkiffError('ESTATE', `container ${rec.Id} is not running`, 1);
+
+/** Send a signal to the container's init (a paused one is thawed after SIGKILL, so it dies). */
+export async function signalContainer(rec: ContainerRecord, signal: number): Promise<void> {
   const st = containerState(rec);
-  if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `cannot kill container: ${rec.Name}: container ${rec.Id} is not running`);
+  if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `cannot kill container: ${rec.Name}: container ${rec.Id} is not running`, 1);
   try {
     process.kill(st.Pid, signal);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
   }
+  if (st.Paused && signal === os.constants.signals.SIGKILL) await thaw(rec, st.Pid).catch(() => undefined);
 }
 
-/** `stop`: STOPSIGNAL (default SIGTERM), wait `timeout` seconds, then SIGKILL. */
-export async function stopContainer(rec: ContainerRecord, timeoutSec: number): Promise<void> {
+/** `kill -s`: the user's stop (the `stopped` marker first: no restart policy applies), then the signal. */
+export async function killContainer(rec: ContainerRecord, signal: number): Promise<void> {
+  if (containerState(rec).Running) markStopped(rec.Id);
+  await signalContainer(rec, signal);
+}
+
+/**
+ * `stop`: STOPSIGNAL (--stop-signal, the image's, else SIGTERM), wait `timeout` seconds
+ * (-t, else --stop-timeout, else 10), then SIGKILL. A stopped container stops silently.
+ */
+export async function stopContainer(rec: ContainerRecord, timeoutSec?: number): Promise<void> {
   const st = containerState(rec);
-  if (!st.Running) return;
-  const sig = (rec.Config.StopSignal ?? 'SIGTERM').toUpperCase();
-  await signalContainer(rec, /^\d+$/.test(sig) ? Number(sig) : ((sig.startsWith('SIG') ? sig : `SIG${sig}`) as NodeJS.Signals));
-  if (await waitGone(rec, timeoutSec * 1000)) return;
-  await signalContainer(rec, 'SIGKILL').catch(() => undefined);
+  if (readStartState(rec.Id)) markStopped(rec.Id);
+  if (!st.Running) return killStray(rec);
+  const mon = monitorPid(rec, st.Pid || undefined);
+  const timeout = timeoutSec ?? rec.Config.StopTimeout ?? 10;
+  const sig = parseSignal(rec.Config.StopSignal ?? 'SIGTERM');
+  if (st.Pid && timeout > 0) {
+    try {
+      process.kill(st.Pid, sig);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+    if (st.Paused) await thaw(rec, st.Pid).catch(() => undefined); // the signal is delivered once it runs
+    if (await waitGone(rec, timeout * 1000)) return waitPidGone(mon, 10_000);
+  }
+  await signalContainer(rec, os.constants.signals.SIGKILL).catch(() => undefined);
   await waitGone(rec, 10_000);
+  await waitPidGone(mon, 10_000);
+}
+
+/** An init that outlived its monitor (state "exited"): killed when the container is stopped or removed. */
+async function killStray(rec: ContainerRecord): Promise<void> {
+  const pid = livePid(rec.Id);
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  await waitPidGone(pid, 10_000);
 }
 
 /** `rm`: refuses a running container unless forced (then kills it first). */
@@ -142,12 +226,105 @@ export async function removeContainer(ref: string, opts: { force: boolean }): Pr
     const st = containerState(rec);
     if (st.Running) {
       if (!opts.force) {
-        throw new SkiffError('ESTATE', `cannot remove container "${rec.Name}": container is running: stop the container before removing or force remove`);
+        throw new SkiffError('ESTATE', `cannot remove container "/${rec.Name}": container is running: stop the container before removing or force remove`, 1);
       }
-      await signalContainer(rec, 'SIGKILL').catch(() => undefined);
+      markStopped(rec.Id);
+      const mon = monitorPid(rec, st.Pid || undefined);
+      await signalContainer(rec, os.constants.signals.SIGKILL).catch(() => undefined);
       await waitGone(rec, 10_000);
+      await waitPidGone(mon, 10_000);
     }
+    await killStray(rec);
     if (readContainer(rec.Id)) await removeContainerDir(rec.Id);
+    if (rec.CgroupDirs) removeCgroupDirs(rec.CgroupDirs); // left by a monitor that was killed
   });
   return rec.Id;
+}
+
+// ---- pause, wait, restart, rename, prune --------------------------------------------------------------
+
+function noCgroupReason(rec: ContainerRecord): string {
+  return rec.Rootless
+    ? `container ${rec.Id} has no cgroup of its own: rootless containers get one only when the user's cgroup v2 group is delegated (writable), as systemd's user@.service does`
+    : `container ${rec.Id} has no cgroup of its own`;
+}
+
+async function thaw(rec: ContainerRecord, pid: number): Promise<void> {
+  await setFrozen(containerCgroups(pid, rec.Id), false, noCgroupReason(rec));
+}
+
+/** `pause`: freeze every process of the container (cgroup v2 cgroup.freeze, else the v1 freezer). */
+export async function pauseContainer(rec: ContainerRecord): Promise<void> {
+  const st = containerState(rec);
+  if (st.Restarting) throw new SkiffError('ESTATE', `container ${rec.Id} is restarting, wait until the container is running`, 1);
+  if (!st.Running || !st.Pid) throw notRunning(rec);
+  if (st.Paused) throw new SkiffError('ESTATE', `container ${rec.Id} is already paused`, 1);
+  await setFrozen(containerCgroups(st.Pid, rec.Id), true, `cannot pause: ${noCgroupReason(rec)}`);
+}
+
+export async function unpauseContainer(rec: ContainerRecord): Promise<void> {
+  const st = containerState(rec);
+  if (!st.Paused || !st.Pid) throw new SkiffError('ESTATE', `container ${rec.Id} is not paused`, 1);
+  await thaw(rec, st.Pid);
+}
+
+/** `wait`: block until the container is not running; its exit code. */
+export async function waitContainer(rec: ContainerRecord): Promise<number> {
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    if (!readContainer(rec.Id)) throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
+    const st = containerState(rec);
+    if (!st.Running) return st.ExitCode;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** `restart`: stop (as `stop -t`), then start detached. */
+export async function restartContainer(rec: ContainerRecord, timeoutSec?: number): Promise<void> {
+  await stopContainer(rec, timeoutSec);
+  await startDetached(rec);
+}
+
+export async function renameContainerTo(ref: string, newName: string): Promise<void> {
+  const rec = findContainer(ref);
+  const name = newName.replace(/^\//, '');
+  if (!NAME_RE.test(name)) throw new SkiffError('EINVAL', `Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  if (name === rec.Name) throw new SkiffError('EINVAL', 'Renaming a container with the same name as its current name');
+  await renameContainer(rec.Id, name);
+}
+
+async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = await fsp.readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += await treeSize(p);
+    else total += (await fsp.lstat(p).catch(() => undefined))?.size ?? 0;
+  }
+  return total;
+}
+
+/** `container prune`: remove every container that is not running (filters: until=, label=). */
+export async function pruneContainers(filters: string[]): Promise<{ deleted: string[]; reclaimed: number }> {
+  const f = parseImageFilters(filters, ['until', 'label']);
+  const deleted: string[] = [];
+  let reclaimed = 0;
+  for (const rec of listContainers()) {
+    if (f.until !== undefined && Date.parse(rec.Created) >= f.until) continue;
+    if (!labelsMatch(f.label, rec.Config.Labels)) continue;
+    await withLock(`container-${rec.Id}`, async () => {
+      if (!readContainer(rec.Id) || containerState(rec).Running) return;
+      const size = await treeSize(containerFiles(rec.Id).upper);
+      await killStray(rec);
+      await removeContainerDir(rec.Id);
+      if (rec.CgroupDirs) removeCgroupDirs(rec.CgroupDirs);
+      deleted.push(rec.Id);
+      reclaimed += size;
+    });
+  }
+  return { deleted, reclaimed };
 }

@@ -8,8 +8,9 @@ const RIGHT = ['albattani', 'babbage', 'curie', 'darwin', 'euclid', 'fermat', 'g
   'lovelace', 'meitner', 'newton', 'noether', 'pascal', 'ritchie', 'shannon', 'thompson', 'turing', 'volta',
   'wozniak', 'yalow', 'zhukovsky', 'archimedes', 'bohr', 'cori', 'dijkstra', 'einstein', 'feynman', 'goldberg'];
 
-export function generateName(taken: Set<string>): string {
-  for (let i = 0; ; i++) {
+/** `attempt`: how many names were refused already (from the 10th on, a digit is added). */
+export function generateName(taken: Set<string> = new Set(), attempt = 0): string {
+  for (let i = attempt; ; i++) {
     const l = LEFT[crypto.randomInt(LEFT.length)]!;
     const r = RIGHT[crypto.randomInt(RIGHT.length)]!;
     const name = i < 10 ? `${l}_${r}` : `${l}_${r}${crypto.randomInt(10)}`;

@@ -46,6 +46,7 @@ export interface OciSpec {
     maskedPaths: string[];
     readonlyPaths: string[];
     seccomp?: OciSeccomp;
+    cgroupsPath?: string;
   };
   skiff: {
     overlay: { lower: string[]; upper: string; work: string; userxattr: boolean };
@@ -57,6 +58,8 @@ export interface OciSpec {
     seccompCache: string;
     /** The shim (and so the container) dies with the process that started it (build steps). */
     dieWithParent?: boolean;
+    /** Absolute cgroup dirs (from cgroup.ts) the shim creates and moves the init into. */
+    cgroups?: string[];
   };
 }
 
@@ -72,6 +75,8 @@ export interface SpecInput {
   files?: SpecFiles;
   /** Overlay lower dirs (default: the short links of rec.Layers). */
   lower?: string[];
+  /** The container's cgroups (planCgroups); build steps get none. */
+  cgroups?: { cgroupsPath: string; dirs: string[] };
 }
 
 const NS_RW = ['nosuid', 'noexec', 'nodev'];
@@ -168,6 +173,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       maskedPaths: sec.maskedPaths,
       readonlyPaths: sec.readonlyPaths,
       ...(seccomp ? { seccomp } : {}),
+      ...(input.cgroups?.dirs.length ? { cgroupsPath: input.cgroups.cgroupsPath } : {}),
     },
     skiff: {
       overlay: { lower: input.lower ?? lowerDirs(rec.Layers), upper: f.upper, work: f.work, userxattr: rootless },
@@ -176,6 +182,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...(rec.HostConfig.AutoRemove ? { remove: [f.dir] } : {}),
       idmapHelpers: helpers,
       seccompCache: path.join(paths().runroot, 'seccomp'),
+      ...(input.cgroups?.dirs.length ? { cgroups: input.cgroups.dirs } : {}),
     },
   };
 }

@@ -30,12 +30,15 @@ export function createOptions<T>(y: Argv<T>) {
     .option('init', { type: 'boolean', default: false, describe: 'Run an init inside the container that forwards signals and reaps processes' })
     .option('label', { alias: 'l', type: 'string', describe: 'Set meta data on a container' })
     .option('pull', { type: 'string', choices: ['missing', 'always', 'never'], default: 'missing', describe: 'Pull image before running' })
-    .option('platform', { type: 'string', describe: 'Set platform if server is multi-platform capable' });
+    .option('platform', { type: 'string', describe: 'Set platform if server is multi-platform capable' })
+    .option('stop-signal', { type: 'string', describe: 'Signal to stop the container (default: the image STOPSIGNAL, else SIGTERM)' })
+    .option('stop-timeout', { type: 'number', describe: 'Timeout (in seconds) to stop a container (default 10)' });
 }
 
 export const CREATE_VALUE_FLAGS = [
   'name', 'env', 'e', 'env-file', 'user', 'u', 'workdir', 'w', 'entrypoint', 'hostname', 'h', 'volume', 'v', 'mount',
   'tmpfs', 'network', 'net', 'cap-add', 'cap-drop', 'security-opt', 'label', 'l', 'pull', 'platform', 'root', 'runroot',
+  'stop-signal', 'stop-timeout',
 ];
 registerPassthrough('run', CREATE_VALUE_FLAGS);
 registerPassthrough('create', CREATE_VALUE_FLAGS);
@@ -67,6 +70,8 @@ export function toCreateOptions(a: Record<string, unknown>, command: string[]): 
     labels: list(a.label),
     pull: (a.pull as CreateOptions['pull']) ?? 'missing',
     platform: a.platform as string | undefined,
+    stopSignal: a['stop-signal'] as string | undefined,
+    stopTimeout: a['stop-timeout'] as number | undefined,
   };
 }
 
