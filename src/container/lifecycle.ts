@@ -21,7 +21,7 @@ import { labelsMatch, parseImageFilters } from '../image/filters.js';
 import { containerCgroups, removeCgroupDirs, setFrozen } from './cgroup.js';
 import { NAME_RE } from './names.js';
 import { parseSignal } from './signals.js';
-import { containerState, currentBootId, livePid } from './state.js';
+import { containerState, currentBootId, isShim, livePid, processInfo } from './state.js';
 import type { OciProcess, OciSpec } from './spec.js';
 
 function envArray(extra: Record<string, string> = {}): string[] {
@@ -130,17 +130,6 @@ async function waitGone(rec: ContainerRecord, ms: number): Promise<boolean> {
   return !containerState(rec).Running;
 }
 
-/** The parent of a process (its monitor, for a container's init), from /proc/PID/stat. */
-function parentPid(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    return ppid > 1 ? ppid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function waitPidGone(pid: number | undefined, ms: number): Promise<void> {
   if (pid === undefined) return;
   const end = Date.now() + ms;
@@ -153,13 +142,8 @@ async function waitPidGone(pid: number | undefined, ms: number): Promise<void> {
 function monitorPid(rec: ContainerRecord, initPid: number | undefined): number | undefined {
   const mon = readMonitor(rec.Id);
   if (mon) return mon.monitorPid;
-  const ppid = initPid === undefined ? undefined : parentPid(initPid);
-  if (ppid === undefined) return undefined;
-  try {
-    return fs.readFileSync(`/proc/${ppid}/comm`, 'utf8').trim() === 'skiff-shim' ? ppid : undefined;
-  } catch {
-    return undefined;
-  }
+  const ppid = initPid === undefined ? undefined : processInfo(initPid)?.ppid;
+  return ppid !== undefined && isShim(ppid) ? ppid : undefined;
 }
 
 const notRunning = (rec: ContainerRecord): SkiffError => new SkiffError('ESTATE', `container ${rec.Id} is not running`, 1);

@@ -50,8 +50,8 @@ function bootTime(): number {
   return bootTimeMs;
 }
 
-/** When a process started (ms since the epoch, ±1 s), from /proc/PID/stat; undefined if gone. */
-export function processStartMs(pid: number): number | undefined {
+/** When a process started (ms since the epoch, ±1 s) and its parent, from /proc/PID/stat. */
+export function processInfo(pid: number): { startMs: number; ppid: number } | undefined {
   let stat: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -59,9 +59,18 @@ export function processStartMs(pid: number): number | undefined {
     return undefined;
   }
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // field 22 (starttime, in clock ticks: USER_HZ is 100 on Linux) is the 20th after the comm
+  // after the comm: state, ppid, ...; field 22 (starttime, clock ticks: USER_HZ is 100) is the 20th
   const ticks = Number(fields[19]);
-  return Number.isFinite(ticks) ? bootTime() + ticks * 10 : undefined;
+  return Number.isFinite(ticks) ? { startMs: bootTime() + ticks * 10, ppid: Number(fields[1]) } : undefined;
+}
+
+/** Whether `pid` runs the shim (the monitor of the containers it started). */
+export function isShim(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'skiff-shim';
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -79,8 +88,8 @@ export function livePid(id: string): number | undefined {
     return undefined;
   }
   if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return undefined;
-  const started = processStartMs(pid);
-  return started === undefined || started <= written + 2000 ? pid : undefined;
+  const info = processInfo(pid);
+  return info === undefined || info.startMs <= written + 2000 ? pid : undefined;
 }
 
 /** Whether a pid file exists (the container got as far as running its init). */
@@ -130,7 +139,12 @@ export function containerState(rec: ContainerRecord): DockerState {
   }
   if (exit) return exited();
   const pid = livePid(rec.Id);
-  if (pid !== undefined) return withHealth(running(rec, st, pid));
+  if (pid !== undefined) {
+    // the shim that started the init is its parent and monitor: an init it left behind is not managed
+    const ppid = processInfo(pid)?.ppid;
+    if (ppid !== undefined && !isShim(ppid)) return lost('container monitor exited without recording an exit code');
+    return withHealth(running(rec, st, pid));
+  }
   if (pidFileTime(rec.Id) === undefined && Date.now() - Date.parse(start.StartedAt) < START_GRACE_MS) {
     return withHealth({ ...st, Status: 'running', Running: true });
   }
