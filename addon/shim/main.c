@@ -3,6 +3,7 @@
  *   skiff-shim run BUNDLE                        create and run the container of BUNDLE/config.json
  *   skiff-shim exec PID PROCESS.json             run a process in the running container whose init is PID
  *   skiff-shim unshare UIDMAP GIDMAP -- CMD...   run CMD as root of a new user namespace (rootless store work)
+ *   skiff-shim ps [-a] [-q] [--no-trunc] [-l]    `skiff ps`'s default table, fast (bin/skiff sends it here)
  * Exit codes follow Docker: the container's own (128+N when killed by signal N), 125 when the
  * shim fails, 126 when the command cannot be invoked, 127 when it is not found.
  */
@@ -14,6 +15,7 @@
 int cmd_run(const char *bundle);
 int cmd_exec(const char *pid, const char *file);
 int cmd_unshare(const char *uidmap, const char *gidmap, char **cmd);
+int cmd_ps(int argc, char **argv);
 
 static int main_run(int argc, char **argv) { return argc == 1 ? cmd_run(argv[0]) : -1; }
 static int main_exec(int argc, char **argv) { return argc == 2 ? cmd_exec(argv[0], argv[1]) : -1; }
@@ -29,6 +31,7 @@ static const struct {
     {"run", "run BUNDLE", main_run},
     {"exec", "exec PID PROCESS.json", main_exec},
     {"unshare", "unshare UIDMAP GIDMAP -- CMD [ARG...]", main_unshare},
+    {"ps", "ps [-a] [-q] [--no-trunc] [-l]", cmd_ps},
 };
 
 static int usage(void) {

@@ -6,6 +6,7 @@
  *   cmd_run.c     `run BUNDLE`: create, start, supervise, record the exit
  *   cmd_exec.c    `exec PID PROCESS.json`: join a running container
  *   cmd_unshare.c `unshare UIDMAP GIDMAP -- CMD...`: rootless store work
+ *   cmd_ps.c      `ps`: the default `skiff ps` table, natively (the CLI's start-up costs more than podman ps)
  *   spec.c        config.json / process.json → structs (jansson)
  *   namespaces.c  namespace table, joining, id maps, loopback
  *   mounts.c      overlay rootfs, spec mounts, /dev, pivot_root, masked/read-only paths

@@ -397,6 +397,47 @@ describe('lifecycle', () => {
     ok(await skiff(['rm', 'rebooted'], { store }));
   });
 
+  test('the native ps fast path (bin/skiff → skiff-shim ps) prints what the CLI prints', async () => {
+    await clean();
+    const shim = path.join(path.dirname(SKIFF_BIN), '..', 'dist', 'skiff-shim');
+    ok(await skiff(['create', '--name', 'fp-created', image, 'true'], { store }));
+    await runD('--name', 'fp-running', image, 'sh', '-c', 'echo a long command line to be truncated; sleep 60');
+    await runD('--name', 'fp-exited', image, 'sh', '-c', 'exit 5');
+    if (ownCgroups) {
+      await runD('--name', 'fp-paused', image, 'sleep', '60');
+      ok(await skiff(['pause', 'fp-paused'], { store }));
+    }
+    const orphan = await runD('--name', 'fp-orphan', image, 'sleep', '60');
+    const pid = (await inspect(orphan)).State.Pid;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    process.kill(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), 'SIGKILL'); // its monitor
+    await until('fp-exited to exit', async () => (await inspect('fp-exited')).State.Status === 'exited' || undefined);
+    await until('fp-orphan to be lost', async () => (await inspect('fp-orphan')).State.Status === 'exited' || undefined);
+    for (const args of [['ps'], ['ps', '-a'], ['ps', '-aq'], ['ps', '-a', '--no-trunc'], ['ps', '-l'], ['container', 'ls', '-qa']]) {
+      // the texts hold durations ("3 seconds ago"): the native output must equal the CLI's before or after it
+      const before = ok(await skiff(args, { store, env: { SKIFF_PS_NODE: '1' } }));
+      const fast = ok(await skiff(args, { store }));
+      const direct = ok(await new Promise<RunResult>((resolve) => {
+        const c = spawn(shim, ['ps', ...args.slice(args[0] === 'container' ? 2 : 1)], { env: { ...process.env, ...store.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d: Buffer) => (stdout += d));
+        c.stderr.on('data', (d: Buffer) => (stderr += d));
+        c.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+      }));
+      const afterwards = ok(await skiff(args, { store, env: { SKIFF_PS_NODE: '1' } }));
+      assert.ok(fast === before || fast === afterwards, `${args.join(' ')}:\nnative:\n${fast}\ncli:\n${before}`);
+      assert.ok(direct === before || direct === afterwards, `skiff-shim ${args.join(' ')}:\n${direct}\ncli:\n${before}`);
+    }
+    const listed = ok(await skiff(['ps', '-a'], { store }));
+    assert.match(listed, /"sh -c echo a long c…"/);
+    assert.match(listed, /Exited \(5\)/);
+    assert.match(listed, /Exited \(-1\)/);
+    assert.match(listed, /Created/);
+    if (ownCgroups) assert.match(listed, /\(Paused\)/);
+    await clean();
+  });
+
   test('20 concurrent run -d with ps and rm -f loops leave a consistent store', async () => {
     await clean();
     const names = Array.from({ length: 20 }, (_, i) => `conc${i}`);
