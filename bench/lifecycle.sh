@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # 20 detached containers with skiff and 20 with podman, side by side:
-#   - `skiff ps` vs `podman ps` with all 40 running (hyperfine medians, ratio; goal: skiff <= 0.5x podman)
+#   - `skiff ps` vs `podman ps` with all 40 running (hyperfine medians, ratio; goal: skiff <= 0.5x podman),
+#     and `skiff ps` through the Node CLI (SKIFF_PS_NODE=1) instead of the native fast path
 #   - the per-container monitor's RSS: skiff's monitor (monitor.json's monitorPid, else the detached
 #     skiff-shim that is the init's parent) vs podman's conmon (VmRSS, mean over the 20)
 # Everything it starts is removed on exit. Env: N (containers per engine, default 20), RUNS.
@@ -30,7 +31,8 @@ for i in $(seq 1 "$N"); do
 done
 echo "== $N detached containers each: $("$SKIFF" ps -q | wc -l) skiff, $("${PODMAN[@]}" ps -q | wc -l) podman running"
 
-hyperfine -N --warmup 3 --runs "${RUNS}" --export-json "$BENCH_TMP/ps.json" "$SKIFF ps" "${PODMAN[*]} ps" >&2
+# the third: the same listing through the Node CLI (what bin/skiff's native fast path saves)
+hyperfine -N --warmup 3 --runs "${RUNS}" --export-json "$BENCH_TMP/ps.json" "$SKIFF ps" "${PODMAN[*]} ps" "env SKIFF_PS_NODE=1 $SKIFF ps" >&2
 echo "== ps with $N running (ratio to skiff; > 1 means slower than skiff)"
 ratios "$BENCH_TMP/ps.json"
 node -e '
