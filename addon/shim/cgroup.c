@@ -73,6 +73,8 @@ int cgroup_enter(const struct container *c, pid_t pid) {
   return 0;
 }
 
+/* A rootless user may not move a process out of a group it does not own (the common ancestor of
+   both must be writable): exec then runs outside the container's cgroups, as it would without them. */
 int cgroup_join_dirs(json_t *dirs) {
   size_t i;
   json_t *d;
@@ -83,11 +85,13 @@ int cgroup_join_dirs(json_t *dirs) {
     char file[4200];
     if (!dir || snprintf(file, sizeof file, "%s/cgroup.procs", dir) >= (int)sizeof file) return failx("invalid cgroup in the process file");
     int fd = open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 && geteuid() != 0 && (errno == EACCES || errno == EPERM)) continue;
     if (fd < 0) return fail("join the container's cgroup %s", dir);
     int r = write_all(fd, buf, (size_t)len);
     int e = errno;
     close(fd);
     errno = e;
+    if (r < 0 && geteuid() != 0 && (errno == EACCES || errno == EPERM)) continue;
     if (r < 0) return fail("join the container's cgroup %s", dir);
   }
   return 0;
