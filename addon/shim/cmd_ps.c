@@ -243,6 +243,8 @@ static char *status_of(const char *dir, const char *id, json_t *rec, bool *runni
   if (!start) return xprintf("Created");
   double started = parse_time(jstr(start, "StartedAt"));
   bool other_boot = strcmp(jstr(start, "BootId"), boot_id) != 0;
+  json_t *shimv = json_object_get(start, "ShimPid");
+  long shim = json_is_integer(shimv) ? (long)json_integer_value(shimv) : 0;
   json_decref(start);
   json_t *exit = load(dir, "exit.json");
   int code = -1;
@@ -270,11 +272,17 @@ static char *status_of(const char *dir, const char *id, json_t *rec, bool *runni
     else if (exit && mtime_ms(exitfile) >= 0 && (mtime_ms(pidfile) < 0 || mtime_ms(exitfile) >= mtime_ms(pidfile))) kind = EXITED;
     else kind = RUNNING;
   } else if (exit) kind = EXITED;
-  else if ((pid = live_pid(dir))) {
-    long ppid = 0;
-    kind = proc_stat(pid, NULL, &ppid, NULL) == 0 && !is_shim(ppid) ? LOST : RUNNING;
-  } else if (mtime_ms(pidfile) < 0 && now_ms - started < START_GRACE_MS) kind = RUNNING;
-  else kind = LOST;
+  else {
+    /* the shim monitors the init (state.json ShimPid; older states: the init's parent) */
+    int shim_alive = shim > 0 ? pid_alive(shim) && is_shim(shim) : -1;
+    if ((pid = live_pid(dir))) {
+      long ppid = 0;
+      bool managed = shim_alive >= 0 ? shim_alive == 1 : proc_stat(pid, NULL, &ppid, NULL) == 0 && is_shim(ppid);
+      kind = managed ? RUNNING : LOST;
+    } else if (mtime_ms(pidfile) < 0 && now_ms - started < START_GRACE_MS) kind = RUNNING;
+    else if (shim_alive == 1) kind = RUNNING;
+    else kind = LOST;
+  }
   if (kind == LOST) {
     code = -1;
     finished = mtime_ms(pidfile) >= 0 ? mtime_ms(pidfile) : ZERO_MS;

@@ -13,7 +13,7 @@ import { makeStagingDir } from '../store/atomic.js';
 import os from 'node:os';
 import {
   containerFiles, findContainer, listContainers, markStopped, readContainer, readMonitor, readStartState,
-  removeContainerDir, renameContainer, resetRunFiles, writeStartState, type ContainerRecord,
+  removeContainerDir, renameContainer, resetRunFiles, writeStartState, type ContainerRecord, type StartState,
 } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
 import { pidAlive } from '../store/atomic.js';
@@ -28,16 +28,20 @@ function envArray(extra: Record<string, string> = {}): string[] {
   return Object.entries({ ...process.env, ...extra }).map(([k, v]) => `${k}=${v ?? ''}`);
 }
 
-async function markStarted(rec: ContainerRecord, detached: boolean): Promise<void> {
+async function markStarted(rec: ContainerRecord, detached: boolean, shimPid?: number): Promise<StartState> {
   const st = containerState(rec);
   if (st.Running) throw new SkiffError('ESTATE', `container ${rec.Name} is already running`);
   await resetRunFiles(rec.Id);
-  await writeStartState(rec.Id, { StartedAt: new Date().toISOString(), BootId: currentBootId(), Detached: detached });
+  const start: StartState = {
+    StartedAt: new Date().toISOString(), BootId: currentBootId(), Detached: detached, ...(shimPid ? { ShimPid: shimPid } : {}),
+  };
+  await writeStartState(rec.Id, start);
+  return start;
 }
 
-/** Foreground start: this process becomes the shim. Never returns. */
+/** Foreground start: this process becomes the shim (execve keeps the pid). Never returns. */
 export async function startAttached(rec: ContainerRecord): Promise<never> {
-  await markStarted(rec, false);
+  await markStarted(rec, false, process.pid);
   return native().execve(shimPath(), ['skiff-shim', 'run', containerFiles(rec.Id).bundle], envArray());
 }
 
@@ -52,11 +56,12 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
   await withLock(`container-${rec.Id}`, async () => {
     if (!readContainer(rec.Id)) throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
     if (containerState(rec).Running) return;
-    await markStarted(rec, true);
+    const start = await markStarted(rec, true);
     const f = containerFiles(rec.Id);
     const log = fs.openSync(logFile(rec.Id), 'a', 0o640);
     const child = spawn(shimPath(), ['run', f.bundle], { detached: true, stdio: ['ignore', log, log], argv0: 'skiff-shim' });
     fs.closeSync(log);
+    if (child.pid) await writeStartState(rec.Id, { ...start, ShimPid: child.pid });
     const early = new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? 128 + (sig ? 9 : 0))));
     child.unref();
     // Wait until the container is running (pid file) or failed to start (exit file / shim exit).
@@ -142,6 +147,8 @@ async function waitPidGone(pid: number | undefined, ms: number): Promise<void> {
 function monitorPid(rec: ContainerRecord, initPid: number | undefined): number | undefined {
   const mon = readMonitor(rec.Id);
   if (mon) return mon.monitorPid;
+  const shim = readStartState(rec.Id)?.ShimPid;
+  if (shim !== undefined && isShim(shim)) return shim;
   const ppid = initPid === undefined ? undefined : processInfo(initPid)?.ppid;
   return ppid !== undefined && isShim(ppid) ? ppid : undefined;
 }

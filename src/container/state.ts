@@ -138,16 +138,20 @@ export function containerState(rec: ContainerRecord): DockerState {
     return withHealth({ ...st, Status: 'running', Running: true });
   }
   if (exit) return exited();
+  // The shim that started the init monitors it: an init without it is not managed, and while the
+  // shim lives a missing exit is still to be written (the init just exited). Older states lack
+  // ShimPid: then the init's parent must be a shim.
+  const shimAlive = start.ShimPid !== undefined ? pidAlive(start.ShimPid) && isShim(start.ShimPid) : undefined;
   const pid = livePid(rec.Id);
   if (pid !== undefined) {
-    // the shim that started the init is its parent and monitor: an init it left behind is not managed
     const ppid = processInfo(pid)?.ppid;
-    if (ppid !== undefined && !isShim(ppid)) return lost('container monitor exited without recording an exit code');
-    return withHealth(running(rec, st, pid));
+    const managed = shimAlive ?? (ppid !== undefined && isShim(ppid));
+    return managed ? withHealth(running(rec, st, pid)) : lost('container monitor exited without recording an exit code');
   }
   if (pidFileTime(rec.Id) === undefined && Date.now() - Date.parse(start.StartedAt) < START_GRACE_MS) {
     return withHealth({ ...st, Status: 'running', Running: true });
   }
+  if (shimAlive) return withHealth({ ...st, Status: 'running', Running: true });
   // The init is gone and nobody recorded an exit: the monitor died with it.
   return lost('container monitor exited without recording an exit code');
 }

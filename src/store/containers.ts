@@ -106,6 +106,8 @@ export interface StartState {
   BootId: string;
   /** Set for detached containers whose monitor is the shim. */
   Detached: boolean;
+  /** The shim that runs the container (its monitor until monitor.json says otherwise). */
+  ShimPid?: number;
 }
 
 export interface ExitInfo {
