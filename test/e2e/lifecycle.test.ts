@@ -298,6 +298,18 @@ describe('lifecycle', () => {
     assert.match(all, /^stat1: /m);
     const running = ok(await skiff(['stats', '--no-stream', '--format', '{{.Name}}'], { store }));
     assert.doesNotMatch(running, /stat2/);
+    // without --no-stream it keeps sampling (every second) until interrupted
+    const streamed = await new Promise<string>((resolve, reject) => {
+      const c = spawn(SKIFF_BIN, ['stats', '--format', '{{.Name}} {{.PIDs}}', 'stat1'], { env: { ...process.env, ...store.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => {
+        out += d;
+        if (out.split('\n').length > 3) c.kill('SIGINT');
+      });
+      c.on('error', reject);
+      c.on('close', () => resolve(out));
+    });
+    assert.deepEqual(streamed.split('\n').slice(0, 3), ['stat1 3', 'stat1 3', 'stat1 3']);
     const unknown = await skiff(['stats', '--no-stream', 'nosuch'], { store });
     assert.equal(unknown.code, 1);
     ok(await skiff(['rm', '-f', 'stat1', 'stat2'], { store }));
@@ -458,6 +470,13 @@ describe('lifecycle', () => {
       }
       return n;
     })();
+    // the native listing (bin/skiff → skiff-shim ps) under the same churn
+    const nativeLoop = (async () => {
+      while (running) {
+        const r = await skiff(['ps', '-a'], { store });
+        if (r.code !== 0 || r.stderr || !r.stdout.startsWith('CONTAINER ID')) psErrors.push(`native: exit ${r.code}: ${r.stderr}`);
+      }
+    })();
     const rmErrors: string[] = [];
     const rmLoop = (async () => {
       for (let i = 0; running; i = (i + 7) % 20) {
@@ -470,6 +489,7 @@ describe('lifecycle', () => {
     running = false;
     const psRuns = await psLoop;
     await rmLoop;
+    await nativeLoop;
     assert.deepEqual(psErrors, []);
     assert.deepEqual(rmErrors, []);
     assert.ok(psRuns > 0);
