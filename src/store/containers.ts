@@ -118,7 +118,7 @@ export interface ExitInfo {
 }
 
 /** monitor.json (written by the detached container's monitor). */
-export interface MonitorInfo {
+export interface MonitorState {
   monitorPid: number;
   restartCount: number;
   restarting: boolean;
@@ -321,8 +321,8 @@ export async function readExitAsync(id: string): Promise<ExitInfo | undefined> {
   return readJson<ExitInfo>(containerFiles(id).exit);
 }
 
-export function readMonitor(id: string): MonitorInfo | undefined {
-  return readJsonSync<MonitorInfo>(containerFiles(id).monitor);
+export function readMonitor(id: string): MonitorState | undefined {
+  return readJsonSync<MonitorState>(containerFiles(id).monitor);
 }
 
 export function readHealth(id: string): HealthState | undefined {
@@ -346,7 +346,11 @@ export async function resetRunFiles(id: string): Promise<void> {
 
 /** `stop`/`kill`/`rm -f`: mark the container as stopped by the user before signalling it. */
 export function markStopped(id: string): void {
-  fs.writeFileSync(containerFiles(id).stopped, '');
+  try {
+    fs.writeFileSync(containerFiles(id).stopped, '');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // the container is gone (--rm)
+  }
 }
 
 /** Remove a container's directory: renamed away first so it disappears atomically, then its name. */
