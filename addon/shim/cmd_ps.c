@@ -112,11 +112,16 @@ static bool pid_alive(long pid) {
   return st != 'Z' && st != 'X';
 }
 
-static bool is_shim(long pid) {
+/* state.ts isMonitor: alive, and its command line names the container (a reused pid does not) */
+static bool is_monitor(long pid, const char *id) {
+  if (!pid_alive(pid)) return false;
   char p[64];
-  snprintf(p, sizeof p, "/proc/%ld/comm", pid);
-  char *s = slurp(p, NULL);
-  bool r = s && !strcmp(s, "skiff-shim\n");
+  snprintf(p, sizeof p, "/proc/%ld/cmdline", pid);
+  size_t len = 0;
+  char *s = slurp(p, &len);
+  bool r = false;
+  for (size_t i = 0; s && i < len; i += strlen(s + i) + 1)
+    if (strstr(s + i, id)) r = true;
   free(s);
   return r;
 }
@@ -266,7 +271,7 @@ static char *status_of(const char *dir, const char *id, json_t *rec, bool *runni
     long mpid = (long)json_integer_value(json_object_get(mon, "monitorPid"));
     bool restarting = json_is_true(json_object_get(mon, "restarting"));
     json_decref(mon);
-    if (!pid_alive(mpid)) kind = exit ? EXITED : LOST;
+    if (!is_monitor(mpid, id)) kind = exit ? EXITED : LOST;
     else if (restarting) kind = RESTARTING;
     else if ((pid = live_pid(dir))) kind = RUNNING;
     else if (exit && mtime_ms(exitfile) >= 0 && (mtime_ms(pidfile) < 0 || mtime_ms(exitfile) >= mtime_ms(pidfile))) kind = EXITED;
@@ -274,10 +279,10 @@ static char *status_of(const char *dir, const char *id, json_t *rec, bool *runni
   } else if (exit) kind = EXITED;
   else {
     /* the shim monitors the init (state.json ShimPid; older states: the init's parent) */
-    int shim_alive = shim > 0 ? pid_alive(shim) && is_shim(shim) : -1;
+    int shim_alive = shim > 0 ? is_monitor(shim, id) : -1;
     if ((pid = live_pid(dir))) {
       long ppid = 0;
-      bool managed = shim_alive >= 0 ? shim_alive == 1 : proc_stat(pid, NULL, &ppid, NULL) == 0 && is_shim(ppid);
+      bool managed = shim_alive >= 0 ? shim_alive == 1 : proc_stat(pid, NULL, &ppid, NULL) == 0 && is_monitor(ppid, id);
       kind = managed ? RUNNING : LOST;
     } else if (mtime_ms(pidfile) < 0 && now_ms - started < START_GRACE_MS) kind = RUNNING;
     else if (shim_alive == 1) kind = RUNNING;

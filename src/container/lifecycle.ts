@@ -21,7 +21,7 @@ import { labelsMatch, parseImageFilters } from '../image/filters.js';
 import { containerCgroups, removeCgroupDirs, setFrozen } from './cgroup.js';
 import { NAME_RE } from './names.js';
 import { parseSignal } from './signals.js';
-import { containerState, currentBootId, isShim, livePid, processInfo } from './state.js';
+import { containerState, currentBootId, isMonitor, livePid, processInfo } from './state.js';
 import type { OciProcess, OciSpec } from './spec.js';
 
 function envArray(extra: Record<string, string> = {}): string[] {
@@ -148,9 +148,9 @@ function monitorPid(rec: ContainerRecord, initPid: number | undefined): number |
   const mon = readMonitor(rec.Id);
   if (mon) return mon.monitorPid;
   const shim = readStartState(rec.Id)?.ShimPid;
-  if (shim !== undefined && isShim(shim)) return shim;
+  if (shim !== undefined && isMonitor(shim, rec.Id)) return shim;
   const ppid = initPid === undefined ? undefined : processInfo(initPid)?.ppid;
-  return ppid !== undefined && isShim(ppid) ? ppid : undefined;
+  return ppid !== undefined && isMonitor(ppid, rec.Id) ? ppid : undefined;
 }
 
 const notRunning = (rec: ContainerRecord): SkiffError => new SkiffError('ESTATE', `container ${rec.Id} is not running`, 1);

@@ -64,10 +64,14 @@ export function processInfo(pid: number): { startMs: number; ppid: number } | un
   return Number.isFinite(ticks) ? { startMs: bootTime() + ticks * 10, ppid: Number(fields[1]) } : undefined;
 }
 
-/** Whether `pid` runs the shim (the monitor of the containers it started). */
-export function isShim(pid: number): boolean {
+/**
+ * Whether `pid` is a monitor of this container (the shim: its command line names the container's
+ * bundle), so a pid reused by another process never keeps a container running.
+ */
+export function isMonitor(pid: number, id: string): boolean {
+  if (!pidAlive(pid)) return false;
   try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'skiff-shim';
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(id);
   } catch {
     return false;
   }
@@ -124,7 +128,7 @@ export function containerState(rec: ContainerRecord): DockerState {
   const mon = readMonitor(rec.Id);
   if (mon) {
     // A monitor is recorded: it owns the container (restarts rewrite pid; exit.json is the last exit).
-    if (!pidAlive(mon.monitorPid)) return exit ? exited() : lost('container monitor exited without recording an exit code');
+    if (!isMonitor(mon.monitorPid, rec.Id)) return exit ? exited() : lost('container monitor exited without recording an exit code');
     if (mon.restarting) {
       return withHealth({
         ...st, Status: 'restarting', Running: true, Restarting: true,
@@ -141,11 +145,11 @@ export function containerState(rec: ContainerRecord): DockerState {
   // The shim that started the init monitors it: an init without it is not managed, and while the
   // shim lives a missing exit is still to be written (the init just exited). Older states lack
   // ShimPid: then the init's parent must be a shim.
-  const shimAlive = start.ShimPid !== undefined ? pidAlive(start.ShimPid) && isShim(start.ShimPid) : undefined;
+  const shimAlive = start.ShimPid !== undefined ? isMonitor(start.ShimPid, rec.Id) : undefined;
   const pid = livePid(rec.Id);
   if (pid !== undefined) {
     const ppid = processInfo(pid)?.ppid;
-    const managed = shimAlive ?? (ppid !== undefined && isShim(ppid));
+    const managed = shimAlive ?? (ppid !== undefined && isMonitor(ppid, rec.Id));
     return managed ? withHealth(running(rec, st, pid)) : lost('container monitor exited without recording an exit code');
   }
   if (pidFileTime(rec.Id) === undefined && Date.now() - Date.parse(start.StartedAt) < START_GRACE_MS) {

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -155,18 +155,21 @@ test('state from the monitor files: restarting, health, a dead monitor, a stale 
   } as unknown as ContainerRecord;
   const write = (f: string, v: unknown): void => fs.writeFileSync(path.join(dir, f), typeof v === 'string' ? v : JSON.stringify(v));
   const dead = spawnSync('true').pid!; // a pid that has exited
+  // a stand-in monitor: alive, and its command line names the container (as the shim's bundle path does)
+  const monitor = spawn('sh', ['-c', 'sleep 60', id], { stdio: 'ignore' });
+  const monitorPid = monitor.pid!;
   try {
     assert.equal(containerState(rec).Status, 'created');
     write('state.json', { StartedAt: new Date().toISOString(), BootId: currentBootId(), Detached: true });
     write('pid', String(process.pid)); // a live process that started before its pid file
-    write('monitor.json', { monitorPid: process.pid, restartCount: 2, restarting: false });
+    write('monitor.json', { monitorPid, restartCount: 2, restarting: false });
     write('health.json', { Status: 'healthy', FailingStreak: 0, Log: [] });
     let st = containerState(rec);
     assert.equal(st.Status, 'running');
     assert.equal(st.Pid, process.pid);
     assert.equal(st.Health?.Status, 'healthy');
     write('exit.json', { exitCode: 1, signal: null, finishedAt: '2026-01-01T00:00:05Z', error: '' });
-    write('monitor.json', { monitorPid: process.pid, restartCount: 3, restarting: true });
+    write('monitor.json', { monitorPid, restartCount: 3, restarting: true });
     st = containerState(rec);
     assert.deepEqual([st.Status, st.Restarting, st.Running, st.ExitCode], ['restarting', true, true, 1]);
     write('monitor.json', { monitorPid: dead, restartCount: 3, restarting: true });
@@ -180,7 +183,13 @@ test('state from the monitor files: restarting, health, a dead monitor, a stale 
     const old = new Date(Date.now() - 3600_000 * 24 * 365);
     fs.utimesSync(path.join(dir, 'pid'), old, old);
     assert.equal(containerState(rec).Running, false);
+    // a live process that is not this container's monitor (its command line does not name it)
+    fs.utimesSync(path.join(dir, 'pid'), new Date(), new Date());
+    fs.rmSync(path.join(dir, 'exit.json'), { force: true });
+    write('monitor.json', { monitorPid: process.pid, restartCount: 0, restarting: false });
+    assert.equal(containerState(rec).Status, 'exited');
   } finally {
+    monitor.kill('SIGKILL');
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
