@@ -11,11 +11,13 @@
  *   block forwarded signals
  *   clone ───────────────────────────────▶ pdeathsig, wait for GO
  *   id maps (newuidmap/newgidmap)
- *   GO ──────────────────────────────────▶ rootfs, mounts, /dev, pivot_root, masks, hostname
+ *   cgroups (skiff.cgroups): mkdir, move child in
+ *   GO ──────────────────────────────────▶ unshare cgroup ns (inside its cgroups), rootfs, mounts,
+ *                                          /dev, pivot_root, masks, hostname
  *   compile seccomp if not cached; BPF ──▶ (received when needed) terminal, user, caps, seccomp
  *   ◀────────────────── PTY / ERROR / EOF  execve (the channel closes on exec)
  *   pid file, relay + forward + wait
- *   exit file, remove (inside the user namespace)
+ *   exit file, remove cgroups, remove (inside the user namespace)
  */
 
 #include <errno.h>
@@ -139,8 +141,10 @@ void remove_paths(char *const *paths, size_t n, const char *trash_dir, int usern
   while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
 }
 
+/* The cgroup namespace is made after GO, when the child already is in its own cgroups: its root
+   is then the container's cgroup (as runc and crun do), not the shim's. */
 static void __attribute__((noreturn)) container_child(const struct container *c, int sock, struct filter_job *f,
-                                                      const struct start_io *io) {
+                                                      const struct start_io *io, bool late_cgroupns) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
     fail("set the parent-death signal");
     child_die(sock);
@@ -155,6 +159,10 @@ static void __attribute__((noreturn)) container_child(const struct container *c,
   }
   /* EOF here: the shim died before the id maps were written */
   if (chan_wait(sock, MSG_GO, NULL, 0, NULL) < 0) _exit(EXIT_SHIM);
+  if (late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
+    fail("create the container's cgroup namespace");
+    child_die(sock);
+  }
   bool userns = c->ns[NS_USER].enabled;
   if (userns && !c->ns[NS_USER].path && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
     fail("become root in the user namespace");
@@ -178,10 +186,11 @@ static void filter_free(struct filter_job *f) {
   f->cachefd = -1;
 }
 
-static int start_failed(pid_t child, int sock, struct filter_job *f) {
+static int start_failed(const struct container *c, pid_t child, int sock, struct filter_job *f) {
   if (child > 0) {
     kill(child, SIGKILL);
     while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+    cgroup_remove(c->cgroups, c->ncgroups);
   }
   if (sock >= 0) close(sock);
   filter_free(f);
@@ -193,23 +202,25 @@ int container_start(struct container *c, const struct start_io *io, struct start
   s->master = -1;
   s->userns_fd = -1;
   struct filter_job f;
-  if (filter_prepare(&f, c->proc.seccomp, c->seccomp_cache) < 0) return start_failed(-1, -1, &f);
-  if (ns_join_parent(c) < 0) return start_failed(-1, -1, &f);
+  if (filter_prepare(&f, c->proc.seccomp, c->seccomp_cache) < 0) return start_failed(c, -1, -1, &f);
+  if (ns_join_parent(c) < 0) return start_failed(c, -1, -1, &f);
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     fail("socketpair");
-    return start_failed(-1, -1, &f);
+    return start_failed(c, -1, -1, &f);
   }
   int flags = ns_clone_flags(c);
+  bool late_cgroupns = (flags & CLONE_NEWCGROUP) && c->ncgroups;
+  if (late_cgroupns) flags &= ~CLONE_NEWCGROUP;
   pid_t child = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (child < 0) {
     fail("create the container's namespaces");
     close(sv[1]);
-    return start_failed(-1, sv[0], &f);
+    return start_failed(c, -1, sv[0], &f);
   }
   if (child == 0) {
     close(sv[0]);
-    container_child(c, sv[1], &f, io);
+    container_child(c, sv[1], &f, io, late_cgroupns);
   }
   close(sv[1]);
   int sock = sv[0];
@@ -219,17 +230,18 @@ int container_start(struct container *c, const struct start_io *io, struct start
     /* kept open: --rm removes the files from inside this namespace after the container is gone */
     if ((s->userns_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
       fail("open %s", path);
-      return start_failed(child, sock, &f);
+      return start_failed(c, child, sock, &f);
     }
     if (write_idmaps(child, c->uidmap, c->nuidmap, c->gidmap, c->ngidmap, c->idmap_helpers) < 0)
-      return start_failed(child, sock, &f);
+      return start_failed(c, child, sock, &f);
   }
+  if (cgroup_enter(c->cgroups, c->ncgroups, child) < 0) return start_failed(c, child, sock, &f);
   chan_send(sock, MSG_GO, 0, NULL, 0, -1); /* a dead child has left its reason in the channel */
-  if (filter_deliver(&f, sock) < 0) return start_failed(child, sock, &f);
+  if (filter_deliver(&f, sock) < 0) return start_failed(c, child, sock, &f);
   if (await_start(sock, &s->master) < 0) {
     if (s->master >= 0) close(s->master);
     s->master = -1;
-    return start_failed(child, sock, &f);
+    return start_failed(c, child, sock, &f);
   }
   close(sock);
   filter_free(&f);
@@ -239,7 +251,7 @@ int container_start(struct container *c, const struct start_io *io, struct start
     if (write_atomic(c->pid_file, buf) < 0) {
       if (s->master >= 0) close(s->master);
       s->master = -1;
-      return start_failed(child, -1, &f);
+      return start_failed(c, child, -1, &f);
     }
   }
   s->pid = child;
@@ -278,6 +290,7 @@ int cmd_run(const char *bundle) {
   }
   int sig = 0;
   int code = supervise(s.pid, s.master, &sig, true);
+  cgroup_remove(c.cgroups, c.ncgroups);
   write_exit_file(c.exit_file, code, sig, NULL);
   remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, s.userns_fd, mnt_fd);
   return code;

@@ -79,14 +79,7 @@ static void rotate(struct logfile *l) {
 }
 
 void rfc3339nano(const struct timespec *ts, char *out, size_t len) {
-  long long days = ts->tv_sec / 86400, secs = ts->tv_sec % 86400;
-  long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = (unsigned)(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-  unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-  long long y = (long long)yoe + era * 400 + (m <= 2);
-  int n = snprintf(out, len, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
+  int n = utc_seconds(ts->tv_sec, out, len);
   if (n < 0 || (size_t)n >= len) return;
   if (ts->tv_nsec) {
     char frac[16];

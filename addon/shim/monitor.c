@@ -11,7 +11,7 @@
  *                                           free the spec, trim the heap, drop start-up pages
  *                                           loop: output → json-file log + attach clients,
  *                                                 attach input → stdin, health checks,
- *                                                 exit → exit.json, restart policy (backoff)
+ *                                                 exit → remove cgroups, exit.json, restart policy (backoff)
  *                                           --rm cleanup after the final exit
  * The container's init has the monitor as parent-death signal: a monitor killed with SIGKILL
  * takes the container with it, and with no exit.json the CLI reads "exited (-1)".
@@ -213,6 +213,8 @@ static void end_cycle(void) {
   int code = exit_code_of(cy.status, &sig);
   cy.pid = -1;
   cy.exited = false;
+  /* before exit.json: a reader that sees the exit sees the cgroups gone (the next start makes them again) */
+  cgroup_remove((const char *const *)M.cgroups, M.ncgroups);
   after_exit(code, sig, NULL, monotonic_ms() - cy.started_ms);
 }
 

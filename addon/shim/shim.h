@@ -10,6 +10,7 @@
  *   health.c      health checks (`exec` of ourselves), Docker's Health object
  *   cmd_exec.c    `exec PID PROCESS.json`: join a running container
  *   cmd_unshare.c `unshare UIDMAP GIDMAP -- CMD...`: rootless store work
+ *   cmd_ps.c      `ps`: the default `skiff ps` table, natively (the CLI's start-up costs more than podman ps)
  *   spec.c        config.json / process.json → structs (jansson)
  *   namespaces.c  namespace table, joining, id maps, loopback
  *   mounts.c      overlay rootfs, spec mounts, /dev, pivot_root, masked/read-only paths
@@ -17,6 +18,7 @@
  *   process.c     the last steps of the container process: user, rlimits, exec
  *   io.c          pty (container side + host relay), signal forwarding, exit status
  *   channel.c     typed messages between the shim and its child (errors, fds, go, BPF)
+ *   cgroup.c      the container's cgroup dirs (skiff.cgroups): create, enter, remove
  *   util.c        error recording, files, rm -rf, time
  *
  * Errors: a failing function records ONE line with fail()/failx() and returns -1; the caller
@@ -49,6 +51,7 @@ int write_all(int fd, const void *buf, size_t len);
 int write_file_at(int dirfd, const char *path, const char *data, size_t len);
 int write_atomic(const char *path, const char *data);
 int rm_rf(const char *path);
+int utc_seconds(long long sec, char *out, size_t len); /* "YYYY-MM-DDTHH:MM:SS", snprintf's count */
 void rfc3339_now(char *out, size_t len);
 char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t size);
@@ -152,6 +155,8 @@ struct container {
   const char *trash_dir; /* skiff.trashDir: --rm renames `remove` paths here, a detached child deletes them */
   bool idmap_helpers;
   bool die_with_parent; /* skiff.dieWithParent: a build step dies with the build that runs it */
+  const char **cgroups; /* skiff.cgroups: absolute dirs the init is moved into */
+  size_t ncgroups;
   json_t *monitor;      /* skiff.monitor (read by monitor_config_load) */
 };
 
@@ -168,6 +173,8 @@ struct monitor_config {
   char **remove;
   size_t nremove;
   char *trash_dir; /* skiff.trashDir (or NULL) */
+  char **cgroups;  /* skiff.cgroups: removed after every exit, made again by every start */
+  size_t ncgroups;
   bool has_health;
   char *health_process, *health_file;
   long long interval_ms, timeout_ms, start_period_ms;
@@ -288,6 +295,11 @@ void health_read(struct health *h);             /* output of the probe */
 bool health_reaped(struct health *h, pid_t pid, int status); /* true if pid was the probe */
 void health_stop(struct health *h);             /* the container stopped: kill a running probe */
 long long monotonic_ms(void);
+
+/* ---- cgroup.c ---- */
+int cgroup_enter(const char *const *dirs, size_t n, pid_t pid); /* mkdir each skiff.cgroups dir, move pid in */
+int cgroup_join_dirs(json_t *dirs);                             /* exec: move ourselves into these dirs */
+void cgroup_remove(const char *const *dirs, size_t n);          /* rmdir them (warns on failure) */
 
 /* ---- io.c ---- */
 int pty_setup_child(int sock, bool console, uid_t owner);

@@ -316,6 +316,9 @@ static int parse_skiff(json_t *ext, struct container *c) {
   c->idmap_helpers = json_is_true(json_object_get(ext, "idmapHelpers"));
   c->die_with_parent = json_is_true(json_object_get(ext, "dieWithParent"));
   c->monitor = json_object_get(ext, "monitor");
+  if (path_list(json_object_get(ext, "cgroups"), "skiff.cgroups", &c->cgroups, &c->ncgroups) < 0) return -1;
+  for (size_t i = 0; i < c->ncgroups; i++)
+    if (c->cgroups[i][0] != '/') return failx("spec: skiff.cgroups[%zu] must be an absolute path", i);
   return path_list(json_object_get(ext, "remove"), "skiff.remove", &c->remove, &c->nremove);
 }
 
@@ -401,6 +404,7 @@ void spec_free_container(struct container *c) {
   free(c->sysctls);
   free(c->overlay.lower);
   free(c->remove);
+  free(c->cgroups);
   json_decref(c->json);
   memset(c, 0, sizeof *c);
 }
@@ -444,6 +448,8 @@ int monitor_config_load(const struct container *c, struct monitor_config *m) {
   m->remove = xcalloc(c->nremove + 1, sizeof *m->remove);
   for (size_t i = 0; i < c->nremove; i++) m->remove[m->nremove++] = xstrdup(c->remove[i]);
   m->trash_dir = dup_or_null(c->trash_dir);
+  m->cgroups = xcalloc(c->ncgroups + 1, sizeof *m->cgroups);
+  for (size_t i = 0; i < c->ncgroups; i++) m->cgroups[m->ncgroups++] = xstrdup(c->cgroups[i]);
   json_t *h = json_object_get(j, "health");
   if (json_is_object(h)) {
     m->has_health = true;

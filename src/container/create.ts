@@ -19,6 +19,8 @@ import { volumeDir } from '../store/layout.js';
 import { generateName, NAME_RE, newContainerId } from './names.js';
 import { readLayeredFile, resolveUser } from './passwd.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
+import { planCgroups } from './cgroup.js';
+import { parseSignal } from './signals.js';
 import { buildSpec, parseLogSize } from './spec.js';
 
 export interface CreateOptions {
@@ -52,6 +54,8 @@ export interface CreateOptions {
   logDriver?: string;
   logOpts: string[];
   health: HealthOptions;
+  stopSignal?: string;
+  stopTimeout?: number;
 }
 
 /** --health-* and --no-healthcheck as given (durations as Go duration strings). */
@@ -252,6 +256,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const restart = parseRestartPolicy(o.restart);
   if (o.rm && restart.Name !== 'no') throw new SkiffError('EINVAL', 'Conflicting options: --restart and --rm');
   const logConfig = parseLogConfig(o.logDriver, o.logOpts);
+  if (o.stopSignal !== undefined) parseSignal(o.stopSignal);
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform });
   const config = await readImageConfig(image);
   const icfg = config.config ?? {};
@@ -259,6 +264,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const argv = resolveCommand(icfg, o.entrypoint, o.command);
   if (argv.length === 0) throw new SkiffError('EINVAL', 'no command specified');
   const id = newContainerId();
+  let attempts = 0;
   const hostname = o.hostname ?? id.slice(0, 12);
   const chainIds = image.layers.map((l) => l.chainId);
   const diffsTopFirst = chainIds.map(diffDir).reverse();
@@ -284,7 +290,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const sec = securityPaths({ privileged: o.privileged, unmask: security.unmask, mask: security.mask });
   const rec: ContainerRecord = {
     Id: id,
-    Name: o.name ?? '', // chosen under the containers lock when not given
+    Name: o.name ?? generateName(), // a generated one is claimed under the lock, asked again if taken
     Created: new Date().toISOString(),
     Path: argv[0]!,
     Args: argv.slice(1),
@@ -306,7 +312,8 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       WorkingDir: o.workdir ?? icfg.WorkingDir ?? '',
       Entrypoint: o.entrypoint !== undefined ? (o.entrypoint ? [o.entrypoint] : null) : (icfg.Entrypoint ?? null),
       Labels: { ...(icfg.Labels ?? {}), ...parseLabels(o.labels) },
-      ...(icfg.StopSignal ? { StopSignal: icfg.StopSignal } : {}),
+      ...(o.stopSignal ?? icfg.StopSignal ? { StopSignal: o.stopSignal ?? icfg.StopSignal } : {}),
+      ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
       ...(healthcheck ? { Healthcheck: healthcheck } : {}),
     },
     HostConfig: {
@@ -329,7 +336,9 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
     Rootless: paths().rootless,
     Layers: chainIds,
   };
-  const spec = buildSpec({ rec, user, env, security });
+  const cgroups = planCgroups(id, paths().rootless);
+  if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
+  const spec = buildSpec({ rec, user, env, security, cgroups });
   const f = containerFiles(id);
   // a handful of small files in a fresh staging dir: synchronous calls, no thread-pool round trips
   await createContainerDir(rec, async (dir) => {
@@ -341,7 +350,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
     fs.writeFileSync(rel(f.hosts), hostsFile(hostname, network), { mode: 0o644 });
     fs.writeFileSync(rel(f.resolv), resolvConf(), { mode: 0o644 });
     fs.writeFileSync(rel(f.spec), JSON.stringify(spec));
-  }, generateName);
+  }, o.name === undefined ? () => generateName(++attempts) : undefined);
   return rec;
 }
 

@@ -135,6 +135,18 @@ class LogReader {
   }
 }
 
+/** Every entry of a whole (rotated) file; none when it was rotated away meanwhile. */
+async function* fileEntries(file: string): AsyncGenerator<LogEntry> {
+  const fd = await fsp.open(file, 'r').catch(() => undefined);
+  if (!fd) return;
+  const r = new LogReader(fd);
+  try {
+    yield* r.drain();
+  } finally {
+    await r.close();
+  }
+}
+
 /** The last `want` entries before `end` of a file, read backwards in chunks; oldest first. */
 async function lastEntries(fd: fsp.FileHandle, end: number, want: number): Promise<LogEntry[]> {
   const rev: LogEntry[] = [];
@@ -226,14 +238,7 @@ export async function* readLogs(rec: ContainerRecord, o: LogsOptions): AsyncGene
       for (const e of picked.flat()) if (emit(e)) yield e;
     } else {
       for (const f of files.slice(0, -1)) {
-        const fd = await fsp.open(f, 'r').catch(() => undefined); // rotated away meanwhile
-        if (!fd) continue;
-        const r = new LogReader(fd);
-        try {
-          for await (const e of r.drain()) if (emit(e)) yield e;
-        } finally {
-          await r.close();
-        }
+        for await (const e of fileEntries(f)) if (emit(e)) yield e;
         if (beyond) return;
       }
       if (cur) for await (const e of cur.drain()) if (emit(e)) yield e;
@@ -268,14 +273,7 @@ export async function* readLogs(rec: ContainerRecord, o: LogsOptions): AsyncGene
           if ((await fsp.stat(older[i]!).catch(() => undefined))?.ino === ino) from = i + 1;
         }
         for (const f of older.slice(from)) {
-          const fd = await fsp.open(f, 'r').catch(() => undefined);
-          if (!fd) continue;
-          const r = new LogReader(fd);
-          try {
-            for await (const e of r.drain()) if (emit(e)) yield e;
-          } finally {
-            await r.close();
-          }
+          for await (const e of fileEntries(f)) if (emit(e)) yield e;
           if (beyond) return;
         }
         const fd = await fsp.open(current, 'r').catch(() => undefined);

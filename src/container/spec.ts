@@ -48,6 +48,7 @@ export interface OciSpec {
     maskedPaths: string[];
     readonlyPaths: string[];
     seccomp?: OciSeccomp;
+    cgroupsPath?: string;
   };
   skiff: {
     overlay: { lower: string[]; upper: string; work: string; userxattr: boolean };
@@ -63,6 +64,8 @@ export interface OciSpec {
     dieWithParent?: boolean;
     /** What the detached monitor (`skiff-shim run --detach`) does; foreground runs ignore it. */
     monitor: MonitorSpec;
+    /** Absolute cgroup dirs (from cgroup.ts) the shim creates and moves the init into. */
+    cgroups?: string[];
   };
 }
 
@@ -154,6 +157,8 @@ export interface SpecInput {
   files?: SpecFiles;
   /** Overlay lower dirs (default: the short links of rec.Layers). */
   lower?: string[];
+  /** The container's cgroups (planCgroups); build steps get none. */
+  cgroups?: { cgroupsPath: string; dirs: string[] };
 }
 
 const NS_RW = ['nosuid', 'noexec', 'nodev'];
@@ -251,6 +256,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       maskedPaths: sec.maskedPaths,
       readonlyPaths: sec.readonlyPaths,
       ...(seccomp ? { seccomp } : {}),
+      ...(input.cgroups?.dirs.length ? { cgroupsPath: input.cgroups.cgroupsPath } : {}),
     },
     skiff: {
       overlay: { lower: input.lower ?? lowerDirs(rec.Layers), upper: f.upper, work: f.work, userxattr: rootless },
@@ -261,6 +267,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       idmapHelpers: helpers,
       seccompCache: seccompCacheDir(),
       monitor: monitorSpec(rec),
+      ...(input.cgroups?.dirs.length ? { cgroups: input.cgroups.dirs } : {}),
     },
   };
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fixtures, SKIFF_BIN, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { fixtures, mountsUnder, processes, SKIFF_BIN, skiff, tempStore, until, type TempStore } from '../helpers/fixtures.js';
 
 interface Health {
   Status: string;
@@ -24,42 +24,12 @@ interface Inspect {
   Config: { Healthcheck?: { Test: string[] } };
 }
 
-/** Mounts under `dir` (other engineers' containers come and go on this machine: only ours count). */
-function mountsUnder(dir: string): string[] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
-}
-
-/** Processes whose command line mentions `needle` (the store's path). */
-function processesWith(needle: string): string[] {
-  const out: string[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(needle)) out.push(`${p} ${cmd}`);
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
 function alive(pid: number): boolean {
   try {
     const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return !/^\d+ \(.*\) Z/.test(st);
   } catch {
     return false;
-  }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -412,9 +382,15 @@ describe('detached containers', () => {
     assert.equal((await skiff(['container', 'logs', 'again'], { store })).stdout, 'round\n'.repeat(4));
   });
 
-  test('--rm: the container is removed after it exits', async () => {
-    const id = await runD(['--rm', image, 'true']);
+  test('--rm: the container is removed after it exits, its name free, nothing left in the staging dir', async () => {
+    const id = await runD(['--rm', '--name', 'rmd', image, 'true']);
     await until('removal', async () => !(await skiff(['ps', '-a', '-q', '--no-trunc'], { store })).stdout.includes(id));
+    assert.equal((await skiff(['create', '--name', 'rmd', image, 'true'], { store })).code, 0);
+    assert.equal((await skiff(['rm', 'rmd'], { store })).code, 0);
+    // renamed into the store's staging dir (skiff.trashDir), deleted there by the monitor's detached child
+    const tmp = path.join(store.root, 'tmp');
+    await until('the staging dir to be empty of the removal', () => !fs.readdirSync(tmp).some((n) => n.includes('-rm-')));
+    assert.ok(!fs.existsSync(path.join(store.root, 'containers', id)));
   });
 
   test('a monitor killed with SIGKILL takes its container along: exited (-1), no process, no mount', async () => {
@@ -429,7 +405,7 @@ describe('detached containers', () => {
     assert.equal(after.State.Status, 'exited');
     assert.equal(after.State.ExitCode, -1);
     assert.equal(after.State.Running, false);
-    assert.deepEqual(processesWith(store.root).filter((p) => !p.includes(' inspect ')), []);
+    assert.deepEqual(processes((c) => c.includes(store.root)).filter((p) => !p.includes(' inspect ')), []);
     assert.deepEqual(mountsUnder(store.root), []);
   });
 

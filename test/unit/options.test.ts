@@ -86,6 +86,8 @@ const TAKEN: string[][] = [
   ['run', '-d', '--health-cmd', 'true', '--health-interval', '1s', '--health-timeout=2s', '--health-retries', '2', '--health-start-period', '0s', 'busybox'],
   ['run', '-d', '--no-healthcheck', 'busybox'],
   ['create', '--restart', 'unless-stopped', '--health-retries=5', 'busybox'],
+  ['run', '--stop-signal', 'SIGINT', '--stop-timeout', '3', 'busybox'],
+  ['create', '--stop-signal=USR1', '--stop-timeout=0', 'busybox'],
 ];
 
 /** argv lists the fast path must leave to yargs (help, errors, shapes it does not know) */
@@ -110,6 +112,7 @@ const DECLINED: string[][] = [
   ['run', '--rm=yes', 'busybox'],
   ['run', '--health-retries', 'x', 'busybox'],
   ['run', '--no-healthcheck', 'false', 'busybox'],
+  ['run', '--stop-timeout', 'soon', 'busybox'],
   ['create', '-d', 'busybox'],
   ['--root', 'a', 'run', '--root', 'b', 'busybox'],
   ['--root', 'a', '--root', 'b', 'run', 'busybox'],
@@ -156,6 +159,6 @@ test('parseFast: values, repeats, defaults, the positional and the rest', () => 
 
 test('valueFlags: the options that take a value, with their aliases (what splitArgv skips)', () => {
   const v = valueFlags(RUN_OPTIONS);
-  for (const f of ['name', 'env', 'e', 'volume', 'v', 'network', 'net', 'pull', 'hostname', 'h', 'restart', 'log-opt', 'health-cmd', 'health-retries']) assert.ok(v.includes(f), f);
+  for (const f of ['name', 'env', 'e', 'volume', 'v', 'network', 'net', 'pull', 'hostname', 'h', 'restart', 'log-opt', 'health-cmd', 'health-retries', 'stop-signal', 'stop-timeout']) assert.ok(v.includes(f), f);
   for (const f of ['rm', 'i', 't', 'd', 'detach', 'interactive', 'privileged', 'no-healthcheck']) assert.ok(!v.includes(f), f);
 });

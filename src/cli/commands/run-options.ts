@@ -43,6 +43,8 @@ export const CREATE_OPTIONS = {
   'health-retries': { type: 'number', describe: 'Consecutive failures needed to report unhealthy (default 3)' },
   'health-start-period': { type: 'string', describe: 'Start period for the container to initialize before counting retries (ms|s|m|h) (default 0s)' },
   'no-healthcheck': { type: 'boolean', default: false, describe: 'Disable any container-specified HEALTHCHECK' },
+  'stop-signal': { type: 'string', describe: 'Signal to stop the container (default: the image STOPSIGNAL, else SIGTERM)' },
+  'stop-timeout': { type: 'number', describe: 'Timeout (in seconds) to stop a container (default 10)' },
 } as const satisfies OptionTable;
 
 /** `run` = `create` + start: its own options on top of create's. */
@@ -97,6 +99,8 @@ export function toCreateOptions(a: Record<string, unknown>, command: string[]): 
       retries: a['health-retries'] as number | undefined,
       none: Boolean(a['no-healthcheck']),
     },
+    stopSignal: a['stop-signal'] as string | undefined,
+    stopTimeout: a['stop-timeout'] as number | undefined,
   };
 }
 
