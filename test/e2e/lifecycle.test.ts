@@ -127,6 +127,27 @@ describe('lifecycle', () => {
     assert.ok(!fs.existsSync(v2dir), 'cgroup left after rm -f');
   });
 
+  test('every start gets its cgroups (monitor restarts, foreground runs), each exit removes them', { skip: !ownCgroups && 'rootless without a delegated cgroup' }, async () => {
+    const v2dir = (id: string): string => (rootless ? path.join(delegated, `skiff-${id}`) : `/sys/fs/cgroup/unified/skiff/${id}`);
+    // fails twice (restarted by the monitor), then stays up; each start prints its cgroup namespace's view
+    const script = 'grep ^0:: /proc/self/cgroup; n=$(cat /n 2>/dev/null || echo 0); echo $((n + 1)) > /n; [ "$n" -ge 2 ] && exec sleep 60; exit 3';
+    const id = await runD('--name', 'cgrestart', '--restart', 'on-failure:2', image, 'sh', '-c', script);
+    const up = await until('the third start to run', async () => {
+      const j = await inspect(id);
+      return j.RestartCount === 2 && j.State.Status === 'running' && j.State.Pid > 0 ? j : undefined;
+    });
+    const lines = fs.readFileSync(`/proc/${up.State.Pid}/cgroup`, 'utf8').trim().split('\n');
+    assert.ok(lines.some((l) => l.startsWith('0::') && l.endsWith(rootless ? `/skiff-${id}` : `/skiff/${id}`)), lines.join(' '));
+    await until('three starts logged', async () => ok(await skiff(['logs', id], { store })).split('\n').filter((l) => l === '0::/').length === 3);
+    ok(await skiff(['stop', '-t', '1', 'cgrestart'], { store }));
+    assert.ok(!fs.existsSync(v2dir(id)), 'cgroup left after the monitor recorded the exit');
+    // a foreground run: the same placement, removed before it returns
+    const fg = await skiff(['run', '--name', 'cgfg', image, 'grep', '^0::', '/proc/self/cgroup'], { store });
+    assert.equal(fg.stdout, '0::/\n', fg.stderr);
+    assert.ok(!fs.existsSync(v2dir((await inspect('cgfg')).Id)), 'cgroup left after a foreground run');
+    ok(await skiff(['rm', 'cgrestart', 'cgfg'], { store }));
+  });
+
   test('rootless without a delegated cgroup: no cgroup of its own, pause fails with the reason', { skip: !nodeleg && 'needs SKIFF_TEST_CGROUP_NODELEG (scripts/test.sh, rootless pass)' }, async () => {
     // a shell moved into the non-delegated group starts the container
     const r = await new Promise<RunResult>((resolve) => {
