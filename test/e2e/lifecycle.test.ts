@@ -491,7 +491,9 @@ describe('lifecycle', () => {
         if (r.code !== 0 && r.stderr !== `Error: No such container: ${names[i]}\n`) rmErrors.push(r.stderr);
       }
     })();
-    const runs = await Promise.all(names.map((n) => skiff(['run', '-d', '--name', n, image, 'sleep', '300'], { store })));
+    // a duration of our own: other test runs on this shared machine sleep too (only our leftovers count)
+    const nap = String(300 + (process.pid % 997));
+    const runs = await Promise.all(names.map((n) => skiff(['run', '-d', '--name', n, image, 'sleep', nap], { store })));
     await sleep(500);
     running = false;
     const psRuns = await psLoop;
@@ -520,7 +522,7 @@ describe('lifecycle', () => {
     assert.deepEqual(fs.readdirSync(path.join(store.root, 'tmp')).filter((n) => /-(ctr|rm-ctr|names)-/.test(n)), [], 'staging left');
     assert.deepEqual(fs.readdirSync(path.join(store.root, 'containers', 'names')), [], 'name links left');
     assert.deepEqual(shimProcesses(store.root), []);
-    assert.deepEqual(execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l === 'sleep 300'), []);
+    assert.deepEqual(execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l === `sleep ${nap}`), []);
     if (!rootless && fs.existsSync('/sys/fs/cgroup/freezer/skiff')) {
       const left = fs.readdirSync('/sys/fs/cgroup/freezer/skiff').filter((d) => /^[0-9a-f]{64}$/.test(d) && ids.includes(d));
       assert.deepEqual(left, []);
