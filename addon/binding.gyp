@@ -34,6 +34,9 @@
       "libraries": [
         "-lseccomp",
         "-ljansson"
+      ],
+      "ldflags": [
+        "-static"
       ]
     },
     {

@@ -16,7 +16,12 @@ TMP=$(mktemp -d /tmp/skiff-ci.XXXXXX)
 chmod 0755 "$TMP"
 pass=0; fail=0; skipped=0
 
+cgdeleg=""
 cleanup() {
+  if [ -n "$cgdeleg" ]; then # the delegated cgroup of the rootless run (empty once its processes are gone)
+    for d in "$cgdeleg"/*/; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+    rmdir "$cgdeleg" 2>/dev/null
+  fi
   bash "$REPO/scripts/registry.sh" stop "$TMP/reg" >/dev/null 2>&1
   bash "$REPO/scripts/registry.sh" stop "$TMP/authreg" >/dev/null 2>&1
   if [ "${SKIFF_TEST_KEEP:-}" = 1 ]; then echo "test: kept $TMP"; else rm -rf "$TMP" 2>/dev/null; fi
@@ -95,7 +100,20 @@ xdg="$TMP/xdg-$uid"
 mkdir -m 0700 "$xdg" && chown "$uid:$uid" "$xdg"
 runuser -u skiffci -- test -x "$app/bin/skiff" -a -r "$SKIFF_TEST_FIXTURES" || setup_failed "the copy is not readable by skiffci"
 : >"$TMP/rootless.tap"; chmod a+w "$TMP/rootless.tap"
-(cd "$app" && runuser -u skiffci -- env -i \
+# Delegate a cgroup v2 group to the user, as systemd's user@.service does (the dir and its
+# cgroup.procs/threads/subtree_control are the user's), and run the suite inside it: rootless
+# containers then get a cgroup of their own (pause, stats). Inside it, nodeleg/ is not delegated
+# (root's dir; only its cgroup.procs is the user's, so a test can move a process there) for the
+# test of the clear error without one.
+v2=$(findmnt -n -t cgroup2 -o TARGET 2>/dev/null | head -1)
+if [ -n "$v2" ] && mkdir "$v2/skiff-ci-$$" 2>/dev/null; then
+  cgdeleg="$v2/skiff-ci-$$"
+  chown "$uid:$uid" "$cgdeleg" "$cgdeleg/cgroup.procs" "$cgdeleg/cgroup.threads" "$cgdeleg/cgroup.subtree_control" &&
+    mkdir "$cgdeleg/nodeleg" && chown "$uid:$uid" "$cgdeleg/nodeleg/cgroup.procs" || setup_failed "delegate $cgdeleg"
+  echo "test: rootless run in the delegated cgroup ${cgdeleg#"$v2"}"
+fi
+(cd "$app" && { [ -z "$cgdeleg" ] || echo "$BASHPID" >"$cgdeleg/cgroup.procs"; } && runuser -u skiffci -- env -i \
+  SKIFF_TEST_CGROUP="$cgdeleg" SKIFF_TEST_CGROUP_NODELEG="${cgdeleg:+$cgdeleg/nodeleg}" \
   PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin HOME="$home" USER=skiffci LOGNAME=skiffci \
   LANG=C.UTF-8 TMPDIR=/tmp XDG_RUNTIME_DIR="$xdg" \
   SKIFF_TEST_ROOTLESS=1 SKIFF_BIN="$app/bin/skiff" SKIFF_TEST_FIXTURES="$SKIFF_TEST_FIXTURES" \

@@ -2,7 +2,9 @@
  * `skiff-shim exec PID PROCESS.json`: run one more process in the running container whose
  * init is host pid PID. The shim joins its namespaces (user first, mount last; setns(mnt)
  * also moves us to the container's root), forks so the pid namespace applies, and the child
- * applies the OCI process object exactly as `run` does for pid 1.
+ * applies the OCI process object exactly as `run` does for pid 1. The process file may carry
+ * `skiffCgroups` (the container's cgroup dirs): the shim moves itself in first, so the process
+ * is paused, counted and limited with the container.
  */
 
 #include <errno.h>
@@ -59,6 +61,8 @@ int cmd_exec(const char *pidarg, const char *file) {
   if (spec_load_process(file, &p, &owner) < 0) return print_failure();
   struct filter_job f;
   if (filter_prepare(&f, p.seccomp, NULL) < 0) return print_failure();
+  json_t *cgroups = json_object_get(owner, "skiffCgroups");
+  if (json_is_array(cgroups) && cgroup_join_dirs(cgroups) < 0) return print_failure();
   char procdir[32];
   snprintf(procdir, sizeof procdir, "/proc/%ld", pid);
   int procfd = open(procdir, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -1,8 +1,10 @@
 /*
  * skiff-shim: the native half of skiff (see shim.h for the layout).
  *   skiff-shim run BUNDLE                        create and run the container of BUNDLE/config.json
+ *   skiff-shim run --detach BUNDLE               the same in the background, with this shim as its monitor
  *   skiff-shim exec PID PROCESS.json             run a process in the running container whose init is PID
  *   skiff-shim unshare UIDMAP GIDMAP -- CMD...   run CMD as root of a new user namespace (rootless store work)
+ *   skiff-shim ps [-a] [-q] [--no-trunc] [-l]    `skiff ps`'s default table, fast (bin/skiff sends it here)
  * Exit codes follow Docker: the container's own (128+N when killed by signal N), 125 when the
  * shim fails, 126 when the command cannot be invoked, 127 when it is not found.
  */
@@ -12,23 +14,28 @@
 #include "shim.h"
 
 int cmd_run(const char *bundle);
+int cmd_run_detached(const char *bundle);
 int cmd_exec(const char *pid, const char *file);
 int cmd_unshare(const char *uidmap, const char *gidmap, char **cmd);
+int cmd_ps(int argc, char **argv);
 
-static int main_run(int argc, char **argv) { return argc == 1 ? cmd_run(argv[0]) : -1; }
+static int main_run(int argc, char **argv) {
+  if (argc == 2 && !strcmp(argv[0], "--detach")) return cmd_run_detached(argv[1]);
+  return argc == 1 ? cmd_run(argv[0]) : -1;
+}
 static int main_exec(int argc, char **argv) { return argc == 2 ? cmd_exec(argv[0], argv[1]) : -1; }
 static int main_unshare(int argc, char **argv) {
   return argc >= 4 && !strcmp(argv[2], "--") ? cmd_unshare(argv[0], argv[1], argv + 3) : -1;
 }
 
-/* A detached-mode `monitor` command (double fork, setsid, logs, restart policy) goes here. */
 static const struct {
   const char *name, *usage;
   int (*run)(int argc, char **argv); /* -1: wrong arguments */
 } COMMANDS[] = {
-    {"run", "run BUNDLE", main_run},
+    {"run", "run [--detach] BUNDLE", main_run},
     {"exec", "exec PID PROCESS.json", main_exec},
     {"unshare", "unshare UIDMAP GIDMAP -- CMD [ARG...]", main_unshare},
+    {"ps", "ps [-a] [-q] [--no-trunc] [-l]", cmd_ps},
 };
 
 static int usage(void) {

@@ -3,9 +3,14 @@
  *
  * Layout (one concern per file):
  *   main.c        argument dispatch
- *   cmd_run.c     `run BUNDLE`: create, start, supervise, record the exit
+ *   cmd_run.c     `run BUNDLE`: the container-start sequence (also the monitor's), foreground supervision
+ *   monitor.c     `run --detach BUNDLE`: double fork, the detached container's monitor, restart policy
+ *   logfile.c     Docker's json-file log: lines, escaping, rotation
+ *   attach.c      the attach socket server (Docker's multiplexed frames)
+ *   health.c      health checks (`exec` of ourselves), Docker's Health object
  *   cmd_exec.c    `exec PID PROCESS.json`: join a running container
  *   cmd_unshare.c `unshare UIDMAP GIDMAP -- CMD...`: rootless store work
+ *   cmd_ps.c      `ps`: the default `skiff ps` table, natively (the CLI's start-up costs more than podman ps)
  *   spec.c        config.json / process.json → structs (jansson)
  *   namespaces.c  namespace table, joining, id maps, loopback
  *   mounts.c      overlay rootfs, spec mounts, /dev, pivot_root, masked/read-only paths
@@ -13,6 +18,7 @@
  *   process.c     the last steps of the container process: user, rlimits, exec
  *   io.c          pty (container side + host relay), signal forwarding, exit status
  *   channel.c     typed messages between the shim and its child (errors, fds, go, BPF)
+ *   cgroup.c      the container's cgroup dirs (skiff.cgroups): create, enter, remove
  *   util.c        error recording, files, rm -rf, time
  *
  * Errors: a failing function records ONE line with fail()/failx() and returns -1; the caller
@@ -45,6 +51,7 @@ int write_all(int fd, const void *buf, size_t len);
 int write_file_at(int dirfd, const char *path, const char *data, size_t len);
 int write_atomic(const char *path, const char *data);
 int rm_rf(const char *path);
+int utc_seconds(long long sec, char *out, size_t len); /* "YYYY-MM-DDTHH:MM:SS", snprintf's count */
 void rfc3339_now(char *out, size_t len);
 char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t size);
@@ -159,9 +166,35 @@ struct container {
   const char *trash_dir; /* skiff.trashDir: --rm renames `remove` paths here, a detached child deletes them */
   bool idmap_helpers;
   bool die_with_parent; /* skiff.dieWithParent: a build step dies with the build that runs it */
+  const char **cgroups; /* skiff.cgroups: absolute dirs the init is moved into */
+  size_t ncgroups;
+  json_t *monitor;      /* skiff.monitor (read by monitor_config_load) */
+};
+
+enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, RESTART_UNLESS_STOPPED };
+
+/* skiff.monitor plus what the monitor needs of skiff.*, copied out of the tree so the spec can be freed. */
+struct monitor_config {
+  char *bundle, *log_file, *attach_socket, *stop_file, *state_file, *exit_file, *pid_file, *winsize_file;
+  long long log_max_size; /* bytes, 0 = unlimited */
+  int log_max_file;
+  bool open_stdin, terminal;
+  enum restart_policy restart;
+  int max_retries;
+  char **remove;
+  size_t nremove;
+  char *trash_dir; /* skiff.trashDir (or NULL) */
+  char **cgroups;  /* skiff.cgroups: removed after every exit, made again by every start */
+  size_t ncgroups;
+  bool has_health;
+  char *health_process, *health_file;
+  long long interval_ms, timeout_ms, start_period_ms;
+  int retries;
 };
 
 int spec_load_container(const char *bundle, struct container *c);
+void spec_free_container(struct container *c); /* everything spec_load_container allocated */
+int monitor_config_load(const struct container *c, struct monitor_config *m);
 int spec_load_process(const char *file, struct process *p, json_t **owner);
 int spec_parse_process(json_t *j, struct process *p);
 int parse_idmap_text(const char *text, struct idmap **out, size_t *n);
@@ -218,6 +251,66 @@ struct exec_ctx {
   bool set_rlimits_oom;
 };
 void __attribute__((noreturn)) exec_process(struct process *p, struct exec_ctx *x);
+
+/* ---- cmd_run.c: the container-start sequence ---- */
+struct start_io {
+  int in, out, err; /* installed as the container's 0, 1, 2 (-1: keep the shim's) */
+};
+struct started {
+  pid_t pid;
+  int master;    /* pty master (terminal), else -1 */
+  int userns_fd; /* the container's user namespace (kept for --rm), else -1 */
+};
+/* Parse-free: c is loaded; signals must be blocked (block_signals). Writes the pid file. On
+   failure the child is killed and reaped, the failure recorded; s->userns_fd may still be open. */
+int container_start(struct container *c, const struct start_io *io, struct started *s);
+void write_exit_file(const char *exit_file, int code, int sig, const char *error);
+/* --rm: delete `paths` (inside the user namespace when userns_fd >= 0); with trash_dir renamed there
+   first and deleted by a detached child; mnt_fd (or -1) is closed by that child. */
+void remove_paths(char *const *paths, size_t n, const char *trash_dir, int userns_fd, int mnt_fd);
+
+/* ---- logfile.c ---- */
+struct logfile;
+struct logfile *log_open(const char *path, long long max_size, int max_file); /* NULL: failure recorded */
+/* Output of stream 1 (stdout) or 2 (stderr): split into Docker's json-file entries. */
+void log_data(struct logfile *l, int stream, const char *data, size_t len);
+void log_flush(struct logfile *l, int stream); /* end of a stream: the partial line as an entry */
+/* JSON string body for data (Docker's escaping; invalid UTF-8 → U+FFFD); returns the length written
+   to out (needs 6 * len + 1 bytes). */
+size_t json_escape(const char *data, size_t len, char *out);
+void rfc3339nano(const struct timespec *ts, char *out, size_t len); /* Go's RFC3339Nano (trailing zeros trimmed) */
+
+/* ---- attach.c ---- */
+int attach_listen(const char *path); /* the listening socket, or -1 (failure recorded) */
+#define ATTACH_MAX 16
+struct attach_clients {
+  int fd[ATTACH_MAX];
+  bool eof[ATTACH_MAX]; /* the client shut down its sending side */
+  size_t n;
+};
+void attach_accept(int listener, struct attach_clients *a);
+void attach_send(struct attach_clients *a, int stream, const char *data, size_t len);
+/* Read from client i: 0 (bytes in *len, maybe none), 1 when it stopped sending, -1 when it went away (removed). */
+int attach_read(struct attach_clients *a, size_t i, char *buf, size_t cap, size_t *len);
+void attach_drop(struct attach_clients *a, size_t i);
+void attach_close_all(struct attach_clients *a);
+
+/* ---- health.c ---- */
+struct health;
+struct health *health_new(const struct monitor_config *m);
+void health_reset(struct health *h, pid_t init); /* a (re)started container: Status starting */
+int health_fd(const struct health *h);         /* the running probe's output pipe, or -1 */
+long long health_due_ms(const struct health *h); /* monotonic ms of the next event (probe or timeout), -1 none */
+void health_tick(struct health *h);             /* start a due probe, enforce its timeout */
+void health_read(struct health *h);             /* output of the probe */
+bool health_reaped(struct health *h, pid_t pid, int status); /* true if pid was the probe */
+void health_stop(struct health *h);             /* the container stopped: kill a running probe */
+long long monotonic_ms(void);
+
+/* ---- cgroup.c ---- */
+int cgroup_enter(const char *const *dirs, size_t n, pid_t pid); /* mkdir each skiff.cgroups dir, move pid in */
+int cgroup_join_dirs(json_t *dirs);                             /* exec: move ourselves into these dirs */
+void cgroup_remove(const char *const *dirs, size_t n);          /* rmdir them (warns on failure) */
 
 /* ---- io.c ---- */
 int pty_setup_child(int sock, bool console, uid_t owner);

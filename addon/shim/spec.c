@@ -316,6 +316,10 @@ static int parse_skiff(json_t *ext, struct container *c) {
   c->trash_dir = str(ext, "trashDir");
   c->idmap_helpers = json_is_true(json_object_get(ext, "idmapHelpers"));
   c->die_with_parent = json_is_true(json_object_get(ext, "dieWithParent"));
+  c->monitor = json_object_get(ext, "monitor");
+  if (path_list(json_object_get(ext, "cgroups"), "skiff.cgroups", &c->cgroups, &c->ncgroups) < 0) return -1;
+  for (size_t i = 0; i < c->ncgroups; i++)
+    if (c->cgroups[i][0] != '/') return failx("spec: skiff.cgroups[%zu] must be an absolute path", i);
   return path_list(json_object_get(ext, "remove"), "skiff.remove", &c->remove, &c->nremove);
 }
 
@@ -393,6 +397,88 @@ int spec_load_container(const char *bundle, struct container *c) {
   }
   json_t *sc = json_object_get(lnx, "seccomp");
   if (json_is_object(sc)) c->proc.seccomp = sc;
+  return 0;
+}
+
+static void free_process(struct process *p) {
+  free(p->groups);
+  free(p->argv);
+  free(p->envp);
+  free(p->rlimits);
+}
+
+void spec_free_container(struct container *c) {
+  free_process(&c->proc);
+  for (size_t i = 0; i < c->nmounts; i++) free(c->mounts[i].data);
+  free(c->mounts);
+  free(c->bundle);
+  free(c->root_path);
+  free(c->uidmap);
+  free(c->gidmap);
+  free(c->masked);
+  free(c->readonly);
+  free(c->sysctls);
+  free(c->overlay.lower);
+  free(c->remove);
+  free(c->cgroups);
+  json_decref(c->json);
+  memset(c, 0, sizeof *c);
+}
+
+static char *dup_or_null(const char *s) { return s && *s ? xstrdup(s) : NULL; }
+
+static int ms_field(json_t *o, const char *key, long long def, long long *out) {
+  json_t *v = json_object_get(o, key);
+  if (!v || json_is_null(v)) return *out = def, 0;
+  if (!json_is_integer(v) || json_integer_value(v) < 0) return failx("spec: skiff.monitor: %s must be a non-negative integer", key);
+  *out = json_integer_value(v);
+  return 0;
+}
+
+int monitor_config_load(const struct container *c, struct monitor_config *m) {
+  memset(m, 0, sizeof *m);
+  json_t *j = c->monitor;
+  if (!json_is_object(j)) return failx("spec: skiff.monitor is missing: a detached container needs it");
+  m->bundle = xstrdup(c->bundle);
+  m->log_file = dup_or_null(str(j, "logFile"));
+  m->attach_socket = dup_or_null(str(j, "attachSocket"));
+  m->stop_file = dup_or_null(str(j, "stopFile"));
+  m->state_file = dup_or_null(str(j, "stateFile"));
+  m->winsize_file = dup_or_null(str(j, "winsizeFile"));
+  m->exit_file = dup_or_null(c->exit_file);
+  m->pid_file = dup_or_null(c->pid_file);
+  m->open_stdin = json_is_true(json_object_get(j, "openStdin"));
+  m->terminal = c->proc.terminal;
+  long long v = 0;
+  if (ms_field(j, "logMaxSize", 0, &m->log_max_size) < 0 || ms_field(j, "logMaxFile", 1, &v) < 0) return -1;
+  m->log_max_file = v < 1 ? 1 : v > 1000 ? 1000 : (int)v;
+  json_t *r = json_object_get(j, "restart");
+  const char *policy = str(r, "policy");
+  if (!policy || !*policy || !strcmp(policy, "no")) m->restart = RESTART_NO;
+  else if (!strcmp(policy, "on-failure")) m->restart = RESTART_ON_FAILURE;
+  else if (!strcmp(policy, "always")) m->restart = RESTART_ALWAYS;
+  else if (!strcmp(policy, "unless-stopped")) m->restart = RESTART_UNLESS_STOPPED;
+  else return failx("spec: skiff.monitor.restart.policy: unknown policy %s", policy);
+  if (ms_field(r, "maxRetries", 0, &v) < 0) return -1;
+  m->max_retries = (int)v;
+  m->remove = xcalloc(c->nremove + 1, sizeof *m->remove);
+  for (size_t i = 0; i < c->nremove; i++) m->remove[m->nremove++] = xstrdup(c->remove[i]);
+  m->trash_dir = dup_or_null(c->trash_dir);
+  m->cgroups = xcalloc(c->ncgroups + 1, sizeof *m->cgroups);
+  for (size_t i = 0; i < c->ncgroups; i++) m->cgroups[m->ncgroups++] = xstrdup(c->cgroups[i]);
+  json_t *h = json_object_get(j, "health");
+  if (json_is_object(h)) {
+    m->has_health = true;
+    m->health_process = dup_or_null(str(h, "process"));
+    m->health_file = dup_or_null(str(h, "file"));
+    if (!m->health_process || !m->health_file) return failx("spec: skiff.monitor.health needs process and file");
+    if (ms_field(h, "intervalMs", 30000, &m->interval_ms) < 0 || ms_field(h, "timeoutMs", 30000, &m->timeout_ms) < 0 ||
+        ms_field(h, "startPeriodMs", 0, &m->start_period_ms) < 0 || ms_field(h, "retries", 3, &v) < 0)
+      return -1;
+    m->retries = v < 1 ? 1 : (int)v;
+    if (m->interval_ms < 1) m->interval_ms = 30000;
+    if (m->timeout_ms < 1) m->timeout_ms = 30000;
+  }
   return 0;
 }
 

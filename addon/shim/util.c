@@ -134,21 +134,25 @@ static int rm_at(int parent, const char *name, const char *shown) {
 
 int rm_rf(const char *path) { return rm_at(AT_FDCWD, path, path); }
 
-/* UTC, RFC 3339 with nanoseconds (Go's RFC3339Nano, as Docker writes it). Computed by hand:
-   glibc's gmtime_r loads the local time zone first. */
-void rfc3339_now(char *out, size_t len) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  long long days = ts.tv_sec / 86400, secs = ts.tv_sec % 86400;
-  /* civil_from_days (H. Hinnant) */
+/* "YYYY-MM-DDTHH:MM:SS" (UTC) of `sec` since the epoch. Computed by hand (civil_from_days, H. Hinnant):
+   glibc's gmtime_r loads the local time zone first. Returns snprintf's count. */
+int utc_seconds(long long sec, char *out, size_t len) {
+  long long days = sec / 86400, secs = sec % 86400;
   long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
   unsigned doe = (unsigned)(z - era * 146097);
   unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
   unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
   long long y = (long long)yoe + era * 400 + (m <= 2);
-  snprintf(out, len, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%09ldZ", y, m, d, secs / 3600, secs / 60 % 60, secs % 60,
-           ts.tv_nsec);
+  return snprintf(out, len, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
+}
+
+/* UTC, RFC 3339 with nanoseconds (Go's RFC3339Nano, as Docker writes it). */
+void rfc3339_now(char *out, size_t len) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int n = utc_seconds(ts.tv_sec, out, len);
+  if (n >= 0 && (size_t)n < len) snprintf(out + n, len - (size_t)n, ".%09ldZ", ts.tv_nsec);
 }
 
 char *xstrdup(const char *s) {

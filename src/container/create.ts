@@ -11,13 +11,17 @@ import { ensureImage, readImageConfig } from '../image/local.js';
 import type { ImageConfig } from '../image/media.js';
 import { diffDir } from '../store/layers.js';
 import {
-  containerFiles, createContainerDir, type ContainerRecord, type MountPoint,
+  containerFiles, createContainerDir, type ContainerRecord, type HealthConfig, type LogConfig, type MountPoint,
+  type RestartPolicy,
 } from '../store/containers.js';
+import { parseGoDuration } from '../image/filters.js';
 import { volumeDir } from '../store/layout.js';
 import { generateName, NAME_RE, newContainerId } from './names.js';
 import { readLayeredFile, resolveUser } from './passwd.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
-import { buildSpec } from './spec.js';
+import { planCgroups } from './cgroup.js';
+import { parseSignal } from './signals.js';
+import { buildSpec, parseLogSize } from './spec.js';
 
 export interface CreateOptions {
   image: string;
@@ -45,6 +49,98 @@ export interface CreateOptions {
   labels: string[];
   pull: 'missing' | 'always' | 'never';
   platform?: string;
+  /** --restart (Docker's syntax: no, on-failure[:N], always, unless-stopped) */
+  restart?: string;
+  logDriver?: string;
+  logOpts: string[];
+  health: HealthOptions;
+  stopSignal?: string;
+  stopTimeout?: number;
+}
+
+/** --health-* and --no-healthcheck as given (durations as Go duration strings). */
+export interface HealthOptions {
+  cmd?: string;
+  interval?: string;
+  timeout?: string;
+  startPeriod?: string;
+  retries?: number;
+  none: boolean;
+}
+
+const RESTART_NAMES = ['no', 'always', 'on-failure', 'unless-stopped'] as const;
+
+/** Docker's ParseRestartPolicy plus the daemon's checks (same messages). */
+export function parseRestartPolicy(v: string | undefined): RestartPolicy {
+  if (v === undefined || v === '') return { Name: 'no', MaximumRetryCount: 0 };
+  const [name, count, extra] = v.split(':');
+  if (extra !== undefined) throw new SkiffError('EINVAL', `invalid restart policy format: maximum retry count must be an integer`);
+  if (!(RESTART_NAMES as readonly string[]).includes(name!)) {
+    throw new SkiffError('EINVAL', `invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
+  let max = 0;
+  if (count !== undefined) {
+    if (!/^-?\d+$/.test(count)) throw new SkiffError('EINVAL', 'invalid restart policy format: maximum retry count must be an integer');
+    max = Number(count);
+    if (name !== 'on-failure') throw new SkiffError('EINVAL', `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+    if (max < 0) throw new SkiffError('EINVAL', 'invalid restart policy: maximum retry count can not be negative');
+  }
+  return { Name: name as RestartPolicy['Name'], MaximumRetryCount: max };
+}
+
+/** --log-driver/--log-opt: json-file (max-size, max-file) or none. */
+export function parseLogConfig(driver: string | undefined, opts: string[]): LogConfig {
+  const type = driver || 'json-file';
+  if (type !== 'json-file' && type !== 'none') {
+    throw new SkiffError('EINVAL', `log driver "${type}" is not supported: skiff writes json-file logs (or none)`);
+  }
+  const config: Record<string, string> = {};
+  for (const o of opts) {
+    const eq = o.indexOf('=');
+    if (eq <= 0) throw new SkiffError('EINVAL', `invalid key value pair format in logging opts: ${o}`);
+    const k = o.slice(0, eq);
+    const val = o.slice(eq + 1);
+    if (type === 'none' || (k !== 'max-size' && k !== 'max-file')) throw new SkiffError('EINVAL', `unknown log opt '${k}' for ${type} log driver`);
+    config[k] = val;
+  }
+  if (config['max-size'] !== undefined && parseLogSize(config['max-size']) <= 0) throw new SkiffError('EINVAL', `invalid size: '${config['max-size']}'`);
+  if (config['max-file'] !== undefined) {
+    if (!/^-?\d+$/.test(config['max-file'])) throw new SkiffError('EINVAL', `strconv.Atoi: parsing "${config['max-file']}": invalid syntax`);
+    if (Number(config['max-file']) < 1) throw new SkiffError('EINVAL', 'max-file cannot be less than 1');
+  }
+  return { Type: type, Config: config };
+}
+
+function healthDuration(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = parseGoDuration(v);
+  if (ms === undefined) throw new SkiffError('EINVAL', `invalid argument "${v}" for "--${flag}" flag: time: invalid duration "${v}"`);
+  if (ms < 0) throw new SkiffError('EINVAL', `--${flag} cannot be negative`);
+  if (ms > 0 && ms < 1) throw new SkiffError('EINVAL', `${flag.replace('health-', '')} in Healthcheck cannot be less than 1ms`);
+  return Math.round(ms * 1e6);
+}
+
+/** Docker's merge: --no-healthcheck → NONE; each --health-* field over the image's HEALTHCHECK. */
+export function mergeHealthcheck(image: HealthConfig | undefined, o: HealthOptions): HealthConfig | undefined {
+  const given = o.cmd !== undefined || o.interval !== undefined || o.timeout !== undefined || o.startPeriod !== undefined || o.retries !== undefined;
+  if (o.none) {
+    if (given) throw new SkiffError('EINVAL', '--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (o.retries !== undefined && o.retries < 0) throw new SkiffError('EINVAL', '--health-retries cannot be negative');
+  const interval = healthDuration('health-interval', o.interval);
+  const timeout = healthDuration('health-timeout', o.timeout);
+  const startPeriod = healthDuration('health-start-period', o.startPeriod);
+  const base = image?.Test?.length ? image : undefined;
+  if (!given) return base ? { ...base, Test: base.Test ?? [] } : undefined;
+  const hc: HealthConfig = {
+    Test: o.cmd !== undefined ? ['CMD-SHELL', o.cmd] : (base?.Test ?? []),
+    ...((interval ?? base?.Interval) !== undefined ? { Interval: interval ?? base?.Interval } : {}),
+    ...((timeout ?? base?.Timeout) !== undefined ? { Timeout: timeout ?? base?.Timeout } : {}),
+    ...((startPeriod ?? base?.StartPeriod) !== undefined ? { StartPeriod: startPeriod ?? base?.StartPeriod } : {}),
+    ...((o.retries ?? base?.Retries) !== undefined ? { Retries: o.retries ?? base?.Retries } : {}),
+  };
+  return hc.Test.length ? hc : undefined;
 }
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -171,12 +267,18 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
     throw new SkiffError('EINVAL', `Invalid container name (${o.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
   const security = parseSecurityOpts(o.securityOpt);
+  const restart = parseRestartPolicy(o.restart);
+  if (o.rm && restart.Name !== 'no') throw new SkiffError('EINVAL', 'Conflicting options: --restart and --rm');
+  const logConfig = parseLogConfig(o.logDriver, o.logOpts);
+  if (o.stopSignal !== undefined) parseSignal(o.stopSignal);
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform });
   const config = await readImageConfig(image);
   const icfg = config.config ?? {};
+  const healthcheck = mergeHealthcheck(icfg.Healthcheck as HealthConfig | undefined, o.health);
   const argv = resolveCommand(icfg, o.entrypoint, o.command);
   if (argv.length === 0) throw new SkiffError('EINVAL', 'no command specified');
   const id = newContainerId();
+  let attempts = 0;
   const hostname = o.hostname ?? id.slice(0, 12);
   const chainIds = image.layers.map((l) => l.chainId);
   const diffsTopFirst = chainIds.map(diffDir).reverse();
@@ -204,7 +306,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const sec = securityPaths({ privileged: o.privileged, unmask: security.unmask, mask: security.mask });
   const rec: ContainerRecord = {
     Id: id,
-    Name: o.name ?? '', // chosen under the containers lock when not given
+    Name: o.name ?? generateName(), // a generated one is claimed under the lock, asked again if taken
     Created: new Date().toISOString(),
     Path: argv[0]!,
     Args: argv.slice(1),
@@ -226,7 +328,9 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       WorkingDir: o.workdir ?? icfg.WorkingDir ?? '',
       Entrypoint: o.entrypoint !== undefined ? (o.entrypoint ? [o.entrypoint] : null) : (icfg.Entrypoint ?? null),
       Labels: { ...(icfg.Labels ?? {}), ...parseLabels(o.labels) },
-      ...(icfg.StopSignal ? { StopSignal: icfg.StopSignal } : {}),
+      ...(o.stopSignal ?? icfg.StopSignal ? { StopSignal: o.stopSignal ?? icfg.StopSignal } : {}),
+      ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
+      ...(healthcheck ? { Healthcheck: healthcheck } : {}),
     },
     HostConfig: {
       Binds: o.volumes.length ? o.volumes : null,
@@ -241,12 +345,16 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       MaskedPaths: sec.maskedPaths,
       ReadonlyPaths: sec.readonlyPaths,
       Tmpfs: null,
+      RestartPolicy: restart,
+      LogConfig: logConfig,
     },
     Mounts: mounts,
     Rootless: paths().rootless,
     Layers: chainIds,
   };
-  const spec = buildSpec({ rec, user, env, security, removeWithContainer: anonymousVolumes });
+  const cgroups = planCgroups(id, paths().rootless);
+  if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
+  const spec = buildSpec({ rec, user, env, security, cgroups, removeWithContainer: anonymousVolumes });
   const f = containerFiles(id);
   // a handful of small files in a fresh staging dir: synchronous calls, no thread-pool round trips
   await createContainerDir(rec, async (dir) => {
@@ -258,7 +366,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
     fs.writeFileSync(rel(f.hosts), hostsFile(hostname, network), { mode: 0o644 });
     fs.writeFileSync(rel(f.resolv), resolvConf(), { mode: 0o644 });
     fs.writeFileSync(rel(f.spec), JSON.stringify(spec));
-  }, generateName);
+  }, o.name === undefined ? () => generateName(++attempts) : undefined);
   return rec;
 }
 

@@ -3,62 +3,103 @@
  * the native shim: a foreground start replaces this Node process with the shim (execve), so the
  * container's exit code and signals pass straight through with nothing else on the path.
  */
-import fs from 'node:fs';
+import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { childProcess } from '../lazy.js';
 import { mark } from '../trace.js';
 import { native, shimPath } from '../native.js';
-import { makeStagingDir } from '../store/atomic.js';
+import os from 'node:os';
+import { makeStagingDir, pidAlive, writeFileAtomic } from '../store/atomic.js';
 import {
-  containerFiles, findContainer, readContainer, removeContainerDir, resetRunFiles, writeStartState,
-  type ContainerRecord,
+  containerFiles, findContainer, listContainers, markStopped, readContainer, readMonitor, readStartState,
+  removeContainerDir, renameContainer, resetRunFiles, writeStartState, type ContainerRecord, type StartState,
 } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
-import { containerState, currentBootId } from './state.js';
-import type { OciProcess, OciSpec } from './spec.js';
+import { labelsMatch, parseImageFilters } from '../image/filters.js';
+import { containerCgroups, removeCgroupDirs, setFrozen } from './cgroup.js';
+import { NAME_RE } from './names.js';
+import { parseSignal } from './signals.js';
+import { containerState, currentBootId, isMonitor, livePid, processInfo } from './state.js';
+import { activeHealthcheck, ensureMonitorSpec, type OciProcess, type OciSpec } from './spec.js';
 
 function envArray(extra: Record<string, string> = {}): string[] {
   return Object.entries({ ...process.env, ...extra }).map(([k, v]) => `${k}=${v ?? ''}`);
 }
 
-async function markStarted(rec: ContainerRecord, detached: boolean): Promise<void> {
+async function markStarted(rec: ContainerRecord, detached: boolean, shimPid?: number): Promise<StartState> {
   const st = containerState(rec);
   if (st.Running) throw new SkiffError('ESTATE', `container ${rec.Name} is already running`);
   await resetRunFiles(rec.Id);
-  await writeStartState(rec.Id, { StartedAt: new Date().toISOString(), BootId: currentBootId(), Detached: detached });
+  const start: StartState = {
+    StartedAt: new Date().toISOString(), BootId: currentBootId(), Detached: detached, ...(shimPid ? { ShimPid: shimPid } : {}),
+  };
+  await writeStartState(rec.Id, start);
+  return start;
 }
 
-/** Foreground start: this process becomes the shim. Never returns. */
+/** Foreground start: this process becomes the shim (execve keeps the pid). Never returns. */
 export async function startAttached(rec: ContainerRecord): Promise<never> {
   mark('created');
-  await markStarted(rec, false);
+  await markStarted(rec, false, process.pid);
   mark('exec');
   return native().execve(shimPath(), ['skiff-shim', 'run', containerFiles(rec.Id).bundle], envArray());
 }
 
-export const logFile = (id: string): string => containerFiles(id).log;
-
-/** Detached start: the shim runs in its own session as the container's monitor. */
+/**
+ * Detached start: `skiff-shim run --detach` double-forks the container's monitor and exits once the
+ * container runs (0) or failed to start (its one `Error: ...` line and exit code, as a foreground run).
+ * Under the container's lock until then, so `rm -f` never races a half-started one; state.json's
+ * ShimPid then names the monitor (monitor.json), not the process spawned here. Starting a running
+ * container does nothing (Docker's `start`).
+ */
 export async function startDetached(rec: ContainerRecord): Promise<void> {
-  await markStarted(rec, true);
-  const f = containerFiles(rec.Id);
-  const log = fs.openSync(logFile(rec.Id), 'a', 0o640);
-  const child = childProcess().spawn(shimPath(), ['run', f.bundle], { detached: true, stdio: ['ignore', log, log], argv0: 'skiff-shim' });
-  fs.closeSync(log);
-  const early = new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? 128 + (sig ? 9 : 0))));
-  child.unref();
-  // Wait until the container is running (pid file) or failed to start (exit file / shim exit).
-  for (let i = 0; i < 500; i++) {
-    if (fs.existsSync(f.pid)) return;
-    const code = await Promise.race([early, new Promise<undefined>((r) => setTimeout(r, 10))]);
-    if (code !== undefined && code !== 0 && !fs.existsSync(f.pid)) {
-      const text = fs.readFileSync(logFile(rec.Id), 'utf8').trim().split('\n').pop() ?? '';
-      throw new SkiffError('ERUNTIME', text.replace(/^Error: /, '') || `container failed to start (exit ${code})`, code);
+  await withLock(`container-${rec.Id}`, async () => {
+    if (!readContainer(rec.Id)) throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
+    if (containerState(rec).Running) return;
+    const start = await markStarted(rec, true);
+    const f = containerFiles(rec.Id);
+    await fsp.mkdir(path.dirname(f.attach), { recursive: true, mode: 0o700 });
+    const spec = JSON.parse(await fsp.readFile(f.spec, 'utf8')) as OciSpec;
+    if (ensureMonitorSpec(spec, rec)) await writeFileAtomic(f.spec, JSON.stringify(spec), 0o644); // created by an older skiff
+    const health = activeHealthcheck(rec);
+    if (health) {
+      // probes run in the container's cgroups, as exec does
+      const proc = { ...processFor(spec, { args: health }), ...(rec.CgroupDirs ? { skiffCgroups: rec.CgroupDirs } : {}) };
+      await writeFileAtomic(f.healthProcess, JSON.stringify(proc), 0o600);
     }
-    if (code !== undefined) return;
-  }
+    const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
+      const child = childProcess().spawn(shimPath(), ['run', '--detach', f.bundle], { stdio: ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim' });
+      let err = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      child.on('error', reject);
+      child.on('close', (c, sig) => resolve({ code: c ?? (sig ? 125 : 0), stderr: err }));
+    });
+    if (code !== 0) {
+      const line = stderr.trim().split('\n').pop() ?? '';
+      throw new SkiffError('ERUNTIME', line.replace(/^Error: /, '') || `container failed to start (exit ${code})`, code);
+    }
+    const mon = readMonitor(rec.Id); // written before the pid file, so present now
+    if (mon) {
+      // a --rm container may already be gone (its directory too): nothing left to record then
+      await writeStartState(rec.Id, { ...start, ShimPid: mon.monitorPid }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+    }
+  });
+}
+
+/** The OCI process for one more process in the container (exec, health checks): the init's, with changes. */
+function processFor(spec: OciSpec, o: { args: string[]; tty?: boolean; env?: string[]; cwd?: string }): OciProcess & { seccomp?: unknown } {
+  return {
+    ...spec.process,
+    terminal: o.tty ?? false,
+    args: o.args,
+    env: o.env ?? spec.process.env,
+    cwd: o.cwd ?? spec.process.cwd,
+    ...(spec.linux.seccomp ? { seccomp: spec.linux.seccomp } : {}),
+  };
 }
 
 /** `exec`: the shim joins the container's namespaces. Never returns. */
@@ -69,16 +110,14 @@ export async function execInContainer(
   const rec = findContainer(ref);
   const st = containerState(rec);
   if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `container ${rec.Id} is not running`);
-  if (st.Paused) throw new SkiffError('ESTATE', `container ${rec.Id} is paused, unpause the container before exec`);
+  if (st.Paused) throw new SkiffError('ESTATE', `container ${rec.Id} is paused, unpause the container before exec`, 1);
   const spec = JSON.parse(await fsp.readFile(containerFiles(rec.Id).spec, 'utf8')) as OciSpec;
-  const proc: OciProcess & { seccomp?: unknown } = {
-    ...spec.process,
-    terminal: opts.tty,
-    args: opts.args,
-    env: mergeExecEnv(spec.process.env, opts.env),
-    cwd: opts.workdir ?? spec.process.cwd,
-    ...(spec.linux.seccomp ? { seccomp: spec.linux.seccomp } : {}),
-  };
+  const proc: OciProcess & { seccomp?: unknown; skiffCgroups?: string[] } = processFor(spec, {
+    args: opts.args, tty: opts.tty, env: mergeExecEnv(spec.process.env, opts.env), ...(opts.workdir ? { cwd: opts.workdir } : {}),
+  });
+  const cg = containerCgroups(st.Pid, rec.Id);
+  const cgDirs = [...(cg.v2 ? [cg.v2] : []), ...new Set(cg.v1.values())];
+  if (cgDirs.length) proc.skiffCgroups = cgDirs;
   if (opts.user !== undefined) {
     const { resolveUser, readLayeredFile } = await import('./passwd.js');
     const { diffDir } = await import('../store/layers.js');
@@ -109,33 +148,111 @@ function mergeExecEnv(base: string[], extra: string[]): string[] {
 
 async function waitGone(rec: ContainerRecord, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
-  while (Date.now() < end) {
+  for (let delay = 5; Date.now() < end; delay = Math.min(delay * 2, 50)) {
     if (!containerState(rec).Running) return true;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, delay));
   }
   return !containerState(rec).Running;
 }
 
-/** Send a signal to the container's init. */
-export async function signalContainer(rec: ContainerRecord, signal: NodeJS.Signals | number): Promise<void> {
+async function waitPidGone(pid: number | undefined, ms: number): Promise<void> {
+  if (pid === undefined) return;
+  const end = Date.now() + ms;
+  for (let delay = 5; pidAlive(pid) && Date.now() < end; delay = Math.min(delay * 2, 50)) {
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** The monitor of a running container: monitor.json's, else the init's parent if it is our shim. */
+function monitorPid(rec: ContainerRecord, initPid: number | undefined): number | undefined {
+  const mon = readMonitor(rec.Id);
+  if (mon) return mon.monitorPid;
+  const shim = readStartState(rec.Id)?.ShimPid;
+  if (shim !== undefined && isMonitor(shim, rec.Id)) return shim;
+  const ppid = initPid === undefined ? undefined : processInfo(initPid)?.ppid;
+  return ppid !== undefined && isMonitor(ppid, rec.Id) ? ppid : undefined;
+}
+
+const notRunning = (rec: ContainerRecord): SkiffError => new SkiffError('ESTATE', `container ${rec.Id} is not running`, 1);
+
+/** A monitor waiting to restart its container: wake it so it sees the stop marker at once. */
+function wakeMonitor(rec: ContainerRecord): void {
+  const m = readMonitor(rec.Id);
+  if (!m || !isMonitor(m.monitorPid, rec.Id)) return;
+  try {
+    process.kill(m.monitorPid, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
+}
+
+/**
+ * Send a signal to the container's init (a paused one is thawed after SIGKILL, so it dies). A
+ * container between an exit and its restart has no init: the monitor is woken instead, to see the
+ * stop marker the caller wrote (kill, stop and rm -f end the restart policy).
+ */
+export async function signalContainer(rec: ContainerRecord, signal: number): Promise<void> {
   const st = containerState(rec);
-  if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `cannot kill container: ${rec.Name}: container ${rec.Id} is not running`);
+  if (st.Restarting) {
+    markStopped(rec.Id);
+    wakeMonitor(rec);
+    return;
+  }
+  if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `cannot kill container: ${rec.Name}: container ${rec.Id} is not running`, 1);
   try {
     process.kill(st.Pid, signal);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
   }
+  if (st.Paused && signal === os.constants.signals.SIGKILL) await thaw(rec, st.Pid).catch(() => undefined);
 }
 
-/** `stop`: STOPSIGNAL (default SIGTERM), wait `timeout` seconds, then SIGKILL. */
-export async function stopContainer(rec: ContainerRecord, timeoutSec: number): Promise<void> {
+/** `kill -s`: the user's stop (the `stopped` marker first: no restart policy applies), then the signal. */
+export async function killContainer(rec: ContainerRecord, signal: number): Promise<void> {
+  if (containerState(rec).Running) markStopped(rec.Id);
+  await signalContainer(rec, signal);
+}
+
+/**
+ * `stop`: STOPSIGNAL (--stop-signal, the image's, else SIGTERM), wait `timeout` seconds
+ * (-t, else --stop-timeout, else 10), then SIGKILL. A stopped container stops silently.
+ */
+export async function stopContainer(rec: ContainerRecord, timeoutSec?: number): Promise<void> {
   const st = containerState(rec);
-  if (!st.Running) return;
-  const sig = (rec.Config.StopSignal ?? 'SIGTERM').toUpperCase();
-  await signalContainer(rec, /^\d+$/.test(sig) ? Number(sig) : ((sig.startsWith('SIG') ? sig : `SIG${sig}`) as NodeJS.Signals));
-  if (await waitGone(rec, timeoutSec * 1000)) return;
-  await signalContainer(rec, 'SIGKILL').catch(() => undefined);
+  if (readStartState(rec.Id)) markStopped(rec.Id);
+  if (!st.Running) return killStray(rec);
+  const mon = monitorPid(rec, st.Pid || undefined);
+  if (st.Restarting) {
+    wakeMonitor(rec);
+    await waitGone(rec, 10_000);
+    return waitPidGone(mon, 10_000);
+  }
+  const timeout = timeoutSec ?? rec.Config.StopTimeout ?? 10;
+  const sig = parseSignal(rec.Config.StopSignal ?? 'SIGTERM');
+  if (st.Pid && timeout > 0) {
+    try {
+      process.kill(st.Pid, sig);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+    if (st.Paused) await thaw(rec, st.Pid).catch(() => undefined); // the signal is delivered once it runs
+    if (await waitGone(rec, timeout * 1000)) return waitPidGone(mon, 10_000);
+  }
+  await signalContainer(rec, os.constants.signals.SIGKILL).catch(() => undefined);
   await waitGone(rec, 10_000);
+  await waitPidGone(mon, 10_000);
+}
+
+/** An init that outlived its monitor (state "exited"): killed when the container is stopped or removed. */
+async function killStray(rec: ContainerRecord): Promise<void> {
+  const pid = livePid(rec.Id);
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  await waitPidGone(pid, 10_000);
 }
 
 /** `rm`: refuses a running container unless forced (then kills it first). */
@@ -145,12 +262,105 @@ export async function removeContainer(ref: string, opts: { force: boolean }): Pr
     const st = containerState(rec);
     if (st.Running) {
       if (!opts.force) {
-        throw new SkiffError('ESTATE', `cannot remove container "${rec.Name}": container is running: stop the container before removing or force remove`);
+        throw new SkiffError('ESTATE', `cannot remove container "/${rec.Name}": container is running: stop the container before removing or force remove`, 1);
       }
-      await signalContainer(rec, 'SIGKILL').catch(() => undefined);
+      markStopped(rec.Id);
+      const mon = monitorPid(rec, st.Pid || undefined);
+      await signalContainer(rec, os.constants.signals.SIGKILL).catch(() => undefined);
       await waitGone(rec, 10_000);
+      await waitPidGone(mon, 10_000);
     }
+    await killStray(rec);
     if (readContainer(rec.Id)) await removeContainerDir(rec.Id);
+    if (rec.CgroupDirs) removeCgroupDirs(rec.CgroupDirs); // left by a monitor that was killed
   });
   return rec.Id;
+}
+
+// ---- pause, wait, restart, rename, prune --------------------------------------------------------------
+
+function noCgroupReason(rec: ContainerRecord): string {
+  return rec.Rootless
+    ? `container ${rec.Id} has no cgroup of its own: rootless containers get one only when the user's cgroup v2 group is delegated (writable), as systemd's user@.service does`
+    : `container ${rec.Id} has no cgroup of its own`;
+}
+
+async function thaw(rec: ContainerRecord, pid: number): Promise<void> {
+  await setFrozen(containerCgroups(pid, rec.Id), false, noCgroupReason(rec));
+}
+
+/** `pause`: freeze every process of the container (cgroup v2 cgroup.freeze, else the v1 freezer). */
+export async function pauseContainer(rec: ContainerRecord): Promise<void> {
+  const st = containerState(rec);
+  if (st.Restarting) throw new SkiffError('ESTATE', `container ${rec.Id} is restarting, wait until the container is running`, 1);
+  if (!st.Running || !st.Pid) throw notRunning(rec);
+  if (st.Paused) throw new SkiffError('ESTATE', `container ${rec.Id} is already paused`, 1);
+  await setFrozen(containerCgroups(st.Pid, rec.Id), true, `cannot pause: ${noCgroupReason(rec)}`);
+}
+
+export async function unpauseContainer(rec: ContainerRecord): Promise<void> {
+  const st = containerState(rec);
+  if (!st.Paused || !st.Pid) throw new SkiffError('ESTATE', `container ${rec.Id} is not paused`, 1);
+  await thaw(rec, st.Pid);
+}
+
+/** `wait`: block until the container is not running; its exit code. */
+export async function waitContainer(rec: ContainerRecord): Promise<number> {
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    if (!readContainer(rec.Id)) throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
+    const st = containerState(rec);
+    if (!st.Running) return st.ExitCode;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** `restart`: stop (as `stop -t`), then start detached. */
+export async function restartContainer(rec: ContainerRecord, timeoutSec?: number): Promise<void> {
+  await stopContainer(rec, timeoutSec);
+  await startDetached(rec);
+}
+
+export async function renameContainerTo(ref: string, newName: string): Promise<void> {
+  const rec = findContainer(ref);
+  const name = newName.replace(/^\//, '');
+  if (!NAME_RE.test(name)) throw new SkiffError('EINVAL', `Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  if (name === rec.Name) throw new SkiffError('EINVAL', 'Renaming a container with the same name as its current name');
+  await renameContainer(rec.Id, name);
+}
+
+async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = await fsp.readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += await treeSize(p);
+    else total += (await fsp.lstat(p).catch(() => undefined))?.size ?? 0;
+  }
+  return total;
+}
+
+/** `container prune`: remove every container that is not running (filters: until=, label=). */
+export async function pruneContainers(filters: string[]): Promise<{ deleted: string[]; reclaimed: number }> {
+  const f = parseImageFilters(filters, ['until', 'label']);
+  const deleted: string[] = [];
+  let reclaimed = 0;
+  for (const rec of listContainers()) {
+    if (f.until !== undefined && Date.parse(rec.Created) >= f.until) continue;
+    if (!labelsMatch(f.label, rec.Config.Labels)) continue;
+    await withLock(`container-${rec.Id}`, async () => {
+      if (!readContainer(rec.Id) || containerState(rec).Running) return;
+      const size = await treeSize(containerFiles(rec.Id).upper);
+      await killStray(rec);
+      await removeContainerDir(rec.Id);
+      if (rec.CgroupDirs) removeCgroupDirs(rec.CgroupDirs);
+      deleted.push(rec.Id);
+      reclaimed += size;
+    });
+  }
+  return { deleted, reclaimed };
 }

@@ -1,7 +1,8 @@
 /** Rows for `ps` and the Docker-format JSON for `container inspect`. */
 import { SkiffError } from '../errors.js';
 import { createdSince, humanDuration } from '../cli/output/units.js';
-import { listContainers, type ContainerRecord } from '../store/containers.js';
+import { containerFiles, findContainer, listContainers, readMonitor, type ContainerRecord } from '../store/containers.js';
+import { lowerDirs } from '../store/layers.js';
 import { containerState, statusText, type DockerState } from './state.js';
 
 export interface ContainerRow {
@@ -20,35 +21,71 @@ export interface ContainerRow {
   Size: string;
 }
 
-function matches(rec: ContainerRecord, st: DockerState, filters: string[]): boolean {
-  for (const f of filters) {
+const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
+
+/** `ps --filter`: values of one key are alternatives, different keys must all hold (labels: all). */
+export interface PsFilters {
+  byKey: Map<string, string[]>;
+  /** a status filter shows stopped containers too (Docker) */
+  impliesAll: boolean;
+}
+
+export function parsePsFilters(list: string[]): PsFilters {
+  const byKey = new Map<string, string[]>();
+  for (const f of list) {
     const eq = f.indexOf('=');
-    if (eq < 0) throw new SkiffError('EINVAL', `bad format of filter (expected name=value): ${f}`);
-    const k = f.slice(0, eq);
+    if (eq <= 0) throw new SkiffError('EINVAL', `bad format of filter (expected name=value): ${f}`);
+    const k = f.slice(0, eq).trim().toLowerCase();
     const v = f.slice(eq + 1);
+    if (!['status', 'name', 'id', 'label', 'ancestor', 'exited', 'health', 'before', 'since'].includes(k)) {
+      throw new SkiffError('EINVAL', `invalid filter '${k}'`);
+    }
+    if (k === 'status' && !STATES.includes(v)) throw new SkiffError('EINVAL', `invalid filter 'status=${v}'`);
+    if (k === 'health' && !HEALTH.includes(v)) throw new SkiffError('EINVAL', `Unrecognised filter value for health: ${v}`);
+    if (k === 'exited' && !/^-?\d+$/.test(v)) throw new SkiffError('EINVAL', `invalid filter 'exited=${v}'`);
+    byKey.set(k, [...(byKey.get(k) ?? []), v]);
+  }
+  return { byKey, impliesAll: byKey.has('status') };
+}
+
+function matches(rec: ContainerRecord, st: DockerState, f: PsFilters, created: Map<string, number>): boolean {
+  for (const [k, values] of f.byKey) {
+    const any = (pred: (v: string) => boolean): boolean => values.some(pred);
     switch (k) {
       case 'status':
-        if (st.Status !== v) return false;
+        if (!any((v) => st.Status === v)) return false;
         break;
       case 'name':
-        if (!new RegExp(v).test(rec.Name)) return false;
+        if (!any((v) => new RegExp(v).test(rec.Name) || new RegExp(v).test(`/${rec.Name}`))) return false;
         break;
       case 'id':
-        if (!rec.Id.startsWith(v)) return false;
+        if (!any((v) => rec.Id.startsWith(v) || new RegExp(v).test(rec.Id))) return false;
         break;
-      case 'label': {
-        const [lk, lv] = v.split('=', 2) as [string, string?];
-        if (!(lk in rec.Config.Labels) || (lv !== undefined && rec.Config.Labels[lk] !== lv)) return false;
+      case 'label':
+        for (const v of values) {
+          const [lk, lv] = v.split('=', 2) as [string, string?];
+          if (!(lk in rec.Config.Labels) || (lv !== undefined && rec.Config.Labels[lk] !== lv)) return false;
+        }
         break;
-      }
       case 'ancestor':
-        if (rec.ImageName !== v && rec.Config.Image !== v && !rec.Image.slice(7).startsWith(v.replace(/^sha256:/, ''))) return false;
+        if (!any((v) => rec.ImageName === v || rec.Config.Image === v || rec.Image.slice(7).startsWith(v.replace(/^sha256:/, '')))) return false;
         break;
       case 'exited':
-        if (st.Status !== 'exited' || String(st.ExitCode) !== v) return false;
+        if (st.Status !== 'exited' || !any((v) => Number(v) === st.ExitCode)) return false;
         break;
-      default:
-        throw new SkiffError('EINVAL', `invalid filter '${k}'`);
+      case 'health':
+        if (!any((v) => (st.Health?.Status ?? 'none') === v)) return false;
+        break;
+      case 'before':
+      case 'since': {
+        const t = Date.parse(rec.Created);
+        for (const v of values) {
+          const ref = created.get(findContainer(v).Id)!;
+          if (k === 'before' ? t >= ref : t <= ref) return false;
+        }
+        break;
+      }
     }
   }
   return true;
@@ -60,14 +97,22 @@ const quote = (s: string, trunc: boolean): string => {
 };
 
 export function listContainerRows(o: { all: boolean; last?: number; filters: string[]; noTrunc: boolean }): ContainerRow[] {
+  const f = parsePsFilters(o.filters);
   let recs = listContainers().sort((a, b) => b.Created.localeCompare(a.Created));
-  const states = new Map(recs.map((r) => [r.Id, containerState(r)] as const));
-  recs = recs.filter((r) => (o.all || o.last !== undefined || o.filters.length ? true : states.get(r.Id)!.Running));
-  recs = recs.filter((r) => matches(r, states.get(r.Id)!, o.filters));
+  const created = new Map(recs.map((r) => [r.Id, Date.parse(r.Created)] as const));
+  const all = o.all || (o.last !== undefined && o.last > 0) || f.impliesAll;
+  const states = new Map<string, DockerState>();
+  const stateOf = (r: ContainerRecord): DockerState => {
+    let st = states.get(r.Id);
+    if (!st) states.set(r.Id, (st = containerState(r)));
+    return st;
+  };
+  recs = recs.filter((r) => all || stateOf(r).Running);
+  recs = recs.filter((r) => matches(r, stateOf(r), f, created));
   if (o.last !== undefined && o.last >= 0) recs = recs.slice(0, o.last);
   const since = (iso: string): string => humanDuration(Date.now() - Date.parse(iso));
   return recs.map((r) => {
-    const st = states.get(r.Id)!;
+    const st = stateOf(r);
     return {
       ID: o.noTrunc ? r.Id : r.Id.slice(0, 12),
       Image: r.ImageName,
@@ -86,9 +131,26 @@ export function listContainerRows(o: { all: boolean; last?: number; filters: str
   });
 }
 
-/** `docker container inspect` JSON for one container. */
+/** HostConfig fields a record does not keep, with Docker's values for what skiff does. */
+const HOST_CONFIG_DEFAULTS = {
+  ContainerIDFile: '', PortBindings: {}, VolumeDriver: '', VolumesFrom: null, ConsoleSize: [0, 0],
+  CgroupnsMode: 'private', Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null, IpcMode: 'private',
+  Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', PublishAllPorts: false, UTSMode: '', UsernsMode: '',
+  ShmSize: 67108864, Runtime: 'skiff', Isolation: '', CpuShares: 0, Memory: 0, NanoCpus: 0, CgroupParent: '',
+  BlkioWeight: 0, BlkioWeightDevice: [], BlkioDeviceReadBps: [], BlkioDeviceWriteBps: [], BlkioDeviceReadIOps: [],
+  BlkioDeviceWriteIOps: [], CpuPeriod: 0, CpuQuota: 0, CpuRealtimePeriod: 0, CpuRealtimeRuntime: 0, CpusetCpus: '',
+  CpusetMems: '', Devices: [], DeviceCgroupRules: null, DeviceRequests: null, MemoryReservation: 0, MemorySwap: 0,
+  MemorySwappiness: null, OomKillDisable: null, PidsLimit: null, Ulimits: [], CpuCount: 0, CpuPercent: 0,
+  IOMaximumIOps: 0, IOMaximumBandwidth: 0,
+};
+
+/** `docker container inspect` JSON for one container (Docker's fields, in Docker's order). */
 export function inspectContainer(rec: ContainerRecord): Record<string, unknown> {
   const st = containerState(rec);
+  const f = containerFiles(rec.Id);
+  const { MaskedPaths, ReadonlyPaths, RestartPolicy, LogConfig, ...host } = rec.HostConfig;
+  const { Healthcheck, StopSignal, StopTimeout, ...cfg } = rec.Config;
+  const net = rec.HostConfig.NetworkMode;
   return {
     Id: rec.Id,
     Created: rec.Created,
@@ -96,20 +158,50 @@ export function inspectContainer(rec: ContainerRecord): Record<string, unknown> 
     Args: rec.Args,
     State: st,
     Image: rec.Image,
-    ResolvConfPath: '',
-    HostnamePath: '',
-    HostsPath: '',
-    LogPath: '',
+    ResolvConfPath: f.resolv,
+    HostnamePath: f.hostname,
+    HostsPath: f.hosts,
+    LogPath: (LogConfig?.Type ?? 'json-file') === 'json-file' ? f.log : '',
     Name: `/${rec.Name}`,
-    RestartCount: 0,
+    RestartCount: readMonitor(rec.Id)?.restartCount ?? 0,
     Driver: 'overlay',
     Platform: 'linux',
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
-    HostConfig: rec.HostConfig,
+    ExecIDs: null,
+    HostConfig: {
+      ...HOST_CONFIG_DEFAULTS,
+      ...host,
+      LogConfig: LogConfig ?? { Type: 'json-file', Config: {} },
+      RestartPolicy: RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 },
+      MaskedPaths,
+      ReadonlyPaths,
+    },
+    GraphDriver: {
+      Data: { LowerDir: rec.Layers.length ? lowerDirs(rec.Layers).join(':') : '', UpperDir: f.upper, WorkDir: f.work, MergedDir: f.rootfs },
+      Name: 'overlay',
+    },
     Mounts: rec.Mounts,
-    Config: rec.Config,
-    NetworkSettings: { Networks: { [rec.HostConfig.NetworkMode]: {} }, Ports: {}, IPAddress: '' },
+    Config: {
+      ...cfg,
+      StdinOnce: false,
+      ...(Healthcheck ? { Healthcheck } : {}),
+      OnBuild: null,
+      ...(StopSignal ? { StopSignal } : {}),
+      ...(StopTimeout !== undefined ? { StopTimeout } : {}),
+    },
+    NetworkSettings: {
+      Bridge: '', SandboxID: '', SandboxKey: st.Running && net !== 'host' && st.Pid ? `/proc/${st.Pid}/ns/net` : '',
+      Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
+      Networks: {
+        [net]: {
+          IPAMConfig: null, Links: null, Aliases: null, NetworkID: net, EndpointID: '', Gateway: '', IPAddress: '',
+          IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null,
+        },
+      },
+    },
   };
 }

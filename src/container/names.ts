@@ -8,13 +8,14 @@ const RIGHT = ['albattani', 'babbage', 'curie', 'darwin', 'euclid', 'fermat', 'g
   'lovelace', 'meitner', 'newton', 'noether', 'pascal', 'ritchie', 'shannon', 'thompson', 'turing', 'volta',
   'wozniak', 'yalow', 'zhukovsky', 'archimedes', 'bohr', 'cori', 'dijkstra', 'einstein', 'feynman', 'goldberg'];
 
-export function generateName(taken: ReadonlySet<string>): string {
-  for (let i = 0; ; i++) {
-    const l = LEFT[randomInt(LEFT.length)]!;
-    const r = RIGHT[randomInt(RIGHT.length)]!;
-    const name = i < 10 ? `${l}_${r}` : `${l}_${r}${randomInt(10)}`;
-    if (!taken.has(name)) return name;
-  }
+/**
+ * A Docker-style name; the names index (store/containers.ts) decides whether it is free, and the
+ * creator asks again with `attempt` = how many were refused (from the 10th on, a digit is added).
+ */
+export function generateName(attempt = 0): string {
+  const l = LEFT[randomInt(LEFT.length)]!;
+  const r = RIGHT[randomInt(RIGHT.length)]!;
+  return attempt < 10 ? `${l}_${r}` : `${l}_${r}${randomInt(10)}`;
 }
 
 export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { paths } from '../config.js';
+import { SkiffError } from '../errors.js';
 import { initPath } from '../native.js';
 import type { ContainerRecord, MountPoint } from '../store/containers.js';
 import { containerFiles } from '../store/containers.js';
@@ -107,6 +108,7 @@ export interface OciSpec {
     seccomp?: OciSeccomp;
     sysctl?: Record<string, string>;
     devices?: OciDevice[];
+    cgroupsPath?: string;
   };
   skiff: {
     overlay: { lower: string[]; upper: string; work: string; userxattr: boolean };
@@ -120,7 +122,87 @@ export interface OciSpec {
     seccompCache: string;
     /** The shim (and so the container) dies with the process that started it (build steps). */
     dieWithParent?: boolean;
+    /** What the detached monitor (`skiff-shim run --detach`) does; foreground runs ignore it. */
+    monitor: MonitorSpec;
+    /** Absolute cgroup dirs (from cgroup.ts) the shim creates and moves the init into. */
+    cgroups?: string[];
   };
+}
+
+/** The `skiff.monitor` extension (ARCHITECTURE.md, "the monitor contract"). */
+export interface MonitorSpec {
+  /** Docker's json-file log; absent with `--log-driver none` */
+  logFile?: string;
+  /** bytes; 0 = unlimited */
+  logMaxSize: number;
+  /** >= 1 */
+  logMaxFile: number;
+  attachSocket: string;
+  openStdin: boolean;
+  stopFile: string;
+  stateFile: string;
+  /** the tty size an attach client asks for (read on SIGWINCH) */
+  winsizeFile: string;
+  restart: { policy: string; maxRetries: number };
+  health?: { process: string; intervalMs: number; timeoutMs: number; startPeriodMs: number; retries: number; file: string };
+}
+
+/** Docker's defaults for a health check (daemon/health.go). */
+const HEALTH_DEFAULTS = { interval: 30_000, timeout: 30_000, startPeriod: 0, retries: 3 };
+const nsToMs = (ns: number | undefined, def: number): number => (ns && ns > 0 ? Math.round(ns / 1e6) : def);
+
+/** The health check that applies to a container, or undefined (none, or disabled by NONE). */
+export function activeHealthcheck(rec: ContainerRecord): string[] | undefined {
+  const t = rec.Config.Healthcheck?.Test;
+  if (!t || t.length === 0 || t[0] === 'NONE') return undefined;
+  if (t[0] === 'CMD-SHELL') return ['/bin/sh', '-c', t.slice(1).join(' ')];
+  if (t[0] === 'CMD') return t.length > 1 ? t.slice(1) : undefined;
+  return t; // a bare list (old images): the command itself
+}
+
+/** A spec written before the monitor existed gets its `skiff.monitor` (true when it was missing). */
+export function ensureMonitorSpec(spec: OciSpec, rec: ContainerRecord): boolean {
+  if (spec.skiff.monitor) return false;
+  spec.skiff.monitor = monitorSpec(rec);
+  return true;
+}
+
+function monitorSpec(rec: ContainerRecord): MonitorSpec {
+  const cf = containerFiles(rec.Id);
+  const log = rec.HostConfig.LogConfig ?? { Type: 'json-file', Config: {} };
+  const restart = rec.HostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 };
+  const hc = rec.Config.Healthcheck;
+  return {
+    ...(log.Type === 'none' ? {} : { logFile: cf.log }),
+    logMaxSize: log.Config['max-size'] ? parseLogSize(log.Config['max-size']) : 0,
+    logMaxFile: log.Config['max-file'] ? Number(log.Config['max-file']) : 1,
+    attachSocket: cf.attach,
+    openStdin: rec.Config.OpenStdin,
+    stopFile: cf.stopped,
+    stateFile: cf.monitor,
+    winsizeFile: cf.winsize,
+    restart: { policy: restart.Name || 'no', maxRetries: restart.MaximumRetryCount },
+    ...(hc && activeHealthcheck(rec)
+      ? {
+          health: {
+            process: cf.healthProcess,
+            intervalMs: nsToMs(hc.Interval, HEALTH_DEFAULTS.interval),
+            timeoutMs: nsToMs(hc.Timeout, HEALTH_DEFAULTS.timeout),
+            startPeriodMs: nsToMs(hc.StartPeriod, HEALTH_DEFAULTS.startPeriod),
+            retries: hc.Retries && hc.Retries > 0 ? hc.Retries : HEALTH_DEFAULTS.retries,
+            file: cf.health,
+          },
+        }
+      : {}),
+  };
+}
+
+/** `--log-opt max-size=` as Docker's json-file reads it (go-units RAMInBytes: 10k, 10m, 1g, binary). */
+export function parseLogSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(v.trim());
+  if (!m) throw new SkiffError('EINVAL', `invalid size: '${v}'`);
+  const mult = 1024 ** ' kmgtp'.indexOf((m[2] || ' ').toLowerCase());
+  return Math.floor(Number(m[1]) * mult);
 }
 
 /** The run-time files a spec points at (a container's own, or a build step's under tmp/). */
@@ -137,6 +219,8 @@ export interface SpecInput {
   lower?: string[];
   /** More paths a --rm container's shim removes with it (its anonymous volumes). */
   removeWithContainer?: string[];
+  /** The container's cgroups (planCgroups); build steps get none. */
+  cgroups?: { cgroupsPath: string; dirs: string[] };
 }
 
 const NS_RW = ['nosuid', 'noexec', 'nodev'];
@@ -248,6 +332,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...(hostNetwork ? {} : { sysctl: { 'net.ipv4.ping_group_range': '0 0' } }),
       ...(rec.HostConfig.Privileged ? { devices: hostDevices(rootless && !nestedUserns) } : {}),
       ...(seccomp ? { seccomp } : {}),
+      ...(input.cgroups?.dirs.length ? { cgroupsPath: input.cgroups.cgroupsPath } : {}),
     },
     skiff: {
       overlay: { lower: input.lower ?? lowerDirs(rec.Layers), upper: f.upper, work: f.work, userxattr: rootless },
@@ -257,6 +342,8 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...(rec.HostConfig.AutoRemove ? { remove: [f.dir, ...(input.removeWithContainer ?? [])], trashDir: dirs().tmp } : {}),
       idmapHelpers: helpers,
       seccompCache: seccompCacheDir(),
+      monitor: monitorSpec(rec),
+      ...(input.cgroups?.dirs.length ? { cgroups: input.cgroups.dirs } : {}),
     },
   };
 }

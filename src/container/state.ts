@@ -1,12 +1,17 @@
 /**
  * A container's state is derived, never stored as "running": the CLI records when it
- * started (state.json), the shim records the init pid (pid) and the exit (exit.json).
- * So a crashed monitor, a reboot (new boot id) or a killed CLI can never leave a
- * container that looks running forever.
+ * started (state.json), the shim records the init pid (pid) and the exit (exit.json); a detached
+ * container's monitor also keeps monitor.json (its pid, restarts) and health.json. So a crashed
+ * monitor, a reboot (new boot id) or a killed CLI can never leave a container that looks running
+ * forever: the init must be alive (and be the process that wrote its pid file, not a reuse of
+ * the pid), and when a monitor is recorded, the monitor too.
  */
 import fs from 'node:fs';
 import { pidAlive } from '../store/atomic.js';
-import { containerFiles, readExit, readPid, readStartState, type ContainerRecord } from '../store/containers.js';
+import {
+  containerFiles, readExit, readHealth, readMonitor, readStartState, type ContainerRecord, type HealthState,
+} from '../store/containers.js';
+import { containerCgroups, isFrozen } from './cgroup.js';
 
 export type Status = 'created' | 'running' | 'exited' | 'paused' | 'restarting' | 'removing' | 'dead';
 
@@ -22,9 +27,11 @@ export interface DockerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Docker's Health object (health.json), only when a health check is configured and a monitor runs it */
+  Health?: HealthState;
 }
 
-const ZERO_TIME = '0001-01-01T00:00:00Z';
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
 let bootId: string | undefined;
 
 export function currentBootId(): string {
@@ -34,6 +41,70 @@ export function currentBootId(): string {
 /** Grace period in which a started container may not have written its pid yet. */
 const START_GRACE_MS = 10_000;
 
+let bootTimeMs: number | undefined;
+function bootTime(): number {
+  if (bootTimeMs === undefined) {
+    const m = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'));
+    bootTimeMs = m ? Number(m[1]) * 1000 : 0;
+  }
+  return bootTimeMs;
+}
+
+/** When a process started (ms since the epoch, ±1 s) and its parent, from /proc/PID/stat. */
+export function processInfo(pid: number): { startMs: number; ppid: number } | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // after the comm: state, ppid, ...; field 22 (starttime, clock ticks: USER_HZ is 100) is the 20th
+  const ticks = Number(fields[19]);
+  return Number.isFinite(ticks) ? { startMs: bootTime() + ticks * 10, ppid: Number(fields[1]) } : undefined;
+}
+
+/**
+ * Whether `pid` is a monitor of this container (the shim: its command line names the container's
+ * bundle), so a pid reused by another process never keeps a container running.
+ */
+export function isMonitor(pid: number, id: string): boolean {
+  if (!pidAlive(pid)) return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(id);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The init pid of a container if that process still runs: the pid file is written right after the
+ * init started, so a process that started later is another one that got the pid after ours died.
+ */
+export function livePid(id: string): number | undefined {
+  const file = containerFiles(id).pid;
+  let pid: number;
+  let written: number;
+  try {
+    pid = Number(fs.readFileSync(file, 'utf8').trim());
+    written = fs.statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return undefined;
+  const info = processInfo(pid);
+  return info === undefined || info.startMs <= written + 2000 ? pid : undefined;
+}
+
+/** Whether a pid file exists (the container got as far as running its init). */
+function pidFileTime(id: string): string | undefined {
+  try {
+    return fs.statSync(containerFiles(id).pid).mtime.toISOString();
+  } catch {
+    return undefined;
+  }
+}
+
 export function containerState(rec: ContainerRecord): DockerState {
   const st: DockerState = {
     Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
@@ -41,46 +112,100 @@ export function containerState(rec: ContainerRecord): DockerState {
   };
   const start = readStartState(rec.Id);
   if (!start) return st;
+  const hc = rec.Config.Healthcheck;
+  const withHealth = (s: DockerState): DockerState => {
+    if (!hc || hc.Test[0] === 'NONE' || !hc.Test.length) return s;
+    // before the monitor's first probe: "starting", as Docker reports it (a foreground run has no
+    // monitor, so nobody probes it: no Health)
+    const health = readHealth(rec.Id) ?? (start.Detached ? { Status: 'starting' as const, FailingStreak: 0, Log: [] } : undefined);
+    return health ? { ...s, Health: health } : s;
+  };
   st.StartedAt = start.StartedAt;
   const exit = readExit(rec.Id);
-  if (exit) {
-    return { ...st, Status: 'exited', ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: exit.error };
+  const exited = (): DockerState =>
+    withHealth({ ...st, Status: 'exited', ExitCode: exit!.exitCode, FinishedAt: exit!.finishedAt, Error: exit!.error });
+  const lost = (why: string): DockerState =>
+    withHealth({ ...st, Status: 'exited', ExitCode: -1, Error: why, FinishedAt: pidFileTime(rec.Id) ?? ZERO_TIME });
+  if (start.BootId !== currentBootId()) return exit ? exited() : lost('container state lost: the machine rebooted');
+  const mon = readMonitor(rec.Id);
+  if (mon) {
+    // A monitor is recorded: it owns the container (restarts rewrite pid; exit.json is the last exit).
+    if (!isMonitor(mon.monitorPid, rec.Id)) return exit ? exited() : lost('container monitor exited without recording an exit code');
+    if (mon.restarting) {
+      return withHealth({
+        ...st, Status: 'restarting', Running: true, Restarting: true,
+        ExitCode: exit?.exitCode ?? 0, FinishedAt: exit?.finishedAt ?? ZERO_TIME, Error: exit?.error ?? '',
+      });
+    }
+    const pid = livePid(rec.Id);
+    if (pid !== undefined) return withHealth(running(rec, st, pid));
+    if (exit && fileNewer(containerFiles(rec.Id).exit, containerFiles(rec.Id).pid)) return exited();
+    // between a (re)start and its pid file, or an exit and its exit file: the monitor is on it
+    return withHealth({ ...st, Status: 'running', Running: true });
   }
-  const lost = (why: string): DockerState => ({ ...st, Status: 'exited', ExitCode: -1, Error: why });
-  if (start.BootId !== currentBootId()) return lost('container state lost: the machine rebooted');
-  const pid = readPid(rec.Id);
-  if (pid !== undefined && pidAlive(pid)) {
-    const frozen = isFrozen(rec.Id);
-    return { ...st, Status: frozen ? 'paused' : 'running', Running: true, Paused: frozen, Pid: pid };
+  if (exit) return exited();
+  // The shim that started the init monitors it: an init without it is not managed, and while the
+  // shim lives a missing exit is still to be written (the init just exited). Older states lack
+  // ShimPid: then the init's parent must be a shim.
+  const shimAlive = start.ShimPid !== undefined ? isMonitor(start.ShimPid, rec.Id) : undefined;
+  const pid = livePid(rec.Id);
+  if (pid !== undefined) {
+    const ppid = processInfo(pid)?.ppid;
+    const managed = shimAlive ?? (ppid !== undefined && isMonitor(ppid, rec.Id));
+    return managed ? withHealth(running(rec, st, pid)) : lost('container monitor exited without recording an exit code');
   }
-  if (pid === undefined && Date.now() - Date.parse(start.StartedAt) < START_GRACE_MS) {
-    return { ...st, Status: 'running', Running: true };
+  if (pidFileTime(rec.Id) === undefined && Date.now() - Date.parse(start.StartedAt) < START_GRACE_MS) {
+    return withHealth({ ...st, Status: 'running', Running: true });
   }
+  if (shimAlive) return withHealth({ ...st, Status: 'running', Running: true });
   // The init is gone and nobody recorded an exit: the monitor died with it.
-  let finished = ZERO_TIME;
+  return lost('container monitor exited without recording an exit code');
+}
+
+function running(rec: ContainerRecord, st: DockerState, pid: number): DockerState {
+  const frozen = isFrozen(containerCgroups(pid, rec.Id));
+  return { ...st, Status: frozen ? 'paused' : 'running', Running: true, Paused: frozen, Pid: pid };
+}
+
+function fileNewer(a: string, b: string): boolean {
   try {
-    finished = fs.statSync(containerFiles(rec.Id).pid).mtime.toISOString();
+    const ta = fs.statSync(a).mtimeMs;
+    try {
+      return ta >= fs.statSync(b).mtimeMs;
+    } catch {
+      return true;
+    }
   } catch {
-    /* never got a pid */
+    return false;
   }
-  return { ...lost('container monitor exited without recording an exit code'), FinishedAt: finished };
 }
 
-function isFrozen(_id: string): boolean {
-  return false; // pause/unpause (freezer cgroup) is not implemented yet
+/** Docker's health suffix of the STATUS column. */
+function healthSuffix(h: HealthState | undefined): string {
+  if (!h) return '';
+  return h.Status === 'starting' ? ' (health: starting)' : ` (${h.Status})`;
 }
 
-/** Docker's STATUS column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created". */
+/**
+ * Docker's STATUS column: "Up 3 minutes (healthy)", "Up 5 seconds (Paused)", "Restarting (1) 2
+ * seconds ago", "Exited (0) 2 seconds ago", "Created".
+ */
 export function statusText(st: DockerState, since: (iso: string) => string, ago: (iso: string) => string): string {
   switch (st.Status) {
     case 'running':
-      return `Up ${since(st.StartedAt)}`;
+      return `Up ${since(st.StartedAt)}${healthSuffix(st.Health)}`;
     case 'paused':
       return `Up ${since(st.StartedAt)} (Paused)`;
+    case 'restarting':
+      return st.FinishedAt === ZERO_TIME ? `Restarting (${st.ExitCode})` : `Restarting (${st.ExitCode}) ${ago(st.FinishedAt)}`;
     case 'exited':
       return st.FinishedAt === ZERO_TIME ? `Exited (${st.ExitCode})` : `Exited (${st.ExitCode}) ${ago(st.FinishedAt)}`;
     case 'created':
       return 'Created';
+    case 'removing':
+      return 'Removal In Progress';
+    case 'dead':
+      return 'Dead';
     default:
       return st.Status;
   }

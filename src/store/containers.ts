@@ -2,13 +2,14 @@
  * Container records: containers/<id>/config.json (what was asked for, Docker's field names),
  * containers/<id>/state.json (start observations, written by the CLI), and the files the shim
  * writes beside them: `pid` (init's host pid) and `exit.json` (exit code, finish time).
- * Names are unique; creation checks them under the 'containers' lock. There is no index file:
- * a container exists exactly while its directory does.
+ * Names are unique: containers/names/<name> is a symlink to the id holding it, claimed under the
+ * 'containers' lock (a link whose container is gone is stale and free). A container exists exactly
+ * while its directory does.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { containerDir, dirs } from './layout.js';
+import { containerDir, containerNamesDir, dirs } from './layout.js';
 import { readJson, readJsonSync, stagingPath, writeJsonAtomic } from './atomic.js';
 import { withLock } from './lock.js';
 import { SkiffError } from '../errors.js';
@@ -30,6 +31,8 @@ export interface ContainerConfig {
   Entrypoint: string[] | null;
   Labels: Record<string, string>;
   StopSignal?: string;
+  /** seconds `stop` waits before SIGKILL (--stop-timeout; default 10) */
+  StopTimeout?: number;
   /** Docker's HEALTHCHECK (durations in ns); from the image, --health-* or absent. */
   Healthcheck?: HealthConfig;
 }
@@ -98,6 +101,8 @@ export interface ContainerRecord {
   Rootless: boolean;
   /** Chain ids of the image's layers, bottom first. */
   Layers: string[];
+  /** The container's own cgroup dirs (skiff.cgroups of its spec); absent: none. */
+  CgroupDirs?: string[];
 }
 
 export interface StartState {
@@ -105,6 +110,8 @@ export interface StartState {
   BootId: string;
   /** Set for detached containers whose monitor is the shim. */
   Detached: boolean;
+  /** The shim that runs the container (its monitor until monitor.json says otherwise). */
+  ShimPid?: number;
 }
 
 export interface ExitInfo {
@@ -112,6 +119,20 @@ export interface ExitInfo {
   signal: number | null;
   finishedAt: string;
   error: string;
+}
+
+/** monitor.json, written by the detached container's monitor. */
+export interface MonitorState {
+  monitorPid: number;
+  restartCount: number;
+  restarting: boolean;
+}
+
+/** health.json: Docker's Health object, written by the monitor. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: { Start: string; End: string; ExitCode: number; Output: string }[];
 }
 
 // Plain concatenation: `dir` is absolute and normalised already (path.join costs, per file and record).
@@ -139,6 +160,8 @@ export const containerFiles = (id: string) => {
     health: `${dir}/health.json`,
     /** the health check's process.json (written by the CLI at start) */
     healthProcess: `${dir}/health-process.json`,
+    /** "ROWS COLS" of the attached terminal (attach writes it, then sends the monitor SIGWINCH) */
+    winsize: `${dir}/winsize`,
     /** exists while the user stopped the container: no restart policy applies */
     stopped: `${dir}/stopped`,
     /** unix socket of the monitor's attach server (short: sun_path holds 108 bytes) */
@@ -151,7 +174,12 @@ export function listContainerIds(): string[] {
 }
 
 export function readContainer(id: string): ContainerRecord | undefined {
-  return readJsonSync<ContainerRecord>(`${containerDir(id)}/config.json`);
+  try {
+    return readJsonSync<ContainerRecord>(`${containerDir(id)}/config.json`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw e;
+  }
 }
 
 export function listContainers(): ContainerRecord[] {
@@ -163,51 +191,124 @@ export function listContainers(): ContainerRecord[] {
   return out;
 }
 
+// ---- names: containers/names/<name> → id (symlinks), changed under the 'containers' lock ----------
+
+const nameLink = (name: string): string => path.join(containerNamesDir(), name);
+
+function nameOwner(name: string): string | undefined {
+  try {
+    return fs.readlinkSync(nameLink(name));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The names index, made from the records once (stores from before it existed). Under the lock. */
+function ensureNames(): void {
+  if (fs.existsSync(containerNamesDir())) return;
+  const staging = path.join(dirs().tmp, `${process.pid}-names-${Date.now()}`);
+  fs.mkdirSync(staging, { mode: 0o700 });
+  for (const rec of listContainers()) fs.symlinkSync(rec.Id, path.join(staging, rec.Name));
+  fs.renameSync(staging, containerNamesDir());
+}
+
+/** Take `name` for `id`; returns the id holding it instead when it is taken. Under the lock. */
+function claimName(name: string, id: string): string | undefined {
+  try {
+    fs.symlinkSync(id, nameLink(name));
+    return undefined;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const owner = nameOwner(name);
+  if (owner === id) return undefined;
+  if (owner && fs.existsSync(containerFiles(owner).config)) return owner;
+  // stale: its container was never committed or is gone
+  fs.rmSync(nameLink(name), { force: true });
+  fs.symlinkSync(id, nameLink(name));
+  return undefined;
+}
+
+function releaseName(name: string, id: string): void {
+  if (nameOwner(name) === id) fs.rmSync(nameLink(name), { force: true });
+}
+
+const nameInUse = (name: string, owner: string): SkiffError =>
+  new SkiffError(
+    'ECONFLICT',
+    `the container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+  );
+
 /** Docker's lookup order: full id, exact name, unique id prefix. */
 export function findContainer(ref: string): ContainerRecord {
   const name = ref.replace(/^\//, '');
-  const all = listContainers();
-  const exact = all.find((c) => c.Id === ref) ?? all.find((c) => c.Name === name);
-  if (exact) return exact;
-  const byPrefix = /^[0-9a-f]+$/.test(ref) ? all.filter((c) => c.Id.startsWith(ref)) : [];
-  if (byPrefix.length === 1) return byPrefix[0]!;
+  const byId = /^[0-9a-f]{64}$/.test(ref) ? readContainer(ref) : undefined;
+  if (byId) return byId;
+  if (fs.existsSync(containerNamesDir())) {
+    const owner = nameOwner(name);
+    const rec = owner ? readContainer(owner) : undefined;
+    if (rec && rec.Name === name) return rec;
+  } else {
+    const rec = listContainers().find((c) => c.Name === name);
+    if (rec) return rec;
+  }
+  const byPrefix = /^[0-9a-f]+$/.test(ref) ? listContainerIds().filter((id) => id.startsWith(ref)) : [];
   if (byPrefix.length > 1) throw new SkiffError('EINVAL', `multiple containers match prefix "${ref}": use more characters`);
+  const rec = byPrefix.length === 1 ? readContainer(byPrefix[0]!) : undefined;
+  if (rec) return rec;
   throw new SkiffError('ENOCONTAINER', `No such container: ${ref}`, 1);
 }
 
 /**
- * Create the container's directory with its record; fails if the name is taken. Without a name
- * (`rec.Name` empty) `pickName` chooses one among the free ones: the records are read once, under
- * the lock that makes the check and the creation one step for concurrent creates.
+ * Create the container's directory with its record; fails if the name is taken. The directory is
+ * prepared in staging outside the lock; under it only the name is claimed (one symlink, O(1)) and
+ * the directory renamed into place. `pickName` (generated names) is asked again on a clash.
  */
 export async function createContainerDir(
-  rec: ContainerRecord,
-  prepare: (dir: string) => Promise<void>,
-  pickName?: (taken: ReadonlySet<string>) => string,
+  rec: ContainerRecord, prepare: (dir: string) => Promise<void>, pickName?: () => string,
 ): Promise<void> {
+  const staging = await stagingPath('ctr');
+  await fsp.mkdir(staging, { mode: 0o711 });
+  try {
+    await prepare(staging);
+    await withLock('containers', async () => {
+      ensureNames();
+      for (let tries = 0; ; tries++) {
+        const owner = claimName(rec.Name, rec.Id);
+        if (owner === undefined) break;
+        if (!pickName || tries > 100) throw nameInUse(rec.Name, owner);
+        rec.Name = pickName();
+      }
+      try {
+        await writeJsonAtomic(path.join(staging, 'config.json'), rec);
+        await fsp.rename(staging, containerDir(rec.Id));
+      } catch (e) {
+        releaseName(rec.Name, rec.Id);
+        throw e;
+      }
+    });
+  } catch (e) {
+    await fsp.rm(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** `rename`: the new name is claimed and the record rewritten under the lock. */
+export async function renameContainer(id: string, newName: string): Promise<void> {
   await withLock('containers', async () => {
-    const all = listContainers();
-    if (!rec.Name) {
-      if (!pickName) throw new SkiffError('EINTERNAL', 'a container needs a name');
-      rec.Name = pickName(new Set(all.map((c) => c.Name)));
-    }
-    const clash = all.find((c) => c.Name === rec.Name);
-    if (clash) {
-      throw new SkiffError(
-        'ECONFLICT',
-        `the container name "/${rec.Name}" is already in use by container "${clash.Id}". You have to remove (or rename) that container to be able to reuse that name.`,
-      );
-    }
-    const staging = await stagingPath('ctr');
-    await fsp.mkdir(staging, { mode: 0o711 });
+    ensureNames();
+    const rec = readContainer(id);
+    if (!rec) throw new SkiffError('ENOCONTAINER', `No such container: ${id}`, 1);
+    const owner = claimName(newName, id);
+    if (owner !== undefined) throw new SkiffError('ECONFLICT', `Error when allocating new name: ${nameInUse(newName, owner).message}`);
+    const old = rec.Name;
     try {
-      await prepare(staging);
-      await writeJsonAtomic(path.join(staging, 'config.json'), rec);
-      await fsp.rename(staging, containerDir(rec.Id));
+      await writeJsonAtomic(containerFiles(id).config, { ...rec, Name: newName });
     } catch (e) {
-      await fsp.rm(staging, { recursive: true, force: true });
+      releaseName(newName, id);
       throw e;
     }
+    releaseName(old, id);
   });
 }
 
@@ -227,6 +328,14 @@ export async function readExitAsync(id: string): Promise<ExitInfo | undefined> {
   return readJson<ExitInfo>(containerFiles(id).exit);
 }
 
+export function readMonitor(id: string): MonitorState | undefined {
+  return readJsonSync<MonitorState>(containerFiles(id).monitor);
+}
+
+export function readHealth(id: string): HealthState | undefined {
+  return readJsonSync<HealthState>(containerFiles(id).health);
+}
+
 export function readPid(id: string): number | undefined {
   try {
     const n = Number(fs.readFileSync(containerFiles(id).pid, 'utf8').trim());
@@ -236,20 +345,31 @@ export function readPid(id: string): number | undefined {
   }
 }
 
-/** Clear the run-time files before a (re)start. */
+/** Clear the run-time files before a (re)start (the user's `stopped` marker too). */
 export async function resetRunFiles(id: string): Promise<void> {
   const f = containerFiles(id);
-  await Promise.all([f.pid, f.exit, f.state].map((p) => fsp.rm(p, { force: true })));
+  await Promise.all([f.pid, f.exit, f.state, f.monitor, f.health, f.stopped].map((p) => fsp.rm(p, { force: true })));
 }
 
-/** Remove a container's directory: renamed away first so it disappears atomically. */
+/** `stop`/`kill`/`rm -f`: mark the container as stopped by the user before signalling it. */
+export function markStopped(id: string): void {
+  try {
+    fs.writeFileSync(containerFiles(id).stopped, '');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // the container is gone (--rm)
+  }
+}
+
+/** Remove a container's directory: renamed away first so it disappears atomically, then its name. */
 export async function removeContainerDir(id: string): Promise<void> {
   const trash = await stagingPath('rm-ctr');
+  const name = readContainer(id)?.Name;
   try {
     await fsp.rename(containerDir(id), trash);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw e;
   }
+  if (name !== undefined) await withLock('containers', async () => releaseName(name, id));
   await fsp.rm(trash, { recursive: true, force: true });
 }

@@ -69,6 +69,8 @@ export const imageFile = (id: string): string => path.join(dirs().images, `${hex
 export const repositoriesFile = (): string => path.join(dirs().images, 'repositories.json');
 export const containerDir = (id: string): string => path.join(dirs().containers, id);
 export const containersIndexFile = (): string => path.join(dirs().containers, 'names.json');
+/** containers/names/<name>: a symlink to the id of the container that holds the name */
+export const containerNamesDir = (): string => path.join(dirs().containers, 'names');
 export const volumeDir = (name: string): string => path.join(dirs().volumes, name);
 export const buildCacheFile = (key: string): string => path.join(dirs().buildcache, `${hexOf(key)}.json`);
 /** The host directory of a RUN --mount=type=cache (by the hash of its id). */

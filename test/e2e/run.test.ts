@@ -8,25 +8,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fixtures, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { fixtures, processes, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
 import { storeMounts } from '../helpers/leftovers.js';
 
 const rootless = process.env.SKIFF_TEST_ROOTLESS === '1';
 
-
-function shimProcesses(): string[] {
-  const out: string[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (cmd.startsWith('skiff-shim') || cmd.includes('/skiff-shim')) out.push(`${p} ${cmd.replace(/\0/g, ' ')}`);
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
+/** The shim's processes (the tests keep those of their own store). */
+const shimProcesses = (): string[] => processes((c) => c.startsWith('skiff-shim') || c.includes('/skiff-shim'));
 
 describe('run', () => {
   let store: TempStore;

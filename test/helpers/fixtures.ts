@@ -458,3 +458,36 @@ function splitHostPort(addr: string): [string, number] {
   const i = addr.lastIndexOf(':');
   return [addr.slice(0, i), Number(addr.slice(i + 1))];
 }
+
+// ---- what a test leaves on the host (the machine is shared: tests look only at their own) ----------
+
+/** Processes whose command line (NULs as spaces) satisfies `match`, as "PID CMDLINE". */
+export function processes(match: (cmdline: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (match(cmd)) out.push(`${p} ${cmd}`);
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** The host's mount lines under `dir` (a leaked container mount is under its store). */
+export function mountsUnder(dir: string): string[] {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir)).sort();
+}
+
+/** Poll `fn` every 50 ms until it gives a value (not undefined/false); fail after `ms`. A bounded wait for a state, not a timing assertion. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

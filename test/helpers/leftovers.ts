@@ -4,34 +4,18 @@
  * this test's store is looked at, so other work on the machine (other containers, benchmarks) does
  * not disturb the comparison.
  */
+import { processes, type TempStore } from './fixtures.js';
 import fs from 'node:fs';
-import type { TempStore } from './fixtures.js';
 
 const mentions = (s: string, store: TempStore): boolean => s.includes(store.root) || s.includes(store.runroot);
 
 /** The host's mount table lines that mention the store, sorted. */
 export function storeMounts(store: TempStore): string[] {
-  return fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => mentions(l, store))
-    .sort();
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => mentions(l, store)).sort();
 }
 
 /** "PID CMDLINE" of every process whose command line mentions the store. */
-export function storeProcesses(store: TempStore): string[] {
-  const out: string[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd && mentions(cmd, store)) out.push(`${p} ${cmd}`);
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
+export const storeProcesses = (store: TempStore): string[] => processes((cmd) => mentions(cmd, store));
 
 /**
  * storeProcesses() once the --rm deleter is done: after a --rm container the shim hands the deletion of

@@ -89,6 +89,14 @@ const TAKEN: string[][] = [
   ['pull', '-aq', '--platform', 'linux/arm64', 'busybox'],
   ['pull', '--tls-verify=false', '--quiet', 'busybox'],
   ['--root', '/tmp/r', 'image', 'pull', '--all-tags', 'busybox'],
+  ['run', '-d', '--restart', 'on-failure:3', 'busybox'],
+  ['run', '-d', '--restart=always', '--log-driver', 'none', 'busybox'],
+  ['run', '-d', '--log-opt', 'max-size=10m', '--log-opt=max-file=3', 'busybox'],
+  ['run', '-d', '--health-cmd', 'true', '--health-interval', '1s', '--health-timeout=2s', '--health-retries', '2', '--health-start-period', '0s', 'busybox'],
+  ['run', '-d', '--no-healthcheck', 'busybox'],
+  ['create', '--restart', 'unless-stopped', '--health-retries=5', 'busybox'],
+  ['run', '--stop-signal', 'SIGINT', '--stop-timeout', '3', 'busybox'],
+  ['create', '--stop-signal=USR1', '--stop-timeout=0', 'busybox'],
 ];
 
 /** argv lists the fast path must leave to yargs (help, errors, shapes it does not know) */
@@ -111,6 +119,9 @@ const DECLINED: string[][] = [
   ['run', '-e=A=1', 'busybox'],
   ['run', '-ei', 'A=1', 'busybox'],
   ['run', '--rm=yes', 'busybox'],
+  ['run', '--health-retries', 'x', 'busybox'],
+  ['run', '--no-healthcheck', 'false', 'busybox'],
+  ['run', '--stop-timeout', 'soon', 'busybox'],
   ['create', '-d', 'busybox'],
   ['--root', 'a', 'run', '--root', 'b', 'busybox'],
   ['--root', 'a', '--root', 'b', 'run', 'busybox'],
@@ -163,6 +174,6 @@ test('parseFast: values, repeats, defaults, the positional and the rest', () => 
 
 test('valueFlags: the options that take a value, with their aliases (what splitArgv skips)', () => {
   const v = valueFlags(RUN_OPTIONS);
-  for (const f of ['name', 'env', 'e', 'volume', 'v', 'network', 'net', 'pull', 'hostname', 'h']) assert.ok(v.includes(f), f);
-  for (const f of ['rm', 'i', 't', 'd', 'detach', 'interactive', 'privileged']) assert.ok(!v.includes(f), f);
+  for (const f of ['name', 'env', 'e', 'volume', 'v', 'network', 'net', 'pull', 'hostname', 'h', 'restart', 'log-opt', 'health-cmd', 'health-retries', 'stop-signal', 'stop-timeout']) assert.ok(v.includes(f), f);
+  for (const f of ['rm', 'i', 't', 'd', 'detach', 'interactive', 'privileged', 'no-healthcheck']) assert.ok(!v.includes(f), f);
 });

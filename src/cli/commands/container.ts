@@ -1,9 +1,9 @@
-/** Container commands: start, exec, rm, stop, kill, ps, logs (run and create: run.ts). */
-import fs from 'node:fs';
+/** Container commands: start, exec, rm, stop, kill, ps (run and create: run.ts; logs and attach: logs.ts). */
 import type { CommandModule } from 'yargs';
 import {
-  execInContainer, logFile, removeContainer, signalContainer, startAttached, startDetached, stopContainer,
+  execInContainer, killContainer, removeContainer, startAttached, startDetached, stopContainer,
 } from '../../container/lifecycle.js';
+import { parseSignal } from '../../container/signals.js';
 import { listContainerRows } from '../../container/list.js';
 import { findContainer } from '../../store/containers.js';
 import { SkiffError } from '../../errors.js';
@@ -76,10 +76,16 @@ export const rm: CommandModule = {
 export const stop: CommandModule = {
   command: 'stop <container..>',
   describe: 'Stop one or more running containers',
-  builder: (y) => y.positional('container', { type: 'string', array: true }).option('time', { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before killing' }),
+  builder: (y) =>
+    y.positional('container', { type: 'string', array: true })
+      .option('time', { alias: 't', type: 'number', describe: 'Seconds to wait before killing (default: the container\'s --stop-timeout, else 10)' })
+      .option('signal', { alias: 's', type: 'string', describe: 'Signal to send to the container (default: its STOPSIGNAL, else SIGTERM)' }),
   handler: async (a) => {
+    const sig = a.signal === undefined ? undefined : String(a.signal);
+    if (sig !== undefined) parseSignal(sig);
     await batch(list(a.container), async (ref) => {
-      await stopContainer(findContainer(ref), Number(a.time));
+      const rec = findContainer(ref);
+      await stopContainer(sig === undefined ? rec : { ...rec, Config: { ...rec.Config, StopSignal: sig } }, a.time as number | undefined);
       return ref;
     });
   },
@@ -90,26 +96,11 @@ export const kill: CommandModule = {
   describe: 'Kill one or more running containers',
   builder: (y) => y.positional('container', { type: 'string', array: true }).option('signal', { alias: 's', type: 'string', default: 'KILL', describe: 'Signal to send' }),
   handler: async (a) => {
-    const s = String(a.signal).toUpperCase();
-    const sig = /^\d+$/.test(s) ? Number(s) : ((s.startsWith('SIG') ? s : `SIG${s}`) as NodeJS.Signals);
+    const sig = parseSignal(String(a.signal));
     await batch(list(a.container), async (ref) => {
-      await signalContainer(findContainer(ref), sig);
+      await killContainer(findContainer(ref), sig);
       return ref;
     });
-  },
-};
-
-export const logs: CommandModule = {
-  command: 'logs <container>',
-  describe: 'Fetch the logs of a container',
-  builder: (y) => y.positional('container', { type: 'string', demandOption: true }),
-  handler: async (a) => {
-    const rec = findContainer(String(a.container));
-    try {
-      process.stdout.write(fs.readFileSync(logFile(rec.Id)));
-    } catch {
-      /* a container that never ran detached has no log */
-    }
   },
 };
 
@@ -148,4 +139,4 @@ export const ps: CommandModule = {
   },
 };
 
-export const containerCommands: CommandModule[] = [run, create, start, exec, rm, stop, kill, logs, ps];
+export const containerCommands: CommandModule[] = [run, create, start, exec, rm, stop, kill, ps];

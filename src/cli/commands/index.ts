@@ -1,9 +1,11 @@
 /** Every command skiff knows, in one list for yargs. */
 import type { CommandModule } from 'yargs';
 import { buildCmd, buildCommands, commitCmd } from './build.js';
-import { containerCommands, create, exec, kill, logs, ps, rm, run, start, stop } from './container.js';
+import { containerCommands, create, exec, kill, ps, rm, run, start, stop } from './container.js';
+import { attach, logs, logsCommands } from './logs.js';
 import { history, imageCommands, imagePrune, images, pull, rmi, tag } from './image.js';
 import { containerInspect, imageInspect, inspect } from './inspect.js';
+import { containerPrune, lifecycleCommands, pause, rename, restart, stats, top, unpause, wait } from './lifecycle.js';
 import { loginCmd, logoutCmd, version } from './misc.js';
 import { systemGroup } from './system.js';
 import { load, push, save, transferCommands } from './transfer.js';
@@ -23,12 +25,18 @@ const imageGroup: CommandModule = {
 const containerGroup: CommandModule = {
   command: 'container <command>',
   describe: 'Manage containers',
-  builder: (y) => y.command([run, create, start, commitCmd, exec, rm, stop, kill, logs, alias(ps, 'ls'), containerInspect]).demandCommand(1),
+  builder: (y) =>
+    y.command([
+      run, create, start, commitCmd, exec, rm, stop, kill, logs, attach, alias(ps, 'ls'), containerInspect,
+      pause, unpause, stats, top, wait, restart, rename, containerPrune,
+    ]).demandCommand(1),
   handler: () => undefined,
 };
 
 export const commands: CommandModule[] = [
   ...containerCommands,
+  ...logsCommands,
+  ...lifecycleCommands,
   ...imageCommands,
   ...transferCommands,
   ...buildCommands,

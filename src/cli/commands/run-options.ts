@@ -34,6 +34,17 @@ export const CREATE_OPTIONS = {
   label: { alias: 'l', type: 'string', describe: 'Set meta data on a container' },
   pull: { type: 'string', choices: ['missing', 'always', 'never'], default: 'missing', describe: 'Pull image before running' },
   platform: { type: 'string', describe: 'Set platform if server is multi-platform capable' },
+  restart: { type: 'string', default: 'no', describe: 'Restart policy: no, on-failure[:max-retries], always, unless-stopped' },
+  'log-driver': { type: 'string', default: 'json-file', describe: 'Logging driver: json-file or none' },
+  'log-opt': { type: 'string', describe: 'Log driver options: max-size=10m, max-file=3 (repeatable)' },
+  'health-cmd': { type: 'string', describe: 'Command to run to check health' },
+  'health-interval': { type: 'string', describe: 'Time between running the check (ms|s|m|h) (default 30s)' },
+  'health-timeout': { type: 'string', describe: 'Maximum time to allow one check to run (ms|s|m|h) (default 30s)' },
+  'health-retries': { type: 'number', describe: 'Consecutive failures needed to report unhealthy (default 3)' },
+  'health-start-period': { type: 'string', describe: 'Start period for the container to initialize before counting retries (ms|s|m|h) (default 0s)' },
+  'no-healthcheck': { type: 'boolean', default: false, describe: 'Disable any container-specified HEALTHCHECK' },
+  'stop-signal': { type: 'string', describe: 'Signal to stop the container (default: the image STOPSIGNAL, else SIGTERM)' },
+  'stop-timeout': { type: 'number', describe: 'Timeout (in seconds) to stop a container (default 10)' },
 } as const satisfies OptionTable;
 
 /** `run` = `create` + start: its own options on top of create's. */
@@ -77,6 +88,19 @@ export function toCreateOptions(a: Record<string, unknown>, command: string[]): 
     labels: list(a.label),
     pull: (a.pull as CreateOptions['pull']) ?? 'missing',
     platform: a.platform as string | undefined,
+    restart: a.restart as string | undefined,
+    logDriver: a['log-driver'] as string | undefined,
+    logOpts: list(a['log-opt']),
+    health: {
+      cmd: a['health-cmd'] as string | undefined,
+      interval: a['health-interval'] as string | undefined,
+      timeout: a['health-timeout'] as string | undefined,
+      startPeriod: a['health-start-period'] as string | undefined,
+      retries: a['health-retries'] as number | undefined,
+      none: Boolean(a['no-healthcheck']),
+    },
+    stopSignal: a['stop-signal'] as string | undefined,
+    stopTimeout: a['stop-timeout'] as number | undefined,
   };
 }
 
