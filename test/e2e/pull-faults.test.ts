@@ -146,7 +146,8 @@ const stagingWithFiles = (s: TempStore): boolean =>
 
 describe('pull faults', () => {
   test('kill -9 during a layer download leaves only tmp/ staging; the next pull succeeds', async () => {
-    await killMidPull('multilayer', 1, 0.5, () => true, () => undefined);
+    // the blob stalls half-way; the kill waits until the pull has staged something for it
+    await killMidPull('multilayer', 1, 0.5, (s) => ls(path.join(s.root, 'tmp')).length > 0, () => undefined);
   });
 
   test('kill -9 during extraction (half the debian layer in) leaves no layer, blob or image', async () => {

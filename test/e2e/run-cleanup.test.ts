@@ -26,7 +26,8 @@ describe('failed starts leave nothing behind', () => {
 
   const containers = (): string[] => {
     const d = path.join(store.root, 'containers');
-    return fs.existsSync(d) ? fs.readdirSync(d).sort() : [];
+    // container directories (64 hex), not the names index beside them
+    return fs.existsSync(d) ? fs.readdirSync(d).filter((n) => /^[0-9a-f]{64}$/.test(n)).sort() : [];
   };
 
   const cases: [string, string[], number, RegExp][] = [
