@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fixtures, mountsUnder, processes, SKIFF_BIN, skiff, tempStore, until, type TempStore } from '../helpers/fixtures.js';
+import { mountsUnder, processes, SKIFF_BIN, skiff, until, type TempStore, storeWithImage } from '../helpers/fixtures.js';
 
 interface Health {
   Status: string;
@@ -78,10 +78,7 @@ describe('detached containers', () => {
   };
 
   before(async () => {
-    store = await tempStore();
-    image = fixtures().busybox;
-    const r = await skiff(['pull', '-q', image], { store });
-    assert.equal(r.code, 0, r.stderr);
+    ({ store, image } = await storeWithImage());
   });
   after(async () => store.cleanup());
 

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  fixtures, isRootless, processes, skiff, SKIFF_BIN, tempStore, until, type RunResult, type TempStore,
+  isRootless, processes, skiff, SKIFF_BIN, until, type RunResult, type TempStore, storeWithImage,
 } from '../helpers/fixtures.js';
 
 const rootless = isRootless();
@@ -54,9 +54,7 @@ describe('lifecycle', () => {
   };
 
   before(async () => {
-    store = await tempStore();
-    image = fixtures().busybox;
-    ok(await skiff(['pull', '-q', image], { store }), 'pull');
+    ({ store, image } = await storeWithImage());
   });
   after(async () => {
     await clean();

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fixtures, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { skiff, type TempStore, storeWithImage } from '../helpers/fixtures.js';
 import { mountAt, parseMountinfo, type MountInfo } from '../helpers/mountinfo.js';
 
 describe('mounts and env files', () => {
@@ -17,10 +17,7 @@ describe('mounts and env files', () => {
   let image: string;
   let dir: string;
   before(async () => {
-    store = await tempStore();
-    image = fixtures().busybox;
-    const r = await skiff(['pull', '-q', image], { store });
-    assert.equal(r.code, 0, r.stderr);
+    ({ store, image } = await storeWithImage());
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-mounts-'));
     fs.chmodSync(dir, 0o777);
     fs.writeFileSync(path.join(dir, 'in'), 'from-host\n');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { storeMounts, storeProcessesSettled } from '../helpers/leftovers.js';
-import { fixtures, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { skiff, type TempStore, storeWithImage } from '../helpers/fixtures.js';
 
 
 
@@ -17,10 +17,7 @@ describe('failed starts leave nothing behind', () => {
   let store: TempStore;
   let image: string;
   before(async () => {
-    store = await tempStore();
-    image = fixtures().busybox;
-    const r = await skiff(['pull', '-q', image], { store });
-    assert.equal(r.code, 0, r.stderr);
+    ({ store, image } = await storeWithImage());
   });
   after(async () => store.cleanup());
 

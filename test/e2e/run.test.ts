@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fixtures, processes, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { processes, skiff, type TempStore, storeWithImage } from '../helpers/fixtures.js';
 import { storeMounts } from '../helpers/leftovers.js';
 
 const rootless = process.env.SKIFF_TEST_ROOTLESS === '1';
@@ -20,10 +20,7 @@ describe('run', () => {
   let store: TempStore;
   let image: string;
   before(async () => {
-    store = await tempStore();
-    image = fixtures().busybox;
-    const r = await skiff(['pull', '-q', image], { store });
-    assert.equal(r.code, 0, r.stderr);
+    ({ store, image } = await storeWithImage());
   });
   after(async () => store.cleanup());
 

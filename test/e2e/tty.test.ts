@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { storeMounts, storeProcesses, storeProcessesSettled } from '../helpers/leftovers.js';
-import { fixtures, SKIFF_BIN, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { SKIFF_BIN, skiff, type TempStore, storeWithImage } from '../helpers/fixtures.js';
 import { Terminal } from '../helpers/terminal.js';
 
 
@@ -24,10 +24,7 @@ describe('run -it and exec -it on a terminal', () => {
     return t;
   };
   before(async () => {
-    store = await tempStore();
-    image = fixtures().busybox;
-    const r = await skiff(['pull', '-q', image], { store });
-    assert.equal(r.code, 0, r.stderr);
+    ({ store, image } = await storeWithImage());
   });
   after(async () => {
     for (const t of terminals) await t.close();

@@ -234,6 +234,18 @@ export async function tempStore(): Promise<TempStore> {
   return s;
 }
 
+/** A fresh store (tempStore) with a fixture image pulled into it: most e2e suites start here. */
+export async function storeWithImage(name: FixtureName = 'busybox'): Promise<{ store: TempStore; image: string }> {
+  const store = await tempStore();
+  const image = fixtures().images[name].ref;
+  const r = await skiff(['pull', '-q', image], { store });
+  if (r.code !== 0) {
+    await store.cleanup();
+    throw new Error(`pull ${image} failed (${r.code}): ${r.stderr}`);
+  }
+  return { store, image };
+}
+
 /** rm -rf that also works for trees holding files of the user's subordinate ids (rootless). */
 export function removeTree(dir: string): void {
   try {
