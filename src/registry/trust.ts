@@ -6,8 +6,10 @@
  * same as node's: the bundled Mozilla roots plus the file's certificates.
  */
 import fs from 'node:fs';
-import tls from 'node:tls';
 import { SkiffError } from '../errors.js';
+import { lazyBuiltin } from '../lazy.js';
+
+const tls = lazyBuiltin<typeof import('node:tls')>('node:tls');
 
 /** The `ca` option for a verifying TLS agent: undefined = node's default store (which NODE_EXTRA_CA_CERTS, if set here, already extends). */
 export function registryCa(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
@@ -19,5 +21,5 @@ export function registryCa(env: NodeJS.ProcessEnv = process.env): string[] | und
   } catch (e) {
     throw new SkiffError('EINVAL', `cannot read the extra CA certificates of NODE_EXTRA_CA_CERTS (${file}): ${(e as Error).message}`);
   }
-  return [...tls.rootCertificates, pem];
+  return [...tls().rootCertificates, pem];
 }
