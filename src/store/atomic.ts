@@ -147,7 +147,7 @@ export function fileSink(file: string, mode: number): Writable {
     const left = bytes;
     pending = [];
     bytes = 0;
-    if (left === 0) return cb();
+    if (left === 0 || fd < 0) return cb(); // nothing to write, or destroyed while a write was out
     fs.writev(fd, bufs, (err, n) => {
       if (err) return cb(err);
       if (n === left) return cb();
@@ -182,6 +182,7 @@ export function fileSink(file: string, mode: number): Writable {
       flush((err) => {
         if (err) return cb(err);
         const f = fd;
+        if (f < 0) return cb(); // destroyed (and closed) meanwhile
         fd = -1;
         fs.close(f, (e) => cb(e));
       });
