@@ -60,6 +60,20 @@ function decoderFor(kind: Compression): Transform {
   return new PassThrough();
 }
 
+/** A decoder's error as an EDIGEST naming the data: `<what> is not valid <kind> data: ...`. */
+export function corruptError(e: Error, what: string, kind: Compression): Error {
+  return e instanceof SkiffError ? e : new SkiffError('EDIGEST', `${what} is not valid ${kind} data: ${e.message}`);
+}
+
+/**
+ * For callers that feed the decoder themselves: the decoder for a blob whose first bytes are
+ * `head` (at least 4 unless the blob is shorter). Name its errors with corruptError(e, what, kind).
+ */
+export function decoderForHead(head: Buffer): { decoder: Transform; kind: Compression } {
+  const kind = detectCompression(head);
+  return { decoder: decoderFor(kind), kind };
+}
+
 /**
  * Sniffs the first bytes, then runs them and the rest through the right decoder. The decoder's
  * output is pushed with backpressure: when our reader stops, the decoder is paused, its input
@@ -97,8 +111,7 @@ class AutoDecompress extends Transform {
     const kind = this.kind;
     this.innerEnded = new Promise((resolve, reject) => {
       inner.once('end', resolve);
-      inner.once('error', (e: Error) =>
-        reject(e instanceof SkiffError ? e : new SkiffError('EDIGEST', `${this.what} is not valid ${kind} data: ${e.message}`)));
+      inner.once('error', (e: Error) => reject(corruptError(e, this.what, kind)));
     });
     this.innerEnded.catch((e: Error) => this.destroy(e));
     inner.on('data', (d: Buffer) => {

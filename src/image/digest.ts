@@ -63,11 +63,11 @@ export function verifyBuffer(buf: Buffer, digest: string, size?: number, what: s
 }
 
 /**
- * A pass-through stream that counts and hashes the bytes going through it. It fails as soon as
- * more than `size` bytes arrive, and at its end unless the bytes had `digest` (and exactly `size`).
- * Nothing downstream may be committed before this stream has finished without error.
+ * Counts and hashes bytes as they come: `update` throws as soon as more than `size` bytes arrived,
+ * `check` throws unless the bytes had `digest` (and exactly `size`). Used directly where no stream
+ * is wanted (pull's layer path), and by DigestVerifier.
  */
-export class DigestVerifier extends Transform {
+export class DigestCheck {
   private readonly hash: Hash;
   private readonly algorithm: DigestAlgorithm;
   private count = 0;
@@ -77,33 +77,64 @@ export class DigestVerifier extends Transform {
     private readonly size: number | undefined,
     private readonly what: string = expected,
   ) {
-    super();
     this.algorithm = parseDigest(expected).algorithm;
     this.hash = crypto().createHash(this.algorithm);
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+  update(chunk: Buffer): void {
     this.count += chunk.length;
-    if (this.size !== undefined && this.count > this.size) {
-      cb(sizeMismatch(this.what, this.size, `more`));
-      return;
-    }
+    if (this.size !== undefined && this.count > this.size) throw sizeMismatch(this.what, this.size, 'more');
     this.hash.update(chunk);
-    cb(null, chunk);
   }
-  override _flush(cb: TransformCallback): void {
-    if (this.size !== undefined && this.count !== this.size) {
-      cb(sizeMismatch(this.what, this.size, this.count));
-      return;
-    }
+  check(): void {
+    if (this.size !== undefined && this.count !== this.size) throw sizeMismatch(this.what, this.size, this.count);
     this.result = `${this.algorithm}:${this.hash.digest('hex')}`;
-    cb(this.result === this.expected ? null : mismatch(this.what, this.expected, this.result));
+    if (this.result !== this.expected) throw mismatch(this.what, this.expected, this.result);
   }
   /** Bytes seen so far. */
   get bytes(): number {
     return this.count;
   }
-  /** The digest of what went through, once the stream has flushed. */
+  /** The digest of what went through, once checked. */
   get digest(): string | undefined {
     return this.result;
+  }
+}
+
+/**
+ * A pass-through stream that counts and hashes the bytes going through it. It fails as soon as
+ * more than `size` bytes arrive, and at its end unless the bytes had `digest` (and exactly `size`).
+ * Nothing downstream may be committed before this stream has finished without error.
+ */
+export class DigestVerifier extends Transform {
+  private readonly c: DigestCheck;
+  constructor(expected: string, size: number | undefined, what: string = expected) {
+    super();
+    this.c = new DigestCheck(expected, size, what);
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.c.update(chunk);
+    } catch (e) {
+      cb(e as Error);
+      return;
+    }
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    try {
+      this.c.check();
+    } catch (e) {
+      cb(e as Error);
+      return;
+    }
+    cb();
+  }
+  /** Bytes seen so far. */
+  get bytes(): number {
+    return this.c.bytes;
+  }
+  /** The digest of what went through, once the stream has flushed. */
+  get digest(): string | undefined {
+    return this.c.digest;
   }
 }

@@ -835,17 +835,38 @@ class LayerWriter {
  * computed on the stream covers every byte. On failure the target holds a partial tree: discard it.
  */
 export async function extractLayer(input: Readable, target: string, opts: ExtractOptions): Promise<ExtractResult> {
-  const w = new LayerWriter(target, opts);
+  const w = layerWriter(target, opts);
   try {
     for await (const chunk of input) {
       const c = chunk as Buffer | Uint8Array | string;
       w.feed(Buffer.isBuffer(c) ? c : typeof c === 'string' ? Buffer.from(c, 'latin1') : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
     }
-    w.finish();
-    w.finishDirs();
+    return w.end();
   } catch (err) {
     w.abort();
     throw err;
   }
-  return { size: w.size, skippedDevices: w.skippedDevices };
+}
+
+/** Extraction driven by its caller, chunk by chunk (pull feeds it straight from the decompressor, without a stream in between). */
+export interface LayerSink {
+  /** Consume the next bytes of the archive; throws (EINVAL...) on a bad entry. */
+  feed(chunk: Buffer): void;
+  /** The archive is complete: checks its end, applies directory metadata. */
+  end(): ExtractResult;
+  /** Give up: closes what is open (the caller removes the target). */
+  abort(): void;
+}
+
+export function layerWriter(target: string, opts: ExtractOptions): LayerSink {
+  const w = new LayerWriter(target, opts);
+  return {
+    feed: (chunk) => w.feed(chunk),
+    end: () => {
+      w.finish();
+      w.finishDirs();
+      return { size: w.size, skippedDevices: w.skippedDevices };
+    },
+    abort: () => w.abort(),
+  };
 }
