@@ -5,7 +5,6 @@
  * anything else leaves only tmp/ staging, which is removed.
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import type { Readable, Transform } from 'node:stream';
 import { paths } from '../config.js';
 import { describeError, SkiffError } from '../errors.js';
@@ -104,7 +103,7 @@ async function pullLayer(
     return created;
   } finally {
     prefetched?.drop(); // another pull made the layer while we waited for its lock
-    await fsp.rm(blobTmp, { force: true });
+    fs.rmSync(blobTmp, { force: true });
   }
 }
 
@@ -213,10 +212,14 @@ function receiveLayer(
         if (failed) return;
         // the blob's digest and size are verified: it may go into the store
         on.downloaded();
-        fsp.rename(blobTmp, blobPath(desc.digest)).then(() => {
-          blobStored = true;
-          settle();
-        }, fail);
+        try {
+          fs.renameSync(blobTmp, blobPath(desc.digest));
+        } catch (e) {
+          fail(e);
+          return;
+        }
+        blobStored = true;
+        settle();
       });
     });
   });

@@ -76,7 +76,7 @@ export async function stagingPath(kind: string): Promise<string> {
 
 export async function makeStagingDir(kind: string): Promise<string> {
   const p = await stagingPath(kind);
-  await fsp.mkdir(p, { mode: 0o700 });
+  fs.mkdirSync(p, { mode: 0o700 }); // metadata calls are synchronous: a thread-pool round trip waits behind a pull's decompression
   return p;
 }
 
@@ -86,7 +86,7 @@ export async function makeStagingDir(kind: string): Promise<string> {
  */
 export async function commitDir(staging: string, final: string): Promise<boolean> {
   try {
-    await fsp.rename(staging, final);
+    fs.renameSync(staging, final);
     return true;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -130,13 +130,32 @@ export async function sweepStaging(): Promise<number> {
   return n;
 }
 
+/** Write all of `bufs` at `fd` now (writev, again after a short write). */
+function writeAllSync(fd: number, bufs: Buffer[]): void {
+  let rest = bufs;
+  while (rest.length) {
+    let n = fs.writevSync(fd, rest);
+    const left: Buffer[] = [];
+    for (const b of rest) {
+      if (n >= b.length) n -= b.length;
+      else {
+        left.push(n ? b.subarray(n) : b);
+        n = 0;
+      }
+    }
+    rest = left;
+  }
+}
+
 /**
  * A Writable to a new file (staging: the caller renames it into place) that gathers chunks and
  * writes them with one writev per MiB, off the main thread. fs.createWriteStream makes a
  * thread-pool round trip per chunk (a 4 MB blob in 64 KiB chunks: ~12 ms of CPU, and tens of ms
  * of latency on a busy machine); synchronous writes would stall the event loop whenever the kernel
  * throttles dirty pages (a big layer). No fsync (GUIDE: a killed pull leaves only staging, which is
- * swept; a layer is never trusted from its blob file).
+ * swept; a layer is never trusted from its blob file). Opening, closing and the last batch (under
+ * 1 MiB: all of a small blob) are synchronous: through the thread pool, they would wait behind a
+ * pull's decompression jobs.
  */
 export function fileSink(file: string, mode: number): Writable {
   let fd = -1;
@@ -167,10 +186,12 @@ export function fileSink(file: string, mode: number): Writable {
   return new Writable({
     highWaterMark: 1 << 20,
     construct(cb) {
-      fs.open(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, mode, (err, f) => {
-        if (!err) fd = f;
-        cb(err);
-      });
+      try {
+        fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, mode);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
     },
     write(chunk: Buffer, _enc, cb) {
       pending.push(chunk);
@@ -179,13 +200,28 @@ export function fileSink(file: string, mode: number): Writable {
       else cb();
     },
     final(cb) {
-      flush((err) => {
+      const close = (err?: Error | null): void => {
         if (err) return cb(err);
         const f = fd;
         if (f < 0) return cb(); // destroyed (and closed) meanwhile
         fd = -1;
-        fs.close(f, (e) => cb(e));
-      });
+        try {
+          fs.closeSync(f);
+          cb();
+        } catch (e) {
+          cb(e as Error);
+        }
+      };
+      if (fd < 0 || bytes === 0) return close();
+      // the last batch (under 1 MiB) is written here: for a small blob, the only write
+      try {
+        writeAllSync(fd, pending);
+        pending = [];
+        bytes = 0;
+      } catch (e) {
+        return cb(e as Error);
+      }
+      close();
     },
     destroy(err, cb) {
       if (fd < 0) return cb(err);

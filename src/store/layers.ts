@@ -58,7 +58,7 @@ export async function createLayer(
     const staging = await makeStagingDir('layer');
     try {
       const diff = path.join(staging, 'diff');
-      await fsp.mkdir(diff, { mode: 0o755 });
+      fs.mkdirSync(diff, { mode: 0o755 });
       const size = await fill(diff);
       return await finishLayer(staging, { ...meta, size });
     } catch (e) {
@@ -73,8 +73,9 @@ export async function createLayer(
  * link first: a kill between the two must not leave a layer without its link). Under the layer's lock.
  */
 async function finishLayer(staging: string, meta: LayerMeta): Promise<{ meta: LayerMeta; created: boolean }> {
-  await fsp.writeFile(path.join(staging, 'meta.json'), JSON.stringify(meta) + '\n');
-  await ensureLink(meta.chainId);
+  // synchronous metadata calls: through the thread pool they wait behind a pull's decompression
+  fs.writeFileSync(path.join(staging, 'meta.json'), JSON.stringify(meta) + '\n');
+  ensureLink(meta.chainId);
   const created = await commitDir(staging, layerDir(meta.chainId));
   return { meta: (await layerMeta(meta.chainId)) ?? meta, created };
 }
@@ -114,10 +115,10 @@ export function whileNoneAdding<T>(fn: () => Promise<T>): Promise<T> {
 /** Layers share 256 lock files (by the chain id's first byte): bounded, and a collision only serialises. */
 const layerLock = (chainId: string): `layer-${string}` => `layer-${path.basename(layerDir(chainId)).slice(0, 2)}`;
 
-async function ensureLink(chainId: string): Promise<void> {
+function ensureLink(chainId: string): void {
   const link = path.join(dirs().links, layerLinkName(chainId));
   try {
-    await fsp.symlink(path.join('..', path.basename(layerDir(chainId)), 'diff'), link);
+    fs.symlinkSync(path.join('..', path.basename(layerDir(chainId)), 'diff'), link);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
