@@ -251,9 +251,25 @@ class LayerWriter {
   size = 0;
   skippedDevices = 0;
 
+  /**
+   * The owner a new inode gets anyway (our euid/egid), when that holds: the target's directories
+   * are created without setgid (modes come at the end), so only a setgid target could hand out
+   * another group. Entries owned by it need no chown call (most of a layer when we are root).
+   */
+  private readonly ownUid: number;
+  private readonly ownGid: number;
+
   constructor(target: string, private readonly opts: ExtractOptions) {
     this.root = target.endsWith('/') ? target : target + '/';
     this.rootBuf = Buffer.from(this.root, 'utf8');
+    const setgid = opts.chown && (fs.statSync(target).mode & 0o2000) !== 0;
+    this.ownUid = setgid ? -1 : process.geteuid!();
+    this.ownGid = setgid ? -1 : process.getegid!();
+  }
+
+  /** Whether entry `e` needs a chown (owners apply and differ from what creating it gave). */
+  private chowns(e: Entry): boolean {
+    return this.opts.chown && (e.uid !== this.ownUid || e.gid !== this.ownGid);
   }
 
   private get addon(): NativeAddon {
@@ -668,7 +684,7 @@ class LayerWriter {
           throw err;
         }
       });
-      if (this.opts.chown) fs.lchownSync(this.p(rel), e.uid, e.gid);
+      if (this.chowns(e)) fs.lchownSync(this.p(rel), e.uid, e.gid);
       return false;
     }
 
@@ -681,7 +697,7 @@ class LayerWriter {
         const p = this.p(rel);
         const to = ASCII.test(e.linkname) ? e.linkname : Buffer.from(e.linkname, 'latin1');
         this.create(rel, () => fs.symlinkSync(to, p));
-        if (this.opts.chown) fs.lchownSync(p, e.uid, e.gid);
+        if (this.chowns(e)) fs.lchownSync(p, e.uid, e.gid);
         if (e.xattrs.size) this.setXattrs(rel, e.xattrs);
         fs.lutimesSync(p, ts(e.atime!), ts(e.mtime));
         return false;
@@ -702,7 +718,7 @@ class LayerWriter {
           throw err;
         }
         const p = this.p(rel);
-        if (this.opts.chown) fs.lchownSync(p, e.uid, e.gid);
+        if (this.chowns(e)) fs.lchownSync(p, e.uid, e.gid);
         if (e.xattrs.size) this.setXattrs(rel, e.xattrs);
         fs.chmodSync(p, e.mode);
         fs.utimesSync(p, ts(e.atime!), ts(e.mtime));
@@ -726,14 +742,16 @@ class LayerWriter {
 
   private directory(rel: string, e: Entry): void {
     const p = this.p(rel);
+    let made = true;
     try {
       fs.mkdirSync(p, 0o700);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       if (this.makeRoom(rel, true) !== 'dir') fs.mkdirSync(p, 0o700);
+      else made = false; // an earlier entry's directory: it may have another owner
     }
     this.dirs.add(rel);
-    if (this.opts.chown) fs.lchownSync(p, e.uid, e.gid);
+    if (made ? this.chowns(e) : this.opts.chown) fs.lchownSync(p, e.uid, e.gid);
     if (e.xattrs.size) this.setXattrs(rel, e.xattrs);
     this.dirMeta.set(rel, { mode: e.mode, atime: e.atime!, mtime: e.mtime });
   }
@@ -803,7 +821,7 @@ class LayerWriter {
     const fd = this.fd;
     try {
       if (this.pendingBytes) this.flush();
-      if (this.opts.chown) fs.fchownSync(fd, e.uid, e.gid);
+      if (this.chowns(e)) fs.fchownSync(fd, e.uid, e.gid);
       if (e.xattrs.size) this.setXattrs(this.fileRel, e.xattrs);
       fs.fchmodSync(fd, e.mode);
       fs.futimesSync(fd, ts(e.atime!), ts(e.mtime));

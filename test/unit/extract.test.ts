@@ -400,6 +400,32 @@ test('entries that replace others: file ↔ directory ↔ symlink, as tar does',
   cleanup(t.dir);
 });
 
+test('owners: our own ids are not chowned again, other ids are; a repeated directory takes the later owner; a setgid target still gets the entry group', rootOnly, async () => {
+  const t = tmp();
+  await extractLayer(tarOf(
+    tarEntry('mine', { body: 'a' }),
+    tarEntry('theirs', { body: 'b', uid: 1000, gid: 1001 }),
+    tarEntry('link', { type: '2', link: 'theirs', uid: 1002, gid: 1003 }),
+    tarEntry('d/', { type: '5', uid: 1000, gid: 1000 }),
+    tarEntry('d/f', { body: 'f' }),
+    tarEntry('d/', { type: '5' }), // the same directory again, owned by root: the later entry wins
+  ), t.target, opts);
+  const owner = (p: string): string => {
+    const st = fs.lstatSync(path.join(t.target, p));
+    return `${st.uid}:${st.gid}`;
+  };
+  assert.deepEqual(['mine', 'theirs', 'link', 'd', 'd/f'].map(owner), ['0:0', '1000:1001', '1002:1003', '0:0', '0:0']);
+  cleanup(t.dir);
+  // a target in a setgid directory of group 50: new inodes would get group 50, so root's entries are chowned too
+  const u = tmp();
+  fs.chownSync(u.target, 0, 50);
+  fs.chmodSync(u.target, 0o2755);
+  await extractLayer(tarOf(tarEntry('f', { body: 'x' }), tarEntry('sub/', { type: '5' })), u.target, opts);
+  assert.equal(fs.lstatSync(path.join(u.target, 'f')).gid, 0);
+  assert.equal(fs.lstatSync(path.join(u.target, 'sub')).gid, 0);
+  cleanup(u.dir);
+});
+
 test('entries escaping the layer are refused and nothing is written outside it', async () => {
   const attacks: [string, (canary: string) => Buffer[], RegExp?][] = [
     ['dot-dot', () => [tarEntry('../evil', { body: 'x' })]],
