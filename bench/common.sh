@@ -4,7 +4,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SKIFF="$REPO/bin/skiff"
 if [ -z "${BENCH_TMP:-}" ]; then
-  BENCH_TMP=$(mktemp -d /tmp/skiff-bench.XXXXXX)
+  BENCH_TMP=$(mktemp -d "${BENCH_PARENT:-/tmp}/skiff-bench.XXXXXX")
   BENCH_OWN_TMP=1
 fi
 RUNS=${RUNS:-10}
