@@ -1,9 +1,17 @@
 // skiff's node entry (bin/skiff runs it; node re-executions of skiff, e.g. into the user namespace,
 // run it directly). The whole CLI is one bundle (dist/skiff.cjs, made by `make bundle`); it is compiled
-// here with V8's code cache (dist/skiff.cjs.cache) so start-up does not parse it. A cache that V8
-// rejects (another node, other flags) or that is older than the bundle is not used: the bundle is
-// then compiled from source as `require` would. `SKIFF_WRITE_CODE_CACHE=1 node bin/skiff.cjs` writes
-// the cache (the Makefile does, right after bundling).
+// here with V8's code cache so start-up does not parse it. A cache that V8 rejects (another node,
+// other flags) or that is older than the bundle is not used: the bundle is then compiled from source
+// as `require` would. `SKIFF_WRITE_CODE_CACHE=1 node bin/skiff.cjs` writes dist/skiff.cjs.cache (the
+// Makefile does, right after bundling).
+//
+// That cache holds only what V8 compiles up front; every function a command calls is compiled on
+// first call (~15-20 ms of a pull). So, as node 22's module.enableCompileCache() does, the first
+// `run`, `create` and `pull` with this bundle leave a cache of everything they compiled (on top of
+// what they loaded) in ~/.cache/skiff (XDG_CACHE_HOME), and later invocations load that one: three
+// writes per build and user, then none. Only those commands (the fast path, which skips yargs)
+// train it: yargs' code would double the cache, and every start-up would pay to load it.
+// SKIFF_CODE_CACHE=0 turns this off; a cache that cannot be written is skipped silently.
 'use strict';
 if (process.env.SKIFF_TRACE_STARTUP === '1') process.stderr.write(`skiff-trace node ${performance.now().toFixed(2)}\n`);
 const fs = require('fs');
@@ -12,19 +20,72 @@ const vm = require('vm');
 const Module = require('module');
 
 const file = path.join(__dirname, '..', 'dist', 'skiff.cjs');
-const cacheFile = `${file}.cache`;
+const distCache = `${file}.cache`;
 const source = fs.readFileSync(file, 'utf8');
-let cachedData;
-try {
-  // V8 checks the cache against the source's length only: an older cache is never used
-  if (fs.statSync(cacheFile).mtimeMs >= fs.statSync(file).mtimeMs) cachedData = fs.readFileSync(cacheFile);
-} catch {
-  /* no cache: compile from source */
+const bundle = fs.statSync(file);
+
+const read = (f) => {
+  try {
+    return fs.readFileSync(f);
+  } catch {
+    return undefined;
+  }
+};
+
+/** The user's trained cache: keyed by the bundle (size, mtime) and node (version, flags). */
+function userCachePaths() {
+  if (process.env.SKIFF_CODE_CACHE === '0' || process.env.SKIFF_WRITE_CODE_CACHE === '1') return undefined;
+  const base = process.env.XDG_CACHE_HOME || (process.env.HOME ? path.join(process.env.HOME, '.cache') : '');
+  if (!base) return undefined;
+  const flags = process.execArgv.join(' ');
+  const key = `${bundle.size}-${Math.floor(bundle.mtimeMs)}-${process.version}${flags ? `-${Buffer.from(flags).toString('hex').slice(0, 32)}` : ''}`;
+  const dir = path.join(base, 'skiff');
+  return { dir, key, cache: path.join(dir, `code-${key}.cache`), trained: path.join(dir, `code-${key}.json`) };
 }
+
+const user = userCachePaths();
+let cachedData = user && read(user.cache);
+const fromUser = cachedData !== undefined;
+// V8 checks the cache against the source's length only: an older cache is never used
+if (!cachedData && fs.statSync(distCache, { throwIfNoEntry: false })?.mtimeMs >= bundle.mtimeMs) cachedData = read(distCache);
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+
 if (process.env.SKIFF_WRITE_CODE_CACHE === '1') {
-  fs.writeFileSync(cacheFile, script.createCachedData());
+  fs.writeFileSync(distCache, script.createCachedData());
 } else {
+  if (user) {
+    // the command word: what this invocation trains the cache for
+    const word = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? '';
+    const trains = ['run', 'create', 'pull'].includes(word);
+    let trained = [];
+    try {
+      if (fromUser && !script.cachedDataRejected) trained = JSON.parse(fs.readFileSync(user.trained, 'utf8'));
+    } catch {
+      /* no record: train */
+    }
+    if (trains && Array.isArray(trained) && !trained.includes(word)) {
+      let saved = false;
+      // called at exit, and by the CLI before it execve()s the shim (no exit then)
+      globalThis.__skiffSaveCodeCache = () => {
+        if (saved) return;
+        saved = true;
+        try {
+          fs.mkdirSync(user.dir, { recursive: true, mode: 0o700 });
+          const tmp = `${user.cache}.${process.pid}`;
+          fs.writeFileSync(tmp, script.createCachedData());
+          fs.renameSync(tmp, user.cache);
+          fs.writeFileSync(`${user.trained}.${process.pid}`, JSON.stringify([...trained, word]));
+          fs.renameSync(`${user.trained}.${process.pid}`, user.trained);
+          for (const f of fs.readdirSync(user.dir)) {
+            if (f.startsWith('code-') && !f.startsWith(`code-${user.key}.`)) fs.rmSync(path.join(user.dir, f), { force: true });
+          }
+        } catch {
+          /* a read-only or full home: run without it */
+        }
+      };
+      process.once('exit', globalThis.__skiffSaveCodeCache);
+    }
+  }
   const mod = { exports: {}, filename: file, id: file };
   script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
 }

@@ -39,11 +39,17 @@ async function markStarted(rec: ContainerRecord, detached: boolean, shimPid?: nu
   return start;
 }
 
+/** bin/skiff.cjs's code-cache training runs at exit, which an execve skips: it runs here instead. */
+function beforeExecve(): void {
+  (globalThis as { __skiffSaveCodeCache?: () => void }).__skiffSaveCodeCache?.();
+}
+
 /** Foreground start: this process becomes the shim (execve keeps the pid). Never returns. */
 export async function startAttached(rec: ContainerRecord): Promise<never> {
   mark('created');
   await markStarted(rec, false, process.pid);
   mark('exec');
+  beforeExecve();
   return native().execve(shimPath(), ['skiff-shim', 'run', containerFiles(rec.Id).bundle], envArray());
 }
 
@@ -131,6 +137,7 @@ export async function execInContainer(
   const dir = await makeStagingDir('exec');
   const file = path.join(dir, 'process.json');
   await fsp.writeFile(file, JSON.stringify(proc));
+  beforeExecve();
   return native().execve(shimPath(), ['skiff-shim', 'exec', String(st.Pid), file], envArray());
 }
 
