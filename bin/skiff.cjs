@@ -69,18 +69,29 @@ if (process.env.SKIFF_WRITE_CODE_CACHE === '1') {
       globalThis.__skiffSaveCodeCache = () => {
         if (saved) return;
         saved = true;
+        const tmp = `${user.cache}.${process.pid}`;
         try {
           fs.mkdirSync(user.dir, { recursive: true, mode: 0o700 });
-          const tmp = `${user.cache}.${process.pid}`;
-          fs.writeFileSync(tmp, script.createCachedData());
+          // opened before the cache is made (~5-10 ms): an unwritable home costs no more than this
+          const fd = fs.openSync(tmp, 'w', 0o600);
+          try {
+            fs.writeSync(fd, script.createCachedData());
+          } finally {
+            fs.closeSync(fd);
+          }
           fs.renameSync(tmp, user.cache);
-          fs.writeFileSync(`${user.trained}.${process.pid}`, JSON.stringify([...trained, word]));
+          fs.writeFileSync(`${user.trained}.${process.pid}`, JSON.stringify([...trained, word]), { mode: 0o600 });
           fs.renameSync(`${user.trained}.${process.pid}`, user.trained);
           for (const f of fs.readdirSync(user.dir)) {
             if (f.startsWith('code-') && !f.startsWith(`code-${user.key}.`)) fs.rmSync(path.join(user.dir, f), { force: true });
           }
         } catch {
-          /* a read-only or full home: run without it */
+          // a read-only or full home: run without it
+          try {
+            fs.rmSync(tmp, { force: true });
+          } catch {
+            /* nothing to remove */
+          }
         }
       };
       process.once('exit', globalThis.__skiffSaveCodeCache);

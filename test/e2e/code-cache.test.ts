@@ -61,6 +61,19 @@ describe('trained code cache', () => {
     assert.notDeepEqual(fs.readFileSync(cacheFile()).subarray(0, 4096), Buffer.alloc(4096, 0x5a));
   });
 
+  test('a cache home that cannot be written: the command works, nothing is left', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-xdg-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'skiff'), 'a file where the cache dir would go');
+      const r = await skiff(['pull', '-q', image], { store, env: { XDG_CACHE_HOME: dir } });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.deepEqual(files(dir), ['skiff']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('SKIFF_CODE_CACHE=0 writes nothing', async () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-xdg-'));
     try {
