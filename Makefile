@@ -33,6 +33,8 @@ bundle: ts
 	node scripts/bundle-interop.cjs dist/skiff.cjs
 	@# a script compiled by vm has no loader for import(): the bundle must not keep one (import node: builtins statically)
 	@! grep -n '[^A-Za-z0-9_$$.]import(' dist/skiff.cjs || { echo 'dist/skiff.cjs: import() of an external module' >&2; exit 1; }
+	@# bin/skiff.cjs reads the bundle as latin1 (faster than utf8): it must be ASCII (write \u escapes in regexes, ASCII in kept comments)
+	@! LC_ALL=C grep -n '[^ -~	]' dist/skiff.cjs || { echo 'dist/skiff.cjs: non-ASCII bytes (lines above)' >&2; exit 1; }
 	SKIFF_WRITE_CODE_CACHE=1 node bin/skiff.cjs
 
 test: build

@@ -21,7 +21,9 @@ const Module = require('module');
 
 const file = path.join(__dirname, '..', 'dist', 'skiff.cjs');
 const distCache = `${file}.cache`;
-const source = fs.readFileSync(file, 'utf8');
+// the bundle is ASCII (the Makefile checks): read as latin1, a plain copy into a one-byte string,
+// instead of utf8 (~4 ms for its 900 KB here against ~1.5 ms)
+const source = fs.readFileSync(file, 'latin1');
 const bundle = fs.statSync(file);
 
 const read = (f) => {

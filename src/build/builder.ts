@@ -328,7 +328,7 @@ class Builder {
     return { ...state, key, layers, image, created: entry.created };
   }
 
-  /** A finished diff dir → a layer (undefined when it is empty: the step then has no layer). */
+  /** A finished diff dir -> a layer (undefined when it is empty: the step then has no layer). */
   private async commitDiff(state: State, diff: string): Promise<LayerInfo | undefined> {
     if (fs.readdirSync(diff).length === 0) return undefined;
     const diffId = await packedDigest(diff);

@@ -10,7 +10,7 @@ import { labelsMatch, parseGoDuration, parseImageFilters, parseUntil, referenceM
 test('Go durations', () => {
   const cases: [string, number | undefined][] = [
     ['0', 0], ['5s', 5000], ['30m', 1_800_000], ['24h', 86_400_000], ['1h30m', 5_400_000], ['1.5h', 5_400_000],
-    ['100ms', 100], ['-1h', -3_600_000], ['2h45m30s', 9_930_000], ['1d', undefined], ['', undefined], ['h', undefined], ['10', undefined],
+    ['100ms', 100], ['1500\u00b5s', 1.5], ['2us', 0.002], ['-1h', -3_600_000], ['2h45m30s', 9_930_000], ['1d', undefined], ['', undefined], ['h', undefined], ['10', undefined],
   ];
   for (const [s, want] of cases) assert.equal(parseGoDuration(s), want, s);
 });
