@@ -352,6 +352,7 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
   const damaged: string[] = [];
   const requests: string[] = [];
   const sockets = new Set<net.Socket>();
+  const upstreamRequests = new Set<http.ClientRequest>();
   let markStalled: () => void = () => undefined;
   const stalled = new Promise<void>((r) => (markStalled = r));
   let stalls = 0;
@@ -369,6 +370,9 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
       return;
     }
     const up = http.request({ host: uhost, port: uport, path: req.url, method: req.method, headers: req.headers }, (ur) => {
+      // a client that goes away (killed mid-blob) must not leave the upstream response paused
+      // half-read: its socket would keep this test process alive after the tests
+      res.on('close', () => ur.destroy());
       res.writeHead(ur.statusCode ?? 502, ur.statusMessage, ur.headers);
       if (!hit || (ur.statusCode ?? 0) >= 300) {
         ur.pipe(res);
@@ -429,6 +433,8 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
       });
       ur.on('end', () => res.end());
     });
+    upstreamRequests.add(up);
+    up.on('close', () => upstreamRequests.delete(up));
     up.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
       res.end();
@@ -451,6 +457,7 @@ export async function startBrokenRegistry(o: BrokenRegistryOptions = {}): Promis
     },
     close: () =>
       new Promise<void>((r) => {
+        for (const u of upstreamRequests) u.destroy();
         for (const s of sockets) s.destroy();
         server.close(() => r());
       }),
