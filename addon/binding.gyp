@@ -19,6 +19,28 @@
       ]
     },
     {
+      "target_name": "skiff_inflate",
+      "sources": [
+        "src/inflate.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-O2",
+        "-Wall",
+        "-Wextra"
+      ],
+      "libraries": [
+        "-lisal"
+      ]
+    },
+    {
       "target_name": "skiff-shim",
       "type": "executable",
       "sources": [

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # setup-debian.sh — prepare a Debian 12 machine (as root) to build and test skiff. Idempotent.
-#   build:    build-essential python3 pkg-config libseccomp-dev libjansson-dev (+ Node.js 20 if missing)
+#   build:    build-essential python3 pkg-config libseccomp-dev libjansson-dev libisal-dev (+ Node.js 20 if missing)
 #   peers:    podman crun skopeo buildah umoci docker-registry
 #   fixtures: busybox-static debootstrap libcap2-bin uidmap apache2-utils jq iproute2 hyperfine
 # and the machine quirks the tests need (shared/GUIDE.md §6): the hugetlb v1 controller for crun on a
@@ -17,7 +17,7 @@ die() { echo "setup: FAILED: $* (log: $log)" >&2; tail -n 20 "$log" >&2; exit 1;
 
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
-  build-essential python3 pkg-config libseccomp-dev libjansson-dev
+  build-essential python3 pkg-config libseccomp-dev libjansson-dev libisal-dev
   docker-registry skopeo umoci buildah podman crun busybox-static debootstrap uidmap
   apache2-utils jq iproute2 hyperfine libcap2-bin ca-certificates curl tar gzip
 )

@@ -45,6 +45,27 @@ export function native(): NativeAddon {
   return addon;
 }
 
+/** A gzip decompression state of skiff_inflate (ISA-L): one write at a time, on the thread pool. */
+export interface NativeInflater {
+  write(chunk: Buffer, cb: (err: Error | null, out: Buffer[]) => void): void;
+  /** An Error when the input ended inside a gzip member. */
+  finish(): Error | undefined;
+}
+
+/** The decompression addon (its own file: only commands that decompress load libisal). */
+export interface InflateAddon {
+  Inflater: new () => NativeInflater;
+}
+
+let inflate: InflateAddon | undefined;
+export function inflateAddon(): InflateAddon {
+  if (!inflate) {
+    const require = createRequire(import.meta.url);
+    inflate = require(locate('skiff_inflate.node')) as InflateAddon;
+  }
+  return inflate;
+}
+
 let shim: string | undefined;
 export function shimPath(): string {
   return (shim ??= locate('skiff-shim'));

@@ -53,6 +53,43 @@ test('gzip, plain and empty inputs', async () => {
   assert.deepEqual(await collect(decompressStream('', pieces(two, 4096))), data);
 });
 
+test('gzip (ISA-L) agrees with node:zlib byte for byte and error for error, at any chunking', async () => {
+  const data = payload(6000); // small: 1-byte chunks are one thread-pool job each
+  const gz = zlib.gzipSync(data);
+  const members = Buffer.concat([zlib.gzipSync(data.subarray(0, 5)), zlib.gzipSync(Buffer.alloc(0)), zlib.gzipSync(data.subarray(5))]);
+  const badCrc = Buffer.from(gz);
+  badCrc[gz.length - 6]! ^= 1; // CRC-32 in the trailer
+  const badSize = Buffer.from(gz);
+  badSize[gz.length - 1]! ^= 1; // ISIZE
+  const cases: [string, Buffer][] = [
+    ['one member', gz],
+    ['three members, one empty', members],
+    ['data after the member', Buffer.concat([gz, Buffer.from('trailing')])],
+    ['a lone 0x1f after the member', Buffer.concat([gz, Buffer.from([0x1f])])],
+    ['trailer CRC wrong', badCrc],
+    ['trailer size wrong', badSize],
+    ['cut inside the trailer', gz.subarray(0, gz.length - 3)],
+    ['header only', gz.subarray(0, 10)],
+  ];
+  const result = async (b: Buffer, size: number): Promise<string> => {
+    try {
+      return `ok ${(await collect(decompressStream('', pieces(b, size)))).toString('base64').slice(0, 64)} ${b.length}`;
+    } catch (e) {
+      return `error ${(e as Error).message.replace(/^layer is not valid gzip data: /, '')}`;
+    }
+  };
+  for (const [what, b] of cases) {
+    let want: string;
+    try {
+      want = `ok ${zlib.gunzipSync(b).toString('base64').slice(0, 64)} ${b.length}`;
+    } catch (e) {
+      // ISA-L reports a wrong trailer size as a failed check, as it does a wrong CRC
+      want = `error ${(e as Error).message.replace('incorrect length check', 'incorrect data check')}`;
+    }
+    for (const size of [1, 4, 4096, 1 << 20]) assert.equal(await result(b, size), want, `${what}, ${size}-byte chunks`);
+  }
+});
+
 test('zstd, including several frames and a skippable frame', { skip: !hasZstd && 'zstd(1) is not installed' }, async () => {
   const data = payload(1_000_000);
   assert.deepEqual(await collect(decompressStream('application/vnd.oci.image.layer.v1.tar+zstd', pieces(zstd(data), 5000))), data);
