@@ -10,11 +10,11 @@
 # more and the bench would measure the deletion's aftermath. The moved stores go at the end.
 # Each run also starts with no dirty pages (`sync` before, not timed): otherwise a run pays for the
 # writeback of the run before it (~350 MB for Debian).
-# The stores go under /var/tmp (BENCH_PARENT), on the filesystem and beside where both tools keep
-# theirs by default (/var/lib/skiff, /var/lib/containers), not in /tmp: on this machine creating a
-# file anywhere under /tmp costs ~150-230 us against ~10-20 us elsewhere on the same disk (that
-# inode group is where every test suite's temporary stores come and go), which would add ~70 ms of
-# symlink and file creation to both tools' multi-layer pull.
+# The stores go under /var/tmp (BENCH_PARENT), not /tmp, where the test suites' stores come and go:
+# on this machine (ext4 without a journal) creating a file in a directory whose block group saw
+# many deletions in the last minutes costs 80-270 us instead of 10-20 us, which adds ~30-70 ms of
+# symlink and file creation to both tools' multi-layer pull. The bench prints that cost first; when
+# it is high, wait or pick another BENCH_PARENT.
 BENCH_PARENT=${BENCH_PARENT:-/var/tmp}
 source "$(dirname "$0")/common.sh"
 bench_registry
@@ -38,6 +38,14 @@ timed() {
   echo $(((e - s) / 1000)) >>"$BENCH_TMP/$name.times"
 }
 echo "bench: podman storage driver: $(podman --root "$PODMAN_ROOT" info --format '{{.Store.GraphDriverName}}')" >&2
+node -e '
+  const fs = require("fs"), d = process.argv[1];
+  fs.mkdirSync(d);
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < 300; i++) fs.symlinkSync("busybox", `${d}/l${i}`);
+  const us = Number(process.hrtime.bigint() - t) / 300e3;
+  console.log(`bench: creating a file under ${process.argv[2]} costs ${us.toFixed(0)} us${us > 50 ? " (slow: recent mass deletions in its block group; results will be inflated for both tools)" : ""}`);
+' "$TRASH/inode-probe" "$BENCH_PARENT"
 runs=${PULL_RUNS:-6}
 # the small image first: the big ones leave ~100k moved-aside inodes in the group, which slows later creation
 for img in multilayer:latest bench-layers:latest debian:bookworm; do
