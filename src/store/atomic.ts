@@ -130,20 +130,27 @@ export async function sweepStaging(): Promise<number> {
   return n;
 }
 
-/** Write all of `bufs` at `fd` now (writev, again after a short write). */
-function writeAllSync(fd: number, bufs: Buffer[]): void {
-  let rest = bufs;
-  while (rest.length) {
-    let n = fs.writevSync(fd, rest);
-    const left: Buffer[] = [];
-    for (const b of rest) {
-      if (n >= b.length) n -= b.length;
-      else {
-        left.push(n ? b.subarray(n) : b);
-        n = 0;
-      }
+/** What is left of `bufs` once the first `n` bytes are written (a short write). */
+function unwritten(bufs: Buffer[], n: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const b of bufs) {
+    if (n >= b.length) n -= b.length;
+    else {
+      rest.push(n ? b.subarray(n) : b);
+      n = 0;
     }
-    rest = left;
+  }
+  return rest;
+}
+
+/** Write all of `bufs` at `fd` now: one write(v), again after a short write. */
+export function writeAllSync(fd: number, bufs: Buffer[]): void {
+  let rest = bufs;
+  let bytes = rest.reduce((n, b) => n + b.length, 0);
+  while (bytes > 0) {
+    const n = rest.length === 1 ? fs.writeSync(fd, rest[0]!) : fs.writevSync(fd, rest);
+    bytes -= n;
+    if (bytes > 0) rest = unwritten(rest, n);
   }
 }
 
@@ -170,16 +177,9 @@ export function fileSink(file: string, mode: number): Writable {
     fs.writev(fd, bufs, (err, n) => {
       if (err) return cb(err);
       if (n === left) return cb();
-      // a short write: the rest goes first in the next flush
-      let skip = n;
-      for (const b of bufs) {
-        if (skip >= b.length) skip -= b.length;
-        else {
-          pending.push(skip ? b.subarray(skip) : b);
-          bytes += b.length - skip;
-          skip = 0;
-        }
-      }
+      // a short write: the rest goes again (no write comes in meanwhile: its callback is this one's)
+      pending = unwritten(bufs, n);
+      bytes = left - n;
       flush(cb);
     });
   };

@@ -32,6 +32,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { SkiffError } from '../errors.js';
 import { native, type NativeAddon } from '../native.js';
+import { writeAllSync } from './atomic.js';
 
 export interface ExtractOptions {
   overlayXattrPrefix: 'trusted.overlay.' | 'user.overlay.';
@@ -345,6 +346,13 @@ class LayerWriter {
           return;
       }
     }
+  }
+
+  /** The archive is complete (LayerSink.end). */
+  end(): ExtractResult {
+    this.finish();
+    this.finishDirs();
+    return { size: this.size, skippedDevices: this.skippedDevices };
   }
 
   /** The input ended. */
@@ -794,26 +802,10 @@ class LayerWriter {
   }
 
   private flush(): void {
-    let bufs = this.pending;
-    let bytes = this.pendingBytes;
+    const bufs = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    while (bytes > 0) {
-      const n = bufs.length === 1 ? fs.writeSync(this.fd, bufs[0]!) : fs.writevSync(this.fd, bufs);
-      if (n === bytes) return;
-      // a short write: continue after what was written
-      bytes -= n;
-      let skip = n;
-      const rest: Buffer[] = [];
-      for (const b of bufs) {
-        if (skip >= b.length) skip -= b.length;
-        else {
-          rest.push(skip ? b.subarray(skip) : b);
-          skip = 0;
-        }
-      }
-      bufs = rest;
-    }
+    writeAllSync(this.fd, bufs);
   }
 
   private finishFile(): void {
@@ -876,15 +868,4 @@ export interface LayerSink {
   abort(): void;
 }
 
-export function layerWriter(target: string, opts: ExtractOptions): LayerSink {
-  const w = new LayerWriter(target, opts);
-  return {
-    feed: (chunk) => w.feed(chunk),
-    end: () => {
-      w.finish();
-      w.finishDirs();
-      return { size: w.size, skippedDevices: w.skippedDevices };
-    },
-    abort: () => w.abort(),
-  };
-}
+export const layerWriter = (target: string, opts: ExtractOptions): LayerSink => new LayerWriter(target, opts);
