@@ -58,12 +58,14 @@ if (process.env.SKIFF_WRITE_CODE_CACHE === '1') {
   if (user) {
     // the command word: what this invocation trains the cache for
     const word = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? '';
-    const trains = ['run', 'create', 'pull'].includes(word);
     let trained = [];
-    try {
-      if (fromUser && !script.cachedDataRejected) trained = JSON.parse(fs.readFileSync(user.trained, 'utf8'));
-    } catch {
-      /* no record: train */
+    const trains = ['run', 'create', 'pull'].includes(word);
+    if (trains && fromUser && !script.cachedDataRejected) {
+      try {
+        trained = JSON.parse(fs.readFileSync(user.trained, 'utf8'));
+      } catch {
+        /* no record: train */
+      }
     }
     if (trains && Array.isArray(trained) && !trained.includes(word)) {
       let saved = false;
