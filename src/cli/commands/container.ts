@@ -5,13 +5,21 @@ import {
 } from '../../container/lifecycle.js';
 import { parseSignal } from '../../container/signals.js';
 import { listContainerRows } from '../../container/list.js';
-import { findContainer } from '../../store/containers.js';
+import { findContainer, type ContainerRecord } from '../../store/containers.js';
 import { SkiffError } from '../../errors.js';
 import { passthrough, registerPassthrough } from '../argv.js';
 import { formatOutput } from '../output/table.js';
 import { batch } from '../batch.js';
 import { list } from './run-options.js';
 import { create, run } from './run.js';
+
+/** `batch` over containers named on the command line: `act` gets each one's record; a success prints the name as given. */
+export async function eachContainer(refs: string[], act: (rec: ContainerRecord) => Promise<unknown>): Promise<void> {
+  await batch(refs, async (ref) => {
+    await act(findContainer(ref));
+    return ref;
+  });
+}
 
 export { create, run };
 
@@ -28,10 +36,7 @@ export const start: CommandModule = {
       await startAttached(findContainer(refs[0]!));
       return;
     }
-    await batch(refs, async (ref) => {
-      await startDetached(findContainer(ref));
-      return ref;
-    });
+    await eachContainer(refs, startDetached);
   },
 };
 
@@ -83,11 +88,8 @@ export const stop: CommandModule = {
   handler: async (a) => {
     const sig = a.signal === undefined ? undefined : String(a.signal);
     if (sig !== undefined) parseSignal(sig);
-    await batch(list(a.container), async (ref) => {
-      const rec = findContainer(ref);
-      await stopContainer(sig === undefined ? rec : { ...rec, Config: { ...rec.Config, StopSignal: sig } }, a.time as number | undefined);
-      return ref;
-    });
+    await eachContainer(list(a.container), (rec) =>
+      stopContainer(sig === undefined ? rec : { ...rec, Config: { ...rec.Config, StopSignal: sig } }, a.time as number | undefined));
   },
 };
 
@@ -97,10 +99,7 @@ export const kill: CommandModule = {
   builder: (y) => y.positional('container', { type: 'string', array: true }).option('signal', { alias: 's', type: 'string', default: 'KILL', describe: 'Signal to send' }),
   handler: async (a) => {
     const sig = parseSignal(String(a.signal));
-    await batch(list(a.container), async (ref) => {
-      await killContainer(findContainer(ref), sig);
-      return ref;
-    });
+    await eachContainer(list(a.container), (rec) => killContainer(rec, sig));
   },
 };
 

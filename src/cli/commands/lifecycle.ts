@@ -15,6 +15,7 @@ import { formatOutput, tabwrite } from '../output/table.js';
 import { STATS_COLUMNS, STATS_HEADERS, statsRow, type StatsRow } from '../output/stats.js';
 import { humanSize } from '../output/units.js';
 import { list } from './run-options.js';
+import { eachContainer } from './container.js';
 
 const containers = <T>(y: Argv<T>) => y.positional('container', { type: 'string', array: true });
 
@@ -23,10 +24,7 @@ export const pause: CommandModule = {
   describe: 'Pause all processes within one or more containers',
   builder: (y) => containers(y),
   handler: async (a) => {
-    await batch(list(a.container), async (ref) => {
-      await pauseContainer(findContainer(ref));
-      return ref;
-    });
+    await eachContainer(list(a.container), pauseContainer);
   },
 };
 
@@ -35,10 +33,7 @@ export const unpause: CommandModule = {
   describe: 'Unpause all processes within one or more containers',
   builder: (y) => containers(y),
   handler: async (a) => {
-    await batch(list(a.container), async (ref) => {
-      await unpauseContainer(findContainer(ref));
-      return ref;
-    });
+    await eachContainer(list(a.container), unpauseContainer);
   },
 };
 
@@ -57,10 +52,7 @@ export const restart: CommandModule = {
   builder: (y) =>
     containers(y).option('time', { alias: 't', type: 'number', describe: "Seconds to wait before killing the container (default: its --stop-timeout, else 10)" }),
   handler: async (a) => {
-    await batch(list(a.container), async (ref) => {
-      await restartContainer(findContainer(ref), a.time as number | undefined);
-      return ref;
-    });
+    await eachContainer(list(a.container), (rec) => restartContainer(rec, a.time as number | undefined));
   },
 };
 
