@@ -16,7 +16,7 @@ node_modules/.installed: package.json package-lock.json
 native: node_modules/.installed
 	cd addon && $(NODE_GYP) configure $(GYP_FLAGS) >/dev/null && $(NODE_GYP) build $(GYP_FLAGS) -j 2 >/dev/null
 	mkdir -p dist
-	cp addon/build/Release/skiff_native.node addon/build/Release/skiff_inflate.node addon/build/Release/skiff-shim addon/build/Release/skiff-init dist/
+	cp addon/build/Release/skiff_native.node addon/build/Release/skiff_layer.node addon/build/Release/skiff-shim addon/build/Release/skiff-init dist/
 
 ts: node_modules/.installed
 	npx --no-install tsc -p tsconfig.json

@@ -19,9 +19,11 @@
       ]
     },
     {
-      "target_name": "skiff_inflate",
+      "target_name": "skiff_layer",
       "sources": [
-        "src/inflate.cc"
+        "src/inflate.cc",
+        "src/layer.cc",
+        "src/tar_extract.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -48,7 +48,7 @@ node -e '
 ' "$TRASH/inode-probe" "$BENCH_PARENT"
 runs=${PULL_RUNS:-6}
 # the small image first: the big ones leave ~100k moved-aside inodes in the group, which slows later creation
-for img in multilayer:latest bench-layers:latest debian:bookworm; do
+for img in ${PULL_IMAGES:-multilayer:latest bench-layers:latest debian:bookworm}; do
   rm -f "$BENCH_TMP"/skiff.times "$BENCH_TMP"/podman.times
   for ((i = 0; i < runs; i++)); do
     if ((i % 2 == 0)); then

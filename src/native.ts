@@ -12,7 +12,6 @@ import { SkiffError } from './errors.js';
 export interface NativeAddon {
   flock(fd: number, exclusive: boolean, nonblock?: boolean): boolean;
   funlock(fd: number): void;
-  mknod(path: string, mode: number, major: number, minor: number): void;
   lsetxattr(path: string, name: string, value: Buffer): void;
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];
@@ -45,25 +44,50 @@ export function native(): NativeAddon {
   return addon;
 }
 
-/** A gzip decompression state of skiff_inflate (ISA-L): one write at a time, on the thread pool. */
+/** A gzip decompression state of skiff_layer (ISA-L): one write at a time, on the thread pool. */
 export interface NativeInflater {
   write(chunk: Buffer, cb: (err: Error | null, out: Buffer[]) => void): void;
   /** An Error when the input ended inside a gzip member. */
   finish(): Error | undefined;
 }
 
-/** The decompression addon (its own file: only commands that decompress load libisal). */
-export interface InflateAddon {
-  Inflater: new () => NativeInflater;
+/** An error of a native Layer job: `code` EINVAL/ERUNTIME (a bad layer) or an errno name; `stage` says where. */
+export interface NativeLayerError extends Error {
+  code: string;
+  stage: 'inflate' | 'extract';
 }
 
-let inflate: InflateAddon | undefined;
-export function inflateAddon(): InflateAddon {
-  if (!inflate) {
+/** One layer's extraction (addon/src/layer.cc): gunzip, hash and extract on the thread pool, one job at a time. */
+export interface NativeLayer {
+  write(chunks: Buffer[], cb: (err: NativeLayerError | null) => void): void;
+  end(cb: (err: NativeLayerError | null, result?: { size: number; skippedDevices: number; digest?: string }) => void): void;
+  /** Stop (a running job at its next block), close what is open, then call back. */
+  abort(cb?: () => void): void;
+}
+
+export interface NativeLayerOptions {
+  overlayXattrPrefix: string;
+  chown: boolean;
+  label?: string;
+  /** The input is gzip (inflated natively) rather than a plain tar. */
+  gzip?: boolean;
+  /** Hash the uncompressed tar with this algorithm (the diffID's). */
+  digest?: string;
+}
+
+/** The layer addon: ISA-L inflate and the tar extractor (its own file: only commands that unpack layers load libisal). */
+export interface LayerAddon {
+  Inflater: new () => NativeInflater;
+  Layer: new (target: string, opts: NativeLayerOptions) => NativeLayer;
+}
+
+let layer: LayerAddon | undefined;
+export function layerAddon(): LayerAddon {
+  if (!layer) {
     const require = createRequire(import.meta.url);
-    inflate = require(locate('skiff_inflate.node')) as InflateAddon;
+    layer = require(locate('skiff_layer.node')) as LayerAddon;
   }
-  return inflate;
+  return layer;
 }
 
 let shim: string | undefined;

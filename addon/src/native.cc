@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -62,17 +61,6 @@ Napi::Value Funlock(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
   if (flock(fd, LOCK_UN) < 0) return ThrowErrno(env, errno, "flock unlock");
-  return env.Undefined();
-}
-
-// mknod(path, mode, major, minor): mode includes the file type bits (S_IFCHR, S_IFIFO, ...).
-Napi::Value Mknod(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  mode_t mode = info[1].As<Napi::Number>().Uint32Value();
-  unsigned maj = info[2].As<Napi::Number>().Uint32Value();
-  unsigned min = info[3].As<Napi::Number>().Uint32Value();
-  if (mknod(path.c_str(), mode, makedev(maj, min)) < 0) return ThrowErrno(env, errno, "mknod " + path);
   return env.Undefined();
 }
 
@@ -153,7 +141,6 @@ Napi::Value Execve(const Napi::CallbackInfo &info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("funlock", Napi::Function::New(env, Funlock));
-  exports.Set("mknod", Napi::Function::New(env, Mknod));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr));
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));

@@ -1,6 +1,6 @@
 /**
  * Layer decompression chosen by the stream's magic bytes (media types are not always honest):
- * gzip (1f 8b) with ISA-L's inflate (the skiff_inflate addon: ~1.7x node:zlib's speed, with the
+ * gzip (1f 8b) with ISA-L's inflate (the skiff_layer addon: ~1.7x node:zlib's speed, with the
  * same checks and errors), zstd (28 b5 2f fd, or a skippable frame 5? 2a 4d 18) with the
  * pure-JS `fzstd` package — Node 20's zlib has no zstd — and anything else passed through as a
  * plain tar. Backpressure is kept end to end, so a slow extraction slows the download.
@@ -8,7 +8,7 @@
 import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { Decompress } from 'fzstd';
 import { SkiffError } from '../errors.js';
-import { inflateAddon } from '../native.js';
+import { layerAddon } from '../native.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -57,7 +57,7 @@ function zstdError(e: unknown): Error {
 
 /** Gunzip with ISA-L: each chunk inflated on the thread pool, as node:zlib does, output handed over without a copy. */
 export class IsalGunzip extends Transform {
-  private readonly inflater = new (inflateAddon().Inflater)();
+  private readonly inflater = new (layerAddon().Inflater)();
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     this.inflater.write(chunk, (err, out) => {
       if (err) return cb(err);
@@ -70,7 +70,8 @@ export class IsalGunzip extends Transform {
   }
 }
 
-function decoderFor(kind: Compression): Transform {
+/** The decoder for `kind` (a pass-through for a plain tar). Name its errors with corruptError(e, what, kind). */
+export function decoderFor(kind: Compression): Transform {
   if (kind === 'gzip') return new IsalGunzip();
   if (kind === 'zstd') return new ZstdDecompress();
   return new PassThrough();
@@ -79,15 +80,6 @@ function decoderFor(kind: Compression): Transform {
 /** A decoder's error as an EDIGEST naming the data: `<what> is not valid <kind> data: ...`. */
 export function corruptError(e: Error, what: string, kind: Compression): Error {
   return e instanceof SkiffError ? e : new SkiffError('EDIGEST', `${what} is not valid ${kind} data: ${e.message}`);
-}
-
-/**
- * For callers that feed the decoder themselves: the decoder for a blob whose first bytes are
- * `head` (at least 4 unless the blob is shorter). Name its errors with corruptError(e, what, kind).
- */
-export function decoderForHead(head: Buffer): { decoder: Transform; kind: Compression } {
-  const kind = detectCompression(head);
-  return { decoder: decoderFor(kind), kind };
 }
 
 /**

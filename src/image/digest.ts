@@ -54,12 +54,16 @@ function sizeMismatch(what: string, expected: number, got: string | number): Ski
   return new SkiffError('EDIGEST', `size mismatch for ${what}: expected ${expected} bytes, got ${got}`);
 }
 
+/** Throws EDIGEST unless `got` (a computed digest) is `expected`. */
+export function verifyDigest(got: string, expected: string, what: string = expected): void {
+  if (got !== expected) throw mismatch(what, expected, got);
+}
+
 /** Throws EDIGEST unless `buf` has `digest` (and `size`, when given). `what` names the content in the message. */
 export function verifyBuffer(buf: Buffer, digest: string, size?: number, what: string = digest): void {
   const { algorithm } = parseDigest(digest);
   if (size !== undefined && buf.length !== size) throw sizeMismatch(what, size, buf.length);
-  const got = digestOf(buf, algorithm);
-  if (got !== digest) throw mismatch(what, digest, got);
+  verifyDigest(digestOf(buf, algorithm), digest, what);
 }
 
 /**
@@ -88,7 +92,7 @@ export class DigestCheck {
   check(): void {
     if (this.size !== undefined && this.count !== this.size) throw sizeMismatch(this.what, this.size, this.count);
     this.result = `${this.algorithm}:${this.hash.digest('hex')}`;
-    if (this.result !== this.expected) throw mismatch(this.what, this.expected, this.result);
+    verifyDigest(this.result, this.expected, this.what);
   }
   /** Bytes seen so far. */
   get bytes(): number {

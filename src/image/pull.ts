@@ -5,7 +5,7 @@
  * anything else leaves only tmp/ staging, which is removed.
  */
 import fs from 'node:fs';
-import type { Readable, Transform } from 'node:stream';
+import type { Readable, Transform, Writable } from 'node:stream';
 import { paths } from '../config.js';
 import { describeError, SkiffError } from '../errors.js';
 import { createProgress, type Progress } from '../cli/output/progress.js';
@@ -13,15 +13,15 @@ import { rootlessMappings } from '../container/idmap.js';
 import { RegistryClient, type ManifestResponse } from '../registry/client.js';
 import { getCredentials } from '../registry/credentials.js';
 import { fileSink, stagingPath, sweepStaging, writeFileAtomic } from '../store/atomic.js';
-import { layerWriter, type ExtractOptions } from '../store/extract.js';
+import { closed, isCorruptInput, LayerSink, type ExtractOptions } from '../store/extract.js';
 import { schemeCache } from '../store/schemes.js';
 import { getImage, putImage, readRepositories, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
-import { corruptError, decoderForHead } from './compression.js';
+import { corruptError, decoderFor, detectCompression } from './compression.js';
 import { mark } from '../trace.js';
 import { imageComplete } from './local.js';
-import { DigestCheck, verifyBuffer } from './digest.js';
+import { DigestCheck, parseDigest, verifyBuffer, verifyDigest } from './digest.js';
 import { parseManifest, selectPlatform, type ImageConfig, type Descriptor, type Manifest } from './media.js';
 import { canonical, familiar, familiarName, isInsecureRegistry, parseReference, repoName, type Reference } from './reference.js';
 
@@ -108,13 +108,13 @@ async function pullLayer(
 }
 
 /**
- * One pass over a layer blob as it arrives, with no stream stages in between (each stage cost
- * milliseconds of CPU per layer in a process this short): every chunk is counted and hashed (blob
- * digest), queued for the blob file and fed to the decompressor, whose output is hashed (diffID)
- * and extracted synchronously. The download pauses while the decompressor or the blob file is
+ * One pass over a layer blob as it arrives, with no stream stages in between on the main thread:
+ * every chunk is counted and hashed (blob digest), queued for the blob file and handed to the
+ * layer sink, which inflates, hashes (diffID) and extracts it on the thread pool (a zstd or plain
+ * blob goes through its JS decoder first). The download pauses while the sink or the blob file is
  * full. The blob is renamed into place once its digest and size are verified; resolves with the
  * layer's size once the layer is extracted and its diffID verified. Any failure stops everything
- * (the caller discards the staging).
+ * and rejects once the sink has stopped writing (the caller then discards the staging).
  */
 function receiveLayer(
   stream: Readable,
@@ -127,10 +127,12 @@ function receiveLayer(
 ): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const blob = new DigestCheck(desc.digest, desc.size, `layer ${desc.digest}`);
-    const unpacked = new DigestCheck(diffId, undefined, `uncompressed layer ${diffId}`);
-    const layer = layerWriter(diff, opts);
+    const { algorithm } = parseDigest(diffId);
     const file = fileSink(blobTmp, 0o644);
+    let sink: LayerSink | undefined;
     let decoder: Transform | undefined;
+    /** Where the blob's bytes go: the sink itself (gzip) or the decoder in front of it. */
+    let entry: Writable | undefined;
     let head: Buffer[] = [];
     let failed = false;
     let blobStored = false;
@@ -141,41 +143,43 @@ function receiveLayer(
       stream.destroy();
       decoder?.destroy();
       file.destroy();
-      layer.abort();
-      reject(e);
+      if (!sink) return reject(e);
+      sink.destroy();
+      void closed(sink).then(() => reject(e));
     };
     const settle = (): void => {
       if (!failed && blobStored && size >= 0) resolve(size);
     };
     const resume = (): void => {
-      if (!failed && !decoder?.writableNeedDrain && !file.writableNeedDrain) stream.resume();
+      if (!failed && !entry?.writableNeedDrain && !file.writableNeedDrain) stream.resume();
     };
     const startDecoder = (): void => {
       const first = Buffer.concat(head);
       head = [];
-      const { decoder: d, kind } = decoderForHead(first);
-      decoder = d;
-      d.on('data', (c: Buffer) => {
+      const kind = detectCompression(first);
+      const s = new LayerSink(diff, opts, { gzip: kind === 'gzip', digest: algorithm });
+      sink = s;
+      s.on('error', (e: Error) => fail(isCorruptInput(e) ? corruptError(e, 'layer', kind) : e));
+      s.on('finish', () => {
         try {
-          unpacked.update(c);
-          layer.feed(c);
-        } catch (e) {
-          fail(e);
-        }
-      });
-      d.on('error', (e: Error) => fail(corruptError(e, 'layer', kind)));
-      d.on('drain', resume);
-      d.on('end', () => {
-        try {
-          unpacked.check();
-          size = layer.end().size;
+          verifyDigest(s.result!.digest!, diffId, `uncompressed layer ${diffId}`);
         } catch (e) {
           fail(e);
           return;
         }
+        size = s.result!.size;
         settle();
       });
-      if (first.length && !d.write(first)) stream.pause();
+      if (kind === 'gzip') entry = s;
+      else {
+        const d = decoderFor(kind);
+        decoder = d;
+        d.on('error', (e: Error) => fail(corruptError(e, 'layer', kind)));
+        d.pipe(s);
+        entry = d;
+      }
+      entry.on('drain', resume);
+      if (first.length && !entry.write(first)) stream.pause();
     };
     file.on('error', fail);
     file.on('drain', resume);
@@ -190,7 +194,7 @@ function receiveLayer(
       }
       on.bytes(blob.bytes);
       let full = !file.write(c);
-      if (decoder) full = !decoder.write(c) || full;
+      if (entry) full = !entry.write(c) || full;
       else {
         head.push(c);
         if (blob.bytes >= 4) startDecoder();
@@ -205,8 +209,8 @@ function receiveLayer(
         fail(e);
         return;
       }
-      if (!decoder) startDecoder();
-      decoder!.end();
+      if (!entry) startDecoder();
+      entry!.end();
       file.end((err?: Error | null) => {
         if (err) fail(err);
         if (failed) return;

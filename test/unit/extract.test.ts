@@ -1,5 +1,5 @@
 /**
- * Layer extraction (src/store/extract.ts) and packing (src/store/tarball.ts): tar features as GNU
+ * Layer extraction (src/store/extract.ts over addon/src/tar_extract.cc) and packing (src/store/tarball.ts): tar features as GNU
  * tar writes them, overlay whiteouts, refusal of entries escaping the layer, corrupt archives, the
  * extract ∘ pack round trip, and a real overlay mount of extracted layers (root only).
  */
@@ -10,8 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { extractLayer, type ExtractOptions } from '../../src/store/extract.js';
+import { closed, extractLayer, isCorruptInput, LayerSink, type ExtractOptions } from '../../src/store/extract.js';
 import { packDirectory } from '../../src/store/tarball.js';
 import { native } from '../../src/native.js';
 
@@ -291,6 +293,62 @@ test('headers and bodies split across arbitrary chunk boundaries extract the sam
     await extractLayer(src1, target, opts);
     assert.deepEqual(snapshot(target), want, `chunks ${sizes}`);
   }
+  cleanup(t.dir);
+});
+
+test('the gzip sink (pull): inflates, hashes the tar and extracts it natively, at any chunk size; corrupt gzip is told apart', async () => {
+  const t = tmp();
+  const src = path.join(t.dir, 'src');
+  fs.mkdirSync(src);
+  makeSourceTree(src);
+  const tarball = gnuTar(src, 'pax');
+  const want = snapshot(src);
+  const digest = `sha256:${crypto.createHash('sha256').update(tarball).digest('hex')}`;
+  // two gzip members in a row, as pigz and concatenated blobs have them
+  const half = tarball.length >> 1;
+  const gz = Buffer.concat([zlib.gzipSync(tarball.subarray(0, half)), zlib.gzipSync(tarball.subarray(half))]);
+  for (const sizes of [[1, 2, 3], [4093], [1 << 20]]) {
+    const target = path.join(t.dir, `gz-${sizes.join('-')}`);
+    fs.mkdirSync(target);
+    const sink = new LayerSink(target, opts, { gzip: true, digest: 'sha256' });
+    await pipeline(Readable.from(pieces(gz, sizes)), sink);
+    assert.equal(sink.result!.digest, digest, `chunks ${sizes}`);
+    assert.deepEqual(snapshot(target), want, `chunks ${sizes}`);
+  }
+  const bad = Buffer.from(gz);
+  bad[20] ^= 0xff;
+  const target = path.join(t.dir, 'bad');
+  fs.mkdirSync(target);
+  const sink = new LayerSink(target, opts, { gzip: true });
+  await assert.rejects(pipeline(Readable.from([bad]), sink), (e: Error) => isCorruptInput(e) && e.message.length > 0);
+  const truncated = path.join(t.dir, 'truncated');
+  fs.mkdirSync(truncated);
+  await assert.rejects(pipeline(Readable.from([gz.subarray(0, gz.length - 4)]), new LayerSink(truncated, opts, { gzip: true })), (e: Error) => isCorruptInput(e) && /unexpected end of file/.test(e.message));
+  cleanup(t.dir);
+});
+
+test('an aborted sink writes nothing once it has closed; PAX fractional and negative times are kept to the nanosecond', async () => {
+  const t = tmp();
+  const many: Buffer[] = [];
+  for (let i = 0; i < 3000; i++) many.push(tarEntry(`d${i % 30}/f${i}`, { body: 'x'.repeat(700) }));
+  const big = archive(...many);
+  const sink = new LayerSink(t.target, opts);
+  const quarter = big.length >> 2;
+  await new Promise<void>((resolve, reject) => sink.write(big.subarray(0, quarter), (e) => (e ? reject(e) : resolve())));
+  assert.ok(snapshot(t.target).length > 30, 'the first quarter is written');
+  sink.write(big.subarray(quarter)); // its job is queued or running when the sink is destroyed
+  sink.destroy();
+  await closed(sink);
+  const after = snapshot(t.target).length;
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(snapshot(t.target).length, after, 'the tree changed after close');
+  assert.ok(after < 3000 + 30, 'the extraction stopped');
+
+  const times = path.join(t.dir, 'times');
+  fs.mkdirSync(times);
+  await extractLayer(tarOf(pax([['mtime', '1600000000.123456789']]), tarEntry('frac'), pax([['mtime', '-1.5']]), tarEntry('neg')), times, opts);
+  assert.equal(fs.statSync(path.join(times, 'frac'), { bigint: true }).mtimeNs, 1600000000123456789n);
+  assert.equal(fs.statSync(path.join(times, 'neg'), { bigint: true }).mtimeNs, -1500000000n);
   cleanup(t.dir);
 });
 
