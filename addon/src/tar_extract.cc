@@ -418,6 +418,8 @@ bool TarExtractor::OnHeader(const uint8_t *b) {
   Pairs local;
   local.swap(pax_);
   if ((!globalPax_.empty() || !local.empty()) && !ApplyPax(e, local, at)) return false;
+  // an owner chown(2) cannot take (-1 would mean "unchanged")
+  if (e.uid < 0 || e.gid < 0 || e.uid > 0xfffffffeLL || e.gid > 0xfffffffeLL) return BadHeader(at, "bad numeric field");
   e.mode &= 07777;
   if (!e.hasAtime) e.atime = e.mtime;
 
@@ -597,14 +599,15 @@ bool TarExtractor::Create(const std::string &rel, F make) {
   return make() >= 0;
 }
 
-bool TarExtractor::SetXattrs(const std::string &rel, int fd, const Pairs &xattrs) {
+bool TarExtractor::SetXattrs(const std::string &rel, int fd, const Entry &e) {
+  const Pairs &xattrs = e.xattrs;
   for (const auto &[k, v] : xattrs) {
     // overlayfs' own xattrs are not layer content: a layer must not forge redirects or origins
     if (StartsWith(k, "trusted.overlay.") || StartsWith(k, "user.overlay.")) continue;
     int r = fd >= 0 ? fsetxattr(fd, k.c_str(), v.data(), v.size(), 0) : lsetxattr(Path(rel).c_str(), k.c_str(), v.data(), v.size(), 0);
     if (r < 0) {
       int err = errno;
-      if (k == "security.capability" || (err != EPERM && err != ENOTSUP && err != EACCES)) return Sys("lsetxattr", rel, nullptr, err);
+      if (k == "security.capability" || (err != EPERM && err != ENOTSUP && err != EACCES)) return Sys("lsetxattr", rel, &e, err);
     }
   }
   return true;
@@ -673,7 +676,7 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
       if (!Parents(comps, e, true, rel)) return false;
       if (!Create(rel, [&] { return symlinkat(e.linkname.c_str(), rootfd_, rel.c_str()); })) return err_.set ? false : Sys("symlink", rel, &e, errno);
       if (Chowns(e) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, &e, errno);
-      if (!e.xattrs.empty() && !SetXattrs(rel, -1, e.xattrs)) return false;
+      if (!e.xattrs.empty() && !SetXattrs(rel, -1, e)) return false;
       const struct timespec ts[2] = {{e.atime.sec, e.atime.nsec}, {e.mtime.sec, e.mtime.nsec}};
       if (utimensat(rootfd_, rel.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lutime", rel, &e, errno);
       return true;
@@ -693,7 +696,7 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
         return Sys("mknod", rel, &e, errno);
       }
       if (Chowns(e) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, &e, errno);
-      if (!e.xattrs.empty() && !SetXattrs(rel, -1, e.xattrs)) return false;
+      if (!e.xattrs.empty() && !SetXattrs(rel, -1, e)) return false;
       if (fchmodat(rootfd_, rel.c_str(), e.mode, 0) < 0) return Sys("chmod", rel, &e, errno);
       const struct timespec ts[2] = {{e.atime.sec, e.atime.nsec}, {e.mtime.sec, e.mtime.nsec}};
       if (utimensat(rootfd_, rel.c_str(), ts, 0) < 0) return Sys("utime", rel, &e, errno);
@@ -730,7 +733,7 @@ bool TarExtractor::Directory(const std::string &rel, const Entry &e) {
   }
   dirs_.insert(rel);
   if ((made ? Chowns(e) : opts_.chown) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, &e, errno);
-  if (!e.xattrs.empty() && !SetXattrs(rel, -1, e.xattrs)) return false;
+  if (!e.xattrs.empty() && !SetXattrs(rel, -1, e)) return false;
   auto it = dirIndex_.find(rel);
   if (it != dirIndex_.end()) {
     DirMeta &m = dirMeta_[it->second];
@@ -798,10 +801,7 @@ bool TarExtractor::FinishFile() {
   const Entry &e = fileEntry_;
   bool ok = true;
   if (Chowns(e) && fchown(fd_, e.uid, e.gid) < 0) ok = Sys("fchown", fileRel_, &e, errno);
-  if (ok && !e.xattrs.empty()) {
-    ok = SetXattrs(fileRel_, fd_, e.xattrs);
-    if (!ok && !err_.skiff && err_.code != "ENOSPC" && err_.code != "EDQUOT") err_.message = "layer" + Label() + " entry \"" + e.name + "\": " + err_.message;
-  }
+  if (ok && !e.xattrs.empty()) ok = SetXattrs(fileRel_, fd_, e);
   if (ok && fchmod(fd_, e.mode) < 0) ok = Sys("fchmod", fileRel_, &e, errno);
   const struct timespec ts[2] = {{e.atime.sec, e.atime.nsec}, {e.mtime.sec, e.mtime.nsec}};
   if (ok && futimens(fd_, ts) < 0) ok = Sys("futime", fileRel_, &e, errno);

@@ -85,7 +85,7 @@ class TarExtractor {
   bool MakeRoom(const std::string &rel, bool keepDir, Room &room);
   template <typename F>
   bool Create(const std::string &rel, F make);
-  bool SetXattrs(const std::string &rel, int fd, const Pairs &xattrs);
+  bool SetXattrs(const std::string &rel, int fd, const Entry &e);
   bool Directory(const std::string &rel, const Entry &e);
   bool HardLink(const Entry &e, const std::vector<std::string> &comps);
   bool OpenFile(const std::string &rel, const Entry &e, uint64_t padAfter, bool counted);

@@ -564,6 +564,8 @@ test('corrupt, truncated or unsupported archives fail with a clear error', async
   await assert.rejects(run(Readable.from([tarEntry('f', { body: 'x' }), gnuLong('L', 'name')])), /truncated/);
   await assert.rejects(run(tarOf(tarEntry('PaxHeaders/x', { type: 'x', body: '99 path=short\n' }), tarEntry('f'))), /malformed PAX/);
   await assert.rejects(run(tarOf(tarEntry('sparse', { type: 'S', body: 'x' }))), /sparse files are not supported/);
+  // an owner beyond what chown(2) takes (2^32 - 1 would mean "leave unchanged")
+  await assert.rejects(run(tarOf(tarEntry('huge-uid', { base256Uid: true, uid: 2 ** 40 }))), /invalid tar header at offset 0: bad numeric field/);
   await assert.rejects(run(tarOf(pax([['GNU.sparse.major', '1']]), tarEntry('sparse', { body: 'x' }))), /sparse files are not supported/);
   // an empty stream and a bare end-of-archive marker are empty layers
   assert.deepEqual(await run(Readable.from([])), { size: 0, skippedDevices: 0 });
