@@ -22,18 +22,17 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { once } from 'node:events';
-import { PassThrough, Readable, type Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Header, Parser, type ReadEntry } from 'tar';
 import { SkiffError } from '../errors.js';
 import { makeStagingDir, stagingPath, writeFileAtomic } from '../store/atomic.js';
-import { extractLayer } from '../store/extract.js';
+import { closed, isCorruptInput, LayerSink } from '../store/extract.js';
 import { listImages, putImage, tagsById, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
-import { decompressStream } from './compression.js';
-import { DigestVerifier, parseDigest, sha256Digest, verifyBuffer } from './digest.js';
+import { corruptError, decompressStream } from './compression.js';
+import { DigestVerifier, parseDigest, sha256Digest, verifyBuffer, verifyDigest } from './digest.js';
 import { findImage } from './local.js';
 import { MT, parseManifest, selectPlatform, type Descriptor, type ImageConfig, type Index, type Manifest } from './media.js';
 import { extractOptions, layersSize, runLimited } from './pull.js';
@@ -401,41 +400,24 @@ interface LayerJob {
 }
 
 /**
- * Extract an uncompressed layer stream into `diff` while checking it against `diffId`. The stream
- * is read to its very end (the tar reader stops at the end-of-archive marker, padding may follow)
- * so the digest covers every byte.
+ * Extract a staged layer file into `diff`, checking the uncompressed tar against its diffID: gzip
+ * goes straight into the native sink (inflated, hashed and extracted on the thread pool), another
+ * compression through its decoder first. The file is read to its very end (padding may follow the
+ * end-of-archive marker) so the digest covers every byte.
  */
-async function extractVerified(src: Readable, diffId: string, diff: string): Promise<number> {
-  const check = new DigestVerifier(diffId, undefined, `layer ${diffId}`);
-  src.on('error', (e) => check.destroy(e));
-  const feed = new PassThrough();
-  let done = false;
-  let failed = false;
-  const extracting = extractLayer(feed, diff, extractOptions()).finally(() => {
-    done = true;
-  });
-  extracting.catch(() => {
-    failed = true;
-  });
-  try {
-    for await (const chunk of src.pipe(check)) {
-      if (failed) break;
-      if (done) continue;
-      if (!feed.write(chunk)) await Promise.race([once(feed, 'drain'), extracting]);
-    }
-    feed.end();
-    return (await extracting).size;
-  } catch (e) {
-    feed.destroy(e as Error);
-    src.destroy();
-    await extracting.catch(() => undefined);
-    throw e;
-  }
-}
-
 async function extractStaged(job: LayerJob, diff: string): Promise<number> {
-  const src = decompressStream(job.mediaType, fs.createReadStream(job.staged.file, { highWaterMark: 256 * 1024 }));
-  return extractVerified(src, job.diffId, diff);
+  const gzip = (await magicOf(job.staged.file)) === 'gzip';
+  const file = fs.createReadStream(job.staged.file, { highWaterMark: 1 << 20 });
+  const sink = new LayerSink(diff, extractOptions(), { gzip, digest: parseDigest(job.diffId).algorithm });
+  try {
+    await pipeline(gzip ? file : decompressStream(job.mediaType, file), sink);
+  } catch (e) {
+    throw isCorruptInput(e) ? corruptError(e, 'layer', 'gzip') : e;
+  } finally {
+    await closed(sink);
+  }
+  verifyDigest(sink.result!.digest!, job.diffId, `layer ${job.diffId}`);
+  return sink.result!.size;
 }
 
 async function verifyStaged(job: LayerJob): Promise<void> {
