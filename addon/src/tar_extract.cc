@@ -243,9 +243,9 @@ TarExtractor::~TarExtractor() { Abort(); }
 
 bool TarExtractor::Open() {
   rootfd_ = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (rootfd_ < 0) return Sys("open", "", nullptr, errno);
+  if (rootfd_ < 0) return Sys("open", "", errno);
   struct stat st;
-  if (fstat(rootfd_, &st) < 0) return Sys("fstat", "", nullptr, errno);
+  if (fstat(rootfd_, &st) < 0) return Sys("fstat", "", errno);
   // Entries owned by the owner a new inode gets anyway need no chown (most of a layer when we are
   // root). The target's directories are created without setgid (modes come at the end), so only
   // a setgid target could hand out another group.
@@ -267,12 +267,19 @@ bool TarExtractor::Escapes(const Entry &e, const std::string &what) {
   return false;
 }
 
-bool TarExtractor::Sys(const char *syscall, const std::string &rel, const Entry *e, int errnum) {
+bool TarExtractor::Sys(const char *syscall, const std::string &rel, int errnum) {
   const char *name = strerrorname_np(errnum);
   std::string code = name ? name : "E" + std::to_string(errnum);
-  std::string msg = code + ": " + Lower1(strerror(errnum)) + ", " + syscall + " '" + Path(rel) + "'";
-  if (e && code != "ENOSPC" && code != "EDQUOT") msg = "layer" + Label() + " entry \"" + e->name + "\": " + msg;
-  err_ = {true, false, code, msg};
+  err_ = {true, false, code, code + ": " + Lower1(strerror(errnum)) + ", " + syscall + " '" + Path(rel) + "'"};
+  return false;
+}
+
+bool TarExtractor::Wrap(const Entry &e) {
+  // a syscall's failure says which entry it was for (not for a full disk: that is no entry's fault)
+  if (err_.set && !err_.skiff && !err_.wrapped && err_.code != "ENOSPC" && err_.code != "EDQUOT") {
+    err_.message = "layer" + Label() + " entry \"" + e.name + "\": " + err_.message;
+    err_.wrapped = true;
+  }
   return false;
 }
 
@@ -322,11 +329,11 @@ bool TarExtractor::Feed(const uint8_t *p, size_t n) {
       }
       case State::Body: {
         size_t take = static_cast<size_t>(std::min<uint64_t>(bodyLeft_, n - i));
-        if (!WriteBody(p + i, take)) return false;
+        if (!WriteBody(p + i, take)) return Wrap(fileEntry_);
         bodyLeft_ -= take;
         offset_ += take;
         i += take;
-        if (bodyLeft_ == 0 && !FinishFile()) return false;
+        if (bodyLeft_ == 0 && !FinishFile()) return Wrap(fileEntry_);
         break;
       }
       case State::Skip: {
@@ -428,7 +435,7 @@ bool TarExtractor::OnHeader(const uint8_t *b) {
   const uint64_t dataLen = headerOnly ? 0 : static_cast<uint64_t>(e.size);
   const uint64_t dataPadded = (dataLen + 511) / 512 * 512;
   bool bodyFollows = false;
-  if (!DoEntry(e, dataPadded - dataLen, bodyFollows)) return false;
+  if (!DoEntry(e, dataPadded - dataLen, bodyFollows)) return Wrap(e);
   if (!bodyFollows) Skip(dataPadded);
   return true;
 }
@@ -520,10 +527,10 @@ bool TarExtractor::Parents(const std::vector<std::string> &comps, const Entry &e
       if (dirs_.count(rel)) continue;
       struct stat st;
       if (fstatat(rootfd_, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (errno != ENOENT) return Sys("lstat", rel, &e, errno);
+        if (errno != ENOENT) return Sys("lstat", rel, errno);
         if (!create) return Escapes(e, "hard link target is not in the layer");
-        if (mkdirat(rootfd_, rel.c_str(), 0755) < 0) return Sys("mkdir", rel, &e, errno);
-        if (fchmodat(rootfd_, rel.c_str(), 0755, 0) < 0) return Sys("chmod", rel, &e, errno);  // whatever the umask
+        if (mkdirat(rootfd_, rel.c_str(), 0755) < 0) return Sys("mkdir", rel, errno);
+        if (fchmodat(rootfd_, rel.c_str(), 0755, 0) < 0) return Sys("chmod", rel, errno);  // whatever the umask
       } else if (S_ISLNK(st.st_mode)) {
         return Escapes(e);
       } else if (!S_ISDIR(st.st_mode)) {
@@ -538,15 +545,15 @@ bool TarExtractor::Parents(const std::vector<std::string> &comps, const Entry &e
 
 bool TarExtractor::RemoveTree(const std::string &rel) {
   struct stat st;
-  if (fstatat(rootfd_, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? true : Sys("lstat", rel, nullptr, errno);
+  if (fstatat(rootfd_, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? true : Sys("lstat", rel, errno);
   if (S_ISDIR(st.st_mode)) {
     int fd = openat(rootfd_, rel.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return Sys("open", rel, nullptr, errno);
+    if (fd < 0) return Sys("open", rel, errno);
     DIR *d = fdopendir(fd);
     if (!d) {
       int err = errno;
       close(fd);
-      return Sys("opendir", rel, nullptr, err);
+      return Sys("opendir", rel, err);
     }
     std::vector<std::string> names;
     while (dirent *de = readdir(d)) {
@@ -555,10 +562,10 @@ bool TarExtractor::RemoveTree(const std::string &rel) {
     closedir(d);
     for (const auto &n : names)
       if (!RemoveTree(rel + "/" + n)) return false;
-    if (unlinkat(rootfd_, rel.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT) return Sys("rmdir", rel, nullptr, errno);
+    if (unlinkat(rootfd_, rel.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT) return Sys("rmdir", rel, errno);
     return true;
   }
-  if (unlinkat(rootfd_, rel.c_str(), 0) < 0 && errno != ENOENT) return Sys("unlink", rel, nullptr, errno);
+  if (unlinkat(rootfd_, rel.c_str(), 0) < 0 && errno != ENOENT) return Sys("unlink", rel, errno);
   return true;
 }
 
@@ -566,7 +573,7 @@ bool TarExtractor::RemoveTree(const std::string &rel) {
 bool TarExtractor::MakeRoom(const std::string &rel, bool keepDir, Room &room) {
   struct stat st;
   room = Room::None;
-  if (fstatat(rootfd_, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? true : Sys("lstat", rel, nullptr, errno);
+  if (fstatat(rootfd_, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? true : Sys("lstat", rel, errno);
   if (S_ISDIR(st.st_mode)) {
     if (keepDir) {
       room = Room::Dir;
@@ -583,7 +590,7 @@ bool TarExtractor::MakeRoom(const std::string &rel, bool keepDir, Room &room) {
       }
     }
   } else if (unlinkat(rootfd_, rel.c_str(), 0) < 0) {
-    return Sys("unlink", rel, nullptr, errno);
+    return Sys("unlink", rel, errno);
   }
   room = Room::Removed;
   return true;
@@ -607,7 +614,7 @@ bool TarExtractor::SetXattrs(const std::string &rel, int fd, const Entry &e) {
     int r = fd >= 0 ? fsetxattr(fd, k.c_str(), v.data(), v.size(), 0) : lsetxattr(Path(rel).c_str(), k.c_str(), v.data(), v.size(), 0);
     if (r < 0) {
       int err = errno;
-      if (k == "security.capability" || (err != EPERM && err != ENOTSUP && err != EACCES)) return Sys("lsetxattr", rel, &e, err);
+      if (k == "security.capability" || (err != EPERM && err != ENOTSUP && err != EACCES)) return Sys("lsetxattr", rel, err);
     }
   }
   return true;
@@ -631,7 +638,7 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
     // top-level .wh..wh.plnk may be hard-link targets of later entries: kept until the end.
     if (comps.size() == 2 && comps[0] == kPlnk && (type == '0' || type == '7')) {
       if (!plnk_) {
-        if (mkdirat(rootfd_, kPlnk.c_str(), 0700) < 0) return Sys("mkdir", kPlnk, &e, errno);
+        if (mkdirat(rootfd_, kPlnk.c_str(), 0700) < 0) return Sys("mkdir", kPlnk, errno);
         plnk_ = true;
         dirs_.insert(kPlnk);
       }
@@ -649,7 +656,7 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
       std::string dirRel;
       for (size_t i = 0; i < last; i++) dirRel += (i ? "/" : "") + comps[i];
       const std::string key = opts_.overlayPrefix + "opaque";
-      if (lsetxattr(Path(dirRel).c_str(), key.c_str(), "y", 1, 0) < 0) return Sys("lsetxattr", dirRel, &e, errno);
+      if (lsetxattr(Path(dirRel).c_str(), key.c_str(), "y", 1, 0) < 0) return Sys("lsetxattr", dirRel, errno);
       return true;
     }
     const std::string victim = base.substr(4);
@@ -663,9 +670,9 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
         err_ = {true, true, "ERUNTIME", "layer" + Label() + ": cannot create the whiteout for \"" + e.name + "\" (a 0:0 character device): not permitted; rootless extraction needs Linux 5.8 or later"};
         return false;
       }
-      return Sys("mknod", rel, &e, errno);
+      return Sys("mknod", rel, errno);
     }
-    if (Chowns(e) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, &e, errno);
+    if (Chowns(e) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, errno);
     return true;
   }
 
@@ -674,11 +681,11 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
       return HardLink(e, comps);
     case '2': {
       if (!Parents(comps, e, true, rel)) return false;
-      if (!Create(rel, [&] { return symlinkat(e.linkname.c_str(), rootfd_, rel.c_str()); })) return err_.set ? false : Sys("symlink", rel, &e, errno);
-      if (Chowns(e) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, &e, errno);
+      if (!Create(rel, [&] { return symlinkat(e.linkname.c_str(), rootfd_, rel.c_str()); })) return err_.set ? false : Sys("symlink", rel, errno);
+      if (Chowns(e) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, errno);
       if (!e.xattrs.empty() && !SetXattrs(rel, -1, e)) return false;
       const struct timespec ts[2] = {{e.atime.sec, e.atime.nsec}, {e.mtime.sec, e.mtime.nsec}};
-      if (utimensat(rootfd_, rel.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lutime", rel, &e, errno);
+      if (utimensat(rootfd_, rel.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lutime", rel, errno);
       return true;
     }
     case '3':
@@ -693,13 +700,13 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
           skippedDevices_++;  // device nodes cannot be made in a user namespace: skipped as rootless podman does
           return true;
         }
-        return Sys("mknod", rel, &e, errno);
+        return Sys("mknod", rel, errno);
       }
-      if (Chowns(e) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, &e, errno);
+      if (Chowns(e) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, errno);
       if (!e.xattrs.empty() && !SetXattrs(rel, -1, e)) return false;
-      if (fchmodat(rootfd_, rel.c_str(), e.mode, 0) < 0) return Sys("chmod", rel, &e, errno);
+      if (fchmodat(rootfd_, rel.c_str(), e.mode, 0) < 0) return Sys("chmod", rel, errno);
       const struct timespec ts[2] = {{e.atime.sec, e.atime.nsec}, {e.mtime.sec, e.mtime.nsec}};
-      if (utimensat(rootfd_, rel.c_str(), ts, 0) < 0) return Sys("utime", rel, &e, errno);
+      if (utimensat(rootfd_, rel.c_str(), ts, 0) < 0) return Sys("utime", rel, errno);
       return true;
     }
     case '5':
@@ -722,17 +729,17 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
 bool TarExtractor::Directory(const std::string &rel, const Entry &e) {
   bool made = true;
   if (mkdirat(rootfd_, rel.c_str(), 0700) < 0) {
-    if (errno != EEXIST) return Sys("mkdir", rel, &e, errno);
+    if (errno != EEXIST) return Sys("mkdir", rel, errno);
     Room room;
     if (!MakeRoom(rel, true, room)) return false;
     if (room != Room::Dir) {
-      if (mkdirat(rootfd_, rel.c_str(), 0700) < 0) return Sys("mkdir", rel, &e, errno);
+      if (mkdirat(rootfd_, rel.c_str(), 0700) < 0) return Sys("mkdir", rel, errno);
     } else {
       made = false;  // an earlier entry's directory: it may have another owner
     }
   }
   dirs_.insert(rel);
-  if ((made ? Chowns(e) : opts_.chown) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, &e, errno);
+  if ((made ? Chowns(e) : opts_.chown) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, errno);
   if (!e.xattrs.empty() && !SetXattrs(rel, -1, e)) return false;
   auto it = dirIndex_.find(rel);
   if (it != dirIndex_.end()) {
@@ -758,20 +765,20 @@ bool TarExtractor::HardLink(const Entry &e, const std::vector<std::string> &comp
   struct stat st;
   if (fstatat(rootfd_, fromRel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
     if (errno == ENOENT) return Escapes(e, "hard link target \"" + e.linkname + "\" is not in the layer");
-    return Sys("lstat", fromRel, &e, errno);
+    return Sys("lstat", fromRel, errno);
   }
   if (S_ISDIR(st.st_mode)) return Escapes(e, "hard link target \"" + e.linkname + "\" is a directory");
   if (!Parents(comps, e, true, rel)) return false;
   if (rel == fromRel) return true;  // a link to itself
   // linkat without AT_SYMLINK_FOLLOW links a symlink `from` itself, never what it points to
-  if (!Create(rel, [&] { return linkat(rootfd_, fromRel.c_str(), rootfd_, rel.c_str(), 0); })) return err_.set ? false : Sys("link", rel, &e, errno);
+  if (!Create(rel, [&] { return linkat(rootfd_, fromRel.c_str(), rootfd_, rel.c_str(), 0); })) return err_.set ? false : Sys("link", rel, errno);
   return true;
 }
 
 bool TarExtractor::OpenFile(const std::string &rel, const Entry &e, uint64_t padAfter, bool counted) {
   int fd = -1;
   if (!Create(rel, [&] { return fd = openat(rootfd_, rel.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600); })) {
-    return err_.set ? false : Sys("open", rel, &e, errno);
+    return err_.set ? false : Sys("open", rel, errno);
   }
   fd_ = fd;
   fileRel_ = rel;
@@ -789,7 +796,7 @@ bool TarExtractor::WriteBody(const uint8_t *p, size_t n) {
     ssize_t w = write(fd_, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      return Sys("write", fileRel_, &fileEntry_, errno);
+      return Sys("write", fileRel_, errno);
     }
     p += w;
     n -= static_cast<size_t>(w);
@@ -800,12 +807,12 @@ bool TarExtractor::WriteBody(const uint8_t *p, size_t n) {
 bool TarExtractor::FinishFile() {
   const Entry &e = fileEntry_;
   bool ok = true;
-  if (Chowns(e) && fchown(fd_, e.uid, e.gid) < 0) ok = Sys("fchown", fileRel_, &e, errno);
+  if (Chowns(e) && fchown(fd_, e.uid, e.gid) < 0) ok = Sys("fchown", fileRel_, errno);
   if (ok && !e.xattrs.empty()) ok = SetXattrs(fileRel_, fd_, e);
-  if (ok && fchmod(fd_, e.mode) < 0) ok = Sys("fchmod", fileRel_, &e, errno);
+  if (ok && fchmod(fd_, e.mode) < 0) ok = Sys("fchmod", fileRel_, errno);
   const struct timespec ts[2] = {{e.atime.sec, e.atime.nsec}, {e.mtime.sec, e.mtime.nsec}};
-  if (ok && futimens(fd_, ts) < 0) ok = Sys("futime", fileRel_, &e, errno);
-  if (close(fd_) < 0 && ok) ok = Sys("close", fileRel_, &e, errno);
+  if (ok && futimens(fd_, ts) < 0) ok = Sys("futime", fileRel_, errno);
+  if (close(fd_) < 0 && ok) ok = Sys("close", fileRel_, errno);
   fd_ = -1;
   if (ok) Skip(padAfter_);
   return ok;
@@ -817,9 +824,9 @@ bool TarExtractor::FinishDirs() {
   // deepest (latest) first, so a parent's mode cannot stand in the way of its children
   for (auto it = dirMeta_.rbegin(); it != dirMeta_.rend(); ++it) {
     if (!it->live) continue;
-    if (fchmodat(rootfd_, it->rel.c_str(), it->mode, 0) < 0) return Sys("chmod", it->rel, nullptr, errno);
+    if (fchmodat(rootfd_, it->rel.c_str(), it->mode, 0) < 0) return Sys("chmod", it->rel, errno);
     const struct timespec ts[2] = {{it->atime.sec, it->atime.nsec}, {it->mtime.sec, it->mtime.nsec}};
-    if (utimensat(rootfd_, it->rel.c_str(), ts, 0) < 0) return Sys("utime", it->rel, nullptr, errno);
+    if (utimensat(rootfd_, it->rel.c_str(), ts, 0) < 0) return Sys("utime", it->rel, errno);
   }
   return true;
 }

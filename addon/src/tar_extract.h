@@ -28,6 +28,7 @@ struct TarError {
   bool skiff = false;
   std::string code;
   std::string message;
+  bool wrapped = false;  // the message names its entry
 };
 
 struct TarTime {
@@ -95,7 +96,8 @@ class TarExtractor {
   bool RemoveTree(const std::string &rel);
   bool Chowns(const Entry &e) const;
   bool Escapes(const Entry &e, const std::string &what = "path escapes the layer root");
-  bool Sys(const char *syscall, const std::string &rel, const Entry *e, int errnum);
+  bool Sys(const char *syscall, const std::string &rel, int errnum);
+  bool Wrap(const Entry &e);
   void Skip(uint64_t n);
   std::string Path(const std::string &rel) const { return rel.empty() ? root_ : root_ + "/" + rel; }
   const char *At(const std::string &rel) const { return rel.empty() ? "." : rel.c_str(); }

@@ -278,13 +278,17 @@ test('GNU tar archives (pax and gnu formats) extract to the same tree: modes, ow
   cleanup(t.dir);
 });
 
-test('headers and bodies split across arbitrary chunk boundaries extract the same', async () => {
-  const t = tmp();
-  const src = path.join(t.dir, 'src');
+/** GNU tar's pax archive of makeSourceTree's tree (made under `dir`), and the snapshot it extracts to. */
+function sourceTarball(dir: string): { tarball: Buffer; want: string[] } {
+  const src = path.join(dir, 'src');
   fs.mkdirSync(src);
   makeSourceTree(src);
-  const tarball = gnuTar(src, 'pax');
-  const want = snapshot(src);
+  return { tarball: gnuTar(src, 'pax'), want: snapshot(src) };
+}
+
+test('headers and bodies split across arbitrary chunk boundaries extract the same', async () => {
+  const t = tmp();
+  const { tarball, want } = sourceTarball(t.dir);
   for (const sizes of [[1], [511, 513, 7], [4096 + 3], [100_000]]) {
     const target = path.join(t.dir, `out-${sizes.join('-')}`);
     fs.mkdirSync(target);
@@ -298,11 +302,7 @@ test('headers and bodies split across arbitrary chunk boundaries extract the sam
 
 test('the gzip sink (pull): inflates, hashes the tar and extracts it natively, at any chunk size; corrupt gzip is told apart', async () => {
   const t = tmp();
-  const src = path.join(t.dir, 'src');
-  fs.mkdirSync(src);
-  makeSourceTree(src);
-  const tarball = gnuTar(src, 'pax');
-  const want = snapshot(src);
+  const { tarball, want } = sourceTarball(t.dir);
   const digest = `sha256:${crypto.createHash('sha256').update(tarball).digest('hex')}`;
   // two gzip members in a row, as pigz and concatenated blobs have them
   const half = tarball.length >> 1;
