@@ -110,8 +110,8 @@ async function pullLayer(
 /**
  * One pass over a layer blob as it arrives, with no stream stages in between on the main thread:
  * every chunk is counted and hashed (blob digest), queued for the blob file and handed to the
- * layer sink, which inflates, hashes (diffID) and extracts it on the thread pool (a zstd or plain
- * blob goes through its JS decoder first). The download pauses while the sink or the blob file is
+ * layer sink, which inflates, hashes (diffID) and extracts it on the thread pool (a zstd blob goes
+ * through its JS decoder first). The download pauses while the sink or the blob file is
  * full. The blob is renamed into place once its digest and size are verified; resolves with the
  * layer's size once the layer is extracted and its diffID verified. Any failure stops everything
  * and rejects once the sink has stopped writing (the caller then discards the staging).
@@ -131,7 +131,7 @@ function receiveLayer(
     const file = fileSink(blobTmp, 0o644);
     let sink: LayerSink | undefined;
     let decoder: Transform | undefined;
-    /** Where the blob's bytes go: the sink itself (gzip) or the decoder in front of it. */
+    /** Where the blob's bytes go: the sink itself (gzip, plain tar) or the zstd decoder in front of it. */
     let entry: Writable | undefined;
     let head: Buffer[] = [];
     let failed = false;
@@ -170,7 +170,7 @@ function receiveLayer(
         size = s.result!.size;
         settle();
       });
-      if (kind === 'gzip') entry = s;
+      if (kind !== 'zstd') entry = s; // gzip is inflated in the sink; a plain tar goes in as it is
       else {
         const d = decoderFor(kind);
         decoder = d;
