@@ -5,8 +5,8 @@
 // layers extract at once, on every core, and no uncompressed byte crosses into JavaScript.
 // One job at a time per Layer (the JS stream around it guarantees that). `end(cb)` checks the
 // gzip and tar ends, applies directory metadata and calls back `{size, skippedDevices, digest}`.
-// `abort(cb)` stops a running job at its next block and closes what is open, then calls back: only
-// then may the caller remove the target.
+// `abort(cb)` stops a running job at its next block or tar entry and closes what is open, then
+// calls back: only then may the caller remove the target.
 // Errors are Error objects with `code` (EINVAL/ERUNTIME for a bad layer, else the errno name) and
 // `stage` ('inflate' for corrupt gzip, 'extract' otherwise).
 #include "layer.h"
@@ -62,6 +62,7 @@ class Layer : public Napi::ObjectWrap<Layer> {
       algorithm_ = digest;
     }
     tar_ = std::make_unique<TarExtractor>(info[0].As<Napi::String>().Utf8Value(), t);
+    tar_->StopWhen(&cancelled_);  // an abort stops a running job at its next entry
   }
   ~Layer() override {
     if (md_) EVP_MD_CTX_free(md_);

@@ -298,6 +298,10 @@ bool TarExtractor::Feed(const uint8_t *p, size_t n) {
   while (i < n) {
     switch (state_) {
       case State::Header: {
+        if (stop_ && stop_->load(std::memory_order_relaxed)) {
+          err_ = {true, false, "ECANCELED", "layer" + Label() + " extraction was aborted"};
+          return false;
+        }
         if (hdrFill_ == 0 && n - i >= 512) {
           hdrOffset_ = offset_;
           offset_ += 512;

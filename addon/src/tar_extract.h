@@ -2,6 +2,7 @@
 // Plain C++ (no N-API): layer.cc runs it on the libuv thread pool, one chunk at a time per layer.
 #pragma once
 #include <sys/types.h>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -49,6 +50,8 @@ class TarExtractor {
   bool Feed(const uint8_t *p, size_t n);
   // the archive is complete: checks its end, applies directory metadata
   bool End();
+  // once *flag is true (set from another thread), Feed stops at the next entry with ECANCELED
+  void StopWhen(const std::atomic<bool> *flag) { stop_ = flag; }
   // give up (or, after End, release): closes what is open (the caller removes the target)
   void Abort();
 
@@ -105,6 +108,7 @@ class TarExtractor {
 
   std::string root_;
   TarOptions opts_;
+  const std::atomic<bool> *stop_ = nullptr;
   int rootfd_ = -1;
   TarError err_;
 
