@@ -17,10 +17,9 @@ cleanup() {
   "${PODMAN[@]}" rm -f -t 0 -a >/dev/null 2>&1 || true
   "${PODMAN[@]}" system reset -f >/dev/null 2>&1 || true
   "$SKIFF" system reset --force >/dev/null 2>&1 || true
-  bash "$REPO/scripts/registry.sh" stop "$REG_DIR" >/dev/null 2>&1 || true
   # containers/storage bind-mounts its overlay dir onto itself; reset leaves that mount behind
   awk -v t="$BENCH_TMP" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount 2>/dev/null || true
-  rm -rf "$BENCH_TMP" 2>/dev/null || true
+  bench_cleanup # the registry; BENCH_TMP only if this run made it (and not with BENCH_KEEP=1)
 }
 trap cleanup EXIT
 

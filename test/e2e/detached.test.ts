@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { mountsUnder, processes, SKIFF_BIN, skiff, until, type TempStore, storeWithImage } from '../helpers/fixtures.js';
+import { SKIFF_BIN, skiff, until, type TempStore, storeWithImage } from '../helpers/fixtures.js';
+import { storeMounts, storeProcesses } from '../helpers/leftovers.js';
+import { Terminal } from '../helpers/terminal.js';
 
 interface Health {
   Status: string;
@@ -242,19 +244,16 @@ describe('detached containers', () => {
     const notty = await skiff(['attach', 'tty'], { store, input: 'x\n' });
     assert.equal(notty.code, 1);
     assert.equal(notty.stderr, 'Error: the input device is not a TTY\n');
-    // script(1) gives the attach CLI a terminal; what we pipe into script is typed on it
-    const sh = `(sleep 1; printf 'echo mark-$((6*7)); stty size\\r'; sleep 1; printf '\\020\\021'; sleep 2) | script -qe -c "stty rows 33 cols 77; ${SKIFF_BIN} attach tty" /dev/null`;
-    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const c = spawn('sh', ['-c', sh], { env: { ...process.env, ...store.env }, stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      c.on('close', (code) => resolve({ code, out }));
-    });
-    assert.equal(r.code, 0, r.out);
+    // a real terminal for the attach CLI: the typed line reaches the container's shell, whose
+    // terminal took the size of ours; ctrl-p ctrl-q is typed only once attach relays (raw mode:
+    // before it, the terminal would take ctrl-q as flow control)
+    const t = new Terminal([SKIFF_BIN, 'attach', 'tty'], { env: store.env, rows: 33, cols: 77 });
+    t.type('echo mark-$((6*7)); stty size\r');
+    await t.waitFor(/mark-42\n33 77\n/);
+    t.type('\x10\x11');
+    const r = await t.exited;
+    assert.equal(r.code, 0, t.output);
     assert.equal((await inspect('tty')).State.Status, 'running', 'detached, not ended');
-    // the typed line reached the shell in the container (the pty's output is the log's stdout, \r\n and all)
-    // and the container's terminal took the size of ours
-    await until('the command to run', async () => /mark-42\r\n33 77\r\n/.test((await skiff(['logs', 'tty'], { store })).stdout));
     assert.equal((await skiff(['rm', '-f', 'tty'], { store })).code, 0);
   });
 
@@ -402,8 +401,8 @@ describe('detached containers', () => {
     assert.equal(after.State.Status, 'exited');
     assert.equal(after.State.ExitCode, -1);
     assert.equal(after.State.Running, false);
-    assert.deepEqual(processes((c) => c.includes(store.root)).filter((p) => !p.includes(' inspect ')), []);
-    assert.deepEqual(mountsUnder(store.root), []);
+    assert.deepEqual(storeProcesses(store).filter((p) => !p.includes(' inspect ')), []);
+    assert.deepEqual(storeMounts(store), []);
   });
 
   test('the monitor stays small (VmRSS of an idle detached container)', async () => {

@@ -13,8 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  isRootless, processes, skiff, SKIFF_BIN, until, type RunResult, type TempStore, storeWithImage,
+  isRootless, skiff, SKIFF_BIN, until, type RunResult, type TempStore, storeWithImage,
 } from '../helpers/fixtures.js';
+import { storeProcesses } from '../helpers/leftovers.js';
 
 const rootless = isRootless();
 const delegated = process.env.SKIFF_TEST_CGROUP ?? '';
@@ -29,7 +30,6 @@ function ok(r: RunResult, what = ''): string {
   return r.stdout;
 }
 
-const shimProcesses = (root: string): string[] => processes((c) => c.includes('skiff-shim') && c.includes(root));
 
 interface Inspect {
   Id: string;
@@ -102,7 +102,7 @@ describe('lifecycle', () => {
         if (fs.existsSync(`/sys/fs/cgroup/${ctrl}/skiff`)) assert.ok(!fs.existsSync(`/sys/fs/cgroup/${ctrl}/skiff/${id}`), `${ctrl} cgroup left`);
       }
     } else {
-      assert.deepEqual(fs.readdirSync(delegated).filter((d) => d.startsWith('skiff-')), []);
+      assert.ok(!fs.existsSync(path.join(delegated, `skiff-${id}`)), 'cgroup left'); // the delegated group is shared by the whole run
     }
     fs.rmSync(out, { recursive: true, force: true });
   });
@@ -225,7 +225,7 @@ describe('lifecycle', () => {
     assert.equal(f.stderr, 'Error: No such container: nosuch\n');
     assert.ok(!fs.existsSync(`/proc/${pid}`), 'the init survived rm -f');
     assert.ok(!fs.existsSync(ctrDir(id)));
-    assert.deepEqual(shimProcesses(store.root), []);
+    assert.deepEqual(storeProcesses(store), []);
   });
 
   test('wait blocks until exit and prints each exit code; restart; rename', async () => {
@@ -339,8 +339,9 @@ describe('lifecycle', () => {
     assert.equal(ok(await skiff(['ps', '-q', '--no-trunc'], { store })), `${b}\n`);
     const status = ok(await skiff(['ps', '-a', '--format', '{{.Names}}|{{.Status}}'], { store }));
     assert.match(status, /^psa\|Created$/m);
-    assert.match(status, /^psb\|Up (Less than a second|\d+ seconds?)$/m);
-    assert.match(status, /^psc\|Exited \(2\) (Less than a second|\d+ seconds?) ago$/m);
+    // the wording of durations is statusText's unit test; here only the states (a slow machine may pass a minute)
+    assert.match(status, /^psb\|Up \S.*$/m);
+    assert.match(status, /^psc\|Exited \(2\) .+ ago$/m);
     for (const [f, msg] of [['status=sleepy', "invalid filter 'status=sleepy'"], ['color=red', "invalid filter 'color'"], ['health=meh', 'Unrecognised filter value for health: meh']]) {
       const r = await skiff(['ps', '--filter', f!], { store });
       assert.equal(r.code, 125);
@@ -467,13 +468,10 @@ describe('lifecycle', () => {
     let running = true;
     const psErrors: string[] = [];
     const psLoop = (async () => {
-      let n = 0;
       while (running) {
         const r = await skiff(['ps', '-a', '--format', '{{.ID}} {{.Names}} {{.State}}'], { store });
         if (r.code !== 0 || r.stderr) psErrors.push(`exit ${r.code}: ${r.stderr}`);
-        n++;
       }
-      return n;
     })();
     // the native listing (bin/skiff → skiff-shim ps) under the same churn
     const nativeLoop = (async () => {
@@ -494,12 +492,11 @@ describe('lifecycle', () => {
     const runs = await Promise.all(names.map((n) => skiff(['run', '-d', '--name', n, image, 'sleep', nap], { store })));
     await sleep(500);
     running = false;
-    const psRuns = await psLoop;
+    await psLoop;
     await rmLoop;
     await nativeLoop;
     assert.deepEqual(psErrors, []);
     assert.deepEqual(rmErrors, []);
-    assert.ok(psRuns > 0);
     for (const [i, r] of runs.entries()) {
       // a run may lose its container to an rm -f before it started it: then it says so
       if (r.code !== 0) assert.match(r.stderr, /No such container/, `run ${names[i]}: ${r.stderr}`);
@@ -519,7 +516,7 @@ describe('lifecycle', () => {
     assert.deepEqual(leftIds, []);
     assert.deepEqual(fs.readdirSync(path.join(store.root, 'tmp')).filter((n) => /-(ctr|rm-ctr|names)-/.test(n)), [], 'staging left');
     assert.deepEqual(fs.readdirSync(path.join(store.root, 'containers', 'names')), [], 'name links left');
-    assert.deepEqual(shimProcesses(store.root), []);
+    assert.deepEqual(storeProcesses(store), []);
     assert.deepEqual(execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l === `sleep ${nap}`), []);
     if (!rootless && fs.existsSync('/sys/fs/cgroup/freezer/skiff')) {
       const left = fs.readdirSync('/sys/fs/cgroup/freezer/skiff').filter((d) => /^[0-9a-f]{64}$/.test(d) && ids.includes(d));

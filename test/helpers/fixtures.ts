@@ -495,11 +495,6 @@ export function processes(match: (cmdline: string) => boolean): string[] {
   return out;
 }
 
-/** The host's mount lines under `dir` (a leaked container mount is under its store). */
-export function mountsUnder(dir: string): string[] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir)).sort();
-}
-
 /** Poll `fn` every 50 ms until it gives a value (not undefined/false); fail after `ms`. A bounded wait for a state, not a timing assertion. */
 export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;

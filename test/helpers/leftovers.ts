@@ -4,7 +4,7 @@
  * this test's store is looked at, so other work on the machine (other containers, benchmarks) does
  * not disturb the comparison.
  */
-import { processes, type TempStore } from './fixtures.js';
+import { processes, until, type TempStore } from './fixtures.js';
 import fs from 'node:fs';
 
 const mentions = (s: string, store: TempStore): boolean => s.includes(store.root) || s.includes(store.runroot);
@@ -23,11 +23,5 @@ export const storeProcesses = (store: TempStore): string[] => processes((cmd) =>
  * namespace). Polls for up to `ms`; whatever is still there then is a leftover.
  */
 export async function storeProcessesSettled(store: TempStore, ms = 10_000): Promise<string[]> {
-  const end = Date.now() + ms;
-  let left = storeProcesses(store);
-  while (left.length && Date.now() < end) {
-    await new Promise((res) => setTimeout(res, 50));
-    left = storeProcesses(store);
-  }
-  return left;
+  return until('the --rm deleter to end', () => storeProcesses(store).length === 0 && [], ms).catch(() => storeProcesses(store));
 }
