@@ -26,18 +26,11 @@ function tmpFor(file: string): string {
 
 /** Store files written this way are small (records, configs, manifests): written synchronously, as readJson reads. */
 export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
-  const tmp = tmpFor(file);
-  try {
-    fs.writeFileSync(tmp, data, { mode });
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomicSync(file, data, mode);
 }
 
 export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 0o600): void {
-  const tmp = `${file}.tmp-${process.pid}-${rand()}`;
+  const tmp = tmpFor(file);
   try {
     fs.writeFileSync(tmp, data, { mode });
     fs.renameSync(tmp, file);
@@ -168,13 +161,20 @@ export function fileSink(file: string, mode: number): Writable {
   let fd = -1;
   let pending: Buffer[] = [];
   let bytes = 0;
+  /** A writev is out on the thread pool: its fd must stay open (a closed number is soon reused). */
+  let writing = false;
+  /** What destroy left to do once that writev is back (close the fd). */
+  let afterWrite: (() => void) | undefined;
   const flush = (cb: (e?: Error | null) => void): void => {
     const bufs = pending;
     const left = bytes;
     pending = [];
     bytes = 0;
-    if (left === 0 || fd < 0) return cb(); // nothing to write, or destroyed while a write was out
+    if (left === 0 || fd < 0) return cb(); // nothing to write, or destroyed meanwhile
+    writing = true;
     fs.writev(fd, bufs, (err, n) => {
+      writing = false;
+      if (afterWrite) return afterWrite(); // destroyed while this write was out
       if (err) return cb(err);
       if (n === left) return cb();
       // a short write: the rest goes again (no write comes in meanwhile: its callback is this one's)
@@ -224,10 +224,14 @@ export function fileSink(file: string, mode: number): Writable {
       close();
     },
     destroy(err, cb) {
-      if (fd < 0) return cb(err);
-      const f = fd;
-      fd = -1;
-      fs.close(f, () => cb(err));
+      const close = (): void => {
+        if (fd < 0) return cb(err);
+        const f = fd;
+        fd = -1;
+        fs.close(f, () => cb(err));
+      };
+      if (writing) afterWrite = close;
+      else close();
     },
   });
 }
