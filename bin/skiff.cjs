@@ -34,6 +34,24 @@ const read = (f) => {
   }
 };
 
+/**
+ * A file only if we own it and nobody else may write it: V8 runs a code cache's bytecode unchecked, so
+ * root (`sudo -E`, keeping the caller's HOME) must not load a cache another user could have made.
+ */
+const readOwn = (f) => {
+  let fd;
+  try {
+    fd = fs.openSync(f, 'r');
+    const st = fs.fstatSync(fd);
+    if (st.uid !== process.geteuid() || st.mode & 0o022) return undefined;
+    return fs.readFileSync(fd);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+};
+
 /** The user's trained cache: keyed by the bundle (size, mtime) and node (version, flags). */
 function userCachePaths() {
   if (process.env.SKIFF_CODE_CACHE === '0' || process.env.SKIFF_WRITE_CODE_CACHE === '1') return undefined;
@@ -46,7 +64,7 @@ function userCachePaths() {
 }
 
 const user = userCachePaths();
-let cachedData = user && read(user.cache);
+let cachedData = user && readOwn(user.cache);
 const fromUser = cachedData !== undefined;
 // V8 checks the cache against the source's length only: an older cache is never used
 if (!cachedData && fs.statSync(distCache, { throwIfNoEntry: false })?.mtimeMs >= bundle.mtimeMs) cachedData = read(distCache);

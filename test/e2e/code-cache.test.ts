@@ -2,7 +2,7 @@
  * bin/skiff.cjs's trained code cache, through the CLI: the first `pull` and `run` with this bundle
  * leave a V8 cache of what they compiled in $XDG_CACHE_HOME/skiff, later ones load it without
  * writing again, other commands never train it, a damaged cache is rejected by V8 (the command
- * still works) and replaced, and SKIFF_CODE_CACHE=0 writes nothing.
+ * still works) and replaced, one that others may write is not loaded, and SKIFF_CODE_CACHE=0 writes nothing.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,6 +59,17 @@ describe('trained code cache', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(trained(), ['pull']);
     assert.notDeepEqual(fs.readFileSync(cacheFile()).subarray(0, 4096), Buffer.alloc(4096, 0x5a));
+  });
+
+  test('a cache others may write is not loaded (V8 trusts its bytecode): it is made again, ours alone', async () => {
+    assert.equal((await skiff(['pull', '-q', image], { store, env: env() })).code, 0); // a good one, trained for pull
+    fs.chmodSync(cacheFile(), 0o620);
+    const before = fs.statSync(cacheFile()).mtimeMs;
+    const r = await skiff(['pull', '-q', image], { store, env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.notEqual(fs.statSync(cacheFile()).mtimeMs, before, 'the group-writable cache was used, not replaced');
+    assert.equal(fs.statSync(cacheFile()).mode & 0o777, 0o600);
+    assert.deepEqual(trained(), ['pull']);
   });
 
   test('a cache home that cannot be written: the command works, nothing is left', async () => {
