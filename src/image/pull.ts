@@ -157,7 +157,13 @@ function receiveLayer(
       const first = Buffer.concat(head);
       head = [];
       const kind = detectCompression(first);
-      const s = new LayerSink(diff, opts, { gzip: kind === 'gzip', digest: algorithm });
+      let s: LayerSink;
+      try {
+        s = new LayerSink(diff, opts, { gzip: kind === 'gzip', digest: algorithm });
+      } catch (e) {
+        fail(e); // the addon cannot be loaded, say: one error line, not a crash in an event handler
+        return;
+      }
       sink = s;
       s.on('error', (e: Error) => fail(isCorruptInput(e) ? corruptError(e, 'layer', kind) : e));
       s.on('finish', () => {
@@ -199,7 +205,7 @@ function receiveLayer(
         head.push(c);
         if (blob.bytes >= 4) startDecoder();
       }
-      if (full) stream.pause();
+      if (full && !failed) stream.pause();
     });
     stream.on('end', () => {
       if (failed) return;
@@ -210,6 +216,7 @@ function receiveLayer(
         return;
       }
       if (!entry) startDecoder();
+      if (failed) return;
       entry!.end();
       file.end((err?: Error | null) => {
         if (err) fail(err);
