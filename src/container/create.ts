@@ -21,7 +21,8 @@ import { readLayeredFile, resolveUser } from './passwd.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
 import { planCgroups } from './cgroup.js';
 import { parseSignal } from './signals.js';
-import { buildSpec, parseLogSize } from './spec.js';
+import { buildSpec } from './spec.js';
+import { parseSize } from '../cli/output/units.js';
 
 export interface CreateOptions {
   image: string;
@@ -103,7 +104,7 @@ export function parseLogConfig(driver: string | undefined, opts: string[]): LogC
     if (type === 'none' || (k !== 'max-size' && k !== 'max-file')) throw new SkiffError('EINVAL', `unknown log opt '${k}' for ${type} log driver`);
     config[k] = val;
   }
-  if (config['max-size'] !== undefined && parseLogSize(config['max-size']) <= 0) throw new SkiffError('EINVAL', `invalid size: '${config['max-size']}'`);
+  if (config['max-size'] !== undefined && parseSize(config['max-size']) <= 0) throw new SkiffError('EINVAL', `invalid size: '${config['max-size']}'`);
   if (config['max-file'] !== undefined) {
     if (!/^-?\d+$/.test(config['max-file'])) throw new SkiffError('EINVAL', `strconv.Atoi: parsing "${config['max-file']}": invalid syntax`);
     if (Number(config['max-file']) < 1) throw new SkiffError('EINVAL', 'max-file cannot be less than 1');

@@ -13,7 +13,7 @@ import { native, shimPath } from '../native.js';
 import os from 'node:os';
 import { makeStagingDir, pidAlive, writeFileAtomic } from '../store/atomic.js';
 import {
-  containerFiles, findContainer, listContainers, markStopped, readContainer, readMonitor, readStartState,
+  activeHealthcheck, containerFiles, findContainer, listContainers, markStopped, readContainer, readMonitor, readStartState,
   removeContainerDir, renameContainer, resetRunFiles, writeStartState, type ContainerRecord, type StartState,
 } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
@@ -22,16 +22,16 @@ import { containerCgroups, removeCgroupDirs, setFrozen } from './cgroup.js';
 import { NAME_RE } from './names.js';
 import { parseSignal } from './signals.js';
 import { containerState, currentBootId, isMonitor, livePid, processInfo } from './state.js';
-import { activeHealthcheck, ensureMonitorSpec, type OciProcess, type OciSpec } from './spec.js';
+import { ensureMonitorSpec, type OciProcess, type OciSpec } from './spec.js';
 
 function envArray(extra: Record<string, string> = {}): string[] {
   return Object.entries({ ...process.env, ...extra }).map(([k, v]) => `${k}=${v ?? ''}`);
 }
 
-async function markStarted(rec: ContainerRecord, detached: boolean, shimPid?: number): Promise<StartState> {
-  const st = containerState(rec);
+async function markStarted(rec: ContainerRecord, detached: boolean, shimPid?: number, st = containerState(rec)): Promise<StartState> {
   if (st.Running) throw new SkiffError('ESTATE', `container ${rec.Name} is already running`);
-  await resetRunFiles(rec.Id);
+  // files of an earlier run; a container never started (a fresh `run`) has none
+  if (st.Status !== 'created') await resetRunFiles(rec.Id);
   const start: StartState = {
     StartedAt: new Date().toISOString(), BootId: currentBootId(), Detached: detached, ...(shimPid ? { ShimPid: shimPid } : {}),
   };
@@ -63,8 +63,9 @@ export async function startAttached(rec: ContainerRecord): Promise<never> {
 export async function startDetached(rec: ContainerRecord): Promise<void> {
   await withLock(`container-${rec.Id}`, async () => {
     if (!readContainer(rec.Id)) throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
-    if (containerState(rec).Running) return;
-    const start = await markStarted(rec, true);
+    const st = containerState(rec);
+    if (st.Running) return;
+    const start = await markStarted(rec, true, undefined, st);
     const f = containerFiles(rec.Id);
     await fsp.mkdir(path.dirname(f.attach), { recursive: true, mode: 0o700 });
     const spec = JSON.parse(await fsp.readFile(f.spec, 'utf8')) as OciSpec;

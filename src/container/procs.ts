@@ -3,9 +3,9 @@
  * host's `ps`, filtered to the container's pids) and the /proc fallbacks of `stats`.
  * A container's processes are those in its init's pid namespace (/proc/PID/ns/pid).
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { SkiffError } from '../errors.js';
+import { childProcess } from '../lazy.js';
 
 function nsOf(pid: number): string | undefined {
   try {
@@ -66,7 +66,7 @@ export function parsePsOutput(output: string, pids: Set<number>): TopResult {
 /** `top CONTAINER [ps OPTIONS]`: the host's ps (default `-ef`), rows of the container's processes. */
 export function topProcesses(initPid: number, psArgs: string[]): TopResult {
   const args = psArgs.length ? psArgs : ['-ef'];
-  const r = spawnSync('ps', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = childProcess().spawnSync('ps', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw new SkiffError('ERUNTIME', `ps: ${r.error.message}`);
   if (r.status !== 0) throw new SkiffError('EINVAL', `ps ${args.join(' ')} failed: ${(r.stderr || '').trim().split('\n')[0] ?? ''}`);
   return parsePsOutput(r.stdout, new Set(namespacePids(initPid)));

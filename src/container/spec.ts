@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { paths } from '../config.js';
-import { SkiffError } from '../errors.js';
+import { parseSize } from '../cli/output/units.js';
 import { initPath } from '../native.js';
 import type { ContainerRecord, MountPoint } from '../store/containers.js';
-import { containerFiles } from '../store/containers.js';
+import { activeHealthcheck, containerFiles } from '../store/containers.js';
 import { lowerDirs } from '../store/layers.js';
 import { dirs } from '../store/layout.js';
 import type { IdMap } from './idmap.js';
@@ -151,15 +151,6 @@ export interface MonitorSpec {
 const HEALTH_DEFAULTS = { interval: 30_000, timeout: 30_000, startPeriod: 0, retries: 3 };
 const nsToMs = (ns: number | undefined, def: number): number => (ns && ns > 0 ? Math.round(ns / 1e6) : def);
 
-/** The health check that applies to a container, or undefined (none, or disabled by NONE). */
-export function activeHealthcheck(rec: ContainerRecord): string[] | undefined {
-  const t = rec.Config.Healthcheck?.Test;
-  if (!t || t.length === 0 || t[0] === 'NONE') return undefined;
-  if (t[0] === 'CMD-SHELL') return ['/bin/sh', '-c', t.slice(1).join(' ')];
-  if (t[0] === 'CMD') return t.length > 1 ? t.slice(1) : undefined;
-  return t; // a bare list (old images): the command itself
-}
-
 /** A spec written before the monitor existed gets its `skiff.monitor` (true when it was missing). */
 export function ensureMonitorSpec(spec: OciSpec, rec: ContainerRecord): boolean {
   if (spec.skiff.monitor) return false;
@@ -174,7 +165,7 @@ function monitorSpec(rec: ContainerRecord): MonitorSpec {
   const hc = rec.Config.Healthcheck;
   return {
     ...(log.Type === 'none' ? {} : { logFile: cf.log }),
-    logMaxSize: log.Config['max-size'] ? parseLogSize(log.Config['max-size']) : 0,
+    logMaxSize: log.Config['max-size'] ? parseSize(log.Config['max-size']) : 0,
     logMaxFile: log.Config['max-file'] ? Number(log.Config['max-file']) : 1,
     attachSocket: cf.attach,
     openStdin: rec.Config.OpenStdin,
@@ -197,13 +188,6 @@ function monitorSpec(rec: ContainerRecord): MonitorSpec {
   };
 }
 
-/** `--log-opt max-size=` as Docker's json-file reads it (go-units RAMInBytes: 10k, 10m, 1g, binary). */
-export function parseLogSize(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(v.trim());
-  if (!m) throw new SkiffError('EINVAL', `invalid size: '${v}'`);
-  const mult = 1024 ** ' kmgtp'.indexOf((m[2] || ' ').toLowerCase());
-  return Math.floor(Number(m[1]) * mult);
-}
 
 /** The run-time files a spec points at (a container's own, or a build step's under tmp/). */
 export type SpecFiles = Pick<ReturnType<typeof containerFiles>, 'dir' | 'rootfs' | 'upper' | 'work' | 'hosts' | 'hostname' | 'resolv' | 'exit' | 'pid'>;

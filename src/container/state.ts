@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { pidAlive } from '../store/atomic.js';
 import {
-  containerFiles, readExit, readHealth, readMonitor, readStartState, type ContainerRecord, type HealthState,
+  activeHealthcheck, containerFiles, readExit, readHealth, readMonitor, readStartState, type ContainerRecord, type HealthState,
 } from '../store/containers.js';
 import { containerCgroups, isFrozen } from './cgroup.js';
 
@@ -112,9 +112,9 @@ export function containerState(rec: ContainerRecord): DockerState {
   };
   const start = readStartState(rec.Id);
   if (!start) return st;
-  const hc = rec.Config.Healthcheck;
+  const hc = activeHealthcheck(rec);
   const withHealth = (s: DockerState): DockerState => {
-    if (!hc || hc.Test[0] === 'NONE' || !hc.Test.length) return s;
+    if (!hc) return s; // none, or one the monitor does not run (NONE, a CMD without a command)
     // before the monitor's first probe: "starting", as Docker reports it (a foreground run has no
     // monitor, so nobody probes it: no Health)
     const health = readHealth(rec.Id) ?? (start.Detached ? { Status: 'starting' as const, FailingStreak: 0, Log: [] } : undefined);

@@ -360,6 +360,15 @@ export function markStopped(id: string): void {
   }
 }
 
+/** The health check that applies to a container (the command the monitor probes with), or undefined (none, or disabled by NONE). */
+export function activeHealthcheck(rec: ContainerRecord): string[] | undefined {
+  const t = rec.Config.Healthcheck?.Test;
+  if (!t || t.length === 0 || t[0] === 'NONE') return undefined;
+  if (t[0] === 'CMD-SHELL') return ['/bin/sh', '-c', t.slice(1).join(' ')];
+  if (t[0] === 'CMD') return t.length > 1 ? t.slice(1) : undefined;
+  return t; // a bare list (old images): the command itself
+}
+
 /** Remove a container's directory: renamed away first so it disappears atomically, then its name. */
 export async function removeContainerDir(id: string): Promise<void> {
   const trash = await stagingPath('rm-ctr');

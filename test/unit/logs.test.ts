@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { FrameReader, parseDetachKeys } from '../../src/container/attach.js';
 import { mergeHealthcheck, parseLogConfig, parseRestartPolicy } from '../../src/container/create.js';
 import { fixedNano, inWindow, parseLogLine, parseLogTime, parseTail, rfc3339ToNs } from '../../src/container/logs.js';
-import { parseLogSize } from '../../src/container/spec.js';
+import { parseSize } from '../../src/cli/output/units.js';
 import { SkiffError } from '../../src/errors.js';
 
 test('json-file lines', () => {
@@ -79,11 +79,11 @@ test('--restart as Docker parses it', () => {
 });
 
 test('--log-driver/--log-opt and max-size units (binary, as go-units RAMInBytes)', () => {
-  assert.equal(parseLogSize('10m'), 10 * 1024 * 1024);
-  assert.equal(parseLogSize('1k'), 1024);
-  assert.equal(parseLogSize('2KiB'), 2048);
-  assert.equal(parseLogSize('512'), 512);
-  assert.throws(() => parseLogSize('ten'));
+  assert.equal(parseSize('10m'), 10 * 1024 * 1024);
+  assert.equal(parseSize('1k'), 1024);
+  assert.equal(parseSize('2KiB'), 2048);
+  assert.equal(parseSize('512'), 512);
+  assert.throws(() => parseSize('ten'));
   assert.deepEqual(parseLogConfig(undefined, ['max-size=10m', 'max-file=3']), { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } });
   assert.deepEqual(parseLogConfig('none', []), { Type: 'none', Config: {} });
   assert.throws(() => parseLogConfig('journald', []), /log driver "journald" is not supported/);
