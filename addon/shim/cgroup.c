@@ -28,29 +28,51 @@ static int make_dir(const char *dir) {
   return 0;
 }
 
-/* cgroup v2: let the new group have the controllers its parent has (best effort: a parent
-   holding processes, e.g. a rootless user's own group, cannot enable any). */
+/* A small kernel file into buf (NUL-terminated): its length, or -1 (errno set). */
+static ssize_t read_small(const char *file, char *buf, size_t cap) {
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n;
+  do n = read(fd, buf, cap - 1);
+  while (n < 0 && errno == EINTR);
+  int e = errno;
+  close(fd);
+  errno = e;
+  if (n < 0) return -1;
+  buf[n] = 0;
+  return n;
+}
+
+/* cgroup v2: let the new group have the controllers its parent has. Only those the parent's
+   subtree_control lacks are asked for (after the first container: none, so no write and no cgroup
+   lock), one per write (a write of several fails whole when one cannot be enabled). Best effort: a
+   parent holding processes, e.g. a rootless user's own group, cannot enable any (EBUSY: the rest
+   are not tried), and the group then has fewer counters. */
 static void enable_v2_controllers(const char *dir) {
-  char parent[4096], file[4200], ctrls[512];
+  char parent[4096], file[4200], have[512], on[512];
   if (snprintf(parent, sizeof parent, "%s", dir) >= (int)sizeof parent) return;
   char *slash = strrchr(parent, '/');
   if (!slash) return;
   *slash = 0;
   snprintf(file, sizeof file, "%s/cgroup.controllers", parent);
-  int fd = open(file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return; /* a v1 hierarchy */
-  ssize_t n = read(fd, ctrls, sizeof ctrls - 1);
-  close(fd);
-  if (n <= 0) return;
-  ctrls[n] = 0;
+  if (read_small(file, have, sizeof have) <= 0) return; /* a v1 hierarchy */
   snprintf(file, sizeof file, "%s/cgroup.subtree_control", parent);
-  for (char *save = NULL, *c = strtok_r(ctrls, " \n", &save); c; c = strtok_r(NULL, " \n", &save)) {
+  if (read_small(file, on, sizeof on) < 0) return;
+  for (char *save = NULL, *c = strtok_r(have, " \n", &save); c; c = strtok_r(NULL, " \n", &save)) {
+    size_t cl = strlen(c);
+    bool enabled = false;
+    for (const char *hit = on; !enabled && (hit = strstr(hit, c)); hit += cl)
+      enabled = (hit == on || hit[-1] == ' ') && (hit[cl] == ' ' || hit[cl] == '\n' || hit[cl] == 0);
+    if (enabled) continue;
     char req[64];
     int len = snprintf(req, sizeof req, "+%s", c);
+    if (len <= 0 || len >= (int)sizeof req) continue;
     int w = open(file, O_WRONLY | O_CLOEXEC);
     if (w < 0) return;
-    if (len > 0 && len < (int)sizeof req && write(w, req, (size_t)len) < 0) { /* not enabled: no counters from it */ }
+    ssize_t r = write(w, req, (size_t)len);
+    int e = errno;
     close(w);
+    if (r < 0 && e == EBUSY) return; /* the parent holds processes: no controller can be enabled */
   }
 }
 
@@ -62,13 +84,7 @@ int cgroup_enter(const char *const *dirs, size_t n, pid_t pid) {
     if (make_dir(dir) < 0) return -1;
     enable_v2_controllers(dir);
     if (snprintf(file, sizeof file, "%s/cgroup.procs", dir) >= (int)sizeof file) return failx("cgroup path too long: %s", dir);
-    int fd = open(file, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return fail("move the container into cgroup %s", dir);
-    if (write_all(fd, buf, (size_t)len) < 0) {
-      close(fd);
-      return fail("move the container into cgroup %s", dir);
-    }
-    if (close(fd) < 0) return fail("move the container into cgroup %s", dir);
+    if (write_file_at(AT_FDCWD, file, buf, (size_t)len) < 0) return fail("move the container into cgroup %s", dir);
   }
   return 0;
 }
@@ -84,26 +100,23 @@ int cgroup_join_dirs(json_t *dirs) {
     const char *dir = json_string_value(d);
     char file[4200];
     if (!dir || snprintf(file, sizeof file, "%s/cgroup.procs", dir) >= (int)sizeof file) return failx("invalid cgroup in the process file");
-    int fd = open(file, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 && geteuid() != 0 && (errno == EACCES || errno == EPERM)) continue;
-    if (fd < 0) return fail("join the container's cgroup %s", dir);
-    int r = write_all(fd, buf, (size_t)len);
-    int e = errno;
-    close(fd);
-    errno = e;
-    if (r < 0 && geteuid() != 0 && (errno == EACCES || errno == EPERM)) continue;
-    if (r < 0) return fail("join the container's cgroup %s", dir);
+    if (write_file_at(AT_FDCWD, file, buf, (size_t)len) < 0) {
+      if (geteuid() != 0 && (errno == EACCES || errno == EPERM)) continue;
+      return fail("join the container's cgroup %s", dir);
+    }
   }
   return 0;
 }
 
-/* After the init is reaped the group is empty, though v1 may report EBUSY for a moment. */
+/* After the init is reaped the group is empty, though v1 may report EBUSY for a moment. A group
+   still holding processes (an exec's shim, a daemon of --pid host) stays busy: after ~100 ms it is
+   left (the CLI's rm removes it), so a run's exit or the monitor's loop never waits long on it. */
 void cgroup_remove(const char *const *dirs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const char *dir = dirs[i];
     for (int tries = 0;; tries++) {
       if (rmdir(dir) == 0 || errno == ENOENT) break;
-      if (errno != EBUSY || tries >= 100) {
+      if (errno != EBUSY || tries >= 10) {
         fprintf(stderr, "Warning: remove cgroup %s: %s\n", dir, strerror(errno));
         break;
       }

@@ -252,17 +252,18 @@ static char *status_of(const char *dir, const char *id, json_t *rec, bool *runni
   long shim = json_is_integer(shimv) ? (long)json_integer_value(shimv) : 0;
   bool detached = json_is_true(json_object_get(start, "Detached"));
   json_decref(start);
-  json_t *exit = load(dir, "exit.json");
   int code = -1;
   double finished = ZERO_MS;
   char pidfile[4200], exitfile[4200];
   if (snprintf(pidfile, sizeof pidfile, "%s/pid", dir) >= (int)sizeof pidfile ||
       snprintf(exitfile, sizeof exitfile, "%s/exit.json", dir) >= (int)sizeof exitfile)
     return xprintf("Unknown");
-  if (exit) {
-    code = (int)json_integer_value(json_object_get(exit, "exitCode"));
-    finished = parse_time(jstr(exit, "finishedAt"));
-    json_decref(exit);
+  json_t *exit_json = load(dir, "exit.json");
+  const bool exit = exit_json != NULL; /* an exit is recorded (the json itself is freed below) */
+  if (exit_json) {
+    code = (int)json_integer_value(json_object_get(exit_json, "exitCode"));
+    finished = parse_time(jstr(exit_json, "finishedAt"));
+    json_decref(exit_json);
   }
   enum { EXITED, LOST, RUNNING, RESTARTING } kind;
   long pid = 0;

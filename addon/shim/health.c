@@ -130,12 +130,12 @@ static void start_probe(struct health *h) {
     return;
   }
   if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    dup2(p[1], 1);
-    dup2(p[1], 2);
     sigset_t none;
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0) {
+      dprintf(p[1], "Error: prepare the health check: %s\n", strerror(errno)); /* the probe's output: its log */
+      _exit(EXIT_SHIM);
+    }
     char pidarg[24];
     snprintf(pidarg, sizeof pidarg, "%d", (int)h->init);
     execl("/proc/self/exe", "skiff-shim", "exec", pidarg, h->m->health_process, (char *)NULL);

@@ -78,20 +78,6 @@ static void rotate(struct logfile *l) {
   free(to);
 }
 
-void rfc3339nano(const struct timespec *ts, char *out, size_t len) {
-  int n = utc_seconds(ts->tv_sec, out, len);
-  if (n < 0 || (size_t)n >= len) return;
-  if (ts->tv_nsec) {
-    char frac[16];
-    snprintf(frac, sizeof frac, ".%09ld", ts->tv_nsec);
-    size_t k = strlen(frac);
-    while (k > 1 && frac[k - 1] == '0') frac[--k] = 0;
-    snprintf(out + n, len - (size_t)n, "%sZ", frac);
-  } else {
-    snprintf(out + n, len - (size_t)n, "Z");
-  }
-}
-
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *p, size_t avail) {
   unsigned c = p[0];

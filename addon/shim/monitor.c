@@ -299,18 +299,20 @@ static void reap(void) {
   }
 }
 
-static void loop(void) {
+/* The blocked signals (SIGCHLD, SIGTERM...) as an fd; made before the container starts, since
+   without it the monitor would never see its exit. */
+static int open_signalfd(void) {
   sigset_t set;
-  sigprocmask(SIG_SETMASK, NULL, &set); /* what block_signals() blocked */
-  int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sfd < 0) {
-    fail("signalfd");
-    print_failure();
-  }
+  if (sigprocmask(SIG_SETMASK, NULL, &set) < 0) return fail("sigprocmask"); /* what block_signals() blocked */
+  int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  return fd < 0 ? fail("signalfd") : fd;
+}
+
+static void loop(int sfd) {
   for (;;) {
     struct pollfd p[8 + ATTACH_MAX];
     int n = 0, i_sig = -1, i_out = -1, i_err = -1, i_master = -1, i_in = -1, i_listen = -1, i_health = -1, i_client = -1;
-    if (sfd >= 0) p[i_sig = n++] = (struct pollfd){sfd, POLLIN, 0};
+    p[i_sig = n++] = (struct pollfd){sfd, POLLIN, 0};
     if (cy.out >= 0) p[i_out = n++] = (struct pollfd){cy.out, POLLIN, 0};
     if (cy.err >= 0) p[i_err = n++] = (struct pollfd){cy.err, POLLIN, 0};
     if (cy.master >= 0) p[i_master = n++] = (struct pollfd){cy.master, (short)(POLLIN | (inlen ? POLLOUT : 0)), 0};
@@ -395,6 +397,8 @@ static void __attribute__((noreturn)) monitor(const char *bundle, int rep) {
     _exit(EXIT_SHIM);
   }
   if (spec_load_container(bundle, &c) < 0 || monitor_config_load(&c, &M) < 0 || block_signals() < 0) goto failed;
+  int sfd = open_signalfd();
+  if (sfd < 0) goto failed;
   if (M.log_file && !(LOG = log_open(M.log_file, M.log_max_size, M.log_max_file))) goto failed;
   if (M.attach_socket && (LISTENER = attach_listen(M.attach_socket)) < 0) goto failed;
   HEALTH = health_new(&M);
@@ -404,7 +408,7 @@ static void __attribute__((noreturn)) monitor(const char *bundle, int rep) {
   report(rep, 0, NULL);
   spec_free_container(&c);
   trim();
-  loop();
+  loop(sfd);
   _exit(0);
 failed:;
   int code = failure_code();

@@ -52,6 +52,7 @@ int write_file_at(int dirfd, const char *path, const char *data, size_t len);
 int write_atomic(const char *path, const char *data);
 int rm_rf(const char *path);
 int utc_seconds(long long sec, char *out, size_t len); /* "YYYY-MM-DDTHH:MM:SS", snprintf's count */
+void rfc3339nano(const struct timespec *ts, char *out, size_t len); /* Go's RFC3339Nano (trailing zeros trimmed) */
 void rfc3339_now(char *out, size_t len);
 char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t size);
@@ -278,7 +279,6 @@ void log_flush(struct logfile *l, int stream); /* end of a stream: the partial l
 /* JSON string body for data (Docker's escaping; invalid UTF-8 → U+FFFD); returns the length written
    to out (needs 6 * len + 1 bytes). */
 size_t json_escape(const char *data, size_t len, char *out);
-void rfc3339nano(const struct timespec *ts, char *out, size_t len); /* Go's RFC3339Nano (trailing zeros trimmed) */
 
 /* ---- attach.c ---- */
 int attach_listen(const char *path); /* the listening socket, or -1 (failure recorded) */

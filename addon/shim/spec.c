@@ -421,6 +421,7 @@ void spec_free_container(struct container *c) {
   free(c->overlay.lower);
   free(c->remove);
   free(c->cgroups);
+  free(c->devices);
   json_decref(c->json);
   memset(c, 0, sizeof *c);
 }

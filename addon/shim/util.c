@@ -147,12 +147,25 @@ int utc_seconds(long long sec, char *out, size_t len) {
   return snprintf(out, len, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
 }
 
-/* UTC, RFC 3339 with nanoseconds (Go's RFC3339Nano, as Docker writes it). */
+void rfc3339nano(const struct timespec *ts, char *out, size_t len) {
+  int n = utc_seconds(ts->tv_sec, out, len);
+  if (n < 0 || (size_t)n >= len) return;
+  if (ts->tv_nsec) {
+    char frac[16];
+    snprintf(frac, sizeof frac, ".%09ld", ts->tv_nsec);
+    size_t k = strlen(frac);
+    while (k > 1 && frac[k - 1] == '0') frac[--k] = 0;
+    snprintf(out + n, len - (size_t)n, "%sZ", frac);
+  } else {
+    snprintf(out + n, len - (size_t)n, "Z");
+  }
+}
+
+/* Now, as rfc3339nano writes it (exit files; logs and health probes take their own times). */
 void rfc3339_now(char *out, size_t len) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  int n = utc_seconds(ts.tv_sec, out, len);
-  if (n >= 0 && (size_t)n < len) snprintf(out + n, len - (size_t)n, ".%09ldZ", ts.tv_nsec);
+  rfc3339nano(&ts, out, len);
 }
 
 char *xstrdup(const char *s) {
