@@ -677,6 +677,9 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
       return Sys("mknod", rel, errno);
     }
     if (Chowns(e) && fchownat(rootfd_, rel.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) return Sys("lchown", rel, errno);
+    // the entry's times, so that packing the diff again (store/tarball.ts) gives the same whiteout
+    const struct timespec ts[2] = {{e.atime.sec, e.atime.nsec}, {e.mtime.sec, e.mtime.nsec}};
+    if (utimensat(rootfd_, rel.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) return Sys("utime", rel, errno);
     return true;
   }
 

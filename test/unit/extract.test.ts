@@ -421,6 +421,7 @@ test('whiteouts become 0:0 character devices, opaque markers the overlay xattr, 
       const st = fs.lstatSync(p);
       assert.ok(st.isCharacterDevice() && st.rdev === 0, w);
       assert.equal(execFileSync('stat', ['-c', '%t:%T %F', p]).toString().trim(), '0:0 character special file');
+      assert.equal(st.mtimeMs, 1_600_000_000_000, `${w}: the entry's mtime (a re-packed diff is the same tar)`);
     }
     assert.equal(fs.readFileSync(path.join(t.target, 'dir', 'linked'), 'utf8'), 'aufs');
     assert.equal(native().lgetxattr(path.join(t.target, 'opq'), `${prefix}opaque`)?.toString(), 'y');
