@@ -21,6 +21,14 @@ export interface ComposeFileInput {
   filename: string;
   /** The file's text when already read (stdin). */
   content?: string;
+  /** Its documents when already parsed (the project-name pass parses them once for both). */
+  docs?: YamlDoc[];
+}
+
+/** A file's documents, parsed once. */
+export function fileDocuments(file: ComposeFileInput): YamlDoc[] {
+  file.docs ??= readYamlDocuments(readText(file), file.filename);
+  return file.docs;
 }
 
 export interface LoadContext {
@@ -99,9 +107,7 @@ export function loadFiles(files: readonly ComposeFileInput[], ctx: LoadContext):
 }
 
 function loadFile(file: ComposeFileInput, ctx: LoadContext, dict: JsonMap): JsonMap {
-  const text = readText(file);
-  const docs = readYamlDocuments(text, file.filename);
-  for (const doc of docs) {
+  for (const doc of fileDocuments(file)) {
     const { model } = prepareDocument(doc, file.filename, ctx, true);
     if (model.include !== undefined) {
       applyInclude(model, file.filename, ctx, doc.resets);

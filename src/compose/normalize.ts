@@ -180,12 +180,14 @@ function resolveEnvFiles(s: JsonMap, o: NormalizeOptions): void {
 function checkCycles(services: Record<string, JsonMap>): void {
   const names = Object.keys(services).sort();
   const children = (n: string): string[] => (isMap(services[n]!.depends_on) ? Object.keys(services[n]!.depends_on as JsonMap).filter((d) => hasOwn(services, d)).sort() : []);
+  const acyclic = new Set<string>(); // explored without finding a cycle: no need to walk them again
   const search = (trail: string[], n: string): void => {
     for (const c of children(n)) {
       const i = trail.indexOf(c);
       if (i >= 0) throw composeError(`dependency cycle detected: ${trail.slice(i).join(' -> ')} -> ${c}`);
-      search([...trail, c], c);
+      if (!acyclic.has(c)) search([...trail, c], c);
     }
+    acyclic.add(n);
   };
   for (const n of names) search([n], n);
 }

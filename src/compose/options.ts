@@ -11,10 +11,9 @@ import path from 'node:path';
 import { envFromFiles, type EnvMap } from './dotenv.js';
 import { composeError, type Warnings } from './errors.js';
 import { interpolateString } from './interpolate.js';
-import type { ComposeFileInput } from './load.js';
+import { fileDocuments, type ComposeFileInput } from './load.js';
 import { checkProjectName, normalizeProjectName } from './names.js';
 import { isMap } from './tree.js';
-import { readYamlDocuments } from './yaml.js';
 
 export interface ProjectOptions {
   /** `-f` files in order (`-` = standard input); relative to `cwd`. */
@@ -111,7 +110,7 @@ function nameFromFiles(files: ComposeFileInput[], env: EnvMap): string {
   for (const f of files) {
     let docs;
     try {
-      docs = readYamlDocuments(f.content ?? fs.readFileSync(f.filename, 'utf8'), f.filename);
+      docs = fileDocuments(f);
     } catch {
       continue; // reported by the loader
     }

@@ -5,7 +5,6 @@
  * sorted; env_file entries already folded into `environment`. Plus `--services`, `--volumes`,
  * `--profiles` and `--images` queries.
  */
-import { stringify } from 'yaml';
 import type { Project, Service } from './model.js';
 import { isMap, type Json, type JsonMap } from './tree.js';
 
@@ -105,8 +104,71 @@ export function projectConfig(p: Project): JsonMap {
   return ordered(out, 'project') as JsonMap;
 }
 
+// ---- YAML output (the JSON subset the model holds; faster than a general YAML library) ---------------
+
+const INDICATORS = new Set([...'-?:,[]{}#&*!|>\'"%@`']);
+/** What YAML 1.1 or 1.2 reads as a number (ints with _, 0x, 0o, 0b, floats, sexagesimal). */
+const NUMBER = /^[-+]?(?:0[xob][0-9a-f_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:e[-+]?[0-9]+)?)$/i;
+const SPECIAL = /^(?:true|false|yes|no|on|off|y|n|null|~|[-+]?\.?(?:inf|nan))$/i;
+
+/** A string that would read back as the same string without quotes. */
+function plainOk(s: string): boolean {
+  if (s === '' || SPECIAL.test(s) || NUMBER.test(s) || /^\d{4}-\d\d?-\d\d?/.test(s)) return false;
+  if (INDICATORS.has(s[0]!) || /^\s|\s$/.test(s)) return false;
+  if (/[\x00-\x1f\x7f]|: |:$| #/.test(s)) return false;
+  return true;
+}
+
+function scalar(v: Json): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return plainOk(v) ? v : JSON.stringify(v);
+  return String(v);
+}
+
+function emit(v: Json, indent: string, out: string[]): void {
+  if (Array.isArray(v)) {
+    for (const item of v) {
+      if ((isMap(item) && Object.keys(item).length > 0) || (Array.isArray(item) && item.length > 0)) {
+        const sub: string[] = [];
+        emit(item, `${indent}  `, sub);
+        out.push(`${indent}- ${sub[0]!.slice(indent.length + 2)}`, ...sub.slice(1));
+      } else out.push(`${indent}- ${inline(item, `${indent}  `)}`);
+    }
+    return;
+  }
+  if (isMap(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      const key = scalar(k);
+      if ((isMap(x) && Object.keys(x).length > 0) || (Array.isArray(x) && x.length > 0)) {
+        out.push(`${indent}${key}:`);
+        emit(x, Array.isArray(x) ? `${indent}  ` : `${indent}  `, out);
+      } else out.push(`${indent}${key}: ${inline(x, `${indent}  `)}`);
+    }
+  }
+}
+
+/** A value on its key's line: a scalar, {} or [], or a block literal for multi-line text. */
+function inline(v: Json, indent: string): string {
+  if (isMap(v)) return '{}';
+  if (Array.isArray(v)) return '[]';
+  if (typeof v === 'string' && v.includes('\n') && !/[\x00-\x08\x0b-\x1f\x7f]/.test(v) && !/^[ \t]/.test(v) && !/\n\n$/.test(v) && !/[ \t]\n/.test(v)) {
+    const body = v.endsWith('\n') ? v.slice(0, -1) : v;
+    return `|${v.endsWith('\n') ? '' : '-'}\n${body
+      .split('\n')
+      .map((l) => (l === '' ? '' : indent + l))
+      .join('\n')}`;
+  }
+  return scalar(v);
+}
+
+export function toYaml(v: Json): string {
+  const out: string[] = [];
+  emit(v, '', out);
+  return `${out.join('\n')}\n`;
+}
+
 export function configYaml(p: Project): string {
-  return stringify(projectConfig(p), { lineWidth: 0, aliasDuplicateObjects: false, indentSeq: true });
+  return toYaml(projectConfig(p));
 }
 
 export function configJson(p: Project): string {

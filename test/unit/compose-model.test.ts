@@ -338,3 +338,14 @@ test('config hash: stable across key order and dependencies, changes with the co
   assert.notEqual(serviceConfigHash(a.services.s!), serviceConfigHash(c.services.s!));
   assert.equal(serviceConfigHash(a.services.d!), serviceConfigHash(b.services.d!));
 });
+
+test('the YAML writer reads back as the same value', async () => {
+  const { toYaml } = await import('../../src/compose/serialize.js');
+  const { parse } = await import('yaml');
+  const value = {
+    a: '1', b: 'true', c: 'x: y', d: '-x', e: '', f: 'a b', g: 'line1\nline2\n', h: 'l1\nl2', i: [{ x: 1, y: [1, 2] }, [3, [4]], {}],
+    j: {}, k: [], l: null, m: '~', n: '#x', o: 'http://x', p: 'a #b', q: ' lead', r: '0x1F', s: '.5', t: 'x\u00e8', 'we ird:': 1, w: 'ON', v: '1.2.3',
+    u: 'tab\there', dur: '1m30s', num: '1_000', sexa: '1:30', exp: '1e5', date: '2001-12-14', ver: '1.2.3', z: { 'nested key': { deep: ['a', 'b'] } }, nl: 'trailing\n\n', ctl: 'a\u0001b',
+  };
+  assert.deepEqual(parse(toYaml(value as unknown as Parameters<typeof toYaml>[0])), value);
+});
