@@ -177,6 +177,26 @@ function resolveEnvFiles(s: JsonMap, o: NormalizeOptions): void {
 }
 
 
+/** label_file files (later wins, references resolve from labels read so far), then `labels:` over them. */
+function resolveLabelFiles(s: JsonMap): void {
+  if (!Array.isArray(s.label_file)) return;
+  const labels: EnvMap = new Map();
+  for (const f of s.label_file) {
+    const file = String(f);
+    try {
+      statSync(file);
+    } catch {
+      throw composeError(`label file ${file} not found: stat ${file}: no such file or directory`);
+    }
+    readEnvFile(file, (k) => labels.get(k), labels);
+  }
+  const out: JsonMap = {};
+  for (const [k, v] of labels) setOwn(out, k, v);
+  if (isMap(s.labels)) for (const [k, v] of Object.entries(s.labels)) setOwn(out, k, v);
+  s.labels = out;
+  delete s.label_file;
+}
+
 function checkCycles(services: Record<string, JsonMap>): void {
   const names = Object.keys(services).sort();
   const children = (n: string): string[] => (isMap(services[n]!.depends_on) ? Object.keys(services[n]!.depends_on as JsonMap).filter((d) => hasOwn(services, d)).sort() : []);
@@ -555,7 +575,10 @@ export function normalize(dict: JsonMap, o: NormalizeOptions): Project {
   }
   checkConsistency(dict, active, disabled);
   checkCycles(active);
-  for (const s of Object.values(active)) resolveEnvFiles(s, o);
+  for (const s of Object.values(active)) {
+    resolveEnvFiles(s, o);
+    resolveLabelFiles(s);
+  }
   const project: Project = {
     name: o.name,
     workingDir: o.workingDir,

@@ -124,12 +124,15 @@ test('env_file files: later wins, environment wins over both (compose-go fixture
     files: ['-'],
     cwd: l,
     env: {},
-    readStdin: () => `name: t\nservices:\n  s:\n    image: x\n    env_file: [example1.env, {path: example2.env}]\n    environment: {BAZ: baz_from_service}\n  f:\n    image: x\n    env_file: [${t}/base.env, ${t}/override.env]\n`,
+    readStdin: () => `name: t\nservices:\n  s:\n    image: x\n    env_file: [example1.env, {path: example2.env}]\n    environment: {BAZ: baz_from_service}\n    label_file: [example1.label, example2.label]\n    labels: {BAZ: baz_from_labels}\n  f:\n    image: x\n    env_file: [${t}/base.env, ${t}/override.env]\n`,
   });
   assert.equal(p.services.s!.environment.BAR, 'bar_from_env_file_2');
   assert.equal(p.services.s!.environment.FOO, 'foo_from_env_file');
   assert.equal(p.services.s!.environment.BAZ, 'baz_from_service');
   assert.equal(p.services.s!.environment['ENV.WITH.DOT'], 'ok');
+  assert.deepEqual(p.services.s!.labels, {
+    FOO: 'foo_from_label_file', 'LABEL.WITH.DOT': 'ok', LABEL_WITH_UNDERSCORE: 'ok', BAR: 'bar_from_label_file_2', BAZ: 'baz_from_labels', QUX: 'quz_from_label_file_2',
+  });
   const f = p.services.f!.environment;
   assert.equal(f.FOO, 'foo_from_override.env');
   assert.equal(f.INTERPOLATED_FOO, 'foo_from_override.env');
@@ -348,4 +351,15 @@ test('the YAML writer reads back as the same value', async () => {
     u: 'tab\there', dur: '1m30s', num: '1_000', sexa: '1:30', exp: '1e5', date: '2001-12-14', ver: '1.2.3', z: { 'nested key': { deep: ['a', 'b'] } }, nl: 'trailing\n\n', ctl: 'a\u0001b',
   };
   assert.deepEqual(parse(toYaml(value as unknown as Parameters<typeof toYaml>[0])), value);
+});
+
+test('extends cycles, missing bases; include overridden by the including file', () => {
+  throwsMsg(() => project('services:\n  a: {image: x, extends: b}\n  b: {extends: a}\n'), /^Circular reference: a in .*compose\.yaml, extends b in .*, extends a in /);
+  throwsMsg(() => project('services:\n  a: {image: x, extends: nope}\n'), /^cannot extend service "a" in .*compose\.yaml: service "nope" not found$/);
+  const p = project('include: [inc.yaml]\nservices:\n  imported:\n    image: overridden\n    environment: !override {ONLY: "1"}\n', {}, [], undefined, {
+    'inc.yaml': 'services:\n  imported:\n    image: base\n    environment: {A: "1"}\n    volumes: [./d:/d]\n',
+  });
+  assert.equal(p.services.imported!.image, 'overridden');
+  assert.deepEqual(p.services.imported!.environment, { ONLY: '1' });
+  assert.equal(p.services.imported!.volumes[0]!.source, path.join(p.workingDir, 'd'));
 });
