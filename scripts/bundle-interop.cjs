@@ -22,3 +22,13 @@ __toESM = (mod, isNodeMode) => {
 };
 `;
 fs.writeFileSync(file, src.slice(0, m.index + m[0].length) + memo + src.slice(m.index + m[0].length));
+
+// Raw C0 control characters (the yaml package's lexer keeps '\x02'-style markers in string literals,
+// which esbuild prints as raw bytes): the launcher wants an ASCII bundle without them. Outside string,
+// template and regex literals (and comments) such bytes are not valid JavaScript, so escaping every
+// one of them keeps the program the same. \t \n \v \f \r are left (whitespace).
+{
+  const out = fs.readFileSync(file, 'latin1');
+  const fixed = out.replace(/[\x00-\x08\x0e-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  if (fixed !== out) fs.writeFileSync(file, fixed, 'latin1');
+}
