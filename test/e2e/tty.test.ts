@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { storeMounts, storeProcesses, storeProcessesSettled } from '../helpers/leftovers.js';
+import { leftSince, storeMounts, storeProcesses, storeProcessesSettled, storeSnapshot } from '../helpers/leftovers.js';
 import { SKIFF_BIN, skiff, type TempStore, storeWithImage } from '../helpers/fixtures.js';
 import { Terminal } from '../helpers/terminal.js';
 
@@ -146,6 +146,27 @@ describe('run -it and exec -it on a terminal', () => {
     } finally {
       await skiff(['rm', '-f', 'ttyhup'], { store });
     }
+  });
+
+  test('-it without a terminal on stdin is refused up front (Docker: the input device is not a TTY, exit 1)', async () => {
+    const snap = storeSnapshot(store);
+    for (const flags of [['-it'], ['-i', '-t'], ['--interactive', '--tty']]) {
+      // stdin is a pipe here (skiff() closes it at once): a shell on the pty would read nothing for ever
+      const r = await skiff(['run', '--rm', ...flags, image, 'sh'], { store });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, 'Error: the input device is not a TTY\n');
+      assert.deepEqual(await leftSince(store, snap), {});
+    }
+    // what Docker takes: -t alone (no stdin to attach), -i alone, and -dit (nothing attached here)
+    const t = await skiff(['run', '--rm', '-t', image, 'echo', 'tty'], { store });
+    assert.equal(t.code, 0, t.stderr);
+    assert.equal(t.stdout, 'tty\r\n');
+    const i = await skiff(['run', '--rm', '-i', image, 'cat'], { store, input: 'piped\n' });
+    assert.equal(i.stdout, 'piped\n', i.stderr);
+    const d = await skiff(['run', '-dit', '--rm', '--name', 'dit', image, 'sh'], { store });
+    assert.equal(d.code, 0, d.stderr);
+    assert.equal((await skiff(['rm', '-f', 'dit'], { store })).code, 0);
+    assert.deepEqual(await leftSince(store, snap), {});
   });
 
   test('nothing is left behind after -it: a normal exit, and a terminal that goes away', async () => {

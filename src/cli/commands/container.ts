@@ -116,7 +116,7 @@ export const ps: CommandModule = {
       .option('filter', { alias: 'f', type: 'string', describe: 'Filter output based on conditions provided' })
       .option('format', { type: 'string', describe: 'Format output using a Go template' }),
   handler: async (a) => {
-    const rows = listContainerRows({
+    const rows = await listContainerRows({
       all: Boolean(a.all), last: a.latest ? 1 : (a.last as number | undefined), filters: list(a.filter), noTrunc: Boolean(a['no-trunc']),
     });
     process.stdout.write(
