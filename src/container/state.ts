@@ -2,9 +2,9 @@
  * A container's state is derived, never stored as "running": the CLI records when it
  * started (state.json), the shim records the init pid (pid) and the exit (exit.json); a detached
  * container's monitor also keeps monitor.json (its pid, restarts) and health.json. So a crashed
- * monitor, a reboot (new boot id) or a killed CLI can never leave a container that looks running
- * forever: the init must be alive (and be the process that wrote its pid file, not a reuse of
- * the pid), and when a monitor is recorded, the monitor too.
+ * monitor, a reboot (new boot id) or a killed CLI never leaves a container that looks running: the
+ * init must be alive (and be the process that wrote its pid file, not a reuse of the pid), and the
+ * process that records its exit too (the monitor, the shim, or the CLI still starting it).
  */
 import fs from 'node:fs';
 import { pidAlive } from '../store/atomic.js';

@@ -148,7 +148,7 @@ describe('run -it and exec -it on a terminal', () => {
     }
   });
 
-  test('-it without a terminal on stdin is refused up front (Docker: the input device is not a TTY, exit 1)', async () => {
+  test('-it without a terminal on stdin is refused up front by run and exec (Docker: the input device is not a TTY, exit 1)', async () => {
     const snap = storeSnapshot(store);
     for (const flags of [['-it'], ['-i', '-t'], ['--interactive', '--tty']]) {
       // stdin is a pipe here (skiff() closes it at once): a shell on the pty would read nothing for ever
@@ -165,6 +165,11 @@ describe('run -it and exec -it on a terminal', () => {
     assert.equal(i.stdout, 'piped\n', i.stderr);
     const d = await skiff(['run', '-dit', '--rm', '--name', 'dit', image, 'sh'], { store });
     assert.equal(d.code, 0, d.stderr);
+    // exec -it too (Docker's exec checks the same)
+    const e = await skiff(['exec', '-it', 'dit', 'sh'], { store });
+    assert.equal(e.code, 1, e.stderr);
+    assert.equal(e.stderr, 'Error: the input device is not a TTY\n');
+    assert.equal((await skiff(['exec', '-i', 'dit', 'cat'], { store, input: 'x\n' })).stdout, 'x\n');
     assert.equal((await skiff(['rm', '-f', 'dit'], { store })).code, 0);
     assert.deepEqual(await leftSince(store, snap), {});
   });

@@ -12,13 +12,17 @@ import { CREATE_OPTIONS, createOptions, RUN_OPTIONS, toCreateOptions } from './r
 
 const tty = lazyBuiltin<typeof import('node:tty')>('node:tty');
 
+/** Docker's CLI (CheckTty): -it needs a terminal on stdin, or the container's shell reads nothing for ever. */
+export function refuseTtyWithoutTerminal(): void {
+  if (!tty().isatty(0)) throw new SkiffError('EINVAL', 'the input device is not a TTY', 1);
+}
+
 export const run: CommandModule = {
   command: 'run <image>',
   describe: 'Create and run a new container from an image',
   builder: (y) => createOptions(y.usage('Usage: skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]'), RUN_OPTIONS),
   handler: async (a) => {
-    // Docker's CLI: a terminal for the container's stdin needs one here (else the shell reads nothing for ever)
-    if (a.tty && a.interactive && !a.detach && !tty().isatty(0)) throw new SkiffError('EINVAL', 'the input device is not a TTY', 1);
+    if (a.tty && a.interactive && !a.detach) refuseTtyWithoutTerminal();
     const rec = await createContainer(toCreateOptions(a, passthrough()));
     await runCreated(rec, Boolean(a.detach));
     if (a.detach) process.stdout.write(rec.Id + '\n');
