@@ -164,7 +164,7 @@ export async function reapAbandoned(id: string): Promise<boolean> {
 }
 
 /**
- * Whether a process names the container on its command line (a `skiff-shim run [--detach]` of its
+ * Whether a shim names the container on its command line (a `skiff-shim run [--detach]` of its
  * bundle): one still starting it, before monitor.json exists (its CLI may have been killed).
  * Read only for a container about to be reaped.
  */
@@ -177,7 +177,8 @@ function shimProcessNames(id: string): boolean {
   }
   return pids.some((p) => {
     try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(id) && pidAlive(Number(p));
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'latin1').split('\0');
+      return /(^|\/)skiff-shim$/.test(argv[0] ?? '') && argv.some((a) => a.includes(id)) && pidAlive(Number(p));
     } catch {
       return false;
     }
