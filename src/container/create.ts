@@ -326,11 +326,15 @@ export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]
   return out;
 }
 
-function parseLabels(labels: string[]): Record<string, string> {
+/** `--label k=v` (Docker's opts.ValidateLabel: a name, without spaces or tabs). */
+export function parseLabels(labels: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const l of labels) {
     const eq = l.indexOf('=');
-    out[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
+    const key = (eq < 0 ? l : l.slice(0, eq)).replace(/^[ \t]+/, '');
+    if (key === '') throw new SkiffError('EINVAL', `invalid label '${l}': empty name`);
+    if (/[ \t]/.test(key)) throw new SkiffError('EINVAL', `label '${key}' contains whitespaces`);
+    out[key] = eq < 0 ? '' : l.slice(eq + 1);
   }
   return out;
 }
@@ -373,6 +377,10 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const hostname = o.hostname ?? id.slice(0, 12);
   const chainIds = image.layers.map((l) => l.chainId);
   const diffsTopFirst = chainIds.map(diffDir).reverse();
+  const workdir = o.workdir ?? icfg.WorkingDir ?? '';
+  if (workdir !== '' && !workdir.startsWith('/')) {
+    throw new SkiffError('EINVAL', `the working directory '${workdir}' is invalid, it needs to be an absolute path`);
+  }
   const userSpec = o.user ?? icfg.User ?? '';
   const user = resolveUser(userSpec, (p) => readLayeredFile(diffsTopFirst, p));
   // volumes live in the store (volumes/<name>/_data, made below); an anonymous one goes with a --rm container
@@ -410,7 +418,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       Cmd: o.command.length ? o.command : (o.entrypoint !== undefined ? null : (icfg.Cmd ?? null)),
       Image: o.image,
       Volumes: icfg.Volumes ?? null,
-      WorkingDir: o.workdir ?? icfg.WorkingDir ?? '',
+      WorkingDir: workdir,
       Entrypoint: o.entrypoint !== undefined ? (o.entrypoint ? [o.entrypoint] : null) : (icfg.Entrypoint ?? null),
       Labels: { ...(icfg.Labels ?? {}), ...labels },
       ...(o.stopSignal ?? icfg.StopSignal ? { StopSignal: o.stopSignal ?? icfg.StopSignal } : {}),

@@ -123,9 +123,16 @@ describe('hostile CLI inputs are refused before anything is created', () => {
     assert.equal(r.stdout, `${'h'.repeat(64)}\n`, r.stderr);
   });
 
-  test("-e '' and -e =x (Docker: invalid environment variable)", async () => {
+  test("values Docker refuses, with Docker's words: -e '', labels without a name, a relative -w, uids out of range", async () => {
     await refused(['run', '--rm', '-e', '', image, 'true'], 125, 'invalid environment variable: ');
     await refused(['run', '--rm', '-e', '=x', image, 'true'], 125, 'invalid environment variable: =x');
+    await refused(['create', '--label', '=x', image, 'true'], 125, "invalid label '=x': empty name");
+    await refused(['create', '--label', 'a b=x', image, 'true'], 125, "label 'a b' contains whitespaces");
+    await refused(['run', '--rm', '-w', 'rel', image, 'true'], 125, "the working directory 'rel' is invalid, it needs to be an absolute path");
+    await refused(['run', '--rm', '-u', '99999999999', image, 'true'], 125, 'uids and gids must be in range 0-2147483647');
+    await refused(['run', '--rm', '-u', '0:2147483648', image, 'true'], 125, 'uids and gids must be in range 0-2147483647');
+    const r = await skiff(['run', '--rm', '-u', '2147483647:2147483647', '--label', ' lead=ok', image, 'true'], { store });
+    assert.notEqual(r.stderr, 'Error: uids and gids must be in range 0-2147483647\n');
   });
 
   test('the store still pulls, runs and lists afterwards', async () => {

@@ -411,8 +411,8 @@ describe('lifecycle', () => {
 
   /**
    * Starts `skiff ARGS` and freezes it (SIGSTOP) the moment its new container's state.json exists: the
-   * CLI has recorded the start but not yet spawned the shim (checked: no process names the container;
-   * else it is let go and tried again). A tight synchronous poll: that window is a few milliseconds.
+   * CLI has recorded the start but not yet spawned the shim (checked: the CLI has no child and no
+   * process names the container; else it is let go and tried again). A tight synchronous poll: that window is a few milliseconds.
    */
   async function frozenAtStart(args: string[]): Promise<{ id: string; cli: ReturnType<typeof spawn>; closed: Promise<unknown> }> {
     const cdir = path.join(store.root, 'containers');
@@ -430,7 +430,16 @@ describe('lifecycle', () => {
         }
       }
       assert.ok(id, `${args.join(' ')}: no container appeared`);
-      if (processes((c) => c.includes(id!)).length === 0) return { id, cli, closed };
+      // too late when the shim runs, or is being spawned (a forked child of the CLI, not yet exec'd)
+      const children = fs.readdirSync('/proc').filter((p) => {
+        try {
+          const stat = fs.readFileSync(`/proc/${p}/stat`, 'latin1');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === cli.pid;
+        } catch {
+          return false;
+        }
+      });
+      if (children.length === 0 && processes((c) => c.includes(id!)).length === 0) return { id, cli, closed };
       cli.kill('SIGCONT'); // too late: the shim runs; let it finish and try again
       await closed;
       ok(await skiff(['rm', '-f', id], { store }));

@@ -171,7 +171,9 @@ describe('run -it and exec -it on a terminal', () => {
     assert.equal(e.stderr, 'Error: the input device is not a TTY\n');
     assert.equal((await skiff(['exec', '-i', 'dit', 'cat'], { store, input: 'x\n' })).stdout, 'x\n');
     assert.equal((await skiff(['rm', '-f', 'dit'], { store })).code, 0);
-    assert.deepEqual(await leftSince(store, snap), {});
+    // (an exec's process file stays in staging under its pid, as designed, until a later sweep)
+    const left = await leftSince(store, { ...snap, staging: [...snap.staging, ...storeSnapshot(store).staging.filter((n) => /^\d+-exec-/.test(n))] });
+    assert.deepEqual(left, {});
   });
 
   test('nothing is left behind after -it: a normal exit, and a terminal that goes away', async () => {
