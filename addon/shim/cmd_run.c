@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -71,6 +72,44 @@ static int delete_paths(char *const *paths, size_t n, const char *trash_dir, int
 }
 
 /*
+ * --rm: the container's name goes from the names index (containers/names/<name> → id), under the
+ * index's lock (locks/containers, where the CLI claims names) and only while the link still names
+ * this container: a name a new container has taken since stays. The name is read from the record
+ * now, not from the spec: `rename` may have changed it.
+ */
+static void release_name(const struct name_link *n) {
+  if (!n || !n->dir || !n->lock || !n->record || !n->id) return;
+  int fd = open(n->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    fail("open %s", n->lock);
+    print_failure();
+    return;
+  }
+  while (flock(fd, LOCK_EX) < 0) {
+    if (errno == EINTR) continue;
+    fail("lock %s", n->lock);
+    print_failure();
+    close(fd);
+    return;
+  }
+  json_t *rec = json_load_file(n->record, 0, NULL);
+  const char *name = json_string_value(json_object_get(rec, "Name"));
+  char link[PATH_MAX], target[PATH_MAX];
+  if (name && *name && !strchr(name, '/') && snprintf(link, sizeof link, "%s/%s", n->dir, name) < (int)sizeof link) {
+    ssize_t len = readlink(link, target, sizeof target - 1);
+    if (len > 0) {
+      target[len] = 0;
+      if (!strcmp(target, n->id) && unlink(link) < 0 && errno != ENOENT) {
+        fail("remove %s", link);
+        print_failure();
+      }
+    }
+  }
+  json_decref(rec);
+  close(fd);
+}
+
+/*
  * --rm. With skiff.trashDir (on the store's filesystem) each path is first renamed there: the
  * container is gone from the store at once, and a child detached from the caller's session and
  * stdio deletes the files after the shim has exited (a slow disk then holds up nobody's prompt). A
@@ -80,7 +119,8 @@ static int delete_paths(char *const *paths, size_t n, const char *trash_dir, int
  * namespace's teardown (unmounting the overlay: an RCU grace period, 2 ms to over a second on a busy
  * machine) happens there too, not in the container's exit the shim waits for.
  */
-void remove_paths(char *const *paths, size_t n, const char *trash_dir, int userns_fd, int mnt_fd) {
+void remove_paths(char *const *paths, size_t n, const char *trash_dir, int userns_fd, int mnt_fd, const struct name_link *names) {
+  if (n) release_name(names); /* before the record is renamed away */
   if (!n) {
     if (mnt_fd >= 0) close(mnt_fd);
     return;
@@ -261,7 +301,7 @@ int container_start(struct container *c, const struct start_io *io, struct start
 static int failed(const struct container *c, int userns_fd) {
   int code = print_failure();
   write_exit_file(c->exit_file, code, 0, failure());
-  remove_paths((char *const *)c->remove, c->nremove, c->trash_dir, userns_fd, -1);
+  remove_paths((char *const *)c->remove, c->nremove, c->trash_dir, userns_fd, -1, &c->names);
   return code;
 }
 
@@ -292,6 +332,6 @@ int cmd_run(const char *bundle) {
   int code = supervise(s.pid, s.master, &sig, true);
   cgroup_remove(c.cgroups, c.ncgroups);
   write_exit_file(c.exit_file, code, sig, NULL);
-  remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, s.userns_fd, mnt_fd);
+  remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, s.userns_fd, mnt_fd, &c.names);
   return code;
 }

@@ -173,7 +173,7 @@ static void __attribute__((noreturn)) finish(void) {
   write_state(false);
   if (LISTENER >= 0) close(LISTENER);
   if (M.attach_socket) unlink(M.attach_socket);
-  remove_paths(M.remove, M.nremove, M.trash_dir, cy.userns_fd, -1);
+  remove_paths(M.remove, M.nremove, M.trash_dir, cy.userns_fd, -1, &M.names);
   _exit(0);
 }
 
@@ -415,7 +415,7 @@ failed:;
   report(rep, code, failure());
   write_exit_file(c.exit_file, code, 0, failure());
   if (M.attach_socket) unlink(M.attach_socket);
-  remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, cy.userns_fd, -1);
+  remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, cy.userns_fd, -1, &c.names);
   _exit(code);
 }
 

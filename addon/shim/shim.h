@@ -140,6 +140,14 @@ struct overlay {
   bool userxattr;
 };
 
+/* skiff.nameIndex (--rm): the container's link in the names index, dropped when the container goes */
+struct name_link {
+  char *dir;    /* containers/names */
+  char *lock;   /* the index's lock file (locks/containers) */
+  char *record; /* the container's config.json: its current name (rename changes it) */
+  char *id;     /* the link's target while it is this container's */
+};
+
 struct container {
   json_t *json; /* owns every string below */
   char *bundle;
@@ -165,6 +173,7 @@ struct container {
   const char **remove;
   size_t nremove;
   const char *trash_dir; /* skiff.trashDir: --rm renames `remove` paths here, a detached child deletes them */
+  struct name_link names; /* skiff.nameIndex (strings of json; all NULL without it) */
   bool idmap_helpers;
   bool die_with_parent; /* skiff.dieWithParent: a build step dies with the build that runs it */
   const char **cgroups; /* skiff.cgroups: absolute dirs the init is moved into */
@@ -185,6 +194,7 @@ struct monitor_config {
   char **remove;
   size_t nremove;
   char *trash_dir; /* skiff.trashDir (or NULL) */
+  struct name_link names; /* skiff.nameIndex (copies) */
   char **cgroups;  /* skiff.cgroups: removed after every exit, made again by every start */
   size_t ncgroups;
   bool has_health;
@@ -266,9 +276,10 @@ struct started {
    failure the child is killed and reaped, the failure recorded; s->userns_fd may still be open. */
 int container_start(struct container *c, const struct start_io *io, struct started *s);
 void write_exit_file(const char *exit_file, int code, int sig, const char *error);
-/* --rm: delete `paths` (inside the user namespace when userns_fd >= 0); with trash_dir renamed there
-   first and deleted by a detached child; mnt_fd (or -1) is closed by that child. */
-void remove_paths(char *const *paths, size_t n, const char *trash_dir, int userns_fd, int mnt_fd);
+/* --rm: drop the name link (names, may be NULL) and delete `paths` (inside the user namespace when
+   userns_fd >= 0); with trash_dir renamed there first and deleted by a detached child; mnt_fd (or -1)
+   is closed by that child. */
+void remove_paths(char *const *paths, size_t n, const char *trash_dir, int userns_fd, int mnt_fd, const struct name_link *names);
 
 /* ---- logfile.c ---- */
 struct logfile;

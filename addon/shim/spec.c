@@ -314,6 +314,12 @@ static int parse_skiff(json_t *ext, struct container *c) {
   c->pid_file = str(ext, "pidFile");
   c->seccomp_cache = str(ext, "seccompCache");
   c->trash_dir = str(ext, "trashDir");
+  json_t *ni = json_object_get(ext, "nameIndex");
+  if (ni) {
+    c->names = (struct name_link){(char *)str(ni, "dir"), (char *)str(ni, "lock"), (char *)str(ni, "record"), (char *)str(ni, "id")};
+    if (!c->names.dir || !c->names.lock || !c->names.record || !c->names.id)
+      return failx("spec: skiff.nameIndex needs dir, lock, record and id");
+  }
   c->idmap_helpers = json_is_true(json_object_get(ext, "idmapHelpers"));
   c->die_with_parent = json_is_true(json_object_get(ext, "dieWithParent"));
   c->monitor = json_object_get(ext, "monitor");
@@ -465,6 +471,8 @@ int monitor_config_load(const struct container *c, struct monitor_config *m) {
   m->remove = xcalloc(c->nremove + 1, sizeof *m->remove);
   for (size_t i = 0; i < c->nremove; i++) m->remove[m->nremove++] = xstrdup(c->remove[i]);
   m->trash_dir = dup_or_null(c->trash_dir);
+  m->names = (struct name_link){dup_or_null(c->names.dir), dup_or_null(c->names.lock), dup_or_null(c->names.record),
+                                dup_or_null(c->names.id)};
   m->cgroups = xcalloc(c->ncgroups + 1, sizeof *m->cgroups);
   for (size_t i = 0; i < c->ncgroups; i++) m->cgroups[m->ncgroups++] = xstrdup(c->cgroups[i]);
   json_t *h = json_object_get(j, "health");

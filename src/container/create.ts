@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { isUtf8 } from 'node:buffer';
 import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
 import { ensureImage, readImageConfig } from '../image/local.js';
@@ -17,11 +18,13 @@ import {
 import { parseGoDuration } from '../image/filters.js';
 import { volumeDir } from '../store/layout.js';
 import { generateName, NAME_RE, newContainerId } from './names.js';
+import { checkContainerName, checkHostname, goQuote, refuseNul } from './validate.js';
 import { readLayeredFile, resolveUser } from './passwd.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
 import { planCgroups } from './cgroup.js';
 import { parseSignal } from './signals.js';
 import { buildSpec } from './spec.js';
+import { reapAbandoned } from './lifecycle.js';
 import { parseSize } from '../cli/output/units.js';
 
 export interface CreateOptions {
@@ -146,61 +149,134 @@ export function mergeHealthcheck(image: HealthConfig | undefined, o: HealthOptio
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** Docker's env merge: image env, then --env-file, then -e; `-e NAME` copies the host's value. */
-export function mergeEnv(imageEnv: string[], envFiles: string[], flags: string[]): string[] {
-  const m = new Map<string, string>();
-  const put = (kv: string, fromFile?: string): void => {
-    const eq = kv.indexOf('=');
-    if (eq === 0) throw new SkiffError('EINVAL', `invalid environment variable: ${kv}${fromFile ? ` (in ${fromFile})` : ''}`);
-    if (eq < 0) {
-      const v = process.env[kv];
-      if (v !== undefined) m.set(kv, v);
-    } else m.set(kv.slice(0, eq), kv.slice(eq + 1));
+/**
+ * The user's environment (Docker's opts.ParseEnvFile and ValidateEnv): the --env-file lines, then the
+ * -e values, in order; `NAME` alone takes the host's value (left out when the host has none).
+ */
+export function userEnv(envFiles: string[], flags: string[]): string[] {
+  const out: string[] = [];
+  const put = (kv: string): void => {
+    if (kv.includes('=')) out.push(kv);
+    else if (process.env[kv] !== undefined) out.push(`${kv}=${process.env[kv]}`);
   };
-  for (const e of imageEnv) put(e);
   for (const file of envFiles) {
-    let text: string;
+    let data: Buffer;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      data = fs.readFileSync(file);
     } catch (e) {
       throw new SkiffError('EINVAL', `cannot read env file ${file}: ${(e as Error).message}`);
     }
     // Docker's rules (opts.ParseEnvFile): a BOM dropped, leading whitespace trimmed, # comments and
     // blank lines skipped, the value passed through verbatim, a name must have no whitespace
-    text.replace(/^\ufeff/, '').split('\n').forEach((line) => {
-      const l = line.replace(/\r$/, '').replace(/^\s+/, '');
+    const lines = splitLines(data);
+    lines.forEach((bytes, i) => {
+      if (!isUtf8(bytes)) throw new SkiffError('EINVAL', `env file ${file} contains invalid utf8 bytes at line ${i + 1}: [${[...bytes].join(' ')}]`);
+      const l = bytes.toString('utf8').replace(i === 0 ? /^\ufeff/ : /^$/, '').replace(/\r$/, '').replace(/^\s+/, '');
       if (!l || l.startsWith('#')) return;
       const eq = l.indexOf('=');
       const name = eq < 0 ? l : l.slice(0, eq);
       if (!name) throw new SkiffError('EINVAL', `poorly formatted environment: no variable name on line '${l}'`);
       if (/\s/.test(name)) throw new SkiffError('EINVAL', `poorly formatted environment: variable '${name}' contains whitespaces`);
-      put(l, file);
+      if (l.includes('\0')) throw new SkiffError('EINVAL', `invalid environment variable ${goQuote(l)} in ${file} (line ${i + 1}): it contains a NUL byte`);
+      put(l);
     });
   }
-  for (const e of flags) put(e);
-  return [...m].map(([k, v]) => `${k}=${v}`);
+  for (const e of flags) {
+    if (e.indexOf('=') === 0 || e === '') throw new SkiffError('EINVAL', `invalid environment variable: ${e}`);
+    put(e);
+  }
+  return out;
+}
+
+function splitLines(data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let start = 0; start < data.length; ) {
+    const nl = data.indexOf(10, start);
+    const end = nl < 0 ? data.length : nl;
+    out.push(data.subarray(start, end));
+    start = end + 1;
+  }
+  return out;
+}
+
+/**
+ * Docker's env merge: the image's env, then the user's (userEnv) replacing values in place. An image's
+ * entry is taken as it is: only the user's own `NAME` reads the host's environment.
+ */
+export function mergeEnvEntries(imageEnv: string[], user: string[]): string[] {
+  const m = new Map<string, string>();
+  for (const kv of [...imageEnv, ...user]) {
+    const eq = kv.indexOf('=');
+    m.set(eq < 0 ? kv : kv.slice(0, eq), kv);
+  }
+  return [...m.values()];
+}
+
+/** Docker's env merge of the image env, --env-file and -e. */
+export function mergeEnv(imageEnv: string[], envFiles: string[], flags: string[]): string[] {
+  return mergeEnvEntries(imageEnv, userEnv(envFiles, flags));
+}
+
+// Docker's -v modes (daemon/volume/mounts: linuxValidMountMode): each kind at most once.
+const MODE_KINDS: ReadonlySet<string>[] = [
+  new Set(['rw', 'ro']),
+  new Set(['z', 'Z']),
+  new Set(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared']),
+  new Set(['nocopy']),
+  new Set(['consistent', 'cached', 'delegated']),
+];
+
+function validMode(mode: string): boolean {
+  if (mode === '') return true;
+  const seen = MODE_KINDS.map(() => 0);
+  for (const o of mode.split(',')) {
+    const k = MODE_KINDS.findIndex((set) => set.has(o));
+    if (k < 0 || ++seen[k]! > 1) return false;
+  }
+  return true;
+}
+
+/** Go's path.Clean for an absolute path ("/x/" and "/y/../x" are "/x"). */
+const cleanPath = (p: string): string => path.posix.normalize(p).replace(/(.)\/+$/, '$1');
+
+/** Docker's checks of a mount's target (validateMountConfigImpl), `what` prefixing the message. */
+function checkTarget(dst: string, type: string, what: string): string {
+  const err = (why: string): SkiffError => new SkiffError('EINVAL', `${what}invalid mount config for type "${type}": ${why}`);
+  if (!dst.startsWith('/')) throw err(`invalid mount path: '${dst}' mount path must be absolute`);
+  const clean = cleanPath(dst);
+  if (clean === '/') throw err("invalid specification: destination can't be '/'");
+  return clean;
+}
+
+/** `-v`: Docker's CLI (volumespec.Parse) and daemon (ParseMountRaw) rules and words. */
+function parseVolume(v: string): MountPoint {
+  if (v === '') throw new SkiffError('EINVAL', 'invalid empty volume spec');
+  const parts = v.split(':');
+  if (parts.some((p) => p === '')) throw new SkiffError('EINVAL', `invalid spec: ${v}: empty section between colons`);
+  if (parts.length > 3) throw new SkiffError('EINVAL', `invalid spec: ${v}: too many colons`);
+  const what = `invalid volume specification: '${v}': `;
+  if (parts.length === 1) {
+    return { Type: 'volume', Source: '', Destination: checkTarget(v, 'volume', what), Mode: '', RW: true, Propagation: '' };
+  }
+  const [src, dst, mode = ''] = parts as [string, string, string?];
+  // "/foo:rw" is a target with a mode, which a volume cannot have
+  if (parts.length === 2 && validMode(dst)) throw new SkiffError('EINVAL', `invalid volume specification: '${v}'`);
+  if (!validMode(mode)) throw new SkiffError('EINVAL', `invalid mode: ${mode}`);
+  const isPath = src.startsWith('/') || src.startsWith('.');
+  const o = mode.split(',');
+  return {
+    Type: isPath ? 'bind' : 'volume',
+    Source: isPath ? path.resolve(src) : src,
+    Destination: checkTarget(dst, isPath ? 'bind' : 'volume', what),
+    Mode: mode,
+    RW: !o.includes('ro'),
+    Propagation: o.find((x) => /^r?(shared|slave|private)$/.test(x)) ?? '',
+  };
 }
 
 /** `-v SRC:DST[:OPTS]`, `--mount type=...,src=...,dst=...`, `--tmpfs DST[:OPTS]`. */
 export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]): MountPoint[] {
-  const out: MountPoint[] = [];
-  for (const v of volumes) {
-    const parts = v.split(':');
-    if (parts.length < 2 || parts.length > 3 || !parts[1]) {
-      if (parts.length === 1 && parts[0]!.startsWith('/')) {
-        out.push({ Type: 'volume', Source: '', Destination: parts[0]!, Mode: '', RW: true, Propagation: '' });
-        continue;
-      }
-      throw new SkiffError('EINVAL', `invalid volume specification: '${v}'`);
-    }
-    const [src, dst, opts = ''] = parts as [string, string, string?];
-    if (!dst.startsWith('/')) throw new SkiffError('EINVAL', `invalid volume specification: '${v}': destination must be an absolute path`);
-    const o = opts.split(',').filter(Boolean);
-    const ro = o.includes('ro');
-    const prop = o.find((x) => /^r?(shared|slave|private)$/.test(x)) ?? '';
-    const isPath = src.startsWith('/') || src.startsWith('.');
-    out.push({ Type: isPath ? 'bind' : 'volume', Source: isPath ? path.resolve(src) : src, Destination: dst, Mode: opts, RW: !ro, Propagation: prop });
-  }
+  const out: MountPoint[] = volumes.map(parseVolume);
   for (const spec of mounts) {
     const kv = new Map<string, string>();
     for (const part of spec.split(',')) {
@@ -208,8 +284,9 @@ export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]
       kv.set(k.trim(), val ?? 'true');
     }
     const type = kv.get('type') ?? 'volume';
-    const dst = kv.get('target') ?? kv.get('destination') ?? kv.get('dst');
-    if (!dst) throw new SkiffError('EINVAL', `invalid --mount '${spec}': target is required`);
+    const raw = kv.get('target') ?? kv.get('destination') ?? kv.get('dst');
+    if (!raw) throw new SkiffError('EINVAL', `invalid --mount '${spec}': target is required`);
+    const dst = checkTarget(raw, type, '');
     const ro = ['true', '1'].includes(kv.get('readonly') ?? kv.get('ro') ?? 'false');
     if (type === 'bind') {
       const src = kv.get('source') ?? kv.get('src');
@@ -225,8 +302,14 @@ export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]
     } else throw new SkiffError('EINVAL', `invalid --mount '${spec}': unknown type "${type}"`);
   }
   for (const t of tmpfs) {
-    const [dst, opts = ''] = t.split(':', 2) as [string, string?];
-    out.push({ Type: 'tmpfs', Source: '', Destination: dst, Mode: opts, RW: true, Propagation: '' });
+    const [raw, opts = ''] = t.split(':', 2) as [string, string?];
+    out.push({ Type: 'tmpfs', Source: '', Destination: checkTarget(raw, 'tmpfs', ''), Mode: opts, RW: true, Propagation: '' });
+  }
+  // one mount per destination, whichever flags name it (Docker's daemon: registerMountPoints)
+  const seen = new Set<string>();
+  for (const mp of out) {
+    if (seen.has(mp.Destination)) throw new SkiffError('EINVAL', `Duplicate mount point: ${mp.Destination}`);
+    seen.add(mp.Destination);
   }
   for (const mp of out) {
     // Docker's rule for local volume names, the one for container names (so "x/../../etc" cannot leave volumes/)
@@ -237,17 +320,21 @@ export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]
       );
     }
     if (mp.Type === 'bind' && !fs.existsSync(mp.Source)) {
-      throw new SkiffError('EINVAL', `invalid mount config: bind source path does not exist: ${mp.Source}`);
+      throw new SkiffError('EINVAL', `invalid mount config for type "bind": bind source path does not exist: ${mp.Source}`);
     }
   }
   return out;
 }
 
-function parseLabels(labels: string[]): Record<string, string> {
+/** `--label k=v` (Docker's opts.ValidateLabel: a name, without spaces or tabs). */
+export function parseLabels(labels: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const l of labels) {
     const eq = l.indexOf('=');
-    out[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
+    const key = (eq < 0 ? l : l.slice(0, eq)).replace(/^[ \t]+/, '');
+    if (key === '') throw new SkiffError('EINVAL', `invalid label '${l}': empty name`);
+    if (/[ \t]/.test(key)) throw new SkiffError('EINVAL', `label '${key}' contains whitespaces`);
+    out[key] = eq < 0 ? '' : l.slice(eq + 1);
   }
   return out;
 }
@@ -264,14 +351,21 @@ export interface Created {
 }
 
 export async function createContainer(o: CreateOptions): Promise<ContainerRecord> {
-  if (o.name !== undefined && !NAME_RE.test(o.name)) {
-    throw new SkiffError('EINVAL', `Invalid container name (${o.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-  }
+  // everything the user gave is checked before the image is pulled and before anything is created
+  if (o.name !== undefined) checkContainerName(o.name);
+  if (o.hostname !== undefined) checkHostname(o.hostname);
   const security = parseSecurityOpts(o.securityOpt);
   const restart = parseRestartPolicy(o.restart);
   if (o.rm && restart.Name !== 'no') throw new SkiffError('EINVAL', 'Conflicting options: --restart and --rm');
   const logConfig = parseLogConfig(o.logDriver, o.logOpts);
   if (o.stopSignal !== undefined) parseSignal(o.stopSignal);
+  const network = o.network === 'default' || o.network === 'bridge' || o.network === '' ? 'bridge' : o.network;
+  if (!['bridge', 'none', 'host'].includes(network)) {
+    throw new SkiffError('EINVAL', `network ${network} not found: only bridge (private loopback), none and host are supported`);
+  }
+  const mounts = parseMounts(o.volumes, o.mounts, o.tmpfs);
+  const labels = parseLabels(o.labels);
+  const givenEnv = userEnv(o.envFile, o.env);
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform });
   const config = await readImageConfig(image);
   const icfg = config.config ?? {};
@@ -283,27 +377,25 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const hostname = o.hostname ?? id.slice(0, 12);
   const chainIds = image.layers.map((l) => l.chainId);
   const diffsTopFirst = chainIds.map(diffDir).reverse();
+  const workdir = o.workdir ?? icfg.WorkingDir ?? '';
+  if (workdir !== '' && !workdir.startsWith('/')) {
+    throw new SkiffError('EINVAL', `the working directory '${workdir}' is invalid, it needs to be an absolute path`);
+  }
   const userSpec = o.user ?? icfg.User ?? '';
   const user = resolveUser(userSpec, (p) => readLayeredFile(diffsTopFirst, p));
-  const mounts = parseMounts(o.volumes, o.mounts, o.tmpfs);
-  // volumes live in the store (volumes/<name>/_data); an anonymous one goes with a --rm container
+  // volumes live in the store (volumes/<name>/_data, made below); an anonymous one goes with a --rm container
   const anonymousVolumes: string[] = [];
   for (const mp of mounts) {
     if (mp.Type !== 'volume') continue;
     const vname = mp.Source || newContainerId();
     if (!mp.Source) anonymousVolumes.push(volumeDir(vname));
     Object.assign(mp, { Name: vname, Driver: 'local', Source: path.join(volumeDir(vname), '_data') });
-    await fsp.mkdir(mp.Source, { recursive: true });
   }
-  let env = mergeEnv(icfg.Env ?? [], o.envFile, o.env);
+  let env = mergeEnvEntries(icfg.Env ?? [], givenEnv);
   if (!env.some((e) => e.startsWith('PATH='))) env = [DEFAULT_PATH, ...env];
   env = [...env.filter((e) => !e.startsWith('HOSTNAME=')), `HOSTNAME=${hostname}`];
   if (o.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
-  const network = o.network === 'default' || o.network === 'bridge' || o.network === '' ? 'bridge' : o.network;
-  if (!['bridge', 'none', 'host'].includes(network)) {
-    throw new SkiffError('EINVAL', `network ${network} not found: only bridge (private loopback), none and host are supported`);
-  }
   const sec = securityPaths({ privileged: o.privileged, unmask: security.unmask, mask: security.mask });
   const rec: ContainerRecord = {
     Id: id,
@@ -326,9 +418,9 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       Cmd: o.command.length ? o.command : (o.entrypoint !== undefined ? null : (icfg.Cmd ?? null)),
       Image: o.image,
       Volumes: icfg.Volumes ?? null,
-      WorkingDir: o.workdir ?? icfg.WorkingDir ?? '',
+      WorkingDir: workdir,
       Entrypoint: o.entrypoint !== undefined ? (o.entrypoint ? [o.entrypoint] : null) : (icfg.Entrypoint ?? null),
-      Labels: { ...(icfg.Labels ?? {}), ...parseLabels(o.labels) },
+      Labels: { ...(icfg.Labels ?? {}), ...labels },
       ...(o.stopSignal ?? icfg.StopSignal ? { StopSignal: o.stopSignal ?? icfg.StopSignal } : {}),
       ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
       ...(healthcheck ? { Healthcheck: healthcheck } : {}),
@@ -356,18 +448,32 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const cgroups = planCgroups(id, paths().rootless);
   if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
   const spec = buildSpec({ rec, user, env, security, cgroups, removeWithContainer: anonymousVolumes });
+  // the image's config is not ours either: a NUL anywhere would fail the start after the container exists
+  refuseNul({ record: rec, spec });
   const f = containerFiles(id);
-  // a handful of small files in a fresh staging dir: synchronous calls, no thread-pool round trips
-  await createContainerDir(rec, async (dir) => {
-    const rel = (p: string): string => path.join(dir, path.relative(f.dir, p));
-    fs.mkdirSync(rel(f.rootfs), { recursive: true });
-    fs.mkdirSync(rel(f.upper), { mode: 0o755 });
-    fs.mkdirSync(rel(f.work), { mode: 0o700 });
-    fs.writeFileSync(rel(f.hostname), `${hostname}\n`, { mode: 0o644 });
-    fs.writeFileSync(rel(f.hosts), hostsFile(hostname, network), { mode: 0o644 });
-    fs.writeFileSync(rel(f.resolv), resolvConf(), { mode: 0o644 });
-    fs.writeFileSync(rel(f.spec), JSON.stringify(spec));
-  }, o.name === undefined ? () => generateName(++attempts) : undefined);
+  const madeVolumes: string[] = [];
+  try {
+    for (const mp of mounts) {
+      if (mp.Type !== 'volume') continue;
+      const made = await fsp.mkdir(mp.Source, { recursive: true });
+      if (made !== undefined && made !== mp.Source) madeVolumes.push(path.dirname(mp.Source));
+    }
+    // a handful of small files in a fresh staging dir: synchronous calls, no thread-pool round trips
+    await createContainerDir(rec, async (dir) => {
+      const rel = (p: string): string => path.join(dir, path.relative(f.dir, p));
+      fs.mkdirSync(rel(f.rootfs), { recursive: true });
+      fs.mkdirSync(rel(f.upper), { mode: 0o755 });
+      fs.mkdirSync(rel(f.work), { mode: 0o700 });
+      fs.writeFileSync(rel(f.hostname), `${hostname}\n`, { mode: 0o644 });
+      fs.writeFileSync(rel(f.hosts), hostsFile(hostname, network), { mode: 0o644 });
+      fs.writeFileSync(rel(f.resolv), resolvConf(), { mode: 0o644 });
+      fs.writeFileSync(rel(f.spec), JSON.stringify(spec));
+    }, o.name === undefined ? () => generateName(++attempts) : undefined, reapAbandoned);
+  } catch (e) {
+    // volumes this create made (named ones too: Docker creates them with the container) go with it
+    for (const v of madeVolumes) await fsp.rm(v, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
+  }
   return rec;
 }
 

@@ -3,7 +3,7 @@
  * the native shim: a foreground start replaces this Node process with the shim (execve), so the
  * container's exit code and signals pass straight through with nothing else on the path.
  */
-import type fs from 'node:fs';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
@@ -14,14 +14,17 @@ import os from 'node:os';
 import { makeStagingDir, pidAlive, writeFileAtomic } from '../store/atomic.js';
 import {
   activeHealthcheck, containerFiles, findContainer, listContainers, markStopped, readContainer, readMonitor, readStartState,
-  removeContainerDir, renameContainer, resetRunFiles, writeStartState, type ContainerRecord, type StartState,
+  removeContainerDir, renameContainer, resetRunFiles, sweepNames, writeStartState, type ContainerRecord, type StartState,
 } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
+import { paths } from '../config.js';
+import { inUserns } from '../cli/userns.js';
+import { formatMap, rootlessMappings } from './idmap.js';
 import { labelsMatch, parseImageFilters } from '../image/filters.js';
 import { containerCgroups, removeCgroupDirs, setFrozen } from './cgroup.js';
-import { NAME_RE } from './names.js';
+import { checkContainerName } from './validate.js';
 import { parseSignal } from './signals.js';
-import { containerState, currentBootId, isMonitor, livePid, processInfo } from './state.js';
+import { containerState, currentBootId, isAbandoned, isMonitor, livePid, processInfo } from './state.js';
 import { ensureMonitorSpec, type OciProcess, type OciSpec } from './spec.js';
 
 function envArray(extra: Record<string, string> = {}): string[] {
@@ -65,7 +68,9 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
     if (!readContainer(rec.Id)) throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
     const st = containerState(rec);
     if (st.Running) return;
-    const start = await markStarted(rec, true, undefined, st);
+    // ShimPid: this CLI until the monitor runs (then monitor.json, and ShimPid below, name it): a CLI
+    // killed before that leaves no container that looks running
+    const start = await markStarted(rec, true, process.pid, st);
     const f = containerFiles(rec.Id);
     await fsp.mkdir(path.dirname(f.attach), { recursive: true, mode: 0o700 });
     const spec = JSON.parse(await fsp.readFile(f.spec, 'utf8')) as OciSpec;
@@ -93,6 +98,89 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
       await writeStartState(rec.Id, { ...start, ShimPid: mon.monitorPid }).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;
       });
+    }
+  });
+}
+
+/**
+ * `run` after `create`: start in the foreground (never returns) or detached. A --rm container that
+ * fails to start goes (the shim removes what it started with; this covers a failure before it ran).
+ */
+export async function runCreated(rec: ContainerRecord, detach: boolean): Promise<void> {
+  try {
+    await (detach ? startDetached(rec) : startAttached(rec));
+  } catch (e) {
+    if (rec.HostConfig.AutoRemove) await withLock(`container-${rec.Id}`, () => discard(rec)).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Remove a container nobody runs any more (under its lock): a stray init killed, the directory and
+ * name gone, cgroups a killed shim left removed. Commands that get here (run, ps) do not run in
+ * skiff's user namespace: its files are deleted through one (deleteTree).
+ */
+async function discard(rec: ContainerRecord): Promise<void> {
+  await killStray(rec);
+  await removeContainerDir(rec.Id, { deleteTree });
+  if (rec.CgroupDirs) removeCgroupDirs(rec.CgroupDirs);
+}
+
+/**
+ * rm -rf of a tree that may hold files of subordinate ids: rootless and outside skiff's user
+ * namespace, `rm` runs in one (`skiff-shim unshare`). Never throws: what stays is in a staging
+ * entry of this process, which the next sweep removes.
+ */
+async function deleteTree(dir: string): Promise<void> {
+  if (!paths().rootless || inUserns()) {
+    await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    return;
+  }
+  const m = rootlessMappings();
+  await new Promise<void>((resolve) => {
+    const child = childProcess().spawn(shimPath(), ['unshare', formatMap(m.uidMappings), formatMap(m.gidMappings), '--', 'rm', '-rf', '--', dir], {
+      stdio: 'ignore', argv0: 'skiff-shim',
+    });
+    child.on('error', () => resolve());
+    child.on('close', () => resolve());
+  });
+}
+
+/**
+ * Remove a --rm container its shim or monitor did not (killed: state.ts isAbandoned); true when it
+ * is gone. Whoever sees one calls this (ps, a `run --name` that finds the name taken).
+ */
+export async function reapAbandoned(id: string): Promise<boolean> {
+  const seen = readContainer(id);
+  if (!seen) return true;
+  if (!isAbandoned(seen) || shimProcessNames(id)) return false;
+  return withLock(`container-${id}`, async () => {
+    const rec = readContainer(id);
+    if (!rec) return true;
+    if (!isAbandoned(rec)) return false;
+    await discard(rec);
+    return true;
+  });
+}
+
+/**
+ * Whether a shim names the container on its command line (a `skiff-shim run [--detach]` of its
+ * bundle): one still starting it, before monitor.json exists (its CLI may have been killed).
+ * Read only for a container about to be reaped.
+ */
+function shimProcessNames(id: string): boolean {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return false;
+  }
+  return pids.some((p) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'latin1').split('\0');
+      return /(^|\/)skiff-shim$/.test(argv[0] ?? '') && argv.some((a) => a.includes(id)) && pidAlive(Number(p));
+    } catch {
+      return false;
     }
   });
 }
@@ -331,7 +419,7 @@ export async function restartContainer(rec: ContainerRecord, timeoutSec?: number
 export async function renameContainerTo(ref: string, newName: string): Promise<void> {
   const rec = findContainer(ref);
   const name = newName.replace(/^\//, '');
-  if (!NAME_RE.test(name)) throw new SkiffError('EINVAL', `Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  checkContainerName(name, newName);
   if (name === rec.Name) throw new SkiffError('EINVAL', 'Renaming a container with the same name as its current name');
   await renameContainer(rec.Id, name);
 }
@@ -370,5 +458,6 @@ export async function pruneContainers(filters: string[]): Promise<{ deleted: str
       reclaimed += size;
     });
   }
+  await sweepNames(); // links of containers removed without their name (by an older skiff)
   return { deleted, reclaimed };
 }

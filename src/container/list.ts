@@ -1,9 +1,10 @@
 /** Rows for `ps` and the Docker-format JSON for `container inspect`. */
 import { SkiffError } from '../errors.js';
 import { createdSince, humanDuration } from '../cli/output/units.js';
-import { containerFiles, findContainer, listContainers, readMonitor, type ContainerRecord } from '../store/containers.js';
+import { containerFiles, findContainer, listContainers, type ContainerRecord } from '../store/containers.js';
 import { lowerDirs } from '../store/layers.js';
-import { containerState, statusText, type DockerState } from './state.js';
+import { reapAbandoned } from './lifecycle.js';
+import { containerState, isAbandoned, observeContainer, statusText, type DockerState } from './state.js';
 
 export interface ContainerRow {
   ID: string;
@@ -91,14 +92,25 @@ function matches(rec: ContainerRecord, st: DockerState, f: PsFilters, created: M
   return true;
 }
 
+/** The container records, without --rm containers whose shim was killed: those are removed on the way. */
+async function listWithoutAbandoned(): Promise<ContainerRecord[]> {
+  const out: ContainerRecord[] = [];
+  for (const rec of listContainers()) {
+    if (rec.HostConfig.AutoRemove && isAbandoned(rec) && (await reapAbandoned(rec.Id))) continue;
+    out.push(rec);
+  }
+  return out;
+}
+
 const quote = (s: string, trunc: boolean): string => {
   const t = trunc && s.length > 20 ? `${s.slice(0, 19)}…` : s;
   return `"${t}"`;
 };
 
-export function listContainerRows(o: { all: boolean; last?: number; filters: string[]; noTrunc: boolean }): ContainerRow[] {
+export async function listContainerRows(o: { all: boolean; last?: number; filters: string[]; noTrunc: boolean }): Promise<ContainerRow[]> {
   const f = parsePsFilters(o.filters);
-  let recs = listContainers().sort((a, b) => b.Created.localeCompare(a.Created));
+  let recs = await listWithoutAbandoned();
+  recs.sort((a, b) => b.Created.localeCompare(a.Created));
   const created = new Map(recs.map((r) => [r.Id, Date.parse(r.Created)] as const));
   const all = o.all || (o.last !== undefined && o.last > 0) || f.impliesAll;
   const states = new Map<string, DockerState>();
@@ -146,7 +158,9 @@ const HOST_CONFIG_DEFAULTS = {
 
 /** `docker container inspect` JSON for one container (Docker's fields, in Docker's order). */
 export function inspectContainer(rec: ContainerRecord): Record<string, unknown> {
-  const st = containerState(rec);
+  // the state and the restart count from one reading: a restart between two readings paired the
+  // new count with the previous start's (dead) pid
+  const { State: st, RestartCount } = observeContainer(rec);
   const f = containerFiles(rec.Id);
   const { MaskedPaths, ReadonlyPaths, RestartPolicy, LogConfig, ...host } = rec.HostConfig;
   const { Healthcheck, StopSignal, StopTimeout, ...cfg } = rec.Config;
@@ -163,7 +177,7 @@ export function inspectContainer(rec: ContainerRecord): Record<string, unknown> 
     HostsPath: f.hosts,
     LogPath: (LogConfig?.Type ?? 'json-file') === 'json-file' ? f.log : '',
     Name: `/${rec.Name}`,
-    RestartCount: readMonitor(rec.Id)?.restartCount ?? 0,
+    RestartCount,
     Driver: 'overlay',
     Platform: 'linux',
     MountLabel: '',

@@ -40,6 +40,10 @@ export interface ResolvedUser {
  * Docker's `-u` rules: `name`, `uid`, `name:group`, `uid:gid`. A name must exist in the image's
  * /etc/passwd; a numeric uid need not. Supplementary groups come from /etc/group.
  */
+/** moby/sys/user's bound for uids and gids (as Docker checks a numeric --user). */
+const MAX_ID = 2 ** 31 - 1;
+const idRange = (): SkiffError => new SkiffError('EINVAL', `uids and gids must be in range 0-${MAX_ID}`);
+
 export function resolveUser(spec: string, readFile: (p: string) => string | undefined): ResolvedUser {
   const [userPart = '', groupPart] = spec.split(':', 2);
   const passwd = parseColonFile(readFile('/etc/passwd'));
@@ -65,6 +69,7 @@ export function resolveUser(spec: string, readFile: (p: string) => string | unde
     home = entry[5] || '/';
     name = entry[0];
   }
+  if (uid > MAX_ID) throw idRange();
   if (groupPart !== undefined && groupPart !== '') {
     if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
     else {
@@ -73,6 +78,7 @@ export function resolveUser(spec: string, readFile: (p: string) => string | unde
       gid = Number(g[2]);
     }
   }
+  if (gid > MAX_ID) throw idRange();
   // the user's groups from /etc/group, plus its primary group when a user was asked for (as Podman does)
   const member = name ? groups.filter((g) => (g[3] ?? '').split(',').includes(name!)).map((g) => Number(g[2])) : [];
   const additionalGids = [...new Set(userPart ? [...member, gid] : member)];

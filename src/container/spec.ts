@@ -11,7 +11,7 @@ import { initPath } from '../native.js';
 import type { ContainerRecord, MountPoint } from '../store/containers.js';
 import { activeHealthcheck, containerFiles } from '../store/containers.js';
 import { lowerDirs } from '../store/layers.js';
-import { dirs } from '../store/layout.js';
+import { containerNamesDir, dirs, lockFile } from '../store/layout.js';
 import type { IdMap } from './idmap.js';
 import { rootlessMappings } from './idmap.js';
 import type { ResolvedUser } from './passwd.js';
@@ -117,6 +117,11 @@ export interface OciSpec {
     remove?: string[];
     /** With `remove`: a dir on the same filesystem (the store's tmp/) the paths are renamed into first. */
     trashDir?: string;
+    /**
+     * With `remove`: the container's link in the names index, which the shim drops (under `lock`, while
+     * the link `dir`/<the record's Name> still points at `id`) before it removes the container.
+     */
+    nameIndex?: { dir: string; lock: string; record: string; id: string };
     idmapHelpers: boolean;
     /** Where the shim caches compiled seccomp filters. */
     seccompCache: string;
@@ -323,7 +328,13 @@ export function buildSpec(input: SpecInput): OciSpec {
       exitFile: f.exit,
       pidFile: f.pid,
       // --rm: renamed into the store's staging dir, then deleted by a detached child of the shim
-      ...(rec.HostConfig.AutoRemove ? { remove: [f.dir, ...(input.removeWithContainer ?? [])], trashDir: dirs().tmp } : {}),
+      ...(rec.HostConfig.AutoRemove
+        ? {
+            remove: [f.dir, ...(input.removeWithContainer ?? [])],
+            trashDir: dirs().tmp,
+            nameIndex: { dir: containerNamesDir(), lock: lockFile('containers'), record: path.join(f.dir, 'config.json'), id: rec.Id },
+          }
+        : {}),
       idmapHelpers: helpers,
       seccompCache: seccompCacheDir(),
       monitor: monitorSpec(rec),

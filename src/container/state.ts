@@ -2,14 +2,15 @@
  * A container's state is derived, never stored as "running": the CLI records when it
  * started (state.json), the shim records the init pid (pid) and the exit (exit.json); a detached
  * container's monitor also keeps monitor.json (its pid, restarts) and health.json. So a crashed
- * monitor, a reboot (new boot id) or a killed CLI can never leave a container that looks running
- * forever: the init must be alive (and be the process that wrote its pid file, not a reuse of
- * the pid), and when a monitor is recorded, the monitor too.
+ * monitor, a reboot (new boot id) or a killed CLI never leaves a container that looks running: the
+ * init must be alive (and be the process that wrote its pid file, not a reuse of the pid), and the
+ * process that records its exit too (the monitor, the shim, or the CLI still starting it).
  */
 import fs from 'node:fs';
 import { pidAlive } from '../store/atomic.js';
 import {
   activeHealthcheck, containerFiles, readExit, readHealth, readMonitor, readStartState, type ContainerRecord, type HealthState,
+  type StartState,
 } from '../store/containers.js';
 import { containerCgroups, isFrozen } from './cgroup.js';
 
@@ -38,9 +39,6 @@ export function currentBootId(): string {
   return (bootId ??= fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
 }
 
-/** Grace period in which a started container may not have written its pid yet. */
-const START_GRACE_MS = 10_000;
-
 let bootTimeMs: number | undefined;
 function bootTime(): number {
   if (bootTimeMs === undefined) {
@@ -65,6 +63,16 @@ export function processInfo(pid: number): { startMs: number; ppid: number } | un
 }
 
 /**
+ * Whether `pid` is the process a file written at `writtenMs` recorded: it runs and did not start
+ * after the file was written (a pid reused since is another process).
+ */
+function recordedProcessAlive(pid: number, writtenMs: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return false;
+  const info = processInfo(pid);
+  return info === undefined || info.startMs <= writtenMs + 2000;
+}
+
+/**
  * Whether `pid` is a monitor of this container (the shim: its command line names the container's
  * bundle), so a pid reused by another process never keeps a container running.
  */
@@ -77,6 +85,14 @@ export function isMonitor(pid: number, id: string): boolean {
   }
 }
 
+const mtimeMs = (file: string): number | undefined => {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * The init pid of a container if that process still runs: the pid file is written right after the
  * init started, so a process that started later is another one that got the pid after ours died.
@@ -84,34 +100,54 @@ export function isMonitor(pid: number, id: string): boolean {
 export function livePid(id: string): number | undefined {
   const file = containerFiles(id).pid;
   let pid: number;
-  let written: number;
   try {
     pid = Number(fs.readFileSync(file, 'utf8').trim());
-    written = fs.statSync(file).mtimeMs;
   } catch {
     return undefined;
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return undefined;
-  const info = processInfo(pid);
-  return info === undefined || info.startMs <= written + 2000 ? pid : undefined;
+  const written = mtimeMs(file);
+  return written !== undefined && recordedProcessAlive(pid, written) ? pid : undefined;
+}
+
+/**
+ * Whether the process state.json names as the container's shim (ShimPid: the CLI that starts it, which
+ * becomes the shim of a foreground run by execve; a detached one's monitor once it runs) still runs.
+ */
+function shimAlive(id: string, start: StartState): boolean {
+  const written = start.ShimPid === undefined ? undefined : mtimeMs(containerFiles(id).state);
+  return written !== undefined && recordedProcessAlive(start.ShimPid!, written);
 }
 
 /** Whether a pid file exists (the container got as far as running its init). */
 function pidFileTime(id: string): string | undefined {
-  try {
-    return fs.statSync(containerFiles(id).pid).mtime.toISOString();
-  } catch {
-    return undefined;
-  }
+  const t = mtimeMs(containerFiles(id).pid);
+  return t === undefined ? undefined : new Date(t).toISOString();
+}
+
+/** A container's state and the monitor's restart count, from one reading of its files. */
+export interface Observed {
+  State: DockerState;
+  RestartCount: number;
 }
 
 export function containerState(rec: ContainerRecord): DockerState {
+  return observeContainer(rec).State;
+}
+
+/**
+ * The rules (ARCHITECTURE.md, "Container state"): running needs a live process that will record the
+ * exit (the monitor, the shim, or the CLI starting it), and a Pid is only ever a live init's. Each
+ * file is read once, monitor.json before the pid file: a restart writes the new pid file before
+ * monitor.json says "running" again, so a restart count comes with the pid of that start, never the
+ * previous one's.
+ */
+export function observeContainer(rec: ContainerRecord): Observed {
   const st: DockerState = {
     Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
     Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
   };
   const start = readStartState(rec.Id);
-  if (!start) return st;
+  if (!start) return { State: st, RestartCount: 0 };
   const hc = activeHealthcheck(rec);
   const withHealth = (s: DockerState): DockerState => {
     if (!hc) return s; // none, or one the monitor does not run (NONE, a CMD without a command)
@@ -126,40 +162,55 @@ export function containerState(rec: ContainerRecord): DockerState {
     withHealth({ ...st, Status: 'exited', ExitCode: exit!.exitCode, FinishedAt: exit!.finishedAt, Error: exit!.error });
   const lost = (why: string): DockerState =>
     withHealth({ ...st, Status: 'exited', ExitCode: -1, Error: why, FinishedAt: pidFileTime(rec.Id) ?? ZERO_TIME });
-  if (start.BootId !== currentBootId()) return exit ? exited() : lost('container state lost: the machine rebooted');
+  const monitorLost = 'container monitor exited without recording an exit code';
+  if (start.BootId !== currentBootId()) return { State: exit ? exited() : lost('container state lost: the machine rebooted'), RestartCount: 0 };
   const mon = readMonitor(rec.Id);
-  if (mon) {
-    // A monitor is recorded: it owns the container (restarts rewrite pid; exit.json is the last exit).
-    if (!isMonitor(mon.monitorPid, rec.Id)) return exit ? exited() : lost('container monitor exited without recording an exit code');
-    if (mon.restarting) {
-      return withHealth({
-        ...st, Status: 'restarting', Running: true, Restarting: true,
-        ExitCode: exit?.exitCode ?? 0, FinishedAt: exit?.finishedAt ?? ZERO_TIME, Error: exit?.error ?? '',
-      });
+  const state = ((): DockerState => {
+    if (mon) {
+      // A monitor is recorded: it owns the container (restarts rewrite pid; exit.json is the last exit).
+      if (!isMonitor(mon.monitorPid, rec.Id)) return exit ? exited() : lost(monitorLost);
+      if (mon.restarting) {
+        return withHealth({
+          ...st, Status: 'restarting', Running: true, Restarting: true,
+          ExitCode: exit?.exitCode ?? 0, FinishedAt: exit?.finishedAt ?? ZERO_TIME, Error: exit?.error ?? '',
+        });
+      }
+      const pid = livePid(rec.Id);
+      if (pid !== undefined) return withHealth(running(rec, st, pid));
+      if (exit && fileNewer(containerFiles(rec.Id).exit, containerFiles(rec.Id).pid)) return exited();
+      // between a (re)start and its pid file, or an exit and its exit file: the (live) monitor is on it
+      return withHealth({ ...st, Status: 'running', Running: true });
     }
+    if (exit) return exited();
+    // The shim that started the init monitors it: an init without it is not managed, and while the
+    // shim lives a missing exit is still to be written (the init just exited, or is still starting).
+    // Older states lack ShimPid: then the init's parent must be a shim.
+    const shim = start.ShimPid !== undefined ? shimAlive(rec.Id, start) : undefined;
     const pid = livePid(rec.Id);
-    if (pid !== undefined) return withHealth(running(rec, st, pid));
-    if (exit && fileNewer(containerFiles(rec.Id).exit, containerFiles(rec.Id).pid)) return exited();
-    // between a (re)start and its pid file, or an exit and its exit file: the monitor is on it
-    return withHealth({ ...st, Status: 'running', Running: true });
-  }
-  if (exit) return exited();
-  // The shim that started the init monitors it: an init without it is not managed, and while the
-  // shim lives a missing exit is still to be written (the init just exited). Older states lack
-  // ShimPid: then the init's parent must be a shim.
-  const shimAlive = start.ShimPid !== undefined ? isMonitor(start.ShimPid, rec.Id) : undefined;
-  const pid = livePid(rec.Id);
-  if (pid !== undefined) {
-    const ppid = processInfo(pid)?.ppid;
-    const managed = shimAlive ?? (ppid !== undefined && isMonitor(ppid, rec.Id));
-    return managed ? withHealth(running(rec, st, pid)) : lost('container monitor exited without recording an exit code');
-  }
-  if (pidFileTime(rec.Id) === undefined && Date.now() - Date.parse(start.StartedAt) < START_GRACE_MS) {
-    return withHealth({ ...st, Status: 'running', Running: true });
-  }
-  if (shimAlive) return withHealth({ ...st, Status: 'running', Running: true });
-  // The init is gone and nobody recorded an exit: the monitor died with it.
-  return lost('container monitor exited without recording an exit code');
+    if (pid !== undefined) {
+      const ppid = processInfo(pid)?.ppid;
+      const managed = shim ?? (ppid !== undefined && isMonitor(ppid, rec.Id));
+      return managed ? withHealth(running(rec, st, pid)) : lost(monitorLost);
+    }
+    if (shim) return withHealth({ ...st, Status: 'running', Running: true });
+    // Nobody runs the container and nobody recorded an exit: the shim (or the CLI starting it) died.
+    return lost(monitorLost);
+  })();
+  return { State: state, RestartCount: mon?.restartCount ?? 0 };
+}
+
+/**
+ * A --rm container nobody will remove: it was started, it does not run, and the shim or monitor that
+ * would have removed it after the exit is gone (killed, or the machine rebooted). Whoever sees one
+ * removes it (reapAbandoned in lifecycle.ts).
+ */
+export function isAbandoned(rec: ContainerRecord): boolean {
+  if (!rec.HostConfig.AutoRemove) return false;
+  const start = readStartState(rec.Id);
+  if (!start || containerState(rec).Running || livePid(rec.Id) !== undefined) return false;
+  if (start.BootId !== currentBootId()) return true;
+  const mon = readMonitor(rec.Id);
+  return mon ? !isMonitor(mon.monitorPid, rec.Id) : !shimAlive(rec.Id, start);
 }
 
 function running(rec: ContainerRecord, st: DockerState, pid: number): DockerState {

@@ -262,31 +262,39 @@ export function findContainer(ref: string): ContainerRecord {
 /**
  * Create the container's directory with its record; fails if the name is taken. The directory is
  * prepared in staging outside the lock; under it only the name is claimed (one symlink, O(1)) and
- * the directory renamed into place. `pickName` (generated names) is asked again on a clash.
+ * the directory renamed into place. `pickName` (generated names) is asked again on a clash; for a
+ * given name `reclaim(owner)` may free it (a --rm container nobody removed), outside the lock, once.
  */
 export async function createContainerDir(
   rec: ContainerRecord, prepare: (dir: string) => Promise<void>, pickName?: () => string,
+  reclaim?: (owner: string) => Promise<boolean>,
 ): Promise<void> {
   const staging = await stagingPath('ctr');
   await fsp.mkdir(staging, { mode: 0o711 });
   try {
     await prepare(staging);
-    await withLock('containers', async () => {
-      ensureNames();
-      for (let tries = 0; ; tries++) {
-        const owner = claimName(rec.Name, rec.Id);
-        if (owner === undefined) break;
-        if (!pickName || tries > 100) throw nameInUse(rec.Name, owner);
-        rec.Name = pickName();
-      }
-      try {
-        await writeJsonAtomic(path.join(staging, 'config.json'), rec);
-        await fsp.rename(staging, containerDir(rec.Id));
-      } catch (e) {
-        releaseName(rec.Name, rec.Id);
-        throw e;
-      }
-    });
+    for (let retried = false; ; retried = true) {
+      const owner = await withLock('containers', async () => {
+        ensureNames();
+        for (let tries = 0; ; tries++) {
+          const taken = claimName(rec.Name, rec.Id);
+          if (taken === undefined) break;
+          if (!pickName) return taken;
+          if (tries > 100) throw nameInUse(rec.Name, taken);
+          rec.Name = pickName();
+        }
+        try {
+          await writeJsonAtomic(path.join(staging, 'config.json'), rec);
+          await fsp.rename(staging, containerDir(rec.Id));
+        } catch (e) {
+          releaseName(rec.Name, rec.Id);
+          throw e;
+        }
+        return undefined;
+      });
+      if (owner === undefined) return;
+      if (retried || !reclaim || !(await reclaim(owner))) throw nameInUse(rec.Name, owner);
+    }
   } catch (e) {
     await fsp.rm(staging, { recursive: true, force: true });
     throw e;
@@ -369,8 +377,12 @@ export function activeHealthcheck(rec: ContainerRecord): string[] | undefined {
   return t; // a bare list (old images): the command itself
 }
 
-/** Remove a container's directory: renamed away first so it disappears atomically, then its name. */
-export async function removeContainerDir(id: string): Promise<void> {
+/**
+ * Remove a container's directory: renamed away first so it disappears atomically, then its name (if
+ * the link still names it), then the files (by `deleteTree`: a rootless container's files belong to
+ * subordinate ids; what it leaves stays in a staging entry of this pid, which a later sweep removes).
+ */
+export async function removeContainerDir(id: string, o: { deleteTree?: (dir: string) => Promise<void> } = {}): Promise<void> {
   const trash = await stagingPath('rm-ctr');
   const name = readContainer(id)?.Name;
   try {
@@ -380,5 +392,25 @@ export async function removeContainerDir(id: string): Promise<void> {
     throw e;
   }
   if (name !== undefined) await withLock('containers', async () => releaseName(name, id));
-  await fsp.rm(trash, { recursive: true, force: true });
+  await (o.deleteTree ? o.deleteTree(trash) : fsp.rm(trash, { recursive: true, force: true }));
+}
+
+/** Drop the names index's links whose container is gone (a record removed by an older skiff, say). */
+export async function sweepNames(): Promise<number> {
+  return withLock('containers', async () => {
+    let n = 0;
+    let links: string[];
+    try {
+      links = fs.readdirSync(containerNamesDir());
+    } catch {
+      return 0;
+    }
+    for (const name of links) {
+      const owner = nameOwner(name);
+      if (owner !== undefined && fs.existsSync(containerFiles(owner).config)) continue;
+      fs.rmSync(nameLink(name), { force: true });
+      n++;
+    }
+    return n;
+  });
 }

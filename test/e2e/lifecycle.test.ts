@@ -13,9 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  isRootless, skiff, SKIFF_BIN, until, type RunResult, type TempStore, storeWithImage,
+  isRootless, processes, skiff, SKIFF_BIN, until, type RunResult, type TempStore, storeWithImage,
 } from '../helpers/fixtures.js';
-import { storeProcesses } from '../helpers/leftovers.js';
+import { leftSince, storeProcesses, storeSnapshot } from '../helpers/leftovers.js';
 
 const rootless = isRootless();
 const delegated = process.env.SKIFF_TEST_CGROUP ?? '';
@@ -407,6 +407,101 @@ describe('lifecycle', () => {
     assert.equal(r.Error, 'container state lost: the machine rebooted');
     assert.deepEqual(ok(await skiff(['ps', '-q'], { store })), '');
     ok(await skiff(['rm', 'rebooted'], { store }));
+  });
+
+  /**
+   * Starts `skiff ARGS` and freezes it (SIGSTOP) the moment its new container's state.json exists: the
+   * CLI has recorded the start but not yet spawned the shim (checked: the CLI has no child and no
+   * process names the container; else it is let go and tried again). A tight synchronous poll: that window is a few milliseconds.
+   */
+  async function frozenAtStart(args: string[]): Promise<{ id: string; cli: ReturnType<typeof spawn>; closed: Promise<unknown> }> {
+    const cdir = path.join(store.root, 'containers');
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const known = new Set(fs.readdirSync(cdir));
+      const cli = spawn(SKIFF_BIN, args, { env: { ...process.env, ...store.env }, stdio: 'ignore' });
+      const closed = new Promise((r) => cli.on('close', r));
+      let id: string | undefined;
+      for (const end = Date.now() + 30_000; Date.now() < end && cli.exitCode === null; ) {
+        const fresh = fs.readdirSync(cdir).find((n) => /^[0-9a-f]{64}$/.test(n) && !known.has(n));
+        if (fresh && fs.existsSync(path.join(cdir, fresh, 'state.json'))) {
+          cli.kill('SIGSTOP');
+          id = fresh;
+          break;
+        }
+      }
+      assert.ok(id, `${args.join(' ')}: no container appeared`);
+      // too late when the shim runs, or is being spawned (a forked child of the CLI, not yet exec'd)
+      const children = fs.readdirSync('/proc').filter((p) => {
+        try {
+          const stat = fs.readFileSync(`/proc/${p}/stat`, 'latin1');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === cli.pid;
+        } catch {
+          return false;
+        }
+      });
+      if (children.length === 0 && processes((c) => c.includes(id!)).length === 0) return { id, cli, closed };
+      cli.kill('SIGCONT'); // too late: the shim runs; let it finish and try again
+      await closed;
+      ok(await skiff(['rm', '-f', id], { store }));
+    }
+    throw new Error('never caught the CLI between its start record and the shim');
+  }
+
+  test('a run -d whose CLI is killed before the monitor runs is exited (-1) at once, never Up; with --rm the next ps removes it', async () => {
+    await clean();
+    const snap = storeSnapshot(store);
+    const { id, cli, closed } = await frozenAtStart(['run', '-d', '--name', 'cutshort', image, 'sleep', '60']);
+    cli.kill('SIGKILL');
+    await closed;
+    const st = (await inspect(id)).State;
+    assert.deepEqual([st.Status, st.Running, st.Pid, st.ExitCode], ['exited', false, 0, -1]);
+    assert.equal(st.Error, 'container monitor exited without recording an exit code');
+    for (const env of [{}, { SKIFF_PS_NODE: '1' }] as Record<string, string>[]) {
+      assert.equal(ok(await skiff(['ps', '-q'], { store, env })), '', 'not listed as running');
+      assert.match(ok(await skiff(['ps', '-a'], { store, env })), / Exited \(-1\) .* cutshort\n/);
+    }
+    // it starts again as any exited container does
+    ok(await skiff(['start', 'cutshort'], { store }));
+    assert.equal((await inspect(id)).State.Status, 'running');
+    ok(await skiff(['rm', '-f', 'cutshort'], { store }));
+    // --rm: nobody is left to remove it; the next listing does (native ps hands it to the CLI)
+    for (const env of [{}, { SKIFF_PS_NODE: '1' }] as Record<string, string>[]) {
+      const rm = await frozenAtStart(['run', '-d', '--rm', '--name', 'cutshort', image, 'sleep', '60']);
+      rm.cli.kill('SIGKILL');
+      await rm.closed;
+      assert.equal(ok(await skiff(['ps', '-a', '--no-trunc'], { store, env })).includes(rm.id), false);
+      assert.deepEqual(await leftSince(store, snap), {});
+    }
+  });
+
+  test('a --rm container whose monitor or shim is killed is removed by the next skiff that sees it (ps, or a run that wants its name)', async () => {
+    await clean();
+    const snap = storeSnapshot(store);
+    const initOf = async (ref: string): Promise<number> => until(`${ref} to run`, async () => {
+      const r = await skiff(['inspect', '--format', '{{.State.Pid}}', ref], { store });
+      return r.code === 0 && Number(r.stdout) > 0 ? Number(r.stdout) : undefined;
+    });
+    const gone = (pid: number): boolean => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'latin1').includes(') Z');
+    // detached: SIGKILL the monitor (the init dies with it), then a native ps, then the CLI's ps
+    for (const env of [{}, { SKIFF_PS_NODE: '1' }] as Record<string, string>[]) {
+      const id = await runD('--rm', '--name', 'rmorphan', image, 'sleep', '60');
+      const init = await initOf(id);
+      const mon = (JSON.parse(fs.readFileSync(path.join(ctrDir(id), 'monitor.json'), 'utf8')) as { monitorPid: number }).monitorPid;
+      process.kill(mon, 'SIGKILL');
+      await until('the init to die with its monitor', () => gone(init));
+      assert.equal(ok(await skiff(['ps', '-a', '--no-trunc'], { store, env })).includes(id), false, 'listed after its monitor was killed');
+      assert.deepEqual(await leftSince(store, snap), {});
+    }
+    // foreground: SIGKILL the shim (the CLI became it); the name is free for the next run at once
+    const fg = spawn(SKIFF_BIN, ['run', '--rm', '--name', 'fgorphan', image, 'sleep', '60'], { env: { ...process.env, ...store.env }, stdio: 'ignore' });
+    const fgClosed = new Promise((r) => fg.on('close', r));
+    const init = await initOf('fgorphan');
+    fg.kill('SIGKILL');
+    await fgClosed;
+    await until('the init to die with its shim', () => gone(init));
+    const again = await skiff(['run', '--rm', '--name', 'fgorphan', image, 'echo', 'mine'], { store });
+    assert.equal(again.stdout, 'mine\n', again.stderr);
+    assert.deepEqual(await leftSince(store, snap), {});
   });
 
   test('the native ps fast path (bin/skiff → skiff-shim ps) prints what the CLI prints', async () => {

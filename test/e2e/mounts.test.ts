@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { skiff, type TempStore, storeWithImage } from '../helpers/fixtures.js';
 import { mountAt, parseMountinfo, type MountInfo } from '../helpers/mountinfo.js';
+import { leftSince, storeSnapshot } from '../helpers/leftovers.js';
 
 describe('mounts and env files', () => {
   let store: TempStore;
@@ -158,5 +159,39 @@ describe('mounts and env files', () => {
     const missing = await skiff(['run', '--rm', '--env-file', path.join(dir, 'nope'), image, 'true'], { store });
     assert.equal(missing.code, 125);
     assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
+  });
+
+  test("specifications Docker refuses, with Docker's words and exit code 125; nothing is created (not even a named volume)", async () => {
+    const cases: [string[], string][] = [
+      [['-v', `${dir}:/x:bogus`], 'invalid mode: bogus'],
+      [['-v', `${dir}:/x:ro,rw`], 'invalid mode: ro,rw'],
+      [['-v', ':/x'], 'invalid spec: :/x: empty section between colons'],
+      [['-v', `${dir}::/x`], `invalid spec: ${dir}::/x: empty section between colons`],
+      [['-v', `${dir}:/x:ro:z`], `invalid spec: ${dir}:/x:ro:z: too many colons`],
+      [['-v', ''], 'invalid empty volume spec'],
+      [['-v', '/x:ro'], "invalid volume specification: '/x:ro'"],
+      [['-v', 'novol:rel'], `invalid volume specification: 'novol:rel': invalid mount config for type "volume": invalid mount path: 'rel' mount path must be absolute`],
+      [['-v', `${dir}:/`], `invalid volume specification: '${dir}:/': invalid mount config for type "bind": invalid specification: destination can't be '/'`],
+      // one mount per destination (paths compared cleaned), whichever flags name it
+      [['-v', 'dupa:/x', '-v', 'dupb:/x'], 'Duplicate mount point: /x'],
+      [['-v', `${dir}:/x`, '-v', '/etc:/x/'], 'Duplicate mount point: /x'],
+      [['-v', `${dir}:/x`, '--mount', 'type=bind,src=/etc,dst=/x'], 'Duplicate mount point: /x'],
+      [['-v', 'dupa:/x', '--tmpfs', '/x'], 'Duplicate mount point: /x'],
+      [['--mount', 'type=tmpfs,dst=/y/../x', '--tmpfs', '/x:size=1m'], 'Duplicate mount point: /x'],
+      [['-v', '/x', '--mount', 'type=volume,dst=/x'], 'Duplicate mount point: /x'],
+    ];
+    for (const [flags, line] of cases) {
+      for (const cmd of [['run', '--rm'], ['create']]) {
+        const snap = storeSnapshot(store);
+        const r = await skiff([...cmd, ...flags, image, 'true'], { store });
+        assert.equal(r.code, 125, `${flags.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stderr, `Error: ${line}\n`, flags.join(' '));
+        assert.deepEqual(await leftSince(store, snap), {}, `${cmd[0]} ${flags.join(' ')} left something`);
+      }
+    }
+    // the modes Docker takes (one of each kind) are accepted, and a trailing slash is the same target
+    const ok = await inside(['-v', `${dir}:/x/:ro,z,rslave,nocopy,cached`], 'cat /x/in');
+    assert.deepEqual(ok.lines, ['from-host']);
+    assert.equal(mountAt(ok.mounts, '/x')?.options[0], 'ro');
   });
 });

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { storeMounts, storeProcesses, storeProcessesSettled } from '../helpers/leftovers.js';
+import { leftSince, storeMounts, storeProcesses, storeProcessesSettled, storeSnapshot } from '../helpers/leftovers.js';
 import { SKIFF_BIN, skiff, type TempStore, storeWithImage } from '../helpers/fixtures.js';
 import { Terminal } from '../helpers/terminal.js';
 
@@ -146,6 +146,34 @@ describe('run -it and exec -it on a terminal', () => {
     } finally {
       await skiff(['rm', '-f', 'ttyhup'], { store });
     }
+  });
+
+  test('-it without a terminal on stdin is refused up front by run and exec (Docker: the input device is not a TTY, exit 1)', async () => {
+    const snap = storeSnapshot(store);
+    for (const flags of [['-it'], ['-i', '-t'], ['--interactive', '--tty']]) {
+      // stdin is a pipe here (skiff() closes it at once): a shell on the pty would read nothing for ever
+      const r = await skiff(['run', '--rm', ...flags, image, 'sh'], { store });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, 'Error: the input device is not a TTY\n');
+      assert.deepEqual(await leftSince(store, snap), {});
+    }
+    // what Docker takes: -t alone (no stdin to attach), -i alone, and -dit (nothing attached here)
+    const t = await skiff(['run', '--rm', '-t', image, 'echo', 'tty'], { store });
+    assert.equal(t.code, 0, t.stderr);
+    assert.equal(t.stdout, 'tty\r\n');
+    const i = await skiff(['run', '--rm', '-i', image, 'cat'], { store, input: 'piped\n' });
+    assert.equal(i.stdout, 'piped\n', i.stderr);
+    const d = await skiff(['run', '-dit', '--rm', '--name', 'dit', image, 'sh'], { store });
+    assert.equal(d.code, 0, d.stderr);
+    // exec -it too (Docker's exec checks the same)
+    const e = await skiff(['exec', '-it', 'dit', 'sh'], { store });
+    assert.equal(e.code, 1, e.stderr);
+    assert.equal(e.stderr, 'Error: the input device is not a TTY\n');
+    assert.equal((await skiff(['exec', '-i', 'dit', 'cat'], { store, input: 'x\n' })).stdout, 'x\n');
+    assert.equal((await skiff(['rm', '-f', 'dit'], { store })).code, 0);
+    // (an exec's process file stays in staging under its pid, as designed, until a later sweep)
+    const left = await leftSince(store, { ...snap, staging: [...snap.staging, ...storeSnapshot(store).staging.filter((n) => /^\d+-exec-/.test(n))] });
+    assert.deepEqual(left, {});
   });
 
   test('nothing is left behind after -it: a normal exit, and a terminal that goes away', async () => {

@@ -25,3 +25,74 @@ export const storeProcesses = (store: TempStore): string[] => processes((cmd) =>
 export async function storeProcessesSettled(store: TempStore, ms = 10_000): Promise<string[]> {
   return until('the --rm deleter to end', () => storeProcesses(store).length === 0 && [], ms).catch(() => storeProcesses(store));
 }
+
+/** Everything of a store a container can leave: records, name links, volumes, staging, mounts, processes, cgroups. */
+export interface StoreSnapshot {
+  containers: string[];
+  names: string[];
+  volumes: string[];
+  staging: string[];
+  mounts: string[];
+  processes: string[];
+  cgroups: string[];
+}
+
+const list = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
+
+/**
+ * The cgroup dirs skiff makes for containers, with nothing in them: rootless, those under the group
+ * scripts/test.sh delegated to this run (SKIFF_TEST_CGROUP); rootful, `skiff/<id>` under each mounted
+ * hierarchy (shared with other skiff runs on the machine: compare snapshots, in-flight ones settle).
+ */
+function emptyContainerCgroups(): string[] {
+  const parents: string[] = [];
+  if (process.env.SKIFF_TEST_ROOTLESS === '1') {
+    if (process.env.SKIFF_TEST_CGROUP) parents.push(process.env.SKIFF_TEST_CGROUP);
+  } else {
+    for (const h of list('/sys/fs/cgroup')) parents.push(`/sys/fs/cgroup/${h}/skiff`);
+  }
+  const out: string[] = [];
+  for (const p of parents) {
+    for (const d of list(p)) {
+      if (!/^(skiff-)?[0-9a-f]{64}$/.test(d)) continue;
+      try {
+        if (fs.readFileSync(`${p}/${d}/cgroup.procs`, 'utf8').trim() === '') out.push(`${p}/${d}`);
+      } catch {
+        /* removed meanwhile */
+      }
+    }
+  }
+  return out.sort();
+}
+
+export function storeSnapshot(store: TempStore): StoreSnapshot {
+  const c = `${store.root}/containers`;
+  return {
+    containers: list(c).filter((n) => /^[0-9a-f]{64}$/.test(n)),
+    names: list(`${c}/names`),
+    volumes: list(`${store.root}/volumes`),
+    staging: list(`${store.root}/tmp`),
+    mounts: storeMounts(store),
+    processes: storeProcesses(store),
+    cgroups: emptyContainerCgroups(),
+  };
+}
+
+/**
+ * Waits (up to `ms`) until the store holds nothing that `before` lacked and returns what it still
+ * holds then (nothing: {}). The --rm deleter and a monitor's last steps run after the CLI returned;
+ * what is still there after the wait is a leftover. (What went meanwhile, e.g. an earlier test's
+ * deleter finishing, is no leftover.) Cgroups: only empty ones count (other runs make their own).
+ */
+export async function leftSince(store: TempStore, before: StoreSnapshot, ms = 10_000): Promise<Partial<StoreSnapshot>> {
+  const diff = (): Partial<StoreSnapshot> => {
+    const now = storeSnapshot(store);
+    const out: Partial<StoreSnapshot> = {};
+    for (const k of Object.keys(now) as (keyof StoreSnapshot)[]) {
+      const extra = now[k].filter((x) => !before[k].includes(x));
+      if (extra.length) out[k] = extra;
+    }
+    return out;
+  };
+  return until('the store to settle', () => (Object.keys(diff()).length === 0 ? {} : undefined), ms).catch(() => diff());
+}

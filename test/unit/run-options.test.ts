@@ -64,8 +64,52 @@ test('-v, --mount and --tmpfs specifications', () => {
   );
   assert.throws(() => parseMounts([], ['type=bind,src=/nonexistent-skiff,dst=/x'], []), /bind source path does not exist: \/nonexistent-skiff/);
   assert.throws(() => parseMounts([], ['type=tmpfs'], []), /target is required/);
-  assert.throws(() => parseMounts(['a:b'], [], []), /destination must be an absolute path/);
+  assert.throws(() => parseMounts(['a:b'], [], []), { message: `invalid volume specification: 'a:b': invalid mount config for type "volume": invalid mount path: 'b' mount path must be absolute` });
   // a volume name is one path component (Docker's rule): nothing outside volumes/
   for (const bad of ['x/../../etc:/v', 'a/b:/v']) assert.throws(() => parseMounts([bad], [], []), /invalid characters for a local volume name/, bad);
   assert.throws(() => parseMounts([], ['type=volume,src=../x,dst=/v'], []), /invalid characters for a local volume name/);
+});
+
+test("-v: Docker's words for an empty section, too many colons, a bad mode, a target with a mode, '/'", () => {
+  const bad = (v: string, message: string): void => assert.throws(() => parseMounts([v], [], []), { message }, v);
+  bad('', 'invalid empty volume spec');
+  bad(':/x', 'invalid spec: :/x: empty section between colons');
+  bad('/tmp::/x', 'invalid spec: /tmp::/x: empty section between colons');
+  bad('/tmp:/x:', 'invalid spec: /tmp:/x:: empty section between colons');
+  bad('/tmp:/x:ro:z', 'invalid spec: /tmp:/x:ro:z: too many colons');
+  bad('/tmp:/x:bogus', 'invalid mode: bogus');
+  bad('/tmp:/x:ro,rw', 'invalid mode: ro,rw'); // one of each kind
+  bad('/x:rw', "invalid volume specification: '/x:rw'");
+  bad('/tmp:/', `invalid volume specification: '/tmp:/': invalid mount config for type "bind": invalid specification: destination can't be '/'`);
+  // every mode Docker takes, one of each kind
+  const m = parseMounts(['/tmp:/a:ro,z,rslave,nocopy,cached', '/tmp:/b/:rw'], [], []);
+  assert.deepEqual(m.map((x) => [x.Destination, x.RW, x.Propagation]), [['/a', false, 'rslave'], ['/b', true, '']]);
+});
+
+test('one mount per destination across -v, --mount and --tmpfs (cleaned paths): Duplicate mount point', () => {
+  const dup = (v: string[], mnt: string[], t: string[]): void =>
+    assert.throws(() => parseMounts(v, mnt, t), { message: 'Duplicate mount point: /x' }, [...v, ...mnt, ...t].join(' '));
+  dup(['/tmp:/x', '/etc:/x'], [], []);
+  dup(['/tmp:/x/'], ['type=bind,src=/etc,dst=/x'], []);
+  dup(['/tmp:/x'], [], ['/x']);
+  dup([], ['type=tmpfs,dst=/y/../x'], ['/x:size=1m']);
+  dup(['vol:/x', '/x'], [], []);
+});
+
+test('-e: an empty name is refused (Docker: invalid environment variable)', () => {
+  for (const e of ['', '=1']) assert.throws(() => mergeEnv([], [], [e]), { message: `invalid environment variable: ${e}` });
+});
+
+test("env file: a NUL byte or bytes that are not UTF-8 are refused, naming the file and line", () => {
+  const nul = envFile('A=1\nB=x\0y\n');
+  assert.throws(() => mergeEnv([], [nul], []), { message: `invalid environment variable "B=x\\x00y" in ${nul} (line 2): it contains a NUL byte` });
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-envfile-'));
+  fs.writeFileSync(path.join(d, 'env'), Buffer.from([0x41, 0x3d, 0xff, 0x0a]));
+  assert.throws(() => mergeEnv([], [path.join(d, 'env')], []), { message: `env file ${path.join(d, 'env')} contains invalid utf8 bytes at line 1: [65 61 255]` });
+});
+
+test("an image's NAME without a value is taken as it is: only the user's own NAME reads the host environment", () => {
+  process.env.SKIFF_UNIT_SECRET = 'host-secret';
+  assert.deepEqual(mergeEnv(['SKIFF_UNIT_SECRET', 'A=1'], [], []), ['SKIFF_UNIT_SECRET', 'A=1']);
+  assert.deepEqual(mergeEnv(['SKIFF_UNIT_SECRET'], [], ['SKIFF_UNIT_SECRET']), ['SKIFF_UNIT_SECRET=host-secret']);
 });

@@ -11,7 +11,7 @@ import { passthrough, registerPassthrough } from '../argv.js';
 import { formatOutput } from '../output/table.js';
 import { batch } from '../batch.js';
 import { list } from './run-options.js';
-import { create, run } from './run.js';
+import { create, refuseTtyWithoutTerminal, run } from './run.js';
 
 /** `batch` over containers named on the command line: `act` gets each one's record; a success prints the name as given. */
 export async function eachContainer(refs: string[], act: (rec: ContainerRecord) => Promise<unknown>): Promise<void> {
@@ -56,6 +56,7 @@ export const exec: CommandModule = {
   handler: async (a) => {
     const args = passthrough();
     if (!args.length) throw new SkiffError('EINVAL', "exec requires at least 2 arguments: 'skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]'");
+    if (a.tty && a.interactive && !a.detach) refuseTtyWithoutTerminal();
     await execInContainer(String(a.container), {
       args, tty: Boolean(a.tty), interactive: Boolean(a.interactive), env: list(a.env),
       user: a.user as string | undefined, workdir: a.workdir as string | undefined, privileged: Boolean(a.privileged),
@@ -116,7 +117,7 @@ export const ps: CommandModule = {
       .option('filter', { alias: 'f', type: 'string', describe: 'Filter output based on conditions provided' })
       .option('format', { type: 'string', describe: 'Format output using a Go template' }),
   handler: async (a) => {
-    const rows = listContainerRows({
+    const rows = await listContainerRows({
       all: Boolean(a.all), last: a.latest ? 1 : (a.last as number | undefined), filters: list(a.filter), noTrunc: Boolean(a['no-trunc']),
     });
     process.stdout.write(

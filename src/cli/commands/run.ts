@@ -4,22 +4,28 @@
  */
 import type { CommandModule } from 'yargs';
 import { createContainer } from '../../container/create.js';
-import { startAttached, startDetached } from '../../container/lifecycle.js';
+import { runCreated } from '../../container/lifecycle.js';
+import { SkiffError } from '../../errors.js';
+import { lazyBuiltin } from '../../lazy.js';
 import { passthrough } from '../argv.js';
 import { CREATE_OPTIONS, createOptions, RUN_OPTIONS, toCreateOptions } from './run-options.js';
+
+const tty = lazyBuiltin<typeof import('node:tty')>('node:tty');
+
+/** Docker's CLI (CheckTty): -it needs a terminal on stdin, or the container's shell reads nothing for ever. */
+export function refuseTtyWithoutTerminal(): void {
+  if (!tty().isatty(0)) throw new SkiffError('EINVAL', 'the input device is not a TTY', 1);
+}
 
 export const run: CommandModule = {
   command: 'run <image>',
   describe: 'Create and run a new container from an image',
   builder: (y) => createOptions(y.usage('Usage: skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]'), RUN_OPTIONS),
   handler: async (a) => {
+    if (a.tty && a.interactive && !a.detach) refuseTtyWithoutTerminal();
     const rec = await createContainer(toCreateOptions(a, passthrough()));
-    if (a.detach) {
-      await startDetached(rec);
-      process.stdout.write(rec.Id + '\n');
-      return;
-    }
-    await startAttached(rec);
+    await runCreated(rec, Boolean(a.detach));
+    if (a.detach) process.stdout.write(rec.Id + '\n');
   },
 };
 
