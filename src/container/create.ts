@@ -20,6 +20,7 @@ import { generateName, NAME_RE, newContainerId } from './names.js';
 import { readLayeredFile, resolveUser } from './passwd.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
 import { planCgroups } from './cgroup.js';
+import { parseDevice, resolveDevices } from './devices.js';
 import { parseSignal } from './signals.js';
 import { buildSpec } from './spec.js';
 import { parseSize } from '../cli/output/units.js';
@@ -42,6 +43,10 @@ export interface CreateOptions {
   tmpfs: string[];
   network: string;
   privileged: boolean;
+  /** --device HOST[:CONTAINER[:PERMS]] */
+  devices: string[];
+  /** --device-cgroup-rule 'TYPE MAJOR:MINOR ACCESS' */
+  deviceCgroupRules: string[];
   capAdd: string[];
   capDrop: string[];
   securityOpt: string[];
@@ -272,6 +277,8 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   if (o.rm && restart.Name !== 'no') throw new SkiffError('EINVAL', 'Conflicting options: --restart and --rm');
   const logConfig = parseLogConfig(o.logDriver, o.logOpts);
   if (o.stopSignal !== undefined) parseSignal(o.stopSignal);
+  // validated and looked up before anything is made (Docker ignores both with --privileged)
+  const devices = o.privileged ? undefined : resolveDevices(o.devices, o.deviceCgroupRules);
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform });
   const config = await readImageConfig(image);
   const icfg = config.config ?? {};
@@ -338,6 +345,8 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       NetworkMode: network,
       AutoRemove: o.rm,
       Privileged: o.privileged,
+      ...(o.devices.length ? { Devices: devices?.mappings ?? o.devices.map(parseDevice) } : {}),
+      ...(o.deviceCgroupRules.length ? { DeviceCgroupRules: o.deviceCgroupRules } : {}),
       CapAdd: o.capAdd.length ? o.capAdd : null,
       CapDrop: o.capDrop.length ? o.capDrop : null,
       ReadonlyRootfs: o.readOnly,
@@ -355,7 +364,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   };
   const cgroups = planCgroups(id, paths().rootless);
   if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
-  const spec = buildSpec({ rec, user, env, security, cgroups, removeWithContainer: anonymousVolumes });
+  const spec = buildSpec({ rec, user, env, security, cgroups, removeWithContainer: anonymousVolumes, devices: devices?.resolved });
   const f = containerFiles(id);
   // a handful of small files in a fresh staging dir: synchronous calls, no thread-pool round trips
   await createContainerDir(rec, async (dir) => {
