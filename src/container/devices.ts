@@ -92,7 +92,9 @@ export function parseDevice(spec: string): DeviceMapping {
     if (!validMode(perms)) bad(`bad mode specified: ${perms}`);
   }
   if (!path.posix.isAbsolute(dst)) bad(`${dst} is not an absolute path`);
-  return { PathOnHost: host, PathInContainer: path.posix.normalize(dst), CgroupPermissions: perms };
+  // Go's path.Clean
+  const clean = path.posix.normalize(dst).replace(/(.)\/+$/, '$1');
+  return { PathOnHost: host, PathInContainer: clean, CgroupPermissions: perms };
 }
 
 const CGROUP_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;
