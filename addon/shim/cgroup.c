@@ -1,7 +1,7 @@
 /*
  * The container's cgroups. The CLI computes the dirs (skiff.cgroups: absolute paths, one per v1
  * hierarchy and/or the v2 one; src/container/cgroup.ts owns the layout), the shim only creates
- * them, moves the init in from the parent side (after the id maps, before MSG_GO, so the child
+ * them, applies the device policy there (devices.c), moves the init in from the parent side (after the id maps, before MSG_GO, so the child
  * unshares its cgroup namespace inside them) and removes them once the container is gone.
  */
 
@@ -14,9 +14,15 @@
 #include <unistd.h>
 #include "shim.h"
 
-/* mkdir -p for the last two levels (".../skiff/<id>"); deeper parents must exist. */
+/* mkdir -p for the last two levels (".../skiff/<id>"); deeper parents must exist. A group left
+   by a shim that was killed is made anew when it is empty (no device program of its last start
+   stays attached); one that still holds processes is used as it is. */
 static int make_dir(const char *dir) {
-  if (mkdir(dir, 0755) == 0 || errno == EEXIST) return 0;
+  if (mkdir(dir, 0755) == 0) return 0;
+  if (errno == EEXIST) {
+    if (rmdir(dir) == 0 && mkdir(dir, 0755) < 0 && errno != EEXIST) return fail("create cgroup %s", dir);
+    return 0;
+  }
   if (errno != ENOENT) return fail("create cgroup %s", dir);
   char parent[4096];
   if (snprintf(parent, sizeof parent, "%s", dir) >= (int)sizeof parent) return failx("cgroup path too long: %s", dir);
@@ -76,16 +82,25 @@ static void enable_v2_controllers(const char *dir) {
   }
 }
 
-int cgroup_enter(const char *const *dirs, size_t n, pid_t pid) {
-  char buf[24], file[4200];
+/* Rootful, the device policy must land somewhere: in a v1 devices group or the v2 group. */
+int cgroup_enter(const struct container *c, pid_t pid) {
+  char buf[24];
   int len = snprintf(buf, sizeof buf, "%d", (int)pid);
-  for (size_t i = 0; i < n; i++) {
-    const char *dir = dirs[i];
+  bool confine = c->ndev_rules && !shim_rootless(), confined = false;
+  for (size_t i = 0; i < c->ncgroups; i++) {
+    const char *dir = c->cgroups[i];
     if (make_dir(dir) < 0) return -1;
     enable_v2_controllers(dir);
-    if (snprintf(file, sizeof file, "%s/cgroup.procs", dir) >= (int)sizeof file) return failx("cgroup path too long: %s", dir);
-    if (write_file_at(AT_FDCWD, file, buf, (size_t)len) < 0) return fail("move the container into cgroup %s", dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail("open cgroup %s", dir);
+    int r = confine ? devices_apply(fd, dir, c->dev_rules, c->ndev_rules) : 0;
+    if (r > 0) confined = true;
+    if (r >= 0 && write_file_at(fd, "cgroup.procs", buf, (size_t)len) < 0) r = fail("move the container into cgroup %s", dir);
+    close(fd);
+    if (r < 0) return -1;
   }
+  if (confine && !confined)
+    return failx("no cgroup to apply the container's device policy in: skiff.cgroups holds neither a v1 devices cgroup nor a cgroup v2 group");
   return 0;
 }
 

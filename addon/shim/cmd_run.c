@@ -11,7 +11,7 @@
  *   block forwarded signals
  *   clone ───────────────────────────────▶ pdeathsig, wait for GO
  *   id maps (newuidmap/newgidmap)
- *   cgroups (skiff.cgroups): mkdir, move child in
+ *   cgroups (skiff.cgroups): mkdir, device policy (v1 rules / v2 BPF), move child in
  *   GO ──────────────────────────────────▶ unshare cgroup ns (inside its cgroups), rootfs, mounts,
  *                                          /dev, pivot_root, masks, hostname
  *   compile seccomp if not cached; BPF ──▶ (received when needed) terminal, user, caps, seccomp
@@ -275,7 +275,7 @@ int container_start(struct container *c, const struct start_io *io, struct start
     if (write_idmaps(child, c->uidmap, c->nuidmap, c->gidmap, c->ngidmap, c->idmap_helpers) < 0)
       return start_failed(c, child, sock, &f);
   }
-  if (cgroup_enter(c->cgroups, c->ncgroups, child) < 0) return start_failed(c, child, sock, &f);
+  if (cgroup_enter(c, child) < 0) return start_failed(c, child, sock, &f);
   chan_send(sock, MSG_GO, 0, NULL, 0, -1); /* a dead child has left its reason in the channel */
   if (filter_deliver(&f, sock) < 0) return start_failed(c, child, sock, &f);
   if (await_start(sock, &s->master) < 0) {

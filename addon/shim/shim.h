@@ -19,6 +19,7 @@
  *   io.c          pty (container side + host relay), signal forwarding, exit status
  *   channel.c     typed messages between the shim and its child (errors, fds, go, BPF)
  *   cgroup.c      the container's cgroup dirs (skiff.cgroups): create, enter, remove
+ *   devices.c     the device cgroup policy (linux.resources.devices): v1 devices.deny/allow, v2 BPF
  *   util.c        error recording, files, rm -rf, time
  *
  * Errors: a failing function records ONE line with fail()/failx() and returns -1; the caller
@@ -128,6 +129,18 @@ struct device { /* linux.devices: made in the container's /dev (bound from the h
   gid_t gid;
 };
 
+/* linux.resources.devices[]: who may open (or mknod) which device. The last rule that matches a
+   request decides; none matching denies. */
+#define DEV_ACC_MKNOD 1 /* the kernel's BPF_DEVCG_ACC_* bits */
+#define DEV_ACC_READ 2
+#define DEV_ACC_WRITE 4
+struct dev_rule {
+  bool allow;
+  char type;           /* 'a' (any), 'b' or 'c' */
+  long long major, minor; /* -1: any */
+  unsigned access;     /* DEV_ACC_* */
+};
+
 struct ns_spec {
   bool enabled;     /* listed in linux.namespaces */
   const char *path; /* join instead of creating */
@@ -166,6 +179,8 @@ struct container {
   size_t nsysctls;
   struct device *devices;
   size_t ndevices;
+  struct dev_rule *dev_rules; /* linux.resources.devices (none: the spec sets no device policy) */
+  size_t ndev_rules;
   /* the `skiff` extension */
   bool has_overlay;
   struct overlay overlay;
@@ -319,9 +334,16 @@ void health_stop(struct health *h);             /* the container stopped: kill a
 long long monotonic_ms(void);
 
 /* ---- cgroup.c ---- */
-int cgroup_enter(const char *const *dirs, size_t n, pid_t pid); /* mkdir each skiff.cgroups dir, move pid in */
+/* mkdir each skiff.cgroups dir, apply linux.resources.devices there, move pid in */
+int cgroup_enter(const struct container *c, pid_t pid);
 int cgroup_join_dirs(json_t *dirs);                             /* exec: move ourselves into these dirs */
 void cgroup_remove(const char *const *dirs, size_t n);          /* rmdir them (warns on failure) */
+
+/* ---- devices.c ---- */
+bool shim_rootless(void); /* not root, or root of a user namespace other than the initial one */
+/* The device policy on one cgroup dir (an open fd): 1 when applied (a v1 devices hierarchy or a
+   cgroup v2 group), 0 when the dir is of another v1 hierarchy, -1 on failure (recorded). */
+int devices_apply(int dirfd, const char *dir, const struct dev_rule *rules, size_t n);
 
 /* ---- io.c ---- */
 int pty_setup_child(int sock, bool console, uid_t owner);

@@ -329,6 +329,46 @@ static int parse_skiff(json_t *ext, struct container *c) {
   return path_list(json_object_get(ext, "remove"), "skiff.remove", &c->remove, &c->nremove);
 }
 
+/* linux.resources.devices: {allow, type?: a|b|c (a), major?, minor? (absent or null: any), access?: rwm (rwm)} */
+static int parse_dev_rules(json_t *arr, struct container *c) {
+  if (!arr || json_is_null(arr)) return 0;
+  if (!json_is_array(arr)) return failx("spec: linux.resources.devices must be an array");
+  c->dev_rules = xcalloc(json_array_size(arr) + 1, sizeof *c->dev_rules);
+  size_t i;
+  json_t *d;
+  json_array_foreach(arr, i, d) {
+    struct dev_rule *r = &c->dev_rules[c->ndev_rules++];
+    json_t *allow = json_object_get(d, "allow");
+    if (!json_is_boolean(allow)) return failx("spec: linux.resources.devices[%zu].allow must be a boolean", i);
+    r->allow = json_is_true(allow);
+    const char *type = str(d, "type"), *access = str(d, "access");
+    if (json_object_get(d, "type") && !json_is_null(json_object_get(d, "type")) &&
+        (!type || strlen(type) != 1 || !strchr("abc", type[0])))
+      return failx("spec: linux.resources.devices[%zu].type must be a, b or c", i);
+    r->type = type ? type[0] : 'a';
+    const char *keys[2] = {"major", "minor"};
+    long long *vals[2] = {&r->major, &r->minor};
+    for (int k = 0; k < 2; k++) {
+      unsigned long long v = 0;
+      *vals[k] = -1;
+      json_t *j = json_object_get(d, keys[k]);
+      if (!j || json_is_null(j) || (json_is_integer(j) && json_integer_value(j) == -1)) continue;
+      if (uint_field(d, keys[k], "linux.resources.devices[]", 0xfffff, &v) < 0) return -1;
+      *vals[k] = (long long)v;
+    }
+    if (json_object_get(d, "access") && !json_is_null(json_object_get(d, "access")) && !access)
+      return failx("spec: linux.resources.devices[%zu].access must be a string", i);
+    r->access = access ? 0 : DEV_ACC_MKNOD | DEV_ACC_READ | DEV_ACC_WRITE;
+    for (const char *a = access; a && *a; a++) {
+      unsigned bit = *a == 'r' ? DEV_ACC_READ : *a == 'w' ? DEV_ACC_WRITE : *a == 'm' ? DEV_ACC_MKNOD : 0;
+      if (!bit) return failx("spec: linux.resources.devices[%zu].access \"%s\" holds other letters than r, w and m", i, access);
+      r->access |= bit;
+    }
+    if (!r->access) return failx("spec: linux.resources.devices[%zu].access is empty", i);
+  }
+  return 0;
+}
+
 int spec_load_container(const char *bundle, struct container *c) {
   memset(c, 0, sizeof *c);
   c->bundle = xstrdup(bundle);
@@ -401,6 +441,7 @@ int spec_load_container(const char *bundle, struct container *c) {
       return -1;
     *e = (struct device){path, type[0] == 'c' ? S_IFCHR : S_IFBLK, (unsigned)maj, (unsigned)min, (mode_t)mode, (uid_t)uid, (gid_t)gid};
   }
+  if (parse_dev_rules(json_object_get(json_object_get(lnx, "resources"), "devices"), c) < 0) return -1;
   json_t *sc = json_object_get(lnx, "seccomp");
   if (json_is_object(sc)) c->proc.seccomp = sc;
   return 0;
@@ -428,6 +469,7 @@ void spec_free_container(struct container *c) {
   free(c->remove);
   free(c->cgroups);
   free(c->devices);
+  free(c->dev_rules);
   json_decref(c->json);
   memset(c, 0, sizeof *c);
 }

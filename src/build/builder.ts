@@ -17,7 +17,8 @@ import { SkiffError } from '../errors.js';
 import { ensureImage, readImageConfig } from '../image/local.js';
 import { formatPlatform, hostPlatform, MT, parsePlatform, type ContainerConfigFields, type HistoryEntry, type ImageConfig } from '../image/media.js';
 import { canonical, parseReference } from '../image/reference.js';
-import { makeStagingDir, sweepStaging, writeFileAtomic } from '../store/atomic.js';
+import { makeStagingDir, pidAlive, sweepStaging, writeFileAtomic } from '../store/atomic.js';
+import { sweepStepCgroups } from '../container/cgroup.js';
 import { cacheMountDir, readCacheEntry, writeCacheEntry, type CacheEntry } from '../store/buildcache.js';
 import type { MountPoint } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
@@ -105,6 +106,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
   if (o.platform) checkPlatform(o.platform);
   await sweepStaging(); // what killed builds left under tmp/
+  sweepStepCgroups(pidAlive); // and their RUN steps' cgroups
   const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
   try {
     const { text, name } = await readDockerfile(ctx.dir, o.file, o.stdin);

@@ -10,7 +10,9 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
+import { planStepCgroups } from '../container/cgroup.js';
 import { resolveUser } from '../container/passwd.js';
 import { parseSecurityOpts } from '../container/security.js';
 import { buildSpec, type SpecFiles } from '../container/spec.js';
@@ -87,7 +89,10 @@ export async function runStep(s: RunStep): Promise<{ code: number; diff: string 
     Rootless: false,
     Layers: s.layers,
   };
-  const spec = buildSpec({ rec, user, env: s.env, security: parseSecurityOpts([]), files: f, lower });
+  // the device policy needs cgroups of its own (the shim removes them when the step ends; the next
+  // build sweeps those of a killed one by the pid in their name)
+  const cgroups = planStepCgroups(`${process.pid}-${path.basename(s.dir)}`, paths().rootless);
+  const spec = buildSpec({ rec, user, env: s.env, security: parseSecurityOpts([]), files: f, lower, cgroups });
   spec.skiff.dieWithParent = true; // a killed build takes its RUN with it
   await fsp.writeFile(path.join(s.dir, 'bundle', 'config.json'), JSON.stringify(spec));
   // mount targets and the parents made for them, deepest first

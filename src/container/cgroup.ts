@@ -79,8 +79,8 @@ export function cgroupLayout(): CgroupLayout {
   return (cachedLayout = parseCgroupMounts(text));
 }
 
-/** The v1 controllers a rootful container gets a cgroup in (when mounted). */
-const V1_CONTROLLERS = ['freezer', 'memory', 'cpu', 'cpuacct', 'pids', 'blkio', 'name=systemd'];
+/** The v1 controllers a rootful container gets a cgroup in (when mounted). `devices` holds its device policy. */
+const V1_CONTROLLERS = ['freezer', 'memory', 'cpu', 'cpuacct', 'pids', 'blkio', 'devices', 'name=systemd'];
 
 export interface CgroupPlan {
   /** OCI linux.cgroupsPath */
@@ -94,11 +94,11 @@ export interface CgroupPlan {
 /** The leaf name of a container's cgroup: `<id>` under skiff/ (rootful), `skiff-<id>` (rootless). */
 const leafNames = (id: string): string[] => [id, `skiff-${id}`];
 
-export function planCgroups(id: string, rootless: boolean, layout: CgroupLayout = cgroupLayout()): CgroupPlan {
+export function planCgroups(id: string, rootless: boolean, layout: CgroupLayout = cgroupLayout(), controllers = V1_CONTROLLERS): CgroupPlan {
   if (!rootless) {
     const rel = `/skiff/${id}`;
     const mounts = new Set<string>();
-    for (const c of V1_CONTROLLERS) {
+    for (const c of controllers) {
       const m = layout.v1.get(c);
       if (m) mounts.add(m);
     }
@@ -123,6 +123,34 @@ export function planCgroups(id: string, rootless: boolean, layout: CgroupLayout 
   }
   const rel = path.posix.join(own, `skiff-${id}`);
   return { cgroupsPath: rel, dirs: [path.join(dir, `skiff-${id}`)] };
+}
+
+/**
+ * A build step's RUN (rootful): the groups its device policy needs (v1 devices, the v2 group),
+ * named by the step's staging dir (`<pid>-...`: sweepStepCgroups removes those of dead builds).
+ * Rootless steps run in skiff's user namespace, where the kernel refuses device nodes anyway.
+ */
+export function planStepCgroups(stagingName: string, rootless: boolean, layout: CgroupLayout = cgroupLayout()): CgroupPlan {
+  if (rootless) return { cgroupsPath: '', dirs: [] };
+  return planCgroups(stagingName, false, layout, ['devices']);
+}
+
+/** Remove the (empty) step groups a killed build left: `skiff/<pid>-...` of pids that are gone. */
+export function sweepStepCgroups(pidAlive: (pid: number) => boolean, layout: CgroupLayout = cgroupLayout()): void {
+  for (const m of [layout.v1.get('devices'), layout.v2]) {
+    if (!m) continue;
+    const parent = path.join(m, 'skiff');
+    let names: string[];
+    try {
+      names = fs.readdirSync(parent);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const pid = /^(\d+)-/.exec(n)?.[1];
+      if (pid && Number(pid) !== process.pid && !pidAlive(Number(pid))) removeCgroupDirs([path.join(parent, n)]);
+    }
+  }
 }
 
 /** The cgroups a running container's init is in that are the container's own. */

@@ -22,6 +22,7 @@ import { checkContainerName, checkHostname, goQuote, refuseNul } from './validat
 import { readLayeredFile, resolveUser } from './passwd.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
 import { planCgroups } from './cgroup.js';
+import { parseDevice, resolveDevices } from './devices.js';
 import { parseSignal } from './signals.js';
 import { buildSpec } from './spec.js';
 import { reapAbandoned } from './lifecycle.js';
@@ -45,6 +46,10 @@ export interface CreateOptions {
   tmpfs: string[];
   network: string;
   privileged: boolean;
+  /** --device HOST[:CONTAINER[:PERMS]] */
+  devices: string[];
+  /** --device-cgroup-rule 'TYPE MAJOR:MINOR ACCESS' */
+  deviceCgroupRules: string[];
   capAdd: string[];
   capDrop: string[];
   securityOpt: string[];
@@ -366,6 +371,8 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const mounts = parseMounts(o.volumes, o.mounts, o.tmpfs);
   const labels = parseLabels(o.labels);
   const givenEnv = userEnv(o.envFile, o.env);
+  // validated and looked up before anything is made (Docker ignores both with --privileged)
+  const devices = o.privileged ? undefined : resolveDevices(o.devices, o.deviceCgroupRules);
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform });
   const config = await readImageConfig(image);
   const icfg = config.config ?? {};
@@ -430,6 +437,8 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       NetworkMode: network,
       AutoRemove: o.rm,
       Privileged: o.privileged,
+      ...(o.devices.length ? { Devices: devices?.mappings ?? o.devices.map(parseDevice) } : {}),
+      ...(o.deviceCgroupRules.length ? { DeviceCgroupRules: o.deviceCgroupRules } : {}),
       CapAdd: o.capAdd.length ? o.capAdd : null,
       CapDrop: o.capDrop.length ? o.capDrop : null,
       ReadonlyRootfs: o.readOnly,
@@ -447,7 +456,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   };
   const cgroups = planCgroups(id, paths().rootless);
   if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
-  const spec = buildSpec({ rec, user, env, security, cgroups, removeWithContainer: anonymousVolumes });
+  const spec = buildSpec({ rec, user, env, security, cgroups, removeWithContainer: anonymousVolumes, devices: devices?.resolved });
   // the image's config is not ours either: a NUL anywhere would fail the start after the container exists
   refuseNul({ record: rec, spec });
   const f = containerFiles(id);

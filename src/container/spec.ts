@@ -3,7 +3,6 @@
  * OCI runtime spec so the same file can be given to crun; the `skiff` extension carries the
  * overlay layers and the files the shim writes.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { paths } from '../config.js';
 import { parseSize } from '../cli/output/units.js';
@@ -17,6 +16,7 @@ import { rootlessMappings } from './idmap.js';
 import type { ResolvedUser } from './passwd.js';
 import { resolveCapabilities, securityPaths, type SecurityOptions } from './security.js';
 import { ociSeccompFor, type OciSeccomp } from './seccomp.js';
+import { devicePolicy, type OciDevice, type OciDeviceCgroup, type ResolvedDevices } from './devices.js';
 
 export interface OciMount {
   destination: string;
@@ -36,63 +36,6 @@ export interface OciProcess {
   rlimits?: { type: string; hard: number; soft: number }[];
 }
 
-export interface OciDevice {
-  path: string;
-  type: 'c' | 'b';
-  major: number;
-  minor: number;
-  fileMode: number;
-  uid: number;
-  gid: number;
-}
-
-/**
- * --privileged: every character and block device of the host's /dev filesystem (not the pts, shm,
- * mqueue mounts under it), as Podman and Docker give; not /dev/console and /dev/ptmx, which the
- * container has of its own. Rootless, the shim binds them from the host (their owners are then the
- * overflow ids) and the virtual consoles are left out, as Podman does.
- */
-export function hostDevices(rootless: boolean, root = '/dev'): OciDevice[] {
-  const out: OciDevice[] = [];
-  const top = fs.statSync(root).dev;
-  const walk = (dir: string): void => {
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const n of names.sort()) {
-      const p = path.join(dir, n);
-      if (p === '/dev/console' || p === '/dev/ptmx') continue;
-      // rootless Podman (4.3) leaves out the host's virtual consoles and serial lines
-      if (rootless && /^\/dev\/ttyS?\d+$/.test(p)) continue;
-      let st: fs.BigIntStats;
-      try {
-        st = fs.lstatSync(p, { bigint: true });
-      } catch {
-        continue;
-      }
-      if (st.dev !== BigInt(top)) continue;
-      if (st.isDirectory()) walk(p);
-      else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        const r = st.rdev;
-        out.push({
-          path: p,
-          type: st.isCharacterDevice() ? 'c' : 'b',
-          major: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)),
-          minor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)),
-          fileMode: Number(st.mode & 0o7777n),
-          uid: Number(st.uid),
-          gid: Number(st.gid),
-        });
-      }
-    }
-  };
-  walk(root);
-  return out;
-}
-
 export interface OciSpec {
   ociVersion: string;
   process: OciProcess;
@@ -107,7 +50,10 @@ export interface OciSpec {
     readonlyPaths: string[];
     seccomp?: OciSeccomp;
     sysctl?: Record<string, string>;
+    /** nodes made in the container's /dev (--device, --privileged) */
     devices?: OciDevice[];
+    /** the device cgroup policy (devices.ts): which devices the container may open or mknod */
+    resources: { devices: OciDeviceCgroup[] };
     cgroupsPath?: string;
   };
   skiff: {
@@ -208,8 +154,10 @@ export interface SpecInput {
   lower?: string[];
   /** More paths a --rm container's shim removes with it (its anonymous volumes). */
   removeWithContainer?: string[];
-  /** The container's cgroups (planCgroups); build steps get none. */
+  /** The container's cgroups (planCgroups; build steps: planStepCgroups). */
   cgroups?: { cgroupsPath: string; dirs: string[] };
+  /** --device and --device-cgroup-rule, resolved at create (resolveDevices). */
+  devices?: ResolvedDevices;
 }
 
 const NS_RW = ['nosuid', 'noexec', 'nodev'];
@@ -284,6 +232,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     gidMappings = m.gidMappings;
     helpers = m.helpers;
   }
+  const dev = devicePolicy(rec.HostConfig.Privileged, rootless && !nestedUserns, input.devices);
   const mounts = [
     // devpts gid=5 (tty) also in a rootless container's own user namespace: the subordinate range maps
     // it, and with a single mapping the shim mounts devpts without it. Not in skiff's own namespace
@@ -319,7 +268,8 @@ export function buildSpec(input: SpecInput): OciSpec {
       // Podman's default_sysctls: root in the container may ping (ICMP datagram sockets) without
       // CAP_NET_RAW; only in a network namespace of its own
       ...(hostNetwork ? {} : { sysctl: { 'net.ipv4.ping_group_range': '0 0' } }),
-      ...(rec.HostConfig.Privileged ? { devices: hostDevices(rootless && !nestedUserns) } : {}),
+      ...(dev.devices.length ? { devices: dev.devices } : {}),
+      resources: { devices: dev.rules },
       ...(seccomp ? { seccomp } : {}),
       ...(input.cgroups?.dirs.length ? { cgroupsPath: input.cgroups.cgroupsPath } : {}),
     },

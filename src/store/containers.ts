@@ -69,6 +69,13 @@ export interface MountPoint {
   Propagation: string;
 }
 
+/** Docker's HostConfig.Devices[] (what `--device` asked for, as `inspect` shows it). */
+export interface DeviceMapping {
+  PathOnHost: string;
+  PathInContainer: string;
+  CgroupPermissions: string;
+}
+
 export interface HostConfig {
   Binds: string[] | null;
   NetworkMode: string;
@@ -82,6 +89,10 @@ export interface HostConfig {
   MaskedPaths: string[];
   ReadonlyPaths: string[];
   Tmpfs: Record<string, string> | null;
+  /** --device (Docker's fields); absent: none */
+  Devices?: DeviceMapping[];
+  /** --device-cgroup-rule; absent: none */
+  DeviceCgroupRules?: string[];
   /** Optional: records written before these existed lack them (read as "no" and json-file). */
   RestartPolicy?: RestartPolicy;
   LogConfig?: LogConfig;

@@ -5,7 +5,8 @@
 # exit codes and messages, capabilities, id maps, hostname, /dev, Docker's seccomp profile,
 # a pty, signal forwarding, and that nothing (mount, process) is left after a SIGKILL of the
 # shim. With ROOTLESS_USER (who needs a range in /etc/subuid and /etc/subgid) the rootless
-# checks run as that user. Prints "N passed, N failed"; exits 1 on any failure.
+# checks run as that user. Also the device cgroup policy (v1 list and v2 BPF program, each alone) and
+# its failures (no CAP_SYS_ADMIN: one line, no cgroup left). Prints "N passed, N failed"; exits 1 on any failure.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SHIM=${SKIFF_SHIM:-$REPO/addon/build/Release/skiff-shim}
@@ -33,14 +34,19 @@ echo 'root:x:0:0:root:/root:/bin/sh' >"$T/rootfs/etc/passwd"
 cp "$SHIM" "$T/skiff-shim"
 SHIM=$T/skiff-shim
 
-# bundle generator: gen.js DIR [--rootless UID GID] [--tty] [--seccomp FILE] [--nnp] [--user U:G] [--rm] -- ARGS...
+# bundle generator: gen.js DIR [--rootless UID GID] [--userns] [--tty] [--seccomp FILE] [--nnp] [--user U:G] [--rm]
+#   [--cgroups DIR,...] [--dev-rules JSON] [--devices JSON] -- ARGS...
 cat >"$T/gen.js" <<'EOF'
 const fs = require('fs');
 const a = process.argv.slice(2), out = a.shift(), T = __dirname;
-let rootless = null, tty = false, sec = null, nnp = false, user = [0, 0], rm = false;
+let rootless = null, tty = false, sec = null, nnp = false, user = [0, 0], rm = false, cgroups = null, devRules = null, devices = null;
 while (a.length && a[0] !== '--') {
   const o = a.shift();
   if (o === '--rootless') rootless = [+a.shift(), +a.shift()];
+  else if (o === '--userns') rootless = [100000, 100000]; // as root, without newuidmap: a user namespace of a subordinate-like range
+  else if (o === '--cgroups') cgroups = a.shift().split(',');
+  else if (o === '--dev-rules') devRules = JSON.parse(a.shift());
+  else if (o === '--devices') devices = JSON.parse(a.shift());
   else if (o === '--tty') tty = true;
   else if (o === '--seccomp') sec = JSON.parse(fs.readFileSync(a.shift()));
   else if (o === '--nnp') nnp = true;
@@ -54,7 +60,7 @@ const caps = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_
 const NS = ['nosuid', 'noexec', 'nodev'];
 for (const d of ['rootfs', 'upper', 'work']) fs.mkdirSync(`${out}/${d}`, { recursive: true });
 fs.writeFileSync(`${out}/hostname`, 'c0ffee\n');
-const map = (id) => [{ containerID: 0, hostID: id, size: 1 }, { containerID: 1, hostID: +process.env.SUBID, size: 65536 }];
+const map = (id) => (id === 100000 ? [{ containerID: 0, hostID: id, size: 65536 }] : [{ containerID: 0, hostID: id, size: 1 }, { containerID: 1, hostID: +process.env.SUBID, size: 65536 }]);
 const spec = {
   ociVersion: '1.0.2',
   process: {
@@ -81,10 +87,13 @@ const spec = {
     maskedPaths: ['/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/timer_list', '/sys/firmware'],
     readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     ...(sec ? { seccomp: sec } : {}),
+    ...(devRules ? { resources: { devices: devRules } } : {}),
+    ...(devices ? { devices } : {}),
   },
   skiff: {
     overlay: { lower: [process.env.LOWER || `${T}/rootfs`], upper: `${out}/upper`, work: `${out}/work`, userxattr: !!rootless },
-    exitFile: `${out}/exit.json`, pidFile: `${out}/pid`, idmapHelpers: !!rootless, ...(rm ? { remove: [out] } : {}),
+    exitFile: `${out}/exit.json`, pidFile: `${out}/pid`, idmapHelpers: !!rootless && rootless[0] !== 100000, ...(rm ? { remove: [out] } : {}),
+    ...(cgroups ? { cgroups } : {}),
   },
 };
 fs.writeFileSync(`${out}/config.json`, JSON.stringify(spec));
@@ -169,6 +178,43 @@ kill -KILL $sp; wait $sp 2>/dev/null
 for _ in $(seq 100); do [ -d "/proc/$cpid" ] || break; sleep 0.02; done
 if [ -d "/proc/$cpid" ]; then ko "container dies with the shim"; else ok "container dies with the shim"; fi
 expect "no mount left on the host" "" "$(ours)"
+
+# The device policy (linux.resources.devices) on one kind of cgroup at a time (skiff.cgroups names only
+# that one): the container stays in this test's cgroup of the other kind (the host's, which allows all),
+# so only the program (v2) or the v1 list can refuse.
+V2=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+V1DEV=$(findmnt -n -t cgroup -o TARGET,OPTIONS | awk '$2 ~ /(^|,)devices(,|$)/ {print $1; exit}')
+V1FRZ=$(findmnt -n -t cgroup -o TARGET,OPTIONS | awk '$2 ~ /(^|,)freezer(,|$)/ {print $1; exit}')
+RULES='[{"allow":false,"access":"rwm"},{"allow":true,"type":"b","access":"m"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":5,"access":"r"},{"allow":true,"type":"c","major":136,"access":"rwm"},{"allow":true,"type":"c","major":5,"minor":2,"access":"rwm"}]'
+DEVS='[{"path":"/dev/blk","type":"b","major":7,"minor":0,"fileMode":438,"uid":0,"gid":0}]'
+PROBE='head -c 1 /dev/blk; echo "blk $?"; echo x >/dev/null; echo "null $?"; head -c 1 /dev/zero | wc -c; echo x >/dev/zero; echo "zero-w $?"'
+for kind in v2 v1; do
+  if [ $kind = v2 ]; then base=$V2; else base=$V1DEV; fi
+  [ -n "$base" ] || { echo "# no $kind devices cgroup here: skipped"; continue; }
+  cg=$base/skiff-shim-test-$$
+  out=$(run d$kind --cgroups "$cg" --dev-rules "$RULES" --devices "$DEVS" -- sh -c "$PROBE" 2>&1)
+  expect "device policy ($kind): denied, allowed, read-only" \
+    "head: /dev/blk: Operation not permitted"$'\n'"blk 1"$'\n'"null 0"$'\n'"1"$'\n'"sh: can't create /dev/zero: Operation not permitted"$'\n'"zero-w 1"$'\n'"rc=0" "$out"
+  if [ -d "$cg" ]; then ko "device policy ($kind): cgroup removed at exit"; rmdir "$cg"; else ok "device policy ($kind): cgroup removed at exit"; fi
+done
+# failures: one line, exit 125, no cgroup left. Without CAP_SYS_ADMIN/CAP_BPF (a user namespace lets the
+# shim get that far) the kernel refuses the program and the v1 rules; a policy with no cgroup to go in.
+for kind in v2 v1; do
+  if [ $kind = v2 ]; then base=$V2 want="load the device cgroup program for"; else base=$V1DEV want="write \"a\" to"; fi
+  [ -n "$base" ] || continue
+  cg=$base/skiff-shim-test-$$
+  node "$T/gen.js" "$T/f$kind" --userns --cgroups "$cg" --dev-rules "$RULES" -- true
+  out=$(setpriv --bounding-set -sys_admin,-bpf "$SHIM" run "$T/f$kind" 2>&1; echo "rc=$?")
+  contains "device policy ($kind) refused: one Error line" "Error: $want $cg" "$out"
+  expect "device policy ($kind) refused: exit 125, one line" "2 rc=125" "$(echo "$out" | wc -l) $(echo "$out" | tail -1)"
+  if [ -d "$cg" ]; then ko "device policy ($kind) refused: no cgroup left"; rmdir "$cg"; else ok "device policy ($kind) refused: no cgroup left"; fi
+done
+if [ -n "$V1FRZ" ]; then
+  cg=$V1FRZ/skiff-shim-test-$$
+  out=$(run fz --cgroups "$cg" --dev-rules "$RULES" -- true 2>&1)
+  expect "a device policy needs a devices or v2 cgroup" "Error: no cgroup to apply the container's device policy in: skiff.cgroups holds neither a v1 devices cgroup nor a cgroup v2 group"$'\n'"rc=125" "$out"
+  if [ -d "$cg" ]; then ko "no cgroup left (freezer)"; rmdir "$cg"; else ok "no cgroup left (freezer)"; fi
+fi
 
 if [ -n "$RUSER" ]; then
   echo "# rootless ($RUSER)"

@@ -77,6 +77,7 @@ const TAKEN: string[][] = [
   ['run', '--pull', 'never', 'busybox'],
   ['run', '--pull=always', 'busybox'],
   ['run', '--read-only', '--init', '--privileged', 'busybox'],
+  ['run', '--device', '/dev/fuse', '--device=/dev/loop0:/dev/xda:r', '--device-cgroup-rule', 'c 1:3 rwm', 'busybox'],
   ['run', '--rm=false', '--init=true', 'busybox'],
   ['run', '-l', 'a=b', '--label', 'c=d', 'busybox'],
   ['run', '--entrypoint', '', 'busybox'],
