@@ -26,9 +26,8 @@ import { blobPath } from '../store/layout.js';
 import { adoptLayer, chainIdOf, diffDir, lowerDirs, whileAddingLayers } from '../store/layers.js';
 import { packedDigest } from '../store/tarball.js';
 import { baseKey, instructionStep, stepKey } from './cache.js';
-import { hashSources, matchSources, openContext, readDockerfile, type BuildContext } from './context.js';
+import { hashSources, matchSources, openContext, readDockerfile, type BuildContext, type Source } from './context.js';
 import { copyInto, DiffWriter } from './copy.js';
-import { IgnoreMatcher } from './dockerignore.js';
 import { expandCommand, loadDockerfile, parseTrigger, type AddCommand, type Command, type CopyCommand, type Dockerfile, type MountSpec, type Stage } from './dockerfile/instructions.js';
 import { processWord, type EscapeToken } from './dockerfile/shell.js';
 import { applyMetadata, envList, envMap, isMetadata, shellOf } from './metadata.js';
@@ -114,7 +113,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   await sweepStaging(); // what killed builds left under tmp/
   const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
   try {
-    const { text, name } = await readDockerfile(ctx.dir, o.file, o.stdin);
+    const { text, name } = await readDockerfile(ctx, o.file, o.stdin);
     const df = loadDockerfile(text, name);
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
@@ -455,10 +454,13 @@ class Builder {
       const point = (Type: MountPoint['Type'], Source: string, RW: boolean, Mode = ''): MountPoint => ({ Type, Source, Destination: target, Mode, RW, Propagation: '' });
       if (m.type === 'bind') {
         const { tree, key } = await this.sourceTree(m.from);
-        const rel = relPath(m.source);
-        if (!tree.entry(rel)) throw new SkiffError('EINVAL', `mount source "/${rel}" not found`);
+        // the source is resolved inside its tree (a symlink never leads out of the context or image)
+        const name = relPath(m.source);
+        const rel = tree.resolve(name);
+        const found = tree.entry(rel);
+        if (!found || found.st.isSymbolicLink()) throw new SkiffError('EINVAL', `mount source "/${name}" not found`);
         out.push({
-          key: { type: 'bind', target, rw: !m.readonly, source: rel, content: key ?? hashSources(tree, [rel]) },
+          key: { type: 'bind', target, rw: !m.readonly, source: name, content: key ?? hashSources(tree, [{ name, rel }]) },
           prepare: async (dir) => {
             await fsp.mkdir(dir, { mode: 0o755 });
             const isDir = tree.entry(rel)!.st.isDirectory();
@@ -497,7 +499,6 @@ class Builder {
   }
 
   private async copy(state: State, cmd: CopyCommand | AddCommand): Promise<void> {
-    const c = state.image.config ?? {};
     if (cmd.excludes.length) throw new SkiffError('EINVAL', `--exclude is not supported by skiff build yet`);
     if (cmd.kind === 'COPY' && cmd.parents) throw new SkiffError('EINVAL', '--parents is not supported by skiff build yet');
     const { tree: src, key: srcKey } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '');
@@ -522,7 +523,20 @@ class Builder {
     }
     if (cmd.kind === 'ADD' && cmd.checksum && local.length) throw new SkiffError('EINVAL', 'checksum can\'t be specified for non-HTTP(S) sources');
     const matched = local.flatMap((s) => matchSources(src, s));
-    const extraTree = new ContextTree(scratch, new IgnoreMatcher([]));
+    const extra = [...inline, ...urls].map((name) => ({ name, rel: name }));
+    const extraTree = scratch ? new ContextTree(scratch) : undefined;
+    try {
+      await this.copyStep(state, cmd, src, srcKey, local, matched, extraTree, extra);
+    } finally {
+      extraTree?.close();
+    }
+  }
+
+  private async copyStep(
+    state: State, cmd: CopyCommand | AddCommand, src: Tree, srcKey: string | undefined, local: string[], matched: Source[],
+    extraTree: Tree | undefined, extra: Source[],
+  ): Promise<void> {
+    const c = state.image.config ?? {};
     const chown = cmd.chown ? parseChown(cmd.chown, this.tree(state)) : undefined;
     let chmod: number | undefined;
     if (cmd.chmod) {
@@ -532,7 +546,7 @@ class Builder {
     const multi = cmd.sources.length + cmd.heredocs.length > 1 || local.some((s) => /[*?[]/.test(s));
     const contentKey = srcKey ? { from: srcKey, sources: local } : { hash: hashSources(src, matched) };
     const step = {
-      kind: cmd.kind, ...contentKey, inline: hashSources(extraTree, [...inline, ...urls]), dest: cmd.dest, workdir: c.WorkingDir ?? '',
+      kind: cmd.kind, ...contentKey, inline: extraTree ? hashSources(extraTree, extra) : '', dest: cmd.dest, workdir: c.WorkingDir ?? '',
       chown: chown ?? null, chmod: chmod ?? null,
     };
     const shown = [...cmd.sources, ...cmd.heredocs.map((h) => h.path)].join(' ');
@@ -542,7 +556,7 @@ class Builder {
       const w = new DiffWriter(diff, this.tree(state));
       const common = { dest: cmd.dest, workdir: c.WorkingDir ?? '/', multi, ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}) };
       await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined });
-      if (inline.length || urls.length) await copyInto(w, { ...common, src: extraTree, sources: [...inline, ...urls], unpack: false });
+      if (extraTree) await copyInto(w, { ...common, src: extraTree, sources: extra, unpack: false });
       return diff;
     });
   }
