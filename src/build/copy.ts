@@ -14,7 +14,7 @@ import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { extractOptions } from '../image/pull.js';
 import type { Source } from './context.js';
-import { joinRel, relPath, type LayeredTree, type Tree } from './tree.js';
+import { joinRel, MAX_PATH, relPath, shortPath, type LayeredTree, type Tree } from './tree.js';
 import { untar } from './untar.js';
 
 export interface CopySpec {
@@ -47,14 +47,23 @@ function own(p: string, uid: number, gid: number): void {
 export class DiffWriter {
   /**
    * Files copied that have other hard links in their tree, by source inode: a later path of the
-   * same inode becomes a hard link of the first copy (as BuildKit's copier keeps them).
+   * same inode becomes a hard link of the first copy. As BuildKit's copier, per source: two
+   * sources of one COPY that are hard links of each other are copied apart (`nextSource`).
    */
   private readonly links = new Map<string, { rel: string; ino: number }>();
+
+  nextSource(): void {
+    this.links.clear();
+  }
 
   constructor(readonly diff: string, readonly root: LayeredTree) {}
 
   private host(rel: string): string {
-    return rel ? path.join(this.diff, rel) : this.diff;
+    const p = rel ? path.join(this.diff, rel) : this.diff;
+    if (Buffer.byteLength(p) > MAX_PATH) {
+      throw new SkiffError('EINVAL', `cannot write "/${shortPath(rel)}": its path is too long (${Buffer.byteLength(rel)} bytes; under the store's staging directory it passes PATH_MAX, ${MAX_PATH + 1} bytes)`);
+    }
+    return p;
   }
 
   private inDiff(rel: string): fs.Stats | undefined {
@@ -159,6 +168,7 @@ export async function copyInto(w: DiffWriter, c: CopySpec): Promise<void> {
   }
   const dest = w.root.resolve(relPath(destAbs));
   for (const { name, rel: s } of c.sources) {
+    w.nextSource();
     const e = c.src.entry(s)!;
     if (e.st.isDirectory()) {
       // the contents go into DEST; a DEST made here takes the source directory's mode and mtime

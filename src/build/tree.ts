@@ -77,6 +77,12 @@ export abstract class Tree {
   }
 }
 
+/** A path short enough for a one-line message (a deep path keeps its start and its end). */
+export const shortPath = (s: string): string => (s.length > 80 ? `${s.slice(0, 40)}...${s.slice(-20)}` : s);
+
+/** The longest path a system call takes (PATH_MAX less the terminating NUL). */
+export const MAX_PATH = 4095;
+
 /** `a/b` + `c` */
 export const joinRel = (dir: string, name: string): string => (dir ? `${dir}/${name}` : name);
 
@@ -159,6 +165,7 @@ export class ContextTree extends Tree {
   /** lstat of `rel` when every component before it is a directory (ignoring .dockerignore). */
   private stat(rel: string): fs.Stats | undefined {
     if (this.raw.has(rel)) return this.raw.get(rel);
+    if (Buffer.byteLength(rel) > MAX_PATH) throw new SkiffError('EINVAL', `the build context has a path longer than ${MAX_PATH} bytes (PATH_MAX): "/${shortPath(rel)}"`);
     let st: fs.Stats | undefined;
     if (!rel) st = fs.fstatSync(this.root);
     else if (this.stat(parentRel(rel))?.isDirectory()) {

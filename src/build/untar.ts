@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { SkiffError } from '../errors.js';
-import { errnoText, joinRel, parentRel } from './tree.js';
+import { errnoText, joinRel, MAX_PATH, parentRel, shortPath as short } from './tree.js';
 
 export interface UntarOptions {
   /** Give entries the owners the archive names (else they keep ours). */
@@ -27,9 +27,6 @@ export interface UntarOptions {
   /** The archive in error messages: `the build context`, `archive "/app.tar"`. */
   what: string;
 }
-
-/** The longest path an entry may have (PATH_MAX less the terminating NUL). */
-export const MAX_PATH = 4095;
 
 interface Meta {
   mode: number;
@@ -49,8 +46,6 @@ interface TarEntry extends NodeJS.EventEmitter {
   resume(): void;
 }
 
-const short = (s: string): string => (s.length > 80 ? `${s.slice(0, 40)}...${s.slice(-20)}` : s);
-
 /** Unpack `input` into `dest` (an existing directory). */
 export async function untar(input: Readable, dest: string, o: UntarOptions): Promise<void> {
   const { Parser } = await import('tar');
@@ -66,17 +61,23 @@ export async function untar(input: Readable, dest: string, o: UntarOptions): Pro
       e.resume();
     }
   });
-  parser.on('error', (err: Error) => (failure ??= err));
+  // the parser ends with 'end', or fails with 'error' (then it emits nothing more)
+  let settle: () => void = () => undefined;
+  const settled = new Promise<void>((resolve) => (settle = resolve));
+  parser.on('end', () => settle());
+  parser.on('error', (err: Error) => {
+    failure ??= err;
+    settle();
+  });
   u.onError = (err) => (failure ??= err);
   try {
     for await (const chunk of input) {
       if (failure) break;
-      if (!parser.write(chunk as Buffer)) await once(parser, 'drain');
+      if (!parser.write(chunk as Buffer)) await Promise.race([once(parser, 'drain'), settled]);
     }
     if (!failure) {
-      const done = once(parser, 'end');
       parser.end();
-      if (!failure) await done;
+      await settled;
     }
     if (!failure) u.finish();
   } catch (err) {
@@ -131,8 +132,8 @@ class Unpacker {
     return rel;
   }
 
-  /** Make every parent of `rel` a real directory; `create` false: only check that they are. */
-  private parents(name: string, rel: string, create = true): void {
+  /** Make every parent of `rel` a real directory; with `linkTo` (a hard link's target) only check that they are. */
+  private parents(name: string, rel: string, linkTo?: string): void {
     const parent = parentRel(rel);
     if (this.dirs.has(parent)) return;
     let cur = '';
@@ -141,7 +142,7 @@ class Unpacker {
       if (this.dirs.has(cur)) continue;
       const st = lstat(this.host(cur));
       if (!st) {
-        if (!create) this.fail(name, `links to "${cur}", which the archive did not make`);
+        if (linkTo !== undefined) this.fail(name, `links to "${short(linkTo)}", which the archive did not make`);
         fs.mkdirSync(this.host(cur), 0o755);
       } else if (!st.isDirectory()) {
         this.fail(name, `would be written through "${cur}", which is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}`);
@@ -233,7 +234,7 @@ class Unpacker {
       case 'Link': {
         if (!rel) this.fail(e.path, 'names the destination itself');
         const target = this.contained(e.linkpath ?? '', 'link target');
-        this.parents(e.path, target, false);
+        this.parents(e.path, target, e.linkpath ?? '');
         const st = lstat(this.host(target));
         if (!st) this.fail(e.path, `links to "${short(e.linkpath ?? '')}", which the archive did not make`);
         if (st.isDirectory()) this.fail(e.path, `is a hard link to a directory ("${short(e.linkpath ?? '')}")`);
