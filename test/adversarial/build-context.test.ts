@@ -17,47 +17,13 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fixtures, skiff, tempStore, until, type RunResult, type TempStore } from '../helpers/fixtures.js';
+import { rawTar } from '../helpers/rawtar.js';
 
 const MARKER = `skiff-secret-${crypto.randomBytes(8).toString('hex')}`;
 
-/** A raw ustar archive (writers refuse to make `../x`): entries of [name, type, data or link target]. */
-function rawTar(entries: [string, '0' | '2' | '5', string][]): Buffer {
-  const out: Buffer[] = [];
-  for (const [name, type, v] of entries) {
-    const data = type === '0' ? Buffer.from(v) : Buffer.alloc(0);
-    if (Buffer.byteLength(name) > 100) {
-      const rec = (r: string): string => {
-        let len = r.length + 3;
-        while (`${len} ${r}\n`.length !== len) len++;
-        return `${len} ${r}\n`;
-      };
-      const pax = Buffer.from(rec(`path=${name}`));
-      out.push(block('PaxHeader', 'x', pax.length, ''), pad(pax));
-    }
-    out.push(block(name.slice(0, 100), type, data.length, type === '2' ? v : ''));
-    if (data.length) out.push(pad(data));
-  }
-  out.push(Buffer.alloc(1024));
-  return Buffer.concat(out);
-}
-function block(name: string, type: string, size: number, link: string): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0);
-  h.write(type === '5' ? '0000755\0' : '0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('14000000000\0', 136);
-  h.write(type, 156);
-  h.write(link, 157);
-  h.write('ustar\0' + '00', 257);
-  h.fill(' ', 148, 156);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
-const pad = (b: Buffer): Buffer => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+/** A raw archive of [name, type, data or link target] (test/helpers/rawtar.ts). */
+const rawTarOf = (entries: [string, '0' | '2' | '5', string][]): Buffer =>
+  rawTar(entries.map(([name, type, v]) => (type === '2' ? { name, type, link: v } : { name, type, data: v })));
 
 describe('build: malicious contexts and Dockerfiles', () => {
   let store: TempStore;
@@ -202,7 +168,7 @@ describe('build: malicious contexts and Dockerfiles', () => {
   });
 
   test('a context tar on stdin: link targets kept as written, entry paths contained, nothing written through a link', async () => {
-    const ok = rawTar([
+    const ok = rawTarOf([
       ['Dockerfile', '0', 'FROM scratch\nCOPY . /c/\n'],
       ['abs', '2', '/etc/passwd'],
       ['up', '2', '../../../../etc'],
@@ -216,11 +182,11 @@ describe('build: malicious contexts and Dockerfiles', () => {
     assert.equal(out.stdout, '/etc/passwd\n../../../../etc\nrooted\n', out.stderr);
     const target = fs.mkdtempSync(path.join(base, 'target-'));
     const cases: [Buffer, RegExp][] = [
-      [rawTar([['Dockerfile', '0', 'FROM scratch\n'], ['../x', '0', MARKER]]), /^Error: the build context from stdin: entry "\.\.\/x" is outside of the destination/],
-      [rawTar([['Dockerfile', '0', 'FROM scratch\n'], ['a/../../../x', '0', MARKER]]), /is outside of the destination/],
-      [rawTar([['l', '2', target], ['l/pwned', '0', MARKER]]), /^Error: the build context from stdin: entry "l\/pwned" would be written through "l", which is a symbolic link$/],
-      [rawTar([['Dockerfile', '0', 'FROM scratch\n'], [`${'d/'.repeat(2100)}f`, '0', 'deep']]), /has a path longer than 4095 bytes \(PATH_MAX\)$/],
-      [Buffer.concat([rawTar([['Dockerfile', '0', 'FROM scratch\n']]).subarray(0, 512), Buffer.from('x')]), /^Error: cannot read the build context from stdin as a tar archive: /],
+      [rawTarOf([['Dockerfile', '0', 'FROM scratch\n'], ['../x', '0', MARKER]]), /^Error: the build context from stdin: entry "\.\.\/x" is outside of the destination/],
+      [rawTarOf([['Dockerfile', '0', 'FROM scratch\n'], ['a/../../../x', '0', MARKER]]), /is outside of the destination/],
+      [rawTarOf([['l', '2', target], ['l/pwned', '0', MARKER]]), /^Error: the build context from stdin: entry "l\/pwned" would be written through "l", which is a symbolic link$/],
+      [rawTarOf([['Dockerfile', '0', 'FROM scratch\n'], [`${'d/'.repeat(2100)}f`, '0', 'deep']]), /has a path longer than 4095 bytes \(PATH_MAX\)$/],
+      [Buffer.concat([rawTarOf([['Dockerfile', '0', 'FROM scratch\n']]).subarray(0, 512), Buffer.from('x')]), /^Error: cannot read the build context from stdin as a tar archive: /],
     ];
     for (const [tar, re] of cases) refused(await build(['-'], tar), re);
     assert.deepEqual(fs.readdirSync(target), []);
@@ -230,9 +196,9 @@ describe('build: malicious contexts and Dockerfiles', () => {
 
   test('ADD of a tar with an absolute link keeps it; one with .. or a write through a link is refused in words', async () => {
     const dir = context();
-    fs.writeFileSync(path.join(dir, 'links.tar'), rawTar([['etc/', '5', ''], ['etc/mtab', '2', '/proc/self/mounts'], ['abs', '2', '/bin/busybox']]));
-    fs.writeFileSync(path.join(dir, 'dotdot.tar'), rawTar([['../../x', '0', MARKER]]));
-    fs.writeFileSync(path.join(dir, 'through.tar'), rawTar([['l', '2', outside], ['l/secret', '0', 'overwritten']]));
+    fs.writeFileSync(path.join(dir, 'links.tar'), rawTarOf([['etc/', '5', ''], ['etc/mtab', '2', '/proc/self/mounts'], ['abs', '2', '/bin/busybox']]));
+    fs.writeFileSync(path.join(dir, 'dotdot.tar'), rawTarOf([['../../x', '0', MARKER]]));
+    fs.writeFileSync(path.join(dir, 'through.tar'), rawTarOf([['l', '2', outside], ['l/secret', '0', 'overwritten']]));
     const r = await build(['-t', 'adv-add', '-f', '-', dir], `FROM ${busybox}\nADD links.tar /x/\n`);
     assert.equal(r.code, 0, r.stderr);
     const out = await skiff(['run', '--rm', 'adv-add', 'sh', '-c', 'readlink /x/etc/mtab; readlink /x/abs'], { store });

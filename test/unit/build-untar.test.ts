@@ -2,7 +2,7 @@
  * untar.ts: an ordinary tar (ADD, a context on stdin) unpacked as Docker does: link targets kept
  * as written (absolute too), entry paths contained (leading `/` dropped, `..` out refused), nothing
  * written through a link, hard links only to earlier entries; errors are one line naming the entry.
- * Archives are made here with node-tar's writer and raw headers (for what writers refuse to make).
+ * Archives are written byte by byte (test/helpers/rawtar.ts: writers refuse to make most of them).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,60 +13,10 @@ import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { SkiffError } from '../../src/errors.js';
 import { untar } from '../../src/build/untar.js';
+import { rawTar } from '../helpers/rawtar.js';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-untar-'));
 after(() => fs.rmSync(base, { recursive: true, force: true }));
-
-interface E {
-  name: string;
-  type?: '0' | '1' | '2' | '3' | '5';
-  data?: string;
-  link?: string;
-  mode?: number;
-  mtime?: number;
-}
-
-/** A ustar header block (names up to 100 bytes, or a PAX record before it for longer ones). */
-function header(e: E, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(e.name.slice(0, 100), 0, 'latin1');
-  h.write(((e.mode ?? (e.type === '5' ? 0o755 : 0o644)) & 0o7777).toString(8).padStart(7, '0') + '\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write((e.mtime ?? 1_000_000_000).toString(8).padStart(11, '0') + '\0', 136);
-  h.write(e.type ?? '0', 156);
-  h.write((e.link ?? '').slice(0, 100), 157, 'latin1');
-  h.write('ustar\0' + '00', 257);
-  h.fill(' ', 148, 156);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
-
-function pad(b: Buffer): Buffer {
-  return Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
-}
-
-function tar(entries: E[]): Buffer {
-  const out: Buffer[] = [];
-  for (const e of entries) {
-    if (e.name.length > 100 || (e.link ?? '').length > 100) {
-      const recs = [`path=${e.name}`, ...(e.link ? [`linkpath=${e.link}`] : [])].map((r) => {
-        let len = r.length + 3;
-        while (`${len} ${r}\n`.length !== len) len++;
-        return `${len} ${r}\n`;
-      }).join('');
-      out.push(header({ name: 'PaxHeader', type: 'x' as '0' }, Buffer.byteLength(recs)), pad(Buffer.from(recs)));
-    }
-    const data = Buffer.from(e.data ?? '');
-    out.push(header(e, (e.type ?? '0') === '0' ? data.length : 0));
-    if ((e.type ?? '0') === '0' && data.length) out.push(pad(data));
-  }
-  out.push(Buffer.alloc(1024));
-  return Buffer.concat(out);
-}
 
 async function unpack(b: Buffer, chown = false): Promise<string> {
   const dest = fs.mkdtempSync(path.join(base, 'd-'));
@@ -84,7 +34,7 @@ async function refused(b: Buffer, re: RegExp): Promise<void> {
 }
 
 test('link targets are kept as written: absolute, relative, climbing out (resolved later, in the container)', async () => {
-  const d = await unpack(tar([
+  const d = await unpack(rawTar([
     { name: 'etc/', type: '5' },
     { name: 'etc/passwd', type: '2', link: '/etc/shadow' },
     { name: 'up', type: '2', link: '../../../../etc' },
@@ -97,30 +47,30 @@ test('link targets are kept as written: absolute, relative, climbing out (resolv
 });
 
 test('entry paths stay inside: a leading / is dropped, a .. inside is fine, a .. out is refused', async () => {
-  const d = await unpack(tar([{ name: '/abs/f', data: 'a' }, { name: 'x/../y', data: 'b' }, { name: './z', data: 'c' }]));
+  const d = await unpack(rawTar([{ name: '/abs/f', data: 'a' }, { name: 'x/../y', data: 'b' }, { name: './z', data: 'c' }]));
   assert.deepEqual(fs.readdirSync(d).sort(), ['abs', 'y', 'z']);
   assert.equal(fs.readFileSync(path.join(d, 'abs/f'), 'utf8'), 'a');
-  await refused(tar([{ name: '../x', data: 'x' }]), /^archive "\/t.tar": entry "\.\.\/x" is outside of the destination/);
-  await refused(tar([{ name: 'a/../../x', data: 'x' }]), /outside of the destination/);
+  await refused(rawTar([{ name: '../x', data: 'x' }]), /^archive "\/t.tar": entry "\.\.\/x" is outside of the destination/);
+  await refused(rawTar([{ name: 'a/../../x', data: 'x' }]), /outside of the destination/);
   assert.equal(fs.existsSync(path.join(base, 'x')), false);
 });
 
 test('nothing is written through a link the archive made; hard links only to earlier entries', async () => {
   const outside = fs.mkdtempSync(path.join(base, 'outside-'));
-  await refused(tar([{ name: 'l', type: '2', link: outside }, { name: 'l/pwned', data: 'x' }]), /entry "l\/pwned" would be written through "l", which is a symbolic link/);
-  await refused(tar([{ name: 'f', data: 'x' }, { name: 'f/g', data: 'x' }]), /through "f", which is not a directory/);
+  await refused(rawTar([{ name: 'l', type: '2', link: outside }, { name: 'l/pwned', data: 'x' }]), /entry "l\/pwned" would be written through "l", which is a symbolic link/);
+  await refused(rawTar([{ name: 'f', data: 'x' }, { name: 'f/g', data: 'x' }]), /through "f", which is not a directory/);
   assert.deepEqual(fs.readdirSync(outside), []);
-  await refused(tar([{ name: 'h', type: '1', link: '../../etc/passwd' }]), /links to a file outside of the destination/);
-  await refused(tar([{ name: 'h', type: '1', link: 'etc/passwd' }]), /links to "etc\/passwd", which the archive did not make/);
-  await refused(tar([{ name: 'l', type: '2', link: '/etc' }, { name: 'h', type: '1', link: 'l/passwd' }]), /through "l", which is a symbolic link/);
-  const d = await unpack(tar([{ name: 'a', data: 'same' }, { name: 'b', type: '1', link: 'a' }, { name: '/c', type: '1', link: '/a' }]));
+  await refused(rawTar([{ name: 'h', type: '1', link: '../../etc/passwd' }]), /links to a file outside of the destination/);
+  await refused(rawTar([{ name: 'h', type: '1', link: 'etc/passwd' }]), /links to "etc\/passwd", which the archive did not make/);
+  await refused(rawTar([{ name: 'l', type: '2', link: '/etc' }, { name: 'h', type: '1', link: 'l/passwd' }]), /through "l", which is a symbolic link/);
+  const d = await unpack(rawTar([{ name: 'a', data: 'same' }, { name: 'b', type: '1', link: 'a' }, { name: '/c', type: '1', link: '/a' }]));
   assert.equal(fs.statSync(path.join(d, 'a')).ino, fs.statSync(path.join(d, 'b')).ino);
   assert.equal(fs.statSync(path.join(d, 'a')).ino, fs.statSync(path.join(d, 'c')).ino);
   assert.equal(fs.statSync(path.join(d, 'a')).nlink, 3);
 });
 
 test('a later entry replaces an earlier one; modes and times are the archive\'s, directories last', async () => {
-  const d = await unpack(tar([
+  const d = await unpack(rawTar([
     { name: 'x', data: 'first' },
     { name: 'x', type: '2', link: 'target' },
     { name: 'ro/', type: '5', mode: 0o555, mtime: 1_200_000_000 },
@@ -139,9 +89,9 @@ test('a later entry replaces an earlier one; modes and times are the archive\'s,
 });
 
 test('gzip input; a broken archive, a too long path: one line in words', async () => {
-  const d = await unpack(zlib.gzipSync(tar([{ name: 'g', data: 'zipped' }])));
+  const d = await unpack(zlib.gzipSync(rawTar([{ name: 'g', data: 'zipped' }])));
   assert.equal(fs.readFileSync(path.join(d, 'g'), 'utf8'), 'zipped');
-  const broken = tar([{ name: 'f', data: 'x'.repeat(600) }]).subarray(0, 700);
+  const broken = rawTar([{ name: 'f', data: 'x'.repeat(600) }]).subarray(0, 700);
   await refused(broken, /^cannot read archive "\/t.tar" as a tar archive|^cannot unpack archive "\/t.tar"/);
-  await refused(tar([{ name: 'a/'.repeat(2100) + 'f', data: 'x' }]), /has a path longer than 4095 bytes \(PATH_MAX\)$/);
+  await refused(rawTar([{ name: 'a/'.repeat(2100) + 'f', data: 'x' }]), /has a path longer than 4095 bytes \(PATH_MAX\)$/);
 });
