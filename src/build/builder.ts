@@ -26,10 +26,9 @@ import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { adoptLayer, chainIdOf, diffDir, lowerDirs, whileAddingLayers } from '../store/layers.js';
 import { packedDigest } from '../store/tarball.js';
-import { baseKey, stepKey } from './cache.js';
-import { hashSources, matchSources, openContext, readDockerfile, type BuildContext } from './context.js';
+import { baseKey, instructionStep, stepKey } from './cache.js';
+import { hashSources, matchSources, openContext, readDockerfile, type BuildContext, type Source } from './context.js';
 import { copyInto, DiffWriter } from './copy.js';
-import { IgnoreMatcher } from './dockerignore.js';
 import { expandCommand, loadDockerfile, parseTrigger, type AddCommand, type Command, type CopyCommand, type Dockerfile, type MountSpec, type Stage } from './dockerfile/instructions.js';
 import { processWord, type EscapeToken } from './dockerfile/shell.js';
 import { applyMetadata, envList, envMap, isMetadata, shellOf } from './metadata.js';
@@ -71,10 +70,17 @@ interface LayerInfo extends LayerRef {
   size: number;
 }
 
+/**
+ * A stage as its steps leave it. Each step changes it in place (copying the config, the labels
+ * or the history per step made a build quadratic in its instruction count); a stage that builds
+ * on another gets copies of the other's final state (`base`).
+ */
 interface State {
   key: string;
   layers: LayerInfo[];
   image: ImageConfig;
+  /** The config's Env while the stage builds (in order; `image.config.Env` is written when it ends). */
+  env: Map<string, string>;
   args: Map<string, string>;
   cmdSet: boolean;
   /** The creation time of the last step (or of the base). */
@@ -109,7 +115,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   sweepStepCgroups(pidAlive); // and their RUN steps' cgroups
   const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
   try {
-    const { text, name } = await readDockerfile(ctx.dir, o.file, o.stdin);
+    const { text, name } = await readDockerfile(ctx, o.file, o.stdin);
     const df = loadDockerfile(text, name);
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
@@ -147,7 +153,8 @@ class Builder {
       for (const d of a.args) {
         const given = this.buildArgs.get(d.name);
         if (given !== undefined) this.usedArgs.add(d.name);
-        const dflt = d.default === undefined ? undefined : processWord(d.default, envList(this.globalArgs), { escape: this.escape });
+        // each default sees the ARGs before it (also earlier ones on its line), as in BuildKit
+        const dflt = expandCommand({ ...a, args: [d] }, (k) => this.globalArgs.get(k), this.escape).args[0]!.default;
         const v = given ?? dflt;
         if (v !== undefined) this.globalArgs.set(d.name, v);
       }
@@ -181,7 +188,7 @@ class Builder {
   }
 
   private expandMeta(word: string): string {
-    return processWord(word, envList(this.globalArgs), { escape: this.escape });
+    return processWord(word, (k) => this.globalArgs.get(k), { escape: this.escape });
   }
 
   async run(): Promise<BuildResult> {
@@ -233,19 +240,21 @@ class Builder {
       throw this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' });
     }
     // like BuildKit and Buildah, a stage whose base sets no PATH gets the default one
-    const env = state.image.config?.Env ?? [];
-    if (!env.some((e) => e.startsWith('PATH='))) state.image.config = { ...state.image.config, Env: [...env, DEFAULT_PATH] };
+    state.image.config ??= {};
+    state.env = envMap(state.image.config.Env);
+    if (!state.env.has('PATH')) state.env.set('PATH', DEFAULT_PATH.slice(5));
     const triggers = state.image.config?.OnBuild ?? [];
     if (triggers.length) state.image.config!.OnBuild = null;
     const commands: Command[] = [...triggers.map((t) => parseTrigger(t, this.file)), ...s.commands];
     for (const cmd of commands) {
       this.step(cmd.code);
       try {
-        state = await this.dispatch(state, cmd);
+        await this.dispatch(state, cmd);
       } catch (e) {
         throw this.wrap(e, cmd);
       }
     }
+    state.image.config!.Env = envList(state.env);
     return state;
   }
 
@@ -267,7 +276,7 @@ class Builder {
     const j = this.stageIndex(name);
     if (j !== undefined && j < i) {
       const prev = await this.stage(j);
-      return { ...prev, key: baseKey({ stageKey: prev.key }), image: structuredClone(prev.image), args: new Map(), cmdSet: false };
+      return { ...prev, key: baseKey({ stageKey: prev.key }), layers: [...prev.layers], image: structuredClone(prev.image), env: new Map(), args: new Map(), cmdSet: false };
     }
     if (name.toLowerCase() === 'scratch') {
       const host = hostPlatform();
@@ -275,6 +284,7 @@ class Builder {
         key: baseKey({ scratch: true }),
         layers: [],
         image: { architecture: host.arch, os: host.os, ...(host.variant ? { variant: host.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
+        env: new Map(),
         args: new Map(),
         cmdSet: false,
         created: new Date(0).toISOString(),
@@ -288,25 +298,28 @@ class Builder {
     const { layerMeta } = await import('../store/layers.js');
     // base layers keep their pulled blobs: push and save send them as they are
     for (const l of record.layers) layers.push({ ...l, size: (await layerMeta(l.chainId))?.size ?? 0 });
-    return { key: baseKey({ imageId: record.id }), layers, image, args: new Map(), cmdSet: false, created: image.created ?? record.created };
+    return { key: baseKey({ imageId: record.id }), layers, image, env: new Map(), args: new Map(), cmdSet: false, created: image.created ?? record.created };
   }
 
-  /** Variables for expansion at this point: ARGs in scope, then ENV (ENV wins). */
-  private expansionEnv(state: State): string[] {
-    return [...envList(state.args), ...(state.image.config?.Env ?? [])];
+  /** Variables for expansion at this point: ENV, else ARGs in scope. */
+  private expansionEnv(state: State): (name: string) => string | undefined {
+    return (k) => state.env.get(k) ?? state.args.get(k);
   }
 
   private tree(state: State): LayeredTree {
     return new LayeredTree(state.layers.map((l) => diffDir(l.chainId)).reverse());
   }
 
-  /** Look up (or make and record) one step's result. */
+  /**
+   * Look up (or make and record) one step's result, and move `state` past it. `step` says what the
+   * step does to the state its parent key stands for (the key chains every step before it).
+   */
   private async cachedStep(
     state: State,
     step: Record<string, unknown>,
     history: HistoryEntry | null,
     make?: (dir: string) => Promise<string | undefined>,
-  ): Promise<State> {
+  ): Promise<void> {
     const key = stepKey(state.key, step);
     let entry: CacheEntry | undefined = this.o.noCache ? undefined : await readCacheEntry(key);
     if (entry && make) {
@@ -323,11 +336,10 @@ class Builder {
       }
       await writeCacheEntry(key, entry);
     }
-    const layers = entry.layer ? [...state.layers, entry.layer] : state.layers;
-    const image = structuredClone(state.image);
-    if (history) image.history = [...(image.history ?? []), { created: entry.created, created_by: history.created_by, ...(history.comment ? { comment: history.comment } : {}), ...(entry.layer ? {} : { empty_layer: true }) }];
-    image.rootfs = { type: 'layers', diff_ids: layers.map((l) => l.diffId) };
-    return { ...state, key, layers, image, created: entry.created };
+    if (entry.layer) state.layers.push(entry.layer);
+    if (history) (state.image.history ??= []).push({ created: entry.created, created_by: history.created_by, ...(history.comment ? { comment: history.comment } : {}), ...(entry.layer ? {} : { empty_layer: true }) });
+    state.key = key;
+    state.created = entry.created;
   }
 
   /** A finished diff dir -> a layer (undefined when it is empty: the step then has no layer). */
@@ -341,32 +353,33 @@ class Builder {
     return { chainId, diffId, size };
   }
 
-  private async dispatch(state: State, raw: Command): Promise<State> {
+  /** Carry out one instruction: `state` is moved past it. */
+  private async dispatch(state: State, raw: Command): Promise<void> {
     const cmd = expandCommand(raw, this.expansionEnv(state), this.escape);
     const cfg = (s: State): ContainerConfigFields => (s.image.config ??= {});
     if (isMetadata(cmd)) {
-      const next = { ...state, image: structuredClone(state.image) };
       const flags = { cmdSet: state.cmdSet };
-      const createdBy = applyMetadata(cmd, next.image, flags);
-      next.cmdSet = flags.cmdSet;
-      return this.cachedStep(next, { kind: cmd.kind, config: next.image.config, author: next.image.author }, { created_by: createdBy });
+      const createdBy = applyMetadata(cmd, state.image, flags, state.env);
+      state.cmdSet = flags.cmdSet;
+      return this.cachedStep(state, instructionStep(cmd), { created_by: createdBy });
     }
     switch (cmd.kind) {
       case 'ARG': {
-        const next = { ...state, args: new Map(state.args) };
+        const set: [string, string][] = [];
         for (const d of cmd.args) {
           const given = this.buildArgs.get(d.name);
           if (given !== undefined) this.usedArgs.add(d.name);
           const v = given ?? d.default ?? this.globalArgs.get(d.name);
-          if (v !== undefined) next.args.set(d.name, v);
+          if (v !== undefined) {
+            state.args.set(d.name, v);
+            set.push([d.name, v]);
+          }
         }
         // BuildKit writes no history entry for ARG
-        return this.cachedStep(next, { kind: 'ARG', args: [...next.args] }, null);
+        return this.cachedStep(state, { kind: 'ARG', set }, null);
       }
       case 'WORKDIR': {
         const wd = path.posix.resolve(cfg(state).WorkingDir || '/', cmd.path);
-        const next = { ...state, image: structuredClone(state.image) };
-        cfg(next).WorkingDir = wd;
         // like BuildKit and Buildah, WORKDIR makes the directory when the image lacks it
         const root = this.tree(state);
         const rel = root.resolve(relPath(wd));
@@ -376,7 +389,8 @@ class Builder {
           new DiffWriter(diff, root).ensureDir(rel);
           return diff;
         };
-        return this.cachedStep(next, { kind: 'WORKDIR', config: next.image.config, args: [...state.args] }, { created_by: `WORKDIR ${wd}` }, make);
+        cfg(state).WorkingDir = wd;
+        return this.cachedStep(state, { kind: 'WORKDIR', path: wd }, { created_by: `WORKDIR ${wd}` }, make);
       }
       case 'RUN':
         return this.runInstruction(state, cmd);
@@ -386,14 +400,14 @@ class Builder {
     }
   }
 
-  private async runInstruction(state: State, cmd: Extract<Command, { kind: 'RUN' }>): Promise<State> {
+  private async runInstruction(state: State, cmd: Extract<Command, { kind: 'RUN' }>): Promise<void> {
     const c = state.image.config ?? {};
     let text = cmd.cmd.join(' ');
     // `RUN <<EOF` alone runs the heredoc as the script; otherwise the shell gets the heredocs after the line
     if (cmd.shell && cmd.heredocs.length === 1 && /^<<-?(["']?)[A-Za-z0-9_]+\1$/.test(text.trim())) text = cmd.heredocs[0]!.data;
     else if (cmd.shell && cmd.heredocs.length) text += '\n' + cmd.heredocs.map((h) => `${h.data}${h.data.endsWith('\n') ? '' : '\n'}${h.name}\n`).join('');
     const argv = cmd.shell ? [...shellOf(c), text] : cmd.cmd;
-    const env = envMap(c.Env);
+    const env = new Map(state.env);
     for (const [k, v] of state.args) if (!env.has(k)) env.set(k, v);
     for (const [k, v] of this.buildArgs) {
       if (PREDEFINED_ARGS.has(k) && !env.has(k)) {
@@ -442,10 +456,13 @@ class Builder {
       const point = (Type: MountPoint['Type'], Source: string, RW: boolean, Mode = ''): MountPoint => ({ Type, Source, Destination: target, Mode, RW, Propagation: '' });
       if (m.type === 'bind') {
         const { tree, key } = await this.sourceTree(m.from);
-        const rel = relPath(m.source);
-        if (!tree.entry(rel)) throw new SkiffError('EINVAL', `mount source "/${rel}" not found`);
+        // the source is resolved inside its tree (a symlink never leads out of the context or image)
+        const name = relPath(m.source);
+        const rel = tree.resolve(name);
+        const found = tree.entry(rel);
+        if (!found || found.st.isSymbolicLink()) throw new SkiffError('EINVAL', `mount source "/${name}" not found`);
         out.push({
-          key: { type: 'bind', target, rw: !m.readonly, source: rel, content: key ?? hashSources(tree, [rel]) },
+          key: { type: 'bind', target, rw: !m.readonly, source: name, content: key ?? hashSources(tree, [{ name, rel }]) },
           prepare: async (dir) => {
             await fsp.mkdir(dir, { mode: 0o755 });
             const isDir = tree.entry(rel)!.st.isDirectory();
@@ -483,8 +500,7 @@ class Builder {
     return { tree: new LayeredTree(record.layers.map((l) => diffDir(l.chainId)).reverse()), key: record.id };
   }
 
-  private async copy(state: State, cmd: CopyCommand | AddCommand): Promise<State> {
-    const c = state.image.config ?? {};
+  private async copy(state: State, cmd: CopyCommand | AddCommand): Promise<void> {
     if (cmd.excludes.length) throw new SkiffError('EINVAL', `--exclude is not supported by skiff build yet`);
     if (cmd.kind === 'COPY' && cmd.parents) throw new SkiffError('EINVAL', '--parents is not supported by skiff build yet');
     const { tree: src, key: srcKey } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '');
@@ -509,7 +525,20 @@ class Builder {
     }
     if (cmd.kind === 'ADD' && cmd.checksum && local.length) throw new SkiffError('EINVAL', 'checksum can\'t be specified for non-HTTP(S) sources');
     const matched = local.flatMap((s) => matchSources(src, s));
-    const extraTree = new ContextTree(scratch, new IgnoreMatcher([]));
+    const extra = [...inline, ...urls].map((name) => ({ name, rel: name }));
+    const extraTree = scratch ? new ContextTree(scratch) : undefined;
+    try {
+      await this.copyStep(state, cmd, src, srcKey, local, matched, extraTree, extra);
+    } finally {
+      extraTree?.close();
+    }
+  }
+
+  private async copyStep(
+    state: State, cmd: CopyCommand | AddCommand, src: Tree, srcKey: string | undefined, local: string[], matched: Source[],
+    extraTree: Tree | undefined, extra: Source[],
+  ): Promise<void> {
+    const c = state.image.config ?? {};
     const chown = cmd.chown ? parseChown(cmd.chown, this.tree(state)) : undefined;
     let chmod: number | undefined;
     if (cmd.chmod) {
@@ -519,7 +548,7 @@ class Builder {
     const multi = cmd.sources.length + cmd.heredocs.length > 1 || local.some((s) => /[*?[]/.test(s));
     const contentKey = srcKey ? { from: srcKey, sources: local } : { hash: hashSources(src, matched) };
     const step = {
-      kind: cmd.kind, ...contentKey, inline: hashSources(extraTree, [...inline, ...urls]), dest: cmd.dest, workdir: c.WorkingDir ?? '',
+      kind: cmd.kind, ...contentKey, inline: extraTree ? hashSources(extraTree, extra) : '', dest: cmd.dest, workdir: c.WorkingDir ?? '',
       chown: chown ?? null, chmod: chmod ?? null,
     };
     const shown = [...cmd.sources, ...cmd.heredocs.map((h) => h.path)].join(' ');
@@ -529,7 +558,7 @@ class Builder {
       const w = new DiffWriter(diff, this.tree(state));
       const common = { dest: cmd.dest, workdir: c.WorkingDir ?? '/', multi, ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}) };
       await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined });
-      if (inline.length || urls.length) await copyInto(w, { ...common, src: extraTree, sources: [...inline, ...urls], unpack: false });
+      if (extraTree) await copyInto(w, { ...common, src: extraTree, sources: extra, unpack: false });
       return diff;
     });
   }

@@ -5,6 +5,7 @@
  * the sources (see context.ts hashSources: bytes and modes, not mtimes).
  */
 import crypto from 'node:crypto';
+import type { Command } from './dockerfile/instructions.js';
 
 /** Canonical JSON: object keys sorted, so equal values always give the same text. */
 export function canonicalJson(v: unknown): string {
@@ -23,4 +24,14 @@ export function baseKey(base: { scratch: true } | { imageId: string } | { stageK
 
 export function stepKey(parent: string, step: Record<string, unknown>): string {
   return 'sha256:' + crypto.createHash('sha256').update(`${parent}\n${canonicalJson(step)}`).digest('hex');
+}
+
+/**
+ * What an instruction that changes only the config (or ARGs) puts in its step's key: its arguments
+ * after expansion, not where it stands in the file or how it is spelled. With the parent key (which
+ * stands for everything before it) that decides the config after it.
+ */
+export function instructionStep(cmd: Command): Record<string, unknown> {
+  const { name: _name, code: _code, location: _location, comments: _comments, ...args } = cmd;
+  return args;
 }

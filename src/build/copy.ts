@@ -12,12 +12,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
-import { joinRel, relPath, type LayeredTree, type Tree } from './tree.js';
+import { extractOptions } from '../image/pull.js';
+import type { Source } from './context.js';
+import { joinRel, MAX_PATH, relPath, shortPath, type LayeredTree, type Tree } from './tree.js';
+import { untar } from './untar.js';
 
 export interface CopySpec {
   src: Tree;
-  /** Matched source paths in `src`. */
-  sources: string[];
+  /** Matched sources in `src` (context.ts matchSources). */
+  sources: Source[];
   /** DEST as written (after variable expansion). */
   dest: string;
   workdir: string;
@@ -42,10 +45,25 @@ function own(p: string, uid: number, gid: number): void {
 }
 
 export class DiffWriter {
+  /**
+   * Files copied that have other hard links in their tree, by source inode: a later path of the
+   * same inode becomes a hard link of the first copy. As BuildKit's copier, per source: two
+   * sources of one COPY that are hard links of each other are copied apart (`nextSource`).
+   */
+  private readonly links = new Map<string, { rel: string; ino: number }>();
+
+  nextSource(): void {
+    this.links.clear();
+  }
+
   constructor(readonly diff: string, readonly root: LayeredTree) {}
 
   private host(rel: string): string {
-    return rel ? path.join(this.diff, rel) : this.diff;
+    const p = rel ? path.join(this.diff, rel) : this.diff;
+    if (Buffer.byteLength(p) > MAX_PATH) {
+      throw new SkiffError('EINVAL', `cannot write "/${shortPath(rel)}": its path is too long (${Buffer.byteLength(rel)} bytes; under the store's staging directory it passes PATH_MAX, ${MAX_PATH + 1} bytes)`);
+    }
+    return p;
   }
 
   private inDiff(rel: string): fs.Stats | undefined {
@@ -109,29 +127,36 @@ export class DiffWriter {
     }
     if (existing) fs.rmSync(p, { recursive: true, force: true });
     if (st.isSymbolicLink()) {
-      fs.symlinkSync(fs.readlinkSync(e.host), p);
+      fs.symlinkSync(src.readlink(srcRel), p);
       own(p, uid, gid);
       return;
     }
     if (!st.isFile()) return; // devices, fifos and sockets are not copied
-    fs.copyFileSync(e.host, p);
+    const inode = `${st.dev}:${st.ino}`;
+    const first = st.nlink > 1 ? this.links.get(inode) : undefined;
+    if (first && this.inDiff(first.rel)?.ino === first.ino) {
+      fs.linkSync(this.host(first.rel), p);
+      return;
+    }
+    const fd = src.open(srcRel);
+    try {
+      fs.copyFileSync(`/proc/self/fd/${fd}`, p); // the file opened (O_NOFOLLOW), whatever its path does meanwhile
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.chmodSync(p, o.chmod ?? st.mode & 0o7777);
     own(p, uid, gid);
     fs.utimesSync(p, st.atime, st.mtime);
+    if (st.nlink > 1) this.links.set(inode, { rel: dstRel, ino: fs.lstatSync(p).ino });
   }
 }
 
-function isTarArchive(file: string): 'gzip' | 'tar' | undefined {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(512);
-    const n = fs.readSync(fd, b, 0, 512, 0);
-    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-    if (n >= 262 && b.toString('latin1', 257, 262) === 'ustar') return 'tar';
-    return undefined;
-  } finally {
-    fs.closeSync(fd);
-  }
+/** Whether the open file is a tar archive ADD unpacks (plain or gzip). */
+function isTarArchive(fd: number): boolean {
+  const b = Buffer.alloc(512);
+  const n = fs.readSync(fd, b, 0, 512, 0);
+  if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
+  return n >= 262 && b.toString('latin1', 257, 262) === 'ustar';
 }
 
 /** Carry out one COPY/ADD into the writer's diff. */
@@ -142,7 +167,8 @@ export async function copyInto(w: DiffWriter, c: CopySpec): Promise<void> {
     throw new SkiffError('EINVAL', 'When using COPY with more than one source file, the destination must be a directory and end with a /');
   }
   const dest = w.root.resolve(relPath(destAbs));
-  for (const s of c.sources) {
+  for (const { name, rel: s } of c.sources) {
+    w.nextSource();
     const e = c.src.entry(s)!;
     if (e.st.isDirectory()) {
       // the contents go into DEST; a DEST made here takes the source directory's mode and mtime
@@ -155,14 +181,24 @@ export async function copyInto(w: DiffWriter, c: CopySpec): Promise<void> {
       }
       continue;
     }
-    if (c.unpack && e.st.isFile() && isTarArchive(e.host)) {
-      w.ensureDir(dest, c.chown);
-      const { x } = await import('tar');
-      await x({ file: e.host, cwd: dest ? path.join(w.diff, dest) : w.diff, preserveOwner: true, strict: true });
-      continue;
+    if (c.unpack && e.st.isFile()) {
+      const fd = c.src.open(s);
+      try {
+        if (isTarArchive(fd)) {
+          w.ensureDir(dest, c.chown);
+          // the stream reopens the file opened (its own descriptor), whatever its path does meanwhile;
+          // owners as the archive has them, where the store can give them (rootless with one id: ours)
+          const stream = fs.createReadStream(`/proc/self/fd/${fd}`);
+          await untar(stream, dest ? path.join(w.diff, dest) : w.diff, { chown: extractOptions().chown, what: `archive "/${name}"` });
+          continue;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
     }
-    const target = destDir || w.isDir(dest) ? joinRel(dest, path.posix.basename(s)) : dest;
+    const target = destDir || w.isDir(dest) ? joinRel(dest, path.posix.basename(name)) : dest;
     w.ensureDir(path.posix.dirname(target) === '.' ? '' : path.posix.dirname(target), c.chown);
     w.copyTree(c.src, s, target, c);
   }
 }
+

@@ -26,24 +26,26 @@ const KINDS = new Set(['ENV', 'LABEL', 'EXPOSE', 'VOLUME', 'USER', 'STOPSIGNAL',
 export const isMetadata = (c: Command): c is MetadataCommand => KINDS.has(c.kind);
 
 /**
- * Apply `cmd` (already expanded) to `image`. `flags.cmdSet` tracks whether this stage set CMD:
- * ENTRYPOINT resets a CMD inherited from the base image, not one set in the same stage.
+ * Apply `cmd` (already expanded) to `image`, in place. `flags.cmdSet` tracks whether this stage set
+ * CMD: ENTRYPOINT resets a CMD inherited from the base image, not one set in the same stage. With
+ * `env`, ENV sets its variables there instead of in `image.config.Env` (a build keeps the
+ * environment as a map while a stage builds: rewriting the list per ENV is quadratic).
  */
-export function applyMetadata(cmd: MetadataCommand, image: ImageConfig, flags: { cmdSet: boolean }): string {
+export function applyMetadata(cmd: MetadataCommand, image: ImageConfig, flags: { cmdSet: boolean }, env?: Map<string, string>): string {
   const c = (image.config ??= {});
   switch (cmd.kind) {
     case 'ENV': {
-      const m = envMap(c.Env);
+      const m = env ?? envMap(c.Env);
       for (const p of cmd.pairs) m.set(p.key, p.value);
-      c.Env = envList(m);
+      if (!env) c.Env = envList(m);
       return `ENV ${cmd.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`;
     }
     case 'LABEL':
-      c.Labels = { ...(c.Labels ?? {}) };
+      c.Labels ??= {};
       for (const p of cmd.pairs) c.Labels[p.key] = p.value;
       return `LABEL ${cmd.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`;
     case 'EXPOSE': {
-      c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
+      c.ExposedPorts ??= {};
       const ports: string[] = [];
       for (const p of cmd.ports) {
         if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p)) throw new SkiffError('EINVAL', `invalid containerPort: ${p}`);
@@ -54,7 +56,7 @@ export function applyMetadata(cmd: MetadataCommand, image: ImageConfig, flags: {
       return `EXPOSE map[${ports.join(' ')}]`;
     }
     case 'VOLUME':
-      c.Volumes = { ...(c.Volumes ?? {}) };
+      c.Volumes ??= {};
       for (const v of cmd.volumes) {
         if (v.trim() === '') throw new SkiffError('EINVAL', 'VOLUME specified can not be an empty string');
         c.Volumes[v] = {};
@@ -73,7 +75,7 @@ export function applyMetadata(cmd: MetadataCommand, image: ImageConfig, flags: {
       image.author = cmd.maintainer;
       return `MAINTAINER ${cmd.maintainer}`;
     case 'ONBUILD':
-      c.OnBuild = [...(c.OnBuild ?? []), cmd.expression];
+      (c.OnBuild ??= []).push(cmd.expression);
       return `ONBUILD ${cmd.expression}`;
     case 'HEALTHCHECK':
       c.Healthcheck = {

@@ -200,6 +200,52 @@ ONBUILD RUN echo triggered > /onbuild
     assert.equal(cfg.stdout.trim(), 'null');
   });
 
+  test('COPY keeps hard links (in the layer and its tar); build - takes a Dockerfile as well as a tar; Containerfile', async () => {
+    const dir = ctx({ 'a': 'linked\n', 'dir/x': 'x\n', 'Dockerfile': `FROM ${busybox}\nCOPY . /h/\nCOPY a dir/c /two/\n` });
+    fs.linkSync(path.join(dir, 'a'), path.join(dir, 'b'));
+    fs.linkSync(path.join(dir, 'a'), path.join(dir, 'dir/c'));
+    const r = await build(['-q', '-t', 'hard:1', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const st = await run('hard:1', 'stat -c "%i %h" /h/a /h/b /h/dir/c /h/dir/x; stat -c %i /two/a /two/c | uniq | wc -l');
+    const [a, b, c, x, two] = st.stdout.trim().split('\n');
+    assert.equal(a, b, st.stdout);
+    assert.equal(a, c, st.stdout);
+    assert.match(a!, / 3$/);
+    assert.match(x!, / 1$/);
+    assert.equal(two, '2', 'two sources of one COPY are copied apart (each is its own copy in BuildKit)');
+    // the packed layer holds the second and third paths as hard-link entries (typeflag 1)
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-hard-'));
+    dirs.push(out);
+    assert.equal((await skiff(['save', '-o', path.join(out, 'i.tar'), 'hard:1'], { store })).code, 0);
+    execFileSync('tar', ['-xf', 'i.tar'], { cwd: out });
+    const listing = fs.readdirSync(path.join(out, 'blobs/sha256')).map((f) => {
+      try {
+        return execFileSync('tar', ['-tvf', path.join(out, 'blobs/sha256', f)], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+      } catch {
+        return '';
+      }
+    }).join('');
+    assert.equal(listing.split('\n').filter((l) => /^h.* h\/(b|dir\/c) link to h\/a$/.test(l)).length, 2, listing);
+
+    // a Dockerfile on stdin (no context): RUN works, COPY finds nothing
+    const plain = await skiff(['build', '-q', '-t', 'stdin-df:1', '-'], { store, input: `FROM ${busybox}\nRUN echo from-stdin > /x\n` });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal((await run('stdin-df:1', 'cat /x')).stdout, 'from-stdin\n');
+    const copy = await skiff(['build', '-q', '-'], { store, input: 'FROM scratch\nCOPY x /x\n' });
+    assert.equal(copy.code, 125);
+    assert.match(copy.stderr, /^Error: Dockerfile:2: COPY: "\/x": not found$/m);
+
+    // Podman's Containerfile when there is no Dockerfile; Dockerfile first when both are there
+    const cf = ctx({ 'Containerfile': `FROM ${busybox}\nRUN echo containerfile > /which\n` });
+    const one = await build(['-q', '-t', 'cf:1', cf]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal((await run('cf:1', 'cat /which')).stdout, 'containerfile\n');
+    fs.writeFileSync(path.join(cf, 'Dockerfile'), `FROM ${busybox}\nRUN echo dockerfile > /which\n`);
+    const two2 = await build(['-q', '-t', 'cf:2', cf]);
+    assert.equal(two2.code, 0, two2.stderr);
+    assert.equal((await run('cf:2', 'cat /which')).stdout, 'dockerfile\n');
+  });
+
   test('RUN --mount: cache persists across builds, bind sees the context without keeping it, tmpfs', async () => {
     const dir = ctx({
       'Dockerfile': `FROM ${busybox}

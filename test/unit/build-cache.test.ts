@@ -31,7 +31,14 @@ test('content hash: bytes, names and modes count; mtimes do not; ignored files d
     fs.writeFileSync(path.join(dir, 'src/a'), 'one');
     fs.writeFileSync(path.join(dir, 'src/skip.tmp'), 'x');
     // each build looks at the context afresh (a ContextTree remembers what it has seen)
-    const hash = (): string => hashSources(new ContextTree(dir, new IgnoreMatcher(['src/*.tmp'])), ['src']);
+    const hash = (): string => {
+      const tree = new ContextTree(dir, new IgnoreMatcher(['src/*.tmp']));
+      try {
+        return hashSources(tree, [{ name: 'src', rel: 'src' }]);
+      } finally {
+        tree.close();
+      }
+    };
     const h1 = hash();
     fs.utimesSync(path.join(dir, 'src/a'), new Date(2000, 0, 1), new Date(2000, 0, 1));
     assert.equal(hash(), h1, 'mtime changed the hash');

@@ -241,3 +241,39 @@ test('loadDockerfile returns AST, warnings, directives and stages together', () 
   assert.equal(d.stages[0]!.commands.length, 1);
   assert.equal(d.escapeToken, '\\');
 });
+
+test('a NUL byte in an expanded argument fails the instruction (file, line, what); heredoc content may hold one', () => {
+  throwsMsg(() => expandCommand(one<EnvCommand>('ENV A=x\0y'), {}), /^Dockerfile:2: ENV: the value of "A" holds a NUL byte/);
+  throwsMsg(() => expandCommand(one<EnvCommand>('ENV A=$V'), { V: 'a\0b' }), /^Dockerfile:2: ENV: the value of "A" holds a NUL byte/);
+  throwsMsg(() => expandCommand(one('LABEL "k\0"=v'), {}), /^Dockerfile:2: LABEL: a name holds a NUL byte/);
+  throwsMsg(() => expandCommand(one<ArgCommand>('ARG A=$V'), { V: '\0' }), /^Dockerfile:2: ARG: the default of "A" holds a NUL byte/);
+  throwsMsg(() => expandCommand(one('WORKDIR /a$V'), { V: '\0' }), /^Dockerfile:2: WORKDIR: an argument holds a NUL byte/);
+  throwsMsg(() => expandCommand(one('USER $V'), { V: 'u\0' }), /^Dockerfile:2: USER: an argument/);
+  throwsMsg(() => expandCommand(one('CMD ["a\\u0000b"]'), {}), /^Dockerfile:2: CMD: an argument holds a NUL byte/);
+  throwsMsg(() => expandCommand(one<RunCommand>('RUN echo \0'), {}), /^Dockerfile:2: RUN: an argument/);
+  throwsMsg(() => expandCommand(one<CopyCommand>('COPY a /b$V'), { V: '\0' }), /^Dockerfile:2: COPY: an argument/);
+  const h = cmds('FROM scratch\nCOPY <<EOF /f\na\0b\nEOF\n')[0] as CopyCommand;
+  assert.equal(expandCommand(h, {}).heredocs[0]!.data, 'a\0b\n');
+});
+
+test('expansion is bounded per instruction: doubling a variable stops with an error, ordinary values pass', () => {
+  const env = new Map<string, string>([['X', 'x']]);
+  const e = one<EnvCommand>('ENV X=$X$X');
+  let err: unknown;
+  let rounds = 0;
+  try {
+    for (; rounds < 40; rounds++) env.set('X', expandCommand(e, env).pairs[0]!.value);
+  } catch (x) {
+    err = x;
+  }
+  assert.ok(err instanceof SkiffError, 'no error after 40 doublings');
+  assert.match(err.message, /^Dockerfile:2: ENV: failed to process "\$X\$X": the expansion is larger than 1048576 characters/);
+  assert.equal(rounds, 20); // 2^20 characters pass, the 21st doubling does not
+  // the bound counts what variables add to the whole instruction, not its own text
+  const big = 'y'.repeat(600_000);
+  throwsMsg(() => expandCommand(one<EnvCommand>('ENV A=$B C=$B'), { B: big }), /larger than 1048576/);
+  const text = 'z'.repeat(60_000);
+  assert.equal(expandCommand(one<EnvCommand>(`ENV A=${text}$B`), { B: 'b'.repeat(1_000_000) }).pairs[0]!.value.length, 1_060_000);
+  // ${X//a/$R} multiplies: checked as it grows
+  throwsMsg(() => expandCommand(one<EnvCommand>('ENV A=${X//a/$R}'), { X: 'a'.repeat(5000), R: 'r'.repeat(5000) }), /larger than 1048576/);
+});

@@ -905,60 +905,97 @@ export function parseTrigger(expression: string, file: string): Command {
  * Errors: SkiffError('EINVAL', '<file>:<line>: <INSTRUCTION>: failed to process ...').
  */
 export function expandCommand<T extends Command>(cmd: T, env: Env, escape: EscapeToken = '\\'): T {
-  const lex = new ShellLex({ escape });
-  const raw = new ShellLex({ escape: '\\', skipProcessQuotes: true });
-  const x = (w: string): string => lex.processWord(w, env);
   try {
-    const c = cmd as Command;
-    switch (c.kind) {
-      case 'ENV':
-      case 'LABEL':
-        return { ...c, pairs: c.pairs.map((p) => ({ ...p, key: x(p.key), value: x(p.value) })) } as T;
-      case 'ARG':
-        return {
-          ...c,
-          args: c.args.map((a) => (a.default === undefined ? { ...a } : { ...a, default: x(a.default) })),
-        } as T;
-      case 'COPY':
-      case 'ADD': {
-        const out = {
-          ...c,
-          chown: x(c.chown),
-          chmod: x(c.chmod),
-          sources: c.sources.map(x),
-          dest: x(c.dest),
-          heredocs: c.heredocs.map((h) => (h.expand ? { ...h, data: raw.processWord(h.data, env) } : { ...h })),
-        };
-        if (out.kind === 'ADD') out.checksum = x(out.checksum);
-        return out as T;
-      }
-      case 'WORKDIR':
-        return { ...c, path: x(c.path) } as T;
-      case 'USER':
-        return { ...c, user: x(c.user) } as T;
-      case 'VOLUME':
-        return { ...c, volumes: c.volumes.map(x) } as T;
-      case 'STOPSIGNAL':
-        return { ...c, signal: x(c.signal) } as T;
-      case 'EXPOSE':
-        return { ...c, ports: c.ports.flatMap((p) => lex.processWords(p, env)) } as T;
-      case 'RUN': {
-        let mounts: MountSpec[];
-        try {
-          mounts = c.mountSpecs.map((s) => parseMount(s, x));
-        } catch (e) {
-          if (e instanceof InstrError) throw new SkiffError('EINVAL', e.message);
-          throw e;
-        }
-        return { ...c, mounts } as T;
-      }
-      default:
-        return cmd;
-    }
+    const out = expandFields(cmd, env, escape);
+    const nul = nulField(out);
+    if (nul) throw new SkiffError('EINVAL', `${nul} holds a NUL byte, which no path, variable, label or command can hold`);
+    return out;
   } catch (e) {
     if (e instanceof SkiffError) {
       throw new SkiffError(e.code, `${cmd.location.file}:${cmd.location.startLine}: ${cmd.name.toUpperCase()}: ${e.message}`, e.exitCode);
     }
     throw e;
+  }
+}
+
+/**
+ * Where an expanded instruction holds a NUL byte (undefined: nowhere). Every argument ends up in
+ * the image config, a path or an argv, none of which can hold one; only the content of a COPY/ADD
+ * heredoc (a file's bytes) may.
+ */
+function nulField(c: Command): string | undefined {
+  const has = (v: unknown): boolean =>
+    typeof v === 'string' ? v.includes('\0') : Array.isArray(v) ? v.some(has) : v !== null && typeof v === 'object' ? Object.values(v).some(has) : false;
+  switch (c.kind) {
+    case 'ENV':
+    case 'LABEL': {
+      const p = c.pairs.find((x) => has(x.key) || has(x.value));
+      return p && (has(p.key) ? 'a name' : `the value of ${goQuote(p.key)}`);
+    }
+    case 'ARG': {
+      const a = c.args.find((x) => has(x.name) || has(x.default));
+      return a && (has(a.name) ? 'a name' : `the default of ${goQuote(a.name)}`);
+    }
+    case 'COPY':
+    case 'ADD': {
+      const { heredocs, code: _code, comments: _comments, ...rest } = c;
+      return has(rest) || heredocs.some((h) => has(h.path)) ? 'an argument' : undefined;
+    }
+    default: {
+      const { code: _code, comments: _comments, ...rest } = c;
+      return has(rest) ? 'an argument' : undefined;
+    }
+  }
+}
+
+function expandFields<T extends Command>(cmd: T, env: Env, escape: EscapeToken): T {
+  const lex = new ShellLex({ escape });
+  const raw = new ShellLex({ escape: '\\', skipProcessQuotes: true });
+  const x = (w: string): string => lex.processWord(w, env);
+  const c = cmd as Command;
+  switch (c.kind) {
+    case 'ENV':
+    case 'LABEL':
+      return { ...c, pairs: c.pairs.map((p) => ({ ...p, key: x(p.key), value: x(p.value) })) } as T;
+    case 'ARG':
+      return {
+        ...c,
+        args: c.args.map((a) => (a.default === undefined ? { ...a } : { ...a, default: x(a.default) })),
+      } as T;
+    case 'COPY':
+    case 'ADD': {
+      const out = {
+        ...c,
+        chown: x(c.chown),
+        chmod: x(c.chmod),
+        sources: c.sources.map(x),
+        dest: x(c.dest),
+        heredocs: c.heredocs.map((h) => (h.expand ? { ...h, data: raw.processWord(h.data, env) } : { ...h })),
+      };
+      if (out.kind === 'ADD') out.checksum = x(out.checksum);
+      return out as T;
+    }
+    case 'WORKDIR':
+      return { ...c, path: x(c.path) } as T;
+    case 'USER':
+      return { ...c, user: x(c.user) } as T;
+    case 'VOLUME':
+      return { ...c, volumes: c.volumes.map(x) } as T;
+    case 'STOPSIGNAL':
+      return { ...c, signal: x(c.signal) } as T;
+    case 'EXPOSE':
+      return { ...c, ports: c.ports.flatMap((p) => lex.processWords(p, env)) } as T;
+    case 'RUN': {
+      let mounts: MountSpec[];
+      try {
+        mounts = c.mountSpecs.map((s) => parseMount(s, x));
+      } catch (e) {
+        if (e instanceof InstrError) throw new SkiffError('EINVAL', e.message);
+        throw e;
+      }
+      return { ...c, mounts } as T;
+    }
+    default:
+      return cmd;
   }
 }

@@ -21,10 +21,22 @@ import { goQuote, isSpace } from './util.js';
 export type EscapeToken = '\\' | '`';
 
 /**
- * Variables for expansion: a Map, a plain object, or Docker's `KEY=value` list (last one wins; an
- * entry without `=` is set to the empty string).
+ * Variables for expansion: a Map, a plain object, Docker's `KEY=value` list (last one wins; an
+ * entry without `=` is set to the empty string), or a lookup function (undefined: not set).
  */
-export type Env = ReadonlyMap<string, string> | Readonly<Record<string, string>> | readonly string[];
+export type Env =
+  | ReadonlyMap<string, string>
+  | Readonly<Record<string, string>>
+  | readonly string[]
+  | ((name: string) => string | undefined);
+
+/**
+ * The most one expansion may produce, in UTF-16 code units: every word of one instruction together
+ * (BuildKit has no limit; `ENV X=$X$X` repeated doubles without end). 1 MiB is far above real
+ * values (a value passed to a process is capped at 128 KiB by the kernel anyway) and stops such a
+ * Dockerfile after ~20 doublings instead of exhausting memory.
+ */
+export const MAX_EXPANSION = 1 << 20;
 
 export interface LexOptions {
   /** Escape token (the Dockerfile's `# escape=` directive); default `\`. */
@@ -83,6 +95,7 @@ class LexError extends Error {}
 type EnvGet = (name: string) => string | undefined;
 
 export function envGetter(env: Env): EnvGet {
+  if (typeof env === 'function') return env;
   if (Array.isArray(env)) {
     const m = new Map<string, string>();
     for (const e of env as readonly string[]) {
@@ -146,6 +159,8 @@ class ShellWord {
     word: string,
     private readonly env: EnvGet,
     private readonly opts: LexOptions,
+    /** The longest result (or part of one) this word may expand to. */
+    private readonly limit = Infinity,
   ) {
     this.cps = Array.from(word, (c) => c.codePointAt(0)!);
     // Go's text/scanner ignores a byte-order mark at the very start.
@@ -167,6 +182,12 @@ class ShellWord {
     return this.processStopOn(EOF, this.rawEscapes);
   }
 
+  /** `s` once it is known to fit the limit (checked as a result grows, so a doubling stops before it allocates). */
+  private bounded(s: string): string {
+    if (s.length > this.limit) throw new LexError(`the expansion is larger than ${MAX_EXPANSION} characters, skiff's limit for what variables add to one instruction`);
+    return s;
+  }
+
   private processStopOn(stop: number, rawEscapes: boolean): [string, string[]] {
     const saved = this.rawEscapes;
     this.rawEscapes = rawEscapes;
@@ -182,7 +203,7 @@ class ShellWord {
         }
         if (c === DOLLAR) {
           const tmp = this.processDollar();
-          result += tmp;
+          result = this.bounded(result + tmp);
           words.addString(tmp);
         } else if (c === LT) {
           const tmp = this.processPossibleHeredoc();
@@ -250,7 +271,7 @@ class ShellWord {
         return result;
       }
       if (p === DOLLAR) {
-        result += this.processDollar();
+        result = this.bounded(result + this.processDollar());
         continue;
       }
       let ch = this.next();
@@ -357,7 +378,7 @@ class ShellWord {
       if (this.opts.skipUnsetEnv && value === undefined) return `\${${name}/${pattern}/${replacement}}`;
       const re = patternRegex(pattern, true, false);
       const v = value ?? '';
-      if (replaceAll) return goReplaceAll(re, v, replacement);
+      if (replaceAll) return goReplaceAll(re, v, replacement, (o) => this.bounded(o));
       re.lastIndex = 0;
       const m = re.exec(v);
       return m ? v.slice(0, m.index) + replacement + v.slice(m.index + m[0].length) : v;
@@ -433,7 +454,8 @@ export function patternRegex(pattern: string, greedy: boolean, anchored: boolean
 }
 
 /** Go's Regexp.ReplaceAllString: `$name`/`${name}` in the replacement refer to (absent) groups. */
-function goReplaceAll(re: RegExp, src: string, repl: string): string {
+/** `bound` checks the output as it grows (a long value with many matches multiplies the replacement). */
+function goReplaceAll(re: RegExp, src: string, repl: string, bound: (s: string) => string = (x) => x): string {
   const expanded = repl.replace(/\$(\$|\{[A-Za-z0-9_]+\}|[A-Za-z0-9_]+)/g, (_m, g: string) => (g === '$' ? '$' : ''));
   let out = '';
   let lastEnd = 0;
@@ -446,7 +468,7 @@ function goReplaceAll(re: RegExp, src: string, repl: string): string {
     const a1 = a0 + m[0].length;
     out += src.slice(lastEnd, a0);
     // no replacement for an empty match right after the previous match
-    if (a1 > lastEnd || a0 === 0) out += expanded;
+    if (a1 > lastEnd || a0 === 0) out = bound(out + expanded);
     lastEnd = a1;
     const cp = src.codePointAt(searchPos);
     const width = cp === undefined ? 1 : cp > 0xffff ? 2 : 1;
@@ -493,14 +515,20 @@ function trimSuffix(pattern: string, value: string, greedy: boolean): string {
   return reverseString(trimPrefix(reversePattern(pattern), reverseString(value), greedy));
 }
 
-/** A reusable lexer with fixed options (BuildKit's `shell.NewLex` + its option fields). */
+/**
+ * A reusable lexer with fixed options (BuildKit's `shell.NewLex` + its option fields). One lexer
+ * expands one instruction: what its variables add to all the words it expands (beyond their own
+ * text) is bounded by MAX_EXPANSION together.
+ */
 export class ShellLex {
+  private added = 0;
   constructor(readonly options: LexOptions = {}) {}
 
   processWordWithMatches(word: string, env: Env): ProcessResult {
-    const sw = new ShellWord(word, envGetter(env), this.options);
+    const sw = new ShellWord(word, envGetter(env), this.options, word.length + MAX_EXPANSION - this.added);
     try {
       const [result, words] = sw.run();
+      this.added += Math.max(0, result.length - word.length);
       return { result, words, matched: sw.matched, unmatched: sw.unmatched };
     } catch (e) {
       if (e instanceof LexError) throw new SkiffError('EINVAL', `failed to process ${goQuote(word)}: ${e.message}`);
