@@ -163,7 +163,9 @@ int dns_remove(const struct net_iface *f, const char *id);
 /* What a setup holds: the port table's socket and the host ports' sockets (reservations: no other
    process can bind them while the container runs), pasta's pid. Released by net_release: closing
    the socket drops the table. */
+enum net_phase { PH_LOCK, PH_BRIDGE, PH_FIREWALL, PH_VETH, PH_INSIDE, PH_DNS, PH_PORTS, PH_PASTA, PH_COUNT };
 struct net_held {
+  long long us[PH_COUNT]; /* where the setup's time went (status "timings", bench/net.sh) */
   int nft_fd;
   int *port_fds;
   size_t nport_fds;

@@ -34,6 +34,19 @@ void net_held_init(struct net_held *h) {
   h->pasta = -1;
 }
 
+static long long now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* Adds the time since *t to phase ph and restarts the clock. */
+static void lap(struct net_held *h, enum net_phase ph, long long *t) {
+  long long n = now_us();
+  h->us[ph] += n - *t;
+  *t = n;
+}
+
 static int lock_networks(const char *file) {
   int fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return fail("open %s", file);
@@ -260,31 +273,39 @@ static void undo(const struct net_plan *p, struct made *m, size_t n, struct nl *
 }
 
 static int setup_iface(const struct net_plan *p, const struct net_iface *f, struct nl *host, struct nl *nf,
-                       struct nl *ctr, int netns_fd, struct made *m) {
+                       struct nl *ctr, int netns_fd, struct made *m, struct net_held *h, long long *t) {
   int br = ensure_bridge(host, &f->net, &m->bridge);
-  if (br < 0 || nft_network_ensure(nf, &f->net) < 0) return -1;
+  if (br < 0) return -1;
+  lap(h, PH_BRIDGE, t);
+  if (nft_network_ensure(nf, &f->net) < 0) return -1;
   if (!f->net.internal && write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0) return -1;
+  lap(h, PH_FIREWALL, t);
   if (rt_veth_add(host, f->host_name, f->name, netns_fd, f->has_mac ? f->mac : NULL, f->net.mtu) < 0) return -1;
   m->veth = true;
   int hidx = rt_link_index(host, f->host_name);
   if (hidx <= 0) return hidx < 0 ? -1 : failx("veth %s vanished", f->host_name);
   if (rt_link_up(host, hidx, br) < 0 || rt_bridge_port_hairpin(host, hidx) < 0) return -1;
+  lap(h, PH_VETH, t);
   int cidx = rt_link_index(ctr, f->name);
   if (cidx <= 0) return cidx < 0 ? -1 : failx("%s is not in the container's network namespace", f->name);
   if (rt_addr_add(ctr, cidx, &f->addr) < 0 || rt_link_up(ctr, cidx, 0) < 0) return -1;
   if (f->default_route && rt_route_add(ctr, cidx, NULL, &f->net.gateway) < 0) return -1;
+  lap(h, PH_INSIDE, t);
   if (f->net.dns_dir && f->dns_names) {
     if (dns_add(p->aardvark, f, p->container_id, NULL) < 0) return -1;
     m->dns = true;
+    lap(h, PH_DNS, t);
   }
   return 0;
 }
 
 int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held *h) {
   net_held_init(h);
+  long long t = now_us();
   if (p->nifaces) {
     int lock = lock_networks(p->lock_file);
     if (lock < 0) return -1;
+    lap(h, PH_LOCK, &t);
     struct nl host, nf, ctr;
     if (nl_open(&host, NETLINK_ROUTE, -1) < 0) {
       close(lock);
@@ -299,7 +320,7 @@ int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held
     struct made *m = xcalloc(p->nifaces, sizeof *m);
     int r = 0;
     size_t i;
-    for (i = 0; i < p->nifaces && r == 0; i++) r = setup_iface(p, &p->ifaces[i], &host, &nf, &ctr, netns_fd, &m[i]);
+    for (i = 0; i < p->nifaces && r == 0; i++) r = setup_iface(p, &p->ifaces[i], &host, &nf, &ctr, netns_fd, &m[i], h, &t);
     if (r < 0) undo(p, m, i, &host);
     free(m);
     nl_close(&ctr);
@@ -309,8 +330,9 @@ int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held
     if (r < 0) return -1;
   }
   int r = 0;
-  if (p->has_pasta) r = start_pasta(p, pid, h);
-  else if (p->nports) r = setup_ports(p, h);
+  t = now_us();
+  if (p->has_pasta) r = start_pasta(p, pid, h), lap(h, PH_PASTA, &t);
+  else if (p->nports) r = setup_ports(p, h), lap(h, PH_PORTS, &t);
   if (r < 0) {
     char saved[1536];
     snprintf(saved, sizeof saved, "%s", failure());
@@ -338,7 +360,11 @@ void net_release(struct net_held *h) {
   }
   free(h->port_fds);
   free(h->bound_ports);
-  net_held_init(h);
+  h->port_fds = NULL;
+  h->bound_ports = NULL;
+  h->nport_fds = 0;
+  h->nft_fd = -1;
+  h->pasta = -1;
 }
 
 int net_teardown(const struct net_plan *p) {
@@ -401,6 +427,11 @@ char *net_status(const struct net_plan *p, const struct net_held *h, int netns_f
   json_object_set_new(o, "interfaces", ifs);
   json_object_set_new(o, "ports", ports);
   if (h->pasta > 0) json_object_set_new(o, "pasta", json_integer(h->pasta));
+  static const char *const PHASES[PH_COUNT] = {"lock", "bridge", "firewall", "veth", "inside", "dns", "ports", "pasta"};
+  json_t *tm = json_object();
+  for (int i = 0; i < PH_COUNT; i++)
+    if (h->us[i]) json_object_set_new(tm, PHASES[i], json_integer(h->us[i]));
+  json_object_set_new(o, "timingsUs", tm);
   char *s = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return s;

@@ -212,9 +212,22 @@ static void match_l4(struct nlm *m, uint8_t proto, uint16_t dport) {
 
 /* ---- the network's table ---- */
 
+/* 1: the table exists, 0: it does not, -1: error. A plain request, no transaction: a batch that the
+   kernel refuses (EEXIST) costs an abort, which waits for an RCU grace period (ms on a busy machine). */
+static int table_exists(struct nl *nl, const char *name) {
+  struct nlm m;
+  nlm_init(&m);
+  nft_msg(nl, &m, NFT_MSG_GETTABLE, 0);
+  nlm_put_str(&m, NFTA_TABLE_NAME, name);
+  if (send_batch(nl, &m) == 0) return 1;
+  return errno == ENOENT ? 0 : failed("look up the firewall table", name);
+}
+
 int nft_network_ensure(struct nl *nl, const struct net_network *n) {
   const char *t = n->table;
   const char *b = n->bridge;
+  int exists = table_exists(nl, t);
+  if (exists) return exists < 0 ? -1 : 0;
   struct nlm m;
   nlm_init(&m);
   batch(nl, &m, NFNL_MSG_BATCH_BEGIN);
