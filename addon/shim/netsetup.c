@@ -280,7 +280,14 @@ static int setup_iface(const struct net_plan *p, const struct net_iface *f, stru
   if (nft_network_ensure(nf, &f->net) < 0) return -1;
   if (!f->net.internal && write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0) return -1;
   lap(h, PH_FIREWALL, t);
-  if (rt_veth_add(host, f->host_name, f->name, netns_fd, f->has_mac ? f->mac : NULL, f->net.mtu) < 0) return -1;
+  const unsigned char *mac = f->has_mac ? f->mac : NULL;
+  if (rt_veth_add(host, f->host_name, f->name, netns_fd, mac, f->net.mtu) < 0) {
+    /* the name is this container's: a link that has it is left by an earlier run of it whose
+       namespace the kernel has not finished removing */
+    if (errno != EEXIST || rt_link_del(host, f->host_name) < 0 ||
+        rt_veth_add(host, f->host_name, f->name, netns_fd, mac, f->net.mtu) < 0)
+      return -1;
+  }
   m->veth = true;
   int hidx = rt_link_index(host, f->host_name);
   if (hidx <= 0) return hidx < 0 ? -1 : failx("veth %s vanished", f->host_name);
