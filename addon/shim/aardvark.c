@@ -86,7 +86,11 @@ static int rewrite(const char *dir, const char *network, const char *gateway, co
   if (!entries) {
     if (unlink(path) < 0 && errno != ENOENT) r = fail("remove %s", path);
   } else {
-    r = write_atomic(path, out);
+    /* staged beside the dir, not in it: aardvark-dns reads every file of the dir as a network */
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%s", dir, network);
+    if (write_atomic(tmp, out) < 0) r = -1;
+    else if (rename(tmp, path) < 0) r = fail("rename %s", path), unlink(tmp);
   }
   free(out);
   free(old);
@@ -210,7 +214,7 @@ static bool dir_has_networks(const char *dir) {
   bool any = false;
   struct dirent *e;
   while (!any && (e = readdir(d)))
-    any = e->d_name[0] != '.' && strcmp(e->d_name, PID_FILE) && !strstr(e->d_name, ".tmp-");
+    any = e->d_name[0] != '.' && strcmp(e->d_name, PID_FILE);
   closedir(d);
   return any;
 }

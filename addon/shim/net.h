@@ -26,6 +26,7 @@ struct nl {
   int proto;    /* NETLINK_ROUTE or NETLINK_NETFILTER */
   uint32_t seq; /* last sequence number used */
   uint32_t portid;
+  char why[256]; /* the kernel's text for the last error (extended ack), if it sent one */
 };
 /* Open a netlink socket in the current network namespace, or in `netns_fd`'s (>= 0): the socket
    stays bound to that namespace. */
@@ -62,6 +63,11 @@ void nlm_nest_end(struct nlm *m);
    *why gets the kernel's extended-ack text, if any). A dump (NLM_F_DUMP) calls `each` per reply. */
 typedef int (*nl_reply_fn)(const struct nlmsghdr *h, void *arg);
 int nl_talk(struct nl *nl, struct nlm *m, nl_reply_fn each, void *arg, char *why, size_t whylen);
+
+/* nl_talk, then free m: 0, or -1 with errno (nothing recorded: the caller knows what it was doing). */
+int nl_send(struct nl *nl, struct nlm *m, nl_reply_fn each, void *arg);
+/* Record "<what> <name>: <strerror(errno)> (<the kernel's text>)"; returns -1. */
+int nl_failed(const struct nl *nl, const char *what, const char *name);
 
 /* Attribute walking for replies. */
 const struct nlattr *nla_first(const void *start, size_t len);

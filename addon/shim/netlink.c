@@ -258,3 +258,19 @@ int mac_parse(const char *text, unsigned char mac[6]) {
   for (int i = 0; i < 6; i++) mac[i] = (unsigned char)v[i];
   return 0;
 }
+
+int nl_send(struct nl *nl, struct nlm *m, nl_reply_fn each, void *arg) {
+  int r = nl_talk(nl, m, each, arg, nl->why, sizeof nl->why);
+  nlm_free(m);
+  if (r < 0) {
+    errno = -r;
+    return -1;
+  }
+  return 0;
+}
+
+int nl_failed(const struct nl *nl, const char *what, const char *name) {
+  int e = errno;
+  const char *why = nl->why;
+  return failx("%s%s%s: %s%s%s%s", what, name[0] ? " " : "", name, strerror(e), why[0] ? " (" : "", why, why[0] ? ")" : "");
+}

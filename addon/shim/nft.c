@@ -51,23 +51,6 @@ static void batch(struct nl *nl, struct nlm *m, int marker) {
   nlm_marker(nl, m, (uint16_t)marker, &g, sizeof g);
 }
 
-static char why[256];
-
-static int send_batch(struct nl *nl, struct nlm *m) {
-  int r = nl_talk(nl, m, NULL, NULL, why, sizeof why);
-  nlm_free(m);
-  if (r < 0) {
-    errno = -r;
-    return -1;
-  }
-  return 0;
-}
-
-static int failed(const char *what, const char *table) {
-  int e = errno;
-  return failx("%s %s: %s%s%s%s", what, table, strerror(e), why[0] ? " (" : "", why, why[0] ? ")" : "");
-}
-
 /* ---- tables, chains, rules ---- */
 
 static void table(struct nl *nl, struct nlm *m, const char *name, uint32_t flags, uint16_t nlflags) {
@@ -219,8 +202,8 @@ static int table_exists(struct nl *nl, const char *name) {
   nlm_init(&m);
   nft_msg(nl, &m, NFT_MSG_GETTABLE, 0);
   nlm_put_str(&m, NFTA_TABLE_NAME, name);
-  if (send_batch(nl, &m) == 0) return 1;
-  return errno == ENOENT ? 0 : failed("look up the firewall table", name);
+  if (nl_send(nl, &m, NULL, NULL) == 0) return 1;
+  return errno == ENOENT ? 0 : nl_failed(nl, "look up the firewall table", name);
 }
 
 int nft_network_ensure(struct nl *nl, const struct net_network *n) {
@@ -288,7 +271,7 @@ int nft_network_ensure(struct nl *nl, const struct net_network *n) {
     }
   }
   batch(nl, &m, NFNL_MSG_BATCH_END);
-  if (send_batch(nl, &m) < 0) return errno == EEXIST ? 0 : failed("create the firewall table", t);
+  if (nl_send(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? 0 : nl_failed(nl, "create the firewall table", t);
   return 0;
 }
 
@@ -299,7 +282,7 @@ int nft_table_del(struct nl *nl, const char *name) {
   nft_msg(nl, &m, NFT_MSG_DELTABLE, 0);
   nlm_put_str(&m, NFTA_TABLE_NAME, name);
   batch(nl, &m, NFNL_MSG_BATCH_END);
-  if (send_batch(nl, &m) < 0) return errno == ENOENT ? 0 : failed("delete the firewall table", name);
+  if (nl_send(nl, &m, NULL, NULL) < 0) return errno == ENOENT ? 0 : nl_failed(nl, "delete the firewall table", name);
   return 0;
 }
 
@@ -351,8 +334,8 @@ int nft_ports_table(struct nl *nl, const char *t, const struct net_port *ports, 
     dnat_rule(nl, &m, t, "output", &ports[i], host_ports[i]);
   }
   batch(nl, &m, NFNL_MSG_BATCH_END);
-  if (send_batch(nl, &m) < 0)
+  if (nl_send(nl, &m, NULL, NULL) < 0)
     return errno == EEXIST ? failx("create the firewall table %s: it exists (is the container running twice?)", t)
-                           : failed("create the firewall table", t);
+                           : nl_failed(nl, "create the firewall table", t);
   return 0;
 }

@@ -12,25 +12,6 @@
 #include "net.h"
 #include "shim.h"
 
-static char why[256]; /* the kernel's text for the last error, if it sent one */
-
-/* Send and free m; -1 with errno on failure (nothing recorded: the caller knows what it was doing). */
-static int talk(struct nl *nl, struct nlm *m, nl_reply_fn each, void *arg) {
-  int r = nl_talk(nl, m, each, arg, why, sizeof why);
-  nlm_free(m);
-  if (r < 0) {
-    errno = -r;
-    return -1;
-  }
-  return 0;
-}
-
-/* "<what> <name>: <strerror> (<the kernel's text>)" */
-static int failed(const char *what, const char *name) {
-  int e = errno;
-  return failx("%s%s%s: %s%s%s%s", what, name[0] ? " " : "", name, strerror(e), why[0] ? " (" : "", why, why[0] ? ")" : "");
-}
-
 struct link_query {
   int index;
   char kind[32];
@@ -60,18 +41,18 @@ static int get_link(struct nl *nl, const char *name, struct link_query *q) {
   nlm_msg(nl, &m, RTM_GETLINK, 0, &ifi, sizeof ifi);
   nlm_put_str(&m, IFLA_IFNAME, name);
   nlm_put_u32(&m, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-  return talk(nl, &m, on_link, q);
+  return nl_send(nl, &m, on_link, q);
 }
 
 int rt_link_index(struct nl *nl, const char *name) {
   struct link_query q;
-  if (get_link(nl, name, &q) < 0) return errno == ENODEV ? 0 : failed("look up link", name);
+  if (get_link(nl, name, &q) < 0) return errno == ENODEV ? 0 : nl_failed(nl, "look up link", name);
   return q.index;
 }
 
 int rt_link_kind(struct nl *nl, const char *name, char *kind, size_t len) {
   struct link_query q;
-  if (get_link(nl, name, &q) < 0) return errno == ENODEV ? -1 : failed("look up link", name);
+  if (get_link(nl, name, &q) < 0) return errno == ENODEV ? -1 : nl_failed(nl, "look up link", name);
   snprintf(kind, len, "%s", q.kind);
   return 0;
 }
@@ -86,7 +67,7 @@ int rt_bridge_add(struct nl *nl, const char *name, int mtu) {
   nlm_nest(&m, IFLA_LINKINFO);
   nlm_put_str(&m, IFLA_INFO_KIND, "bridge");
   nlm_nest_end(&m);
-  if (talk(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? -1 : failed("create bridge", name);
+  if (nl_send(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? -1 : nl_failed(nl, "create bridge", name);
   return 0;
 }
 
@@ -112,8 +93,8 @@ int rt_veth_add(struct nl *nl, const char *host, const char *peer, int peer_netn
   nlm_nest_end(&m);
   nlm_nest_end(&m);
   nlm_nest_end(&m);
-  if (talk(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? failx("create veth %s: a link with that name exists", host)
-                                                           : failed("create veth", host);
+  if (nl_send(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? failx("create veth %s: a link with that name exists", host)
+                                                           : nl_failed(nl, "create veth", host);
   return 0;
 }
 
@@ -125,7 +106,7 @@ int rt_link_up(struct nl *nl, int index, int master) {
   if (master) nlm_put_u32(&m, IFLA_MASTER, (uint32_t)master);
   char name[32];
   snprintf(name, sizeof name, "#%d", index);
-  return talk(nl, &m, NULL, NULL) < 0 ? failed(master ? "attach and bring up link" : "bring up link", name) : 0;
+  return nl_send(nl, &m, NULL, NULL) < 0 ? nl_failed(nl, master ? "attach and bring up link" : "bring up link", name) : 0;
 }
 
 /* Hairpin mode on a bridge port: a container reaching its own published port through the host
@@ -140,7 +121,7 @@ int rt_bridge_port_hairpin(struct nl *nl, int index) {
   nlm_nest_end(&m);
   char name[32];
   snprintf(name, sizeof name, "#%d", index);
-  return talk(nl, &m, NULL, NULL) < 0 ? failed("set hairpin mode on bridge port", name) : 0;
+  return nl_send(nl, &m, NULL, NULL) < 0 ? nl_failed(nl, "set hairpin mode on bridge port", name) : 0;
 }
 
 int rt_link_del(struct nl *nl, const char *name) {
@@ -149,7 +130,7 @@ int rt_link_del(struct nl *nl, const char *name) {
   struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
   nlm_msg(nl, &m, RTM_DELLINK, 0, &ifi, sizeof ifi);
   nlm_put_str(&m, IFLA_IFNAME, name);
-  if (talk(nl, &m, NULL, NULL) < 0) return errno == ENODEV ? 0 : failed("delete link", name);
+  if (nl_send(nl, &m, NULL, NULL) < 0) return errno == ENODEV ? 0 : nl_failed(nl, "delete link", name);
   return 0;
 }
 
@@ -180,7 +161,7 @@ int rt_link_mac(struct nl *nl, int index, unsigned char mac[6]) {
   struct mac_query q = {.found = false};
   char name[32];
   snprintf(name, sizeof name, "#%d", index);
-  if (talk(nl, &m, on_mac, &q) < 0) return failed("read the MAC address of link", name);
+  if (nl_send(nl, &m, on_mac, &q) < 0) return nl_failed(nl, "read the MAC address of link", name);
   if (!q.found) return failx("read the MAC address of link %s: none", name);
   memcpy(mac, q.mac, 6);
   return 0;
@@ -202,7 +183,7 @@ int rt_addr_add(struct nl *nl, int index, const struct net_addr *a) {
   }
   char text[64];
   net_addr_format(a, text, sizeof text);
-  if (talk(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? 0 : failed("add address", text);
+  if (nl_send(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? 0 : nl_failed(nl, "add address", text);
   return 0;
 }
 
@@ -218,7 +199,7 @@ int rt_route_add(struct nl *nl, int index, const struct net_addr *dst, const str
   nlm_put_u32(&m, RTA_OIF, (uint32_t)index);
   char text[64] = "default";
   if (dst && dst->prefix > 0) net_addr_format(dst, text, sizeof text);
-  if (talk(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? 0 : failed("add route", text);
+  if (nl_send(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? 0 : nl_failed(nl, "add route", text);
   return 0;
 }
 
@@ -245,6 +226,6 @@ int rt_bridge_ports(struct nl *nl, int bridge_index) {
   nlm_put_u32(&m, IFLA_MASTER, (uint32_t)bridge_index); /* the kernel filters the dump by master */
   nlm_put_u32(&m, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   struct ports_query q = {bridge_index, 0};
-  if (talk(nl, &m, on_port, &q) < 0) return failed("list the ports of bridge", "");
+  if (nl_send(nl, &m, on_port, &q) < 0) return nl_failed(nl, "list the ports of bridge", "");
   return q.count;
 }

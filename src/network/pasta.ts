@@ -26,6 +26,19 @@ export function pastaPath(): string {
   return p;
 }
 
+/** pasta needs the tun device read-write; a clear line when it is missing or not usable. */
+export function checkTun(dev = '/dev/net/tun'): void {
+  try {
+    fs.accessSync(dev, fs.constants.R_OK | fs.constants.W_OK);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not readable and writable by this user';
+    throw new SkiffError(
+      'ERUNTIME',
+      `${dev} ${why}: rootless containers need it for their network (as root: chmod 0666 ${dev}, as Debian's udev rules and scripts/setup-debian.sh do), or use --network none`,
+    );
+  }
+}
+
 /** The lowest port an unprivileged process may bind (net.ipv4.ip_unprivileged_port_start). */
 export function unprivilegedPortStart(): number {
   try {
@@ -121,6 +134,7 @@ async function prepare(req: SetupRequest): Promise<Prepared> {
   if (req.networks.some((a) => !a.network.Default)) {
     throw new SkiffError('EINVAL', 'user-defined networks are not supported for rootless containers yet');
   }
+  checkTun();
   const args = ['--config-net', '-q', ...(await pastaPortArgs(req.forwards)), '-T', 'none', '-U', 'none'];
   const plan: NetworkPlan = {
     containerId: req.containerId,

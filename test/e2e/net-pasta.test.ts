@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { configure } from '../../src/config.js';
 import { holderOf } from '../../src/network/ipam.js';
-import { pastaBackend } from '../../src/network/pasta.js';
+import { checkTun, pastaBackend } from '../../src/network/pasta.js';
 import { forwardsOf, parsePublish } from '../../src/network/ports.js';
 import { defaultNetwork } from '../../src/network/store.js';
 import { isRootless, processes, until } from '../helpers/fixtures.js';
@@ -82,5 +82,15 @@ describe('pasta (rootless)', { skip }, () => {
         message: `cannot expose privileged port ${low}, you can add 'net.ipv4.ip_unprivileged_port_start=${low}' to /etc/sysctl.conf (currently ${start}), or choose a larger port number (>= ${start})`,
       },
     );
+  });
+
+  test('a tun device that is missing or not usable: one line naming it', () => {
+    assert.throws(() => checkTun(path.join(base, 'no-tun')), {
+      message: `${path.join(base, 'no-tun')} does not exist: rootless containers need it for their network (as root: chmod 0666 ${path.join(base, 'no-tun')}, as Debian's udev rules and scripts/setup-debian.sh do), or use --network none`,
+    });
+    const locked = path.join(base, 'locked-tun');
+    fs.writeFileSync(locked, '', { mode: 0o200 }); // write-only, as a 0600 root device is for the user
+    assert.throws(() => checkTun(locked), /locked-tun is not readable and writable by this user/);
+    checkTun(); // the machine's own is usable (the suite's setup makes it so)
   });
 });
