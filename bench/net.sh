@@ -167,6 +167,31 @@ if [ -x "$AARDVARK" ]; then
   net teardown "$T/dnsholder.plan.json"; ip netns del "${NS[1]}"
 fi
 
+# ---- f) the CLI's part of a start -----------------------------------------------------------------
+echo "== f) the CLI's part of a start (in-process, after warm-up): lease under the lock, plan, hosts + resolv.conf"
+SKIFF_ROOT="$T/cli-root" SKIFF_RUNROOT="$T/cli-run" SKIFF_SUBNET_CLAIMS="$T/claims" SKIFF_ADDRESS_POOLS=10.214.64.0/18/24 \
+  RUNS=$RUNS node --input-type=module -e '
+  const d = (m) => import(process.argv[1] + "/dist/src/network/" + m + ".js");
+  const [{ bridgeBackend }, { holderOf, release }, { defaultNetwork }, { hostsFile }, { containerResolvConf, parseResolvConf }, { forwardsOf, parsePublish }] =
+    await Promise.all(["bridge", "ipam", "store", "hosts", "resolv", "ports"].map(d));
+  const fs = await import("node:fs");
+  const times = [];
+  const holder = holderOf();
+  for (let i = 0; i < Number(process.env.RUNS) + 5; i++) {
+    const id = i.toString(16).padStart(64, "0");
+    const s = process.hrtime.bigint();
+    const network = await defaultNetwork();
+    const p = await bridgeBackend.prepare({ containerId: id, name: "b" + i, networks: [{ network, aliases: [] }], forwards: forwardsOf(parsePublish([]).bindings), holder });
+    hostsFile({ hostname: id.slice(0, 12), addresses: p.addresses, extraHosts: [], ipv6: true });
+    containerResolvConf(parseResolvConf(fs.readFileSync("/etc/resolv.conf", "utf8")), { mode: p.resolv.mode, dns: [], dnsSearch: [], dnsOptions: [], ipv6: true });
+    const e = process.hrtime.bigint();
+    if (i >= 5) times.push(Number(e - s) / 1e6);
+    await release(network.Name, id);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`${"prepare + files, default network".padEnd(62)} median ${times[Math.floor((times.length - 1) / 2)].toFixed(2).padStart(7)} ms   min ${times[0].toFixed(2).padStart(7)} ms   (n=${times.length})`);
+' "$REPO"
+
 # ---- e) rootless helpers ------------------------------------------------------------------------
 if id "$RUSER" >/dev/null 2>&1; then
   echo "== e) rootless (as $RUSER): until the namespace is configured and the port bound"
