@@ -13,9 +13,9 @@ import { SkiffError } from '../errors.js';
 import { lazyBuiltin } from '../lazy.js';
 import { lockFile } from '../store/layout.js';
 import type { NetworkBackend, Prepared, SetupRequest } from './backend.js';
-import { formatIPv4 } from './ipv4.js';
 import { findHelper, type NetworkPlan } from './plan.js';
 import type { Forward } from './ports.js';
+import { defaultGateway } from './routes.js';
 import { shimSetup } from './shim.js';
 
 const dgram = lazyBuiltin<typeof import('node:dgram')>('node:dgram');
@@ -115,21 +115,6 @@ async function isFree(proto: 'tcp' | 'udp', host: string, port: number): Promise
   return ok;
 }
 
-/** The host's default IPv4 gateway (what pasta gives the container, and maps to the host). */
-export function hostDefaultGateway(text?: string): string | undefined {
-  let t = text;
-  try {
-    t ??= fs.readFileSync('/proc/net/route', 'utf8');
-  } catch {
-    return undefined;
-  }
-  for (const line of t.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length >= 8 && f[1] === '00000000' && f[7] === '00000000') return formatIPv4(Buffer.from(f[2]!, 'hex').readUInt32LE(0));
-  }
-  return undefined;
-}
-
 async function prepare(req: SetupRequest): Promise<Prepared> {
   if (req.networks.some((a) => !a.network.Default)) {
     throw new SkiffError('EINVAL', 'user-defined networks are not supported for rootless containers yet');
@@ -144,7 +129,7 @@ async function prepare(req: SetupRequest): Promise<Prepared> {
     ports: [],
     pasta: { path: pastaPath(), args },
   };
-  return { plan, leases: [], stale: [], resolv: { mode: 'legacy' }, hostGateway: hostDefaultGateway() ?? '', addresses: [] };
+  return { plan, leases: [], stale: [], resolv: { mode: 'legacy' }, hostGateway: defaultGateway() ?? '', addresses: [] };
 }
 
 export const pastaBackend: NetworkBackend = {

@@ -9,14 +9,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { paths } from '../config.js';
-import { native } from '../native.js';
 import { SkiffError } from '../errors.js';
 import { randomHex } from '../random.js';
 import { readJsonSync, writeFileAtomicSync, writeJsonAtomic } from '../store/atomic.js';
 import { dirs, networkFile } from '../store/layout.js';
-import { withLock } from '../store/lock.js';
+import { withLock, withLockFile } from '../store/lock.js';
 import { formatIPv4, formatPrefix, overlaps, parsePrefix, prefixSize, type Prefix } from './ipv4.js';
 import { checkNetworkName } from './options.js';
+import { hostRoutes } from './routes.js';
 
 export const DEFAULT_NETWORK = 'bridge';
 
@@ -76,34 +76,6 @@ export function addressPools(env: string | undefined = process.env.SKIFF_ADDRESS
   return out;
 }
 
-/** IPv4 routes of this network namespace (/proc/net/route), default routes left out. */
-export function hostRoutes(text?: string): Prefix[] {
-  let t = text;
-  if (t === undefined) {
-    try {
-      t = fs.readFileSync('/proc/net/route', 'utf8');
-    } catch {
-      return [];
-    }
-  }
-  const out: Prefix[] = [];
-  for (const line of t.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8) continue;
-    const le = (h: string): number => Buffer.from(h.padStart(8, '0'), 'hex').readUInt32LE(0);
-    const mask = le(f[7]!);
-    if (mask === 0) continue;
-    out.push({ base: (le(f[1]!) & mask) >>> 0, bits: popcount(mask) });
-  }
-  return out;
-}
-
-function popcount(v: number): number {
-  let n = 0;
-  for (let x = v >>> 0; x; x >>>= 1) n += x & 1;
-  return n;
-}
-
 // ---- host-wide claims of rootful subnets ---------------------------------------------------------
 
 interface Claim {
@@ -137,20 +109,10 @@ function validClaims(): { prefix: Prefix; claim: Claim }[] {
   return out;
 }
 
-/** Under the claims lock: fn with the lock held (a plain flock on a file in the claims dir). */
+/** fn under the claims lock (a file in the claims dir). */
 async function withClaims<T>(fn: () => T): Promise<T> {
   fs.mkdirSync(claimsDir(), { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(path.join(claimsDir(), '.lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-  try {
-    let delay = 2;
-    while (!native().flock(fd, true, true)) {
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 50);
-    }
-    return fn();
-  } finally {
-    fs.closeSync(fd);
-  }
+  return withLockFile(path.join(claimsDir(), '.lock'), async () => fn());
 }
 
 /**

@@ -13,9 +13,10 @@ import { configure } from '../../src/config.js';
 import { allocate, forgetLease, holderOf, leasesOf, release, staleLeases, type Holder } from '../../src/network/ipam.js';
 import { formatPrefix, parseIPv4 } from '../../src/network/ipv4.js';
 import {
-  addressPools, claimSubnet, createNetwork, defaultNetwork, findNetwork, hostRoutes, listNetworks, removeNetworkRecord,
+  addressPools, claimSubnet, createNetwork, defaultNetwork, findNetwork, listNetworks, removeNetworkRecord,
 } from '../../src/network/store.js';
 import { dnsNames } from '../../src/network/bridge.js';
+import { defaultGateway, hostRoutes } from '../../src/network/routes.js';
 import { bridgePlan, hostIfName } from '../../src/network/plan.js';
 
 const made: string[] = [];
@@ -56,13 +57,15 @@ test('address pools: Docker defaults, SKIFF_ADDRESS_POOLS', () => {
   assert.throws(() => addressPools('10.10.0.1/16/24'), /SKIFF_ADDRESS_POOLS: 10\.10\.0\.1\/16\/24 is not BASE\/BITS\/SIZE/);
 });
 
-test('host routes from /proc/net/route, default routes left out', () => {
+test('host routes from /proc/net/route, default routes left out; the default gateway', () => {
   const text = `Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
 eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
 docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
 `;
   assert.deepEqual(hostRoutes(text).map(formatPrefix), ['192.0.2.0/24', '172.17.0.0/16']);
+  assert.equal(defaultGateway(text), '192.0.2.1');
+  assert.equal(defaultGateway(text.split('\n').filter((l) => !l.includes('010200C0')).join('\n')), undefined);
 });
 
 test('the default network: made once, first pool subnet clear of routes and claims; SKIFF_BRIDGE_SUBNET', async () => {
