@@ -8,7 +8,7 @@
 #   d) aardvark-dns: first container of a DNS network (start, wait for its listener), a later one (SIGHUP)
 #   e) rootless: pasta and slirp4netns until the namespace is configured (as RUSER, default skiffci)
 # Prints medians of RUNS (default 10) per step. Only addresses the script makes are used (10.214.0.0/16,
-# bridges skbench*); nothing is sent off the machine. Usage: bash bench/net.sh
+# bridges skiff-bench0 and skbenchnv0); nothing is sent off the machine. Usage: bash bench/net.sh
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${RUNS:-10}
@@ -29,7 +29,7 @@ cleanup() {
   done
   for f in "$T"/*.plan.json; do [ -f "$f" ] && "$SHIM" net teardown "$f" >/dev/null 2>&1; done
   for f in "$T"/nv-*.json; do [ -f "$f" ] && "$NETAVARK" --config "$T/nv" -f "$f" teardown /proc/self/ns/net >/dev/null 2>&1; done
-  ip link del skbench0 2>/dev/null; ip link del skbenchnv0 2>/dev/null
+  ip link del skiff-bench0 2>/dev/null; ip link del skbenchnv0 2>/dev/null
   nft delete table ip skbench_cli 2>/dev/null
   rm -rf "$T"
 }
@@ -88,7 +88,7 @@ plan() { # NAME ID IP HOSTPORT(or -) DNS(0/1)
   cat >"$T/$1.plan.json" <<EOF
 {"containerId":"$2","endpoint":"bench","lockFile":"$T/lock","aardvark":"$AARDVARK",$table
  "interfaces":[{"name":"eth0","hostName":"skvb$2","address":"$3/24","defaultRoute":true,"dnsNames":"bench$2",
-   "network":{"name":"skbench","bridge":"skbench0","table":"skbench_net",$dns"subnet":"10.214.7.0/24","gateway":"10.214.7.1","internal":false}}],
+   "network":{"name":"skbench","bridge":"skiff-bench0","table":"skiff_bench_net",$dns"subnet":"10.214.7.0/24","gateway":"10.214.7.1","internal":false}}],
  "ports":$ports}
 EOF
 }

@@ -51,6 +51,10 @@ static int parse_network(json_t *o, struct net_network *n) {
   if (safe_name(n->name, 200, "network name") < 0 || safe_name(n->bridge, 15, "bridge name") < 0 ||
       safe_name(n->table, 64, "table name") < 0)
     return -1;
+  /* teardown deletes the bridge and the table by these names: only ever ones of ours */
+  if (strncmp(n->bridge, "skiff", 5) || strncmp(n->table, "skiff_", 6))
+    return failx("network plan: bridge %s / table %s: skiff manages only bridges named skiff* and tables skiff_*", n->bridge,
+                 n->table);
   if (net_addr_parse(str(o, "subnet"), true, &n->subnet) < 0 || net_addr_parse(str(o, "gateway"), false, &n->gateway) < 0)
     return -1;
   n->gateway.prefix = n->subnet.prefix;
@@ -66,6 +70,8 @@ static int parse_iface(json_t *o, struct net_iface *f) {
   if (!json_is_object(o)) return failx("network plan: interfaces[] must be objects");
   if (need(o, "name", "interface", &f->name) < 0 || need(o, "hostName", "interface", &f->host_name) < 0) return -1;
   if (safe_name(f->name, 15, "interface name") < 0 || safe_name(f->host_name, 15, "interface name") < 0) return -1;
+  if (strncmp(f->host_name, "sk", 2))
+    return failx("network plan: host interface %s: skiff manages only host links named sk*", f->host_name);
   if (net_addr_parse(str(o, "address"), true, &f->addr) < 0) return -1;
   const char *mac = str(o, "mac");
   if (mac) {
@@ -121,7 +127,8 @@ int net_plan_parse(json_t *j, struct net_plan *p) {
   p->endpoint = str(j, "endpoint") ? str(j, "endpoint") : p->container_id;
   p->aardvark = str(j, "aardvark");
   p->ports_table = str(j, "portsTable");
-  if (p->ports_table && safe_name(p->ports_table, 64, "table name") < 0) return -1;
+  if (p->ports_table && (safe_name(p->ports_table, 64, "table name") < 0 || strncmp(p->ports_table, "skiff_", 6)))
+    return failx("network plan: table %s: skiff manages only tables skiff_*", p->ports_table);
   json_t *ifs = json_object_get(j, "interfaces"), *ports = json_object_get(j, "ports"), *e;
   size_t i;
   if (ifs && !json_is_array(ifs)) return failx("network plan: interfaces must be an array");

@@ -15,10 +15,10 @@ import path from 'node:path';
 import { configure } from '../../src/config.js';
 import { bridgeBackend } from '../../src/network/bridge.js';
 import { holderOf, leasesOf, type Holder } from '../../src/network/ipam.js';
-import { hostIfName, portsTableName } from '../../src/network/plan.js';
+import { bridgePlan, hostIfName, portsTableName } from '../../src/network/plan.js';
 import { forwardsOf, parsePublish } from '../../src/network/ports.js';
 import { createNetwork, defaultNetwork, listNetworks, type NetworkRecord } from '../../src/network/store.js';
-import type { SetupHandle } from '../../src/network/shim.js';
+import { shimSetup, shimTeardown, type SetupHandle } from '../../src/network/shim.js';
 import { isRootless, processes, until } from '../helpers/fixtures.js';
 import { curlIn, fetchText, hostLinks, hostServer, hostTables, httpdIn, makeNetns, portFree, type Netns } from '../helpers/netns.js';
 
@@ -230,6 +230,28 @@ describe('bridge networks (rootful)', { skip }, () => {
     assert.deepEqual(await bridgeBackend.sweep(), [c.id]);
     assert.deepEqual(await bridgeBackend.sweep(), [], 'a second sweep finds nothing');
     await closeAll();
+    await leftovers();
+  });
+
+  test("the shim refuses plans naming links or tables that are not skiff's (teardown deletes by name)", async () => {
+    const d = await defaultNetwork();
+    const lease = { container: 'f'.repeat(64), ip: '10.215.0.200', static: false, ifName: 'eth0', hostIf: hostIfName('f'.repeat(64), 0), at: 'x' };
+    const plan = bridgePlan('f'.repeat(64), 'x', [{ network: d, lease }], []);
+    const ns = await makeNetns();
+    try {
+      for (const [mutate, msg] of [
+        [(p: typeof plan) => (p.interfaces[0]!.network.bridge = 'docker0'), /skiff manages only bridges named skiff\* and tables skiff_\*/],
+        [(p: typeof plan) => (p.interfaces[0]!.network.table = 'filter'), /skiff manages only bridges named skiff\* and tables skiff_\*/],
+        [(p: typeof plan) => (p.interfaces[0]!.hostName = 'eth0'), /skiff manages only host links named sk\*/],
+      ] as const) {
+        const bad = structuredClone(plan);
+        mutate(bad);
+        await assert.rejects(shimSetup(bad, ns.pid), msg);
+        await assert.rejects(shimTeardown(bad), msg);
+      }
+    } finally {
+      await ns.close();
+    }
     await leftovers();
   });
 });
