@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'ENOIMAGE' // image not known locally / not found in registry
   | 'ENOCONTAINER'
   | 'ENOVOLUME'
+  | 'ENONETWORK'
   | 'EINVAL' // bad user input (flags, references, files)
   | 'EAUTH' // registry refused credentials
   | 'ENET' // registry unreachable / TLS / transport

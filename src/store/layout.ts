@@ -6,6 +6,7 @@
  *   images/<hex>.json        image records; images/repositories.json maps tags to image ids
  *   containers/<id>/         container config, state, upper/, work/, rootfs/, logs
  *   volumes/<name>/_data
+ *   networks/<name>.json     network records; networks/leases/<name>.json its address leases (src/network/)
  *   buildcache/<key>.json    build cache: a build step's key → its result (created, layer)
  *   tmp/                     staging: built here, then renamed into place
  *   locks/                   flock files
@@ -22,6 +23,7 @@ export interface StoreDirs {
   images: string;
   containers: string;
   volumes: string;
+  networks: string;
   tmp: string;
   buildcache: string;
   locks: string;
@@ -42,6 +44,7 @@ export function dirs(): StoreDirs {
     images: path.join(root, 'images'),
     containers: path.join(root, 'containers'),
     volumes: path.join(root, 'volumes'),
+    networks: path.join(root, 'networks'),
     tmp: path.join(root, 'tmp'),
     buildcache: path.join(root, 'buildcache'),
     locks: path.join(root, 'locks'),
@@ -72,6 +75,10 @@ export const containersIndexFile = (): string => path.join(dirs().containers, 'n
 /** containers/names/<name>: a symlink to the id of the container that holds the name */
 export const containerNamesDir = (): string => path.join(dirs().containers, 'names');
 export const volumeDir = (name: string): string => path.join(dirs().volumes, name);
+export const networkFile = (name: string): string => path.join(dirs().networks, `${name}.json`);
+export const networkLeasesFile = (name: string): string => path.join(dirs().networks, 'leases', `${name}.json`);
+/** aardvark-dns's config dir (one server per store, for its networks with DNS): runtime state */
+export const dnsConfigDir = (): string => path.join(dirs().runroot, 'aardvark-dns');
 export const buildCacheFile = (key: string): string => path.join(dirs().buildcache, `${hexOf(key)}.json`);
 /** The host directory of a RUN --mount=type=cache (by the hash of its id). */
 export const buildCacheMountDir = (idHash: string): string => path.join(dirs().buildcache, 'mounts', idHash);

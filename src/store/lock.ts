@@ -10,7 +10,12 @@ import { lockFile } from './layout.js';
 export type LockName = 'images' | 'gc' | 'containers' | 'volumes' | 'networks' | `container-${string}` | `layer-${string}` | `buildmount-${string}`;
 
 export async function withLock<T>(name: LockName, fn: () => Promise<T>, opts: { shared?: boolean } = {}): Promise<T> {
-  const fd = fs.openSync(lockFile(name), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  return withLockFile(lockFile(name), fn, opts);
+}
+
+/** withLock on a lock file outside the store (host-wide state such as src/network's subnet claims). */
+export async function withLockFile<T>(file: string, fn: () => Promise<T>, opts: { shared?: boolean } = {}): Promise<T> {
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
     const addon = native();
     let delay = 5;

@@ -1,0 +1,192 @@
+/*
+ * Container networking in the shim (ARCHITECTURE.md "Networking"). The CLI plans (src/network/),
+ * the shim executes the plan against the container's network namespace:
+ *   netlink.c   rtnetlink and nfnetlink messages: build, send, read acks (errors with the kernel's text)
+ *   rtnl.c      links (bridge, veth), addresses, routes, bridge ports
+ *   nft.c       nf_tables: a network's table (masquerade, guards), a container's port table (DNAT)
+ *   netplan.c   the plan (JSON, `skiff.network` in a spec or `skiff-shim net` input) → struct net_plan
+ *   netsetup.c  setup/teardown of a plan: bridge, veth, addresses, routes, tables, host ports, DNS, pasta
+ *   cmd_net.c   `skiff-shim net setup|teardown`
+ * Every function records one line with fail()/failx() and returns -1 on failure, and undoes what it
+ * made before returning (nothing is left behind on any failure path).
+ */
+#ifndef SKIFF_NET_H
+#define SKIFF_NET_H
+
+#include <jansson.h>
+#include <linux/netlink.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- netlink.c ---- */
+struct nl {
+  int fd;
+  int proto;    /* NETLINK_ROUTE or NETLINK_NETFILTER */
+  uint32_t seq; /* last sequence number used */
+  uint32_t portid;
+  char why[256]; /* the kernel's text for the last error (extended ack), if it sent one */
+};
+/* Open a netlink socket in the current network namespace, or in `netns_fd`'s (>= 0): the socket
+   stays bound to that namespace. */
+int nl_open(struct nl *nl, int proto, int netns_fd);
+void nl_close(struct nl *nl);
+
+/* A growing buffer of one or more netlink messages (a batch). */
+struct nlm {
+  char *buf;
+  size_t len, cap;
+  size_t msg;      /* offset of the message being built */
+  size_t nest[16]; /* offsets of open nested attributes */
+  int depth;
+  unsigned count;  /* messages in the buffer */
+  unsigned acks;   /* of which asked for an ack */
+  bool dump;
+};
+void nlm_init(struct nlm *m);
+void nlm_free(struct nlm *m);
+/* Start a message of `type` with `flags` (NLM_F_REQUEST|NLM_F_ACK added) and a family header. */
+void nlm_msg(struct nl *nl, struct nlm *m, uint16_t type, uint16_t flags, const void *hdr, size_t hdrlen);
+/* A message without an ack (nfnetlink's batch begin/end). */
+void nlm_marker(struct nl *nl, struct nlm *m, uint16_t type, const void *hdr, size_t hdrlen);
+void nlm_put(struct nlm *m, uint16_t type, const void *data, size_t len);
+void nlm_raw(struct nlm *m, const void *data, size_t len); /* aligned bytes (a header inside an attribute) */
+void nlm_put_str(struct nlm *m, uint16_t type, const char *s);
+void nlm_put_u8(struct nlm *m, uint16_t type, uint8_t v);
+void nlm_put_u32(struct nlm *m, uint16_t type, uint32_t v);
+void nlm_put_be32(struct nlm *m, uint16_t type, uint32_t host_order);
+void nlm_nest(struct nlm *m, uint16_t type);
+void nlm_nest_end(struct nlm *m);
+
+/* Send every message of m and read an ack for each. On the first error: -errno (no failure recorded;
+   *why gets the kernel's extended-ack text, if any). A dump (NLM_F_DUMP) calls `each` per reply. */
+typedef int (*nl_reply_fn)(const struct nlmsghdr *h, void *arg);
+int nl_talk(struct nl *nl, struct nlm *m, nl_reply_fn each, void *arg, char *why, size_t whylen);
+
+/* nl_talk, then free m: 0, or -1 with errno (nothing recorded: the caller knows what it was doing). */
+int nl_send(struct nl *nl, struct nlm *m, nl_reply_fn each, void *arg);
+/* Record "<what> <name>: <strerror(errno)> (<the kernel's text>)"; returns -1. */
+int nl_failed(const struct nl *nl, const char *what, const char *name);
+
+/* Attribute walking for replies. */
+const struct nlattr *nla_first(const void *start, size_t len);
+const struct nlattr *nla_next(const struct nlattr *a, size_t *rest);
+/* for (size_t rest = len; ...; a = nla_next(a, &rest)) over the attributes at start */
+static inline const void *nla_data(const struct nlattr *a) { return (const char *)a + NLA_HDRLEN; }
+static inline size_t nla_len(const struct nlattr *a) { return a->nla_len - NLA_HDRLEN; }
+
+/* ---- addresses ---- */
+struct net_addr {
+  int family; /* AF_INET (AF_INET6 later) */
+  unsigned char a[16];
+  int prefix; /* -1: none given */
+};
+int net_addr_parse(const char *text, bool with_prefix, struct net_addr *out); /* "10.0.0.2" or "10.0.0.2/24" */
+void net_addr_format(const struct net_addr *a, char *out, size_t len);        /* without the prefix */
+int mac_parse(const char *text, unsigned char mac[6]);
+
+/* ---- rtnl.c ---- */
+int rt_link_index(struct nl *nl, const char *name);            /* > 0, 0 = no such link, -1 error */
+int rt_link_kind(struct nl *nl, const char *name, char *kind, size_t len); /* 0, or -1 (ENODEV: none) */
+int rt_bridge_add(struct nl *nl, const char *name, int mtu);   /* -1 with errno EEXIST when it exists */
+int rt_veth_add(struct nl *nl, const char *host, const char *peer, int peer_netns_fd, const unsigned char *peer_mac,
+                int mtu);
+int rt_link_up(struct nl *nl, int index, int master);          /* master 0: none */
+int rt_link_del(struct nl *nl, const char *name);              /* 0 also when it does not exist */
+int rt_bridge_port_hairpin(struct nl *nl, int index);
+int rt_link_mac(struct nl *nl, int index, unsigned char mac[6]);
+int rt_addr_add(struct nl *nl, int index, const struct net_addr *a); /* EEXIST is success */
+int rt_route_add(struct nl *nl, int index, const struct net_addr *dst, const struct net_addr *gw);
+int rt_bridge_ports(struct nl *nl, int bridge_index);          /* number of links enslaved, -1 error */
+
+/* ---- nft.c ---- */
+struct net_network;
+struct net_port;
+/* The network's table (skiff_<bridge>): masquerade of the subnet (not for --internal), of loopback
+   sources sent to its containers (published ports reached at 127.0.0.1) and of containers reaching a
+   container of the same network through a host port; drops loopback destinations arriving from the
+   bridge (route_localnet is on); an internal network reaches nothing outside the bridge but its DNS.
+   Created atomically (one batch, the table EXCL): a concurrent creator's EEXIST is success. */
+int nft_network_ensure(struct nl *nl, const struct net_network *n);
+int nft_table_del(struct nl *nl, const char *name); /* 0 also when it does not exist */
+/* The container's port table (skiff_p_<id>): DNAT from the host ports to the container, owned by
+   nl's socket (NFT_TABLE_F_OWNER): the kernel removes it when that socket closes, so the rules live
+   exactly as long as the process that holds it (the shim, the monitor). */
+int nft_ports_table(struct nl *nl, const char *table, const struct net_port *ports, const unsigned *host_ports, size_t n);
+
+/* ---- netplan.c ---- */
+struct net_network {
+  const char *name;   /* the network's name (aardvark's file name) */
+  const char *bridge; /* bridge device */
+  const char *table;  /* its nf_tables table */
+  struct net_addr subnet, gateway; /* gateway with the subnet's prefix */
+  int mtu;
+  bool internal;
+  const char *dns_dir; /* aardvark-dns config dir, NULL: no DNS on this network */
+};
+struct net_iface {
+  const char *name;      /* in the container: eth0 */
+  const char *host_name; /* host end of the veth */
+  unsigned char mac[6];
+  bool has_mac;
+  struct net_addr addr; /* with the subnet's prefix */
+  bool default_route;
+  const char *dns_names; /* comma-separated names for the network's DNS (NULL: none) */
+  struct net_network net;
+};
+struct net_port {
+  int proto; /* IPPROTO_TCP, IPPROTO_UDP */
+  bool has_host_ip;
+  struct net_addr host_ip;
+  unsigned host_port, host_port_end; /* 0: any free port; a range: the first free one */
+  struct net_addr container_ip;
+  unsigned container_port;
+};
+struct net_pasta {
+  const char *path;
+  char **args; /* options before ours (-f -P ... PID) */
+};
+struct net_plan {
+  json_t *json; /* owns the strings */
+  const char *container_id, *endpoint, *lock_file, *ports_table, *aardvark;
+  struct net_iface *ifaces;
+  size_t nifaces;
+  struct net_port *ports;
+  size_t nports;
+  bool has_pasta;
+  struct net_pasta pasta;
+};
+int net_plan_parse(json_t *j, struct net_plan *p); /* j is borrowed (kept in p->json with a reference) */
+int net_plan_load(const char *file, struct net_plan *p);
+void net_plan_free(struct net_plan *p);
+
+/* ---- aardvark.c (callers hold the networks lock) ---- */
+int dns_add(const char *aardvark, const struct net_iface *f, const char *id, const char *servers);
+int dns_remove(const struct net_iface *f, const char *id);
+
+/* ---- netsetup.c ---- */
+/* What a setup holds: the port table's socket and the host ports' sockets (reservations: no other
+   process can bind them while the container runs), pasta's pid. Released by net_release: closing
+   the socket drops the table. */
+enum net_phase { PH_LOCK, PH_BRIDGE, PH_FIREWALL, PH_VETH, PH_INSIDE, PH_DNS, PH_PORTS, PH_PASTA, PH_COUNT };
+struct net_held {
+  long long us[PH_COUNT]; /* where the setup's time went (status "timings", bench/net.sh) */
+  int nft_fd;
+  int *port_fds;
+  size_t nport_fds;
+  unsigned *bound_ports; /* the host port each plan port got (same order as plan ports) */
+  pid_t pasta;
+};
+void net_held_init(struct net_held *h);
+/* Set the plan up for the network namespace `netns_fd` of process `pid` (pasta needs the pid).
+   On failure everything made is undone and the failure recorded. */
+int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held *h);
+/* The status as JSON (interfaces with their MACs, ports with their host ports). */
+char *net_status(const struct net_plan *p, const struct net_held *h, int netns_fd);
+void net_release(struct net_held *h); /* close the held sockets, stop pasta */
+/* Remove what setup made outside the namespace (the veth's host end, DNS entries), and the bridge and
+   the network's table when no container uses them any more. Idempotent: a second run does nothing. */
+int net_teardown(const struct net_plan *p);
+
+#endif

@@ -1,0 +1,445 @@
+/*
+ * Setup and teardown of a network plan (net.h). Setup, for each interface, under the networks lock:
+ *   bridge (made when missing: address = gateway, route_localnet, up) → the network's nf_tables table
+ *   → veth pair, the peer made straight in the container's namespace with its final name and MAC
+ *   → host end enslaved and up → in the namespace: address, up, default route → DNS entry;
+ * then the host ports (bound here and held: a reservation, as Docker's and Podman's) and the port
+ * table (owned by our socket), or pasta for a rootless container. Any failure undoes all of it.
+ * Teardown removes the host ends of the veths and the DNS entries, then a bridge with no port left
+ * and its table: after it nothing of the container is on the host.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "net.h"
+#include "shim.h"
+
+void net_held_init(struct net_held *h) {
+  memset(h, 0, sizeof *h);
+  h->nft_fd = -1;
+  h->pasta = -1;
+}
+
+static long long now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* Adds the time since *t to phase ph and restarts the clock. */
+static void lap(struct net_held *h, enum net_phase ph, long long *t) {
+  long long n = now_us();
+  h->us[ph] += n - *t;
+  *t = n;
+}
+
+static int lock_networks(const char *file) {
+  int fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail("open %s", file);
+  while (flock(fd, LOCK_EX) < 0)
+    if (errno != EINTR) {
+      fail("lock %s", file);
+      close(fd);
+      return -1;
+    }
+  return fd;
+}
+
+static int write_sysctl(const char *path, const char *value) {
+  char cur[16] = "";
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, cur, sizeof cur - 1);
+    close(fd);
+    if (n > 0 && !strncmp(cur, value, strlen(value))) return 0; /* no write when it is set (read-only /proc/sys) */
+  }
+  return write_file_at(AT_FDCWD, path, value, strlen(value));
+}
+
+/* The bridge of a network, made (with its address, route_localnet and up) when missing. */
+static int ensure_bridge(struct nl *host, const struct net_network *n, bool *created) {
+  *created = false;
+  int idx = rt_link_index(host, n->bridge);
+  if (idx < 0) return -1;
+  if (idx == 0) {
+    if (rt_bridge_add(host, n->bridge, n->mtu) < 0) {
+      if (errno != EEXIST) return -1;
+    } else {
+      *created = true;
+    }
+    if ((idx = rt_link_index(host, n->bridge)) <= 0) return idx < 0 ? -1 : failx("bridge %s vanished", n->bridge);
+  } else {
+    char kind[32];
+    if (rt_link_kind(host, n->bridge, kind, sizeof kind) < 0) return -1;
+    if (strcmp(kind, "bridge"))
+      return failx("link %s exists and is not a bridge (%s): remove it or give the network another bridge name", n->bridge,
+                   kind[0] ? kind : "no kind");
+  }
+  char path[128];
+  snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
+  if (rt_addr_add(host, idx, &n->gateway) < 0 || write_sysctl(path, "1") < 0 || rt_link_up(host, idx, 0) < 0) return -1;
+  return idx;
+}
+
+/* Delete the bridge and its table when no port is left on it (also: the table of a bridge that is gone). */
+static int gc_bridge(struct nl *host, struct nl *nf, const struct net_network *n) {
+  int idx = rt_link_index(host, n->bridge);
+  if (idx < 0) return -1;
+  if (idx > 0) {
+    int ports = rt_bridge_ports(host, idx);
+    if (ports != 0) return ports < 0 ? -1 : 0;
+    if (rt_link_del(host, n->bridge) < 0) return -1;
+  }
+  return nft_table_del(nf, n->table);
+}
+
+/* ---- host ports ---- */
+
+static const char *proto_name(int proto) { return proto == IPPROTO_TCP ? "tcp" : "udp"; }
+
+static int reserve(const struct net_plan *p, const struct net_port *pt, unsigned *got, int *fd_out) {
+  unsigned first = pt->host_port, last = pt->host_port_end;
+  int type = pt->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
+  for (unsigned port = first;; port++) {
+    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fail("create a socket for a host port");
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (pt->has_host_ip) memcpy(&sa.sin_addr, pt->host_ip.a, 4);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+      socklen_t len = sizeof sa;
+      if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+        fail("read the bound host port");
+        close(fd);
+        return -1;
+      }
+      *got = ntohs(sa.sin_port);
+      *fd_out = fd;
+      return 0;
+    }
+    int e = errno;
+    close(fd);
+    if ((e != EADDRINUSE || port >= last) || !first) {
+      char hip[64] = "0.0.0.0", cip[64], ports[32];
+      if (pt->has_host_ip) net_addr_format(&pt->host_ip, hip, sizeof hip);
+      net_addr_format(&pt->container_ip, cip, sizeof cip);
+      if (first == last || !first) snprintf(ports, sizeof ports, "%u", first);
+      else snprintf(ports, sizeof ports, "%u-%u", first, last);
+      /* Docker's words (Go's error text: lowercase) */
+      return failx("driver failed programming external connectivity on endpoint %s: failed to bind host port for "
+                   "%s:%s:%s:%u/%s: %s",
+                   p->endpoint, hip, ports, cip, pt->container_port, proto_name(pt->proto),
+                   e == EADDRINUSE ? "address already in use" : e == EACCES ? "permission denied" : strerror(e));
+    }
+  }
+}
+
+static int setup_ports(const struct net_plan *p, struct net_held *h) {
+  h->port_fds = xcalloc(p->nports, sizeof *h->port_fds);
+  h->bound_ports = xcalloc(p->nports, sizeof *h->bound_ports);
+  for (size_t i = 0; i < p->nports; i++) {
+    if (reserve(p, &p->ports[i], &h->bound_ports[i], &h->port_fds[i]) < 0) return -1;
+    h->nport_fds++;
+  }
+  struct nl nf;
+  if (nl_open(&nf, NETLINK_NETFILTER, -1) < 0) return -1;
+  if (nft_ports_table(&nf, p->ports_table, p->ports, h->bound_ports, p->nports) < 0) {
+    nl_close(&nf);
+    return -1;
+  }
+  h->nft_fd = nf.fd; /* the table lives as long as this socket */
+  return 0;
+}
+
+/* ---- pasta (rootless) ---- */
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+/* The last line of what a helper wrote to fd (a memfd) that is not syslog noise. */
+static void last_line(int fd, char *out, size_t len) {
+  out[0] = 0;
+  char buf[8192];
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return;
+  buf[n] = 0;
+  for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+    if (!strstr(line, "to syslog") && line[0]) snprintf(out, len, "%s", line);
+}
+
+/* pasta -f (stays our child, dies with us: PDEATHSIG) ... -P /proc/self/fd/N PID: it writes its pid
+   to N once the namespace is configured and the ports are bound: that is our "ready". */
+static int start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) < 0) return fail("pipe for pasta");
+  size_t n = 0;
+  while (p->pasta.args[n]) n++;
+  char **argv = xcalloc(n + 7, sizeof *argv);
+  char fdpath[64], pidbuf[24];
+  argv[0] = (char *)p->pasta.path;
+  for (size_t i = 0; i < n; i++) argv[1 + i] = p->pasta.args[i];
+  argv[n + 1] = "-f";
+  argv[n + 2] = "-P";
+  argv[n + 3] = fdpath;
+  argv[n + 4] = pidbuf;
+  snprintf(pidbuf, sizeof pidbuf, "%d", (int)target);
+  int log = memfd_create("pasta-stderr", MFD_CLOEXEC);
+  pid_t parent = getpid();
+  pid_t pid = log < 0 ? -1 : fork();
+  if (pid < 0) {
+    fail("start pasta");
+    free(argv);
+    if (log >= 0) close(log);
+    close(ready[0]);
+    close(ready[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int fd = dup(ready[1]); /* without O_CLOEXEC: pasta opens /proc/self/fd/<fd> */
+    int null = open("/dev/null", O_RDWR);
+    if (fd < 0 || null < 0) _exit(127);
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(log, 2); /* a file, not a pipe: nobody reads it while pasta runs, and a full pipe would stall it */
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+    execv(p->pasta.path, argv);
+    _exit(127);
+  }
+  free(argv);
+  close(ready[1]);
+  h->pasta = pid;
+  char buf[32];
+  ssize_t got = 0;
+  struct pollfd pfd = {ready[0], POLLIN, 0};
+  int r = poll(&pfd, 1, 20000);
+  if (r > 0) got = read(ready[0], buf, sizeof buf - 1);
+  close(ready[0]);
+  if (got > 0) {
+    close(log);
+    return 0;
+  }
+  int st = 0;
+  if (r == 0) kill(pid, SIGKILL);
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+  h->pasta = -1;
+  char why[512];
+  last_line(log, why, sizeof why);
+  close(log);
+  if (r == 0) return failx("pasta did not configure the network within 20 s");
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 127) return failx("cannot run %s", p->pasta.path);
+  return failx("pasta failed to set up the network: %s", why[0] ? why : "no reason given");
+}
+
+/* ---- setup ---- */
+
+struct made {
+  bool bridge, veth, dns;
+};
+
+static void undo(const struct net_plan *p, struct made *m, size_t n, struct nl *host) {
+  char saved[1536];
+  snprintf(saved, sizeof saved, "%s", failure());
+  struct nl nf = {.fd = -1};
+  nl_open(&nf, NETLINK_NETFILTER, -1);
+  for (size_t i = 0; i < n; i++) {
+    const struct net_iface *f = &p->ifaces[i];
+    if (m[i].dns) dns_remove(f, p->container_id);
+    if (m[i].veth) rt_link_del(host, f->host_name);
+  }
+  for (size_t i = 0; i < n; i++)
+    if (m[i].bridge && nf.fd >= 0) gc_bridge(host, &nf, &p->ifaces[i].net);
+  nl_close(&nf);
+  failx("%s", saved); /* the first failure is the one to report */
+}
+
+static int setup_iface(const struct net_plan *p, const struct net_iface *f, struct nl *host, struct nl *nf,
+                       struct nl *ctr, int netns_fd, struct made *m, struct net_held *h, long long *t) {
+  int br = ensure_bridge(host, &f->net, &m->bridge);
+  if (br < 0) return -1;
+  lap(h, PH_BRIDGE, t);
+  if (nft_network_ensure(nf, &f->net) < 0) return -1;
+  if (!f->net.internal && write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0) return -1;
+  lap(h, PH_FIREWALL, t);
+  const unsigned char *mac = f->has_mac ? f->mac : NULL;
+  if (rt_veth_add(host, f->host_name, f->name, netns_fd, mac, f->net.mtu) < 0) {
+    /* the name is this container's: a link that has it is left by an earlier run of it whose
+       namespace the kernel has not finished removing */
+    if (errno != EEXIST || rt_link_del(host, f->host_name) < 0 ||
+        rt_veth_add(host, f->host_name, f->name, netns_fd, mac, f->net.mtu) < 0)
+      return -1;
+  }
+  m->veth = true;
+  int hidx = rt_link_index(host, f->host_name);
+  if (hidx <= 0) return hidx < 0 ? -1 : failx("veth %s vanished", f->host_name);
+  if (rt_link_up(host, hidx, br) < 0 || rt_bridge_port_hairpin(host, hidx) < 0) return -1;
+  lap(h, PH_VETH, t);
+  int cidx = rt_link_index(ctr, f->name);
+  if (cidx <= 0) return cidx < 0 ? -1 : failx("%s is not in the container's network namespace", f->name);
+  if (rt_addr_add(ctr, cidx, &f->addr) < 0 || rt_link_up(ctr, cidx, 0) < 0) return -1;
+  if (f->default_route && rt_route_add(ctr, cidx, NULL, &f->net.gateway) < 0) return -1;
+  lap(h, PH_INSIDE, t);
+  if (f->net.dns_dir && f->dns_names) {
+    if (dns_add(p->aardvark, f, p->container_id, NULL) < 0) return -1;
+    m->dns = true;
+    lap(h, PH_DNS, t);
+  }
+  return 0;
+}
+
+int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held *h) {
+  net_held_init(h);
+  long long t = now_us();
+  if (p->nifaces) {
+    int lock = lock_networks(p->lock_file);
+    if (lock < 0) return -1;
+    lap(h, PH_LOCK, &t);
+    struct nl host, nf, ctr;
+    if (nl_open(&host, NETLINK_ROUTE, -1) < 0) {
+      close(lock);
+      return -1;
+    }
+    if (nl_open(&nf, NETLINK_NETFILTER, -1) < 0 || nl_open(&ctr, NETLINK_ROUTE, netns_fd) < 0) {
+      nl_close(&nf);
+      nl_close(&host);
+      close(lock);
+      return -1;
+    }
+    struct made *m = xcalloc(p->nifaces, sizeof *m);
+    int r = 0;
+    size_t i;
+    for (i = 0; i < p->nifaces && r == 0; i++) r = setup_iface(p, &p->ifaces[i], &host, &nf, &ctr, netns_fd, &m[i], h, &t);
+    if (r < 0) undo(p, m, i, &host);
+    free(m);
+    nl_close(&ctr);
+    nl_close(&nf);
+    nl_close(&host);
+    close(lock);
+    if (r < 0) return -1;
+  }
+  int r = 0;
+  t = now_us();
+  if (p->has_pasta) r = start_pasta(p, pid, h), lap(h, PH_PASTA, &t);
+  else if (p->nports) r = setup_ports(p, h), lap(h, PH_PORTS, &t);
+  if (r < 0) {
+    char saved[1536];
+    snprintf(saved, sizeof saved, "%s", failure());
+    net_release(h);
+    net_teardown(p);
+    return failx("%s", saved);
+  }
+  return 0;
+}
+
+void net_release(struct net_held *h) {
+  if (h->nft_fd >= 0) close(h->nft_fd);
+  for (size_t i = 0; i < h->nport_fds; i++) close(h->port_fds[i]);
+  if (h->pasta > 0) {
+    kill(h->pasta, SIGTERM);
+    for (int i = 0; i < 100; i++) { /* up to ~1 s, then SIGKILL */
+      pid_t w = waitpid(h->pasta, NULL, WNOHANG);
+      if (w == h->pasta || (w < 0 && errno == ECHILD)) break;
+      if (i == 99) {
+        kill(h->pasta, SIGKILL);
+        while (waitpid(h->pasta, NULL, 0) < 0 && errno == EINTR) {}
+      }
+      sleep_ms(10);
+    }
+  }
+  free(h->port_fds);
+  free(h->bound_ports);
+  h->port_fds = NULL;
+  h->bound_ports = NULL;
+  h->nport_fds = 0;
+  h->nft_fd = -1;
+  h->pasta = -1;
+}
+
+int net_teardown(const struct net_plan *p) {
+  if (!p->nifaces) return 0;
+  int lock = lock_networks(p->lock_file);
+  if (lock < 0) return -1;
+  struct nl host, nf;
+  if (nl_open(&host, NETLINK_ROUTE, -1) < 0) {
+    close(lock);
+    return -1;
+  }
+  if (nl_open(&nf, NETLINK_NETFILTER, -1) < 0) {
+    nl_close(&host);
+    close(lock);
+    return -1;
+  }
+  int r = 0;
+  char first[1536] = "";
+  for (size_t i = 0; i < p->nifaces; i++) {
+    const struct net_iface *f = &p->ifaces[i];
+    if (rt_link_del(&host, f->host_name) < 0 && !first[0]) r = -1, snprintf(first, sizeof first, "%s", failure());
+    if (f->net.dns_dir && f->dns_names && dns_remove(f, p->container_id) < 0 && !first[0])
+      r = -1, snprintf(first, sizeof first, "%s", failure());
+  }
+  for (size_t i = 0; i < p->nifaces; i++)
+    if (gc_bridge(&host, &nf, &p->ifaces[i].net) < 0 && !first[0]) r = -1, snprintf(first, sizeof first, "%s", failure());
+  nl_close(&nf);
+  nl_close(&host);
+  close(lock);
+  return r < 0 ? failx("%s", first) : 0;
+}
+
+/* ---- status ---- */
+
+char *net_status(const struct net_plan *p, const struct net_held *h, int netns_fd) {
+  json_t *o = json_object(), *ifs = json_array(), *ports = json_array();
+  struct nl ctr = {.fd = -1};
+  if (p->nifaces) nl_open(&ctr, NETLINK_ROUTE, netns_fd);
+  for (size_t i = 0; i < p->nifaces; i++) {
+    const struct net_iface *f = &p->ifaces[i];
+    char addr[64], gw[64], mac[24] = "";
+    net_addr_format(&f->addr, addr, sizeof addr);
+    net_addr_format(&f->net.gateway, gw, sizeof gw);
+    unsigned char m[6];
+    int idx = ctr.fd >= 0 ? rt_link_index(&ctr, f->name) : -1;
+    if (idx > 0 && rt_link_mac(&ctr, idx, m) == 0)
+      snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    json_array_append_new(ifs, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "name", f->name, "hostName", f->host_name,
+                                         "network", f->net.name, "address", addr, "prefixLen", f->addr.prefix, "gateway",
+                                         gw, "mac", mac));
+  }
+  nl_close(&ctr);
+  for (size_t i = 0; i < p->nports && h->bound_ports; i++) {
+    const struct net_port *pt = &p->ports[i];
+    char hip[64] = "";
+    if (pt->has_host_ip) net_addr_format(&pt->host_ip, hip, sizeof hip);
+    json_array_append_new(ports, json_pack("{s:s, s:s, s:i, s:i}", "proto", proto_name(pt->proto), "hostIp", hip,
+                                           "hostPort", (int)h->bound_ports[i], "containerPort", (int)pt->container_port));
+  }
+  json_object_set_new(o, "interfaces", ifs);
+  json_object_set_new(o, "ports", ports);
+  if (h->pasta > 0) json_object_set_new(o, "pasta", json_integer(h->pasta));
+  static const char *const PHASES[PH_COUNT] = {"lock", "bridge", "firewall", "veth", "inside", "dns", "ports", "pasta"};
+  json_t *tm = json_object();
+  for (int i = 0; i < PH_COUNT; i++)
+    if (h->us[i]) json_object_set_new(tm, PHASES[i], json_integer(h->us[i]));
+  json_object_set_new(o, "timingsUs", tm);
+  char *s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return s;
+}

@@ -1,0 +1,97 @@
+/**
+ * The rootful backend: bridge networks set up by the shim through netlink and nf_tables (see
+ * ARCHITECTURE.md "Networking" for why not netavark), names through aardvark-dns on user-defined
+ * networks, host ports reserved by the holder and forwarded by an nf_tables table it owns.
+ */
+import { SkiffError } from '../errors.js';
+import type { NetworkBackend, Prepared, SetupRequest } from './backend.js';
+import { allocate, forgetLease, holderAlive, leasesOf, release, staleLeases, type Lease, type Liveness } from './ipam.js';
+import { bridgePlan, hostIfName, type PlanAttachment } from './plan.js';
+import { shimSetup, shimTeardown } from './shim.js';
+import { claimSubnet, defaultNetwork, listNetworks, readNetwork, type NetworkRecord } from './store.js';
+
+/** The names a container answers to on a network with DNS: name, short id, aliases (lowercase, once each). */
+export function dnsNames(name: string, containerId: string, aliases: string[]): string[] {
+  return [...new Set([name, containerId.slice(0, 12), ...aliases].map((n) => n.toLowerCase()))];
+}
+
+async function prepare(req: SetupRequest): Promise<Prepared> {
+  if (!req.networks.length) throw new SkiffError('EINTERNAL', 'no network to attach');
+  const leases: { network: string; lease: Lease }[] = [];
+  const stale: { network: string; lease: Lease }[] = [];
+  const live: Liveness = (l) => holderAlive(l) || (req.live?.(l) ?? false);
+  try {
+    for (const [i, a] of req.networks.entries()) {
+      await claimSubnet(a.network);
+      const r = await allocate(
+        a.network,
+        {
+          container: req.containerId,
+          ...(a.staticIp !== undefined ? { staticIp: a.staticIp } : {}),
+          ifName: `eth${i}`,
+          hostIf: hostIfName(req.containerId, i),
+          ...(a.mac ? { mac: a.mac } : {}),
+          ...(a.network.DNS ? { dnsNames: dnsNames(req.name, req.containerId, a.aliases) } : {}),
+          holder: req.holder,
+        },
+        live,
+      );
+      leases.push({ network: a.network.Name, lease: r.lease });
+      for (const s of r.stale) stale.push({ network: a.network.Name, lease: s });
+    }
+  } catch (e) {
+    for (const l of leases) await release(l.network, req.containerId);
+    throw e;
+  }
+  const attachments: PlanAttachment[] = req.networks.map((a, i) => ({ network: a.network, lease: leases[i]!.lease }));
+  const plan = bridgePlan(req.containerId, `${req.name} (${req.containerId.slice(0, 12)})`, attachments, req.forwards);
+  const first = req.networks[0]!.network;
+  return {
+    plan,
+    leases,
+    stale,
+    resolv: first.DNS ? { mode: 'internal', internalNs: first.IPAM.Config[0]!.Gateway } : { mode: 'legacy' },
+    // Docker: the default bridge's gateway, whatever networks the container is on
+    hostGateway: (first.Default ? first : await defaultNetwork()).IPAM.Config[0]!.Gateway,
+    addresses: leases.map((l) => l.lease.ip),
+  };
+}
+
+/** A plan naming the leases' interfaces, for the shim's teardown. */
+function teardownPlan(containerId: string, items: { network: NetworkRecord; lease: Lease }[]) {
+  return bridgePlan(containerId, containerId.slice(0, 12), items, []);
+}
+
+async function teardown(containerId: string, networks?: string[]): Promise<void> {
+  const recs = (networks ?? listNetworks().map((n) => n.Name)).map(readNetwork).filter((r): r is NetworkRecord => r !== undefined);
+  const items = recs.flatMap((network) => leasesOf(network.Name).filter((l) => l.container === containerId).map((lease) => ({ network, lease })));
+  if (!items.length) return;
+  await shimTeardown(teardownPlan(containerId, items));
+  for (const it of items) await forgetLease(it.network.Name, it.lease);
+}
+
+async function sweep(live?: Liveness): Promise<string[]> {
+  const recs = new Map(listNetworks().map((n) => [n.Name, n]));
+  const stale = await staleLeases([...recs.keys()], (l) => holderAlive(l) || (live?.(l) ?? false));
+  const byContainer = new Map<string, { network: NetworkRecord; lease: Lease }[]>();
+  for (const s of stale) {
+    const network = recs.get(s.network);
+    if (!network) continue;
+    const list = byContainer.get(s.lease.container) ?? [];
+    list.push({ network, lease: s.lease });
+    byContainer.set(s.lease.container, list);
+  }
+  for (const [id, items] of byContainer) {
+    await shimTeardown(teardownPlan(id, items));
+    for (const it of items) await forgetLease(it.network.Name, it.lease);
+  }
+  return [...byContainer.keys()];
+}
+
+export const bridgeBackend: NetworkBackend = {
+  name: 'bridge',
+  prepare,
+  setup: (p, target) => shimSetup(p.plan, target),
+  teardown,
+  sweep,
+};
