@@ -26,12 +26,12 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Header, Parser, type ReadEntry } from 'tar';
 import { SkiffError } from '../errors.js';
-import { makeStagingDir, stagingPath, writeFileAtomic } from '../store/atomic.js';
+import { discardStaging, makeStagingDir, stagingPath, writeFileAtomic } from '../store/atomic.js';
 import { closed, isCorruptInput, LayerSink } from '../store/extract.js';
 import { listImages, putImage, tagsById, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
-import { corruptError, decompressStream } from './compression.js';
+import { corruptError, decompressStream, inflateLimit } from './compression.js';
 import { DigestVerifier, parseDigest, sha256Digest, verifyBuffer, verifyDigest } from './digest.js';
 import { findImage } from './local.js';
 import { MT, parseManifest, selectPlatform, type Descriptor, type ImageConfig, type Index, type Manifest } from './media.js';
@@ -409,9 +409,13 @@ async function extractStaged(job: LayerJob, diff: string): Promise<number> {
   const gzip = (await magicOf(job.staged.file)) === 'gzip';
   const file = fs.createReadStream(job.staged.file, { highWaterMark: 1 << 20 });
   // a plain tar staged under its diffID is proven already: not hashed again
-  const sink = new LayerSink(diff, extractOptions(), { gzip, ...(job.verified ? {} : { digest: parseDigest(job.diffId).algorithm }) });
+  const sink = new LayerSink(diff, { ...extractOptions(), label: job.diffId }, {
+    gzip,
+    inflateLimit: inflateLimit(job.staged.size),
+    ...(job.verified ? {} : { digest: parseDigest(job.diffId).algorithm }),
+  });
   try {
-    await pipeline(gzip ? file : decompressStream(job.mediaType, file), sink);
+    await pipeline(gzip ? file : decompressStream(job.mediaType, file, `layer ${job.diffId}`), sink);
   } catch (e) {
     throw isCorruptInput(e) ? corruptError(e, 'layer', 'gzip') : e;
   } finally {
@@ -682,6 +686,6 @@ async function load(input: Readable): Promise<{ loaded: string[] }> {
     }
     return { loaded };
   } finally {
-    await fsp.rm(dir, { recursive: true, force: true });
+    await discardStaging(dir);
   }
 }

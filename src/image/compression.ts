@@ -8,9 +8,43 @@
 import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { Decompress } from 'fzstd';
 import { SkiffError } from '../errors.js';
-import { layerAddon } from '../native.js';
+import { layerAddon, type InflateLimit } from '../native.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
+
+/**
+ * The decompression bound (a "bomb" fills the disk before any digest can be checked): what a
+ * compressed blob inflates to may be at most INFLATE_FLOOR plus INFLATE_RATIO times the compressed
+ * bytes read so far (and, where the blob's size is known, times that size, checked at each tar
+ * header: an entry that cannot fit is refused before a byte of it is written). Real layers inflate
+ * 2-10 times; gzip can reach ~1000 times, zstd far more. Docker and Podman set no bound.
+ */
+export const INFLATE_RATIO = 100;
+export const INFLATE_FLOOR = 1024 * 1024 * 1024;
+
+/** The bound for a blob of `compressedSize` bytes (unknown: the bytes read so far only), as the layer sink takes it. */
+export function inflateLimit(compressedSize?: number): InflateLimit {
+  return { ratio: INFLATE_RATIO, floor: INFLATE_FLOOR, ...(compressedSize ? { compressedSize } : {}) };
+}
+
+/** The error of data that inflates beyond the bound (the sink's native check says the same). */
+export function inflateError(what: string): SkiffError {
+  return new SkiffError('EINVAL', `${what} inflates to more than ${INFLATE_RATIO} times its compressed size plus ${INFLATE_FLOOR >> 20} MiB: refused as a possible decompression bomb`);
+}
+
+/** Counts a decoder's input and output; `out` throws inflateError once the output passes the bound. */
+class InflateCounter {
+  private input = 0;
+  private output = 0;
+  constructor(private readonly what: string) {}
+  in(n: number): void {
+    this.input += n;
+  }
+  out(n: number): void {
+    this.output += n;
+    if (this.output > INFLATE_FLOOR + INFLATE_RATIO * this.input) throw inflateError(this.what);
+  }
+}
 
 /** What the first bytes of a blob say it is (needs 4 bytes; fewer means plain). */
 export function detectCompression(head: Buffer): Compression {
@@ -22,22 +56,26 @@ export function detectCompression(head: Buffer): Compression {
   return 'none';
 }
 
-/** A zstd decoder as a Transform over fzstd's streaming `Decompress`. */
+/** A zstd decoder as a Transform over fzstd's streaming `Decompress`, held to the decompression bound. */
 export class ZstdDecompress extends Transform {
   private readonly d: Decompress;
-  constructor() {
+  private readonly count: InflateCounter;
+  constructor(what = 'data') {
     super();
+    this.count = new InflateCounter(what);
     // fzstd hands out a freshly allocated block each time: no copy needed.
     this.d = new Decompress((chunk) => {
+      this.count.out(chunk.length);
       if (chunk.length) this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     try {
+      this.count.in(chunk.length);
       this.d.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       cb();
     } catch (e) {
-      cb(zstdError(e));
+      cb(e instanceof SkiffError ? e : zstdError(e));
     }
   }
   override _flush(cb: TransformCallback): void {
@@ -45,7 +83,7 @@ export class ZstdDecompress extends Transform {
       this.d.push(new Uint8Array(0), true);
       cb();
     } catch (e) {
-      cb(zstdError(e));
+      cb(e instanceof SkiffError ? e : zstdError(e));
     }
   }
 }
@@ -55,12 +93,26 @@ function zstdError(e: unknown): Error {
   return new Error(m === 'unexpected EOF' ? 'unexpected end of file' : m);
 }
 
-/** Gunzip with ISA-L: each chunk inflated on the thread pool, as node:zlib does, output handed over without a copy. */
+/**
+ * Gunzip with ISA-L: each chunk inflated on the thread pool, as node:zlib does, output handed over
+ * without a copy; held to the decompression bound.
+ */
 export class IsalGunzip extends Transform {
   private readonly inflater = new (layerAddon().Inflater)();
+  private readonly count: InflateCounter;
+  constructor(what = 'data') {
+    super();
+    this.count = new InflateCounter(what);
+  }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.count.in(chunk.length);
     this.inflater.write(chunk, (err, out) => {
       if (err) return cb(err);
+      try {
+        for (const b of out) this.count.out(b.length);
+      } catch (e) {
+        return cb(e as Error);
+      }
       for (const b of out) this.push(b);
       cb();
     });
@@ -70,10 +122,13 @@ export class IsalGunzip extends Transform {
   }
 }
 
-/** The decoder for `kind` (a pass-through for a plain tar). Name its errors with corruptError(e, what, kind). */
-export function decoderFor(kind: Compression): Transform {
-  if (kind === 'gzip') return new IsalGunzip();
-  if (kind === 'zstd') return new ZstdDecompress();
+/**
+ * The decoder for `kind` (a pass-through for a plain tar), held to the decompression bound (`what`
+ * names the data in that error). Name its other errors with corruptError(e, what, kind).
+ */
+export function decoderFor(kind: Compression, what = 'data'): Transform {
+  if (kind === 'gzip') return new IsalGunzip(what);
+  if (kind === 'zstd') return new ZstdDecompress(what);
   return new PassThrough();
 }
 
@@ -114,7 +169,7 @@ class AutoDecompress extends Transform {
     const head = Buffer.concat(this.head);
     this.head = [];
     this.kind = detectCompression(head);
-    const inner = decoderFor(this.kind);
+    const inner = decoderFor(this.kind, this.what);
     this.inner = inner;
     const kind = this.kind;
     this.innerEnded = new Promise((resolve, reject) => {

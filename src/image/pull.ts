@@ -18,7 +18,7 @@ import { schemeCache } from '../store/schemes.js';
 import { getImage, putImage, readRepositories, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
-import { corruptError, decoderFor, detectCompression } from './compression.js';
+import { corruptError, decoderFor, detectCompression, inflateLimit } from './compression.js';
 import { mark } from '../trace.js';
 import { imageComplete } from './local.js';
 import { DigestCheck, parseDigest, verifyBuffer, verifyDigest } from './digest.js';
@@ -90,7 +90,7 @@ async function pullLayer(
   try {
     const { created } = await createLayer({ chainId, diffId, parent }, async (diff) => {
       const { stream } = await (prefetched?.take() ?? client.getBlob(repo, desc.digest));
-      return receiveLayer(stream, desc, diffId, blobTmp, diff, opts, {
+      return receiveLayer(stream, desc, diffId, blobTmp, diff, { ...opts, label: desc.digest }, {
         bytes: (got) => progress.update(short, 'Downloading', got, desc.size),
         downloaded: () => {
           progress.update(short, 'Verifying Checksum');
@@ -159,7 +159,7 @@ function receiveLayer(
       const kind = detectCompression(first);
       let s: LayerSink;
       try {
-        s = new LayerSink(diff, opts, { gzip: kind === 'gzip', digest: algorithm });
+        s = new LayerSink(diff, opts, { gzip: kind === 'gzip', digest: algorithm, inflateLimit: inflateLimit(desc.size) });
       } catch (e) {
         fail(e); // the addon cannot be loaded, say: one error line, not a crash in an event handler
         return;
@@ -178,7 +178,7 @@ function receiveLayer(
       });
       if (kind !== 'zstd') entry = s; // gzip is inflated in the sink; a plain tar goes in as it is
       else {
-        const d = decoderFor(kind);
+        const d = decoderFor(kind, `layer ${desc.digest}`);
         decoder = d;
         d.on('error', (e: Error) => fail(corruptError(e, 'layer', kind)));
         d.pipe(s);
