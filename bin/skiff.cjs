@@ -103,6 +103,7 @@ function userCachePaths() {
   if (process.env.SKIFF_CODE_CACHE === '0' || process.env.SKIFF_WRITE_CODE_CACHE === '1') return undefined;
   const flags = process.execArgv.join(' ');
   const key = `${bundle.size}-${Math.floor(bundle.mtimeMs)}-${process.version}${flags ? `-${Buffer.from(flags).toString('hex').slice(0, 32)}` : ''}`;
+  const paths = (dir) => ({ dir, key, cache: path.join(dir, `code-${key}.cache`), trained: path.join(dir, `code-${key}.json`) });
   const at = (base) => {
     let dir;
     try {
@@ -110,12 +111,27 @@ function userCachePaths() {
     } catch {
       dir = undefined;
     }
-    return dir && { dir, key, cache: path.join(dir, `code-${key}.cache`), trained: path.join(dir, `code-${key}.json`) };
+    return dir && paths(dir);
   };
-  return (
+  // Rootless commands run again inside a user namespace, where the host's root (and every other
+  // user) owns nothing we can tell apart: there the directory the host side checked is used.
+  const checked = process.env._SKIFF_CODE_CACHE_DIR;
+  if (checked && process.env._SKIFF_IN_USERNS === '1' && inUserNamespace()) return { ...paths(checked), checked: true };
+  const found =
     at(process.env.XDG_CACHE_HOME || (process.env.HOME ? path.join(process.env.HOME, '.cache') : '')) ||
-    (euid === 0 ? at(path.join(require('os').userInfo().homedir, '.cache')) : undefined)
-  );
+    (euid === 0 ? at(path.join(require('os').userInfo().homedir, '.cache')) : undefined);
+  if (found) process.env._SKIFF_CODE_CACHE_DIR = found.dir;
+  else delete process.env._SKIFF_CODE_CACHE_DIR;
+  return found;
+}
+
+/** Whether this process runs in a user namespace other than the host's (whose uid_map maps all 2^32 ids). */
+function inUserNamespace() {
+  try {
+    return !/^\s*0\s+0\s+4294967295\s*$/.test(fs.readFileSync('/proc/self/uid_map', 'latin1'));
+  } catch {
+    return false;
+  }
 }
 
 const user = userCachePaths();
@@ -160,8 +176,10 @@ if (process.env.SKIFF_WRITE_CODE_CACHE === '1') {
           }
         };
         try {
-          // skiff/ is made (or checked) only now: it must still be ours alone
-          if (trustedDir(user.dir, true) !== user.dir) return;
+          // skiff/ is made (or checked) only now: it must still be ours alone (inside the user
+          // namespace, the host side of this command checked the parents)
+          if (user.checked) fs.mkdirSync(user.dir, { recursive: true, mode: 0o700 });
+          else if (trustedDir(user.dir, true) !== user.dir) return;
           // opened before the cache is made (~5-10 ms): an unwritable home costs no more than this
           writeNew(tmp, () => script.createCachedData());
           writeNew(trainedTmp, () => JSON.stringify([...trained, word]));

@@ -72,7 +72,7 @@ test_files() {
   local d w f
   for d in "$@"; do for w in $SKIFF_TEST_ONLY; do for f in "$d"/"$w"*.test.js; do [ -e "$f" ] && echo "$f"; done; done; done
 }
-rootful_files=$(cd "$REPO" && test_files dist/test/unit dist/test/e2e)
+rootful_files=$(cd "$REPO" && test_files dist/test/unit dist/test/e2e dist/test/adversarial)
 echo "== rootful: unit + e2e (as root)"
 if [ -n "$rootful_files" ]; then
   (cd "$REPO" && node --test --test-concurrency=1 $(reporters "$TMP/rootful.tap") $rootful_files)
@@ -84,7 +84,7 @@ if [ "${SKIFF_TEST_SKIP_ROOTLESS:-}" = 1 ]; then
   echo "== rootless: skipped (SKIFF_TEST_SKIP_ROOTLESS=1)"
   finish
 fi
-[ -n "$(cd "$REPO" && test_files dist/test/e2e)" ] || finish
+[ -n "$(cd "$REPO" && test_files dist/test/e2e dist/test/adversarial)" ] || finish
 echo "== rootless: e2e (as skiffci)"
 uid=$(bash "$REPO/scripts/rootless-user.sh") || setup_failed "rootless user"
 home=$(getent passwd skiffci | cut -d: -f6)
@@ -95,7 +95,7 @@ mkdir -p "$app"
 cp -a "$REPO/dist" "$REPO/bin" "$REPO/package.json" "$REPO/node_modules" "$app/" || setup_failed "copy for the rootless user"
 chmod -R a+rX "$app"
 chmod a+r "$SKIFF_TEST_FIXTURES"
-rootless_files=$(test_files "$app/dist/test/e2e")
+rootless_files=$(test_files "$app/dist/test/e2e" "$app/dist/test/adversarial")
 xdg="$TMP/xdg-$uid"
 mkdir -m 0700 "$xdg" && chown "$uid:$uid" "$xdg"
 runuser -u skiffci -- test -x "$app/bin/skiff" -a -r "$SKIFF_TEST_FIXTURES" || setup_failed "the copy is not readable by skiffci"

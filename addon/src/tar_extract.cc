@@ -595,7 +595,7 @@ bool TarExtractor::Parents(const std::vector<std::string> &comps, const Entry &e
       struct stat st;
       if (fstatat(rootfd_, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno != ENOENT) return Sys("lstat", rel, errno);
-        if (!create) return Escapes(e, "hard link target is not in the layer");
+        if (!create) return Escapes(e, "hard link target \"" + Shown(e.linkname) + "\" is not in the layer");
         if (mkdirat(rootfd_, rel.c_str(), 0755) < 0) return Sys("mkdir", rel, errno);
         if (fchmodat(rootfd_, rel.c_str(), 0755, 0) < 0) return Sys("chmod", rel, errno);  // whatever the umask
       } else if (S_ISLNK(st.st_mode)) {

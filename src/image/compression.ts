@@ -27,6 +27,9 @@ export function inflateLimit(compressedSize?: number): InflateLimit {
   return { ratio: INFLATE_RATIO, floor: INFLATE_FLOOR, ...(compressedSize ? { compressedSize } : {}) };
 }
 
+/** Whether `output` bytes inflated from `input` compressed bytes are beyond the bound. */
+export const beyondInflateLimit = (output: number, input: number): boolean => output > INFLATE_FLOOR + INFLATE_RATIO * input;
+
 /** The error of data that inflates beyond the bound (the sink's native check says the same). */
 export function inflateError(what: string): SkiffError {
   return new SkiffError('EINVAL', `${what} inflates to more than ${INFLATE_RATIO} times its compressed size plus ${INFLATE_FLOOR >> 20} MiB: refused as a possible decompression bomb`);
@@ -42,7 +45,7 @@ class InflateCounter {
   }
   out(n: number): void {
     this.output += n;
-    if (this.output > INFLATE_FLOOR + INFLATE_RATIO * this.input) throw inflateError(this.what);
+    if (beyondInflateLimit(this.output, this.input)) throw inflateError(this.what);
   }
 }
 
@@ -56,27 +59,66 @@ export function detectCompression(head: Buffer): Compression {
   return 'none';
 }
 
-/** A zstd decoder as a Transform over fzstd's streaming `Decompress`, held to the decompression bound. */
-export class ZstdDecompress extends Transform {
-  private readonly d: Decompress;
+/**
+ * A decoder held to the decompression bound, in bounded memory: a decoder turns all the input it
+ * is given into output at once, and a few bytes can be megabytes (a zstd RLE block: 4 bytes for
+ * 128 KiB; deflate: ~1000 times), so input goes in in slices of `slice` bytes, and the next slice
+ * waits while the reader has not taken what is out. A bomb then meets the bound (or, in a layer,
+ * the sink's header check) with at most a slice's output in memory.
+ */
+abstract class BoundedDecoder extends Transform {
   private readonly count: InflateCounter;
-  constructor(what = 'data') {
+  /** The last push found the reader's buffer full: the next slice waits for _read. */
+  private full = false;
+  private waiting: (() => void) | undefined;
+  constructor(what: string, private readonly slice: number) {
     super();
     this.count = new InflateCounter(what);
-    // fzstd hands out a freshly allocated block each time: no copy needed.
-    this.d = new Decompress((chunk) => {
-      this.count.out(chunk.length);
-      if (chunk.length) this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    });
+  }
+  /** Decode `input` (synchronously, or by the returned promise), handing output to `out`; throws on bad data. */
+  protected abstract decode(input: Buffer): Promise<void> | void;
+  /** Errors of `decode` as this decoder names them. */
+  protected abstract named(e: unknown): Error;
+  /** One piece of output: counted against the bound (which throws), then pushed. */
+  protected out(b: Buffer): void {
+    this.count.out(b.length);
+    if (b.length && !this.push(b)) this.full = true;
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
-    try {
-      this.count.in(chunk.length);
-      this.d.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      cb();
-    } catch (e) {
-      cb(e instanceof SkiffError ? e : zstdError(e));
+    this.feed(chunk).then(() => cb(), (e: unknown) => cb(e instanceof SkiffError ? e : this.named(e)));
+  }
+  private async feed(chunk: Buffer): Promise<void> {
+    for (let at = 0; at < chunk.length && !this.destroyed; ) {
+      if (this.full) await new Promise<void>((resolve) => (this.waiting = resolve));
+      const s = chunk.subarray(at, at + this.slice);
+      at += s.length;
+      this.count.in(s.length);
+      const pending = this.decode(s);
+      if (pending) await pending;
     }
+  }
+  override _read(size: number): void {
+    this.full = false;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
+    super._read(size);
+  }
+}
+
+/** A zstd decoder over fzstd's streaming `Decompress`, held to the decompression bound. */
+export class ZstdDecompress extends BoundedDecoder {
+  private readonly d: Decompress;
+  constructor(what = 'data') {
+    super(what, 512);
+    // fzstd hands out a freshly allocated block each time: no copy needed.
+    this.d = new Decompress((chunk) => this.out(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+  }
+  protected decode(input: Buffer): void {
+    this.d.push(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
+  }
+  protected named(e: unknown): Error {
+    return zstdError(e);
   }
   override _flush(cb: TransformCallback): void {
     try {
@@ -94,28 +136,29 @@ function zstdError(e: unknown): Error {
 }
 
 /**
- * Gunzip with ISA-L: each chunk inflated on the thread pool, as node:zlib does, output handed over
+ * Gunzip with ISA-L: each slice inflated on the thread pool, as node:zlib does, output handed over
  * without a copy; held to the decompression bound.
  */
-export class IsalGunzip extends Transform {
+export class IsalGunzip extends BoundedDecoder {
   private readonly inflater = new (layerAddon().Inflater)();
-  private readonly count: InflateCounter;
   constructor(what = 'data') {
-    super();
-    this.count = new InflateCounter(what);
+    super(what, 64 * 1024);
   }
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
-    this.count.in(chunk.length);
-    this.inflater.write(chunk, (err, out) => {
-      if (err) return cb(err);
-      try {
-        for (const b of out) this.count.out(b.length);
-      } catch (e) {
-        return cb(e as Error);
-      }
-      for (const b of out) this.push(b);
-      cb();
+  protected decode(input: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.inflater.write(input, (err, out) => {
+        if (err) return reject(err);
+        try {
+          for (const b of out) this.out(b);
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      });
     });
+  }
+  protected named(e: unknown): Error {
+    return e as Error;
   }
   override _flush(cb: TransformCallback): void {
     cb(this.inflater.finish() ?? null);

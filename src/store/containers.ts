@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { containerDir, containerNamesDir, dirs } from './layout.js';
-import { readJson, readJsonSync, stagingPath, writeJsonAtomic } from './atomic.js';
+import { readJson, readJsonSync, removeTree, stagingPath, writeJsonAtomic } from './atomic.js';
 import { withLock } from './lock.js';
 import { SkiffError } from '../errors.js';
 
@@ -380,5 +380,5 @@ export async function removeContainerDir(id: string): Promise<void> {
     throw e;
   }
   if (name !== undefined) await withLock('containers', async () => releaseName(name, id));
-  await fsp.rm(trash, { recursive: true, force: true });
+  await removeTree(trash);
 }

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isRootless, REPO, skiff, storeWithImage, type TempStore } from '../helpers/fixtures.js';
+import { treeSnapshot } from '../helpers/tree.js';
 
 describe('trained code cache', () => {
   let store: TempStore;
@@ -98,22 +99,6 @@ describe('trained code cache', () => {
     }
   });
 
-  /** Every path under `dir` with its type, owner, mode and content (files): what a test compares before and after. */
-  const snapshot = (dir: string): string[] => {
-    const out: string[] = [];
-    const walk = (d: string): void => {
-      for (const n of fs.readdirSync(d).sort()) {
-        const p = path.join(d, n);
-        const st = fs.lstatSync(p);
-        const what = st.isSymbolicLink() ? `-> ${fs.readlinkSync(p)}` : st.isFile() ? fs.readFileSync(p, 'utf8') : '';
-        out.push(`${path.relative(dir, p)} ${st.mode.toString(8)} ${st.uid} ${st.size} ${what}`);
-        if (st.isDirectory()) walk(p);
-      }
-    };
-    walk(dir);
-    return out;
-  };
-
   test('root with a HOME another user owns (sudo -E): links planted there make root write nothing', { skip: isRootless() && 'root only' }, async () => {
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-sudo-'));
     const nobody = 65534;
@@ -142,7 +127,7 @@ describe('trained code cache', () => {
           fs.lchownSync(p, nobody, nobody);
         }
       }
-      const before = snapshot(base);
+      const before = treeSnapshot(base);
       for (const h of [home1, home2, home3]) {
         for (const args of [['pull', '-q', image], ['run', '--rm', image, 'true']]) {
           const r = await skiff(args, { store, env: { HOME: h, XDG_CACHE_HOME: '' } });
@@ -150,7 +135,7 @@ describe('trained code cache', () => {
           assert.equal(r.stderr, '', `${args[0]} with HOME=${h}`);
         }
       }
-      assert.deepEqual(snapshot(base), before);
+      assert.deepEqual(treeSnapshot(base), before);
     } finally {
       fs.rmSync(base, { recursive: true, force: true });
     }

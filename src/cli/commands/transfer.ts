@@ -97,18 +97,21 @@ export const load: CommandModule = {
   handler: async (a) => {
     const file = a.input as string | undefined;
     let input: NodeJS.ReadableStream;
+    let size: number | undefined;
     if (file) {
       try {
         fs.accessSync(file, fs.constants.R_OK);
       } catch (e) {
         throw new SkiffError('EINVAL', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
       }
+      const st = fs.statSync(file);
+      size = st.isFile() ? st.size : undefined;
       input = fs.createReadStream(file);
     } else {
       if (process.stdin.isTTY) throw new SkiffError('EINVAL', 'requested load from stdin, but stdin is empty');
       input = process.stdin;
     }
-    const { loaded } = await (await archive()).loadArchive(input as import('node:stream').Readable);
+    const { loaded } = await (await archive()).loadArchive(input as import('node:stream').Readable, size === undefined ? {} : { size });
     for (const l of loaded) process.stdout.write(`${l}\n`);
   },
 };
