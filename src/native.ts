@@ -93,6 +93,8 @@ export interface InflateLimit {
 export interface LayerAddon {
   Inflater: new () => NativeInflater;
   Layer: new (target: string, opts: NativeLayerOptions) => NativeLayer;
+  /** What every layer entry path keeps to (addon/src/tar_extract.h): bytes, one name's bytes, levels. */
+  limits: { maxPath: number; maxName: number; maxDepth: number };
 }
 
 let layer: LayerAddon | undefined;

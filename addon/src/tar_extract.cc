@@ -47,12 +47,7 @@ namespace {
 // Go's archive/tar (Docker, containerd) reads at most 1 MiB of one PAX or GNU long-name body; the
 // PAX records in force for one entry (its own and the global ones) are held to that too.
 constexpr uint64_t kMaxMeta = 1u << 20;
-// Entry paths (normalised) and link targets: the longest path a process can pass the kernel is
-// PATH_MAX (4096) with its NUL, one name NAME_MAX (255); deeper than 1024 levels no real image
-// goes, and every later walk of the layer (build, push, removal) stays bounded.
-constexpr size_t kMaxPath = 4095;
-constexpr size_t kMaxName = 255;
-constexpr size_t kMaxDepth = 1024;
+
 constexpr int64_t kMaxSafe = 9007199254740991LL;  // what the JS side can hold exactly
 const std::string kPlnk = ".wh..wh.plnk";  // aufs' hard-link directory in old layers
 

@@ -13,6 +13,14 @@
 
 namespace skiff {
 
+// What an entry path (normalised) and a link target may be, in every layer skiff takes or makes
+// (the packer, src/store/tarball.ts, reads these from the addon): the longest path a process can
+// pass the kernel is PATH_MAX (4096) with its NUL, one name NAME_MAX (255); deeper than 1024 levels
+// no real image goes, and every later walk of the layer (build, push, removal) stays bounded.
+constexpr size_t kMaxPath = 4095;
+constexpr size_t kMaxName = 255;
+constexpr size_t kMaxDepth = 1024;
+
 struct TarOptions {
   std::string overlayPrefix = "trusted.overlay.";  // or "user.overlay." (rootless)
   bool chown = true;  // apply entry owners (false when only one id is mapped)

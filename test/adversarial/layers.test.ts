@@ -214,6 +214,37 @@ describe('malicious layers (pull and load)', () => {
     test(`load: ${c.name}`, () => check(c, 'load', i));
   });
 
+  test('a config whose diff_ids are paths, not digests: refused before any store path is made of them', async () => {
+    const img = makeImage([base]);
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:../../../marker/${out.token}`] } }));
+    const bad: TestImage = { ...img, config: { bytes: config, digest: sha256(config), mediaType: img.config.mediaType } };
+    const manifest = Buffer.from(JSON.stringify({ ...JSON.parse(img.manifest.bytes.toString()), config: { mediaType: img.config.mediaType, digest: bad.config.digest, size: config.length } }));
+    bad.manifest = { bytes: manifest, digest: sha256(manifest), mediaType: img.manifest.mediaType };
+    const before = storeState(store);
+    const r = await skiff(['pull', '-q', await pushImage(registry(), 'adv-layers/diffids', runId, bad)], { store });
+    oneError(r, /invalid image config for .*: rootfs\.diff_ids has "sha256:\.\.\/\.\.\/\.\.\/marker\/skiff-adv-[0-9a-f]+": invalid checksum digest/, 'diff_ids');
+    assert.deepEqual(storeState(store), before);
+    out.unchanged('diff_ids');
+  });
+
+  test('layers skiff makes keep the same limits: a RUN step or a container 1500 levels deep is refused, not packed', async () => {
+    const deep = 'cd /tmp && i=0 && while [ $i -lt 1500 ]; do mkdir d && cd d; i=$((i+1)); done && echo deep > f';
+    const ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-adv-deep-'));
+    try {
+      fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${busybox.ref}\nRUN ${deep}\n`);
+      const before = storeState(store);
+      oneError(await skiff(['build', '-q', ctx], { store }), /^Error: Dockerfile:2: RUN: layer entry "tmp\/d\/d.*\.\.\..*\(\d+ bytes\)": path is 1025 levels deep, deeper than the limit of 1024$/, 'build');
+      assert.deepEqual(storeState(store), before, 'build left something');
+      assert.equal((await skiff(['run', '--name', `adv-deep-${runId}`, busybox.ref, 'sh', '-c', deep], { store })).code, 0);
+      oneError(await skiff(['commit', `adv-deep-${runId}`, 'adv-deep-commit'], { store }), /layer entry "tmp\/d\/d.*": path is 1025 levels deep, deeper than the limit of 1024$/, 'commit');
+      assert.equal((await skiff(['rm', `adv-deep-${runId}`], { store })).code, 0);
+      assert.deepEqual(storeState(store), before, 'commit left something');
+    } finally {
+      fs.rmSync(ctx, { recursive: true, force: true });
+    }
+    out.unchanged('made layers');
+  });
+
   test('the store that saw them all still pulls, builds and runs; nothing outside it changed', async () => {
     await stillWorks(store);
     out.unchanged('after the health check');
