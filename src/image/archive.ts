@@ -282,6 +282,12 @@ function entryKey(p: string): string {
   return n === '.' ? '' : n;
 }
 
+/** node-tar's errors ("TAR_BAD_ARCHIVE: Truncated input ...") in words: without the code, lower case. */
+function tarWords(e: unknown): string {
+  const m = ((e as Error)?.message ?? String(e)).replace(/^TAR_[A-Z_]+: /, '');
+  return m.charAt(0).toLowerCase() + m.slice(1);
+}
+
 /**
  * Read the (possibly compressed) archive into `dir`: each regular file becomes `dir/<n>`; links
  * are remembered as aliases. Returns archive path → staged entry.
@@ -300,7 +306,7 @@ async function stageArchive(input: Readable, dir: string, size?: number): Promis
       failed = true;
       plain.destroy();
       input.destroy();
-      reject(e instanceof SkiffError ? e : invalidArchive((e as Error).message ?? String(e)));
+      reject(e instanceof SkiffError ? e : invalidArchive(tarWords(e)));
     };
     let declared = 0;
     parser.on('entry', (entry: ReadEntry) => {
@@ -342,7 +348,7 @@ async function stageArchive(input: Readable, dir: string, size?: number): Promis
       entry.resume();
     });
     parser.on('error', fail);
-    parser.on('warn', (code: string, msg: string | Error) => fail(invalidArchive(`${code}: ${typeof msg === 'string' ? msg : msg.message}`)));
+    parser.on('warn', (_code: string, msg: string | Error) => fail(typeof msg === 'string' ? new Error(msg) : msg));
     parser.on('end', () => {
       Promise.all(pending).then(() => {
         if (!sawEntry) fail(invalidArchive('the archive is empty'));

@@ -126,6 +126,11 @@ const CASES: ArchiveCase[] = [
     refused: /invalid image archive: image config deep.json is not valid JSON$/,
   },
   {
+    name: 'an archive cut short inside a blob',
+    archive: (img) => dockerArchive(img, 'adv/x:1').subarray(0, 1536),
+    refused: /invalid image archive: truncated input \(needed \d+ more bytes, only 0 available\)$/,
+  },
+  {
     name: 'a gzip archive inflating beyond the bound (1 GiB + 100 times its size)',
     archive: () => gzipBomb(tarEntry('big', { size: 3 * 1024 * 1024 * 1024 }), 1024 * 1024, 1200, Buffer.alloc(1024)),
     refused: /^Error: the archive inflates to more than 100 times its compressed size plus 1024 MiB: refused as a possible decompression bomb$/,
@@ -173,6 +178,10 @@ describe('malicious archives for load', () => {
       out.unchanged(c.name);
     });
   }
+
+  test('load -i of a directory', async () => {
+    oneError(await skiff(['load', '-i', work], { store }), /^Error: cannot read .*: it is a directory$/, 'directory');
+  });
 
   test('the same archive on stdin, compressed: refused the same way', async () => {
     const bytes = zlib.gzipSync(CASES[0]!.archive(img, out));

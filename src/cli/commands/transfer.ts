@@ -99,12 +99,15 @@ export const load: CommandModule = {
     let input: NodeJS.ReadableStream;
     let size: number | undefined;
     if (file) {
+      let st: fs.Stats;
       try {
         fs.accessSync(file, fs.constants.R_OK);
+        st = fs.statSync(file);
       } catch (e) {
-        throw new SkiffError('EINVAL', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new SkiffError('EINVAL', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (errnoWords(code) ?? (e as Error).message)}`);
       }
-      const st = fs.statSync(file);
+      if (st.isDirectory()) throw new SkiffError('EINVAL', `cannot read ${file}: it is a directory`);
       size = st.isFile() ? st.size : undefined;
       input = fs.createReadStream(file);
     } else {
