@@ -3,7 +3,8 @@
     {
       "target_name": "skiff_native",
       "sources": [
-        "src/native.cc"
+        "src/native.cc",
+        "common/rmtree.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -23,7 +24,8 @@
       "sources": [
         "src/inflate.cc",
         "src/layer.cc",
-        "src/tar_extract.cc"
+        "src/tar_extract.cc",
+        "common/rmtree.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -46,7 +48,8 @@
       "target_name": "skiff-shim",
       "type": "executable",
       "sources": [
-        "<!@(ls -1 shim/*.c)"
+        "<!@(ls -1 shim/*.c)",
+        "common/rmtree.c"
       ],
       "cflags": [
         "-std=gnu11",

@@ -34,6 +34,8 @@ const read = (f) => {
   }
 };
 
+const euid = process.geteuid();
+
 /**
  * A file only if we own it and nobody else may write it: V8 runs a code cache's bytecode unchecked, so
  * root (`sudo -E`, keeping the caller's HOME) must not load a cache another user could have made.
@@ -41,9 +43,9 @@ const read = (f) => {
 const readOwn = (f) => {
   let fd;
   try {
-    fd = fs.openSync(f, 'r');
+    fd = fs.openSync(f, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     const st = fs.fstatSync(fd);
-    if (st.uid !== process.geteuid() || st.mode & 0o022) return undefined;
+    if (!st.isFile() || st.uid !== euid || st.mode & 0o022) return undefined;
     return fs.readFileSync(fd);
   } catch {
     return undefined;
@@ -52,15 +54,84 @@ const readOwn = (f) => {
   }
 };
 
-/** The user's trained cache: keyed by the bundle (size, mtime) and node (version, flags). */
+/**
+ * `dir` as a real path in which only we (or root) can change anything, or undefined: every directory
+ * from / down to it is owned by us or root and writable by nobody else (above it, a sticky one such
+ * as /tmp may be: nobody can then move our entries). Symlinks on the way count only if we or root
+ * own them (they are then followed and the target checked the same way). With `create`, missing
+ * directories are made (0700, ours). So a user's HOME is no place for root's cache (`sudo -E`): a
+ * user who owns a directory on the way could plant links there that make root write any file.
+ * Without `create`, a missing directory below a trusted one counts as trusted (we would make it).
+ */
+function trustedDir(dir, create) {
+  const owned = (st) => st.uid === euid || st.uid === 0;
+  let rest = path.resolve(dir).split('/').filter(Boolean);
+  let p = '/';
+  for (let links = 0; ; ) {
+    const st = fs.lstatSync(p);
+    if (!st.isDirectory() || !owned(st)) return undefined;
+    if (st.mode & 0o022 && (rest.length === 0 || !(st.mode & 0o1000))) return undefined;
+    if (rest.length === 0) return p;
+    const next = path.join(p, rest[0]);
+    let sub;
+    try {
+      sub = fs.lstatSync(next);
+    } catch (e) {
+      if (e.code !== 'ENOENT') return undefined;
+      if (!create) return path.join(p, ...rest);
+      fs.mkdirSync(next, 0o700); // EEXIST (another process made it meanwhile): it fails this time
+      continue;
+    }
+    rest = rest.slice(1);
+    if (sub.isSymbolicLink()) {
+      if (!owned(sub) || ++links > 40) return undefined;
+      const target = path.resolve(p, fs.readlinkSync(next));
+      rest = [...target.split('/').filter(Boolean), ...rest];
+      p = '/';
+    } else {
+      p = next;
+    }
+  }
+}
+
+/**
+ * The user's trained cache: keyed by the bundle (size, mtime) and node (version, flags), in
+ * $XDG_CACHE_HOME/skiff (or ~/.cache/skiff), else (root with another user's HOME) in the cache of
+ * the home the password database gives our euid, when either is trustedDir().
+ */
 function userCachePaths() {
   if (process.env.SKIFF_CODE_CACHE === '0' || process.env.SKIFF_WRITE_CODE_CACHE === '1') return undefined;
-  const base = process.env.XDG_CACHE_HOME || (process.env.HOME ? path.join(process.env.HOME, '.cache') : '');
-  if (!base) return undefined;
   const flags = process.execArgv.join(' ');
   const key = `${bundle.size}-${Math.floor(bundle.mtimeMs)}-${process.version}${flags ? `-${Buffer.from(flags).toString('hex').slice(0, 32)}` : ''}`;
-  const dir = path.join(base, 'skiff');
-  return { dir, key, cache: path.join(dir, `code-${key}.cache`), trained: path.join(dir, `code-${key}.json`) };
+  const paths = (dir) => ({ dir, key, cache: path.join(dir, `code-${key}.cache`), trained: path.join(dir, `code-${key}.json`) });
+  const at = (base) => {
+    let dir;
+    try {
+      dir = base && trustedDir(path.join(base, 'skiff'), false);
+    } catch {
+      dir = undefined;
+    }
+    return dir && paths(dir);
+  };
+  // Rootless commands run again inside a user namespace, where the host's root (and every other
+  // user) owns nothing we can tell apart: there the directory the host side checked is used.
+  const checked = process.env._SKIFF_CODE_CACHE_DIR;
+  if (checked && process.env._SKIFF_IN_USERNS === '1' && inUserNamespace()) return { ...paths(checked), checked: true };
+  const found =
+    at(process.env.XDG_CACHE_HOME || (process.env.HOME ? path.join(process.env.HOME, '.cache') : '')) ||
+    (euid === 0 ? at(path.join(require('os').userInfo().homedir, '.cache')) : undefined);
+  if (found) process.env._SKIFF_CODE_CACHE_DIR = found.dir;
+  else delete process.env._SKIFF_CODE_CACHE_DIR;
+  return found;
+}
+
+/** Whether this process runs in a user namespace other than the host's (whose uid_map maps all 2^32 ids). */
+function inUserNamespace() {
+  try {
+    return !/^\s*0\s+0\s+4294967295\s*$/.test(fs.readFileSync('/proc/self/uid_map', 'latin1'));
+  } catch {
+    return false;
+  }
 }
 
 const user = userCachePaths();
@@ -80,7 +151,7 @@ if (process.env.SKIFF_WRITE_CODE_CACHE === '1') {
     const trains = ['run', 'create', 'pull'].includes(word);
     if (trains && fromUser && !script.cachedDataRejected) {
       try {
-        trained = JSON.parse(fs.readFileSync(user.trained, 'utf8'));
+        trained = JSON.parse(readOwn(user.trained).toString('utf8'));
       } catch {
         /* no record: train */
       }
@@ -92,28 +163,37 @@ if (process.env.SKIFF_WRITE_CODE_CACHE === '1') {
         if (saved) return;
         saved = true;
         const tmp = `${user.cache}.${process.pid}`;
-        try {
-          fs.mkdirSync(user.dir, { recursive: true, mode: 0o700 });
-          // opened before the cache is made (~5-10 ms): an unwritable home costs no more than this
-          const fd = fs.openSync(tmp, 'w', 0o600);
+        const trainedTmp = `${user.trained}.${process.pid}`;
+        const made = [];
+        /** A new file (O_EXCL, never through a link, 0600) holding what `data()` gives once it is open. */
+        const writeNew = (f, data) => {
+          const fd = fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+          made.push(f);
           try {
-            fs.writeSync(fd, script.createCachedData());
+            fs.writeSync(fd, data());
           } finally {
             fs.closeSync(fd);
           }
+        };
+        try {
+          // skiff/ is made (or checked) only now: it must still be ours alone (inside the user
+          // namespace, the host side of this command checked the parents)
+          if (user.checked) fs.mkdirSync(user.dir, { recursive: true, mode: 0o700 });
+          else if (trustedDir(user.dir, true) !== user.dir) return;
+          // opened before the cache is made (~5-10 ms): an unwritable home costs no more than this
+          writeNew(tmp, () => script.createCachedData());
+          writeNew(trainedTmp, () => JSON.stringify([...trained, word]));
+          // rename replaces whatever has the name (a link too), never what it points to
           fs.renameSync(tmp, user.cache);
-          fs.writeFileSync(`${user.trained}.${process.pid}`, JSON.stringify([...trained, word]), { mode: 0o600 });
-          fs.renameSync(`${user.trained}.${process.pid}`, user.trained);
+          made.shift();
+          fs.renameSync(trainedTmp, user.trained);
+          made.shift();
           for (const f of fs.readdirSync(user.dir)) {
             if (f.startsWith('code-') && !f.startsWith(`code-${user.key}.`)) fs.rmSync(path.join(user.dir, f), { force: true });
           }
         } catch {
-          // a read-only or full home: run without it
-          try {
-            fs.rmSync(tmp, { force: true });
-          } catch {
-            /* nothing to remove */
-          }
+          // a read-only or full home: run without it (what this process made is removed)
+          for (const f of made) fs.rmSync(f, { force: true });
         }
       };
       process.once('exit', globalThis.__skiffSaveCodeCache);

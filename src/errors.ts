@@ -34,13 +34,81 @@ export class SkiffError extends Error {
   }
 }
 
+/** What the kernel's error numbers mean, in words (strerror's, lower case), for the ones users meet. */
+const ERRNO_WORDS: Record<string, string> = {
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  EIO: 'input/output error',
+  ENXIO: 'no such device or address',
+  E2BIG: 'argument list too long',
+  EBADF: 'bad file descriptor',
+  EAGAIN: 'resource temporarily unavailable',
+  ENOMEM: 'cannot allocate memory',
+  EACCES: 'permission denied',
+  EBUSY: 'device or resource busy',
+  EEXIST: 'file exists',
+  EXDEV: 'invalid cross-device link',
+  ENODEV: 'no such device',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  EINVAL: 'invalid argument',
+  ENFILE: 'too many open files in system',
+  EMFILE: 'too many open files',
+  ETXTBSY: 'text file busy',
+  EFBIG: 'file too large',
+  ENOSPC: 'no space left on device',
+  ESPIPE: 'illegal seek',
+  EROFS: 'read-only file system',
+  EMLINK: 'too many links',
+  EPIPE: 'broken pipe',
+  ENAMETOOLONG: 'file name too long',
+  ENOTEMPTY: 'directory not empty',
+  ELOOP: 'too many levels of symbolic links',
+  EDQUOT: 'disk quota exceeded',
+  ENOTSUP: 'operation not supported',
+  EOPNOTSUPP: 'operation not supported',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  ETIMEDOUT: 'connection timed out',
+};
+
+/** What a failed system call was doing, as "cannot <verb> <path>". */
+const SYSCALL_VERBS: Record<string, string> = {
+  open: 'open', read: 'read', write: 'write', close: 'write', mkdir: 'create directory', mkdtemp: 'create directory',
+  rmdir: 'remove', unlink: 'remove', rm: 'remove', rename: 'rename', link: 'link', symlink: 'create link', readlink: 'read link',
+  stat: 'access', lstat: 'access', fstat: 'access', access: 'access', scandir: 'list', opendir: 'list', copyfile: 'copy',
+  chmod: 'change the mode of', fchmod: 'change the mode of', chown: 'change the owner of', lchown: 'change the owner of',
+  fchown: 'change the owner of', utime: 'set the times of', futime: 'set the times of', lutime: 'set the times of',
+  fsync: 'write', ftruncate: 'truncate', truncate: 'truncate', realpath: 'resolve', spawn: 'run', uv_os_get_passwd: 'look up the user of',
+};
+
+/**
+ * The words for the errno name `code` (ENOENT: "no such file or directory"), or undefined for one
+ * we do not know.
+ */
+export function errnoWords(code: string | undefined): string | undefined {
+  return code === undefined ? undefined : ERRNO_WORDS[code];
+}
+
+/** A Node system error (fs, child_process) as words: "cannot create directory /x/y: not a directory". */
+function systemError(e: NodeJS.ErrnoException): string | undefined {
+  const words = errnoWords(e.code);
+  if (!words || !e.syscall) return undefined;
+  const verb = SYSCALL_VERBS[e.syscall] ?? e.syscall;
+  const dest = (e as { dest?: string }).dest;
+  const what = e.path ? ` ${e.path}${dest ? ` to ${dest}` : ''}` : '';
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return `cannot ${verb}${what}: ${words}: free some disk space and retry`;
+  return `cannot ${verb}${what}: ${words}`;
+}
+
 /** Turn any thrown value into the one line a user sees (without the `Error: ` prefix). */
 export function describeError(err: unknown): string {
   if (err instanceof SkiffError) return err.message;
   if (err instanceof Error) {
     const e = err as NodeJS.ErrnoException;
+    const sys = systemError(e);
+    if (sys) return sys;
     if (e.code === 'ENOSPC') return `no space left on device${e.path ? ` writing ${e.path}` : ''}: free some disk space and retry`;
-    if (e.code === 'EACCES' || e.code === 'EPERM') return `permission denied${e.path ? `: ${e.path}` : ''}: ${e.message}`;
     return e.message.split('\n')[0] ?? String(e);
   }
   return String(err);

@@ -16,6 +16,8 @@ export interface NativeAddon {
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];
   execve(file: string, argv: string[], env: string[]): never;
+  /** rm -rf on the thread pool (addon/common/rmtree.c); rejects with one line ("cannot remove <path>: <why>") and `code`. */
+  removeTree(path: string): Promise<void>;
 }
 
 /** In order of preference; a generator, so that the usual first hit computes no other path. */
@@ -73,12 +75,26 @@ export interface NativeLayerOptions {
   gzip?: boolean;
   /** Hash the uncompressed tar with this algorithm (the diffID's). */
   digest?: string;
+  /** The decompression bound (src/image/compression.ts: inflateLimit). */
+  inflateLimit?: InflateLimit;
+}
+
+/**
+ * How far a compressed layer may inflate: its tar at most `floor` plus `ratio` times the compressed
+ * bytes read so far, and times `compressedSize` (the whole blob's) when known, checked at each header.
+ */
+export interface InflateLimit {
+  ratio: number;
+  floor: number;
+  compressedSize?: number;
 }
 
 /** The layer addon: ISA-L inflate and the tar extractor (its own file: only commands that unpack layers load libisal). */
 export interface LayerAddon {
   Inflater: new () => NativeInflater;
   Layer: new (target: string, opts: NativeLayerOptions) => NativeLayer;
+  /** What every layer entry path keeps to (addon/src/tar_extract.h): bytes, one name's bytes, levels. */
+  limits: { maxPath: number; maxName: number; maxDepth: number };
 }
 
 let layer: LayerAddon | undefined;

@@ -1,6 +1,5 @@
 /* Error recording and small file helpers shared by every mode. */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "shim.h"
+#include "../common/rmtree.h"
 
 static char failure_line[1536];
 static int failure_exit = EXIT_SHIM;
@@ -101,38 +101,11 @@ int write_atomic(const char *path, const char *data) {
   return 0;
 }
 
-/* Remove `name` under dirfd without following symlinks; directories recursively. */
-static int rm_at(int parent, const char *name, const char *shown) {
-  if (unlinkat(parent, name, 0) == 0 || errno == ENOENT) return 0;
-  if (errno != EISDIR && errno != EPERM) return fail("remove %s", shown);
-  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return 0;
-    return fail("remove %s", shown);
-  }
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return fail("remove %s", shown);
-  }
-  int r = 0;
-  struct dirent *e;
-  for (;;) {
-    errno = 0;
-    e = readdir(d);
-    if (!e) {
-      if (errno) r = fail("read directory %s", shown);
-      break;
-    }
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    if (rm_at(dirfd(d), e->d_name, shown) < 0) r = -1;
-  }
-  closedir(d);
-  if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0) r = fail("remove %s", shown);
-  return r;
+/* rm -rf (common/rmtree.c: any depth, unwritable and immutable entries, no symlink followed). */
+int rm_rf(const char *path) {
+  char why[1024];
+  return rmtree_at(AT_FDCWD, path, why, sizeof why) < 0 ? failx("%s", why) : 0;
 }
-
-int rm_rf(const char *path) { return rm_at(AT_FDCWD, path, path); }
 
 /* "YYYY-MM-DDTHH:MM:SS" (UTC) of `sec` since the epoch. Computed by hand (civil_from_days, H. Hinnant):
    glibc's gmtime_r loads the local time zone first. Returns snprintf's count. */

@@ -9,6 +9,7 @@
 #include <napi.h>
 #include "gzip.h"
 #include "layer.h"
+#include "tar_extract.h"
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -104,6 +105,11 @@ Napi::Value Inflater::Write(const Napi::CallbackInfo &info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Inflater", Inflater::Define(env));
   exports.Set("Layer", skiff::DefineLayer(env));
+  Napi::Object limits = Napi::Object::New(env);
+  limits.Set("maxPath", Napi::Number::New(env, static_cast<double>(skiff::kMaxPath)));
+  limits.Set("maxName", Napi::Number::New(env, static_cast<double>(skiff::kMaxName)));
+  limits.Set("maxDepth", Napi::Number::New(env, static_cast<double>(skiff::kMaxDepth)));
+  exports.Set("limits", limits);
   return exports;
 }
 

@@ -51,6 +51,15 @@ class Layer : public Napi::ObjectWrap<Layer> {
     if (t.overlayPrefix.empty()) t.overlayPrefix = "trusted.overlay.";
     t.chown = o.Get("chown").ToBoolean().Value();
     t.label = str("label");
+    // the decompression bound (extract.ts: inflateLimit): { ratio, floor, compressedSize? }
+    Napi::Value lim = o.Get("inflateLimit");
+    if (lim.IsObject()) {
+      Napi::Object l = lim.As<Napi::Object>();
+      auto num = [&](const char *k) { Napi::Value v = l.Get(k); return v.IsNumber() && v.As<Napi::Number>().DoubleValue() > 0 ? static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue()) : 0; };
+      t.inflateRatio = num("ratio");
+      t.inflateFloor = num("floor");
+      t.compressedSize = num("compressedSize");
+    }
     gzip_ = o.Get("gzip").ToBoolean().Value();
     const std::string digest = str("digest");
     if (!digest.empty()) {
@@ -94,6 +103,7 @@ class Layer : public Napi::ObjectWrap<Layer> {
   void Run(const std::vector<std::pair<const unsigned char *, size_t>> &chunks, Failure &f) {
     if (!Opened(f)) return;
     for (const auto &[p, n] : chunks) {
+      tar_->AddInput(n);
       if (gzip_) {
         const char *e = GunzipInto(gz_, p, n, *this);
         if (e == kSinkStopped) {

@@ -11,6 +11,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "../common/rmtree.h"
+
 namespace {
 
 const char *ErrnoName(int e) {
@@ -29,7 +31,10 @@ const char *ErrnoName(int e) {
     case EINTR: return "EINTR";
     case E2BIG: return "E2BIG";
     case ERANGE: return "ERANGE";
-    default: return "EUNKNOWN";
+    default: {
+      const char *n = strerrorname_np(e);
+      return n ? n : "EUNKNOWN";
+    }
   }
 }
 
@@ -138,7 +143,54 @@ Napi::Value Execve(const Napi::CallbackInfo &info) {
   return ThrowErrno(env, errno, "exec " + file);
 }
 
+// removeTree(path) -> Promise: rm -rf on the thread pool (common/rmtree.c: any depth, no symlink
+// followed, unwritable and immutable entries fixed first). Rejects with one line ("cannot remove
+// <path>: <why>") and `code`.
+class RemoveTree : public Napi::AsyncWorker {
+ public:
+  RemoveTree(Napi::Env env, std::string path) : Napi::AsyncWorker(env), path_(std::move(path)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    char why[1024];
+    if (rmtree_at(AT_FDCWD, path_.c_str(), why, sizeof why) < 0) {
+      errno_ = errno;
+      why_ = why;
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!errno_) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::Error err = Napi::Error::New(env, why_);
+    err.Set("code", Napi::String::New(env, ErrnoName(errno_)));
+    err.Set("errno", Napi::Number::New(env, errno_));
+    err.Set("path", Napi::String::New(env, path_));
+    deferred_.Reject(err.Value());
+  }
+
+ private:
+  std::string path_;
+  Napi::Promise::Deferred deferred_;
+  int errno_ = 0;
+  std::string why_;
+};
+
+Napi::Value RemoveTreeAsync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "removeTree(path)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto *w = new RemoveTree(env, info[0].As<Napi::String>().Utf8Value());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("removeTree", Napi::Function::New(env, RemoveTreeAsync));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("funlock", Napi::Function::New(env, Funlock));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr));

@@ -35,13 +35,19 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+
+#include "../common/rmtree.h"
 
 namespace skiff {
 
 namespace {
 
-constexpr uint64_t kMaxMeta = 16u << 20;  // upper bound for one PAX / GNU long-name body
+// Go's archive/tar (Docker, containerd) reads at most 1 MiB of one PAX or GNU long-name body; the
+// PAX records in force for one entry (its own and the global ones) are held to that too.
+constexpr uint64_t kMaxMeta = 1u << 20;
+
 constexpr int64_t kMaxSafe = 9007199254740991LL;  // what the JS side can hold exactly
 const std::string kPlnk = ".wh..wh.plnk";  // aufs' hard-link directory in old layers
 
@@ -232,6 +238,31 @@ std::string Lower1(const char *s) {
   return r;
 }
 
+uint64_t PairsBytes(const std::vector<std::pair<std::string, std::string>> &m) {
+  uint64_t n = 0;
+  for (const auto &kv : m) n += kv.first.size() + kv.second.size();
+  return n;
+}
+
+// A name as messages show it: control characters escaped (one line), a long one shortened.
+std::string Shown(const std::string &s) {
+  auto clean = [](const std::string &in) {
+    std::string out;
+    for (unsigned char c : in) {
+      if (c < 0x20 || c == 0x7f) {
+        char b[5];
+        std::snprintf(b, sizeof b, "\\x%02x", c);
+        out += b;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out;
+  };
+  if (s.size() <= 200) return clean(s);
+  return clean(s.substr(0, 80)) + "..." + clean(s.substr(s.size() - 80)) + " (" + std::to_string(s.size()) + " bytes)";
+}
+
 }  // namespace
 
 TarExtractor::TarExtractor(std::string target, TarOptions opts) : root_(std::move(target)), opts_(std::move(opts)) {
@@ -263,21 +294,43 @@ bool TarExtractor::BadHeader(uint64_t at, const std::string &why) {
 }
 
 bool TarExtractor::Escapes(const Entry &e, const std::string &what) {
-  err_ = {true, true, "EINVAL", "layer" + Label() + " entry \"" + e.name + "\": " + what};
+  err_ = {true, true, "EINVAL", "layer" + Label() + " entry \"" + Shown(e.name) + "\": " + what};
   return false;
+}
+
+// The limits every entry path and link target keeps (kMaxPath, kMaxName, kMaxDepth), `what` names it.
+bool TarExtractor::PathLimits(const Entry &e, const std::vector<std::string> &comps, const char *what) {
+  if (comps.size() > kMaxDepth) return Escapes(e, std::string(what) + " is " + std::to_string(comps.size()) + " levels deep, deeper than the limit of " + std::to_string(kMaxDepth));
+  size_t len = comps.empty() ? 0 : comps.size() - 1;
+  for (const auto &c : comps) {
+    if (c.size() > kMaxName) return Escapes(e, std::string(what) + " has a name of " + std::to_string(c.size()) + " bytes, longer than NAME_MAX (" + std::to_string(kMaxName) + ")");
+    len += c.size();
+  }
+  if (len > kMaxPath) return Escapes(e, std::string(what) + " is " + std::to_string(len) + " bytes long, longer than PATH_MAX allows (" + std::to_string(kMaxPath) + ")");
+  return true;
+}
+
+// Whether the tar would reach `upTo` bytes beyond the decompression bound for `compressed` input bytes.
+bool TarExtractor::Inflates(uint64_t upTo, uint64_t compressed) {
+  if (!opts_.inflateRatio) return false;
+  const uint64_t cap = compressed > (UINT64_MAX - opts_.inflateFloor) / opts_.inflateRatio ? UINT64_MAX : opts_.inflateFloor + opts_.inflateRatio * compressed;
+  if (upTo <= cap) return false;
+  err_ = {true, true, "EINVAL", "layer" + Label() + " inflates to more than " + std::to_string(opts_.inflateRatio) + " times its compressed size plus " +
+                                    std::to_string(opts_.inflateFloor >> 20) + " MiB: refused as a possible decompression bomb"};
+  return true;
 }
 
 bool TarExtractor::Sys(const char *syscall, const std::string &rel, int errnum) {
   const char *name = strerrorname_np(errnum);
   std::string code = name ? name : "E" + std::to_string(errnum);
-  err_ = {true, false, code, code + ": " + Lower1(strerror(errnum)) + ", " + syscall + " '" + Path(rel) + "'"};
+  err_ = {true, false, code, std::string(syscall) + " " + Shown(Path(rel)) + ": " + Lower1(strerror(errnum))};
   return false;
 }
 
 bool TarExtractor::Wrap(const Entry &e) {
   // a syscall's failure says which entry it was for (not for a full disk: that is no entry's fault)
   if (err_.set && !err_.skiff && !err_.wrapped && err_.code != "ENOSPC" && err_.code != "EDQUOT") {
-    err_.message = "layer" + Label() + " entry \"" + e.name + "\": " + err_.message;
+    err_.message = "layer" + Label() + " entry \"" + Shown(e.name) + "\": " + err_.message;
     err_.wrapped = true;
   }
   return false;
@@ -294,6 +347,7 @@ void TarExtractor::Skip(uint64_t n) {
 
 bool TarExtractor::Feed(const uint8_t *p, size_t n) {
   if (err_.set) return false;
+  if (Inflates(offset_ + n, input_)) return false;
   size_t i = 0;
   while (i < n) {
     switch (state_) {
@@ -397,7 +451,7 @@ bool TarExtractor::OnHeader(const uint8_t *b) {
   const uint64_t padded = (static_cast<uint64_t>(size) + 511) / 512 * 512;
 
   if (type == 'L' || type == 'K' || type == 'x' || type == 'g') {
-    if (static_cast<uint64_t>(size) > kMaxMeta) return BadHeader(at, "extended header of " + std::to_string(size) + " bytes is too large");
+    if (static_cast<uint64_t>(size) > kMaxMeta) return BadHeader(at, "extended header of " + std::to_string(size) + " bytes is larger than the limit of 1 MiB");
     metaType_ = type;
     metaSize_ = static_cast<uint64_t>(size);
     metaLeft_ = padded;
@@ -438,6 +492,8 @@ bool TarExtractor::OnHeader(const uint8_t *b) {
   const bool headerOnly = type >= '1' && type <= '6';
   const uint64_t dataLen = headerOnly ? 0 : static_cast<uint64_t>(e.size);
   const uint64_t dataPadded = (dataLen + 511) / 512 * 512;
+  // the whole blob is at most compressedSize bytes: an entry that cannot fit the bound is refused before any write
+  if (opts_.compressedSize && Inflates(at + 512 + dataPadded, opts_.compressedSize)) return false;
   bool bodyFollows = false;
   if (!DoEntry(e, dataPadded - dataLen, bodyFollows)) return Wrap(e);
   if (!bodyFollows) Skip(dataPadded);
@@ -459,9 +515,11 @@ bool TarExtractor::OnMeta() {
       break;
     case 'x':
       if (!ParsePax(meta_, pax_)) return BadHeader(at, "malformed PAX extended header");
+      if (PairsBytes(pax_) > kMaxMeta) return BadHeader(at, "PAX records for one entry exceed the limit of 1 MiB");
       break;
     case 'g':
       if (!ParsePax(meta_, globalPax_)) return BadHeader(at, "malformed PAX extended header");
+      if (PairsBytes(globalPax_) > kMaxMeta) return BadHeader(at, "global PAX records exceed the limit of 1 MiB");
       break;
   }
   meta_.clear();
@@ -532,13 +590,13 @@ bool TarExtractor::Parents(const std::vector<std::string> &comps, const Entry &e
       struct stat st;
       if (fstatat(rootfd_, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno != ENOENT) return Sys("lstat", rel, errno);
-        if (!create) return Escapes(e, "hard link target is not in the layer");
+        if (!create) return Escapes(e, "hard link target \"" + Shown(e.linkname) + "\" is not in the layer");
         if (mkdirat(rootfd_, rel.c_str(), 0755) < 0) return Sys("mkdir", rel, errno);
         if (fchmodat(rootfd_, rel.c_str(), 0755, 0) < 0) return Sys("chmod", rel, errno);  // whatever the umask
       } else if (S_ISLNK(st.st_mode)) {
         return Escapes(e);
       } else if (!S_ISDIR(st.st_mode)) {
-        return Escapes(e, "parent \"" + rel + "\" is not a directory");
+        return Escapes(e, "parent \"" + Shown(rel) + "\" is not a directory");
       }
       dirs_.insert(rel);
     }
@@ -548,29 +606,13 @@ bool TarExtractor::Parents(const std::vector<std::string> &comps, const Entry &e
 }
 
 bool TarExtractor::RemoveTree(const std::string &rel) {
-  struct stat st;
-  if (fstatat(rootfd_, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? true : Sys("lstat", rel, errno);
-  if (S_ISDIR(st.st_mode)) {
-    int fd = openat(rootfd_, rel.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return Sys("open", rel, errno);
-    DIR *d = fdopendir(fd);
-    if (!d) {
-      int err = errno;
-      close(fd);
-      return Sys("opendir", rel, err);
-    }
-    std::vector<std::string> names;
-    while (dirent *de = readdir(d)) {
-      if (std::strcmp(de->d_name, ".") && std::strcmp(de->d_name, "..")) names.emplace_back(de->d_name);
-    }
-    closedir(d);
-    for (const auto &n : names)
-      if (!RemoveTree(rel + "/" + n)) return false;
-    if (unlinkat(rootfd_, rel.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT) return Sys("rmdir", rel, errno);
-    return true;
-  }
-  if (unlinkat(rootfd_, rel.c_str(), 0) < 0 && errno != ENOENT) return Sys("unlink", rel, errno);
-  return true;
+  char why[1024];
+  if (rmtree_at(rootfd_, rel.c_str(), why, sizeof why) == 0) return true;
+  const int errnum = errno;
+  const char *name = strerrorname_np(errnum);
+  const std::string code = name ? name : "E" + std::to_string(errnum);
+  err_ = {true, false, code, why};
+  return false;
 }
 
 // Clear `rel` for a new entry (tar's semantics: replace; a directory only by a non-directory).
@@ -610,12 +652,28 @@ bool TarExtractor::Create(const std::string &rel, F make) {
   return make() >= 0;
 }
 
+// lsetxattr(2) of `rel` (never followed if a symlink). The kernel takes no fd-relative name for it:
+// a path past PATH_MAX goes through the parent's descriptor (/proc/self/fd/N/<name>).
+int TarExtractor::LSetXattr(const std::string &rel, const std::string &key, const char *value, size_t size) {
+  const std::string full = Path(rel);
+  if (full.size() < 4000) return lsetxattr(full.c_str(), key.c_str(), value, size, 0);
+  const size_t slash = rel.rfind('/');
+  int dir = openat(rootfd_, rel.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) return -1;
+  const std::string viaFd = "/proc/self/fd/" + std::to_string(dir) + "/" + rel.substr(slash + 1);
+  int r = lsetxattr(viaFd.c_str(), key.c_str(), value, size, 0);
+  int err = errno;
+  close(dir);
+  errno = err;
+  return r;
+}
+
 bool TarExtractor::SetXattrs(const std::string &rel, int fd, const Entry &e) {
   const Pairs &xattrs = e.xattrs;
   for (const auto &[k, v] : xattrs) {
     // overlayfs' own xattrs are not layer content: a layer must not forge redirects or origins
     if (StartsWith(k, "trusted.overlay.") || StartsWith(k, "user.overlay.")) continue;
-    int r = fd >= 0 ? fsetxattr(fd, k.c_str(), v.data(), v.size(), 0) : lsetxattr(Path(rel).c_str(), k.c_str(), v.data(), v.size(), 0);
+    int r = fd >= 0 ? fsetxattr(fd, k.c_str(), v.data(), v.size(), 0) : LSetXattr(rel, k, v.data(), v.size());
     if (r < 0) {
       int err = errno;
       if (k == "security.capability" || (err != EPERM && err != ENOTSUP && err != EACCES)) return Sys("lsetxattr", rel, err);
@@ -629,6 +687,8 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
   if (e.name.find('\0') != std::string::npos || e.linkname.find('\0') != std::string::npos) return Escapes(e, "name contains a NUL byte");
   std::vector<std::string> comps;
   if (!Normalise(e.name, comps)) return Escapes(e);
+  if (!PathLimits(e, comps, "path")) return false;
+  if (e.linkname.size() > kMaxPath) return Escapes(e, "link target is " + std::to_string(e.linkname.size()) + " bytes long, longer than PATH_MAX allows (" + std::to_string(kMaxPath) + ")");
   char type = e.type;
   if (type == '0' && !e.name.empty() && e.name.back() == '/') type = '5';  // old (v7) archives mark directories so
   if (comps.empty()) {
@@ -660,7 +720,7 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
       std::string dirRel;
       for (size_t i = 0; i < last; i++) dirRel += (i ? "/" : "") + comps[i];
       const std::string key = opts_.overlayPrefix + "opaque";
-      if (lsetxattr(Path(dirRel).c_str(), key.c_str(), "y", 1, 0) < 0) return Sys("lsetxattr", dirRel, errno);
+      if (LSetXattr(dirRel, key, "y", 1) < 0) return Sys("lsetxattr", dirRel, errno);
       return true;
     }
     const std::string victim = base.substr(4);
@@ -671,7 +731,7 @@ bool TarExtractor::DoEntry(Entry &e, uint64_t padAfter, bool &bodyFollows) {
     if (!MakeRoom(rel, false, room)) return false;
     if (mknodat(rootfd_, rel.c_str(), S_IFCHR, makedev(0, 0)) < 0) {
       if (errno == EPERM) {
-        err_ = {true, true, "ERUNTIME", "layer" + Label() + ": cannot create the whiteout for \"" + e.name + "\" (a 0:0 character device): not permitted; rootless extraction needs Linux 5.8 or later"};
+        err_ = {true, true, "ERUNTIME", "layer" + Label() + ": cannot create the whiteout for \"" + Shown(e.name) + "\" (a 0:0 character device): not permitted; rootless extraction needs Linux 5.8 or later"};
         return false;
       }
       return Sys("mknod", rel, errno);
@@ -764,17 +824,18 @@ bool TarExtractor::Directory(const std::string &rel, const Entry &e) {
 bool TarExtractor::HardLink(const Entry &e, const std::vector<std::string> &comps) {
   std::vector<std::string> lc;
   if (!Normalise(e.linkname, lc) || lc.empty()) return Escapes(e, "hard link target escapes the layer root");
+  if (!PathLimits(e, lc, "hard link target")) return false;
   if (StartsWith(lc[0], ".wh..wh.") && !(plnk_ && lc[0] == kPlnk && lc.size() == 2)) {
-    return Escapes(e, "hard link target \"" + e.linkname + "\" is not in the layer");
+    return Escapes(e, "hard link target \"" + Shown(e.linkname) + "\" is not in the layer");
   }
   std::string fromRel, rel;
   if (!Parents(lc, e, false, fromRel)) return false;
   struct stat st;
   if (fstatat(rootfd_, fromRel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
-    if (errno == ENOENT) return Escapes(e, "hard link target \"" + e.linkname + "\" is not in the layer");
+    if (errno == ENOENT) return Escapes(e, "hard link target \"" + Shown(e.linkname) + "\" is not in the layer");
     return Sys("lstat", fromRel, errno);
   }
-  if (S_ISDIR(st.st_mode)) return Escapes(e, "hard link target \"" + e.linkname + "\" is a directory");
+  if (S_ISDIR(st.st_mode)) return Escapes(e, "hard link target \"" + Shown(e.linkname) + "\" is a directory");
   if (!Parents(comps, e, true, rel)) return false;
   if (rel == fromRel) return true;  // a link to itself
   // linkat without AT_SYMLINK_FOLLOW links a symlink `from` itself, never what it points to

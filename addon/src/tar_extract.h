@@ -13,6 +13,14 @@
 
 namespace skiff {
 
+// What an entry path (normalised) and a link target may be, in every layer skiff takes or makes
+// (the packer, src/store/tarball.ts, reads these from the addon): the longest path a process can
+// pass the kernel is PATH_MAX (4096) with its NUL, one name NAME_MAX (255); deeper than 1024 levels
+// no real image goes, and every later walk of the layer (build, push, removal) stays bounded.
+constexpr size_t kMaxPath = 4095;
+constexpr size_t kMaxName = 255;
+constexpr size_t kMaxDepth = 1024;
+
 struct TarOptions {
   std::string overlayPrefix = "trusted.overlay.";  // or "user.overlay." (rootless)
   bool chown = true;  // apply entry owners (false when only one id is mapped)
@@ -20,6 +28,11 @@ struct TarOptions {
   int64_t ownUid = -1;
   int64_t ownGid = -1;
   std::string label;  // names the layer in messages ("" or e.g. its digest)
+  // Decompression bound (0: none): the tar may be at most inflateFloor + inflateRatio times the
+  // compressed bytes given so far (AddInput), and, when compressedSize is known, times that.
+  uint64_t inflateRatio = 0;
+  uint64_t inflateFloor = 0;
+  uint64_t compressedSize = 0;
 };
 
 // What failed: `skiff` errors are the layer's fault (code EINVAL, or ERUNTIME); the others are a
@@ -46,6 +59,8 @@ class TarExtractor {
 
   // false when the target cannot be opened (error() says why)
   bool Open();
+  // `n` more compressed bytes went in (for the decompression bound)
+  void AddInput(uint64_t n) { input_ += n; }
   // consume the next bytes of the archive; false on the first error (error() says it; stop feeding)
   bool Feed(const uint8_t *p, size_t n);
   // the archive is complete: checks its end, applies directory metadata
@@ -90,6 +105,7 @@ class TarExtractor {
   template <typename F>
   bool Create(const std::string &rel, F make);
   bool SetXattrs(const std::string &rel, int fd, const Entry &e);
+  int LSetXattr(const std::string &rel, const std::string &key, const char *value, size_t size);
   bool Directory(const std::string &rel, const Entry &e);
   bool HardLink(const Entry &e, const std::vector<std::string> &comps);
   bool OpenFile(const std::string &rel, const Entry &e, uint64_t padAfter, bool counted);
@@ -99,6 +115,8 @@ class TarExtractor {
   bool RemoveTree(const std::string &rel);
   bool Chowns(const Entry &e) const;
   bool Escapes(const Entry &e, const std::string &what = "path escapes the layer root");
+  bool PathLimits(const Entry &e, const std::vector<std::string> &comps, const char *what);
+  bool Inflates(uint64_t upTo, uint64_t compressed);
   bool Sys(const char *syscall, const std::string &rel, int errnum);
   bool Wrap(const Entry &e);
   void Skip(uint64_t n);
@@ -136,6 +154,7 @@ class TarExtractor {
 
   uint64_t size_ = 0;
   uint64_t skippedDevices_ = 0;
+  uint64_t input_ = 0;
 };
 
 }  // namespace skiff

@@ -11,7 +11,7 @@ import { childProcess } from '../lazy.js';
 import { mark } from '../trace.js';
 import { native, shimPath } from '../native.js';
 import os from 'node:os';
-import { makeStagingDir, pidAlive, writeFileAtomic } from '../store/atomic.js';
+import { makeStagingDir, pidAlive, removeTree, writeFileAtomic } from '../store/atomic.js';
 import {
   activeHealthcheck, containerFiles, findContainer, listContainers, markStopped, readContainer, readMonitor, readStartState,
   removeContainerDir, renameContainer, resetRunFiles, sweepNames, writeStartState, type ContainerRecord, type StartState,
@@ -133,7 +133,7 @@ async function discard(rec: ContainerRecord): Promise<void> {
  */
 async function deleteTree(dir: string): Promise<void> {
   if (!paths().rootless || inUserns()) {
-    await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await removeTree(dir).catch(() => undefined);
     return;
   }
   const m = rootlessMappings();

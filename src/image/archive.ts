@@ -26,15 +26,15 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Header, Parser, type ReadEntry } from 'tar';
 import { SkiffError } from '../errors.js';
-import { makeStagingDir, stagingPath, writeFileAtomic } from '../store/atomic.js';
+import { discardStaging, makeStagingDir, stagingPath, writeFileAtomic } from '../store/atomic.js';
 import { closed, isCorruptInput, LayerSink } from '../store/extract.js';
 import { listImages, putImage, tagsById, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
-import { corruptError, decompressStream } from './compression.js';
+import { beyondInflateLimit, corruptError, decompressStream, inflateError, inflateLimit } from './compression.js';
 import { DigestVerifier, parseDigest, sha256Digest, verifyBuffer, verifyDigest } from './digest.js';
 import { findImage } from './local.js';
-import { MT, parseManifest, selectPlatform, type Descriptor, type ImageConfig, type Index, type Manifest } from './media.js';
+import { MAX_JSON_DOCUMENT, MT, parseManifest, selectPlatform, type Descriptor, type ImageConfig, type Index, type Manifest } from './media.js';
 import { extractOptions, layersSize, runLimited } from './pull.js';
 import { buildManifest, ensureLayerBlobs, Hasher, storedManifest } from './push.js';
 import { canonical, familiar, parseReference } from './reference.js';
@@ -282,28 +282,42 @@ function entryKey(p: string): string {
   return n === '.' ? '' : n;
 }
 
+/** node-tar's errors ("TAR_BAD_ARCHIVE: Truncated input ...") in words: without the code, lower case. */
+function tarWords(e: unknown): string {
+  const m = ((e as Error)?.message ?? String(e)).replace(/^TAR_[A-Z_]+: /, '');
+  return m.charAt(0).toLowerCase() + m.slice(1);
+}
+
 /**
  * Read the (possibly compressed) archive into `dir`: each regular file becomes `dir/<n>`; links
  * are remembered as aliases. Returns archive path → staged entry.
  */
-async function stageArchive(input: Readable, dir: string): Promise<Map<string, Staged>> {
+async function stageArchive(input: Readable, dir: string, size?: number): Promise<Map<string, Staged>> {
   const entries = new Map<string, Staged>();
   const pending: Promise<void>[] = [];
   let n = 0;
   let sawEntry = false;
   await new Promise<void>((resolve, reject) => {
     let failed = false;
-    const plain = decompressStream('', input);
+    const plain = decompressStream('', input, 'the archive');
     const parser = new Parser({ strict: true });
     const fail = (e: unknown): void => {
       if (failed) return;
       failed = true;
       plain.destroy();
       input.destroy();
-      reject(e instanceof SkiffError ? e : invalidArchive((e as Error).message ?? String(e)));
+      reject(e instanceof SkiffError ? e : invalidArchive(tarWords(e)));
     };
+    let declared = 0;
     parser.on('entry', (entry: ReadEntry) => {
       sawEntry = true;
+      // the archive's file is `size` bytes: entries that cannot fit the decompression bound are refused at their header
+      declared += 512 + Math.ceil((entry.size ?? 0) / 512) * 512;
+      if (size !== undefined && beyondInflateLimit(declared, size)) {
+        entry.resume();
+        fail(inflateError('the archive'));
+        return;
+      }
       let key: string;
       try {
         key = entryKey(entry.path);
@@ -334,7 +348,7 @@ async function stageArchive(input: Readable, dir: string): Promise<Map<string, S
       entry.resume();
     });
     parser.on('error', fail);
-    parser.on('warn', (code: string, msg: string | Error) => fail(invalidArchive(`${code}: ${typeof msg === 'string' ? msg : msg.message}`)));
+    parser.on('warn', (_code: string, msg: string | Error) => fail(typeof msg === 'string' ? new Error(msg) : msg));
     parser.on('end', () => {
       Promise.all(pending).then(() => {
         if (!sawEntry) fail(invalidArchive('the archive is empty'));
@@ -361,7 +375,9 @@ function need(entries: Map<string, Staged>, p: string, what: string): StagedFile
   return e;
 }
 
-async function readStaged(e: StagedFile): Promise<Buffer> {
+/** A JSON document of the archive (manifest.json, index.json, a manifest, a config), bounded. */
+async function readStaged(e: StagedFile, what: string): Promise<Buffer> {
+  if (e.size > MAX_JSON_DOCUMENT) throw invalidArchive(`${what} is ${e.size} bytes, larger than the limit of ${MAX_JSON_DOCUMENT >> 20} MiB`);
   return fsp.readFile(e.file);
 }
 
@@ -409,9 +425,13 @@ async function extractStaged(job: LayerJob, diff: string): Promise<number> {
   const gzip = (await magicOf(job.staged.file)) === 'gzip';
   const file = fs.createReadStream(job.staged.file, { highWaterMark: 1 << 20 });
   // a plain tar staged under its diffID is proven already: not hashed again
-  const sink = new LayerSink(diff, extractOptions(), { gzip, ...(job.verified ? {} : { digest: parseDigest(job.diffId).algorithm }) });
+  const sink = new LayerSink(diff, { ...extractOptions(), label: job.diffId }, {
+    gzip,
+    inflateLimit: inflateLimit(job.staged.size),
+    ...(job.verified ? {} : { digest: parseDigest(job.diffId).algorithm }),
+  });
   try {
-    await pipeline(gzip ? file : decompressStream(job.mediaType, file), sink);
+    await pipeline(gzip ? file : decompressStream(job.mediaType, file, `layer ${job.diffId}`), sink);
   } catch (e) {
     throw isCorruptInput(e) ? corruptError(e, 'layer', 'gzip') : e;
   } finally {
@@ -516,13 +536,13 @@ function normaliseTag(t: string): string | undefined {
 
 /** docker-archive: manifest.json entries. */
 async function planDocker(entries: Map<string, Staged>): Promise<PlannedImage[]> {
-  const mj = parseJson<{ Config?: string; RepoTags?: string[] | null; Layers?: string[] }[]>(await readStaged(need(entries, 'manifest.json', 'file')), 'manifest.json');
+  const mj = parseJson<{ Config?: string; RepoTags?: string[] | null; Layers?: string[] }[]>(await readStaged(need(entries, 'manifest.json', 'file'), 'manifest.json'), 'manifest.json');
   if (!Array.isArray(mj)) throw invalidArchive('manifest.json is not a list');
   const out: PlannedImage[] = [];
   for (const m of mj) {
     if (typeof m.Config !== 'string' || !Array.isArray(m.Layers)) throw invalidArchive('manifest.json entry without Config or Layers');
     const config = need(entries, m.Config, 'image config');
-    const configBytes = await readStaged(config);
+    const configBytes = await readStaged(config, `image config ${m.Config}`);
     const named = /(?:^|\/)([0-9a-f]{64})(?:\.json)?$/.exec(m.Config);
     if (named) verifyBuffer(configBytes, `sha256:${named[1]}`, undefined, `image config ${m.Config} in the archive`);
     const c = configOf(configBytes, `image config ${m.Config}`, m.Layers.length);
@@ -561,7 +581,7 @@ async function planOci(entries: Map<string, Staged>): Promise<PlannedImage[]> {
     if (e.size !== d.size) throw new SkiffError('EDIGEST', `size mismatch for ${what} ${d.digest} in the archive: expected ${d.size} bytes, got ${e.size}`);
     return e;
   };
-  const idx = parseJson<Index>(await readStaged(need(entries, 'index.json', 'file')), 'index.json');
+  const idx = parseJson<Index>(await readStaged(need(entries, 'index.json', 'file'), 'index.json'), 'index.json');
   if (!Array.isArray(idx.manifests)) throw invalidArchive('index.json has no manifests');
   const byManifest = new Map<string, PlannedImage>();
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
@@ -569,7 +589,7 @@ async function planOci(entries: Map<string, Staged>): Promise<PlannedImage[]> {
     let desc = top;
     for (let depth = 0; ; depth++) {
       const staged = blob(desc, 'manifest');
-      const p = parseManifest(await readStaged(staged), desc.mediaType);
+      const p = parseManifest(await readStaged(staged, `manifest ${desc.digest}`), desc.mediaType);
       if (p.kind === 'manifest') break;
       if (depth > 4) throw invalidArchive('image indexes nested too deep');
       desc = selectPlatform(p.index, { os: 'linux', arch });
@@ -584,11 +604,11 @@ async function planOci(entries: Map<string, Staged>): Promise<PlannedImage[]> {
       continue;
     }
     const mStaged = blob(desc, 'manifest');
-    const parsed = parseManifest(await readStaged(mStaged), desc.mediaType);
+    const parsed = parseManifest(await readStaged(mStaged, `manifest ${desc.digest}`), desc.mediaType);
     if (parsed.kind !== 'manifest') throw invalidArchive(`${desc.digest} is not an image manifest`);
     const m = parsed.manifest;
     const config = blob(m.config, 'image config');
-    const configBytes = await readStaged(config);
+    const configBytes = await readStaged(config, `image config ${m.config.digest}`);
     const c = configOf(configBytes, `image config ${m.config.digest}`, m.layers.length);
     const chainIds = computeChainIds(c.rootfs.diff_ids);
     const jobs = m.layers.map((ld, i): LayerJob => ({
@@ -653,16 +673,16 @@ async function storePlanned(
 
 /**
  * Load every image of an archive (docker-archive or OCI, optionally gzip/zstd-compressed) into
- * the store. Returns Docker's report lines.
+ * the store (`size`: the archive file's, for the decompression bound). Returns Docker's report lines.
  */
-export async function loadArchive(input: Readable): Promise<{ loaded: string[] }> {
-  return whileAddingLayers(() => load(input));
+export async function loadArchive(input: Readable, o: { size?: number } = {}): Promise<{ loaded: string[] }> {
+  return whileAddingLayers(() => load(input, o.size));
 }
 
-async function load(input: Readable): Promise<{ loaded: string[] }> {
+async function load(input: Readable, size?: number): Promise<{ loaded: string[] }> {
   const dir = await makeStagingDir('load');
   try {
-    const entries = await stageArchive(input, dir);
+    const entries = await stageArchive(input, dir, size);
     let plans: PlannedImage[];
     if (lookup(entries, 'manifest.json')) plans = await planDocker(entries);
     else if (lookup(entries, 'index.json')) plans = await planOci(entries);
@@ -682,6 +702,6 @@ async function load(input: Readable): Promise<{ loaded: string[] }> {
     }
     return { loaded };
   } finally {
-    await fsp.rm(dir, { recursive: true, force: true });
+    await discardStaging(dir);
   }
 }

@@ -28,6 +28,12 @@ export const MT = {
 /** Accept header for manifest requests: indexes first, then manifests; schema 1 last, only to say clearly that it is unsupported. */
 export const MANIFEST_ACCEPT: string[] = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest, MT.dockerSchema1Signed];
 
+/**
+ * The largest image config, manifest or index skiff reads (archive JSON, a registry's config blob):
+ * real ones are kilobytes; each is held in memory and parsed whole. Registries cap manifests at 4 MiB.
+ */
+export const MAX_JSON_DOCUMENT = 8 * 1024 * 1024;
+
 export const INDEX_TYPES: ReadonlySet<string> = new Set([MT.ociIndex, MT.dockerList]);
 export const MANIFEST_TYPES: ReadonlySet<string> = new Set([MT.ociManifest, MT.dockerManifest]);
 export const CONFIG_TYPES: ReadonlySet<string> = new Set([MT.ociConfig, MT.dockerConfig]);

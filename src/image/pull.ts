@@ -18,11 +18,11 @@ import { schemeCache } from '../store/schemes.js';
 import { getImage, putImage, readRepositories, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
-import { corruptError, decoderFor, detectCompression } from './compression.js';
+import { corruptError, decoderFor, detectCompression, inflateLimit } from './compression.js';
 import { mark } from '../trace.js';
 import { imageComplete } from './local.js';
 import { DigestCheck, parseDigest, verifyBuffer, verifyDigest } from './digest.js';
-import { parseManifest, selectPlatform, type ImageConfig, type Descriptor, type Manifest } from './media.js';
+import { MAX_JSON_DOCUMENT, parseImageConfig, parseManifest, selectPlatform, type Descriptor, type Manifest } from './media.js';
 import { canonical, familiar, familiarName, isInsecureRegistry, parseReference, repoName, type Reference } from './reference.js';
 
 export interface PullOptions {
@@ -90,7 +90,7 @@ async function pullLayer(
   try {
     const { created } = await createLayer({ chainId, diffId, parent }, async (diff) => {
       const { stream } = await (prefetched?.take() ?? client.getBlob(repo, desc.digest));
-      return receiveLayer(stream, desc, diffId, blobTmp, diff, opts, {
+      return receiveLayer(stream, desc, diffId, blobTmp, diff, { ...opts, label: desc.digest }, {
         bytes: (got) => progress.update(short, 'Downloading', got, desc.size),
         downloaded: () => {
           progress.update(short, 'Verifying Checksum');
@@ -159,7 +159,7 @@ function receiveLayer(
       const kind = detectCompression(first);
       let s: LayerSink;
       try {
-        s = new LayerSink(diff, opts, { gzip: kind === 'gzip', digest: algorithm });
+        s = new LayerSink(diff, opts, { gzip: kind === 'gzip', digest: algorithm, inflateLimit: inflateLimit(desc.size) });
       } catch (e) {
         fail(e); // the addon cannot be loaded, say: one error line, not a crash in an event handler
         return;
@@ -178,7 +178,7 @@ function receiveLayer(
       });
       if (kind !== 'zstd') entry = s; // gzip is inflated in the sink; a plain tar goes in as it is
       else {
-        const d = decoderFor(kind);
+        const d = decoderFor(kind, `layer ${desc.digest}`);
         decoder = d;
         d.on('error', (e: Error) => fail(corruptError(e, 'layer', kind)));
         d.pipe(s);
@@ -330,7 +330,11 @@ async function pull(ref: Reference, refText: string, o: PullOptions, client: Reg
   // The config (for the diffIDs) and the first layers are requested at once: a fresh pull saves a
   // round trip. Layers whose blob the store holds are not prefetched (their layer is most likely
   // here); a prefetched layer that turns out to exist is dropped unread.
-  const configBytesP = client.getBlob(repo, manifest.config.digest).then((b) => readAll(b.stream));
+  if (manifest.config.size > MAX_JSON_DOCUMENT) {
+    throw new SkiffError('EREGISTRY', `${refText}: the image config is ${manifest.config.size} bytes, larger than the limit of ${MAX_JSON_DOCUMENT >> 20} MiB`);
+  }
+  // at most its announced size is read (verifyBuffer then checks size and digest)
+  const configBytesP = client.getBlob(repo, manifest.config.digest).then((b) => readAll(b.stream, manifest.config.size + 1));
   const prefetched = new Map<number, Prefetch>();
   for (const [i, d] of manifest.layers.entries()) {
     if (prefetched.size >= CONCURRENCY) break;
@@ -360,7 +364,8 @@ async function pullMissing(
   const configBytes = await configBytesP;
   mark('config');
   verifyBuffer(configBytes, manifest.config.digest, manifest.config.size);
-  const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  // diff_ids become chain ids and store paths: checked as digests here
+  const config = parseImageConfig(configBytes, refText);
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length) {
     throw new SkiffError('EREGISTRY', `${refText}: image config lists ${diffIds.length} layers but the manifest has ${manifest.layers.length}`);
@@ -427,9 +432,18 @@ export async function layersSize(chainIds: string[]): Promise<number> {
   return n;
 }
 
-export async function readAll(s: Readable): Promise<Buffer> {
+/** Everything `s` gives, or (with `limit`) its first `limit` bytes or more: the stream is then dropped. */
+export async function readAll(s: Readable, limit = Infinity): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
+  let n = 0;
+  for await (const c of s) {
+    chunks.push(c as Buffer);
+    n += (c as Buffer).length;
+    if (n >= limit) {
+      s.destroy();
+      break;
+    }
+  }
   return Buffer.concat(chunks);
 }
 

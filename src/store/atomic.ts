@@ -5,9 +5,11 @@
  * leftovers of a process that died (kill -9 mid-pull leaves only tmp/ garbage).
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { paths } from '../config.js';
+import { SkiffError } from '../errors.js';
+import { native } from '../native.js';
 import { randomHex } from '../random.js';
 import { dirs } from './layout.js';
 
@@ -74,6 +76,62 @@ export async function makeStagingDir(kind: string): Promise<string> {
 }
 
 /**
+ * rm -rf of a store path, for any tree a layer or a container can leave: native (addon/common/rmtree.c),
+ * so no depth or path length stops it (fs.rm builds full paths: ENAMETOOLONG past PATH_MAX), no
+ * symlink is followed, unwritable directories are made writable and immutable attributes cleared
+ * where permitted. A missing path is fine. Fails with one line naming what could not be removed.
+ */
+export async function removeTree(p: string): Promise<void> {
+  try {
+    await native().removeTree(p);
+  } catch (e) {
+    throw new SkiffError('ERUNTIME', (e as Error).message);
+  }
+}
+
+/**
+ * Remove staging after a failure: what cannot be removed now stays for the sweep of a later
+ * invocation (its pid is then gone), so the failure reported is the one that happened.
+ */
+export async function discardStaging(p: string): Promise<void> {
+  await removeTree(p).catch(() => undefined);
+}
+
+/** What every store root holds (layout.ts makes them all), and what skiff puts in its runtime dir. */
+const STORE_MARKS = ['blobs', 'layers', 'images', 'locks'];
+const RUNROOT_MARKS = ['attach', 'seccomp', 'registry-schemes.json'];
+
+/**
+ * `system reset`: everything in the store root and the runtime dir goes (the dirs too, when empty
+ * then; a symlink to one stays). Checked first, before `beforeRemoval` (removing the containers)
+ * runs: each must be a directory, empty or holding something skiff makes there, so that a
+ * mistyped --root (`/dev/null`, `/etc`) removes nothing.
+ */
+export async function resetStore(beforeRemoval: () => Promise<void>): Promise<void> {
+  const { root, runroot } = paths();
+  const targets: string[] = [];
+  for (const [dir, marks, what] of [[root, STORE_MARKS, 'store'], [runroot, RUNROOT_MARKS, 'runtime directory']] as const) {
+    const st = fs.statSync(dir, { throwIfNoEntry: false });
+    if (!st) continue;
+    if (!st.isDirectory()) throw new SkiffError('EINVAL', `cannot reset ${dir}: it is not a directory`);
+    const names = fs.readdirSync(dir);
+    if (names.length && !names.some((n) => (marks as readonly string[]).includes(n))) {
+      throw new SkiffError('EINVAL', `cannot reset ${dir}: it does not look like a skiff ${what} (none of ${marks.join(', ')} in it); nothing was removed`);
+    }
+    targets.push(dir);
+  }
+  await beforeRemoval();
+  for (const dir of targets) {
+    for (const name of fs.readdirSync(dir)) await removeTree(path.join(dir, name));
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      /* something appeared meanwhile, or a symlink to the dir: it stays */
+    }
+  }
+}
+
+/**
  * Move a finished staging dir into place. Returns false when `final` already exists
  * (another invocation won the race): the staging copy is then removed.
  */
@@ -84,7 +142,7 @@ export async function commitDir(staging: string, final: string): Promise<boolean
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOTEMPTY' || code === 'EEXIST') {
-      await fsp.rm(staging, { recursive: true, force: true });
+      await discardStaging(staging);
       return false;
     }
     throw e;
@@ -111,14 +169,22 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** Remove staging leftovers of processes that no longer run. */
+/**
+ * Remove staging leftovers of processes that no longer run. One that cannot be removed (an immutable
+ * file without CAP_LINUX_IMMUTABLE, say) is reported on stderr and left: it must not stop the
+ * command that swept (every later pull and build would fail the same way).
+ */
 export async function sweepStaging(): Promise<number> {
   let n = 0;
   for (const name of fs.readdirSync(dirs().tmp)) {
     const pid = Number(name.split('-')[0]);
     if (!Number.isInteger(pid) || pid === process.pid || pidAlive(pid)) continue;
-    await fsp.rm(path.join(dirs().tmp, name), { recursive: true, force: true });
-    n++;
+    try {
+      await removeTree(path.join(dirs().tmp, name));
+      n++;
+    } catch (e) {
+      process.stderr.write(`Warning: a leftover of an earlier command stays in the store: ${(e as Error).message}\n`);
+    }
   }
   return n;
 }

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { containerDir, containerNamesDir, dirs } from './layout.js';
-import { readJson, readJsonSync, stagingPath, writeJsonAtomic } from './atomic.js';
+import { readJson, readJsonSync, removeTree, stagingPath, writeJsonAtomic } from './atomic.js';
 import { withLock } from './lock.js';
 import { SkiffError } from '../errors.js';
 
@@ -403,7 +403,7 @@ export async function removeContainerDir(id: string, o: { deleteTree?: (dir: str
     throw e;
   }
   if (name !== undefined) await withLock('containers', async () => releaseName(name, id));
-  await (o.deleteTree ? o.deleteTree(trash) : fsp.rm(trash, { recursive: true, force: true }));
+  await (o.deleteTree ? o.deleteTree(trash) : removeTree(trash));
 }
 
 /** Drop the names index's links whose container is gone (a record removed by an older skiff, say). */

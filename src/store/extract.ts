@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { SkiffError } from '../errors.js';
-import { layerAddon, type NativeLayer, type NativeLayerError } from '../native.js';
+import { layerAddon, type InflateLimit, type NativeLayer, type NativeLayerError } from '../native.js';
 
 export interface ExtractOptions {
   overlayXattrPrefix: 'trusted.overlay.' | 'user.overlay.';
@@ -38,6 +38,8 @@ export interface SinkOptions {
   gzip?: boolean;
   /** Also hash the uncompressed tar with this algorithm (for the diffID). */
   digest?: string;
+  /** Hold the tar to this decompression bound (src/image/compression.ts: inflateLimit). */
+  inflateLimit?: InflateLimit;
 }
 
 const CORRUPT = Symbol('corrupt input');
@@ -63,7 +65,12 @@ export class LayerSink extends Writable {
 
   constructor(target: string, opts: ExtractOptions, how: SinkOptions = {}) {
     super({ highWaterMark: 1 << 20 });
-    this.job = new (layerAddon().Layer)(target, { ...opts, gzip: how.gzip === true, ...(how.digest ? { digest: how.digest } : {}) });
+    this.job = new (layerAddon().Layer)(target, {
+      ...opts,
+      gzip: how.gzip === true,
+      ...(how.digest ? { digest: how.digest } : {}),
+      ...(how.inflateLimit ? { inflateLimit: how.inflateLimit } : {}),
+    });
   }
 
   override _write(chunk: Buffer, _e: BufferEncoding, cb: (error?: Error | null) => void): void {

@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crypto } from '../lazy.js';
 import { dirs, layerDir, layerDiff, layerLinkName } from './layout.js';
-import { commitDir, makeStagingDir, readJson, stagingPath } from './atomic.js';
+import { commitDir, discardStaging, makeStagingDir, readJson, removeTree, stagingPath } from './atomic.js';
 import { withLock } from './lock.js';
 
 export interface LayerMeta {
@@ -62,7 +62,7 @@ export async function createLayer(
       const size = await fill(diff);
       return await finishLayer(staging, { ...meta, size });
     } catch (e) {
-      await fsp.rm(staging, { recursive: true, force: true });
+      await discardStaging(staging);
       throw e;
     }
   });
@@ -92,7 +92,7 @@ export async function adoptLayer(meta: LayerMeta, diff: string): Promise<LayerMe
       await fsp.rename(diff, path.join(staging, 'diff'));
       return (await finishLayer(staging, meta)).meta;
     } catch (e) {
-      await fsp.rm(staging, { recursive: true, force: true });
+      await discardStaging(staging);
       throw e;
     }
   });
@@ -155,7 +155,7 @@ export async function removeLayersExcept(keep: Set<string>): Promise<string[]> {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw e;
     }
-    await fsp.rm(trash, { recursive: true, force: true });
+    await removeTree(trash);
     removed.push(chainId);
   }
   return removed;

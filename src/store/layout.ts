@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { paths } from '../config.js';
+import { errnoWords, SkiffError } from '../errors.js';
 
 export interface StoreDirs {
   root: string;
@@ -51,11 +52,46 @@ export function dirs(): StoreDirs {
     runroot,
   };
   for (const p of [d.blobs, d.links, d.images, d.containers, d.volumes, d.tmp, d.buildcache, d.locks]) {
-    fs.mkdirSync(p, { recursive: true, mode: 0o700 });
+    makeDirs(p, root, 'the store (--root, SKIFF_ROOT)');
   }
-  fs.mkdirSync(runroot, { recursive: true, mode: 0o700 });
+  makeDirs(runroot, runroot, 'the runtime directory (--runroot, SKIFF_RUNROOT)');
   current = d;
   return d;
+}
+
+/**
+ * mkdir -p `dir` (mode 0700) below `top`, failing with one line that names `top` as `what` and says
+ * why in words. Not fs.mkdirSync's recursive mode: it loops for ever where a parent exists but
+ * refuses children (/proc), and its errors name only the innermost path.
+ */
+function makeDirs(dir: string, top: string, what: string): void {
+  const missing: string[] = [];
+  for (let p = dir; ; p = path.dirname(p)) {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (p === path.dirname(p) || (code !== 'ENOENT' && code !== 'ENOTDIR')) throw storeDirError(top, what, p, code);
+      if (code === 'ENOENT') missing.push(p);
+      continue; // ENOTDIR: what is in the way is further up
+    }
+    if (!st.isDirectory()) throw storeDirError(top, what, p, 'ENOTDIR');
+    break;
+  }
+  for (const p of missing.reverse()) {
+    try {
+      fs.mkdirSync(p, { mode: 0o700 });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' || !fs.statSync(p, { throwIfNoEntry: false })?.isDirectory()) throw storeDirError(top, what, p, code);
+    }
+  }
+}
+
+function storeDirError(top: string, what: string, at: string, code: string | undefined): SkiffError {
+  const why = errnoWords(code === 'EEXIST' ? 'ENOTDIR' : code) ?? code ?? 'unknown error';
+  return new SkiffError('EINVAL', `cannot use ${top} as ${what}${at === top ? '' : ` (at ${at})`}: ${why}`);
 }
 
 function hexOf(digest: string): string {

@@ -20,7 +20,8 @@ import fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { paths } from '../config.js';
-import { native, type NativeAddon } from '../native.js';
+import { SkiffError } from '../errors.js';
+import { layerAddon, native, type NativeAddon } from '../native.js';
 
 export interface PackOptions {
   /** Which overlay xattr marks opaque directories (default: by rootless mode). */
@@ -186,6 +187,29 @@ function isOpaque(addon: NativeAddon, p: string | undefined, prefix: string): bo
   }
 }
 
+/** A path for a message: printable, and shortened when long. */
+function shown(p: Buffer): string {
+  const t = (b: Buffer): string => b.toString('utf8').replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return p.length <= 200 ? t(p) : `${t(p.subarray(0, 80))}...${t(p.subarray(p.length - 80))} (${p.length} bytes)`;
+}
+
+/**
+ * The extractor's limits hold for the layers skiff makes too (a RUN step can make a tree of any
+ * depth): a layer that could not be pulled or loaded again is not made. The path in the store is
+ * checked as well: the packer walks by full paths.
+ */
+function checkLimits(rel: Buffer, abs: Buffer): void {
+  const { maxPath, maxDepth } = layerAddon().limits;
+  let depth = 1;
+  for (const b of rel) if (b === 0x2f) depth++;
+  const fail = (why: string): never => {
+    throw new SkiffError('EINVAL', `layer entry "${shown(rel)}": ${why}`);
+  };
+  if (depth > maxDepth) fail(`path is ${depth} levels deep, deeper than the limit of ${maxDepth}`);
+  if (rel.length > maxPath) fail(`path is ${rel.length} bytes long, longer than PATH_MAX allows (${maxPath})`);
+  if (abs.length > maxPath) fail(`its path in the store is ${abs.length} bytes long, longer than PATH_MAX allows (${maxPath})`);
+}
+
 /** The archive, as a sequence of buffers (headers, file data, padding). */
 function* entries(root: string, prefix: string): Generator<Buffer> {
   const addon = native();
@@ -239,6 +263,7 @@ function* entries(root: string, prefix: string): Generator<Buffer> {
     for (const n of names) {
       const p = Buffer.concat([abs, SLASH, n]);
       const r = rel.length ? Buffer.concat([rel, SLASH, n]) : n;
+      checkLimits(r, p);
       const s = fs.lstatSync(p);
       const mtime = Math.floor(s.mtimeMs / 1000);
       const base = { mode: s.mode, uid: s.uid, gid: s.gid, size: 0, mtime };

@@ -3,13 +3,16 @@
  * leave a V8 cache of what they compiled in $XDG_CACHE_HOME/skiff, later ones load it without
  * writing again, other commands never train it, a damaged cache is rejected by V8 (the command
  * still works) and replaced, one that others may write is not loaded, and SKIFF_CODE_CACHE=0 writes nothing.
+ * Root with another user's HOME (`sudo -E`) neither reads nor writes a cache there, whatever links
+ * that user planted (issue 12, escape 3).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO, skiff, storeWithImage, type TempStore } from '../helpers/fixtures.js';
+import { isRootless, REPO, skiff, storeWithImage, type TempStore } from '../helpers/fixtures.js';
+import { treeSnapshot } from '../helpers/tree.js';
 
 describe('trained code cache', () => {
   let store: TempStore;
@@ -93,6 +96,48 @@ describe('trained code cache', () => {
       assert.deepEqual(files(other), []);
     } finally {
       fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  test('root with a HOME another user owns (sudo -E): links planted there make root write nothing', { skip: isRootless() && 'root only' }, async () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-sudo-'));
+    const nobody = 65534;
+    try {
+      // what the user wants root to overwrite: a root-owned dir with a cache-looking file and a victim file
+      const victim = path.join(base, 'victim');
+      fs.mkdirSync(victim);
+      fs.writeFileSync(path.join(victim, 'code-old.cache'), 'root data\n');
+      fs.writeFileSync(path.join(victim, 'passwd'), 'root:x:0:0\n');
+      // home 1: ~/.cache/skiff is a link to the victim dir
+      const home1 = path.join(base, 'home1');
+      fs.mkdirSync(path.join(home1, '.cache'), { recursive: true });
+      fs.symlinkSync(victim, path.join(home1, '.cache', 'skiff'));
+      // home 2: a real ~/.cache/skiff whose cache files (every name this bundle would use) link to the victim file
+      const home2 = path.join(base, 'home2');
+      const dir2 = path.join(home2, '.cache', 'skiff');
+      fs.mkdirSync(dir2, { recursive: true });
+      const key = (f: string): string => f.replace(/^code-/, '').replace(/\.(cache|json)$/, '');
+      const ours = files(cacheDir()).find((f) => f.endsWith('.cache'))!;
+      for (const f of [`code-${key(ours)}.cache`, `code-${key(ours)}.json`]) fs.symlinkSync(path.join(victim, 'passwd'), path.join(dir2, f));
+      // home 3: ~/.cache is the user's, skiff/ below it root's (the user can still rename it away)
+      const home3 = path.join(base, 'home3');
+      fs.mkdirSync(path.join(home3, '.cache', 'skiff'), { recursive: true });
+      for (const h of [home1, home2, home3]) {
+        for (const p of [h, path.join(h, '.cache'), ...(h === home2 ? [dir2, ...fs.readdirSync(dir2).map((f) => path.join(dir2, f))] : [])]) {
+          fs.lchownSync(p, nobody, nobody);
+        }
+      }
+      const before = treeSnapshot(base);
+      for (const h of [home1, home2, home3]) {
+        for (const args of [['pull', '-q', image], ['run', '--rm', image, 'true']]) {
+          const r = await skiff(args, { store, env: { HOME: h, XDG_CACHE_HOME: '' } });
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(r.stderr, '', `${args[0]} with HOME=${h}`);
+        }
+      }
+      assert.deepEqual(treeSnapshot(base), before);
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
     }
   });
 });

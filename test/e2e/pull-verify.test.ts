@@ -8,60 +8,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { registry, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { makeImage, pushImage, sha256 as sha, tarArchive, tarEntry } from '../adversarial/gen.js';
 
-const sha = (b: Buffer): string => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
-
-/** A one-file ustar archive (with its two end blocks). */
-function tarOf(name: string, body: Buffer): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 'latin1');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\x0000', 257, 'latin1');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  const pad = Buffer.alloc((512 - (body.length % 512)) % 512);
-  return Buffer.concat([h, body, pad, Buffer.alloc(1024)]);
-}
-
-async function put(url: string, method: string, body: Buffer | undefined, headers: Record<string, string> = {}): Promise<Response> {
-  const r = await fetch(url, { method, body: body === undefined ? undefined : new Uint8Array(body), headers, redirect: 'manual' });
-  if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${await r.text()}`);
-  return r;
-}
-
-async function pushBlob(reg: string, repo: string, b: Buffer): Promise<string> {
-  const d = sha(b);
-  const start = await put(`http://${reg}/v2/${repo}/blobs/uploads/`, 'POST', undefined);
-  const loc = new URL(start.headers.get('location')!, `http://${reg}`);
-  loc.searchParams.set('digest', d);
-  await put(loc.toString(), 'PUT', b, { 'content-type': 'application/octet-stream' });
-  return d;
-}
+/** A one-file archive. */
+const tarOf = (name: string, body: Buffer): Buffer => tarArchive(tarEntry(name, { body, mtime: 0 }));
 
 /** Push an image of one layer; `diffId` is what its config claims (the true one unless told). */
-async function pushImage(reg: string, repo: string, layer: Buffer, o: { diffId: string; mediaType?: string }): Promise<string> {
-  const config = Buffer.from(JSON.stringify({
-    architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [o.diffId] },
-  }));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await pushBlob(reg, repo, config), size: config.length },
-    layers: [{ mediaType: o.mediaType ?? 'application/vnd.oci.image.layer.v1.tar+gzip', digest: await pushBlob(reg, repo, layer), size: layer.length }],
-  }));
-  await put(`http://${reg}/v2/${repo}/manifests/latest`, 'PUT', manifest, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
-  return `${reg}/${repo}:latest`;
+async function pushOne(reg: string, repo: string, blob: Buffer, o: { diffId: string; mediaType?: string }): Promise<string> {
+  return pushImage(reg, repo, 'latest', makeImage([{ blob, diffId: o.diffId, mediaType: o.mediaType ?? 'application/vnd.oci.image.layer.v1.tar+gzip' }]));
 }
 
 const ls = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
@@ -97,7 +54,7 @@ describe('pull verifies layer contents', () => {
   }
 
   test('a good hand-made gzip layer pulls and its file is there', async () => {
-    const ref = await pushImage(reg, 'verify/good', gz, { diffId });
+    const ref = await pushOne(reg, 'verify/good', gz, { diffId });
     const r = await skiff(['pull', '-q', ref], { store });
     assert.equal(r.code, 0, r.stderr);
     const inspect = JSON.parse((await skiff(['image', 'inspect', ref], { store })).stdout) as { RootFS: { Layers: string[] } }[];
@@ -108,24 +65,24 @@ describe('pull verifies layer contents', () => {
   });
 
   test('a config whose diffID does not match the layer: refused, nothing kept', async () => {
-    const ref = await pushImage(reg, 'verify/lying-config', gz, { diffId: sha(Buffer.from('something else')) });
+    const ref = await pushOne(reg, 'verify/lying-config', gz, { diffId: sha(Buffer.from('something else')) });
     await refused(ref, /^Error: pull .*verify\/lying-config:latest: digest mismatch for uncompressed layer sha256:[0-9a-f]{64}: expected .*, got sha256:/);
   });
 
   test('damaged gzip (valid blob digest): refused as not valid gzip data', async () => {
     const bad = Buffer.from(gz);
     for (let i = 20; i < 40; i++) bad[i] = 0xff; // the deflate stream right after the header
-    const ref = await pushImage(reg, 'verify/bad-gzip', bad, { diffId });
+    const ref = await pushOne(reg, 'verify/bad-gzip', bad, { diffId });
     await refused(ref, /^Error: pull .*verify\/bad-gzip:latest: layer is not valid gzip data: /);
   });
 
   test('gzip cut short (valid blob digest): refused', async () => {
-    const ref = await pushImage(reg, 'verify/short-gzip', gz.subarray(0, Math.floor(gz.length / 2)), { diffId });
+    const ref = await pushOne(reg, 'verify/short-gzip', gz.subarray(0, Math.floor(gz.length / 2)), { diffId });
     await refused(ref, /^Error: pull .*verify\/short-gzip:latest: layer is not valid gzip data: unexpected end of file/);
   });
 
   test('a plain tar under a gzip media type: the magic bytes decide, it pulls', async () => {
-    const ref = await pushImage(reg, 'verify/plain-tar', tar, { diffId });
+    const ref = await pushOne(reg, 'verify/plain-tar', tar, { diffId });
     const s = await tempStore(); // a store without the layer: it must be downloaded and extracted here
     try {
       const r = await skiff(['pull', '-q', ref], { store: s });

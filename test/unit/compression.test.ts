@@ -154,3 +154,29 @@ test('backpressure: a slow reader does not make the whole input buffer', async (
   assert.equal(consumed, data.length);
   assert.ok(maxAhead < 0.5, `read ${Math.round(maxAhead * 100)}% of the input ahead of the reader`);
 });
+
+test('the decompression bound: gzip and zstd that inflate beyond 1 GiB + 100x their size fail, in bounded memory', async () => {
+  const { gzipBomb, zstdBomb } = await import('../adversarial/gen.js');
+  const bombs: [string, Buffer][] = [
+    ['gzip', gzipBomb(Buffer.alloc(0), 1 << 20, 1200, Buffer.alloc(0))],
+    ['zstd', zstdBomb(Buffer.alloc(0), 0, 1200 * (1 << 20), Buffer.alloc(0))],
+  ];
+  for (const [kind, bomb] of bombs) {
+    let seen = 0;
+    let rssPeak = 0;
+    await assert.rejects(
+      pipeline(decompressStream('', Readable.from([bomb]), 'the bomb'), new Writable({
+        write(c: Buffer, _e, cb) {
+          seen += c.length;
+          rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+          cb();
+        },
+      })),
+      (e: unknown) => e instanceof SkiffError && e.code === 'EINVAL' &&
+        e.message === 'the bomb inflates to more than 100 times its compressed size plus 1024 MiB: refused as a possible decompression bomb',
+      kind,
+    );
+    assert.ok(seen <= 1024 * 1024 * 1024 + 100 * bomb.length, `${kind}: ${seen} bytes came out`);
+    assert.ok(rssPeak < 600 * 1024 * 1024, `${kind}: ${rssPeak} bytes of memory`);
+  }
+});

@@ -16,6 +16,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { closed, extractLayer, isCorruptInput, LayerSink, type ExtractOptions } from '../../src/store/extract.js';
 import { packDirectory } from '../../src/store/tarball.js';
 import { native } from '../../src/native.js';
+import { gnuLong, pax, tarArchive, tarEntry } from '../adversarial/gen.js';
 
 const asRoot = process.getuid!() === 0;
 const opts: ExtractOptions = { overlayXattrPrefix: asRoot ? 'trusted.overlay.' : 'user.overlay.', chown: asRoot };
@@ -24,65 +25,7 @@ const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`
 
 // ------------------------------------------------------------------------------------ tar writing
 
-interface EntryOpts {
-  type?: string;
-  body?: string | Buffer;
-  link?: string;
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  mtime?: number;
-  devmajor?: number;
-  devminor?: number;
-  /** Write uid as a GNU base-256 number. */
-  base256Uid?: boolean;
-}
-
-/** One ustar header (+ body) for hand-made, also malicious, archives. Names are raw bytes. */
-function tarEntry(name: string | Buffer, o: EntryOpts = {}): Buffer {
-  const body = typeof o.body === 'string' ? Buffer.from(o.body) : (o.body ?? Buffer.alloc(0));
-  const h = Buffer.alloc(512);
-  (typeof name === 'string' ? Buffer.from(name) : name).copy(h, 0, 0, 100);
-  const oct = (off: number, len: number, n: number): void => {
-    h.write(n.toString(8).padStart(len - 1, '0'), off, len - 1, 'latin1');
-  };
-  oct(100, 8, o.mode ?? (o.type === '5' ? 0o755 : 0o644));
-  if (o.base256Uid) {
-    h[108] = 0x80;
-    h.writeUIntBE(o.uid ?? 0, 108 + 2, 6);
-  } else oct(108, 8, o.uid ?? 0);
-  oct(116, 8, o.gid ?? 0);
-  oct(124, 12, body.length);
-  oct(136, 12, o.mtime ?? 1_600_000_000);
-  h.write(o.type ?? '0', 156, 'latin1');
-  if (o.link) h.write(o.link, 157, 100);
-  h.write('ustar\x0000', 257, 'latin1');
-  if (o.devmajor !== undefined) oct(329, 8, o.devmajor);
-  if (o.devminor !== undefined) oct(337, 8, o.devminor);
-  h.fill(' ', 148, 156);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
-  const data = Buffer.alloc(Math.ceil(body.length / 512) * 512);
-  body.copy(data);
-  return Buffer.concat([h, data]);
-}
-
-function paxRecord(key: string, value: string | Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.from(value), Buffer.from('\n')]);
-  let len = body.length + 1;
-  while (String(len).length + body.length !== len) len = String(len).length + body.length;
-  return Buffer.concat([Buffer.from(String(len)), body]);
-}
-
-/** A PAX extended header (`x`, or `g` for global) carrying the records. */
-const pax = (records: [string, string | Buffer][], type = 'x'): Buffer =>
-  tarEntry('PaxHeaders/x', { type, body: Buffer.concat(records.map(([k, v]) => paxRecord(k, v))) });
-
-/** GNU long name (`L`) or long link (`K`) pseudo-entry. */
-const gnuLong = (type: 'L' | 'K', value: string): Buffer => tarEntry('././@LongLink', { type, body: value + '\0' });
-
-const archive = (...entries: Buffer[]): Buffer => Buffer.concat([...entries, Buffer.alloc(1024)]);
+const archive = tarArchive;
 const tarOf = (...entries: Buffer[]): Readable => Readable.from([archive(...entries)]);
 
 /** Feed a buffer in chunks of the given sizes (cycled), to exercise headers split across chunks. */

@@ -1,9 +1,8 @@
 /** `system reset`: remove every container, image, layer and volume of this store (like `podman system reset`). */
 import type { CommandModule } from 'yargs';
-import fsp from 'node:fs/promises';
-import { paths } from '../../config.js';
 import { SkiffError } from '../../errors.js';
 import { removeContainer } from '../../container/lifecycle.js';
+import { resetStore } from '../../store/atomic.js';
 import { listContainers } from '../../store/containers.js';
 
 const reset: CommandModule = {
@@ -12,9 +11,9 @@ const reset: CommandModule = {
   builder: (y) => y.option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do not prompt for confirmation' }),
   handler: async (a) => {
     if (!a.force) throw new SkiffError('EINVAL', 'system reset removes everything in the store: confirm with --force');
-    for (const c of listContainers()) await removeContainer(c.Id, { force: true });
-    await fsp.rm(paths().root, { recursive: true, force: true });
-    await fsp.rm(paths().runroot, { recursive: true, force: true });
+    await resetStore(async () => {
+      for (const c of listContainers()) await removeContainer(c.Id, { force: true });
+    });
   },
 };
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomHex } from '../../random.js';
 import type { CommandModule } from 'yargs';
-import { SkiffError } from '../../errors.js';
+import { errnoWords, SkiffError } from '../../errors.js';
 import type { ArchiveFormat } from '../../image/archive.js';
 
 const archive = () => import('../../image/archive.js');
@@ -24,6 +24,25 @@ export const push: CommandModule = {
     if (a.quiet) process.stdout.write(`${canonical(parseReference(image))}\n`);
   },
 };
+
+/**
+ * Docker CLI's check of `save -o` (ValidateOutputPath): the directory must exist, and the path be
+ * a regular file if anything. A directory Docker lets through (the rename then fails) is refused
+ * here too; a device is never replaced by the archive (the rename would, as root: `-o /dev/null`).
+ */
+function validateOutputPath(output: string): void {
+  const dir = path.dirname(path.normalize(output));
+  const fail = (why: string): never => {
+    throw new SkiffError('EINVAL', `failed to save image: invalid output path: ${why}`);
+  };
+  const d = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!d) fail(`directory ${JSON.stringify(dir)} does not exist`);
+  if (!d!.isDirectory()) fail(`${JSON.stringify(dir)} is not a directory`);
+  const st = fs.statSync(output, { throwIfNoEntry: false });
+  if (st && !st.isFile()) {
+    fail(`${JSON.stringify(output)} must be a regular file: it is a ${st.isDirectory() ? 'directory' : st.isCharacterDevice() || st.isBlockDevice() ? 'device' : 'special file'}`);
+  }
+}
 
 export const save: CommandModule = {
   command: 'save <image..>',
@@ -46,11 +65,18 @@ export const save: CommandModule = {
       }
       return;
     }
+    validateOutputPath(output);
     // written beside the target and renamed: a failed save leaves no truncated archive
     const tmp = path.join(path.dirname(path.resolve(output)), `.${path.basename(output)}.skiff-${randomHex(4)}`);
     // opened here, not by the stream (asynchronously): a save that fails at once must not see its
     // rm run before the open that creates the file
-    const out = fs.createWriteStream(tmp, { fd: fs.openSync(tmp, 'w', 0o644) });
+    let fd: number;
+    try {
+      fd = fs.openSync(tmp, 'wx', 0o644);
+    } catch (e) {
+      throw new SkiffError('EINVAL', `failed to save image: cannot write in ${path.dirname(tmp)}: ${errnoWords((e as NodeJS.ErrnoException).code) ?? (e as Error).message}`);
+    }
+    const out = fs.createWriteStream(tmp, { fd });
     try {
       await (await archive()).saveImages(refs, out, { format });
       fs.renameSync(tmp, output);
@@ -71,18 +97,24 @@ export const load: CommandModule = {
   handler: async (a) => {
     const file = a.input as string | undefined;
     let input: NodeJS.ReadableStream;
+    let size: number | undefined;
     if (file) {
+      let st: fs.Stats;
       try {
         fs.accessSync(file, fs.constants.R_OK);
+        st = fs.statSync(file);
       } catch (e) {
-        throw new SkiffError('EINVAL', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new SkiffError('EINVAL', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (errnoWords(code) ?? (e as Error).message)}`);
       }
+      if (st.isDirectory()) throw new SkiffError('EINVAL', `cannot read ${file}: it is a directory`);
+      size = st.isFile() ? st.size : undefined;
       input = fs.createReadStream(file);
     } else {
       if (process.stdin.isTTY) throw new SkiffError('EINVAL', 'requested load from stdin, but stdin is empty');
       input = process.stdin;
     }
-    const { loaded } = await (await archive()).loadArchive(input as import('node:stream').Readable);
+    const { loaded } = await (await archive()).loadArchive(input as import('node:stream').Readable, size === undefined ? {} : { size });
     for (const l of loaded) process.stdout.write(`${l}\n`);
   },
 };
