@@ -4,16 +4,10 @@
  * engine names (`PROJECT_KEY`). What has no Kubernetes counterpart is a warning naming the key.
  */
 import type { Project, Service } from '../compose/model.js';
-import type { RestartPolicy } from '../store/containers.js';
 import { emptyContainer, type ContainerSpec, type MountSpec, type Protocol } from './model.js';
 import { tmpfsOptions } from './docker.js';
+import { parseRestart } from './policy.js';
 import type { KubeWarning } from './errors.js';
-
-export function restartOf(text: string | undefined): RestartPolicy {
-  const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(text ?? 'no');
-  if (!m) return { Name: 'no', MaximumRetryCount: 0 };
-  return { Name: m[1] as RestartPolicy['Name'], MaximumRetryCount: m[2] ? Number(m[2]) : 0 };
-}
 
 /** Service keys with no Kubernetes field that generate leaves out (with a warning each). */
 const UNMAPPED: [keyof Service, string][] = [
@@ -84,7 +78,7 @@ export function containerFromService(project: Project, s: Service, warn: (w: Kub
       if (h.retries !== undefined) c.healthcheck.Retries = h.retries;
     }
   }
-  c.restart = restartOf(s.restart);
+  c.restart = parseRestart(s.restart ?? 'no') ?? { Name: 'no', MaximumRetryCount: 0 };
   if (s.user) c.user = s.user;
   if (s.workingDir) c.workingDir = s.workingDir;
   c.labels = { ...s.labels };

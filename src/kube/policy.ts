@@ -17,6 +17,12 @@ import { cpuQuantity, memoryQuantity, quantityBytes, quantityNanoCpus } from './
 
 export type KubeRestart = 'Always' | 'OnFailure' | 'Never';
 
+/** Docker's `--restart` / compose's `restart:` words (`on-failure:3`); undefined when they are not. */
+export function parseRestart(text: string): RestartPolicy | undefined {
+  const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(text);
+  return m ? { Name: m[1] as RestartPolicy['Name'], MaximumRetryCount: m[2] ? Number(m[2]) : 0 } : undefined;
+}
+
 export function restartToKube(r: RestartPolicy): { policy: KubeRestart; annotation?: string } {
   switch (r.Name) {
     case 'always':
@@ -30,11 +36,15 @@ export function restartToKube(r: RestartPolicy): { policy: KubeRestart; annotati
   }
 }
 
+/**
+ * The annotation says Docker's policy where the pod's says less: it wins under `Always` (unless-stopped,
+ * or any policy a Deployment had to turn into Always) and an `on-failure:N` under `OnFailure`; under
+ * `Never` nothing restarts, whatever it says.
+ */
 export function restartFromKube(policy: string | undefined, annotation: string | undefined): RestartPolicy {
   const p = policy ?? 'Always';
-  if (p === 'Always' && annotation === 'unless-stopped') return { Name: 'unless-stopped', MaximumRetryCount: 0 };
-  const m = p === 'OnFailure' && annotation ? /^on-failure:(\d+)$/.exec(annotation) : null;
-  if (m) return { Name: 'on-failure', MaximumRetryCount: Number(m[1]) };
+  const a = annotation !== undefined ? parseRestart(annotation) : undefined;
+  if (a && (p === 'Always' || (p === 'OnFailure' && a.Name === 'on-failure'))) return a;
   if (p === 'OnFailure') return { Name: 'on-failure', MaximumRetryCount: 0 };
   if (p === 'Never') return { Name: 'no', MaximumRetryCount: 0 };
   return { Name: 'always', MaximumRetryCount: 0 };

@@ -83,6 +83,7 @@ export function readKubeYaml(text: string, file = '-'): ReadResult {
     throw e instanceof SkiffError ? new SkiffError('EINVAL', e.message) : e;
   }
   const r: ReadResult = { documents: [], problems: [], warnings: [] };
-  for (const d of docs) classify(d.value, d.index + 1, '', d.lines, r);
+  // an empty document (`---` alone, comments) is nothing, as for kubectl
+  for (const d of docs) if (d.value !== null) classify(d.value, d.index + 1, '', d.lines, r);
   return r;
 }

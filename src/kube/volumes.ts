@@ -44,6 +44,11 @@ function files(
   problem: Problem,
 ): FileSpec[] {
   const what = source.kind === 'ConfigMap' ? 'configMap' : 'secret';
+  const badPath = (spec.items ?? []).findIndex((item) => !safeRelative(item.path));
+  if (badPath >= 0) {
+    problem({ path: formatPath([...path, 'items', badPath, 'path']), message: "must be a relative path that does not contain '..'" });
+    return [];
+  }
   if (!values) {
     if (!spec.optional) problem({ path: formatPath(path), message: `${what} ${JSON.stringify(source.name)} not found (and not optional)` });
     return [];
@@ -58,10 +63,6 @@ function files(
   const out: FileSpec[] = [];
   spec.items.forEach((item, i) => {
     const at = [...path, 'items', i];
-    if (!safeRelative(item.path)) {
-      problem({ path: formatPath([...at, 'path']), message: "must be a relative path that does not contain '..'" });
-      return;
-    }
     const content = values.get(item.key);
     if (content === undefined) {
       if (!spec.optional) problem({ path: formatPath([...at, 'key']), message: `${what} ${JSON.stringify(source.name)} has no key ${JSON.stringify(item.key)} (and it is not optional)` });
