@@ -25,7 +25,7 @@ export const A = {
   labels: 'io.skiff.labels',
   /** Docker's pids limit (Kubernetes sets it per node, not per container). */
   pidsLimit: 'io.skiff.pids-limit',
-  /** The engine's name of a named volume that is not a valid claim name (`app_data` → claim `app-data`); on the PVC. */
+  /** The engine's name of a named volume that is not a valid claim name (`app_data` -> claim `app-data`); on the PVC. */
   volumeName: 'io.skiff.volume-name',
 } as const;
 

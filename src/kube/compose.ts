@@ -1,5 +1,5 @@
 /**
- * A compose service (src/compose/model.ts) → ContainerSpec, for `generate --compose`. Compose's
+ * A compose service (src/compose/model.ts) -> ContainerSpec, for `generate --compose`. Compose's
  * durations are milliseconds and become Docker's nanoseconds here; named volumes take the project's
  * engine names (`PROJECT_KEY`). What has no Kubernetes counterpart is a warning naming the key.
  */

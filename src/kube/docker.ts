@@ -1,5 +1,5 @@
 /**
- * A container record (Docker's inspect shape, src/store/containers.ts) → ContainerSpec, for `generate`.
+ * A container record (Docker's inspect shape, src/store/containers.ts) -> ContainerSpec, for `generate`.
  * Fields that arrive with later work (published ports, resource limits) are read optionally under
  * Docker's inspect names and units: HostConfig.PortBindings, Memory, MemoryReservation, NanoCpus,
  * CpuQuota/CpuPeriod, CpuShares, PidsLimit, Tmpfs; Config.ExposedPorts.

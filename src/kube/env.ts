@@ -34,7 +34,7 @@ export interface EnvResult {
   runtime: { name: string; fieldPath: string }[];
 }
 
-/** Kubernetes' `$(VAR)` expansion (third_party/forked/golang/expansion): `$$` → `$`, unknown references kept. */
+/** Kubernetes' `$(VAR)` expansion (third_party/forked/golang/expansion): `$$` -> `$`, unknown references kept. */
 export function expand(input: string, lookup: (name: string) => string | undefined): string {
   let out = '';
   for (let i = 0; i < input.length; i++) {

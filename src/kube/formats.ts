@@ -1,6 +1,6 @@
 /**
  * The OpenAPI formats Kubernetes' schemas use, as ajv format definitions for the generated validators
- * (schema-validate.generated.ts imports `formats` from here; see scripts/kube-schema.mjs). A format
+ * (schema.ts compiles schema-validate.generated.ts's source with them; see scripts/kube-schema.mjs). A format
  * applies to values of its type only; other types pass (the schema's `type` says what they must be).
  */
 import { QUANTITY } from './quantity.js';

@@ -1,8 +1,8 @@
 /**
- * `kube generate`: containers (records) or a compose project → Kubernetes objects, then YAML.
+ * `kube generate`: containers (records) or a compose project -> Kubernetes objects, then YAML.
  *
  * One Pod (or Deployment with `replicas`) per container or service, named after it (a DNS-1123 label:
- * `my_app` → `my-app`) and labelled `app: NAME`; the container of the same name. Named volumes become
+ * `my_app` -> `my-app`) and labelled `app: NAME`; the container of the same name. Named volumes become
  * PersistentVolumeClaims (written once, before the pods; 1Gi ReadWriteOnce, as podman's), binds hostPath
  * volumes (`srv-data-host`, podman's names), tmpfs emptyDir with medium Memory, anonymous volumes
  * emptyDir. Published ports become `hostPort`s, or with `service` a Service per workload: NodePort when a
@@ -91,7 +91,7 @@ class Generator {
 
   private container(c: ContainerSpec, name: string, annotations: Record<string, string>, volumes: Volume[]): Container {
     const out: Container = { name, image: c.image };
-    // Docker ENTRYPOINT → command, CMD → args; no ENTRYPOINT at all: the whole argv is the command
+    // Docker ENTRYPOINT -> command, CMD -> args; no ENTRYPOINT at all: the whole argv is the command
     if (c.entrypoint !== undefined && c.entrypoint.length === 0) {
       if (c.cmd && c.cmd.length) out.command = c.cmd;
     } else {

@@ -1,7 +1,7 @@
 /**
- * Docker's healthcheck ↔ Kubernetes' probes.
+ * Docker's healthcheck <-> Kubernetes' probes.
  *
- * generate: the test becomes an exec probe (`CMD a b` → [a, b]; `CMD-SHELL s` → [/bin/sh, -c, s], what
+ * generate: the test becomes an exec probe (`CMD a b` -> [a, b]; `CMD-SHELL s` -> [/bin/sh, -c, s], what
  * Docker runs), written as both the readinessProbe (Docker's meaning: the health status; Services route
  * to ready pods) and the livenessProbe (a cluster restarts a container whose liveness fails; Docker only
  * marks it unhealthy). Timings: periodSeconds = interval, timeoutSeconds = timeout, failureThreshold =
@@ -60,7 +60,7 @@ export function healthToProbe(h: DockerHealth): ProbeResult | undefined {
 
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** A probe → Docker's healthcheck; `port` resolves a named port of the container. */
+/** A probe -> Docker's healthcheck; `port` resolves a named port of the container. */
 export function probeToHealth(p: Probe, port: (p: string | number) => number | undefined): DockerHealth | { unsupported: string } {
   let test: string[];
   if (p.exec?.command && p.exec.command.length > 0) {

@@ -1,5 +1,5 @@
 /**
- * The kube domain's public entry: Kubernetes objects ↔ skiff's containers and compose projects.
+ * The kube domain's public entry: Kubernetes objects <-> skiff's containers and compose projects.
  * Plain functions over typed values returning data; no printing, no container actions, no store access.
  * Commands reach it through `await import()` (the schema validators are ~420 KB of the bundle).
  */

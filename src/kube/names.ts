@@ -92,7 +92,7 @@ export function uniqueName(base: string, taken: Set<string>): string {
   return name;
 }
 
-/** A host path as a volume name, podman's way: `/srv/data/` → `srv-data-host`, `/` → `root-host`. */
+/** A host path as a volume name, podman's way: `/srv/data/` -> `srv-data-host`, `/` -> `root-host`. */
 export function hostPathVolumeName(p: string): string {
   const trimmed = p.replace(/^\/+|\/+$/g, '');
   return `${toDnsLabel(trimmed === '' ? 'root' : trimmed).slice(0, 58).replace(/-+$/, '')}-host`;

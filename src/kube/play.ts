@@ -1,8 +1,8 @@
 /**
- * `kube play` planning: a multi-document file → a KubePlan, data that the executor carries out with
+ * `kube play` planning: a multi-document file -> a KubePlan, data that the executor carries out with
  * skiff's container, volume and network functions. Nothing here touches the store or the system.
  *
- * - Pod → one pod of that name; Deployment → `replicas` pods `NAME-pod-0`, `NAME-pod-1`, ... (podman 4's
+ * - Pod -> one pod of that name; Deployment -> `replicas` pods `NAME-pod-0`, `NAME-pod-1`, ... (podman 4's
  *   names; podman 5 plays one replica); a pod's containers are `POD-CONTAINER` (podman's), its hostname
  *   the pod's name unless `spec.hostname` says one (as Kubernetes does).
  * - initContainers come in order, to run to completion before the containers (a sidecar init container,
@@ -15,7 +15,7 @@
  *   at `port` (as k3s and Docker Desktop do); the target is `targetPort` (a number, or a named port of
  *   the pod), default `port`. They go to the first pod the selector matches. Every Service's name is
  *   an alias of the pods it selects on the pods' network (ClusterIP's meaning here; without a proxy the
- *   alias reaches the container port, so a port ≠ targetPort is a warning).
+ *   alias reaches the container port, so a port != targetPort is a warning).
  * - ConfigMaps and Secrets (base64 `data` decoded, `stringData` over it) feed env and volumes; they are
  *   not objects of their own (podman's way). PersistentVolumeClaims become named volumes.
  */
@@ -57,7 +57,7 @@ export interface PublishedPort {
 export interface PlannedContainer extends ContainerSpec {
   /** The container's name in the pod (Kubernetes'); `name` is the engine's (`POD-CONTAINER`). */
   kubeName: string;
-  /** Docker's --pull: imagePullPolicy Always → always, IfNotPresent → missing, Never → never. */
+  /** Docker's --pull: imagePullPolicy Always -> always, IfNotPresent -> missing, Never -> never. */
   pull: 'always' | 'missing' | 'never';
   /** A failing healthcheck restarts the container (a livenessProbe in a pod that restarts), or only marks it. */
   healthOnFailure: 'restart' | 'none';
@@ -142,7 +142,7 @@ class Planner {
   readonly warnings = new WarningList();
   readonly problems: KubeProblem[] = [];
   readonly data: DataSources = { configMaps: new Map(), secrets: new Map() };
-  /** claim name → volume name */
+  /** claim name -> volume name */
   readonly claims = new Map<string, string>();
   readonly volumes = new Map<string, PlannedVolume>();
   readonly pods: PlannedPod[] = [];
@@ -382,7 +382,7 @@ class Planner {
         }
       } else containerPort = sp.targetPort ?? sp.port;
       if (!publish) {
-        if (containerPort !== sp.port) this.warnings.add({ ...this.where(d), message: `port ${sp.port} → ${containerPort}: on the pods' network the name ${d.name} reaches the container's port ${containerPort}, not ${sp.port}` });
+        if (containerPort !== sp.port) this.warnings.add({ ...this.where(d), message: `port ${sp.port} -> ${containerPort}: on the pods' network the name ${d.name} reaches the container's port ${containerPort}, not ${sp.port}` });
         return;
       }
       const hostPort = type === 'NodePort' ? (sp.nodePort ?? sp.port) : sp.port;

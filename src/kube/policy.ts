@@ -1,15 +1,15 @@
 /**
- * Restart policies, security contexts and resources: Docker's container fields ↔ Kubernetes' fields,
+ * Restart policies, security contexts and resources: Docker's container fields <-> Kubernetes' fields,
  * both directions in one place.
  *
  * Restart: Docker's is per container, Kubernetes' per pod (`Always`, `OnFailure`, `Never`; default
- * `Always`). no → Never, always → Always, on-failure → OnFailure; unless-stopped (→ Always) and a retry
- * count (on-failure:3 → OnFailure) are kept in an annotation.
- * Security: USER `1000` / `1000:100` → runAsUser / runAsGroup (a name cannot be said: annotation);
+ * `Always`). no -> Never, always -> Always, on-failure -> OnFailure; unless-stopped (-> Always) and a retry
+ * count (on-failure:3 -> OnFailure) are kept in an annotation.
+ * Security: USER `1000` / `1000:100` -> runAsUser / runAsGroup (a name cannot be said: annotation);
  * capabilities as Kubernetes writes them (no `CAP_` prefix); read-only root, privileged,
- * no-new-privileges → allowPrivilegeEscalation: false.
- * Resources: Memory → limits.memory, NanoCpus → limits.cpu, MemoryReservation → requests.memory;
- * CpuShares ↔ requests.cpu with the kubelet's formula (shares = millicores × 1024 / 1000, at least 2).
+ * no-new-privileges -> allowPrivilegeEscalation: false.
+ * Resources: Memory -> limits.memory, NanoCpus -> limits.cpu, MemoryReservation -> requests.memory;
+ * CpuShares <-> requests.cpu with the kubelet's formula (shares = millicores x 1024 / 1000, at least 2).
  */
 import type { RestartPolicy } from '../store/containers.js';
 import type { PodSecurityContext, ResourceRequirements, SecurityContext } from './types.js';
@@ -50,7 +50,7 @@ export function restartFromKube(policy: string | undefined, annotation: string |
   return { Name: 'always', MaximumRetryCount: 0 };
 }
 
-/** `CAP_NET_ADMIN`, `net_admin` → `NET_ADMIN` (`ALL` stays). */
+/** `CAP_NET_ADMIN`, `net_admin` -> `NET_ADMIN` (`ALL` stays). */
 export function capabilityName(c: string): string {
   const u = c.toUpperCase();
   return u.startsWith('CAP_') ? u.slice(4) : u;

@@ -1,7 +1,7 @@
 /**
  * Kubernetes quantities (apimachinery's resource.Quantity) and the unit conversions between Docker's
- * inspect fields and Kubernetes' fields: memory bytes ↔ `64Mi`, NanoCpus ↔ `1500m`, Docker's
- * nanosecond durations ↔ whole seconds.
+ * inspect fields and Kubernetes' fields: memory bytes <-> `64Mi`, NanoCpus <-> `1500m`, Docker's
+ * nanosecond durations <-> whole seconds.
  *
  * Grammar (resource.ParseQuantity): a signed decimal number (`1`, `1.5`, `.5`, `1.`) and one suffix:
  * binary SI `Ki Mi Gi Ti Pi Ei`, decimal SI `n u m k M G T P E` (or none), or an exponent `e3`/`E-2`.
@@ -30,7 +30,7 @@ export function quantityValue(q: string | number): number | undefined {
   return n * MULTIPLIERS[suffix]!;
 }
 
-/** Bytes → the shortest exact quantity: `64Mi`, `1G`, `1500` (binary units first, as Docker's sizes are). */
+/** Bytes -> the shortest exact quantity: `64Mi`, `1G`, `1500` (binary units first, as Docker's sizes are). */
 export function memoryQuantity(bytes: number): string {
   if (bytes > 0) {
     for (const s of ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki']) if (bytes % MULTIPLIERS[s]! === 0) return `${bytes / MULTIPLIERS[s]!}${s}`;
@@ -40,7 +40,7 @@ export function memoryQuantity(bytes: number): string {
 }
 
 /**
- * Docker's NanoCpus → a CPU quantity. Kubernetes does not keep precision below 1m (the API server rounds
+ * Docker's NanoCpus -> a CPU quantity. Kubernetes does not keep precision below 1m (the API server rounds
  * up to it), so neither do we: 1 ns of CPU becomes `1m`. Whole CPUs are written as integers (`2`).
  */
 export function cpuQuantity(nanoCpus: number): string {
@@ -48,20 +48,20 @@ export function cpuQuantity(nanoCpus: number): string {
   return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
 }
 
-/** A memory quantity → bytes (fractions of a byte round up, as Quantity.Value()). */
+/** A memory quantity -> bytes (fractions of a byte round up, as Quantity.Value()). */
 export function quantityBytes(q: string | number): number | undefined {
   const v = quantityValue(q);
   return v === undefined ? undefined : Math.ceil(v);
 }
 
-/** A CPU quantity → Docker's NanoCpus. */
+/** A CPU quantity -> Docker's NanoCpus. */
 export function quantityNanoCpus(q: string | number): number | undefined {
   const v = quantityValue(q);
   return v === undefined ? undefined : Math.round(v * 1e9);
 }
 
 /**
- * Docker's nanosecond durations → Kubernetes' whole seconds: rounded UP (a probe never gets less time
+ * Docker's nanosecond durations -> Kubernetes' whole seconds: rounded UP (a probe never gets less time
  * than its timeout, nor runs more often than its interval), at least `min`.
  */
 export function nsToSeconds(ns: number, min: number): number {

@@ -1,7 +1,7 @@
 /**
- * A multi-document Kubernetes YAML stream → the objects of the kinds skiff implements, each validated
+ * A multi-document Kubernetes YAML stream -> the objects of the kinds skiff implements, each validated
  * (validate.ts), with its document number (1-based, empty documents counted, as an editor shows them)
- * and a path → line map. A `v1 List` counts as its items (paths `items[N]...`). What is not Kubernetes
+ * and a path -> line map. A `v1 List` counts as its items (paths `items[N]...`). What is not Kubernetes
  * (not a mapping, no kind or apiVersion, a known kind under another apiVersion) is a problem by
  * document number; kinds skiff does not implement are warnings by kind and name, and skipped.
  */
@@ -20,7 +20,7 @@ export interface KubeDocument {
   kind: Kind;
   name: string;
   object: KubeObject;
-  /** Paths inside the object → lines in the file. */
+  /** Paths inside the object -> lines in the file. */
   lines: Map<string, number>;
 }
 

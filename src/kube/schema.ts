@@ -1,18 +1,25 @@
 /**
  * Validation against Kubernetes' published schemas: the OpenAPI-derived validators of kubernetes-models,
- * bundled at build time (scripts/kube-schema.mjs → schema-validate.generated.ts). The generated module is
+ * bundled at build time (scripts/kube-schema.mjs -> schema-validate.generated.ts). The generated module is
  * ~420 KB: commands reach src/kube through `await import()` (as every command but run/create reaches its
  * domain), so esbuild's bundle evaluates it only when a kube command runs; other commands never do.
  * The schemas check types, required fields, enums and formats (int32, quantity, ...); what the API
  * server checks beyond them (names, selectors, references) is in validate.ts.
  */
 import { problems, type AjvError } from '../compose/schema.js';
-import { validators as generated } from './schema-validate.generated.js';
+import { source } from './schema-validate.generated.js';
+import { formats } from './formats.js';
 import type { Kind } from './types.js';
 
 type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 
-const validators = generated as unknown as Record<Kind, Validator>;
+let validators: Record<Kind, Validator> | undefined;
+
+/** The validators, compiled from their source the first time (~420 KB: 10-20 ms here, once per command). */
+function compiled(): Record<Kind, Validator> {
+  validators ??= new Function('__kubeFormats', source)(formats) as Record<Kind, Validator>;
+  return validators;
+}
 
 const FORMAT_WORDS: Record<string, string> = {
   int32: 'must be an integer from -2147483648 to 2147483647',
@@ -61,7 +68,7 @@ export interface SchemaProblem {
 
 /** The schema's verdict on one object of a kind skiff implements: problems, empty when valid. */
 export function schemaProblems(kind: Kind, obj: unknown, lines: ReadonlyMap<string, number> = new Map()): SchemaProblem[] {
-  const v = validators[kind];
+  const v = compiled()[kind];
   if (v(obj)) return [];
   return problems((v.errors ?? []).map(describe), obj, lines);
 }

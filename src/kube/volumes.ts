@@ -1,12 +1,12 @@
 /**
- * `play`: a pod's volumes and a container's volumeMounts → mounts in Docker's terms.
- * - persistentVolumeClaim → the named volume of the claim (the PVC in the file names it, through skiff's
+ * `play`: a pod's volumes and a container's volumeMounts -> mounts in Docker's terms.
+ * - persistentVolumeClaim -> the named volume of the claim (the PVC in the file names it, through skiff's
  *   annotation when generate had to change the name; a claim not in the file is a volume of that name);
- * - hostPath → a bind of the host path, its `type` kept for the executor's checks (`hostPathCheck`);
+ * - hostPath -> a bind of the host path, its `type` kept for the executor's checks (`hostPathCheck`);
  *   a path without '/' is a named volume (podman's rule);
- * - emptyDir → a volume of the pod (`POD-VOLUME`, made and removed with it); medium Memory → tmpfs
- *   (sizeLimit → size) per container;
- * - configMap / secret → files (keys or `items`, modes: item, else defaultMode, else 0644) written into a
+ * - emptyDir -> a volume of the pod (`POD-VOLUME`, made and removed with it); medium Memory -> tmpfs
+ *   (sizeLimit -> size) per container;
+ * - configMap / secret -> files (keys or `items`, modes: item, else defaultMode, else 0644) written into a
  *   volume of the pod and mounted read-only; a missing object or key is an error unless `optional`.
  *   Item paths are relative and never climb (`..`): the files stay inside their volume.
  * Other volume types are errors naming the path.
@@ -123,7 +123,7 @@ export function resolveVolumes(
   return out;
 }
 
-/** A container's volumeMounts → mounts (the names were checked against the pod's volumes). */
+/** A container's volumeMounts -> mounts (the names were checked against the pod's volumes). */
 export function containerMounts(c: Container, path: (string | number)[], vols: ReadonlyMap<string, ResolvedVolume>, claimReadOnly: (name: string) => boolean, problem: Problem, warn: (w: KubeWarning) => void): MountSpec[] {
   const out: MountSpec[] = [];
   (c.volumeMounts ?? []).forEach((m, i) => {
