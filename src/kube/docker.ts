@@ -10,7 +10,7 @@
  * HOME=/root or / (set by the runtime from /etc/passwd in both worlds).
  */
 import type { ContainerRecord, HealthConfig } from '../store/containers.js';
-import { parseSize } from '../cli/output/units.js';
+import { parseSize } from '../lib/units.js';
 import { emptyContainer, type ContainerSpec, type MountSpec, type PortSpec, type Protocol } from './model.js';
 
 /** Docker's `"80/tcp": [{HostIp, HostPort}]`. */
