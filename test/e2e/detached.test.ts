@@ -74,6 +74,11 @@ describe('detached containers', () => {
     }
   };
   /** A CLI run we watch while it runs: `done` settles with its exit code. */
+  // `exec C touch /go` tells a container to go on. It must not end before the exec's `touch` has
+  // exited: the init's exit kills what is left in its pid namespace, and a `touch` that made the file
+  // but had not exited yet would die with it (exec then reports 137, as Docker's would).
+  const NO_TOUCH = 'while grep -qs "^touch$" /proc/[0-9]*/comm; do sleep 0.05; done';
+  const AWAIT_GO = `while [ ! -e /go ]; do sleep 0.05; done; ${NO_TOUCH}`;
   const spawnSkiff = (args: string[]): ChildProcessWithoutNullStreams & { done: Promise<number | null> } => {
     const c = spawn(SKIFF_BIN, args, { env: { ...process.env, NO_COLOR: '1', ...store.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     return Object.assign(c, { done: new Promise<number | null>((r) => c.on('close', r)) });
@@ -149,7 +154,7 @@ describe('detached containers', () => {
   });
 
   test('logs -f follows until the container exits', async () => {
-    await runD(['--name', 'fol', image, 'sh', '-c', 'echo first; while [ ! -e /go ]; do sleep 0.05; done; echo second; exit 3']);
+    await runD(['--name', 'fol', image, 'sh', '-c', `echo first; ${AWAIT_GO}; echo second; exit 3`]);
     const f = spawnSkiff(['logs', '-f', 'fol']);
     let out = '';
     f.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -217,7 +222,7 @@ describe('detached containers', () => {
     assert.equal(a.stderr, 'err\n');
     assert.equal(a.code, 7);
     // without -i at run: output only; the container ends when told to
-    await runD(['--name', 'att2', image, 'sh', '-c', 'while [ ! -e /go ]; do echo tick; sleep 0.1; done; echo done; exit 3']);
+    await runD(['--name', 'att2', image, 'sh', '-c', `while [ ! -e /go ]; do echo tick; sleep 0.1; done; ${NO_TOUCH}; echo done; exit 3`]);
     const c = spawnSkiff(['attach', '--no-stdin', 'att2']);
     let out = '';
     c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
