@@ -4,7 +4,9 @@
       "target_name": "skiff_native",
       "sources": [
         "src/native.cc",
-        "common/rmtree.c"
+        "common/rmtree.c",
+        "common/state.c",
+        "common/jsonfile.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -49,7 +51,9 @@
       "type": "executable",
       "sources": [
         "<!@(ls -1 shim/*.c)",
-        "common/rmtree.c"
+        "common/rmtree.c",
+        "common/state.c",
+        "common/jsonfile.c"
       ],
       "cflags": [
         "-std=gnu11",

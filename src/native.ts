@@ -18,6 +18,32 @@ export interface NativeAddon {
   execve(file: string, argv: string[], env: string[]): never;
   /** rm -rf on the thread pool (addon/common/rmtree.c); rejects with one line ("cannot remove <path>: <why>") and `code`. */
   removeTree(path: string): Promise<void>;
+  /** A container's state from its files in `dir` (addon/common/state.c); throws (with `code`) for a file it cannot read. */
+  observe(dir: string, id: string, healthcheck: boolean): NativeObserved;
+  /** The init's pid from dir/pid while that process is alive (not a reuse of the pid), else 0. */
+  livePid(dir: string): number;
+  /** A live process whose command line names the container `id` (its monitor or shim). */
+  isMonitor(pid: number, id: string): boolean;
+  bootId(): string;
+}
+
+/** What addon/common/state.c derives (times as their files have them; "" for none). */
+export interface NativeObserved {
+  status: 'created' | 'running' | 'paused' | 'restarting' | 'exited';
+  pid: number;
+  exitCode: number;
+  error: string;
+  startedAt: string;
+  finishedAt: string;
+  restartCount: number;
+  detached: boolean;
+  abandoned: boolean;
+  /** with a health check the monitor runs: health.json's Status, or "starting" before its first probe */
+  healthStatus?: 'starting' | 'healthy' | 'unhealthy';
+  /** health.json's text (Docker's Health object) */
+  healthJson?: string;
+  /** Docker's STATUS column, now */
+  statusText: string;
 }
 
 /** In order of preference; a generator, so that the usual first hit computes no other path. */

@@ -76,15 +76,22 @@ static void enable_v2_controllers(const char *dir) {
   }
 }
 
-/* Rootful, the device policy must land somewhere: in a v1 devices group or the v2 group. */
+/* Rootful, the device policy must land somewhere: in a v1 devices group or the v2 group. The limits
+   (skiff.cgroupWrites) are written once every group exists (a v1 cpuset parent needs its cpus first). */
 int cgroup_enter(const struct container *c, pid_t pid) {
   char buf[24];
   int len = snprintf(buf, sizeof buf, "%d", (int)pid);
   bool confine = c->ndev_rules && !shim_rootless(), confined = false;
   for (size_t i = 0; i < c->ncgroups; i++) {
+    if (make_dir(c->cgroups[i]) < 0) return -1;
+    enable_v2_controllers(c->cgroups[i]);
+  }
+  for (size_t i = 0; i < c->ncgroup_writes; i++) {
+    const char *file = c->cgroup_writes[2 * i], *value = c->cgroup_writes[2 * i + 1];
+    if (write_file_at(AT_FDCWD, file, value, strlen(value)) < 0) return fail("set the container's limit: write %s to %s", value, file);
+  }
+  for (size_t i = 0; i < c->ncgroups; i++) {
     const char *dir = c->cgroups[i];
-    if (make_dir(dir) < 0) return -1;
-    enable_v2_controllers(dir);
     cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return fail("open cgroup %s", dir);
     int r = confine ? devices_apply(fd, dir, c->dev_rules, c->ndev_rules) : 0;

@@ -180,6 +180,7 @@ static void __attribute__((noreturn)) finish(void) {
 /* After an exit (or a failed restart): the restart policy's answer. */
 static bool should_restart(int code) {
   if (M.stop_file && access(M.stop_file, F_OK) == 0) return false;
+  monitor_reload_restart(&M); /* `update --restart` may have changed it; unreadable: the one it had */
   return M.restart == RESTART_ALWAYS || M.restart == RESTART_UNLESS_STOPPED ||
          (M.restart == RESTART_ON_FAILURE && code != 0 && (M.max_retries == 0 || restarts < M.max_retries));
 }

@@ -154,6 +154,9 @@ static int do_mount(int rootfd, const struct mount_entry *m, bool userns) {
   int r;
   if (m->bind) {
     r = bind_onto(m->source, fd, m->destination, m->recursive, m->attr_set, m->attr_recursive, m->propagation);
+  } else if (!strcmp(m->type, "cgroup") && m->data && m->data[0]) {
+    /* a v1 hierarchy by its controllers (cgroup.ts): in the container's cgroup namespace, rooted at its group */
+    r = mount_fs("cgroup", fd, m->destination, "cgroup", m->flags, m->data);
   } else if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2")) {
     /* cgroup2 of the container's cgroup namespace; else a read-only view of the host's tree;
        neither is essential (cgroups are not managed yet), so a failure just leaves it out */

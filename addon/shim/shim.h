@@ -209,6 +209,8 @@ struct container {
   bool die_with_parent; /* skiff.dieWithParent: a build step dies with the build that runs it */
   const char **cgroups; /* skiff.cgroups: absolute dirs the init is moved into */
   size_t ncgroups;
+  const char **cgroup_writes; /* skiff.cgroupWrites: file, value, file, value... (the limits), in a group's dir or its parent */
+  size_t ncgroup_writes;      /* pairs */
   json_t *monitor;      /* skiff.monitor (read by monitor_config_load) */
   struct net_plan *network;   /* skiff.network: the plan the network step sets up (net.h), or NULL */
   const char *network_status; /* skiff.networkStatusFile: where the step writes the status */
@@ -240,6 +242,7 @@ struct monitor_config {
 int spec_load_container(const char *bundle, struct container *c);
 void spec_free_container(struct container *c); /* everything spec_load_container allocated */
 int monitor_config_load(const struct container *c, struct monitor_config *m);
+int monitor_reload_restart(struct monitor_config *m);
 int spec_load_process(const char *file, struct process *p, json_t **owner);
 int spec_parse_process(json_t *j, struct process *p);
 int parse_idmap_text(const char *text, struct idmap **out, size_t *n);

@@ -298,6 +298,39 @@ int parse_idmap_text(const char *text, struct idmap **out, size_t *n) {
   return 0;
 }
 
+/* Whether file is in one of the container's groups or in the parent of one (a v1 cpuset parent). */
+static bool in_cgroups(const struct container *c, const char *file) {
+  if (strstr(file, "/../") || strstr(file, "/./")) return false;
+  const char *slash = strrchr(file, '/');
+  for (size_t i = 0; slash && i < c->ncgroups; i++) {
+    size_t dl = strlen(c->cgroups[i]);
+    const char *up = strrchr(c->cgroups[i], '/');
+    size_t pl = up ? (size_t)(up - c->cgroups[i]) : 0;
+    if ((size_t)(slash - file) == dl && !strncmp(file, c->cgroups[i], dl)) return true;
+    if (pl && (size_t)(slash - file) == pl && !strncmp(file, c->cgroups[i], pl)) return true;
+  }
+  return false;
+}
+
+/* skiff.cgroupWrites: [[file, value], ...] */
+static int parse_cgroup_writes(json_t *arr, struct container *c) {
+  if (!arr || json_is_null(arr)) return 0;
+  if (!json_is_array(arr)) return failx("spec: skiff.cgroupWrites must be an array");
+  c->cgroup_writes = xcalloc(2 * json_array_size(arr) + 1, sizeof *c->cgroup_writes);
+  size_t i;
+  json_t *w;
+  json_array_foreach(arr, i, w) {
+    const char *file = json_string_value(json_array_get(w, 0)), *value = json_string_value(json_array_get(w, 1));
+    if (!json_is_array(w) || json_array_size(w) != 2 || !file || !value)
+      return failx("spec: skiff.cgroupWrites[%zu] must be [file, value]", i);
+    if (!in_cgroups(c, file)) return failx("spec: skiff.cgroupWrites[%zu]: %s is not in a cgroup of skiff.cgroups", i, file);
+    c->cgroup_writes[2 * i] = file;
+    c->cgroup_writes[2 * i + 1] = value;
+  }
+  c->ncgroup_writes = json_array_size(arr);
+  return 0;
+}
+
 static int parse_skiff(json_t *ext, struct container *c) {
   if (!ext) return 0;
   if (!json_is_object(ext)) return failx("spec: skiff must be an object");
@@ -327,6 +360,7 @@ static int parse_skiff(json_t *ext, struct container *c) {
   if (path_list(json_object_get(ext, "cgroups"), "skiff.cgroups", &c->cgroups, &c->ncgroups) < 0) return -1;
   for (size_t i = 0; i < c->ncgroups; i++)
     if (c->cgroups[i][0] != '/') return failx("spec: skiff.cgroups[%zu] must be an absolute path", i);
+  if (parse_cgroup_writes(json_object_get(ext, "cgroupWrites"), c) < 0) return -1;
   if (path_list(json_object_get(ext, "remove"), "skiff.remove", &c->remove, &c->nremove) < 0) return -1;
   json_t *net = json_object_get(ext, "network");
   c->network_status = str(ext, "networkStatusFile");
@@ -476,6 +510,7 @@ void spec_free_container(struct container *c) {
   free(c->overlay.lower);
   free(c->remove);
   free(c->cgroups);
+  free(c->cgroup_writes);
   free(c->devices);
   free(c->dev_rules);
   if (c->network) net_plan_free(c->network);
@@ -492,6 +527,31 @@ static int ms_field(json_t *o, const char *key, long long def, long long *out) {
   if (!json_is_integer(v) || json_integer_value(v) < 0) return failx("spec: skiff.monitor: %s must be a non-negative integer", key);
   *out = json_integer_value(v);
   return 0;
+}
+
+/* skiff.monitor.restart: {policy, maxRetries} */
+static int parse_restart(json_t *r, struct monitor_config *m) {
+  const char *policy = str(r, "policy");
+  long long v = 0;
+  enum restart_policy p;
+  if (!policy || !*policy || !strcmp(policy, "no")) p = RESTART_NO;
+  else if (!strcmp(policy, "on-failure")) p = RESTART_ON_FAILURE;
+  else if (!strcmp(policy, "always")) p = RESTART_ALWAYS;
+  else if (!strcmp(policy, "unless-stopped")) p = RESTART_UNLESS_STOPPED;
+  else return failx("spec: skiff.monitor.restart.policy: unknown policy %s", policy);
+  if (ms_field(r, "maxRetries", 0, &v) < 0) return -1;
+  m->restart = p;
+  m->max_retries = (int)v;
+  return 0;
+}
+
+/* `update --restart` rewrites the spec: the monitor asks it again after each exit (-1: kept as it was). */
+int monitor_reload_restart(struct monitor_config *m) {
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s/config.json", m->bundle) >= (int)sizeof path) return failx("bundle path too long");
+  cleanup_json json_t *j = json_load_file(path, 0, NULL);
+  if (!j) return failx("read %s", path);
+  return parse_restart(json_object_get(json_object_get(json_object_get(j, "skiff"), "monitor"), "restart"), m);
 }
 
 int monitor_config_load(const struct container *c, struct monitor_config *m) {
@@ -511,15 +571,7 @@ int monitor_config_load(const struct container *c, struct monitor_config *m) {
   long long v = 0;
   if (ms_field(j, "logMaxSize", 0, &m->log_max_size) < 0 || ms_field(j, "logMaxFile", 1, &v) < 0) return -1;
   m->log_max_file = v < 1 ? 1 : v > 1000 ? 1000 : (int)v;
-  json_t *r = json_object_get(j, "restart");
-  const char *policy = str(r, "policy");
-  if (!policy || !*policy || !strcmp(policy, "no")) m->restart = RESTART_NO;
-  else if (!strcmp(policy, "on-failure")) m->restart = RESTART_ON_FAILURE;
-  else if (!strcmp(policy, "always")) m->restart = RESTART_ALWAYS;
-  else if (!strcmp(policy, "unless-stopped")) m->restart = RESTART_UNLESS_STOPPED;
-  else return failx("spec: skiff.monitor.restart.policy: unknown policy %s", policy);
-  if (ms_field(r, "maxRetries", 0, &v) < 0) return -1;
-  m->max_retries = (int)v;
+  if (parse_restart(json_object_get(j, "restart"), m) < 0) return -1;
   m->remove = xcalloc(c->nremove + 1, sizeof *m->remove);
   for (size_t i = 0; i < c->nremove; i++) m->remove[m->nremove++] = xstrdup(c->remove[i]);
   m->trash_dir = dup_or_null(c->trash_dir);

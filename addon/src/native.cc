@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "../common/rmtree.h"
+#include "../common/state.h"
+#include <ctime>
 
 namespace {
 
@@ -189,7 +191,66 @@ Napi::Value RemoveTreeAsync(const Napi::CallbackInfo &info) {
   return p;
 }
 
+// observe(dir, id, healthcheck): the container's state from its files (addon/common/state.c, the
+// derivation the native ps uses too). Throws an Error with `code` for a file it cannot read.
+Napi::Value Observe(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsBoolean()) {
+    Napi::TypeError::New(env, "observe(dir, id, healthcheck)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string dir = info[0].As<Napi::String>().Utf8Value(), id = info[1].As<Napi::String>().Utf8Value();
+  struct ctr_state s;
+  char why[1100];
+  if (ctr_observe(dir.c_str(), id.c_str(), info[2].As<Napi::Boolean>().Value(), &s, why, sizeof why) < 0) {
+    int e = errno;
+    Napi::Error err = Napi::Error::New(env, why);
+    err.Set("code", Napi::String::New(env, ErrnoName(e)));
+    err.Set("errno", Napi::Number::New(env, e));
+    err.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  char text[256];
+  ctr_status_text(&s, (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6, text, sizeof text);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("status", Napi::String::New(env, CTR_STATUS_NAMES[s.status]));
+  o.Set("pid", Napi::Number::New(env, (double)s.pid));
+  o.Set("exitCode", Napi::Number::New(env, s.exit_code));
+  o.Set("error", Napi::String::New(env, s.error));
+  o.Set("startedAt", Napi::String::New(env, s.started_at));
+  o.Set("finishedAt", Napi::String::New(env, s.finished_at));
+  o.Set("restartCount", Napi::Number::New(env, s.restart_count));
+  o.Set("detached", Napi::Boolean::New(env, s.detached));
+  o.Set("abandoned", Napi::Boolean::New(env, s.abandoned));
+  if (s.has_health) {
+    o.Set("healthStatus", Napi::String::New(env, s.health_status));
+    if (s.health_json) o.Set("healthJson", Napi::String::New(env, s.health_json));
+  }
+  o.Set("statusText", Napi::String::New(env, text));
+  ctr_state_free(&s);
+  return o;
+}
+
+// livePid(dir): the init's pid while that process is alive (not a reuse of the pid), else 0
+Napi::Value LivePid(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), (double)ctr_live_pid(info[0].As<Napi::String>().Utf8Value().c_str()));
+}
+
+// isMonitor(pid, id): a live process whose command line names the container
+Napi::Value IsMonitor(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), ctr_is_monitor((long)info[0].As<Napi::Number>().Int64Value(),
+                                                       info[1].As<Napi::String>().Utf8Value().c_str()));
+}
+
+Napi::Value BootId(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), ctr_boot_id()); }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("observe", Napi::Function::New(env, Observe));
+  exports.Set("livePid", Napi::Function::New(env, LivePid));
+  exports.Set("isMonitor", Napi::Function::New(env, IsMonitor));
+  exports.Set("bootId", Napi::Function::New(env, BootId));
   exports.Set("removeTree", Napi::Function::New(env, RemoveTreeAsync));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("funlock", Napi::Function::New(env, Funlock));

@@ -89,23 +89,32 @@ export interface CgroupPlan {
   dirs: string[];
   /** why there are none (rootless without delegation) */
   reason?: string;
+  /** the same dirs by controller (the limits' files go there: resources.ts limitWrites) */
+  groups: ContainerCgroups;
 }
 
 /** The leaf name of a container's cgroup: `<id>` under skiff/ (rootful), `skiff-<id>` (rootless). */
 const leafNames = (id: string): string[] => [id, `skiff-${id}`];
 
-export function planCgroups(id: string, rootless: boolean, layout: CgroupLayout = cgroupLayout(), controllers = V1_CONTROLLERS): CgroupPlan {
+/**
+ * `cpuset`: also a v1 cpuset group (only for --cpuset-cpus/--cpuset-mems: a v1 cpuset group must be
+ * given cpus and mems before it takes a task).
+ */
+export function planCgroups(id: string, rootless: boolean, layout: CgroupLayout = cgroupLayout(), controllers = V1_CONTROLLERS, cpuset = false): CgroupPlan {
   if (!rootless) {
     const rel = `/skiff/${id}`;
     const mounts = new Set<string>();
-    for (const c of controllers) {
+    const groups: ContainerCgroups = { v1: new Map() };
+    for (const c of cpuset ? [...controllers, 'cpuset'] : controllers) {
       const m = layout.v1.get(c);
-      if (m) mounts.add(m);
+      if (!m) continue;
+      mounts.add(m);
+      groups.v1.set(c, path.join(m, rel));
     }
-    if (layout.v2) mounts.add(layout.v2);
-    return { cgroupsPath: rel, dirs: [...mounts].map((m) => path.join(m, rel)) };
+    if (layout.v2) mounts.add(layout.v2), (groups.v2 = path.join(layout.v2, rel));
+    return { cgroupsPath: rel, dirs: [...mounts].map((m) => path.join(m, rel)), groups };
   }
-  const none = (reason: string): CgroupPlan => ({ cgroupsPath: '', dirs: [], reason });
+  const none = (reason: string): CgroupPlan => ({ cgroupsPath: '', dirs: [], reason, groups: { v1: new Map() } });
   if (!layout.v2) return none('rootless containers get a cgroup only on cgroup v2, and no cgroup2 filesystem is mounted');
   let own: string | undefined;
   try {
@@ -122,7 +131,7 @@ export function planCgroups(id: string, rootless: boolean, layout: CgroupLayout 
     return none(`the cgroup ${own} is not delegated to this user (not writable)`);
   }
   const rel = path.posix.join(own, `skiff-${id}`);
-  return { cgroupsPath: rel, dirs: [path.join(dir, `skiff-${id}`)] };
+  return { cgroupsPath: rel, dirs: [path.join(dir, `skiff-${id}`)], groups: { v2: path.join(dir, `skiff-${id}`), v1: new Map() } };
 }
 
 /**
@@ -131,7 +140,7 @@ export function planCgroups(id: string, rootless: boolean, layout: CgroupLayout 
  * Rootless steps run in skiff's user namespace, where the kernel refuses device nodes anyway.
  */
 export function planStepCgroups(stagingName: string, rootless: boolean, layout: CgroupLayout = cgroupLayout()): CgroupPlan {
-  if (rootless) return { cgroupsPath: '', dirs: [] };
+  if (rootless) return { cgroupsPath: '', dirs: [], groups: { v1: new Map() } };
   return planCgroups(stagingName, false, layout, ['devices']);
 }
 
@@ -326,4 +335,35 @@ export function removeCgroupDirs(dirs: string[]): void {
       /* gone already, or still busy: the shim removes it when the container exits */
     }
   }
+}
+
+/**
+ * The container's /sys/fs/cgroup (Docker's, with a cgroup namespace of its own): a tmpfs with each v1
+ * hierarchy the container has a group in (mounted by its controllers: the cgroup namespace roots it
+ * at the container's group) and the v2 one, read-only unless privileged. A hierarchy the container
+ * has no group in would show the host's tree: it is left out.
+ */
+export function cgroupfsMounts(groups: ContainerCgroups, writable: boolean, layout: CgroupLayout = cgroupLayout()): { destination: string; type: string; source: string; options: string[] }[] {
+  const flags = ['nosuid', 'noexec', 'nodev', ...(writable ? [] : ['ro'])];
+  const byMount = new Map<string, string[]>();
+  for (const [ctrl, mnt] of layout.v1) if (groups.v1.has(ctrl)) byMount.set(mnt, [...(byMount.get(mnt) ?? []), ctrl]);
+  const own = [...byMount].filter(([mnt]) => mnt.startsWith('/sys/fs/cgroup/'));
+  const v2 = groups.v2 && layout.v2 ? layout.v2 : undefined;
+  if (!own.length && !v2) return [];
+  const out = [{ destination: '/sys/fs/cgroup', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'nodev', 'mode=755', 'size=64k'] }];
+  if (v2 === '/sys/fs/cgroup') return [{ destination: '/sys/fs/cgroup', type: 'cgroup2', source: 'cgroup2', options: flags }];
+  for (const [mnt, ctrls] of own) out.push({ destination: mnt, type: 'cgroup', source: 'cgroup', options: [...flags, ...ctrls] });
+  if (v2) out.push({ destination: v2, type: 'cgroup2', source: 'cgroup2', options: flags });
+  // the tmpfs itself read-only once filled, as Docker's
+  return out;
+}
+
+/** The groups of planned dirs (a spec's skiff.cgroups) by controller. */
+export function groupsOfDirs(dirs: string[], layout: CgroupLayout = cgroupLayout()): ContainerCgroups {
+  const out: ContainerCgroups = { v1: new Map() };
+  for (const d of dirs) {
+    if (layout.v2 && d.startsWith(`${layout.v2}/`)) out.v2 = d;
+    for (const [ctrl, mnt] of layout.v1) if (d.startsWith(`${mnt}/`)) out.v1.set(ctrl, d);
+  }
+  return out;
 }

@@ -24,6 +24,7 @@ import { goQuote } from '../lib/strconv.js';
 import { readLayeredFile, resolveUser } from './passwd.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
 import { planCgroups } from './cgroup.js';
+import { limitWrites, parseResources, type ResourceOptions } from './resources.js';
 import { parseDevice, resolveDevices } from './devices.js';
 import { parseSignal } from './signals.js';
 import { buildSpec } from './spec.js';
@@ -67,6 +68,10 @@ export interface CreateOptions {
   health: HealthOptions;
   stopSignal?: string;
   stopTimeout?: number;
+  /** -m, --cpus, --pids-limit, --ulimit, --shm-size, ... as given (resources.ts) */
+  resources?: ResourceOptions;
+  /** where a limit that cannot be applied is reported (one line each; default: dropped) */
+  warn?: (line: string) => void;
 }
 
 /** --health-* and --no-healthcheck as given (durations as Go duration strings). */
@@ -363,6 +368,8 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   if (o.hostname !== undefined) checkHostname(o.hostname);
   const security = parseSecurityOpts(o.securityOpt);
   const restart = parseRestartPolicy(o.restart);
+  const warn = o.warn ?? ((): void => undefined);
+  const limits = parseResources(o.resources ?? {}, warn);
   if (o.rm && restart.Name !== 'no') throw new SkiffError('EINVAL', 'Conflicting options: --restart and --rm');
   const logConfig = parseLogConfig(o.logDriver, o.logOpts);
   if (o.stopSignal !== undefined) parseSignal(o.stopSignal);
@@ -451,14 +458,17 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       Tmpfs: null,
       RestartPolicy: restart,
       LogConfig: logConfig,
+      ...limits,
     },
     Mounts: mounts,
     Rootless: paths().rootless,
     Layers: chainIds,
   };
-  const cgroups = planCgroups(id, paths().rootless);
+  const cgroups = planCgroups(id, paths().rootless, undefined, undefined, Boolean(limits.CpusetCpus || limits.CpusetMems));
   if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
-  const spec = buildSpec({ rec, user, env, security, cgroups, removeWithContainer: anonymousVolumes, devices: devices?.resolved });
+  const { writes: cgroupWrites, refused } = limitWrites(limits, cgroups.groups, { fresh: true, why: cgroups.dirs.length ? undefined : cgroups.reason });
+  refused.forEach(warn);
+  const spec = buildSpec({ rec, user, env, security, cgroups, removeWithContainer: anonymousVolumes, devices: devices?.resolved, cgroupWrites });
   // the image's config is not ours either: a NUL anywhere would fail the start after the container exists
   refuseNul({ record: rec, spec });
   const f = containerFiles(id);

@@ -1,10 +1,10 @@
 /** Rows for `ps` and the Docker-format JSON for `container inspect`. */
 import { SkiffError } from '../errors.js';
-import { createdSince, humanDuration } from '../lib/units.js';
+import { createdSince } from '../lib/units.js';
 import { containerFiles, findContainer, listContainers, type ContainerRecord } from '../store/containers.js';
 import { lowerDirs } from '../store/layers.js';
 import { reapAbandoned } from './lifecycle.js';
-import { containerState, isAbandoned, observeContainer, statusText, type DockerState } from './state.js';
+import { isAbandoned, observeContainer, type DockerState, type Observed } from './state.js';
 
 export interface ContainerRow {
   ID: string;
@@ -113,16 +113,16 @@ export async function listContainerRows(o: { all: boolean; last?: number; filter
   recs.sort((a, b) => b.Created.localeCompare(a.Created));
   const created = new Map(recs.map((r) => [r.Id, Date.parse(r.Created)] as const));
   const all = o.all || (o.last !== undefined && o.last > 0) || f.impliesAll;
-  const states = new Map<string, DockerState>();
-  const stateOf = (r: ContainerRecord): DockerState => {
-    let st = states.get(r.Id);
-    if (!st) states.set(r.Id, (st = containerState(r)));
-    return st;
+  const seen = new Map<string, Observed>();
+  const observed = (r: ContainerRecord): Observed => {
+    let o = seen.get(r.Id);
+    if (!o) seen.set(r.Id, (o = observeContainer(r)));
+    return o;
   };
+  const stateOf = (r: ContainerRecord): DockerState => observed(r).State;
   recs = recs.filter((r) => all || stateOf(r).Running);
   recs = recs.filter((r) => matches(r, stateOf(r), f, created));
   if (o.last !== undefined && o.last >= 0) recs = recs.slice(0, o.last);
-  const since = (iso: string): string => humanDuration(Date.now() - Date.parse(iso));
   return recs.map((r) => {
     const st = stateOf(r);
     return {
@@ -131,7 +131,7 @@ export async function listContainerRows(o: { all: boolean; last?: number; filter
       Command: quote([r.Path, ...r.Args].join(' '), !o.noTrunc),
       CreatedAt: new Date(r.Created).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
       RunningFor: createdSince(new Date(r.Created)),
-      Status: statusText(st, since, (iso) => createdSince(new Date(iso))),
+      Status: observed(r).StatusText,
       State: st.Status,
       Ports: '',
       Names: r.Name,

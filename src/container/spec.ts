@@ -18,6 +18,8 @@ import type { ResolvedUser } from './passwd.js';
 import { resolveCapabilities, securityPaths, type SecurityOptions } from './security.js';
 import { ociSeccompFor, type OciSeccomp } from './seccomp.js';
 import { devicePolicy, type OciDevice, type OciDeviceCgroup, type ResolvedDevices } from './devices.js';
+import { cgroupfsMounts, type ContainerCgroups } from './cgroup.js';
+import { ociResources, resourcesOf, rlimits, shmSize, type CgroupWrite } from './resources.js';
 
 export interface OciMount {
   destination: string;
@@ -35,6 +37,7 @@ export interface OciProcess {
   capabilities: ReturnType<typeof resolveCapabilities>;
   noNewPrivileges: boolean;
   rlimits?: { type: string; hard: number; soft: number }[];
+  oomScoreAdj?: number;
 }
 
 export interface OciSpec {
@@ -54,7 +57,8 @@ export interface OciSpec {
     /** nodes made in the container's /dev (--device, --privileged) */
     devices?: OciDevice[];
     /** the device cgroup policy (devices.ts): which devices the container may open or mknod */
-    resources: { devices: OciDeviceCgroup[] };
+    /** plus the limits in OCI's names (resources.ts ociResources; the shim writes skiff.cgroupWrites) */
+    resources: { devices: OciDeviceCgroup[] } & Record<string, unknown>;
     cgroupsPath?: string;
   };
   skiff: {
@@ -78,6 +82,8 @@ export interface OciSpec {
     monitor: MonitorSpec;
     /** Absolute cgroup dirs (from cgroup.ts) the shim creates and moves the init into. */
     cgroups?: string[];
+    /** [file, value] the shim writes after it made the groups, before the init moves in (resources.ts limitWrites) */
+    cgroupWrites?: CgroupWrite[];
   };
 }
 
@@ -156,9 +162,11 @@ export interface SpecInput {
   /** More paths a --rm container's shim removes with it (its anonymous volumes). */
   removeWithContainer?: string[];
   /** The container's cgroups (planCgroups; build steps: planStepCgroups). */
-  cgroups?: { cgroupsPath: string; dirs: string[] };
+  cgroups?: { cgroupsPath: string; dirs: string[]; groups?: ContainerCgroups };
   /** --device and --device-cgroup-rule, resolved at create (resolveDevices). */
   devices?: ResolvedDevices;
+  /** The limits' cgroup files (limitWrites) for `cgroups`. */
+  cgroupWrites?: CgroupWrite[];
 }
 
 const NS_RW = ['nosuid', 'noexec', 'nodev'];
@@ -170,7 +178,7 @@ const INIT_PATH = '/dev/init';
 /** --read-only also covers /etc/hosts, hostname and resolv.conf (Docker makes them ro, Podman too, with these flags). */
 const READONLY_FILE = ['ro', 'nosuid', 'nodev', 'noexec'];
 
-function defaultMounts(rootless: boolean, hostNetwork: boolean, privileged: boolean, tty5: boolean): OciMount[] {
+function defaultMounts(rootless: boolean, hostNetwork: boolean, privileged: boolean, tty5: boolean, shm: number): OciMount[] {
   // --privileged gets a writable /sys, as Docker and Podman give
   const sysRo = privileged ? [] : ['ro'];
   const m: OciMount[] = [
@@ -179,7 +187,7 @@ function defaultMounts(rootless: boolean, hostNetwork: boolean, privileged: bool
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(tty5 ? ['gid=5'] : [])] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: [...NS_RW] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: [...NS_RW, 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: [...NS_RW, 'mode=1777', `size=${Math.ceil(shm / 1024)}k`] },
   ];
   // sysfs cannot be mounted by a user namespace that does not own the network namespace.
   if (rootless && hostNetwork) m.push({ destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', ...NS_RW, ...sysRo] });
@@ -234,11 +242,14 @@ export function buildSpec(input: SpecInput): OciSpec {
     helpers = m.helpers;
   }
   const dev = devicePolicy(rec.HostConfig.Privileged, rootless && !nestedUserns, input.devices);
+  const limits = resourcesOf(rec.HostConfig);
+  const ulimits = rlimits(limits);
   const mounts = [
     // devpts gid=5 (tty) also in a rootless container's own user namespace: the subordinate range maps
     // it, and with a single mapping the shim mounts devpts without it. Not in skiff's own namespace
     // (rootless build), where the shim has no user namespace to fall back in.
-    ...defaultMounts(rootless, hostNetwork, rec.HostConfig.Privileged, !nestedUserns),
+    ...defaultMounts(rootless, hostNetwork, rec.HostConfig.Privileged, !nestedUserns, shmSize(limits)),
+    ...(input.cgroups?.groups ? cgroupfsMounts(input.cgroups.groups, rec.HostConfig.Privileged) : []),
     ...[
       ['/etc/hosts', f.hosts],
       ['/etc/hostname', f.hostname],
@@ -257,6 +268,8 @@ export function buildSpec(input: SpecInput): OciSpec {
       cwd: rec.Config.WorkingDir || '/',
       capabilities: caps,
       noNewPrivileges: security.noNewPrivileges,
+      ...(ulimits.length ? { rlimits: ulimits } : {}),
+      ...(limits.OomScoreAdj !== undefined ? { oomScoreAdj: limits.OomScoreAdj } : {}),
     },
     root: { path: f.rootfs, readonly: rec.HostConfig.ReadonlyRootfs },
     hostname: rec.Config.Hostname,
@@ -270,7 +283,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       // CAP_NET_RAW; only in a network namespace of its own
       ...(hostNetwork ? {} : { sysctl: { 'net.ipv4.ping_group_range': '0 0' } }),
       ...(dev.devices.length ? { devices: dev.devices } : {}),
-      resources: { devices: dev.rules },
+      resources: { devices: dev.rules, ...ociResources(limits) },
       ...(seccomp ? { seccomp } : {}),
       ...(input.cgroups?.dirs.length ? { cgroupsPath: input.cgroups.cgroupsPath } : {}),
     },
@@ -290,6 +303,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       seccompCache: seccompCacheDir(),
       monitor: monitorSpec(rec),
       ...(input.cgroups?.dirs.length ? { cgroups: input.cgroups.dirs } : {}),
+      ...(input.cgroupWrites?.length ? { cgroupWrites: input.cgroupWrites } : {}),
     },
   };
 }

@@ -76,6 +76,13 @@ export interface DeviceMapping {
   CgroupPermissions: string;
 }
 
+/** Docker's HostConfig.Ulimits[] (--ulimit name=soft[:hard]; -1: unlimited). */
+export interface Ulimit {
+  Name: string;
+  Hard: number;
+  Soft: number;
+}
+
 export interface HostConfig {
   Binds: string[] | null;
   NetworkMode: string;
@@ -96,6 +103,22 @@ export interface HostConfig {
   /** Optional: records written before these existed lack them (read as "no" and json-file). */
   RestartPolicy?: RestartPolicy;
   LogConfig?: LogConfig;
+  /** Resource limits (Docker's names and units; src/container/resources.ts); absent: not set. */
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  PidsLimit?: number;
+  BlkioWeight?: number;
+  OomKillDisable?: boolean;
+  OomScoreAdj?: number;
+  Ulimits?: Ulimit[];
+  ShmSize?: number;
 }
 
 export interface ContainerRecord {
@@ -328,6 +351,17 @@ export async function renameContainer(id: string, newName: string): Promise<void
       throw e;
     }
     releaseName(old, id);
+  });
+}
+
+/** `update`: the record's HostConfig changed under the lock `rename` rewrites the record under. */
+export async function updateHostConfig(id: string, patch: Partial<HostConfig>): Promise<ContainerRecord> {
+  return withLock('containers', async () => {
+    const rec = readContainer(id);
+    if (!rec) throw new SkiffError('ENOCONTAINER', `No such container: ${id}`, 1);
+    const next = { ...rec, HostConfig: { ...rec.HostConfig, ...patch } };
+    await writeJsonAtomic(containerFiles(id).config, next);
+    return next;
   });
 }
 

@@ -31,7 +31,7 @@ const ON_PURPOSE: { what: string; why: string; podman: (m: Entry) => Entry | nul
   { what: '/run/.containerenv', why: "Podman's own marker file", podman: (m) => (m.point === '/run/.containerenv' ? null : m) },
   {
     what: '/sys/fs/cgroup',
-    why: 'cgroup filesystems come with the cgroup work (issue 4): not compared',
+    why: 'cgroup filesystems: skiff mounts only the hierarchies the container has a group in (test/e2e/limits.test.ts reads them): not compared',
     podman: (m) => (m.point === '/sys/fs/cgroup' || m.point.startsWith('/sys/fs/cgroup/') ? null : m),
     skiff: (m) => (m.point === '/sys/fs/cgroup' || m.point.startsWith('/sys/fs/cgroup/') ? null : m),
   },

@@ -16,7 +16,7 @@ import { parseCgroupMounts, parseProcCgroup, planCgroups } from '../../src/conta
 import { parsePsFilters } from '../../src/container/list.js';
 import { parsePsOutput } from '../../src/container/procs.js';
 import { parseSignal } from '../../src/container/signals.js';
-import { containerState, currentBootId, statusText, ZERO_TIME, type DockerState } from '../../src/container/state.js';
+import { containerState, currentBootId, isAbandoned, observeContainer } from '../../src/container/state.js';
 import type { StatsSample } from '../../src/container/stats.js';
 import { statsRow } from '../../src/cli/output/stats.js';
 import type { ContainerRecord } from '../../src/store/containers.js';
@@ -108,26 +108,6 @@ test('ps filters: same key ORs, status implies -a, values checked like Docker', 
   assert.throws(() => parsePsFilters(['status']), /bad format of filter/);
 });
 
-const base: DockerState = {
-  Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 5, ExitCode: 0,
-  Error: '', StartedAt: '2026-01-01T00:00:00Z', FinishedAt: ZERO_TIME,
-};
-
-test("STATUS text like Docker's: health, paused, restarting, exited, created", () => {
-  const since = (): string => '3 seconds';
-  const ago = (): string => '2 seconds ago';
-  const h = (Status: 'starting' | 'healthy' | 'unhealthy'): DockerState => ({ ...base, Health: { Status, FailingStreak: 0, Log: [] } });
-  assert.equal(statusText(base, since, ago), 'Up 3 seconds');
-  assert.equal(statusText(h('healthy'), since, ago), 'Up 3 seconds (healthy)');
-  assert.equal(statusText(h('unhealthy'), since, ago), 'Up 3 seconds (unhealthy)');
-  assert.equal(statusText(h('starting'), since, ago), 'Up 3 seconds (health: starting)');
-  assert.equal(statusText({ ...base, Status: 'paused', Paused: true }, since, ago), 'Up 3 seconds (Paused)');
-  assert.equal(statusText({ ...base, Status: 'restarting', ExitCode: 1, FinishedAt: '2026-01-01T00:00:01Z' }, since, ago), 'Restarting (1) 2 seconds ago');
-  assert.equal(statusText({ ...base, Status: 'exited', Running: false, ExitCode: 0, FinishedAt: '2026-01-01T00:00:01Z' }, since, ago), 'Exited (0) 2 seconds ago');
-  assert.equal(statusText({ ...base, Status: 'exited', Running: false, ExitCode: -1 }, since, ago), 'Exited (-1)');
-  assert.equal(statusText({ ...base, Status: 'created', Running: false }, since, ago), 'Created');
-});
-
 test('stats rows: Docker CPU % from two samples, binary memory, decimal I/O; zeros for a stopped one', () => {
   const s = (cpuNs: number, systemNs: number): StatsSample => ({
     id: 'f'.repeat(64), name: 'web', running: true, cpuNs, systemNs, cpus: 2, memUsage: 1536 * 1024, memLimit: 2 * 1024 ** 3,
@@ -188,6 +168,59 @@ test('state from the monitor files: restarting, health, a dead monitor, a stale 
     fs.rmSync(path.join(dir, 'exit.json'), { force: true });
     write('monitor.json', { monitorPid: process.pid, restartCount: 0, restarting: false });
     assert.equal(containerState(rec).Status, 'exited');
+  } finally {
+    monitor.kill('SIGKILL');
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("STATUS text like Docker's (addon/common/state.c): health, restarting, exited, created", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-unit-status-'));
+  configure({ root, runroot: path.join(root, 'run') });
+  const id = 'd'.repeat(64);
+  const dir = path.join(root, 'containers', id);
+  fs.mkdirSync(dir, { recursive: true });
+  const rec = (test?: string[], autoRemove = false): ContainerRecord => ({
+    Id: id, Name: 'st', Created: '2026-01-01T00:00:00Z', Path: 'sleep', Args: ['1'], Image: 'sha256:x', ImageName: 'x',
+    Config: { Labels: {}, ...(test ? { Healthcheck: { Test: test } } : {}) }, HostConfig: { NetworkMode: 'none', AutoRemove: autoRemove },
+    Mounts: [], Rootless: false, Layers: [],
+  }) as unknown as ContainerRecord;
+  const write = (f: string, v: unknown): void => fs.writeFileSync(path.join(dir, f), typeof v === 'string' ? v : JSON.stringify(v));
+  const ago = (ms: number): string => new Date(Date.now() - ms).toISOString();
+  const monitor = spawn('sh', ['-c', 'sleep 60', id], { stdio: 'ignore' });
+  const text = (r = rec()): string => observeContainer(r).StatusText;
+  try {
+    assert.equal(text(), 'Created');
+    // a foreground run (no monitor.json): the shim (ShimPid) and the init (pid) alive
+    write('state.json', { StartedAt: ago(3 * 3600_000), BootId: currentBootId(), Detached: false, ShimPid: process.pid });
+    write('pid', String(process.pid));
+    assert.equal(text(), 'Up 3 hours');
+    assert.equal(text(rec(['CMD', 'true'])), 'Up 3 hours', 'a foreground run has no monitor to probe: no health');
+    write('state.json', { StartedAt: ago(3 * 3600_000), BootId: currentBootId(), Detached: true, ShimPid: process.pid });
+    write('monitor.json', { monitorPid: monitor.pid, restartCount: 0, restarting: false });
+    assert.equal(text(rec(['CMD', 'true'])), 'Up 3 hours (health: starting)');
+    assert.equal(text(rec(['CMD'])), 'Up 3 hours', 'CMD without a command: no health check (as activeHealthcheck)');
+    assert.equal(text(rec(['NONE'])), 'Up 3 hours');
+    write('health.json', { Status: 'unhealthy', FailingStreak: 3, Log: [{ Start: ago(1), End: ago(0), ExitCode: 1, Output: 'a "quoted" \u2028 line\n' }] });
+    assert.equal(text(rec(['CMD-SHELL', 'false'])), 'Up 3 hours (unhealthy)');
+    assert.equal(observeContainer(rec(['CMD-SHELL', 'false'])).State.Health?.Log[0]?.Output, 'a "quoted" \u2028 line\n', 'health.json as written');
+    write('exit.json', { exitCode: 1, signal: null, finishedAt: ago(2 * 86400_000), error: '' });
+    write('monitor.json', { monitorPid: monitor.pid, restartCount: 4, restarting: true });
+    assert.equal(text(), 'Restarting (1) 2 days ago');
+    assert.equal(observeContainer(rec()).RestartCount, 4);
+    fs.rmSync(path.join(dir, 'monitor.json'));
+    assert.equal(text(), 'Exited (1) 2 days ago');
+    // JSON's escapes (jansson and JSON.stringify write them), a surrogate pair and nested values, read back exactly
+    write('exit.json', String.raw`{"exitCode":2,"signal":null,"x":[1,{"y":"]}"}],"finishedAt":"","error":"tab\there \u00e9 \ud83d\ude00 \"q\" \\ \/"}`);
+    assert.deepEqual([containerState(rec()).Error, text()], ['tab\there \u00e9 \u{1f600} "q" \\ /', 'Exited (2)']);
+    fs.rmSync(path.join(dir, 'exit.json'));
+    fs.rmSync(path.join(dir, 'pid'));
+    write('state.json', { StartedAt: ago(5000), BootId: currentBootId(), Detached: false, ShimPid: spawnSync('true').pid });
+    assert.equal(text(), 'Exited (-1)', 'nobody recorded an exit and no pid file: no time');
+    assert.equal(isAbandoned(rec(undefined, true)), true, 'a --rm container whose shim is gone');
+    assert.equal(isAbandoned(rec(undefined, false)), false, 'only --rm containers are removed by whoever sees them');
+    write('state.json', '{"StartedAt": broken');
+    assert.throws(() => containerState(rec()), /cannot read .*state\.json: not a JSON object/);
   } finally {
     monitor.kill('SIGKILL');
     fs.rmSync(root, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { containerCommands, create, exec, kill, ps, rm, run, start, stop } from 
 import { attach, logs, logsCommands } from './logs.js';
 import { history, imageCommands, imagePrune, images, pull, rmi, tag } from './image.js';
 import { containerInspect, imageInspect, inspect } from './inspect.js';
-import { containerPrune, lifecycleCommands, pause, rename, restart, stats, top, unpause, wait } from './lifecycle.js';
+import { containerPrune, lifecycleCommands, pause, rename, restart, stats, top, unpause, update, wait } from './lifecycle.js';
 import { loginCmd, logoutCmd, version } from './misc.js';
 import { systemGroup } from './system.js';
 import { load, push, save, transferCommands } from './transfer.js';
@@ -28,7 +28,7 @@ const containerGroup: CommandModule = {
   builder: (y) =>
     y.command([
       run, create, start, commitCmd, exec, rm, stop, kill, logs, attach, alias(ps, 'ls'), containerInspect,
-      pause, unpause, stats, top, wait, restart, rename, containerPrune,
+      pause, unpause, stats, top, wait, restart, rename, update, containerPrune,
     ]).demandCommand(1),
   handler: () => undefined,
 };

@@ -14,7 +14,8 @@ import { batch } from '../batch.js';
 import { formatOutput, tabwrite } from '../output/table.js';
 import { STATS_COLUMNS, STATS_HEADERS, statsRow, type StatsRow } from '../output/stats.js';
 import { humanSize } from '../../lib/units.js';
-import { list } from './run-options.js';
+import { list, toResourceOptions, UPDATE_OPTIONS, warnLine } from './run-options.js';
+import { updateContainer } from '../../container/update.js';
 import { eachContainer } from './container.js';
 
 /** Only `container prune` asks (~1-2 ms to load for every other command of this module). */
@@ -152,4 +153,17 @@ export const containerPrune: CommandModule = {
   },
 };
 
-export const lifecycleCommands: CommandModule[] = [pause, unpause, stats, top, wait, restart, rename];
+export const update: CommandModule = {
+  command: 'update <container..>',
+  describe: 'Update configuration (cgroup limits, restart policy) of one or more containers',
+  builder: (y) => containers(y).options(UPDATE_OPTIONS),
+  handler: async (a) => {
+    const o = { ...toResourceOptions(a), restart: a.restart as string | undefined };
+    await batch(list(a.container), async (ref) => {
+      await updateContainer(findContainer(ref), o, warnLine);
+      return ref;
+    });
+  },
+};
+
+export const lifecycleCommands: CommandModule[] = [pause, unpause, stats, top, wait, restart, rename, update];

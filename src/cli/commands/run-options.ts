@@ -1,10 +1,55 @@
 /** Options shared by `run` and `create` (one definition; both commands use it). */
 import type { Argv } from 'yargs';
 import type { CreateOptions } from '../../container/create.js';
+import type { ResourceOptions } from '../../container/resources.js';
 import { registerPassthrough } from '../argv.js';
 import { GLOBAL_OPTIONS, valueFlags, type OptionTable } from '../options.js';
 
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+/** The cgroup limits, shared by `create`/`run` and `update` (values parsed by container/resources.ts). */
+export const LIMIT_OPTIONS = {
+  memory: { alias: 'm', type: 'string', describe: 'Memory limit (e.g. 512m, 1g)' },
+  'memory-swap': { type: 'string', describe: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  'memory-reservation': { type: 'string', describe: 'Memory soft limit' },
+  'kernel-memory': { type: 'string', describe: 'Kernel memory limit (accepted and ignored, as current Docker)' },
+  cpus: { type: 'string', describe: 'Number of CPUs (e.g. 1.5)' },
+  'cpu-shares': { alias: 'c', type: 'string', describe: 'CPU shares (relative weight)' },
+  'cpu-period': { type: 'string', describe: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+  'cpu-quota': { type: 'string', describe: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  'cpuset-cpus': { type: 'string', describe: 'CPUs in which to allow execution (0-3, 0,1)' },
+  'cpuset-mems': { type: 'string', describe: 'MEMs in which to allow execution (0-3, 0,1)' },
+  'pids-limit': { type: 'string', describe: 'Tune container pids limit (set -1 for unlimited)' },
+  'blkio-weight': { type: 'string', describe: 'Block IO (relative weight), between 10 and 1000, or 0 to disable' },
+} as const satisfies OptionTable;
+
+/** `update`: the cgroup limits and the restart policy. */
+export const UPDATE_OPTIONS = {
+  ...LIMIT_OPTIONS,
+  restart: { type: 'string', describe: 'Restart policy to apply when a container exits' },
+} as const satisfies OptionTable;
+
+/** The limits only `create`/`run` take (the process's and the mounts': not changed on a running container). */
+const PROCESS_LIMIT_OPTIONS = {
+  ulimit: { type: 'string', describe: 'Ulimit options (name=soft[:hard], repeatable)' },
+  'shm-size': { type: 'string', describe: 'Size of /dev/shm (default 64m)' },
+  'oom-kill-disable': { type: 'boolean', default: false, describe: 'Disable OOM Killer' },
+  'oom-score-adj': { type: 'string', describe: "Tune host's OOM preferences (-1000 to 1000)" },
+} as const satisfies OptionTable;
+
+/** The limit flags as given → container/resources.ts's ResourceOptions. */
+export function toResourceOptions(a: Record<string, unknown>): ResourceOptions {
+  const s = (k: string): string | undefined => (a[k] === undefined ? undefined : String(a[k]));
+  return {
+    memory: s('memory'), memorySwap: s('memory-swap'), memoryReservation: s('memory-reservation'), kernelMemory: s('kernel-memory'),
+    cpus: s('cpus'), cpuShares: s('cpu-shares'), cpuPeriod: s('cpu-period'), cpuQuota: s('cpu-quota'), cpusetCpus: s('cpuset-cpus'),
+    cpusetMems: s('cpuset-mems'), pidsLimit: s('pids-limit'), blkioWeight: s('blkio-weight'), ulimits: list(a.ulimit), shmSize: s('shm-size'),
+    oomKillDisable: Boolean(a['oom-kill-disable']), oomScoreAdj: s('oom-score-adj'),
+  };
+}
+
+/** Docker's `WARNING: ...` lines on stderr (a limit that cannot be applied). */
+export const warnLine = (line: string): void => void process.stderr.write(`WARNING: ${line}\n`);
 
 /**
  * The options of `create` (and `run`), one entry each: yargs' builder and the fast parser of the
@@ -47,6 +92,8 @@ export const CREATE_OPTIONS = {
   'no-healthcheck': { type: 'boolean', default: false, describe: 'Disable any container-specified HEALTHCHECK' },
   'stop-signal': { type: 'string', describe: 'Signal to stop the container (default: the image STOPSIGNAL, else SIGTERM)' },
   'stop-timeout': { type: 'number', describe: 'Timeout (in seconds) to stop a container (default 10)' },
+  ...LIMIT_OPTIONS,
+  ...PROCESS_LIMIT_OPTIONS,
 } as const satisfies OptionTable;
 
 /** `run` = `create` + start: its own options on top of create's. */
@@ -105,6 +152,8 @@ export function toCreateOptions(a: Record<string, unknown>, command: string[]): 
     },
     stopSignal: a['stop-signal'] as string | undefined,
     stopTimeout: a['stop-timeout'] as number | undefined,
+    resources: toResourceOptions(a),
+    warn: warnLine,
   };
 }
 
