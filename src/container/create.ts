@@ -29,6 +29,7 @@ import {
   DEFAULT_PATH, mergeEnvEntries, mergeHealthcheck, parseLabels, parseLogConfig, parseRestartPolicy, resolveCommand, userEnv,
   type HealthOptions,
 } from './options.js';
+import { checkNetworkOptions, type NetworkConfig } from './network.js';
 import { makeVolumes, parseMounts, placeVolumes, removeVolumeDirs } from '../volume/mounts.js';
 
 export interface CreateOptions {
@@ -47,7 +48,19 @@ export interface CreateOptions {
   volumes: string[];
   mounts: string[];
   tmpfs: string[];
-  network: string;
+  /** --network (repeatable) and the other network options (container/network.ts) */
+  network: string[];
+  aliases: string[];
+  ip?: string;
+  mac?: string;
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  addHost: string[];
+  publish: string[];
+  publishAll: boolean;
+  expose: string[];
+  domainname?: string;
   privileged: boolean;
   /** --device HOST[:CONTAINER[:PERMS]] */
   devices: string[];
@@ -83,7 +96,7 @@ export interface RecordInput {
   mounts: MountPoint[];
   labels: Record<string, string>;
   givenEnv: string[];
-  network: string;
+  net: NetworkConfig;
   devices?: ReturnType<typeof resolveDevices>;
   rootless: boolean;
 }
@@ -105,6 +118,8 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
   if (o.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
   const security = parseSecurityOpts(o.securityOpt);
+  // Docker: the image's EXPOSE and the ports of --expose and -p (keys "80/tcp"; an image's "80" is tcp)
+  const exposed = [...new Set([...Object.keys(icfg.ExposedPorts ?? {}).map((k) => (k.includes('/') ? k : `${k}/tcp`)), ...Object.keys(r.net.exposed)])];
   const sec = securityPaths({ privileged: o.privileged, unmask: security.unmask, mask: security.mask });
   const rec: ContainerRecord = {
     Id: r.id,
@@ -116,7 +131,7 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
     ImageName: r.image.name,
     Config: {
       Hostname: hostname,
-      Domainname: '',
+      Domainname: o.domainname ?? '',
       User: o.user ?? icfg.User ?? '',
       AttachStdin: o.interactive,
       AttachStdout: true,
@@ -133,10 +148,12 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       ...(o.stopSignal ?? icfg.StopSignal ? { StopSignal: o.stopSignal ?? icfg.StopSignal } : {}),
       ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
       ...(healthcheck ? { Healthcheck: healthcheck } : {}),
+      ...(exposed.length ? { ExposedPorts: Object.fromEntries(exposed.map((k) => [k, {}])) } : {}),
+      ...(r.net.mac ? { MacAddress: r.net.mac } : {}),
     },
     HostConfig: {
       Binds: o.volumes.length ? o.volumes : null,
-      NetworkMode: r.network,
+      NetworkMode: r.net.mode,
       AutoRemove: o.rm,
       Privileged: o.privileged,
       ...(o.devices.length ? { Devices: r.devices?.mappings ?? o.devices.map(parseDevice) } : {}),
@@ -151,10 +168,17 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       Tmpfs: null,
       RestartPolicy: parseRestartPolicy(o.restart),
       LogConfig: parseLogConfig(o.logDriver, o.logOpts),
+      PortBindings: r.net.bindings,
+      PublishAllPorts: r.net.publishAll,
+      Dns: r.net.dns,
+      DnsSearch: r.net.dnsSearch,
+      DnsOptions: r.net.dnsOptions,
+      ExtraHosts: r.net.extraHosts.length ? r.net.extraHosts : null,
     },
     Mounts: r.mounts,
     Rootless: r.rootless,
     Layers: r.image.chainIds,
+    ...(Object.keys(r.net.endpoints).length ? { Networks: r.net.endpoints } : {}),
   };
   return { rec, env };
 }
@@ -168,13 +192,9 @@ function checkOptions(o: CreateOptions) {
   if (o.rm && restart.Name !== 'no') throw new SkiffError('EINVAL', 'Conflicting options: --restart and --rm');
   parseLogConfig(o.logDriver, o.logOpts);
   if (o.stopSignal !== undefined) parseSignal(o.stopSignal);
-  const network = o.network === 'default' || o.network === 'bridge' || o.network === '' ? 'bridge' : o.network;
-  if (!['bridge', 'none', 'host'].includes(network)) {
-    throw new SkiffError('EINVAL', `network ${network} not found: only bridge (private loopback), none and host are supported`);
-  }
   return {
     security,
-    network,
+    net: checkNetworkOptions(o),
     mounts: parseMounts(o.volumes, o.mounts, o.tmpfs),
     labels: parseLabels(o.labels),
     givenEnv: userEnv(o.envFile, o.env),
@@ -183,8 +203,10 @@ function checkOptions(o: CreateOptions) {
   };
 }
 
-export async function createContainer(o: CreateOptions): Promise<ContainerRecord> {
+/** `report.warn` gets Docker's warnings (the CLI prints them as `WARNING: ...`). */
+export async function createContainer(o: CreateOptions, report: { warn(msg: string): void } = { warn: () => undefined }): Promise<ContainerRecord> {
   const checked = checkOptions(o);
+  for (const w of checked.net.warnings) report.warn(w);
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform });
   const config = await readImageConfig(image);
   const icfg = config.config ?? {};
@@ -202,7 +224,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
     mounts: checked.mounts,
     labels: checked.labels,
     givenEnv: checked.givenEnv,
-    network: checked.network,
+    net: checked.net,
     devices: checked.devices,
     rootless: paths().rootless,
   });
@@ -224,7 +246,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       fs.mkdirSync(rel(f.upper), { mode: 0o755 });
       fs.mkdirSync(rel(f.work), { mode: 0o700 });
       fs.writeFileSync(rel(f.hostname), `${hostname}\n`, { mode: 0o644 });
-      fs.writeFileSync(rel(f.hosts), hostsFile(hostname, checked.network), { mode: 0o644 });
+      fs.writeFileSync(rel(f.hosts), hostsFile(hostname, checked.net.mode), { mode: 0o644 });
       fs.writeFileSync(rel(f.resolv), resolvConf(), { mode: 0o644 });
       fs.writeFileSync(rel(f.spec), JSON.stringify(spec));
     }, o.name === undefined ? () => generateName(++attempts) : undefined, reapAbandoned);

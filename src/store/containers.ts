@@ -35,6 +35,10 @@ export interface ContainerConfig {
   StopTimeout?: number;
   /** Docker's HEALTHCHECK (durations in ns); from the image, --health-* or absent. */
   Healthcheck?: HealthConfig;
+  /** the image's EXPOSE, --expose and -p ports ("80/tcp": {}) */
+  ExposedPorts?: Record<string, Record<string, never>>;
+  /** --mac-address */
+  MacAddress?: string;
 }
 
 export interface HealthConfig {
@@ -96,6 +100,21 @@ export interface HostConfig {
   /** Optional: records written before these existed lack them (read as "no" and json-file). */
   RestartPolicy?: RestartPolicy;
   LogConfig?: LogConfig;
+  /** -p (Docker's PortMap: "80/tcp" → [{HostIp, HostPort}]), -P */
+  PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[]>;
+  PublishAllPorts?: boolean;
+  Dns?: string[];
+  DnsSearch?: string[];
+  DnsOptions?: string[];
+  /** --add-host as "name:ip" (ip may be host-gateway) */
+  ExtraHosts?: string[] | null;
+}
+
+/** A network the container joins at start, with its options (Docker's EndpointSettings as given). */
+export interface EndpointConfig {
+  Aliases: string[] | null;
+  IPAMConfig: { IPv4Address?: string } | null;
+  MacAddress?: string;
 }
 
 export interface ContainerRecord {
@@ -114,6 +133,8 @@ export interface ContainerRecord {
   Layers: string[];
   /** The container's own cgroup dirs (skiff.cgroups of its spec); absent: none. */
   CgroupDirs?: string[];
+  /** The networks joined at start (bridge-like network modes; absent: the default network). */
+  Networks?: Record<string, EndpointConfig>;
 }
 
 export interface StartState {
@@ -163,6 +184,8 @@ export const containerFiles = (id: string) => {
     hosts: `${dir}/hosts`,
     hostname: `${dir}/hostname`,
     resolv: `${dir}/resolv.conf`,
+    /** the network status the shim wrote at the last start (interfaces, host ports) */
+    network: `${dir}/network.json`,
     /** Docker's json-file log (rotated copies: .1, .2, ...), written by the monitor */
     log: `${dir}/${id}-json.log`,
     /** {monitorPid, restartCount, restarting}, written by the monitor */

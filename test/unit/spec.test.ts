@@ -23,7 +23,7 @@ const ID = 'a'.repeat(64);
 function options(o: Partial<CreateOptions> = {}): CreateOptions {
   return {
     image: 'busybox', command: [], env: [], envFile: [], tty: false, interactive: false, rm: false, volumes: [], mounts: [],
-    tmpfs: [], network: 'bridge', privileged: false, devices: [], deviceCgroupRules: [], capAdd: [], capDrop: [], securityOpt: [],
+    tmpfs: [], network: [], aliases: [], dns: [], dnsSearch: [], dnsOptions: [], addHost: [], publish: [], publishAll: false, expose: [], privileged: false, devices: [], deviceCgroupRules: [], capAdd: [], capDrop: [], securityOpt: [],
     readOnly: false, init: false, labels: [], pull: 'missing', logOpts: [], health: { none: false }, ...o,
   } as CreateOptions;
 }
@@ -32,7 +32,8 @@ function input(o: Partial<CreateOptions> = {}, icfg: RecordInput['icfg'] = { Cmd
   return {
     o: options(o), id: ID, name: 'c1', created: '2026-01-01T00:00:00.000Z', image: { id: 'sha256:' + 'b'.repeat(64), name: 'busybox', chainIds: [] },
     icfg, user: { uid: 0, gid: 0, additionalGids: [], home: '/root' }, mounts: [], labels: { l: 'v' }, givenEnv: ['A=user'],
-    network: o.network ?? 'bridge', rootless: false,
+    net: { mode: o.network?.[0] ?? 'bridge', endpoints: {}, exposed: {}, bindings: {}, publishAll: false, dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], warnings: [] },
+    rootless: false,
   };
 }
 
@@ -61,7 +62,7 @@ test('spec: the process, a network namespace of its own unless host', () => {
   assert.deepEqual(s.process.args, ['echo', 'hi']);
   const ns = s.linux.namespaces.map((n: { type: string }) => n.type);
   assert.ok(ns.includes('network'));
-  assert.ok(!spec({ network: 'host' }).spec.linux.namespaces.some((n: { type: string }) => n.type === 'network'));
+  assert.ok(!spec({ network: ['host'] }).spec.linux.namespaces.some((n: { type: string }) => n.type === 'network'));
 });
 
 test('spec: hosts, hostname and resolv.conf bound from the container\'s files, read-only with --read-only', () => {
