@@ -13,14 +13,14 @@ import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
 import { backendFor, type AttachRequest, type Prepared } from '../network/backend.js';
 import { hostsFile } from '../network/hosts.js';
-import { holderOf, setHolder } from '../network/ipam.js';
+import { holderAlive, holderOf, leasesOf, setHolder, setLeaseNames } from '../network/ipam.js';
 import { checkAliases, checkStaticIp, HOST_GATEWAY, parseAddHost, parseDnsSearch, parseDnsServer, parseMac, parseStaticIp } from '../network/options.js';
 import type { NetworkStatus } from '../network/plan.js';
 import { effectiveBindings, forwardsOf, parseExpose, parsePublish, type PortMap, type PortSet } from '../network/ports.js';
 import { containerResolvConf, hostResolvPath, parseResolvConf } from '../network/resolv.js';
 import { DEFAULT_NETWORK, defaultNetwork, findNetwork, listNetworks, type NetworkRecord } from '../network/store.js';
 import { parsePrefix } from '../network/ipv4.js';
-import { containerFiles, findContainer, type ContainerRecord, type EndpointConfig } from '../store/containers.js';
+import { containerFiles, findContainer, writeRecord, type ContainerRecord, type EndpointConfig } from '../store/containers.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import type { OciSpec } from './spec.js';
 
@@ -268,4 +268,154 @@ export function networkStatus(rec: ContainerRecord): NetworkStatus | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Docker's NetworkSettings.Ports of a running container: bound ports, and null for exposed ones without a binding. */
+export function portMap(rec: ContainerRecord, running: boolean): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  if (!running) return {};
+  const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const k of Object.keys(rec.Config.ExposedPorts ?? {})) out[k] = null;
+  const st = isBridgeLike(rec.HostConfig.NetworkMode) ? networkStatus(rec) : undefined;
+  for (const p of st?.ports ?? []) (out[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
+  if (rec.Rootless && isBridgeLike(rec.HostConfig.NetworkMode)) {
+    // pasta forwards what the plan asked for (ports chosen at start are in its arguments)
+    for (const f of pastaForwards(rec)) (out[`${f.containerPort}/${f.proto}`] ??= []).push({ HostIp: f.hostIp || '0.0.0.0', HostPort: String(f.hostPort) });
+  }
+  return out;
+}
+
+/** The forwards in a rootless container's pasta arguments ("-t [ADDR/]HOST:CTR"). */
+function pastaForwards(rec: ContainerRecord): { proto: 'tcp' | 'udp'; hostIp: string; hostPort: number; containerPort: number }[] {
+  let spec: OciSpec;
+  try {
+    spec = JSON.parse(fs.readFileSync(containerFiles(rec.Id).spec, 'utf8')) as OciSpec;
+  } catch {
+    return [];
+  }
+  const args = spec.skiff.network?.pasta?.args ?? [];
+  const out: { proto: 'tcp' | 'udp'; hostIp: string; hostPort: number; containerPort: number }[] = [];
+  for (let i = 0; i + 1 < args.length; i++) {
+    if (args[i] !== '-t' && args[i] !== '-u') continue;
+    const m = /^(?:([^/]+)\/)?(\d+):(\d+)$/.exec(args[i + 1]!);
+    if (m) out.push({ proto: args[i] === '-t' ? 'tcp' : 'udp', hostIp: m[1] ?? '', hostPort: Number(m[2]), containerPort: Number(m[3]) });
+  }
+  return out;
+}
+
+/** `ps`'s PORTS column (Docker's DisplayablePorts): "127.0.0.1:8080->80/tcp, 81/tcp". */
+export function portsText(rec: ContainerRecord, running: boolean): string {
+  const items: { key: string; port: number; text: string }[] = [];
+  for (const [key, binds] of Object.entries(portMap(rec, running))) {
+    const port = Number(key.split('/')[0]);
+    if (!binds) items.push({ key, port, text: key });
+    else for (const b of binds) items.push({ key, port, text: `${b.HostIp}:${b.HostPort}->${key}` });
+  }
+  return items.sort((a, b) => a.port - b.port || a.text.localeCompare(b.text)).map((i) => i.text).join(', ');
+}
+
+/** Docker's NetworkSettings for inspect: the interfaces the shim reported at this start (while running). */
+export function networkSettings(rec: ContainerRecord, running: boolean, pid: number | undefined): Record<string, unknown> {
+  const mode = rec.HostConfig.NetworkMode;
+  const st = running && isBridgeLike(mode) ? networkStatus(rec) : undefined;
+  const empty = {
+    IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '',
+    IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
+  };
+  const networks: Record<string, unknown> = {};
+  const eps = isBridgeLike(mode) ? (rec.Networks ?? { [DEFAULT_NETWORK]: { Aliases: null, IPAMConfig: null } }) : { [mode.startsWith('container:') ? mode : mode]: undefined };
+  for (const [name, ep] of Object.entries(eps)) {
+    if (mode.startsWith('container:')) break;
+    const ifc = st?.interfaces.find((i) => i.network === name);
+    const netRec = isBridgeLike(mode) ? listNetworks().find((n) => n.Name === name) : undefined;
+    networks[name] = {
+      ...empty,
+      IPAMConfig: ep?.IPAMConfig ?? null,
+      Aliases: ep?.Aliases ?? null,
+      NetworkID: netRec?.Id ?? '',
+      ...(ifc
+        ? {
+            MacAddress: ifc.mac, EndpointID: ifc.hostName, Gateway: ifc.gateway, IPAddress: ifc.address, IPPrefixLen: ifc.prefixLen,
+            DNSNames: netRec?.DNS ? [rec.Name, rec.Id.slice(0, 12), ...(ep?.Aliases ?? [])] : null,
+          }
+        : {}),
+    };
+  }
+  const first = st?.interfaces[0];
+  return {
+    Bridge: '', SandboxID: '', SandboxKey: running && mode !== 'host' && pid ? `/proc/${pid}/ns/net` : '',
+    Ports: portMap(rec, running), HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null, EndpointID: first?.hostName ?? '', Gateway: first?.gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    IPAddress: first?.address ?? '', IPPrefixLen: first?.prefixLen ?? 0, IPv6Gateway: '', MacAddress: first?.mac ?? '',
+    Networks: networks,
+  };
+}
+
+/** The monitor (or foreground shim) holding a running container's network: the holder of its leases. */
+function runningHolder(rec: ContainerRecord): { pid: number; holder: ReturnType<typeof holderOf> } | undefined {
+  for (const n of listNetworks()) {
+    const l = leasesOf(n.Name).find((x) => x.container === rec.Id && holderAlive(x));
+    if (l?.holder) return { pid: l.holder.pid, holder: l.holder };
+  }
+  return undefined;
+}
+
+/**
+ * `network connect`: recorded for the container's next starts, and set up now in a running one (a
+ * new interface, its address held by the container's monitor).
+ */
+export async function connectNetwork(netRef: string, ref: string, o: { aliases: string[]; ip?: string }): Promise<void> {
+  const rec = findContainer(ref);
+  const mode = rec.HostConfig.NetworkMode;
+  if (!isBridgeLike(mode)) throw new SkiffError('EINVAL', `container cannot be disconnected from host network or connected to host network`, 1);
+  const network = netRef === DEFAULT_NETWORK ? await defaultNetwork() : findNetwork(netRef);
+  if (rec.Rootless && !network.Default) throw new SkiffError('EINVAL', 'user-defined networks are not supported for rootless containers yet', 1);
+  const eps = { ...(rec.Networks ?? { [DEFAULT_NETWORK]: { Aliases: null, IPAMConfig: null } }) };
+  if (eps[network.Name]) throw new SkiffError('ECONFLICT', `endpoint with name ${rec.Name} already exists in network ${network.Name}`, 1);
+  checkAliases(o.aliases, !network.Default);
+  let staticIp: number | undefined;
+  if (o.ip !== undefined) {
+    staticIp = parseStaticIp(o.ip);
+    checkStaticIp(staticIp, { name: network.Name, userDefined: !network.Default, subnet: parsePrefix(network.IPAM.Config[0]!.Subnet)!, subnetStatic: network.SubnetStatic });
+  }
+  const ep: EndpointConfig = { Aliases: o.aliases.length ? [...o.aliases] : null, IPAMConfig: o.ip ? { IPv4Address: o.ip.trim() } : null };
+  const { containerState } = await import('./state.js');
+  const st = containerState(rec);
+  if (st.Running && st.Pid) {
+    const held = runningHolder(rec);
+    if (!held) throw new SkiffError('ESTATE', `container ${rec.Name} has no network this command can extend (its monitor holds none)`, 1);
+    const backend = await backendFor();
+    const index = Object.keys(eps).length;
+    const prepared = await backend.prepare({
+      containerId: rec.Id, name: rec.Name, holder: held.holder, forwards: [],
+      networks: [{ network, aliases: o.aliases, ...(staticIp !== undefined ? { staticIp } : {}) }],
+    });
+    // the new interface is the container's ethN (N: its networks so far), without the default route
+    const ifc = prepared.plan.interfaces[0]!;
+    const lease = prepared.leases[0]!.lease;
+    const name = `eth${index}`;
+    const hostName = `sk${rec.Id.slice(0, 12)}${index.toString(36)}`;
+    Object.assign(ifc, { name, hostName, defaultRoute: false });
+    await setLeaseNames(network.Name, rec.Id, name, hostName);
+    Object.assign(lease, { ifName: name, hostIf: hostName });
+    try {
+      await backend.setup(prepared, st.Pid);
+    } catch (e) {
+      await backend.teardown(rec.Id, [network.Name]).catch(() => undefined);
+      throw e;
+    }
+  }
+  await writeRecord({ ...rec, Networks: { ...eps, [network.Name]: ep } });
+}
+
+/** `network disconnect`: gone from the record, and from a running container now (its interface and address). */
+export async function disconnectNetwork(netRef: string, ref: string): Promise<void> {
+  const rec = findContainer(ref);
+  const network = netRef === DEFAULT_NETWORK ? await defaultNetwork() : findNetwork(netRef);
+  const eps = { ...(rec.Networks ?? (isBridgeLike(rec.HostConfig.NetworkMode) ? { [DEFAULT_NETWORK]: { Aliases: null, IPAMConfig: null } } : {})) };
+  if (!eps[network.Name]) throw new SkiffError('EINVAL', `container ${rec.Id} is not connected to network ${network.Name}`, 1);
+  const backend = await backendFor();
+  await backend.teardown(rec.Id, [network.Name]);
+  delete eps[network.Name];
+  const names = Object.keys(eps);
+  await writeRecord({ ...rec, Networks: eps, HostConfig: { ...rec.HostConfig, NetworkMode: names.length ? (names.includes(rec.HostConfig.NetworkMode) ? rec.HostConfig.NetworkMode : names[0]!) : 'none' } });
 }

@@ -354,6 +354,11 @@ export async function renameContainer(id: string, newName: string): Promise<void
   });
 }
 
+/** Rewrite a record whose name stays (network connect/disconnect). */
+export async function writeRecord(rec: ContainerRecord): Promise<void> {
+  await writeJsonAtomic(containerFiles(rec.Id).config, rec);
+}
+
 export async function writeStartState(id: string, st: StartState): Promise<void> {
   await writeJsonAtomic(containerFiles(id).state, st);
 }
