@@ -436,6 +436,10 @@ int cmd_ps(int argc, char **argv) {
       bool abandoned;
       r->cells[4] = status_of(dir, r->id, rec, &r->running, &abandoned);
       if (abandoned) return hand_over(argc, argv); /* a --rm container nobody removed: the CLI removes it */
+      /* a running container with ports (published or exposed): the CLI's PORTS column (container/network.ts) */
+      if (r->running && (json_object_size(json_object_get(json_object_get(rec, "HostConfig"), "PortBindings")) ||
+                         json_object_size(json_object_get(json_object_get(rec, "Config"), "ExposedPorts"))))
+        return hand_over(argc, argv);
       r->cells[0] = notrunc ? xstrdup(r->id) : xprintf("%.12s", r->id);
       r->cells[1] = xstrdup(jstr(rec, "ImageName"));
       size_t clen = strlen(jstr(rec, "Path")) + 1;
