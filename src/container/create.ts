@@ -29,10 +29,11 @@ import {
   DEFAULT_PATH, mergeEnvEntries, mergeHealthcheck, parseLabels, parseLogConfig, parseRestartPolicy, resolveCommand, userEnv,
   type HealthOptions,
 } from './options.js';
-import { checkNetworkOptions, type NetworkConfig } from './network.js';
+import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
 import { makeVolumes, parseMounts, placeVolumes, removeVolumeDirs } from '../volume/mounts.js';
 
-export interface CreateOptions {
+/** The network options (--network, -p, --dns, ...) are NetworkOptions (container/network.ts). */
+export interface CreateOptions extends NetworkOptions {
   image: string;
   command: string[];
   name?: string;
@@ -48,18 +49,6 @@ export interface CreateOptions {
   volumes: string[];
   mounts: string[];
   tmpfs: string[];
-  /** --network (repeatable) and the other network options (container/network.ts) */
-  network: string[];
-  aliases: string[];
-  ip?: string;
-  mac?: string;
-  dns: string[];
-  dnsSearch: string[];
-  dnsOptions: string[];
-  addHost: string[];
-  publish: string[];
-  publishAll: boolean;
-  expose: string[];
   domainname?: string;
   privileged: boolean;
   /** --device HOST[:CONTAINER[:PERMS]] */

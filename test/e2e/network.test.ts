@@ -13,15 +13,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { isRootless, processes, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
-import { fetchText, hostLinks, hostServer, hostTables, portFree } from '../helpers/netns.js';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+import { fetchText, freePort, hostLinks, hostServer, hostTables, portFree } from '../helpers/netns.js';
 
 const HTTPD = (text: string): string => `mkdir -p /w && echo ${text} >/w/index.html && exec httpd -f -p 80 -h /w`;
 
