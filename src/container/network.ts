@@ -198,7 +198,8 @@ export async function startNetwork(rec: ContainerRecord): Promise<StartedNetwork
   const mode = rec.HostConfig.NetworkMode;
   const f = containerFiles(rec.Id);
   if (mode === 'host' || mode === 'none') {
-    writeFiles(rec, { addresses: [], hostGateway: '', resolv: { mode: mode === 'host' ? 'host' : 'legacy' } });
+    // none: the hostname on 127.0.1.1, as skiff always wrote it (and Podman with --network=none)
+    writeFiles(rec, { addresses: mode === 'none' ? ['127.0.1.1'] : [], hostGateway: '', resolv: { mode: mode === 'host' ? 'host' : 'legacy' } });
     return { networks: [] };
   }
   fs.rmSync(f.network, { force: true });
