@@ -21,7 +21,6 @@ import { containerResolvConf, hostResolvPath, parseResolvConf } from '../network
 import { DEFAULT_NETWORK, defaultNetwork, findNetwork, listNetworks, type NetworkRecord } from '../network/store.js';
 import { parsePrefix } from '../network/ipv4.js';
 import { containerFiles, findContainer, writeRecord, type ContainerRecord, type EndpointConfig } from '../store/containers.js';
-import { writeFileAtomic } from '../store/atomic.js';
 import type { OciSpec } from './spec.js';
 
 export interface NetworkOptions {
@@ -177,6 +176,15 @@ function writeFiles(rec: ContainerRecord, p: { addresses: string[]; hostGateway:
   fs.writeFileSync(f.resolv, resolv.content, { mode: 0o644 });
 }
 
+/**
+ * The spec with this start's network, replaced by a rename: a temporary file in the container's own
+ * dir (not the store's tmp/), so a CLI killed here leaves nothing that outlives the container.
+ */
+function writeSpec(file: string, spec: OciSpec): void {
+  fs.writeFileSync(`${file}.net`, JSON.stringify(spec), { mode: 0o644 });
+  fs.renameSync(`${file}.net`, file);
+}
+
 /** The published ports a start forwards (-p, and -P's exposed ports). */
 export function startForwards(rec: ContainerRecord) {
   const given: PortMap = {};
@@ -216,7 +224,7 @@ export async function startNetwork(rec: ContainerRecord): Promise<StartedNetwork
     const of = containerFiles(other.Id);
     fs.copyFileSync(of.hosts, f.hosts);
     fs.copyFileSync(of.resolv, f.resolv);
-    await writeFileAtomic(f.spec, JSON.stringify(spec), 0o644);
+    writeSpec(f.spec, spec);
     return { networks: [] };
   }
   const backend = await backendFor();
@@ -232,7 +240,7 @@ export async function startNetwork(rec: ContainerRecord): Promise<StartedNetwork
     writeFiles(rec, { addresses: prepared.addresses.length ? prepared.addresses : ['127.0.1.1'], hostGateway: prepared.hostGateway, resolv: prepared.resolv });
     spec.skiff.network = prepared.plan;
     spec.skiff.networkStatusFile = f.network;
-    await writeFileAtomic(f.spec, JSON.stringify(spec), 0o644);
+    writeSpec(f.spec, spec);
   } catch (e) {
     await backend.teardown(rec.Id).catch(() => undefined);
     throw e;
