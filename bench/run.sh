@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # skiff run --rm busybox true  vs  podman run, crun run, and node -e 0 (the floor), side by side,
-# then where skiff's time goes (SKIFF_TRACE_STARTUP phase marks, medians).
+# then where skiff's time goes (SKIFF_TRACE_STARTUP phase marks, medians). The headline compares
+# default networks (skiff's bridge or pasta, podman's netavark or pasta); both also with --network none.
 # podman gets explicit --ulimit values: with its defaults crun fails here (setrlimit RLIMIT_NPROC: EPERM).
 # When NODE_EXTRA_CA_CERTS is set, node parses that bundle at every start (bin/skiff starts node
 # without it): `node -e 0` is then measured both ways.
@@ -19,9 +20,10 @@ podman rm "$PCID" >/dev/null
 # the shim alone, on a created container's bundle (what `run` execs into)
 CID=$("$SKIFF" create "$REGISTRY/busybox:latest" true)
 SHIM="$REPO/dist/skiff-shim run $SKIFF_ROOT/containers/$CID/bundle"
-cmds=("$SKIFF run --rm $REGISTRY/busybox:latest true")
+cmds=("$SKIFF run --rm $REGISTRY/busybox:latest true" "$SKIFF run --rm --network none $REGISTRY/busybox:latest true")
 # a peer that cannot run here is left out and named, never silently
-for c in "podman run --rm --network=none --ulimit nproc=1024:1024 --ulimit nofile=1024:1024 $REGISTRY/busybox:latest true" "crun run --bundle $BUNDLE bench-$$"; do
+PODMAN="podman run --rm --ulimit nproc=1024:1024 --ulimit nofile=1024:1024"
+for c in "$PODMAN $REGISTRY/busybox:latest true" "$PODMAN --network=none $REGISTRY/busybox:latest true" "crun run --bundle $BUNDLE bench-$$"; do
   if $c >/dev/null 2>"$BENCH_TMP/peer.err"; then cmds+=("$c"); else echo "skipped (fails here): $c: $(tail -1 "$BENCH_TMP/peer.err")" >&2; fi
 done
 cmds+=("node -e 0")
@@ -33,8 +35,11 @@ ratios "$BENCH_TMP/run.json"
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
   const m = (re) => r.find((x) => re.test(x.command))?.median * 1000;
-  const skiff = r[0].median * 1000, podman = m(/^podman /), node = m(/^node -e 0$/), bare = m(/^env -u NODE_EXTRA_CA_CERTS node/);
-  if (podman) console.log(`goal skiff <= 0.5 x podman:        ${(skiff / podman).toFixed(2)} x`);
+  const skiff = r[0].median * 1000, skiffNone = r[1].median * 1000, node = m(/^node -e 0$/), bare = m(/^env -u NODE_EXTRA_CA_CERTS node/);
+  const podman = m(/^podman (?!.*--network=none)/), podmanNone = m(/^podman .*--network=none/);
+  if (podman) console.log(`goal skiff <= 0.5 x podman (default networks): ${(skiff / podman).toFixed(2)} x`);
+  if (podmanNone) console.log(`     skiff --network none / podman --network=none: ${(skiffNone / podmanNone).toFixed(2)} x`);
+  console.log(`goal skiff default network - skiff --network none <= 25 ms: ${(skiff - skiffNone).toFixed(1)} ms`);
   console.log(`goal skiff - (node -e 0) <= 20 ms:  ${(skiff - node).toFixed(1)} ms`);
   if (bare) console.log(`     skiff - (node -e 0, without NODE_EXTRA_CA_CERTS): ${(skiff - bare).toFixed(1)} ms`);
 ' "$BENCH_TMP/run.json"

@@ -133,6 +133,10 @@ static int make_row(struct row *r, const char *dir, const char *id, json_t *rec,
   if (st.abandoned && json_is_true(json_object_get(json_object_get(rec, "HostConfig"), "AutoRemove"))) return HAND_OVER;
   ctr_status_text(&st, now_ms, status, sizeof status);
   r->running = st.status == CTR_RUNNING || st.status == CTR_PAUSED || st.status == CTR_RESTARTING;
+  /* a running container with ports (published or exposed): the CLI's PORTS column (container/network.ts) */
+  if (r->running && (json_object_size(json_object_get(json_object_get(rec, "HostConfig"), "PortBindings")) ||
+                     json_object_size(json_object_get(json_object_get(rec, "Config"), "ExposedPorts"))))
+    return HAND_OVER;
   r->created = xstrdup(jstr(rec, "Created"));
   char ago[64];
   ctr_human_duration(now_ms - ctr_parse_time(r->created), ago, sizeof ago);

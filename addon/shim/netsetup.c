@@ -228,6 +228,9 @@ static int start_pasta(const struct net_plan *p, pid_t target, struct net_held *
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    /* an ignored SIGPIPE survives execve (node ignores it, and `run` execs the shim from node):
+       pasta then takes signal()'s non-zero answer for a failure ("Couldn't install signal handlers") */
+    signal(SIGPIPE, SIG_DFL);
     int fd = dup(wr); /* without O_CLOEXEC: pasta opens /proc/self/fd/<fd> */
     int null = open("/dev/null", O_RDWR);
     if (fd < 0 || null < 0) _exit(127);

@@ -1,27 +1,24 @@
 /**
- * `create` (and the first half of `run`): turn user options and the image config into a
- * container record and a ready bundle (spec, rootfs mountpoint, upper/work dirs, hosts files).
+ * `create` (and the first half of `run`): user options and the image config → a container record
+ * and a ready bundle. The steps, each its own part:
+ *   options   checked before anything is pulled or made (options.ts, volume/mounts.ts, validate.ts)
+ *   record    buildRecord: pure, from the checked options, the image config and the resolved user
+ *   mounts    volume/mounts.ts: the store's volume dirs placed, made with the container
+ *   network   the mode and its options recorded; the plan is made at each start (container/network.ts)
+ *   spec      buildSpec (spec.ts), written with the record, hosts and resolv.conf in one staging dir
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { isUtf8 } from 'node:buffer';
 import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
 import { readImageConfig } from '../image/local.js';
 import { ensureImage } from '../image/ensure.js';
 import type { ImageConfig } from '../oci/media.js';
 import { diffDir } from '../store/layers.js';
-import {
-  containerFiles, createContainerDir, type ContainerRecord, type HealthConfig, type LogConfig, type MountPoint,
-  type RestartPolicy,
-} from '../store/containers.js';
-import { parseGoDuration } from '../lib/duration.js';
-import { volumeDir } from '../store/layout.js';
-import { generateName, NAME_RE, newContainerId } from './names.js';
+import { containerFiles, createContainerDir, type ContainerRecord, type HealthConfig, type MountPoint } from '../store/containers.js';
+import { generateName, newContainerId } from './names.js';
 import { checkContainerName, checkHostname, refuseNul } from './validate.js';
-import { goQuote } from '../lib/strconv.js';
-import { readLayeredFile, resolveUser } from './passwd.js';
+import { readLayeredFile, resolveUser, type ResolvedUser } from './passwd.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
 import { planCgroups } from './cgroup.js';
 import { limitWrites, parseResources, type ResourceOptions } from './resources.js';
@@ -29,9 +26,15 @@ import { parseDevice, resolveDevices } from './devices.js';
 import { parseSignal } from './signals.js';
 import { buildSpec } from './spec.js';
 import { reapAbandoned } from './lifecycle.js';
-import { parseSize } from '../lib/units.js';
+import {
+  DEFAULT_PATH, mergeEnvEntries, mergeHealthcheck, parseLabels, parseLogConfig, parseRestartPolicy, resolveCommand, userEnv,
+  type HealthOptions,
+} from './options.js';
+import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
+import { makeVolumes, parseMounts, placeVolumes, removeVolumeDirs } from '../volume/mounts.js';
 
-export interface CreateOptions {
+/** The network options (--network, -p, --dns, ...) are NetworkOptions (container/network.ts). */
+export interface CreateOptions extends NetworkOptions {
   image: string;
   command: string[];
   name?: string;
@@ -47,7 +50,7 @@ export interface CreateOptions {
   volumes: string[];
   mounts: string[];
   tmpfs: string[];
-  network: string;
+  domainname?: string;
   privileged: boolean;
   /** --device HOST[:CONTAINER[:PERMS]] */
   devices: string[];
@@ -70,361 +73,62 @@ export interface CreateOptions {
   stopTimeout?: number;
   /** -m, --cpus, --pids-limit, --ulimit, --shm-size, ... as given (resources.ts) */
   resources?: ResourceOptions;
-  /** where a limit that cannot be applied is reported (one line each; default: dropped) */
+  /** where a limit that cannot be applied is reported (one line each; default: createContainer's report) */
   warn?: (line: string) => void;
 }
 
-/** --health-* and --no-healthcheck as given (durations as Go duration strings). */
-export interface HealthOptions {
-  cmd?: string;
-  interval?: string;
-  timeout?: string;
-  startPeriod?: string;
-  retries?: number;
-  none: boolean;
+
+/** What buildRecord needs besides the options: all checked, looked up and decided already. */
+export interface RecordInput {
+  o: CreateOptions;
+  id: string;
+  name: string;
+  created: string;
+  image: { id: string; name: string; chainIds: string[] };
+  icfg: NonNullable<ImageConfig['config']>;
+  user: ResolvedUser;
+  mounts: MountPoint[];
+  labels: Record<string, string>;
+  givenEnv: string[];
+  net: NetworkConfig;
+  devices?: ReturnType<typeof resolveDevices>;
+  /** the resource limits, parsed (HostConfig's fields) */
+  limits: ReturnType<typeof parseResources>;
+  rootless: boolean;
 }
 
-const RESTART_NAMES = ['no', 'always', 'on-failure', 'unless-stopped'] as const;
-
-/** Docker's ParseRestartPolicy plus the daemon's checks (same messages). */
-export function parseRestartPolicy(v: string | undefined): RestartPolicy {
-  if (v === undefined || v === '') return { Name: 'no', MaximumRetryCount: 0 };
-  const [name, count, extra] = v.split(':');
-  if (extra !== undefined) throw new SkiffError('EINVAL', `invalid restart policy format: maximum retry count must be an integer`);
-  if (!(RESTART_NAMES as readonly string[]).includes(name!)) {
-    throw new SkiffError('EINVAL', `invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
-  }
-  let max = 0;
-  if (count !== undefined) {
-    if (!/^-?\d+$/.test(count)) throw new SkiffError('EINVAL', 'invalid restart policy format: maximum retry count must be an integer');
-    max = Number(count);
-    if (name !== 'on-failure') throw new SkiffError('EINVAL', `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-    if (max < 0) throw new SkiffError('EINVAL', 'invalid restart policy: maximum retry count can not be negative');
-  }
-  return { Name: name as RestartPolicy['Name'], MaximumRetryCount: max };
-}
-
-/** --log-driver/--log-opt: json-file (max-size, max-file) or none. */
-export function parseLogConfig(driver: string | undefined, opts: string[]): LogConfig {
-  const type = driver || 'json-file';
-  if (type !== 'json-file' && type !== 'none') {
-    throw new SkiffError('EINVAL', `log driver "${type}" is not supported: skiff writes json-file logs (or none)`);
-  }
-  const config: Record<string, string> = {};
-  for (const o of opts) {
-    const eq = o.indexOf('=');
-    if (eq <= 0) throw new SkiffError('EINVAL', `invalid key value pair format in logging opts: ${o}`);
-    const k = o.slice(0, eq);
-    const val = o.slice(eq + 1);
-    if (type === 'none' || (k !== 'max-size' && k !== 'max-file')) throw new SkiffError('EINVAL', `unknown log opt '${k}' for ${type} log driver`);
-    config[k] = val;
-  }
-  if (config['max-size'] !== undefined && parseSize(config['max-size']) <= 0) throw new SkiffError('EINVAL', `invalid size: '${config['max-size']}'`);
-  if (config['max-file'] !== undefined) {
-    if (!/^-?\d+$/.test(config['max-file'])) throw new SkiffError('EINVAL', `strconv.Atoi: parsing "${config['max-file']}": invalid syntax`);
-    if (Number(config['max-file']) < 1) throw new SkiffError('EINVAL', 'max-file cannot be less than 1');
-  }
-  return { Type: type, Config: config };
-}
-
-function healthDuration(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const ms = parseGoDuration(v);
-  if (ms === undefined) throw new SkiffError('EINVAL', `invalid argument "${v}" for "--${flag}" flag: time: invalid duration "${v}"`);
-  if (ms < 0) throw new SkiffError('EINVAL', `--${flag} cannot be negative`);
-  if (ms > 0 && ms < 1) throw new SkiffError('EINVAL', `${flag.replace('health-', '')} in Healthcheck cannot be less than 1ms`);
-  return Math.round(ms * 1e6);
-}
-
-/** Docker's merge: --no-healthcheck → NONE; each --health-* field over the image's HEALTHCHECK. */
-export function mergeHealthcheck(image: HealthConfig | undefined, o: HealthOptions): HealthConfig | undefined {
-  const given = o.cmd !== undefined || o.interval !== undefined || o.timeout !== undefined || o.startPeriod !== undefined || o.retries !== undefined;
-  if (o.none) {
-    if (given) throw new SkiffError('EINVAL', '--no-healthcheck conflicts with --health-* options');
-    return { Test: ['NONE'] };
-  }
-  if (o.retries !== undefined && o.retries < 0) throw new SkiffError('EINVAL', '--health-retries cannot be negative');
-  const interval = healthDuration('health-interval', o.interval);
-  const timeout = healthDuration('health-timeout', o.timeout);
-  const startPeriod = healthDuration('health-start-period', o.startPeriod);
-  const base = image?.Test?.length ? image : undefined;
-  if (!given) return base ? { ...base, Test: base.Test ?? [] } : undefined;
-  const hc: HealthConfig = {
-    Test: o.cmd !== undefined ? ['CMD-SHELL', o.cmd] : (base?.Test ?? []),
-    ...((interval ?? base?.Interval) !== undefined ? { Interval: interval ?? base?.Interval } : {}),
-    ...((timeout ?? base?.Timeout) !== undefined ? { Timeout: timeout ?? base?.Timeout } : {}),
-    ...((startPeriod ?? base?.StartPeriod) !== undefined ? { StartPeriod: startPeriod ?? base?.StartPeriod } : {}),
-    ...((o.retries ?? base?.Retries) !== undefined ? { Retries: o.retries ?? base?.Retries } : {}),
-  };
-  return hc.Test.length ? hc : undefined;
-}
-
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/**
- * The user's environment (Docker's opts.ParseEnvFile and ValidateEnv): the --env-file lines, then the
- * -e values, in order; `NAME` alone takes the host's value (left out when the host has none).
- */
-export function userEnv(envFiles: string[], flags: string[]): string[] {
-  const out: string[] = [];
-  const put = (kv: string): void => {
-    if (kv.includes('=')) out.push(kv);
-    else if (process.env[kv] !== undefined) out.push(`${kv}=${process.env[kv]}`);
-  };
-  for (const file of envFiles) {
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(file);
-    } catch (e) {
-      throw new SkiffError('EINVAL', `cannot read env file ${file}: ${(e as Error).message}`);
-    }
-    // Docker's rules (opts.ParseEnvFile): a BOM dropped, leading whitespace trimmed, # comments and
-    // blank lines skipped, the value passed through verbatim, a name must have no whitespace
-    const lines = splitLines(data);
-    lines.forEach((bytes, i) => {
-      if (!isUtf8(bytes)) throw new SkiffError('EINVAL', `env file ${file} contains invalid utf8 bytes at line ${i + 1}: [${[...bytes].join(' ')}]`);
-      const l = bytes.toString('utf8').replace(i === 0 ? /^\ufeff/ : /^$/, '').replace(/\r$/, '').replace(/^\s+/, '');
-      if (!l || l.startsWith('#')) return;
-      const eq = l.indexOf('=');
-      const name = eq < 0 ? l : l.slice(0, eq);
-      if (!name) throw new SkiffError('EINVAL', `poorly formatted environment: no variable name on line '${l}'`);
-      if (/\s/.test(name)) throw new SkiffError('EINVAL', `poorly formatted environment: variable '${name}' contains whitespaces`);
-      if (l.includes('\0')) throw new SkiffError('EINVAL', `invalid environment variable ${goQuote(l)} in ${file} (line ${i + 1}): it contains a NUL byte`);
-      put(l);
-    });
-  }
-  for (const e of flags) {
-    if (e.indexOf('=') === 0 || e === '') throw new SkiffError('EINVAL', `invalid environment variable: ${e}`);
-    put(e);
-  }
-  return out;
-}
-
-function splitLines(data: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let start = 0; start < data.length; ) {
-    const nl = data.indexOf(10, start);
-    const end = nl < 0 ? data.length : nl;
-    out.push(data.subarray(start, end));
-    start = end + 1;
-  }
-  return out;
-}
-
-/**
- * Docker's env merge: the image's env, then the user's (userEnv) replacing values in place. An image's
- * entry is taken as it is: only the user's own `NAME` reads the host's environment.
- */
-export function mergeEnvEntries(imageEnv: string[], user: string[]): string[] {
-  const m = new Map<string, string>();
-  for (const kv of [...imageEnv, ...user]) {
-    const eq = kv.indexOf('=');
-    m.set(eq < 0 ? kv : kv.slice(0, eq), kv);
-  }
-  return [...m.values()];
-}
-
-/** Docker's env merge of the image env, --env-file and -e. */
-export function mergeEnv(imageEnv: string[], envFiles: string[], flags: string[]): string[] {
-  return mergeEnvEntries(imageEnv, userEnv(envFiles, flags));
-}
-
-// Docker's -v modes (daemon/volume/mounts: linuxValidMountMode): each kind at most once.
-const MODE_KINDS: ReadonlySet<string>[] = [
-  new Set(['rw', 'ro']),
-  new Set(['z', 'Z']),
-  new Set(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared']),
-  new Set(['nocopy']),
-  new Set(['consistent', 'cached', 'delegated']),
-];
-
-function validMode(mode: string): boolean {
-  if (mode === '') return true;
-  const seen = MODE_KINDS.map(() => 0);
-  for (const o of mode.split(',')) {
-    const k = MODE_KINDS.findIndex((set) => set.has(o));
-    if (k < 0 || ++seen[k]! > 1) return false;
-  }
-  return true;
-}
-
-/** Go's path.Clean for an absolute path ("/x/" and "/y/../x" are "/x"). */
-const cleanPath = (p: string): string => path.posix.normalize(p).replace(/(.)\/+$/, '$1');
-
-/** Docker's checks of a mount's target (validateMountConfigImpl), `what` prefixing the message. */
-function checkTarget(dst: string, type: string, what: string): string {
-  const err = (why: string): SkiffError => new SkiffError('EINVAL', `${what}invalid mount config for type "${type}": ${why}`);
-  if (!dst.startsWith('/')) throw err(`invalid mount path: '${dst}' mount path must be absolute`);
-  const clean = cleanPath(dst);
-  if (clean === '/') throw err("invalid specification: destination can't be '/'");
-  return clean;
-}
-
-/** `-v`: Docker's CLI (volumespec.Parse) and daemon (ParseMountRaw) rules and words. */
-function parseVolume(v: string): MountPoint {
-  if (v === '') throw new SkiffError('EINVAL', 'invalid empty volume spec');
-  const parts = v.split(':');
-  if (parts.some((p) => p === '')) throw new SkiffError('EINVAL', `invalid spec: ${v}: empty section between colons`);
-  if (parts.length > 3) throw new SkiffError('EINVAL', `invalid spec: ${v}: too many colons`);
-  const what = `invalid volume specification: '${v}': `;
-  if (parts.length === 1) {
-    return { Type: 'volume', Source: '', Destination: checkTarget(v, 'volume', what), Mode: '', RW: true, Propagation: '' };
-  }
-  const [src, dst, mode = ''] = parts as [string, string, string?];
-  // "/foo:rw" is a target with a mode, which a volume cannot have
-  if (parts.length === 2 && validMode(dst)) throw new SkiffError('EINVAL', `invalid volume specification: '${v}'`);
-  if (!validMode(mode)) throw new SkiffError('EINVAL', `invalid mode: ${mode}`);
-  const isPath = src.startsWith('/') || src.startsWith('.');
-  const o = mode.split(',');
-  return {
-    Type: isPath ? 'bind' : 'volume',
-    Source: isPath ? path.resolve(src) : src,
-    Destination: checkTarget(dst, isPath ? 'bind' : 'volume', what),
-    Mode: mode,
-    RW: !o.includes('ro'),
-    Propagation: o.find((x) => /^r?(shared|slave|private)$/.test(x)) ?? '',
-  };
-}
-
-/** `-v SRC:DST[:OPTS]`, `--mount type=...,src=...,dst=...`, `--tmpfs DST[:OPTS]`. */
-export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]): MountPoint[] {
-  const out: MountPoint[] = volumes.map(parseVolume);
-  for (const spec of mounts) {
-    const kv = new Map<string, string>();
-    for (const part of spec.split(',')) {
-      const [k, val] = part.split('=', 2) as [string, string?];
-      kv.set(k.trim(), val ?? 'true');
-    }
-    const type = kv.get('type') ?? 'volume';
-    const raw = kv.get('target') ?? kv.get('destination') ?? kv.get('dst');
-    if (!raw) throw new SkiffError('EINVAL', `invalid --mount '${spec}': target is required`);
-    const dst = checkTarget(raw, type, '');
-    const ro = ['true', '1'].includes(kv.get('readonly') ?? kv.get('ro') ?? 'false');
-    if (type === 'bind') {
-      const src = kv.get('source') ?? kv.get('src');
-      if (!src) throw new SkiffError('EINVAL', `invalid --mount '${spec}': source is required for a bind mount`);
-      out.push({ Type: 'bind', Source: path.resolve(src), Destination: dst, Mode: '', RW: !ro, Propagation: kv.get('bind-propagation') ?? '' });
-    } else if (type === 'tmpfs') {
-      const size = kv.get('tmpfs-size');
-      const mode = kv.get('tmpfs-mode');
-      const o = [size ? `size=${size}` : '', mode ? `mode=${mode}` : ''].filter(Boolean).join(',');
-      out.push({ Type: 'tmpfs', Source: '', Destination: dst, Mode: o, RW: true, Propagation: '' });
-    } else if (type === 'volume') {
-      out.push({ Type: 'volume', Source: kv.get('source') ?? kv.get('src') ?? '', Destination: dst, Mode: '', RW: !ro, Propagation: '' });
-    } else throw new SkiffError('EINVAL', `invalid --mount '${spec}': unknown type "${type}"`);
-  }
-  for (const t of tmpfs) {
-    const [raw, opts = ''] = t.split(':', 2) as [string, string?];
-    out.push({ Type: 'tmpfs', Source: '', Destination: checkTarget(raw, 'tmpfs', ''), Mode: opts, RW: true, Propagation: '' });
-  }
-  // one mount per destination, whichever flags name it (Docker's daemon: registerMountPoints)
-  const seen = new Set<string>();
-  for (const mp of out) {
-    if (seen.has(mp.Destination)) throw new SkiffError('EINVAL', `Duplicate mount point: ${mp.Destination}`);
-    seen.add(mp.Destination);
-  }
-  for (const mp of out) {
-    // Docker's rule for local volume names, the one for container names (so "x/../../etc" cannot leave volumes/)
-    if (mp.Type === 'volume' && mp.Source && !NAME_RE.test(mp.Source)) {
-      throw new SkiffError(
-        'EINVAL',
-        `"${mp.Source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
-      );
-    }
-    if (mp.Type === 'bind' && !fs.existsSync(mp.Source)) {
-      throw new SkiffError('EINVAL', `invalid mount config for type "bind": bind source path does not exist: ${mp.Source}`);
-    }
-  }
-  return out;
-}
-
-/** `--label k=v` (Docker's opts.ValidateLabel: a name, without spaces or tabs). */
-export function parseLabels(labels: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const l of labels) {
-    const eq = l.indexOf('=');
-    const key = (eq < 0 ? l : l.slice(0, eq)).replace(/^[ \t]+/, '');
-    if (key === '') throw new SkiffError('EINVAL', `invalid label '${l}': empty name`);
-    if (/[ \t]/.test(key)) throw new SkiffError('EINVAL', `label '${key}' contains whitespaces`);
-    out[key] = eq < 0 ? '' : l.slice(eq + 1);
-  }
-  return out;
-}
-
-/** Docker's ENTRYPOINT/CMD rule: --entrypoint resets the image CMD; a given command replaces CMD. */
-export function resolveCommand(cfg: ImageConfig['config'], entrypoint: string | undefined, command: string[]): string[] {
-  const ep = entrypoint !== undefined ? (entrypoint === '' ? [] : [entrypoint]) : (cfg?.Entrypoint ?? []);
-  const cmd = command.length ? command : entrypoint !== undefined ? [] : (cfg?.Cmd ?? []);
-  return [...ep, ...cmd];
-}
-
-export interface Created {
-  rec: ContainerRecord;
-}
-
-export async function createContainer(o: CreateOptions): Promise<ContainerRecord> {
-  // everything the user gave is checked before the image is pulled and before anything is created
-  if (o.name !== undefined) checkContainerName(o.name);
-  if (o.hostname !== undefined) checkHostname(o.hostname);
-  const security = parseSecurityOpts(o.securityOpt);
-  const restart = parseRestartPolicy(o.restart);
-  const warn = o.warn ?? ((): void => undefined);
-  const limits = parseResources(o.resources ?? {}, warn);
-  if (o.rm && restart.Name !== 'no') throw new SkiffError('EINVAL', 'Conflicting options: --restart and --rm');
-  const logConfig = parseLogConfig(o.logDriver, o.logOpts);
-  if (o.stopSignal !== undefined) parseSignal(o.stopSignal);
-  const network = o.network === 'default' || o.network === 'bridge' || o.network === '' ? 'bridge' : o.network;
-  if (!['bridge', 'none', 'host'].includes(network)) {
-    throw new SkiffError('EINVAL', `network ${network} not found: only bridge (private loopback), none and host are supported`);
-  }
-  const mounts = parseMounts(o.volumes, o.mounts, o.tmpfs);
-  const labels = parseLabels(o.labels);
-  const givenEnv = userEnv(o.envFile, o.env);
-  // validated and looked up before anything is made (Docker ignores both with --privileged)
-  const devices = o.privileged ? undefined : resolveDevices(o.devices, o.deviceCgroupRules);
-  const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform });
-  const config = await readImageConfig(image);
-  const icfg = config.config ?? {};
-  const healthcheck = mergeHealthcheck(icfg.Healthcheck as HealthConfig | undefined, o.health);
+/** The container record and the container's environment, from checked input (pure). */
+export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string[] } {
+  const { o, icfg, user } = r;
   const argv = resolveCommand(icfg, o.entrypoint, o.command);
   if (argv.length === 0) throw new SkiffError('EINVAL', 'no command specified');
-  const id = newContainerId();
-  let attempts = 0;
-  const hostname = o.hostname ?? id.slice(0, 12);
-  const chainIds = image.layers.map((l) => l.chainId);
-  const diffsTopFirst = chainIds.map(diffDir).reverse();
+  const hostname = o.hostname ?? r.id.slice(0, 12);
   const workdir = o.workdir ?? icfg.WorkingDir ?? '';
   if (workdir !== '' && !workdir.startsWith('/')) {
     throw new SkiffError('EINVAL', `the working directory '${workdir}' is invalid, it needs to be an absolute path`);
   }
-  const userSpec = o.user ?? icfg.User ?? '';
-  const user = resolveUser(userSpec, (p) => readLayeredFile(diffsTopFirst, p));
-  // volumes live in the store (volumes/<name>/_data, made below); an anonymous one goes with a --rm container
-  const anonymousVolumes: string[] = [];
-  for (const mp of mounts) {
-    if (mp.Type !== 'volume') continue;
-    const vname = mp.Source || newContainerId();
-    if (!mp.Source) anonymousVolumes.push(volumeDir(vname));
-    Object.assign(mp, { Name: vname, Driver: 'local', Source: path.join(volumeDir(vname), '_data') });
-  }
-  let env = mergeEnvEntries(icfg.Env ?? [], givenEnv);
+  const healthcheck = mergeHealthcheck(icfg.Healthcheck as HealthConfig | undefined, o.health);
+  let env = mergeEnvEntries(icfg.Env ?? [], r.givenEnv);
   if (!env.some((e) => e.startsWith('PATH='))) env = [DEFAULT_PATH, ...env];
   env = [...env.filter((e) => !e.startsWith('HOSTNAME=')), `HOSTNAME=${hostname}`];
   if (o.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
+  const security = parseSecurityOpts(o.securityOpt);
+  // Docker: the image's EXPOSE and the ports of --expose and -p (keys "80/tcp"; an image's "80" is tcp)
+  const exposed = [...new Set([...Object.keys(icfg.ExposedPorts ?? {}).map((k) => (k.includes('/') ? k : `${k}/tcp`)), ...Object.keys(r.net.exposed)])];
   const sec = securityPaths({ privileged: o.privileged, unmask: security.unmask, mask: security.mask });
   const rec: ContainerRecord = {
-    Id: id,
-    Name: o.name ?? generateName(), // a generated one is claimed under the lock, asked again if taken
-    Created: new Date().toISOString(),
+    Id: r.id,
+    Name: r.name,
+    Created: r.created,
     Path: argv[0]!,
     Args: argv.slice(1),
-    Image: image.id,
-    ImageName: imageName,
+    Image: r.image.id,
+    ImageName: r.image.name,
     Config: {
       Hostname: hostname,
-      Domainname: '',
-      User: userSpec,
+      Domainname: o.domainname ?? '',
+      User: o.user ?? icfg.User ?? '',
       AttachStdin: o.interactive,
       AttachStdout: true,
       AttachStderr: true,
@@ -436,17 +140,19 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       Volumes: icfg.Volumes ?? null,
       WorkingDir: workdir,
       Entrypoint: o.entrypoint !== undefined ? (o.entrypoint ? [o.entrypoint] : null) : (icfg.Entrypoint ?? null),
-      Labels: { ...(icfg.Labels ?? {}), ...labels },
+      Labels: { ...(icfg.Labels ?? {}), ...r.labels },
       ...(o.stopSignal ?? icfg.StopSignal ? { StopSignal: o.stopSignal ?? icfg.StopSignal } : {}),
       ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
       ...(healthcheck ? { Healthcheck: healthcheck } : {}),
+      ...(exposed.length ? { ExposedPorts: Object.fromEntries(exposed.map((k) => [k, {}])) } : {}),
+      ...(r.net.mac ? { MacAddress: r.net.mac } : {}),
     },
     HostConfig: {
       Binds: o.volumes.length ? o.volumes : null,
-      NetworkMode: network,
+      NetworkMode: r.net.mode,
       AutoRemove: o.rm,
       Privileged: o.privileged,
-      ...(o.devices.length ? { Devices: devices?.mappings ?? o.devices.map(parseDevice) } : {}),
+      ...(o.devices.length ? { Devices: r.devices?.mappings ?? o.devices.map(parseDevice) } : {}),
       ...(o.deviceCgroupRules.length ? { DeviceCgroupRules: o.deviceCgroupRules } : {}),
       CapAdd: o.capAdd.length ? o.capAdd : null,
       CapDrop: o.capDrop.length ? o.capDrop : null,
@@ -456,29 +162,89 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       MaskedPaths: sec.maskedPaths,
       ReadonlyPaths: sec.readonlyPaths,
       Tmpfs: null,
-      RestartPolicy: restart,
-      LogConfig: logConfig,
-      ...limits,
+      RestartPolicy: parseRestartPolicy(o.restart),
+      LogConfig: parseLogConfig(o.logDriver, o.logOpts),
+      PortBindings: r.net.bindings,
+      PublishAllPorts: r.net.publishAll,
+      Dns: r.net.dns,
+      DnsSearch: r.net.dnsSearch,
+      DnsOptions: r.net.dnsOptions,
+      ExtraHosts: r.net.extraHosts.length ? r.net.extraHosts : null,
+      ...r.limits,
     },
-    Mounts: mounts,
-    Rootless: paths().rootless,
-    Layers: chainIds,
+    Mounts: r.mounts,
+    Rootless: r.rootless,
+    Layers: r.image.chainIds,
+    ...(Object.keys(r.net.endpoints).length ? { Networks: r.net.endpoints } : {}),
   };
+  return { rec, env };
+}
+
+/** Everything the user gave, checked before the image is pulled and before anything is created. */
+function checkOptions(o: CreateOptions, warn: (line: string) => void) {
+  if (o.name !== undefined) checkContainerName(o.name);
+  if (o.hostname !== undefined) checkHostname(o.hostname);
+  const security = parseSecurityOpts(o.securityOpt);
+  const restart = parseRestartPolicy(o.restart);
+  const limits = parseResources(o.resources ?? {}, warn);
+  if (o.rm && restart.Name !== 'no') throw new SkiffError('EINVAL', 'Conflicting options: --restart and --rm');
+  parseLogConfig(o.logDriver, o.logOpts);
+  if (o.stopSignal !== undefined) parseSignal(o.stopSignal);
+  return {
+    security,
+    limits,
+    net: checkNetworkOptions(o),
+    mounts: parseMounts(o.volumes, o.mounts, o.tmpfs),
+    labels: parseLabels(o.labels),
+    givenEnv: userEnv(o.envFile, o.env),
+    // validated and looked up before anything is made (Docker ignores both with --privileged)
+    devices: o.privileged ? undefined : resolveDevices(o.devices, o.deviceCgroupRules),
+  };
+}
+
+/** `report.warn` gets Docker's warnings (the CLI prints them as `WARNING: ...`). */
+export async function createContainer(o: CreateOptions, report: { warn(msg: string): void } = { warn: () => undefined }): Promise<ContainerRecord> {
+  const warn = o.warn ?? ((line: string): void => report.warn(line));
+  const checked = checkOptions(o, warn);
+  for (const w of checked.net.warnings) report.warn(w);
+  const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform });
+  const config = await readImageConfig(image);
+  const icfg = config.config ?? {};
+  const id = newContainerId();
+  const chainIds = image.layers.map((l) => l.chainId);
+  const diffsTopFirst = chainIds.map(diffDir).reverse();
+  const user = resolveUser(o.user ?? icfg.User ?? '', (p) => readLayeredFile(diffsTopFirst, p));
+  // volumes live in the store (volumes/<name>/_data, made below); an anonymous one goes with a --rm container
+  const anonymousVolumes = placeVolumes(checked.mounts);
+  const { rec, env } = buildRecord({
+    o, id, icfg, user,
+    name: o.name ?? generateName(), // a generated one is claimed under the lock, asked again if taken
+    created: new Date().toISOString(),
+    image: { id: image.id, name: imageName, chainIds },
+    mounts: checked.mounts,
+    labels: checked.labels,
+    givenEnv: checked.givenEnv,
+    net: checked.net,
+    devices: checked.devices,
+    limits: checked.limits,
+    rootless: paths().rootless,
+  });
+  const { limits } = checked;
   const cgroups = planCgroups(id, paths().rootless, undefined, undefined, Boolean(limits.CpusetCpus || limits.CpusetMems));
   if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
   const { writes: cgroupWrites, refused } = limitWrites(limits, cgroups.groups, { fresh: true, why: cgroups.dirs.length ? undefined : cgroups.reason });
   refused.forEach(warn);
-  const spec = buildSpec({ rec, user, env, security, cgroups, removeWithContainer: anonymousVolumes, devices: devices?.resolved, cgroupWrites });
+  const spec = buildSpec({
+    rec, user, env, security: checked.security, cgroups, removeWithContainer: anonymousVolumes, devices: checked.devices?.resolved, cgroupWrites,
+  });
   // the image's config is not ours either: a NUL anywhere would fail the start after the container exists
   refuseNul({ record: rec, spec });
   const f = containerFiles(id);
-  const madeVolumes: string[] = [];
+  const hostname = rec.Config.Hostname;
+  let attempts = 0;
+  let madeVolumes: string[] = [];
   try {
-    for (const mp of mounts) {
-      if (mp.Type !== 'volume') continue;
-      const made = await fsp.mkdir(mp.Source, { recursive: true });
-      if (made !== undefined && made !== mp.Source) madeVolumes.push(path.dirname(mp.Source));
-    }
+    madeVolumes = await makeVolumes(checked.mounts);
     // a handful of small files in a fresh staging dir: synchronous calls, no thread-pool round trips
     await createContainerDir(rec, async (dir) => {
       const rel = (p: string): string => path.join(dir, path.relative(f.dir, p));
@@ -486,13 +252,13 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       fs.mkdirSync(rel(f.upper), { mode: 0o755 });
       fs.mkdirSync(rel(f.work), { mode: 0o700 });
       fs.writeFileSync(rel(f.hostname), `${hostname}\n`, { mode: 0o644 });
-      fs.writeFileSync(rel(f.hosts), hostsFile(hostname, network), { mode: 0o644 });
+      fs.writeFileSync(rel(f.hosts), hostsFile(hostname, checked.net.mode), { mode: 0o644 });
       fs.writeFileSync(rel(f.resolv), resolvConf(), { mode: 0o644 });
       fs.writeFileSync(rel(f.spec), JSON.stringify(spec));
     }, o.name === undefined ? () => generateName(++attempts) : undefined, reapAbandoned);
   } catch (e) {
     // volumes this create made (named ones too: Docker creates them with the container) go with it
-    for (const v of madeVolumes) await fsp.rm(v, { recursive: true, force: true }).catch(() => undefined);
+    await removeVolumeDirs(madeVolumes);
     throw e;
   }
   return rec;

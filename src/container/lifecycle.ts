@@ -25,6 +25,7 @@ import { containerCgroups, removeCgroupDirs, setFrozen } from './cgroup.js';
 import { checkContainerName } from './validate.js';
 import { parseSignal } from './signals.js';
 import { containerState, currentBootId, isAbandoned, isMonitor, livePid, processInfo } from './state.js';
+import { handOver, releaseNetwork, startNetwork } from './network.js';
 import { ensureMonitorSpec, type OciProcess, type OciSpec } from './spec.js';
 
 function envArray(extra: Record<string, string> = {}): string[] {
@@ -51,6 +52,8 @@ function beforeExecve(): void {
 export async function startAttached(rec: ContainerRecord): Promise<never> {
   mark('created');
   await markStarted(rec, false, process.pid);
+  // addresses held by this pid: the shim it becomes (execve keeps the pid and its start time)
+  await startNetwork(rec);
   mark('exec');
   beforeExecve();
   return native().execve(shimPath(), ['skiff-shim', 'run', containerFiles(rec.Id).bundle], envArray());
@@ -81,6 +84,7 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
       const proc = { ...processFor(spec, { args: health }), ...(rec.CgroupDirs ? { skiffCgroups: rec.CgroupDirs } : {}) };
       await writeFileAtomic(f.healthProcess, JSON.stringify(proc), 0o600);
     }
+    const net = await startNetwork(rec);
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
       const child = childProcess().spawn(shimPath(), ['run', '--detach', f.bundle], { stdio: ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim' });
       let err = '';
@@ -89,11 +93,13 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
       child.on('close', (c, sig) => resolve({ code: c ?? (sig ? 125 : 0), stderr: err }));
     });
     if (code !== 0) {
+      await releaseNetwork(rec).catch(() => undefined); // the shim undid its part; the addresses are ours
       const line = stderr.trim().split('\n').pop() ?? '';
       throw new SkiffError('ERUNTIME', line.replace(/^Error: /, '') || `container failed to start (exit ${code})`, code);
     }
     const mon = readMonitor(rec.Id); // written before the pid file, so present now
     if (mon) {
+      await handOver(rec, net, mon.monitorPid);
       // a --rm container may already be gone (its directory too): nothing left to record then
       await writeStartState(rec.Id, { ...start, ShimPid: mon.monitorPid }).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;
@@ -367,6 +373,7 @@ export async function removeContainer(ref: string, opts: { force: boolean }): Pr
       await waitPidGone(mon, 10_000);
     }
     await killStray(rec);
+    await releaseNetwork(rec);
     if (readContainer(rec.Id)) await removeContainerDir(rec.Id);
     if (rec.CgroupDirs) removeCgroupDirs(rec.CgroupDirs); // left by a monitor that was killed
   });

@@ -1,4 +1,5 @@
 /** Rows for `ps` and the Docker-format JSON for `container inspect`. */
+import { networkSettings, portsText } from './network.js';
 import { SkiffError } from '../errors.js';
 import { createdSince } from '../lib/units.js';
 import { containerFiles, findContainer, listContainers, type ContainerRecord } from '../store/containers.js';
@@ -133,7 +134,7 @@ export async function listContainerRows(o: { all: boolean; last?: number; filter
       RunningFor: createdSince(new Date(r.Created)),
       Status: observed(r).StatusText,
       State: st.Status,
-      Ports: '',
+      Ports: portsText(r, st.Running),
       Names: r.Name,
       Labels: Object.entries(r.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
       Mounts: r.Mounts.map((m) => m.Source).join(','),
@@ -164,7 +165,6 @@ export function inspectContainer(rec: ContainerRecord): Record<string, unknown> 
   const f = containerFiles(rec.Id);
   const { MaskedPaths, ReadonlyPaths, RestartPolicy, LogConfig, ...host } = rec.HostConfig;
   const { Healthcheck, StopSignal, StopTimeout, ...cfg } = rec.Config;
-  const net = rec.HostConfig.NetworkMode;
   return {
     Id: rec.Id,
     Created: rec.Created,
@@ -205,17 +205,6 @@ export function inspectContainer(rec: ContainerRecord): Record<string, unknown> 
       ...(StopSignal ? { StopSignal } : {}),
       ...(StopTimeout !== undefined ? { StopTimeout } : {}),
     },
-    NetworkSettings: {
-      Bridge: '', SandboxID: '', SandboxKey: st.Running && net !== 'host' && st.Pid ? `/proc/${st.Pid}/ns/net` : '',
-      Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null,
-      SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
-      Networks: {
-        [net]: {
-          IPAMConfig: null, Links: null, Aliases: null, NetworkID: net, EndpointID: '', Gateway: '', IPAddress: '',
-          IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null,
-        },
-      },
-    },
+    NetworkSettings: networkSettings(rec, st.Running, st.Pid || undefined),
   };
 }

@@ -15,6 +15,7 @@ import type { IdMap } from '../userns/idmap.js';
 import { rootlessMappings } from '../userns/idmap.js';
 import { inUserns } from '../userns/enter.js';
 import type { ResolvedUser } from './passwd.js';
+import type { NetworkPlan } from '../network/plan.js';
 import { resolveCapabilities, securityPaths, type SecurityOptions } from './security.js';
 import { ociSeccompFor, type OciSeccomp } from './seccomp.js';
 import { devicePolicy, type OciDevice, type OciDeviceCgroup, type ResolvedDevices } from './devices.js';
@@ -62,6 +63,9 @@ export interface OciSpec {
     cgroupsPath?: string;
   };
   skiff: {
+    /** the network plan the shim executes at its network step (container/network.ts) */
+    network?: NetworkPlan;
+    networkStatusFile?: string;
     overlay: { lower: string[]; upper: string; work: string; userxattr: boolean };
     exitFile: string;
     pidFile: string;

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../store/atomic.js';
 import { containerFiles, updateHostConfig, type ContainerRecord } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
 import { containerCgroups, groupsOfDirs } from './cgroup.js';
-import { parseRestartPolicy } from './create.js';
+import { parseRestartPolicy } from './options.js';
 import { limitWrites, ociResources, parseResources, resourcesOf, UPDATABLE, type ResourceConfig, type ResourceOptions } from './resources.js';
 import type { OciSpec } from './spec.js';
 import { containerState } from './state.js';

@@ -162,6 +162,17 @@ export async function setHolder(networks: string[], container: string, holder: H
   });
 }
 
+/** The interface names of the container's lease on `network` (network connect: its next ethN). */
+export async function setLeaseNames(network: string, container: string, ifName: string, hostIf: string): Promise<void> {
+  await withLock('networks', async () => {
+    const f = read(network);
+    const l = f.leases.find((x) => x.container === container);
+    if (!l) return;
+    Object.assign(l, { ifName, hostIf });
+    await write(network, f);
+  });
+}
+
 /** Free the container's address on `network`; returns the lease it had. */
 export async function release(network: string, container: string): Promise<Lease | undefined> {
   return withLock('networks', async () => {

@@ -81,7 +81,7 @@ async function freePort(proto: 'tcp' | 'udp', host: string): Promise<number> {
 }
 
 /** pasta's -t/-u options for the forwards ("[ADDR/]HOSTPORT:CTRPORT"), `none` when there are none. */
-export async function pastaPortArgs(forwards: Forward[]): Promise<string[]> {
+export async function pastaPortArgs(forwards: Forward[], endpoint = ''): Promise<string[]> {
   const args: string[] = [];
   const start = unprivilegedPortStart();
   for (const f of forwards) {
@@ -89,6 +89,11 @@ export async function pastaPortArgs(forwards: Forward[]): Promise<string[]> {
     checkUnprivileged(f.hostPort, start);
     let host = f.hostPort;
     if (!host) host = await freePort(f.proto, f.hostIp);
+    else if (f.hostPortEnd <= f.hostPort && !(await isFree(f.proto, f.hostIp, host))) {
+      // Docker's words (the rootful shim's too); pasta alone would only say it could not bind
+      throw new SkiffError('ECONFLICT',
+        `driver failed programming external connectivity on endpoint ${endpoint}: failed to bind host port for ${f.hostIp || '0.0.0.0'}:${host}:${f.containerPort}/${f.proto}: address already in use`);
+    }
     else if (f.hostPortEnd > f.hostPort) {
       // a host range for one container port: pasta takes one port, the first free one
       let found = 0;
@@ -120,10 +125,11 @@ async function prepare(req: SetupRequest): Promise<Prepared> {
     throw new SkiffError('EINVAL', 'user-defined networks are not supported for rootless containers yet');
   }
   checkTun();
-  const args = ['--config-net', '-q', ...(await pastaPortArgs(req.forwards)), '-T', 'none', '-U', 'none'];
+  const endpoint = `${req.name} (${req.containerId.slice(0, 12)})`;
+  const args = ['--config-net', '-q', ...(await pastaPortArgs(req.forwards, endpoint)), '-T', 'none', '-U', 'none'];
   const plan: NetworkPlan = {
     containerId: req.containerId,
-    endpoint: `${req.name} (${req.containerId.slice(0, 12)})`,
+    endpoint,
     lockFile: lockFile('networks'),
     interfaces: [],
     ports: [],

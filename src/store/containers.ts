@@ -35,6 +35,10 @@ export interface ContainerConfig {
   StopTimeout?: number;
   /** Docker's HEALTHCHECK (durations in ns); from the image, --health-* or absent. */
   Healthcheck?: HealthConfig;
+  /** the image's EXPOSE, --expose and -p ports ("80/tcp": {}) */
+  ExposedPorts?: Record<string, Record<string, never>>;
+  /** --mac-address */
+  MacAddress?: string;
 }
 
 export interface HealthConfig {
@@ -119,6 +123,21 @@ export interface HostConfig {
   OomScoreAdj?: number;
   Ulimits?: Ulimit[];
   ShmSize?: number;
+  /** -p (Docker's PortMap: "80/tcp" → [{HostIp, HostPort}]), -P */
+  PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[]>;
+  PublishAllPorts?: boolean;
+  Dns?: string[];
+  DnsSearch?: string[];
+  DnsOptions?: string[];
+  /** --add-host as "name:ip" (ip may be host-gateway) */
+  ExtraHosts?: string[] | null;
+}
+
+/** A network the container joins at start, with its options (Docker's EndpointSettings as given). */
+export interface EndpointConfig {
+  Aliases: string[] | null;
+  IPAMConfig: { IPv4Address?: string } | null;
+  MacAddress?: string;
 }
 
 export interface ContainerRecord {
@@ -137,6 +156,8 @@ export interface ContainerRecord {
   Layers: string[];
   /** The container's own cgroup dirs (skiff.cgroups of its spec); absent: none. */
   CgroupDirs?: string[];
+  /** The networks joined at start (bridge-like network modes; absent: the default network). */
+  Networks?: Record<string, EndpointConfig>;
 }
 
 export interface StartState {
@@ -186,6 +207,8 @@ export const containerFiles = (id: string) => {
     hosts: `${dir}/hosts`,
     hostname: `${dir}/hostname`,
     resolv: `${dir}/resolv.conf`,
+    /** the network status the shim wrote at the last start (interfaces, host ports) */
+    network: `${dir}/network.json`,
     /** Docker's json-file log (rotated copies: .1, .2, ...), written by the monitor */
     log: `${dir}/${id}-json.log`,
     /** {monitorPid, restartCount, restarting}, written by the monitor */
@@ -363,6 +386,11 @@ export async function updateHostConfig(id: string, patch: Partial<HostConfig>): 
     await writeJsonAtomic(containerFiles(id).config, next);
     return next;
   });
+}
+
+/** Rewrite a record whose name stays (network connect/disconnect). */
+export async function writeRecord(rec: ContainerRecord): Promise<void> {
+  await writeJsonAtomic(containerFiles(rec.Id).config, rec);
 }
 
 export async function writeStartState(id: string, st: StartState): Promise<void> {

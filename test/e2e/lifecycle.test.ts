@@ -280,7 +280,7 @@ describe('lifecycle', () => {
   });
 
   test('stats --no-stream: Docker columns, counters from the cgroups (or /proc), --format, -a', async () => {
-    await runD('--name', 'stat1', image, 'sh', '-c', 'sleep 100 & sleep 100 & wait');
+    await runD('--name', 'stat1', '--network', 'none', image, 'sh', '-c', 'sleep 100 & sleep 100 & wait');
     await until('three processes', async () => (await skiff(['stats', '--no-stream', '--format', '{{.PIDs}}', 'stat1'], { store })).stdout === '3\n' || undefined);
     const table = ok(await skiff(['stats', '--no-stream'], { store })).split('\n');
     assert.deepEqual(table[0]!.split(/\s{2,}/), ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS']);

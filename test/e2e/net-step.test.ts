@@ -22,7 +22,7 @@ import { createNetwork, defaultNetwork, listNetworks, type NetworkRecord } from 
 import { containerFiles } from '../../src/store/containers.js';
 import { dnsConfigDir } from '../../src/store/layout.js';
 import { isRootless, processes, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
-import { fetchText, hostLinks, hostTables, portFree } from '../helpers/netns.js';
+import { fetchText, freePort, hostLinks, hostTables, portFree } from '../helpers/netns.js';
 
 const skip = isRootless() && 'the bridge backend needs root (rootless containers get pasta)';
 
@@ -41,15 +41,6 @@ function startShim(args: string[]): Shim {
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, out: () => out, err: () => err, exited };
-}
-
-/** A port of 127.0.0.1 that is free now. */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 describe('the shim\'s network step (rootful)', { skip }, () => {

@@ -70,8 +70,8 @@ describe('run', () => {
     assert.equal(r.stdout, 'HELLO\n', r.stderr);
   });
 
-  test('the container sees its own pid namespace, hostname and loopback-only network', async () => {
-    const r = await skiff(['run', '--rm', '--hostname', 'box1', image, 'sh', '-c', 'echo $$; hostname; cat /etc/hostname; ls /sys/class/net'], { store });
+  test('the container sees its own pid namespace, hostname and, with --network none, a loopback-only network', async () => {
+    const r = await skiff(['run', '--rm', '--network', 'none', '--hostname', 'box1', image, 'sh', '-c', 'echo $$; hostname; cat /etc/hostname; ls /sys/class/net'], { store });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split('\n'), ['1', 'box1', 'box1', 'lo']);
   });

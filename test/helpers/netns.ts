@@ -135,3 +135,12 @@ export function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
     srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
 }
+
+/** A TCP port of 127.0.0.1 that is free now. */
+export async function freePort(): Promise<number> {
+  const srv = http.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}

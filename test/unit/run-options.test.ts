@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mergeEnv, parseMounts } from '../../src/container/create.js';
+import { mergeEnv } from '../../src/container/options.js';
+import { parseMounts } from '../../src/volume/mounts.js';
 import { SkiffError } from '../../src/errors.js';
 
 function envFile(text: string): string {

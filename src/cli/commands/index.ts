@@ -7,6 +7,7 @@ import { history, imageCommands, imagePrune, images, pull, rmi, tag } from './im
 import { containerInspect, imageInspect, inspect } from './inspect.js';
 import { containerPrune, lifecycleCommands, pause, rename, restart, stats, top, unpause, update, wait } from './lifecycle.js';
 import { loginCmd, logoutCmd, version } from './misc.js';
+import { networkGroup, port } from './network.js';
 import { systemGroup } from './system.js';
 import { load, push, save, transferCommands } from './transfer.js';
 
@@ -28,7 +29,7 @@ const containerGroup: CommandModule = {
   builder: (y) =>
     y.command([
       run, create, start, commitCmd, exec, rm, stop, kill, logs, attach, alias(ps, 'ls'), containerInspect,
-      pause, unpause, stats, top, wait, restart, rename, update, containerPrune,
+      pause, unpause, stats, top, wait, restart, rename, update, containerPrune, port,
     ]).demandCommand(1),
   handler: () => undefined,
 };
@@ -47,4 +48,6 @@ export const commands: CommandModule[] = [
   imageGroup,
   containerGroup,
   systemGroup,
+  networkGroup,
+  port,
 ];

@@ -23,7 +23,7 @@ export const run: CommandModule = {
   builder: (y) => createOptions(y.usage('Usage: skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]'), RUN_OPTIONS),
   handler: async (a) => {
     if (a.tty && a.interactive && !a.detach) refuseTtyWithoutTerminal();
-    const rec = await createContainer(toCreateOptions(a, passthrough()));
+    const rec = await createContainer(toCreateOptions(a, passthrough()), { warn: (m) => process.stderr.write(`WARNING: ${m}\n`) });
     await runCreated(rec, Boolean(a.detach));
     if (a.detach) process.stdout.write(rec.Id + '\n');
   },
@@ -34,7 +34,7 @@ export const create: CommandModule = {
   describe: 'Create a new container',
   builder: (y) => createOptions(y.usage('Usage: skiff create [OPTIONS] IMAGE [COMMAND] [ARG...]'), CREATE_OPTIONS),
   handler: async (a) => {
-    const rec = await createContainer(toCreateOptions(a, passthrough()));
+    const rec = await createContainer(toCreateOptions(a, passthrough()), { warn: (m) => process.stderr.write(`WARNING: ${m}\n`) });
     process.stdout.write(rec.Id + '\n');
   },
 };

@@ -1,0 +1,202 @@
+/**
+ * Networking through the CLI, as a Docker user meets it: the default network with a published port
+ * reached from the host at 127.0.0.1 (`port`, `ps` PORTS, inspect), user-defined networks whose
+ * containers find each other by name and alias (and not on the default network), outbound traffic
+ * to a server the test runs on the host, `--network none|host`, Docker's errors, and nothing left
+ * behind (links, nf_tables tables, leases, aardvark-dns) after rm, --rm and a failed run.
+ * Rootful: the native bridge backend; rootless: pasta (user-defined networks refused with one line).
+ * Traffic goes only to loopback, the test's own bridge gateway and the test's own containers.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { isRootless, processes, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
+import { fetchText, freePort, hostLinks, hostServer, hostTables, portFree } from '../helpers/netns.js';
+
+const HTTPD = (text: string): string => `mkdir -p /w && echo ${text} >/w/index.html && exec httpd -f -p 80 -h /w`;
+
+describe('networking through the CLI', () => {
+  let store: TempStore;
+  let image: string;
+  const run = (args: string[]) => skiff(args, { store });
+  const ok = async (args: string[]): Promise<string> => {
+    const r = await run(args);
+    assert.equal(r.code, 0, `skiff ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  before(async () => {
+    ({ store, image } = await storeWithImage('busybox'));
+    // a pool of the test's own: the default network and networks without --subnet come from here
+    store.env.SKIFF_ADDRESS_POOLS = '10.216.0.0/16/24';
+  });
+  after(async () => {
+    await run(['rm', '-f', ...(await run(['ps', '-aq'])).stdout.split('\n').filter(Boolean)]).catch(() => undefined);
+    await store.cleanup();
+  });
+
+  /** The store's leases, links and tables of its networks and containers, aardvark-dns of its runroot. */
+  function leftovers(ids: string[]): { leases: string[]; links: string[]; tables: string[]; procs: string[] } {
+    const dir = path.join(store.root, 'networks');
+    const leaseDir = path.join(dir, 'leases');
+    const leases = fs.existsSync(leaseDir) ? fs.readdirSync(leaseDir) : [];
+    return {
+      leases,
+      links: hostLinks(ids.map((id) => `sk${id.slice(0, 12)}0`)),
+      tables: hostTables(ids.map((id) => `skiff_p_${id.slice(0, 12)}`)),
+      procs: processes((c) => c.includes('aardvark') && c.includes(store.runroot)),
+    };
+  }
+  const nothing = { leases: [], links: [], tables: [], procs: [] };
+  async function settled(ids: string[]): Promise<void> {
+    await ok(['network', 'ls']); // the sweep of whatever a finished container left
+    await until('nothing left', () => JSON.stringify(leftovers(ids)) === JSON.stringify(nothing) || undefined, 15_000).catch(() => undefined);
+    assert.deepEqual(leftovers(ids), nothing);
+  }
+
+  test('a published port on the default network reaches the container from the host; port, ps, inspect show it', async () => {
+    const port = await freePort();
+    const id = (await ok(['run', '-d', '--name', 'web', '-p', `127.0.0.1:${port}:80`, '--expose', '81', image, 'sh', '-c', HTTPD('hello-from-web')])).trim();
+    await until('httpd', async () => (await fetchText(`http://127.0.0.1:${port}/`, 2000).catch(() => '')) || undefined, 20_000);
+    assert.equal(await fetchText(`http://127.0.0.1:${port}/`), 'hello-from-web\n');
+    assert.equal(await ok(['port', 'web']), `80/tcp -> 127.0.0.1:${port}\n`);
+    assert.equal(await ok(['port', 'web', '80']), `127.0.0.1:${port}\n`);
+    const none = await run(['port', 'web', '82/tcp']);
+    assert.equal(none.code, 1);
+    assert.equal(none.stderr, "Error: No public port '82/tcp' published for web\n");
+    assert.match(await ok(['ps']), new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp, 81/tcp\\s+web`));
+    const ins = JSON.parse(await ok(['inspect', 'web']))[0];
+    assert.deepEqual(ins.HostConfig.PortBindings, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] });
+    assert.deepEqual(ins.NetworkSettings.Ports, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }], '81/tcp': null });
+    if (!isRootless()) {
+      assert.match(ins.NetworkSettings.IPAddress, /^10\.216\.\d+\.\d+$/);
+      assert.equal(ins.NetworkSettings.Networks.bridge.IPAddress, ins.NetworkSettings.IPAddress);
+      assert.match(ins.NetworkSettings.MacAddress, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+      // the container's /etc/hosts names it with its address
+      const hosts = await ok(['exec', 'web', 'cat', '/etc/hosts']);
+      assert.match(hosts, new RegExp(`^${ins.NetworkSettings.IPAddress.replace(/\./g, '\\.')}\\t${id.slice(0, 12)}$`, 'm'));
+    }
+    assert.equal(await portFree(port), false);
+    await ok(['rm', '-f', 'web']);
+    assert.equal(await portFree(port), true, 'the host port is free after rm');
+    await settled([id]);
+  });
+
+  test('outbound: a container reaches a server the test runs on the host (gateway)', async () => {
+    if (isRootless()) {
+      // pasta: the default gateway stands for the host's loopback
+      const srv = await hostServer('127.0.0.1', 'from-the-host');
+      try {
+        const out = await ok(['run', '--rm', image, 'sh', '-c', `wget -qO- http://$(ip route | awk '/^default/{print $3}'):${srv.port}/`]);
+        assert.equal(out, 'from-the-host');
+      } finally {
+        await srv.close();
+      }
+      return;
+    }
+    const id = (await ok(['run', '-d', image, 'sleep', '60'])).trim();
+    const gw = JSON.parse(await ok(['inspect', id]))[0].NetworkSettings.Gateway as string;
+    const srv = await hostServer(gw, 'from-the-host');
+    try {
+      assert.equal(await ok(['exec', id, 'wget', '-qO-', `http://${gw}:${srv.port}/`]), 'from-the-host');
+    } finally {
+      await srv.close();
+    }
+    await ok(['rm', '-f', id]);
+    await settled([id]);
+  });
+
+  test('user-defined network: names and aliases resolve between containers, not on the default network', { skip: isRootless() && 'rootless user-defined networks: see the rootless test' }, async () => {
+    const nid = (await ok(['network', 'create', '--subnet', '10.218.7.0/24', '--label', 'test=net', 'tnet'])).trim();
+    assert.match(nid, /^[0-9a-f]{64}$/);
+    const dup = await run(['network', 'create', 'tnet']);
+    assert.equal(dup.code, 125);
+    assert.equal(dup.stderr, 'Error: network with name tnet already exists\n');
+    assert.match(await ok(['network', 'ls']), /^[0-9a-f]{12}\s+tnet\s+bridge\s+local$/m);
+    assert.equal(await ok(['network', 'ls', '-q', '--filter', 'label=test=net', '--no-trunc']), `${nid}\n`);
+    assert.equal(await ok(['network', 'ls', '--filter', 'name=tnet', '--format', '{{.Name}} {{.Driver}}']), 'tnet bridge\n');
+    const srv = (await ok(['run', '-d', '--name', 'srv', '--network', 'tnet', '--network-alias', 'webalias', '--ip', '10.218.7.50', image, 'sh', '-c', HTTPD('by-name')])).trim();
+    const cli = await ok(['run', '--rm', '--network', 'tnet', image, 'sh', '-c',
+      'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://srv/ && break; sleep 0.3; done; wget -qO- http://webalias/; nslookup srv | grep -c 10.218.7.50']);
+    assert.equal(cli, 'by-name\nby-name\n1\n');
+    const ins = JSON.parse(await ok(['network', 'inspect', 'tnet']))[0];
+    assert.equal(ins.Containers[srv].Name, 'srv');
+    assert.equal(ins.Containers[srv].IPv4Address, '10.218.7.50/24');
+    assert.deepEqual(ins.Labels, { test: 'net' });
+    // the default network has no names (Docker's rule); the lookup goes to the container's own loopback only
+    const dflt = await run(['run', '--rm', '--dns', '127.0.0.1', image, 'nslookup', 'srv']);
+    assert.notEqual(dflt.code, 0);
+    const inUse = await run(['network', 'rm', 'tnet']);
+    assert.equal(inUse.code, 1);
+    assert.match(inUse.stderr, /^Error: error while removing network: network tnet has active endpoints \(name:"srv" id:"[0-9a-f]{12}"\)\n$/);
+    await ok(['rm', '-f', 'srv']);
+    assert.equal(await ok(['network', 'rm', 'tnet']), 'tnet\n');
+    const gone = await run(['network', 'inspect', 'tnet']);
+    assert.equal(gone.code, 1);
+    assert.equal(gone.stderr, 'Error: network tnet not found\n');
+    await settled([srv]);
+  });
+
+  test('network connect/disconnect on a running container', { skip: isRootless() && 'rootless user-defined networks are not there yet' }, async () => {
+    await ok(['network', 'create', '--subnet', '10.218.8.0/24', 'cnet']);
+    const id = (await ok(['run', '-d', '--name', 'conn', image, 'sleep', '60'])).trim();
+    await ok(['network', 'connect', '--ip', '10.218.8.9', 'cnet', 'conn']);
+    assert.match(await ok(['exec', 'conn', 'ip', '-4', '-o', 'addr']), /eth1\s+inet 10\.218\.8\.9\/24/);
+    const again = await run(['network', 'connect', 'cnet', 'conn']);
+    assert.equal(again.code, 1);
+    await ok(['network', 'disconnect', 'cnet', 'conn']);
+    assert.doesNotMatch(await ok(['exec', 'conn', 'ip', '-4', '-o', 'addr']), /10\.218\.8\./);
+    await ok(['rm', '-f', 'conn']);
+    await ok(['network', 'rm', 'cnet']);
+    await settled([id]);
+  });
+
+  test('--network none has loopback only; host shares the host\'s links and warns about -p', async () => {
+    assert.equal(await ok(['run', '--rm', '--network', 'none', image, 'ls', '/sys/class/net']), 'lo\n');
+    const host = await run(['run', '--rm', '--network', 'host', '-p', '8080:80', image, 'ls', '/sys/class/net']);
+    assert.equal(host.code, 0, host.stderr);
+    assert.equal(host.stderr, 'WARNING: Published ports are discarded when using host network mode\n');
+    assert.deepEqual(host.stdout.split('\n').filter(Boolean).sort(), fs.readdirSync('/sys/class/net').sort());
+  });
+
+  test("errors: Docker's words, exit 125, nothing left", async () => {
+    const unknown = await run(['run', '--rm', '--network', 'nope', image, 'true']);
+    assert.equal(unknown.code, 125);
+    assert.equal(unknown.stderr, 'Error: network nope not found\n');
+    assert.equal(await ok(['ps', '-aq']), '');
+    const badPort = await run(['run', '--rm', '-p', '70000:80', image, 'true']);
+    assert.equal(badPort.code, 125);
+    assert.match(badPort.stderr, /^Error: .*70000.*\n$/);
+    if (!isRootless()) {
+      const ipDefault = await run(['run', '--rm', '--ip', '10.216.0.9', image, 'true']);
+      assert.equal(ipDefault.code, 125);
+      assert.equal(ipDefault.stderr, 'Error: invalid endpoint settings: user specified IP address is supported on user defined networks only\n');
+    } else {
+      await ok(['network', 'create', 'rlnet']);
+      const r = await run(['run', '--rm', '--network', 'rlnet', image, 'true']);
+      assert.equal(r.code, 125);
+      assert.match(r.stderr, /^Error: user-defined networks are not supported for rootless containers yet/);
+      await ok(['network', 'rm', 'rlnet']);
+    }
+    // a port already taken: the run fails, and its network goes with it
+    const port = await freePort();
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(port, '127.0.0.1', () => r()));
+    try {
+      const taken = await run(['run', '--rm', '-p', `127.0.0.1:${port}:80`, image, 'true']);
+      assert.equal(taken.code, 125);
+      assert.match(taken.stderr, /^Error: .*(address already in use|[Aa]ddress in use)/);
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
+    await settled([]);
+  });
+
+  test('--rm: the network of a finished container goes with it', async () => {
+    const out = await ok(['run', '--rm', '--name', 'gone', image, 'sh', '-c', 'ip -4 -o addr show eth0 >/dev/null 2>&1 || ip -4 -o addr; echo done']);
+    assert.equal(out, 'done\n');
+    await settled([]);
+  });
+});
