@@ -1,0 +1,16 @@
+/** `restart`: stop (timeout, then SIGKILL) and start again. */
+import { restartContainer } from '../../../container/lifecycle.js';
+import { eachContainer } from '../../batch.js';
+import { defineCommand } from '../../command.js';
+
+export default defineCommand({
+  group: 'container',
+  name: 'restart',
+  aliases: ['restart'],
+  describe: 'Restart one or more containers',
+  positionals: [{ name: 'container', required: true, variadic: true }],
+  options: {
+    time: { alias: 't', type: 'int', describe: 'Seconds to wait before killing the container (default: its --stop-timeout, else 10)' },
+  },
+  handler: (o, { container }) => ({ items: eachContainer(container, (rec) => restartContainer(rec, o.time)) }),
+});

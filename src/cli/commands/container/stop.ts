@@ -1,0 +1,24 @@
+/** `stop`: the stop signal, then SIGKILL after the timeout. */
+import { stopContainer } from '../../../container/lifecycle.js';
+import { parseSignal } from '../../../container/signals.js';
+import { eachContainer } from '../../batch.js';
+import { defineCommand } from '../../command.js';
+
+export default defineCommand({
+  group: 'container',
+  name: 'stop',
+  aliases: ['stop'],
+  describe: 'Stop one or more running containers',
+  positionals: [{ name: 'container', required: true, variadic: true }],
+  options: {
+    time: { alias: 't', type: 'int', describe: "Seconds to wait before killing (default: the container's --stop-timeout, else 10)" },
+    signal: { alias: 's', type: 'string', describe: 'Signal to send to the container (default: its STOPSIGNAL, else SIGTERM)' },
+  },
+  handler: (o, { container }) => {
+    const sig = o.signal;
+    if (sig !== undefined) parseSignal(sig);
+    return {
+      items: eachContainer(container, (rec) => stopContainer(sig === undefined ? rec : { ...rec, Config: { ...rec.Config, StopSignal: sig } }, o.time)),
+    };
+  },
+});

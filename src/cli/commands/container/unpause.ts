@@ -1,0 +1,14 @@
+/** `unpause`: the kernel's freezer on the containers' cgroups. */
+import { unpauseContainer } from '../../../container/lifecycle.js';
+import { eachContainer } from '../../batch.js';
+import { defineCommand } from '../../command.js';
+
+export default defineCommand({
+  group: 'container',
+  name: 'unpause',
+  aliases: ['unpause'],
+  describe: 'Unpause all processes within one or more containers',
+  positionals: [{ name: 'container', required: true, variadic: true }],
+  options: {},
+  handler: (_o, { container }) => ({ items: eachContainer(container, unpauseContainer) }),
+});
