@@ -3,7 +3,7 @@
  * `defineCommand`). Everything that needs to know commands reads the descriptors: the parser
  * (parse.ts), the command word finder and the manifest (registry.ts, commands/manifest.generated.ts,
  * written by scripts/command-manifest.mjs at build time), the rootless re-exec, the launcher's code
- * cache training and the help (help.ts). ARCHITECTURE.md, "Adding a command".
+ * cache training and the help. ARCHITECTURE.md, "Adding a command".
  */
 import type { Readable, Writable } from 'node:stream';
 

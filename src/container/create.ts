@@ -10,6 +10,7 @@ import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
 import { readImageConfig } from '../image/local.js';
 import { ensureImage } from '../image/ensure.js';
+import type { PullFn } from '../image/progress.js';
 import type { ImageConfig } from '../oci/media.js';
 import { diffDir } from '../store/layers.js';
 import {
@@ -357,7 +358,8 @@ export interface Created {
   rec: ContainerRecord;
 }
 
-export async function createContainer(o: CreateOptions): Promise<ContainerRecord> {
+/** Create a container from `o`; an image not in the store is got with `pull` (the caller's). */
+export async function createContainer(o: CreateOptions, pull: PullFn): Promise<ContainerRecord> {
   // everything the user gave is checked before the image is pulled and before anything is created
   if (o.name !== undefined) checkContainerName(o.name);
   if (o.hostname !== undefined) checkHostname(o.hostname);
@@ -375,7 +377,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   const givenEnv = userEnv(o.envFile, o.env);
   // validated and looked up before anything is made (Docker ignores both with --privileged)
   const devices = o.privileged ? undefined : resolveDevices(o.devices, o.deviceCgroupRules);
-  const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform });
+  const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform }, pull);
   const config = await readImageConfig(image);
   const icfg = config.config ?? {};
   const healthcheck = mergeHealthcheck(icfg.Healthcheck as HealthConfig | undefined, o.health);

@@ -20,10 +20,10 @@ export default defineCommand({
     privileged: { type: 'boolean', default: false, describe: 'Give extended privileges to the command' },
   },
   passthrough: true,
-  handler: async (o, { container, command }) => {
+  handler: async (o, { container, command }, ctx) => {
     if (o.tty && o.interactive && !o.detach) refuseTtyWithoutTerminal();
     await execInContainer(container, {
       args: command, tty: o.tty, interactive: o.interactive, env: o.env, user: o.user, workdir: o.workdir, privileged: o.privileged,
-    });
+    }, ctx.beforeExecve);
   },
 });

@@ -2,6 +2,7 @@
 import { createContainer } from '../../../container/create.js';
 import { runCreated } from '../../../container/lifecycle.js';
 import { defineCommand } from '../../command.js';
+import { pullToStderr } from '../../pull.js';
 import { CREATE_POSITIONALS, CREATE_USAGE, RUN_OPTIONS, toCreateOptions } from '../../options/create.js';
 import { refuseTtyWithoutTerminal } from '../../terminal.js';
 
@@ -15,10 +16,10 @@ export default defineCommand({
   options: RUN_OPTIONS,
   passthrough: true,
   codeCache: true,
-  handler: async (o, { image, command }) => {
+  handler: async (o, { image, command }, ctx) => {
     if (o.tty && o.interactive && !o.detach) refuseTtyWithoutTerminal();
-    const rec = await createContainer(toCreateOptions(o, image, command));
-    await runCreated(rec, o.detach);
+    const rec = await createContainer(toCreateOptions(o, image, command), pullToStderr);
+    await runCreated(rec, o.detach, ctx.beforeExecve);
     if (o.detach) return `${rec.Id}\n`;
   },
 });

@@ -15,10 +15,10 @@ export default defineCommand({
     attach: { alias: 'a', type: 'boolean', default: false, describe: 'Attach STDOUT/STDERR and forward signals' },
     interactive: { alias: 'i', type: 'boolean', default: false, describe: "Attach container's STDIN" },
   },
-  handler: async (o, { container }) => {
+  handler: async (o, { container }, ctx) => {
     if (o.attach) {
       if (container.length > 1) throw new SkiffError('EINVAL', 'you cannot start and attach multiple containers at once');
-      await startAttached(findContainer(container[0]!));
+      await startAttached(findContainer(container[0]!), ctx.beforeExecve);
       return;
     }
     return { items: eachContainer(container, startDetached) };
