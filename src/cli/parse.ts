@@ -77,7 +77,7 @@ function flagLabel(name: string, o: OptionSpec): string {
 const invalid = (raw: string, name: string, o: OptionSpec, why: string): string => `invalid argument ${goQuote(raw)} for ${goQuote(flagLabel(name, o))} flag: ${why}`;
 
 /** pflag's value check and conversion; an error message (without the usage) when it does not fit. */
-export function checkValue(name: string, o: OptionSpec, raw: string): { value: unknown } | { error: string; kind?: 'value' } {
+function convert(name: string, o: OptionSpec, raw: string): { value: unknown } | { error: string; kind?: 'value' } {
   try {
     if (o.type === 'boolean') return { value: parseBoolStrict(raw) };
     if (o.type === 'int') return { value: parseGoInt(raw) };
@@ -111,7 +111,7 @@ function scanFlags(args: readonly string[], table: OptionTable, fail: (kind: 'fl
   const values: Record<string, unknown> = {};
   const positionals: string[] = [];
   const set = (name: string, o: OptionSpec, raw: string): void => {
-    const r = checkValue(name, o, raw);
+    const r = convert(name, o, raw);
     if ('error' in r) fail(r.kind ?? 'flag', r.error);
     else if (!o.repeat) values[name] = r.value;
     else if (Array.isArray(values[name])) values[name].push(r.value);
