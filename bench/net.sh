@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What each part of container networking costs here, to decide what runs natively in the shim and
-# what uses the field's helpers (ARCHITECTURE.md "Networking", bench/README.md). As root:
+# what uses the field's helpers (docs/design/networking.md, bench/README.md). As root:
 #   a) netavark setup/teardown of one container on a bridge, without and with a published port
 #   b) the shim's native setup/teardown (`skiff-shim net`, netlink): first container of a network
 #      (bridge + nf_tables table made) and a later one (bridge there), without and with a port

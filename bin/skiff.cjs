@@ -1,5 +1,6 @@
-// Start-up contract: `skiff run --rm busybox true` must stay ~70-80 ms idle (bench/run.sh; the
-// numbers and the reasons: ARCHITECTURE.md "Start-up path"). Each trick, where it lives, what guards it:
+// Start-up contract: `skiff run --rm busybox true` must stay ~70-80 ms idle and show no regression
+// against main in the same `bench/run.sh` run (numbers with dates: bench/README.md; the reasons:
+// docs/design/startup.md). Each trick, where it lives, what guards it:
 //  1. node starts without NODE_EXTRA_CA_CERTS (handed over as SKIFF_EXTRA_CA_CERTS, loaded by the
 //     registry client at its first TLS connection)   bin/skiff; test/unit/trust.test.ts, test/e2e/build.test.ts (ADD https)
 //  2. plain `ps` listings without node (skiff-shim ps)   bin/skiff; test/e2e/lifecycle.test.ts (both print the same)
@@ -7,8 +8,9 @@
 //  4. one ASCII bundle, read as latin1, compiled with V8's code cache; no import() of an external
 //     module in it   here; the Makefile's `bundle` refuses non-ASCII bytes and such an import()
 //  5. one __toESM object per builtin   scripts/bundle-interop.cjs
-//  6. the user's code cache trained by run/create/pull (written before the shim's execve), in a
-//     directory only we or root can change   here, src/container/lifecycle.ts; test/e2e/code-cache.test.ts
+//  6. the user's code cache trained by run/create/pull (written before the shim's execve: the CLI
+//     hands saveCodeCache to the container domain as its beforeExecve hook), in a directory only we
+//     or root can change   here, src/cli/launcher.ts; test/e2e/code-cache.test.ts
 //  7. run/create/pull parsed without yargs (the fast path)   src/cli/fast.ts; test/unit/options.test.ts
 //  8. every other command's modules evaluated only when it runs (import() in the bundle); costly
 //     builtins loaded at first use, ids from /dev/urandom   src/cli/commands, src/lib/lazy.ts, src/lib/random.ts

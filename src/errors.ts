@@ -115,8 +115,42 @@ export function describeError(err: unknown): string {
 }
 
 export function exitCodeOf(err: unknown): number {
-  return err instanceof SkiffError ? err.exitCode : EXIT_SKIFF;
+  return err instanceof SkiffError || err instanceof UsageError ? err.exitCode : EXIT_SKIFF;
 }
 
-/** A command line yargs (or the fast parser) rejected: printed with a hint to `--help`. */
-export class UsageError extends Error {}
+/**
+ * A command line refused before anything ran, printed in Docker CLI's shapes (cli/main.ts):
+ * `flag` (pflag's words, exit 125), `args` (a wrong number of arguments, exit 1), `command` (no such
+ * command, exit 1), `value` (a value the command refuses before it starts, as `run --pull=bogus`, exit 125).
+ */
+export class UsageError extends Error {
+  readonly kind: 'flag' | 'args' | 'command' | 'value';
+  /** The command line it is about ('' for skiff itself, `container ls`) and what follows it in the usage line. */
+  readonly line: string;
+  readonly usage: string;
+  readonly exitCode: number;
+  constructor(kind: UsageError['kind'], message: string, line: string, usage: string) {
+    super(message);
+    this.name = 'UsageError';
+    this.kind = kind;
+    this.line = line;
+    this.usage = usage;
+    this.exitCode = kind === 'flag' || kind === 'value' ? EXIT_SKIFF : 1;
+  }
+
+  /** The text Docker's CLI prints for it (with `skiff` for `docker`), ending in a newline. */
+  text(): string {
+    const cmd = this.line ? `skiff ${this.line}` : 'skiff';
+    const usage = `Usage:  ${cmd}${this.usage ? ` ${this.usage}` : ''}\n\n`;
+    switch (this.kind) {
+      case 'flag':
+        return `${this.message}\n\n${usage}Run '${cmd} --help' for more information\n`;
+      case 'args':
+        return `skiff: ${this.message}\n\n${usage}${/accepts no arguments$/.test(this.message) ? 'Run' : 'See'} '${cmd} --help' for more information\n`;
+      case 'command':
+        return `skiff: ${this.message}\n\n${this.line ? usage : ''}Run '${cmd} --help' for more information\n`;
+      case 'value':
+        return `skiff: ${this.message}\n\nRun '${cmd} --help' for more information\n`;
+    }
+  }
+}

@@ -1,5 +1,5 @@
 /*
- * The attach socket (ARCHITECTURE.md, "the monitor contract"): a unix stream socket under the
+ * The attach socket (docs/design/monitor.md): a unix stream socket under the
  * runroot. Every chunk of the container's output goes to every client as Docker's multiplexed
  * frame: [stream 1|2, 0, 0, 0, size big-endian 32] + bytes (with a tty, stream 1 only). What a
  * client sends is the container's stdin (the monitor writes it only when stdin is open). A

@@ -1,6 +1,6 @@
 /*
  * `skiff-shim run --detach BUNDLE`: start the container and stay as its monitor (the contract
- * is in ARCHITECTURE.md, "Detached containers: the monitor contract").
+ * is in docs/design/monitor.md).
  *
  *   CLI ─spawn─▶ shim (waits for one line on a pipe, prints "Error: ..." and exits with the code,
  *                 │     or exits 0 once the container runs)

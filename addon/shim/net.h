@@ -1,5 +1,5 @@
 /*
- * Container networking in the shim (ARCHITECTURE.md "Networking"). The CLI plans (src/network/),
+ * Container networking in the shim (docs/design/networking.md). The CLI plans (src/network/),
  * the shim executes the plan against the container's network namespace:
  *   netlink.c   rtnetlink and nfnetlink messages: build, send, read acks (errors with the kernel's text)
  *   rtnl.c      links (bridge, veth), addresses, routes, bridge ports

@@ -16,6 +16,7 @@ import type { Readable, Writable } from 'node:stream';
 import { SkiffError } from '../errors.js';
 import { readImageConfig } from '../image/local.js';
 import { ensureImage } from '../image/ensure.js';
+import type { PullFn } from '../image/progress.js';
 import { MT, type ContainerConfigFields, type HistoryEntry, type ImageConfig } from '../oci/media.js';
 import { formatPlatform, hostPlatform, parsePlatform } from '../oci/platform.js';
 import { canonical, parseReference } from '../oci/reference.js';
@@ -55,6 +56,8 @@ export interface BuildOptions {
   labels: string[];
   platform?: string;
   network?: string;
+  /** How a base image not in the store is got (the CLI's pull). */
+  pullImage: PullFn;
   /** One line of progress (the CLI prints it on stderr unless -q). */
   log: (line: string) => void;
   /** Output of RUN steps. */
@@ -293,7 +296,7 @@ class Builder {
         created: new Date(0).toISOString(),
       };
     }
-    const { record } = await ensureImage(name, { pull: this.o.pull ? 'always' : 'missing', ...(s.platform ? { platform: this.expandMeta(s.platform) } : {}) });
+    const { record } = await ensureImage(name, { pull: this.o.pull ? 'always' : 'missing', ...(s.platform ? { platform: this.expandMeta(s.platform) } : {}) }, this.o.pullImage);
     const image = structuredClone(await readImageConfig(record));
     image.config ??= {};
     image.history ??= [];
@@ -499,7 +502,7 @@ class Builder {
       const st = await this.stage(j);
       return { tree: this.tree(st), key: st.key };
     }
-    const { record } = await ensureImage(from, { pull: this.o.pull ? 'always' : 'missing' });
+    const { record } = await ensureImage(from, { pull: this.o.pull ? 'always' : 'missing' }, this.o.pullImage);
     return { tree: new LayeredTree(record.layers.map((l) => diffDir(l.chainId)).reverse()), key: record.id };
   }
 

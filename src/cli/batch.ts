@@ -1,18 +1,33 @@
 /**
- * Batch verbs (`rm a b c`, `stop a b`) act on every item, print each success on stdout and each
- * failure as one `Error: ...` line, and fail with the last error's exit code (Docker's behaviour).
+ * Batch verbs (`rm a b c`, `stop a b`) act on every item and return one report per item; the CLI
+ * prints each success on stdout and each failure as one `Error: ...` line, as it comes, and fails
+ * with the last error's exit code (Docker's behaviour; cli/main.ts).
  */
-import { describeError, exitCodeOf } from '../errors.js';
+import type { ItemReport } from './command.js';
+import { printOutput } from './print.js';
+import { findContainer, type ContainerRecord } from '../store/containers.js';
 
-export async function batch(items: string[], fn: (item: string) => Promise<string>): Promise<void> {
-  let code = 0;
+/** One report per item, each made when the printer asks for it (so output appears as the work goes). */
+export async function* eachItem(items: readonly string[], fn: (item: string) => Promise<string>): AsyncGenerator<ItemReport> {
   for (const item of items) {
     try {
-      process.stdout.write((await fn(item)) + '\n');
-    } catch (e) {
-      process.stderr.write(`Error: ${describeError(e)}\n`);
-      code = exitCodeOf(e) === 125 ? 1 : exitCodeOf(e);
+      yield { item, out: await fn(item) };
+    } catch (error) {
+      yield { item, error };
     }
   }
+}
+
+/** `eachItem` over containers named on the command line: `act` gets each one's record; a success prints the name as given. */
+export function eachContainer(refs: readonly string[], act: (rec: ContainerRecord) => Promise<unknown>): AsyncGenerator<ItemReport> {
+  return eachItem(refs, async (ref) => {
+    await act(findContainer(ref));
+    return ref;
+  });
+}
+
+/** Old-style commands (yargs modules): print the reports of `eachItem` at once and set the exit code. */
+export async function batch(items: readonly string[], fn: (item: string) => Promise<string>): Promise<void> {
+  const code = await printOutput({ items: eachItem(items, fn) });
   if (code) process.exitCode = code;
 }

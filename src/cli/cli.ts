@@ -36,6 +36,7 @@ export function buildParser(head: string[], cmds: CommandModule[] = commands): A
     .help()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      // yargs' words, printed by main.ts as before (exit 125) until every command is in the registry
+      throw err ?? new UsageError('flag', msg, '', '');
     });
 }

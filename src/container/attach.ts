@@ -1,5 +1,5 @@
 /**
- * `attach`: a client of the monitor's attach socket (ARCHITECTURE.md, "the monitor contract").
+ * `attach`: a client of the monitor's attach socket (docs/design/monitor.md).
  * Frames [stream, 0, 0, 0, size BE32] + bytes go to stdout (1) or stderr (2); our stdin goes to
  * the container's when it was started with -i. With a tty the host terminal is raw and the
  * detach keys (default ctrl-p,ctrl-q) leave the container running, and our terminal's size is the

@@ -1,5 +1,5 @@
 /**
- * The one module that knows where cgroups live (ARCHITECTURE.md, "Cgroups"). The layout is read
+ * The one module that knows where cgroups live (docs/design/monitor.md, "Cgroups"). The layout is read
  * from /proc/self/mountinfo: v1 controller hierarchies (/sys/fs/cgroup/<ctrl>), the hybrid v2 mount
  * (/sys/fs/cgroup/unified) or pure v2 (/sys/fs/cgroup).
  *   - planCgroups(): at create, the dirs the shim makes for a container and moves its init into

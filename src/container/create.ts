@@ -13,6 +13,7 @@ import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
 import { readImageConfig } from '../image/local.js';
 import { ensureImage } from '../image/ensure.js';
+import type { PullFn } from '../image/progress.js';
 import type { ImageConfig } from '../oci/media.js';
 import { diffDir } from '../store/layers.js';
 import { containerFiles, createContainerDir, type ContainerRecord, type HealthConfig, type MountPoint } from '../store/containers.js';
@@ -202,12 +203,15 @@ function checkOptions(o: CreateOptions, warn: (line: string) => void) {
   };
 }
 
-/** `report.warn` gets Docker's warnings (the CLI prints them as `WARNING: ...`). */
-export async function createContainer(o: CreateOptions, report: { warn(msg: string): void } = { warn: () => undefined }): Promise<ContainerRecord> {
+/**
+ * Create a container from `o`; an image not in the store is got with `pull` (the caller's). `report.warn`
+ * gets Docker's warnings (the CLI prints them as `WARNING: ...`).
+ */
+export async function createContainer(o: CreateOptions, pull: PullFn, report: { warn(msg: string): void } = { warn: () => undefined }): Promise<ContainerRecord> {
   const warn = o.warn ?? ((line: string): void => report.warn(line));
   const checked = checkOptions(o, warn);
   for (const w of checked.net.warnings) report.warn(w);
-  const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform });
+  const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform }, pull);
   const config = await readImageConfig(image);
   const icfg = config.config ?? {};
   const id = newContainerId();

@@ -43,13 +43,11 @@ async function markStarted(rec: ContainerRecord, detached: boolean, shimPid?: nu
   return start;
 }
 
-/** bin/skiff.cjs's code-cache training runs at exit, which an execve skips: it runs here instead. */
-function beforeExecve(): void {
-  (globalThis as { __skiffSaveCodeCache?: () => void }).__skiffSaveCodeCache?.();
-}
-
-/** Foreground start: this process becomes the shim (execve keeps the pid). Never returns. */
-export async function startAttached(rec: ContainerRecord): Promise<never> {
+/**
+ * Foreground start: this process becomes the shim (execve keeps the pid). Never returns.
+ * `beforeExecve`: the caller's last word before the process is replaced (the CLI saves its code cache).
+ */
+export async function startAttached(rec: ContainerRecord, beforeExecve: () => void): Promise<never> {
   mark('created');
   await markStarted(rec, false, process.pid);
   // addresses held by this pid: the shim it becomes (execve keeps the pid and its start time)
@@ -112,9 +110,9 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
  * `run` after `create`: start in the foreground (never returns) or detached. A --rm container that
  * fails to start goes (the shim removes what it started with; this covers a failure before it ran).
  */
-export async function runCreated(rec: ContainerRecord, detach: boolean): Promise<void> {
+export async function runCreated(rec: ContainerRecord, detach: boolean, beforeExecve: () => void): Promise<void> {
   try {
-    await (detach ? startDetached(rec) : startAttached(rec));
+    await (detach ? startDetached(rec) : startAttached(rec, beforeExecve));
   } catch (e) {
     if (rec.HostConfig.AutoRemove) await withLock(`container-${rec.Id}`, () => discard(rec)).catch(() => undefined);
     throw e;
@@ -203,10 +201,11 @@ function processFor(spec: OciSpec, o: { args: string[]; tty?: boolean; env?: str
   };
 }
 
-/** `exec`: the shim joins the container's namespaces. Never returns. */
+/** `exec`: the shim joins the container's namespaces. Never returns (`beforeExecve`: as for startAttached). */
 export async function execInContainer(
   ref: string,
   opts: { args: string[]; tty: boolean; interactive: boolean; env: string[]; user?: string; workdir?: string; privileged: boolean },
+  beforeExecve: () => void,
 ): Promise<never> {
   const rec = findContainer(ref);
   const st = containerState(rec);

@@ -91,7 +91,7 @@ export interface OciSpec {
   };
 }
 
-/** The `skiff.monitor` extension (ARCHITECTURE.md, "the monitor contract"). */
+/** The `skiff.monitor` extension (docs/design/monitor.md). */
 export interface MonitorSpec {
   /** Docker's json-file log; absent with `--log-driver none` */
   logFile?: string;

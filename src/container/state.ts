@@ -92,7 +92,7 @@ export function containerState(rec: ContainerRecord): DockerState {
 const STARTING: HealthState = { Status: 'starting', FailingStreak: 0, Log: [] };
 
 /**
- * The rules (ARCHITECTURE.md, "Container state"; code: addon/common/state.c): running needs a live
+ * The rules (docs/design/shim-and-state.md, "Container state"; code: addon/common/state.c): running needs a live
  * process that will record the exit (the monitor, the shim, or the CLI starting it), and a Pid is only
  * ever a live init's. Each file is read once, monitor.json before the pid file: a restart writes the
  * new pid file before monitor.json says "running" again, so a restart count comes with the pid of that

@@ -1,6 +1,6 @@
 /**
- * Values a container is made of, checked before anything of it is created (ARCHITECTURE.md,
- * "Container state"). Names and hostnames against the limits of where they end up (a file name in
+ * Values a container is made of, checked before anything of it is created
+ * (docs/design/shim-and-state.md, "Container state"). Names and hostnames against the limits of where they end up (a file name in
  * the names index, the kernel's HOST_NAME_MAX), and every string of the record and the OCI spec for
  * NUL bytes: the shim's JSON parser and execve() cannot take one, so a NUL from an env file, a
  * seccomp profile or an image's config would otherwise fail the start after the container exists.

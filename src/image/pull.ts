@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import type { Readable, Transform, Writable } from 'node:stream';
 import { paths } from '../config.js';
 import { describeError, SkiffError } from '../errors.js';
-import { createProgress, type Progress } from '../cli/output/progress.js';
+import { SILENT, type Progress } from './progress.js';
 import { rootlessMappings } from '../userns/idmap.js';
 import { RegistryClient, type ManifestResponse } from '../registry/client.js';
 import { getCredentials } from '../registry/credentials.js';
@@ -30,9 +30,8 @@ import { canonical, familiar, familiarName, isInsecureRegistry, parseReference, 
 export interface PullOptions {
   platform?: string;
   tlsVerify?: boolean;
-  quiet?: boolean;
-  /** Where progress goes (stderr for `run`, stdout for `pull`). */
-  progress?: NodeJS.WriteStream;
+  /** Where the pull reports its steps (the CLI's progress lines; default: nowhere). */
+  progress?: Progress;
 }
 
 /**
@@ -307,7 +306,7 @@ function pullError(e: unknown, ref: Reference): SkiffError {
 
 async function pull(ref: Reference, refText: string, o: PullOptions, client: RegistryClient, first: Promise<ManifestResponse>): Promise<ImageRecord> {
   const repo = ref.path;
-  const progress = createProgress(o.progress ?? process.stdout, { quiet: o.quiet });
+  const progress = o.progress ?? SILENT;
   await sweepStaging();
   const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
   if (!hasExplicitTag(refText)) progress.line(`Using default tag: ${tagOrDigest}`);

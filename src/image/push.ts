@@ -13,7 +13,7 @@ import crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SkiffError } from '../errors.js';
-import { createProgress } from '../cli/output/progress.js';
+import { SILENT, type Progress } from './progress.js';
 import { stagingPath, writeFileAtomic } from '../store/atomic.js';
 import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
@@ -27,8 +27,8 @@ import { familiar, parseReference, repoName, type Reference } from '../oci/refer
 
 export interface PushOptions {
   tlsVerify?: boolean;
-  quiet?: boolean;
-  progress?: NodeJS.WriteStream;
+  /** Where the push reports its steps (the CLI's progress lines; default: nowhere). */
+  progress?: Progress;
 }
 
 const PUSH_CONCURRENCY = 5; // Docker's max-concurrent-uploads default
@@ -181,7 +181,7 @@ export async function pushImage(refText: string, o: PushOptions = {}): Promise<{
   const tag = ref.tag ?? 'latest';
   let rec = await findImage(refText);
   if (!rec) throw new SkiffError('ENOIMAGE', `An image does not exist locally with the tag: ${familiar(ref)}`);
-  const progress = createProgress(o.progress ?? process.stdout, { quiet: o.quiet });
+  const progress = o.progress ?? SILENT;
   const explicitTag = /:[^/]+$/.test(refText.trim());
   if (!explicitTag) progress.line(`Using default tag: ${tag}`);
   progress.line(`The push refers to repository [${repoName(ref)}]`);

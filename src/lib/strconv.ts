@@ -1,5 +1,6 @@
 /**
- * Go's strconv as Docker's output shows it: quoting (`%q`) in error messages.
+ * Go's strconv as Docker's CLI shows it: quoting (`%q`) in error messages, and the parsers behind
+ * pflag's bool and int flags with their error words.
  */
 
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
@@ -37,4 +38,44 @@ export function goQuote(s: string): string {
     else out += '\\U' + cp.toString(16).padStart(8, '0');
   }
   return out + '"';
+}
+
+/** Go's strconv.ParseBool; undefined when the text is not a boolean. */
+export function parseGoBool(s: string): boolean | undefined {
+  switch (s) {
+    case '1': case 't': case 'T': case 'true': case 'TRUE': case 'True':
+      return true;
+    case '0': case 'f': case 'F': case 'false': case 'FALSE': case 'False':
+      return false;
+  }
+  return undefined;
+}
+
+/** Go's strconv.ParseBool, or an Error with its words (`strconv.ParseBool: parsing "maybe": invalid syntax`). */
+export function parseBoolStrict(s: string): boolean {
+  const b = parseGoBool(s);
+  if (b === undefined) throw new Error(`strconv.ParseBool: parsing ${goQuote(s)}: invalid syntax`);
+  return b;
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Go's strconv.ParseInt(s, 0, 64), what pflag's int flags use: an optional sign, then decimal, or
+ * 0x/0o/0b/0 prefixed hex, octal, binary, with `_` between digits; an Error with Go's words otherwise.
+ */
+export function parseGoInt(s: string): number {
+  const fail = (why: string): never => {
+    throw new Error(`strconv.ParseInt: parsing ${goQuote(s)}: ${why}`);
+  };
+  const m = /^([+-]?)(0[xX][_0-9a-fA-F]+|0[oO][_0-7]+|0[bB][_01]+|0[_0-7]*|[1-9][_0-9]*)$/.exec(s);
+  if (!m) return fail('invalid syntax');
+  const body = m[2]!;
+  // underscores only between digits (or right after a base prefix)
+  if (/__|_$/.test(body)) fail('invalid syntax');
+  const digits = body.replace(/_/g, '');
+  const n = BigInt(/^0[0-7]+$/.test(digits) ? `0o${digits.slice(1)}` : digits);
+  const v = m[1] === '-' ? -n : n;
+  if (v > INT64_MAX || v < -INT64_MAX - 1n) fail('value out of range');
+  return Number(v);
 }

@@ -1,6 +1,6 @@
 /**
  * The rootful backend: bridge networks set up by the shim through netlink and nf_tables (see
- * ARCHITECTURE.md "Networking" for why not netavark), names through aardvark-dns on user-defined
+ * docs/design/networking.md for why not netavark), names through aardvark-dns on user-defined
  * networks, host ports reserved by the holder and forwarded by an nf_tables table it owns.
  */
 import { SkiffError } from '../errors.js';

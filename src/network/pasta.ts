@@ -5,7 +5,7 @@
  * child that dies with it. The gateway address reaches the host itself (pasta maps it to the host's
  * loopback), so that is what host-gateway means here.
  * User-defined networks for rootless containers (a per-user namespace with bridges, Podman's
- * "rootless netns") are phase B; see ARCHITECTURE.md.
+ * "rootless netns") are phase B; see docs/design/networking.md.
  */
 import fs from 'node:fs';
 import net from 'node:net';

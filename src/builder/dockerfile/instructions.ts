@@ -13,9 +13,9 @@
 import { SkiffError } from '../../errors.js';
 import { chompHeredocContent, nodeArgs, parseDockerfile, parseHeredoc, type Node, type ParseResult } from './parser.js';
 import { ShellLex, type Env, type EscapeToken } from './shell.js';
-import { csvFields, parseGoBool, parseUint32, ramInBytes, trimSpace, withSuggestion } from './util.js';
+import { csvFields, parseUint32, ramInBytes, trimSpace, withSuggestion } from './util.js';
 import { parseDurationNs } from '../../lib/duration.js';
-import { goQuote } from '../../lib/strconv.js';
+import { goQuote, parseGoBool } from '../../lib/strconv.js';
 
 export interface SourceLocation {
   file: string;

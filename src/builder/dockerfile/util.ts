@@ -1,8 +1,8 @@
 /**
  * Small Go-compatibility helpers for the Dockerfile front end. BuildKit is written in Go, and the
  * exact behaviour of a few Go library functions shows up in its output (unicode.IsSpace in word
- * splitting, strconv.ParseBool in --mount; strconv.Quote and time.ParseDuration, which the rest of
- * skiff uses too, are in src/lib/). These are re-implementations from their documented behaviour,
+ * splitting; strconv.Quote, strconv.ParseBool and time.ParseDuration, which the rest of skiff uses
+ * too, are in src/lib/). These are re-implementations from their documented behaviour,
  * not translations.
  */
 import { goQuote } from '../../lib/strconv.js';
@@ -45,17 +45,6 @@ export function goQuoteList(list: readonly string[]): string {
 /** Replace lone UTF-16 surrogates by U+FFFD, as Go's decoders do with invalid input. */
 export function wellFormed(s: string): string {
   return s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
-}
-
-/** Go's strconv.ParseBool; undefined when the text is not a boolean. */
-export function parseGoBool(s: string): boolean | undefined {
-  switch (s) {
-    case '1': case 't': case 'T': case 'true': case 'TRUE': case 'True':
-      return true;
-    case '0': case 'f': case 'F': case 'false': case 'FALSE': case 'False':
-      return false;
-  }
-  return undefined;
 }
 
 /** Go's strconv.ParseUint(s, base, 32) for base 8 or 10 (no prefixes, no underscores). */

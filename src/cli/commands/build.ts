@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { list } from './run-options.js';
+import { pullToStderr } from '../pull.js';
 
 export const buildCmd: CommandModule = {
   command: 'build <context>',
@@ -37,6 +38,7 @@ export const buildCmd: CommandModule = {
       labels: list(a.label),
       platform: a.platform as string | undefined,
       network: a.network as string | undefined,
+      pullImage: pullToStderr,
       log: quiet ? () => undefined : (line) => process.stderr.write(line + '\n'),
       output: quiet ? devNull() : process.stderr,
     });

@@ -10,6 +10,7 @@ import { SkiffError } from '../../errors.js';
 import { passthrough, registerPassthrough } from '../argv.js';
 import { formatOutput } from '../output/table.js';
 import { batch } from '../batch.js';
+import { saveCodeCache } from '../launcher.js';
 import { list } from './run-options.js';
 import { create, refuseTtyWithoutTerminal, run } from './run.js';
 
@@ -33,7 +34,7 @@ export const start: CommandModule = {
     const refs = list(a.container);
     if (a.attach) {
       if (refs.length > 1) throw new SkiffError('EINVAL', 'you cannot start and attach multiple containers at once');
-      await startAttached(findContainer(refs[0]!));
+      await startAttached(findContainer(refs[0]!), saveCodeCache);
       return;
     }
     await eachContainer(refs, startDetached);
@@ -60,7 +61,7 @@ export const exec: CommandModule = {
     await execInContainer(String(a.container), {
       args, tty: Boolean(a.tty), interactive: Boolean(a.interactive), env: list(a.env),
       user: a.user as string | undefined, workdir: a.workdir as string | undefined, privileged: Boolean(a.privileged),
-    });
+    }, saveCodeCache);
   },
 };
 

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { canonical, parseReference, repoName } from '../../oci/reference.js';
 /** The domain modules, evaluated only by the command that runs (start-up of every other command). */
 const pullMod = () => import('../../image/pull.js');
+const progressMod = () => import('../output/progress.js');
 const manage = () => import('../../image/manage.js');
 import { humanSize } from '../../lib/units.js';
 import { formatOutput } from '../output/table.js';
@@ -16,7 +17,8 @@ export const pull: CommandModule = {
   builder: (y) =>
     y.positional('image', { type: 'string', demandOption: true }).options(PULL_OPTIONS),
   handler: async (a) => {
-    const o = { platform: a.platform as string | undefined, quiet: Boolean(a.quiet), tlsVerify: a['tls-verify'] as boolean };
+    const progress = (await progressMod()).createProgress(process.stdout, { quiet: Boolean(a.quiet) });
+    const o = { platform: a.platform as string | undefined, progress, tlsVerify: a['tls-verify'] as boolean };
     if (a['all-tags']) {
       const r = await (await pullMod()).pullAllTags(String(a.image), o);
       process.stdout.write(`${r.repository}\n`);

@@ -8,6 +8,8 @@ import { runCreated } from '../../container/lifecycle.js';
 import { SkiffError } from '../../errors.js';
 import { lazyBuiltin } from '../../lib/lazy.js';
 import { passthrough } from '../argv.js';
+import { saveCodeCache } from '../launcher.js';
+import { pullToStderr } from '../pull.js';
 import { CREATE_OPTIONS, createOptions, RUN_OPTIONS, toCreateOptions } from './run-options.js';
 
 const tty = lazyBuiltin<typeof import('node:tty')>('node:tty');
@@ -23,8 +25,8 @@ export const run: CommandModule = {
   builder: (y) => createOptions(y.usage('Usage: skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]'), RUN_OPTIONS),
   handler: async (a) => {
     if (a.tty && a.interactive && !a.detach) refuseTtyWithoutTerminal();
-    const rec = await createContainer(toCreateOptions(a, passthrough()), { warn: (m) => process.stderr.write(`WARNING: ${m}\n`) });
-    await runCreated(rec, Boolean(a.detach));
+    const rec = await createContainer(toCreateOptions(a, passthrough()), pullToStderr, { warn: (m) => process.stderr.write(`WARNING: ${m}\n`) });
+    await runCreated(rec, Boolean(a.detach), saveCodeCache);
     if (a.detach) process.stdout.write(rec.Id + '\n');
   },
 };
@@ -34,7 +36,7 @@ export const create: CommandModule = {
   describe: 'Create a new container',
   builder: (y) => createOptions(y.usage('Usage: skiff create [OPTIONS] IMAGE [COMMAND] [ARG...]'), CREATE_OPTIONS),
   handler: async (a) => {
-    const rec = await createContainer(toCreateOptions(a, passthrough()), { warn: (m) => process.stderr.write(`WARNING: ${m}\n`) });
+    const rec = await createContainer(toCreateOptions(a, passthrough()), pullToStderr, { warn: (m) => process.stderr.write(`WARNING: ${m}\n`) });
     process.stdout.write(rec.Id + '\n');
   },
 };

@@ -19,8 +19,8 @@ export const push: CommandModule = {
       .option('tls-verify', { type: 'boolean', default: true, describe: 'Require HTTPS and verify certificates' }),
   handler: async (a) => {
     const image = String(a.image);
-    const { pushImage } = await import('../../image/push.js');
-    await pushImage(image, { quiet: Boolean(a.quiet), tlsVerify: a['tls-verify'] as boolean, progress: process.stdout });
+    const [{ pushImage }, { createProgress }] = await Promise.all([import('../../image/push.js'), import('../output/progress.js')]);
+    await pushImage(image, { tlsVerify: a['tls-verify'] as boolean, progress: createProgress(process.stdout, { quiet: Boolean(a.quiet) }) });
     if (a.quiet) process.stdout.write(`${canonical(parseReference(image))}\n`);
   },
 };

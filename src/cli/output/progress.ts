@@ -6,15 +6,9 @@
  */
 import ora from 'ora';
 import { humanSize } from '../../lib/units.js';
+import { SILENT, type Progress } from '../../image/progress.js';
 
-export interface Progress {
-  /** A layer's state; `current`/`total` (bytes) make it a progress bar update. */
-  update(id: string, status: string, current?: number, total?: number): void;
-  /** A line that is not about one layer (`Digest: ...`); ends the current group of layer lines. */
-  line(text: string): void;
-  /** Draw anything still pending; the cursor is left below the layer lines. */
-  done(): void;
-}
+export type { Progress };
 
 export interface ProgressOptions {
   quiet?: boolean;
@@ -45,7 +39,7 @@ export function progressBar(current: number, total: number | undefined, columns 
 }
 
 export function createProgress(stream: NodeJS.WriteStream, o: ProgressOptions = {}): Progress {
-  if (o.quiet) return { update: () => undefined, line: () => undefined, done: () => undefined };
+  if (o.quiet) return SILENT;
   return (o.interactive ?? isInteractive(stream)) ? ttyProgress(stream) : plainProgress(stream);
 }
 
