@@ -42,6 +42,9 @@
       ],
       "libraries": [
         "-lisal"
+      ],
+      "ldflags": [
+        "-Wl,-rpath,'$$ORIGIN'"
       ]
     },
     {
