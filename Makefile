@@ -19,12 +19,16 @@ native: node_modules/.installed
 	mkdir -p dist
 	cp addon/build/Release/skiff_native.node addon/build/Release/skiff_layer.node addon/build/Release/skiff-shim addon/build/Release/skiff-init dist/
 
-ts: node_modules/.installed src/compose/schema-validate.generated.ts
+ts: node_modules/.installed src/compose/schema-validate.generated.ts src/kube/schema-validate.generated.ts
 	npx --no-install tsc -p tsconfig.json
 
 # The compose-spec JSON schema compiled by ajv into a validator at build time (run-time compile: ~300 ms).
 src/compose/schema-validate.generated.ts: src/compose/compose-spec.json scripts/compose-schema.mjs node_modules/.installed
 	node scripts/compose-schema.mjs
+
+# The validators of the Kubernetes kinds skiff reads and writes, from kubernetes-models (a dev dependency).
+src/kube/schema-validate.generated.ts: scripts/kube-schema.mjs node_modules/.installed
+	node scripts/kube-schema.mjs
 
 # One CommonJS bundle (dist/skiff.cjs) plus V8's code cache for it (dist/skiff.cjs.cache), which
 # bin/skiff.cjs compiles the bundle with: no parsing on start-up. Modules reached through import()
@@ -64,4 +68,4 @@ bench: build
 	bash bench/run.sh; bash bench/pull.sh; bash bench/build.sh
 
 clean:
-	rm -rf dist addon/build src/compose/schema-validate.generated.ts
+	rm -rf dist addon/build src/compose/schema-validate.generated.ts src/kube/schema-validate.generated.ts

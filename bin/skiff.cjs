@@ -1,3 +1,18 @@
+// Start-up contract: `skiff run --rm busybox true` must stay ~70-80 ms idle (bench/run.sh; the
+// numbers and the reasons: ARCHITECTURE.md "Start-up path"). Each trick, where it lives, what guards it:
+//  1. node starts without NODE_EXTRA_CA_CERTS (handed over as SKIFF_EXTRA_CA_CERTS, loaded by the
+//     registry client at its first TLS connection)   bin/skiff; test/unit/trust.test.ts, test/e2e/build.test.ts (ADD https)
+//  2. plain `ps` listings without node (skiff-shim ps)   bin/skiff; test/e2e/lifecycle.test.ts (both print the same)
+//  3. `node --`: a --env-file is skiff's, not node's   bin/skiff; test/e2e/mounts.test.ts (--env-file)
+//  4. one ASCII bundle, read as latin1, compiled with V8's code cache; no import() of an external
+//     module in it   here; the Makefile's `bundle` refuses non-ASCII bytes and such an import()
+//  5. one __toESM object per builtin   scripts/bundle-interop.cjs
+//  6. the user's code cache trained by run/create/pull (written before the shim's execve), in a
+//     directory only we or root can change   here, src/container/lifecycle.ts; test/e2e/code-cache.test.ts
+//  7. run/create/pull parsed without yargs (the fast path)   src/cli/fast.ts; test/unit/options.test.ts
+//  8. every other command's modules evaluated only when it runs (import() in the bundle); costly
+//     builtins loaded at first use, ids from /dev/urandom   src/cli/commands, src/lib/lazy.ts, src/lib/random.ts
+//
 // skiff's node entry (bin/skiff runs it; node re-executions of skiff, e.g. into the user namespace,
 // run it directly). The whole CLI is one bundle (dist/skiff.cjs, made by `make bundle`); it is compiled
 // here with V8's code cache so start-up does not parse it. A cache that V8 rejects (another node,

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #endif
 #include "rmtree.h"
+#include "cleanup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -98,13 +99,9 @@ static int clear_attrs(int dirfd, const char *name) {
   }
   struct stat st;
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
-    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd >= 0) {
-      r = clear_flags(fd);
-      int e = errno;
-      close(fd);
-      errno = e;
-      if (r < 0) return -1;
+      if ((r = clear_flags(fd)) < 0) return -1;
       changed |= r;
     }
   }
@@ -160,23 +157,13 @@ static int remove_dir(struct walk *w, int dirfd, const char *name) {
 /* Opens directory `name` in `dirfd` for the walk (made usable when it was not), with its identity in *st. */
 static int open_dir(struct walk *w, int dirfd, const char *name, struct stat *st) {
   for (int tries = 0;; tries++) {
-    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0) {
-      if (fstat(fd, st) < 0) {
-        int e = errno;
-        close(fd);
-        return failed(w, name, NULL, e);
-      }
-      if (st->st_dev != w->dev) {
-        close(fd);
-        return failed(w, name, "it is a mount point (another filesystem): unmount it first", EXDEV);
-      }
-      if ((st->st_mode & 0700) != 0700 && fchmod(fd, (st->st_mode & 07777) | 0700) < 0 && errno != EPERM) {
-        int e = errno;
-        close(fd);
-        return failed(w, name, NULL, e);
-      }
-      return fd;
+      if (fstat(fd, st) < 0) return failed(w, name, NULL, errno);
+      if (st->st_dev != w->dev) return failed(w, name, "it is a mount point (another filesystem): unmount it first", EXDEV);
+      if ((st->st_mode & 0700) != 0700 && fchmod(fd, (st->st_mode & 07777) | 0700) < 0 && errno != EPERM)
+        return failed(w, name, NULL, errno);
+      return take_fd(&fd);
     }
     int e = errno;
     if (e != EACCES || tries >= 2) return failed(w, name, NULL, e);
@@ -202,17 +189,11 @@ static int push(struct walk *w, const char *name, const struct stat *st) {
    non-directory before it; NULL with *done = 1 when the directory is empty now. */
 static char *next_subdir(struct walk *w, int fd, int *done) {
   *done = 0;
-  int dfd = dup(fd);
-  if (dfd < 0) {
-    failed(w, NULL, NULL, errno);
-    return NULL;
-  }
-  DIR *d = fdopendir(dfd);
-  if (!d) {
-    failed(w, NULL, NULL, errno);
-    close(dfd);
-    return NULL;
-  }
+  cleanup_close int dfd = dup(fd);
+  if (dfd < 0) return failed(w, NULL, NULL, errno), NULL;
+  cleanup_dir DIR *d = fdopendir(dfd);
+  if (!d) return failed(w, NULL, NULL, errno), NULL;
+  take_fd(&dfd); /* the DIR owns it */
   rewinddir(d); /* the copy shares its offset with `fd`: start from the top every time */
   char *sub = NULL;
   for (;;) {
@@ -231,9 +212,6 @@ static char *next_subdir(struct walk *w, int fd, int *done) {
       break;
     }
   }
-  int e = errno;
-  closedir(d);
-  errno = e;
   return sub;
 }
 
@@ -244,23 +222,20 @@ int rmtree_at(int dirfd, const char *name, char *err, size_t errlen) {
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : failed(&w, NULL, NULL, errno);
   w.dev = st.st_dev;
   if (!S_ISDIR(st.st_mode)) return remove_file(&w, dirfd, name) < 0 ? -1 : 0;
-  int cur = open_dir(&w, dirfd, name, &st);
+  cleanup_close int cur = open_dir(&w, dirfd, name, &st);
   if (cur < 0) return -1;
   int r = push(&w, name, &st);
   while (r == 0) {
     int done;
-    char *sub = next_subdir(&w, cur, &done);
+    cleanup_free char *sub = next_subdir(&w, cur, &done);
     if (sub) {
-      int fd = open_dir(&w, cur, sub, &st);
+      cleanup_close int fd = open_dir(&w, cur, sub, &st);
       if (fd < 0 || push(&w, sub, &st) < 0) {
-        if (fd >= 0) close(fd);
-        free(sub);
         r = -1;
         break;
       }
-      free(sub);
-      close(cur);
-      cur = fd;
+      close_fd(&cur);
+      cur = take_fd(&fd);
       continue;
     }
     if (!done) {
@@ -269,29 +244,24 @@ int rmtree_at(int dirfd, const char *name, char *err, size_t errlen) {
     }
     /* `cur` is empty: climb to its parent and remove it there */
     if (w.n == 1) {
-      close(cur);
-      cur = -1;
+      close_fd(&cur);
       free(w.lv[0].name);
       w.n = 0;
       r = remove_dir(&w, dirfd, name);
       break;
     }
-    int parent = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_close int parent = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct level *up = &w.lv[w.n - 2];
     if (parent < 0 || fstat(parent, &st) < 0 || st.st_dev != up->dev || st.st_ino != up->ino) {
-      int e = parent < 0 ? errno : EXDEV;
-      if (parent >= 0) close(parent);
-      r = failed(&w, NULL, "it was moved while being removed", e);
+      r = failed(&w, NULL, "it was moved while being removed", parent < 0 ? errno : EXDEV);
       break;
     }
-    close(cur);
-    cur = parent;
-    char *leaf = w.lv[--w.n].name;
+    close_fd(&cur);
+    cur = take_fd(&parent);
+    cleanup_free char *leaf = w.lv[--w.n].name;
     r = remove_dir(&w, cur, leaf);
-    free(leaf);
   }
   int e = errno;
-  if (cur >= 0) close(cur);
   for (size_t i = 0; i < w.n; i++) free(w.lv[i].name);
   free(w.lv);
   errno = e;

@@ -27,7 +27,7 @@ extern char **environ;
 #define PID_FILE "aardvark.pid"
 
 static char *read_text(const char *path) {
-  FILE *f = fopen(path, "re");
+  cleanup_file FILE *f = fopen(path, "re");
   if (!f) return NULL;
   size_t cap = 4096, len = 0;
   char *buf = xcalloc(1, cap);
@@ -45,7 +45,6 @@ static char *read_text(const char *path) {
     }
   }
   buf[len] = 0;
-  fclose(f);
   return buf;
 }
 
@@ -54,10 +53,10 @@ static char *read_text(const char *path) {
 static int rewrite(const char *dir, const char *network, const char *gateway, const char *id, const char *line) {
   char path[4200];
   snprintf(path, sizeof path, "%s/%s", dir, network);
-  char *old = read_text(path);
+  cleanup_free char *old = read_text(path);
   if (!old && errno != ENOENT) return fail("read %s", path);
   size_t cap = (old ? strlen(old) : 0) + (line ? strlen(line) : 0) + strlen(gateway) + 4;
-  char *out = xcalloc(1, cap);
+  cleanup_free char *out = xcalloc(1, cap);
   size_t idlen = strlen(id);
   int entries = 0;
   bool first = true;
@@ -82,36 +81,31 @@ static int rewrite(const char *dir, const char *network, const char *gateway, co
     strcat(out, line);
     entries++;
   }
-  int r = 0;
-  if (!entries) {
-    if (unlink(path) < 0 && errno != ENOENT) r = fail("remove %s", path);
-  } else {
-    /* staged beside the dir, not in it: aardvark-dns reads every file of the dir as a network */
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%s", dir, network);
-    if (write_atomic(tmp, out) < 0) r = -1;
-    else if (rename(tmp, path) < 0) r = fail("rename %s", path), unlink(tmp);
-  }
-  free(out);
-  free(old);
-  return r;
+  if (!entries) return unlink(path) < 0 && errno != ENOENT ? fail("remove %s", path) : 0;
+  /* staged beside the dir, not in it: aardvark-dns reads every file of the dir as a network */
+  char tmp[4300];
+  snprintf(tmp, sizeof tmp, "%s.tmp-%s", dir, network);
+  if (write_atomic(tmp, out) < 0) return -1;
+  if (rename(tmp, path) < 0) return fail("rename %s", path), unlink(tmp), -1;
+  return 0;
 }
 
 /* The running aardvark-dns of dir, or 0. A pid counts only when its command line names the dir. */
 static pid_t running(const char *dir) {
   char path[4200];
   snprintf(path, sizeof path, "%s/" PID_FILE, dir);
-  char *text = read_text(path);
-  if (!text) return 0;
-  pid_t pid = (pid_t)atoi(text);
-  free(text);
+  pid_t pid;
+  {
+    cleanup_free char *text = read_text(path);
+    if (!text) return 0;
+    pid = (pid_t)atoi(text);
+  }
   if (pid <= 0) return 0;
   snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   char cmd[4096];
   ssize_t n = read(fd, cmd, sizeof cmd - 1);
-  close(fd);
   if (n <= 0) return 0;
   cmd[n] = 0;
   bool is_aardvark = false, names_dir = false;
@@ -122,18 +116,18 @@ static pid_t running(const char *dir) {
   return is_aardvark && names_dir ? pid : 0;
 }
 
-/* Is something bound to UDP addr:53 in this network namespace (aardvark's listener)? */
-static bool udp53_bound(const unsigned char addr[4]) {
-  FILE *f = fopen("/proc/net/udp", "re");
-  if (!f) return false;
+/* The inode of the socket bound to UDP addr:53 in this network namespace (aardvark's listener), 0 if none. */
+static unsigned long udp53_inode(const unsigned char addr[4]) {
+  cleanup_file FILE *f = fopen("/proc/net/udp", "re");
+  if (!f) return 0;
   char want[16], line[512];
   /* the kernel prints the address as the hex of its 32-bit value in host order, then the port */
   unsigned v = (unsigned)addr[0] | (unsigned)addr[1] << 8 | (unsigned)addr[2] << 16 | (unsigned)addr[3] << 24;
   snprintf(want, sizeof want, "%08X:0035", v);
-  bool found = false;
-  while (!found && fgets(line, sizeof line, f)) found = strstr(line, want) != NULL;
-  fclose(f);
-  return found;
+  unsigned long inode = 0;
+  while (!inode && fgets(line, sizeof line, f))
+    if (strstr(line, want) && sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %lu", &inode) != 1) inode = 0;
+  return inode;
 }
 
 static void sleep_ms(long ms) {
@@ -174,13 +168,24 @@ static int start(const char *path, const char *dir) {
 }
 
 /* The listener on the gateway appears after the pid file (aardvark-dns 1.4 reports ready before it
-   binds): wait for it, up to 5 s. */
-static int await_listener(const char *network, const unsigned char gw[4]) {
+   binds), and a SIGHUP makes it close every listener and bind new ones (a query sent between the two
+   is lost): wait for a listener other than `old` (the one before the SIGHUP; 0 for a start), up to 5 s,
+   so the container starts with its DNS server answering. */
+static int await_listener(const char *network, const unsigned char gw[4], unsigned long old) {
   for (int i = 0; i < 500; i++) {
-    if (udp53_bound(gw)) return 0;
+    unsigned long inode = udp53_inode(gw);
+    if (inode && inode != old) return 0;
     sleep_ms(i < 50 ? 1 : 10);
   }
   return failx("aardvark-dns does not answer on %u.%u.%u.%u:53 for network %s", gw[0], gw[1], gw[2], gw[3], network);
+}
+
+/* SIGHUP: aardvark-dns rereads its config dir; then, when it still serves f's network, wait for its
+   new listener on the gateway. */
+static int reload(pid_t pid, const struct net_iface *f, bool serves) {
+  unsigned long old = udp53_inode(f->net.gateway.a);
+  if (kill(pid, SIGHUP) < 0) return errno == ESRCH ? 0 : fail("signal aardvark-dns (pid %d)", (int)pid);
+  return serves && old ? await_listener(f->net.name, f->net.gateway.a, old) : 0;
 }
 
 int dns_add(const char *aardvark, const struct net_iface *f, const char *id, const char *servers) {
@@ -193,13 +198,14 @@ int dns_add(const char *aardvark, const struct net_iface *f, const char *id, con
   if (n < 0 || (size_t)n >= sizeof line) return failx("DNS names of container %s are too long", id);
   if (rewrite(dir, f->net.name, gw, id, line) < 0) return -1;
   pid_t pid = running(dir);
+  int r;
   if (pid > 0) {
-    if (kill(pid, SIGHUP) < 0 && errno != ESRCH) return fail("signal aardvark-dns (pid %d)", (int)pid);
-  } else if (start(aardvark, dir) < 0) {
-    rewrite(dir, f->net.name, gw, id, NULL);
-    return -1;
+    r = reload(pid, f, true);
+  } else {
+    if (start(aardvark, dir) < 0) return rewrite(dir, f->net.name, gw, id, NULL), -1;
+    r = await_listener(f->net.name, f->net.gateway.a, 0);
   }
-  if (await_listener(f->net.name, f->net.gateway.a) < 0) {
+  if (r < 0) {
     char saved[1536];
     snprintf(saved, sizeof saved, "%s", failure());
     dns_remove(f, id);
@@ -209,13 +215,12 @@ int dns_add(const char *aardvark, const struct net_iface *f, const char *id, con
 }
 
 static bool dir_has_networks(const char *dir) {
-  DIR *d = opendir(dir);
+  cleanup_dir DIR *d = opendir(dir);
   if (!d) return false;
   bool any = false;
   struct dirent *e;
   while (!any && (e = readdir(d)))
     any = e->d_name[0] != '.' && strcmp(e->d_name, PID_FILE);
-  closedir(d);
   return any;
 }
 
@@ -232,7 +237,7 @@ int dns_remove(const struct net_iface *f, const char *id) {
   }
   pid_t pid = running(dir);
   if (!pid) return 0;
-  if (dir_has_networks(dir)) return kill(pid, SIGHUP) < 0 && errno != ESRCH ? fail("signal aardvark-dns (pid %d)", (int)pid) : 0;
+  if (dir_has_networks(dir)) return reload(pid, f, access(path, F_OK) == 0);
   /* the last network went: stop it and wait, so that a start under the same lock finds it gone */
   if (kill(pid, SIGTERM) < 0 && errno != ESRCH) return fail("stop aardvark-dns (pid %d)", (int)pid);
   for (int i = 0; i < 200 && running(dir) == pid && kill(pid, 0) == 0; i++) sleep_ms(5);

@@ -28,15 +28,11 @@ int attach_listen(const char *path) {
     *slash = 0;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) return fail("create %s", dir);
   }
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return fail("create the attach socket");
   unlink(path); /* a previous run's */
-  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 8) < 0) {
-    fail("listen on %s", path);
-    close(fd);
-    return -1;
-  }
-  return fd;
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 8) < 0) return fail("listen on %s", path);
+  return take_fd(&fd);
 }
 
 void attach_accept(int listener, struct attach_clients *a) {

@@ -36,14 +36,11 @@ static int make_dir(const char *dir) {
 
 /* A small kernel file into buf (NUL-terminated): its length, or -1 (errno set). */
 static ssize_t read_small(const char *file, char *buf, size_t cap) {
-  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  cleanup_close int fd = open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   ssize_t n;
   do n = read(fd, buf, cap - 1);
   while (n < 0 && errno == EINTR);
-  int e = errno;
-  close(fd);
-  errno = e;
   if (n < 0) return -1;
   buf[n] = 0;
   return n;
@@ -73,12 +70,9 @@ static void enable_v2_controllers(const char *dir) {
     char req[64];
     int len = snprintf(req, sizeof req, "+%s", c);
     if (len <= 0 || len >= (int)sizeof req) continue;
-    int w = open(file, O_WRONLY | O_CLOEXEC);
+    cleanup_close int w = open(file, O_WRONLY | O_CLOEXEC);
     if (w < 0) return;
-    ssize_t r = write(w, req, (size_t)len);
-    int e = errno;
-    close(w);
-    if (r < 0 && e == EBUSY) return; /* the parent holds processes: no controller can be enabled */
+    if (write(w, req, (size_t)len) < 0 && errno == EBUSY) return; /* the parent holds processes: no controller can be enabled */
   }
 }
 
@@ -91,13 +85,12 @@ int cgroup_enter(const struct container *c, pid_t pid) {
     const char *dir = c->cgroups[i];
     if (make_dir(dir) < 0) return -1;
     enable_v2_controllers(dir);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return fail("open cgroup %s", dir);
     int r = confine ? devices_apply(fd, dir, c->dev_rules, c->ndev_rules) : 0;
-    if (r > 0) confined = true;
-    if (r >= 0 && write_file_at(fd, "cgroup.procs", buf, (size_t)len) < 0) r = fail("move the container into cgroup %s", dir);
-    close(fd);
     if (r < 0) return -1;
+    if (r > 0) confined = true;
+    if (write_file_at(fd, "cgroup.procs", buf, (size_t)len) < 0) return fail("move the container into cgroup %s", dir);
   }
   if (confine && !confined)
     return failx("no cgroup to apply the container's device policy in: skiff.cgroups holds neither a v1 devices cgroup nor a cgroup v2 group");

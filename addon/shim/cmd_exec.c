@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "shim.h"
 
+/* Descriptors of the init's namespaces we do not share, in the order they are joined (-1: shared). */
 static int open_namespaces(int procfd, long pid, int fds[NS_COUNT]) {
   static const int order[NS_COUNT] = {NS_USER, NS_PID, NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS_MNT};
   for (int i = 0; i < NS_COUNT; i++) fds[i] = -1;
@@ -41,64 +42,66 @@ static int open_namespaces(int procfd, long pid, int fds[NS_COUNT]) {
   return 0;
 }
 
-static int join_namespaces(const int fds[NS_COUNT]) {
+/* Join them: user first (the others belong to it), mount last (it changes our root). */
+static int join_namespaces(long pid) {
   static const int order[NS_COUNT] = {NS_USER, NS_PID, NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS_MNT};
-  for (int i = 0; i < NS_COUNT; i++)
-    if (fds[i] >= 0) {
-      if (setns(fds[i], NAMESPACES[order[i]].flag) < 0) return fail("join the container's %s namespace", NAMESPACES[order[i]].type);
-      close(fds[i]);
+  char procdir[32];
+  snprintf(procdir, sizeof procdir, "/proc/%ld", pid);
+  cleanup_close int procfd = open(procdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (procfd < 0) return errno == ENOENT ? failx("container process %ld is not running", pid) : fail("open %s", procdir);
+  int fds[NS_COUNT];
+  int r = open_namespaces(procfd, pid, fds);
+  for (int i = 0; i < NS_COUNT && r == 0; i++)
+    if (fds[i] >= 0 && setns(fds[i], NAMESPACES[order[i]].flag) < 0)
+      r = fail("join the container's %s namespace", NAMESPACES[order[i]].type);
+  for (int i = 0; i < NS_COUNT; i++) close_fd(&fds[i]);
+  return r;
+}
+
+/* -1 with the failure recorded, or the process's exit code. */
+static int exec(long pid, const char *file) {
+  static struct process p;
+  cleanup_json json_t *owner = NULL;
+  if (spec_load_process(file, &p, &owner) < 0) return -1;
+  cleanup_filter struct filter_job f;
+  if (filter_prepare(&f, p.seccomp, NULL) < 0) return -1;
+  json_t *cgroups = json_object_get(owner, "skiffCgroups");
+  if (json_is_array(cgroups) && cgroup_join_dirs(cgroups) < 0) return -1;
+  if (join_namespaces(pid) < 0 || block_signals() < 0) return -1;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return fail("socketpair");
+  cleanup_close int sock = sv[0];
+  cleanup_close int theirs = sv[1];
+  pid_t child = fork();
+  if (child < 0) return fail("fork");
+  if (child == 0) {
+    close_fd(&sock);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+      fail("set the parent-death signal");
+      child_die(theirs);
     }
-  return 0;
+    if (chan_peer_gone(theirs)) _exit(EXIT_SHIM);
+    struct exec_ctx x = {.sock = theirs, .console = false, .bpf = f.sc ? &f.bpf : NULL, .bpf_pending = f.pending,
+                         .set_rlimits_oom = true};
+    exec_process(&p, &x);
+  }
+  close_fd(&theirs);
+  int master = -1;
+  if (filter_deliver(&f, sock) < 0 || await_start(sock, &master) < 0) {
+    kill(child, SIGKILL);
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+    close_fd(&master);
+    return -1;
+  }
+  close_fd(&sock);
+  int sig;
+  return supervise(child, master, &sig, true);
 }
 
 int cmd_exec(const char *pidarg, const char *file) {
   clear_nonblock_stdio();
   char *end;
   long pid = strtol(pidarg, &end, 10);
-  if (*end || pid <= 0) return failx("invalid pid %s", pidarg), print_failure();
-  static struct process p;
-  json_t *owner;
-  if (spec_load_process(file, &p, &owner) < 0) return print_failure();
-  struct filter_job f;
-  if (filter_prepare(&f, p.seccomp, NULL) < 0) return print_failure();
-  json_t *cgroups = json_object_get(owner, "skiffCgroups");
-  if (json_is_array(cgroups) && cgroup_join_dirs(cgroups) < 0) return print_failure();
-  char procdir[32];
-  snprintf(procdir, sizeof procdir, "/proc/%ld", pid);
-  int procfd = open(procdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (procfd < 0) {
-    if (errno == ENOENT) return failx("container process %ld is not running", pid), print_failure();
-    return fail("open %s", procdir), print_failure();
-  }
-  int fds[NS_COUNT];
-  if (open_namespaces(procfd, pid, fds) < 0) return print_failure();
-  close(procfd);
-  if (join_namespaces(fds) < 0 || block_signals() < 0) return print_failure();
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return fail("socketpair"), print_failure();
-  pid_t child = fork();
-  if (child < 0) return fail("fork"), print_failure();
-  if (child == 0) {
-    close(sv[0]);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
-      fail("set the parent-death signal");
-      child_die(sv[1]);
-    }
-    if (chan_peer_gone(sv[1])) _exit(EXIT_SHIM);
-    struct exec_ctx x = {.sock = sv[1], .console = false, .bpf = f.sc ? &f.bpf : NULL, .bpf_pending = f.pending,
-                         .set_rlimits_oom = true};
-    exec_process(&p, &x);
-  }
-  close(sv[1]);
-  int master = -1;
-  if (filter_deliver(&f, sv[0]) < 0 || await_start(sv[0], &master) < 0) {
-    int code = print_failure();
-    kill(child, SIGKILL);
-    while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
-    if (master >= 0) close(master);
-    return code;
-  }
-  close(sv[0]);
-  int sig;
-  return supervise(child, master, &sig, true);
+  int r = *end || pid <= 0 ? failx("invalid pid %s", pidarg) : exec(pid, file);
+  return r < 0 ? print_failure() : r;
 }

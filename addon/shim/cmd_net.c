@@ -22,6 +22,7 @@
 #include "net.h"
 #include "shim.h"
 
+/* The network namespace of TARGET (a pid, or a namespace file). */
 static int open_target(const char *target, pid_t *pid) {
   *pid = 0;
   char path[64];
@@ -45,7 +46,7 @@ static void hold(void) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
-  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  cleanup_close int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   struct pollfd p[2] = {{0, POLLIN, 0}, {sfd, POLLIN, 0}};
   for (;;) {
     int n = poll(p, sfd >= 0 ? 2 : 1, -1);
@@ -57,50 +58,42 @@ static void hold(void) {
       if (r <= 0 && !(r < 0 && errno == EINTR)) break;
     }
   }
-  if (sfd >= 0) close(sfd);
 }
 
 static int setup(bool keep, const char *file, const char *target) {
-  struct net_plan p;
-  if (net_plan_load(file, &p) < 0) return net_plan_free(&p), print_failure();
-  if ((p.nports || p.has_pasta) && !keep)
-    return net_plan_free(&p), failx("published ports and pasta need --hold (they live as long as this process)"),
-           print_failure();
+  cleanup_plan struct net_plan p = {0};
+  if (net_plan_load(file, &p) < 0) return -1;
+  if ((p.nports || p.has_pasta) && !keep) return failx("published ports and pasta need --hold (they live as long as this process)");
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
-  sigprocmask(SIG_BLOCK, &set, NULL); /* a SIGTERM during setup waits until it is undone or held */
+  /* a SIGTERM during setup waits until it is undone or held */
+  if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return fail("block signals");
   pid_t pid;
-  int ns = open_target(target, &pid);
-  if (ns < 0) return net_plan_free(&p), print_failure();
-  if (p.has_pasta && !pid) return close(ns), net_plan_free(&p), failx("pasta needs a pid as target"), print_failure();
-  struct net_held h;
-  if (net_setup(&p, ns, pid, &h) < 0) return close(ns), net_plan_free(&p), print_failure();
-  char *status = net_status(&p, &h, ns);
-  close(ns);
-  int r = 0;
-  if (!status || printf("%s\n", status) < 0 || fflush(stdout) != 0) r = -1;
-  free(status);
-  if (r == 0 && keep) hold();
-  net_release(&h);
-  net_plan_free(&p);
-  return r < 0 ? EXIT_SHIM : 0;
-}
-
-static int teardown(const char *file) {
-  struct net_plan p;
-  int r = net_plan_load(file, &p) < 0 ? -1 : net_teardown(&p);
-  net_plan_free(&p);
-  return r < 0 ? print_failure() : 0;
+  cleanup_close int ns = open_target(target, &pid);
+  if (ns < 0) return -1;
+  if (p.has_pasta && !pid) return failx("pasta needs a pid as target");
+  cleanup_held struct net_held h;
+  if (net_setup(&p, ns, pid, &h) < 0) return -1;
+  cleanup_free char *status = net_status(&p, &h, ns);
+  if (!status) return failx("out of memory");
+  if (printf("%s\n", status) < 0 || fflush(stdout) != 0) return fail("write the network status");
+  if (keep) hold();
+  return 0;
 }
 
 int cmd_net(int argc, char **argv) {
-  if (argc >= 3 && !strcmp(argv[0], "setup")) {
+  int r;
+  if (argc >= 3 && !strcmp(argv[0], "setup") && argc == 3 + !strcmp(argv[1], "--hold")) {
     bool keep = !strcmp(argv[1], "--hold");
-    if (argc == 3 + keep) return setup(keep, argv[1 + keep], argv[2 + keep]);
+    r = setup(keep, argv[1 + keep], argv[2 + keep]);
+  } else if (argc == 2 && !strcmp(argv[0], "teardown")) {
+    cleanup_plan struct net_plan p = {0};
+    r = net_plan_load(argv[1], &p) < 0 ? -1 : net_teardown(&p);
+  } else {
+    return -1; /* usage */
   }
-  if (argc == 2 && !strcmp(argv[0], "teardown")) return teardown(argv[1]);
-  return -1;
+  return r < 0 ? print_failure() : 0;
 }

@@ -7,179 +7,40 @@
  *   shim                                   child (clone with the new namespaces; pid 1)
  *   ────                                   ─────
  *   parse + validate spec, seccomp cache
- *   join namespaces given by path
- *   block forwarded signals
- *   clone ───────────────────────────────▶ pdeathsig, wait for GO
- *   id maps (newuidmap/newgidmap)
- *   cgroups (skiff.cgroups): mkdir, device policy (v1 rules / v2 BPF), move child in
- *   GO ──────────────────────────────────▶ unshare cgroup ns (inside its cgroups), rootfs, mounts,
+ *   step_prepare: join namespaces given by path
+ *   (block forwarded signals: the caller)
+ *   step_clone ──────────────────────────▶ pdeathsig, wait for GO
+ *   step_idmaps: newuidmap/newgidmap
+ *   step_cgroups: mkdir, device policy (v1 rules / v2 BPF), move child in
+ *   step_network (skiff.network): veth pair into the child's netns, address and routes inside,
+ *     bridge, firewall table, DNS entry, host ports held (or pasta) → network status file
+ *   step_go: GO ─────────────────────────▶ unshare cgroup ns (inside its cgroups), rootfs, mounts,
  *                                          /dev, pivot_root, masks, hostname
  *   compile seccomp if not cached; BPF ──▶ (received when needed) terminal, user, caps, seccomp
  *   ◀────────────────── PTY / ERROR / EOF  execve (the channel closes on exec)
- *   pid file, relay + forward + wait
- *   exit file, remove cgroups, remove (inside the user namespace)
+ *   step_pidfile
+ *   relay + forward + wait (supervise)
+ *   remove cgroups, release host ports / pasta, exit file; detached children: network teardown,
+ *   --rm removal (inside the user namespace)
+ *
+ * Each step records one failure line and returns -1; start_end() then undoes what the steps made
+ * (the child killed and reaped, its cgroups, its network), so a failed start leaves nothing.
  */
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "net.h"
 #include "shim.h"
-
-void write_exit_file(const char *exit_file, int code, int sig, const char *error) {
-  if (!exit_file) return;
-  char ts[64];
-  rfc3339_now(ts, sizeof ts);
-  json_t *o = json_pack("{s:i, s:o, s:s, s:s}", "exitCode", code, "signal", sig ? json_integer(sig) : json_null(),
-                        "finishedAt", ts, "error", error ? error : "");
-  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-  if (!s || write_atomic(exit_file, s) < 0) print_failure();
-  free(s);
-  json_decref(o);
-}
-
-/* Where path `i` of `paths` goes in `trash_dir` for the deleter `pid`: a staging name of the store
-   (`<pid>-<kind>-...`), so the CLI's sweep leaves it alone while that pid runs and removes it after. */
-static void trash_name(const char *trash_dir, const char *path, size_t i, pid_t pid, char *out, size_t len) {
-  const char *base = strrchr(path, '/');
-  snprintf(out, len, "%s/%d-rm-%zu-%s", trash_dir, (int)pid, i, base ? base + 1 : path);
-}
-
-/* Delete the paths (and their trash names). Files owned by subordinate ids can only be removed
-   from inside the user namespace. */
-static int delete_paths(char *const *paths, size_t n, const char *trash_dir, int userns_fd, pid_t trash_pid) {
-  if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) return fail("join the container's user namespace to remove its files");
-  int r = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (trash_dir) {
-      char t[PATH_MAX];
-      trash_name(trash_dir, paths[i], i, trash_pid, t, sizeof t);
-      if (rm_rf(t) < 0) r = -1;
-    }
-    if (rm_rf(paths[i]) < 0) r = -1;
-  }
-  return r;
-}
-
-/*
- * --rm: the container's name goes from the names index (containers/names/<name> → id), under the
- * index's lock (locks/containers, where the CLI claims names) and only while the link still names
- * this container: a name a new container has taken since stays. The name is read from the record
- * now, not from the spec: `rename` may have changed it.
- */
-static void release_name(const struct name_link *n) {
-  if (!n || !n->dir || !n->lock || !n->record || !n->id) return;
-  int fd = open(n->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    fail("open %s", n->lock);
-    print_failure();
-    return;
-  }
-  while (flock(fd, LOCK_EX) < 0) {
-    if (errno == EINTR) continue;
-    fail("lock %s", n->lock);
-    print_failure();
-    close(fd);
-    return;
-  }
-  json_t *rec = json_load_file(n->record, 0, NULL);
-  const char *name = json_string_value(json_object_get(rec, "Name"));
-  char link[PATH_MAX], target[PATH_MAX];
-  if (name && *name && !strchr(name, '/') && snprintf(link, sizeof link, "%s/%s", n->dir, name) < (int)sizeof link) {
-    ssize_t len = readlink(link, target, sizeof target - 1);
-    if (len > 0) {
-      target[len] = 0;
-      if (!strcmp(target, n->id) && unlink(link) < 0 && errno != ENOENT) {
-        fail("remove %s", link);
-        print_failure();
-      }
-    }
-  }
-  json_decref(rec);
-  close(fd);
-}
-
-/*
- * --rm. With skiff.trashDir (on the store's filesystem) each path is first renamed there: the
- * container is gone from the store at once, and a child detached from the caller's session and
- * stdio deletes the files after the shim has exited (a slow disk then holds up nobody's prompt). A
- * deleter that dies leaves `<trashDir>/<pid>-rm-...`, which the CLI's staging sweep removes. When a
- * rename fails (or without trashDir) the shim waits for the deletion, as before.
- * `mnt_fd` (or -1) holds the container's mount namespace: the deleter closes it first, so the
- * namespace's teardown (unmounting the overlay: an RCU grace period, 2 ms to over a second on a busy
- * machine) happens there too, not in the container's exit the shim waits for.
- */
-void remove_paths(char *const *paths, size_t n, const char *trash_dir, int userns_fd, int mnt_fd, const struct name_link *names) {
-  if (n) release_name(names); /* before the record is renamed away */
-  if (!n) {
-    if (mnt_fd >= 0) close(mnt_fd);
-    return;
-  }
-  bool fork_it = userns_fd >= 0 || trash_dir;
-  int go[2] = {-1, -1};
-  if (trash_dir && pipe2(go, O_CLOEXEC) < 0) {
-    fail("pipe for the removal of the container's files");
-    print_failure();
-    return;
-  }
-  pid_t p = fork_it ? fork() : 0;
-  if (p < 0) {
-    fail("fork to remove the container's files");
-    print_failure();
-    return;
-  }
-  if (p == 0 && fork_it) {
-    if (mnt_fd >= 0) close(mnt_fd); /* the last reference: the namespace goes now, before the files */
-    char wait_for_me = 0;
-    if (trash_dir) {
-      close(go[1]);
-      /* the shim's verdict: EOF = it renamed everything and is gone; 'w' = it waits for us */
-      while (read(go[0], &wait_for_me, 1) < 0 && errno == EINTR) {}
-      if (!wait_for_me) {
-        /* nothing of the caller's may stay open in here: its session, stdio, any other fd */
-        if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) _exit(1);
-        userns_fd = -1;
-        setsid();
-        int null = open("/dev/null", O_RDWR);
-        if (null >= 0) dup2(null, 0), dup2(null, 1), dup2(null, 2);
-        syscall(SYS_close_range, 3U, ~0U, 0U);
-      }
-    }
-    int r = delete_paths(paths, n, trash_dir, userns_fd, getpid());
-    if (r < 0) print_failure();
-    _exit(r < 0);
-  }
-  if (p == 0) {
-    if (mnt_fd >= 0) close(mnt_fd);
-    if (delete_paths(paths, n, NULL, -1, 0) < 0) print_failure();
-    return;
-  }
-  if (mnt_fd >= 0) close(mnt_fd); /* the child holds the namespace now */
-  bool all_renamed = trash_dir != NULL;
-  for (size_t i = 0; i < n && all_renamed; i++) {
-    char t[PATH_MAX];
-    trash_name(trash_dir, paths[i], i, p, t, sizeof t);
-    if (rename(paths[i], t) < 0 && errno != ENOENT) all_renamed = false;
-  }
-  if (trash_dir) {
-    if (!all_renamed && write(go[1], "w", 1) != 1) all_renamed = true; /* cannot tell it to report: let it go */
-    close(go[0]);
-    close(go[1]);
-    if (all_renamed) return;
-  }
-  int st;
-  while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
-}
 
 /* The cgroup namespace is made after GO, when the child already is in its own cgroups: its root
    is then the container's cgroup (as runc and crun do), not the shim's. */
@@ -218,111 +79,150 @@ static void __attribute__((noreturn)) container_child(const struct container *c,
   exec_process((struct process *)&c->proc, &x);
 }
 
-static void filter_free(struct filter_job *f) {
-  free(f->key);
-  free(f->bpf.insns);
-  if (f->cachefd >= 0) close(f->cachefd);
-  memset(f, 0, sizeof *f);
-  f->cachefd = -1;
-}
+/* One start: what its steps made, for start_end() to undo when a later step fails. */
+struct start {
+  struct container *c;
+  const struct start_io *io;
+  struct net_held *net;
+  struct started *out;
+  struct filter_job filter;
+  int sock;          /* the channel to the child */
+  int flags;         /* clone flags */
+  bool late_cgroupns;
+  pid_t child;
+  bool cgroups;      /* the child's cgroups exist */
+  bool net_started;  /* this start set the network up */
+  bool net_ports;    /* ... and reserved the host ports (a restart keeps those of the first start) */
+  bool ok;
+};
 
-static int start_failed(const struct container *c, pid_t child, int sock, struct filter_job *f) {
-  if (child > 0) {
-    kill(child, SIGKILL);
-    while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
-    cgroup_remove(c->cgroups, c->ncgroups);
+static void start_end(struct start *st) {
+  int e = errno;
+  if (!st->ok) {
+    char saved[1536];
+    snprintf(saved, sizeof saved, "%s", failure());
+    if (st->child > 0) {
+      kill(st->child, SIGKILL);
+      while (waitpid(st->child, NULL, 0) < 0 && errno == EINTR) {}
+    }
+    if (st->cgroups) cgroup_remove(st->c->cgroups, st->c->ncgroups);
+    if (st->net_started) {
+      if (st->net_ports) net_release(st->net);
+      else net_stop(st->net);
+      if (net_teardown(st->c->network) < 0) print_failure();
+    }
+    close_fd(&st->out->master);
+    failx("%s", saved); /* the step's failure is the one to report */
   }
-  if (sock >= 0) close(sock);
-  filter_free(f);
-  return -1;
+  close_fd(&st->sock);
+  filter_free(&st->filter);
+  errno = e;
 }
 
-int container_start(struct container *c, const struct start_io *io, struct started *s) {
-  s->pid = -1;
-  s->master = -1;
-  s->userns_fd = -1;
-  struct filter_job f;
-  if (filter_prepare(&f, c->proc.seccomp, c->seccomp_cache) < 0) return start_failed(c, -1, -1, &f);
-  if (ns_join_parent(c) < 0) return start_failed(c, -1, -1, &f);
+static int step_prepare(struct start *st) {
+  if (filter_prepare(&st->filter, st->c->proc.seccomp, st->c->seccomp_cache) < 0) return -1;
+  return ns_join_parent(st->c);
+}
+
+static int step_clone(struct start *st) {
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-    fail("socketpair");
-    return start_failed(c, -1, -1, &f);
-  }
-  int flags = ns_clone_flags(c);
-  bool late_cgroupns = (flags & CLONE_NEWCGROUP) && c->ncgroups;
-  if (late_cgroupns) flags &= ~CLONE_NEWCGROUP;
-  pid_t child = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
-  if (child < 0) {
-    fail("create the container's namespaces");
-    close(sv[1]);
-    return start_failed(c, -1, sv[0], &f);
-  }
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return fail("socketpair");
+  st->sock = sv[0];
+  cleanup_close int theirs = sv[1];
+  st->flags = ns_clone_flags(st->c);
+  st->late_cgroupns = (st->flags & CLONE_NEWCGROUP) && st->c->ncgroups;
+  if (st->late_cgroupns) st->flags &= ~CLONE_NEWCGROUP;
+  pid_t child = (pid_t)syscall(SYS_clone, (unsigned long)st->flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (child < 0) return fail("create the container's namespaces");
   if (child == 0) {
-    close(sv[0]);
-    container_child(c, sv[1], &f, io, late_cgroupns);
+    close_fd(&st->sock);
+    container_child(st->c, theirs, &st->filter, st->io, st->late_cgroupns);
   }
-  close(sv[1]);
-  int sock = sv[0];
-  if (flags & CLONE_NEWUSER) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child);
-    /* kept open: --rm removes the files from inside this namespace after the container is gone */
-    if ((s->userns_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-      fail("open %s", path);
-      return start_failed(c, child, sock, &f);
-    }
-    if (write_idmaps(child, c->uidmap, c->nuidmap, c->gidmap, c->ngidmap, c->idmap_helpers) < 0)
-      return start_failed(c, child, sock, &f);
-  }
-  if (cgroup_enter(c, child) < 0) return start_failed(c, child, sock, &f);
-  chan_send(sock, MSG_GO, 0, NULL, 0, -1); /* a dead child has left its reason in the channel */
-  if (filter_deliver(&f, sock) < 0) return start_failed(c, child, sock, &f);
-  if (await_start(sock, &s->master) < 0) {
-    if (s->master >= 0) close(s->master);
-    s->master = -1;
-    return start_failed(c, child, sock, &f);
-  }
-  close(sock);
-  filter_free(&f);
-  if (c->pid_file) {
-    char buf[24];
-    snprintf(buf, sizeof buf, "%d", (int)child);
-    if (write_atomic(c->pid_file, buf) < 0) {
-      if (s->master >= 0) close(s->master);
-      s->master = -1;
-      return start_failed(c, child, -1, &f);
-    }
-  }
-  s->pid = child;
+  st->child = child;
   return 0;
 }
 
-static int failed(const struct container *c, int userns_fd) {
-  int code = print_failure();
-  write_exit_file(c->exit_file, code, 0, failure());
-  remove_paths((char *const *)c->remove, c->nremove, c->trash_dir, userns_fd, -1, &c->names);
-  return code;
+static int step_idmaps(struct start *st) {
+  if (!(st->flags & CLONE_NEWUSER)) return 0;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)st->child);
+  /* kept open: --rm removes the files from inside this namespace after the container is gone
+     (also after a failed start: the caller owns it) */
+  if ((st->out->userns_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return fail("open %s", path);
+  return write_idmaps(st->child, st->c->uidmap, st->c->nuidmap, st->c->gidmap, st->c->ngidmap, st->c->idmap_helpers);
 }
 
-int cmd_run(const char *bundle) {
-  static struct container c;
-  clear_nonblock_stdio();
-  if (spec_load_container(bundle, &c) < 0) return failed(&c, -1);
-  if (c.die_with_parent) {
+static int step_cgroups(struct start *st) {
+  st->cgroups = st->c->ncgroups > 0;
+  return cgroup_enter(st->c, st->child);
+}
+
+/*
+ * The network step: skiff.network (the plan src/network made) set up against the child's network
+ * namespace while the child waits for GO, so the container's command finds its interfaces
+ * configured. The caller's net_held keeps the host ports (and pasta) for the container's life;
+ * the status (interfaces with MACs, the host ports bound) goes to skiff.networkStatusFile.
+ */
+static int step_network(struct start *st) {
+  struct container *c = st->c;
+  if (!c->network) return 0;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/net", (int)st->child);
+  cleanup_close int ns = open(path, O_RDONLY | O_CLOEXEC);
+  if (ns < 0) return fail("open %s", path);
+  bool held = st->net->nft_fd >= 0;
+  if (net_start(c->network, ns, st->child, st->net) < 0) return -1;
+  st->net_started = true;
+  st->net_ports = !held && st->net->nft_fd >= 0;
+  if (!c->network_status) return 0;
+  cleanup_free char *status = net_status(c->network, st->net, ns);
+  if (!status) return failx("write %s: out of memory", c->network_status);
+  return write_atomic(c->network_status, status);
+}
+
+static int step_go(struct start *st) {
+  chan_send(st->sock, MSG_GO, 0, NULL, 0, -1); /* a dead child has left its reason in the channel */
+  if (filter_deliver(&st->filter, st->sock) < 0) return -1;
+  return await_start(st->sock, &st->out->master);
+}
+
+static int step_pidfile(struct start *st) {
+  if (!st->c->pid_file) return 0;
+  char buf[24];
+  snprintf(buf, sizeof buf, "%d", (int)st->child);
+  return write_atomic(st->c->pid_file, buf);
+}
+
+int container_start(struct container *c, const struct start_io *io, struct net_held *net, struct started *s) {
+  *s = (struct started){.pid = -1, .master = -1, .userns_fd = -1};
+  if (c->network && !net) return failx("internal error: a network plan without a holder");
+  __attribute__((cleanup(start_end))) struct start st = {.c = c, .io = io, .net = net, .out = s, .sock = -1, .child = -1,
+                                                         .filter = {.cachefd = -1}};
+  if (step_prepare(&st) < 0 || step_clone(&st) < 0 || step_idmaps(&st) < 0 || step_cgroups(&st) < 0 ||
+      step_network(&st) < 0 || step_go(&st) < 0 || step_pidfile(&st) < 0)
+    return -1;
+  s->pid = st.child;
+  st.ok = true;
+  return 0;
+}
+
+/* `run` after the spec is loaded: -1 when the container did not start (failure recorded; *userns_fd
+   may hold its user namespace), else the container's exit code. */
+static int run(struct container *c, int *userns_fd) {
+  if (c->die_with_parent) {
     pid_t parent = getppid();
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
-      fail("set the parent-death signal");
-      return failed(&c, -1);
-    }
-    if (getppid() != parent) return failx("the process that started the shim is gone"), failed(&c, -1);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return fail("set the parent-death signal");
+    if (getppid() != parent) return failx("the process that started the shim is gone");
   }
-  if (block_signals() < 0) return failed(&c, -1);
+  if (block_signals() < 0) return -1;
+  cleanup_held struct net_held net;
+  net_held_init(&net);
   struct started s;
-  if (container_start(&c, NULL, &s) < 0) return failed(&c, s.userns_fd);
-  /* after the last failure point (failed() knows nothing of it) */
+  int r = container_start(c, NULL, &net, &s);
+  *userns_fd = s.userns_fd;
+  if (r < 0) return -1;
   int mnt_fd = -1;
-  if (c.nremove && c.trash_dir) {
+  if (c->nremove && c->trash_dir) {
     /* --rm: nobody mounts this container's overlay again, so its teardown may outlive the shim */
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)s.pid);
@@ -330,8 +230,25 @@ int cmd_run(const char *bundle) {
   }
   int sig = 0;
   int code = supervise(s.pid, s.master, &sig, true);
-  cgroup_remove(c.cgroups, c.ncgroups);
-  write_exit_file(c.exit_file, code, sig, NULL);
-  remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, s.userns_fd, mnt_fd, &c.names);
+  /* before exit.json: a reader that sees the exit sees the cgroups gone and the host ports free */
+  cgroup_remove(c->cgroups, c->ncgroups);
+  net_release(&net);
+  write_exit_file(c->exit_file, code, sig, NULL);
+  if (c->network) net_teardown_detached(c->network);
+  remove_paths((char *const *)c->remove, c->nremove, c->trash_dir, *userns_fd, mnt_fd, &c->names);
+  return code;
+}
+
+/* One exit path: whatever failed before the container ran, the exit file says so and --rm removes
+   what was made. */
+int cmd_run(const char *bundle) {
+  static struct container c;
+  clear_nonblock_stdio();
+  cleanup_close int userns_fd = -1;
+  int code = spec_load_container(bundle, &c) < 0 ? -1 : run(&c, &userns_fd);
+  if (code >= 0) return code;
+  code = print_failure();
+  write_exit_file(c.exit_file, code, 0, failure());
+  remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, userns_fd, -1, &c.names);
   return code;
 }

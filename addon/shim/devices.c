@@ -35,10 +35,9 @@ bool shim_rootless(void) {
   if (geteuid() != 0) return true;
   /* the initial user namespace maps all of 0..2^32-2 onto itself */
   char buf[128];
-  int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+  cleanup_close int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
   if (n <= 0) return false;
   buf[n] = 0;
   unsigned long inside, outside, count;
@@ -52,7 +51,7 @@ static void rule_text(const struct dev_rule *r, char *out, size_t len) {
     snprintf(out, len, "a");
     return;
   }
-  char maj[16] = "*", min[16] = "*", acc[4];
+  char maj[24] = "*", min[24] = "*", acc[4];
   size_t a = 0;
   if (r->major >= 0) snprintf(maj, sizeof maj, "%lld", r->major);
   if (r->minor >= 0) snprintf(min, sizeof min, "%lld", r->minor);
@@ -160,29 +159,25 @@ static const char *last_line(char *log) {
 static int apply_v2(int dirfd, const char *dir, const struct dev_rule *rules, size_t n) {
   struct prog p = {0};
   build_program(&p, rules, n);
-  int prog = prog_load(&p, NULL, 0);
+  cleanup_free struct bpf_insn *insns = p.insns;
+  /* the attachment holds the program; it goes with the cgroup */
+  cleanup_close int prog = prog_load(&p, NULL, 0);
   if (prog < 0) {
     int e = errno;
     char log[8192] = "";
     /* again with the verifier's log, for its reason (EACCES/EINVAL: it refused the program) */
-    if ((e == EACCES || e == EINVAL) && prog_load(&p, log, sizeof log) < 0 && log[0]) {
-      free(p.insns);
+    if ((e == EACCES || e == EINVAL) && prog_load(&p, log, sizeof log) < 0 && log[0])
       return failx("load the device cgroup program for %s: %s (the verifier: %s)", dir, strerror(e), last_line(log));
-    }
-    free(p.insns);
     errno = e;
     return fail("load the device cgroup program for %s", dir);
   }
-  free(p.insns);
   union bpf_attr a;
   memset(&a, 0, sizeof a);
   a.target_fd = (uint32_t)dirfd;
   a.attach_bpf_fd = (uint32_t)prog;
   a.attach_type = BPF_CGROUP_DEVICE;
   a.attach_flags = BPF_F_ALLOW_MULTI;
-  int r = sys_bpf(BPF_PROG_ATTACH, &a) < 0 ? fail("attach the device cgroup program to %s", dir) : 0;
-  close(prog); /* the attachment holds the program; it goes with the cgroup */
-  return r;
+  return sys_bpf(BPF_PROG_ATTACH, &a) < 0 ? fail("attach the device cgroup program to %s", dir) : 0;
 }
 
 int devices_apply(int dirfd, const char *dir, const struct dev_rule *rules, size_t n) {

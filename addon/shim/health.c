@@ -124,8 +124,8 @@ static void start_probe(struct health *h) {
   if (pid < 0) {
     fail("health check: fork");
     print_failure();
-    close(p[0]);
-    close(p[1]);
+    close_fd(&p[0]);
+    close_fd(&p[1]);
     h->next_ms = h->probe_ms + h->m->interval_ms;
     return;
   }
@@ -142,7 +142,7 @@ static void start_probe(struct health *h) {
     dprintf(2, "Error: exec skiff-shim for the health check: %s\n", strerror(errno));
     _exit(EXIT_SHIM);
   }
-  close(p[1]);
+  close_fd(&p[1]);
   if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) { /* a blocking read would stall the monitor: give up this probe */
     fail("health check: make the pipe non-blocking");
     print_failure();
@@ -182,10 +182,7 @@ void health_read(struct health *h) {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n == 0 || errno != EAGAIN) {
-      close(h->pipe);
-      h->pipe = -1;
-    }
+    if (n == 0 || errno != EAGAIN) close_fd(&h->pipe);
     return;
   }
 }
@@ -214,8 +211,7 @@ static void go_duration(long long ms, char *out, size_t len) {
 bool health_reaped(struct health *h, pid_t pid, int status) {
   if (!h || pid != h->probe) return false;
   health_read(h);
-  if (h->pipe >= 0) close(h->pipe);
-  h->pipe = -1;
+  close_fd(&h->pipe);
   h->probe = -1;
   long long now = monotonic_ms();
   h->next_ms = now + h->m->interval_ms;

@@ -50,8 +50,8 @@ void clear_nonblock_stdio(void) {
   for (int fd = 0; fd <= 2; fd++) {
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 && errno == EBADF) {
-      int n = open("/dev/null", O_RDWR);
-      if (n >= 0 && n != fd) close(n); /* open takes the lowest free number: fd itself */
+      int n = open("/dev/null", O_RDWR); /* open takes the lowest free number: fd itself */
+      if (n >= 0 && n != fd) close_fd(&n);
     } else if (fl >= 0 && (fl & O_NONBLOCK)) {
       fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     }
@@ -59,63 +59,33 @@ void clear_nonblock_stdio(void) {
 }
 
 int pty_setup_child(int sock, bool console, uid_t owner) {
-  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC); /* the shim has it once sent */
   if (master < 0) return fail("open /dev/ptmx");
-  int unlock = 0, r = -1, slave = -1, n;
-  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) {
-    fail("unlock the pty");
-    goto out;
-  }
-  slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
-  if (slave < 0) {
-    fail("open the pty's terminal");
-    goto out;
-  }
+  int unlock = 0, n;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) return fail("unlock the pty");
+  cleanup_close int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY); /* dup'ed onto 0, 1, 2 below */
+  if (slave < 0) return fail("open the pty's terminal");
   if (console) {
     char pts[32];
-    if (ioctl(master, TIOCGPTN, &n) < 0) {
-      fail("get the pty number");
-      goto out;
-    }
+    if (ioctl(master, TIOCGPTN, &n) < 0) return fail("get the pty number");
     snprintf(pts, sizeof pts, "/dev/pts/%d", n);
-    if (bind_console(pts) < 0) goto out;
+    if (bind_console(pts) < 0) return -1;
   }
   /* the size of the user's terminal from the start (SIGWINCH updates come from the shim) */
   struct winsize ws;
   for (int fd = 0; fd <= 2; fd++)
     if (ioctl(fd, TIOCGWINSZ, &ws) == 0) {
-      if (ioctl(slave, TIOCSWINSZ, &ws) < 0) {
-        fail("set the terminal size");
-        goto out;
-      }
+      if (ioctl(slave, TIOCSWINSZ, &ws) < 0) return fail("set the terminal size");
       break;
     }
-  if (owner != 0 && fchown(slave, owner, (gid_t)-1) < 0) {
-    fail("chown the terminal to %u", (unsigned)owner);
-    goto out;
-  }
-  if (chan_send(sock, MSG_PTY, 0, NULL, 0, master) < 0) {
-    fail("send the pty to the shim");
-    goto out;
-  }
-  if (setsid() < 0) {
-    fail("setsid");
-    goto out;
-  }
-  if (ioctl(slave, TIOCSCTTY, 0) < 0) {
-    fail("make the pty the controlling terminal");
-    goto out;
-  }
+  if (owner != 0 && fchown(slave, owner, (gid_t)-1) < 0) return fail("chown the terminal to %u", (unsigned)owner);
+  if (chan_send(sock, MSG_PTY, 0, NULL, 0, master) < 0) return fail("send the pty to the shim");
+  if (setsid() < 0) return fail("setsid");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) return fail("make the pty the controlling terminal");
   for (int fd = 0; fd <= 2; fd++)
-    if (dup2(slave, fd) < 0) {
-      fail("dup2");
-      goto out;
-    }
-  r = 0;
-out:
-  close(master);
-  if (slave > 2) close(slave);
-  return r;
+    if (dup2(slave, fd) < 0) return fail("dup2");
+  if (slave <= 2) take_fd(&slave); /* it is one of 0, 1, 2 now */
+  return 0;
 }
 
 int exit_code_of(int status, int *signal_out) {
@@ -138,7 +108,7 @@ static void copy_winsize(int master) {
 }
 
 int supervise(pid_t child, int master, int *signal_out, bool forward_all) {
-  int sfd = signalfd(-1, &handled, SFD_CLOEXEC);
+  cleanup_close int sfd = signalfd(-1, &handled, SFD_CLOEXEC);
   if (sfd < 0) {
     int e = errno, st;
     kill(child, SIGKILL);
@@ -198,8 +168,7 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all) {
       ssize_t r = read(master, outbuf, sizeof outbuf);
       if (r > 0) write_all(1, outbuf, (size_t)r);
       else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
-        close(master); /* EIO: every terminal end in the container is closed */
-        master = -1;
+        close_fd(&master); /* EIO: every terminal end in the container is closed */
         inlen = 0;
       }
     }
@@ -216,8 +185,7 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all) {
         if (raw && master >= 0) {
           /* a raw terminal reads nothing but its hangup: hang up the container's terminal too, so
              its shell reads EOF and ends, as it would on the user's own terminal */
-          close(master);
-          master = -1;
+          close_fd(&master);
           inlen = 0;
           continue;
         }
@@ -229,8 +197,7 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all) {
     if (exited && master < 0) break;
   }
   if (raw) tcsetattr(0, TCSANOW, &saved);
-  if (master >= 0) close(master);
-  if (sfd >= 0) close(sfd);
+  close_fd(&master);
   if (!exited) {
     while (waitpid(child, &status, 0) < 0)
       if (errno != EINTR) return EXIT_SHIM;

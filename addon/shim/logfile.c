@@ -55,7 +55,8 @@ struct logfile *log_open(const char *path, long long max_size, int max_file) {
 
 static void rotate(struct logfile *l) {
   size_t n = strlen(l->path) + 16;
-  char *from = xcalloc(n, 1), *to = xcalloc(n, 1);
+  cleanup_free char *from = xcalloc(n, 1);
+  cleanup_free char *to = xcalloc(n, 1);
   if (l->max_file > 1) {
     snprintf(to, n, "%s.%d", l->path, l->max_file - 1);
     unlink(to);
@@ -69,13 +70,11 @@ static void rotate(struct logfile *l) {
       fail("rotate the log file %s", l->path);
       print_failure();
     }
-    close(l->fd);
-    if (open_log(l) < 0) print_failure(), l->fd = -1;
+    close_fd(&l->fd);
+    if (open_log(l) < 0) print_failure();
   } else if (ftruncate(l->fd, 0) == 0) {
     l->size = 0;
   }
-  free(from);
-  free(to);
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */

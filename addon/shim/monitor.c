@@ -11,8 +11,9 @@
  *                                           free the spec, trim the heap, drop start-up pages
  *                                           loop: output → json-file log + attach clients,
  *                                                 attach input → stdin, health checks,
- *                                                 exit → remove cgroups, exit.json, restart policy (backoff)
- *                                           --rm cleanup after the final exit
+ *                                                 exit → remove cgroups, stop pasta, (final: release
+ *                                                 the host ports), exit.json, restart policy (backoff)
+ *                                           final exit: network teardown (detached child), --rm cleanup
  * The container's init has the monitor as parent-death signal: a monitor killed with SIGKILL
  * takes the container with it, and with no exit.json the CLI reads "exited (-1)".
  */
@@ -31,6 +32,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "net.h"
 #include "shim.h"
 
 #define DRAIN_MS 1000        /* output read after the init exited, at most */
@@ -43,6 +45,7 @@ static struct logfile *LOG;
 static struct attach_clients CLIENTS;
 static struct health *HEALTH;
 static int LISTENER = -1;
+static struct net_held NET; /* the container's network: host ports held across restarts, pasta per start */
 
 static struct {
   pid_t pid;
@@ -80,11 +83,6 @@ static int set_nonblock(int fd) {
   return 0;
 }
 
-static void close_fd(int *fd) {
-  if (*fd >= 0) close(*fd);
-  *fd = -1;
-}
-
 /* Start the loaded container with pipes (or its pty) for stdio. */
 static int launch(struct container *c) {
   int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1};
@@ -98,7 +96,7 @@ static int launch(struct container *c) {
     io = (struct start_io){in[0], out[1], err[1]};
   }
   struct started s;
-  int r = container_start(c, c->proc.terminal ? NULL : &io, &s);
+  int r = container_start(c, c->proc.terminal ? NULL : &io, &NET, &s);
   close_fd(&out[1]);
   close_fd(&err[1]);
   close_fd(&in[0]);
@@ -170,8 +168,10 @@ static void drop_startup_pages(void) {
 static void trim(void) { drop_startup_pages(); }
 
 static void __attribute__((noreturn)) finish(void) {
+  net_release(&NET); /* (after_exit released it already, unless a stop came during a restart's backoff) */
+  if (M.network) net_teardown_detached(M.network);
   write_state(false);
-  if (LISTENER >= 0) close(LISTENER);
+  close_fd(&LISTENER);
   if (M.attach_socket) unlink(M.attach_socket);
   remove_paths(M.remove, M.nremove, M.trash_dir, cy.userns_fd, -1, &M.names);
   _exit(0);
@@ -195,6 +195,8 @@ static void after_exit(int code, int sig, const char *error, long long ran_ms) {
     restarts++;
     restart_at = monotonic_ms() + backoff_ms;
     write_state(true);
+  } else {
+    net_release(&NET); /* before exit.json: a reader that sees the exit sees the host ports free */
   }
   write_exit_file(M.exit_file, code, sig, error);
   attach_close_all(&CLIENTS); /* after exit.json: a client reads the code from it */
@@ -215,6 +217,7 @@ static void end_cycle(void) {
   cy.exited = false;
   /* before exit.json: a reader that sees the exit sees the cgroups gone (the next start makes them again) */
   cgroup_remove((const char *const *)M.cgroups, M.ncgroups);
+  net_stop(&NET); /* pasta goes with this start's namespace */
   after_exit(code, sig, NULL, monotonic_ms() - cy.started_ms);
 }
 
@@ -273,10 +276,9 @@ static void write_input(void) {
 static void resize(void) {
   if (cy.master < 0 || !M.winsize_file) return;
   char buf[64];
-  int fd = open(M.winsize_file, O_RDONLY | O_CLOEXEC);
+  cleanup_close int fd = open(M.winsize_file, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
   ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
   unsigned rows, cols;
   if (n <= 0) return;
   buf[n] = 0;
@@ -372,83 +374,75 @@ static void loop(int sfd) {
   }
 }
 
-static void __attribute__((noreturn)) monitor(const char *bundle, int rep) {
-  static struct container c;
+/* The monitor's stdio (/dev/null), its report pipe on fd 3, no other fd of the caller's, cwd /. */
+static int monitor_stdio(int *rep) {
   int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0) {
-    fail("open /dev/null");
-    report(rep, EXIT_SHIM, failure());
-    _exit(EXIT_SHIM);
-  }
-  if (rep != 3 && dup3(rep, 3, O_CLOEXEC) < 0) {
-    fail("dup3");
-    report(rep, EXIT_SHIM, failure());
-    _exit(EXIT_SHIM);
-  }
-  rep = 3;
-  if (syscall(SYS_close_range, 4, ~0U, 0) < 0 && errno != ENOSYS) {
-    fail("close_range");
-    report(rep, EXIT_SHIM, failure());
-    _exit(EXIT_SHIM);
-  }
-  if (chdir("/") < 0) {
-    fail("chdir /");
-    report(rep, EXIT_SHIM, failure());
-    _exit(EXIT_SHIM);
-  }
-  if (spec_load_container(bundle, &c) < 0 || monitor_config_load(&c, &M) < 0 || block_signals() < 0) goto failed;
-  int sfd = open_signalfd();
-  if (sfd < 0) goto failed;
-  if (M.log_file && !(LOG = log_open(M.log_file, M.log_max_size, M.log_max_file))) goto failed;
-  if (M.attach_socket && (LISTENER = attach_listen(M.attach_socket)) < 0) goto failed;
+  if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0) return fail("open /dev/null");
+  if (*rep != 3 && dup3(*rep, 3, O_CLOEXEC) < 0) return fail("dup3");
+  *rep = 3;
+  if (syscall(SYS_close_range, 4, ~0U, 0) < 0 && errno != ENOSYS) return fail("close_range");
+  if (chdir("/") < 0) return fail("chdir /");
+  return 0;
+}
+
+/* Everything up to the running container; -1 with the failure recorded. */
+static int monitor_start(const char *bundle, struct container *c, int *sfd) {
+  net_held_init(&NET);
+  if (spec_load_container(bundle, c) < 0 || monitor_config_load(c, &M) < 0 || block_signals() < 0) return -1;
+  if ((*sfd = open_signalfd()) < 0) return -1;
+  if (M.log_file && !(LOG = log_open(M.log_file, M.log_max_size, M.log_max_file))) return -1;
+  if (M.attach_socket && (LISTENER = attach_listen(M.attach_socket)) < 0) return -1;
   HEALTH = health_new(&M);
   write_state(false); /* before the first pid file: the CLI judges liveness by monitorPid from then on */
-  if (launch(&c) < 0) goto failed;
+  return launch(c);
+}
+
+static void __attribute__((noreturn)) monitor(const char *bundle, int rep) {
+  static struct container c;
+  int sfd = -1;
+  if (monitor_stdio(&rep) < 0 || monitor_start(bundle, &c, &sfd) < 0) {
+    /* the one failure path: the caller gets the line; the exit file, the attach socket and --rm as after an exit */
+    int code = failure_code();
+    report(rep, code, failure());
+    write_exit_file(c.exit_file, code, 0, failure());
+    if (M.attach_socket) unlink(M.attach_socket);
+    remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, cy.userns_fd, -1, &c.names);
+    _exit(code);
+  }
   health_reset(HEALTH, cy.pid);
   report(rep, 0, NULL);
   spec_free_container(&c);
   trim();
   loop(sfd);
   _exit(0);
-failed:;
-  int code = failure_code();
-  report(rep, code, failure());
-  write_exit_file(c.exit_file, code, 0, failure());
-  if (M.attach_socket) unlink(M.attach_socket);
-  remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, cy.userns_fd, -1, &c.names);
-  _exit(code);
 }
 
-int cmd_run_detached(const char *bundle_arg) {
-  clear_nonblock_stdio();
-  char *bundle = realpath(bundle_arg, NULL);
-  if (!bundle) return fail("bundle %s", bundle_arg), print_failure();
+/* The shim the CLI spawned: fork the monitor (setsid, fork again: it is nobody's child and in no
+   terminal's session), then wait for its one line: "0" (the container runs), or "CODE Error line". */
+static int run_detached(const char *bundle_arg) {
+  cleanup_free char *bundle = realpath(bundle_arg, NULL);
+  if (!bundle) return fail("bundle %s", bundle_arg);
   int rp[2];
-  if (pipe2(rp, O_CLOEXEC) < 0) return fail("pipe"), print_failure();
+  if (pipe2(rp, O_CLOEXEC) < 0) return fail("pipe");
+  cleanup_close int rd = rp[0];
+  cleanup_close int wr = rp[1];
   pid_t p1 = fork();
-  if (p1 < 0) return fail("fork the monitor"), print_failure();
+  if (p1 < 0) return fail("fork the monitor");
   if (p1 == 0) {
-    close(rp[0]);
-    if (setsid() < 0) {
-      fail("setsid");
-      report(rp[1], EXIT_SHIM, failure());
-      _exit(EXIT_SHIM);
-    }
-    pid_t p2 = fork();
-    if (p2 < 0) {
-      fail("fork the monitor");
-      report(rp[1], EXIT_SHIM, failure());
-      _exit(EXIT_SHIM);
-    }
+    close_fd(&rd);
+    pid_t p2 = -1;
+    if (setsid() < 0) fail("setsid");
+    else if ((p2 = fork()) < 0) fail("fork the monitor");
+    if (p2 < 0) report(wr, EXIT_SHIM, failure()), _exit(EXIT_SHIM);
     if (p2 > 0) _exit(0);
-    monitor(bundle, rp[1]);
+    monitor(bundle, wr);
   }
-  close(rp[1]);
+  close_fd(&wr);
   while (waitpid(p1, NULL, 0) < 0 && errno == EINTR) {}
   char line[1700];
   size_t len = 0;
   while (len < sizeof line - 1) {
-    ssize_t n = read(rp[0], line + len, sizeof line - 1 - len);
+    ssize_t n = read(rd, line + len, sizeof line - 1 - len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     len += (size_t)n;
@@ -459,10 +453,13 @@ int cmd_run_detached(const char *bundle_arg) {
   if (!strcmp(line, "0")) return 0;
   char *msg;
   long code = strtol(line, &msg, 10);
-  if (msg == line || *msg != ' ') {
-    failx("the container's monitor exited before the container started");
-    return print_failure();
-  }
-  fprintf(stderr, "Error: %s\n", msg + 1);
-  return code > 0 && code < 256 ? (int)code : EXIT_SHIM;
+  if (msg == line || *msg != ' ') return failx("the container's monitor exited before the container started");
+  failx("%s", msg + 1);
+  set_failure_code(code > 0 && code < 256 ? (int)code : EXIT_SHIM);
+  return -1;
+}
+
+int cmd_run_detached(const char *bundle) {
+  clear_nonblock_stdio();
+  return run_detached(bundle) < 0 ? print_failure() : 0;
 }

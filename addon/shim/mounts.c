@@ -34,15 +34,15 @@ static int open_in_root(int rootfd, const char *path, int flags) {
 
 /* mkdir -p inside the root: every component resolved within it (a dangling symlink too). */
 static int mkdir_in_root_at(int rootfd, const char *path, mode_t mode, int depth) {
-  int fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
-  if (fd >= 0) return close(fd), 0;
+  cleanup_close int fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
+  if (fd >= 0) return 0;
   if (errno != ENOENT) return fail("open %s in the container", path);
   char buf[4096];
   if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
     errno = ENAMETOOLONG;
     return fail("create %s in the container", path);
   }
-  int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+  cleanup_close int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
   if (parent < 0) return fail("dup");
   char *p = buf;
   while (*p) {
@@ -50,11 +50,7 @@ static int mkdir_in_root_at(int rootfd, const char *path, mode_t mode, int depth
     if (!*p) break;
     char *end = strchr(p, '/');
     if (end) *end = 0;
-    if (mkdirat(parent, p, mode) < 0 && errno != EEXIST) {
-      fail("create %s in the container", buf);
-      close(parent);
-      return -1;
-    }
+    if (mkdirat(parent, p, mode) < 0 && errno != EEXIST) return fail("create %s in the container", buf);
     int next = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
     char link[4096];
     ssize_t n;
@@ -66,25 +62,20 @@ static int mkdir_in_root_at(int rootfd, const char *path, mode_t mode, int depth
       if (mkdir_in_root_at(rootfd, target, mode, depth + 1) == 0) next = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
       else errno = ENOENT;
     }
-    if (next < 0) {
-      fail("open %s in the container", buf);
-      close(parent);
-      return -1;
-    }
-    close(parent);
+    if (next < 0) return fail("open %s in the container", buf);
+    close_fd(&parent);
     parent = next;
     if (!end) break;
     *end = '/';
     p = end + 1;
   }
-  close(parent);
   return 0;
 }
 
-/* Open (creating when missing) the mount point `dest` inside the root: a file or a directory.
-   A dangling symlink on the way is followed inside the root, and its target created there. */
 static int mkdir_in_root(int rootfd, const char *path, mode_t mode) { return mkdir_in_root_at(rootfd, path, mode, 0); }
 
+/* Open (creating when missing) the mount point `dest` inside the root: a file or a directory.
+   A dangling symlink on the way is followed inside the root, and its target created there. */
 static int mount_target_at(int rootfd, const char *dest, bool file, int depth) {
   int fd = open_in_root(rootfd, dest, O_PATH);
   if (fd >= 0) return fd;
@@ -93,12 +84,11 @@ static int mount_target_at(int rootfd, const char *dest, bool file, int depth) {
   char parent[4096];
   snprintf(parent, sizeof parent, "%.*s", (int)(slash - dest), dest);
   if (parent[0] && mkdir_in_root(rootfd, parent, 0755) < 0) return -1;
-  int pfd = open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+  cleanup_close int pfd = open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
   if (pfd < 0) return fail("open %s in the container", parent[0] ? parent : "/");
   char link[4096];
   ssize_t n = readlinkat(pfd, slash + 1, link, sizeof link - 1);
   if (n > 0) {
-    close(pfd);
     link[n] = 0;
     if (depth >= 40) return errno = ELOOP, fail("create mount point %s", dest);
     char next[8192];
@@ -106,19 +96,12 @@ static int mount_target_at(int rootfd, const char *dest, bool file, int depth) {
     else snprintf(next, sizeof next, "%s/%s", parent, link);
     return mount_target_at(rootfd, next, file, depth + 1);
   }
-  int r;
   if (file) {
-    r = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (r >= 0) close(r);
-  } else {
-    r = mkdirat(pfd, slash + 1, 0755);
+    cleanup_close int f = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (f < 0 && errno != EEXIST) return fail("create mount point %s", dest);
+  } else if (mkdirat(pfd, slash + 1, 0755) < 0 && errno != EEXIST) {
+    return fail("create mount point %s", dest);
   }
-  if (r < 0 && errno != EEXIST) {
-    fail("create mount point %s", dest);
-    close(pfd);
-    return -1;
-  }
-  close(pfd);
   fd = open_in_root(rootfd, dest, O_PATH);
   return fd < 0 ? fail("open mount point %s", dest) : fd;
 }
@@ -128,23 +111,21 @@ static int mount_target(int rootfd, const char *dest, bool file) { return mount_
 /* Bind `source` (a host path, or an fd from open_tree when source is NULL) onto target. */
 static int bind_onto(const char *source, int targetfd, const char *dest, bool recursive, uint64_t attrs,
                      bool attrs_recursive, unsigned long propagation) {
-  int tree = (int)open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  cleanup_close int tree = (int)open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
   if (tree < 0) return fail("bind mount %s on %s", source, dest);
-  int r = 0;
   if (attrs) {
     struct mount_attr a = {.attr_set = attrs};
-    r = mount_setattr(tree, "", AT_EMPTY_PATH | (attrs_recursive ? AT_RECURSIVE : 0), &a, sizeof a);
-    if (r < 0) fail("set the options of bind mount %s", dest);
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | (attrs_recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
+      return fail("set the options of bind mount %s", dest);
   }
-  if (r == 0 && move_mount(tree, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-    r = fail("bind mount %s on %s", source, dest);
-  if (r == 0 && propagation) {
+  if (move_mount(tree, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return fail("bind mount %s on %s", source, dest);
+  if (propagation) {
     struct mount_attr a = {.propagation = propagation & ~MS_REC};
     if (mount_setattr(tree, "", AT_EMPTY_PATH | ((propagation & MS_REC) ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
-      r = fail("set the propagation of %s", dest);
+      return fail("set the propagation of %s", dest);
   }
-  close(tree);
-  return r;
+  return 0;
 }
 
 static int mount_fs(const char *source, int targetfd, const char *dest, const char *type, unsigned long flags,
@@ -168,7 +149,7 @@ static int do_mount(int rootfd, const struct mount_entry *m, bool userns) {
     if (stat(m->source, &st) < 0) return fail("bind mount source %s", m->source);
     file = !S_ISDIR(st.st_mode);
   }
-  int fd = mount_target(rootfd, m->destination, file);
+  cleanup_close int fd = mount_target(rootfd, m->destination, file);
   if (fd < 0) return -1;
   int r;
   if (m->bind) {
@@ -205,14 +186,13 @@ static int do_mount(int rootfd, const struct mount_entry *m, bool userns) {
       r = mount_fs(m->source, fd, m->destination, m->type, m->flags, data);
     }
     if (r == 0 && m->propagation) {
-      close(fd);
-      fd = open_in_root(rootfd, m->destination, O_PATH);
+      /* the mount point's fd names what was there before the mount: open the new mount */
+      cleanup_close int mnt = open_in_root(rootfd, m->destination, O_PATH);
       char target[64];
-      PROC_FD(target, fd);
-      if (fd < 0 || mount(NULL, target, NULL, m->propagation, NULL) < 0) r = fail("set the propagation of %s", m->destination);
+      PROC_FD(target, mnt);
+      if (mnt < 0 || mount(NULL, target, NULL, m->propagation, NULL) < 0) r = fail("set the propagation of %s", m->destination);
     }
   }
-  if (fd >= 0) close(fd);
   return r;
 }
 
@@ -221,93 +201,65 @@ static const struct {
   unsigned maj, min;
 } DEVICES[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 
-/* One device of linux.devices (--privileged: the host's): mknod, or when the user namespace may not,
-   a bind of the host's node; one that exists already (the standard set) is kept. */
+/* A node named `name` in dirfd: made with mknod while *can_mknod, else (a user namespace may not
+   mknod) an empty file with the host's node `host` bound on it nosuid,noexec (as crun). One that
+   exists already is kept. */
+static int make_node(int dirfd, const char *name, const char *host, mode_t type, mode_t mode, dev_t dev, bool *can_mknod,
+                     bool *made) {
+  *made = false;
+  if (*can_mknod) {
+    if (mknodat(dirfd, name, type | mode, dev) == 0) return *made = true, 0;
+    if (errno == EEXIST) return 0;
+    if (errno != EPERM) return fail("mknod %s", host);
+    *can_mknod = false;
+  }
+  {
+    cleanup_close int f = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (f < 0) return errno == EEXIST ? 0 : fail("create %s", host);
+  }
+  cleanup_close int t = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (t < 0) return fail("open %s", host);
+  return bind_onto(host, t, host, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, 0);
+}
+
+/* One device of linux.devices (--privileged: the host's), see make_node; a node made by mknod gets
+   the spec's mode and owner. */
 static int make_spec_device(int rootfd, const struct device *d, bool *can_mknod) {
   const char *slash = strrchr(d->path, '/'), *name = slash + 1;
   char parent[4096];
   snprintf(parent, sizeof parent, "%.*s", (int)(slash - d->path), d->path);
   if (parent[0] && mkdir_in_root(rootfd, parent, 0755) < 0) return -1;
-  int pfd = open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+  cleanup_close int pfd = open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
   if (pfd < 0) return fail("open %s in the container", parent[0] ? parent : "/");
-  int r = 0;
-  if (*can_mknod) {
-    if (mknodat(pfd, name, d->type | d->mode, makedev(d->major, d->minor)) == 0) {
-      if (fchmodat(pfd, name, d->mode, 0) < 0 || fchownat(pfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
-        r = fail("set the mode and owner of %s", d->path);
-      close(pfd);
-      return r;
-    }
-    if (errno == EEXIST) return close(pfd), 0;
-    if (errno != EPERM) {
-      r = fail("mknod %s", d->path);
-      close(pfd);
-      return r;
-    }
-    *can_mknod = false;
-  }
-  int f = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (f < 0) {
-    r = errno == EEXIST ? 0 : fail("create %s", d->path);
-    close(pfd);
-    return r;
-  }
-  close(f);
-  int t = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  close(pfd);
-  if (t < 0) return fail("open %s", d->path);
-  r = bind_onto(d->path, t, d->path, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, 0);
-  close(t);
-  return r;
+  bool made;
+  if (make_node(pfd, name, d->path, d->type, d->mode, makedev(d->major, d->minor), can_mknod, &made) < 0) return -1;
+  if (made && (fchmodat(pfd, name, d->mode, 0) < 0 || fchownat(pfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0))
+    return fail("set the mode and owner of %s", d->path);
+  return 0;
 }
 
 static int make_devices(int rootfd, const struct container *c, bool userns) {
-  int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+  cleanup_close int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
   if (dev < 0 && errno == ENOENT && mkdir_in_root(rootfd, "/dev", 0755) == 0) dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
   if (dev < 0) return fail("open /dev in the container");
-  int r = 0;
   bool can_mknod = !userns;
-  for (size_t i = 0; i < sizeof DEVICES / sizeof DEVICES[0] && r == 0; i++) {
-    const char *n = DEVICES[i].name;
-    if (can_mknod) {
-      if (mknodat(dev, n, S_IFCHR | 0666, makedev(DEVICES[i].maj, DEVICES[i].min)) == 0) {
-        if (fchmodat(dev, n, 0666, 0) < 0) r = fail("chmod /dev/%s", n);
-        continue;
-      }
-      if (errno == EEXIST) continue;
-      if (errno != EPERM) {
-        r = fail("mknod /dev/%s", n);
-        break;
-      }
-      can_mknod = false;
-    }
-    /* mknod is not allowed in a user namespace: bind the host's device */
-    int f = openat(dev, n, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
-    if (f < 0) {
-      r = fail("create /dev/%s", n);
-      break;
-    }
-    close(f);
-    int t = openat(dev, n, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (t < 0) {
-      r = fail("open /dev/%s", n);
-      break;
-    }
-    char host[16], dest[16];
-    snprintf(host, sizeof host, "/dev/%s", n);
-    snprintf(dest, sizeof dest, "/dev/%s", n);
-    r = bind_onto(host, t, dest, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, 0); /* as crun */
-    close(t);
+  for (size_t i = 0; i < sizeof DEVICES / sizeof DEVICES[0]; i++) {
+    char host[16];
+    snprintf(host, sizeof host, "/dev/%s", DEVICES[i].name);
+    bool made;
+    if (make_node(dev, DEVICES[i].name, host, S_IFCHR, 0666, makedev(DEVICES[i].maj, DEVICES[i].min), &can_mknod, &made) < 0)
+      return -1;
+    if (made && fchmodat(dev, DEVICES[i].name, 0666, 0) < 0) return fail("chmod %s", host); /* past the umask */
   }
   static const char *const LINKS[][2] = {{"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
                                          {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
                                          {"pts/ptmx", "ptmx"},         {"/proc/kcore", "core"}};
-  for (size_t i = 0; i < sizeof LINKS / sizeof LINKS[0] && r == 0; i++)
-    if (symlinkat(LINKS[i][0], dev, LINKS[i][1]) < 0 && errno != EEXIST) r = fail("symlink /dev/%s", LINKS[i][1]);
-  close(dev);
+  for (size_t i = 0; i < sizeof LINKS / sizeof LINKS[0]; i++)
+    if (symlinkat(LINKS[i][0], dev, LINKS[i][1]) < 0 && errno != EEXIST) return fail("symlink /dev/%s", LINKS[i][1]);
   bool spec_mknod = !userns;
-  for (size_t i = 0; i < c->ndevices && r == 0; i++) r = make_spec_device(rootfd, &c->devices[i], &spec_mknod);
-  return r;
+  for (size_t i = 0; i < c->ndevices; i++)
+    if (make_spec_device(rootfd, &c->devices[i], &spec_mknod) < 0) return -1;
+  return 0;
 }
 
 /* ---- overlay ---- */
@@ -338,23 +290,23 @@ static int ovl_set(int fs, const char *key, const char *value) {
 
 /* Returns the mount fd, -1 on failure, -2 when the kernel lacks `lowerdir+` (use the old API). */
 static int overlay_new_api(const struct overlay *ov) {
-  int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+  cleanup_close int fs = fsopen("overlay", FSOPEN_CLOEXEC);
   if (fs < 0) return errno == ENOSYS ? -2 : fail("open an overlay filesystem context");
-  int r = 0, mnt = -1;
+  int r = 0;
   for (size_t i = 0; i < ov->nlower && r == 0; i++) r = ovl_set(fs, "lowerdir+", ov->lower[i]);
   if (r == 0 && ov->upper && (r = ovl_set(fs, "upperdir", ov->upper)) == 0) r = ovl_set(fs, "workdir", ov->work);
   if (r == 0 && ov->userxattr) r = ovl_set(fs, "userxattr", NULL);
-  if (r == 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+  if (r < 0) return r;
+  if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
     int e = errno;
     char why[600];
     fs_log(fs, why, sizeof why);
     errno = e;
-    r = why[0] ? failx("mount overlay rootfs (%zu layers): %s", ov->nlower, why)
-               : fail("mount overlay rootfs (%zu layers)", ov->nlower);
+    return why[0] ? failx("mount overlay rootfs (%zu layers): %s", ov->nlower, why)
+                  : fail("mount overlay rootfs (%zu layers)", ov->nlower);
   }
-  if (r == 0 && (mnt = (int)fsmount(fs, FSMOUNT_CLOEXEC, 0)) < 0) r = fail("mount overlay rootfs");
-  close(fs);
-  return r < 0 ? r : mnt;
+  int mnt = (int)fsmount(fs, FSMOUNT_CLOEXEC, 0);
+  return mnt < 0 ? fail("mount overlay rootfs") : mnt;
 }
 
 /* mount(2) with the one-page option string (kernel < 6.8). When the string would not fit,
@@ -369,38 +321,31 @@ static int overlay_old_api(const struct overlay *ov, const char *target) {
   }
   while (plen > 0 && ov->lower[0][plen - 1] != '/') plen--; /* back to a directory boundary */
   bool relative = cap > 4000 && plen > 1;
-  char *opts = xcalloc(cap, 1), *dir = xcalloc(plen + 1, 1);
+  cleanup_free char *opts = xcalloc(cap, 1);
+  cleanup_free char *dir = xcalloc(plen + 1, 1);
   memcpy(dir, ov->lower[0], plen ? plen - 1 : 0);
   size_t o = (size_t)snprintf(opts, cap, "lowerdir=");
   for (size_t i = 0; i < ov->nlower; i++)
     o += (size_t)snprintf(opts + o, cap - o, "%s%s", i ? ":" : "", relative ? ov->lower[i] + plen : ov->lower[i]);
   if (ov->upper) o += (size_t)snprintf(opts + o, cap - o, ",upperdir=%s,workdir=%s", ov->upper, ov->work);
   if (ov->userxattr) snprintf(opts + o, cap - o, ",userxattr");
-  int cwd = -1, r = 0;
-  if (relative && ((cwd = open(".", O_PATH | O_CLOEXEC)) < 0 || chdir(dir) < 0)) r = fail("chdir %s", dir);
-  if (r == 0 && mount("overlay", target, "overlay", 0, opts) < 0) r = fail("mount overlay rootfs (%zu layers)", ov->nlower);
-  if (cwd >= 0) {
-    if (fchdir(cwd) < 0 && r == 0) r = fail("fchdir");
-    close(cwd);
-  }
-  free(opts);
-  free(dir);
+  cleanup_close int cwd = -1;
+  if (relative && ((cwd = open(".", O_PATH | O_CLOEXEC)) < 0 || chdir(dir) < 0)) return fail("chdir %s", dir);
+  int r = 0;
+  if (mount("overlay", target, "overlay", 0, opts) < 0) r = fail("mount overlay rootfs (%zu layers)", ov->nlower);
+  if (cwd >= 0 && fchdir(cwd) < 0 && r == 0) r = fail("fchdir");
   return r;
 }
 
 /* Mount the rootfs on root.path; returns an fd on the new root. */
 static int mount_rootfs(const struct container *c) {
   if (c->has_overlay) {
-    int mnt = overlay_new_api(&c->overlay);
+    cleanup_close int mnt = overlay_new_api(&c->overlay);
     if (mnt == -1) return -1; /* -2: no new mount API for overlay here */
     if (mnt >= 0) {
-      int r = move_mount(mnt, "", AT_FDCWD, c->root_path, MOVE_MOUNT_F_EMPTY_PATH);
-      if (r < 0) {
-        fail("mount overlay rootfs on %s", c->root_path);
-        close(mnt);
-        return -1;
-      }
-      return mnt; /* the fd now names the attached mount's root */
+      if (move_mount(mnt, "", AT_FDCWD, c->root_path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return fail("mount overlay rootfs on %s", c->root_path);
+      return take_fd(&mnt); /* the fd now names the attached mount's root */
     }
     if (overlay_old_api(&c->overlay, c->root_path) < 0) return -1;
   } else if (mount(c->root_path, c->root_path, NULL, MS_BIND | MS_REC, NULL) < 0) {
@@ -415,27 +360,22 @@ int setup_rootfs(const struct container *c, bool userns) {
   if (ns_join_mnt(c) < 0) return -1;
   /* nothing we mount may propagate back to the host */
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) return fail("make / a slave mount");
-  int rootfd = mount_rootfs(c);
-  if (rootfd < 0) return -1;
-  if (c->ns[NS_NET].enabled && !c->ns[NS_NET].path && loopback_up() < 0) goto fail;
-  for (size_t i = 0; i < c->nmounts; i++)
-    if (do_mount(rootfd, &c->mounts[i], userns) < 0) goto fail;
-  if (make_devices(rootfd, c, userns) < 0) goto fail;
-  /* Docker creates the working directory */
-  if (strcmp(c->proc.cwd, "/") && mkdir_in_root(rootfd, c->proc.cwd, 0755) < 0) goto fail;
-  if (fchdir(rootfd) < 0) {
-    fail("chdir into the rootfs");
-    goto fail;
+  {
+    cleanup_close int rootfd = mount_rootfs(c);
+    if (rootfd < 0) return -1;
+    if (c->ns[NS_NET].enabled && !c->ns[NS_NET].path && loopback_up() < 0) return -1;
+    for (size_t i = 0; i < c->nmounts; i++)
+      if (do_mount(rootfd, &c->mounts[i], userns) < 0) return -1;
+    if (make_devices(rootfd, c, userns) < 0) return -1;
+    /* Docker creates the working directory */
+    if (strcmp(c->proc.cwd, "/") && mkdir_in_root(rootfd, c->proc.cwd, 0755) < 0) return -1;
+    if (fchdir(rootfd) < 0) return fail("chdir into the rootfs");
   }
-  close(rootfd);
   if (syscall(SYS_pivot_root, ".", ".") < 0) return fail("pivot_root");
   /* the old root is stacked under the new one at "/": detach it */
   if (umount2(".", MNT_DETACH) < 0) return fail("detach the old root");
   if (chdir("/") < 0) return fail("chdir /");
   return 0;
-fail:
-  close(rootfd);
-  return -1;
 }
 
 static int write_sysctl(const struct sysctl *s) {
@@ -448,9 +388,8 @@ static int write_sysctl(const struct sysctl *s) {
 }
 
 int bind_console(const char *pts) {
-  int f = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+  cleanup_close int f = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (f < 0) return fail("create /dev/console");
-  close(f);
   if (mount(pts, "/dev/console", NULL, MS_BIND, NULL) < 0) return fail("bind %s on /dev/console", pts);
   return 0;
 }
@@ -481,14 +420,12 @@ int finish_rootfs(const struct container *c) {
         return fail("mask %s", p);
       continue;
     }
-    int t = open(p, O_PATH | O_CLOEXEC);
+    cleanup_close int t = open(p, O_PATH | O_CLOEXEC);
     if (t < 0) {
       if (errno == ENOENT) continue;
       return fail("mask %s", p);
     }
-    int r = bind_onto("/dev/null", t, p, false, MOUNT_ATTR_RDONLY, false, 0);
-    close(t);
-    if (r < 0) return -1;
+    if (bind_onto("/dev/null", t, p, false, MOUNT_ATTR_RDONLY, false, 0) < 0) return -1;
   }
   if (c->root_readonly) {
     struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};

@@ -32,13 +32,9 @@ int ns_clone_flags(const struct container *c) {
 }
 
 static int join(const struct container *c, int k) {
-  int fd = open(c->ns[k].path, O_RDONLY | O_CLOEXEC);
+  cleanup_close int fd = open(c->ns[k].path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail("open %s namespace %s", NAMESPACES[k].type, c->ns[k].path);
-  int r = setns(fd, NAMESPACES[k].flag);
-  int e = errno;
-  close(fd);
-  errno = e;
-  return r < 0 ? fail("join %s namespace %s", NAMESPACES[k].type, c->ns[k].path) : 0;
+  return setns(fd, NAMESPACES[k].flag) < 0 ? fail("join %s namespace %s", NAMESPACES[k].type, c->ns[k].path) : 0;
 }
 
 /* The shim joins these itself before cloning the container: the user namespace first, so the
@@ -64,21 +60,20 @@ struct helper {
 };
 
 static int spawn_helper(struct helper *h, pid_t target, const struct idmap *m, size_t n) {
-  char **argv = xcalloc(3 * n + 3, sizeof *argv);
+  cleanup_free char **argv = xcalloc(3 * n + 3, sizeof *argv);
+  cleanup_free char *nums = xcalloc(3 * n + 1, 12); /* the numbers, 12 bytes each */
   char pidbuf[24];
   snprintf(pidbuf, sizeof pidbuf, "%d", (int)target);
   argv[0] = (char *)h->path;
   argv[1] = pidbuf;
-  for (size_t i = 0; i < n; i++) {
-    argv[2 + 3 * i] = xcalloc(3, 12);
-    argv[3 + 3 * i] = argv[2 + 3 * i] + 12;
-    argv[4 + 3 * i] = argv[2 + 3 * i] + 24;
-    snprintf(argv[2 + 3 * i], 12, "%lu", m[i].container);
-    snprintf(argv[3 + 3 * i], 12, "%lu", m[i].host);
-    snprintf(argv[4 + 3 * i], 12, "%lu", m[i].size);
+  for (size_t i = 0; i < 3 * n; i++) {
+    argv[2 + i] = nums + 12 * i;
+    snprintf(argv[2 + i], 12, "%lu", i % 3 == 0 ? m[i / 3].container : i % 3 == 1 ? m[i / 3].host : m[i / 3].size);
   }
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return fail("pipe");
+  cleanup_close int rd = p[0];
+  cleanup_close int wr = p[1];
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   sigset_t none, dfl;
@@ -86,7 +81,7 @@ static int spawn_helper(struct helper *h, pid_t target, const struct idmap *m, s
   sigemptyset(&dfl);
   sigaddset(&dfl, SIGPIPE);
   int r = posix_spawn_file_actions_init(&fa);
-  if (r == 0) r = posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+  if (r == 0) r = posix_spawn_file_actions_adddup2(&fa, wr, 2);
   if (r == 0) r = posix_spawnattr_init(&attr);
   /* our blocked signals and ignored SIGPIPE are not for the helper */
   if (r == 0) r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
@@ -95,15 +90,11 @@ static int spawn_helper(struct helper *h, pid_t target, const struct idmap *m, s
   if (r == 0) r = posix_spawn(&h->pid, h->path, &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  close(p[1]);
-  for (size_t i = 0; i < n; i++) free(argv[2 + 3 * i]);
-  free(argv);
   if (r != 0) {
-    close(p[0]);
     errno = r;
     return fail("run %s", h->path);
   }
-  h->err = p[0];
+  h->err = take_fd(&rd);
   return 0;
 }
 
@@ -114,7 +105,7 @@ static int finish_helper(struct helper *h, int *ok) {
   while (off < sizeof text - 1 && ((n = read(h->err, text + off, sizeof text - 1 - off)) > 0 || (n < 0 && errno == EINTR)))
     if (n > 0) off += (size_t)n;
   text[off] = 0;
-  close(h->err);
+  close_fd(&h->err);
   while (off && (text[off - 1] == '\n' || text[off - 1] == ' ')) text[--off] = 0;
   for (char *c = text; *c; c++)
     if (*c == '\n') *c = ' ';
@@ -128,13 +119,12 @@ static int finish_helper(struct helper *h, int *ok) {
 }
 
 static int write_map(pid_t pid, const char *file, const struct idmap *m, size_t n) {
-  char path[64], *buf = xcalloc(n, 40);
+  char path[64];
+  cleanup_free char *buf = xcalloc(n, 40);
   size_t off = 0;
   for (size_t i = 0; i < n; i++) off += (size_t)sprintf(buf + off, "%lu %lu %lu\n", m[i].container, m[i].host, m[i].size);
   snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-  int r = write_file_at(AT_FDCWD, path, buf, off);
-  free(buf);
-  return r;
+  return write_file_at(AT_FDCWD, path, buf, off);
 }
 
 int write_idmaps(pid_t pid, const struct idmap *u, size_t nu, const struct idmap *g, size_t ng, bool helpers) {
@@ -167,18 +157,12 @@ int write_idmaps(pid_t pid, const struct idmap *u, size_t nu, const struct idmap
 }
 
 int loopback_up(void) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  cleanup_close int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return fail("create a socket to configure lo");
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   strcpy(ifr.ifr_name, "lo");
-  int r = ioctl(s, SIOCGIFFLAGS, &ifr);
-  if (r == 0) {
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    r = ioctl(s, SIOCSIFFLAGS, &ifr);
-  }
-  int e = errno;
-  close(s);
-  errno = e;
-  return r < 0 ? fail("bring the loopback interface up") : 0;
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return fail("bring the loopback interface up");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? fail("bring the loopback interface up") : 0;
 }

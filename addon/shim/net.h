@@ -32,6 +32,9 @@ struct nl {
    stays bound to that namespace. */
 int nl_open(struct nl *nl, int proto, int netns_fd);
 void nl_close(struct nl *nl);
+/* a socket closed at the end of the scope (cleanup.h); initialise with NL_NONE */
+#define cleanup_nl __attribute__((cleanup(nl_close)))
+#define NL_NONE {.fd = -1}
 
 /* A growing buffer of one or more netlink messages (a batch). */
 struct nlm {
@@ -160,6 +163,7 @@ struct net_plan {
 int net_plan_parse(json_t *j, struct net_plan *p); /* j is borrowed (kept in p->json with a reference) */
 int net_plan_load(const char *file, struct net_plan *p);
 void net_plan_free(struct net_plan *p);
+#define cleanup_plan __attribute__((cleanup(net_plan_free))) /* initialise with {0} */
 
 /* ---- aardvark.c (callers hold the networks lock) ---- */
 int dns_add(const char *aardvark, const struct net_iface *f, const char *id, const char *servers);
@@ -182,9 +186,14 @@ void net_held_init(struct net_held *h);
 /* Set the plan up for the network namespace `netns_fd` of process `pid` (pasta needs the pid).
    On failure everything made is undone and the failure recorded. */
 int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held *h);
+/* One start of a container (cmd_run.c's network step): net_setup, except that host ports `h`
+   holds already (a restart) are kept. On failure what this call made is undone; h keeps the rest. */
+int net_start(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held *h);
 /* The status as JSON (interfaces with their MACs, ports with their host ports). */
 char *net_status(const struct net_plan *p, const struct net_held *h, int netns_fd);
+void net_stop(struct net_held *h);    /* the end of one start: pasta goes (the host ports stay held) */
 void net_release(struct net_held *h); /* close the held sockets, stop pasta */
+#define cleanup_held __attribute__((cleanup(net_release))) /* net_setup initialises it */
 /* Remove what setup made outside the namespace (the veth's host end, DNS entries), and the bridge and
    the network's table when no container uses them any more. Idempotent: a second run does nothing. */
 int net_teardown(const struct net_plan *p);

@@ -16,36 +16,29 @@
 #define SOL_NETLINK 270
 #endif
 
+/* A netlink socket of the current network namespace, or of netns_fd's; -1 with a failure recorded. */
 static int socket_in(int proto, int netns_fd) {
-  if (netns_fd < 0) return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
+  if (netns_fd < 0) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
+    return fd < 0 ? fail("create a netlink socket") : fd;
+  }
   /* a socket belongs to the namespace it was made in: enter, make it, come back */
-  int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  cleanup_close int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   if (self < 0) return fail("open /proc/self/ns/net");
-  if (setns(netns_fd, CLONE_NEWNET) < 0) {
-    fail("join the container's network namespace");
-    close(self);
-    return -1;
-  }
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
+  if (setns(netns_fd, CLONE_NEWNET) < 0) return fail("join the container's network namespace");
+  cleanup_close int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
   int e = errno;
-  if (setns(self, CLONE_NEWNET) < 0) {
-    /* cannot happen short of a kernel bug; going on in the wrong namespace is not an option */
-    fail("return to the shim's network namespace");
-    close(self);
-    if (fd >= 0) close(fd);
-    return -2;
-  }
-  close(self);
+  /* cannot fail short of a kernel bug; going on in the wrong namespace is not an option */
+  if (setns(self, CLONE_NEWNET) < 0) return fail("return to the shim's network namespace");
   errno = e;
-  return fd;
+  return fd < 0 ? fail("create a netlink socket in the container's network namespace") : take_fd(&fd);
 }
 
 int nl_open(struct nl *nl, int proto, int netns_fd) {
   memset(nl, 0, sizeof *nl);
   nl->fd = -1;
-  int fd = socket_in(proto, netns_fd);
-  if (fd == -2) return -1;
-  if (fd < 0) return fail("create a netlink socket");
+  cleanup_close int fd = socket_in(proto, netns_fd);
+  if (fd < 0) return -1;
   int one = 1, big = 1 << 20;
   /* the kernel's own error text (NLMSGERR_ATTR_MSG) and no copy of the request in errors */
   setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
@@ -54,12 +47,9 @@ int nl_open(struct nl *nl, int proto, int netns_fd) {
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
   struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
   socklen_t len = sizeof sa;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-    fail("bind a netlink socket");
-    close(fd);
-    return -1;
-  }
-  nl->fd = fd;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+    return fail("bind a netlink socket");
+  nl->fd = take_fd(&fd);
   nl->proto = proto;
   nl->portid = sa.nl_pid;
   nl->seq = (uint32_t)getpid() << 12;
@@ -67,8 +57,7 @@ int nl_open(struct nl *nl, int proto, int netns_fd) {
 }
 
 void nl_close(struct nl *nl) {
-  if (nl->fd >= 0) close(nl->fd);
-  nl->fd = -1;
+  close_fd(&nl->fd);
 }
 
 void nlm_init(struct nlm *m) { memset(m, 0, sizeof *m); }

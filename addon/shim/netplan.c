@@ -108,14 +108,11 @@ static int strv(json_t *arr, char ***out) {
   size_t n = json_array_size(arr), i;
   char **v = xcalloc(n + 1, sizeof *v);
   json_t *e;
+  *out = v; /* the plan owns it (net_plan_free) */
   json_array_foreach(arr, i, e) {
-    if (!json_is_string(e)) {
-      free(v);
-      return failx("network plan: pasta.args[%zu] must be a string", i);
-    }
+    if (!json_is_string(e)) return failx("network plan: pasta.args[%zu] must be a string", i);
     v[i] = (char *)json_string_value(e);
   }
-  *out = v;
   return 0;
 }
 
@@ -154,17 +151,17 @@ int net_plan_parse(json_t *j, struct net_plan *p) {
 int net_plan_load(const char *file, struct net_plan *p) {
   memset(p, 0, sizeof *p);
   json_error_t err;
-  json_t *j = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
+  cleanup_json json_t *j = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
   if (!j) return failx("read network plan %s: %s (line %d)", file, err.text, err.line);
-  int r = net_plan_parse(j, p);
-  json_decref(j);
-  return r;
+  return net_plan_parse(j, p);
 }
 
 void net_plan_free(struct net_plan *p) {
+  int e = errno;
   free(p->ifaces);
   free(p->ports);
   free(p->pasta.args);
   json_decref(p->json);
   memset(p, 0, sizeof *p);
+  errno = e;
 }

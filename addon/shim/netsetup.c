@@ -5,6 +5,8 @@
  *   → host end enslaved and up → in the namespace: address, up, default route → DNS entry;
  * then the host ports (bound here and held: a reservation, as Docker's and Podman's) and the port
  * table (owned by our socket), or pasta for a rootless container. Any failure undoes all of it.
+ * A container's start (cmd_run.c, its network step) sets the interfaces and pasta up for each start
+ * of its init (a restart has a new namespace) and keeps the host ports for the container's life.
  * Teardown removes the host ends of the veths and the DNS entries, then a bridge with no port left
  * and its table: after it nothing of the container is on the host.
  */
@@ -47,24 +49,20 @@ static void lap(struct net_held *h, enum net_phase ph, long long *t) {
   *t = n;
 }
 
+/* The networks lock (bridges, tables and DNS files are shared by the store's containers). */
 static int lock_networks(const char *file) {
-  int fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  cleanup_close int fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return fail("open %s", file);
   while (flock(fd, LOCK_EX) < 0)
-    if (errno != EINTR) {
-      fail("lock %s", file);
-      close(fd);
-      return -1;
-    }
-  return fd;
+    if (errno != EINTR) return fail("lock %s", file);
+  return take_fd(&fd);
 }
 
 static int write_sysctl(const char *path, const char *value) {
   char cur[16] = "";
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ssize_t n = read(fd, cur, sizeof cur - 1);
-    close(fd);
+  {
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, cur, sizeof cur - 1) : -1;
     if (n > 0 && !strncmp(cur, value, strlen(value))) return 0; /* no write when it is set (read-only /proc/sys) */
   }
   return write_file_at(AT_FDCWD, path, value, strlen(value));
@@ -115,23 +113,18 @@ static int reserve(const struct net_plan *p, const struct net_port *pt, unsigned
   unsigned first = pt->host_port, last = pt->host_port_end;
   int type = pt->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
   for (unsigned port = first;; port++) {
-    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    cleanup_close int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
     if (fd < 0) return fail("create a socket for a host port");
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (pt->has_host_ip) memcpy(&sa.sin_addr, pt->host_ip.a, 4);
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
       socklen_t len = sizeof sa;
-      if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-        fail("read the bound host port");
-        close(fd);
-        return -1;
-      }
+      if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) return fail("read the bound host port");
       *got = ntohs(sa.sin_port);
-      *fd_out = fd;
+      *fd_out = take_fd(&fd);
       return 0;
     }
     int e = errno;
-    close(fd);
     if ((e != EADDRINUSE || port >= last) || !first) {
       char hip[64] = "0.0.0.0", cip[64], ports[32];
       if (pt->has_host_ip) net_addr_format(&pt->host_ip, hip, sizeof hip);
@@ -147,20 +140,29 @@ static int reserve(const struct net_plan *p, const struct net_port *pt, unsigned
   }
 }
 
-static int setup_ports(const struct net_plan *p, struct net_held *h) {
+/* Close the host ports' sockets and the port table's (the kernel drops the table with it). */
+static void release_ports(struct net_held *h) {
+  close_fd(&h->nft_fd);
+  for (size_t i = 0; i < h->nport_fds; i++) close_fd(&h->port_fds[i]);
+  free(h->port_fds);
+  free(h->bound_ports);
+  h->port_fds = NULL;
+  h->bound_ports = NULL;
+  h->nport_fds = 0;
+}
+
+/* Reserve the host ports and make the port table; on failure nothing is held. */
+static int hold_ports(const struct net_plan *p, struct net_held *h) {
   h->port_fds = xcalloc(p->nports, sizeof *h->port_fds);
   h->bound_ports = xcalloc(p->nports, sizeof *h->bound_ports);
   for (size_t i = 0; i < p->nports; i++) {
-    if (reserve(p, &p->ports[i], &h->bound_ports[i], &h->port_fds[i]) < 0) return -1;
+    if (reserve(p, &p->ports[i], &h->bound_ports[i], &h->port_fds[i]) < 0) return release_ports(h), -1;
     h->nport_fds++;
   }
-  struct nl nf;
-  if (nl_open(&nf, NETLINK_NETFILTER, -1) < 0) return -1;
-  if (nft_ports_table(&nf, p->ports_table, p->ports, h->bound_ports, p->nports) < 0) {
-    nl_close(&nf);
-    return -1;
-  }
-  h->nft_fd = nf.fd; /* the table lives as long as this socket */
+  struct nl nf = NL_NONE;
+  if (nl_open(&nf, NETLINK_NETFILTER, -1) < 0 || nft_ports_table(&nf, p->ports_table, p->ports, h->bound_ports, p->nports) < 0)
+    return nl_close(&nf), release_ports(h), -1;
+  h->nft_fd = take_fd(&nf.fd); /* the table lives as long as this socket */
   return 0;
 }
 
@@ -182,14 +184,31 @@ static void last_line(int fd, char *out, size_t len) {
     if (!strstr(line, "to syslog") && line[0]) snprintf(out, len, "%s", line);
 }
 
+static void stop_pasta(struct net_held *h) {
+  if (h->pasta <= 0) return;
+  kill(h->pasta, SIGTERM);
+  for (int i = 0; i < 100; i++) { /* up to ~1 s, then SIGKILL */
+    pid_t w = waitpid(h->pasta, NULL, WNOHANG);
+    if (w == h->pasta || (w < 0 && errno == ECHILD)) break;
+    if (i == 99) {
+      kill(h->pasta, SIGKILL);
+      while (waitpid(h->pasta, NULL, 0) < 0 && errno == EINTR) {}
+    }
+    sleep_ms(10);
+  }
+  h->pasta = -1;
+}
+
 /* pasta -f (stays our child, dies with us: PDEATHSIG) ... -P /proc/self/fd/N PID: it writes its pid
    to N once the namespace is configured and the ports are bound: that is our "ready". */
 static int start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) < 0) return fail("pipe for pasta");
+  cleanup_close int rd = ready[0];
+  cleanup_close int wr = ready[1];
   size_t n = 0;
   while (p->pasta.args[n]) n++;
-  char **argv = xcalloc(n + 7, sizeof *argv);
+  cleanup_free char **argv = xcalloc(n + 7, sizeof *argv);
   char fdpath[64], pidbuf[24];
   argv[0] = (char *)p->pasta.path;
   for (size_t i = 0; i < n; i++) argv[1 + i] = p->pasta.args[i];
@@ -198,24 +217,18 @@ static int start_pasta(const struct net_plan *p, pid_t target, struct net_held *
   argv[n + 3] = fdpath;
   argv[n + 4] = pidbuf;
   snprintf(pidbuf, sizeof pidbuf, "%d", (int)target);
-  int log = memfd_create("pasta-stderr", MFD_CLOEXEC);
+  cleanup_close int log = memfd_create("pasta-stderr", MFD_CLOEXEC);
+  if (log < 0) return fail("start pasta: memfd_create");
   pid_t parent = getpid();
-  pid_t pid = log < 0 ? -1 : fork();
-  if (pid < 0) {
-    fail("start pasta");
-    free(argv);
-    if (log >= 0) close(log);
-    close(ready[0]);
-    close(ready[1]);
-    return -1;
-  }
+  pid_t pid = fork();
+  if (pid < 0) return fail("start pasta");
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
     if (getppid() != parent) _exit(127);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    int fd = dup(ready[1]); /* without O_CLOEXEC: pasta opens /proc/self/fd/<fd> */
+    int fd = dup(wr); /* without O_CLOEXEC: pasta opens /proc/self/fd/<fd> */
     int null = open("/dev/null", O_RDWR);
     if (fd < 0 || null < 0) _exit(127);
     dup2(null, 0);
@@ -225,26 +238,21 @@ static int start_pasta(const struct net_plan *p, pid_t target, struct net_held *
     execv(p->pasta.path, argv);
     _exit(127);
   }
-  free(argv);
-  close(ready[1]);
+  close_fd(&wr);
   h->pasta = pid;
   char buf[32];
   ssize_t got = 0;
-  struct pollfd pfd = {ready[0], POLLIN, 0};
+  struct pollfd pfd = {rd, POLLIN, 0};
   int r = poll(&pfd, 1, 20000);
-  if (r > 0) got = read(ready[0], buf, sizeof buf - 1);
-  close(ready[0]);
-  if (got > 0) {
-    close(log);
-    return 0;
-  }
-  int st = 0;
-  if (r == 0) kill(pid, SIGKILL);
+  if (r > 0) got = read(rd, buf, sizeof buf - 1);
+  if (got > 0) return 0;
+  int e = errno, st = 0;
+  if (r <= 0) kill(pid, SIGKILL);
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
   h->pasta = -1;
   char why[512];
   last_line(log, why, sizeof why);
-  close(log);
+  if (r < 0) return errno = e, fail("wait for pasta");
   if (r == 0) return failx("pasta did not configure the network within 20 s");
   if (WIFEXITED(st) && WEXITSTATUS(st) == 127) return failx("cannot run %s", p->pasta.path);
   return failx("pasta failed to set up the network: %s", why[0] ? why : "no reason given");
@@ -259,7 +267,7 @@ struct made {
 static void undo(const struct net_plan *p, struct made *m, size_t n, struct nl *host) {
   char saved[1536];
   snprintf(saved, sizeof saved, "%s", failure());
-  struct nl nf = {.fd = -1};
+  cleanup_nl struct nl nf = NL_NONE;
   nl_open(&nf, NETLINK_NETFILTER, -1);
   for (size_t i = 0; i < n; i++) {
     const struct net_iface *f = &p->ifaces[i];
@@ -268,7 +276,6 @@ static void undo(const struct net_plan *p, struct made *m, size_t n, struct nl *
   }
   for (size_t i = 0; i < n; i++)
     if (m[i].bridge && nf.fd >= 0) gc_bridge(host, &nf, &p->ifaces[i].net);
-  nl_close(&nf);
   failx("%s", saved); /* the first failure is the one to report */
 }
 
@@ -306,110 +313,80 @@ static int setup_iface(const struct net_plan *p, const struct net_iface *f, stru
   return 0;
 }
 
-int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held *h) {
-  net_held_init(h);
+/* Every interface of the plan, under the networks lock; on failure what was made is undone. */
+static int setup_ifaces(const struct net_plan *p, int netns_fd, struct net_held *h, long long *t) {
+  cleanup_close int lock = lock_networks(p->lock_file);
+  if (lock < 0) return -1;
+  lap(h, PH_LOCK, t);
+  cleanup_nl struct nl host = NL_NONE;
+  cleanup_nl struct nl nf = NL_NONE;
+  cleanup_nl struct nl ctr = NL_NONE;
+  if (nl_open(&host, NETLINK_ROUTE, -1) < 0 || nl_open(&nf, NETLINK_NETFILTER, -1) < 0 ||
+      nl_open(&ctr, NETLINK_ROUTE, netns_fd) < 0)
+    return -1;
+  cleanup_free struct made *m = xcalloc(p->nifaces, sizeof *m);
+  for (size_t i = 0; i < p->nifaces; i++)
+    if (setup_iface(p, &p->ifaces[i], &host, &nf, &ctr, netns_fd, &m[i], h, t) < 0) return undo(p, m, i + 1, &host), -1;
+  return 0;
+}
+
+int net_start(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held *h) {
+  memset(h->us, 0, sizeof h->us);
   long long t = now_us();
-  if (p->nifaces) {
-    int lock = lock_networks(p->lock_file);
-    if (lock < 0) return -1;
-    lap(h, PH_LOCK, &t);
-    struct nl host, nf, ctr;
-    if (nl_open(&host, NETLINK_ROUTE, -1) < 0) {
-      close(lock);
-      return -1;
-    }
-    if (nl_open(&nf, NETLINK_NETFILTER, -1) < 0 || nl_open(&ctr, NETLINK_ROUTE, netns_fd) < 0) {
-      nl_close(&nf);
-      nl_close(&host);
-      close(lock);
-      return -1;
-    }
-    struct made *m = xcalloc(p->nifaces, sizeof *m);
-    int r = 0;
-    size_t i;
-    for (i = 0; i < p->nifaces && r == 0; i++) r = setup_iface(p, &p->ifaces[i], &host, &nf, &ctr, netns_fd, &m[i], h, &t);
-    if (r < 0) undo(p, m, i, &host);
-    free(m);
-    nl_close(&ctr);
-    nl_close(&nf);
-    nl_close(&host);
-    close(lock);
-    if (r < 0) return -1;
-  }
-  int r = 0;
+  if (p->nifaces && setup_ifaces(p, netns_fd, h, &t) < 0) return -1;
   t = now_us();
+  int r = 0;
   if (p->has_pasta) r = start_pasta(p, pid, h), lap(h, PH_PASTA, &t);
-  else if (p->nports) r = setup_ports(p, h), lap(h, PH_PORTS, &t);
+  else if (p->nports && h->nft_fd < 0) r = hold_ports(p, h), lap(h, PH_PORTS, &t);
   if (r < 0) {
     char saved[1536];
     snprintf(saved, sizeof saved, "%s", failure());
-    net_release(h);
     net_teardown(p);
     return failx("%s", saved);
   }
   return 0;
 }
 
+int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held *h) {
+  net_held_init(h);
+  return net_start(p, netns_fd, pid, h);
+}
+
+void net_stop(struct net_held *h) { stop_pasta(h); }
+
 void net_release(struct net_held *h) {
-  if (h->nft_fd >= 0) close(h->nft_fd);
-  for (size_t i = 0; i < h->nport_fds; i++) close(h->port_fds[i]);
-  if (h->pasta > 0) {
-    kill(h->pasta, SIGTERM);
-    for (int i = 0; i < 100; i++) { /* up to ~1 s, then SIGKILL */
-      pid_t w = waitpid(h->pasta, NULL, WNOHANG);
-      if (w == h->pasta || (w < 0 && errno == ECHILD)) break;
-      if (i == 99) {
-        kill(h->pasta, SIGKILL);
-        while (waitpid(h->pasta, NULL, 0) < 0 && errno == EINTR) {}
-      }
-      sleep_ms(10);
-    }
-  }
-  free(h->port_fds);
-  free(h->bound_ports);
-  h->port_fds = NULL;
-  h->bound_ports = NULL;
-  h->nport_fds = 0;
-  h->nft_fd = -1;
-  h->pasta = -1;
+  stop_pasta(h);
+  release_ports(h);
 }
 
 int net_teardown(const struct net_plan *p) {
   if (!p->nifaces) return 0;
-  int lock = lock_networks(p->lock_file);
+  cleanup_close int lock = lock_networks(p->lock_file);
   if (lock < 0) return -1;
-  struct nl host, nf;
-  if (nl_open(&host, NETLINK_ROUTE, -1) < 0) {
-    close(lock);
-    return -1;
-  }
-  if (nl_open(&nf, NETLINK_NETFILTER, -1) < 0) {
-    nl_close(&host);
-    close(lock);
-    return -1;
-  }
-  int r = 0;
+  cleanup_nl struct nl host = NL_NONE;
+  cleanup_nl struct nl nf = NL_NONE;
+  if (nl_open(&host, NETLINK_ROUTE, -1) < 0 || nl_open(&nf, NETLINK_NETFILTER, -1) < 0) return -1;
   char first[1536] = "";
+  /* every step is tried; the first failure is the one reported */
+#define KEEP_FIRST(call) \
+  if ((call) < 0 && !first[0]) snprintf(first, sizeof first, "%s", failure())
   for (size_t i = 0; i < p->nifaces; i++) {
     const struct net_iface *f = &p->ifaces[i];
-    if (rt_link_del(&host, f->host_name) < 0 && !first[0]) r = -1, snprintf(first, sizeof first, "%s", failure());
-    if (f->net.dns_dir && f->dns_names && dns_remove(f, p->container_id) < 0 && !first[0])
-      r = -1, snprintf(first, sizeof first, "%s", failure());
+    KEEP_FIRST(rt_link_del(&host, f->host_name));
+    if (f->net.dns_dir && f->dns_names) KEEP_FIRST(dns_remove(f, p->container_id));
   }
-  for (size_t i = 0; i < p->nifaces; i++)
-    if (gc_bridge(&host, &nf, &p->ifaces[i].net) < 0 && !first[0]) r = -1, snprintf(first, sizeof first, "%s", failure());
-  nl_close(&nf);
-  nl_close(&host);
-  close(lock);
-  return r < 0 ? failx("%s", first) : 0;
+  for (size_t i = 0; i < p->nifaces; i++) KEEP_FIRST(gc_bridge(&host, &nf, &p->ifaces[i].net));
+#undef KEEP_FIRST
+  return first[0] ? failx("%s", first) : 0;
 }
 
 /* ---- status ---- */
 
 char *net_status(const struct net_plan *p, const struct net_held *h, int netns_fd) {
-  json_t *o = json_object(), *ifs = json_array(), *ports = json_array();
-  struct nl ctr = {.fd = -1};
-  if (p->nifaces) nl_open(&ctr, NETLINK_ROUTE, netns_fd);
+  cleanup_json json_t *o = json_object();
+  json_t *ifs = json_array(), *ports = json_array();
+  cleanup_nl struct nl ctr = NL_NONE;
+  if (p->nifaces) nl_open(&ctr, NETLINK_ROUTE, netns_fd); /* without it: no MACs */
   for (size_t i = 0; i < p->nifaces; i++) {
     const struct net_iface *f = &p->ifaces[i];
     char addr[64], gw[64], mac[24] = "";
@@ -423,7 +400,6 @@ char *net_status(const struct net_plan *p, const struct net_held *h, int netns_f
                                          "network", f->net.name, "address", addr, "prefixLen", f->addr.prefix, "gateway",
                                          gw, "mac", mac));
   }
-  nl_close(&ctr);
   for (size_t i = 0; i < p->nports && h->bound_ports; i++) {
     const struct net_port *pt = &p->ports[i];
     char hip[64] = "";
@@ -439,7 +415,5 @@ char *net_status(const struct net_plan *p, const struct net_held *h, int netns_f
   for (int i = 0; i < PH_COUNT; i++)
     if (h->us[i]) json_object_set_new(tm, PHASES[i], json_integer(h->us[i]));
   json_object_set_new(o, "timingsUs", tm);
-  char *s = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
-  return s;
+  return json_dumps(o, JSON_COMPACT);
 }

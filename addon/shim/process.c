@@ -37,13 +37,10 @@ static int set_oom_score_adj(const struct process *p) {
   if (!p->has_oom) return 0;
   char buf[16];
   int n = snprintf(buf, sizeof buf, "%d", p->oom_score_adj);
-  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  cleanup_close int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
   if (fd < 0) return fail("open /proc/self/oom_score_adj");
-  int r = write_all(fd, buf, (size_t)n);
-  int e = errno;
-  close(fd);
   /* lowering it needs CAP_SYS_RESOURCE, which a rootless container lacks: keep the current value */
-  if (r < 0 && e != EACCES && e != EPERM) return errno = e, fail("set oom_score_adj");
+  if (write_all(fd, buf, (size_t)n) < 0 && errno != EACCES && errno != EPERM) return fail("set oom_score_adj");
   return 0;
 }
 

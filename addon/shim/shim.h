@@ -4,6 +4,7 @@
  * Layout (one concern per file):
  *   main.c        argument dispatch
  *   cmd_run.c     `run BUNDLE`: the container-start sequence (also the monitor's), foreground supervision
+ *   finish.c      after the final exit: the exit file, network teardown and --rm removal (detached children)
  *   monitor.c     `run --detach BUNDLE`: double fork, the detached container's monitor, restart policy
  *   logfile.c     Docker's json-file log: lines, escaping, rotation
  *   attach.c      the attach socket server (Docker's multiplexed frames)
@@ -21,14 +22,20 @@
  *   cgroup.c      the container's cgroup dirs (skiff.cgroups): create, enter, remove
  *   devices.c     the device cgroup policy (linux.resources.devices): v1 devices.deny/allow, v2 BPF
  *   util.c        error recording, files, rm -rf, time
+ *   net.h         the network: netlink, rtnl, nft, the plan, setup/teardown, aardvark-dns, `net`
  *
  * Errors: a failing function records ONE line with fail()/failx() and returns -1; the caller
  * passes -1 up. The child sends the recorded line to the parent over the channel, so the user
- * sees exactly one "Error: ..." line, printed by the parent.
+ * sees exactly one "Error: ..." line, printed by the parent. Each command has one exit path that
+ * prints it (print_failure) and records the exit.
+ * Resources are scoped (../common/cleanup.h, as crun's): fds, memory, FILE/DIR, jansson references
+ * (cleanup_json), network plans and holdings (net.h) are released when their variable goes out of
+ * scope, so an error path is `return fail(...)`; `take_fd`/`take_ptr` hand one on.
  */
 #ifndef SKIFF_SHIM_H
 #define SKIFF_SHIM_H
 
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -36,6 +43,15 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include "../common/cleanup.h"
+
+/* jansson's reference, dropped at the end of the scope (cleanup.h) */
+#define cleanup_json __attribute__((cleanup(cleanup_jsonp)))
+static inline void cleanup_jsonp(json_t **j) {
+  int e = errno;
+  json_decref(*j);
+  errno = e;
+}
 
 #define EXIT_SHIM 125        /* skiff (the shim) failed */
 #define EXIT_CANNOT_INVOKE 126
@@ -194,6 +210,8 @@ struct container {
   const char **cgroups; /* skiff.cgroups: absolute dirs the init is moved into */
   size_t ncgroups;
   json_t *monitor;      /* skiff.monitor (read by monitor_config_load) */
+  struct net_plan *network;   /* skiff.network: the plan the network step sets up (net.h), or NULL */
+  const char *network_status; /* skiff.networkStatusFile: where the step writes the status */
 };
 
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, RESTART_UNLESS_STOPPED };
@@ -216,6 +234,7 @@ struct monitor_config {
   char *health_process, *health_file;
   long long interval_ms, timeout_ms, start_period_ms;
   int retries;
+  struct net_plan *network; /* skiff.network (its own reference to the plan's JSON), or NULL */
 };
 
 int spec_load_container(const char *bundle, struct container *c);
@@ -263,6 +282,8 @@ struct filter_job {
 };
 int filter_prepare(struct filter_job *f, json_t *sc, const char *cachedir);
 int filter_deliver(struct filter_job *f, int sock);
+void filter_free(struct filter_job *f);
+#define cleanup_filter __attribute__((cleanup(filter_free))) /* filter_prepare initialises it */
 int seccomp_load_bpf(const struct bpf *b);
 const char *seccomp_default_cachedir(const char *override);
 int caps_drop_bounding(const struct process *p);
@@ -279,6 +300,7 @@ struct exec_ctx {
 void __attribute__((noreturn)) exec_process(struct process *p, struct exec_ctx *x);
 
 /* ---- cmd_run.c: the container-start sequence ---- */
+struct net_held;
 struct start_io {
   int in, out, err; /* installed as the container's 0, 1, 2 (-1: keep the shim's) */
 };
@@ -287,14 +309,22 @@ struct started {
   int master;    /* pty master (terminal), else -1 */
   int userns_fd; /* the container's user namespace (kept for --rm), else -1 */
 };
-/* Parse-free: c is loaded; signals must be blocked (block_signals). Writes the pid file. On
-   failure the child is killed and reaped, the failure recorded; s->userns_fd may still be open. */
-int container_start(struct container *c, const struct start_io *io, struct started *s);
+/* Parse-free: c is loaded; signals must be blocked (block_signals). Writes the pid file. `net`
+   (needed when c->network is set) holds the container's network: host ports held there already (a
+   restart) are kept. On failure the child is killed and reaped, what this start made (cgroups,
+   network) undone and the failure recorded; s->userns_fd may still be open (the caller's). */
+int container_start(struct container *c, const struct start_io *io, struct net_held *net, struct started *s);
+
+/* ---- finish.c: after the final exit ---- */
 void write_exit_file(const char *exit_file, int code, int sig, const char *error);
 /* --rm: drop the name link (names, may be NULL) and delete `paths` (inside the user namespace when
    userns_fd >= 0); with trash_dir renamed there first and deleted by a detached child; mnt_fd (or -1)
-   is closed by that child. */
+   is closed (by that child). */
 void remove_paths(char *const *paths, size_t n, const char *trash_dir, int userns_fd, int mnt_fd, const struct name_link *names);
+struct net_plan;
+/* net_teardown in a child detached from us (links wait for RCU: kept off the exit's path). */
+void net_teardown_detached(const struct net_plan *p);
+void detach_self(void); /* in a child: new session, stdio on /dev/null, every other fd closed */
 
 /* ---- logfile.c ---- */
 struct logfile;

@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "net.h"
 #include "shim.h"
 
 static const char *const CAPS[] = {
@@ -42,12 +43,12 @@ static int strv(json_t *arr, const char *what, char ***out, size_t *n) {
   if (!json_is_array(arr)) return failx("spec: %s must be an array", what);
   size_t len = json_array_size(arr), i;
   char **v = xcalloc(len + 1, sizeof *v);
+  *out = v; /* the container owns it (spec_free_container) */
   json_t *e;
   json_array_foreach(arr, i, e) {
     if (!json_is_string(e)) return failx("spec: %s[%zu] must be a string", what, i);
     v[i] = (char *)json_string_value(e);
   }
-  *out = v;
   if (n) *n = len;
   return 0;
 }
@@ -326,7 +327,12 @@ static int parse_skiff(json_t *ext, struct container *c) {
   if (path_list(json_object_get(ext, "cgroups"), "skiff.cgroups", &c->cgroups, &c->ncgroups) < 0) return -1;
   for (size_t i = 0; i < c->ncgroups; i++)
     if (c->cgroups[i][0] != '/') return failx("spec: skiff.cgroups[%zu] must be an absolute path", i);
-  return path_list(json_object_get(ext, "remove"), "skiff.remove", &c->remove, &c->nremove);
+  if (path_list(json_object_get(ext, "remove"), "skiff.remove", &c->remove, &c->nremove) < 0) return -1;
+  json_t *net = json_object_get(ext, "network");
+  c->network_status = str(ext, "networkStatusFile");
+  if (!net || json_is_null(net)) return 0;
+  c->network = xcalloc(1, sizeof *c->network);
+  return net_plan_parse(net, c->network);
 }
 
 /* linux.resources.devices: {allow, type?: a|b|c (a), major?, minor? (absent or null: any), access?: rwm (rwm)} */
@@ -415,6 +421,8 @@ int spec_load_container(const char *bundle, struct container *c) {
     return -1;
   if (c->ns[NS_USER].enabled && !c->ns[NS_USER].path && (!c->nuidmap || !c->ngidmap))
     return failx("spec: a new user namespace needs linux.uidMappings and linux.gidMappings");
+  if (c->network && (!c->ns[NS_NET].enabled || c->ns[NS_NET].path))
+    return failx("spec: skiff.network needs a network namespace of the container's own (linux.namespaces: network, no path)");
   if (path_list(json_object_get(lnx, "maskedPaths"), "linux.maskedPaths", &c->masked, &c->nmasked) < 0 ||
       path_list(json_object_get(lnx, "readonlyPaths"), "linux.readonlyPaths", &c->readonly, &c->nreadonly) < 0)
     return -1;
@@ -470,6 +478,8 @@ void spec_free_container(struct container *c) {
   free(c->cgroups);
   free(c->devices);
   free(c->dev_rules);
+  if (c->network) net_plan_free(c->network);
+  free(c->network);
   json_decref(c->json);
   memset(c, 0, sizeof *c);
 }
@@ -529,6 +539,10 @@ int monitor_config_load(const struct container *c, struct monitor_config *m) {
     m->retries = v < 1 ? 1 : (int)v;
     if (m->interval_ms < 1) m->interval_ms = 30000;
     if (m->timeout_ms < 1) m->timeout_ms = 30000;
+  }
+  if (c->network) { /* a reference of its own to the plan's JSON: it outlives the spec */
+    m->network = xcalloc(1, sizeof *m->network);
+    if (net_plan_parse(c->network->json, m->network) < 0) return -1;
   }
   return 0;
 }

@@ -11,7 +11,7 @@ import { GLOBAL_OPTIONS, parseFast, type FastParse } from './options.js';
 import { CREATE_OPTIONS, RUN_OPTIONS } from './commands/run-options.js';
 import { PULL_OPTIONS } from './commands/pull-options.js';
 import { maybeReexecInUserns } from './userns.js';
-import { mark } from '../trace.js';
+import { mark } from '../lib/trace.js';
 import type { OptionTable } from './options.js';
 
 type Handler = (a: Record<string, unknown>) => void | Promise<void>;

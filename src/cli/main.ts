@@ -6,7 +6,7 @@
  */
 import { describeError, exitCodeOf, UsageError } from '../errors.js';
 import { runFast } from './fast.js';
-import { mark } from '../trace.js';
+import { mark } from '../lib/trace.js';
 
 async function main(argv: string[]): Promise<void> {
   mark('main');

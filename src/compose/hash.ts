@@ -6,7 +6,7 @@
  * `deploy.replicas`, `depends_on` and `profiles`. Keys are sorted, so the order in the file does not
  * matter. The contents of bind-mounted files, secrets and configs are not covered (as Docker).
  */
-import { crypto } from '../lazy.js';
+import { crypto } from '../lib/lazy.js';
 import type { Service } from './model.js';
 import { isMap, type Json, type JsonMap } from './tree.js';
 

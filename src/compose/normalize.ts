@@ -12,7 +12,8 @@ import { unsupportedKeys } from './keys.js';
 import type { Build, Dependency, DependencyCondition, FileMount, FileObject, Healthcheck, Network, Port, Project, Service, ServiceNetwork, ServiceVolume, Ulimit, Volume, VolumeType } from './model.js';
 import { splitShellWords } from './shellwords.js';
 import { hasOwn, isMap, setOwn, type Json, type JsonMap } from './tree.js';
-import { bytesOf, durationMs, formatGoDuration, numberOf } from './units.js';
+import { bytesOf, durationMs, numberOf } from './units.js';
+import { formatGoDuration } from '../lib/duration.js';
 
 export interface NormalizeOptions {
   name: string;

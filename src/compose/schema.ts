@@ -9,7 +9,7 @@ import { validate as generated } from './schema-validate.generated.js';
 import { composeError } from './errors.js';
 import { formatPath, isMap, type TreePath } from './tree.js';
 
-interface AjvError {
+export interface AjvError {
   instancePath: string;
   keyword: string;
   params: Record<string, unknown>;
@@ -47,8 +47,8 @@ function orList(items: string[]): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }
 
-/** ajv's errors → one problem per place, the most specific first (oneOf branches folded). */
-function problems(errors: AjvError[], data: unknown, lines: ReadonlyMap<string, number>): SchemaProblem[] {
+/** ajv's errors → one problem per place, the most specific first (oneOf branches folded); also used by src/kube. */
+export function problems(errors: AjvError[], data: unknown, lines: ReadonlyMap<string, number>): SchemaProblem[] {
   const byPath = new Map<string, { path: TreePath; errs: AjvError[] }>();
   for (const e of errors) {
     let p = toTreePath(e.instancePath, data);

@@ -14,6 +14,8 @@ export interface YamlDoc {
   resets: TreePath[];
   /** formatPath(path) → 1-based line of its key (or item) in the file. */
   lines: Map<string, number>;
+  /** 0-based position of the document in the file, empty documents counted (kube names documents by it). */
+  index: number;
 }
 
 const MAX_NODE_VISITS = 100_000;
@@ -134,7 +136,7 @@ export function readYamlDocuments(text: string, file: string): YamlDoc[] {
   const docs = parseAllDocuments(text, { lineCounter: lc, merge: false, uniqueKeys: false, strict: false });
   const list = Array.isArray(docs) ? docs : [];
   const out: YamlDoc[] = [];
-  for (const doc of list) {
+  for (const [index, doc] of list.entries()) {
     const err = doc.errors[0];
     if (err) {
       const where = err.linePos ? `line ${err.linePos[0].line}, column ${err.linePos[0].col}: ` : '';
@@ -143,7 +145,7 @@ export function readYamlDocuments(text: string, file: string): YamlDoc[] {
     if (doc.contents === null) continue;
     const w = new Walker(doc, lc, file);
     const value = w.walk(doc.contents, [], true);
-    out.push({ value: value === undefined ? null : value, resets: w.resets, lines: w.lines });
+    out.push({ value: value === undefined ? null : value, resets: w.resets, lines: w.lines, index });
   }
   return out;
 }

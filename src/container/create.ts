@@ -8,17 +8,19 @@ import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
-import { ensureImage, readImageConfig } from '../image/local.js';
-import type { ImageConfig } from '../image/media.js';
+import { readImageConfig } from '../image/local.js';
+import { ensureImage } from '../image/ensure.js';
+import type { ImageConfig } from '../oci/media.js';
 import { diffDir } from '../store/layers.js';
 import {
   containerFiles, createContainerDir, type ContainerRecord, type HealthConfig, type LogConfig, type MountPoint,
   type RestartPolicy,
 } from '../store/containers.js';
-import { parseGoDuration } from '../image/filters.js';
+import { parseGoDuration } from '../lib/duration.js';
 import { volumeDir } from '../store/layout.js';
 import { generateName, NAME_RE, newContainerId } from './names.js';
-import { checkContainerName, checkHostname, goQuote, refuseNul } from './validate.js';
+import { checkContainerName, checkHostname, refuseNul } from './validate.js';
+import { goQuote } from '../lib/strconv.js';
 import { readLayeredFile, resolveUser } from './passwd.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
 import { planCgroups } from './cgroup.js';
@@ -26,7 +28,7 @@ import { parseDevice, resolveDevices } from './devices.js';
 import { parseSignal } from './signals.js';
 import { buildSpec } from './spec.js';
 import { reapAbandoned } from './lifecycle.js';
-import { parseSize } from '../cli/output/units.js';
+import { parseSize } from '../lib/units.js';
 
 export interface CreateOptions {
   image: string;

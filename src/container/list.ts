@@ -1,6 +1,6 @@
 /** Rows for `ps` and the Docker-format JSON for `container inspect`. */
 import { SkiffError } from '../errors.js';
-import { createdSince, humanDuration } from '../cli/output/units.js';
+import { createdSince, humanDuration } from '../lib/units.js';
 import { containerFiles, findContainer, listContainers, type ContainerRecord } from '../store/containers.js';
 import { lowerDirs } from '../store/layers.js';
 import { reapAbandoned } from './lifecycle.js';

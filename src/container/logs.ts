@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { SkiffError } from '../errors.js';
-import { parseGoDuration } from '../image/filters.js';
+import { parseGoDuration } from '../lib/duration.js';
 import { containerFiles, readMonitor, type ContainerRecord } from '../store/containers.js';
 import { containerState, isMonitor } from './state.js';
 

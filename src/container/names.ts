@@ -1,5 +1,5 @@
 /** Docker-style generated names: adjective_surname. */
-import { randomHex, randomInt } from '../random.js';
+import { randomHex, randomInt } from '../lib/random.js';
 
 const LEFT = ['admiring', 'brave', 'clever', 'dazzling', 'eager', 'focused', 'gallant', 'happy', 'jolly', 'keen',
   'lucid', 'modest', 'nifty', 'optimistic', 'peaceful', 'quirky', 'relaxed', 'serene', 'tender', 'upbeat',

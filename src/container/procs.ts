@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { SkiffError } from '../errors.js';
-import { childProcess } from '../lazy.js';
+import { childProcess } from '../lib/lazy.js';
 
 function nsOf(pid: number): string | undefined {
   try {

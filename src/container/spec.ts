@@ -5,14 +5,15 @@
  */
 import path from 'node:path';
 import { paths } from '../config.js';
-import { parseSize } from '../cli/output/units.js';
+import { parseSize } from '../lib/units.js';
 import { initPath } from '../native.js';
 import type { ContainerRecord, MountPoint } from '../store/containers.js';
 import { activeHealthcheck, containerFiles } from '../store/containers.js';
 import { lowerDirs } from '../store/layers.js';
 import { containerNamesDir, dirs, lockFile } from '../store/layout.js';
-import type { IdMap } from './idmap.js';
-import { rootlessMappings } from './idmap.js';
+import type { IdMap } from '../userns/idmap.js';
+import { rootlessMappings } from '../userns/idmap.js';
+import { inUserns } from '../userns/enter.js';
 import type { ResolvedUser } from './passwd.js';
 import { resolveCapabilities, securityPaths, type SecurityOptions } from './security.js';
 import { ociSeccompFor, type OciSeccomp } from './seccomp.js';
@@ -207,7 +208,7 @@ export function buildSpec(input: SpecInput): OciSpec {
   const rootless = paths().rootless;
   // Inside skiff's own user namespace (rootless `build`) we already are root over the subordinate
   // range: the container gets no user namespace of its own (newuidmap cannot map from in here).
-  const nestedUserns = rootless && process.env._SKIFF_IN_USERNS === '1';
+  const nestedUserns = rootless && inUserns();
   const hostNetwork = rec.HostConfig.NetworkMode === 'host';
   const caps = resolveCapabilities({
     capAdd: rec.HostConfig.CapAdd ?? [],

@@ -6,27 +6,13 @@
  * seccomp profile or an image's config would otherwise fail the start after the container exists.
  */
 import { SkiffError } from '../errors.js';
+import { goQuote } from '../lib/strconv.js';
 import { NAME_RE } from './names.js';
 
 /** A name is a file name in containers/names/ (NAME_MAX bytes; names are ASCII). */
 const NAME_MAX = 255;
 /** The kernel's HOST_NAME_MAX: sethostname() refuses longer ones. */
 const HOST_NAME_MAX = 64;
-
-/** A string quoted as Go's %q does (control characters and NUL escaped), for one-line messages. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"' || ch === '\\') out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else out += ch;
-  }
-  return `${out}"`;
-}
 
 /** A container name for `create`/`run --name` and `rename` (Docker's words for bad characters). */
 export function checkContainerName(name: string, given = name): void {

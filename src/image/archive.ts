@@ -30,14 +30,16 @@ import { discardStaging, makeStagingDir, stagingPath, writeFileAtomic } from '..
 import { closed, isCorruptInput, LayerSink } from '../store/extract.js';
 import { listImages, putImage, tagsById, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
+import { createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
+import { computeChainIds } from '../oci/chainid.js';
 import { beyondInflateLimit, corruptError, decompressStream, inflateError, inflateLimit } from './compression.js';
-import { DigestVerifier, parseDigest, sha256Digest, verifyBuffer, verifyDigest } from './digest.js';
+import { DigestVerifier, parseDigest, sha256Digest, verifyBuffer, verifyDigest } from '../oci/digest.js';
 import { findImage } from './local.js';
-import { MAX_JSON_DOCUMENT, MT, parseManifest, selectPlatform, type Descriptor, type ImageConfig, type Index, type Manifest } from './media.js';
+import { MAX_JSON_DOCUMENT, MT, parseManifest, type Descriptor, type ImageConfig, type Index, type Manifest } from '../oci/media.js';
+import { selectPlatform } from '../oci/platform.js';
 import { extractOptions, layersSize, runLimited } from './pull.js';
 import { buildManifest, ensureLayerBlobs, Hasher, storedManifest } from './push.js';
-import { canonical, familiar, parseReference } from './reference.js';
+import { canonical, familiar, parseReference } from '../oci/reference.js';
 
 export type ArchiveFormat = 'docker-archive' | 'oci-archive';
 

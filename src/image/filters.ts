@@ -5,6 +5,7 @@
  * FamiliarMatch); `until` is a timestamp (RFC 3339, or Unix seconds) or a Go duration before now.
  */
 import { SkiffError } from '../errors.js';
+import { parseGoDuration } from '../lib/duration.js';
 
 export interface LabelFilter {
   key: string;
@@ -59,19 +60,6 @@ export function parseImageFilters(list: string[], allowed: readonly ImageFilterK
     }
   }
   return f;
-}
-
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Go's time.ParseDuration ("1h30m", "10m", "2.5s", "-1h") in milliseconds; undefined when it is not one. */
-export function parseGoDuration(s: string): number | undefined {
-  const m = /^([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|ms|s|m|h))+$/.exec(s);
-  if (!m) return s === '0' ? 0 : undefined;
-  let total = 0;
-  for (const part of s.slice(m[1]!.length).matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h)/g)) {
-    total += Number(part[1]) * DURATION_UNITS[part[2]!]!;
-  }
-  return m[1] === '-' ? -total : total;
 }
 
 /** `until=`: Unix seconds (with fraction), an RFC 3339 date or date-time, or a duration back from `now`. */

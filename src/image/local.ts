@@ -3,15 +3,12 @@
  * name@digest, a full or short image id.
  */
 import fs from 'node:fs';
-import { paths } from '../config.js';
-import { childProcess } from '../lazy.js';
 import { SkiffError } from '../errors.js';
-import { inUserns } from '../cli/userns.js';
 import { blobPath } from '../store/layout.js';
 import { getImage, listImages, readRepositories, type ImageRecord } from '../store/images.js';
 import { hasLayer } from '../store/layers.js';
-import { canonical, parseReference, repoName } from './reference.js';
-import type { ImageConfig } from './media.js';
+import { canonical, parseReference, repoName } from '../oci/reference.js';
+import type { ImageConfig } from '../oci/media.js';
 
 const ID_RE = /^(sha256:)?([0-9a-f]{4,64})$/;
 
@@ -73,34 +70,4 @@ export async function readImageConfig(rec: ImageRecord): Promise<ImageConfig> {
   } catch (e) {
     throw new SkiffError('EINTERNAL', `image ${rec.id.slice(7, 19)} is damaged (config blob unreadable: ${(e as Error).message}): remove it with 'skiff rmi -f' and pull again`);
   }
-}
-
-/** Run `skiff pull` as a child (it enters the user namespace itself when rootless), output to stderr. */
-function pullInChild(ref: string, platform?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const args = [process.argv[1]!, '--root', paths().root, 'pull', ...(platform ? ['--platform', platform] : []), ref];
-    const child = childProcess().spawn(process.execPath, args, { stdio: ['ignore', 2, 2] });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new SkiffError('ENOIMAGE', `could not pull ${ref}`, code ?? 125))));
-  });
-}
-
-/** Resolve a local image, pulling it when allowed (`--pull missing|always|never`). */
-export async function ensureImage(
-  ref: string,
-  opts: { pull: 'missing' | 'always' | 'never'; platform?: string },
-): Promise<{ record: ImageRecord; name: string }> {
-  let rec = opts.pull === 'always' ? undefined : await findImage(ref);
-  if (rec && !imageComplete(rec)) rec = undefined;
-  if (!rec) {
-    if (opts.pull === 'never') throw new SkiffError('ENOIMAGE', `No such image: ${ref}`);
-    if (opts.pull === 'missing') process.stderr.write(`Unable to find image '${ref}' locally\n`);
-    if (paths().rootless && !inUserns()) await pullInChild(ref, opts.platform);
-    else {
-      const { pullImage } = await import('./pull.js');
-      await pullImage(ref, { platform: opts.platform, progress: process.stderr });
-    }
-    rec = await requireImage(ref);
-  }
-  return { record: rec, name: ref };
 }

@@ -1,7 +1,7 @@
 /** Local image management: list, tag, remove, prune, inspect, history. Returns data; the CLI prints. */
 import fsp from 'node:fs/promises';
 import { SkiffError } from '../errors.js';
-import { createdSince, humanSize } from '../cli/output/units.js';
+import { createdSince, humanSize } from '../lib/units.js';
 import { listContainers } from '../store/containers.js';
 import {
   deleteImageLocked, getImage, listImages, readRepositories, removeTagLocked, setTag, tagsById, type ImageRecord,
@@ -10,9 +10,9 @@ import { blobPath } from '../store/layout.js';
 import { removeLayersExcept, whileNoneAdding } from '../store/layers.js';
 import { withLock } from '../store/lock.js';
 import { findImage, readImageConfig, requireImage } from './local.js';
-import { canonical, familiar, parseReference } from './reference.js';
+import { canonical, familiar, parseReference } from '../oci/reference.js';
 import { labelsMatch, parseImageFilters, referenceMatches } from './filters.js';
-import type { HistoryEntry } from './media.js';
+import type { HistoryEntry } from '../oci/media.js';
 
 export interface ImageRow {
   ID: string;

@@ -9,7 +9,7 @@ import type { Readable, Transform, Writable } from 'node:stream';
 import { paths } from '../config.js';
 import { describeError, SkiffError } from '../errors.js';
 import { createProgress, type Progress } from '../cli/output/progress.js';
-import { rootlessMappings } from '../container/idmap.js';
+import { rootlessMappings } from '../userns/idmap.js';
 import { RegistryClient, type ManifestResponse } from '../registry/client.js';
 import { getCredentials } from '../registry/credentials.js';
 import { fileSink, stagingPath, sweepStaging, writeFileAtomic } from '../store/atomic.js';
@@ -17,13 +17,15 @@ import { closed, isCorruptInput, LayerSink, type ExtractOptions } from '../store
 import { schemeCache } from '../store/schemes.js';
 import { getImage, putImage, readRepositories, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { computeChainIds, createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
+import { createLayer, hasLayer, whileAddingLayers } from '../store/layers.js';
+import { computeChainIds } from '../oci/chainid.js';
 import { corruptError, decoderFor, detectCompression, inflateLimit } from './compression.js';
-import { mark } from '../trace.js';
+import { mark } from '../lib/trace.js';
 import { imageComplete } from './local.js';
-import { DigestCheck, parseDigest, verifyBuffer, verifyDigest } from './digest.js';
-import { MAX_JSON_DOCUMENT, parseImageConfig, parseManifest, selectPlatform, type Descriptor, type Manifest } from './media.js';
-import { canonical, familiar, familiarName, isInsecureRegistry, parseReference, repoName, type Reference } from './reference.js';
+import { DigestCheck, parseDigest, verifyBuffer, verifyDigest } from '../oci/digest.js';
+import { MAX_JSON_DOCUMENT, parseImageConfig, parseManifest, type Descriptor, type Manifest } from '../oci/media.js';
+import { selectPlatform } from '../oci/platform.js';
+import { canonical, familiar, familiarName, isInsecureRegistry, parseReference, repoName, type Reference } from '../oci/reference.js';
 
 export interface PullOptions {
   platform?: string;

@@ -19,11 +19,11 @@ import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { diffDir } from '../store/layers.js';
 import { packDirectory } from '../store/tarball.js';
-import { DigestVerifier } from './digest.js';
+import { DigestVerifier } from '../oci/digest.js';
 import { findImage } from './local.js';
-import { MT, parseManifest, type Descriptor, type Manifest } from './media.js';
+import { MT, parseManifest, type Descriptor, type Manifest } from '../oci/media.js';
 import { clientFor, runLimited } from './pull.js';
-import { familiar, parseReference, repoName, type Reference } from './reference.js';
+import { familiar, parseReference, repoName, type Reference } from '../oci/reference.js';
 
 export interface PushOptions {
   tlsVerify?: boolean;

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { SkiffError } from '../errors.js';
-import { lazyBuiltin } from '../lazy.js';
+import { lazyBuiltin } from '../lib/lazy.js';
 import { lockFile } from '../store/layout.js';
 import type { NetworkBackend, Prepared, SetupRequest } from './backend.js';
 import { findHelper, type NetworkPlan } from './plan.js';

@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { SkiffError } from '../errors.js';
-import { childProcess } from '../lazy.js';
+import { childProcess } from '../lib/lazy.js';
 import { shimPath } from '../native.js';
 import { stagingPath } from '../store/atomic.js';
 import type { NetworkPlan, NetworkStatus } from './plan.js';

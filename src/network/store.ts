@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
-import { randomHex } from '../random.js';
+import { randomHex } from '../lib/random.js';
 import { readJsonSync, writeFileAtomicSync, writeJsonAtomic } from '../store/atomic.js';
 import { dirs, networkFile } from '../store/layout.js';
 import { withLock, withLockFile } from '../store/lock.js';

@@ -20,12 +20,12 @@ import type https from 'node:https';
 import type net from 'node:net';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { SkiffError } from '../errors.js';
-import { digestOf, parseDigest, sha256Digest, verifyBuffer } from '../image/digest.js';
-import { MANIFEST_ACCEPT } from '../image/media.js';
-import { familiarName } from '../image/reference.js';
+import { digestOf, parseDigest, sha256Digest, verifyBuffer } from '../oci/digest.js';
+import { MANIFEST_ACCEPT } from '../oci/media.js';
+import { familiarName } from '../oci/reference.js';
 import type { Credentials } from './credentials.js';
 import { registryCa } from './trust.js';
-import { lazyBuiltin } from '../lazy.js';
+import { lazyBuiltin } from '../lib/lazy.js';
 
 /** node:https (with node:tls, ~4 ms to load) only for a registry that speaks TLS: a plain-HTTP one remembered in the scheme cache never loads it. */
 const httpsModule = lazyBuiltin<typeof import('node:https')>('node:https');

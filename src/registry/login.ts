@@ -1,6 +1,6 @@
 /** `login`/`logout`: check credentials against the registry, then keep them in Docker's config.json. */
 import { SkiffError } from '../errors.js';
-import { isInsecureRegistry } from '../image/reference.js';
+import { isInsecureRegistry } from '../oci/reference.js';
 import { RegistryClient } from './client.js';
 import { removeCredentials, storeCredentials } from './credentials.js';
 

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { SkiffError } from '../errors.js';
-import { lazyBuiltin } from '../lazy.js';
+import { lazyBuiltin } from '../lib/lazy.js';
 
 const tls = lazyBuiltin<typeof import('node:tls')>('node:tls');
 

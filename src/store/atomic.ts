@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
 import { native } from '../native.js';
-import { randomHex } from '../random.js';
+import { randomHex } from '../lib/random.js';
 import { dirs } from './layout.js';
 
 const rand = (): string => randomHex(6);

@@ -1,5 +1,5 @@
 /**
- * The build cache: buildcache/<key hex>.json maps a build step's cache key (src/build/cache.ts) to
+ * The build cache: buildcache/<key hex>.json maps a build step's cache key (src/builder/cache.ts) to
  * what the step produced: when it was made (so a fully cached rebuild gives the same image) and
  * its layer, if it made one. An entry is written by rename after its layer exists, so an
  * interrupted build leaves no entry pointing at nothing; a reader still checks that the layer is

@@ -8,7 +8,6 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { crypto } from '../lazy.js';
 import { dirs, layerDir, layerDiff, layerLinkName } from './layout.js';
 import { commitDir, discardStaging, makeStagingDir, readJson, removeTree, stagingPath } from './atomic.js';
 import { withLock } from './lock.js';
@@ -19,18 +18,6 @@ export interface LayerMeta {
   parent: string | null;
   /** Bytes of file content in the layer. */
   size: number;
-}
-
-/** ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
-export function computeChainIds(diffIds: string[]): string[] {
-  const out: string[] = [];
-  for (const d of diffIds) out.push(chainIdOf(out[out.length - 1] ?? null, d));
-  return out;
-}
-
-/** The chain id of a layer with this diffID on top of `parent` (a chain id, or null for the first layer). */
-export function chainIdOf(parent: string | null, diffId: string): string {
-  return parent === null ? diffId : 'sha256:' + crypto().createHash('sha256').update(`${parent} ${diffId}`).digest('hex');
 }
 
 export function hasLayer(chainId: string): boolean {

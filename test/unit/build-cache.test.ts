@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { baseKey, canonicalJson, stepKey } from '../../src/build/cache.js';
-import { hashSources } from '../../src/build/context.js';
-import { IgnoreMatcher } from '../../src/build/dockerignore.js';
-import { ContextTree } from '../../src/build/tree.js';
+import { baseKey, canonicalJson, stepKey } from '../../src/builder/cache.js';
+import { hashSources } from '../../src/builder/context.js';
+import { IgnoreMatcher } from '../../src/builder/dockerignore.js';
+import { ContextTree } from '../../src/builder/tree.js';
 
 test('canonical JSON sorts keys and drops undefined', () => {
   assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: undefined }], e: null }), '{"a":[{"d":2}],"b":1,"e":null}');

@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SkiffError } from '../../src/errors.js';
-import { archiveKind, hashSources, matchSources } from '../../src/build/context.js';
-import { IgnoreMatcher } from '../../src/build/dockerignore.js';
-import { ContextTree } from '../../src/build/tree.js';
+import { archiveKind, hashSources, matchSources } from '../../src/builder/context.js';
+import { IgnoreMatcher } from '../../src/builder/dockerignore.js';
+import { ContextTree } from '../../src/builder/tree.js';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-tree-'));
 after(() => fs.rmSync(base, { recursive: true, force: true }));

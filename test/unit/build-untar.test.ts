@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { SkiffError } from '../../src/errors.js';
-import { untar } from '../../src/build/untar.js';
+import { untar } from '../../src/builder/untar.js';
 import { rawTar } from '../helpers/rawtar.js';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-untar-'));

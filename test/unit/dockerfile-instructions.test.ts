@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SkiffError } from '../../src/errors.js';
-import { parseDockerfile } from '../../src/build/dockerfile/parser.js';
+import { parseDockerfile } from '../../src/builder/dockerfile/parser.js';
 import {
   expandCommand, HEALTHCHECK_DEFAULTS, loadDockerfile, parseInstructions, parseMount, parseTrigger,
   type AddCommand, type ArgCommand, type Command, type CopyCommand, type EnvCommand, type ExposeCommand,
   type HealthcheckCommand, type RunCommand,
-} from '../../src/build/dockerfile/instructions.js';
+} from '../../src/builder/dockerfile/instructions.js';
 
 /** assert.throws matching the SkiffError's message (not `SkiffError: ...`). */
 function throwsMsg(fn: () => unknown, re: RegExp): void {

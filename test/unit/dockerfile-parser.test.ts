@@ -11,7 +11,7 @@ import path from 'node:path';
 import { SkiffError } from '../../src/errors.js';
 import {
   chompHeredocContent, dump, extractBuilderFlags, heredocsFromLine, parseDockerfile, parseHeredoc, parseWords,
-} from '../../src/build/dockerfile/parser.js';
+} from '../../src/builder/dockerfile/parser.js';
 import { conformanceDir, throwsMsg } from '../helpers/conformance.js';
 
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../../src/errors.js';
-import { ShellLex, processWord, processWords, patternRegex } from '../../src/build/dockerfile/shell.js';
+import { ShellLex, processWord, processWords, patternRegex } from '../../src/builder/dockerfile/shell.js';
 import { conformanceDir, throwsMsg } from '../helpers/conformance.js';
 
 

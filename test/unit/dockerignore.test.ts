@@ -1,7 +1,7 @@
 /** .dockerignore reading and matching, checked against moby/patternmatcher's documented behaviour. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanPath, IgnoreMatcher, readIgnorePatterns } from '../../src/build/dockerignore.js';
+import { cleanPath, IgnoreMatcher, readIgnorePatterns } from '../../src/builder/dockerignore.js';
 
 test('reading: comments, blanks, trimming, cleaning, leading slash, exclusions', () => {
   const text = '# comment\n\n  *.log  \n/build/\n!build/keep.txt\n./a/../b//c\n! spaced\n/\n';

@@ -1,19 +1,11 @@
 /**
- * `--filter` parsing for images and image prune: Go durations (time.ParseDuration's cases), `until`
- * timestamps, reference globs with Go path.Match semantics (Docker's FamiliarMatch), label filters.
+ * `--filter` parsing for images and image prune: `until`
+ * timestamps (Go durations: duration.test.ts), reference globs with Go path.Match semantics (Docker's FamiliarMatch), label filters.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SkiffError } from '../../src/errors.js';
-import { labelsMatch, parseGoDuration, parseImageFilters, parseUntil, referenceMatches } from '../../src/image/filters.js';
-
-test('Go durations', () => {
-  const cases: [string, number | undefined][] = [
-    ['0', 0], ['5s', 5000], ['30m', 1_800_000], ['24h', 86_400_000], ['1h30m', 5_400_000], ['1.5h', 5_400_000],
-    ['100ms', 100], ['1500\u00b5s', 1.5], ['2us', 0.002], ['-1h', -3_600_000], ['2h45m30s', 9_930_000], ['1d', undefined], ['', undefined], ['h', undefined], ['10', undefined],
-  ];
-  for (const [s, want] of cases) assert.equal(parseGoDuration(s), want, s);
-});
+import { labelsMatch, parseImageFilters, parseUntil, referenceMatches } from '../../src/image/filters.js';
 
 test('until: Unix seconds, RFC 3339, or a duration before now', () => {
   const now = Date.parse('2026-01-02T00:00:00Z');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { FrameReader, parseDetachKeys } from '../../src/container/attach.js';
 import { mergeHealthcheck, parseLogConfig, parseRestartPolicy } from '../../src/container/create.js';
 import { fixedNano, inWindow, parseLogLine, parseLogTime, parseTail, rfc3339ToNs } from '../../src/container/logs.js';
-import { parseSize } from '../../src/cli/output/units.js';
+import { parseSize } from '../../src/lib/units.js';
 import { SkiffError } from '../../src/errors.js';
 
 test('json-file lines', () => {

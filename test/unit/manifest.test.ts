@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../../src/errors.js';
-import {
-  MT, hostPlatform, parseDescriptor, parseImageConfig, parseManifest, parsePlatform, selectPlatform, type Index,
-} from '../../src/image/media.js';
+import { MT, parseDescriptor, parseImageConfig, parseManifest, type Index } from '../../src/oci/media.js';
+import { hostPlatform, parsePlatform, selectPlatform } from '../../src/oci/platform.js';
 
 /** dist/test/unit → repository root → ../shared/conformance */
 import { CONFORMANCE } from '../helpers/conformance.js';

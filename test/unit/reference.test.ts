@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { SkiffError } from '../../src/errors.js';
 import {
   canonical, familiar, familiarName, isInsecureRegistry, parseReference, registryReference, repoName,
-} from '../../src/image/reference.js';
+} from '../../src/oci/reference.js';
 
 const H64 = 'f'.repeat(64);
 const D = `sha256:${H64}`;

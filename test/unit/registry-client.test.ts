@@ -14,8 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { SkiffError, type ErrorCode } from '../../src/errors.js';
-import { sha256Digest } from '../../src/image/digest.js';
-import { MT } from '../../src/image/media.js';
+import { sha256Digest } from '../../src/oci/digest.js';
+import { MT } from '../../src/oci/media.js';
 import { RegistryClient, parseChallenge } from '../../src/registry/client.js';
 
 const REGISTRY_BIN = '/usr/bin/docker-registry';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bytesSize, createdSince, formatFloat, formatFloatG, humanDuration, humanSize, parseHumanSize, parseSize } from '../../src/cli/output/units.js';
+import { bytesSize, createdSince, formatFloat, formatFloatG, humanDuration, humanSize, parseHumanSize, parseSize } from '../../src/lib/units.js';
 import { createProgress, progressBar } from '../../src/cli/output/progress.js';
 import { SkiffError } from '../../src/errors.js';
 

@@ -1,7 +1,8 @@
 /** The checks a container's values pass before anything of it is created (src/container/validate.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkContainerName, checkHostname, goQuote, refuseNul } from '../../src/container/validate.js';
+import { checkContainerName, checkHostname, refuseNul } from '../../src/container/validate.js';
+import { goQuote } from '../../src/lib/strconv.js';
 
 test("goQuote quotes as Go's %q: NUL and control characters escaped, one line", () => {
   assert.equal(goQuote('A=1\0B'), '"A=1\\x00B"');

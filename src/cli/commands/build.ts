@@ -24,7 +24,7 @@ export const buildCmd: CommandModule = {
     const quiet = Boolean(a.quiet);
     // yargs turns a lone '-' positional into ''
     const context = String(a.context ?? '') || (process.argv.slice(2).includes('-') ? '-' : '.');
-    const { build } = await import('../../build/builder.js');
+    const { build } = await import('../../builder/builder.js');
     const r = await build({
       context,
       file: a.file as string | undefined,
@@ -66,7 +66,7 @@ export const commitCmd: CommandModule = {
       .option('change', { alias: 'c', type: 'string', describe: 'Apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)' })
       .option('pause', { alias: 'p', type: 'boolean', default: true, describe: 'Accepted (the container is not paused)' }),
   handler: async (a) => {
-    const { commitContainer } = await import('../../build/commit.js');
+    const { commitContainer } = await import('../../builder/commit.js');
     const id = await commitContainer(String(a.container), {
       repository: a.repository as string | undefined,
       author: a.author as string | undefined,

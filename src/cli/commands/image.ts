@@ -1,10 +1,10 @@
 /** Image commands: pull, push, images, rmi, tag, history, image inspect/prune, save, load. */
 import type { CommandModule } from 'yargs';
-import { canonical, parseReference, repoName } from '../../image/reference.js';
+import { canonical, parseReference, repoName } from '../../oci/reference.js';
 /** The domain modules, evaluated only by the command that runs (start-up of every other command). */
 const pullMod = () => import('../../image/pull.js');
 const manage = () => import('../../image/manage.js');
-import { humanSize } from '../output/units.js';
+import { humanSize } from '../../lib/units.js';
 import { formatOutput } from '../output/table.js';
 import { batch } from '../batch.js';
 import { list } from './run-options.js';

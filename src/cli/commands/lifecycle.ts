@@ -1,5 +1,5 @@
 /** Lifecycle commands: pause, unpause, stats, top, wait, restart, rename, container prune. */
-import { lazyBuiltin } from '../../lazy.js';
+import { lazyBuiltin } from '../../lib/lazy.js';
 import type { Argv, CommandModule } from 'yargs';
 import {
   pauseContainer, pruneContainers, renameContainerTo, restartContainer, unpauseContainer, waitContainer,
@@ -13,7 +13,7 @@ import { passthrough, registerPassthrough } from '../argv.js';
 import { batch } from '../batch.js';
 import { formatOutput, tabwrite } from '../output/table.js';
 import { STATS_COLUMNS, STATS_HEADERS, statsRow, type StatsRow } from '../output/stats.js';
-import { humanSize } from '../output/units.js';
+import { humanSize } from '../../lib/units.js';
 import { list } from './run-options.js';
 import { eachContainer } from './container.js';
 

@@ -6,7 +6,7 @@ import type { CommandModule } from 'yargs';
 import { createContainer } from '../../container/create.js';
 import { runCreated } from '../../container/lifecycle.js';
 import { SkiffError } from '../../errors.js';
-import { lazyBuiltin } from '../../lazy.js';
+import { lazyBuiltin } from '../../lib/lazy.js';
 import { passthrough } from '../argv.js';
 import { CREATE_OPTIONS, createOptions, RUN_OPTIONS, toCreateOptions } from './run-options.js';
 

@@ -1,13 +1,13 @@
 /** Moving images out of and into the store: push, save, load. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomHex } from '../../random.js';
+import { randomHex } from '../../lib/random.js';
 import type { CommandModule } from 'yargs';
 import { errnoWords, SkiffError } from '../../errors.js';
 import type { ArchiveFormat } from '../../image/archive.js';
 
 const archive = () => import('../../image/archive.js');
-import { canonical, parseReference } from '../../image/reference.js';
+import { canonical, parseReference } from '../../oci/reference.js';
 import { list } from './run-options.js';
 
 export const push: CommandModule = {

@@ -5,7 +5,7 @@
  * a plain `<id>: <status>` line whenever a layer's status changes, never a bar.
  */
 import ora from 'ora';
-import { humanSize } from './units.js';
+import { humanSize } from '../../lib/units.js';
 
 export interface Progress {
   /** A layer's state; `current`/`total` (bytes) make it a progress bar update. */

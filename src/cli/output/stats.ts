@@ -1,6 +1,6 @@
 /** The rows of `stats` (Docker's columns and --format fields) from two samples. */
 import { cpuPercent, type StatsSample } from '../../container/stats.js';
-import { bytesSize, formatFloat, humanSize } from './units.js';
+import { bytesSize, formatFloat, humanSize } from '../../lib/units.js';
 
 export interface StatsRow {
   Container: string;

@@ -14,7 +14,7 @@
  * key is `<no value>`). A function-valued field is a method: `{{.Label "k"}}` calls it.
  */
 import { SkiffError } from '../../errors.js';
-import { formatFloat, formatFloatG } from './units.js';
+import { formatFloat, formatFloatG } from '../../lib/units.js';
 
 export type TemplateFunc = (...args: unknown[]) => unknown;
 

@@ -10,7 +10,8 @@
  */
 import { SkiffError } from '../../errors.js';
 import { ShellLex, type EscapeToken } from './shell.js';
-import { goQuote, goQuoteList, isSpace, trimLeftSpace, trimSpace, wellFormed } from './util.js';
+import { goQuoteList, isSpace, trimLeftSpace, trimSpace, wellFormed } from './util.js';
+import { goQuote } from '../../lib/strconv.js';
 
 export interface Heredoc {
   /** The delimiter word with quotes removed (`<<'EOF'` → `EOF`). */

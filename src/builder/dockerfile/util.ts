@@ -1,9 +1,11 @@
 /**
  * Small Go-compatibility helpers for the Dockerfile front end. BuildKit is written in Go, and the
- * exact behaviour of a few Go library functions shows up in its output (strconv.Quote in the AST
- * dump, unicode.IsSpace in word splitting, time.ParseDuration in HEALTHCHECK, strconv.ParseBool in
- * --mount). These are re-implementations from their documented behaviour, not translations.
+ * exact behaviour of a few Go library functions shows up in its output (unicode.IsSpace in word
+ * splitting, strconv.ParseBool in --mount; strconv.Quote and time.ParseDuration, which the rest of
+ * skiff uses too, are in src/lib/). These are re-implementations from their documented behaviour,
+ * not translations.
  */
+import { goQuote } from '../../lib/strconv.js';
 
 /** Go's unicode.IsSpace: the Latin-1 spaces plus the Unicode White_Space property. */
 export function isSpace(cp: number): boolean {
@@ -35,43 +37,6 @@ export function trimSpace(s: string): string {
   return trimRightSpace(trimLeftSpace(s));
 }
 
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
-
-/** Go's strconv.Quote: a double-quoted Go string literal (printable Unicode kept literally). */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (ch === '"' || ch === '\\') {
-      out += '\\' + ch;
-      continue;
-    }
-    if (cp >= 0xd800 && cp <= 0xdfff) {
-      // A lone surrogate cannot occur in a Go string: the bytes would be invalid UTF-8 and
-      // decoding would have produced U+FFFD.
-      out += '\ufffd';
-      continue;
-    }
-    if ((cp >= 0x20 && cp < 0x7f) || (cp > 0x7f && PRINTABLE.test(ch))) {
-      out += ch;
-      continue;
-    }
-    switch (cp) {
-      case 0x07: out += '\\a'; continue;
-      case 0x08: out += '\\b'; continue;
-      case 0x0c: out += '\\f'; continue;
-      case 0x0a: out += '\\n'; continue;
-      case 0x0d: out += '\\r'; continue;
-      case 0x09: out += '\\t'; continue;
-      case 0x0b: out += '\\v'; continue;
-    }
-    if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
-    else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0');
-    else out += '\\U' + cp.toString(16).padStart(8, '0');
-  }
-  return out + '"';
-}
-
 /** Go's fmt `%q` of a []string: `["a" "b"]`. */
 export function goQuoteList(list: readonly string[]): string {
   return '[' + list.map(goQuote).join(' ') + ']';
@@ -99,47 +64,6 @@ export function parseUint32(s: string, base: 8 | 10): number | undefined {
   if (!re.test(s)) return undefined;
   const n = parseInt(s, base);
   return n <= 0xffffffff ? n : undefined;
-}
-
-const DURATION_UNITS: Record<string, number> = {
-  ns: 1, us: 1e3, '\u00b5s': 1e3, '\u03bcs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9,
-};
-
-/**
- * Go's time.ParseDuration, in nanoseconds. Throws an Error with Go's message when the text is not
- * a duration ("300ms", "-1.5h", "2h45m" are; "5", "1d" are not).
- */
-export function parseGoDuration(text: string): number {
-  const bad = (msg: string): never => {
-    throw new Error(msg);
-  };
-  let s = text;
-  let neg = false;
-  if (s !== '' && (s[0] === '-' || s[0] === '+')) {
-    neg = s[0] === '-';
-    s = s.slice(1);
-  }
-  if (s === '0') return 0;
-  if (s === '') bad(`time: invalid duration ${goQuote(text)}`);
-  let total = 0;
-  while (s !== '') {
-    const m = /^([0-9]*)(?:\.([0-9]*))?/.exec(s)!;
-    const intPart = m[1] ?? '';
-    const frac = m[2] ?? '';
-    if (intPart === '' && frac === '') bad(`time: invalid duration ${goQuote(text)}`);
-    s = s.slice(m[0].length);
-    let i = 0;
-    while (i < s.length && s[i] !== '.' && !(s[i]! >= '0' && s[i]! <= '9')) i++;
-    if (i === 0) bad(`time: missing unit in duration ${goQuote(text)}`);
-    const unit = s.slice(0, i);
-    s = s.slice(i);
-    const mult = DURATION_UNITS[unit];
-    if (mult === undefined) bad(`time: unknown unit ${goQuote(unit)} in duration ${goQuote(text)}`);
-    total += Number(`${intPart || '0'}.${frac || '0'}`) * mult!;
-  }
-  if (total > 2 ** 63 - 1) bad(`time: invalid duration ${goQuote(text)}`);
-  total = Math.round(total);
-  return neg ? -total : total;
 }
 
 /** docker/go-units RAMInBytes: "64m", "1.5GiB", "512k" with binary multipliers. */

@@ -4,7 +4,7 @@
  * by `build` and by `commit --change`. Each returns the history line BuildKit writes for it.
  */
 import { SkiffError } from '../errors.js';
-import type { ContainerConfigFields, ImageConfig } from '../image/media.js';
+import type { ContainerConfigFields, ImageConfig } from '../oci/media.js';
 import type { Command } from './dockerfile/instructions.js';
 
 export const envMap = (env: readonly string[] | null | undefined): Map<string, string> => {

@@ -5,7 +5,7 @@
 import type { Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { SkiffError } from '../errors.js';
-import { crypto } from '../lazy.js';
+import { crypto } from '../lib/lazy.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
 

@@ -13,7 +13,9 @@
 import { SkiffError } from '../../errors.js';
 import { chompHeredocContent, nodeArgs, parseDockerfile, parseHeredoc, type Node, type ParseResult } from './parser.js';
 import { ShellLex, type Env, type EscapeToken } from './shell.js';
-import { csvFields, goQuote, parseGoBool, parseGoDuration, parseUint32, ramInBytes, trimSpace, withSuggestion } from './util.js';
+import { csvFields, parseGoBool, parseUint32, ramInBytes, trimSpace, withSuggestion } from './util.js';
+import { parseDurationNs } from '../../lib/duration.js';
+import { goQuote } from '../../lib/strconv.js';
 
 export interface SourceLocation {
   file: string;
@@ -365,7 +367,7 @@ function optInterval(name: string, value: string): number {
   if (value === '') return 0;
   let d: number;
   try {
-    d = parseGoDuration(value);
+    d = parseDurationNs(value);
   } catch (e) {
     return err((e as Error).message);
   }

@@ -5,7 +5,7 @@
  */
 import type http from 'node:http';
 import { SkiffError } from '../errors.js';
-import { lazyBuiltin } from '../lazy.js';
+import { lazyBuiltin } from '../lib/lazy.js';
 import { registryCa } from '../registry/trust.js';
 
 const httpMod = lazyBuiltin<typeof import('node:http')>('node:http');

@@ -2,7 +2,7 @@
  * Sizes and durations exactly as Docker prints and parses them (docker/go-units), plus Go's float
  * formatting (`%e %f %g`), which both `humanSize` and the `--format` template engine need.
  */
-import { SkiffError } from '../../errors.js';
+import { SkiffError } from '../errors.js';
 
 const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 const BINARY = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];

@@ -16,7 +16,8 @@
  * intended behaviour (`80/tcp`); single-word expansion (processWord) is unaffected either way.
  */
 import { SkiffError } from '../../errors.js';
-import { goQuote, isSpace } from './util.js';
+import { isSpace } from './util.js';
+import { goQuote } from '../../lib/strconv.js';
 
 export type EscapeToken = '\\' | '`';
 
