@@ -64,14 +64,15 @@ const euid = process.geteuid();
 const { readOwn, trustedDir, inUserNamespace } = require('./trusted-dir.cjs');
 
 /**
- * The user's trained cache: keyed by the bundle (size, mtime) and node (version, flags), in
- * $XDG_CACHE_HOME/skiff (or ~/.cache/skiff), else (root with another user's HOME) in the cache of
- * the home the password database gives our euid, when either is trustedDir().
+ * The user's trained cache: keyed by the bundle (size, mtime; in the single executable `sea-` and the
+ * bundle's hash) and node (version, flags), in $XDG_CACHE_HOME/skiff (or ~/.cache/skiff), else (root
+ * with another user's HOME) in the cache of the home the password database gives our euid, when
+ * either is trustedDir().
  */
 function userCachePaths() {
   if (process.env.SKIFF_CODE_CACHE === '0' || process.env.SKIFF_WRITE_CODE_CACHE === '1') return undefined;
   const flags = process.execArgv.join(' ');
-  const key = `${sea ? sea.id.slice(0, 16) : `${bundle.size}-${Math.floor(bundle.mtimeMs)}`}-${process.version}${flags ? `-${Buffer.from(flags).toString('hex').slice(0, 32)}` : ''}`;
+  const key = `${sea ? `sea-${sea.id.slice(0, 16)}` : `${bundle.size}-${Math.floor(bundle.mtimeMs)}`}-${process.version}${flags ? `-${Buffer.from(flags).toString('hex').slice(0, 32)}` : ''}`;
   const paths = (dir) => ({ dir, key, cache: path.join(dir, `code-${key}.cache`), trained: path.join(dir, `code-${key}.json`) });
   const at = (base) => {
     let dir;
@@ -150,7 +151,8 @@ if (process.env.SKIFF_WRITE_CODE_CACHE === '1' && !sea) {
           fs.renameSync(trainedTmp, user.trained);
           made.shift();
           for (const f of fs.readdirSync(user.dir)) {
-            if (f.startsWith('code-') && !f.startsWith(`code-${user.key}.`)) fs.rmSync(path.join(user.dir, f), { force: true });
+            // older caches of the same kind (the single executable's or a checkout's): both kinds may be in use
+            if (f.startsWith('code-') && f.startsWith('code-sea-') === !!sea && !f.startsWith(`code-${user.key}.`)) fs.rmSync(path.join(user.dir, f), { force: true });
           }
         } catch {
           // a read-only or full home: run without it (what this process made is removed)

@@ -6,7 +6,6 @@
 // assets bin/sea.cjs reads: manifest.json, the CLI bundle and its code cache, the native parts and
 // the shared libraries they need that a Debian 12 minbase lacks (libisal.so.2, loaded through the
 // layer addon's RUNPATH $ORIGIN). The blob must be made by the node it goes into: this one.
-// Env: SKIFF_SEA_SNAPSHOT=1 builds a startup-snapshot variant instead (bench only: bench/sea.sh).
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -79,11 +78,6 @@ run(path.join(repo, 'node_modules/.bin/esbuild'), [path.join(repo, 'bin/sea.cjs'
 const assets = { 'manifest.json': path.join(work, 'manifest.json'), 'skiff.cjs': path.join(dist, 'skiff.cjs'), 'skiff.cjs.cache': cacheFile };
 for (const [name, file] of Object.entries(files)) assets[`part/${name}`] = file;
 const config = { main: path.join(work, 'main.cjs'), output: path.join(work, 'prep.blob'), disableExperimentalSEAWarning: true, useCodeCache: true, assets };
-if (process.env.SKIFF_SEA_SNAPSHOT === '1') {
-  // bench only: the launcher evaluated at build time, its start deserialised (see bin/sea-snapshot.cjs)
-  run(path.join(repo, 'node_modules/.bin/esbuild'), [path.join(repo, 'bin/sea-snapshot.cjs'), '--bundle', '--platform=node', '--format=cjs', '--target=node20', `--outfile=${path.join(work, 'main.cjs')}`, '--log-level=warning']);
-  Object.assign(config, { useCodeCache: false, useSnapshot: true });
-}
 fs.writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config, null, 1));
 run(node, ['--experimental-sea-config', path.join(work, 'sea-config.json')], { cwd: work });
 
