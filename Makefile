@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_GYP := npx --no-install node-gyp
 GYP_FLAGS := $(if $(wildcard /usr/include/node/node_api.h),--nodedir=/usr,)
 
-.PHONY: all build native ts bundle dist deb test test-unit demo clean bench
+.PHONY: all build native ts bundle dist deb test test-dist test-unit demo clean bench
 VERSION := $(shell node -p "require('./package.json').version")
 
 all: build
@@ -55,8 +55,13 @@ dist: build
 deb: dist
 	bash scripts/make-deb.sh
 
-test: build
+# The suite runs the checkout's bin/skiff; test/e2e/sea.test.ts checks dist/skiff itself (hence `dist`).
+# test-dist runs the whole suite against the single executable (scripts/test.sh: SKIFF_TEST_BIN).
+test: dist
 	bash scripts/test.sh
+
+test-dist: dist
+	SKIFF_TEST_BIN=dist/skiff bash scripts/test.sh
 
 test-unit: ts native
 	node --test --test-concurrency=1 dist/test/unit/

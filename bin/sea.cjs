@@ -14,8 +14,11 @@
 // every level owned by us or root and writable by nobody else. Before a part is loaded or executed,
 // each process compares the file's bytes with the copy in the executable (and its owner and mode):
 // a missing, truncated or changed copy is written again (temporary name, then rename: concurrent
-// first runs each rename a complete copy, whichever comes last stays) and never run. A directory
-// where the parts cannot be executed (a noexec mount) is skipped for the next one. Rootless commands
+// first runs each rename a complete copy, whichever comes last stays) and never run; what is written
+// must first match the SHA-256 the manifest gives (a damaged executable says so and runs nothing).
+// A directory where the parts cannot be executed (a noexec mount) is skipped for the next one. Other
+// builds' parts are left where they are (~2.5 MB each): containers made by an older build keep paths
+// into them (--init binds skiff-init), and two builds may run at once. Rootless commands
 // re-executed inside the user namespace use the directory their host side checked
 // (_SKIFF_NATIVE_DIR, honoured only inside a user namespace, as the code cache's).
 'use strict';
@@ -122,16 +125,6 @@ function makeDir(dir) {
   }
 }
 
-/** Other builds' parts in the same parent: removed when a new one is written (best effort). */
-function prune(dir) {
-  const parent = path.dirname(dir);
-  try {
-    for (const n of fs.readdirSync(parent)) if (n !== manifest.id && /^[0-9a-f]{64}$/.test(n)) fs.rmSync(path.join(parent, n), { recursive: true, force: true });
-  } catch {
-    /* another process prunes too, or a part of an older build is busy: left for later */
-  }
-}
-
 let home; // the directory chosen (checked, executable) by this process
 const verified = new Map(); // part name -> path, checked by this process before its first use
 
@@ -141,6 +134,11 @@ function ensureIn(dir, name, wrote) {
     const file = path.join(dir, n);
     const bytes = asset(`part/${n}`);
     if (intact(file, bytes)) continue;
+    // the executable's own copy is checked against its manifest before it is written out: a damaged
+    // executable must not hand out (and then keep comparing against) damaged native code
+    if (require('crypto').createHash('sha256').update(bytes).digest('hex') !== manifest.parts[n].sha256) {
+      throw new Error(`${process.execPath} is damaged (its copy of ${n} does not match the hash it was built with): install it again`);
+    }
     try {
       write(file, bytes);
       wrote.push(n);
@@ -183,7 +181,6 @@ function nativePart(name) {
       reasons.push(`${dir}: the mount does not allow executables (noexec)`);
       continue;
     }
-    if (wrote.length && !checked) prune(dir);
     if (!home) {
       home = dir;
       process.env._SKIFF_NATIVE_DIR = dir; // for the same command inside the user namespace
