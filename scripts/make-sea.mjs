@@ -95,4 +95,4 @@ try {
 const line = run(out, ['--version']).trim();
 const mb = (n) => `${(n / 1048576).toFixed(1)} MB`;
 const size = fs.statSync(out).size;
-process.stdout.write(`${path.relative(repo, out)}: ${line}; ${mb(size)} (node ${process.version} ${mb(nodeBytes.length)}, +${mb(size - nodeBytes.length)}; parts ${manifest.id.slice(0, 12)})\n`);
+process.stdout.write(`${path.relative(repo, out)}: ${line}; ${mb(size)} (node ${process.version} ${mb(nodeBytes.length)}, ${size >= nodeBytes.length ? "+" : ""}${mb(size - nodeBytes.length)}; parts ${manifest.id.slice(0, 12)})\n`);

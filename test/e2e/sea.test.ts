@@ -115,11 +115,17 @@ describe('the single executable (dist/skiff)', () => {
     assert.equal((await sea(['run', '--rm', '--init', image, 'true'], e)).code, 0);
     const parts = partsIn(base);
     const marker = path.join(dir, 'tampered-ran');
-    fs.writeFileSync(path.join(parts, 'skiff-shim'), `#!/bin/sh\ntouch ${marker}\n`);
-    fs.truncateSync(path.join(parts, 'skiff_native.node'), 4096);
+    // replaced, as one who could write there would (a part still running, e.g. the --rm deleter's
+    // skiff-shim, cannot be written in place: ETXTBSY; a loaded addon must not be truncated under it)
+    const replace = (part: string, bytes: Buffer | string): void => {
+      fs.writeFileSync(path.join(dir, 'tamper.tmp'), bytes, { mode: 0o755 });
+      fs.renameSync(path.join(dir, 'tamper.tmp'), path.join(parts, part));
+    };
+    replace('skiff-shim', `#!/bin/sh\ntouch ${marker}\n`);
+    replace('skiff_native.node', fs.readFileSync(path.join(parts, 'skiff_native.node')).subarray(0, 4096));
     fs.rmSync(path.join(parts, 'skiff-init'));
     fs.symlinkSync('/usr/bin/true', path.join(parts, 'skiff-init'));
-    fs.chmodSync(path.join(parts, 'skiff_layer.node'), 0o777);
+    fs.chmodSync(path.join(parts, 'skiff_layer.node'), 0o777); // loosened
 
     const r = await sea(['run', '--rm', '--init', image, 'echo', 'ok'], e);
     assert.equal(r.code, 0, r.stderr);
