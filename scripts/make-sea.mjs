@@ -85,6 +85,20 @@ run(node, ['--experimental-sea-config', path.join(work, 'sea-config.json')], { c
 const tmp = `${out}.tmp${process.pid}`;
 try {
   run('strip', ['--strip-all', '-o', tmp, node]); // debug symbols: ~12 MB of this node; .dynsym (the addons' N-API) stays
+  // Node 20 takes `--env-file FILE` from anywhere on its command line, also a single executable's (whose
+  // whole argv is skiff's): `skiff run --env-file F` made node load F into skiff's own environment,
+  // NODE_OPTIONS in it included, or exit 9. The launcher's `node --` stops that scan; here nothing can
+  // come first, so node's names for the option are renamed (same length) in the copy: with no node
+  // options of its own, the executable never needs them.
+  const exe = fs.readFileSync(tmp);
+  for (const name of ['--env-file', '--env-file-if-exists']) {
+    const from = Buffer.from(`${name}\0`);
+    const at = [];
+    for (let i = exe.indexOf(from); i >= 0; i = exe.indexOf(from, i + 1)) at.push(i);
+    if (at.length > 1) die(`${node}: "${name}" appears ${at.length} times: cannot rename node's option`);
+    for (const i of at) Buffer.from(`${name.replace('--env-file', '--skiff-nv')}\0`).copy(exe, i);
+  }
+  fs.writeFileSync(tmp, exe);
   run(path.join(repo, 'node_modules/.bin/postject'), [tmp, 'NODE_SEA_BLOB', path.join(work, 'prep.blob'), '--sentinel-fuse', FUSE]);
   fs.chmodSync(tmp, 0o755);
   fs.renameSync(tmp, out);

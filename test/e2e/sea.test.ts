@@ -5,6 +5,7 @@
  * can change and compared with the executable's copy before each process uses them: a tampered,
  * truncated, replaced or loosened copy is written again and never run; a directory others can write,
  * a noexec mount, a damaged executable each give one line and exit 125; concurrent first runs all work.
+ * Node's own --env-file is renamed in the executable (scripts/make-sea.mjs): the option is skiff's.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,6 +107,21 @@ describe('the single executable (dist/skiff)', () => {
       assert.ok(st.isFile() && st.uid === uid && (st.mode & 0o777) === 0o755, `${part}: mode ${(st.mode & 0o777).toString(8)}, uid ${st.uid}`);
       assert.ok(same(path.join(parts, part), part), `${part} differs from dist/${part}`);
     }
+  });
+
+  test("--env-file is skiff's, not node's: the file's variables reach the container only, NODE_OPTIONS too", async () => {
+    const f = path.join(dir, 'env-file');
+    fs.writeFileSync(f, 'NODE_OPTIONS=--version\nFROMFILE=yes\n');
+    for (const args of [['--env-file', f], [`--env-file=${f}`]]) {
+      const r = await sea(['run', '--rm', ...args, image, 'env']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^FROMFILE=yes$/m);
+      assert.match(r.stdout, /^NODE_OPTIONS=--version$/m);
+    }
+    fs.writeFileSync(f, 'BAD NAME=1\n');
+    const bad = await sea(['run', '--rm', '--env-file', f, image, 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(oneLine(bad.stderr), /variable 'BAD NAME' contains whitespaces/);
   });
 
   test('a tampered, truncated, replaced or loosened part is written again before use and never run', async () => {
