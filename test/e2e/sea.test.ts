@@ -128,6 +128,9 @@ describe('the single executable (dist/skiff)', () => {
     const base = path.join(dir, 'parts-tamper');
     fs.mkdirSync(base, { mode: 0o700 });
     const e = { SKIFF_NATIVE_DIR: base };
+    // every part written once: a pull extracts with skiff_layer.node, run --init uses the shim and skiff-init
+    const first = await sea(['pull', '-q', fixtures().images.multilayer.ref], e);
+    assert.equal(first.code, 0, first.stderr);
     assert.equal((await sea(['run', '--rm', '--init', image, 'true'], e)).code, 0);
     const parts = partsIn(base);
     const marker = path.join(dir, 'tampered-ran');
@@ -146,7 +149,7 @@ describe('the single executable (dist/skiff)', () => {
     const r = await sea(['run', '--rm', '--init', image, 'echo', 'ok'], e);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'ok\n');
-    const p = await sea(['pull', '-q', fixtures().images.multilayer.ref], e); // skiff_layer.node
+    const p = await sea(['pull', '-q', fixtures().images.opaque.ref], e); // skiff_layer.node again
     assert.equal(p.code, 0, p.stderr);
     assert.ok(!fs.existsSync(marker), 'the tampered skiff-shim ran');
     for (const part of PARTS) {
