@@ -3,7 +3,8 @@ SHELL := /bin/bash
 NODE_GYP := npx --no-install node-gyp
 GYP_FLAGS := $(if $(wildcard /usr/include/node/node_api.h),--nodedir=/usr,)
 
-.PHONY: all build native ts bundle test test-unit demo clean bench
+.PHONY: all build native ts bundle dist deb test test-dist test-unit demo clean bench
+VERSION := $(shell node -p "require('./package.json').version")
 
 all: build
 
@@ -37,7 +38,7 @@ bundle: ts
 	rm -rf dist/chunks dist/skiff.mjs dist/skiff.cjs.cache
 	npx --no-install esbuild src/cli/main.ts --bundle --platform=node --format=cjs --target=node20 \
 	  --outfile=dist/skiff.cjs --log-level=warning \
-	  --define:import.meta.url=__skiff_url --banner:js="var __skiff_url=require('url').pathToFileURL(__filename).href;"
+	  --define:import.meta.url=__skiff_url --define:SKIFF_VERSION='"$(VERSION)"' --banner:js="var __skiff_url=require('url').pathToFileURL(__filename).href;"
 	node scripts/bundle-interop.cjs dist/skiff.cjs
 	@# a script compiled by vm has no loader for import(): the bundle must not keep one (import node: builtins statically)
 	@! grep -n '[^A-Za-z0-9_$$.]import(' dist/skiff.cjs || { echo 'dist/skiff.cjs: import() of an external module' >&2; exit 1; }
@@ -45,8 +46,22 @@ bundle: ts
 	@! LC_ALL=C grep -n '[^ -~	]' dist/skiff.cjs || { echo 'dist/skiff.cjs: non-ASCII bytes (lines above)' >&2; exit 1; }
 	SKIFF_WRITE_CODE_CACHE=1 node bin/skiff.cjs
 
-test: build
+# The single executable dist/skiff (ARCHITECTURE.md "The shipped form"): this node with bin/sea.cjs, the
+# bundle, its code cache and the native parts in it. Copied alone anywhere, it runs without node.
+dist: build
+	node scripts/make-sea.mjs
+
+# skiff_$(VERSION)_amd64.deb from dist/skiff (scripts/make-deb.sh: files, dependencies, systemd units)
+deb: dist
+	bash scripts/make-deb.sh
+
+# The suite runs the checkout's bin/skiff; test/e2e/sea.test.ts checks dist/skiff itself (hence `dist`).
+# test-dist runs the whole suite against the single executable (scripts/test.sh: SKIFF_TEST_BIN).
+test: dist
 	bash scripts/test.sh
+
+test-dist: dist
+	SKIFF_TEST_BIN=dist/skiff bash scripts/test.sh
 
 test-unit: ts native
 	node --test --test-concurrency=1 dist/test/unit/

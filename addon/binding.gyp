@@ -44,6 +44,9 @@
       ],
       "libraries": [
         "-lisal"
+      ],
+      "ldflags": [
+        "-Wl,-rpath,'$$ORIGIN'"
       ]
     },
     {

@@ -36,12 +36,22 @@ const path = require('path');
 const vm = require('vm');
 const Module = require('module');
 
-const file = path.join(__dirname, '..', 'dist', 'skiff.cjs');
+// The single executable (dist/skiff, entry bin/sea.cjs) runs this file too, with `__skiffSea` set: the
+// bundle, its identity (a content hash) and its build-time code cache then come from its assets.
+const sea = globalThis.__skiffSea;
+
+// `skiff --version` / `-v` (Docker's one line) is answered before the bundle is read; `skiff version` says more
+if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-v')) {
+  process.stdout.write(`skiff version ${require('../package.json').version}${sea ? `, build ${sea.id.slice(0, 12)}` : ''}\n`);
+  return;
+}
+
+const file = sea ? sea.file : path.join(__dirname, '..', 'dist', 'skiff.cjs');
 const distCache = `${file}.cache`;
 // the bundle is ASCII (the Makefile checks): read as latin1, a plain copy into a one-byte string,
 // instead of utf8 (~4 ms for its 900 KB here against ~1.5 ms)
-const source = fs.readFileSync(file, 'latin1');
-const bundle = fs.statSync(file);
+const source = sea ? sea.source() : fs.readFileSync(file, 'latin1');
+const bundle = sea ? undefined : fs.statSync(file);
 
 const read = (f) => {
   try {
@@ -53,73 +63,18 @@ const read = (f) => {
 
 const euid = process.geteuid();
 
-/**
- * A file only if we own it and nobody else may write it: V8 runs a code cache's bytecode unchecked, so
- * root (`sudo -E`, keeping the caller's HOME) must not load a cache another user could have made.
- */
-const readOwn = (f) => {
-  let fd;
-  try {
-    fd = fs.openSync(f, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.uid !== euid || st.mode & 0o022) return undefined;
-    return fs.readFileSync(fd);
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-};
+const { readOwn, trustedDir, inUserNamespace } = require('./trusted-dir.cjs');
 
 /**
- * `dir` as a real path in which only we (or root) can change anything, or undefined: every directory
- * from / down to it is owned by us or root and writable by nobody else (above it, a sticky one such
- * as /tmp may be: nobody can then move our entries). Symlinks on the way count only if we or root
- * own them (they are then followed and the target checked the same way). With `create`, missing
- * directories are made (0700, ours). So a user's HOME is no place for root's cache (`sudo -E`): a
- * user who owns a directory on the way could plant links there that make root write any file.
- * Without `create`, a missing directory below a trusted one counts as trusted (we would make it).
- */
-function trustedDir(dir, create) {
-  const owned = (st) => st.uid === euid || st.uid === 0;
-  let rest = path.resolve(dir).split('/').filter(Boolean);
-  let p = '/';
-  for (let links = 0; ; ) {
-    const st = fs.lstatSync(p);
-    if (!st.isDirectory() || !owned(st)) return undefined;
-    if (st.mode & 0o022 && (rest.length === 0 || !(st.mode & 0o1000))) return undefined;
-    if (rest.length === 0) return p;
-    const next = path.join(p, rest[0]);
-    let sub;
-    try {
-      sub = fs.lstatSync(next);
-    } catch (e) {
-      if (e.code !== 'ENOENT') return undefined;
-      if (!create) return path.join(p, ...rest);
-      fs.mkdirSync(next, 0o700); // EEXIST (another process made it meanwhile): it fails this time
-      continue;
-    }
-    rest = rest.slice(1);
-    if (sub.isSymbolicLink()) {
-      if (!owned(sub) || ++links > 40) return undefined;
-      const target = path.resolve(p, fs.readlinkSync(next));
-      rest = [...target.split('/').filter(Boolean), ...rest];
-      p = '/';
-    } else {
-      p = next;
-    }
-  }
-}
-
-/**
- * The user's trained cache: keyed by the bundle (size, mtime) and node (version, flags), in
- * $XDG_CACHE_HOME/skiff (or ~/.cache/skiff), else (root with another user's HOME) in the cache of
- * the home the password database gives our euid, when either is trustedDir().
+ * The user's trained cache: keyed by the bundle (size, mtime; in the single executable `sea-` and the
+ * bundle's hash) and node (version, flags), in $XDG_CACHE_HOME/skiff (or ~/.cache/skiff), else (root
+ * with another user's HOME) in the cache of the home the password database gives our euid, when
+ * either is trustedDir().
  */
 function userCachePaths() {
   if (process.env.SKIFF_CODE_CACHE === '0' || process.env.SKIFF_WRITE_CODE_CACHE === '1') return undefined;
   const flags = process.execArgv.join(' ');
-  const key = `${bundle.size}-${Math.floor(bundle.mtimeMs)}-${process.version}${flags ? `-${Buffer.from(flags).toString('hex').slice(0, 32)}` : ''}`;
+  const key = `${sea ? `sea-${sea.id.slice(0, 16)}` : `${bundle.size}-${Math.floor(bundle.mtimeMs)}`}-${process.version}${flags ? `-${Buffer.from(flags).toString('hex').slice(0, 32)}` : ''}`;
   const paths = (dir) => ({ dir, key, cache: path.join(dir, `code-${key}.cache`), trained: path.join(dir, `code-${key}.json`) });
   const at = (base) => {
     let dir;
@@ -142,23 +97,15 @@ function userCachePaths() {
   return found;
 }
 
-/** Whether this process runs in a user namespace other than the host's (whose uid_map maps all 2^32 ids). */
-function inUserNamespace() {
-  try {
-    return !/^\s*0\s+0\s+4294967295\s*$/.test(fs.readFileSync('/proc/self/uid_map', 'latin1'));
-  } catch {
-    return false;
-  }
-}
-
 const user = userCachePaths();
 let cachedData = user && readOwn(user.cache);
 const fromUser = cachedData !== undefined;
 // V8 checks the cache against the source's length only: an older cache is never used
-if (!cachedData && fs.statSync(distCache, { throwIfNoEntry: false })?.mtimeMs >= bundle.mtimeMs) cachedData = read(distCache);
+if (!cachedData && sea) cachedData = sea.cache();
+else if (!cachedData && fs.statSync(distCache, { throwIfNoEntry: false })?.mtimeMs >= bundle.mtimeMs) cachedData = read(distCache);
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
 
-if (process.env.SKIFF_WRITE_CODE_CACHE === '1') {
+if (process.env.SKIFF_WRITE_CODE_CACHE === '1' && !sea) {
   fs.writeFileSync(distCache, script.createCachedData());
 } else {
   if (user) {
@@ -206,7 +153,8 @@ if (process.env.SKIFF_WRITE_CODE_CACHE === '1') {
           fs.renameSync(trainedTmp, user.trained);
           made.shift();
           for (const f of fs.readdirSync(user.dir)) {
-            if (f.startsWith('code-') && !f.startsWith(`code-${user.key}.`)) fs.rmSync(path.join(user.dir, f), { force: true });
+            // older caches of the same kind (the single executable's or a checkout's): both kinds may be in use
+            if (f.startsWith('code-') && f.startsWith('code-sea-') === !!sea && !f.startsWith(`code-${user.key}.`)) fs.rmSync(path.join(user.dir, f), { force: true });
           }
         } catch {
           // a read-only or full home: run without it (what this process made is removed)

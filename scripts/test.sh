@@ -8,10 +8,17 @@
 # prints no summary counts as one failure). Exit status 0 only when nothing failed.
 # Env: SKIFF_FIXTURES_DIR (fixture cache, default /var/tmp/skiff-fixtures), SKIFF_TEST_KEEP=1 (keep the temp dir),
 #      SKIFF_TEST_SKIP_ROOTLESS=1 (rootful run only), SKIFF_TEST_ONLY="name ..." (only the test files whose
-#      names start with these words, e.g. "run build" → run.test.js, build.test.js; for working on one area).
+#      names start with these words, e.g. "run build" → run.test.js, build.test.js; for working on one area),
+#      SKIFF_TEST_BIN (the skiff under test, a path in the repository: bin/skiff by default, dist/skiff for
+#      the single executable of `make dist`; `make test-dist`).
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 if [ "$(id -u)" != 0 ]; then echo "Error: scripts/test.sh runs as root (it also creates the rootless test user)" >&2; exit 1; fi
+BIN=${SKIFF_TEST_BIN:-bin/skiff}
+case $BIN in /* | *..*) echo "Error: SKIFF_TEST_BIN=$BIN: give a path inside the repository, such as dist/skiff" >&2; exit 1 ;; esac
+[ -x "$REPO/$BIN" ] || { echo "Error: SKIFF_TEST_BIN: $REPO/$BIN is not an executable (dist/skiff: run 'make dist')" >&2; exit 1; }
+export SKIFF_BIN="$REPO/$BIN"
+echo "test: skiff under test: $BIN"
 TMP=$(mktemp -d /tmp/skiff-ci.XXXXXX)
 chmod 0755 "$TMP"
 pass=0; fail=0; skipped=0
@@ -98,7 +105,7 @@ chmod a+r "$SKIFF_TEST_FIXTURES"
 rootless_files=$(test_files "$app/dist/test/e2e" "$app/dist/test/adversarial")
 xdg="$TMP/xdg-$uid"
 mkdir -m 0700 "$xdg" && chown "$uid:$uid" "$xdg"
-runuser -u skiffci -- test -x "$app/bin/skiff" -a -r "$SKIFF_TEST_FIXTURES" || setup_failed "the copy is not readable by skiffci"
+runuser -u skiffci -- test -x "$app/$BIN" -a -r "$SKIFF_TEST_FIXTURES" || setup_failed "the copy is not readable by skiffci"
 : >"$TMP/rootless.tap"; chmod a+w "$TMP/rootless.tap"
 # Delegate a cgroup v2 group to the user, as systemd's user@.service does (the dir and its
 # cgroup.procs/threads/subtree_control are the user's), and run the suite inside it: rootless
@@ -116,7 +123,7 @@ fi
   SKIFF_TEST_CGROUP="$cgdeleg" SKIFF_TEST_CGROUP_NODELEG="${cgdeleg:+$cgdeleg/nodeleg}" \
   PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin HOME="$home" USER=skiffci LOGNAME=skiffci \
   LANG=C.UTF-8 TMPDIR=/tmp XDG_RUNTIME_DIR="$xdg" \
-  SKIFF_TEST_ROOTLESS=1 SKIFF_BIN="$app/bin/skiff" SKIFF_TEST_FIXTURES="$SKIFF_TEST_FIXTURES" \
+  SKIFF_TEST_ROOTLESS=1 SKIFF_BIN="$app/$BIN" SKIFF_TEST_FIXTURES="$SKIFF_TEST_FIXTURES" \
   SKIFF_TEST_REGISTRY="$SKIFF_TEST_REGISTRY" SKIFF_TEST_AUTH_REGISTRY="$SKIFF_TEST_AUTH_REGISTRY" \
   node --test --test-concurrency=1 $(reporters "$TMP/rootless.tap") $rootless_files)
 tally rootless $?

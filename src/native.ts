@@ -1,7 +1,8 @@
 /**
  * Typed access to the native parts: the N-API addon (syscalls Node lacks) and the shim executable.
  * Both are found next to the running bundle (dist/), or in addon/build/Release during development;
- * SKIFF_LIBEXEC overrides.
+ * SKIFF_LIBEXEC overrides. In the single executable (dist/skiff) its entry (bin/sea.cjs) hands them
+ * out, written to its cache directory and checked before each process's first use.
  */
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -58,7 +59,16 @@ function* candidates(file: string): Generator<string> {
   }
 }
 
+const seaPart = (globalThis as { __skiffNativePart?: (file: string) => string }).__skiffNativePart;
+
 function locate(file: string): string {
+  if (seaPart) {
+    try {
+      return seaPart(file);
+    } catch (e) {
+      throw new SkiffError('EINTERNAL', (e as Error).message);
+    }
+  }
   for (const c of candidates(file)) if (fs.existsSync(c)) return c;
   throw new SkiffError('EINTERNAL', `cannot find ${file}: run 'make build' (or set SKIFF_LIBEXEC)`);
 }

@@ -64,19 +64,25 @@ static int by_created_desc(const void *a, const void *b) {
   return strcmp(((const struct row *)b)->created, ((const struct row *)a)->created);
 }
 
-/* `skiff ps` through the CLI (bin/skiff next to our dist/), which removes --rm containers whose
-   shim or monitor was killed (lifecycle.ts reapAbandoned) and reports files it cannot read; rare, so
-   that lives there only. Returns only on failure. */
+/* `skiff ps` through the CLI (bin/skiff next to our dist/, or the single executable that started us:
+   _SKIFF_EXE), which removes --rm containers whose shim or monitor was killed (lifecycle.ts
+   reapAbandoned) and reports files it cannot read; rare, so that lives there only. Returns only on
+   failure. */
 static int hand_over(int argc, char **argv) {
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return fail("readlink /proc/self/exe");
-  exe[n] = 0;
-  char *slash = strrchr(exe, '/');
-  if (!slash) return failx("no directory in %s", exe);
-  *slash = 0;
   char launcher[4200];
-  snprintf(launcher, sizeof launcher, "%s/../bin/skiff", exe);
+  const char *self = getenv("_SKIFF_EXE");
+  if (self && *self) {
+    snprintf(launcher, sizeof launcher, "%s", self);
+  } else {
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return fail("readlink /proc/self/exe");
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return failx("no directory in %s", exe);
+    *slash = 0;
+    snprintf(launcher, sizeof launcher, "%s/../bin/skiff", exe);
+  }
   cleanup_free char **args = xcalloc((size_t)argc + 3, sizeof *args);
   args[0] = "skiff";
   args[1] = "ps";

@@ -279,12 +279,14 @@ export interface SkiffOptions {
   /** SIGKILL the CLI when this promise settles (e.g. once a registry has stalled mid-blob) */
   killWhen?: Promise<unknown>;
   cwd?: string;
+  /** run this executable instead of SKIFF_BIN (e.g. a copy of dist/skiff) */
+  bin?: string;
 }
 
 /** Runs the skiff CLI (SKIFF_BIN) and collects its exit status and output. */
 export function skiff(args: string[], o: SkiffOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(SKIFF_BIN, args, {
+    const child = spawn(o.bin ?? SKIFF_BIN, args, {
       env: { ...process.env, NO_COLOR: '1', ...(o.store?.env ?? {}), ...(o.env ?? {}) },
       stdio: ['pipe', 'pipe', 'pipe'],
       ...(o.cwd ? { cwd: o.cwd } : {}),

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The single executable (dist/skiff, `make dist`) against the checkout's launcher (bin/skiff), side by
+# side on the same store: `--version`, `run --rm busybox true`, a yargs command (`images`) and the
+# native `ps`; with `node -e 0` and `crun run` of the same busybox bundle as floors. Prints the
+# executable's size against node's, medians and the issue's goal ratios.
+# No command gets NODE_EXTRA_CA_CERTS but one (below). Runs are interleaved (one run of each command in turn, RUNS rounds): on a shared, loaded machine a
+# block of runs per command (hyperfine) measures the load as much as the command.
+source "$(dirname "$0")/common.sh"
+SEA="$REPO/dist/skiff"
+[ -x "$SEA" ] || { echo "bench/sea.sh: $SEA is missing: run 'make dist'" >&2; exit 1; }
+bench_registry
+export SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run"
+# the trained code caches of this run alone: a launcher of another checkout with the same HOME removes
+# caches that are not its own (on a shared machine, often enough to measure untrained starts)
+export XDG_CACHE_HOME="$BENCH_TMP/cache"
+IMG="$REGISTRY/busybox:latest"
+"$SKIFF" pull -q "$IMG" >/dev/null
+# crun needs an unpacked bundle: busybox's rootfs (podman export) and crun's default spec running `true`
+BUNDLE="$BENCH_TMP/crun-bundle"
+mkdir -p "$BUNDLE/rootfs"
+podman pull -q --tls-verify=false "$IMG" >/dev/null
+PCID=$(podman create "$IMG" true)
+podman export "$PCID" | tar -C "$BUNDLE/rootfs" -xf -
+podman rm "$PCID" >/dev/null
+(cd "$BUNDLE" && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
+# one run of each first: the native parts are written, the user's code caches trained (run/pull)
+for b in "$SEA" "$SKIFF"; do "$b" run --rm "$IMG" true >/dev/null; "$b" run --rm "$IMG" true >/dev/null; done
+
+node - "$RUNS" "$SEA" "$SKIFF" "$IMG" "$BUNDLE" <<'EOF'
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const [runs, sea, bin, img, bundle] = process.argv.slice(2);
+const cmds = {
+  'dist/skiff --version': [sea, '--version'],
+  'bin/skiff --version': [bin, '--version'],
+  'node -e 0': ['node', '-e', '0'],
+  'dist/skiff run --rm busybox true': [sea, 'run', '--rm', img, 'true'],
+  'bin/skiff run --rm busybox true': [bin, 'run', '--rm', img, 'true'],
+  'crun run (same bundle)': ['crun', 'run', '--bundle', bundle, `bench-sea-${process.pid}`],
+  'dist/skiff images': [sea, 'images'],
+  'bin/skiff images': [bin, 'images'],
+  'dist/skiff ps -a (native)': [sea, 'ps', '-a'],
+  'bin/skiff ps -a (native)': [bin, 'ps', '-a'],
+};
+// node parses NODE_EXTRA_CA_CERTS's file before any JavaScript runs; bin/skiff (sh) starts node
+// without it, the single executable cannot: all runs go without it (as on a Debian machine, which does
+// not set it), and when it is set here, one command shows what it costs the single executable
+const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+delete process.env.NODE_EXTRA_CA_CERTS;
+if (extraCa) cmds['dist/skiff --version, NODE_EXTRA_CA_CERTS'] = ['env', `NODE_EXTRA_CA_CERTS=${extraCa}`, sea, '--version'];
+const times = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
+const cpu = Object.fromEntries(Object.keys(cmds).map((k) => [k, 0]));
+// CPU time of the waited-for children (user + system, clock ticks): less at the mercy of the load than wall time
+const ticks = () => { const f = fs.readFileSync('/proc/self/stat', 'latin1').split(') ')[1].split(' '); return Number(f[13]) + Number(f[14]); };
+for (let i = 0; i < Number(runs); i++) {
+  for (const [k, [c, ...a]] of Object.entries(cmds)) {
+    const c0 = ticks();
+    const t = process.hrtime.bigint();
+    const r = spawnSync(c, a, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    if (r.status !== 0) { console.error(`${k}: exit ${r.status}: ${r.stderr}`); process.exit(1); }
+    times[k].push(ms);
+    cpu[k] += ticks() - c0;
+  }
+}
+const med = (v) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, med(v)]));
+const hz = 100; // USER_HZ on Linux
+console.log(`== ${runs} interleaved rounds: wall median, CPU (user + system) mean; ms`);
+for (const [k, v] of Object.entries(m)) console.log(`${k.padEnd(44)} ${v.toFixed(1).padStart(8)} ${((cpu[k] * 1000) / hz / Number(runs)).toFixed(1).padStart(8)}`);
+const mb = (n) => (n / 1048576).toFixed(1);
+const size = fs.statSync(sea).size, node = fs.statSync(fs.realpathSync(process.execPath)).size;
+const r = (a, b) => (m[a] / m[b]).toFixed(2);
+console.log('== ratios');
+console.log(`dist/skiff run / bin/skiff run:            ${r('dist/skiff run --rm busybox true', 'bin/skiff run --rm busybox true')}  (goal <= 1)`);
+console.log(`dist/skiff run / crun run:                 ${r('dist/skiff run --rm busybox true', 'crun run (same bundle)')}  (goal <= 2.5)`);
+console.log(`dist/skiff --version / node -e 0:          ${r('dist/skiff --version', 'node -e 0')}  (goal <= 1)`);
+console.log(`dist/skiff images / bin/skiff images:      ${r('dist/skiff images', 'bin/skiff images')}`);
+console.log(`dist/skiff ps -a / bin/skiff ps -a:        ${r('dist/skiff ps -a (native)', 'bin/skiff ps -a (native)')}`);
+console.log(`size: dist/skiff ${mb(size)} MB, node ${mb(node)} MB: ${size - node >= 0 ? '+' : ''}${mb(size - node)} MB  (goal < +15 MB)`);
+EOF

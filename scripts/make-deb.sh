@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# make-deb.sh [OUTDIR] — `make deb`: dist/skiff_VERSION_amd64.deb from the single executable dist/skiff
+# (`make dist`), with dpkg-deb alone. The package holds /usr/bin/skiff and its copyright note; it
+# declares what skiff runs at run time: the C and C++ runtime node links, uidmap (newuidmap/newgidmap:
+# rootless), passt (pasta: rootless networks), aardvark-dns (names on user-defined networks).
+# Removing it removes the native parts the executable wrote for root (/var/lib/skiff/native,
+# /run/skiff/native); root's store (images, containers, volumes in /var/lib/skiff) is the user's data
+# and stays, as Docker's packages leave /var/lib/docker (`skiff system reset` before removing empties it).
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${1:-$REPO/dist}
+EXE="$REPO/dist/skiff"
+[ -x "$EXE" ] || { echo "Error: $EXE is missing: run 'make dist'" >&2; exit 1; }
+VERSION=$(node -p "require('$REPO/package.json').version")
+ARCH=$(dpkg --print-architecture)
+DEB="$OUT/skiff_${VERSION}_${ARCH}.deb"
+ROOT=$(mktemp -d "${TMPDIR:-/tmp}/skiff-deb.XXXXXX")
+trap 'rm -rf "$ROOT"' EXIT
+chmod 0755 "$ROOT"
+
+install -d -m 0755 "$ROOT/DEBIAN" "$ROOT/usr/bin" "$ROOT/usr/share/doc/skiff"
+install -m 0755 "$EXE" "$ROOT/usr/bin/skiff"
+cat >"$ROOT/usr/share/doc/skiff/copyright" <<EOF
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: skiff
+Comment: /usr/bin/skiff is a Node.js single executable application: it contains Node.js $(node -p process.version)
+ (MIT license, https://github.com/nodejs/node/blob/main/LICENSE) and skiff's JavaScript bundle and native parts.
+EOF
+size=$(du -k -s "$ROOT/usr" | cut -f1)
+cat >"$ROOT/DEBIAN/control" <<EOF
+Package: skiff
+Version: $VERSION
+Architecture: $ARCH
+Maintainer: skiff maintainers <skiff@localhost>
+Installed-Size: $size
+Depends: libc6 (>= 2.36), libstdc++6, libgcc-s1, uidmap, passt, aardvark-dns
+Recommends: busybox-static
+Section: admin
+Priority: optional
+Description: daemonless, Docker-compatible container CLI
+ skiff runs, builds, pulls and pushes OCI containers and images with Docker's command line,
+ without a daemon: alias docker=skiff. Rootful as root, rootless (user namespace and subordinate
+ ids) for other users. One executable: Node.js, the CLI and its native parts.
+EOF
+cat >"$ROOT/DEBIAN/postrm" <<'EOF'
+#!/bin/sh
+# The native parts /usr/bin/skiff wrote for root (derived from the executable: nothing of the user's).
+set -e
+case "$1" in
+  remove | purge) rm -rf /var/lib/skiff/native /run/skiff/native ;;
+esac
+exit 0
+EOF
+chmod 0755 "$ROOT/DEBIAN/postrm"
+mkdir -p "$OUT"
+dpkg-deb --root-owner-group --build -Zgzip "$ROOT" "$DEB" >/dev/null
+echo "$(realpath --relative-to="$REPO" "$DEB"): $(du -h "$DEB" | cut -f1) (dpkg-deb --info/--contents to look inside)"
