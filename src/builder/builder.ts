@@ -37,6 +37,7 @@ import { processWord, type EscapeToken } from './dockerfile/shell.js';
 import { applyMetadata, envList, envMap, isMetadata, shellOf } from './metadata.js';
 import { download } from './download.js';
 import { runStep } from './run.js';
+import { agentProxy, loadSecrets, loadSshAgents } from './secrets.js';
 import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
 
 export interface BuildOptions {
@@ -55,6 +56,10 @@ export interface BuildOptions {
   labels: string[];
   platform?: string;
   network?: string;
+  /** --secret id=ID[,src=FILE|env=VAR] */
+  secrets?: string[];
+  /** --ssh default|ID[=SOCKET] */
+  ssh?: string[];
   /** One line of progress (the CLI prints it on stderr unless -q). */
   log: (line: string) => void;
   /** Output of RUN steps. */
@@ -114,6 +119,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   // tags and --platform are checked before any work, as Docker does
   for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
   if (o.platform) checkPlatform(o.platform);
+  const secrets = loadSecrets(o.secrets ?? []);
+  const agents = loadSshAgents(o.ssh ?? []);
   await sweepStaging(); // what killed builds left under tmp/
   sweepStepCgroups(pidAlive); // and their RUN steps' cgroups
   const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
@@ -122,7 +129,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const df = loadDockerfile(text, name);
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
-    const b = new Builder(o, df, ctx);
+    const b = new Builder(o, df, ctx, secrets, agents);
     return await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
   } finally {
     await ctx.dispose();
@@ -142,7 +149,10 @@ class Builder {
   private cached = 0;
   private readonly total: number;
 
-  constructor(private readonly o: BuildOptions, private readonly df: Dockerfile, private readonly ctx: BuildContext) {
+  constructor(
+    private readonly o: BuildOptions, private readonly df: Dockerfile, private readonly ctx: BuildContext,
+    private readonly secrets: Map<string, Buffer>, private readonly agents: Map<string, string>,
+  ) {
     this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
     this.escape = df.escapeToken;
     this.file = df.stages[0]!.location.file;
@@ -431,14 +441,29 @@ class Builder {
     const createdBy = `RUN ${argv.join(' ')} # buildkit`;
     return this.cachedStep(state, step, { created_by: createdBy }, async (dir) => {
       const points: MountPoint[] = [];
-      for (const [i, m] of mounts.entries()) points.push(await m.prepare(path.join(dir, `mount-${i}`)));
-      const locked = mounts.flatMap((m) => (m.lock ? [m.lock] : []));
+      const closers: (() => Promise<void>)[] = [];
+      // secret variables and the agent's address are for this run only: never in the key or the image
+      const runEnv = new Map(env);
+      for (const m of mounts) for (const [k, v] of m.env ?? []) runEnv.set(k, v);
       const go = () => runStep({
-        argv, env: envList(env), user, workdir, network, mounts: points,
+        argv, env: envList(runEnv), user, workdir, network, mounts: points,
         layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
         root: this.tree(state), dir, output: this.o.output,
       });
-      const r = await locked.reduceRight<() => ReturnType<typeof go>>((next, name) => () => withLock(name, next), go)();
+      const locked = mounts.flatMap((m) => (m.lock ? [m.lock] : []));
+      let r: Awaited<ReturnType<typeof go>>;
+      try {
+        for (const [i, m] of mounts.entries()) {
+          const p = await m.prepare(path.join(dir, `mount-${i}`));
+          if (p.close) closers.push(p.close);
+          if (p.point) points.push(p.point);
+        }
+        r = await locked.reduceRight<() => ReturnType<typeof go>>((next, name) => () => withLock(name, next), go)();
+      } finally {
+        for (const c of closers) await c();
+        // secret copies go with the step, whether it worked or not
+        for (const [i, m] of mounts.entries()) if (m.secret) await fsp.rm(path.join(dir, `mount-${i}`), { recursive: true, force: true });
+      }
       if (r.code !== 0) {
         throw new SkiffError('ERUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${r.code}`, 1);
       }
@@ -452,9 +477,15 @@ class Builder {
    * sharing=locked serialises its users) and tmpfs. Each gives its part of the cache key and a
    * way to make the mount point for one run.
    */
-  private async runMounts(specs: MountSpec[], workdir: string): Promise<{ key: unknown; lock?: `buildmount-${string}`; prepare: (dir: string) => Promise<MountPoint> }[]> {
-    const out: { key: unknown; lock?: `buildmount-${string}`; prepare: (dir: string) => Promise<MountPoint> }[] = [];
+  private async runMounts(specs: MountSpec[], workdir: string): Promise<RunMount[]> {
+    const out: RunMount[] = [];
+    let sshN = 0;
     for (const m of specs) {
+      if (m.type === 'secret' || m.type === 'ssh') {
+        const r = m.type === 'secret' ? this.secretMount(m, workdir) : this.sshMount(m, workdir, sshN++);
+        if (r) out.push(r);
+        continue;
+      }
       const target = path.posix.resolve(workdir, m.target);
       const point = (Type: MountPoint['Type'], Source: string, RW: boolean, Mode = ''): MountPoint => ({ Type, Source, Destination: target, Mode, RW, Propagation: '' });
       if (m.type === 'bind') {
@@ -471,7 +502,7 @@ class Builder {
             const isDir = tree.entry(rel)!.st.isDirectory();
             const w = new DiffWriter(dir, new LayeredTree([]));
             w.copyTree(tree, rel, isDir ? '' : 'file', {});
-            return point('bind', isDir ? dir : path.join(dir, 'file'), !m.readonly);
+            return { point: point('bind', isDir ? dir : path.join(dir, 'file'), !m.readonly) };
           },
         });
       } else if (m.type === 'cache') {
@@ -480,15 +511,65 @@ class Builder {
         out.push({
           key: { type: 'cache', target, id, ro: m.readonly },
           ...(m.sharing === 'locked' ? { lock: `buildmount-${path.basename(hostDir)}` as const } : {}),
-          prepare: async () => point('bind', hostDir, !m.readonly),
+          prepare: async () => ({ point: point('bind', hostDir, !m.readonly) }),
         });
       } else if (m.type === 'tmpfs') {
-        out.push({ key: { type: 'tmpfs', target, size: m.sizeLimit }, prepare: async () => point('tmpfs', '', true, m.sizeLimit ? `size=${m.sizeLimit}` : '') });
+        out.push({ key: { type: 'tmpfs', target, size: m.sizeLimit }, prepare: async () => ({ point: point('tmpfs', '', true, m.sizeLimit ? `size=${m.sizeLimit}` : '') }) });
       } else {
-        throw new SkiffError('EINVAL', `--mount=type=${m.type} is not supported by skiff build (bind, cache and tmpfs are)`);
+        throw new SkiffError('EINVAL', `--mount=type=${m.type} is not supported by skiff build`);
       }
     }
     return out;
+  }
+
+  /**
+   * type=secret: a read-only file (default /run/secrets/ID, mode 0400) and/or a variable (env=).
+   * The key names the secret, never its bytes. Undefined when an optional secret was not given.
+   */
+  private secretMount(m: MountSpec, workdir: string): RunMount | undefined {
+    const id = m.id || m.source || path.posix.basename(m.target);
+    const bytes = this.secrets.get(id);
+    if (bytes === undefined) {
+      if (m.required) throw new SkiffError('EINVAL', `secret "${id}" is required but was not given: pass --secret id=${id},src=FILE`, 1);
+      return undefined;
+    }
+    const asFile = !m.env || m.target !== '';
+    const target = asFile ? path.posix.resolve(workdir, m.target || `/run/secrets/${id}`) : '';
+    return {
+      key: { type: 'secret', id, target, env: m.env ?? '', mode: m.mode ?? 0o400, uid: m.uid ?? 0, gid: m.gid ?? 0 },
+      secret: true,
+      ...(m.env ? { env: [[m.env, bytes.toString()]] as [string, string][] } : {}),
+      prepare: async (dir) => {
+        if (!asFile) return {};
+        await fsp.mkdir(dir, { mode: 0o700 });
+        const file = path.join(dir, 'secret');
+        await fsp.writeFile(file, bytes, { mode: 0o600 });
+        await fsp.chown(file, m.uid ?? 0, m.gid ?? 0);
+        await fsp.chmod(file, m.mode ?? 0o400);
+        return { point: { Type: 'bind', Source: file, Destination: target, Mode: '', RW: false, Propagation: '' } };
+      },
+    };
+  }
+
+  /** type=ssh: a proxy to the agent's socket (default /run/buildkit/ssh_agent.N, mode 0600); the first sets SSH_AUTH_SOCK. */
+  private sshMount(m: MountSpec, workdir: string, n: number): RunMount | undefined {
+    const id = m.id || 'default';
+    const agent = this.agents.get(id);
+    if (agent === undefined) {
+      if (m.required) throw new SkiffError('EINVAL', `ssh agent "${id}" is required but was not given: pass --ssh ${id}=SOCKET (or --ssh default with SSH_AUTH_SOCK set)`, 1);
+      return undefined;
+    }
+    const target = path.posix.resolve(workdir, m.target || `/run/buildkit/ssh_agent.${n}`);
+    return {
+      key: { type: 'ssh', id, target, mode: m.mode ?? 0o600, uid: m.uid ?? 0, gid: m.gid ?? 0 },
+      ...(n === 0 ? { env: [['SSH_AUTH_SOCK', target]] as [string, string][] } : {}),
+      prepare: async (dir) => {
+        await fsp.mkdir(dir, { mode: 0o711 });
+        const sock = path.join(dir, 'agent.sock');
+        const { close } = await agentProxy(sock, agent, { mode: m.mode ?? 0o600, uid: m.uid ?? 0, gid: m.gid ?? 0 });
+        return { point: { Type: 'bind', Source: sock, Destination: target, Mode: '', RW: true, Propagation: '' }, close };
+      },
+    };
   }
 
   /** The tree behind `--from` (a stage or an image) or the context, and a cache key for a stage or image. */
@@ -596,6 +677,17 @@ class Builder {
     await putImage(rec, tags);
     return { id, tags, steps: this.steps, cached: this.cached };
   }
+}
+
+/** One RUN --mount: its part of the step's key, and how to make it for one run. */
+interface RunMount {
+  key: unknown;
+  lock?: `buildmount-${string}`;
+  /** A secret's copy: removed as soon as the run ends. */
+  secret?: boolean;
+  /** Variables for the run only (secret env=, SSH_AUTH_SOCK). */
+  env?: [string, string][];
+  prepare: (dir: string) => Promise<{ point?: MountPoint; close?: () => Promise<void> }>;
 }
 
 /** skiff builds for the host platform only: anything else is refused up front. */

@@ -1,7 +1,25 @@
 /** `build` (Dockerfile → image) and `commit` (container → image). */
 import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
+import type { OptionTable } from '../options.js';
 import { list } from './run-options.js';
+
+/** `build`'s options: one entry each (yargs' builder is derived from this table). */
+export const BUILD_OPTIONS = {
+  tag: { alias: 't', type: 'string', describe: 'Name and optionally a tag (name:tag); repeatable' },
+  file: { alias: 'f', type: 'string', describe: "Name of the Dockerfile (default: PATH/Dockerfile; '-' reads stdin)" },
+  'build-arg': { type: 'string', describe: 'Set build-time variables (KEY=VALUE, or KEY to take it from the environment)' },
+  target: { type: 'string', describe: 'Set the target build stage to build' },
+  'no-cache': { type: 'boolean', default: false, describe: 'Do not use cache when building the image' },
+  pull: { type: 'boolean', default: false, describe: 'Always attempt to pull a newer version of the base images' },
+  quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Suppress the build output and print image ID on success' },
+  iidfile: { type: 'string', describe: 'Write the image ID to the file' },
+  label: { type: 'string', describe: 'Set metadata for an image (KEY=VALUE); repeatable' },
+  platform: { type: 'string', describe: 'Target platform (only the host platform is supported)' },
+  network: { type: 'string', describe: 'Network for RUN instructions: none (default) or host' },
+  secret: { type: 'string', describe: 'Secret to expose to RUN --mount=type=secret (id=ID[,src=FILE|env=VAR]); repeatable' },
+  ssh: { type: 'string', describe: 'SSH agent socket to expose to RUN --mount=type=ssh (default|ID[=SOCKET]); repeatable' },
+} as const satisfies OptionTable;
 
 export const buildCmd: CommandModule = {
   command: 'build <context>',
@@ -9,17 +27,7 @@ export const buildCmd: CommandModule = {
   builder: (y) =>
     y.usage('Usage: skiff build [OPTIONS] PATH | -')
       .positional('context', { type: 'string', demandOption: true, describe: "Build context: a directory, or '-' for a tar on stdin" })
-      .option('tag', { alias: 't', type: 'string', describe: 'Name and optionally a tag (name:tag); repeatable' })
-      .option('file', { alias: 'f', type: 'string', describe: "Name of the Dockerfile (default: PATH/Dockerfile; '-' reads stdin)" })
-      .option('build-arg', { type: 'string', describe: 'Set build-time variables (KEY=VALUE, or KEY to take it from the environment)' })
-      .option('target', { type: 'string', describe: 'Set the target build stage to build' })
-      .option('no-cache', { type: 'boolean', default: false, describe: 'Do not use cache when building the image' })
-      .option('pull', { type: 'boolean', default: false, describe: 'Always attempt to pull a newer version of the base images' })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Suppress the build output and print image ID on success' })
-      .option('iidfile', { type: 'string', describe: 'Write the image ID to the file' })
-      .option('label', { type: 'string', describe: 'Set metadata for an image (KEY=VALUE); repeatable' })
-      .option('platform', { type: 'string', describe: 'Target platform (only the host platform is supported)' })
-      .option('network', { type: 'string', describe: 'Network for RUN instructions: none (default) or host' }),
+      .options(BUILD_OPTIONS),
   handler: async (a) => {
     const quiet = Boolean(a.quiet);
     // yargs turns a lone '-' positional into ''
@@ -37,6 +45,8 @@ export const buildCmd: CommandModule = {
       labels: list(a.label),
       platform: a.platform as string | undefined,
       network: a.network as string | undefined,
+      secrets: list(a.secret),
+      ssh: list(a.ssh),
       log: quiet ? () => undefined : (line) => process.stderr.write(line + '\n'),
       output: quiet ? devNull() : process.stderr,
     });
