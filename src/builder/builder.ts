@@ -38,6 +38,7 @@ import { applyMetadata, envList, envMap, isMetadata, shellOf } from './metadata.
 import { download } from './download.js';
 import { runStep } from './run.js';
 import { agentProxy, loadSecrets, loadSshAgents } from './secrets.js';
+import { checkOutputs, parseOutputs, writeArchiveOutput, writeFilesystemOutput, type Output } from './outputs.js';
 import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
 
 export interface BuildOptions {
@@ -60,6 +61,14 @@ export interface BuildOptions {
   secrets?: string[];
   /** --ssh default|ID[=SOCKET] */
   ssh?: string[];
+  /** -o/--output values. */
+  outputs?: string[];
+  /** --push: push every tag (and image output) after the build. */
+  push?: boolean;
+  /** --metadata-file: where to write the build's result as JSON. */
+  metadataFile?: string;
+  /** Where `-o type=tar,dest=-` and archives to `-` go. */
+  stdout?: Writable;
   /** One line of progress (the CLI prints it on stderr unless -q). */
   log: (line: string) => void;
   /** Output of RUN steps. */
@@ -72,6 +81,10 @@ export interface BuildResult {
   /** Steps run and steps taken from the cache. */
   steps: number;
   cached: number;
+  /** Chain ids of the image's layers, bottom first. */
+  layers: string[];
+  /** An output went to stdout (the CLI then prints nothing else there). */
+  stdoutUsed: boolean;
 }
 
 interface LayerInfo extends LayerRef {
@@ -116,9 +129,18 @@ function parseKeyValues(list: string[], what: string, fromEnv: boolean): Map<str
 
 export async function build(o: BuildOptions): Promise<BuildResult> {
   if (o.context === '-' && o.file === '-') throw new SkiffError('EINVAL', 'invalid argument: can\'t use stdin for both build context and dockerfile');
-  // tags and --platform are checked before any work, as Docker does
-  for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
+  // tags, outputs and --platform are checked before any work, as Docker does
   if (o.platform) checkPlatform(o.platform);
+  const outputs = parseOutputs(o.outputs ?? []);
+  checkOutputs(outputs);
+  // image and archive outputs with a name tag the image (it is in the store in any case)
+  o = { ...o, tags: [...o.tags, ...outputs.flatMap((x) => ('name' in x && x.name ? [x.name] : []))] };
+  const pushed = new Set(o.push ? o.tags : []);
+  for (const x of outputs) if (x.type === 'image' && x.push) (x.name ? [x.name] : o.tags).forEach((t) => pushed.add(t));
+  if ((o.push || outputs.some((x) => x.type === 'image' && x.push)) && pushed.size === 0) {
+    throw new SkiffError('EINVAL', '--push needs a name for the image: give -t NAME (or -o type=image,name=NAME,push=true)');
+  }
+  for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
   const secrets = loadSecrets(o.secrets ?? []);
   const agents = loadSshAgents(o.ssh ?? []);
   await sweepStaging(); // what killed builds left under tmp/
@@ -130,7 +152,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
     const b = new Builder(o, df, ctx, secrets, agents);
-    return await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
+    const r = await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
+    return await deliver(o, outputs, [...pushed], r);
   } finally {
     await ctx.dispose();
   }
@@ -675,8 +698,38 @@ class Builder {
       added: new Date().toISOString(),
     };
     await putImage(rec, tags);
-    return { id, tags, steps: this.steps, cached: this.cached };
+    return { id, tags, steps: this.steps, cached: this.cached, layers: rec.layers.map((l) => l.chainId), stdoutUsed: false };
   }
+}
+
+/** After the image is in the store: the outputs, the pushes and the metadata file. */
+async function deliver(o: BuildOptions, outputs: Output[], pushes: string[], r: BuildResult): Promise<BuildResult> {
+  const stdout = o.stdout ?? process.stdout;
+  for (const x of outputs) {
+    if (x.type === 'local' || x.type === 'tar') await writeFilesystemOutput(x, r.layers, stdout);
+    else if (x.type === 'oci' || x.type === 'docker') await writeArchiveOutput(x, x.name || r.id, stdout);
+    else continue;
+    if ('dest' in x && x.dest === '-') r.stdoutUsed = true;
+    o.log(`exported ${x.type} to ${x.dest === '-' ? 'stdout' : x.dest}`);
+  }
+  let digest: string | undefined;
+  if (pushes.length) {
+    const { pushImage } = await import('../image/push.js');
+    for (const t of pushes) {
+      digest = (await pushImage(t, { quiet: true })).digest;
+      o.log(`pushed ${t}@${digest}`);
+    }
+  }
+  if (o.metadataFile) {
+    const meta = {
+      'containerimage.config.digest': r.id,
+      // the manifest digest when the image was pushed; an image only in the store has its id
+      'containerimage.digest': digest ?? r.id,
+      ...(r.tags.length ? { 'image.name': r.tags.join(',') } : {}),
+    };
+    await writeFileAtomic(path.resolve(o.metadataFile), Buffer.from(JSON.stringify(meta, null, 2) + '\n'), 0o644);
+  }
+  return r;
 }
 
 /** One RUN --mount: its part of the step's key, and how to make it for one run. */

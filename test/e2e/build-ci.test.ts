@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fixtures, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { fixtures, registry, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
 
 /** A context directory with these files. */
 function context(files: Record<string, string>): string {
@@ -175,5 +175,81 @@ RUN ls -a /run/buildkit 2>&1 > /after; echo "$SSH_AUTH_SOCK" >> /after; test ! -
     } finally {
       process.kill(pid, 'SIGTERM');
     }
+  });
+
+  test('-o type=local|tar|oci, -o DIR, --iidfile, --metadata-file: the final stage\'s filesystem and image', async () => {
+    const dir = ctx({
+      'Dockerfile': `FROM ${busybox} AS b
+RUN mkdir /out && echo hello > /out/hello && ln -s hello /out/link
+FROM scratch
+COPY --from=b /bin/busybox /bin/busybox
+COPY --from=b /out/ /data/
+`,
+    });
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-ci-out-'));
+    dirs.push(out);
+    fs.mkdirSync(path.join(out, 'local'));
+    fs.writeFileSync(path.join(out, 'local', 'kept'), 'kept');
+    const r = await sk(['build', '-t', 'ci/out', '-o', `type=local,dest=${out}/local`, '-o', `${out}/short`, '-o', `type=tar,dest=${out}/fs.tar`,
+      '-o', `type=oci,dest=${out}/img.tar`, '--iidfile', `${out}/iid`, '--metadata-file', `${out}/meta.json`, dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const id = (await sk(['image', 'inspect', '--format', '{{.Id}}', 'ci/out'])).stdout.trim();
+    assert.match(id, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(fs.readFileSync(`${out}/iid`, 'utf8'), id);
+    const meta = JSON.parse(fs.readFileSync(`${out}/meta.json`, 'utf8')) as Record<string, string>;
+    assert.equal(meta['containerimage.config.digest'], id);
+    assert.equal(meta['image.name'], 'docker.io/ci/out:latest');
+    // the files the image has, as the image itself shows them
+    const inImage = await sk(['run', '--rm', 'ci/out', '/bin/busybox', 'sh', '-c', 'cd / && /bin/busybox sha256sum bin/busybox data/hello && /bin/busybox readlink data/link']);
+    assert.equal(inImage.code, 0, inImage.stderr);
+    const sha = (p: string): string => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+    for (const d of [`${out}/local`, `${out}/short`]) {
+      const listing = execFileSync('find', ['.', '-mindepth', '1'], { cwd: d, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+      assert.deepEqual(listing, ['./bin', './bin/busybox', './data', './data/hello', './data/link', ...(d.endsWith('local') ? ['./kept'] : [])]);
+      assert.equal(`${sha(`${d}/bin/busybox`)}  bin/busybox\n${sha(`${d}/data/hello`)}  data/hello\n${fs.readlinkSync(`${d}/data/link`)}\n`, inImage.stdout);
+    }
+    const tarList = execFileSync('tar', ['-tf', `${out}/fs.tar`], { encoding: 'utf8' }).split('\n').filter(Boolean).map((n) => n.replace(/\/$/, '')).sort();
+    assert.deepEqual(tarList, ['bin', 'bin/busybox', 'data', 'data/hello', 'data/link']);
+    const x = fs.mkdtempSync(path.join(out, 'x-'));
+    execFileSync('tar', ['-xf', `${out}/fs.tar`, '-C', x, 'bin/busybox']);
+    assert.equal(sha(`${x}/bin/busybox`), sha(`${out}/local/bin/busybox`));
+    // the OCI archive, read by an independent tool
+    const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${out}/img.tar`], { encoding: 'utf8' })) as { config: { digest: string } };
+    assert.equal(raw.config.digest, id);
+    assert.deepEqual(fs.readdirSync(out).filter((n) => n.startsWith('.')), [], 'temporary files left');
+  });
+
+  test('--push and -o type=image,push=true: the image in the registry, --metadata-file names its digest', async () => {
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo pushed-${crypto.randomBytes(4).toString('hex')} > /p\n` });
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-ci-push-'));
+    dirs.push(out);
+    const ref = `${registry()}/ci/pushed:1`;
+    const r = await sk(['build', '-t', ref, '--push', '--metadata-file', `${out}/meta.json`, dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const meta = JSON.parse(fs.readFileSync(`${out}/meta.json`, 'utf8')) as Record<string, string>;
+    const remote = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as { Digest: string };
+    assert.equal(meta['containerimage.digest'], remote.Digest);
+    const cfg = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as { config: { digest: string } };
+    assert.equal(cfg.config.digest, meta['containerimage.config.digest']);
+    const ref2 = `${registry()}/ci/pushed:2`;
+    const r2 = await sk(['build', '-q', '-o', `type=image,name=${ref2},push=true`, dir]);
+    assert.equal(r2.code, 0, r2.stderr);
+    const cfg2 = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref2}`], { encoding: 'utf8' })) as { config: { digest: string } };
+    assert.equal(cfg2.config.digest, r2.stdout.trim());
+    const noName = await sk(['build', '--push', dir]);
+    assert.equal(noName.code, 125);
+    assert.equal(noName.stderr, 'Error: --push needs a name for the image: give -t NAME (or -o type=image,name=NAME,push=true)\n');
+  });
+
+  test('output faults: a destination that cannot be written, an unknown type: one line, no image, no tag', async () => {
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo x > /x\n` });
+    const missing = path.join(os.tmpdir(), `skiff-ci-no-such-${crypto.randomBytes(4).toString('hex')}`, 'out');
+    const r = await sk(['build', '-t', 'ci/fault', '-o', `type=local,dest=${missing}`, dir]);
+    assert.equal(r.code, 125);
+    assert.equal(r.stderr, `Error: cannot write output ${missing}: ${path.dirname(missing)}: no such directory\n`);
+    const t = await sk(['build', '-t', 'ci/fault', '-o', 'type=s3,dest=x', dir]);
+    assert.equal(t.code, 125);
+    assert.match(t.stderr, /^Error: invalid --output type=s3,dest=x: unsupported type "s3"/);
+    assert.notEqual((await sk(['image', 'inspect', 'ci/fault'])).code, 0);
   });
 });

@@ -19,6 +19,10 @@ export const BUILD_OPTIONS = {
   network: { type: 'string', describe: 'Network for RUN instructions: none (default) or host' },
   secret: { type: 'string', describe: 'Secret to expose to RUN --mount=type=secret (id=ID[,src=FILE|env=VAR]); repeatable' },
   ssh: { type: 'string', describe: 'SSH agent socket to expose to RUN --mount=type=ssh (default|ID[=SOCKET]); repeatable' },
+  output: { alias: 'o', type: 'string', describe: 'Output destination: type=local|tar|oci|docker|image|registry[,dest=PATH][,name=REF][,push=true], or DIR; repeatable' },
+  push: { type: 'boolean', default: false, describe: 'Push the image (every -t name) after the build' },
+  load: { type: 'boolean', default: false, describe: 'Load the image into the image store (always done by skiff)' },
+  'metadata-file': { type: 'string', describe: 'Write build result metadata (image id, digest, names) to the file as JSON' },
 } as const satisfies OptionTable;
 
 export const buildCmd: CommandModule = {
@@ -47,10 +51,14 @@ export const buildCmd: CommandModule = {
       network: a.network as string | undefined,
       secrets: list(a.secret),
       ssh: list(a.ssh),
+      outputs: list(a.output),
+      push: Boolean(a.push),
+      metadataFile: a['metadata-file'] as string | undefined,
       log: quiet ? () => undefined : (line) => process.stderr.write(line + '\n'),
       output: quiet ? devNull() : process.stderr,
     });
     if (a.iidfile) fs.writeFileSync(String(a.iidfile), r.id);
+    if (r.stdoutUsed) return; // stdout carried an output
     if (quiet) {
       process.stdout.write(r.id + '\n');
       return;
