@@ -9,10 +9,11 @@
  * written after that, so an interrupted build leaves no entry that points at nothing.
  */
 import crypto from 'node:crypto';
+import net from 'node:net';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { SkiffError } from '../errors.js';
 import { readImageConfig } from '../image/local.js';
 import { ensureImage } from '../image/ensure.js';
@@ -57,6 +58,12 @@ export interface BuildOptions {
   labels: string[];
   platform?: string;
   network?: string;
+  /** --progress: plain is BuildKit's `#N` style; anything else the classic `STEP n/m` lines. */
+  progress?: 'plain' | 'classic';
+  /** --no-cache-filter: stages built without the cache. */
+  noCacheFilter?: string[];
+  /** --add-host HOST:IP for RUN steps' /etc/hosts. */
+  addHosts?: string[];
   /** --secret id=ID[,src=FILE|env=VAR] */
   secrets?: string[];
   /** --ssh default|ID[=SOCKET] */
@@ -106,6 +113,11 @@ interface State {
   cmdSet: boolean;
   /** The creation time of the last step (or of the base). */
   created: string;
+  /** Progress: the number of the step running in this stage, and whether the cache had it. */
+  no?: number;
+  hit?: boolean;
+  /** --no-cache-filter names this stage. */
+  noCache?: boolean;
 }
 
 /** Proxy variables Docker passes to RUN from --build-arg without an ARG line (kept out of the image). */
@@ -161,6 +173,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
 class Builder {
   private readonly buildArgs: Map<string, string>;
+  /** --add-host lines for RUN's /etc/hosts ("IP\tNAME"). */
+  private readonly extraHosts: string[];
   private readonly usedArgs = new Set<string>();
   private readonly globalArgs = new Map<string, string>();
   private readonly escape: EscapeToken;
@@ -177,6 +191,7 @@ class Builder {
     private readonly secrets: Map<string, Buffer>, private readonly agents: Map<string, string>,
   ) {
     this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
+    this.extraHosts = (o.addHosts ?? []).map(parseAddHost);
     this.escape = df.escapeToken;
     this.file = df.stages[0]!.location.file;
     const host = hostPlatform();
@@ -268,13 +283,18 @@ class Builder {
 
   private async buildStage(i: number): Promise<State> {
     const s = this.df.stages[i]!;
-    this.step(`FROM ${s.baseName}${s.name ? ` AS ${s.name}` : ''}`);
+    const label = this.df.stages.length > 1 ? `${s.name || `stage-${i}`} ` : '';
+    const count = 1 + s.commands.length;
+    const from = this.step(`FROM ${s.baseName}${s.name ? ` AS ${s.name}` : ''}`, `${label}1/${count}`);
+    const t0 = Date.now();
     let state: State;
     try {
       state = await this.base(s, i);
     } catch (e) {
       throw this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' });
     }
+    this.done(from, t0, false);
+    state.noCache = (this.o.noCacheFilter ?? []).some((f) => this.stageIndex(f) === i);
     // like BuildKit and Buildah, a stage whose base sets no PATH gets the default one
     state.image.config ??= {};
     state.env = envMap(state.image.config.Env);
@@ -282,13 +302,16 @@ class Builder {
     const triggers = state.image.config?.OnBuild ?? [];
     if (triggers.length) state.image.config!.OnBuild = null;
     const commands: Command[] = [...triggers.map((t) => parseTrigger(t, this.file)), ...s.commands];
-    for (const cmd of commands) {
-      this.step(cmd.code);
+    for (const [k, cmd] of commands.entries()) {
+      state.no = this.step(cmd.code, `${label}${Math.max(2, k + 2 - triggers.length)}/${count}`);
+      state.hit = false;
+      const t = Date.now();
       try {
         await this.dispatch(state, cmd);
       } catch (e) {
         throw this.wrap(e, cmd);
       }
+      this.done(state.no, t, state.hit);
     }
     state.image.config!.Env = envList(state.env);
     return state;
@@ -301,9 +324,16 @@ class Builder {
   }
 
   private n = 0;
-  private step(text: string): void {
+  /** A step starts: its number (plain progress: `#N [stage k/n] TEXT`, as BuildKit). */
+  private step(text: string, where: string): number {
     this.n++;
-    this.o.log(`STEP ${this.n}/${this.total}: ${text}`);
+    this.o.log(this.o.progress === 'plain' ? `#${this.n} [${where}] ${text}` : `STEP ${this.n}/${this.total}: ${text}`);
+    return this.n;
+  }
+
+  private done(no: number, start: number, cached: boolean): void {
+    if (this.o.progress !== 'plain') return;
+    this.o.log(cached ? `#${no} CACHED` : `#${no} DONE ${((Date.now() - start) / 1000).toFixed(1)}s`);
   }
 
   private async base(s: Stage, i: number): Promise<State> {
@@ -356,11 +386,13 @@ class Builder {
     history: HistoryEntry | null,
     make?: (dir: string) => Promise<string | undefined>,
   ): Promise<void> {
-    const key = stepKey(state.key, step);
-    let entry: CacheEntry | undefined = this.o.noCache ? undefined : await readCacheEntry(key);
+    // a stage --no-cache-filter names keys its steps afresh, so that the stages built on it miss too
+    const key = stepKey(state.key, state.noCache ? { ...step, noCache: crypto.randomUUID() } : step);
+    let entry: CacheEntry | undefined = this.o.noCache || state.noCache ? undefined : await readCacheEntry(key);
     if (entry && make) {
       this.cached++;
-      this.o.log('--> Using cache ' + key.slice(7, 19));
+      state.hit = true;
+      if (this.o.progress !== 'plain') this.o.log('--> Using cache ' + key.slice(7, 19));
     } else if (!entry) {
       this.steps += make ? 1 : 0;
       entry = { created: new Date().toISOString() };
@@ -468,10 +500,11 @@ class Builder {
       // secret variables and the agent's address are for this run only: never in the key or the image
       const runEnv = new Map(env);
       for (const m of mounts) for (const [k, v] of m.env ?? []) runEnv.set(k, v);
+      const output = this.o.progress === 'plain' ? prefixLines(this.o.output, `#${state.no} `, Date.now()) : this.o.output;
       const go = () => runStep({
-        argv, env: envList(runEnv), user, workdir, network, mounts: points,
+        argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts,
         layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
-        root: this.tree(state), dir, output: this.o.output,
+        root: this.tree(state), dir, output,
       });
       const locked = mounts.flatMap((m) => (m.lock ? [m.lock] : []));
       let r: Awaited<ReturnType<typeof go>>;
@@ -483,6 +516,7 @@ class Builder {
         }
         r = await locked.reduceRight<() => ReturnType<typeof go>>((next, name) => () => withLock(name, next), go)();
       } finally {
+        if (output !== this.o.output) output.end();
         for (const c of closers) await c();
         // secret copies go with the step, whether it worked or not
         for (const [i, m] of mounts.entries()) if (m.secret) await fsp.rm(path.join(dir, `mount-${i}`), { recursive: true, force: true });
@@ -699,6 +733,47 @@ class Builder {
     };
     await putImage(rec, tags);
     return { id, tags, steps: this.steps, cached: this.cached, layers: rec.layers.map((l) => l.chainId), stdoutUsed: false };
+  }
+}
+
+/** `--add-host NAME:IP` (or NAME=IP) → an /etc/hosts line. */
+function parseAddHost(v: string): string {
+  const m = /^([^:=\s]+)[:=](.+)$/.exec(v);
+  const ip = m?.[2]?.replace(/^\[(.*)\]$/, '$1') ?? '';
+  if (!m || net.isIP(ip) === 0) throw new SkiffError('EINVAL', `invalid --add-host ${v}: expected HOST:IP`);
+  return `${ip}\t${m[1]}`;
+}
+
+/** A stream writing each line to `out` as `PREFIX<seconds since start> line` (BuildKit's plain log of a step). */
+function prefixLines(out: Writable, prefix: string, start: number): Writable {
+  let rest = '';
+  const line = (l: string): void => {
+    out.write(`${prefix}${((Date.now() - start) / 1000).toFixed(3)} ${l}\n`);
+  };
+  return new PassThroughLines(
+    (chunk) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop()!;
+      for (const l of parts) line(l);
+    },
+    () => {
+      if (rest) line(rest);
+      rest = '';
+    },
+  );
+}
+
+class PassThroughLines extends Writable {
+  constructor(private readonly onText: (s: string) => void, private readonly onEnd: () => void) {
+    super({ decodeStrings: true });
+  }
+  override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
+    this.onText(chunk.toString());
+    cb();
+  }
+  override _final(cb: () => void): void {
+    this.onEnd();
+    cb();
   }
 }
 

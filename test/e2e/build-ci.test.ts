@@ -252,4 +252,63 @@ COPY --from=b /out/ /data/
     assert.match(t.stderr, /^Error: invalid --output type=s3,dest=x: unsupported type "s3"/);
     assert.notEqual((await sk(['image', 'inspect', 'ci/fault'])).code, 0);
   });
+
+  test('--progress=plain: BuildKit\'s #N [stage k/n] lines with DONE and CACHED; --no-cache-filter; buildx build; --add-host; # syntax', async () => {
+    const dir = ctx({
+      'Dockerfile': `# syntax=docker/dockerfile:1.7
+FROM ${busybox} AS base
+RUN echo one; echo two
+FROM base
+COPY --link a /a
+RUN --network=none cat /a && grep myhost /etc/hosts > /hosts
+`,
+      'a': 'content-of-a\n',
+    });
+    const norm = (s: string): string => s.replace(/DONE \d+\.\ds$/gm, 'DONE').replace(/^(#\d+) \d+\.\d{3} /gm, '$1 ');
+    const first = await sk(['buildx', 'build', '--progress=plain', '--add-host', 'myhost:192.0.2.7', '-t', 'ci/plain', dir]);
+    assert.equal(first.code, 0, first.stderr);
+    const expected = (ran: boolean, baseRan = ran): string => [
+      `#1 [base 1/2] FROM ${busybox} AS base`,
+      '#2 [stage-1 1/3] FROM base',
+      '#1 DONE',
+      '#3 [base 2/2] RUN echo one; echo two',
+      ...(baseRan ? ['#3 one', '#3 two', '#3 DONE'] : ['#3 CACHED']),
+      '#2 DONE',
+      '#4 [stage-1 2/3] COPY --link a /a',
+      ran ? '#4 DONE' : '#4 CACHED',
+      '#5 [stage-1 3/3] RUN --network=none cat /a && grep myhost /etc/hosts > /hosts',
+      ...(ran ? ['#5 content-of-a', '#5 DONE'] : ['#5 CACHED']),
+      '',
+    ].join('\n');
+    assert.equal(norm(first.stderr), expected(true));
+    assert.match(first.stdout, /^Successfully built [0-9a-f]{12}\nSuccessfully tagged ci\/plain\n$/);
+    const hosts = await sk(['run', '--rm', 'ci/plain', 'cat', '/hosts']);
+    assert.equal(hosts.stdout, '192.0.2.7\tmyhost\n');
+    const again = await sk(['build', '--progress=plain', '--add-host', 'myhost:192.0.2.7', dir]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(norm(again.stderr), expected(false));
+    // the stage the filter names runs again, and so does everything built on it
+    const filtered = await sk(['build', '--progress=plain', '--add-host', 'myhost:192.0.2.7', '--no-cache-filter', 'base', dir]);
+    assert.equal(filtered.code, 0, filtered.stderr);
+    assert.equal(norm(filtered.stderr), expected(true));
+    const quiet = await sk(['build', '--progress=quiet', '--add-host', 'myhost:192.0.2.7', dir]);
+    assert.equal(quiet.stderr, '');
+    assert.match(quiet.stdout, /^sha256:[0-9a-f]{64}\n$/);
+    const badHost = await sk(['build', '--add-host', 'myhost', dir]);
+    assert.equal(badHost.stderr, 'Error: invalid --add-host myhost: expected HOST:IP\n');
+    const raw = await sk(['build', '--progress=rawjson', dir]);
+    assert.equal(raw.code, 125);
+    assert.equal(raw.stderr, 'Error: --progress=rawjson is not supported by skiff build: use plain\n');
+  });
+
+  test('refused clearly: another --platform, RUN --security=insecure', async () => {
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN --security=insecure true\n` });
+    const other = os.arch() === 'arm64' ? 'linux/amd64' : 'linux/arm64';
+    const p = await sk(['build', '--platform', other, dir]);
+    assert.equal(p.code, 125);
+    assert.match(p.stderr, new RegExp(`^Error: platform ${other} is not supported: skiff builds for the host platform linux/\\S+ only\n$`));
+    const ins = await sk(['build', dir]);
+    assert.notEqual(ins.code, 0);
+    assert.match(ins.stderr, /\nError: Dockerfile:2: RUN: --security=insecure is not supported by skiff build\n$/);
+  });
 });

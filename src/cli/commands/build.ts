@@ -1,6 +1,7 @@
 /** `build` (Dockerfile → image) and `commit` (container → image). */
 import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { SkiffError } from '../../errors.js';
 import type { OptionTable } from '../options.js';
 import { list } from './run-options.js';
 
@@ -23,6 +24,9 @@ export const BUILD_OPTIONS = {
   push: { type: 'boolean', default: false, describe: 'Push the image (every -t name) after the build' },
   load: { type: 'boolean', default: false, describe: 'Load the image into the image store (always done by skiff)' },
   'metadata-file': { type: 'string', describe: 'Write build result metadata (image id, digest, names) to the file as JSON' },
+  progress: { type: 'string', choices: ['auto', 'plain', 'tty', 'quiet', 'rawjson'], default: 'auto', describe: "Progress output: plain is BuildKit's '#N [stage k/n] STEP' lines; auto and tty skiff's STEP lines; quiet is -q" },
+  'no-cache-filter': { type: 'string', describe: 'Do not use the cache for this stage (repeatable)' },
+  'add-host': { type: 'string', describe: 'Add a custom host-to-IP mapping for RUN steps (HOST:IP); repeatable' },
 } as const satisfies OptionTable;
 
 export const buildCmd: CommandModule = {
@@ -33,7 +37,9 @@ export const buildCmd: CommandModule = {
       .positional('context', { type: 'string', demandOption: true, describe: "Build context: a directory, or '-' for a tar on stdin" })
       .options(BUILD_OPTIONS),
   handler: async (a) => {
-    const quiet = Boolean(a.quiet);
+    const progress = String(a.progress);
+    if (progress === 'rawjson') throw new SkiffError('EINVAL', '--progress=rawjson is not supported by skiff build: use plain');
+    const quiet = Boolean(a.quiet) || progress === 'quiet';
     // yargs turns a lone '-' positional into ''
     const context = String(a.context ?? '') || (process.argv.slice(2).includes('-') ? '-' : '.');
     const { build } = await import('../../builder/builder.js');
@@ -54,6 +60,9 @@ export const buildCmd: CommandModule = {
       outputs: list(a.output),
       push: Boolean(a.push),
       metadataFile: a['metadata-file'] as string | undefined,
+      progress: progress === 'plain' ? 'plain' : 'classic',
+      noCacheFilter: list(a['no-cache-filter']),
+      addHosts: list(a['add-host']),
       log: quiet ? () => undefined : (line) => process.stderr.write(line + '\n'),
       output: quiet ? devNull() : process.stderr,
     });
@@ -95,4 +104,12 @@ export const commitCmd: CommandModule = {
   },
 };
 
-export const buildCommands: CommandModule[] = [buildCmd, commitCmd];
+/** `buildx build ...`: the same command and flags (CI scripts written for buildx run unchanged). */
+export const buildxCmd: CommandModule = {
+  command: 'buildx',
+  describe: 'Docker Buildx: `buildx build` is `build`',
+  builder: (y) => y.usage('Usage: skiff buildx build [OPTIONS] PATH | -').command(buildCmd).demandCommand(1, 'skiff buildx supports the build command only'),
+  handler: () => undefined,
+};
+
+export const buildCommands: CommandModule[] = [buildCmd, commitCmd, buildxCmd];
