@@ -9,10 +9,11 @@
  * written after that, so an interrupted build leaves no entry that points at nothing.
  */
 import crypto from 'node:crypto';
+import net from 'node:net';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { SkiffError } from '../errors.js';
 import { readImageConfig } from '../image/local.js';
 import { ensureImage } from '../image/ensure.js';
@@ -38,6 +39,8 @@ import { processWord, type EscapeToken } from './dockerfile/shell.js';
 import { applyMetadata, envList, envMap, isMetadata, shellOf } from './metadata.js';
 import { download } from './download.js';
 import { runStep } from './run.js';
+import { agentProxy, loadSecrets, loadSshAgents } from './secrets.js';
+import { checkOutputs, parseOutputs, writeArchiveOutput, writeFilesystemOutput, type Output } from './outputs.js';
 import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
 
 export interface BuildOptions {
@@ -58,6 +61,24 @@ export interface BuildOptions {
   network?: string;
   /** How a base image not in the store is got (the CLI's pull). */
   pullImage: PullFn;
+  /** --progress: plain is BuildKit's `#N` style; anything else the classic `STEP n/m` lines. */
+  progress?: 'plain' | 'classic';
+  /** --no-cache-filter: stages built without the cache. */
+  noCacheFilter?: string[];
+  /** --add-host HOST:IP for RUN steps' /etc/hosts. */
+  addHosts?: string[];
+  /** --secret id=ID[,src=FILE|env=VAR] */
+  secrets?: string[];
+  /** --ssh default|ID[=SOCKET] */
+  ssh?: string[];
+  /** -o/--output values. */
+  outputs?: string[];
+  /** --push: push every tag (and image output) after the build. */
+  push?: boolean;
+  /** --metadata-file: where to write the build's result as JSON. */
+  metadataFile?: string;
+  /** Where `-o type=tar,dest=-` and archives to `-` go. */
+  stdout?: Writable;
   /** One line of progress (the CLI prints it on stderr unless -q). */
   log: (line: string) => void;
   /** Output of RUN steps. */
@@ -70,6 +91,10 @@ export interface BuildResult {
   /** Steps run and steps taken from the cache. */
   steps: number;
   cached: number;
+  /** Chain ids of the image's layers, bottom first. */
+  layers: string[];
+  /** An output went to stdout (the CLI then prints nothing else there). */
+  stdoutUsed: boolean;
 }
 
 interface LayerInfo extends LayerRef {
@@ -91,6 +116,11 @@ interface State {
   cmdSet: boolean;
   /** The creation time of the last step (or of the base). */
   created: string;
+  /** Progress: the number of the step running in this stage, and whether the cache had it. */
+  no?: number;
+  hit?: boolean;
+  /** --no-cache-filter names this stage. */
+  noCache?: boolean;
 }
 
 /** Proxy variables Docker passes to RUN from --build-arg without an ARG line (kept out of the image). */
@@ -114,9 +144,20 @@ function parseKeyValues(list: string[], what: string, fromEnv: boolean): Map<str
 
 export async function build(o: BuildOptions): Promise<BuildResult> {
   if (o.context === '-' && o.file === '-') throw new SkiffError('EINVAL', 'invalid argument: can\'t use stdin for both build context and dockerfile');
-  // tags and --platform are checked before any work, as Docker does
-  for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
+  // tags, outputs and --platform are checked before any work, as Docker does
   if (o.platform) checkPlatform(o.platform);
+  const outputs = parseOutputs(o.outputs ?? []);
+  checkOutputs(outputs);
+  // image and archive outputs with a name tag the image (it is in the store in any case)
+  o = { ...o, tags: [...o.tags, ...outputs.flatMap((x) => ('name' in x && x.name ? [x.name] : []))] };
+  const pushed = new Set(o.push ? o.tags : []);
+  for (const x of outputs) if (x.type === 'image' && x.push) (x.name ? [x.name] : o.tags).forEach((t) => pushed.add(t));
+  if ((o.push || outputs.some((x) => x.type === 'image' && x.push)) && pushed.size === 0) {
+    throw new SkiffError('EINVAL', '--push needs a name for the image: give -t NAME (or -o type=image,name=NAME,push=true)');
+  }
+  for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
+  const secrets = loadSecrets(o.secrets ?? []);
+  const agents = loadSshAgents(o.ssh ?? []);
   await sweepStaging(); // what killed builds left under tmp/
   sweepStepCgroups(pidAlive); // and their RUN steps' cgroups
   const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
@@ -125,8 +166,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const df = loadDockerfile(text, name);
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
-    const b = new Builder(o, df, ctx);
-    return await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
+    const b = new Builder(o, df, ctx, secrets, agents);
+    const r = await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
+    return await deliver(o, outputs, [...pushed], r);
   } finally {
     await ctx.dispose();
   }
@@ -134,6 +176,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
 class Builder {
   private readonly buildArgs: Map<string, string>;
+  /** --add-host lines for RUN's /etc/hosts ("IP\tNAME"). */
+  private readonly extraHosts: string[];
   private readonly usedArgs = new Set<string>();
   private readonly globalArgs = new Map<string, string>();
   private readonly escape: EscapeToken;
@@ -145,8 +189,12 @@ class Builder {
   private cached = 0;
   private readonly total: number;
 
-  constructor(private readonly o: BuildOptions, private readonly df: Dockerfile, private readonly ctx: BuildContext) {
+  constructor(
+    private readonly o: BuildOptions, private readonly df: Dockerfile, private readonly ctx: BuildContext,
+    private readonly secrets: Map<string, Buffer>, private readonly agents: Map<string, string>,
+  ) {
     this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
+    this.extraHosts = (o.addHosts ?? []).map(parseAddHost);
     this.escape = df.escapeToken;
     this.file = df.stages[0]!.location.file;
     const host = hostPlatform();
@@ -238,13 +286,18 @@ class Builder {
 
   private async buildStage(i: number): Promise<State> {
     const s = this.df.stages[i]!;
-    this.step(`FROM ${s.baseName}${s.name ? ` AS ${s.name}` : ''}`);
+    const label = this.df.stages.length > 1 ? `${s.name || `stage-${i}`} ` : '';
+    const count = 1 + s.commands.length;
+    const from = this.step(`FROM ${s.baseName}${s.name ? ` AS ${s.name}` : ''}`, `${label}1/${count}`);
+    const t0 = Date.now();
     let state: State;
     try {
       state = await this.base(s, i);
     } catch (e) {
       throw this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' });
     }
+    this.done(from, t0, false);
+    state.noCache = (this.o.noCacheFilter ?? []).some((f) => this.stageIndex(f) === i);
     // like BuildKit and Buildah, a stage whose base sets no PATH gets the default one
     state.image.config ??= {};
     state.env = envMap(state.image.config.Env);
@@ -252,13 +305,16 @@ class Builder {
     const triggers = state.image.config?.OnBuild ?? [];
     if (triggers.length) state.image.config!.OnBuild = null;
     const commands: Command[] = [...triggers.map((t) => parseTrigger(t, this.file)), ...s.commands];
-    for (const cmd of commands) {
-      this.step(cmd.code);
+    for (const [k, cmd] of commands.entries()) {
+      state.no = this.step(cmd.code, `${label}${Math.max(2, k + 2 - triggers.length)}/${count}`);
+      state.hit = false;
+      const t = Date.now();
       try {
         await this.dispatch(state, cmd);
       } catch (e) {
         throw this.wrap(e, cmd);
       }
+      this.done(state.no, t, state.hit);
     }
     state.image.config!.Env = envList(state.env);
     return state;
@@ -271,9 +327,16 @@ class Builder {
   }
 
   private n = 0;
-  private step(text: string): void {
+  /** A step starts: its number (plain progress: `#N [stage k/n] TEXT`, as BuildKit). */
+  private step(text: string, where: string): number {
     this.n++;
-    this.o.log(`STEP ${this.n}/${this.total}: ${text}`);
+    this.o.log(this.o.progress === 'plain' ? `#${this.n} [${where}] ${text}` : `STEP ${this.n}/${this.total}: ${text}`);
+    return this.n;
+  }
+
+  private done(no: number, start: number, cached: boolean): void {
+    if (this.o.progress !== 'plain') return;
+    this.o.log(cached ? `#${no} CACHED` : `#${no} DONE ${((Date.now() - start) / 1000).toFixed(1)}s`);
   }
 
   private async base(s: Stage, i: number): Promise<State> {
@@ -326,11 +389,13 @@ class Builder {
     history: HistoryEntry | null,
     make?: (dir: string) => Promise<string | undefined>,
   ): Promise<void> {
-    const key = stepKey(state.key, step);
-    let entry: CacheEntry | undefined = this.o.noCache ? undefined : await readCacheEntry(key);
+    // a stage --no-cache-filter names keys its steps afresh, so that the stages built on it miss too
+    const key = stepKey(state.key, state.noCache ? { ...step, noCache: crypto.randomUUID() } : step);
+    let entry: CacheEntry | undefined = this.o.noCache || state.noCache ? undefined : await readCacheEntry(key);
     if (entry && make) {
       this.cached++;
-      this.o.log('--> Using cache ' + key.slice(7, 19));
+      state.hit = true;
+      if (this.o.progress !== 'plain') this.o.log('--> Using cache ' + key.slice(7, 19));
     } else if (!entry) {
       this.steps += make ? 1 : 0;
       entry = { created: new Date().toISOString() };
@@ -434,14 +499,31 @@ class Builder {
     const createdBy = `RUN ${argv.join(' ')} # buildkit`;
     return this.cachedStep(state, step, { created_by: createdBy }, async (dir) => {
       const points: MountPoint[] = [];
-      for (const [i, m] of mounts.entries()) points.push(await m.prepare(path.join(dir, `mount-${i}`)));
-      const locked = mounts.flatMap((m) => (m.lock ? [m.lock] : []));
+      const closers: (() => Promise<void>)[] = [];
+      // secret variables and the agent's address are for this run only: never in the key or the image
+      const runEnv = new Map(env);
+      for (const m of mounts) for (const [k, v] of m.env ?? []) runEnv.set(k, v);
+      const output = this.o.progress === 'plain' ? prefixLines(this.o.output, `#${state.no} `, Date.now()) : this.o.output;
       const go = () => runStep({
-        argv, env: envList(env), user, workdir, network, mounts: points,
+        argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts,
         layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
-        root: this.tree(state), dir, output: this.o.output,
+        root: this.tree(state), dir, output,
       });
-      const r = await locked.reduceRight<() => ReturnType<typeof go>>((next, name) => () => withLock(name, next), go)();
+      const locked = mounts.flatMap((m) => (m.lock ? [m.lock] : []));
+      let r: Awaited<ReturnType<typeof go>>;
+      try {
+        for (const [i, m] of mounts.entries()) {
+          const p = await m.prepare(path.join(dir, `mount-${i}`));
+          if (p.close) closers.push(p.close);
+          if (p.point) points.push(p.point);
+        }
+        r = await locked.reduceRight<() => ReturnType<typeof go>>((next, name) => () => withLock(name, next), go)();
+      } finally {
+        if (output !== this.o.output) output.end();
+        for (const c of closers) await c();
+        // secret copies go with the step, whether it worked or not
+        for (const [i, m] of mounts.entries()) if (m.secret) await fsp.rm(path.join(dir, `mount-${i}`), { recursive: true, force: true });
+      }
       if (r.code !== 0) {
         throw new SkiffError('ERUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${r.code}`, 1);
       }
@@ -455,9 +537,15 @@ class Builder {
    * sharing=locked serialises its users) and tmpfs. Each gives its part of the cache key and a
    * way to make the mount point for one run.
    */
-  private async runMounts(specs: MountSpec[], workdir: string): Promise<{ key: unknown; lock?: `buildmount-${string}`; prepare: (dir: string) => Promise<MountPoint> }[]> {
-    const out: { key: unknown; lock?: `buildmount-${string}`; prepare: (dir: string) => Promise<MountPoint> }[] = [];
+  private async runMounts(specs: MountSpec[], workdir: string): Promise<RunMount[]> {
+    const out: RunMount[] = [];
+    let sshN = 0;
     for (const m of specs) {
+      if (m.type === 'secret' || m.type === 'ssh') {
+        const r = m.type === 'secret' ? this.secretMount(m, workdir) : this.sshMount(m, workdir, sshN++);
+        if (r) out.push(r);
+        continue;
+      }
       const target = path.posix.resolve(workdir, m.target);
       const point = (Type: MountPoint['Type'], Source: string, RW: boolean, Mode = ''): MountPoint => ({ Type, Source, Destination: target, Mode, RW, Propagation: '' });
       if (m.type === 'bind') {
@@ -474,7 +562,7 @@ class Builder {
             const isDir = tree.entry(rel)!.st.isDirectory();
             const w = new DiffWriter(dir, new LayeredTree([]));
             w.copyTree(tree, rel, isDir ? '' : 'file', {});
-            return point('bind', isDir ? dir : path.join(dir, 'file'), !m.readonly);
+            return { point: point('bind', isDir ? dir : path.join(dir, 'file'), !m.readonly) };
           },
         });
       } else if (m.type === 'cache') {
@@ -483,15 +571,65 @@ class Builder {
         out.push({
           key: { type: 'cache', target, id, ro: m.readonly },
           ...(m.sharing === 'locked' ? { lock: `buildmount-${path.basename(hostDir)}` as const } : {}),
-          prepare: async () => point('bind', hostDir, !m.readonly),
+          prepare: async () => ({ point: point('bind', hostDir, !m.readonly) }),
         });
       } else if (m.type === 'tmpfs') {
-        out.push({ key: { type: 'tmpfs', target, size: m.sizeLimit }, prepare: async () => point('tmpfs', '', true, m.sizeLimit ? `size=${m.sizeLimit}` : '') });
+        out.push({ key: { type: 'tmpfs', target, size: m.sizeLimit }, prepare: async () => ({ point: point('tmpfs', '', true, m.sizeLimit ? `size=${m.sizeLimit}` : '') }) });
       } else {
-        throw new SkiffError('EINVAL', `--mount=type=${m.type} is not supported by skiff build (bind, cache and tmpfs are)`);
+        throw new SkiffError('EINVAL', `--mount=type=${m.type} is not supported by skiff build`);
       }
     }
     return out;
+  }
+
+  /**
+   * type=secret: a read-only file (default /run/secrets/ID, mode 0400) and/or a variable (env=).
+   * The key names the secret, never its bytes. Undefined when an optional secret was not given.
+   */
+  private secretMount(m: MountSpec, workdir: string): RunMount | undefined {
+    const id = m.id || m.source || path.posix.basename(m.target);
+    const bytes = this.secrets.get(id);
+    if (bytes === undefined) {
+      if (m.required) throw new SkiffError('EINVAL', `secret "${id}" is required but was not given: pass --secret id=${id},src=FILE`, 1);
+      return undefined;
+    }
+    const asFile = !m.env || m.target !== '';
+    const target = asFile ? path.posix.resolve(workdir, m.target || `/run/secrets/${id}`) : '';
+    return {
+      key: { type: 'secret', id, target, env: m.env ?? '', mode: m.mode ?? 0o400, uid: m.uid ?? 0, gid: m.gid ?? 0 },
+      secret: true,
+      ...(m.env ? { env: [[m.env, bytes.toString()]] as [string, string][] } : {}),
+      prepare: async (dir) => {
+        if (!asFile) return {};
+        await fsp.mkdir(dir, { mode: 0o700 });
+        const file = path.join(dir, 'secret');
+        await fsp.writeFile(file, bytes, { mode: 0o600 });
+        await fsp.chown(file, m.uid ?? 0, m.gid ?? 0);
+        await fsp.chmod(file, m.mode ?? 0o400);
+        return { point: { Type: 'bind', Source: file, Destination: target, Mode: '', RW: false, Propagation: '' } };
+      },
+    };
+  }
+
+  /** type=ssh: a proxy to the agent's socket (default /run/buildkit/ssh_agent.N, mode 0600); the first sets SSH_AUTH_SOCK. */
+  private sshMount(m: MountSpec, workdir: string, n: number): RunMount | undefined {
+    const id = m.id || 'default';
+    const agent = this.agents.get(id);
+    if (agent === undefined) {
+      if (m.required) throw new SkiffError('EINVAL', `ssh agent "${id}" is required but was not given: pass --ssh ${id}=SOCKET (or --ssh default with SSH_AUTH_SOCK set)`, 1);
+      return undefined;
+    }
+    const target = path.posix.resolve(workdir, m.target || `/run/buildkit/ssh_agent.${n}`);
+    return {
+      key: { type: 'ssh', id, target, mode: m.mode ?? 0o600, uid: m.uid ?? 0, gid: m.gid ?? 0 },
+      ...(n === 0 ? { env: [['SSH_AUTH_SOCK', target]] as [string, string][] } : {}),
+      prepare: async (dir) => {
+        await fsp.mkdir(dir, { mode: 0o711 });
+        const sock = path.join(dir, 'agent.sock');
+        const { close } = await agentProxy(sock, agent, { mode: m.mode ?? 0o600, uid: m.uid ?? 0, gid: m.gid ?? 0 });
+        return { point: { Type: 'bind', Source: sock, Destination: target, Mode: '', RW: true, Propagation: '' }, close };
+      },
+    };
   }
 
   /** The tree behind `--from` (a stage or an image) or the context, and a cache key for a stage or image. */
@@ -597,8 +735,90 @@ class Builder {
       added: new Date().toISOString(),
     };
     await putImage(rec, tags);
-    return { id, tags, steps: this.steps, cached: this.cached };
+    return { id, tags, steps: this.steps, cached: this.cached, layers: rec.layers.map((l) => l.chainId), stdoutUsed: false };
   }
+}
+
+/** `--add-host NAME:IP` (or NAME=IP) → an /etc/hosts line. */
+function parseAddHost(v: string): string {
+  const m = /^([^:=\s]+)[:=](.+)$/.exec(v);
+  const ip = m?.[2]?.replace(/^\[(.*)\]$/, '$1') ?? '';
+  if (!m || net.isIP(ip) === 0) throw new SkiffError('EINVAL', `invalid --add-host ${v}: expected HOST:IP`);
+  return `${ip}\t${m[1]}`;
+}
+
+/** A stream writing each line to `out` as `PREFIX<seconds since start> line` (BuildKit's plain log of a step). */
+function prefixLines(out: Writable, prefix: string, start: number): Writable {
+  let rest = '';
+  const line = (l: string): void => {
+    out.write(`${prefix}${((Date.now() - start) / 1000).toFixed(3)} ${l}\n`);
+  };
+  return new PassThroughLines(
+    (chunk) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop()!;
+      for (const l of parts) line(l);
+    },
+    () => {
+      if (rest) line(rest);
+      rest = '';
+    },
+  );
+}
+
+class PassThroughLines extends Writable {
+  constructor(private readonly onText: (s: string) => void, private readonly onEnd: () => void) {
+    super({ decodeStrings: true });
+  }
+  override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
+    this.onText(chunk.toString());
+    cb();
+  }
+  override _final(cb: () => void): void {
+    this.onEnd();
+    cb();
+  }
+}
+
+/** After the image is in the store: the outputs, the pushes and the metadata file. */
+async function deliver(o: BuildOptions, outputs: Output[], pushes: string[], r: BuildResult): Promise<BuildResult> {
+  const stdout = o.stdout ?? process.stdout;
+  for (const x of outputs) {
+    if (x.type === 'local' || x.type === 'tar') await writeFilesystemOutput(x, r.layers, stdout);
+    else if (x.type === 'oci' || x.type === 'docker') await writeArchiveOutput(x, x.name || r.id, stdout);
+    else continue;
+    if ('dest' in x && x.dest === '-') r.stdoutUsed = true;
+    o.log(`exported ${x.type} to ${x.dest === '-' ? 'stdout' : x.dest}`);
+  }
+  let digest: string | undefined;
+  if (pushes.length) {
+    const { pushImage } = await import('../image/push.js');
+    for (const t of pushes) {
+      digest = (await pushImage(t, {})).digest;
+      o.log(`pushed ${t}@${digest}`);
+    }
+  }
+  if (o.metadataFile) {
+    const meta = {
+      'containerimage.config.digest': r.id,
+      // the manifest digest when the image was pushed; an image only in the store has its id
+      'containerimage.digest': digest ?? r.id,
+      ...(r.tags.length ? { 'image.name': r.tags.join(',') } : {}),
+    };
+    await writeFileAtomic(path.resolve(o.metadataFile), Buffer.from(JSON.stringify(meta, null, 2) + '\n'), 0o644);
+  }
+  return r;
+}
+
+/** One RUN --mount: its part of the step's key, and how to make it for one run. */
+interface RunMount {
+  key: unknown;
+  lock?: `buildmount-${string}`;
+  /** A secret's copy: removed as soon as the run ends. */
+  secret?: boolean;
+  /** Variables for the run only (secret env=, SSH_AUTH_SOCK). */
+  env?: [string, string][];
+  prepare: (dir: string) => Promise<{ point?: MountPoint; close?: () => Promise<void> }>;
 }
 
 /** skiff builds for the host platform only: anything else is refused up front. */

@@ -37,6 +37,8 @@ export interface RunStep {
   output: Writable;
   /** RUN --mount binds and tmpfs mounts (their targets are removed again if they were made for them). */
   mounts: MountPoint[];
+  /** --add-host lines ("IP\tNAME") appended to /etc/hosts. */
+  extraHosts?: string[];
 }
 
 const STUBS = ['proc', 'sys', 'dev', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'etc'];
@@ -59,7 +61,7 @@ export async function runStep(s: RunStep): Promise<{ code: number; diff: string 
   await fsp.mkdir(f.work, { mode: 0o700 });
   const hostname = 'buildkitsandbox';
   await fsp.writeFile(f.hostname, `${hostname}\n`, { mode: 0o644 });
-  await fsp.writeFile(f.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`, { mode: 0o644 });
+  await fsp.writeFile(f.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n${(s.extraHosts ?? []).map((l) => l + '\n').join('')}`, { mode: 0o644 });
   await fsp.writeFile(f.resolv, s.network === 'host' ? readOr('/etc/resolv.conf') : '', { mode: 0o644 });
   let lower = s.lower;
   if (lower.length === 0) {

@@ -13,7 +13,7 @@ function needsUserns(argv: string[]): boolean {
   const words = argv.filter((a, i) => !a.startsWith('-') && !['--root', '--runroot'].includes(argv[i - 1] ?? ''));
   const [cmd, sub] = words;
   if (cmd === undefined) return false;
-  if (cmd === 'image' || cmd === 'container' || cmd === 'volume' || cmd === 'system') return sub !== undefined && SUBCOMMAND_NEEDS.has(sub);
+  if (cmd === 'image' || cmd === 'container' || cmd === 'volume' || cmd === 'system' || cmd === 'buildx') return sub !== undefined && SUBCOMMAND_NEEDS.has(sub);
   return NEEDS_USERNS.has(cmd);
 }
 

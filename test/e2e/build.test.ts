@@ -267,9 +267,9 @@ RUN --mount=type=bind,source=src/input,target=/input.txt cp /input.txt /copied
       'ls: /scratch: No such file or directory', 'ls: /var/cache/app: No such file or directory', 'tmpfs-ok', '',
     ].join('\n'), out.stderr);
     assert.equal(fs.readFileSync(path.join(dir, 'src/input'), 'utf8'), 'bound\n');
-    const bad = await build(['-f', '-', dir], `FROM ${busybox}\nRUN --mount=type=secret,id=x true\n`);
-    assert.equal(bad.code, 125);
-    assert.match(bad.stderr, /^Error: Dockerfile:2: RUN: --mount=type=secret is not supported by skiff build/m);
+    const bad = await build(['-f', '-', dir], `FROM ${busybox}\nRUN --mount=type=secret,id=x,required true\n`);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^Error: Dockerfile:2: RUN: secret "x" is required but was not given/m);
   });
 
   test('ADD of an https URL: redirects followed, the extra CA file (NODE_EXTRA_CA_CERTS) trusted, an unknown CA refused', async () => {
