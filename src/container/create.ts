@@ -3,7 +3,6 @@
  * container record and a ready bundle (spec, rootfs mountpoint, upper/work dirs, hosts files).
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import { paths } from '../config.js';
@@ -17,7 +16,7 @@ import {
   type RestartPolicy,
 } from '../store/containers.js';
 import { parseGoDuration } from '../lib/duration.js';
-import { volumeDir } from '../store/layout.js';
+import { attachContainerVolumes, discardVolumes } from '../volume/volumes.js';
 import { generateName, NAME_RE, newContainerId } from './names.js';
 import { checkContainerName, checkHostname, refuseNul } from './validate.js';
 import { goQuote } from '../lib/strconv.js';
@@ -392,14 +391,6 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   }
   const userSpec = o.user ?? icfg.User ?? '';
   const user = resolveUser(userSpec, (p) => readLayeredFile(diffsTopFirst, p));
-  // volumes live in the store (volumes/<name>/_data, made below); an anonymous one goes with a --rm container
-  const anonymousVolumes: string[] = [];
-  for (const mp of mounts) {
-    if (mp.Type !== 'volume') continue;
-    const vname = mp.Source || newContainerId();
-    if (!mp.Source) anonymousVolumes.push(volumeDir(vname));
-    Object.assign(mp, { Name: vname, Driver: 'local', Source: path.join(volumeDir(vname), '_data') });
-  }
   let env = mergeEnvEntries(icfg.Env ?? [], givenEnv);
   if (!env.some((e) => e.startsWith('PATH='))) env = [DEFAULT_PATH, ...env];
   env = [...env.filter((e) => !e.startsWith('HOSTNAME=')), `HOSTNAME=${hostname}`];
@@ -458,17 +449,16 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
   };
   const cgroups = planCgroups(id, paths().rootless);
   if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
-  const spec = buildSpec({ rec, user, env, security, cgroups, removeWithContainer: anonymousVolumes, devices: devices?.resolved });
   // the image's config is not ours either: a NUL anywhere would fail the start after the container exists
-  refuseNul({ record: rec, spec });
+  refuseNul({ record: rec });
   const f = containerFiles(id);
-  const madeVolumes: string[] = [];
+  // volumes live in the store (src/volume/); an anonymous one goes with a --rm container
+  const volumes = await attachContainerVolumes(mounts);
   try {
-    for (const mp of mounts) {
-      if (mp.Type !== 'volume') continue;
-      const made = await fsp.mkdir(mp.Source, { recursive: true });
-      if (made !== undefined && made !== mp.Source) madeVolumes.push(path.dirname(mp.Source));
-    }
+    const spec = buildSpec({
+      rec, user, env, security, cgroups, removeWithContainer: volumes.anonymousDirs, tmpfsVolumes: volumes.tmpfs, devices: devices?.resolved,
+    });
+    refuseNul({ spec });
     // a handful of small files in a fresh staging dir: synchronous calls, no thread-pool round trips
     await createContainerDir(rec, async (dir) => {
       const rel = (p: string): string => path.join(dir, path.relative(f.dir, p));
@@ -481,8 +471,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       fs.writeFileSync(rel(f.spec), JSON.stringify(spec));
     }, o.name === undefined ? () => generateName(++attempts) : undefined, reapAbandoned);
   } catch (e) {
-    // volumes this create made (named ones too: Docker creates them with the container) go with it
-    for (const v of madeVolumes) await fsp.rm(v, { recursive: true, force: true }).catch(() => undefined);
+    await discardVolumes(volumes.made);
     throw e;
   }
   return rec;

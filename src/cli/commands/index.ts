@@ -9,6 +9,7 @@ import { containerPrune, lifecycleCommands, pause, rename, restart, stats, top, 
 import { loginCmd, logoutCmd, version } from './misc.js';
 import { systemGroup } from './system.js';
 import { load, push, save, transferCommands } from './transfer.js';
+import { volumeGroup } from './volume.js';
 
 const alias = (m: CommandModule, command: string): CommandModule => ({ ...m, command, aliases: [] });
 
@@ -47,4 +48,5 @@ export const commands: CommandModule[] = [
   imageGroup,
   containerGroup,
   systemGroup,
+  volumeGroup,
 ];
