@@ -5,7 +5,7 @@ import { humanSize } from '../../lib/units.js';
 import { batch } from '../batch.js';
 import { confirmed } from '../confirm.js';
 import { formatOutput } from '../output/table.js';
-import { compileTemplate } from '../output/template.js';
+import { writeInspected } from './inspect.js';
 import { list } from './run-options.js';
 
 // value options without `array`: yargs' arrays are greedy (`-o a=1 NAME` would take NAME); repeats still make a list
@@ -81,13 +81,7 @@ const inspect: CommandModule = {
         process.stderr.write(`Error: ${describeError(e)}\n`);
       }
     }
-    if (a.format && a.format !== 'json') {
-      const t = compileTemplate(String(a.format));
-      process.stdout.write(results.map((r) => t.render(r) + '\n').join(''));
-    } else {
-      process.stdout.write(JSON.stringify(results, null, 4) + '\n');
-    }
-    if (failed) process.exitCode = 1;
+    writeInspected(results, a.format as string | undefined, failed);
   },
 };
 
