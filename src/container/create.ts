@@ -3,7 +3,7 @@
  * and a ready bundle. The steps, each its own part:
  *   options   checked before anything is pulled or made (options.ts, volume/mounts.ts, validate.ts)
  *   record    buildRecord: pure, from the checked options, the image config and the resolved user
- *   mounts    volume/mounts.ts: the store's volume dirs placed, made with the container
+ *   mounts    src/volume/: each volume attached (made if missing, under the volumes lock) with the container
  *   network   the mode and its options recorded; the plan is made at each start (container/network.ts)
  *   spec      buildSpec (spec.ts), written with the record, hosts and resolv.conf in one staging dir
  */
@@ -32,7 +32,8 @@ import {
   type HealthOptions,
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
-import { makeVolumes, parseMounts, placeVolumes, removeVolumeDirs } from '../volume/mounts.js';
+import { parseMounts } from '../volume/mounts.js';
+import { attachContainerVolumes, discardVolumes } from '../volume/volumes.js';
 
 /** The network options (--network, -p, --dns, ...) are NetworkOptions (container/network.ts). */
 export interface CreateOptions extends NetworkOptions {
@@ -218,8 +219,6 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   const chainIds = image.layers.map((l) => l.chainId);
   const diffsTopFirst = chainIds.map(diffDir).reverse();
   const user = resolveUser(o.user ?? icfg.User ?? '', (p) => readLayeredFile(diffsTopFirst, p));
-  // volumes live in the store (volumes/<name>/_data, made below); an anonymous one goes with a --rm container
-  const anonymousVolumes = placeVolumes(checked.mounts);
   const { rec, env } = buildRecord({
     o, id, icfg, user,
     name: o.name ?? generateName(), // a generated one is claimed under the lock, asked again if taken
@@ -238,17 +237,20 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
   const { writes: cgroupWrites, refused } = limitWrites(limits, cgroups.groups, { fresh: true, why: cgroups.dirs.length ? undefined : cgroups.reason });
   refused.forEach(warn);
-  const spec = buildSpec({
-    rec, user, env, security: checked.security, cgroups, removeWithContainer: anonymousVolumes, devices: checked.devices?.resolved, cgroupWrites,
-  });
   // the image's config is not ours either: a NUL anywhere would fail the start after the container exists
-  refuseNul({ record: rec, spec });
+  refuseNul({ record: rec });
   const f = containerFiles(id);
   const hostname = rec.Config.Hostname;
   let attempts = 0;
-  let madeVolumes: string[] = [];
+  // volumes live in the store (src/volume/); an anonymous one goes with a --rm container. Attaching
+  // fills in the record's mounts (Name, Driver, Source), which are the same objects.
+  const volumes = await attachContainerVolumes(checked.mounts);
   try {
-    madeVolumes = await makeVolumes(checked.mounts);
+    const spec = buildSpec({
+      rec, user, env, security: checked.security, cgroups, removeWithContainer: volumes.anonymousDirs, tmpfsVolumes: volumes.tmpfs,
+      devices: checked.devices?.resolved, cgroupWrites,
+    });
+    refuseNul({ spec });
     // a handful of small files in a fresh staging dir: synchronous calls, no thread-pool round trips
     await createContainerDir(rec, async (dir) => {
       const rel = (p: string): string => path.join(dir, path.relative(f.dir, p));
@@ -262,7 +264,7 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
     }, o.name === undefined ? () => generateName(++attempts) : undefined, reapAbandoned);
   } catch (e) {
     // volumes this create made (named ones too: Docker creates them with the container) go with it
-    await removeVolumeDirs(madeVolumes);
+    await discardVolumes(volumes.made);
     throw e;
   }
   return rec;

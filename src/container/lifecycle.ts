@@ -3,6 +3,7 @@
  * the native shim: a foreground start replaces this Node process with the shim (execve), so the
  * container's exit code and signals pass straight through with nothing else on the path.
  */
+import { removeAnonymousVolumes } from '../volume/volumes.js';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -356,8 +357,8 @@ async function killStray(rec: ContainerRecord): Promise<void> {
   await waitPidGone(pid, 10_000);
 }
 
-/** `rm`: refuses a running container unless forced (then kills it first). */
-export async function removeContainer(ref: string, opts: { force: boolean }): Promise<string> {
+/** `rm`: refuses a running container unless forced (then kills it first); `volumes`: its anonymous volumes go too (`rm -v`). */
+export async function removeContainer(ref: string, opts: { force: boolean; volumes?: boolean }): Promise<string> {
   const rec = findContainer(ref);
   await withLock(`container-${rec.Id}`, async () => {
     const st = containerState(rec);
@@ -376,6 +377,7 @@ export async function removeContainer(ref: string, opts: { force: boolean }): Pr
     if (readContainer(rec.Id)) await removeContainerDir(rec.Id);
     if (rec.CgroupDirs) removeCgroupDirs(rec.CgroupDirs); // left by a monitor that was killed
   });
+  if (opts.volumes) await removeAnonymousVolumes(rec);
   return rec.Id;
 }
 

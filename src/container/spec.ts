@@ -165,6 +165,8 @@ export interface SpecInput {
   lower?: string[];
   /** More paths a --rm container's shim removes with it (its anonymous volumes). */
   removeWithContainer?: string[];
+  /** Volumes created with --opt type=tmpfs: their tmpfs options, by destination (src/volume/). */
+  tmpfsVolumes?: Record<string, string[]>;
   /** The container's cgroups (planCgroups; build steps: planStepCgroups). */
   cgroups?: { cgroupsPath: string; dirs: string[]; groups?: ContainerCgroups };
   /** --device and --device-cgroup-rule, resolved at create (resolveDevices). */
@@ -199,10 +201,14 @@ function defaultMounts(rootless: boolean, hostNetwork: boolean, privileged: bool
   return m;
 }
 
-function userMounts(mounts: MountPoint[]): OciMount[] {
+function userMounts(mounts: MountPoint[], tmpfsVolumes: Record<string, string[]> = {}): OciMount[] {
   return mounts.map((mp) => {
     if (mp.Type === 'tmpfs') {
       return { destination: mp.Destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(mp.Mode ? mp.Mode.split(',') : [])] };
+    }
+    const volTmpfs = mp.Type === 'volume' ? tmpfsVolumes[mp.Destination] : undefined;
+    if (volTmpfs) {
+      return { destination: mp.Destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', mp.RW ? 'rw' : 'ro', ...volTmpfs] };
     }
     return {
       destination: mp.Destination,
@@ -259,7 +265,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       ['/etc/hostname', f.hostname],
       ['/etc/resolv.conf', f.resolv],
     ].map(([d, s]) => ({ destination: d!, type: 'bind', source: s!, options: ['rbind', ...(rec.HostConfig.ReadonlyRootfs ? READONLY_FILE : []), 'rprivate'] })),
-    ...userMounts(rec.Mounts),
+    ...userMounts(rec.Mounts, input.tmpfsVolumes),
     ...(rec.HostConfig.Init ? [{ destination: INIT_PATH, type: 'bind', source: initPath(), options: ['bind', 'ro'] }] : []),
   ];
   return {

@@ -1,15 +1,12 @@
 /**
  * Mounts of a container: `-v`, `--mount`, `--tmpfs` parsed and checked as Docker's CLI and daemon do
- * (parseMounts, pure but for the bind sources' existence), and the store's volume directories
- * placed (placeVolumes) and made (makeVolumes) for them.
+ * (parseMounts, pure but for the bind sources' existence). The volumes themselves: volumes.ts.
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
-import { NAME_RE, newContainerId } from '../container/names.js';
+import { NAME_RE } from '../container/names.js';
 import type { MountPoint } from '../store/containers.js';
-import { volumeDir } from '../store/layout.js';
 
 // Docker's -v modes (daemon/volume/mounts: linuxValidMountMode): each kind at most once.
 const MODE_KINDS: ReadonlySet<string>[] = [
@@ -118,34 +115,4 @@ export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]
     }
   }
   return out;
-}
-
-/**
- * Point each volume mount at its store directory (volumes/<name>/_data; an anonymous one gets a new
- * name). Returns the anonymous volumes' dirs (a --rm container's shim removes them with it).
- */
-export function placeVolumes(mounts: MountPoint[]): string[] {
-  const anonymous: string[] = [];
-  for (const mp of mounts) {
-    if (mp.Type !== 'volume') continue;
-    const vname = mp.Source || newContainerId();
-    if (!mp.Source) anonymous.push(volumeDir(vname));
-    Object.assign(mp, { Name: vname, Driver: 'local', Source: path.join(volumeDir(vname), '_data') });
-  }
-  return anonymous;
-}
-
-/** Make the volumes' directories; returns the volume dirs this call made (to remove if the create fails). */
-export async function makeVolumes(mounts: MountPoint[]): Promise<string[]> {
-  const made: string[] = [];
-  for (const mp of mounts) {
-    if (mp.Type !== 'volume') continue;
-    const dir = await fsp.mkdir(mp.Source, { recursive: true });
-    if (dir !== undefined && dir !== mp.Source) made.push(path.dirname(mp.Source));
-  }
-  return made;
-}
-
-export async function removeVolumeDirs(dirs: string[]): Promise<void> {
-  for (const v of dirs) await fsp.rm(v, { recursive: true, force: true }).catch(() => undefined);
 }

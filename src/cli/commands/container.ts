@@ -71,10 +71,10 @@ export const rm: CommandModule = {
   describe: 'Remove one or more containers',
   builder: (y) =>
     y.positional('container', { type: 'string', array: true }).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Force the removal of a running container (uses SIGKILL)' })
-      .option('volumes', { alias: 'v', type: 'boolean', default: false, describe: 'Remove anonymous volumes (accepted)' }),
+      .option('volumes', { alias: 'v', type: 'boolean', default: false, describe: 'Remove anonymous volumes associated with the container' }),
   handler: async (a) => {
     await batch(list(a.container), async (ref) => {
-      await removeContainer(ref, { force: Boolean(a.force) });
+      await removeContainer(ref, { force: Boolean(a.force), volumes: Boolean(a.volumes) });
       return ref;
     });
   },

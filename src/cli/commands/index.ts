@@ -10,6 +10,7 @@ import { loginCmd, logoutCmd, version } from './misc.js';
 import { networkGroup, port } from './network.js';
 import { systemGroup } from './system.js';
 import { load, push, save, transferCommands } from './transfer.js';
+import { volumeGroup } from './volume.js';
 
 const alias = (m: CommandModule, command: string): CommandModule => ({ ...m, command, aliases: [] });
 
@@ -50,4 +51,5 @@ export const commands: CommandModule[] = [
   systemGroup,
   networkGroup,
   port,
+  volumeGroup,
 ];

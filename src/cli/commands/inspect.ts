@@ -27,6 +27,17 @@ async function inspectOne(ref: string, kind: Kind): Promise<Record<string, unkno
   }
 }
 
+/** Every `inspect`'s output: a JSON array (indent 4), or `--format` per item; exit 1 if one was not found. */
+export function writeInspected(results: unknown[], format: string | undefined, failed: boolean): void {
+  if (format && format !== 'json') {
+    const t = compileTemplate(format);
+    process.stdout.write(results.map((r) => t.render(r) + '\n').join(''));
+  } else {
+    process.stdout.write(JSON.stringify(results, null, 4) + '\n');
+  }
+  if (failed) process.exitCode = 1;
+}
+
 function inspectCommand(kind: Kind, command: string): CommandModule {
   return {
     command,
@@ -47,13 +58,7 @@ function inspectCommand(kind: Kind, command: string): CommandModule {
           process.stderr.write(`Error: ${describeError(e)}\n`);
         }
       }
-      if (a.format && a.format !== 'json') {
-        const t = compileTemplate(String(a.format));
-        process.stdout.write(results.map((r) => t.render(r) + '\n').join(''));
-      } else {
-        process.stdout.write(JSON.stringify(results, null, 4) + '\n');
-      }
-      if (failed) process.exitCode = 1;
+      writeInspected(results, a.format as string | undefined, failed !== undefined);
     },
   };
 }

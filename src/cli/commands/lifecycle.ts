@@ -1,5 +1,5 @@
 /** Lifecycle commands: pause, unpause, stats, top, wait, restart, rename, container prune. */
-import { lazyBuiltin } from '../../lib/lazy.js';
+import { confirmed } from '../confirm.js';
 import type { Argv, CommandModule } from 'yargs';
 import {
   pauseContainer, pruneContainers, renameContainerTo, restartContainer, unpauseContainer, waitContainer,
@@ -18,8 +18,6 @@ import { list, toResourceOptions, UPDATE_OPTIONS, warnLine } from './run-options
 import { updateContainer } from '../../container/update.js';
 import { eachContainer } from './container.js';
 
-/** Only `container prune` asks (~1-2 ms to load for every other command of this module). */
-const readlinePromises = lazyBuiltin<typeof import('node:readline/promises')>('node:readline/promises');
 
 const containers = <T>(y: Argv<T>) => y.positional('container', { type: 'string', array: true });
 
@@ -141,12 +139,7 @@ export const containerPrune: CommandModule = {
     y.option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do not prompt for confirmation' })
       .option('filter', { type: 'string', array: true, describe: 'Provide filter values (until=<timestamp or duration>, label=<key>[=<value>])' }),
   handler: async (a) => {
-    if (!a.force && process.stdin.isTTY) {
-      const rl = readlinePromises().createInterface({ input: process.stdin, output: process.stdout });
-      const answer = await rl.question('WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ');
-      rl.close();
-      if (!/^y(es)?$/i.test(answer.trim())) return;
-    }
+    if (!(await confirmed(Boolean(a.force), 'WARNING! This will remove all stopped containers.'))) return;
     const r = await pruneContainers(list(a.filter));
     if (r.deleted.length) process.stdout.write(`Deleted Containers:\n${r.deleted.map((d) => `${d}\n`).join('')}\n`);
     process.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
