@@ -34,7 +34,8 @@ export interface CreateOptions {
   image: string;
   command: string[];
   name?: string;
-  entrypoint?: string;
+  /** --entrypoint (one word; "" resets the image's), or the Engine API's list ([""] resets too) */
+  entrypoint?: string | string[];
   env: string[];
   envFile: string[];
   user?: string;
@@ -346,9 +347,17 @@ export function parseLabels(labels: string[]): Record<string, string> {
   return out;
 }
 
+/** A given entrypoint as a list: "" and [""] reset the image's (empty). */
+function givenEntrypoint(e: string | string[]): string[] {
+  const list = typeof e === 'string' ? [e] : e;
+  return list.length === 1 && list[0] === '' ? [] : list;
+}
+
+const nullIfEmpty = (l: string[]): string[] | null => (l.length ? l : null);
+
 /** Docker's ENTRYPOINT/CMD rule: --entrypoint resets the image CMD; a given command replaces CMD. */
-export function resolveCommand(cfg: ImageConfig['config'], entrypoint: string | undefined, command: string[]): string[] {
-  const ep = entrypoint !== undefined ? (entrypoint === '' ? [] : [entrypoint]) : (cfg?.Entrypoint ?? []);
+export function resolveCommand(cfg: ImageConfig['config'], entrypoint: string | string[] | undefined, command: string[]): string[] {
+  const ep = entrypoint !== undefined ? givenEntrypoint(entrypoint) : (cfg?.Entrypoint ?? []);
   const cmd = command.length ? command : entrypoint !== undefined ? [] : (cfg?.Cmd ?? []);
   return [...ep, ...cmd];
 }
@@ -428,7 +437,7 @@ export async function createContainer(o: CreateOptions): Promise<ContainerRecord
       Image: o.image,
       Volumes: icfg.Volumes ?? null,
       WorkingDir: workdir,
-      Entrypoint: o.entrypoint !== undefined ? (o.entrypoint ? [o.entrypoint] : null) : (icfg.Entrypoint ?? null),
+      Entrypoint: o.entrypoint !== undefined ? nullIfEmpty(givenEntrypoint(o.entrypoint)) : (icfg.Entrypoint ?? null),
       Labels: { ...(icfg.Labels ?? {}), ...labels },
       ...(o.stopSignal ?? icfg.StopSignal ? { StopSignal: o.stopSignal ?? icfg.StopSignal } : {}),
       ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),

@@ -107,7 +107,14 @@ const quote = (s: string, trunc: boolean): string => {
   return `"${t}"`;
 };
 
-export async function listContainerRows(o: { all: boolean; last?: number; filters: string[]; noTrunc: boolean }): Promise<ContainerRow[]> {
+export interface ListOptions {
+  all: boolean;
+  last?: number;
+  filters: string[];
+}
+
+/** The containers `ps` shows (newest first), each with its state read once. */
+export async function selectContainers(o: ListOptions): Promise<{ rec: ContainerRecord; st: DockerState }[]> {
   const f = parsePsFilters(o.filters);
   let recs = await listWithoutAbandoned();
   recs.sort((a, b) => b.Created.localeCompare(a.Created));
@@ -122,9 +129,12 @@ export async function listContainerRows(o: { all: boolean; last?: number; filter
   recs = recs.filter((r) => all || stateOf(r).Running);
   recs = recs.filter((r) => matches(r, stateOf(r), f, created));
   if (o.last !== undefined && o.last >= 0) recs = recs.slice(0, o.last);
+  return recs.map((rec) => ({ rec, st: stateOf(rec) }));
+}
+
+export async function listContainerRows(o: ListOptions & { noTrunc: boolean }): Promise<ContainerRow[]> {
   const since = (iso: string): string => humanDuration(Date.now() - Date.parse(iso));
-  return recs.map((r) => {
-    const st = stateOf(r);
+  return (await selectContainers(o)).map(({ rec: r, st }) => {
     return {
       ID: o.noTrunc ? r.Id : r.Id.slice(0, 12),
       Image: r.ImageName,
@@ -141,6 +151,26 @@ export async function listContainerRows(o: { all: boolean; last?: number; filter
       Size: '0B',
     };
   });
+}
+
+/** The Engine API's container list entry (Docker's ContainerSummary) for `GET /containers/json`. */
+export async function containerSummaries(o: ListOptions): Promise<Record<string, unknown>[]> {
+  const since = (iso: string): string => humanDuration(Date.now() - Date.parse(iso));
+  return (await selectContainers(o)).map(({ rec: r, st }) => ({
+    Id: r.Id,
+    Names: [`/${r.Name}`],
+    Image: r.ImageName,
+    ImageID: r.Image,
+    Command: [r.Path, ...r.Args].join(' '),
+    Created: Math.floor(Date.parse(r.Created) / 1000),
+    Ports: [],
+    Labels: r.Config.Labels,
+    State: st.Status,
+    Status: statusText(st, since, (iso) => createdSince(new Date(iso))),
+    HostConfig: { NetworkMode: r.HostConfig.NetworkMode },
+    NetworkSettings: { Networks: { [r.HostConfig.NetworkMode]: { NetworkID: r.HostConfig.NetworkMode, IPAddress: '', Gateway: '', MacAddress: '' } } },
+    Mounts: r.Mounts,
+  }));
 }
 
 /** HostConfig fields a record does not keep, with Docker's values for what skiff does. */

@@ -33,6 +33,8 @@ export interface PullOptions {
   quiet?: boolean;
   /** Where progress goes (stderr for `run`, stdout for `pull`). */
   progress?: NodeJS.WriteStream;
+  /** Progress events to this sink instead of drawing them on a stream (the Engine API's JSON progress). */
+  reporter?: Progress;
 }
 
 /**
@@ -307,7 +309,7 @@ function pullError(e: unknown, ref: Reference): SkiffError {
 
 async function pull(ref: Reference, refText: string, o: PullOptions, client: RegistryClient, first: Promise<ManifestResponse>): Promise<ImageRecord> {
   const repo = ref.path;
-  const progress = createProgress(o.progress ?? process.stdout, { quiet: o.quiet });
+  const progress = o.reporter ?? createProgress(o.progress ?? process.stdout, { quiet: o.quiet });
   await sweepStaging();
   const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
   if (!hasExplicitTag(refText)) progress.line(`Using default tag: ${tagOrDigest}`);
