@@ -44,7 +44,9 @@ export function sendError(res: ServerResponse, e: unknown): void {
     if (!res.writableEnded) res.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
     return;
   }
-  sendJson(res, statusOf(e), { message });
+  const status = statusOf(e);
+  if (status === 413) res.shouldKeepAlive = false; // the rest of the body is never read
+  sendJson(res, status, { message });
 }
 
 export function noContent(res: ServerResponse, status = 204): void {
@@ -54,6 +56,7 @@ export function noContent(res: ServerResponse, status = 204): void {
 
 /** The request's body as JSON (an empty body is `{}`); 400 for anything else, 413 beyond MAX_JSON_BODY. */
 export async function readJson<T = Record<string, unknown>>(req: IncomingMessage): Promise<T> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_JSON_BODY) throw new ApiError(413, `request body larger than ${MAX_JSON_BODY} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {

@@ -180,6 +180,8 @@ export async function serve(o: ServiceOptions): Promise<void> {
   delete process.env.LISTEN_PID;
   delete process.env.LISTEN_FDNAMES;
   const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => handle(req, res));
+  // a client that shuts down its sending side after the request still gets the reply
+  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on('upgrade', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
     const res = new http.ServerResponse(req);
     res.shouldKeepAlive = false;

@@ -26,7 +26,7 @@ export const systemRoutes: Route[] = [
   {
     method: 'GET', path: /^\/_ping$/,
     handle: ({ req, res }) => {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' });
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 2, 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' });
       res.end(req.method === 'HEAD' ? undefined : 'OK');
     },
   },

@@ -436,11 +436,21 @@ export async function waitContainerCondition(rec: ContainerRecord, condition: Wa
   const startedAt = readStartState(rec.Id)?.StartedAt;
   let sawRun = false;
   let last: number | undefined;
+  // a --rm container's exit.json lives only until the monitor deletes the directory: read it as it appears
+  let watcher: fs.FSWatcher | undefined;
+  try {
+    watcher = fs.watch(f.dir, (_ev, name) => {
+      if (name === path.basename(f.exit)) last = exitViaFd() ?? last;
+    });
+    watcher.on('error', () => undefined);
+  } catch {
+    /* gone already */
+  }
   try {
     for (let delay = 5; !cancelled(); delay = Math.min(delay * 2, 100)) {
       const gone = !readContainer(rec.Id);
       if (gone) {
-        if (condition === 'removed' || sawRun || condition === 'next-exit') return exitViaFd() ?? last ?? 0;
+        if (condition === 'removed' || sawRun || condition === 'next-exit') return last ?? exitViaFd() ?? 0;
         throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
       }
       const st = containerState(rec);
@@ -455,6 +465,7 @@ export async function waitContainerCondition(rec: ContainerRecord, condition: Wa
     }
     return last ?? 0;
   } finally {
+    watcher?.close();
     fs.closeSync(dirFd);
   }
 }
