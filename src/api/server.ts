@@ -92,6 +92,19 @@ function skiffGroup(): number | undefined {
   }
 }
 
+/** Resolves when `w` can take more (or has closed). */
+function drained(w: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((r) => {
+    const done = (): void => {
+      w.off('drain', done);
+      w.off('close', done);
+      r();
+    };
+    w.once('drain', done);
+    w.once('close', done);
+  });
+}
+
 function responseSink(res: ServerResponse, contentType?: string): Sink {
   const head = (): void => {
     if (!res.headersSent) res.writeHead(200, contentType ? { 'Content-Type': contentType } : {});
@@ -107,15 +120,7 @@ function responseSink(res: ServerResponse, contentType?: string): Sink {
     },
     closed: () => res.destroyed || res.writableEnded,
     onClose: (fn) => void res.once('close', fn),
-    drain: () => new Promise((r) => {
-      const done = (): void => {
-        res.off('drain', done);
-        res.off('close', done);
-        r();
-      };
-      res.once('drain', done);
-      res.once('close', done);
-    }),
+    drain: () => drained(res),
   };
 }
 
@@ -125,15 +130,7 @@ function socketSink(s: net.Socket): Sink {
     end: () => void s.end(),
     closed: () => s.destroyed || !s.writable,
     onClose: (fn) => void s.once('close', fn),
-    drain: () => new Promise((r) => {
-      const done = (): void => {
-        s.off('drain', done);
-        s.off('close', done);
-        r();
-      };
-      s.once('drain', done);
-      s.once('close', done);
-    }),
+    drain: () => drained(s),
   };
 }
 
