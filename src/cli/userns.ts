@@ -6,7 +6,7 @@ import { inUserns, reexecInUserns } from '../userns/enter.js';
 
 // push and save pack built layers from their diff dirs: owners must read as the image has them
 const NEEDS_USERNS = new Set(['pull', 'load', 'rmi', 'rm', 'prune', 'build', 'commit', 'import', 'system', 'unshare', 'push', 'save']);
-const SUBCOMMAND_NEEDS = new Set(['pull', 'load', 'rm', 'prune', 'build', 'import', 'commit', 'reset', 'push', 'save']);
+const SUBCOMMAND_NEEDS = new Set(['pull', 'load', 'rm', 'prune', 'build', 'import', 'commit', 'reset', 'push', 'save', 'service']);
 
 function needsUserns(argv: string[]): boolean {
   // words, skipping options and the values of the global --root/--runroot (`skiff --root R pull X`)

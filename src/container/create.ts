@@ -28,7 +28,7 @@ import { parseSignal } from './signals.js';
 import { buildSpec } from './spec.js';
 import { reapAbandoned } from './lifecycle.js';
 import {
-  DEFAULT_PATH, mergeEnvEntries, mergeHealthcheck, parseLabels, parseLogConfig, parseRestartPolicy, resolveCommand, userEnv,
+  DEFAULT_PATH, givenEntrypoint, mergeEnvEntries, mergeHealthcheck, parseLabels, parseLogConfig, parseRestartPolicy, resolveCommand, userEnv,
   type HealthOptions,
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
@@ -40,7 +40,8 @@ export interface CreateOptions extends NetworkOptions {
   image: string;
   command: string[];
   name?: string;
-  entrypoint?: string;
+  /** --entrypoint (one word; "" resets the image's), or the Engine API's list ([""] resets too) */
+  entrypoint?: string | string[];
   env: string[];
   envFile: string[];
   user?: string;
@@ -79,6 +80,8 @@ export interface CreateOptions extends NetworkOptions {
   warn?: (line: string) => void;
 }
 
+
+const nullIfEmpty = (l: string[]): string[] | null => (l.length ? l : null);
 
 /** What buildRecord needs besides the options: all checked, looked up and decided already. */
 export interface RecordInput {
@@ -141,7 +144,7 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       Image: o.image,
       Volumes: icfg.Volumes ?? null,
       WorkingDir: workdir,
-      Entrypoint: o.entrypoint !== undefined ? (o.entrypoint ? [o.entrypoint] : null) : (icfg.Entrypoint ?? null),
+      Entrypoint: o.entrypoint !== undefined ? nullIfEmpty(givenEntrypoint(o.entrypoint)) : (icfg.Entrypoint ?? null),
       Labels: { ...(icfg.Labels ?? {}), ...r.labels },
       ...(o.stopSignal ?? icfg.StopSignal ? { StopSignal: o.stopSignal ?? icfg.StopSignal } : {}),
       ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),

@@ -418,6 +418,66 @@ export async function waitContainer(rec: ContainerRecord): Promise<number> {
   }
 }
 
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+/**
+ * The Engine API's wait: `not-running` (as `wait`), `next-exit` (the exit of a start after this call,
+ * or of the current run), `removed` (the container is gone; its last exit code). The exit of a --rm
+ * container is read through a descriptor of its directory, which stays valid while the monitor
+ * moves the directory away to delete it. `cancelled` ends the wait early (a client that left).
+ */
+export async function waitContainerCondition(rec: ContainerRecord, condition: WaitCondition, cancelled: () => boolean = () => false): Promise<number> {
+  const f = containerFiles(rec.Id);
+  let dirFd: number | undefined;
+  try {
+    dirFd = fs.openSync(f.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  } catch {
+    throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
+  }
+  const exitViaFd = (): number | undefined => {
+    try {
+      return (JSON.parse(fs.readFileSync(`/proc/self/fd/${dirFd}/${path.basename(f.exit)}`, 'utf8')) as { exitCode: number }).exitCode;
+    } catch {
+      return undefined;
+    }
+  };
+  const startedAt = readStartState(rec.Id)?.StartedAt;
+  let sawRun = false;
+  let last: number | undefined;
+  // a --rm container's exit.json lives only until the monitor deletes the directory: read it as it appears
+  let watcher: fs.FSWatcher | undefined;
+  try {
+    watcher = fs.watch(f.dir, (_ev, name) => {
+      if (name === path.basename(f.exit)) last = exitViaFd() ?? last;
+    });
+    watcher.on('error', () => undefined);
+  } catch {
+    /* gone already */
+  }
+  try {
+    for (let delay = 5; !cancelled(); delay = Math.min(delay * 2, 100)) {
+      const gone = !readContainer(rec.Id);
+      if (gone) {
+        if (condition === 'removed' || sawRun || condition === 'next-exit') return last ?? exitViaFd() ?? 0;
+        throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
+      }
+      const st = containerState(rec);
+      if (st.Running) sawRun = true;
+      else {
+        const restarted = readStartState(rec.Id)?.StartedAt !== startedAt;
+        const exitedSince = sawRun || restarted;
+        if (exitedSince || condition === 'not-running') last = st.ExitCode;
+        if (condition === 'not-running' || (condition === 'next-exit' && exitedSince)) return st.ExitCode;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    return last ?? 0;
+  } finally {
+    watcher?.close();
+    fs.closeSync(dirFd);
+  }
+}
+
 /** `restart`: stop (as `stop -t`), then start detached. */
 export async function restartContainer(rec: ContainerRecord, timeoutSec?: number): Promise<void> {
   await stopContainer(rec, timeoutSec);

@@ -108,7 +108,14 @@ const quote = (s: string, trunc: boolean): string => {
   return `"${t}"`;
 };
 
-export async function listContainerRows(o: { all: boolean; last?: number; filters: string[]; noTrunc: boolean }): Promise<ContainerRow[]> {
+export interface ListOptions {
+  all: boolean;
+  last?: number;
+  filters: string[];
+}
+
+/** The containers `ps` shows (newest first), each with its state read once. */
+export async function selectContainers(o: ListOptions): Promise<{ rec: ContainerRecord; obs: Observed }[]> {
   const f = parsePsFilters(o.filters);
   let recs = await listWithoutAbandoned();
   recs.sort((a, b) => b.Created.localeCompare(a.Created));
@@ -124,15 +131,19 @@ export async function listContainerRows(o: { all: boolean; last?: number; filter
   recs = recs.filter((r) => all || stateOf(r).Running);
   recs = recs.filter((r) => matches(r, stateOf(r), f, created));
   if (o.last !== undefined && o.last >= 0) recs = recs.slice(0, o.last);
-  return recs.map((r) => {
-    const st = stateOf(r);
+  return recs.map((rec) => ({ rec, obs: observed(rec) }));
+}
+
+export async function listContainerRows(o: ListOptions & { noTrunc: boolean }): Promise<ContainerRow[]> {
+  return (await selectContainers(o)).map(({ rec: r, obs }) => {
+    const st = obs.State;
     return {
       ID: o.noTrunc ? r.Id : r.Id.slice(0, 12),
       Image: r.ImageName,
       Command: quote([r.Path, ...r.Args].join(' '), !o.noTrunc),
       CreatedAt: new Date(r.Created).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
       RunningFor: createdSince(new Date(r.Created)),
-      Status: observed(r).StatusText,
+      Status: obs.StatusText,
       State: st.Status,
       Ports: portsText(r, st.Running),
       Names: r.Name,
@@ -142,6 +153,25 @@ export async function listContainerRows(o: { all: boolean; last?: number; filter
       Size: '0B',
     };
   });
+}
+
+/** The Engine API's container list entry (Docker's ContainerSummary) for `GET /containers/json`. */
+export async function containerSummaries(o: ListOptions): Promise<Record<string, unknown>[]> {
+  return (await selectContainers(o)).map(({ rec: r, obs }) => ({
+    Id: r.Id,
+    Names: [`/${r.Name}`],
+    Image: r.ImageName,
+    ImageID: r.Image,
+    Command: [r.Path, ...r.Args].join(' '),
+    Created: Math.floor(Date.parse(r.Created) / 1000),
+    Ports: [],
+    Labels: r.Config.Labels,
+    State: obs.State.Status,
+    Status: obs.StatusText,
+    HostConfig: { NetworkMode: r.HostConfig.NetworkMode },
+    NetworkSettings: { Networks: { [r.HostConfig.NetworkMode]: { NetworkID: r.HostConfig.NetworkMode, IPAddress: '', Gateway: '', MacAddress: '' } } },
+    Mounts: r.Mounts,
+  }));
 }
 
 /** HostConfig fields a record does not keep, with Docker's values for what skiff does. */

@@ -180,9 +180,15 @@ export function parseLabels(labels: string[]): Record<string, string> {
   return out;
 }
 
+/** A given entrypoint as a list: "" and [""] reset the image's (empty). */
+export function givenEntrypoint(e: string | string[]): string[] {
+  const list = typeof e === 'string' ? [e] : e;
+  return list.length === 1 && list[0] === '' ? [] : list;
+}
+
 /** Docker's ENTRYPOINT/CMD rule: --entrypoint resets the image CMD; a given command replaces CMD. */
-export function resolveCommand(cfg: ImageConfig['config'], entrypoint: string | undefined, command: string[]): string[] {
-  const ep = entrypoint !== undefined ? (entrypoint === '' ? [] : [entrypoint]) : (cfg?.Entrypoint ?? []);
+export function resolveCommand(cfg: ImageConfig['config'], entrypoint: string | string[] | undefined, command: string[]): string[] {
+  const ep = entrypoint !== undefined ? givenEntrypoint(entrypoint) : (cfg?.Entrypoint ?? []);
   const cmd = command.length ? command : entrypoint !== undefined ? [] : (cfg?.Cmd ?? []);
   return [...ep, ...cmd];
 }

@@ -52,21 +52,57 @@ async function requireCreated(ref: string): Promise<number> {
   return createdMs(await requireImage(ref));
 }
 
-export async function listImageRows(o: ListImagesOptions): Promise<ImageRow[]> {
+/**
+ * The images `images` lists (newest first) with their tags (canonical names), filtered; `refs` keeps
+ * the tags the reference filters match (an image without tags only when there is none).
+ */
+export async function selectImages(o: Pick<ListImagesOptions, 'filterRef' | 'filters'> & { withLabels?: boolean }): Promise<{ img: ImageRecord; refs: string[]; labels: Record<string, string> | undefined }[]> {
   const f = parseImageFilters(o.filters ?? [], IMAGES_FILTERS);
   if (o.filterRef) f.reference.push(o.filterRef);
   const before = await Promise.all(f.before.map(requireCreated));
   const since = await Promise.all(f.since.map(requireCreated));
   const images = (await listImages()).sort((a, b) => b.created.localeCompare(a.created));
   const tags = await tagsById();
-  const rows: ImageRow[] = [];
+  const out: { img: ImageRecord; refs: string[]; labels: Record<string, string> | undefined }[] = [];
   for (const img of images) {
-    const refs = tags.get(img.id) ?? [];
+    const all = tags.get(img.id) ?? [];
     const t = createdMs(img);
-    if (f.dangling !== undefined && f.dangling !== (refs.length === 0)) continue;
+    if (f.dangling !== undefined && f.dangling !== (all.length === 0)) continue;
     if (before.some((b) => !(t < b)) || since.some((x) => !(t > x))) continue;
     if (f.until !== undefined && !(t < f.until)) continue;
-    if (f.label.length && !labelsMatch(f.label, (await readImageConfig(img)).config?.Labels ?? undefined)) continue;
+    // the config is read only when its labels are wanted (`images` lists without opening them)
+    const labels = f.label.length || o.withLabels ? ((await readImageConfig(img)).config?.Labels ?? undefined) : undefined;
+    if (f.label.length && !labelsMatch(f.label, labels)) continue;
+    const refs = all.sort().filter((r) => {
+      if (!f.reference.length) return true;
+      const { repo, tag } = splitRepoTag(r);
+      return f.reference.some((p) => referenceMatches(p, repo, tag));
+    });
+    if (f.reference.length && !refs.length) continue;
+    out.push({ img, refs, labels });
+  }
+  return out;
+}
+
+/** The Engine API's image list entries (Docker's ImageSummary) for `GET /images/json`. */
+export async function imageSummaries(o: Pick<ListImagesOptions, 'filterRef' | 'filters'>): Promise<Record<string, unknown>[]> {
+  return (await selectImages({ ...o, withLabels: true })).map(({ img, refs, labels }) => ({
+    Id: img.id,
+    ParentId: '',
+    RepoTags: refs.map((r) => familiar(parseReference(r))),
+    RepoDigests: img.repoDigests.map((d) => d.replace(/^docker\.io\/(library\/)?/, '')),
+    Created: Math.floor(createdMs(img) / 1000),
+    Size: img.size,
+    SharedSize: -1,
+    VirtualSize: img.size,
+    Labels: labels ?? {},
+    Containers: -1,
+  }));
+}
+
+export async function listImageRows(o: ListImagesOptions): Promise<ImageRow[]> {
+  const rows: ImageRow[] = [];
+  for (const { img, refs } of await selectImages(o)) {
     const id = o.noTrunc ? img.id : img.id.slice(7, 19);
     const base = {
       ID: id,
@@ -76,13 +112,9 @@ export async function listImageRows(o: ListImagesOptions): Promise<ImageRow[]> {
       Containers: 'N/A',
     };
     const digest = img.repoDigests[0]?.split('@')[1] ?? '<none>';
-    if (refs.length === 0) {
-      if (!f.reference.length) rows.push({ ...base, Repository: '<none>', Tag: '<none>', Digest: digest });
-      continue;
-    }
-    for (const r of refs.sort()) {
+    if (refs.length === 0) rows.push({ ...base, Repository: '<none>', Tag: '<none>', Digest: digest });
+    for (const r of refs) {
       const { repo, tag } = splitRepoTag(r);
-      if (f.reference.length && !f.reference.some((p) => referenceMatches(p, repo, tag))) continue;
       rows.push({ ...base, Repository: repo, Tag: tag, Digest: digest });
     }
   }

@@ -1,6 +1,7 @@
 /** login, logout, version. */
 import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { goArch, skiffVersion } from '../../lib/version.js';
 /** The registry client, evaluated only by login/logout. */
 const loginMod = () => import('../../registry/login.js');
 
@@ -35,12 +36,10 @@ export const logoutCmd: CommandModule = {
   },
 };
 
-declare const SKIFF_VERSION: string | undefined;
 export const version: CommandModule = {
   command: 'version',
   describe: 'Show the skiff version information',
   handler: () => {
-    const v = typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev';
-    process.stdout.write(`Client: skiff\n Version:    ${v}\n Node:       ${process.version}\n OS/Arch:    linux/${process.arch === 'x64' ? 'amd64' : process.arch}\n`);
+    process.stdout.write(`Client: skiff\n Version:    ${skiffVersion()}\n Node:       ${process.version}\n OS/Arch:    linux/${goArch()}\n`);
   },
 };

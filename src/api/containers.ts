@@ -1,0 +1,166 @@
+/** The Engine API's container endpoints: each calls the domain function the CLI command calls. */
+import { createContainer } from '../container/create.js';
+import type { PullFn } from '../image/progress.js';
+import {
+  killContainer, removeContainer, renameContainerTo, restartContainer, startDetached, stopContainer, waitContainerCondition,
+  type WaitCondition,
+} from '../container/lifecycle.js';
+import { containerSummaries, inspectContainer } from '../container/list.js';
+import { parseLogTime, parseTail } from '../container/logs.js';
+import { topProcesses } from '../container/procs.js';
+import { parseSignal } from '../container/signals.js';
+import { containerState } from '../container/state.js';
+import { SkiffError } from '../errors.js';
+import { findContainer } from '../store/containers.js';
+import { attachStream, streamLogs } from './attach.js';
+import { createOptionsFromApi } from './convert.js';
+import { ApiError, noContent, queryBool, queryFilters, queryInt, readJson, sendJson } from './http.js';
+import type { Route } from './router.js';
+
+const notModified = (res: Parameters<Route['handle']>[0]['res']): void => noContent(res, 304);
+
+/** Docker's log/attach content types: raw with a tty, multiplexed frames otherwise. */
+export const streamType = (tty: boolean): string => (tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+
+/** `since`/`until` of logs: Unix seconds (0: none). */
+function logTime(q: URLSearchParams, key: 'since' | 'until', now: number): bigint | undefined {
+  const v = q.get(key);
+  if (v === null || v === '' || v === '0') return undefined;
+  return parseLogTime(key, v, now);
+}
+
+/** The Engine API's create never pulls (clients pull first, as `docker run` does): a missing image is a 404. */
+const noPull: PullFn = async (ref) => {
+  throw new ApiError(404, `No such image: ${ref}`);
+};
+
+export const containerRoutes: Route[] = [
+  {
+    method: 'POST', path: /^\/containers\/create$/,
+    handle: async ({ req, res, query }) => {
+      const body = await readJson(req);
+      const rec = await createContainer(createOptionsFromApi(body, query), noPull);
+      sendJson(res, 201, { Id: rec.Id, Warnings: [] });
+    },
+  },
+  {
+    method: 'GET', path: /^\/containers\/json$/,
+    handle: async ({ res, query }) => {
+      const limit = queryInt(query, 'limit');
+      sendJson(res, 200, await containerSummaries({
+        all: queryBool(query, 'all'), filters: queryFilters(query), ...(limit !== undefined && limit > 0 ? { last: limit } : {}),
+      }));
+    },
+  },
+  {
+    method: 'GET', path: /^\/containers\/([^/]+)\/json$/,
+    handle: ({ res, params }) => sendJson(res, 200, inspectContainer(findContainer(params[0]!))),
+  },
+  {
+    method: 'POST', path: /^\/containers\/([^/]+)\/start$/,
+    handle: async ({ res, params }) => {
+      const rec = findContainer(params[0]!);
+      if (containerState(rec).Running) return notModified(res);
+      await startDetached(rec);
+      noContent(res);
+    },
+  },
+  {
+    method: 'POST', path: /^\/containers\/([^/]+)\/stop$/,
+    handle: async ({ res, params, query }) => {
+      const rec = findContainer(params[0]!);
+      if (!containerState(rec).Running) return notModified(res);
+      const sig = query.get('signal');
+      if (sig) parseSignal(sig);
+      await stopContainer(sig ? { ...rec, Config: { ...rec.Config, StopSignal: sig } } : rec, queryInt(query, 't'));
+      noContent(res);
+    },
+  },
+  {
+    method: 'POST', path: /^\/containers\/([^/]+)\/restart$/,
+    handle: async ({ res, params, query }) => {
+      await restartContainer(findContainer(params[0]!), queryInt(query, 't'));
+      noContent(res);
+    },
+  },
+  {
+    method: 'POST', path: /^\/containers\/([^/]+)\/kill$/,
+    handle: async ({ res, params, query }) => {
+      const rec = findContainer(params[0]!);
+      const sig = parseSignal(query.get('signal') || 'KILL');
+      if (!containerState(rec).Running) throw new SkiffError('ESTATE', `Cannot kill container: ${params[0]}: container ${rec.Id} is not running`);
+      await killContainer(rec, sig);
+      noContent(res);
+    },
+  },
+  {
+    method: 'POST', path: /^\/containers\/([^/]+)\/wait$/,
+    handle: async ({ res, params, query, closed }) => {
+      const rec = findContainer(params[0]!);
+      const condition = (query.get('condition') || 'not-running') as WaitCondition;
+      if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new ApiError(400, `invalid condition: "${condition}"`);
+      // the headers go at once (Docker's): a client knows the wait is in place before it starts the container
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.flushHeaders();
+      const code = await waitContainerCondition(rec, condition, closed);
+      res.end(JSON.stringify({ StatusCode: code, Error: null }) + '\n');
+    },
+  },
+  {
+    method: 'DELETE', path: /^\/containers\/([^/]+)$/,
+    handle: async ({ res, params, query }) => {
+      await removeContainer(params[0]!, { force: queryBool(query, 'force') });
+      noContent(res);
+    },
+  },
+  {
+    method: 'POST', path: /^\/containers\/([^/]+)\/rename$/,
+    handle: async ({ res, params, query }) => {
+      const name = query.get('name');
+      if (!name) throw new ApiError(400, 'rename: a new name is required (?name=)');
+      await renameContainerTo(params[0]!, name);
+      noContent(res);
+    },
+  },
+  {
+    method: 'GET', path: /^\/containers\/([^/]+)\/top$/,
+    handle: ({ res, params, query }) => {
+      const rec = findContainer(params[0]!);
+      const st = containerState(rec);
+      if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `container ${rec.Id} is not running`);
+      const psArgs = (query.get('ps_args') ?? '').split(/\s+/).filter(Boolean);
+      sendJson(res, 200, topProcesses(st.Pid, psArgs));
+    },
+  },
+  {
+    method: 'GET', path: /^\/containers\/([^/]+)\/logs$/,
+    handle: async ({ res, params, query, sink }) => {
+      const rec = findContainer(params[0]!);
+      const sel = { stdout: queryBool(query, 'stdout'), stderr: queryBool(query, 'stderr'), timestamps: queryBool(query, 'timestamps') };
+      if (!sel.stdout && !sel.stderr) throw new ApiError(400, 'Bad parameters: you must choose at least one stream');
+      const now = Date.now();
+      const since = logTime(query, 'since', now);
+      const until = logTime(query, 'until', now);
+      const tail = parseTail(query.get('tail') ?? undefined);
+      const opts = { follow: queryBool(query, 'follow'), ...(tail !== undefined ? { tail } : {}), ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
+      const entries = streamLogs(rec, opts, sel, sink());
+      // errors before the first byte (log driver none) are Docker's JSON errors; the stream starts after
+      res.writeHead(200, { 'Content-Type': streamType(rec.Config.Tty) });
+      await entries;
+      res.end();
+    },
+  },
+  {
+    method: 'POST', path: /^\/containers\/([^/]+)\/attach$/,
+    handle: async ({ res, req, params, query, sink, hijack }) => {
+      const rec = findContainer(params[0]!);
+      const sel = { stdout: queryBool(query, 'stdout'), stderr: queryBool(query, 'stderr'), stdin: queryBool(query, 'stdin') };
+      if (!queryBool(query, 'stream') && !queryBool(query, 'logs')) throw new ApiError(400, 'attach: stream or logs must be set');
+      const h = hijack(streamType(rec.Config.Tty));
+      if (h) return attachStream(rec, sel, h.sink, h.input);
+      res.writeHead(200, { 'Content-Type': streamType(rec.Config.Tty) });
+      await attachStream(rec, sel, sink(), req);
+      res.end();
+    },
+  },
+];

@@ -1,0 +1,158 @@
+/**
+ * The Engine API's container-create body (Docker's ContainerConfig + HostConfig) → the options
+ * `skiff create` builds from its flags (src/container/create.ts CreateOptions). Everything is
+ * type-checked here: a wrong type is a 400, never a crash further down.
+ */
+import type { CreateOptions } from '../container/create.js';
+import { ApiError } from './http.js';
+
+type Json = Record<string, unknown>;
+
+function obj(v: unknown, what: string): Json {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new ApiError(400, `${what}: want an object`);
+  return v as Json;
+}
+
+function str(v: unknown, what: string): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new ApiError(400, `${what}: want a string`);
+  return v;
+}
+
+/** HostConfig.PortBindings ({"80/tcp": [{HostIp, HostPort}]}) as the CLI's -p values. */
+function publishSpecs(bindings: Json): string[] {
+  const out: string[] = [];
+  for (const [port, list] of Object.entries(bindings)) {
+    if (list === null) continue;
+    if (!Array.isArray(list)) throw new ApiError(400, `HostConfig.PortBindings.${port}: expected a list`);
+    for (const b of list) {
+      const e = obj(b, `HostConfig.PortBindings.${port}[]`);
+      const ip = str(e.HostIp, 'HostIp') ?? '';
+      const hostPort = str(e.HostPort, 'HostPort') ?? '';
+      out.push(ip ? `${ip.includes(':') ? `[${ip}]` : ip}:${hostPort}:${port}` : hostPort ? `${hostPort}:${port}` : port);
+    }
+  }
+  return out;
+}
+
+function strList(v: unknown, what: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'string') return [v];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ApiError(400, `${what}: want a list of strings`);
+  return v as string[];
+}
+
+function bool(v: unknown, what: string): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw new ApiError(400, `${what}: want true or false`);
+  return v;
+}
+
+function num(v: unknown, what: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ApiError(400, `${what}: want a number`);
+  return v;
+}
+
+/** A Go duration in ns (the API's) → the text `--health-*` takes ("1500ms"); 0/absent: the default. */
+const nsDuration = (v: unknown, what: string): string | undefined => {
+  const n = num(v, what);
+  return n ? `${Math.round(n / 1e6)}ms` : undefined;
+};
+
+/** HostConfig.Mounts entries → `--mount` specs (the CLI's syntax, parsed by the one parser). */
+function mountSpecs(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new ApiError(400, 'HostConfig.Mounts: want a list');
+  return v.map((m, i) => {
+    const o = obj(m, `HostConfig.Mounts[${i}]`);
+    const parts = [`type=${str(o.Type, 'Mount.Type') ?? 'volume'}`];
+    const src = str(o.Source, 'Mount.Source');
+    const dst = str(o.Target, 'Mount.Target');
+    for (const [k, x] of [['source', src], ['target', dst]] as const) {
+      if (x === undefined) continue;
+      if (/[,=]/.test(x)) throw new ApiError(400, `HostConfig.Mounts[${i}]: ${k} may not contain "," or "="`);
+      parts.push(`${k}=${x}`);
+    }
+    if (bool(o.ReadOnly, 'Mount.ReadOnly')) parts.push('readonly=true');
+    const tmpfs = obj(o.TmpfsOptions, 'Mount.TmpfsOptions');
+    const size = num(tmpfs.SizeBytes, 'TmpfsOptions.SizeBytes');
+    if (size) parts.push(`tmpfs-size=${size}`);
+    const mode = num(tmpfs.Mode, 'TmpfsOptions.Mode');
+    if (mode) parts.push(`tmpfs-mode=${mode.toString(8)}`);
+    return parts.join(',');
+  });
+}
+
+/** The create request (body and `?name=`/`?platform=`) as create options; the API never pulls on create (Docker's). */
+export function createOptionsFromApi(body: Json, q: URLSearchParams): CreateOptions {
+  const hc = obj(body.HostConfig, 'HostConfig');
+  const image = str(body.Image, 'Image');
+  if (!image) throw new ApiError(400, 'config.Image: an image is required');
+  const restart = obj(hc.RestartPolicy, 'HostConfig.RestartPolicy');
+  const restartName = str(restart.Name, 'RestartPolicy.Name');
+  const retries = num(restart.MaximumRetryCount, 'RestartPolicy.MaximumRetryCount');
+  const log = obj(hc.LogConfig, 'HostConfig.LogConfig');
+  const logOpts = Object.entries(obj(log.Config, 'LogConfig.Config')).map(([k, v]) => `${k}=${String(v)}`);
+  const health = obj(body.Healthcheck, 'Healthcheck');
+  const test = strList(health.Test, 'Healthcheck.Test');
+  const tmpfs = Object.entries(obj(hc.Tmpfs, 'HostConfig.Tmpfs')).map(([dst, o]) => (o ? `${dst}:${String(o)}` : dst));
+  const entrypoint = body.Entrypoint === undefined || body.Entrypoint === null ? undefined : strList(body.Entrypoint, 'Entrypoint');
+  const name = q.get('name') || undefined;
+  const platform = q.get('platform') || undefined;
+  const hostname = str(body.Hostname, 'Hostname');
+  const network = str(hc.NetworkMode, 'HostConfig.NetworkMode') ?? 'bridge';
+  const aliases = Object.values(obj(obj(body.NetworkingConfig, 'NetworkingConfig').EndpointsConfig, 'NetworkingConfig.EndpointsConfig'))
+    .flatMap((e) => strList(obj(e, 'EndpointsConfig entry').Aliases, 'Aliases'));
+  return {
+    image,
+    command: strList(body.Cmd, 'Cmd'),
+    ...(name ? { name } : {}),
+    ...(entrypoint ? { entrypoint } : {}),
+    env: strList(body.Env, 'Env'),
+    envFile: [],
+    ...(str(body.User, 'User') ? { user: str(body.User, 'User') } : {}),
+    ...(str(body.WorkingDir, 'WorkingDir') ? { workdir: str(body.WorkingDir, 'WorkingDir') } : {}),
+    ...(hostname ? { hostname } : {}),
+    tty: bool(body.Tty, 'Tty'),
+    interactive: bool(body.OpenStdin, 'OpenStdin'),
+    rm: bool(hc.AutoRemove, 'HostConfig.AutoRemove'),
+    volumes: strList(hc.Binds, 'HostConfig.Binds'),
+    mounts: mountSpecs(hc.Mounts),
+    tmpfs,
+    network: [network === 'default' ? 'bridge' : network],
+    aliases,
+    dns: strList(hc.Dns, 'HostConfig.Dns'),
+    dnsSearch: strList(hc.DnsSearch, 'HostConfig.DnsSearch'),
+    dnsOptions: strList(hc.DnsOptions, 'HostConfig.DnsOptions'),
+    addHost: strList(hc.ExtraHosts, 'HostConfig.ExtraHosts'),
+    publish: publishSpecs(obj(hc.PortBindings, 'HostConfig.PortBindings')),
+    publishAll: bool(hc.PublishAllPorts, 'HostConfig.PublishAllPorts'),
+    expose: Object.keys(obj(body.ExposedPorts, 'ExposedPorts')),
+    privileged: bool(hc.Privileged, 'HostConfig.Privileged'),
+    devices: [],
+    deviceCgroupRules: strList(hc.DeviceCgroupRules, 'HostConfig.DeviceCgroupRules'),
+    capAdd: strList(hc.CapAdd, 'HostConfig.CapAdd'),
+    capDrop: strList(hc.CapDrop, 'HostConfig.CapDrop'),
+    securityOpt: strList(hc.SecurityOpt, 'HostConfig.SecurityOpt'),
+    readOnly: bool(hc.ReadonlyRootfs, 'HostConfig.ReadonlyRootfs'),
+    init: bool(hc.Init, 'HostConfig.Init'),
+    labels: Object.entries(obj(body.Labels, 'Labels')).map(([k, v]) => `${k}=${String(v)}`),
+    pull: 'never',
+    ...(platform ? { platform } : {}),
+    ...(restartName ? { restart: restartName === 'on-failure' && retries ? `on-failure:${retries}` : restartName } : {}),
+    ...(str(log.Type, 'LogConfig.Type') ? { logDriver: str(log.Type, 'LogConfig.Type') } : {}),
+    logOpts,
+    health: {
+      ...(test[0] === 'CMD-SHELL' ? { cmd: test[1] } : {}),
+      ...(nsDuration(health.Interval, 'Healthcheck.Interval') ? { interval: nsDuration(health.Interval, 'Healthcheck.Interval') } : {}),
+      ...(nsDuration(health.Timeout, 'Healthcheck.Timeout') ? { timeout: nsDuration(health.Timeout, 'Healthcheck.Timeout') } : {}),
+      ...(nsDuration(health.StartPeriod, 'Healthcheck.StartPeriod') ? { startPeriod: nsDuration(health.StartPeriod, 'Healthcheck.StartPeriod') } : {}),
+      ...(num(health.Retries, 'Healthcheck.Retries') ? { retries: num(health.Retries, 'Healthcheck.Retries') } : {}),
+      none: test[0] === 'NONE',
+    },
+    ...(str(body.StopSignal, 'StopSignal') ? { stopSignal: str(body.StopSignal, 'StopSignal') } : {}),
+    ...(num(body.StopTimeout, 'StopTimeout') !== undefined ? { stopTimeout: num(body.StopTimeout, 'StopTimeout') } : {}),
+  };
+}

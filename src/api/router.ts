@@ -1,0 +1,81 @@
+/**
+ * The routing table of the Engine API: `/v1.NN/...` and unversioned paths alike, one entry per
+ * endpoint (method, path pattern, handler). A handler gets the request, the reply, the pattern's
+ * captures (URL-decoded), the query, and ways to stream: a Sink over the reply, or the hijacked
+ * connection (101 UPGRADED) when the client asked for an upgrade.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Sink } from './attach.js';
+import { ApiError, sendError } from './http.js';
+
+/** The API version skiff answers with: Docker 20.10's, which Docker 20.10–28 clients accept and negotiate down to. */
+export const API_VERSION = '1.41';
+export const MIN_API_VERSION = '1.24';
+
+export interface Context {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: string[];
+  query: URLSearchParams;
+  /** true once the client went away */
+  closed: () => boolean;
+  /** the reply as a stream (headers with `contentType` at the first byte) */
+  sink: (contentType?: string) => Sink;
+  /** take over the connection (101 UPGRADED) when the client asked for it; undefined otherwise */
+  hijack: (contentType: string) => { sink: Sink; input: NodeJS.ReadableStream } | undefined;
+}
+
+export interface Route {
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'HEAD';
+  path: RegExp;
+  handle: (ctx: Context) => Promise<void> | void;
+}
+
+const VERSIONED = /^\/v(\d+)\.(\d+)(\/.*)$/;
+
+/** Split `/v1.41/containers/json?all=1` into the unversioned path and the query; versions below the minimum are refused. */
+export function parseTarget(url: string): { path: string; query: URLSearchParams } {
+  const u = new URL(url, 'http://skiff');
+  let p = u.pathname;
+  const m = VERSIONED.exec(p);
+  if (m) {
+    const [maj, min] = [Number(m[1]), Number(m[2])];
+    if (maj < 1 || (maj === 1 && min < 24)) {
+      throw new ApiError(400, `client version ${maj}.${min} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+    }
+    p = m[3]!;
+  }
+  return { path: p.length > 1 ? p.replace(/\/+$/, '') : p, query: u.searchParams };
+}
+
+/** The route for a method and path (HEAD finds GET's), with its captures; 404/405 as ApiError. */
+export function match(routes: Route[], method: string, p: string): { route: Route; params: string[] } {
+  let pathKnown = false;
+  for (const route of routes) {
+    const m = route.path.exec(p);
+    if (!m) continue;
+    pathKnown = true;
+    if (route.method === method || (method === 'HEAD' && route.method === 'GET')) {
+      let params: string[];
+      try {
+        params = m.slice(1).map((x) => decodeURIComponent(x ?? ''));
+      } catch {
+        throw new ApiError(400, `malformed path: ${p}`);
+      }
+      return { route, params };
+    }
+  }
+  throw pathKnown ? new ApiError(405, `method ${method} not allowed on ${p}`) : new ApiError(404, `page not found`);
+}
+
+/** Run a route; any failure becomes Docker's JSON error (or ends a stream already under way). */
+export async function dispatch(route: Route, ctx: Context): Promise<void> {
+  try {
+    await route.handle(ctx);
+  } catch (e) {
+    sendError(ctx.res, e);
+  }
+}
+
+export type { Socket };

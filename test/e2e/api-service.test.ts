@@ -1,0 +1,269 @@
+/**
+ * `skiff system service`: the Docker Engine API on a Unix socket, driven by real clients — Debian's
+ * `docker` CLI (docker.io) and docker-py (python3-docker) with DOCKER_HOST pointing at the service —
+ * plus raw requests for the error shapes and bad input. Rootful and rootless (the service enters
+ * skiff's user namespace itself). Waits are bounded polls for a state, never timing assertions.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fixtures, SKIFF_BIN, tempStore, until, type RunResult, type TempStore } from '../helpers/fixtures.js';
+import { storeMounts, storeProcessesSettled } from '../helpers/leftovers.js';
+
+interface Service {
+  child: ChildProcess;
+  sock: string;
+  exited: Promise<number | null>;
+  stderr: () => string;
+}
+
+async function startService(store: TempStore, args: string[] = ['--time', '0']): Promise<Service> {
+  const child = spawn(SKIFF_BIN, ['system', 'service', ...args], { env: { ...process.env, ...store.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const sock = path.join(store.runroot, 'docker.sock');
+  const svc = { child, sock, exited, stderr: () => err };
+  try {
+    await until('the API socket', async () => {
+      if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${err}`);
+      return ping(sock);
+    });
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  return svc;
+}
+
+function ping(sock: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.createConnection({ path: sock });
+    c.once('connect', () => {
+      c.end('GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n');
+    });
+    let got = '';
+    c.on('data', (d) => (got += d.toString()));
+    c.once('close', () => resolve(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nOK$/.test(got)));
+    c.once('error', () => resolve(false));
+  });
+}
+
+/** One raw exchange on the socket: what the service answered (status line, headers, body). */
+function raw(sock: string, request: string | Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.createConnection({ path: sock });
+    let got = '';
+    c.once('connect', () => c.end(request));
+    c.on('data', (d) => (got += d.toString()));
+    c.once('close', () => resolve(got));
+    c.once('error', reject);
+  });
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>, input?: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+describe('system service: the Engine API', () => {
+  let store: TempStore;
+  let svc: Service;
+  let image: string;
+  let env: Record<string, string>;
+  const docker = (args: string[], input?: string): Promise<RunResult> => run('docker', args, env, input);
+
+  before(async () => {
+    store = await tempStore();
+    image = fixtures().images.busybox.ref;
+    svc = await startService(store);
+    env = { DOCKER_HOST: `unix://${svc.sock}`, DOCKER_CONFIG: path.join(store.home, '.docker') };
+  });
+  after(async () => {
+    if (svc && svc.child.exitCode === null) svc.child.kill('SIGKILL');
+    await store.cleanup();
+  });
+
+  test('the socket is the owner\'s only (rootless 0600, root 0660) in a directory nobody else can write', () => {
+    const st = fs.statSync(svc.sock);
+    assert.ok(st.isSocket());
+    assert.equal(st.mode & 0o777, process.getuid!() === 0 ? 0o660 : 0o600);
+    assert.equal(fs.statSync(store.runroot).mode & 0o022, 0);
+  });
+
+  test('docker version negotiates API 1.41 with the Debian docker client', async () => {
+    const r = await docker(['version', '--format', '{{.Server.APIVersion}} {{.Client.APIVersion}}']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^1\.41 1\.41\n$/);
+  });
+
+  test('docker pull from the test registry, then images lists it', async () => {
+    const r = await docker(['pull', image]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Pull complete|Already exists/);
+    assert.match(r.stdout, /Status: Downloaded newer image|Image is up to date/);
+    const imgs = await docker(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    assert.equal(imgs.code, 0, imgs.stderr);
+    assert.ok(imgs.stdout.split('\n').includes(image), imgs.stdout);
+    const ins = await docker(['image', 'inspect', '-f', '{{.Os}}', image]);
+    assert.equal(ins.stdout, 'linux\n');
+  });
+
+  test('docker run: output and the exit code pass through, --rm leaves nothing', async () => {
+    const ok = await docker(['run', '--rm', image, 'sh', '-c', 'echo to-out; echo to-err >&2']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, 'to-out\n');
+    assert.match(ok.stderr, /to-err/);
+    const bad = await docker(['run', '--name', 'api-exit3', image, 'sh', '-c', 'exit 3']);
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.equal((await docker(['rm', 'api-exit3'])).code, 0);
+    const left = await docker(['ps', '-aq']);
+    assert.equal(left.stdout, '');
+  });
+
+  test('docker run -d, logs, ps, inspect, top, stop, rm', async () => {
+    const d = await docker(['run', '-d', '--name', 'api-web', image, 'sh', '-c', 'echo started; echo oops >&2; exec sleep 300']);
+    assert.equal(d.code, 0, d.stderr);
+    const id = d.stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    await until('the log', async () => (await docker(['logs', 'api-web'])).stdout === 'started\n');
+    const logs = await docker(['logs', 'api-web']);
+    assert.equal(logs.stdout, 'started\n');
+    assert.equal(logs.stderr, 'oops\n');
+    const ps = await docker(['ps', '--format', '{{.ID}} {{.Names}} {{.State}}']);
+    assert.equal(ps.stdout, `${id.slice(0, 12)} api-web running\n`);
+    const ins = await docker(['inspect', '-f', '{{.State.Running}} {{.Name}} {{.Config.Cmd}}', 'api-web']);
+    assert.equal(ins.stdout, 'true /api-web [sh -c echo started; echo oops >&2; exec sleep 300]\n');
+    const top = await docker(['top', 'api-web']);
+    assert.match(top.stdout, /sleep 300/);
+    const stop = await docker(['stop', '-t', '1', 'api-web']);
+    assert.equal(stop.code, 0, stop.stderr);
+    const st = await docker(['inspect', '-f', '{{.State.Status}}', 'api-web']);
+    assert.equal(st.stdout, 'exited\n');
+    const rm = await docker(['rm', 'api-web']);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.equal((await docker(['ps', '-aq'])).stdout, '');
+  });
+
+  test("errors are Docker's: 404 no such container/image, 409 conflict", async () => {
+    const rm = await docker(['rm', 'no-such-ctr']);
+    assert.equal(rm.code, 1);
+    assert.match(rm.stderr, /Error response from daemon: No such container: no-such-ctr/);
+    const created = await docker(['create', '--name', 'api-twice', image, 'true']);
+    assert.equal(created.code, 0, created.stderr);
+    const again = await docker(['create', '--name', 'api-twice', image, 'true']);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /Error response from daemon: .*api-twice/);
+    const body = JSON.stringify({ Image: image, Cmd: ['true'] });
+    const c = await raw(svc.sock, `POST /v1.41/containers/create?name=api-twice HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    assert.match(c, /^HTTP\/1\.1 409 /);
+    assert.match(c, /"message":/);
+    assert.equal((await docker(['rm', 'api-twice'])).code, 0);
+    const img = await raw(svc.sock, 'GET /v1.41/images/no-such-image:1/json HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n');
+    assert.match(img, /^HTTP\/1\.1 404 /);
+    assert.match(img, /\{"message":"No such image: no-such-image:1"\}/);
+  });
+
+  test('bad input: garbage, malformed JSON, unknown paths, a huge body — a 4xx each, and the service keeps serving', async () => {
+    const garbage = await raw(svc.sock, Buffer.from('\x00\x01garbage\r\n\r\n\xff\xfe'));
+    assert.match(garbage, /^HTTP\/1\.1 400 /);
+    const bad = await raw(svc.sock, 'POST /containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{"Image":');
+    assert.match(bad, /^HTTP\/1\.1 400 /);
+    assert.match(bad, /invalid JSON/);
+    const wrongType = await raw(svc.sock, 'POST /containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: 26\r\nConnection: close\r\n\r\n{"Image":"x","Cmd":[1,2]}\n');
+    assert.match(wrongType, /^HTTP\/1\.1 400 /);
+    const unknown = await raw(svc.sock, 'GET /v1.41/nowhere HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n');
+    assert.match(unknown, /^HTTP\/1\.1 404 /);
+    const big = Buffer.alloc(100 << 20, 0x20);
+    const huge = await raw(svc.sock, Buffer.concat([Buffer.from(`POST /containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n`), big])).catch((e: Error) => e.message);
+    assert.match(huge, /^HTTP\/1\.1 413 |ECONNRESET|EPIPE/);
+    assert.ok(await ping(svc.sock));
+    assert.equal((await docker(['ps', '-aq'])).stdout, '');
+  });
+
+  test('50 concurrent requests are all answered', async () => {
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+      raw(svc.sock, `GET /v1.41/${i % 2 ? 'containers/json?all=1' : 'images/json'} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n`)));
+    for (const r of replies) assert.match(r, /^HTTP\/1\.1 200 /);
+  });
+
+  test('a client that leaves a followed log mid-stream leaves the service serving', async () => {
+    const d = await docker(['run', '-d', image, 'sh', '-c', 'while true; do echo tick; sleep 0.1; done']);
+    const id = d.stdout.trim();
+    const follower = spawn('docker', ['logs', '-f', id], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise<void>((r) => follower.stdout.once('data', () => r()));
+    follower.kill('SIGKILL');
+    assert.ok(await ping(svc.sock));
+    assert.equal((await docker(['rm', '-f', id])).code, 0);
+  });
+
+  test('docker-py: pull, create, start, wait, logs, remove', async () => {
+    const script = [
+      'import sys, docker',
+      'c = docker.DockerClient(base_url=sys.argv[1], version="auto")',
+      'repo, tag = sys.argv[2].rsplit(":", 1)',
+      'c.images.pull(repo, tag=tag)',
+      'ct = c.containers.create(sys.argv[2], ["sh", "-c", "echo py-out; echo py-err >&2; exit 7"])',
+      'ct.start()',
+      'print("status", ct.wait()["StatusCode"])',
+      'print("out", ct.logs(stdout=True, stderr=False).decode().strip())',
+      'print("err", ct.logs(stdout=False, stderr=True).decode().strip())',
+      'ct.remove()',
+      'print("left", len(c.containers.list(all=True)))',
+    ].join('\n');
+    const r = await run('python3', ['-c', script, `unix://${svc.sock}`, image], {});
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'status 7\nout py-out\nerr py-err\nleft 0\n');
+  });
+
+  test('SIGTERM: the service exits, its socket goes, no container process or mount is left', async () => {
+    svc.child.kill('SIGTERM');
+    assert.equal(await svc.exited, 0, svc.stderr());
+    assert.equal(fs.existsSync(svc.sock), false);
+    assert.deepEqual(await storeProcessesSettled(store), []);
+    assert.deepEqual(storeMounts(store), []);
+  });
+});
+
+describe('system service: idle exit and its socket directory', () => {
+  test('--time: the service exits by itself once idle, and removes its socket', async () => {
+    const store = await tempStore();
+    try {
+      const svc = await startService(store, ['--time', '1']);
+      assert.equal(await svc.exited, 0, svc.stderr());
+      assert.equal(fs.existsSync(svc.sock), false);
+    } finally {
+      await store.cleanup();
+    }
+  });
+
+  test('a socket directory other users can write to is refused', async () => {
+    const store = await tempStore();
+    try {
+      fs.mkdirSync(store.runroot, { recursive: true, mode: 0o777 });
+      fs.chmodSync(store.runroot, 0o777);
+      const r = await run(SKIFF_BIN, ['system', 'service', '--time', '1'], store.env);
+      assert.equal(r.code, 125);
+      assert.match(r.stderr, /^Error: .*writable by other users/m);
+    } finally {
+      await store.cleanup();
+    }
+  });
+
+  test('a non-loopback TCP address is refused', async () => {
+    const r = await run(SKIFF_BIN, ['system', 'service', 'tcp://0.0.0.0:2375'], {});
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /^Error: refusing to listen on 0\.0\.0\.0/m);
+  });
+});
