@@ -166,7 +166,9 @@ test('parseFast: values, repeats, defaults, the positional and the rest', () => 
   assert.equal(p.values.interactive, true);
   assert.equal(p.values.tty, true);
   assert.equal(p.values.name, 'n');
-  assert.equal(p.values.network, 'bridge');
+  assert.equal(p.values.network, undefined); // no default: create picks the default network (bridge)
+  // --network is repeatable (several networks), --net its alias
+  assert.deepEqual(parseFast(['--network', 'a', '--net', 'b', 'img'], CREATE_OPTIONS)?.values.network, ['a', 'b']);
   assert.equal(p.values.pull, 'missing');
   assert.equal(p.positional, 'img');
   assert.deepEqual(p.rest, ['-x', '--', 'y']);
