@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,7 +210,23 @@ static int start_pasta(const struct net_plan *p, pid_t target, struct net_held *
   size_t n = 0;
   while (p->pasta.args[n]) n++;
   cleanup_free char **argv = xcalloc(n + 7, sizeof *argv);
-  char fdpath[64], pidbuf[24];
+  char fdpath[64], pidbuf[64];
+  /* A target in our own user namespace (a container started by a process already inside skiff's
+     user namespace: the rootless API service) is given as its network namespace, opened here and
+     passed as /proc/self/fd/N (pasta then joins only that): joining by PID makes pasta open the
+     target's user namespace, which it may not there (EACCES). Otherwise by PID (pasta joins the
+     container's user namespace first, which it needs to enter a namespace that one owns). */
+  char upath[48];
+  snprintf(upath, sizeof upath, "/proc/%d/ns/user", (int)target);
+  struct stat ours, theirs;
+  cleanup_close int netns = -1;
+  if (stat("/proc/self/ns/user", &ours) == 0 && stat(upath, &theirs) == 0 && ours.st_ino == theirs.st_ino &&
+      ours.st_dev == theirs.st_dev) {
+    char npath[48];
+    snprintf(npath, sizeof npath, "/proc/%d/ns/net", (int)target);
+    netns = open(npath, O_RDONLY | O_CLOEXEC);
+    if (netns < 0) return fail("open %s for pasta", npath);
+  }
   argv[0] = (char *)p->pasta.path;
   for (size_t i = 0; i < n; i++) argv[1 + i] = p->pasta.args[i];
   argv[n + 1] = "-f";
@@ -238,6 +255,11 @@ static int start_pasta(const struct net_plan *p, pid_t target, struct net_held *
     dup2(null, 1);
     dup2(log, 2); /* a file, not a pipe: nobody reads it while pasta runs, and a full pipe would stall it */
     snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+    if (netns >= 0) {
+      int nfd = dup(netns); /* without O_CLOEXEC: pasta opens /proc/self/fd/<nfd> */
+      if (nfd < 0) _exit(127);
+      snprintf(pidbuf, sizeof pidbuf, "/proc/self/fd/%d", nfd);
+    }
     execv(p->pasta.path, argv);
     _exit(127);
   }
