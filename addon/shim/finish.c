@@ -50,7 +50,12 @@ void net_teardown_detached(const struct net_plan *p) {
   }
   if (pid > 0) return; /* its parent exits soon: it is adopted by init (or our subreaper) and reaped there */
   detach_self();
-  _exit(net_teardown(p) < 0 ? EXIT_SHIM : 0);
+  if (net_teardown(p) < 0) _exit(EXIT_SHIM);
+  if (p->down_file) {
+    int fd = open(p->down_file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || close(fd) < 0) _exit(EXIT_SHIM); /* no marker: the next sweep tears down again (idempotent) */
+  }
+  _exit(0);
 }
 
 /* Where path `i` of `paths` goes in `trash_dir` for the deleter `pid`: a staging name of the store

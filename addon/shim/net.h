@@ -153,6 +153,8 @@ struct net_pasta {
 struct net_plan {
   json_t *json; /* owns the strings */
   const char *container_id, *endpoint, *lock_file, *ports_table, *aardvark;
+  /* made empty once the final teardown succeeded (the CLI's sweep then forgets the leases without a teardown) */
+  const char *down_file;
   struct net_iface *ifaces;
   size_t nifaces;
   struct net_port *ports;

@@ -1,7 +1,7 @@
 /*
  * The network plan: what src/network/ decided for one container, as JSON (the `skiff.network`
  * extension of a spec, or the input of `skiff-shim net`). Field names (src/network/plan.ts):
- *   { containerId, endpoint, lockFile, aardvark?, portsTable?,
+ *   { containerId, endpoint, lockFile, downFile?, aardvark?, portsTable?,
  *     interfaces: [{ name, hostName, mac?, address "A/P", defaultRoute, dnsNames?,
  *                    network: { name, bridge, table, subnet "N/P", gateway, mtu?, internal, dnsDir? } }],
  *     ports: [{ proto "tcp"|"udp", hostIp?, hostPort, hostPortEnd, containerIp, containerPort }],
@@ -123,6 +123,7 @@ int net_plan_parse(json_t *j, struct net_plan *p) {
   if (need(j, "containerId", "plan", &p->container_id) < 0 || need(j, "lockFile", "plan", &p->lock_file) < 0) return -1;
   p->endpoint = str(j, "endpoint") ? str(j, "endpoint") : p->container_id;
   p->aardvark = str(j, "aardvark");
+  p->down_file = str(j, "downFile");
   p->ports_table = str(j, "portsTable");
   if (p->ports_table && (safe_name(p->ports_table, 64, "table name") < 0 || strncmp(p->ports_table, "skiff_", 6)))
     return failx("network plan: table %s: skiff manages only tables skiff_*", p->ports_table);

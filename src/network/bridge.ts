@@ -3,7 +3,10 @@
  * docs/design/networking.md for why not netavark), names through aardvark-dns on user-defined
  * networks, host ports reserved by the holder and forwarded by an nf_tables table it owns.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { SkiffError } from '../errors.js';
+import { networkDownFile } from '../store/layout.js';
 import type { NetworkBackend, Prepared, SetupRequest } from './backend.js';
 import { allocate, forgetLease, holderAlive, leasesOf, release, staleLeases, type Lease, type Liveness } from './ipam.js';
 import { bridgePlan, hostIfName, type PlanAttachment } from './plan.js';
@@ -17,6 +20,10 @@ export function dnsNames(name: string, containerId: string, aliases: string[]): 
 
 async function prepare(req: SetupRequest): Promise<Prepared> {
   if (!req.networks.length) throw new SkiffError('EINTERNAL', 'no network to attach');
+  // a marker of this container's previous final teardown (plan.downFile) must not speak for this start
+  const down = networkDownFile(req.containerId);
+  fs.mkdirSync(path.dirname(down), { recursive: true, mode: 0o700 });
+  fs.rmSync(down, { force: true });
   const leases: { network: string; lease: Lease }[] = [];
   const stale: { network: string; lease: Lease }[] = [];
   const live: Liveness = (l) => holderAlive(l) || (req.live?.(l) ?? false);
@@ -57,6 +64,23 @@ async function prepare(req: SetupRequest): Promise<Prepared> {
   };
 }
 
+/**
+ * Markers of containers that hold no lease any more (a sweep that tore them down before their own
+ * final teardown wrote the marker, or a removed container): nothing speaks through them; remove them.
+ */
+function dropOrphanMarkers(recs: Map<string, NetworkRecord>): void {
+  const dir = path.dirname(networkDownFile('x'));
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  if (!names.length) return;
+  const holding = new Set([...recs.keys()].flatMap((n) => leasesOf(n).map((l) => l.container)));
+  for (const id of names) if (!holding.has(id)) fs.rmSync(path.join(dir, id), { force: true });
+}
+
 /** A plan naming the leases' interfaces, for the shim's teardown. */
 function teardownPlan(containerId: string, items: { network: NetworkRecord; lease: Lease }[]) {
   return bridgePlan(containerId, containerId.slice(0, 12), items, []);
@@ -68,6 +92,7 @@ async function teardown(containerId: string, networks?: string[]): Promise<void>
   if (!items.length) return;
   await shimTeardown(teardownPlan(containerId, items));
   for (const it of items) await forgetLease(it.network.Name, it.lease);
+  if (!networks) fs.rmSync(networkDownFile(containerId), { force: true });
 }
 
 async function sweep(live?: Liveness): Promise<string[]> {
@@ -82,9 +107,14 @@ async function sweep(live?: Liveness): Promise<string[]> {
     byContainer.set(s.lease.container, list);
   }
   for (const [id, items] of byContainer) {
-    await shimTeardown(teardownPlan(id, items));
+    // the shim's final teardown made the marker once it had undone everything (the usual exit):
+    // only the leases are left to forget; else (a crash) the shim tears down now
+    const down = networkDownFile(id);
+    if (!fs.existsSync(down)) await shimTeardown(teardownPlan(id, items));
     for (const it of items) await forgetLease(it.network.Name, it.lease);
+    fs.rmSync(down, { force: true });
   }
+  dropOrphanMarkers(recs);
   return [...byContainer.keys()];
 }
 

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
-import { lockFile, dnsConfigDir } from '../store/layout.js';
+import { lockFile, dnsConfigDir, networkDownFile } from '../store/layout.js';
 import { parseIPv4 } from './ipv4.js';
 import type { Lease } from './ipam.js';
 import type { Forward } from './ports.js';
@@ -49,6 +49,8 @@ export interface NetworkPlan {
   /** "name (short id)": Docker's endpoint in port errors */
   endpoint: string;
   lockFile: string;
+  /** the shim makes it (empty) after the container's final teardown succeeded: bridge.ts sweep() */
+  downFile?: string;
   aardvark?: string;
   portsTable?: string;
   interfaces: PlanInterface[];
@@ -142,6 +144,7 @@ export function bridgePlan(containerId: string, endpoint: string, attachments: P
     containerId,
     endpoint,
     lockFile: lockFile('networks'),
+    downFile: networkDownFile(containerId),
     ...(withDns ? { aardvark: aardvarkPath() } : {}),
     ...(ports.length ? { portsTable: portsTableName(containerId) } : {}),
     interfaces,

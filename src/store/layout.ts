@@ -113,6 +113,8 @@ export const containerNamesDir = (): string => path.join(dirs().containers, 'nam
 export const volumeDir = (name: string): string => path.join(dirs().volumes, name);
 export const networkFile = (name: string): string => path.join(dirs().networks, `${name}.json`);
 export const networkLeasesFile = (name: string): string => path.join(dirs().networks, 'leases', `${name}.json`);
+/** Made by the shim once a container's final network teardown succeeded: its stale leases need no teardown. */
+export const networkDownFile = (containerId: string): string => path.join(dirs().networks, 'down', containerId);
 /** aardvark-dns's config dir (one server per store, for its networks with DNS): runtime state */
 export const dnsConfigDir = (): string => path.join(dirs().runroot, 'aardvark-dns');
 export const buildCacheFile = (key: string): string => path.join(dirs().buildcache, `${hexOf(key)}.json`);

@@ -38,21 +38,28 @@ describe('networking through the CLI', () => {
   });
 
   /** The store's leases, links and tables of its networks and containers, aardvark-dns of its runroot. */
-  function leftovers(ids: string[]): { leases: string[]; links: string[]; tables: string[]; procs: string[] } {
+  function leftovers(ids: string[]): { leases: string[]; markers: string[]; links: string[]; tables: string[]; procs: string[] } {
     const dir = path.join(store.root, 'networks');
     const leaseDir = path.join(dir, 'leases');
     const leases = fs.existsSync(leaseDir) ? fs.readdirSync(leaseDir) : [];
+    const downDir = path.join(dir, 'down');
     return {
       leases,
+      // the shim's marks of finished teardowns (bridge.ts sweep): consumed by the sweep that forgets the leases
+      markers: fs.existsSync(downDir) ? fs.readdirSync(downDir) : [],
       links: hostLinks(ids.map((id) => `sk${id.slice(0, 12)}0`)),
       tables: hostTables(ids.map((id) => `skiff_p_${id.slice(0, 12)}`)),
       procs: processes((c) => c.includes('aardvark') && c.includes(store.runroot)),
     };
   }
-  const nothing = { leases: [], links: [], tables: [], procs: [] };
+  const nothing = { leases: [], markers: [], links: [], tables: [], procs: [] };
   async function settled(ids: string[]): Promise<void> {
-    await ok(['network', 'ls']); // the sweep of whatever a finished container left
-    await until('nothing left', () => JSON.stringify(leftovers(ids)) === JSON.stringify(nothing) || undefined, 15_000).catch(() => undefined);
+    // each `network ls` sweeps what finished containers left (a teardown still running when one
+    // looked is found by the next)
+    await until('nothing left', async () => {
+      await ok(['network', 'ls']);
+      return JSON.stringify(leftovers(ids)) === JSON.stringify(nothing) || undefined;
+    }, 15_000).catch(() => undefined);
     assert.deepEqual(leftovers(ids), nothing);
   }
 
@@ -198,5 +205,20 @@ describe('networking through the CLI', () => {
     const out = await ok(['run', '--rm', '--name', 'gone', image, 'sh', '-c', 'ip -4 -o addr show eth0 >/dev/null 2>&1 || ip -4 -o addr; echo done']);
     assert.equal(out, 'done\n');
     await settled([]);
+  });
+
+  test('a finished container\'s final teardown leaves a mark, and the next sweep forgets its lease by it', { skip: isRootless() && 'pasta holds no lease' }, async () => {
+    const id = (await ok(['run', '-d', '--rm', image, 'true'])).trim();
+    const mark = path.join(store.root, 'networks', 'down', id);
+    await until('the shim\'s mark of its teardown', () => fs.existsSync(mark) || undefined, 15_000);
+    const leases = (): string => fs.readdirSync(path.join(store.root, 'networks', 'leases')).map((f) => fs.readFileSync(path.join(store.root, 'networks', 'leases', f), 'utf8')).join('');
+    assert.ok(leases().includes(id), 'the lease waits for a sweep');
+    // the lease is stale once its holder (the monitor) has exited too; a sweep then forgets it and the mark
+    await until('a sweep to forget the lease', async () => {
+      await ok(['network', 'ls']);
+      return !fs.existsSync(path.join(store.root, 'networks', 'leases')) || !leases().includes(id) || undefined;
+    }, 15_000);
+    assert.equal(fs.existsSync(mark), false);
+    await settled([id]);
   });
 });
