@@ -7,9 +7,7 @@
 source "$(dirname "$0")/common.sh"
 N=${N:-20}
 bench_registry
-export SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run"
-PODMAN=(podman --root "$BENCH_TMP/podman-root" --runroot "$BENCH_TMP/podman-run")
-IMAGE="$REGISTRY/busybox:latest"
+bench_stores
 SKIFF_SOCK="$SKIFF_RUNROOT/docker.sock"
 PODMAN_SOCK="$BENCH_TMP/podman.sock"
 

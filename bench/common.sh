@@ -35,3 +35,11 @@ ratios() {
     for (const x of r) console.log(`${x.command.padEnd(70).slice(0,70)}  median ${(x.median*1000).toFixed(1).padStart(8)} ms  ratio ${(x.median/base).toFixed(2)}`);
   ' "$1"
 }
+
+# The stores of a side-by-side run: skiff's and podman's under BENCH_TMP (PODMAN: the podman command
+# with them), and IMAGE, the busybox fixture of the registry bench_registry started.
+bench_stores() {
+  export SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run"
+  PODMAN=(podman --root "$BENCH_TMP/podman-root" --runroot "$BENCH_TMP/podman-run")
+  IMAGE="$REGISTRY/busybox:latest"
+}

@@ -8,9 +8,7 @@
 source "$(dirname "$0")/common.sh"
 N=${N:-20}
 bench_registry
-export SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run"
-PODMAN=(podman --root "$BENCH_TMP/podman-root" --runroot "$BENCH_TMP/podman-run")
-IMAGE="$REGISTRY/busybox:latest"
+bench_stores
 
 cleanup() {
   "$SKIFF" ps -aq 2>/dev/null | xargs -r "$SKIFF" rm -f >/dev/null 2>&1 || true

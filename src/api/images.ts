@@ -1,7 +1,7 @@
 /** The Engine API's image endpoints: pull (streamed JSON progress), list, inspect, tag, remove. */
 import type { ServerResponse } from 'node:http';
 import { imageSummaries, inspectImage, removeImage, tagImage } from '../image/manage.js';
-import type { Progress } from '../cli/output/progress.js';
+import type { Progress } from '../image/progress.js';
 import { ApiError, queryBool, queryFilters, sendJson } from './http.js';
 import type { Route } from './router.js';
 

@@ -161,4 +161,3 @@ export function defineCommand<const O extends OptionTable, const P extends reado
 /** The command line of a descriptor: `container ls`, `version`. */
 export const commandLine = (c: { group: Group; name: string }): string => (c.group === 'top' ? c.name : `${c.group} ${c.name}`);
 
-export const aliasesOf = (o: OptionSpec): readonly string[] => (o.alias === undefined ? [] : typeof o.alias === 'string' ? [o.alias] : o.alias);

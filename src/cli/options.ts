@@ -10,6 +10,7 @@
  * to yargs, which parses or reports the error as before. So on every argv it accepts, it must
  * give what yargs gives (test/unit/options.test.ts checks that on the same argv lists).
  */
+import { aliasesOf, optionIndex } from './option-index.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean' | 'number';
@@ -24,7 +25,6 @@ export interface OptionSpec {
 
 export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
-const aliasesOf = (o: OptionSpec): readonly string[] => (o.alias === undefined ? [] : typeof o.alias === 'string' ? [o.alias] : o.alias);
 
 /** Names and aliases of the options that take a value (what `splitArgv` must skip over). */
 export function valueFlags(table: OptionTable): string[] {
@@ -40,18 +40,7 @@ export interface FastParse {
   rest: string[];
 }
 
-type Index = Map<string, [string, OptionSpec]>;
-const indexes = new WeakMap<OptionTable, Index>();
-
-function indexOf(table: OptionTable): Index {
-  let m = indexes.get(table);
-  if (!m) {
-    m = new Map();
-    for (const [k, o] of Object.entries(table)) for (const n of [k, ...aliasesOf(o)]) m.set(n, [k, o]);
-    indexes.set(table, m);
-  }
-  return m;
-}
+const indexOf = (table: OptionTable): Map<string, [string, OptionSpec]> => optionIndex(table);
 
 const looksLikeOption = (a: string): boolean => a.startsWith('-') && a !== '-';
 

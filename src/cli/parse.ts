@@ -16,7 +16,8 @@ import { UsageError } from '../errors.js';
 import { parseDurationNs } from '../lib/duration.js';
 import { goQuote, parseBoolStrict, parseGoInt } from '../lib/strconv.js';
 import { parseSize } from '../lib/units.js';
-import { aliasesOf, type OptionSpec, type OptionTable, type ParsedValues, type PositionalSpec } from './command.js';
+import { aliasesOf, optionIndex } from './option-index.js';
+import { type OptionSpec, type OptionTable, type ParsedValues, type PositionalSpec } from './command.js';
 
 /** Options of skiff itself, before the command word (Docker's global options, and skiff's store). */
 export const ROOT_OPTIONS = {
@@ -55,18 +56,7 @@ export interface Found<C extends Named> {
   help: boolean;
 }
 
-/** Index of an option table: every name and letter → [long name, spec]. */
-type Index = Map<string, [string, OptionSpec]>;
-const indexes = new WeakMap<OptionTable, Index>();
-function indexOf(table: OptionTable): Index {
-  let m = indexes.get(table);
-  if (!m) {
-    m = new Map();
-    for (const [k, o] of Object.entries(table)) for (const n of [k, ...aliasesOf(o)]) m.set(n, [k, o]);
-    indexes.set(table, m);
-  }
-  return m;
-}
+const indexOf = (table: OptionTable): Map<string, [string, OptionSpec]> => optionIndex(table);
 
 /** The flag as pflag names it in messages: `-n, --last` when it has a shorthand, else `--stop-timeout`. */
 function flagLabel(name: string, o: OptionSpec): string {

@@ -25,7 +25,8 @@ import { labelsMatch, parseImageFilters } from '../image/filters.js';
 import { containerCgroups, removeCgroupDirs, setFrozen } from './cgroup.js';
 import { checkContainerName } from './validate.js';
 import { parseSignal } from './signals.js';
-import { containerState, currentBootId, isAbandoned, isMonitor, livePid, processInfo } from './state.js';
+import { containerState, currentBootId, isAbandoned, isMonitor, livePid } from './state.js';
+import { processInfo } from '../lib/proc.js';
 import { handOver, releaseNetwork, startNetwork } from './network.js';
 import { ensureMonitorSpec, type OciProcess, type OciSpec } from './spec.js';
 

@@ -1,5 +1,5 @@
 /** Docker-style generated names: adjective_surname. */
-import { randomHex, randomInt } from '../lib/random.js';
+import { randomInt } from '../lib/random.js';
 
 const LEFT = ['admiring', 'brave', 'clever', 'dazzling', 'eager', 'focused', 'gallant', 'happy', 'jolly', 'keen',
   'lucid', 'modest', 'nifty', 'optimistic', 'peaceful', 'quirky', 'relaxed', 'serene', 'tender', 'upbeat',
@@ -18,8 +18,4 @@ export function generateName(attempt = 0): string {
   return attempt < 10 ? `${l}_${r}` : `${l}_${r}${randomInt(10)}`;
 }
 
-export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-
-export function newContainerId(): string {
-  return randomHex(32);
-}
+export { NAME_RE, newId as newContainerId } from '../lib/ids.js';

@@ -11,7 +11,8 @@
 import fs from 'node:fs';
 import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
-import { backendFor, type AttachRequest, type Prepared } from '../network/backend.js';
+import type { AttachRequest, Prepared } from '../network/backend.js';
+import { backendFor } from '../network/backends.js';
 import { hostsFile } from '../network/hosts.js';
 import { holderAlive, holderOf, leasesOf, setHolder, setLeaseNames } from '../network/ipam.js';
 import { checkAliases, checkStaticIp, HOST_GATEWAY, parseAddHost, parseDnsSearch, parseDnsServer, parseMac, parseStaticIp } from '../network/options.js';

@@ -8,7 +8,6 @@
  * The derivation itself is native, addon/common/state.c (skiff_native's observe): the native `ps`
  * runs the same code, so the two cannot disagree. This module maps its answer to Docker's State.
  */
-import fs from 'node:fs';
 import { native } from '../native.js';
 import { activeHealthcheck, containerFiles, type ContainerRecord, type HealthState } from '../store/containers.js';
 
@@ -34,29 +33,6 @@ export const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** This boot's id, as state.json records it (and state.c compares). */
 export function currentBootId(): string {
   return native().bootId();
-}
-
-let bootTimeMs: number | undefined;
-function bootTime(): number {
-  if (bootTimeMs === undefined) {
-    const m = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'));
-    bootTimeMs = m ? Number(m[1]) * 1000 : 0;
-  }
-  return bootTimeMs;
-}
-
-/** When a process started (ms since the epoch, ±1 s) and its parent, from /proc/PID/stat. */
-export function processInfo(pid: number): { startMs: number; ppid: number } | undefined {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // after the comm: state, ppid, ...; field 22 (starttime, clock ticks: USER_HZ is 100) is the 20th
-  const ticks = Number(fields[19]);
-  return Number.isFinite(ticks) ? { startMs: bootTime() + ticks * 10, ppid: Number(fields[1]) } : undefined;
 }
 
 /**

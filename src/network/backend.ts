@@ -3,9 +3,9 @@
  * (bridge.ts: native netlink and nf_tables in the shim, aardvark-dns for names); rootless ones get
  * pasta (pasta.ts). A backend prepares (allocates, plans) before the shim starts, the shim executes
  * the plan at its network step (or setup() does it now, for `network connect` and tests), and
- * teardown/sweep undo it, the latter for containers whose holder died.
+ * teardown/sweep undo it, the latter for containers whose holder died. Which one a store uses:
+ * backends.ts (kept apart so that the backends import this interface and nothing imports back).
  */
-import { paths } from '../config.js';
 import type { Holder, Lease, Liveness } from './ipam.js';
 import type { NetworkPlan } from './plan.js';
 import type { Forward } from './ports.js';
@@ -56,8 +56,4 @@ export interface NetworkBackend {
   teardown(containerId: string, networks?: string[]): Promise<void>;
   /** Tear down every stale lease's container; returns the container ids cleaned. */
   sweep(live?: Liveness): Promise<string[]>;
-}
-
-export async function backendFor(rootless = paths().rootless): Promise<NetworkBackend> {
-  return rootless ? (await import('./pasta.js')).pastaBackend : (await import('./bridge.js')).bridgeBackend;
 }

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
-import { processInfo } from '../container/state.js';
+import { processInfo } from '../lib/proc.js';
 import { readJsonSync, writeJsonAtomic } from '../store/atomic.js';
 import { networkLeasesFile } from '../store/layout.js';
 import { withLock } from '../store/lock.js';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
-import { NAME_RE } from '../container/names.js';
+import { NAME_RE } from '../lib/ids.js';
 import type { MountPoint } from '../store/containers.js';
 
 // Docker's -v modes (daemon/volume/mounts: linuxValidMountMode): each kind at most once.

@@ -17,8 +17,7 @@ import { makeStagingDir, discardStaging, removeTree, readJsonSync } from '../sto
 import { dirs, volumeDir } from '../store/layout.js';
 import { withLock } from '../store/lock.js';
 import { listContainers, type ContainerRecord, type MountPoint } from '../store/containers.js';
-import { containerState } from '../container/state.js';
-import { NAME_RE, newContainerId } from '../container/names.js';
+import { NAME_RE, newId } from '../lib/ids.js';
 import { labelsMatch, type LabelFilter } from '../image/filters.js';
 
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -142,7 +141,7 @@ export interface CreateVolumeOptions {
 export async function createVolume(name: string | undefined, o: CreateVolumeOptions = {}): Promise<{ name: string; made: boolean }> {
   const driver = o.driver ?? 'local';
   if (driver !== 'local') throw new SkiffError('EINVAL', `error looking up volume plugin ${driver}: plugin "${driver}" not found`, 1);
-  const vname = name ?? newContainerId();
+  const vname = name ?? newId();
   checkVolumeName(vname);
   if (o.options) checkLocalOptions(o.options);
   return withLock('volumes', async () => {
@@ -203,8 +202,9 @@ export function volumeSource(v: VolumeRecord): VolumeSource {
 /**
  * `volume rm`: refuses a volume a container uses (any container without `force`; a running one
  * even with it, as Docker), then removes its record first (so it stops being a volume) and its data.
+ * `isRunning` is the container domain's answer (the caller's: volumes sit below containers).
  */
-export async function removeVolume(name: string, force: boolean): Promise<void> {
+export async function removeVolume(name: string, force: boolean, isRunning: (c: ContainerRecord) => boolean): Promise<void> {
   await withLock('volumes', async () => {
     const v = recordOf(name);
     if (!v || !NAME_RE.test(name)) {
@@ -212,7 +212,7 @@ export async function removeVolume(name: string, force: boolean): Promise<void> 
       throw new SkiffError('ENOVOLUME', `No such volume: ${name}`, 1);
     }
     const users = containersUsing(name);
-    const blocking = force ? users.filter((c) => containerState(c).Running) : users;
+    const blocking = force ? users.filter(isRunning) : users;
     if (blocking.length) {
       throw new SkiffError('ECONFLICT', `remove ${name}: volume is in use - [${blocking.map((c) => c.Id).join(', ')}]`, 1);
     }

@@ -4,7 +4,7 @@ import { connectNetwork, disconnectNetwork, portMap } from '../../container/netw
 import { containerState } from '../../container/state.js';
 import { describeError, SkiffError } from '../../errors.js';
 import { lazyBuiltin } from '../../lib/lazy.js';
-import { backendFor } from '../../network/backend.js';
+import { backendFor } from '../../network/backends.js';
 import { allNetworks, filterNetworks, findView, inspectNetwork, pruneNetworks, removeNetwork } from '../../network/manage.js';
 import { splitProtoPort } from '../../network/ports.js';
 import { createNetwork } from '../../network/store.js';

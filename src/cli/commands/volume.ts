@@ -94,8 +94,9 @@ const rm: CommandModule = {
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Force the removal of one or more volumes' }),
   handler: async (a) => {
     const v = await volumes();
+    const { containerState } = await import('../../container/state.js');
     await batch(list(a.volume), async (name) => {
-      await v.removeVolume(name, Boolean(a.force));
+      await v.removeVolume(name, Boolean(a.force), (c) => containerState(c).Running);
       return name;
     });
   },
