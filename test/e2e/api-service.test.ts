@@ -200,9 +200,14 @@ describe('system service: the Engine API', () => {
 
   test('a client that leaves a followed log mid-stream leaves the service serving', async () => {
     const d = await docker(['run', '-d', image, 'sh', '-c', 'while true; do echo tick; sleep 0.1; done']);
+    assert.equal(d.code, 0, d.stderr);
     const id = d.stdout.trim();
     const follower = spawn('docker', ['logs', '-f', id], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
-    await new Promise<void>((r) => follower.stdout.once('data', () => r()));
+    // the first line, or the follower's end (a failure, not a wait for ever)
+    await new Promise<void>((resolve, reject) => {
+      follower.stdout.once('data', () => resolve());
+      follower.once('close', (code) => reject(new Error(`docker logs -f ended (${code}) before any output`)));
+    });
     follower.kill('SIGKILL');
     assert.ok(await ping(svc.sock));
     assert.equal((await docker(['rm', '-f', id])).code, 0);
