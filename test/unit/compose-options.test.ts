@@ -72,7 +72,8 @@ test('discovery in parents, override file, COMPOSE_FILE, profiles, --project-dir
     const pd = loadProject({ cwd: root, files: [path.join(app, 'other.yaml')], projectDirectory: 'My App/sub', env: {} });
     assert.equal(pd.workingDir, path.join(app, 'sub'));
     assert.equal(pd.name, 'sub');
-    throwsMsg(() => loadProject({ cwd: os.tmpdir() === '/' ? '/' : fs.mkdtempSync(path.join(os.tmpdir(), 'none-')), env: {} }), /^no configuration file provided: not found$/);
+    // a directory without a compose file above it: one of its own under root (removed below)
+    throwsMsg(() => loadProject({ cwd: fs.mkdtempSync(path.join(root, 'none-')), env: {} }), /^no configuration file provided: not found$/);
     const stdin = loadProject({ cwd: app, files: ['-'], readStdin: () => 'name: fromstdin\nservices:\n  s:\n    image: x\n', env: {} });
     assert.equal(stdin.name, 'fromstdin');
     assert.equal(stdin.workingDir, app);

@@ -2,7 +2,7 @@
  * create's network options (container/network.ts checkNetworkOptions): the modes, Docker's conflicts
  * and warnings, what is recorded for the start (endpoints, ports, DNS, extra hosts).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import { checkNetworkOptions, type NetworkOptions } from '../../src/container/ne
 import { SkiffError } from '../../src/errors.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-netopts-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
 configure({ root: path.join(root, 'root'), runroot: path.join(root, 'run') });
 
 const opts = (o: Partial<NetworkOptions> = {}): NetworkOptions => ({

@@ -2,7 +2,7 @@
  * The parsers behind `run`/`create` options: `--env-file` and `-e` (Docker's opts.ParseEnvFile and
  * env merge rules) and `-v`/`--mount`/`--tmpfs` (Docker's mount specifications).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,8 +11,17 @@ import { mergeEnv } from '../../src/container/options.js';
 import { parseMounts } from '../../src/volume/mounts.js';
 import { SkiffError } from '../../src/errors.js';
 
+/** Temporary dirs of this file's tests, removed after them. */
+const temps: string[] = [];
+const tempDir = (prefix: string): string => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  temps.push(d);
+  return d;
+};
+after(() => temps.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
 function envFile(text: string): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-envfile-'));
+  const d = tempDir('skiff-envfile-');
   fs.writeFileSync(path.join(d, 'env'), text);
   return path.join(d, 'env');
 }
@@ -44,7 +53,7 @@ test("env file: Docker's errors for a name with whitespace or no name", () => {
 });
 
 test('-v, --mount and --tmpfs specifications', () => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-mounts-'));
+  const d = tempDir('skiff-mounts-');
   const m = parseMounts(
     [`${d}:/b:ro`, 'vol:/v', '/anon'],
     [`type=bind,src=${d},dst=/c,readonly`, 'type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770', 'type=volume,source=v2,destination=/w,ro=true', 'type=volume,dst=/a2'],
@@ -104,7 +113,7 @@ test('-e: an empty name is refused (Docker: invalid environment variable)', () =
 test("env file: a NUL byte or bytes that are not UTF-8 are refused, naming the file and line", () => {
   const nul = envFile('A=1\nB=x\0y\n');
   assert.throws(() => mergeEnv([], [nul], []), { message: `invalid environment variable "B=x\\x00y" in ${nul} (line 2): it contains a NUL byte` });
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-envfile-'));
+  const d = tempDir('skiff-envfile-');
   fs.writeFileSync(path.join(d, 'env'), Buffer.from([0x41, 0x3d, 0xff, 0x0a]));
   assert.throws(() => mergeEnv([], [path.join(d, 'env')], []), { message: `env file ${path.join(d, 'env')} contains invalid utf8 bytes at line 1: [65 61 255]` });
 });

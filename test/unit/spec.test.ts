@@ -3,7 +3,7 @@
  * spec): the command, environment, namespaces by network mode, the hosts/resolv.conf binds, --read-only,
  * --init, and --rm's removal list.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +16,7 @@ import { containerFiles } from '../../src/store/containers.js';
 import { SkiffError } from '../../src/errors.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-spec-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
 configure({ root: path.join(root, 'root'), runroot: path.join(root, 'run') });
 
 const ID = 'a'.repeat(64);
