@@ -2,7 +2,7 @@
 # rootless-user.sh — create (once) the unprivileged test user "skiffci" (as root). Idempotent.
 #   - home /home/skiffci, shell bash
 #   - subordinate ids skiffci:200000:65536 in /etc/subuid and /etc/subgid (newuidmap/newgidmap, uidmap)
-#   - ~/.config/containers/storage.conf with driver = "overlay": Debian's podman 4.3 otherwise falls
+#   - ~/.config/containers/storage.conf with driver = "overlay" and runroot in the home: Debian's podman 4.3 otherwise falls
 #     back to vfs silently for rootless users (shared/GUIDE.md §6)
 #   - /dev/net/tun usable by the user (slirp4netns/pasta), when it exists
 # Prints the uid on stdout.
@@ -43,12 +43,18 @@ for b in /usr/bin/newuidmap /usr/bin/newgidmap; do
   [ -x "$b" ] || echo "rootless-user.sh: warning: $b missing (apt-get install uidmap)" >&2
 done
 
-# Rootless podman storage: overlay (the kernel does rootless overlay natively).
+# Rootless podman storage: overlay (the kernel does rootless overlay natively), and its runtime dirs in
+# the user's home: by default they follow XDG_RUNTIME_DIR, which each test run sets to a directory of its
+# own, and Podman's database keeps the first run's (it then makes them again under /tmp in every run).
 conf="$home/.config/containers/storage.conf"
-if ! grep -qs '^driver *= *"overlay"' "$conf"; then
-  runuser -u "$user" -- mkdir -p "$home/.config/containers"
-  printf '[storage]\ndriver = "overlay"\n' >"$conf"
-  chown "$user:" "$conf"
+pdir="$home/.local/share/containers"
+if ! grep -qs '^runroot' "$conf"; then
+  runuser -u "$user" -- mkdir -p "$home/.config/containers" "$pdir"
+  printf '[storage]\ndriver = "overlay"\nrunroot = "%s/run"\n' "$pdir" >"$conf"
+  printf '[engine]\ntmp_dir = "%s/tmp"\n' "$pdir" >"$home/.config/containers/containers.conf"
+  chown "$user:" "$conf" "$home/.config/containers/containers.conf"
+  # a store made with the old places: Podman refuses the new ones until it is reset (test user only)
+  runuser -u "$user" -- env -i PATH=/usr/bin:/bin HOME="$home" podman system reset -f >/dev/null 2>&1 || true
 fi
 
 if [ -c /dev/net/tun ]; then chmod 0666 /dev/net/tun; fi
