@@ -9,8 +9,14 @@ import { commands } from './commands/index.js';
 import { maybeReexecInUserns } from './userns.js';
 import { setPassthrough, splitArgv } from './argv.js';
 import { GLOBAL_OPTIONS } from './options.js';
+import { registeredSummaries, runRegistered } from './registry.js';
+
+/** The top-level words of the yargs tree (commands and their aliases). */
+const yargsWords = (cmds: readonly CommandModule[]): Set<string> =>
+  new Set(cmds.flatMap((m) => [m.command, ...[m.aliases ?? []].flat()].flatMap((c) => (typeof c === 'string' ? [c.split(' ')[0]!] : []))));
 
 export async function runCli(argv: string[]): Promise<void> {
+  if (await runRegistered(argv, yargsWords(commands))) return;
   const { head, tail } = splitArgv(argv);
   setPassthrough(tail);
   const parser = buildParser(head);
@@ -27,7 +33,10 @@ export function buildParser(head: string[], cmds: CommandModule[] = commands): A
     .middleware((a) => {
       configure({ root: a.root as string | undefined, runroot: a.runroot as string | undefined });
     })
-    .command(cmds)
+    .command([
+      ...cmds,
+      ...registeredSummaries(yargsWords(cmds)).map((r) => ({ ...r, handler: (): never => { throw new UsageError('command', `unknown command: skiff ${r.command}`, '', ''); } })),
+    ])
     .demandCommand(1, 'Run \'skiff --help\' for a list of commands')
     .strictCommands()
     .strictOptions()
