@@ -4,7 +4,6 @@
  * with the last error's exit code (Docker's behaviour; cli/main.ts).
  */
 import type { ItemReport } from './command.js';
-import { printOutput } from './print.js';
 import { findContainer, type ContainerRecord } from '../store/containers.js';
 
 /** One report per item, each made when the printer asks for it (so output appears as the work goes). */
@@ -24,10 +23,4 @@ export function eachContainer(refs: readonly string[], act: (rec: ContainerRecor
     await act(findContainer(ref));
     return ref;
   });
-}
-
-/** Old-style commands (yargs modules): print the reports of `eachItem` at once and set the exit code. */
-export async function batch(items: readonly string[], fn: (item: string) => Promise<string>): Promise<void> {
-  const code = await printOutput({ items: eachItem(items, fn) });
-  if (code) process.exitCode = code;
 }

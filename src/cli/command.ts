@@ -81,8 +81,9 @@ export type ItemReport = { item: string; out: string } | { item: string; error: 
 /**
  * What a handler returns; the CLI prints it (cli/print.ts). A string is stdout. `items` are printed as
  * they come (success lines on stdout, failures as `Error:` lines) and the last failure sets the exit code.
+ * `stderr` (lines a command reports before its result, as inspect's `Error:` lines) is printed first.
  */
-export type CommandOutput = void | string | { stdout?: string; items?: AsyncIterable<ItemReport> | Iterable<ItemReport>; exitCode?: number };
+export type CommandOutput = void | string | { stderr?: string; stdout?: string; items?: AsyncIterable<ItemReport> | Iterable<ItemReport>; exitCode?: number };
 
 /** What a handler may use besides its values: the streams, and how it was invoked. */
 export interface CommandContext {

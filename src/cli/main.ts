@@ -1,23 +1,18 @@
 /**
- * skiff entry point. `run`/`create`/`pull` take the fast path (fast.ts: parsed from the option tables,
- * loading only the run path's modules); everything else, and whatever the fast parser is not
- * sure about, goes to the yargs CLI (cli.ts), loaded on demand. Errors are printed here as one
- * `Error: ...` line with Docker's exit codes.
+ * skiff entry point: every command line goes through the registry (registry.ts: the command found by
+ * parse.ts, parsed with pflag's rules, its handler run, its output printed). Errors are printed here as
+ * one `Error: ...` line with Docker's exit codes; a usage error adds Docker's hint line
+ * (`See 'skiff run --help'.`).
  */
 import { describeError, exitCodeOf, UsageError } from '../errors.js';
-import { runFast } from './fast.js';
 import { mark } from '../lib/trace.js';
+import { runRegistered } from './registry.js';
 
-async function main(argv: string[]): Promise<void> {
-  mark('main');
-  if (await runFast(argv)) return;
-  const { runCli } = await import('./cli.js');
-  await runCli(argv);
-}
-
-main(process.argv.slice(2)).catch((err: unknown) => {
+mark('main');
+runRegistered(process.argv.slice(2)).catch((err: unknown) => {
   const msg = describeError(err);
-  process.stderr.write(`Error: ${msg}${err instanceof UsageError ? "\nSee 'skiff --help'." : ''}\n`);
+  const hint = err instanceof UsageError ? `\nSee 'skiff${err.line ? ` ${err.line}` : ''} --help'.` : '';
+  process.stderr.write(`Error: ${msg}${hint}\n`);
   if (process.env.SKIFF_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   process.exitCode = exitCodeOf(err);
 });

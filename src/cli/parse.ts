@@ -191,12 +191,10 @@ export function findCommand<C extends Named>(argv: readonly string[], commands: 
   for (const c of commands) for (const l of lineOf(c)) byLine.set(l, c);
   const top = byLine.get(first);
   if (top) return found(top, undefined, first, words.slice(1));
-  const isGroup = commands.some((c) => c.group === first && c.group !== 'top');
-  if (!isGroup) {
-    // `skiff UNKNOWN --help` is the top-level help, as Docker's
-    if (help || words.includes('--help')) return found(undefined, undefined, '', []);
-    throw new UsageError('command', `unknown command: skiff ${first}`, '', '');
-  }
+  // a group: the first word of a two-word line (`container ls`, or an alias's: `buildx build`)
+  const isGroup = [...byLine.keys()].some((l) => l.startsWith(`${first} `));
+  // `skiff UNKNOWN --help` is an error too (issue 16), not the top-level help
+  if (!isGroup) throw new UsageError('command', `unknown command: skiff ${first}`, '', '');
   const verb = words[1];
   if (verb === undefined || verb === '--help' || verb === '-h') return found(undefined, first, first, []);
   if (verb.startsWith('-')) throw new UsageError('flag', verb.startsWith('--') ? `unknown flag: ${verb.split('=')[0]}` : `unknown shorthand flag: '${verb[1]}' in ${verb}`, first, '');

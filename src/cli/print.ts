@@ -19,6 +19,7 @@ export async function printOutput(out: CommandOutput, s: Streams = process): Pro
     s.stdout.write(out);
     return 0;
   }
+  if (out.stderr !== undefined) s.stderr.write(out.stderr);
   if (out.stdout !== undefined) s.stdout.write(out.stdout);
   let code = out.exitCode ?? 0;
   if (out.items) {

@@ -1,25 +1,133 @@
 /**
- * The command registry: every command written as a descriptor (command.ts, `defineCommand`), one file
- * per verb under `commands/<group>/<verb>.ts`. A command line whose words name a registered command is
- * parsed by parse.ts (pflag's rules) and run here; the others still go to the yargs tree (cli.ts) until
- * every command is a descriptor (issue 21). Add a command: write its file and list it in REGISTERED.
+ * The command registry: every command is a descriptor (command.ts, `defineCommand`), one file per verb
+ * under `commands/<group>/<verb>.ts`, listed in REGISTERED. `runRegistered` is the one dispatch: the
+ * command word is found by parse.ts (findCommand), the arguments read with pflag's rules (parseCommand),
+ * the rootless re-exec decided by the descriptor's `userns`, the handler run and its output printed
+ * (print.ts); the help of skiff, of a group and of a command comes from the descriptors.
+ * Add a command: write its file and add one import and one entry here (sorted by group, then verb).
  */
-import { inUserns, reexecInUserns } from '../userns/enter.js';
 import { configure } from '../config.js';
-import { UsageError } from '../errors.js';
-import { commandLine, GROUPS, type Command, type CommandContext, type Group } from './command.js';
+import { mark } from '../lib/trace.js';
+import { skiffVersion } from '../lib/version.js';
+import { commandLine, GROUPS, type Command, type CommandContext, type Group, type OptionTable } from './command.js';
+import { saveCodeCache } from './launcher.js';
 import { aliasesOf } from './option-index.js';
-import { findCommand, parseCommand, usageOf } from './parse.js';
+import { findCommand, parseCommand, PERSISTENT_OPTIONS, ROOT_OPTIONS, usageOf } from './parse.js';
 import { printOutput } from './print.js';
+import containerAttach from './commands/container/attach.js';
+import containerCommit from './commands/container/commit.js';
+import containerCreate from './commands/container/create.js';
+import containerExec from './commands/container/exec.js';
+import containerInspect from './commands/container/inspect.js';
+import containerKill from './commands/container/kill.js';
+import containerLogs from './commands/container/logs.js';
+import containerLs from './commands/container/ls.js';
+import containerPause from './commands/container/pause.js';
+import containerPort from './commands/container/port.js';
+import containerPrune from './commands/container/prune.js';
+import containerRename from './commands/container/rename.js';
+import containerRestart from './commands/container/restart.js';
+import containerRm from './commands/container/rm.js';
+import containerRun from './commands/container/run.js';
+import containerStart from './commands/container/start.js';
+import containerStats from './commands/container/stats.js';
+import containerStop from './commands/container/stop.js';
+import containerTop from './commands/container/top.js';
+import containerUnpause from './commands/container/unpause.js';
+import containerUpdate from './commands/container/update.js';
+import containerWait from './commands/container/wait.js';
+import imageBuild from './commands/image/build.js';
+import imageHistory from './commands/image/history.js';
+import imageInspect from './commands/image/inspect.js';
+import imageLoad from './commands/image/load.js';
+import imageLs from './commands/image/ls.js';
+import imagePrune from './commands/image/prune.js';
+import imagePull from './commands/image/pull.js';
+import imagePush from './commands/image/push.js';
+import imageRm from './commands/image/rm.js';
+import imageSave from './commands/image/save.js';
+import imageTag from './commands/image/tag.js';
+import networkConnect from './commands/network/connect.js';
+import networkCreate from './commands/network/create.js';
+import networkDisconnect from './commands/network/disconnect.js';
+import networkInspect from './commands/network/inspect.js';
+import networkLs from './commands/network/ls.js';
+import networkPrune from './commands/network/prune.js';
+import networkRm from './commands/network/rm.js';
+import systemReset from './commands/system/reset.js';
+import systemService from './commands/system/service.js';
+import topInspect from './commands/top/inspect.js';
+import topLogin from './commands/top/login.js';
+import topLogout from './commands/top/logout.js';
+import topVersion from './commands/top/version.js';
+import volumeCreate from './commands/volume/create.js';
+import volumeExists from './commands/volume/exists.js';
+import volumeInspect from './commands/volume/inspect.js';
+import volumeLs from './commands/volume/ls.js';
+import volumePrune from './commands/volume/prune.js';
+import volumeRm from './commands/volume/rm.js';
 
-/** Every registered descriptor. */
-export const REGISTERED: readonly Command[] = [];
+/** Every command: one import and one entry each, sorted by group then verb. */
+export const REGISTERED: readonly Command[] = [
+  containerAttach,
+  containerCommit,
+  containerCreate,
+  containerExec,
+  containerInspect,
+  containerKill,
+  containerLogs,
+  containerLs,
+  containerPause,
+  containerPort,
+  containerPrune,
+  containerRename,
+  containerRestart,
+  containerRm,
+  containerRun,
+  containerStart,
+  containerStats,
+  containerStop,
+  containerTop,
+  containerUnpause,
+  containerUpdate,
+  containerWait,
+  imageBuild,
+  imageHistory,
+  imageInspect,
+  imageLoad,
+  imageLs,
+  imagePrune,
+  imagePull,
+  imagePush,
+  imageRm,
+  imageSave,
+  imageTag,
+  networkConnect,
+  networkCreate,
+  networkDisconnect,
+  networkInspect,
+  networkLs,
+  networkPrune,
+  networkRm,
+  systemReset,
+  systemService,
+  topInspect,
+  topLogin,
+  topLogout,
+  topVersion,
+  volumeCreate,
+  volumeExists,
+  volumeInspect,
+  volumeLs,
+  volumePrune,
+  volumeRm,
+];
 
 const namedOf = (cmds: readonly Command[]) => cmds.map((c) => ({ group: c.group as string, name: c.name, aliases: c.aliases ?? [], c }));
 
-/** Docker's help of one command: usage line, description, options. */
-export function helpOf(c: Command, invokedAs: string): string {
-  const rows = Object.entries(c.options)
+/** pflag's option rows: `  -a, --all             Show all ...` (hidden ones left out). */
+function optionRows(table: OptionTable): string {
+  const rows = Object.entries(table)
     .filter(([, o]) => !o.hidden)
     .map(([k, o]) => {
       const short = aliasesOf(o).find((a) => a.length === 1);
@@ -28,72 +136,89 @@ export function helpOf(c: Command, invokedAs: string): string {
       return [`${short ? `-${short}, ` : '    '}--${k}${type}`, `${o.describe ?? ''}${def}`] as const;
     });
   const w = Math.max(0, ...rows.map((r) => r[0].length));
-  const aliases = c.aliases?.length ? `\nAliases:\n  ${[commandLine(c), ...c.aliases].join(', ')}\n` : '';
-  const opts = rows.length ? `\nOptions:\n${rows.map(([a, b]) => `  ${a.padEnd(w)}   ${b}`).join('\n')}\n` : '';
-  return `\nUsage:  skiff ${invokedAs} ${usageOf(c)}\n\n${c.describe}\n${aliases}${opts}`;
+  return rows.map(([a, b]) => `  ${a.padEnd(w)}   ${b}`).join('\n');
 }
 
-/** The help of a management group whose verbs are all registered. */
-function groupHelp(group: string, cmds: readonly Command[]): string {
-  const verbs = cmds.filter((c) => c.group === group && !c.hidden);
-  const w = Math.max(0, ...verbs.map((c) => c.name.length));
-  return `\nUsage:  skiff ${group} COMMAND\n\n${GROUPS[group as Group] ?? ''}\n\nCommands:\n${verbs.map((c) => `  ${c.name.padEnd(w)}   ${c.describe}`).join('\n')}\n\nRun 'skiff ${group} COMMAND --help' for more information on a command.\n`;
+/** Rows `  name   description` aligned. */
+const listRows = (rows: readonly (readonly [string, string])[]): string => {
+  const w = Math.max(0, ...rows.map((r) => r[0].length));
+  return rows.map(([a, b]) => `  ${a.padEnd(w)}   ${b}`).join('\n');
+};
+
+/** Docker's help of one command: usage line, description, aliases, options. */
+export function helpOf(c: Command, invokedAs: string): string {
+  const rows = optionRows(c.options);
+  const aliases = c.aliases?.length ? `\nAliases:\n  ${[commandLine(c), ...c.aliases].map((l) => `skiff ${l}`).join(', ')}\n` : '';
+  return `\nUsage:  skiff ${invokedAs} ${usageOf(c)}\n\n${c.describe}\n${aliases}${rows ? `\nOptions:\n${rows}\n` : ''}`;
 }
 
-/**
- * Run argv if it names a registered command (or the help of a group only the registry has); false:
- * the yargs tree takes it. `yargsWords`: the top-level words yargs knows (their groups' help stays there).
- */
-export async function runRegistered(argv: readonly string[], yargsWords: ReadonlySet<string>, cmds: readonly Command[] = REGISTERED): Promise<boolean> {
-  const named = namedOf(cmds);
-  if (!named.length) return false;
-  let found;
-  try {
-    found = findCommand(argv, named);
-  } catch (e) {
-    // not a registered command line: yargs says what it is, unless the word is the registry's alone
-    if (e instanceof UsageError && !registeredOnly(argv, yargsWords, cmds)) return false;
-    throw e;
+/** The commands a group word lists: its verbs, or for a word that only aliases use (`buildx`), those lines. */
+function verbsOf(group: string, cmds: readonly Command[]): [string, Command][] {
+  const own = cmds.filter((c) => c.group === group && !c.hidden).map((c): [string, Command] => [c.name, c]);
+  if (own.length) return own;
+  return cmds.flatMap((c) => (c.hidden ? [] : (c.aliases ?? []).filter((l) => l.startsWith(`${group} `)).map((l): [string, Command] => [l.slice(group.length + 1), c])));
+}
+
+/** The help of a management group (`skiff container`). */
+export function groupHelp(group: string, cmds: readonly Command[] = REGISTERED): string {
+  const verbs = verbsOf(group, cmds).sort(([a], [b]) => (a < b ? -1 : 1));
+  return `\nUsage:  skiff ${group} COMMAND\n\n${GROUPS[group as Group] ?? ''}\n\nCommands:\n${listRows(verbs.map(([v, c]) => [v, c.describe]))}\n\nRun 'skiff ${group} COMMAND --help' for more information on a command.\n`;
+}
+
+/** Docker's most used commands, listed first in `skiff --help` (those skiff has). */
+const COMMON = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'search', 'version', 'info'];
+
+/** `skiff --help`: common commands, management commands (groups), the other commands, global options. */
+export function topHelp(cmds: readonly Command[] = REGISTERED): string {
+  const singles = new Map<string, Command>();
+  for (const c of cmds) {
+    if (c.hidden) continue;
+    for (const l of [commandLine(c), ...(c.aliases ?? [])]) if (!l.includes(' ')) singles.set(l, c);
   }
+  const groups = [...new Set(cmds.filter((c) => c.group !== 'top' && !c.hidden).map((c) => c.group))].sort();
+  const common = COMMON.filter((w) => singles.has(w)).map((w): [string, string] => [w, singles.get(w)!.describe]);
+  const others = [...singles].filter(([w]) => !COMMON.includes(w)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([w, c]): [string, string] => [w, c.describe]);
+  return (
+    `\nUsage:  skiff [OPTIONS] COMMAND\n\nA daemonless, Docker-compatible container engine\n\n` +
+    `Common Commands:\n${listRows(common)}\n\nManagement Commands:\n${listRows(groups.map((g) => [g, GROUPS[g]]))}\n\n` +
+    `Commands:\n${listRows(others)}\n\nGlobal Options:\n${optionRows({ ...ROOT_OPTIONS, ...PERSISTENT_OPTIONS })}\n\n` +
+    `Run 'skiff COMMAND --help' for more information on a command.\n`
+  );
+}
+
+/** Run the command line `argv` (after `skiff`): find the command, parse its arguments, run it, print its output. */
+export async function runRegistered(argv: readonly string[], cmds: readonly Command[] = REGISTERED): Promise<void> {
+  const found = findCommand(argv, namedOf(cmds));
+  const root = found.root as { root?: string; runroot?: string; config?: string; version?: boolean };
+  if (root.config !== undefined) process.env.DOCKER_CONFIG = root.config;
   if (!found.command) {
-    if (!found.group || yargsWords.has(found.group)) return false;
-    process.stdout.write(groupHelp(found.group, cmds));
-    return true;
+    if (root.version && !found.group) process.stdout.write(`skiff version ${skiffVersion()}\n`);
+    else process.stdout.write(found.group ? groupHelp(found.group, cmds) : topHelp(cmds));
+    return;
   }
   const c = found.command.c;
-  configure({ root: found.root.root as string | undefined, runroot: found.root.runroot as string | undefined });
+  if (found.help) {
+    process.stdout.write(helpOf(c, found.invokedAs));
+    return;
+  }
   const parsed = parseCommand(found.rest, c, found.invokedAs);
   if (parsed === 'help') {
     process.stdout.write(helpOf(c, found.invokedAs));
-    return true;
+    return;
   }
-  configure({ root: (parsed.options.root ?? found.root.root) as string | undefined, runroot: (parsed.options.runroot ?? found.root.runroot) as string | undefined });
-  if (c.userns && process.getuid!() !== 0 && !inUserns()) reexecInUserns([...argv]);
+  configure({ root: (parsed.options.root as string | undefined) ?? root.root, runroot: (parsed.options.runroot as string | undefined) ?? root.runroot });
+  if (c.userns) {
+    const { inUserns, reexecInUserns } = await import('../userns/enter.js');
+    if (process.getuid!() !== 0 && !inUserns()) reexecInUserns([...argv]);
+  }
   const ctx: CommandContext = {
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
     invokedAs: found.invokedAs,
-    beforeExecve: () => undefined,
+    beforeExecve: saveCodeCache,
   };
+  mark('loaded');
   const code = await printOutput(await c.run(parsed, ctx));
   if (code) process.exitCode = code;
-  return true;
-}
-
-/** Whether argv's first word is a group or command only the registry has. */
-function registeredOnly(argv: readonly string[], yargsWords: ReadonlySet<string>, cmds: readonly Command[]): boolean {
-  const word = argv.find((a) => !a.startsWith('-'));
-  return word !== undefined && !yargsWords.has(word) && cmds.some((c) => (c.group === 'top' ? c.name : c.group) === word);
-}
-
-/** yargs entries for the registered groups and top-level commands it does not have (its `--help` lists them). */
-export function registeredSummaries(yargsWords: ReadonlySet<string>): { command: string; describe: string }[] {
-  const out = new Map<string, string>();
-  for (const c of REGISTERED) {
-    if (c.hidden) continue;
-    const word = c.group === 'top' ? c.name : c.group;
-    if (!yargsWords.has(word) && !out.has(word)) out.set(word, c.group === 'top' ? c.describe : GROUPS[c.group]);
-  }
-  return [...out].map(([command, describe]) => ({ command, describe }));
 }

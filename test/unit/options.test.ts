@@ -1,54 +1,39 @@
 /**
- * The run path's fast argv parser (src/cli/fast.ts over src/cli/options.ts) against yargs, the
- * parser it stands in for: on the same argv lists, whatever the fast parser accepts must be read
- * exactly as yargs reads it (same command, option values, image and container command), and it
- * must decline (undefined: the CLI then hands the argv to yargs) whatever it is not sure about.
+ * run/create/pull command lines through the one dispatch (src/cli/registry.ts: parse.ts's findCommand
+ * and parseCommand over the descriptors in REGISTERED, with the option tables of run-options.ts and
+ * pull-options.ts). These argv lists were the fast path's (src/cli/fast.ts, checked against yargs until
+ * the registry replaced both): each must still be read as the command it names, with the same values,
+ * image and container command; the ones that were errors are errors (pflag's words now).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CommandModule } from 'yargs';
-import { buildParser } from '../../src/cli/cli.js';
-import { splitArgv } from '../../src/cli/argv.js';
-import { parseRunArgv } from '../../src/cli/fast.js';
-import { GLOBAL_OPTIONS, parseFast, valueFlags } from '../../src/cli/options.js';
-import { CREATE_OPTIONS, RUN_OPTIONS } from '../../src/cli/commands/run-options.js';
-import { create, run } from '../../src/cli/commands/run.js';
-import { pull } from '../../src/cli/commands/image.js';
-import { PULL_OPTIONS } from '../../src/cli/commands/pull-options.js';
+import { UsageError } from '../../src/errors.js';
+import { findCommand, parseCommand } from '../../src/cli/parse.js';
+import { REGISTERED } from '../../src/cli/registry.js';
+
+const NAMED = REGISTERED.map((c) => ({ group: c.group as string, name: c.name, aliases: c.aliases ?? [], c }));
 
 interface Parsed {
   command: string;
-  args: Record<string, unknown>;
+  options: Record<string, unknown>;
+  image?: string;
   rest: string[];
 }
 
-/** What yargs gives run/create's handler for `argv`, the CLI's way (splitArgv, then yargs); an Error if it refuses. */
-async function viaYargs(argv: string[]): Promise<Parsed | Error> {
-  const { head, tail } = splitArgv(argv);
-  let got: Parsed | undefined;
-  const capture = (m: CommandModule, name: string): CommandModule => ({
-    ...m,
-    handler: (a) => {
-      got = { command: name, args: a as Record<string, unknown>, rest: tail };
-    },
-  });
-  const cmds = [capture(run, 'run'), capture(create, 'create')];
-  const pulls = [capture(pull, 'pull')];
-  const group: CommandModule = { command: 'container <command>', describe: 'x', builder: (y) => y.command(cmds).demandCommand(1), handler: () => undefined };
-  const imageGroup: CommandModule = { command: 'image <command>', describe: 'x', builder: (y) => y.command(pulls).demandCommand(1), handler: () => undefined };
+/** What the registry hands the handler for `argv`; an Error if it refuses. 'help' for help. */
+function read(argv: string[]): Parsed | Error | 'help' {
   try {
-    await buildParser(head, [...cmds, ...pulls, group, imageGroup]).exitProcess(false).parseAsync();
+    const f = findCommand(argv, NAMED);
+    if (!f.command || f.help) return 'help';
+    const p = parseCommand(f.rest, f.command.c, f.invokedAs);
+    if (p === 'help') return 'help';
+    return { command: f.command.name, options: { ...p.options, ...(f.root.root !== undefined && p.options.root === undefined ? { root: f.root.root } : {}) }, image: p.args.image as string | undefined, rest: (p.args.command as string[] | undefined) ?? [] };
   } catch (e) {
     return e as Error;
   }
-  return got ?? new Error('no handler ran (help?)');
 }
 
-const KEYS = [...Object.keys(RUN_OPTIONS), ...Object.keys(PULL_OPTIONS), ...Object.keys(GLOBAL_OPTIONS), 'image'];
-const pick = (a: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(KEYS.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
-
-/** argv lists the fast path must take, and read as yargs does */
+/** run/create/pull argv lists (taken by the old fast path, read as yargs read them): each is a command line */
 const TAKEN: string[][] = [
   ['run', '--rm', 'busybox', 'true'],
   ['run', '-it', 'busybox', 'sh'],
@@ -100,83 +85,82 @@ const TAKEN: string[][] = [
   ['create', '--stop-signal=USR1', '--stop-timeout=0', 'busybox'],
 ];
 
-/** argv lists the fast path must leave to yargs (help, errors, shapes it does not know) */
-const DECLINED: string[][] = [
-  [],
-  ['images'],
-  ['version'],
-  ['run'],
-  ['run', '--help'],
-  ['run', '--rm'],
-  ['run', '--bogus', 'busybox'],
-  ['run', '--pull', 'bogus', 'busybox'],
-  ['run', '--rm', 'true', 'busybox'],
-  ['run', '-d', 'false', 'busybox'],
-  ['run', '--name'],
-  ['run', '--name', '-x', 'busybox'],
-  ['run', '-x', 'busybox'],
-  ['run', '-e'],
-  ['run', '-eA=1', 'busybox'],
-  ['run', '-e=A=1', 'busybox'],
-  ['run', '-ei', 'A=1', 'busybox'],
-  ['run', '--rm=yes', 'busybox'],
-  ['run', '--health-retries', 'x', 'busybox'],
-  ['run', '--no-healthcheck', 'false', 'busybox'],
-  ['run', '--stop-timeout', 'soon', 'busybox'],
-  ['create', '-d', 'busybox'],
-  ['--root', 'a', 'run', '--root', 'b', 'busybox'],
-  ['--root', 'a', '--root', 'b', 'run', 'busybox'],
-  ['--bogus', 'run', 'busybox'],
-  ['--', 'run', 'busybox'],
-  ['container', 'ls'],
-  ['exec', 'c1', 'ls'],
-  ['pull'],
-  ['pull', 'busybox', 'extra'],
-  ['pull', '--tls-verify', 'false', 'busybox'],
-  ['pull', '-t', 'busybox'],
-  ['container', 'pull', 'busybox'],
-  ['image', 'run', 'busybox'],
-];
 
-test('the fast parser reads every run/create/pull argv it takes exactly as yargs does', async () => {
+
+const taken = (argv: string[]): Parsed => {
+  const r = read(argv);
+  assert.ok(r !== 'help' && !(r instanceof Error), `${JSON.stringify(argv)}: ${String(r)}`);
+  return r;
+};
+
+test('every run/create/pull line is read as the command it names, its image and its container command', () => {
   for (const argv of TAKEN) {
-    const fast = parseRunArgv(argv);
-    assert.ok(fast, `fast path declined ${JSON.stringify(argv)}`);
-    const y = await viaYargs(argv);
-    assert.ok(!(y instanceof Error), `yargs refused ${JSON.stringify(argv)}: ${String(y)}`);
-    assert.equal(fast.command, y.command, JSON.stringify(argv));
-    assert.deepEqual(pick(fast.args), pick(y.args), JSON.stringify(argv));
-    assert.deepEqual(fast.rest, y.rest, JSON.stringify(argv));
+    const r = taken(argv);
+    const verb = argv.find((a) => ['run', 'create', 'pull'].includes(a))!;
+    assert.equal(r.command, verb, JSON.stringify(argv));
+    // the image is the first argument after the options; for run/create the rest is the container's, verbatim
+    const i = argv.lastIndexOf(r.image!);
+    assert.ok(i > argv.indexOf(verb), JSON.stringify(argv));
+    assert.deepEqual(r.rest, argv.slice(i + 1), JSON.stringify(argv));
   }
 });
 
-test('the fast parser leaves help, errors and unknown shapes to yargs', async () => {
-  for (const argv of DECLINED) assert.equal(parseRunArgv(argv), undefined, JSON.stringify(argv));
-  // and those yargs accepts it reads as yargs would had it taken them: nothing to compare, but
-  // the ones that are errors must be errors in yargs too (the fast path never invents a meaning)
-  for (const argv of [['run', '--bogus', 'busybox'], ['run', '--pull', 'bogus', 'busybox'], ['create', '-d', 'busybox'], ['run', '-x', 'busybox']]) {
-    assert.ok((await viaYargs(argv)) instanceof Error, JSON.stringify(argv));
-  }
-});
-
-test('parseFast: values, repeats, defaults, the positional and the rest', () => {
-  const p = parseFast(['-it', '-e', 'A=1', '--env=B=2', '--name', 'n', 'img', '-x', '--', 'y'], CREATE_OPTIONS);
-  assert.ok(p);
-  assert.deepEqual(p.values.env, ['A=1', 'B=2']);
-  assert.equal(p.values.interactive, true);
-  assert.equal(p.values.tty, true);
-  assert.equal(p.values.name, 'n');
-  assert.equal(p.values.network, undefined); // no default: create picks the default network (bridge)
+test('values as the handlers got them: lists, the last single value, defaults, skiff\'s options before or after the command', () => {
+  const p = taken(['run', '-it', '-e', 'A=1', '--env=B=2', '--name', 'n', 'img', '-x', '--', 'y']);
+  assert.deepEqual(p.options.env, ['A=1', 'B=2']);
+  assert.equal(p.options.interactive, true);
+  assert.equal(p.options.tty, true);
+  assert.equal(p.options.name, 'n');
+  assert.deepEqual(p.options.network, []); // no default: create picks the default network (bridge)
   // --network is repeatable (several networks), --net its alias
-  assert.deepEqual(parseFast(['--network', 'a', '--net', 'b', 'img'], CREATE_OPTIONS)?.values.network, ['a', 'b']);
-  assert.equal(p.values.pull, 'missing');
-  assert.equal(p.positional, 'img');
+  assert.deepEqual(taken(['run', '--network', 'a', '--net', 'b', 'img']).options.network, ['a', 'b']);
+  assert.equal(p.options.pull, 'missing');
+  assert.equal(p.image, 'img');
   assert.deepEqual(p.rest, ['-x', '--', 'y']);
-  assert.equal(parseFast(['--rm'], CREATE_OPTIONS)?.positional, undefined);
+  assert.deepEqual(taken(['run', '--rm', '--', 'busybox', 'ls', '-la']).rest, ['ls', '-la']);
+  assert.equal(taken(['run', '--rm=false', '--init=true', 'busybox']).options.rm, false);
+  assert.equal(taken(['run', '--entrypoint', '', 'busybox']).options.entrypoint, '');
+  assert.equal(taken(['create', '--stop-signal=USR1', '--stop-timeout=0', 'busybox']).options['stop-timeout'], 0);
+  assert.equal(taken(['run', '-d', '--health-retries', '2', 'busybox']).options['health-retries'], 2);
+  assert.equal(taken(['--root', '/tmp/r', 'run', 'busybox']).options.root, '/tmp/r');
+  assert.equal(taken(['run', '--root=/tmp/r', 'busybox']).options.root, '/tmp/r');
+  assert.equal(taken(['pull', '--tls-verify=false', '--quiet', 'busybox']).options['tls-verify'], false);
+  assert.equal(taken(['pull', '-aq', '--platform', 'linux/arm64', 'busybox']).options['all-tags'], true);
+  // pflag: a single-value flag given twice keeps the last value; a value is the next argument whatever it looks like
+  assert.equal(taken(['run', '--name', 'a', '--name', 'b', 'busybox']).options.name, 'b');
+  assert.equal(taken(['run', '--name', '-x', 'busybox']).options.name, '-x');
+  assert.deepEqual(taken(['run', '-eA=1', 'busybox']).options.env, ['A=1']);
+  assert.equal(taken(['run', '-d', 'false', 'busybox']).image, 'false');
 });
 
-test('valueFlags: the options that take a value, with their aliases (what splitArgv skips)', () => {
-  const v = valueFlags(RUN_OPTIONS);
-  for (const f of ['name', 'env', 'e', 'volume', 'v', 'network', 'net', 'pull', 'hostname', 'h', 'restart', 'log-opt', 'health-cmd', 'health-retries', 'stop-signal', 'stop-timeout']) assert.ok(v.includes(f), f);
-  for (const f of ['rm', 'i', 't', 'd', 'detach', 'interactive', 'privileged', 'no-healthcheck']) assert.ok(!v.includes(f), f);
+test('what the old fast path left to yargs: help, and errors with pflag\'s and cobra\'s words', () => {
+  assert.equal(read([]), 'help');
+  assert.equal(read(['run', '--help']), 'help');
+  const refused: [string[], RegExp][] = [
+    [['run'], /'skiff run' requires at least 1 argument/],
+    [['run', '--rm'], /'skiff run' requires at least 1 argument/],
+    [['run', '--bogus', 'busybox'], /^unknown flag: --bogus$/],
+    [['run', '--pull', 'bogus', 'busybox'], /invalid pull option: 'bogus': must be one of "missing", "always" or "never"/],
+    [['run', '--name'], /^flag needs an argument: --name$/],
+    [['run', '-x', 'busybox'], /^unknown shorthand flag: 'x' in -x$/],
+    [['run', '-e'], /^flag needs an argument: 'e' in -e$/],
+    [['run', '--rm=yes', 'busybox'], /invalid argument "yes" for "--rm" flag/],
+    [['run', '--health-retries', 'x', 'busybox'], /invalid argument "x" for "--health-retries" flag: strconv.ParseInt/],
+    [['run', '--stop-timeout', 'soon', 'busybox'], /invalid argument "soon" for "--stop-timeout" flag/],
+    [['create', '-d', 'busybox'], /^unknown shorthand flag: 'd' in -d$/],
+    [['--bogus', 'run', 'busybox'], /^unknown flag: --bogus$/],
+    [['pull'], /'skiff pull' requires 1 argument/],
+    [['pull', 'busybox', 'extra'], /'skiff pull' requires 1 argument/],
+    [['pull', '-t', 'busybox'], /^unknown shorthand flag: 't' in -t$/],
+    [['container', 'pull', 'busybox'], /unknown command: skiff container pull/],
+    [['image', 'run', 'busybox'], /unknown command: skiff image run/],
+  ];
+  for (const [argv, re] of refused) {
+    const r = read(argv);
+    assert.ok(r instanceof UsageError, `${JSON.stringify(argv)}: ${JSON.stringify(r)}`);
+    assert.match(r.message, re, JSON.stringify(argv));
+  }
+  // lines that were yargs' to read are other commands, or valid pflag lines
+  assert.equal((taken(['container', 'ls']) as Parsed).command, 'ls');
+  assert.deepEqual(taken(['exec', 'c1', 'ls']).rest, ['ls']);
 });

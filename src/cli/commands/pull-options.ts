@@ -1,5 +1,5 @@
-/** `pull`'s options: one table for yargs (image.ts) and the fast path (fast.ts), which loads only this file. */
-import type { OptionTable } from '../options.js';
+/** `pull`'s options (the descriptor, image/pull.ts, reads them). */
+import type { OptionTable } from '../command.js';
 
 export const PULL_OPTIONS = {
   'all-tags': { alias: 'a', type: 'boolean', default: false, describe: 'Download all tagged images in the repository' },

@@ -1,9 +1,7 @@
-/** Options shared by `run` and `create` (one definition; both commands use it). */
-import type { Argv } from 'yargs';
+/** Options shared by `run` and `create` (one definition; both descriptors, container/run.ts and container/create.ts, use it). */
 import type { CreateOptions } from '../../container/create.js';
 import type { ResourceOptions } from '../../container/resources.js';
-import { registerPassthrough } from '../argv.js';
-import { GLOBAL_OPTIONS, valueFlags, type OptionTable } from '../options.js';
+import type { OptionTable } from '../command.js';
 
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
@@ -31,7 +29,7 @@ export const UPDATE_OPTIONS = {
 
 /** The limits only `create`/`run` take (the process's and the mounts': not changed on a running container). */
 const PROCESS_LIMIT_OPTIONS = {
-  ulimit: { type: 'string', describe: 'Ulimit options (name=soft[:hard], repeatable)' },
+  ulimit: { type: 'string', repeat: true, describe: 'Ulimit options (name=soft[:hard], repeatable)' },
   'shm-size': { type: 'string', describe: 'Size of /dev/shm (default 64m)' },
   'oom-kill-disable': { type: 'boolean', default: false, describe: 'Disable OOM Killer' },
   'oom-score-adj': { type: 'string', describe: "Tune host's OOM preferences (-1000 to 1000)" },
@@ -52,57 +50,57 @@ export function toResourceOptions(a: Record<string, unknown>): ResourceOptions {
 export const warnLine = (line: string): void => void process.stderr.write(`WARNING: ${line}\n`);
 
 /**
- * The options of `create` (and `run`), one entry each: yargs' builder and the fast parser of the
- * run path (src/cli/fast.ts) are both derived from this table. Add an option here and both know it.
+ * The options of `create` (and `run`), one entry each (the parser, parse.ts, and the help read it).
+ * `repeat: true` for a flag given many times (a list); any other keeps its last value, as pflag.
  */
 export const CREATE_OPTIONS = {
   name: { type: 'string', describe: 'Assign a name to the container' },
   interactive: { alias: 'i', type: 'boolean', default: false, describe: 'Keep STDIN open' },
   tty: { alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-TTY' },
   rm: { type: 'boolean', default: false, describe: 'Automatically remove the container when it exits' },
-  env: { alias: 'e', type: 'string', describe: 'Set environment variables (repeatable)' },
-  'env-file': { type: 'string', describe: 'Read in a file of environment variables (repeatable)' },
+  env: { alias: 'e', type: 'string', repeat: true, describe: 'Set environment variables (repeatable)' },
+  'env-file': { type: 'string', repeat: true, describe: 'Read in a file of environment variables (repeatable)' },
   user: { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' },
   workdir: { alias: 'w', type: 'string', describe: 'Working directory inside the container' },
   entrypoint: { type: 'string', describe: 'Overwrite the default ENTRYPOINT of the image' },
   hostname: { alias: 'h', type: 'string', describe: 'Container host name' },
-  volume: { alias: 'v', type: 'string', describe: 'Bind mount a volume (SRC:DST[:ro])' },
-  mount: { type: 'string', describe: 'Attach a filesystem mount (type=bind|tmpfs|volume,...)' },
-  tmpfs: { type: 'string', describe: 'Mount a tmpfs directory' },
-  network: { alias: 'net', type: 'string', describe: 'Connect a container to a network: bridge (default), NAME, host, none, container:NAME|ID (repeatable)' },
-  'network-alias': { alias: 'net-alias', type: 'string', describe: 'Add network-scoped alias for the container' },
+  volume: { alias: 'v', type: 'string', repeat: true, describe: 'Bind mount a volume (SRC:DST[:ro])' },
+  mount: { type: 'string', repeat: true, describe: 'Attach a filesystem mount (type=bind|tmpfs|volume,...)' },
+  tmpfs: { type: 'string', repeat: true, describe: 'Mount a tmpfs directory' },
+  network: { alias: 'net', type: 'string', repeat: true, describe: 'Connect a container to a network: bridge (default), NAME, host, none, container:NAME|ID (repeatable)' },
+  'network-alias': { alias: 'net-alias', type: 'string', repeat: true, describe: 'Add network-scoped alias for the container' },
   ip: { type: 'string', describe: 'IPv4 address (e.g., 172.30.100.104)' },
   'mac-address': { type: 'string', describe: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)' },
-  dns: { type: 'string', describe: 'Set custom DNS servers' },
-  'dns-search': { type: 'string', describe: 'Set custom DNS search domains' },
-  'dns-option': { alias: 'dns-opt', type: 'string', describe: 'Set DNS options' },
-  'add-host': { type: 'string', describe: 'Add a custom host-to-IP mapping (host:ip)' },
+  dns: { type: 'string', repeat: true, describe: 'Set custom DNS servers' },
+  'dns-search': { type: 'string', repeat: true, describe: 'Set custom DNS search domains' },
+  'dns-option': { alias: 'dns-opt', type: 'string', repeat: true, describe: 'Set DNS options' },
+  'add-host': { type: 'string', repeat: true, describe: 'Add a custom host-to-IP mapping (host:ip)' },
   domainname: { type: 'string', describe: 'Container NIS domain name' },
-  publish: { alias: 'p', type: 'string', describe: "Publish a container's port(s) to the host" },
+  publish: { alias: 'p', type: 'string', repeat: true, describe: "Publish a container's port(s) to the host" },
   'publish-all': { alias: 'P', type: 'boolean', default: false, describe: 'Publish all exposed ports to random ports' },
-  expose: { type: 'string', describe: 'Expose a port or a range of ports' },
+  expose: { type: 'string', repeat: true, describe: 'Expose a port or a range of ports' },
   privileged: { type: 'boolean', default: false, describe: 'Give extended privileges to this container' },
-  device: { type: 'string', describe: 'Add a host device to the container (HOST[:CONTAINER[:PERMS]], repeatable)' },
-  'device-cgroup-rule': { type: 'string', describe: "Add a rule to the cgroup allowed devices list ('c 1:3 rwm', repeatable)" },
-  'cap-add': { type: 'string', describe: 'Add Linux capabilities' },
-  'cap-drop': { type: 'string', describe: 'Drop Linux capabilities' },
-  'security-opt': { type: 'string', describe: 'Security options (no-new-privileges, seccomp=..., unmask=...)' },
+  device: { type: 'string', repeat: true, describe: 'Add a host device to the container (HOST[:CONTAINER[:PERMS]], repeatable)' },
+  'device-cgroup-rule': { type: 'string', repeat: true, describe: "Add a rule to the cgroup allowed devices list ('c 1:3 rwm', repeatable)" },
+  'cap-add': { type: 'string', repeat: true, describe: 'Add Linux capabilities' },
+  'cap-drop': { type: 'string', repeat: true, describe: 'Drop Linux capabilities' },
+  'security-opt': { type: 'string', repeat: true, describe: 'Security options (no-new-privileges, seccomp=..., unmask=...)' },
   'read-only': { type: 'boolean', default: false, describe: "Mount the container's root filesystem as read only" },
   init: { type: 'boolean', default: false, describe: 'Run an init inside the container that forwards signals and reaps processes' },
-  label: { alias: 'l', type: 'string', describe: 'Set meta data on a container' },
+  label: { alias: 'l', type: 'string', repeat: true, describe: 'Set meta data on a container' },
   pull: { type: 'string', choices: ['missing', 'always', 'never'], default: 'missing', describe: 'Pull image before running' },
   platform: { type: 'string', describe: 'Set platform if server is multi-platform capable' },
   restart: { type: 'string', default: 'no', describe: 'Restart policy: no, on-failure[:max-retries], always, unless-stopped' },
   'log-driver': { type: 'string', default: 'json-file', describe: 'Logging driver: json-file or none' },
-  'log-opt': { type: 'string', describe: 'Log driver options: max-size=10m, max-file=3 (repeatable)' },
+  'log-opt': { type: 'string', repeat: true, describe: 'Log driver options: max-size=10m, max-file=3 (repeatable)' },
   'health-cmd': { type: 'string', describe: 'Command to run to check health' },
   'health-interval': { type: 'string', describe: 'Time between running the check (ms|s|m|h) (default 30s)' },
   'health-timeout': { type: 'string', describe: 'Maximum time to allow one check to run (ms|s|m|h) (default 30s)' },
-  'health-retries': { type: 'number', describe: 'Consecutive failures needed to report unhealthy (default 3)' },
+  'health-retries': { type: 'int', describe: 'Consecutive failures needed to report unhealthy (default 3)' },
   'health-start-period': { type: 'string', describe: 'Start period for the container to initialize before counting retries (ms|s|m|h) (default 0s)' },
   'no-healthcheck': { type: 'boolean', default: false, describe: 'Disable any container-specified HEALTHCHECK' },
   'stop-signal': { type: 'string', describe: 'Signal to stop the container (default: the image STOPSIGNAL, else SIGTERM)' },
-  'stop-timeout': { type: 'number', describe: 'Timeout (in seconds) to stop a container (default 10)' },
+  'stop-timeout': { type: 'int', describe: 'Timeout (in seconds) to stop a container (default 10)' },
   ...LIMIT_OPTIONS,
   ...PROCESS_LIMIT_OPTIONS,
 } as const satisfies OptionTable;
@@ -112,14 +110,6 @@ export const RUN_OPTIONS = {
   ...CREATE_OPTIONS,
   detach: { alias: 'd', type: 'boolean', default: false, describe: 'Run container in background and print container ID' },
 } as const satisfies OptionTable;
-
-/** The builder of both commands: the image positional and an option table. */
-export function createOptions<T>(y: Argv<T>, table: OptionTable = CREATE_OPTIONS) {
-  return y.positional('image', { type: 'string', describe: 'Image to run', demandOption: true }).options(table);
-}
-
-registerPassthrough('run', [...valueFlags(RUN_OPTIONS), ...valueFlags(GLOBAL_OPTIONS)]);
-registerPassthrough('create', [...valueFlags(CREATE_OPTIONS), ...valueFlags(GLOBAL_OPTIONS)]);
 
 export function toCreateOptions(a: Record<string, unknown>, command: string[]): CreateOptions {
   return {

@@ -1,0 +1,24 @@
+/** `attach`: the container's streams through its monitor's attach socket; exits with the container's code. */
+import { defineCommand } from '../../command.js';
+
+export default defineCommand({
+  group: 'container',
+  name: 'attach',
+  aliases: ['attach'],
+  describe: 'Attach local standard input, output, and error streams to a running container',
+  positionals: [{ name: 'container', required: true }],
+  options: {
+    'no-stdin': { type: 'boolean', default: false, describe: 'Do not attach STDIN' },
+    'sig-proxy': { type: 'boolean', default: true, describe: 'Proxy all received signals to the process' },
+    'detach-keys': { type: 'string', describe: 'Override the key sequence for detaching a container (default "ctrl-p,ctrl-q")' },
+  },
+  handler: async (o, { container }) => {
+    const [{ attachContainer }, { findContainer }] = await Promise.all([import('../../../container/attach.js'), import('../../../store/containers.js')]);
+    const code = await attachContainer(findContainer(container), {
+      stdin: !o['no-stdin'],
+      sigProxy: o['sig-proxy'],
+      ...(o['detach-keys'] ? { detachKeys: o['detach-keys'] } : {}),
+    });
+    return { exitCode: code < 0 ? 255 : code };
+  },
+});

@@ -1,0 +1,37 @@
+/** `ps` / `container ls`: Docker's columns, --format, --filter. (Plain listings never get here: bin/skiff sends them to skiff-shim ps.) */
+import { defineCommand } from '../../command.js';
+
+export default defineCommand({
+  group: 'container',
+  name: 'ls',
+  aliases: ['container list', 'container ps', 'ps'],
+  describe: 'List containers',
+  positionals: [],
+  options: {
+    all: { alias: 'a', type: 'boolean', default: false, describe: 'Show all containers (default shows just running)' },
+    quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Only display container IDs' },
+    'no-trunc': { type: 'boolean', default: false, describe: "Don't truncate output" },
+    last: { alias: 'n', type: 'int', describe: 'Show n last created containers (includes all states)' },
+    latest: { alias: 'l', type: 'boolean', default: false, describe: 'Show the latest created container' },
+    filter: { alias: 'f', type: 'string', repeat: true, describe: 'Filter output based on conditions provided' },
+    format: { type: 'string', describe: 'Format output using a Go template' },
+  },
+  handler: async (o) => {
+    const [{ listContainerRows }, { formatOutput }] = await Promise.all([import('../../../container/list.js'), import('../../output/table.js')]);
+    const rows = await listContainerRows({ all: o.all, last: o.latest ? 1 : o.last, filters: o.filter, noTrunc: o['no-trunc'] });
+    return formatOutput(rows, {
+      format: o.format,
+      quiet: o.quiet ? (r) => r.ID : undefined,
+      defaultTable: [
+        { header: 'CONTAINER ID', field: (r) => r.ID },
+        { header: 'IMAGE', field: (r) => r.Image },
+        { header: 'COMMAND', field: (r) => r.Command },
+        { header: 'CREATED', field: (r) => r.RunningFor },
+        { header: 'STATUS', field: (r) => r.Status },
+        { header: 'PORTS', field: (r) => r.Ports },
+        { header: 'NAMES', field: (r) => r.Names },
+      ],
+      headerNames: { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' },
+    });
+  },
+});

@@ -1,0 +1,24 @@
+/** `run`: create a container and start it (attached, or -d). On the start-up critical path: domain modules load on use. */
+import { defineCommand } from '../../command.js';
+import { RUN_OPTIONS, toCreateOptions, warnLine } from '../run-options.js';
+
+export default defineCommand({
+  group: 'container',
+  name: 'run',
+  aliases: ['run'],
+  describe: 'Create and run a new container from an image',
+  usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+  positionals: [{ name: 'image', required: true }, { name: 'command', variadic: true }],
+  options: RUN_OPTIONS,
+  passthrough: true,
+  codeCache: true,
+  handler: async (o, { image, command }, ctx) => {
+    if (o.tty && o.interactive && !o.detach) (await import('../../tty.js')).refuseTtyWithoutTerminal();
+    const [{ createContainer }, { runCreated }, { pullToStderr }] = await Promise.all([
+      import('../../../container/create.js'), import('../../../container/lifecycle.js'), import('../../pull.js'),
+    ]);
+    const rec = await createContainer(toCreateOptions({ ...o, image }, command), pullToStderr, { warn: warnLine });
+    await runCreated(rec, o.detach, ctx.beforeExecve);
+    if (o.detach) return rec.Id + '\n';
+  },
+});

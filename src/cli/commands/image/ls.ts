@@ -1,0 +1,36 @@
+/** `images` / `image ls`: Docker's columns, --digests, --filter, --format. */
+import { defineCommand } from '../../command.js';
+
+export default defineCommand({
+  group: 'image',
+  name: 'ls',
+  aliases: ['image list', 'images'],
+  describe: 'List images',
+  positionals: [{ name: 'reference' }],
+  options: {
+    all: { alias: 'a', type: 'boolean', default: false, describe: 'Show all images' },
+    quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Only show image IDs' },
+    'no-trunc': { type: 'boolean', default: false, describe: "Don't truncate output" },
+    digests: { type: 'boolean', default: false, describe: 'Show digests' },
+    filter: { alias: 'f', type: 'string', repeat: true, describe: 'Filter output: dangling=, reference=, before=, since=, label=, until=' },
+    format: { type: 'string', describe: 'Format output using a Go template' },
+  },
+  handler: async (o, { reference }) => {
+    const [{ listImageRows }, { formatOutput }] = await Promise.all([import('../../../image/manage.js'), import('../../output/table.js')]);
+    const rows = await listImageRows({ all: o.all, noTrunc: o['no-trunc'], digests: o.digests, filterRef: reference, filters: o.filter });
+    const quietRows = o.quiet ? rows.filter((r, i) => rows.findIndex((x) => x.ID === r.ID) === i) : rows;
+    return formatOutput(quietRows, {
+      format: o.format,
+      quiet: o.quiet ? (r) => r.ID : undefined,
+      defaultTable: [
+        { header: 'REPOSITORY', field: (r) => r.Repository },
+        { header: 'TAG', field: (r) => r.Tag },
+        ...(o.digests ? [{ header: 'DIGEST', field: (r: (typeof rows)[number]) => r.Digest }] : []),
+        { header: 'IMAGE ID', field: (r) => r.ID },
+        { header: 'CREATED', field: (r) => r.CreatedSince },
+        { header: 'SIZE', field: (r) => r.Size },
+      ],
+      headerNames: { ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT' },
+    });
+  },
+});
