@@ -32,7 +32,7 @@ src/kube/schema-validate.generated.ts: scripts/kube-schema.mjs node_modules/.ins
 
 # One CommonJS bundle (dist/skiff.cjs) plus V8's code cache for it (dist/skiff.cjs.cache), which
 # bin/skiff.cjs compiles the bundle with: no parsing on start-up. Modules reached through import()
-# (yargs and every command but run/create, see src/cli/main.ts) are in the bundle but only
+# (every command's domain modules, loaded by its handler, see src/cli/registry.ts) are in the bundle but only
 # evaluated when used. The cache is remade with every bundle (the launcher ignores an older one).
 bundle: ts
 	rm -rf dist/chunks dist/skiff.mjs dist/skiff.cjs.cache

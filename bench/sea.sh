@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The single executable (dist/skiff, `make dist`) against the checkout's launcher (bin/skiff), side by
-# side on the same store: `--version`, `run --rm busybox true`, a yargs command (`images`) and the
+# side on the same store: `--version`, `run --rm busybox true`, a command through node's dispatch (`images`) and the
 # native `ps`; with `node -e 0` and `crun run` of the same busybox bundle as floors. Prints the
 # executable's size against node's, medians and the goal ratios.
 # No command gets NODE_EXTRA_CA_CERTS but one (below). Runs are interleaved (one run of each command in turn, RUNS rounds): on a shared, loaded machine a

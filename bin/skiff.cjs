@@ -11,7 +11,8 @@
 //  6. the user's code cache trained by run/create/pull (written before the shim's execve: the CLI
 //     hands saveCodeCache to the container domain as its beforeExecve hook), in a directory only we
 //     or root can change   here, src/cli/launcher.ts; test/e2e/code-cache.test.ts
-//  7. run/create/pull parsed without yargs (the fast path)   src/cli/fast.ts; test/unit/options.test.ts
+//  7. one small pflag-style parser for every command line (no yargs), over descriptors that load their
+//     domain modules in their handlers   src/cli/registry.ts, src/cli/parse.ts; test/unit/options.test.ts, registry.test.ts
 //  8. every other command's modules evaluated only when it runs (import() in the bundle); costly
 //     builtins loaded at first use, ids from /dev/urandom   src/cli/commands, src/lib/lazy.ts, src/lib/random.ts
 //
@@ -26,8 +27,9 @@
 // first call (~15-20 ms of a pull). So, as node 22's module.enableCompileCache() does, the first
 // `run`, `create` and `pull` with this bundle leave a cache of everything they compiled (on top of
 // what they loaded) in ~/.cache/skiff (XDG_CACHE_HOME), and later invocations load that one: three
-// writes per build and user, then none. Only those commands (the fast path, which skips yargs)
-// train it: yargs' code would double the cache, and every start-up would pay to load it.
+// writes per build and user, then none. Only those commands (the descriptors marked `codeCache`,
+// src/cli/commands/container/run.ts, create.ts, image/pull.ts) train it: every command's code would
+// make the cache larger, and every start-up would pay to load it.
 // SKIFF_CODE_CACHE=0 turns this off; a cache that cannot be written is skipped silently.
 'use strict';
 if (process.env.SKIFF_TRACE_STARTUP === '1') process.stderr.write(`skiff-trace node ${performance.now().toFixed(2)}\n`);

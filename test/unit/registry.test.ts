@@ -111,3 +111,11 @@ test('the rootless re-exec is decided by the descriptors (the old hand-kept list
   }
   for (const l of ['container ls', 'container run', 'container logs', 'image ls', 'network create', 'volume create', 'version']) assert.ok(!userns.has(l), l);
 });
+
+test("the launcher trains its code cache for the descriptors marked codeCache (bin/skiff.cjs's word list)", async () => {
+  const fs = await import('node:fs');
+  const src = fs.readFileSync(new URL('../../../bin/skiff.cjs', import.meta.url), 'utf8');
+  const words = JSON.parse(/const trains = (\[[^\]]*\])\.includes\(word\)/.exec(src)![1]!.replace(/'/g, '"')) as string[];
+  const marked = REGISTERED.filter((c) => c.codeCache).flatMap((c) => (c.aliases ?? []).filter((l) => !l.includes(' ')));
+  assert.deepEqual([...words].sort(), [...marked].sort());
+});
