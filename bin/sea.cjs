@@ -32,7 +32,7 @@ const asset = (name) => Buffer.from(sea.getRawAsset(name));
 const manifest = JSON.parse(asset('manifest.json').toString('utf8'));
 
 // node's way of starting a script again, `EXE [--] SCRIPT ARGS...`, is how skiff re-executes itself
-// (into the user namespace: src/cli/userns.ts; a rootless pull from run: src/image/local.ts), with
+// (into the user namespace: a descriptor with userns, src/cli/registry.ts; a rootless pull from run: src/image/local.ts), with
 // SCRIPT = process.argv[1]: that is this executable here, dropped again.
 const argv = process.argv;
 argv[1] = process.execPath;
