@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fixtures, isRootless, skiff, type RunResult, type TempStore, storeWithImage } from '../helpers/fixtures.js';
+import { fixtures, isRootless, removeTree, skiff, type RunResult, type TempStore, storeWithImage } from '../helpers/fixtures.js';
 import { podmanRunSkip, PODMAN_LIMITS } from '../helpers/podman.js';
 
 const LIST = 'cd /data && for f in $(find . | sort); do stat -c "%n %F %a %u:%g %h" "$f"; done';
@@ -49,7 +49,7 @@ describe('volume semantics', () => {
     fs.chmodSync(dir, 0o777);
   });
   after(async () => {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTree(dir); // rootless, :U gave some of it to a subordinate id
     await store.cleanup();
   });
 
