@@ -142,9 +142,10 @@ static bool is_cgroup2(const char *path) {
   return statfs(path, &s) == 0 && s.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-static int do_mount(int rootfd, const struct mount_entry *m, bool userns) {
+static int do_mount(int rootfd, const struct mount_entry *m, bool userns, const struct process *p) {
   struct stat st;
   bool file = false;
+  if ((m->volume || m->chown) && m->bind && prepare_volume(rootfd, m, p->uid, p->gid) < 0) return -1;
   if (m->bind) {
     if (stat(m->source, &st) < 0) return fail("bind mount source %s", m->source);
     file = !S_ISDIR(st.st_mode);
@@ -368,7 +369,7 @@ int setup_rootfs(const struct container *c, bool userns) {
     if (rootfd < 0) return -1;
     if (c->ns[NS_NET].enabled && !c->ns[NS_NET].path && loopback_up() < 0) return -1;
     for (size_t i = 0; i < c->nmounts; i++)
-      if (do_mount(rootfd, &c->mounts[i], userns) < 0) return -1;
+      if (do_mount(rootfd, &c->mounts[i], userns, &c->proc) < 0) return -1;
     if (make_devices(rootfd, c, userns) < 0) return -1;
     /* Docker creates the working directory */
     if (strcmp(c->proc.cwd, "/") && mkdir_in_root(rootfd, c->proc.cwd, 0755) < 0) return -1;

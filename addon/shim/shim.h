@@ -15,6 +15,7 @@
  *   spec.c        config.json / process.json → structs (jansson)
  *   namespaces.c  namespace table, joining, id maps, loopback
  *   mounts.c      overlay rootfs, spec mounts, /dev, pivot_root, masked/read-only paths
+ *   copyup.c      a volume's first use (copy-up from the image, crash-safe), `:U` chown
  *   security.c    capabilities, no_new_privs, seccomp (compiled to BPF, cached)
  *   process.c     the last steps of the container process: user, rlimits, exec
  *   io.c          pty (container side + host relay), signal forwarding, exit status
@@ -129,6 +130,7 @@ struct mount_entry {
   bool attr_recursive;
   unsigned long propagation; /* MS_PRIVATE|MS_SLAVE|MS_SHARED|MS_UNBINDABLE (+MS_REC) */
   bool bind, recursive;
+  bool volume, copyup, chown; /* skiff-volume (a store volume: its first use clears its copy-up mark), skiff-copyup (and fill it from the image), skiff-chown (`:U`) */
   char *data;             /* the filesystem options that are not flags, comma-separated */
 };
 
@@ -262,6 +264,8 @@ int loopback_up(void);
 
 /* ---- mounts.c ---- */
 int setup_rootfs(const struct container *c, bool userns);
+/* ---- copyup.c ---- */
+int prepare_volume(int rootfd, const struct mount_entry *m, uid_t uid, gid_t gid);
 int finish_rootfs(const struct container *c); /* after pivot: sysctl, read-only, masks, ro root, hostname */
 int bind_console(const char *pts);
 

@@ -230,6 +230,15 @@ static int parse_mount(json_t *m, size_t idx, struct mount_entry *e) {
       continue;
     }
     if (!strcmp(s, "remount") || !strcmp(s, "tmpcopyup") || !strcmp(s, "defaults")) continue;
+    if (!strcmp(s, "skiff-volume") || !strcmp(s, "skiff-copyup")) {
+      e->volume = true;
+      e->copyup |= s[6] == 'c';
+      continue;
+    }
+    if (!strcmp(s, "skiff-chown")) {
+      e->chown = true;
+      continue;
+    }
     bool known = false;
     for (size_t k = 0; k < sizeof OPTIONS / sizeof OPTIONS[0] && !known; k++)
       if (!strcmp(OPTIONS[k].name, s)) {

@@ -81,6 +81,7 @@ function mountSpecs(v: unknown): string[] {
     if (size) parts.push(`tmpfs-size=${size}`);
     const mode = num(tmpfs.Mode, 'TmpfsOptions.Mode');
     if (mode) parts.push(`tmpfs-mode=${mode.toString(8)}`);
+    if (bool(obj(o.VolumeOptions, 'Mount.VolumeOptions').NoCopy, 'VolumeOptions.NoCopy')) parts.push('volume-nocopy=true');
     return parts.join(',');
   });
 }
@@ -119,6 +120,7 @@ export function createOptionsFromApi(body: Json, q: URLSearchParams): CreateOpti
     interactive: bool(body.OpenStdin, 'OpenStdin'),
     rm: bool(hc.AutoRemove, 'HostConfig.AutoRemove'),
     volumes: strList(hc.Binds, 'HostConfig.Binds'),
+    volumesFrom: strList(hc.VolumesFrom, 'HostConfig.VolumesFrom'),
     mounts: mountSpecs(hc.Mounts),
     tmpfs,
     network: [network === 'default' ? 'bridge' : network],

@@ -16,7 +16,7 @@ import { ensureImage } from '../image/ensure.js';
 import type { PullFn } from '../image/progress.js';
 import type { ImageConfig } from '../oci/media.js';
 import { diffDir } from '../store/layers.js';
-import { containerFiles, createContainerDir, type ContainerRecord, type HealthConfig, type MountPoint } from '../store/containers.js';
+import { containerFiles, createContainerDir, findContainer, type ContainerRecord, type HealthConfig, type MountPoint } from '../store/containers.js';
 import { generateName, newContainerId } from './names.js';
 import { checkContainerName, checkHostname, refuseNul } from './validate.js';
 import { readLayeredFile, resolveUser, type ResolvedUser } from './passwd.js';
@@ -32,7 +32,7 @@ import {
   type HealthOptions,
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
-import { parseMounts } from '../volume/mounts.js';
+import { parseMounts, type RequestedMount } from '../volume/mounts.js';
 import { attachContainerVolumes, discardVolumes } from '../volume/volumes.js';
 
 /** The network options (--network, -p, --dns, ...) are NetworkOptions (container/network.ts). */
@@ -53,6 +53,8 @@ export interface CreateOptions extends NetworkOptions {
   volumes: string[];
   mounts: string[];
   tmpfs: string[];
+  /** --volumes-from CONTAINER[:ro|rw] */
+  volumesFrom?: string[];
   domainname?: string;
   privileged: boolean;
   /** --device HOST[:CONTAINER[:PERMS]] */
@@ -154,6 +156,7 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
     },
     HostConfig: {
       Binds: o.volumes.length ? o.volumes : null,
+      ...(o.volumesFrom?.length ? { VolumesFrom: o.volumesFrom } : {}),
       NetworkMode: r.net.mode,
       AutoRemove: o.rm,
       Privileged: o.privileged,
@@ -199,7 +202,7 @@ function checkOptions(o: CreateOptions, warn: (line: string) => void) {
     security,
     limits,
     net: checkNetworkOptions(o),
-    mounts: parseMounts(o.volumes, o.mounts, o.tmpfs),
+    mounts: withVolumesFrom(parseMounts(o.volumes, o.mounts, o.tmpfs), o.volumesFrom ?? []),
     labels: parseLabels(o.labels),
     givenEnv: userEnv(o.envFile, o.env),
     // validated and looked up before anything is made (Docker ignores both with --privileged)
@@ -222,12 +225,13 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   const chainIds = image.layers.map((l) => l.chainId);
   const diffsTopFirst = chainIds.map(diffDir).reverse();
   const user = resolveUser(o.user ?? icfg.User ?? '', (p) => readLayeredFile(diffsTopFirst, p));
+  const mounts = [...checked.mounts, ...imageVolumes(icfg.Volumes ?? undefined, checked.mounts)];
   const { rec, env } = buildRecord({
     o, id, icfg, user,
     name: o.name ?? generateName(), // a generated one is claimed under the lock, asked again if taken
     created: new Date().toISOString(),
     image: { id: image.id, name: imageName, chainIds },
-    mounts: checked.mounts,
+    mounts,
     labels: checked.labels,
     givenEnv: checked.givenEnv,
     net: checked.net,
@@ -247,10 +251,10 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   let attempts = 0;
   // volumes live in the store (src/volume/); an anonymous one goes with a --rm container. Attaching
   // fills in the record's mounts (Name, Driver, Source), which are the same objects.
-  const volumes = await attachContainerVolumes(checked.mounts);
+  const volumes = await attachContainerVolumes(mounts);
   try {
     const spec = buildSpec({
-      rec, user, env, security: checked.security, cgroups, removeWithContainer: volumes.anonymousDirs, tmpfsVolumes: volumes.tmpfs,
+      rec, user, env, security: checked.security, cgroups, removeWithContainer: volumes.anonymousDirs, tmpfsVolumes: volumes.tmpfs, dataVolumes: volumes.dataVolumes,
       devices: checked.devices?.resolved, cgroupWrites,
     });
     refuseNul({ spec });
@@ -271,6 +275,48 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
     throw e;
   }
   return rec;
+}
+
+/**
+ * `--volumes-from C[:ro|rw]`: C's volume and bind mounts on the same destinations (Docker: the
+ * mode given, else C's), after the container's own mounts (which win on a shared destination).
+ */
+function withVolumesFrom(own: RequestedMount[], list: string[]): RequestedMount[] {
+  const out: RequestedMount[] = [...own];
+  const dests = new Set(own.map((m) => m.Destination));
+  for (const item of list) {
+    const colon = item.lastIndexOf(':');
+    const mode = colon > 0 ? item.slice(colon + 1) : '';
+    if (colon > 0 && mode !== 'ro' && mode !== 'rw') throw new SkiffError('EINVAL', `invalid mode for volumes-from: ${mode}`);
+    let from: ContainerRecord;
+    try {
+      from = findContainer(colon > 0 ? item.slice(0, colon) : item);
+    } catch (e) {
+      throw new SkiffError('ENOCONTAINER', (e as Error).message, 125); // Docker's run and create fail with 125 here
+    }
+    for (const m of from.Mounts) {
+      if (m.Type === 'tmpfs' || dests.has(m.Destination)) continue;
+      dests.add(m.Destination);
+      const rw = mode ? mode === 'rw' : m.RW;
+      const keep = m.Mode.split(',').filter((x) => x && x !== 'ro' && x !== 'rw' && x !== 'U');
+      // a volume by name (attached again: Source becomes its data dir), a bind by its path
+      out.push({ ...m, Source: m.Type === 'volume' ? m.Name ?? '' : m.Source, Mode: [...keep, ...(mode ? [mode] : [])].join(','), RW: rw });
+    }
+  }
+  return out;
+}
+
+/** An anonymous volume for each VOLUME of the image no other mount covers (Docker's). */
+function imageVolumes(volumes: Record<string, unknown> | undefined, taken: MountPoint[]): RequestedMount[] {
+  const dests = new Set(taken.map((m) => m.Destination));
+  const out: RequestedMount[] = [];
+  for (const raw of Object.keys(volumes ?? {})) {
+    const dst = path.posix.normalize(raw.startsWith('/') ? raw : `/${raw}`).replace(/(.)\/+$/, '$1');
+    if (dst === '/' || dests.has(dst)) continue;
+    dests.add(dst);
+    out.push({ Type: 'volume', Source: '', Destination: dst, Mode: '', RW: true, Propagation: '' });
+  }
+  return out;
 }
 
 function hostsFile(hostname: string, network: string): string {

@@ -21,6 +21,7 @@ import { ociSeccompFor, type OciSeccomp } from './seccomp.js';
 import { devicePolicy, type OciDevice, type OciDeviceCgroup, type ResolvedDevices } from './devices.js';
 import { cgroupfsMounts, type ContainerCgroups } from './cgroup.js';
 import { ociResources, resourcesOf, rlimits, shmSize, type CgroupWrite } from './resources.js';
+import { mountFlags } from '../volume/mounts.js';
 
 export interface OciMount {
   destination: string;
@@ -167,6 +168,8 @@ export interface SpecInput {
   removeWithContainer?: string[];
   /** Volumes created with --opt type=tmpfs: their tmpfs options, by destination (src/volume/). */
   tmpfsVolumes?: Record<string, string[]>;
+  /** destinations whose source is a store volume's `_data` (src/volume/: copy-up at first start) */
+  dataVolumes?: string[];
   /** The container's cgroups (planCgroups; build steps: planStepCgroups). */
   cgroups?: { cgroupsPath: string; dirs: string[]; groups?: ContainerCgroups };
   /** --device and --device-cgroup-rule, resolved at create (resolveDevices). */
@@ -201,7 +204,7 @@ function defaultMounts(rootless: boolean, hostNetwork: boolean, privileged: bool
   return m;
 }
 
-function userMounts(mounts: MountPoint[], tmpfsVolumes: Record<string, string[]> = {}): OciMount[] {
+function userMounts(mounts: MountPoint[], tmpfsVolumes: Record<string, string[]> = {}, dataVolumes: string[] = []): OciMount[] {
   return mounts.map((mp) => {
     if (mp.Type === 'tmpfs') {
       return { destination: mp.Destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(mp.Mode ? mp.Mode.split(',') : [])] };
@@ -210,12 +213,18 @@ function userMounts(mounts: MountPoint[], tmpfsVolumes: Record<string, string[]>
     if (volTmpfs) {
       return { destination: mp.Destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', mp.RW ? 'rw' : 'ro', ...volTmpfs] };
     }
+    const flags = mountFlags(mp);
     return {
       destination: mp.Destination,
       type: 'bind',
       source: mp.Source,
       // a volume is the store's directory: no setuid files or devices from it (as Podman)
-      options: ['rbind', mp.RW ? 'rw' : 'ro', ...(mp.Type === 'volume' ? ['nosuid', 'nodev'] : []), ...(mp.Propagation ? [mp.Propagation] : ['rprivate'])],
+      options: [
+        'rbind', mp.RW ? 'rw' : 'ro', ...(mp.Type === 'volume' ? ['nosuid', 'nodev'] : []), ...(mp.Propagation ? [mp.Propagation] : ['rprivate']),
+        // the shim's (addon/shim/copyup.c): a volume's first use, with or without copy-up; `:U`'s chown
+        ...(dataVolumes.includes(mp.Destination) ? [flags.nocopy ? 'skiff-volume' : 'skiff-copyup'] : []),
+        ...(flags.chown ? ['skiff-chown'] : []),
+      ],
     };
   });
 }
@@ -265,7 +274,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       ['/etc/hostname', f.hostname],
       ['/etc/resolv.conf', f.resolv],
     ].map(([d, s]) => ({ destination: d!, type: 'bind', source: s!, options: ['rbind', ...(rec.HostConfig.ReadonlyRootfs ? READONLY_FILE : []), 'rprivate'] })),
-    ...userMounts(rec.Mounts, input.tmpfsVolumes),
+    ...userMounts(rec.Mounts, input.tmpfsVolumes, input.dataVolumes),
     ...(rec.HostConfig.Init ? [{ destination: INIT_PATH, type: 'bind', source: initPath(), options: ['bind', 'ro'] }] : []),
   ];
   return {

@@ -89,6 +89,7 @@ export interface Ulimit {
 
 export interface HostConfig {
   Binds: string[] | null;
+  VolumesFrom?: string[];
   NetworkMode: string;
   AutoRemove: boolean;
   Privileged: boolean;

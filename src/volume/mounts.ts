@@ -7,6 +7,7 @@ import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { NAME_RE } from '../lib/ids.js';
 import type { MountPoint } from '../store/containers.js';
+import { parseVolumeOptions } from './volumes.js';
 
 // Docker's -v modes (daemon/volume/mounts: linuxValidMountMode): each kind at most once.
 const MODE_KINDS: ReadonlySet<string>[] = [
@@ -15,6 +16,7 @@ const MODE_KINDS: ReadonlySet<string>[] = [
   new Set(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared']),
   new Set(['nocopy']),
   new Set(['consistent', 'cached', 'delegated']),
+  new Set(['U']), // Podman's: chown the source to the container's user at start
 ];
 
 function validMode(mode: string): boolean {
@@ -39,8 +41,21 @@ function checkTarget(dst: string, type: string, what: string): string {
   return clean;
 }
 
+/**
+ * A mount as the options give it. Besides the record's fields: the options a volume is created with
+ * when missing (`--mount volume-opt=`), and whether a missing bind source is made (`-v`, as Docker;
+ * `--mount` refuses it). attachContainerVolumes consumes both.
+ */
+export type RequestedMount = MountPoint & { volumeOptions?: Record<string, string>; makeSource?: boolean };
+
+/** A mount's options as the shim takes them: `nocopy` (no copy-up from the image), `U` (chown at start). */
+export const mountFlags = (mp: MountPoint): { nocopy: boolean; chown: boolean } => {
+  const o = mp.Mode.split(',');
+  return { nocopy: o.includes('nocopy'), chown: o.includes('U') };
+};
+
 /** `-v`: Docker's CLI (volumespec.Parse) and daemon (ParseMountRaw) rules and words. */
-function parseVolume(v: string): MountPoint {
+function parseVolume(v: string): RequestedMount {
   if (v === '') throw new SkiffError('EINVAL', 'invalid empty volume spec');
   const parts = v.split(':');
   if (parts.some((p) => p === '')) throw new SkiffError('EINVAL', `invalid spec: ${v}: empty section between colons`);
@@ -62,23 +77,59 @@ function parseVolume(v: string): MountPoint {
     Mode: mode,
     RW: !o.includes('ro'),
     Propagation: o.find((x) => /^r?(shared|slave|private)$/.test(x)) ?? '',
+    ...(isPath ? { makeSource: true } : {}),
   };
 }
 
+/** Docker's --mount value: comma-separated fields, each may be double-quoted (Go's encoding/csv). */
+function csvFields(spec: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < spec.length; i++) {
+    const ch = spec[i]!;
+    if (quoted) {
+      if (ch === '"' && spec[i + 1] === '"') (cur += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') out.push(cur), (cur = '');
+    else cur += ch;
+  }
+  if (quoted) throw new SkiffError('EINVAL', `invalid argument "${spec}" for "--mount" flag: parse error on line 1, column ${spec.length}: extraneous or missing " in quoted-field`);
+  out.push(cur);
+  return out;
+}
+
+const isTrue = (v: string | undefined, what: string): boolean => {
+  if (v === undefined) return false;
+  if (['true', '1', ''].includes(v.toLowerCase())) return true;
+  if (['false', '0'].includes(v.toLowerCase())) return false;
+  throw new SkiffError('EINVAL', `invalid value for ${what}: ${v}`);
+};
+
 /** `-v SRC:DST[:OPTS]`, `--mount type=...,src=...,dst=...`, `--tmpfs DST[:OPTS]`. */
-export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]): MountPoint[] {
-  const out: MountPoint[] = volumes.map(parseVolume);
+export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]): RequestedMount[] {
+  const out: RequestedMount[] = volumes.map(parseVolume);
   for (const spec of mounts) {
     const kv = new Map<string, string>();
-    for (const part of spec.split(',')) {
-      const [k, val] = part.split('=', 2) as [string, string?];
-      kv.set(k.trim(), val ?? 'true');
+    const volumeOpts: string[] = [];
+    for (const part of csvFields(spec)) {
+      const eq = part.indexOf('=');
+      const k = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+      const val = eq < 0 ? undefined : part.slice(eq + 1);
+      if (k === 'volume-opt') volumeOpts.push(val ?? '');
+      else if (val === undefined && !['readonly', 'ro', 'volume-nocopy'].includes(k)) throw new SkiffError('EINVAL', `invalid field '${part}' must be a key=value pair`);
+      else kv.set(k, val ?? 'true');
     }
     const type = kv.get('type') ?? 'volume';
     const raw = kv.get('target') ?? kv.get('destination') ?? kv.get('dst');
     if (!raw) throw new SkiffError('EINVAL', `invalid --mount '${spec}': target is required`);
     const dst = checkTarget(raw, type, '');
-    const ro = ['true', '1'].includes(kv.get('readonly') ?? kv.get('ro') ?? 'false');
+    const ro = isTrue(kv.get('readonly') ?? kv.get('ro'), 'readonly');
+    if (type !== 'volume' && (volumeOpts.length || kv.has('volume-nocopy') || kv.has('volume-label'))) {
+      throw new SkiffError('EINVAL', `invalid mount config for type "${type}": cannot mix 'volume-*' options with mount type '${type}'`);
+    }
     if (type === 'bind') {
       const src = kv.get('source') ?? kv.get('src');
       if (!src) throw new SkiffError('EINVAL', `invalid --mount '${spec}': source is required for a bind mount`);
@@ -89,7 +140,12 @@ export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]
       const o = [size ? `size=${size}` : '', mode ? `mode=${mode}` : ''].filter(Boolean).join(',');
       out.push({ Type: 'tmpfs', Source: '', Destination: dst, Mode: o, RW: true, Propagation: '' });
     } else if (type === 'volume') {
-      out.push({ Type: 'volume', Source: kv.get('source') ?? kv.get('src') ?? '', Destination: dst, Mode: '', RW: !ro, Propagation: '' });
+      const nocopy = isTrue(kv.get('volume-nocopy'), 'volume-nocopy');
+      const src = kv.get('source') ?? kv.get('src') ?? '';
+      out.push({
+        Type: 'volume', Source: src, Destination: dst, Mode: nocopy ? 'nocopy' : '', RW: !ro, Propagation: '',
+        ...(volumeOpts.length ? { volumeOptions: parseVolumeOptions(volumeOpts) } : {}),
+      });
     } else throw new SkiffError('EINVAL', `invalid --mount '${spec}': unknown type "${type}"`);
   }
   for (const t of tmpfs) {
@@ -110,7 +166,7 @@ export function parseMounts(volumes: string[], mounts: string[], tmpfs: string[]
         `"${mp.Source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
       );
     }
-    if (mp.Type === 'bind' && !fs.existsSync(mp.Source)) {
+    if (mp.Type === 'bind' && !mp.makeSource && !fs.existsSync(mp.Source)) {
       throw new SkiffError('EINVAL', `invalid mount config for type "bind": bind source path does not exist: ${mp.Source}`);
     }
   }

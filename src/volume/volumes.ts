@@ -3,6 +3,9 @@
  *
  *   volumes/<name>/volume.json   the record (Docker's fields; written last, so a volume is ready once it has one)
  *   volumes/<name>/_data         what a container mounts (unless the options say tmpfs or a bind of `device`)
+ *   volumes/<name>/copyup        mark: not used yet. The first container start that mounts the volume
+ *                                removes it, after filling an empty `_data` from the image (copy-up, done
+ *                                by the shim: addon/shim/copyup.c, under an flock of volumes/<name>)
  *
  * A volume is made in tmp/ and renamed into volumes/ whole, under the `volumes` lock, so a crash
  * leaves nothing a container or `volume ls` would take for a volume. Directories from before the
@@ -16,12 +19,14 @@ import { SkiffError } from '../errors.js';
 import { makeStagingDir, discardStaging, removeTree, readJsonSync } from '../store/atomic.js';
 import { dirs, volumeDir } from '../store/layout.js';
 import { withLock } from '../store/lock.js';
-import { listContainers, type ContainerRecord, type MountPoint } from '../store/containers.js';
+import { listContainers, type ContainerRecord } from '../store/containers.js';
 import { NAME_RE, newId } from '../lib/ids.js';
 import { labelsMatch, type LabelFilter } from '../image/filters.js';
+import type { RequestedMount } from './mounts.js';
 
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
 const RECORD = 'volume.json';
+const COPYUP_MARK = 'copyup';
 
 export interface VolumeRecord {
   CreatedAt: string;
@@ -149,6 +154,7 @@ export async function createVolume(name: string | undefined, o: CreateVolumeOpti
     const stage = await makeStagingDir('volume');
     try {
       fs.mkdirSync(path.join(stage, '_data'), { mode: 0o755 });
+      if (!o.options?.type) fs.writeFileSync(path.join(stage, COPYUP_MARK), '', { mode: 0o600 });
       fs.chmodSync(stage, 0o701); // as Docker's volumes/<name>: the data dir is reachable, the record not listable
       const rec: VolumeRecord = {
         CreatedAt: rfc3339(new Date()),
@@ -341,9 +347,9 @@ export function treeSize(dir: string): number {
  * A container's volume mount at create: the named volume (made now if missing, as Docker does) or a
  * fresh anonymous one. Returns the volume's name, what to mount, and whether this call made it.
  */
-export async function attachVolume(name: string): Promise<{ name: string; source: VolumeSource; made: boolean }> {
+export async function attachVolume(name: string, options?: Record<string, string>): Promise<{ name: string; source: VolumeSource; made: boolean }> {
   const anonymous = name === '';
-  const r = await createVolume(anonymous ? undefined : name, anonymous ? { labels: { [ANONYMOUS_LABEL]: '' } } : {});
+  const r = await createVolume(anonymous ? undefined : name, { options, ...(anonymous ? { labels: { [ANONYMOUS_LABEL]: '' } } : {}) });
   const v = findVolume(r.name);
   const source = volumeSource(v);
   if (source.kind === 'bind' && source.path !== v.Mountpoint && !fs.existsSync(source.path)) {
@@ -385,6 +391,8 @@ export interface AttachedVolumes {
   tmpfs: Record<string, string[]>;
   /** directories of the anonymous volumes, which a --rm container's shim removes with it */
   anonymousDirs: string[];
+  /** destinations whose source is a volume's `_data` (the shim's copy-up and first-use mark) */
+  dataVolumes: string[];
 }
 
 /**
@@ -392,16 +400,21 @@ export interface AttachedVolumes {
  * anonymous one): each gets its volume, made if missing, and `Name`, `Driver` and `Source` as
  * Docker's inspect shows them. On failure the volumes made so far are removed again.
  */
-export async function attachContainerVolumes(mounts: MountPoint[]): Promise<AttachedVolumes> {
-  const out: AttachedVolumes = { made: [], tmpfs: {}, anonymousDirs: [] };
+export async function attachContainerVolumes(mounts: RequestedMount[]): Promise<AttachedVolumes> {
+  const out: AttachedVolumes = { made: [], tmpfs: {}, anonymousDirs: [], dataVolumes: [] };
   try {
     for (const mp of mounts) {
+      const { volumeOptions, makeSource } = mp;
+      delete mp.volumeOptions;
+      delete mp.makeSource;
+      if (mp.Type === 'bind' && makeSource) makeBindSource(mp.Source);
       if (mp.Type !== 'volume') continue;
       const anonymous = mp.Source === '';
-      const a = await attachVolume(mp.Source);
+      const a = await attachVolume(mp.Source, volumeOptions);
       if (a.made) out.made.push(a.name);
       if (anonymous) out.anonymousDirs.push(volumeDir(a.name));
       if (a.source.kind === 'tmpfs') out.tmpfs[mp.Destination] = a.source.options;
+      else if (a.source.path === path.join(volumeDir(a.name), '_data')) out.dataVolumes.push(mp.Destination);
       Object.assign(mp, { Name: a.name, Driver: 'local', Source: a.source.kind === 'bind' ? a.source.path : path.join(volumeDir(a.name), '_data') });
     }
   } catch (e) {
@@ -409,4 +422,22 @@ export async function attachContainerVolumes(mounts: MountPoint[]): Promise<Atta
     throw e;
   }
   return out;
+}
+
+/**
+ * `-v /host:/ctr` with a missing /host: Docker's daemon makes it (0755, as the caller: root, or the
+ * rootless user), one level at a time. `--mount type=bind` refuses a missing source instead (mounts.ts).
+ */
+function makeBindSource(p: string): void {
+  const missing: string[] = [];
+  for (let d = p; !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode: 0o755 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new SkiffError('EINVAL', `error while creating mount source path '${p}': mkdir ${d}: ${(e as Error).message.replace(/^E[A-Z]+: /, '').replace(/, mkdir .*$/, '')}`);
+      }
+    }
+  }
 }

@@ -28,7 +28,8 @@ describe('failed starts leave nothing behind', () => {
   };
 
   const cases: [string, string[], number, RegExp][] = [
-    ['a bind source that does not exist', ['-v', '/nonexistent-skiff-src:/x'], 125, /^Error: .*bind source path does not exist: \/nonexistent-skiff-src$/],
+    // -v makes a missing source (Docker's daemon), unless it cannot
+    ['a -v bind source that cannot be made', ['-v', '/proc/skiff-nonexistent/src:/x'], 125, /^Error: error while creating mount source path '\/proc\/skiff-nonexistent\/src': mkdir \/proc\/skiff-nonexistent: no such file or directory$/],
     ['a --mount bind source that does not exist', ['--mount', 'type=bind,src=/nonexistent-skiff-src,dst=/x'], 125, /^Error: .*\/nonexistent-skiff-src$/],
     ['a tmpfs the kernel refuses (the shim fails after the overlay is mounted)', ['--tmpfs', '/x:size=bogus'], 125, /^Error: mount tmpfs on \/x: Invalid argument$/],
     ['a bind of a file onto a directory', ['--mount', 'type=bind,src=/etc/hostname,dst=/bin'], 125, /^Error: .*\/bin.*$/],
