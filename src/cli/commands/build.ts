@@ -28,6 +28,8 @@ export const BUILD_OPTIONS = {
   progress: { type: 'string', choices: ['auto', 'plain', 'tty', 'quiet', 'rawjson'], default: 'auto', describe: "Progress output: plain is BuildKit's '#N [stage k/n] STEP' lines; auto and tty skiff's STEP lines; quiet is -q" },
   'no-cache-filter': { type: 'string', describe: 'Do not use the cache for this stage (repeatable)' },
   'add-host': { type: 'string', describe: 'Add a custom host-to-IP mapping for RUN steps (HOST:IP); repeatable' },
+  'cache-from': { type: 'string', describe: 'External cache sources: type=registry,ref=REF | type=local,src=DIR | REF; repeatable' },
+  'cache-to': { type: 'string', describe: 'Cache export destinations: type=registry,ref=REF[,mode=min|max] | type=local,dest=DIR[,mode=min|max]; repeatable' },
 } as const satisfies OptionTable;
 
 export const buildCmd: CommandModule = {
@@ -65,6 +67,8 @@ export const buildCmd: CommandModule = {
       progress: progress === 'plain' ? 'plain' : 'classic',
       noCacheFilter: list(a['no-cache-filter']),
       addHosts: list(a['add-host']),
+      cacheFrom: list(a['cache-from']),
+      cacheTo: list(a['cache-to']),
       log: quiet ? () => undefined : (line) => process.stderr.write(line + '\n'),
       output: quiet ? devNull() : process.stderr,
     });
