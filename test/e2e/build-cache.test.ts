@@ -145,7 +145,8 @@ COPY --from=a /a /a
       const r = await build(['--cache-from', `${layerProxy.addr}/${ref}`, dir]);
       assert.equal(r.code, 0, r.log);
       assert.match(r.log, new RegExp(`^\\[Warning\\] cache ${layerProxy.addr}/cache/faults-[0-9a-f]+:1: layer ${m.layers[0]!.digest} not used: `, 'm'));
-      assert.ok(runOutput(r.log).length >= 1, r.log);
+      // the step of the damaged layer ran (whichever of the four it is); the other three came from the cache
+      assert.equal(cachedCount(r.log), 3, r.log);
       assert.equal((await sk(['images', '-q'])).code, 0);
     } finally {
       await layerProxy.close();
