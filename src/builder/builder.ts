@@ -42,6 +42,7 @@ import { runStep } from './run.js';
 import { agentProxy, loadSecrets, loadSshAgents } from './secrets.js';
 import { checkOutputs, parseOutputs, writeArchiveOutput, writeFilesystemOutput, type Output } from './outputs.js';
 import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
+import { CacheSources, exportCache, fetchLayer, parseCacheSpec, type CacheSpec, type StepRecord } from './remote-cache.js';
 
 export interface BuildOptions {
   /** Context directory, or '-' for a tar on stdin. */
@@ -75,6 +76,9 @@ export interface BuildOptions {
   outputs?: string[];
   /** --push: push every tag (and image output) after the build. */
   push?: boolean;
+  /** --cache-from / --cache-to values (remote-cache.ts). */
+  cacheFrom?: string[];
+  cacheTo?: string[];
   /** --metadata-file: where to write the build's result as JSON. */
   metadataFile?: string;
   /** Where `-o type=tar,dest=-` and archives to `-` go. */
@@ -121,6 +125,8 @@ interface State {
   hit?: boolean;
   /** --no-cache-filter names this stage. */
   noCache?: boolean;
+  /** The stage's index in the Dockerfile (--cache-to mode=min keeps the target's FROM chain). */
+  stage?: number;
 }
 
 /** Proxy variables Docker passes to RUN from --build-arg without an ARG line (kept out of the image). */
@@ -156,6 +162,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     throw new SkiffError('EINVAL', '--push needs a name for the image: give -t NAME (or -o type=image,name=NAME,push=true)');
   }
   for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
+  const cacheTo = (o.cacheTo ?? []).map((c) => parseCacheSpec(c, 'to'));
+  const cacheFrom = (o.cacheFrom ?? []).map((c) => parseCacheSpec(c, 'from'));
   const secrets = loadSecrets(o.secrets ?? []);
   const agents = loadSshAgents(o.ssh ?? []);
   await sweepStaging(); // what killed builds left under tmp/
@@ -166,7 +174,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const df = loadDockerfile(text, name);
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
-    const b = new Builder(o, df, ctx, secrets, agents);
+    for (const c of cacheFrom) o.log(`importing cache manifest from ${c.type === 'registry' ? c.ref : c.dir}`);
+    const remote = cacheFrom.length && !o.noCache ? await CacheSources.load(cacheFrom, o.log) : undefined;
+    const b = new Builder(o, df, ctx, secrets, agents, remote, cacheTo);
     const r = await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
     return await deliver(o, outputs, [...pushed], r);
   } finally {
@@ -192,6 +202,7 @@ class Builder {
   constructor(
     private readonly o: BuildOptions, private readonly df: Dockerfile, private readonly ctx: BuildContext,
     private readonly secrets: Map<string, Buffer>, private readonly agents: Map<string, string>,
+    private readonly remote?: CacheSources, private readonly cacheTo: CacheSpec[] = [],
   ) {
     this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
     this.extraHosts = (o.addHosts ?? []).map(parseAddHost);
@@ -261,6 +272,7 @@ class Builder {
       const state = await this.stage(target);
       const unused = [...this.buildArgs.keys()].filter((k) => !this.usedArgs.has(k) && !PREDEFINED_ARGS.has(k));
       if (unused.length) this.o.log(`[Warning] one or more build-args [${unused.join(' ')}] were not consumed`);
+      await this.exportCaches(target);
       return await this.commit(state);
     } finally {
       if (this.workDir) await fsp.rm(await this.workDir, { recursive: true, force: true });
@@ -298,6 +310,7 @@ class Builder {
     }
     this.done(from, t0, false);
     state.noCache = (this.o.noCacheFilter ?? []).some((f) => this.stageIndex(f) === i);
+    state.stage = i;
     // like BuildKit and Buildah, a stage whose base sets no PATH gets the default one
     state.image.config ??= {};
     state.env = envMap(state.image.config.Env);
@@ -391,7 +404,9 @@ class Builder {
   ): Promise<void> {
     // a stage --no-cache-filter names keys its steps afresh, so that the stages built on it miss too
     const key = stepKey(state.key, state.noCache ? { ...step, noCache: crypto.randomUUID() } : step);
-    let entry: CacheEntry | undefined = this.o.noCache || state.noCache ? undefined : await readCacheEntry(key);
+    const useCache = !this.o.noCache && !state.noCache;
+    let entry: CacheEntry | undefined = useCache ? await readCacheEntry(key) : undefined;
+    if (!entry && useCache && this.remote) entry = await this.fromRemote(state, key);
     if (entry && make) {
       this.cached++;
       state.hit = true;
@@ -408,9 +423,47 @@ class Builder {
       await writeCacheEntry(key, entry);
     }
     if (entry.layer) state.layers.push(entry.layer);
+    if (this.cacheTo.length && !state.noCache) this.records.push({ key, parent: state.key, created: entry.created, ...(entry.layer ? { layer: entry.layer } : {}), stage: state.stage ?? 0 });
     if (history) (state.image.history ??= []).push({ created: entry.created, created_by: history.created_by, ...(history.comment ? { comment: history.comment } : {}), ...(entry.layer ? {} : { empty_layer: true }) });
     state.key = key;
     state.created = entry.created;
+  }
+
+  /** Steps of this build, for --cache-to. */
+  private readonly records: StepRecord[] = [];
+
+  /**
+   * A step from a --cache-from cache: its layer brought into the store (verified) and its local
+   * entry written. Undefined when no cache has it or its layer cannot be had (the step then runs).
+   */
+  private async fromRemote(state: State, key: string): Promise<CacheEntry | undefined> {
+    const r = this.remote!.lookup(key);
+    if (!r) return undefined;
+    const entry: CacheEntry = { created: r.created };
+    if (r.layer) {
+      const parent = state.layers.at(-1)?.chainId ?? null;
+      const layer = await fetchLayer(r, chainIdOf(parent, r.layer.diffId), parent, this.o.log);
+      if (!layer) return undefined;
+      entry.layer = layer;
+    }
+    await writeCacheEntry(key, entry);
+    return entry;
+  }
+
+  /** --cache-to: each cache gets the steps of the stages its mode keeps (min: the target's FROM chain; max: all). */
+  private async exportCaches(target: number): Promise<void> {
+    if (!this.cacheTo.length) return;
+    const chain = new Set<number>();
+    for (let i: number | undefined = target; i !== undefined && !chain.has(i);) {
+      chain.add(i);
+      const j = this.stageIndex(this.expandMeta(this.df.stages[i]!.baseName));
+      i = j !== undefined && j < i ? j : undefined;
+    }
+    for (const spec of this.cacheTo) {
+      await exportCache(spec, this.records.filter((r) => spec.mode === 'max' || chain.has(r.stage)), this.o.log);
+    }
+    // layers packed for the export keep their blob in their cache entries (the next export re-uses it)
+    for (const r of this.records) if (r.layer?.blobDigest) await writeCacheEntry(r.key, { created: r.created, layer: r.layer as CacheEntry['layer'] & object });
   }
 
   /** A finished diff dir -> a layer (undefined when it is empty: the step then has no layer). */

@@ -69,10 +69,12 @@ export function extractOptions(): ExtractOptions {
   };
 }
 
-/** Pull one layer unless the store has it; true when this call downloaded and extracted it. */
-async function pullLayer(
-  client: RegistryClient,
-  repo: string,
+/**
+ * Pull one layer unless the store has it; true when this call downloaded and extracted it. `getBlob`
+ * opens the blob (a registry's, or a file's for a local build cache); its digest, size and diffID are checked.
+ */
+export async function pullLayer(
+  getBlob: (digest: string) => Promise<{ stream: Readable }>,
   desc: Descriptor,
   diffId: string,
   chainId: string,
@@ -90,7 +92,7 @@ async function pullLayer(
   const blobTmp = await stagingPath('blob');
   try {
     const { created } = await createLayer({ chainId, diffId, parent }, async (diff) => {
-      const { stream } = await (prefetched?.take() ?? client.getBlob(repo, desc.digest));
+      const { stream } = await (prefetched?.take() ?? getBlob(desc.digest));
       return receiveLayer(stream, desc, diffId, blobTmp, diff, { ...opts, label: desc.digest }, {
         bytes: (got) => progress.update(short, 'Downloading', got, desc.size),
         downloaded: () => {
@@ -383,7 +385,7 @@ async function pullMissing(
     const desc = manifest.layers[i]!;
     const pre = prefetched.get(i);
     prefetched.delete(i);
-    if (await pullLayer(client, repo, desc, diffIds[i]!, chainIds[i]!, i > 0 ? chainIds[i - 1]! : null, progress, pre)) downloaded = true;
+    if (await pullLayer((d) => client.getBlob(repo, d), desc, diffIds[i]!, chainIds[i]!, i > 0 ? chainIds[i - 1]! : null, progress, pre)) downloaded = true;
   });
   await runLimited(queue, CONCURRENCY);
   mark('layers');

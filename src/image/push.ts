@@ -71,7 +71,8 @@ export async function ensureLayerBlobs(rec: ImageRecord): Promise<ImageRecord> {
   return updated;
 }
 
-async function packLayerBlob(l: LayerRef): Promise<{ digest: string; size: number }> {
+/** Pack a layer's diff into a gzipped blob in blobs/ (its tar checked against the diffID). */
+export async function packLayerBlob(l: Pick<LayerRef, 'chainId' | 'diffId'>): Promise<{ digest: string; size: number }> {
   const tmp = await stagingPath('blob');
   try {
     const hasher = new Hasher();

@@ -14,7 +14,8 @@ import { hasLayer } from './layers.js';
 
 export interface CacheEntry {
   created: string;
-  layer?: { chainId: string; diffId: string; size: number };
+  /** blobDigest/blobSize: the layer's gzipped blob in blobs/, once one was made (--cache-to) or pulled (--cache-from). */
+  layer?: { chainId: string; diffId: string; size: number; blobDigest?: string; blobSize?: number };
 }
 
 export async function readCacheEntry(key: string): Promise<CacheEntry | undefined> {

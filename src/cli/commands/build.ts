@@ -22,4 +22,6 @@ export const BUILD_OPTIONS = {
   progress: { type: 'string', choices: ['auto', 'plain', 'tty', 'quiet', 'rawjson'], default: 'auto', describe: "Progress output: plain is BuildKit's '#N [stage k/n] STEP' lines; auto and tty skiff's STEP lines; quiet is -q" },
   'no-cache-filter': { type: 'string', repeat: true, describe: 'Do not use the cache for this stage (repeatable)' },
   'add-host': { type: 'string', repeat: true, describe: 'Add a custom host-to-IP mapping for RUN steps (HOST:IP); repeatable' },
+  'cache-from': { type: 'string', repeat: true, describe: 'External cache sources: type=registry,ref=REF | type=local,src=DIR | REF; repeatable' },
+  'cache-to': { type: 'string', repeat: true, describe: 'Cache export destinations: type=registry,ref=REF[,mode=min|max] | type=local,dest=DIR[,mode=min|max]; repeatable' },
 } as const satisfies OptionTable;

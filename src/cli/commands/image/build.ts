@@ -39,6 +39,8 @@ export default defineCommand({
       progress: progress === 'plain' ? 'plain' : 'classic',
       noCacheFilter: o['no-cache-filter'],
       addHosts: o['add-host'],
+      cacheFrom: o['cache-from'],
+      cacheTo: o['cache-to'],
       log: quiet ? () => undefined : (line) => ctx.stderr.write(line + '\n'),
       output: quiet ? fs.createWriteStream('/dev/null') : process.stderr,
     });
