@@ -540,9 +540,9 @@ class Builder {
       }
     }
     if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH.slice(5));
-    const networkFlag = cmd.network === 'default' ? (this.o.network ?? 'none') : cmd.network;
-    if (!['none', 'host', 'default', 'bridge'].includes(networkFlag)) throw new SkiffError('EINVAL', `network mode "${networkFlag}" not supported: use none or host`);
-    const network = networkFlag === 'host' ? 'host' : 'none';
+    const networkFlag = cmd.network === 'default' ? (this.o.network ?? 'default') : cmd.network;
+    if (!['none', 'host', 'default', 'bridge'].includes(networkFlag)) throw new SkiffError('EINVAL', `network mode "${networkFlag}" not supported: use default, none or host`);
+    const network = networkFlag === 'host' || networkFlag === 'none' ? networkFlag : 'default';
     const user = c.User ?? '';
     const workdir = c.WorkingDir || '/';
     if (cmd.security === 'insecure') throw new SkiffError('EINVAL', '--security=insecure is not supported by skiff build');

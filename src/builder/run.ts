@@ -5,6 +5,7 @@
  * there before, as BuildKit does, so they do not end up in the layer.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { resolveUser } from '../container/passwd.js';
 import { parseSecurityOpts } from '../container/security.js';
 import { buildSpec, type SpecFiles } from '../container/spec.js';
 import { shimPath } from '../native.js';
+import type { NetworkPlan } from '../network/plan.js';
 import type { ContainerRecord, MountPoint } from '../store/containers.js';
 import type { LayeredTree } from './tree.js';
 
@@ -25,7 +27,8 @@ export interface RunStep {
   env: string[];
   user: string;
   workdir: string;
-  network: 'none' | 'host';
+  /** default: the store's default network as Docker's RUN gets (rootful; rootless steps get none for now) */
+  network: 'none' | 'host' | 'default';
   /** Chain ids of the stage's layers, bottom first. */
   layers: string[];
   /** overlay lower dirs for them (top first) */
@@ -41,6 +44,7 @@ export interface RunStep {
   extraHosts?: string[];
 }
 
+const hostname = 'buildkitsandbox';
 const STUBS = ['proc', 'sys', 'dev', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'etc'];
 
 /** Runs the step; resolves with the exit code and the upper dir (the diff) when it is 0. */
@@ -59,10 +63,46 @@ export async function runStep(s: RunStep): Promise<{ code: number; diff: string 
   await fsp.mkdir(f.rootfs, { recursive: true });
   await fsp.mkdir(f.upper, { mode: 0o755 });
   await fsp.mkdir(f.work, { mode: 0o700 });
-  const hostname = 'buildkitsandbox';
   await fsp.writeFile(f.hostname, `${hostname}\n`, { mode: 0o644 });
   await fsp.writeFile(f.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n${(s.extraHosts ?? []).map((l) => l + '\n').join('')}`, { mode: 0o644 });
-  await fsp.writeFile(f.resolv, s.network === 'host' ? readOr('/etc/resolv.conf') : '', { mode: 0o644 });
+  // a network id of its own (interface and lease names are made from it)
+  // rootless: not yet (the pasta plan of a step leaves it with loopback only; open in issue 13)
+  const networked = s.network === 'default' && !paths().rootless;
+  const id = networked ? randomBytes(32).toString('hex') : path.basename(s.dir);
+  const net = networked ? await stepNetwork(id) : undefined;
+  try {
+    await fsp.writeFile(f.resolv, s.network === 'host' ? readOr('/etc/resolv.conf') : (net?.resolv ?? ''), { mode: 0o644 });
+    return await runIn(s, f, id, net?.plan);
+  } finally {
+    await net?.release();
+  }
+}
+
+/**
+ * RUN on the default network: the backend's plan for the step (addresses held by this process, so
+ * a killed build leaves a lease the next sweep frees), executed by the shim; the step's resolv.conf.
+ */
+async function stepNetwork(id: string): Promise<{ plan: NetworkPlan; resolv: string; release: () => Promise<void> }> {
+  const [{ backendFor }, { defaultNetwork }, { holderOf }, rs] = await Promise.all([
+    import('../network/backends.js'), import('../network/store.js'), import('../network/ipam.js'), import('../network/resolv.js'),
+  ]);
+  const backend = await backendFor();
+  await backend.sweep();
+  const prepared = await backend.prepare({ containerId: id, name: hostname, networks: [{ network: await defaultNetwork(), aliases: [] }], forwards: [], holder: holderOf() });
+  const release = () => backend.teardown(id);
+  try {
+    const hostPath = rs.hostResolvPath();
+    const host = rs.parseResolvConf(readOr(hostPath), hostPath);
+    const { mode, internalNs } = prepared.resolv;
+    const resolv = rs.containerResolvConf(host, { mode, ...(internalNs ? { internalNs } : {}), dns: [], dnsSearch: [], dnsOptions: [], ipv6: false }).content;
+    return { plan: prepared.plan, resolv, release };
+  } catch (e) {
+    await release().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function runIn(s: RunStep, f: SpecFiles, id: string, plan: NetworkPlan | undefined): Promise<{ code: number; diff: string }> {
   let lower = s.lower;
   if (lower.length === 0) {
     const empty = path.join(s.dir, 'empty');
@@ -71,7 +111,7 @@ export async function runStep(s: RunStep): Promise<{ code: number; diff: string 
   }
   const user = resolveUser(s.user, (p) => s.root.readFile(p));
   const rec: ContainerRecord = {
-    Id: path.basename(s.dir),
+    Id: id,
     Name: path.basename(s.dir),
     Created: new Date().toISOString(),
     Path: s.argv[0]!,
@@ -84,7 +124,7 @@ export async function runStep(s: RunStep): Promise<{ code: number; diff: string 
       Entrypoint: null, Labels: {},
     },
     HostConfig: {
-      Binds: null, NetworkMode: s.network === 'host' ? 'host' : 'none', AutoRemove: false, Privileged: false, CapAdd: null,
+      Binds: null, NetworkMode: s.network === 'host' ? 'host' : plan ? 'bridge' : 'none', AutoRemove: false, Privileged: false, CapAdd: null,
       CapDrop: null, ReadonlyRootfs: false, SecurityOpt: null, Init: false, MaskedPaths: [], ReadonlyPaths: [], Tmpfs: null,
     },
     Mounts: s.mounts,
@@ -96,6 +136,7 @@ export async function runStep(s: RunStep): Promise<{ code: number; diff: string 
   const cgroups = planStepCgroups(`${process.pid}-${path.basename(s.dir)}`, paths().rootless);
   const spec = buildSpec({ rec, user, env: s.env, security: parseSecurityOpts([]), files: f, lower, cgroups });
   spec.skiff.dieWithParent = true; // a killed build takes its RUN with it
+  if (plan) spec.skiff.network = plan;
   await fsp.writeFile(path.join(s.dir, 'bundle', 'config.json'), JSON.stringify(spec));
   // mount targets and the parents made for them, deepest first
   const targets = s.mounts.flatMap((m) => {

@@ -12,7 +12,7 @@ export const BUILD_OPTIONS = {
   iidfile: { type: 'string', describe: 'Write the image ID to the file' },
   label: { type: 'string', repeat: true, describe: 'Set metadata for an image (KEY=VALUE); repeatable' },
   platform: { type: 'string', describe: 'Target platform (only the host platform is supported)' },
-  network: { type: 'string', describe: 'Network for RUN instructions: none (default) or host' },
+  network: { type: 'string', describe: 'Network for RUN instructions: default (the default network with outbound; rootless: none for now), none or host' },
   secret: { type: 'string', repeat: true, describe: 'Secret to expose to RUN --mount=type=secret (id=ID[,src=FILE|env=VAR]); repeatable' },
   ssh: { type: 'string', repeat: true, describe: 'SSH agent socket to expose to RUN --mount=type=ssh (default|ID[=SOCKET]); repeatable' },
   output: { alias: 'o', type: 'string', repeat: true, describe: 'Output destination: type=local|tar|oci|docker|image|registry[,dest=PATH][,name=REF][,push=true], or DIR; repeatable' },
