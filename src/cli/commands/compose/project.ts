@@ -45,12 +45,12 @@ export const quietPull: PullFn = async (ref, { platform }) => {
   await pullImage(ref, { platform, progress: SILENT });
 };
 
-/** Docker Compose exits 1 on its failures (skiff's own 125 becomes 1; usage errors and container exit codes stay). */
+/** Docker Compose exits 1 on its failures (skiff's 125/126/127 become 1; a container's own exit code comes through execve, not here). */
 export async function composeExit<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof SkiffError && e.exitCode === 125) throw new SkiffError(e.code, e.message, 1);
+    if (e instanceof SkiffError && e.exitCode !== 1) throw new SkiffError(e.code, e.message, 1);
     throw e;
   }
 }
