@@ -43,7 +43,7 @@ volumes:
 
 function existing(p: Project, service: string, number: number, over: Partial<Existing> = {}): Existing {
   return {
-    id: `${service}${number}`, name: `p-${service}-${number}`, service, number, hash: serviceConfigHash(p.services[service]!), imageId: 'sha256:img',
+    id: `${service}${number}`, name: `p-${service}-${number}`, service, number, hash: p.services[service] ? serviceConfigHash(p.services[service]) : 'gone', imageId: 'sha256:img',
     oneoff: false, running: true, status: 'running', health: '', exitCode: 0, created: '2026-01-01T00:00:00Z', ...over,
   };
 }
@@ -54,7 +54,7 @@ test('dependency order: dependencies first; a named service brings its dependenc
   assert.ok(order.indexOf('db') < order.indexOf('api') && order.indexOf('api') < order.indexOf('web'), order.join(','));
   assert.deepEqual(selectServices(p, ['web']), ['db', 'api', 'web']);
   assert.deepEqual(selectServices(p, ['web'], true), ['web']);
-  assert.throws(() => selectServices(p, ['nope']), /^Error: no such service: nope$/);
+  assert.throws(() => selectServices(p, ['nope']), /^no such service: nope$/);
 });
 
 test('a fresh project: every container created, numbered from 1, replicas honoured', () => {
