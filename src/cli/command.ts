@@ -92,6 +92,8 @@ export interface CommandContext {
   stderr: Writable & { isTTY?: boolean; columns?: number };
   /** The command line as typed (`container ls`, `ps`), for messages. */
   invokedAs: string;
+  /** The group's own options (GROUP_OPTIONS in registry.ts: compose's -f, -p, ...) given before the verb, defaults filled in. */
+  group: Record<string, unknown>;
   /** Call before replacing the process (execve of the shim): the launcher saves its code cache. */
   beforeExecve(): void;
 }

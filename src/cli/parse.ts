@@ -51,6 +51,8 @@ export interface Found<C extends Named> {
   invokedAs: string;
   /** skiff's own options given before the command. */
   root: Record<string, unknown>;
+  /** The group's own options given between the group and its verb (`compose -f a.yaml up`), by long name, as given. */
+  groupValues: Record<string, unknown>;
   /** The arguments after the command words. */
   rest: string[];
   help: boolean;
@@ -169,18 +171,20 @@ const ROOT_USAGE = '[OPTIONS] COMMAND [ARG...]';
  * Find the command of `argv` among `commands`: skiff's options, then the command line (a top-level
  * name or alias, or a group and its verb). An unknown word is cobra's "unknown command".
  */
-export function findCommand<C extends Named>(argv: readonly string[], commands: readonly C[]): Found<C> {
+export function findCommand<C extends Named>(argv: readonly string[], commands: readonly C[], groupOptions: Readonly<Record<string, OptionTable>> = {}): Found<C> {
   const rootFail = (kind: 'flag' | 'value', msg: string): never => {
     throw new UsageError(kind, msg, '', ROOT_USAGE);
   };
   const root = scanFlags(argv, ROOT_TABLE, rootFail, 'stopAfter');
   const help = root.values.help === true;
   const words = argv.slice(root.next);
+  let groupValues: Record<string, unknown> = {};
   const found = (command: C | undefined, group: string | undefined, invokedAs: string, rest: string[]): Found<C> => ({
     ...(command ? { command } : {}),
     ...(group ? { group } : {}),
     invokedAs,
     root: root.values,
+    groupValues,
     rest,
     help,
   });
@@ -195,12 +199,25 @@ export function findCommand<C extends Named>(argv: readonly string[], commands: 
   const isGroup = [...byLine.keys()].some((l) => l.startsWith(`${first} `));
   // `skiff UNKNOWN --help` is an error too (issue 16), not the top-level help
   if (!isGroup) throw new UsageError('command', `unknown command: skiff ${first}`, '', '');
-  const verb = words[1];
+  // a group with options of its own reads them before its verb (docker compose's -f, -p, ...)
+  let at = 1;
+  const own = groupOptions[first];
+  if (own) {
+    const fail = (kind: 'flag' | 'value', msg: string): never => {
+      throw new UsageError(kind, msg, first, 'COMMAND');
+    };
+    const scan = scanFlags(words.slice(1), { ...own, help: { ...HELP, alias: 'h' } }, fail, 'stopAfter');
+    at += scan.next;
+    if (scan.values.help === true) return found(undefined, first, first, []);
+    delete scan.values.help;
+    groupValues = scan.values;
+  }
+  const verb = words[at];
   if (verb === undefined || verb === '--help' || verb === '-h') return found(undefined, first, first, []);
   if (verb.startsWith('-')) throw new UsageError('flag', verb.startsWith('--') ? `unknown flag: ${verb.split('=')[0]}` : `unknown shorthand flag: '${verb[1]}' in ${verb}`, first, '');
   const sub = byLine.get(`${first} ${verb}`);
   if (!sub) throw new UsageError('command', `unknown command: skiff ${first} ${verb}`, first, '');
-  return found(sub, undefined, `${first} ${verb}`, words.slice(2));
+  return found(sub, undefined, `${first} ${verb}`, words.slice(at + 1));
 }
 
 export interface Parseable {
@@ -236,6 +253,16 @@ function tableOf(c: Parseable): OptionTable {
   return { ...PERSISTENT_OPTIONS, ...c.options, help: takesH ? HELP : { ...HELP, alias: 'h' } };
 }
 
+/** Option values as given, with the table's defaults for the others (a repeat flag: []), as parseCommand fills them. */
+export function withDefaults(table: OptionTable, given: Record<string, unknown>): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const [k, o] of Object.entries(table)) {
+    const v = given[k];
+    options[k] = v !== undefined ? v : o.repeat ? [] : o.default !== undefined ? o.default : o.type === 'boolean' ? false : undefined;
+  }
+  return options;
+}
+
 /**
  * Read a command's arguments (after its command words) into option values (defaults filled in) and
  * positionals by name, or `help` when --help was given.
@@ -248,11 +275,7 @@ export function parseCommand(args: readonly string[], c: Parseable, invokedAs: s
   const table = tableOf(c);
   const scan = scanFlags(args, table, fail, c.passthrough ? 'stopAtPositional' : 'interspersed');
   if (scan.values.help === true) return 'help';
-  const options: Record<string, unknown> = {};
-  for (const [k, o] of Object.entries(table)) {
-    const v = scan.values[k];
-    options[k] = v !== undefined ? v : o.repeat ? [] : o.default !== undefined ? o.default : o.type === 'boolean' ? false : undefined;
-  }
+  const options = withDefaults(table, scan.values);
   delete options.help;
   const pos = c.positionals;
   const min = pos.filter((p) => p.required).length;

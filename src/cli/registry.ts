@@ -12,8 +12,16 @@ import { skiffVersion } from '../lib/version.js';
 import { commandLine, GROUPS, type Command, type CommandContext, type Group, type OptionTable } from './command.js';
 import { saveCodeCache } from './launcher.js';
 import { aliasesOf } from './option-index.js';
-import { findCommand, parseCommand, PERSISTENT_OPTIONS, ROOT_OPTIONS, usageOf } from './parse.js';
+import { findCommand, parseCommand, PERSISTENT_OPTIONS, ROOT_OPTIONS, usageOf, withDefaults } from './parse.js';
+import { COMPOSE_OPTIONS } from './commands/compose/project-options.js';
 import { printOutput } from './print.js';
+import composeConfig from './commands/compose/config.js';
+import composeDown from './commands/compose/down.js';
+import composeExec from './commands/compose/exec.js';
+import composeLogs from './commands/compose/logs.js';
+import composePs from './commands/compose/ps.js';
+import composeRun from './commands/compose/run.js';
+import composeUp from './commands/compose/up.js';
 import containerAttach from './commands/container/attach.js';
 import containerCommit from './commands/container/commit.js';
 import containerCreate from './commands/container/create.js';
@@ -69,6 +77,13 @@ import volumeRm from './commands/volume/rm.js';
 
 /** Every command: one import and one entry each, sorted by group then verb. */
 export const REGISTERED: readonly Command[] = [
+  composeConfig,
+  composeDown,
+  composeExec,
+  composeLogs,
+  composePs,
+  composeRun,
+  composeUp,
   containerAttach,
   containerCommit,
   containerCreate,
@@ -123,6 +138,12 @@ export const REGISTERED: readonly Command[] = [
   volumeRm,
 ];
 
+/**
+ * Groups with options of their own, given between the group and its verb (`skiff compose -f a.yaml
+ * -p demo up -d`, as `docker compose`); the handler reads them from `ctx.group`.
+ */
+export const GROUP_OPTIONS: Readonly<Record<string, OptionTable>> = { compose: COMPOSE_OPTIONS };
+
 const namedOf = (cmds: readonly Command[]) => cmds.map((c) => ({ group: c.group as string, name: c.name, aliases: c.aliases ?? [], c }));
 
 /** pflag's option rows: `  -a, --all             Show all ...` (hidden ones left out). */
@@ -160,9 +181,10 @@ function verbsOf(group: string, cmds: readonly Command[]): [string, Command][] {
 }
 
 /** The help of a management group (`skiff container`). */
-export function groupHelp(group: string, cmds: readonly Command[] = REGISTERED): string {
+export function groupHelp(group: string, cmds: readonly Command[] = REGISTERED, own: OptionTable | undefined = GROUP_OPTIONS[group]): string {
   const verbs = verbsOf(group, cmds).sort(([a], [b]) => (a < b ? -1 : 1));
-  return `\nUsage:  skiff ${group} COMMAND\n\n${GROUPS[group as Group] ?? ''}\n\nCommands:\n${listRows(verbs.map(([v, c]) => [v, c.describe]))}\n\nRun 'skiff ${group} COMMAND --help' for more information on a command.\n`;
+  const opts = own ? `\nOptions:\n${optionRows(own)}\n` : '';
+  return `\nUsage:  skiff ${group} ${own ? '[OPTIONS] ' : ''}COMMAND\n\n${GROUPS[group as Group] ?? ''}\n${opts}\nCommands:\n${listRows(verbs.map(([v, c]) => [v, c.describe]))}\n\nRun 'skiff ${group} COMMAND --help' for more information on a command.\n`;
 }
 
 /** Docker's most used commands, listed first in `skiff --help` (those skiff has). */
@@ -187,13 +209,17 @@ export function topHelp(cmds: readonly Command[] = REGISTERED): string {
 }
 
 /** Run the command line `argv` (after `skiff`): find the command, parse its arguments, run it, print its output. */
-export async function runRegistered(argv: readonly string[], cmds: readonly Command[] = REGISTERED): Promise<void> {
-  const found = findCommand(argv, namedOf(cmds));
+export async function runRegistered(
+  argv: readonly string[],
+  cmds: readonly Command[] = REGISTERED,
+  groupOptions: Readonly<Record<string, OptionTable>> = GROUP_OPTIONS,
+): Promise<void> {
+  const found = findCommand(argv, namedOf(cmds), groupOptions);
   const root = found.root as { root?: string; runroot?: string; config?: string; version?: boolean };
   if (root.config !== undefined) process.env.DOCKER_CONFIG = root.config;
   if (!found.command) {
     if (root.version && !found.group) process.stdout.write(`skiff version ${skiffVersion()}\n`);
-    else process.stdout.write(found.group ? groupHelp(found.group, cmds) : topHelp(cmds));
+    else process.stdout.write(found.group ? groupHelp(found.group, cmds, groupOptions[found.group]) : topHelp(cmds));
     return;
   }
   const c = found.command.c;
@@ -216,6 +242,7 @@ export async function runRegistered(argv: readonly string[], cmds: readonly Comm
     stdout: process.stdout,
     stderr: process.stderr,
     invokedAs: found.invokedAs,
+    group: withDefaults(groupOptions[c.group] ?? {}, found.groupValues),
     beforeExecve: saveCodeCache,
   };
   mark('loaded');

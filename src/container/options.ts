@@ -15,6 +15,8 @@ import { parseSize } from '../lib/units.js';
 /** --health-* and --no-healthcheck as given (durations as Go duration strings). */
 export interface HealthOptions {
   cmd?: string;
+  /** The whole test as the Engine API and compose give it (["CMD", ...], ["CMD-SHELL", cmd], ["NONE"]); over `cmd`. */
+  test?: string[];
   interval?: string;
   timeout?: string;
   startPeriod?: string;
@@ -76,7 +78,7 @@ function healthDuration(flag: string, v: string | undefined): number | undefined
 
 /** Docker's merge: --no-healthcheck → NONE; each --health-* field over the image's HEALTHCHECK. */
 export function mergeHealthcheck(image: HealthConfig | undefined, o: HealthOptions): HealthConfig | undefined {
-  const given = o.cmd !== undefined || o.interval !== undefined || o.timeout !== undefined || o.startPeriod !== undefined || o.retries !== undefined;
+  const given = o.cmd !== undefined || o.test !== undefined || o.interval !== undefined || o.timeout !== undefined || o.startPeriod !== undefined || o.retries !== undefined;
   if (o.none) {
     if (given) throw new SkiffError('EINVAL', '--no-healthcheck conflicts with --health-* options');
     return { Test: ['NONE'] };
@@ -88,7 +90,7 @@ export function mergeHealthcheck(image: HealthConfig | undefined, o: HealthOptio
   const base = image?.Test?.length ? image : undefined;
   if (!given) return base ? { ...base, Test: base.Test ?? [] } : undefined;
   const hc: HealthConfig = {
-    Test: o.cmd !== undefined ? ['CMD-SHELL', o.cmd] : (base?.Test ?? []),
+    Test: o.test ?? (o.cmd !== undefined ? ['CMD-SHELL', o.cmd] : (base?.Test ?? [])),
     ...((interval ?? base?.Interval) !== undefined ? { Interval: interval ?? base?.Interval } : {}),
     ...((timeout ?? base?.Timeout) !== undefined ? { Timeout: timeout ?? base?.Timeout } : {}),
     ...((startPeriod ?? base?.StartPeriod) !== undefined ? { StartPeriod: startPeriod ?? base?.StartPeriod } : {}),

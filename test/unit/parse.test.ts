@@ -136,3 +136,16 @@ test("the command word is found after skiff's own options, one way for every cal
   assert.throws(() => findCommand(['container', 'bogus'], CMDS), /unknown command: skiff container bogus/);
   assert.throws(() => findCommand(['--bogus', 'ps'], CMDS), /unknown flag: --bogus/);
 });
+
+test("a group's own options before its verb (compose -f a -p b up): read into groupValues, the verb found after them", () => {
+  const cmds = [{ group: 'compose', name: 'up', aliases: [] }];
+  const own = { compose: { file: { type: 'string', alias: 'f', repeat: true }, 'project-name': { type: 'string', alias: 'p' } } } as const;
+  const f = findCommand(['compose', '-f', 'a.yaml', '--file=b.yaml', '-p', 'demo', 'up', '-d'], cmds, own);
+  assert.equal(f.command?.name, 'up');
+  assert.deepEqual(f.groupValues, { file: ['a.yaml', 'b.yaml'], 'project-name': 'demo' });
+  assert.deepEqual(f.rest, ['-d']);
+  assert.equal(findCommand(['compose', '-p', 'x'], cmds, own).group, 'compose');
+  assert.throws(() => findCommand(['compose', '--bogus', 'up'], cmds, own), /unknown flag: --bogus/);
+  // without a table the group takes no options (as before)
+  assert.throws(() => findCommand(['compose', '-f', 'a', 'up'], cmds), /unknown shorthand flag: 'f'/);
+});

@@ -1,0 +1,72 @@
+/**
+ * What every `skiff compose` verb shares: the project its group options select (`ctx.group`, see
+ * project-options.ts), Docker Compose's plain progress lines and warnings on stderr, the quiet pull,
+ * and Docker Compose's exit code (1) for its failures.
+ */
+import type { CommandContext } from '../../command.js';
+import { SkiffError } from '../../../errors.js';
+import type { Project } from '../../../compose/model.js';
+import type { Reporter } from '../../../compose/engine/engine.js';
+import type { PullFn } from '../../../image/progress.js';
+
+/** The project of the command line (its warnings printed as Docker's `WARN[0000]` lines). */
+export async function loadFromContext(ctx: CommandContext): Promise<Project> {
+  const { loadProject } = await import('../../../compose/index.js');
+  const g = ctx.group;
+  const project = loadProject({
+    files: (g.file as string[] | undefined) ?? [],
+    ...(g['project-name'] ? { projectName: g['project-name'] as string } : {}),
+    ...(g['project-directory'] ? { projectDirectory: g['project-directory'] as string } : {}),
+    envFiles: (g['env-file'] as string[] | undefined) ?? [],
+    profiles: (g.profile as string[] | undefined) ?? [],
+  });
+  for (const w of project.warnings) warn(ctx, w.message);
+  return project;
+}
+
+export function warn(ctx: CommandContext, message: string): void {
+  ctx.stderr.write(`WARN[0000] ${message}\n`);
+}
+
+/** Docker Compose's plain progress writer: ` ID TEXT ` lines on stderr (--progress quiet: none). */
+export function reporter(ctx: CommandContext): Reporter {
+  const quiet = ctx.group.progress === 'quiet';
+  return {
+    event: (id, text) => {
+      if (!quiet) ctx.stderr.write(` ${id} ${text} \n`);
+    },
+    warn: (m) => warn(ctx, m),
+  };
+}
+
+/** Pulls for compose: no layer progress (the service's Pulling/Pulled events say it). */
+export const quietPull: PullFn = async (ref, { platform }) => {
+  const [{ pullImage }, { SILENT }] = await Promise.all([import('../../../image/pull.js'), import('../../../image/progress.js')]);
+  await pullImage(ref, { platform, progress: SILENT });
+};
+
+/** Docker Compose exits 1 on its failures (skiff's 125/126/127 become 1; a container's own exit code comes through execve, not here). */
+export async function composeExit<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof SkiffError && e.exitCode !== 1) throw new SkiffError(e.code, e.message, 1);
+    throw e;
+  }
+}
+
+/** The name compose shows for a container in logs: without the `PROJECT-` prefix (`web-1`). */
+export function shortName(project: string, name: string): string {
+  return name.startsWith(`${project}-`) ? name.slice(project.length + 1) : name;
+}
+
+/** `--scale web=3` values. */
+export function parseScale(list: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of list) {
+    const m = /^([^=]+)=(\d+)$/.exec(s);
+    if (!m) throw new SkiffError('EINVAL', `invalid --scale value ${JSON.stringify(s)}: expected SERVICE=NUM`, 1);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
