@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import { FrameReader } from '../container/attach.js';
-import { fixedNano, readLogs, rfc3339ToNs, type LogsOptions } from '../container/logs.js';
+import { fixedNano, openForNextStart, readLogs, rfc3339ToNs, type LogsOptions } from '../container/logs.js';
 import { containerState } from '../container/state.js';
 import { containerFiles, readContainer, readStartState, type ContainerRecord } from '../store/containers.js';
 import { frame } from './http.js';
@@ -67,11 +67,18 @@ export async function attachStream(rec: ContainerRecord, sel: StreamSelection & 
     const mon = await connectMonitor(rec);
     if (mon) return pipeMonitor(rec, mon, sel, sink, useStdin ? input : undefined, true);
   }
-  // not started yet (or between restarts): wait for the next start, then follow its log
+  // not started yet (or between restarts): wait for the next start, then follow its log, opened now so
+  // that a --rm container that runs, exits and is removed between two looks is still read to its end
+  const logged = rec.HostConfig.LogConfig?.Type !== 'none';
+  const from = logged ? await openForNextStart(rec.Id) : undefined;
   const before = readStartState(rec.Id)?.StartedAt;
   let started: string | undefined;
   for (;;) {
-    if (sink.closed() || !readContainer(rec.Id)) return;
+    if (sink.closed() || !readContainer(rec.Id)) {
+      if (from && !sink.closed()) break; // gone already: what it wrote is in the open file
+      await from?.fd.close();
+      return;
+    }
     started = readStartState(rec.Id)?.StartedAt;
     if (started !== undefined && started !== before) break;
     await sleep(20);
@@ -85,12 +92,13 @@ export async function attachStream(rec: ContainerRecord, sel: StreamSelection & 
     }
     if (mon) void pipeMonitor(rec, mon, { stdout: false, stderr: false }, sink, input, false);
   }
-  if (rec.HostConfig.LogConfig?.Type === 'none') {
+  if (!logged) {
     // no log to follow: the monitor's live output is all there is
     const live = mon ? undefined : await connectMonitor(rec);
     if (live) await pipeMonitor(rec, live, sel, sink, undefined, true);
   } else {
-    await streamLogs(rec, { follow: true, since: rfc3339ToNs(started) }, sel, sink).catch(() => undefined);
+    const o: LogsOptions = from ? { follow: true, from } : { follow: true, ...(started !== undefined ? { since: rfc3339ToNs(started) } : {}) };
+    await streamLogs(rec, o, sel, sink).catch(() => undefined);
   }
   mon?.destroy();
   sink.end();

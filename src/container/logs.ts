@@ -24,6 +24,24 @@ export interface LogsOptions {
   /** ns since the epoch */
   since?: bigint;
   until?: bigint;
+  /**
+   * Read only this start's entries from the current file opened before the start (openForNextStart):
+   * a --rm container removed right after it exits is still read to its end through the fd.
+   */
+  from?: StartLog;
+}
+
+/** The current log file, opened (made if need be) before a start, and its size then. */
+export interface StartLog {
+  fd: fsp.FileHandle;
+  pos: number;
+}
+
+/** Open a container's current log file before starting it (attach before start); undefined if it cannot be. */
+export async function openForNextStart(id: string): Promise<StartLog | undefined> {
+  const { O_RDONLY, O_CREAT, O_NOFOLLOW } = fs.constants;
+  const fd = await fsp.open(containerFiles(id).log, O_RDONLY | O_CREAT | O_NOFOLLOW, 0o640).catch(() => undefined);
+  return fd && { fd, pos: (await fd.stat()).size };
 }
 
 /** One json-file line → its entry; undefined for a line that is not one (torn or foreign). */
@@ -204,11 +222,13 @@ export async function* readLogs(rec: ContainerRecord, o: LogsOptions): AsyncGene
   const files = logFiles(rec.Id);
   const current = files[files.length - 1]!;
   // The current file is read through one fd: what we read of it and what -f follows are the same bytes.
-  let cur: LogReader | undefined;
-  try {
-    cur = new LogReader(await fsp.open(current, 'r'));
-  } catch {
-    /* never ran detached (or not yet written) */
+  let cur: LogReader | undefined = o.from && new LogReader(o.from.fd, o.from.pos);
+  if (!cur) {
+    try {
+      cur = new LogReader(await fsp.open(current, 'r'));
+    } catch {
+      /* never ran detached (or not yet written) */
+    }
   }
   let beyond = false; // an entry after --until: nothing later can be printed
   const emit = (e: LogEntry): boolean => {
@@ -216,7 +236,9 @@ export async function* readLogs(rec: ContainerRecord, o: LogsOptions): AsyncGene
     return !beyond && inWindow(e, o);
   };
   try {
-    if (o.tail !== undefined) {
+    if (o.from) {
+      for await (const e of cur!.drain()) if (emit(e)) yield e;
+    } else if (o.tail !== undefined) {
       // newest first, backwards, until N entries are found (Docker: tail first, then --since/--until)
       const picked: LogEntry[][] = [];
       let need = o.tail;
