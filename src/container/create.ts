@@ -32,8 +32,8 @@ import {
   type HealthOptions,
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
-import { parseMounts, type RequestedMount } from '../volume/mounts.js';
-import { attachContainerVolumes, discardVolumes } from '../volume/volumes.js';
+import { parseMounts } from '../volume/mounts.js';
+import { attachContainerVolumes, discardVolumes, type RequestedMount } from '../volume/volumes.js';
 
 /** The network options (--network, -p, --dns, ...) are NetworkOptions (container/network.ts). */
 export interface CreateOptions extends NetworkOptions {

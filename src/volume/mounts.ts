@@ -7,7 +7,7 @@ import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { NAME_RE } from '../lib/ids.js';
 import type { MountPoint } from '../store/containers.js';
-import { parseVolumeOptions } from './volumes.js';
+import { parseVolumeOptions, type RequestedMount } from './volumes.js';
 
 // Docker's -v modes (daemon/volume/mounts: linuxValidMountMode): each kind at most once.
 const MODE_KINDS: ReadonlySet<string>[] = [
@@ -41,12 +41,6 @@ function checkTarget(dst: string, type: string, what: string): string {
   return clean;
 }
 
-/**
- * A mount as the options give it. Besides the record's fields: the options a volume is created with
- * when missing (`--mount volume-opt=`), and whether a missing bind source is made (`-v`, as Docker;
- * `--mount` refuses it). attachContainerVolumes consumes both.
- */
-export type RequestedMount = MountPoint & { volumeOptions?: Record<string, string>; makeSource?: boolean };
 
 /** A mount's options as the shim takes them: `nocopy` (no copy-up from the image), `U` (chown at start). */
 export const mountFlags = (mp: MountPoint): { nocopy: boolean; chown: boolean } => {

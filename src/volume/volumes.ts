@@ -19,10 +19,9 @@ import { SkiffError } from '../errors.js';
 import { makeStagingDir, discardStaging, removeTree, readJsonSync } from '../store/atomic.js';
 import { dirs, volumeDir } from '../store/layout.js';
 import { withLock } from '../store/lock.js';
-import { listContainers, type ContainerRecord } from '../store/containers.js';
+import { listContainers, type ContainerRecord, type MountPoint } from '../store/containers.js';
 import { NAME_RE, newId } from '../lib/ids.js';
 import { labelsMatch, type LabelFilter } from '../image/filters.js';
-import type { RequestedMount } from './mounts.js';
 
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
 const RECORD = 'volume.json';
@@ -394,6 +393,13 @@ export interface AttachedVolumes {
   /** destinations whose source is a volume's `_data` (the shim's copy-up and first-use mark) */
   dataVolumes: string[];
 }
+
+/**
+ * A mount as the options give it. Besides the record's fields: the options a volume is created with
+ * when missing (`--mount volume-opt=`), and whether a missing bind source is made (`-v`, as Docker;
+ * `--mount` refuses it). attachContainerVolumes consumes both.
+ */
+export type RequestedMount = MountPoint & { volumeOptions?: Record<string, string>; makeSource?: boolean };
 
 /**
  * Attach every volume mount of a container being created (`Source` is the name given, '' for an
