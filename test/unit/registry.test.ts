@@ -81,7 +81,7 @@ test('every registered descriptor: unique command lines, sane option tables', ()
     }
     const names = new Map<string, string>();
     for (const [k, o] of Object.entries(c.options)) {
-      assert.match(k, /^[a-z][a-z0-9-]+$/, `${id}: --${k}`);
+      assert.match(k, /^[a-z][a-zA-Z0-9-]+$/, `${id}: --${k}`); // compose's --no-TTY is Docker's spelling
       for (const n of [k, ...aliasesOf(o)]) {
         assert.ok(!names.has(n), `${id}: ${n} is both --${names.get(n)} and --${k}`);
         assert.ok(!['help', 'root', 'runroot'].includes(n), `${id}: --${n} is skiff's own`);
