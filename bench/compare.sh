@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # This checkout against another built checkout (BASE, default /work/main) in the same hyperfine run, on
 # one store: `run --rm busybox true`, plain `ps` (bin/skiff answers it with skiff-shim ps), `ps --format`
-# and `images` (node: the CLI's dispatch and parsing), `--help`-free start-up as users see it.
+# and `images` (node: the CLI's dispatch and parsing), `--help`-free start-up as users see it, and a
+# two-step build uncached and cached (`--network none`: the same RUN network on both sides).
 # Usage: BASE=/path/to/built/checkout bash bench/compare.sh   (both need `make build`)
 source "$(dirname "$0")/common.sh"
 BASE=${BASE:-/work/main}
@@ -10,8 +11,14 @@ bench_registry
 export SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run"
 "$SKIFF" pull -q "$REGISTRY/busybox:latest" >/dev/null
 "$SKIFF" create --name bench-c "$REGISTRY/busybox:latest" true >/dev/null
+CTX="$BENCH_TMP/ctx"
+mkdir -p "$CTX/payload"
+for i in $(seq 1 50); do head -c 20000 /dev/urandom >"$CTX/payload/f$i"; done
+printf 'FROM %s\nCOPY payload /payload\nRUN cat /payload/* | md5sum > /sum\n' "$REGISTRY/busybox:latest" >"$CTX/Dockerfile"
+"$SKIFF" build -q --network none -t bench:1 "$CTX" >/dev/null
 cmds=()
-for args in "run --rm $REGISTRY/busybox:latest true" "ps -a" "ps -a --format {{.ID}}" "images"; do
+for args in "run --rm $REGISTRY/busybox:latest true" "ps -a" "ps -a --format {{.ID}}" "images" \
+  "build -q --no-cache --network none -t bench:1 $CTX" "build -q --network none -t bench:1 $CTX"; do
   # the same store and image for both; each run of a command alternates with the other checkout's
   cmds+=("$SKIFF $args" "$BASE/bin/skiff $args")
 done
