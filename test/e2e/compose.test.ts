@@ -88,8 +88,10 @@ describe('compose: up, ps, logs, exec, run, down', () => {
     const lines = up.stderr.split('\n');
     assert.ok(lines.indexOf(' Container demo-db-1 Healthy ') < lines.indexOf(' Container demo-worker-1 Starting '), up.stderr);
     // --wait means running (web has no healthcheck), not listening yet
-    await until('httpd', async () => (await fetchText(`http://127.0.0.1:${port}/`, 2000).catch(() => '')) || undefined, 20_000);
-    assert.equal(await fetchText(`http://127.0.0.1:${port}/`), 'hello-compose\n');
+    // (fetchText answers an error's code, ECONNREFUSED, as its text: wait for the page itself)
+    const page = async (): Promise<string> => fetchText(`http://127.0.0.1:${port}/`, 2000);
+    await until('httpd', async () => ((await page()) === 'hello-compose\n' ? true : undefined), 20_000);
+    assert.equal(await page(), 'hello-compose\n');
     const ps = (await ok(['ps'])).stdout;
     assert.match(ps.split('\n')[0]!, /^NAME\s+IMAGE\s+COMMAND\s+SERVICE\s+CREATED\s+STATUS\s+PORTS$/);
     assert.match(ps, new RegExp(`demo-web-1\\s.*\\sweb\\s.*127\\.0\\.0\\.1:${port}->80/tcp`));

@@ -66,8 +66,11 @@ describe('networking through the CLI', () => {
   test('a published port on the default network reaches the container from the host; port, ps, inspect show it', async () => {
     const port = await freePort();
     const id = (await ok(['run', '-d', '--name', 'web', '-p', `127.0.0.1:${port}:80`, '--expose', '81', image, 'sh', '-c', HTTPD('hello-from-web')])).trim();
-    await until('httpd', async () => (await fetchText(`http://127.0.0.1:${port}/`, 2000).catch(() => '')) || undefined, 20_000);
-    assert.equal(await fetchText(`http://127.0.0.1:${port}/`), 'hello-from-web\n');
+    // httpd listens some time after run -d returns; fetchText answers an error's code (ECONNREFUSED)
+    // as its text, so wait for the page itself
+    const page = async (): Promise<string> => fetchText(`http://127.0.0.1:${port}/`, 2000);
+    await until('httpd', async () => ((await page()) === 'hello-from-web\n' ? true : undefined), 20_000);
+    assert.equal(await page(), 'hello-from-web\n');
     assert.equal(await ok(['port', 'web']), `80/tcp -> 127.0.0.1:${port}\n`);
     assert.equal(await ok(['port', 'web', '80']), `127.0.0.1:${port}\n`);
     const none = await run(['port', 'web', '82/tcp']);
