@@ -209,7 +209,7 @@ static int start_pasta(const struct net_plan *p, pid_t target, struct net_held *
   cleanup_close int wr = ready[1];
   size_t n = 0;
   while (p->pasta.args[n]) n++;
-  cleanup_free char **argv = xcalloc(n + 7, sizeof *argv);
+  cleanup_free char **argv = xcalloc(n + 8, sizeof *argv);
   char fdpath[64], pidbuf[64];
   /* A target in our own user namespace (a container started by a process already inside skiff's
      user namespace: the rootless API service) is given as its network namespace, opened here and
@@ -232,7 +232,10 @@ static int start_pasta(const struct net_plan *p, pid_t target, struct net_held *
   argv[n + 1] = "-f";
   argv[n + 2] = "-P";
   argv[n + 3] = fdpath;
-  argv[n + 4] = pidbuf;
+  /* a namespace file goes after --netns: a bare path would be read as a command for pasta to run
+     in a namespace of its own (its synopsis: PID, --netns PATH, or COMMAND) */
+  if (netns >= 0) argv[n + 4] = "--netns";
+  argv[netns >= 0 ? n + 5 : n + 4] = pidbuf;
   snprintf(pidbuf, sizeof pidbuf, "%d", (int)target);
   cleanup_close int log = memfd_create("pasta-stderr", MFD_CLOEXEC);
   if (log < 0) return fail("start pasta: memfd_create");
