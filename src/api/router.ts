@@ -9,9 +9,9 @@ import type { Socket } from 'node:net';
 import type { Sink } from './attach.js';
 import { ApiError, sendError } from './http.js';
 
-/** The API version skiff answers with: Docker 20.10's, which Docker 20.10–28 clients accept and negotiate down to. */
-export const API_VERSION = '1.41';
-export const MIN_API_VERSION = '1.24';
+/** The API version skiff answers with (lib/version.ts): Docker 20.10's, which Docker 20.10–28 clients accept and negotiate down to. */
+import { MIN_API_VERSION } from '../lib/version.js';
+export { API_VERSION, MIN_API_VERSION } from '../lib/version.js';
 
 export interface Context {
   req: IncomingMessage;

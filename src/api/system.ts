@@ -4,11 +4,11 @@ import os from 'node:os';
 import { paths } from '../config.js';
 import { containerState } from '../container/state.js';
 import { cgroupLayout } from '../container/cgroup.js';
-import { goArch, skiffVersion } from '../lib/version.js';
+import { engineVersion, skiffVersion } from '../lib/version.js';
 import { listContainers } from '../store/containers.js';
 import { listImages } from '../store/images.js';
 import { sendJson } from './http.js';
-import { API_VERSION, MIN_API_VERSION, type Route } from './router.js';
+import type { Route } from './router.js';
 
 function osName(): string {
   try {
@@ -32,15 +32,7 @@ export const systemRoutes: Route[] = [
   },
   {
     method: 'GET', path: /^\/version$/,
-    handle: ({ res }) => {
-      const v = skiffVersion();
-      sendJson(res, 200, {
-        Platform: { Name: 'skiff' },
-        Components: [{ Name: 'Engine', Version: v, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: goArch(), KernelVersion: os.release() } }],
-        Version: v, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: '', GoVersion: `node${process.version}`,
-        Os: 'linux', Arch: goArch(), KernelVersion: os.release(), BuildTime: '',
-      });
-    },
+    handle: ({ res }) => sendJson(res, 200, engineVersion()),
   },
   {
     method: 'GET', path: /^\/info$/,

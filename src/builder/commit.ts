@@ -11,7 +11,9 @@ import { MT, type ImageConfig } from '../oci/media.js';
 import { canonical, parseReference } from '../oci/reference.js';
 import { extractOptions } from '../image/pull.js';
 import { writeFileAtomic } from '../store/atomic.js';
-import { containerFiles, findContainer } from '../store/containers.js';
+import { containerFiles, findContainer, type ContainerRecord } from '../store/containers.js';
+import { pauseContainer, unpauseContainer } from '../container/lifecycle.js';
+import { containerState } from '../container/state.js';
 import { extractLayer } from '../store/extract.js';
 import { putImage, type ImageRecord } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
@@ -26,11 +28,35 @@ export interface CommitOptions {
   author?: string;
   message?: string;
   changes: string[];
+  /** Docker's --pause (default true): a running container is frozen while its changes are read */
+  pause?: boolean;
+  /** a line for stderr (a container that cannot be paused is committed running, with this said) */
+  warn?: (line: string) => void;
 }
 
 /** Returns the new image id. */
-export function commitContainer(ref: string, o: CommitOptions): Promise<string> {
-  return whileAddingLayers(() => commit(ref, o));
+export async function commitContainer(ref: string, o: CommitOptions): Promise<string> {
+  const ctr = findContainer(ref);
+  const frozen = o.pause ? await freeze(ctr, o.warn) : false;
+  try {
+    return await whileAddingLayers(() => commit(ref, o));
+  } finally {
+    if (frozen) await unpauseContainer(ctr);
+  }
+}
+
+/** Pause a running container for the commit; false when it was not running, already paused, or cannot be. */
+async function freeze(ctr: ContainerRecord, warn: (line: string) => void = () => undefined): Promise<boolean> {
+  const st = containerState(ctr);
+  if (!st.Running || st.Paused) return false;
+  try {
+    await pauseContainer(ctr);
+    return true;
+  } catch (e) {
+    if (!(e instanceof SkiffError)) throw e;
+    warn(`WARNING: ${e.message}: committing the container while it runs (--pause=false says so without this warning)`);
+    return false;
+  }
 }
 
 async function commit(ref: string, o: CommitOptions): Promise<string> {

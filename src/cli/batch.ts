@@ -3,6 +3,7 @@
  * prints each success on stdout and each failure as one `Error: ...` line, as it comes, and fails
  * with the last error's exit code (Docker's behaviour; cli/main.ts).
  */
+import { SkiffError } from '../errors.js';
 import type { ItemReport } from './command.js';
 import { findContainer, type ContainerRecord } from '../store/containers.js';
 
@@ -23,4 +24,12 @@ export function eachContainer(refs: readonly string[], act: (rec: ContainerRecor
     await act(findContainer(ref));
     return ref;
   });
+}
+
+/** Podman's --ignore: reports of names that are no container are passed over (the others as they come). */
+export async function* ignoringMissing(reports: AsyncIterable<ItemReport>, ignore: boolean): AsyncGenerator<ItemReport> {
+  for await (const r of reports) {
+    if (ignore && 'error' in r && r.error instanceof SkiffError && r.error.code === 'ENOCONTAINER') continue;
+    yield r;
+  }
 }

@@ -2,26 +2,35 @@
 import { describeError, SkiffError } from '../errors.js';
 import type { CommandOutput } from './command.js';
 
-export type Kind = 'container' | 'image' | 'any';
+export const KINDS = ['container', 'image', 'network', 'volume'] as const;
+export type Kind = (typeof KINDS)[number] | 'any';
 
-/** One object by name or id: a container, an image, or (kind `any`) whichever exists. */
-export async function inspectOne(ref: string, kind: Kind): Promise<Record<string, unknown>> {
-  if (kind !== 'image') {
+/** How each kind is found; a lookup that does not find one throws a SkiffError with one of `missing`. */
+const FINDERS: Record<(typeof KINDS)[number], (ref: string) => Promise<unknown>> = {
+  container: async (ref) => {
     const [{ inspectContainer }, { findContainer }] = await Promise.all([import('../container/list.js'), import('../store/containers.js')]);
+    return inspectContainer(findContainer(ref));
+  },
+  image: async (ref) => (await import('../image/manage.js')).inspectImage(ref),
+  network: async (ref) => {
+    const { findView, inspectNetwork } = await import('../network/manage.js');
+    return inspectNetwork(findView(ref));
+  },
+  volume: async (ref) => (await import('../volume/volumes.js')).findVolume(ref),
+};
+const missing = new Set(['ENOCONTAINER', 'ENOIMAGE', 'ENONETWORK', 'ENOVOLUME']);
+
+/** One object by name or id: of the kind asked for, or (kind `any`) the first kind that has it, in Docker's order. */
+export async function inspectOne(ref: string, kind: Kind): Promise<unknown> {
+  for (const k of kind === 'any' ? KINDS : [kind]) {
     try {
-      return inspectContainer(findContainer(ref));
+      return await FINDERS[k](ref);
     } catch (e) {
-      if (kind === 'container' || !(e instanceof SkiffError) || e.code !== 'ENOCONTAINER') throw e;
+      if (!(e instanceof SkiffError) || !missing.has(e.code)) throw e;
+      if (kind !== 'any') throw new SkiffError(e.code, `No such ${k}: ${ref}`, 1);
     }
   }
-  try {
-    return await (await import('../image/manage.js')).inspectImage(ref);
-  } catch (e) {
-    if (e instanceof SkiffError && e.code === 'ENOIMAGE') {
-      throw new SkiffError('ENOIMAGE', kind === 'image' ? `No such image: ${ref}` : `No such object: ${ref}`, 1);
-    }
-    throw e;
-  }
+  throw new SkiffError('ENOIMAGE', `No such object: ${ref}`, 1);
 }
 
 /** Inspect each name with `one`: the found ones printed together, an `Error:` line for each other (exit 1). */
@@ -38,7 +47,8 @@ export async function inspected(names: readonly string[], format: string | undef
   let stdout: string;
   if (format && format !== 'json') {
     const t = (await import('./output/template.js')).compileTemplate(format);
-    stdout = results.map((r) => t.render(r) + '\n').join('');
+    const { goView } = await import('./output/go-view.js');
+    stdout = results.map((r) => t.render(goView(r)) + '\n').join('');
   } else stdout = JSON.stringify(results, null, 4) + '\n';
   return { stderr, stdout, exitCode: stderr ? 1 : 0 };
 }

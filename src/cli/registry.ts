@@ -45,6 +45,7 @@ import containerUnpause from './commands/container/unpause.js';
 import containerUpdate from './commands/container/update.js';
 import containerWait from './commands/container/wait.js';
 import imageBuild from './commands/image/build.js';
+import imageExists from './commands/image/exists.js';
 import imageHistory from './commands/image/history.js';
 import imageInspect from './commands/image/inspect.js';
 import imageLoad from './commands/image/load.js';
@@ -55,6 +56,7 @@ import imagePush from './commands/image/push.js';
 import imageRm from './commands/image/rm.js';
 import imageSave from './commands/image/save.js';
 import imageTag from './commands/image/tag.js';
+import imageUntag from './commands/image/untag.js';
 import networkConnect from './commands/network/connect.js';
 import networkCreate from './commands/network/create.js';
 import networkDisconnect from './commands/network/disconnect.js';
@@ -107,6 +109,7 @@ export const REGISTERED: readonly Command[] = [
   containerUpdate,
   containerWait,
   imageBuild,
+  imageExists,
   imageHistory,
   imageInspect,
   imageLoad,
@@ -117,6 +120,7 @@ export const REGISTERED: readonly Command[] = [
   imageRm,
   imageSave,
   imageTag,
+  imageUntag,
   networkConnect,
   networkCreate,
   networkDisconnect,

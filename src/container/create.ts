@@ -26,7 +26,7 @@ import { limitWrites, parseResources, type ResourceOptions } from './resources.j
 import { parseDevice, resolveDevices } from './devices.js';
 import { parseSignal } from './signals.js';
 import { buildSpec } from './spec.js';
-import { reapAbandoned } from './lifecycle.js';
+import { reapAbandoned, removeContainer } from './lifecycle.js';
 import {
   DEFAULT_PATH, givenEntrypoint, mergeEnvEntries, mergeHealthcheck, parseLabels, parseLogConfig, parseRestartPolicy, resolveCommand, userEnv,
   type HealthOptions,
@@ -40,6 +40,8 @@ export interface CreateOptions extends NetworkOptions {
   image: string;
   command: string[];
   name?: string;
+  /** Podman's --replace: a container that has this name already is removed (forced) first */
+  replace?: boolean;
   /** --entrypoint (one word; "" resets the image's), or the Engine API's list ([""] resets too) */
   entrypoint?: string | string[];
   env: string[];
@@ -214,11 +216,25 @@ function checkOptions(o: CreateOptions, warn: (line: string) => void) {
  * Create a container from `o`; an image not in the store is got with `pull` (the caller's). `report.warn`
  * gets Docker's warnings (the CLI prints them as `WARNING: ...`).
  */
+/** --replace: the container called `name`, if there is one, goes as `rm -f` would take it. */
+async function removeNamed(name: string): Promise<void> {
+  let rec: ContainerRecord;
+  try {
+    rec = findContainer(name);
+  } catch (e) {
+    if (e instanceof SkiffError && e.code === 'ENOCONTAINER') return;
+    throw e;
+  }
+  if (rec.Name === name) await removeContainer(rec.Id, { force: true }); // the name, never an id prefix
+}
+
 export async function createContainer(o: CreateOptions, pull: PullFn, report: { warn(msg: string): void } = { warn: () => undefined }): Promise<ContainerRecord> {
   const warn = o.warn ?? ((line: string): void => report.warn(line));
   const checked = checkOptions(o, warn);
   for (const w of checked.net.warnings) report.warn(w);
+  if (o.replace && !o.name) throw new SkiffError('EINVAL', 'cannot replace a container without --name being set');
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform }, pull);
+  if (o.replace && o.name) await removeNamed(o.name);
   const config = await readImageConfig(image);
   const icfg = config.config ?? {};
   const id = newContainerId();

@@ -359,8 +359,10 @@ async function killStray(rec: ContainerRecord): Promise<void> {
 }
 
 /** `rm`: refuses a running container unless forced (then kills it first); `volumes`: its anonymous volumes go too (`rm -v`). */
-export async function removeContainer(ref: string, opts: { force: boolean; volumes?: boolean }): Promise<string> {
+export async function removeContainer(ref: string, opts: { force: boolean; volumes?: boolean; stopTimeout?: number }): Promise<string> {
   const rec = findContainer(ref);
+  // Podman's rm -f -t N: a running container is stopped as `stop -t N` would, not killed at once
+  if (opts.force && opts.stopTimeout !== undefined && containerState(rec).Running) await stopContainer(rec, opts.stopTimeout);
   await withLock(`container-${rec.Id}`, async () => {
     const st = containerState(rec);
     if (st.Running) {

@@ -1,7 +1,7 @@
 /** Rows for `ps` and the Docker-format JSON for `container inspect`. */
 import { networkSettings, portsText } from './network.js';
 import { SkiffError } from '../errors.js';
-import { createdSince } from '../lib/units.js';
+import { createdSince, goTimeString } from '../lib/units.js';
 import { containerFiles, findContainer, listContainers, type ContainerRecord } from '../store/containers.js';
 import { lowerDirs } from '../store/layers.js';
 import { reapAbandoned } from './lifecycle.js';
@@ -21,6 +21,8 @@ export interface ContainerRow {
   Mounts: string;
   Networks: string;
   Size: string;
+  /** Docker's `{{.Label "key"}}` for --format (not enumerable: not part of `{{json .}}`) */
+  readonly Label?: (key: string) => string;
 }
 
 const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
@@ -137,11 +139,11 @@ export async function selectContainers(o: ListOptions): Promise<{ rec: Container
 export async function listContainerRows(o: ListOptions & { noTrunc: boolean }): Promise<ContainerRow[]> {
   return (await selectContainers(o)).map(({ rec: r, obs }) => {
     const st = obs.State;
-    return {
+    const row: ContainerRow = {
       ID: o.noTrunc ? r.Id : r.Id.slice(0, 12),
       Image: r.ImageName,
       Command: quote([r.Path, ...r.Args].join(' '), !o.noTrunc),
-      CreatedAt: new Date(r.Created).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
+      CreatedAt: goTimeString(r.Created),
       RunningFor: createdSince(new Date(r.Created)),
       Status: obs.StatusText,
       State: st.Status,
@@ -152,6 +154,7 @@ export async function listContainerRows(o: ListOptions & { noTrunc: boolean }): 
       Networks: r.HostConfig.NetworkMode,
       Size: '0B',
     };
+    return Object.defineProperty(row, 'Label', { value: (key: string): string => r.Config.Labels[key] ?? '', enumerable: false });
   });
 }
 

@@ -1,7 +1,7 @@
 /** Local image management: list, tag, remove, prune, inspect, history. Returns data; the CLI prints. */
 import fsp from 'node:fs/promises';
 import { SkiffError } from '../errors.js';
-import { createdSince, humanSize } from '../lib/units.js';
+import { createdSince, goTimeString, humanSize, rfc3339Seconds } from '../lib/units.js';
 import { listContainers } from '../store/containers.js';
 import {
   deleteImageLocked, getImage, listImages, readRepositories, removeTagLocked, setTag, tagsById, type ImageRecord,
@@ -107,7 +107,7 @@ export async function listImageRows(o: ListImagesOptions): Promise<ImageRow[]> {
     const base = {
       ID: id,
       CreatedSince: createdSince(new Date(img.created)),
-      CreatedAt: img.created,
+      CreatedAt: goTimeString(img.created),
       Size: humanSize(img.size),
       Containers: 'N/A',
     };
@@ -126,6 +126,20 @@ export async function tagImage(source: string, target: string): Promise<void> {
   const ref = parseReference(target);
   if (ref.digest) throw new SkiffError('EINVAL', `refusing to create a tag with a digest reference: ${target}`);
   await setTag(canonical(ref), img.id);
+}
+
+/** Podman's `untag`: remove these names (none: every name) from the image, which stays (untagged, it is dangling). */
+export async function untagImage(ref: string, names: readonly string[]): Promise<void> {
+  await withLock('images', async () => {
+    const img = await findImage(ref);
+    if (!img) throw new SkiffError('ENOIMAGE', `No such image: ${ref}`, 1);
+    const repos = await readRepositories();
+    const tags = Object.entries(repos).filter(([, id]) => id === img.id).map(([r]) => r);
+    const wanted = names.length ? names.map((n) => canonical(parseReference(n))) : tags;
+    const unknown = wanted.find((t) => repos[t] !== img.id);
+    if (unknown) throw new SkiffError('EINVAL', `${familiar(parseReference(unknown))}: tag not known for image ${img.id.slice(7, 19)}`);
+    for (const t of wanted) await removeTagLocked(t);
+  });
 }
 
 export interface RemoveReport {
@@ -273,7 +287,7 @@ export async function imageHistory(ref: string, noTrunc: boolean): Promise<Histo
     rows.push({
       ID: '<missing>',
       CreatedSince: h.created ? createdSince(new Date(h.created)) : 'N/A',
-      CreatedAt: h.created ?? '',
+      CreatedAt: h.created ? rfc3339Seconds(h.created) : '',
       CreatedBy: noTrunc || by.length <= 45 ? by : `${by.slice(0, 44)}…`,
       Size: humanSize(size),
       Comment: h.comment ?? '',

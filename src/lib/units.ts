@@ -183,3 +183,20 @@ export const parseSize = (text: string): number => parseWith(text, 1024);
 
 /** go-units `FromHumanSize`: the same syntax with decimal units (k = 1000). */
 export const parseHumanSize = (text: string): number => parseWith(text, 1000);
+
+/** Go's time.Time.String() of a UTC time, as Docker prints CreatedAt in listings: `2026-12-05 21:22:13 +0000 UTC`. */
+export function goTimeString(when: Date | string): string {
+  const d = new Date(when);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC');
+}
+
+/** Go's time.RFC3339 of a UTC time (whole seconds): `2026-12-05T21:22:13Z`. */
+export function rfc3339Seconds(when: Date | string): string {
+  const d = new Date(when);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** The time in ms of a goTimeString text (NaN if it is none). */
+export function goTimeMs(text: string): number {
+  return Date.parse(text.replace(' +0000 UTC', 'Z').replace(' ', 'T'));
+}

@@ -51,6 +51,13 @@ export function parsePlatform(s: string | undefined): PlatformSpec {
   return { os, arch, ...(variant ? { variant } : {}) };
 }
 
+/** Whether an image config's os/architecture/variant is the platform asked for (arch names and default variants normalised). */
+export function platformMatches(want: PlatformSpec, have: { os?: string; architecture?: string; variant?: string }): boolean {
+  const w = normalizeArch(want.arch, want.variant);
+  const h = normalizeArch(have.architecture ?? '', have.variant);
+  return (have.os ?? 'linux') === want.os && w.arch === h.arch && (want.variant === undefined || w.variant === h.variant);
+}
+
 export const formatPlatform = (p: { os: string; architecture?: string; arch?: string; variant?: string }): string =>
   `${p.os}/${p.architecture ?? p.arch}${p.variant ? `/${p.variant}` : ''}`;
 

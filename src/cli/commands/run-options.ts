@@ -55,6 +55,7 @@ export const warnLine = (line: string): void => void process.stderr.write(`WARNI
  */
 export const CREATE_OPTIONS = {
   name: { type: 'string', describe: 'Assign a name to the container' },
+  replace: { type: 'boolean', default: false, describe: 'Remove a container that has the same name first (Podman)' },
   interactive: { alias: 'i', type: 'boolean', default: false, describe: 'Keep STDIN open' },
   tty: { alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-TTY' },
   rm: { type: 'boolean', default: false, describe: 'Automatically remove the container when it exits' },
@@ -117,6 +118,7 @@ export function toCreateOptions(a: Record<string, unknown>, command: string[]): 
     image: String(a.image),
     command,
     name: a.name as string | undefined,
+    replace: Boolean(a.replace),
     entrypoint: a.entrypoint as string | undefined,
     env: list(a.env),
     envFile: list(a['env-file']),

@@ -1,4 +1,5 @@
 /** Docker-style tables and the `--format` rules shared by every listing command. */
+import { SkiffError } from '../../errors.js';
 import { compileTemplate, HEADER_FUNCS } from './template.js';
 
 export interface TabwriterOptions {
@@ -72,6 +73,8 @@ export interface FormatOptions<T> {
   quiet?: (item: T) => string;
   /** Header names for `table {{.Field}}` columns that differ from the field name split and upper-cased. */
   headerNames?: Record<string, string>;
+  /** Podman's --noheading: a table without its header row. */
+  noHeading?: boolean;
 }
 
 /** Docker's header for a field with no explicit name: `CreatedAt` → `CREATED AT`, `ID` → `ID`. */
@@ -89,7 +92,8 @@ export function formatOutput<T>(items: T[], o: FormatOptions<T>): string {
   if (quiet) return items.map((i) => quiet(i) + '\n').join('');
   let format = o.format ?? '';
   if (format === '' || format === 'table') {
-    return renderTable(o.defaultTable.map((c) => c.header), items.map((i) => o.defaultTable.map((c) => c.field(i))));
+    const rows = items.map((i) => o.defaultTable.map((c) => c.field(i)));
+    return o.noHeading ? tabwrite(rows.map((r) => r.join('\t') + '\n').join('')) : renderTable(o.defaultTable.map((c) => c.header), rows);
   }
   if (format === 'json') format = '{{json .}}';
   const isTable = format.startsWith('table');
@@ -97,7 +101,30 @@ export function formatOutput<T>(items: T[], o: FormatOptions<T>): string {
   const template = compileTemplate(body);
   const rendered = items.map((i) => template.render(i) + '\n').join('');
   if (!isTable) return rendered;
+  if (o.noHeading) return tabwrite(rendered);
   const headerData = Object.fromEntries(template.fields.map((f) => [f, headerFor(f, o.headerNames)]));
   const header = template.render(headerData, { funcs: HEADER_FUNCS, partial: true });
   return tabwrite(`${header}\n${rendered}`);
+}
+
+/**
+ * Podman's `--sort KEY` for a listing: `keys` gives each key's sort value (numbers ascending, strings
+ * ascending; a key whose value is negated sorts newest first). An unknown key is Podman's error.
+ */
+export function sortRows<T>(rows: T[], key: string | undefined, keys: Record<string, (row: T) => string | number>): T[] {
+  if (key === undefined) return rows;
+  const by = keys[key];
+  if (!by) throw new SkiffError('EINVAL', `invalid option for --sort, options are: [${Object.keys(keys).join(' ')}]`);
+  return [...rows].sort((a, b) => {
+    const x = by(a);
+    const y = by(b);
+    return typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+  });
+}
+
+/** The bytes of a size as humanSize printed it (`1.98MB`), for sorting. */
+export function sizeValue(text: string): number {
+  const m = /^([\d.]+)\s*([kKMGTP]?)B$/.exec(text);
+  if (!m) return 0;
+  return Number(m[1]) * 1000 ** ' kMGTP'.indexOf(m[2]!.replace('K', 'k') || ' ');
 }

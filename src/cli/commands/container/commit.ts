@@ -12,12 +12,14 @@ export default defineCommand({
     author: { alias: 'a', type: 'string', describe: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
     message: { alias: 'm', type: 'string', describe: 'Commit message' },
     change: { alias: 'c', type: 'string', repeat: true, describe: 'Apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)' },
-    pause: { alias: 'p', type: 'boolean', default: true, describe: 'Accepted (the container is not paused)' },
+    pause: { alias: 'p', type: 'boolean', default: true, describe: 'Pause container during commit' },
+    quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Suppress the warnings (Podman)' },
   },
   userns: true,
-  handler: async (o, { container, repository }) => {
+  handler: async (o, { container, repository }, ctx) => {
     const { commitContainer } = await import('../../../builder/commit.js');
-    const id = await commitContainer(container, { repository, author: o.author, message: o.message, changes: o.change });
+    const warn = (line: string): void => void (o.quiet || ctx.stderr.write(line + '\n'));
+    const id = await commitContainer(container, { repository, author: o.author, message: o.message, changes: o.change, pause: o.pause, warn });
     return id + '\n';
   },
 });

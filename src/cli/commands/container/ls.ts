@@ -15,10 +15,22 @@ export default defineCommand({
     latest: { alias: 'l', type: 'boolean', default: false, describe: 'Show the latest created container' },
     filter: { alias: 'f', type: 'string', repeat: true, describe: 'Filter output based on conditions provided' },
     format: { type: 'string', describe: 'Format output using a Go template' },
+    noheading: { type: 'boolean', default: false, describe: 'Do not print column headings (Podman)' },
+    sort: { type: 'string', describe: 'Sort by command, created, id, image, names, runningfor, size or status (Podman)' },
   },
   handler: async (o) => {
-    const [{ listContainerRows }, { formatOutput }] = await Promise.all([import('../../../container/list.js'), import('../../output/table.js')]);
-    const rows = await listContainerRows({ all: o.all, last: o.latest ? 1 : o.last, filters: o.filter, noTrunc: o['no-trunc'] });
+    const [{ listContainerRows }, { formatOutput, sortRows }, { goTimeMs }] = await Promise.all([import('../../../container/list.js'), import('../../output/table.js'), import('../../../lib/units.js')]);
+    // rows come newest first: `created` and `runningfor` keep that order
+    const rows = sortRows(await listContainerRows({ all: o.all, last: o.latest ? 1 : o.last, filters: o.filter, noTrunc: o['no-trunc'] }), o.sort, {
+      command: (r) => r.Command,
+      created: (r) => -goTimeMs(r.CreatedAt),
+      id: (r) => r.ID,
+      image: (r) => r.Image,
+      names: (r) => r.Names,
+      runningfor: (r) => -goTimeMs(r.CreatedAt),
+      size: (r) => r.Size,
+      status: (r) => r.Status,
+    });
     return formatOutput(rows, {
       format: o.format,
       quiet: o.quiet ? (r) => r.ID : undefined,
@@ -32,6 +44,7 @@ export default defineCommand({
         { header: 'NAMES', field: (r) => r.Names },
       ],
       headerNames: { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' },
+      noHeading: o.noheading,
     });
   },
 });

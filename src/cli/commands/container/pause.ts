@@ -1,16 +1,22 @@
 /** `pause`: the container's cgroup freezer. */
 import { eachContainer } from '../../batch.js';
 import { defineCommand } from '../../command.js';
+import { allOption, latestOption, targets } from '../../targets.js';
 
 export default defineCommand({
   group: 'container',
   name: 'pause',
   aliases: ['pause'],
   describe: 'Pause all processes within one or more containers',
-  positionals: [{ name: 'container', required: true, variadic: true }],
-  options: {},
-  handler: async (_o, { container }) => {
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  positionals: [{ name: 'container', variadic: true }],
+  options: {
+    all: allOption('Pause all running containers'),
+    latest: latestOption(),
+  },
+  handler: async (o, { container }, ctx) => {
+    const refs = await targets(o, container, ctx.invokedAs, ['running']);
     const { pauseContainer } = await import('../../../container/lifecycle.js');
-    return { items: eachContainer(container, pauseContainer) };
+    return { items: eachContainer(refs, pauseContainer) };
   },
 });

@@ -1,18 +1,23 @@
 /** `restart`: stop (with the timeout), then start. */
 import { eachContainer } from '../../batch.js';
 import { defineCommand } from '../../command.js';
+import { allOption, latestOption, targets } from '../../targets.js';
 
 export default defineCommand({
   group: 'container',
   name: 'restart',
   aliases: ['restart'],
   describe: 'Restart one or more containers',
-  positionals: [{ name: 'container', required: true, variadic: true }],
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  positionals: [{ name: 'container', variadic: true }],
   options: {
-    time: { alias: 't', type: 'int', describe: 'Seconds to wait before killing the container (default: its --stop-timeout, else 10)' },
+    all: allOption('Restart all containers'),
+    latest: latestOption(),
+    time: { alias: ['t', 'timeout'], type: 'int', describe: 'Seconds to wait before killing the container (default: its --stop-timeout, else 10)' },
   },
-  handler: async (o, { container }) => {
+  handler: async (o, { container }, ctx) => {
+    const refs = await targets(o, container, ctx.invokedAs);
     const { restartContainer } = await import('../../../container/lifecycle.js');
-    return { items: eachContainer(container, (rec) => restartContainer(rec, o.time)) };
+    return { items: eachContainer(refs, (rec) => restartContainer(rec, o.time)) };
   },
 });

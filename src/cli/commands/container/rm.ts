@@ -1,25 +1,35 @@
 /** `rm`: remove containers (-f: running ones too; -v: their anonymous volumes). */
-import { eachItem } from '../../batch.js';
+import { eachItem, ignoringMissing } from '../../batch.js';
 import { defineCommand } from '../../command.js';
+import { allOption, latestOption, targets } from '../../targets.js';
 
 export default defineCommand({
   group: 'container',
   name: 'rm',
   aliases: ['container remove', 'rm'],
   describe: 'Remove one or more containers',
-  positionals: [{ name: 'container', required: true, variadic: true }],
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  positionals: [{ name: 'container', variadic: true }],
   options: {
+    all: allOption('Remove all containers'),
+    ignore: { alias: 'i', type: 'boolean', default: false, describe: 'Ignore names that are no container (Podman)' },
+    latest: latestOption(false),
+    time: { alias: 't', type: 'int', describe: 'Seconds to wait for a running container to stop before killing it (with --force)' },
     force: { alias: 'f', type: 'boolean', default: false, describe: 'Force the removal of a running container (uses SIGKILL)' },
     volumes: { alias: 'v', type: 'boolean', default: false, describe: 'Remove anonymous volumes associated with the container' },
   },
   userns: true,
-  handler: async (o, { container }) => {
+  handler: async (o, { container }, ctx) => {
+    const refs = await targets(o, container, ctx.invokedAs);
     const { removeContainer } = await import('../../../container/lifecycle.js');
     return {
-      items: eachItem(container, async (ref) => {
-        await removeContainer(ref, { force: o.force, volumes: o.volumes });
-        return ref;
-      }),
+      items: ignoringMissing(
+        eachItem(refs, async (ref) => {
+          await removeContainer(ref, { force: o.force, volumes: o.volumes, ...(o.time !== undefined ? { stopTimeout: o.time } : {}) });
+          return ref;
+        }),
+        o.ignore,
+      ),
     };
   },
 });

@@ -2,25 +2,31 @@
 import { SkiffError } from '../../../errors.js';
 import { eachContainer } from '../../batch.js';
 import { defineCommand } from '../../command.js';
+import { allOption, latestOption, targets } from '../../targets.js';
 
 export default defineCommand({
   group: 'container',
   name: 'start',
   aliases: ['start'],
   describe: 'Start one or more stopped containers',
-  positionals: [{ name: 'container', required: true, variadic: true }],
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  positionals: [{ name: 'container', variadic: true }],
   options: {
+    all: allOption('Start all stopped containers', false),
+    filter: { alias: 'f', type: 'string', repeat: true, describe: 'Start the containers that match these filters (Podman)' },
+    latest: latestOption(),
     attach: { alias: 'a', type: 'boolean', default: false, describe: 'Attach STDOUT/STDERR and forward signals' },
     interactive: { alias: 'i', type: 'boolean', default: false, describe: "Attach container's STDIN" },
   },
   handler: async (o, { container }, ctx) => {
+    const refs = await targets(o, container, ctx.invokedAs, ['created', 'exited']);
     const { startAttached, startDetached } = await import('../../../container/lifecycle.js');
     if (o.attach) {
-      if (container.length > 1) throw new SkiffError('EINVAL', 'you cannot start and attach multiple containers at once');
+      if (refs.length > 1) throw new SkiffError('EINVAL', 'you cannot start and attach multiple containers at once');
       const { findContainer } = await import('../../../store/containers.js');
-      await startAttached(findContainer(container[0]!), ctx.beforeExecve);
+      await startAttached(findContainer(refs[0]!), ctx.beforeExecve);
       return;
     }
-    return { items: eachContainer(container, startDetached) };
+    return { items: eachContainer(refs, startDetached) };
   },
 });

@@ -14,10 +14,18 @@ export default defineCommand({
     digests: { type: 'boolean', default: false, describe: 'Show digests' },
     filter: { alias: 'f', type: 'string', repeat: true, describe: 'Filter output: dangling=, reference=, before=, since=, label=, until=' },
     format: { type: 'string', describe: 'Format output using a Go template' },
+    noheading: { type: 'boolean', default: false, describe: 'Do not print column headings (Podman)' },
+    sort: { type: 'string', describe: 'Sort by created, id, repository, size or tag (Podman)' },
   },
   handler: async (o, { reference }) => {
-    const [{ listImageRows }, { formatOutput }] = await Promise.all([import('../../../image/manage.js'), import('../../output/table.js')]);
-    const rows = await listImageRows({ all: o.all, noTrunc: o['no-trunc'], digests: o.digests, filterRef: reference, filters: o.filter });
+    const [{ listImageRows }, { formatOutput, sizeValue, sortRows }, { goTimeMs }] = await Promise.all([import('../../../image/manage.js'), import('../../output/table.js'), import('../../../lib/units.js')]);
+    const rows = sortRows(await listImageRows({ all: o.all, noTrunc: o['no-trunc'], digests: o.digests, filterRef: reference, filters: o.filter }), o.sort, {
+      created: (r) => -goTimeMs(r.CreatedAt),
+      id: (r) => r.ID,
+      repository: (r) => r.Repository,
+      size: (r) => sizeValue(r.Size),
+      tag: (r) => r.Tag,
+    });
     const quietRows = o.quiet ? rows.filter((r, i) => rows.findIndex((x) => x.ID === r.ID) === i) : rows;
     return formatOutput(quietRows, {
       format: o.format,
@@ -31,6 +39,7 @@ export default defineCommand({
         { header: 'SIZE', field: (r) => r.Size },
       ],
       headerNames: { ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT' },
+      noHeading: o.noheading,
     });
   },
 });

@@ -1,4 +1,4 @@
-/** `inspect`: containers or images by name or id (--type picks one kind). */
+/** `inspect`: containers, images, networks or volumes by name or id (--type picks one kind). */
 import { defineCommand } from '../../command.js';
 
 export default defineCommand({
@@ -9,12 +9,12 @@ export default defineCommand({
   positionals: [{ name: 'name', required: true, variadic: true }],
   options: {
     format: { alias: 'f', type: 'string', describe: 'Format output using a Go template' },
-    type: { type: 'string', describe: 'Only inspect objects of the given type' },
+    type: { type: 'string', choices: ['container', 'image', 'network', 'volume'], describe: 'Only inspect objects of the given type' },
     size: { alias: 's', type: 'boolean', default: false, hidden: true },
   },
   handler: async (o, { name }) => {
     const { inspected, inspectOne } = await import('../../inspect.js');
-    const kind = o.type === 'image' || o.type === 'container' ? o.type : 'any';
+    const kind = o.type ?? 'any';
     return inspected(name, o.format, (ref) => inspectOne(ref, kind));
   },
 });
