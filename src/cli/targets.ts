@@ -26,13 +26,15 @@ export const latestOption = (short = true): Flag => ({
 
 /**
  * The container references to act on. `states`: the states `--all` picks (none: every container).
- * Names and a selection together, or neither, are usage errors as Podman's.
+ * Names and a selection together, or neither, are usage errors as Podman's (`one`: a verb of one container).
  */
-export async function targets(sel: Selection, refs: readonly string[], invokedAs: string, states?: readonly string[]): Promise<string[]> {
+export async function targets(sel: Selection, refs: readonly string[], invokedAs: string, states?: readonly string[], one = false): Promise<string[]> {
   const chosen = [sel.all && '--all', sel.latest && '--latest', sel.filter?.length && '--filter'].filter((x): x is string => typeof x === 'string');
   if (chosen.length > 1) throw new UsageError('value', `${chosen.join(' and ')} cannot be used together`, invokedAs, '[OPTIONS] CONTAINER [CONTAINER...]');
   if (chosen.length === 0) {
-    if (refs.length === 0) throw new UsageError('args', `'skiff ${invokedAs}' requires at least 1 argument`, invokedAs, '[OPTIONS] CONTAINER [CONTAINER...]');
+    if (refs.length === 0) {
+      throw new UsageError('args', `'skiff ${invokedAs}' requires ${one ? 'exactly' : 'at least'} 1 argument`, invokedAs, `[OPTIONS] CONTAINER${one ? '' : ' [CONTAINER...]'}`);
+    }
     return [...refs];
   }
   if (refs.length > 0) throw new SkiffError('EINVAL', `${chosen[0]} and container names or IDs cannot be used together`);

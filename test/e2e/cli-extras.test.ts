@@ -95,6 +95,18 @@ describe('CLI extras: templates and Podman flags', () => {
     assert.equal(await names(), '');
   });
 
+  test('--latest on logs, wait and inspect: the newest container', async () => {
+    await ok(['run', '--name', 'lat1', image, 'echo', 'first']);
+    await ok(['run', '--name', 'lat2', image, 'sh', '-c', 'echo second; exit 4']);
+    assert.equal(await ok(['logs', '-l']), 'second\n');
+    assert.equal(await ok(['wait', '--latest']), '4\n');
+    assert.equal(await ok(['container', 'inspect', '-l', '--format', '{{.Name}}']), '/lat2\n');
+    const none = await sk(['logs']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /^Error: 'skiff logs' requires exactly 1 argument$/m);
+    await ok(['rm', 'lat1', 'lat2']);
+  });
+
   test('--ignore on rm and stop; run --replace; untag; image exists', async () => {
     const missing = await sk(['rm', 'nosuch-ctr']);
     assert.equal(missing.code, 1);

@@ -1,17 +1,21 @@
 /** `container inspect`: Docker's JSON array, or --format per container. */
 import { defineCommand } from '../../command.js';
+import { latestOption, targets } from '../../targets.js';
 
 export default defineCommand({
   group: 'container',
   name: 'inspect',
   describe: 'Display detailed information on one or more containers',
-  positionals: [{ name: 'container', required: true, variadic: true }],
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  positionals: [{ name: 'container', variadic: true }],
   options: {
+    latest: latestOption(),
     format: { alias: 'f', type: 'string', describe: 'Format output using a Go template' },
     size: { alias: 's', type: 'boolean', default: false, hidden: true },
   },
-  handler: async (o, { container }) => {
+  handler: async (o, { container }, ctx) => {
+    const refs = await targets(o, container, ctx.invokedAs);
     const { inspected, inspectOne } = await import('../../inspect.js');
-    return inspected(container, o.format, (ref) => inspectOne(ref, 'container'));
+    return inspected(refs, o.format, (ref) => inspectOne(ref, 'container'));
   },
 });

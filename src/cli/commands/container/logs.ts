@@ -1,13 +1,16 @@
 /** `logs`: what the container's json-file log holds (--tail, --since/--until, -f across rotation); a stream through ctx. */
 import { defineCommand } from '../../command.js';
+import { latestOption, targets } from '../../targets.js';
 
 export default defineCommand({
   group: 'container',
   name: 'logs',
   aliases: ['logs'],
   describe: 'Fetch the logs of a container',
-  positionals: [{ name: 'container', required: true }],
+  usage: '[OPTIONS] CONTAINER',
+  positionals: [{ name: 'container' }],
   options: {
+    latest: latestOption(),
     follow: { alias: 'f', type: 'boolean', default: false, describe: 'Follow log output' },
     tail: { alias: 'n', type: 'string', default: 'all', describe: 'Number of lines to show from the end of the logs' },
     since: { type: 'string', describe: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
@@ -19,7 +22,8 @@ export default defineCommand({
     const [{ fixedNano, parseLogTime, parseTail, readLogs }, { findContainer }] = await Promise.all([
       import('../../../container/logs.js'), import('../../../store/containers.js'),
     ]);
-    const rec = findContainer(container);
+    const [ref] = await targets(o, container === undefined ? [] : [container], ctx.invokedAs, undefined, true);
+    const rec = findContainer(ref!);
     // `skiff logs c | head`: a reader that went away ends the command quietly
     for (const out of [ctx.stdout, ctx.stderr]) {
       out.on('error', (e: NodeJS.ErrnoException) => {
