@@ -95,7 +95,7 @@ static int exec(long pid, const char *file) {
   }
   close_fd(&sock);
   int sig;
-  return supervise(child, master, &sig, true);
+  return supervise(child, master, &sig, true, NULL);
 }
 
 int cmd_exec(const char *pidarg, const char *file) {

@@ -217,10 +217,30 @@ static int run(struct container *c, int *userns_fd) {
   if (block_signals() < 0) return -1;
   cleanup_held struct net_held net;
   net_held_init(&net);
+  /* Docker logs every run: the output passes through us to the json-file log as well (a terminal's
+     through its master, which supervise reads anyway; else two pipes). Build steps have no log. */
+  struct relay relay = {-1, -1, NULL};
+  const char *log_path;
+  long long log_max_size = 0;
+  int log_max_file = 1;
+  if (spec_log_target(c, &log_path, &log_max_size, &log_max_file) < 0) return -1;
+  if (log_path && !(relay.log = log_open(log_path, log_max_size, log_max_file))) return -1;
+  cleanup_close int out_w = -1;
+  cleanup_close int err_w = -1;
+  if (relay.log && !c->proc.terminal) {
+    int o[2], e[2];
+    if (pipe2(o, O_CLOEXEC) < 0) return fail("pipe for the container's stdout");
+    relay.out = o[0], out_w = o[1];
+    if (pipe2(e, O_CLOEXEC) < 0) return close_fd(&relay.out), fail("pipe for the container's stderr");
+    relay.err = e[0], err_w = e[1];
+  }
+  struct start_io io = {-1, out_w, err_w};
   struct started s;
-  int r = container_start(c, NULL, &net, &s);
+  int r = container_start(c, relay.out >= 0 ? &io : NULL, &net, &s);
   *userns_fd = s.userns_fd;
-  if (r < 0) return -1;
+  close_fd(&out_w); /* the container's copies are the only writers: their end is the output's end */
+  close_fd(&err_w);
+  if (r < 0) return close_fd(&relay.out), close_fd(&relay.err), -1;
   int mnt_fd = -1;
   if (c->nremove && c->trash_dir) {
     /* --rm: nobody mounts this container's overlay again, so its teardown may outlive the shim */
@@ -229,7 +249,7 @@ static int run(struct container *c, int *userns_fd) {
     mnt_fd = open(path, O_RDONLY | O_CLOEXEC); /* best effort: without it the exit waits for the teardown */
   }
   int sig = 0;
-  int code = supervise(s.pid, s.master, &sig, true);
+  int code = supervise(s.pid, s.master, &sig, true, &relay);
   /* before exit.json: a reader that sees the exit sees the cgroups gone and the host ports free */
   cgroup_remove(c->cgroups, c->ncgroups);
   net_release(&net);

@@ -77,7 +77,7 @@ static int unshare_run(const char *uidmap, const char *gidmap, char **cmd) {
   close_fd(&sock);
   int sig;
   /* the child shares our terminal: what the tty sends reaches it directly, don't double it */
-  return supervise(child, -1, &sig, false);
+  return supervise(child, -1, &sig, false, NULL);
 }
 
 int cmd_unshare(const char *uidmap, const char *gidmap, char **cmd) {

@@ -107,7 +107,23 @@ static void copy_winsize(int master) {
     }
 }
 
-int supervise(pid_t child, int master, int *signal_out, bool forward_all) {
+/* One read of a relayed pipe: to our fd `to` and the log. At its end, or when our reader is gone
+   (EPIPE: the container then gets SIGPIPE on its next write, as it would writing there itself),
+   the pipe is closed. */
+static void relay_pipe(int *fd, int to, struct logfile *log, char *buf, size_t size) {
+  ssize_t r = read(*fd, buf, size);
+  if (r < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (r > 0) {
+    if (log) log_data(log, to, buf, (size_t)r);
+    if (write_all(to, buf, (size_t)r) == 0 || errno != EPIPE) return;
+  }
+  if (log) log_flush(log, to);
+  close_fd(fd);
+}
+
+int supervise(pid_t child, int master, int *signal_out, bool forward_all, struct relay *relay) {
+  struct relay none = {-1, -1, NULL};
+  if (!relay) relay = &none;
   cleanup_close int sfd = signalfd(-1, &handled, SFD_CLOEXEC);
   if (sfd < 0) {
     int e = errno, st;
@@ -139,8 +155,9 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all) {
   int status = 0;
   bool exited = false;
   for (;;) {
-    struct pollfd p[3] = {{sfd, POLLIN, 0}, {master, (short)(POLLIN | (inlen ? POLLOUT : 0)), 0}, {inlen ? -1 : in, POLLIN, 0}};
-    int n = poll(p, 3, exited ? 250 : -1);
+    struct pollfd p[5] = {{sfd, POLLIN, 0}, {master, (short)(POLLIN | (inlen ? POLLOUT : 0)), 0}, {inlen ? -1 : in, POLLIN, 0},
+                          {relay->out, POLLIN, 0}, {relay->err, POLLIN, 0}};
+    int n = poll(p, 5, exited ? 250 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       fail("poll");
@@ -166,6 +183,7 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all) {
     }
     if (master >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t r = read(master, outbuf, sizeof outbuf);
+      if (r > 0 && relay->log) log_data(relay->log, 1, outbuf, (size_t)r); /* a terminal's output is stdout's */
       if (r > 0) write_all(1, outbuf, (size_t)r);
       else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         close_fd(&master); /* EIO: every terminal end in the container is closed */
@@ -194,10 +212,16 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all) {
         if (stream_in && master >= 0 && tcgetattr(master, &t) == 0) inbuf[0] = (char)t.c_cc[VEOF], inlen = 1, inoff = 0;
       }
     }
-    if (exited && master < 0) break;
+    if (relay->out >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR))) relay_pipe(&relay->out, 1, relay->log, outbuf, sizeof outbuf);
+    if (relay->err >= 0 && (p[4].revents & (POLLIN | POLLHUP | POLLERR))) relay_pipe(&relay->err, 2, relay->log, outbuf, sizeof outbuf);
+    /* done when it exited and its output ended (or stayed quiet 250 ms: a process it left holds it) */
+    if (exited && master < 0 && relay->out < 0 && relay->err < 0) break;
   }
   if (raw) tcsetattr(0, TCSANOW, &saved);
   close_fd(&master);
+  if (relay->log) log_flush(relay->log, 1), log_flush(relay->log, 2);
+  close_fd(&relay->out);
+  close_fd(&relay->err);
   if (!exited) {
     while (waitpid(child, &status, 0) < 0)
       if (errno != EINTR) return EXIT_SHIM;

@@ -245,6 +245,7 @@ int spec_load_container(const char *bundle, struct container *c);
 void spec_free_container(struct container *c); /* everything spec_load_container allocated */
 int monitor_config_load(const struct container *c, struct monitor_config *m);
 int monitor_reload_restart(struct monitor_config *m);
+int spec_log_target(const struct container *c, const char **path, long long *max_size, int *max_file);
 int spec_load_process(const char *file, struct process *p, json_t **owner);
 int spec_parse_process(json_t *j, struct process *p);
 int parse_idmap_text(const char *text, struct idmap **out, size_t *n);
@@ -388,7 +389,13 @@ int block_signals(void);
 void reset_signals_child(void);
 void clear_nonblock_stdio(void);
 /* Relay the pty (if master >= 0), forward signals, reap; returns Docker's exit code. */
-int supervise(pid_t child, int master, int *signal_out, bool forward_tty_signals);
+/* A foreground container's output on its way to our stdout/stderr: the pipes it writes (-1: none, or
+   a terminal, whose master supervise reads) and the json-file log every byte also goes to (or NULL). */
+struct relay {
+  int out, err;
+  struct logfile *log;
+};
+int supervise(pid_t child, int master, int *signal_out, bool forward_tty_signals, struct relay *relay);
 int exit_code_of(int status, int *signal_out);
 
 #endif

@@ -563,6 +563,18 @@ int monitor_reload_restart(struct monitor_config *m) {
   return parse_restart(json_object_get(json_object_get(json_object_get(j, "skiff"), "monitor"), "restart"), m);
 }
 
+/* The json-file log a foreground run writes as the monitor would (skiff.monitor.logFile; *path NULL: none). */
+int spec_log_target(const struct container *c, const char **path, long long *max_size, int *max_file) {
+  *path = NULL;
+  json_t *j = c->monitor;
+  if (!json_is_object(j) || !str(j, "logFile")) return 0;
+  long long v = 0;
+  if (ms_field(j, "logMaxSize", 0, max_size) < 0 || ms_field(j, "logMaxFile", 1, &v) < 0) return -1;
+  *max_file = v < 1 ? 1 : v > 1000 ? 1000 : (int)v;
+  *path = str(j, "logFile");
+  return 0;
+}
+
 int monitor_config_load(const struct container *c, struct monitor_config *m) {
   memset(m, 0, sizeof *m);
   json_t *j = c->monitor;

@@ -6,7 +6,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixtures, skiff, storeWithImage, type TempStore } from '../helpers/fixtures.js';
+import { spawn } from 'node:child_process';
+import { fixtures, skiff, SKIFF_BIN, storeWithImage, type TempStore } from '../helpers/fixtures.js';
 
 describe('CLI extras: templates and Podman flags', () => {
   let store: TempStore;
@@ -105,6 +106,31 @@ describe('CLI extras: templates and Podman flags', () => {
     assert.equal(none.code, 1);
     assert.match(none.stderr, /^Error: 'skiff logs' requires exactly 1 argument$/m);
     await ok(['rm', 'lat1', 'lat2']);
+  });
+
+  test('foreground and attached runs are logged (stdout and stderr apart, a terminal as stdout); a closed reader still ends the run', async () => {
+    const run = await sk(['run', '--name', 'fg', image, 'sh', '-c', 'echo out; echo err >&2; echo out2']);
+    assert.deepEqual([run.code, run.stdout, run.stderr], [0, 'out\nout2\n', 'err\n']);
+    const logs = await sk(['logs', 'fg']);
+    assert.deepEqual([logs.stdout, logs.stderr], ['out\nout2\n', 'err\n']);
+    // the container's stdout is a pipe, not the caller's (Docker's: no terminal without -t)
+    assert.equal(await ok(['run', '--rm', image, 'sh', '-c', 'test -t 1 && echo tty || echo notty']), 'notty\n');
+    await ok(['start', '-a', 'fg']);
+    assert.equal((await sk(['logs', 'fg'])).stdout, 'out\nout2\nout\nout2\n');
+    await ok(['rm', 'fg']);
+    const tty = await sk(['run', '-t', '--name', 'fgt', image, 'echo', 'on-tty']);
+    assert.equal(tty.code, 0, tty.stderr);
+    assert.equal((await sk(['logs', 'fgt'])).stdout, 'on-tty\r\n');
+    await ok(['rm', 'fgt']);
+    // the reader goes away: the writer is not kept running (bounded by the test's own timeout)
+    const piped = await new Promise<string>((resolve, reject) => {
+      const p = spawn('sh', ['-c', `"$SKIFF" run --rm ${image} sh -c 'while :; do echo y; done' | head -n 2`], { env: { ...process.env, ...store.env, SKIFF: SKIFF_BIN, NO_COLOR: '1' } });
+      let out = '';
+      p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      p.on('error', reject);
+      p.on('close', () => resolve(out));
+    });
+    assert.equal(piped, 'y\ny\n');
   });
 
   test('--ignore on rm and stop; run --replace; untag; image exists', async () => {
