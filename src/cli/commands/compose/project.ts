@@ -55,6 +55,11 @@ export async function composeExit<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A verb's body over the command line's project and the progress reporter, with compose's exit code. */
+export function withProject<T>(ctx: CommandContext, fn: (project: Project, r: Reporter) => Promise<T>): Promise<T> {
+  return composeExit(async () => fn(await loadFromContext(ctx), reporter(ctx)));
+}
+
 /** The name compose shows for a container in logs: without the `PROJECT-` prefix (`web-1`). */
 export function shortName(project: string, name: string): string {
   return name.startsWith(`${project}-`) ? name.slice(project.length + 1) : name;
