@@ -12,6 +12,8 @@ export default defineCommand({
     'no-deps': { type: 'boolean', default: false, describe: "Don't restart dependent services" },
     timeout: { type: 'int', alias: 't', describe: 'Specify a shutdown timeout in seconds' },
   },
+  // rootless: the project's containers are made and started inside skiff's user namespace (as up)
+  userns: true,
   handler: (o, { service }, ctx) =>
     withProject(ctx, async (project, r) => {
       const { restartServices } = await import('../../../compose/engine/verbs.js');

@@ -12,6 +12,8 @@ export default defineCommand({
     wait: { type: 'boolean', default: false, describe: 'Wait for services to be running|healthy' },
     'wait-timeout': { type: 'int', default: 0, describe: 'Maximum duration in seconds to wait for the project to be running|healthy' },
   },
+  // rootless: the project's containers are made and started inside skiff's user namespace (as up)
+  userns: true,
   handler: (o, { service }, ctx) =>
     withProject(ctx, async (project, r) => {
       const { startServices } = await import('../../../compose/engine/verbs.js');
