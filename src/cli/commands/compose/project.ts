@@ -6,7 +6,7 @@
 import type { CommandContext } from '../../command.js';
 import { SkiffError } from '../../../errors.js';
 import type { Project } from '../../../compose/model.js';
-import type { Reporter } from '../../../compose/engine/engine.js';
+import type { Reporter, UpOptions } from '../../../compose/engine/engine.js';
 import type { PullFn } from '../../../image/progress.js';
 
 /** The project of the command line (its warnings printed as Docker's `WARN[0000]` lines). */
@@ -63,6 +63,13 @@ export function withProject<T>(ctx: CommandContext, fn: (project: Project, r: Re
 /** The name compose shows for a container in logs: without the `PROJECT-` prefix (`web-1`). */
 export function shortName(project: string, name: string): string {
   return name.startsWith(`${project}-`) ? name.slice(project.length + 1) : name;
+}
+
+/** The converge options `up` and `create` share (CONVERGE_OPTIONS), checked, as the engine's UpOptions. */
+export function convergeOptions(o: { build: boolean; 'no-build': boolean; 'force-recreate': boolean; 'no-recreate': boolean; 'remove-orphans': boolean; scale: string[] }): Pick<UpOptions, 'build' | 'noBuild' | 'forceRecreate' | 'noRecreate' | 'removeOrphans' | 'scale'> {
+  if (o['force-recreate'] && o['no-recreate']) throw new SkiffError('EINVAL', '--force-recreate and --no-recreate are incompatible', 1);
+  if (o.build && o['no-build']) throw new SkiffError('EINVAL', '--build and --no-build are incompatible', 1);
+  return { build: o.build, noBuild: o['no-build'], forceRecreate: o['force-recreate'], noRecreate: o['no-recreate'], removeOrphans: o['remove-orphans'], scale: parseScale(o.scale) };
 }
 
 /** `--scale web=3` values. */
