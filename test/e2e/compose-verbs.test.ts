@@ -232,3 +232,69 @@ describe('compose verbs: build, push, pull, create, start, stop, restart, kill, 
     assert.equal((await skiff(['ps', '-aq'], { store })).stdout, '');
   });
 });
+
+describe('compose up: --scale, --remove-orphans, --exit-code-from, --abort-on-container-exit', () => {
+  let store: TempStore;
+  let image: string;
+  let dir: string;
+  const compose = (args: string[]) => skiff(['compose', '-p', 'scl', ...args], { store, cwd: dir });
+  const ok = async (args: string[]): Promise<{ stdout: string; stderr: string }> => {
+    const r = await compose(args);
+    assert.equal(r.code, 0, `compose ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  const running = async (): Promise<string> => (await ok(['ps', '--format', '{{.Name}}'])).stdout.trim().split('\n').filter(Boolean).sort().join(',');
+  const file = (withJob: boolean): string => `services:
+  w:
+    image: ${image}
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+${withJob ? `  job:
+    image: ${image}
+    command: ["sh", "-c", "sleep 1; echo job-done; exit 3"]
+` : ''}`;
+
+  before(async () => {
+    ({ store, image } = await storeWithImage('busybox'));
+    dir = fs.mkdtempSync(path.join(store.home, 'scale-'));
+    fs.writeFileSync(path.join(dir, 'compose.yaml'), file(true));
+  });
+  after(async () => {
+    await compose(['down', '-t', '0', '--remove-orphans']).catch(() => undefined);
+    await store.cleanup();
+  });
+
+  test('--scale up and down; an orphan warned about, then removed with --remove-orphans', async () => {
+    await ok(['up', '-d', '--scale', 'w=3', 'w']);
+    assert.equal(await running(), 'scl-w-1,scl-w-2,scl-w-3');
+    const down = await ok(['up', '-d', '--scale', 'w=1', 'w']);
+    assert.ok(down.stderr.includes(' Container scl-w-3 Removed ') && down.stderr.includes(' Container scl-w-2 Removed '), down.stderr);
+    assert.equal(await running(), 'scl-w-1');
+    const bad = await compose(['up', '-d', '--scale', 'w']);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr, 'Error: invalid --scale value "w": expected SERVICE=NUM\n');
+
+    // a container of a service the file no longer has: an orphan
+    await ok(['create', 'job']);
+    fs.writeFileSync(path.join(dir, 'compose.yaml'), file(false));
+    const warned = await ok(['up', '-d']);
+    assert.match(warned.stderr, /^WARN\[0000\] Found orphan containers \(scl-job-1\) for this project/m);
+    assert.equal((await ok(['ps', '-a', '--format', '{{.Name}}'])).stdout, 'scl-job-1\nscl-w-1\n');
+    const removed = await ok(['up', '-d', '--remove-orphans']);
+    assert.ok(removed.stderr.includes(' Container scl-job-1 Removed '), removed.stderr);
+    assert.equal((await ok(['ps', '-a', '--format', '{{.Name}}'])).stdout, 'scl-w-1\n');
+    fs.writeFileSync(path.join(dir, 'compose.yaml'), file(true));
+  });
+
+  test('--exit-code-from: the foreground up ends when job ends, with its exit code, and stops the others', async () => {
+    const r = await compose(['up', '--exit-code-from', 'job']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stdout, /^job-1 +\| job-done$/m);
+    assert.match(r.stdout, /^job-1 exited with code 3$/m);
+    assert.match(r.stdout, /^Aborting on container exit\.\.\.$/m);
+    assert.equal(await running(), '');
+    const both = await compose(['up', '-d', '--abort-on-container-exit']);
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, /^Error: --abort-on-container-exit and -d cannot be combined\n$/);
+  });
+});
