@@ -19,8 +19,12 @@ export default defineCommand({
       const { removeServices } = await import('../../../compose/engine/verbs.js');
       // asked on a terminal only, as skiff's other prompts (confirm.ts)
       const { confirmed } = await import('../../confirm.js');
-      const confirm = (names: string[]): Promise<boolean> => confirmed(o.force, `Going to remove ${names.join(', ')}`, 'Are you sure? [y/N]');
+      let asked = false;
+      const confirm = (names: string[]): Promise<boolean> => {
+        asked = true;
+        return confirmed(o.force, `Going to remove ${names.join(', ')}`, 'Are you sure? [y/N]');
+      };
       const n = await removeServices(project, service, { stop: o.stop, volumes: o.volumes, confirm }, r);
-      if (n === 0) ctx.stderr.write('No stopped containers\n');
+      if (n === 0 && !asked) ctx.stderr.write('No stopped containers\n');
     }),
 });
