@@ -4,10 +4,10 @@ import { lazyBuiltin } from '../lib/lazy.js';
 /** Only a prompt loads it (~1-2 ms for every other command). */
 const readlinePromises = lazyBuiltin<typeof import('node:readline/promises')>('node:readline/promises');
 
-export async function confirmed(force: boolean, warning: string): Promise<boolean> {
+export async function confirmed(force: boolean, warning: string, question = 'Are you sure you want to continue? [y/N]'): Promise<boolean> {
   if (force || !process.stdin.isTTY) return true;
   const rl = readlinePromises().createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await rl.question(`${warning}\nAre you sure you want to continue? [y/N] `);
+  const answer = await rl.question(`${warning}\n${question} `);
   rl.close();
   return /^y(es)?$/i.test(answer.trim());
 }

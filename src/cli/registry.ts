@@ -15,13 +15,29 @@ import { aliasesOf } from './option-index.js';
 import { findCommand, parseCommand, PERSISTENT_OPTIONS, ROOT_OPTIONS, usageOf, withDefaults } from './parse.js';
 import { COMPOSE_OPTIONS } from './commands/compose/project-options.js';
 import { printOutput } from './print.js';
+import composeBuild from './commands/compose/build.js';
 import composeConfig from './commands/compose/config.js';
+import composeCreate from './commands/compose/create.js';
 import composeDown from './commands/compose/down.js';
 import composeExec from './commands/compose/exec.js';
+import composeImages from './commands/compose/images.js';
+import composeKill from './commands/compose/kill.js';
 import composeLogs from './commands/compose/logs.js';
+import composeLs from './commands/compose/ls.js';
+import composePause from './commands/compose/pause.js';
+import composePort from './commands/compose/port.js';
 import composePs from './commands/compose/ps.js';
+import composePull from './commands/compose/pull.js';
+import composePush from './commands/compose/push.js';
+import composeRestart from './commands/compose/restart.js';
+import composeRm from './commands/compose/rm.js';
 import composeRun from './commands/compose/run.js';
+import composeStart from './commands/compose/start.js';
+import composeStop from './commands/compose/stop.js';
+import composeTop from './commands/compose/top.js';
+import composeUnpause from './commands/compose/unpause.js';
 import composeUp from './commands/compose/up.js';
+import composeVersion from './commands/compose/version.js';
 import containerAttach from './commands/container/attach.js';
 import containerCommit from './commands/container/commit.js';
 import containerCreate from './commands/container/create.js';
@@ -79,13 +95,29 @@ import volumeRm from './commands/volume/rm.js';
 
 /** Every command: one import and one entry each, sorted by group then verb. */
 export const REGISTERED: readonly Command[] = [
+  composeBuild,
   composeConfig,
+  composeCreate,
   composeDown,
   composeExec,
+  composeImages,
+  composeKill,
   composeLogs,
+  composeLs,
+  composePause,
+  composePort,
   composePs,
+  composePull,
+  composePush,
+  composeRestart,
+  composeRm,
   composeRun,
+  composeStart,
+  composeStop,
+  composeTop,
+  composeUnpause,
   composeUp,
+  composeVersion,
   containerAttach,
   containerCommit,
   containerCreate,

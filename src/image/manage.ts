@@ -25,7 +25,8 @@ export interface ImageRow {
   Containers: string;
 }
 
-function splitRepoTag(full: string): { repo: string; tag: string } {
+/** A canonical tag as `images` shows it: the familiar repository and the tag. */
+export function splitRepoTag(full: string): { repo: string; tag: string } {
   const fam = familiar(parseReference(full));
   const at = fam.lastIndexOf(':');
   const slash = fam.lastIndexOf('/');

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadProject, serviceConfigHash, type Project } from '../../src/compose/index.js';
-import { dependencyOrder, planUp, selectServices, stopOrder } from '../../src/compose/engine/plan.js';
+import { dependencyOrder, planUp, selectServices, stopOrder, withDependents } from '../../src/compose/engine/plan.js';
 import { createOptionsFor, publishText } from '../../src/compose/engine/convert.js';
 import type { Existing } from '../../src/compose/engine/labels.js';
 
@@ -55,6 +55,16 @@ test('dependency order: dependencies first; a named service brings its dependenc
   assert.deepEqual(selectServices(p, ['web']), ['db', 'api', 'web']);
   assert.deepEqual(selectServices(p, ['web'], true), ['web']);
   assert.throws(() => selectServices(p, ['nope']), /: no such service: nope$/);
+});
+
+test('restart\'s selection: the named services and those depending on them (transitively); --no-deps: the named only', () => {
+  const p = project(APP);
+  assert.deepEqual(withDependents(p, ['db']), ['db', 'api', 'web']);
+  assert.deepEqual(withDependents(p, ['api']), ['api', 'web']);
+  assert.deepEqual(withDependents(p, ['db'], true), ['db']);
+  assert.deepEqual(withDependents(p, ['cache']), ['cache']);
+  assert.deepEqual(withDependents(p, []).sort(), ['api', 'cache', 'db', 'web']);
+  assert.throws(() => withDependents(p, ['nope']), /: no such service: nope$/);
 });
 
 test('a fresh project: every container created, numbered from 1, replicas honoured', () => {

@@ -34,10 +34,10 @@ export function userNetworksAvailable(): boolean {
   return !paths().rootless;
 }
 
-/** A project's containers (one-off `run` containers too), from their labels. */
-export async function projectContainers(project: string): Promise<{ existing: Existing; rec: ContainerRecord }[]> {
+/** A project's containers (one-off `run` containers too), from their labels; every project's without a name (`ls`). */
+export async function projectContainers(project?: string): Promise<{ existing: Existing; rec: ContainerRecord }[]> {
   const { selectContainers } = await import('../../container/list.js');
-  const rows = await selectContainers({ all: true, filters: [`label=${L.project}=${project}`] });
+  const rows = await selectContainers({ all: true, filters: [project === undefined ? `label=${L.project}` : `label=${L.project}=${project}`] });
   const out: { existing: Existing; rec: ContainerRecord }[] = [];
   for (const { rec, obs } of rows) {
     const e = existingOf({
@@ -136,6 +136,10 @@ export interface ImageOptions {
   /** Build output (RUN steps) and progress lines go here. */
   buildLog?: (line: string) => void;
   noCache?: boolean;
+  /** `build --pull`: pull newer base images (over build.pull). */
+  pullBase?: boolean;
+  /** `build --build-arg KEY[=VALUE]`: after (over) the file's build.args. */
+  buildArgs?: string[];
 }
 
 /** Build one service's image (`PROJECT-SERVICE` or its `image:`). */
@@ -153,10 +157,10 @@ export async function buildService(project: Project, s: Service, o: ImageOptions
     ...(b.dockerfile ? { file: path.resolve(b.context, b.dockerfile) } : {}),
     stdin: () => process.stdin,
     tags: [image, ...b.tags],
-    buildArgs: Object.entries(b.args).map(([k, v]) => (v === null ? k : `${k}=${v}`)),
+    buildArgs: [...Object.entries(b.args).map(([k, v]) => (v === null ? k : `${k}=${v}`)), ...(o.buildArgs ?? [])],
     ...(b.target ? { target: b.target } : {}),
     noCache: o.noCache ?? b.noCache,
-    pull: b.pull,
+    pull: o.pullBase || b.pull,
     labels: Object.entries(b.labels).map(([k, v]) => `${k}=${v}`),
     ...(b.network ? { network: b.network } : {}),
     pullImage: o.pullFn,
@@ -250,7 +254,7 @@ export interface UpResult {
 }
 
 /** Wait for one container to meet a depends_on condition (or --wait's: running, healthy if it has a healthcheck). */
-async function waitCondition(name: string, id: string, condition: 'service_started' | 'service_healthy' | 'service_completed_successfully' | 'wait', r: Reporter, deadline: number): Promise<void> {
+export async function waitCondition(name: string, id: string, condition: 'service_started' | 'service_healthy' | 'service_completed_successfully' | 'wait', r: Reporter, deadline: number): Promise<void> {
   const { readContainer } = await import('../../store/containers.js');
   r.event(containerId(name), 'Waiting');
   const rec = readContainer(id);
@@ -347,7 +351,7 @@ async function converge(project: Project, o: UpOptions, r: Reporter, made: Made)
   if (!conv.userNetworks && order.some((n) => project.services[n]!.networkMode === undefined && serviceNetworks(project, project.services[n]!).length)) {
     r.warn('rootless: skiff has no user networks for rootless containers yet: the services run on the default network (pasta), and do not reach each other by name');
   }
-  const { startDetached, stopContainer } = await import('../../container/lifecycle.js');
+  const { stopContainer } = await import('../../container/lifecycle.js');
   const { findContainer } = await import('../../store/containers.js');
   // create (and recreate) in dependency order; then start in dependency order, waiting on conditions
   const result: UpResult['containers'] = [];
@@ -375,12 +379,26 @@ async function converge(project: Project, o: UpOptions, r: Reporter, made: Made)
   });
   if (o.noStart) return { containers: result };
   const deadline = o.waitTimeout ? Date.now() + o.waitTimeout * 1000 : Infinity;
-  await inDependencyOrder(project, plan.order, async (n) => {
+  await startInOrder(project, plan.order, result, toStart, r);
+  if (o.wait) {
+    await Promise.all(result.map((c) => waitCondition(c.name, c.id, 'wait', r, deadline)));
+  }
+  return { containers: result };
+}
+
+/**
+ * Start `toStart` (per service) in dependency order: a service's containers start once the containers
+ * of the services it depends on (among `all`) meet their depends_on conditions (`up`, `start`).
+ */
+export async function startInOrder(project: Project, order: string[], all: readonly { name: string; id: string; service: string }[], toStart: ReadonlyMap<string, readonly { name: string; id: string }[]>, r: Reporter): Promise<void> {
+  const { startDetached } = await import('../../container/lifecycle.js');
+  const { findContainer } = await import('../../store/containers.js');
+  const inOrder = new Set(order);
+  await inDependencyOrder(project, order, async (n) => {
     const s = project.services[n]!;
     for (const [dep, d] of Object.entries(s.dependsOn)) {
-      if (!plan.services[dep]) continue;
-      if (d.condition === 'service_started') continue;
-      for (const c of result.filter((x) => x.service === dep)) await waitCondition(c.name, c.id, d.condition, r, Infinity);
+      if (!inOrder.has(dep) || d.condition === 'service_started') continue;
+      for (const c of all.filter((x) => x.service === dep)) await waitCondition(c.name, c.id, d.condition, r, Infinity);
     }
     await Promise.all(
       (toStart.get(n) ?? []).map(async (c) => {
@@ -390,10 +408,6 @@ async function converge(project: Project, o: UpOptions, r: Reporter, made: Made)
       }),
     );
   });
-  if (o.wait) {
-    await Promise.all(result.map((c) => waitCondition(c.name, c.id, 'wait', r, deadline)));
-  }
-  return { containers: result };
 }
 
 async function applyAction(project: Project, s: Service, a: Exclude<Action, { kind: 'remove' }>, hash: string, imageId: string, conv: ConvertOptions, o: UpOptions, r: Reporter, made: Made): Promise<ContainerRecord> {

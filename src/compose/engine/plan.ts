@@ -147,3 +147,24 @@ export function stopOrder(project: Project, existing: readonly Existing[]): Exis
   }
   return groups;
 }
+
+/**
+ * The services a verb that acts on dependents takes (`restart` without --no-deps): those named (all
+ * active ones when none), with every service that depends on them, directly or not; in start order.
+ */
+export function withDependents(project: Project, named: readonly string[] = [], noDeps = false): string[] {
+  if (named.length === 0) return selectServices(project);
+  const set = new Set(selectServices(project, named, true));
+  if (!noDeps) {
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const n of Object.keys(project.services)) {
+        if (!set.has(n) && depsOf(project, n).some((d) => set.has(d))) {
+          set.add(n);
+          grew = true;
+        }
+      }
+    }
+  }
+  return dependencyOrder(project, set);
+}

@@ -6,7 +6,7 @@
 import type { CommandContext } from '../../command.js';
 import { SkiffError } from '../../../errors.js';
 import type { Project } from '../../../compose/model.js';
-import type { Reporter } from '../../../compose/engine/engine.js';
+import type { Reporter, UpOptions } from '../../../compose/engine/engine.js';
 import type { PullFn } from '../../../image/progress.js';
 
 /** The project of the command line (its warnings printed as Docker's `WARN[0000]` lines). */
@@ -55,9 +55,21 @@ export async function composeExit<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A verb's body over the command line's project and the progress reporter, with compose's exit code. */
+export function withProject<T>(ctx: CommandContext, fn: (project: Project, r: Reporter) => Promise<T>): Promise<T> {
+  return composeExit(async () => fn(await loadFromContext(ctx), reporter(ctx)));
+}
+
 /** The name compose shows for a container in logs: without the `PROJECT-` prefix (`web-1`). */
 export function shortName(project: string, name: string): string {
   return name.startsWith(`${project}-`) ? name.slice(project.length + 1) : name;
+}
+
+/** The converge options `up` and `create` share (CONVERGE_OPTIONS), checked, as the engine's UpOptions. */
+export function convergeOptions(o: { build: boolean; 'no-build': boolean; 'force-recreate': boolean; 'no-recreate': boolean; 'remove-orphans': boolean; scale: string[] }): Pick<UpOptions, 'build' | 'noBuild' | 'forceRecreate' | 'noRecreate' | 'removeOrphans' | 'scale'> {
+  if (o['force-recreate'] && o['no-recreate']) throw new SkiffError('EINVAL', '--force-recreate and --no-recreate are incompatible', 1);
+  if (o.build && o['no-build']) throw new SkiffError('EINVAL', '--build and --no-build are incompatible', 1);
+  return { build: o.build, noBuild: o['no-build'], forceRecreate: o['force-recreate'], noRecreate: o['no-recreate'], removeOrphans: o['remove-orphans'], scale: parseScale(o.scale) };
 }
 
 /** `--scale web=3` values. */

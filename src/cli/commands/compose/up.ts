@@ -1,6 +1,7 @@
 /** `compose up`: create and start the project's containers; in the foreground, their logs until they end or Ctrl-C stops them. */
 import { defineCommand } from '../../command.js';
-import { composeExit, loadFromContext, parseScale, quietPull, reporter } from './project.js';
+import { CONVERGE_OPTIONS } from './project-options.js';
+import { composeExit, convergeOptions, loadFromContext, quietPull, reporter } from './project.js';
 
 export default defineCommand({
   group: 'compose',
@@ -9,18 +10,13 @@ export default defineCommand({
   usage: '[OPTIONS] [SERVICE...]',
   positionals: [{ name: 'service', variadic: true }],
   options: {
+    ...CONVERGE_OPTIONS,
     detach: { type: 'boolean', alias: 'd', default: false, describe: 'Detached mode: Run containers in the background' },
-    build: { type: 'boolean', default: false, describe: 'Build images before starting containers' },
-    'no-build': { type: 'boolean', default: false, describe: "Don't build an image, even if it's policy" },
     pull: { type: 'string', choices: ['always', 'missing', 'never', 'policy'], default: 'policy', describe: 'Pull image before running ("always"|"missing"|"never")' },
-    'force-recreate': { type: 'boolean', default: false, describe: "Recreate containers even if their configuration and image haven't changed" },
-    'no-recreate': { type: 'boolean', default: false, describe: "If containers already exist, don't recreate them. Incompatible with --force-recreate." },
     'no-deps': { type: 'boolean', default: false, describe: "Don't start linked services" },
     'no-start': { type: 'boolean', default: false, describe: "Don't start the services after creating them" },
-    'remove-orphans': { type: 'boolean', default: false, describe: 'Remove containers for services not defined in the Compose file' },
     wait: { type: 'boolean', default: false, describe: 'Wait for services to be running|healthy. Implies detached mode.' },
     'wait-timeout': { type: 'int', default: 0, describe: 'Maximum duration in seconds to wait for the project to be running|healthy' },
-    scale: { type: 'string', repeat: true, describe: 'Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.' },
     'renew-anon-volumes': { type: 'boolean', alias: 'V', default: false, describe: 'Recreate anonymous volumes instead of retrieving data from the previous containers' },
     timeout: { type: 'int', alias: 't', describe: 'Use this timeout in seconds for container shutdown when attached or when containers are already running' },
     'abort-on-container-exit': { type: 'boolean', default: false, describe: 'Stops all containers if any container was stopped. Incompatible with -d' },
@@ -28,14 +24,12 @@ export default defineCommand({
     'no-log-prefix': { type: 'boolean', default: false, describe: "Don't print prefix in logs" },
     'no-color': { type: 'boolean', default: false, describe: 'Produce monochrome output' },
     timestamps: { type: 'boolean', default: false, describe: 'Show timestamps' },
-    'quiet-pull': { type: 'boolean', default: false, describe: 'Pull without printing progress information' },
   },
   userns: true,
   handler: (o, { service }, ctx) =>
     composeExit(async () => {
       const { SkiffError } = await import('../../../errors.js');
-      if (o['force-recreate'] && o['no-recreate']) throw new SkiffError('EINVAL', '--force-recreate and --no-recreate are incompatible', 1);
-      if (o.build && o['no-build']) throw new SkiffError('EINVAL', '--build and --no-build are incompatible', 1);
+      const converge = convergeOptions(o);
       const detach = o.detach || o.wait;
       if (detach && (o['abort-on-container-exit'] || o['exit-code-from'])) throw new SkiffError('EINVAL', `--abort-on-container-exit and -d${o.wait ? ' (--wait)' : ''} cannot be combined`, 1);
       const project = await loadFromContext(ctx);
@@ -44,8 +38,7 @@ export default defineCommand({
       const res = await engine.up(
         project,
         {
-          services: service, noDeps: o['no-deps'], forceRecreate: o['force-recreate'], noRecreate: o['no-recreate'], removeOrphans: o['remove-orphans'],
-          scale: parseScale(o.scale), build: o.build, noBuild: o['no-build'], ...(o.pull !== 'policy' ? { pull: o.pull } : {}), pullFn: quietPull,
+          ...converge, services: service, noDeps: o['no-deps'], ...(o.pull !== 'policy' ? { pull: o.pull } : {}), pullFn: quietPull,
           buildLog: (l) => ctx.stderr.write(`${l}\n`), noStart: o['no-start'], wait: o.wait, waitTimeout: o['wait-timeout'], renewAnonVolumes: o['renew-anon-volumes'],
           ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
         },
