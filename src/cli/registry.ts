@@ -55,6 +55,9 @@ import imagePush from './commands/image/push.js';
 import imageRm from './commands/image/rm.js';
 import imageSave from './commands/image/save.js';
 import imageTag from './commands/image/tag.js';
+import kubeDown from './commands/kube/down.js';
+import kubeGenerate from './commands/kube/generate.js';
+import kubePlay from './commands/kube/play.js';
 import networkConnect from './commands/network/connect.js';
 import networkCreate from './commands/network/create.js';
 import networkDisconnect from './commands/network/disconnect.js';
@@ -117,6 +120,9 @@ export const REGISTERED: readonly Command[] = [
   imageRm,
   imageSave,
   imageTag,
+  kubeDown,
+  kubeGenerate,
+  kubePlay,
   networkConnect,
   networkCreate,
   networkDisconnect,
