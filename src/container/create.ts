@@ -32,11 +32,12 @@ import {
   type HealthOptions,
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
+import { resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
 import { parseMounts } from '../volume/mounts.js';
 import { attachContainerVolumes, discardVolumes, type RequestedMount } from '../volume/volumes.js';
 
 /** The network options (--network, -p, --dns, ...) are NetworkOptions (container/network.ts). */
-export interface CreateOptions extends NetworkOptions {
+export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   image: string;
   command: string[];
   name?: string;
@@ -102,6 +103,8 @@ export interface RecordInput {
   /** the resource limits, parsed (HostConfig's fields) */
   limits: ReturnType<typeof parseResources>;
   rootless: boolean;
+  /** IPC and UTS namespaces of another container (namespaces.ts) */
+  shared?: ReturnType<typeof resolveSharedNamespaces>;
 }
 
 /** The container record and the container's environment, from checked input (pure). */
@@ -109,7 +112,8 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
   const { o, icfg, user } = r;
   const argv = resolveCommand(icfg, o.entrypoint, o.command);
   if (argv.length === 0) throw new SkiffError('EINVAL', 'no command specified');
-  const hostname = o.hostname ?? r.id.slice(0, 12);
+  // a shared UTS namespace has its owner's hostname
+  const hostname = r.shared?.hostname ?? o.hostname ?? r.id.slice(0, 12);
   const workdir = o.workdir ?? icfg.WorkingDir ?? '';
   if (workdir !== '' && !workdir.startsWith('/')) {
     throw new SkiffError('EINVAL', `the working directory '${workdir}' is invalid, it needs to be an absolute path`);
@@ -158,6 +162,8 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       Binds: o.volumes.length ? o.volumes : null,
       ...(o.volumesFrom?.length ? { VolumesFrom: o.volumesFrom } : {}),
       NetworkMode: r.net.mode,
+      ...(r.shared?.IpcMode ? { IpcMode: r.shared.IpcMode } : {}),
+      ...(r.shared?.UTSMode ? { UTSMode: r.shared.UTSMode } : {}),
       AutoRemove: o.rm,
       Privileged: o.privileged,
       ...(o.devices.length ? { Devices: r.devices?.mappings ?? o.devices.map(parseDevice) } : {}),
@@ -218,6 +224,8 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   const warn = o.warn ?? ((line: string): void => report.warn(line));
   const checked = checkOptions(o, warn);
   for (const w of checked.net.warnings) report.warn(w);
+  if (o.uts !== undefined && o.hostname !== undefined) throw new SkiffError('EINVAL', 'conflicting options: hostname and the UTS mode');
+  const shared = resolveSharedNamespaces(o);
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform }, pull);
   const config = await readImageConfig(image);
   const icfg = config.config ?? {};
@@ -238,6 +246,7 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
     devices: checked.devices,
     limits: checked.limits,
     rootless: paths().rootless,
+    shared,
   });
   const { limits } = checked;
   const cgroups = planCgroups(id, paths().rootless, undefined, undefined, Boolean(limits.CpusetCpus || limits.CpusetMems));

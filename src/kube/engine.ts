@@ -228,6 +228,8 @@ async function containerOptions(pod: PlannedPod, c: PlannedContainer, role: 'ini
   }
   // the pod's network namespace (its hostname and ports are the infra container's)
   o.network = [`container:${infraName(pod.name)}`];
+  o.ipc = `container:${infraName(pod.name)}`;
+  o.uts = `container:${infraName(pod.name)}`;
   for (const m of c.mounts) {
     const t = await mountText(m, c.kubeName);
     if (t) o.mounts.push(t);
