@@ -278,7 +278,7 @@ async function runPod(pod: PlannedPod, o: PlayRunOptions, r: KubeReporter, made:
     nonRootCheck(c, rec);
     await startDetached(rec);
     const code = await waitContainer(findContainer(rec.Id));
-    if (code !== 0) throw new SkiffError('EINVAL', `init container ${c.kubeName} of pod ${pod.name} exited with code ${code}: see skiff logs ${c.name}`);
+    if (code !== 0) throw new SkiffError('EINVAL', `init container ${c.kubeName} of pod ${pod.name} exited with code ${code}`);
   }
   for (const c of pod.containers) {
     const rec = await createContainer(await containerOptions(pod, c, 'container', o.file, r), o.pull, warn);

@@ -40,7 +40,13 @@ export default defineCommand({
       const { findImage, readImageConfig } = await import('../../../image/local.js');
       const inputs = [];
       for (const ref of container) {
-        const record = findContainer(ref) as import('../../../kube/index.js').DockerRecord;
+        let record: import('../../../kube/index.js').DockerRecord;
+        try {
+          record = findContainer(ref) as import('../../../kube/index.js').DockerRecord;
+        } catch (e) {
+          // podman's kube generate exits 125 here (Docker's `No such container` of inspect is 1)
+          throw e instanceof SkiffError ? new SkiffError(e.code, `${ref} does not refer to a container: ${e.message}`) : e;
+        }
         const img = await findImage(record.Image);
         const cfg = img ? (await readImageConfig(img)).config : undefined;
         inputs.push({ record, ...(cfg ? { image: cfg as import('../../../kube/index.js').ImageDefaults } : {}) });
