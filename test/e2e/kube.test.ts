@@ -151,7 +151,8 @@ spec:
     assert.equal((await ok(['ps', '-a', '--filter', 'label=io.skiff.kube.pod=web', '-q'])).stdout, '');
   });
 
-  test('play: a Deployment of 2 replicas with an init container, a ConfigMap as env and files, a PVC that survives down', async () => {
+  test('play: a Deployment of 2 replicas with an init container, a ConfigMap as env and files, a probe, a NodePort Service, a PVC that survives down', async () => {
+    const nodePort = await freePort();
     const file = write(
       'app.yaml',
       `apiVersion: v1
@@ -193,7 +194,11 @@ spec:
       - name: main
         image: ${image}
         imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "exec sleep 1000"]
+        command: ["sh", "-c", "httpd -p 8080 -h /etc/cfg && exec sleep 1000"]
+        ports: [{containerPort: 8080, name: http}]
+        livenessProbe:
+          exec: {command: [test, -f, /etc/cfg/greeting]}
+          periodSeconds: 1
         env:
         - name: GREETING
           valueFrom: {configMapKeyRef: {name: conf, key: greeting}}
@@ -204,6 +209,14 @@ spec:
       volumes:
       - {name: cfg, configMap: {name: conf, items: [{key: app.conf, path: sub/app.conf, mode: 0400}, {key: greeting, path: greeting}]}}
       - {name: d, persistentVolumeClaim: {claimName: appdata}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: depsvc}
+spec:
+  type: NodePort
+  selector: {app: dep}
+  ports: [{port: 8080, targetPort: http, nodePort: ${nodePort}}]
 ---
 apiVersion: batch/v1
 kind: Job
@@ -224,6 +237,10 @@ spec:
       assert.match((await ok(['ps', '-a', '--filter', `name=${pod}-prep`, '--format', '{{.Status}}'])).stdout, /^Exited \(0\)/);
     }
     assert.deepEqual((await execOut('dep-pod-0-main', 'cat /data/log')).split('\n').sort(), ['init-dep-pod-0', 'init-dep-pod-1']);
+    // the Service is published by the first pod it selects; the probe is the container's healthcheck; a Deployment's pods restart
+    await until('the Service on the host', async () => (await fetchText(`http://127.0.0.1:${nodePort}/greeting`)) === 'hello-config');
+    await until('the livenessProbe to report healthy', async () => (await ok(['inspect', '-f', '{{.State.Health.Status}}', 'dep-pod-1-main'])).stdout.trim() === 'healthy');
+    assert.equal((await ok(['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}}', 'dep-pod-0-main'])).stdout.trim(), 'always');
     await ok(['exec', 'dep-pod-1-main', 'sh', '-c', 'echo kept >/data/mark']);
 
     await ok(['kube', 'down', file]);
