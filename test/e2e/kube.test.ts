@@ -230,7 +230,7 @@ spec:
     );
     const r = await ok(['kube', 'play', file]);
     assert.match(r.stdout, /^Pods:\ndep-pod-0\ndep-pod-1\n$/);
-    assert.match(r.stderr, /document 5 \(Job batch\).*not implemented by skiff: skipped/);
+    assert.match(r.stderr, /document 6 \(Job batch\).*not implemented by skiff: skipped/);
     for (const pod of ['dep-pod-0', 'dep-pod-1']) {
       assert.equal(await execOut(`${pod}-main`, 'echo "$GREETING $password $(hostname)"'), `hello-config s3cret ${pod}`);
       assert.equal(await execOut(`${pod}-main`, 'cat /etc/cfg/greeting; echo; cat /etc/cfg/sub/app.conf; stat -c %a /etc/cfg/sub/app.conf'), 'hello-config\nkey=value\n400');
