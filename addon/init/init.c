@@ -3,6 +3,8 @@
  * container as /dev/init). It starts the command as its child, forwards the usual signals to it,
  * reaps every zombie re-parented to it, and exits with the child's status (128+signal if killed).
  * On a terminal the command's process group is the foreground one (typed Ctrl-C reaches it).
+ * `skiff-init --pause`: no command; it only holds its namespaces (a pod's infra process, as Kubernetes'
+ * pause container), reaps what is re-parented to it and exits 0 on SIGTERM, SIGINT or SIGHUP.
  */
 #include <errno.h>
 #include <signal.h>
@@ -14,7 +16,29 @@
 
 static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM};
 
+static int pause_forever(void) {
+  sigset_t all;
+  sigfillset(&all);
+  if (sigprocmask(SIG_BLOCK, &all, NULL) < 0) {
+    fprintf(stderr, "Error: skiff-init: sigprocmask: %s\n", strerror(errno));
+    return 125;
+  }
+  for (;;) {
+    int sig = sigwaitinfo(&all, NULL);
+    if (sig < 0) {
+      if (errno == EINTR) continue;
+      fprintf(stderr, "Error: skiff-init: sigwaitinfo: %s\n", strerror(errno));
+      return 125;
+    }
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) return 0;
+    if (sig == SIGCHLD)
+      while (waitpid(-1, NULL, WNOHANG) > 0) {
+      }
+  }
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--pause") == 0) return pause_forever();
   int first = 1;
   if (argc > 1 && strcmp(argv[1], "--") == 0) first = 2;
   if (first >= argc) {

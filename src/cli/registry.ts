@@ -73,6 +73,9 @@ import imageRm from './commands/image/rm.js';
 import imageSave from './commands/image/save.js';
 import imageTag from './commands/image/tag.js';
 import imageUntag from './commands/image/untag.js';
+import kubeDown from './commands/kube/down.js';
+import kubeGenerate from './commands/kube/generate.js';
+import kubePlay from './commands/kube/play.js';
 import networkConnect from './commands/network/connect.js';
 import networkCreate from './commands/network/create.js';
 import networkDisconnect from './commands/network/disconnect.js';
@@ -153,6 +156,9 @@ export const REGISTERED: readonly Command[] = [
   imageSave,
   imageTag,
   imageUntag,
+  kubeDown,
+  kubeGenerate,
+  kubePlay,
   networkConnect,
   networkCreate,
   networkDisconnect,

@@ -32,11 +32,12 @@ import {
   type HealthOptions,
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
+import { resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
 import { parseMounts } from '../volume/mounts.js';
 import { attachContainerVolumes, discardVolumes, type RequestedMount } from '../volume/volumes.js';
 
 /** The network options (--network, -p, --dns, ...) are NetworkOptions (container/network.ts). */
-export interface CreateOptions extends NetworkOptions {
+export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   image: string;
   command: string[];
   name?: string;
@@ -104,6 +105,8 @@ export interface RecordInput {
   /** the resource limits, parsed (HostConfig's fields) */
   limits: ReturnType<typeof parseResources>;
   rootless: boolean;
+  /** IPC and UTS namespaces of another container (namespaces.ts) */
+  shared?: ReturnType<typeof resolveSharedNamespaces>;
 }
 
 /** The container record and the container's environment, from checked input (pure). */
@@ -111,7 +114,8 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
   const { o, icfg, user } = r;
   const argv = resolveCommand(icfg, o.entrypoint, o.command);
   if (argv.length === 0) throw new SkiffError('EINVAL', 'no command specified');
-  const hostname = o.hostname ?? r.id.slice(0, 12);
+  // a shared UTS namespace has its owner's hostname
+  const hostname = r.shared?.hostname ?? o.hostname ?? r.id.slice(0, 12);
   const workdir = o.workdir ?? icfg.WorkingDir ?? '';
   if (workdir !== '' && !workdir.startsWith('/')) {
     throw new SkiffError('EINVAL', `the working directory '${workdir}' is invalid, it needs to be an absolute path`);
@@ -160,6 +164,8 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       Binds: o.volumes.length ? o.volumes : null,
       ...(o.volumesFrom?.length ? { VolumesFrom: o.volumesFrom } : {}),
       NetworkMode: r.net.mode,
+      ...(r.shared?.IpcMode ? { IpcMode: r.shared.IpcMode } : {}),
+      ...(r.shared?.UTSMode ? { UTSMode: r.shared.UTSMode } : {}),
       AutoRemove: o.rm,
       Privileged: o.privileged,
       ...(o.devices.length ? { Devices: r.devices?.mappings ?? o.devices.map(parseDevice) } : {}),
@@ -233,6 +239,8 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   const checked = checkOptions(o, warn);
   for (const w of checked.net.warnings) report.warn(w);
   if (o.replace && !o.name) throw new SkiffError('EINVAL', 'cannot replace a container without --name being set');
+  if (o.uts !== undefined && o.hostname !== undefined) throw new SkiffError('EINVAL', 'conflicting options: hostname and the UTS mode');
+  const shared = resolveSharedNamespaces(o);
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform }, pull);
   if (o.replace && o.name) await removeNamed(o.name);
   const config = await readImageConfig(image);
@@ -254,6 +262,7 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
     devices: checked.devices,
     limits: checked.limits,
     rootless: paths().rootless,
+    shared,
   });
   const { limits } = checked;
   const cgroups = planCgroups(id, paths().rootless, undefined, undefined, Boolean(limits.CpusetCpus || limits.CpusetMems));

@@ -28,6 +28,7 @@ import { parseSignal } from './signals.js';
 import { containerState, currentBootId, isAbandoned, isMonitor, livePid } from './state.js';
 import { processInfo } from '../lib/proc.js';
 import { handOver, releaseNetwork, startNetwork } from './network.js';
+import { joinSharedNamespaces } from './namespaces.js';
 import { ensureMonitorSpec, type OciProcess, type OciSpec } from './spec.js';
 
 function envArray(extra: Record<string, string> = {}): string[] {
@@ -52,6 +53,7 @@ async function markStarted(rec: ContainerRecord, detached: boolean, shimPid?: nu
 export async function startAttached(rec: ContainerRecord, beforeExecve: () => void): Promise<never> {
   mark('created');
   await markStarted(rec, false, process.pid);
+  await joinSharedNamespaces(rec);
   // addresses held by this pid: the shim it becomes (execve keeps the pid and its start time)
   await startNetwork(rec);
   mark('exec');
@@ -84,6 +86,7 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
       const proc = { ...processFor(spec, { args: health }), ...(rec.CgroupDirs ? { skiffCgroups: rec.CgroupDirs } : {}) };
       await writeFileAtomic(f.healthProcess, JSON.stringify(proc), 0o600);
     }
+    await joinSharedNamespaces(rec);
     const net = await startNetwork(rec);
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
       const child = childProcess().spawn(shimPath(), ['run', '--detach', f.bundle], { stdio: ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim' });

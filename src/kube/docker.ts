@@ -165,7 +165,8 @@ export function containerFromRecord({ record: rec, image }: DockerContainerInput
   if (rec.Config.User && rec.Config.User !== (image?.User ?? '')) c.user = rec.Config.User;
   if (rec.Config.WorkingDir && rec.Config.WorkingDir !== (image?.WorkingDir || '/') && rec.Config.WorkingDir !== '/') c.workingDir = rec.Config.WorkingDir;
   const imageLabels = image?.Labels ?? {};
-  for (const [k, v] of Object.entries(rec.Config.Labels ?? {})) if (imageLabels[k] !== v) c.labels[k] = v;
+  // io.skiff.kube.*: what `kube play` marks its containers with (the pod, the file), not the user's
+  for (const [k, v] of Object.entries(rec.Config.Labels ?? {})) if (imageLabels[k] !== v && !k.startsWith('io.skiff.kube.')) c.labels[k] = v;
   c.capAdd = hc.CapAdd ?? [];
   c.capDrop = hc.CapDrop ?? [];
   c.readOnlyRootfs = hc.ReadonlyRootfs;

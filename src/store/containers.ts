@@ -91,6 +91,9 @@ export interface HostConfig {
   Binds: string[] | null;
   VolumesFrom?: string[];
   NetworkMode: string;
+  /** `container:ID`: that container's IPC / UTS namespace (container/namespaces.ts); absent: its own */
+  IpcMode?: string;
+  UTSMode?: string;
   AutoRemove: boolean;
   Privileged: boolean;
   CapAdd: string[] | null;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { native } from '../native.js';
 import { lockFile } from './layout.js';
 
-export type LockName = 'images' | 'gc' | 'containers' | 'volumes' | 'networks' | `compose-${string}` | `container-${string}` | `layer-${string}` | `buildmount-${string}`;
+export type LockName = 'images' | 'gc' | 'containers' | 'volumes' | 'networks' | 'kube' | `compose-${string}` | `container-${string}` | `layer-${string}` | `buildmount-${string}`;
 
 export async function withLock<T>(name: LockName, fn: () => Promise<T>, opts: { shared?: boolean } = {}): Promise<T> {
   return withLockFile(lockFile(name), fn, opts);
