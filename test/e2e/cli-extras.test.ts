@@ -98,7 +98,7 @@ describe('CLI extras: templates and Podman flags', () => {
 
   test('--latest on logs, wait and inspect: the newest container', async () => {
     await ok(['run', '--name', 'lat1', image, 'echo', 'first']);
-    await ok(['run', '--name', 'lat2', image, 'sh', '-c', 'echo second; exit 4']);
+    assert.equal((await sk(['run', '--name', 'lat2', image, 'sh', '-c', 'echo second; exit 4'])).code, 4);
     assert.equal(await ok(['logs', '-l']), 'second\n');
     assert.equal(await ok(['wait', '--latest']), '4\n');
     assert.equal(await ok(['container', 'inspect', '-l', '--format', '{{.Name}}']), '/lat2\n');
