@@ -24,8 +24,10 @@ import composeRun from './commands/compose/run.js';
 import composeUp from './commands/compose/up.js';
 import containerAttach from './commands/container/attach.js';
 import containerCommit from './commands/container/commit.js';
+import containerCp from './commands/container/cp.js';
 import containerCreate from './commands/container/create.js';
 import containerExec from './commands/container/exec.js';
+import containerExists from './commands/container/exists.js';
 import containerInspect from './commands/container/inspect.js';
 import containerKill from './commands/container/kill.js';
 import containerLogs from './commands/container/logs.js';
@@ -86,8 +88,10 @@ export const REGISTERED: readonly Command[] = [
   composeUp,
   containerAttach,
   containerCommit,
+  containerCp,
   containerCreate,
   containerExec,
+  containerExists,
   containerInspect,
   containerKill,
   containerLogs,

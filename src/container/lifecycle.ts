@@ -409,6 +409,29 @@ export async function unpauseContainer(rec: ContainerRecord): Promise<void> {
   await thaw(rec, st.Pid);
 }
 
+/**
+ * Run `fn` with the running container frozen (as Docker pauses a container during `cp`), so none of
+ * its processes changes its files meanwhile; thawed after, whatever `fn` did. A container without a
+ * freezer (rootless without a delegated cgroup) runs on: `fn` must be safe without it.
+ */
+export async function whileFrozen<T>(rec: ContainerRecord, fn: () => Promise<T>): Promise<T> {
+  const st = containerState(rec);
+  let frozen = false;
+  if (st.Running && !st.Paused && st.Pid) {
+    try {
+      await setFrozen(containerCgroups(st.Pid, rec.Id), true, noCgroupReason(rec));
+      frozen = true;
+    } catch {
+      /* no freezer: see above */
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    if (frozen) await thaw(rec, st.Pid);
+  }
+}
+
 /** `wait`: block until the container is not running; its exit code. */
 export async function waitContainer(rec: ContainerRecord): Promise<number> {
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
