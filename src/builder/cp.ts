@@ -43,6 +43,8 @@ export interface CpOptions {
   archive: boolean;
   /** -L: follow a symlink source */
   followLink: boolean;
+  /** a running container's root opened by the caller (rootless: as the user, before entering skiff's namespace) */
+  liveRoot?: { pid: number; dir: string };
 }
 
 /** A path of a container resolved for reading or writing: the tree holding it and a writer for it. */
@@ -60,7 +62,7 @@ class ContainerFs {
   private merged?: LayeredTree;
   private live?: ContextTree;
 
-  constructor(readonly rec: ContainerRecord, readonly pid: number | undefined) {}
+  constructor(readonly rec: ContainerRecord, readonly pid: number | undefined, readonly liveRoot?: CpOptions['liveRoot']) {}
 
   private tree(dir: string): ContextTree {
     const t = new ContextTree(dir, undefined, `container ${this.rec.Name}`);
@@ -76,7 +78,7 @@ class ContainerFs {
   locate(p: string, followLast: boolean): Located {
     const rel = relPath(p);
     if (this.pid) {
-      this.live ??= this.tree(`/proc/${this.pid}/root`);
+      this.live ??= this.tree(this.liveRoot?.pid === this.pid ? this.liveRoot.dir : `/proc/${this.pid}/root`);
       const r = this.live.resolve(rel, followLast);
       return { tree: this.live, writer: new DiffWriter(this.live.path, new LayeredTree([])), rel: r, ...this.readOnly(r) };
     }
@@ -116,11 +118,11 @@ const base = (p: string): string => path.posix.basename(p.replace(/\/+\.?$/, '')
 const endsDot = (p: string): boolean => p === '.' || p.endsWith('/.');
 const endsSep = (p: string): boolean => p.endsWith('/') || endsDot(p);
 
-async function withContainer<T>(ref: string, fn: (c: ContainerFs) => Promise<T>, writes: boolean): Promise<T> {
+async function withContainer<T>(ref: string, o: CpOptions, fn: (c: ContainerFs) => Promise<T>, writes: boolean): Promise<T> {
   const rec = findContainer(ref);
   const st = containerState(rec);
   const run = async (): Promise<T> => {
-    const c = new ContainerFs(rec, st.Running && st.Pid ? st.Pid : undefined);
+    const c = new ContainerFs(rec, st.Running && st.Pid ? st.Pid : undefined, o.liveRoot);
     try {
       return await fn(c);
     } finally {
@@ -138,6 +140,7 @@ export async function copyFromContainer(ref: string, src: string, dest: string, 
   const srcAbs = src.startsWith('/') ? src : `/${src}`;
   await withContainer(
     ref,
+    o,
     async (c) => {
       const at = c.locate(srcAbs, o.followLink || endsSep(srcAbs));
       const e = at.tree.entry(at.rel);
@@ -237,6 +240,7 @@ export async function copyToContainer(src: string, ref: string, dest: string, o:
     const name = base(src) || hostRel;
     await withContainer(
       ref,
+      o,
       async (c) => {
         const at = c.locate(destAbs, true);
         const e = at.tree.entry(at.rel);

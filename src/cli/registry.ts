@@ -26,6 +26,7 @@ import containerAttach from './commands/container/attach.js';
 import containerCommit from './commands/container/commit.js';
 import containerCp from './commands/container/cp.js';
 import containerCreate from './commands/container/create.js';
+import containerDiff from './commands/container/diff.js';
 import containerExec from './commands/container/exec.js';
 import containerExists from './commands/container/exists.js';
 import containerInspect from './commands/container/inspect.js';
@@ -90,6 +91,7 @@ export const REGISTERED: readonly Command[] = [
   containerCommit,
   containerCp,
   containerCreate,
+  containerDiff,
   containerExec,
   containerExists,
   containerInspect,
@@ -238,8 +240,15 @@ export async function runRegistered(
   }
   configure({ root: (parsed.options.root as string | undefined) ?? root.root, runroot: (parsed.options.runroot as string | undefined) ?? root.runroot });
   if (c.userns) {
-    const { inUserns, reexecInUserns } = await import('../userns/enter.js');
-    if (process.getuid!() !== 0 && !inUserns()) reexecInUserns([...argv]);
+    const { inUserns, reexecInUserns, runInUserns } = await import('../userns/enter.js');
+    if (process.getuid!() !== 0 && !inUserns()) {
+      const fds = (await c.usernsFds?.(parsed)) ?? [];
+      if (fds.length) {
+        process.exitCode = await runInUserns([...argv], fds);
+        return;
+      }
+      reexecInUserns([...argv]);
+    }
   }
   const ctx: CommandContext = {
     stdin: process.stdin,

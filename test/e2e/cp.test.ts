@@ -258,6 +258,19 @@ describe('cp', () => {
     assert.deepEqual(await sk(['container', 'exists', 'nosuch']).then((r) => [r.code, r.stdout, r.stderr]), [1, '', '']);
   });
 
+  test('diff: A/C/D from the upper dir, whiteouts and what an opaque dir hides as D', async () => {
+    await ok(['create', '--name', 'df0', ml]);
+    assert.equal(await ok(['diff', 'df0']), '');
+    const cmd = 'echo x > /etc/new; rm /etc/group; echo y >> /etc/passwd; mkdir /tmp/d; rm -rf /data/sub; mkdir /data/sub; touch /data/sub/n';
+    await ok(['run', '--name', 'df1', '--user', '0', ml, 'sh', '-c', cmd]);
+    const got = (await ok(['diff', 'df1'])).split('\n').filter(Boolean);
+    const want = ['C /data', 'C /data/sub', 'D /data/sub/deeper', 'A /data/sub/n', 'C /etc', 'D /etc/group', 'A /etc/new', 'C /etc/passwd', 'C /tmp', 'A /tmp/d'];
+    // what the runtime made for its mounts (mount points) may be listed as well; what the command did must be, in this order
+    assert.deepEqual(got.filter((l) => want.includes(l)), want, got.join('\n'));
+    for (const l of got) assert.match(l, /^[ACD] \//);
+    await fails(['diff', 'nosuch'], 1, /^Error: No such container: nosuch$/);
+  });
+
   test('the same files out of the same image as podman', { skip: podmanSkip }, async () => {
     const run = (args: string[]): ReturnType<typeof spawnSync> => spawnSync('podman', args, { encoding: 'utf8', timeout: 120_000 });
     assert.equal(run(['pull', '-q', '--tls-verify=false', ml]).status, 0);

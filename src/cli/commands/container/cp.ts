@@ -1,4 +1,5 @@
 /** `cp`: copy files between a container and the host (Docker's `docker cp`). */
+import fs from 'node:fs';
 import { SkiffError } from '../../../errors.js';
 import { defineCommand } from '../../command.js';
 
@@ -9,6 +10,9 @@ function split(arg: string): { container?: string; path: string } {
   if (i < 0) return { path: arg };
   return { container: arg.slice(0, i), path: arg.slice(i + 1) };
 }
+
+/** Set for the command run in the user namespace: the pid whose /proc/PID/root it got as fd 3. */
+const ROOT_PID = '_SKIFF_CP_ROOT_PID';
 
 export default defineCommand({
   group: 'container',
@@ -23,12 +27,30 @@ export default defineCommand({
     quiet: { alias: 'q', type: 'boolean', describe: 'Suppress progress output during copy (accepted: there is none)' },
   },
   userns: true,
+  // rootless: a running container's root is opened as the user, who owns its user namespace (from
+  // skiff's own namespace, a sibling of the container's, /proc/PID/root is refused)
+  usernsFds: async (_o, a) => {
+    const ref = split(a.src).container ?? split(a.dest).container;
+    if (!ref) return [];
+    const [{ findContainer }, { containerState }] = await Promise.all([import('../../../store/containers.js'), import('../../../container/state.js')]);
+    let pid: number;
+    try {
+      const st = containerState(findContainer(ref));
+      if (!st.Running || !st.Pid) return [];
+      pid = st.Pid;
+    } catch {
+      return []; // the command inside says what is wrong
+    }
+    process.env[ROOT_PID] = String(pid);
+    return [fs.openSync(`/proc/${pid}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)];
+  },
   handler: async (o, a, ctx) => {
     const src = split(a.src);
     const dest = split(a.dest);
     if (src.container !== undefined && dest.container !== undefined) throw new SkiffError('EINVAL', 'copying between containers is not supported', 1);
     if (src.container === undefined && dest.container === undefined) throw new SkiffError('EINVAL', 'must specify at least one container source', 1);
-    const opts = { archive: o.archive ?? false, followLink: o['follow-link'] ?? false };
+    const handed = process.env[ROOT_PID];
+    const opts = { archive: o.archive ?? false, followLink: o['follow-link'] ?? false, ...(handed ? { liveRoot: { pid: Number(handed), dir: '/proc/self/fd/3' } } : {}) };
     const cp = await import('../../../builder/cp.js');
     if (src.container !== undefined) {
       if (!src.container || !src.path) throw new SkiffError('EINVAL', `invalid source "${a.src}": CONTAINER:PATH needs both`, 1);
