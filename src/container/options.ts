@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { SkiffError } from '../errors.js';
+import { errnoWords, SkiffError } from '../errors.js';
 import type { ImageConfig } from '../oci/media.js';
 import type { HealthConfig, LogConfig, RestartPolicy } from '../store/containers.js';
 import { parseGoDuration } from '../lib/duration.js';
@@ -129,7 +129,8 @@ function keyValueLines(file: string, what: 'env' | 'label'): string[] {
   try {
     data = fs.readFileSync(file);
   } catch (e) {
-    throw new SkiffError('EINVAL', `cannot read ${what} file ${file}: ${(e as Error).message}`);
+    // Docker's words: "open FILE: no such file or directory"
+    throw new SkiffError('EINVAL', `cannot read ${what} file: open ${file}: ${errnoWords((e as NodeJS.ErrnoException).code) ?? (e as Error).message}`);
   }
   const out: string[] = [];
   splitLines(data).forEach((bytes, i) => {
