@@ -1,4 +1,6 @@
 /**
+ * `export`: the container's filesystem (its upper dir over its image's layers, volumes and other
+ * mounts left out, as Docker's) as one tar, owners, modes and links kept.
  * `diff`: a container's changes against its image, read from its overlay upper directory (never
  * mounted): a whiteout is a deleted path (D); an entry the image has too is changed (C: copied-up
  * parents included, as Docker's overlay driver reports them), any other is added (A); below an
@@ -6,10 +8,12 @@
  * Docker's order and kinds (0 C, 1 A, 2 D).
  */
 import fs from 'node:fs';
+import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { containerFiles, findContainer } from '../store/containers.js';
 import { diffDir } from '../store/layers.js';
 import { native } from '../native.js';
+import { packTree } from './cp.js';
 import { joinRel, LayeredTree } from './tree.js';
 
 export type ChangeKind = 0 | 1 | 2;
@@ -47,4 +51,11 @@ export function containerChanges(ref: string): Change[] {
   };
   walk('');
   return out.sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
+}
+
+/** `export [-o FILE]`: the merged filesystem as a tar on `out`. */
+export async function exportContainer(ref: string, out: Writable): Promise<void> {
+  const rec = findContainer(ref);
+  const tree = new LayeredTree([containerFiles(rec.Id).upper, ...rec.Layers.map(diffDir).reverse()]);
+  await packTree(tree, '', '.', out);
 }

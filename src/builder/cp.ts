@@ -147,7 +147,7 @@ export async function copyFromContainer(ref: string, src: string, dest: string, 
       if (!e) throw missing(c.rec.Name, srcAbs);
       const isDir = e.st.isDirectory();
       if (endsSep(srcAbs) && !isDir) throw new SkiffError('EINVAL', `"${srcAbs}": not a directory`, 1);
-      if (dest === '-') return streamOut(at, endsDot(srcAbs) ? '.' : base(srcAbs) || '.', o, stdout);
+      if (dest === '-') return packTree(at.tree, at.rel, endsDot(srcAbs) ? '.' : base(srcAbs) || '.', stdout);
       let dst: fs.Stats | undefined;
       try {
         dst = fs.statSync(dest);
@@ -180,14 +180,17 @@ function copyChildren(from: { tree: Tree; rel: string }, w: DiffWriter, destRel:
   for (const n of from.tree.children(from.rel)) w.copyTree(from.tree, joinRel(from.rel, n), joinRel(destRel, n), owners(o, who.uid, who.gid));
 }
 
-/** The source as a tar on stdout: copied to staging first (owners kept), then packed. */
-async function streamOut(at: Located, name: string, o: CpOptions, stdout: Writable): Promise<void> {
+/**
+ * `rel` of `tree` as a tar on `out`, owners kept: the entry `name` with what is below it, or (`.`)
+ * what is below it alone. Copied to staging first, then packed.
+ */
+export async function packTree(tree: Tree, rel: string, name: string, out: Writable): Promise<void> {
   const stage = await makeStagingDir('cp');
   try {
     const w = new DiffWriter(stage, new LayeredTree([]));
-    if (name === '.') copyChildren(at, w, '', { ...o, archive: true }, { uid: 0, gid: 0 });
-    else w.copyTree(at.tree, at.rel, name, { preserveOwner: true });
-    await pipeTo(packDirectory(stage, {}), stdout);
+    if (name === '.') for (const n of tree.children(rel)) w.copyTree(tree, joinRel(rel, n), n, { preserveOwner: true });
+    else w.copyTree(tree, rel, name, { preserveOwner: true });
+    await pipeTo(packDirectory(stage, {}), out);
   } finally {
     await removeTree(stage);
   }

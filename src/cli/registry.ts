@@ -28,6 +28,7 @@ import containerCp from './commands/container/cp.js';
 import containerCreate from './commands/container/create.js';
 import containerDiff from './commands/container/diff.js';
 import containerExec from './commands/container/exec.js';
+import containerExport from './commands/container/export.js';
 import containerExists from './commands/container/exists.js';
 import containerInspect from './commands/container/inspect.js';
 import containerKill from './commands/container/kill.js';
@@ -49,6 +50,7 @@ import containerUpdate from './commands/container/update.js';
 import containerWait from './commands/container/wait.js';
 import imageBuild from './commands/image/build.js';
 import imageHistory from './commands/image/history.js';
+import imageImport from './commands/image/import.js';
 import imageInspect from './commands/image/inspect.js';
 import imageLoad from './commands/image/load.js';
 import imageLs from './commands/image/ls.js';
@@ -94,6 +96,7 @@ export const REGISTERED: readonly Command[] = [
   containerDiff,
   containerExec,
   containerExists,
+  containerExport,
   containerInspect,
   containerKill,
   containerLogs,
@@ -114,6 +117,7 @@ export const REGISTERED: readonly Command[] = [
   containerWait,
   imageBuild,
   imageHistory,
+  imageImport,
   imageInspect,
   imageLoad,
   imageLs,

@@ -271,6 +271,38 @@ describe('cp', () => {
     await fails(['diff', 'nosuch'], 1, /^Error: No such container: nosuch$/);
   });
 
+  test('export and import: the container\'s filesystem round trip, -c changes, -m, stdin', async () => {
+    await ok(['run', '--name', 'ex1', '--user', '0', ml, 'sh', '-c', 'echo hi > /new; rm /etc/group']);
+    const file = path.join(dir, 'ex1.tar');
+    assert.equal(await ok(['export', '-o', file, 'ex1']), '');
+    const list = spawnSync('tar', ['-tvf', file], { encoding: 'utf8' });
+    assert.equal(list.status, 0, list.stderr);
+    const names = list.stdout.split('\n').filter(Boolean).map((l) => l.split(/ +/).slice(5).join(' '));
+    assert.ok(names.includes('new') && names.includes('data/suid') && names.includes('bin/busybox'), names.join('\n'));
+    assert.ok(!names.includes('etc/group'), 'a deleted file is exported');
+    const id = (await ok(['import', '-c', 'CMD ["cat", "/new"]', '-c', 'ENV A=b', '-m', 'round trip', file, 'imported:1'])).trim();
+    assert.match(id, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(await ok(['run', '--rm', 'imported:1']), 'hi\n');
+    assert.equal(await ok(['image', 'inspect', '-f', '{{json .Config.Env}} {{.Id}}', 'imported:1']), `["A=b"] ${id}\n`);
+    assert.match(await ok(['history', '--no-trunc', '--format', '{{.Comment}}', 'imported:1']), /^round trip$/m);
+    // owners, modes and special bits as the container had them
+    const stat = ['stat', '-c', '%n %a %u:%g', '/data/suid', '/data/sgid', '/data/owned', '/data/private-dir', '/data/sticky', '/data/hard1'];
+    assert.equal(await ok(['run', '--rm', '--user', '0', 'imported:1', ...stat]), await ok(['run', '--rm', '--user', '0', ml, ...stat]));
+    assert.equal(await ok(['run', '--rm', 'imported:1', 'readlink', '/data/rel-link']), await ok(['run', '--rm', ml, 'readlink', '/data/rel-link']));
+    assert.equal((await sk(['run', '--rm', 'imported:1', 'ls', '/etc/group'])).code, 1);
+    // stdout and stdin: export | import -
+    const env = { ...process.env, ...store.env };
+    const tar = spawnSync(SKIFF_BIN, ['export', 'ex1'], { env, maxBuffer: 1 << 28 });
+    assert.equal(tar.status, 0, String(tar.stderr));
+    const piped = spawnSync(SKIFF_BIN, ['import', '-', 'piped'], { env, input: tar.stdout, encoding: 'utf8' });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.equal(await ok(['run', '--rm', 'piped', 'cat', '/new']), 'hi\n');
+    await fails(['import', path.join(dir, 'nope.tar')], 1, /^Error: open .*nope\.tar: no such file or directory$/);
+    await fails(['export', '-o', path.join(dir, 'x.tar'), 'nosuch'], 1, /^Error: No such container: nosuch$/);
+    assert.ok(!fs.existsSync(path.join(dir, 'x.tar')));
+    await fails(['import', '-c', 'RUN true', file], 125, /^Error: RUN is not a valid change command$/);
+  });
+
   test('the same files out of the same image as podman', { skip: podmanSkip }, async () => {
     const run = (args: string[]): ReturnType<typeof spawnSync> => spawnSync('podman', args, { encoding: 'utf8', timeout: 120_000 });
     assert.equal(run(['pull', '-q', '--tls-verify=false', ml]).status, 0);

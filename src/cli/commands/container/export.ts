@@ -1,0 +1,34 @@
+/** `export`: a container's filesystem as a tar archive (stdout, or `-o FILE`). */
+import fs from 'node:fs';
+import { SkiffError } from '../../../errors.js';
+import { defineCommand } from '../../command.js';
+
+export default defineCommand({
+  group: 'container',
+  name: 'export',
+  aliases: ['export'],
+  describe: "Export a container's filesystem as a tar archive",
+  usage: '[OPTIONS] CONTAINER',
+  positionals: [{ name: 'container', required: true }],
+  options: {
+    output: { alias: 'o', type: 'string', describe: 'Write to a file, instead of STDOUT' },
+  },
+  userns: true,
+  handler: async (o, { container }, ctx) => {
+    const { exportContainer } = await import('../../../builder/changes.js');
+    if (o.output === undefined || o.output === '-') {
+      if (ctx.stdout.isTTY) throw new SkiffError('EINVAL', 'cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
+      await exportContainer(container, ctx.stdout);
+      return;
+    }
+    const file = fs.createWriteStream(o.output);
+    try {
+      await exportContainer(container, file);
+      await new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    } catch (e) {
+      file.destroy();
+      fs.rmSync(o.output, { force: true });
+      throw e;
+    }
+  },
+});
