@@ -53,9 +53,9 @@ export function containerChanges(ref: string): Change[] {
   return out.sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
 }
 
-/** `export [-o FILE]`: the merged filesystem as a tar on `out`. */
-export async function exportContainer(ref: string, out: Writable): Promise<void> {
+/** `export [-o FILE]`: the merged filesystem as a tar on what `open` gives (called once the container is found). */
+export async function exportContainer(ref: string, open: () => Writable): Promise<void> {
   const rec = findContainer(ref);
   const tree = new LayeredTree([containerFiles(rec.Id).upper, ...rec.Layers.map(diffDir).reverse()]);
-  await packTree(tree, '', '.', out);
+  await packTree(tree, '', '.', open());
 }

@@ -18,16 +18,20 @@ export default defineCommand({
     const { exportContainer } = await import('../../../builder/changes.js');
     if (o.output === undefined || o.output === '-') {
       if (ctx.stdout.isTTY) throw new SkiffError('EINVAL', 'cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
-      await exportContainer(container, ctx.stdout);
+      await exportContainer(container, () => ctx.stdout);
       return;
     }
-    const file = fs.createWriteStream(o.output);
+    const output = o.output;
+    let file: fs.WriteStream | undefined;
     try {
-      await exportContainer(container, file);
-      await new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ? reject(e) : resolve())));
+      // the file is made once the container is found (a missing one leaves no file)
+      await exportContainer(container, () => (file = fs.createWriteStream('', { fd: fs.openSync(output, 'w', 0o644) })));
+      await new Promise<void>((resolve, reject) => file!.end((e?: Error | null) => (e ? reject(e) : resolve())));
     } catch (e) {
-      file.destroy();
-      fs.rmSync(o.output, { force: true });
+      if (file) {
+        file.destroy();
+        fs.rmSync(output, { force: true });
+      }
       throw e;
     }
   },
