@@ -20,8 +20,7 @@ import { blobPath } from '../store/layout.js';
 import { createLayer, layerMeta, whileAddingLayers } from '../store/layers.js';
 import { chainIdOf } from '../oci/chainid.js';
 import { packDirectory, packedDigest } from '../store/tarball.js';
-import { loadDockerfile } from './dockerfile/instructions.js';
-import { applyMetadata, isMetadata } from './metadata.js';
+import { applyChanges } from './metadata.js';
 
 export interface CommitOptions {
   repository?: string;
@@ -77,14 +76,7 @@ async function commit(ref: string, o: CommitOptions): Promise<string> {
   c.WorkingDir = ctr.Config.WorkingDir;
   c.User = ctr.Config.User;
   c.Labels = Object.keys(ctr.Config.Labels).length ? ctr.Config.Labels : (c.Labels ?? null);
-  if (o.changes.length) {
-    const df = loadDockerfile(`FROM scratch\n${o.changes.join('\n')}\n`, 'change');
-    const flags = { cmdSet: false };
-    for (const cmd of df.stages[0]!.commands) {
-      if (!isMetadata(cmd)) throw new SkiffError('EINVAL', `${cmd.name.toUpperCase()} is not a valid change command`);
-      applyMetadata(cmd, image, flags);
-    }
-  }
+  applyChanges(image, o.changes);
   const created = new Date().toISOString();
   if (o.author) image.author = o.author;
   image.created = created;

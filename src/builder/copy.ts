@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
+import { native } from '../native.js';
 import { extractOptions } from '../image/pull.js';
 import type { Source } from './context.js';
 import { joinRel, MAX_PATH, relPath, shortPath, type LayeredTree, type Tree } from './tree.js';
@@ -40,6 +41,7 @@ interface TreeCopyOptions {
   preserveOwner?: boolean;
 }
 
+/** chown without following a link; before chmod, which it would undo (chown clears setuid and setgid). */
 function own(p: string, uid: number, gid: number): void {
   fs.lchownSync(p, uid, gid);
 }
@@ -66,6 +68,20 @@ export class DiffWriter {
     return p;
   }
 
+  /**
+   * A whiteout in the diff (a container's upper dir) where a directory is made: the path is gone
+   * below, so the new directory is opaque (what was deleted there stays deleted).
+   */
+  private replaceWhiteout(have: fs.Stats | undefined, p: string): boolean {
+    if (!have?.isCharacterDevice() || have.rdev !== 0 || this.root.diffsTopFirst.length === 0) return false;
+    fs.rmSync(p);
+    return true;
+  }
+
+  private markOpaque(p: string): void {
+    native().lsetxattr(p, `${this.root.prefix}opaque`, Buffer.from('y'));
+  }
+
   private inDiff(rel: string): fs.Stats | undefined {
     try {
       return fs.lstatSync(this.host(rel));
@@ -82,20 +98,22 @@ export class DiffWriter {
       const r = parts.slice(0, i).join('/');
       const have = this.inDiff(r);
       if (have?.isDirectory()) continue;
-      if (have) throw new SkiffError('EINVAL', `cannot copy to "/${rel}": /${r} is not a directory`);
+      const whiteout = this.replaceWhiteout(have, this.host(r));
+      if (have && !whiteout) throw new SkiffError('EINVAL', `cannot copy to "/${rel}": /${r} is not a directory`);
       const below = this.root.entry(r);
       const p = this.host(r);
       if (below?.st.isDirectory()) {
         fs.mkdirSync(p);
-        fs.chmodSync(p, below.st.mode & 0o7777);
         own(p, below.st.uid, below.st.gid);
+        fs.chmodSync(p, below.st.mode & 0o7777);
         fs.utimesSync(p, below.st.atime, below.st.mtime);
       } else if (below) {
         throw new SkiffError('EINVAL', `cannot copy to "/${rel}": /${r} is not a directory`);
       } else {
         fs.mkdirSync(p, 0o755);
-        fs.chmodSync(p, 0o755);
         own(p, created?.uid ?? 0, created?.gid ?? 0);
+        fs.chmodSync(p, 0o755);
+        if (whiteout) this.markOpaque(p);
       }
     }
   }
@@ -115,12 +133,14 @@ export class DiffWriter {
     const gid = o.chown?.gid ?? (o.preserveOwner ? st.gid : 0);
     const existing = this.inDiff(dstRel);
     if (st.isDirectory()) {
-      if (existing && !existing.isDirectory()) fs.rmSync(p, { force: true });
+      const whiteout = this.replaceWhiteout(existing, p);
+      if (existing && !existing.isDirectory() && !whiteout) fs.rmSync(p, { force: true });
       if (!existing?.isDirectory()) fs.mkdirSync(p);
+      if (whiteout) this.markOpaque(p);
       for (const n of src.children(srcRel)) this.copyTree(src, joinRel(srcRel, n), joinRel(dstRel, n), o);
       if (dstRel) {
-        fs.chmodSync(p, o.chmod ?? st.mode & 0o7777);
         own(p, uid, gid);
+        fs.chmodSync(p, o.chmod ?? st.mode & 0o7777);
         fs.utimesSync(p, st.atime, st.mtime);
       }
       return;
@@ -144,8 +164,8 @@ export class DiffWriter {
     } finally {
       fs.closeSync(fd);
     }
-    fs.chmodSync(p, o.chmod ?? st.mode & 0o7777);
     own(p, uid, gid);
+    fs.chmodSync(p, o.chmod ?? st.mode & 0o7777);
     fs.utimesSync(p, st.atime, st.mtime);
     if (st.nlink > 1) this.links.set(inode, { rel: dstRel, ino: fs.lstatSync(p).ino });
   }

@@ -5,7 +5,7 @@
  */
 import { SkiffError } from '../errors.js';
 import type { ContainerConfigFields, ImageConfig } from '../oci/media.js';
-import type { Command } from './dockerfile/instructions.js';
+import { loadDockerfile, type Command } from './dockerfile/instructions.js';
 
 export const envMap = (env: readonly string[] | null | undefined): Map<string, string> => {
   const m = new Map<string, string>();
@@ -101,3 +101,14 @@ export function applyMetadata(cmd: MetadataCommand, image: ImageConfig, flags: {
     }
   }
 }
+/** The image config with `--change` instructions applied (commit's rules). */
+export function applyChanges(image: ImageConfig, changes: string[]): void {
+  if (!changes.length) return;
+  const df = loadDockerfile(`FROM scratch\n${changes.join('\n')}\n`, 'change');
+  const flags = { cmdSet: false };
+  for (const cmd of df.stages[0]!.commands) {
+    if (!isMetadata(cmd)) throw new SkiffError('EINVAL', `${cmd.name.toUpperCase()} is not a valid change command`);
+    applyMetadata(cmd, image, flags);
+  }
+}
+

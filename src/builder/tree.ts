@@ -125,14 +125,22 @@ export class ContextTree extends Tree {
   private readonly fds = new Map<string, number>();
   private readonly root: number;
 
-  /** `dir` is opened at once (the caller closes the tree). */
-  constructor(readonly dir: string, readonly ignore: IgnoreMatcher = new IgnoreMatcher([])) {
+  /**
+   * `dir` is opened at once (the caller closes the tree); `what` names the tree in messages (a
+   * container's root for `cp`: the same rules, no symlink in it followed on the host).
+   */
+  constructor(readonly dir: string, readonly ignore: IgnoreMatcher = new IgnoreMatcher([]), readonly what = 'the build context') {
     super();
     try {
       this.root = fs.openSync(dir, O_RDONLY | O_DIRECTORY);
     } catch (e) {
-      throw new SkiffError('EINVAL', `unable to prepare context: cannot open "${dir}": ${errnoText(e)}`);
+      throw new SkiffError('EINVAL', what === 'the build context' ? `unable to prepare context: cannot open "${dir}": ${errnoText(e)}` : `cannot open ${what}: ${errnoText(e)}`);
     }
+  }
+
+  /** The root as a path the kernel resolves from its descriptor (writes under it check every parent). */
+  get path(): string {
+    return `/proc/self/fd/${this.root}`;
   }
 
   close(): void {
@@ -165,14 +173,14 @@ export class ContextTree extends Tree {
   /** lstat of `rel` when every component before it is a directory (ignoring .dockerignore). */
   private stat(rel: string): fs.Stats | undefined {
     if (this.raw.has(rel)) return this.raw.get(rel);
-    if (Buffer.byteLength(rel) > MAX_PATH) throw new SkiffError('EINVAL', `the build context has a path longer than ${MAX_PATH} bytes (PATH_MAX): "/${shortPath(rel)}"`);
+    if (Buffer.byteLength(rel) > MAX_PATH) throw new SkiffError('EINVAL', `${this.what} has a path longer than ${MAX_PATH} bytes (PATH_MAX): "/${shortPath(rel)}"`);
     let st: fs.Stats | undefined;
     if (!rel) st = fs.fstatSync(this.root);
     else if (this.stat(parentRel(rel))?.isDirectory()) {
       try {
         st = fs.lstatSync(this.at(rel));
       } catch (e) {
-        if (!isMissing(e)) throw contextError(rel, e);
+        if (!isMissing(e)) throw contextError(rel, e, this.what);
       }
     }
     this.raw.set(rel, st);
@@ -198,7 +206,7 @@ export class ContextTree extends Tree {
     try {
       names = fs.readdirSync(`/proc/self/fd/${this.dirFd(rel)}`);
     } catch (e) {
-      throw contextError(rel, e);
+      throw contextError(rel, e, this.what);
     }
     return names.filter((n) => this.entry(joinRel(rel, n)) !== undefined).sort();
   }
@@ -207,7 +215,7 @@ export class ContextTree extends Tree {
     try {
       return fs.readlinkSync(this.at(rel));
     } catch (e) {
-      throw contextError(rel, e);
+      throw contextError(rel, e, this.what);
     }
   }
 
@@ -216,11 +224,11 @@ export class ContextTree extends Tree {
     try {
       fd = fs.openSync(this.at(rel), O_RDONLY | O_NOFOLLOW);
     } catch (e) {
-      throw contextError(rel, e);
+      throw contextError(rel, e, this.what);
     }
     if (!fs.fstatSync(fd).isFile()) {
       fs.closeSync(fd);
-      throw new SkiffError('EINVAL', `"/${rel}" in the build context is not a regular file (did it change during the build?)`);
+      throw new SkiffError('EINVAL', `"/${rel}" in ${this.what} is not a regular file (did it change during the build?)`);
     }
     return fd;
   }
@@ -234,10 +242,10 @@ export function errnoText(e: unknown): string {
   return m ? m[1]! : String((e as Error).message ?? e);
 }
 
-function contextError(rel: string, e: unknown): unknown {
+function contextError(rel: string, e: unknown, what: string): unknown {
   if (e instanceof SkiffError) return e;
   if ((e as NodeJS.ErrnoException).code === undefined) return e;
-  return new SkiffError('EINVAL', `cannot read "/${rel}" in the build context: ${errnoText(e)}`);
+  return new SkiffError('EINVAL', `cannot read "/${rel}" in ${what}: ${errnoText(e)}`);
 }
 
 type Probe =
@@ -251,7 +259,8 @@ type Probe =
  * symlink in an image is never followed on the host.
  */
 export class LayeredTree extends Tree {
-  private readonly prefix = paths().rootless ? 'user.overlay.' : 'trusted.overlay.';
+  /** The overlay xattrs' prefix in the store's diffs (`<prefix>opaque`). */
+  readonly prefix = paths().rootless ? 'user.overlay.' : 'trusted.overlay.';
   constructor(readonly diffsTopFirst: string[]) {
     super();
   }

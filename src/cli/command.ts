@@ -115,6 +115,11 @@ export interface CommandSpec<O extends OptionTable, P extends readonly Positiona
    */
   userns?: boolean;
   /**
+   * Rootless, with `userns`, before the namespace is entered: descriptors to open as the invoking user
+   * and hand to the command run inside it (as fds 3, 4, ... in that order; none: a plain re-exec).
+   */
+  usernsFds?(o: Values<O>, args: Args<P>): Promise<number[]>;
+  /**
    * Options end at the first positional (pflag's SetInterspersed(false)): the container's command
    * after the image (`run`, `create`) or the container (`exec`, `top`) is passed through verbatim.
    */
@@ -135,6 +140,7 @@ export interface Command {
   positionals: readonly PositionalSpec[];
   options: OptionTable;
   userns?: boolean;
+  usernsFds?(values: ParsedValues): Promise<number[]>;
   passthrough?: boolean;
   codeCache?: boolean;
   hidden?: boolean;
@@ -154,9 +160,10 @@ export interface ParsedValues {
  * refuses what does not fit.
  */
 export function defineCommand<const O extends OptionTable, const P extends readonly PositionalSpec[]>(spec: CommandSpec<O, P>): Command {
-  const { handler, ...meta } = spec;
+  const { handler, usernsFds, ...meta } = spec;
   return {
     ...meta,
+    ...(usernsFds ? { usernsFds: async (v: ParsedValues) => usernsFds(v.options as Values<O>, v.args as Args<P>) } : {}),
     run: async (v, ctx) => handler(v.options as Values<O>, v.args as Args<P>, ctx),
   };
 }

@@ -40,8 +40,12 @@ import composeUp from './commands/compose/up.js';
 import composeVersion from './commands/compose/version.js';
 import containerAttach from './commands/container/attach.js';
 import containerCommit from './commands/container/commit.js';
+import containerCp from './commands/container/cp.js';
 import containerCreate from './commands/container/create.js';
+import containerDiff from './commands/container/diff.js';
 import containerExec from './commands/container/exec.js';
+import containerExport from './commands/container/export.js';
+import containerExists from './commands/container/exists.js';
 import containerInspect from './commands/container/inspect.js';
 import containerKill from './commands/container/kill.js';
 import containerLogs from './commands/container/logs.js';
@@ -63,6 +67,7 @@ import containerWait from './commands/container/wait.js';
 import imageBuild from './commands/image/build.js';
 import imageExists from './commands/image/exists.js';
 import imageHistory from './commands/image/history.js';
+import imageImport from './commands/image/import.js';
 import imageInspect from './commands/image/inspect.js';
 import imageLoad from './commands/image/load.js';
 import imageLs from './commands/image/ls.js';
@@ -123,8 +128,12 @@ export const REGISTERED: readonly Command[] = [
   composeVersion,
   containerAttach,
   containerCommit,
+  containerCp,
   containerCreate,
+  containerDiff,
   containerExec,
+  containerExists,
+  containerExport,
   containerInspect,
   containerKill,
   containerLogs,
@@ -146,6 +155,7 @@ export const REGISTERED: readonly Command[] = [
   imageBuild,
   imageExists,
   imageHistory,
+  imageImport,
   imageInspect,
   imageLoad,
   imageLs,
@@ -276,8 +286,15 @@ export async function runRegistered(
   }
   configure({ root: (parsed.options.root as string | undefined) ?? root.root, runroot: (parsed.options.runroot as string | undefined) ?? root.runroot });
   if (c.userns) {
-    const { inUserns, reexecInUserns } = await import('../userns/enter.js');
-    if (process.getuid!() !== 0 && !inUserns()) reexecInUserns([...argv]);
+    const { inUserns, reexecInUserns, runInUserns } = await import('../userns/enter.js');
+    if (process.getuid!() !== 0 && !inUserns()) {
+      const fds = (await c.usernsFds?.(parsed)) ?? [];
+      if (fds.length) {
+        process.exitCode = await runInUserns([...argv], fds);
+        return;
+      }
+      reexecInUserns([...argv]);
+    }
   }
   const ctx: CommandContext = {
     stdin: process.stdin,

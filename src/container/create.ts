@@ -28,7 +28,7 @@ import { parseSignal } from './signals.js';
 import { buildSpec } from './spec.js';
 import { reapAbandoned, removeContainer } from './lifecycle.js';
 import {
-  DEFAULT_PATH, givenEntrypoint, mergeEnvEntries, mergeHealthcheck, parseLabels, parseLogConfig, parseRestartPolicy, resolveCommand, userEnv,
+  DEFAULT_PATH, givenEntrypoint, mergeEnvEntries, mergeHealthcheck, parseLabels, parseLogConfig, parseRestartPolicy, resolveCommand, userEnv, userLabels,
   type HealthOptions,
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
@@ -70,6 +70,8 @@ export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   readOnly: boolean;
   init: boolean;
   labels: string[];
+  /** --label-file: files of label lines, before `labels` */
+  labelFile?: string[];
   pull: 'missing' | 'always' | 'never';
   platform?: string;
   /** --restart (Docker's syntax: no, on-failure[:N], always, unless-stopped) */
@@ -211,7 +213,7 @@ function checkOptions(o: CreateOptions, warn: (line: string) => void) {
     limits,
     net: checkNetworkOptions(o),
     mounts: withVolumesFrom(parseMounts(o.volumes, o.mounts, o.tmpfs), o.volumesFrom ?? []),
-    labels: parseLabels(o.labels),
+    labels: parseLabels(userLabels(o.labelFile ?? [], o.labels)),
     givenEnv: userEnv(o.envFile, o.env),
     // validated and looked up before anything is made (Docker ignores both with --privileged)
     devices: o.privileged ? undefined : resolveDevices(o.devices, o.deviceCgroupRules),

@@ -24,6 +24,8 @@ import { formatMap, rootlessMappings } from '../userns/idmap.js';
 import { labelsMatch, parseImageFilters } from '../image/filters.js';
 import { containerCgroups, removeCgroupDirs, setFrozen } from './cgroup.js';
 import { checkContainerName } from './validate.js';
+import { userEnv } from './options.js';
+import { resolveCapabilities } from './security.js';
 import { parseSignal } from './signals.js';
 import { containerState, currentBootId, isAbandoned, isMonitor, livePid } from './state.js';
 import { processInfo } from '../lib/proc.js';
@@ -209,7 +211,7 @@ function processFor(spec: OciSpec, o: { args: string[]; tty?: boolean; env?: str
 /** `exec`: the shim joins the container's namespaces. Never returns (`beforeExecve`: as for startAttached). */
 export async function execInContainer(
   ref: string,
-  opts: { args: string[]; tty: boolean; interactive: boolean; env: string[]; user?: string; workdir?: string; privileged: boolean },
+  opts: { args: string[]; tty: boolean; interactive: boolean; env: string[]; envFile?: string[]; user?: string; workdir?: string; privileged: boolean },
   beforeExecve: () => void,
 ): Promise<never> {
   const rec = findContainer(ref);
@@ -218,8 +220,9 @@ export async function execInContainer(
   if (st.Paused) throw new SkiffError('ESTATE', `container ${rec.Id} is paused, unpause the container before exec`, 1);
   const spec = JSON.parse(await fsp.readFile(containerFiles(rec.Id).spec, 'utf8')) as OciSpec;
   const proc: OciProcess & { seccomp?: unknown; skiffCgroups?: string[] } = processFor(spec, {
-    args: opts.args, tty: opts.tty, env: mergeExecEnv(spec.process.env, opts.env), ...(opts.workdir ? { cwd: opts.workdir } : {}),
+    args: opts.args, tty: opts.tty, env: mergeExecEnv(spec.process.env, userEnv(opts.envFile ?? [], opts.env)), ...(opts.workdir ? { cwd: opts.workdir } : {}),
   });
+
   const cg = containerCgroups(st.Pid, rec.Id);
   const cgDirs = [...(cg.v2 ? [cg.v2] : []), ...new Set(cg.v1.values())];
   if (cgDirs.length) proc.skiffCgroups = cgDirs;
@@ -231,6 +234,9 @@ export async function execInContainer(
     proc.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
     if (u.uid !== 0) proc.capabilities = { ...proc.capabilities, effective: [], permitted: [], inheritable: [], ambient: [] };
   }
+  // Docker's exec --privileged: every capability for the process, as `run --privileged` gives them
+  // (the container's mounts and seccomp profile stay what they are)
+  if (opts.privileged) proc.capabilities = resolveCapabilities({ privileged: true, user: proc.user.uid });
   // The process file lives in a staging dir named after this pid; execve keeps the pid, so a
   // later sweep removes it once the exec session is over.
   const dir = await makeStagingDir('exec');
@@ -240,15 +246,10 @@ export async function execInContainer(
   return native().execve(shimPath(), ['skiff-shim', 'exec', String(st.Pid), file], envArray());
 }
 
+/** The container's environment with the exec's NAME=VALUE entries (userEnv's) over it. */
 function mergeExecEnv(base: string[], extra: string[]): string[] {
   const m = new Map(base.map((e) => [e.slice(0, e.indexOf('=')), e] as const));
-  for (const e of extra) {
-    const eq = e.indexOf('=');
-    if (eq < 0) {
-      const v = process.env[e];
-      if (v !== undefined) m.set(e, `${e}=${v}`);
-    } else m.set(e.slice(0, eq), e);
-  }
+  for (const e of extra) m.set(e.slice(0, e.indexOf('=')), e);
   return [...m.values()];
 }
 
@@ -412,6 +413,29 @@ export async function unpauseContainer(rec: ContainerRecord): Promise<void> {
   const st = containerState(rec);
   if (!st.Paused || !st.Pid) throw new SkiffError('ESTATE', `container ${rec.Id} is not paused`, 1);
   await thaw(rec, st.Pid);
+}
+
+/**
+ * Run `fn` with the running container frozen (as Docker pauses a container during `cp`), so none of
+ * its processes changes its files meanwhile; thawed after, whatever `fn` did. A container without a
+ * freezer (rootless without a delegated cgroup) runs on: `fn` must be safe without it.
+ */
+export async function whileFrozen<T>(rec: ContainerRecord, fn: () => Promise<T>): Promise<T> {
+  const st = containerState(rec);
+  let frozen = false;
+  if (st.Running && !st.Paused && st.Pid) {
+    try {
+      await setFrozen(containerCgroups(st.Pid, rec.Id), true, noCgroupReason(rec));
+      frozen = true;
+    } catch {
+      /* no freezer: see above */
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    if (frozen) await thaw(rec, st.Pid);
+  }
 }
 
 /** `wait`: block until the container is not running; its exit code. */

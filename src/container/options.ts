@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { SkiffError } from '../errors.js';
+import { errnoWords, SkiffError } from '../errors.js';
 import type { ImageConfig } from '../oci/media.js';
 import type { HealthConfig, LogConfig, RestartPolicy } from '../store/containers.js';
 import { parseGoDuration } from '../lib/duration.js';
@@ -111,33 +111,45 @@ export function userEnv(envFiles: string[], flags: string[]): string[] {
     if (kv.includes('=')) out.push(kv);
     else if (process.env[kv] !== undefined) out.push(`${kv}=${process.env[kv]}`);
   };
-  for (const file of envFiles) {
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(file);
-    } catch (e) {
-      throw new SkiffError('EINVAL', `cannot read env file ${file}: ${(e as Error).message}`);
-    }
-    // Docker's rules (opts.ParseEnvFile): a BOM dropped, leading whitespace trimmed, # comments and
-    // blank lines skipped, the value passed through verbatim, a name must have no whitespace
-    const lines = splitLines(data);
-    lines.forEach((bytes, i) => {
-      if (!isUtf8(bytes)) throw new SkiffError('EINVAL', `env file ${file} contains invalid utf8 bytes at line ${i + 1}: [${[...bytes].join(' ')}]`);
-      const l = bytes.toString('utf8').replace(i === 0 ? /^\ufeff/ : /^$/, '').replace(/\r$/, '').replace(/^\s+/, '');
-      if (!l || l.startsWith('#')) return;
-      const eq = l.indexOf('=');
-      const name = eq < 0 ? l : l.slice(0, eq);
-      if (!name) throw new SkiffError('EINVAL', `poorly formatted environment: no variable name on line '${l}'`);
-      if (/\s/.test(name)) throw new SkiffError('EINVAL', `poorly formatted environment: variable '${name}' contains whitespaces`);
-      if (l.includes('\0')) throw new SkiffError('EINVAL', `invalid environment variable ${goQuote(l)} in ${file} (line ${i + 1}): it contains a NUL byte`);
-      put(l);
-    });
-  }
+  for (const file of envFiles) for (const l of keyValueLines(file, 'env')) put(l);
   for (const e of flags) {
     if (e.indexOf('=') === 0 || e === '') throw new SkiffError('EINVAL', `invalid environment variable: ${e}`);
     put(e);
   }
   return out;
+}
+
+/**
+ * The entries of an --env-file or --label-file (Docker's opts.parseKeyValueFile): a BOM dropped,
+ * leading whitespace trimmed, # comments and blank lines skipped, the value passed through verbatim,
+ * a name must have no whitespace.
+ */
+function keyValueLines(file: string, what: 'env' | 'label'): string[] {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch (e) {
+    // Docker's words: "open FILE: no such file or directory"
+    throw new SkiffError('EINVAL', `cannot read ${what} file: open ${file}: ${errnoWords((e as NodeJS.ErrnoException).code) ?? (e as Error).message}`);
+  }
+  const out: string[] = [];
+  splitLines(data).forEach((bytes, i) => {
+    if (!isUtf8(bytes)) throw new SkiffError('EINVAL', `${what} file ${file} contains invalid utf8 bytes at line ${i + 1}: [${[...bytes].join(' ')}]`);
+    const l = bytes.toString('utf8').replace(i === 0 ? /^\ufeff/ : /^$/, '').replace(/\r$/, '').replace(/^\s+/, '');
+    if (!l || l.startsWith('#')) return;
+    const eq = l.indexOf('=');
+    const name = eq < 0 ? l : l.slice(0, eq);
+    if (!name) throw new SkiffError('EINVAL', `poorly formatted environment: no variable name on line '${l}'`);
+    if (/\s/.test(name)) throw new SkiffError('EINVAL', `poorly formatted environment: variable '${name}' contains whitespaces`);
+    if (l.includes('\0')) throw new SkiffError('EINVAL', `invalid ${what === 'env' ? 'environment variable' : 'label'} ${goQuote(l)} in ${file} (line ${i + 1}): it contains a NUL byte`);
+    out.push(l);
+  });
+  return out;
+}
+
+/** --label-file entries then --label values, in order (later ones win, as Docker's). */
+export function userLabels(labelFiles: string[], flags: string[]): string[] {
+  return [...labelFiles.flatMap((f) => keyValueLines(f, 'label')), ...flags];
 }
 
 function splitLines(data: Buffer): Buffer[] {

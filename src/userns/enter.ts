@@ -5,6 +5,7 @@
  * command registry's business (`userns` in a command's descriptor).
  */
 import os from 'node:os';
+import { childProcess } from '../lib/lazy.js';
 import { native, shimPath } from '../native.js';
 import { formatMap, rootlessMappings } from './idmap.js';
 
@@ -13,14 +14,32 @@ export function inUserns(): boolean {
   return process.env._SKIFF_IN_USERNS === '1';
 }
 
+/** The command line and environment of the CLI (same script, `argv`) run inside a new user namespace with the rootless id maps. */
+function usernsCommand(argv: string[]): { args: string[]; env: Record<string, string> } {
+  const m = rootlessMappings();
+  const env = { ...process.env, _SKIFF_IN_USERNS: '1', _SKIFF_HOST_UID: String(process.getuid!()), _SKIFF_HOST_GID: String(process.getgid!()), _SKIFF_HOST_USER: os.userInfo().username };
+  const script = process.argv[1]!;
+  return {
+    args: ['skiff-shim', 'unshare', formatMap(m.uidMappings), formatMap(m.gidMappings), '--', process.execPath, '--', script, ...argv],
+    env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v ?? ''])),
+  };
+}
+
 /** Replace this process by the CLI (same script, `argv`) inside a new user namespace with the rootless id maps. */
 export function reexecInUserns(argv: string[]): never {
-  const m = rootlessMappings();
-  const env = Object.entries({ ...process.env, _SKIFF_IN_USERNS: '1', _SKIFF_HOST_UID: String(process.getuid!()), _SKIFF_HOST_GID: String(process.getgid!()), _SKIFF_HOST_USER: os.userInfo().username }).map(([k, v]) => `${k}=${v ?? ''}`);
-  const script = process.argv[1]!;
-  return native().execve(
-    shimPath(),
-    ['skiff-shim', 'unshare', formatMap(m.uidMappings), formatMap(m.gidMappings), '--', process.execPath, '--', script, ...argv],
-    env,
-  );
+  const { args, env } = usernsCommand(argv);
+  return native().execve(shimPath(), args, Object.entries(env).map(([k, v]) => `${k}=${v}`));
+}
+
+/**
+ * The same as a child, handing it descriptors this process opened (as fds 3, 4, ...: what only the
+ * invoking user may open, such as a running container's /proc/PID/root); its exit status.
+ */
+export async function runInUserns(argv: string[], fds: number[]): Promise<number> {
+  const { args, env } = usernsCommand(argv);
+  return new Promise((resolve, reject) => {
+    const child = childProcess().spawn(shimPath(), args.slice(1), { argv0: args[0], env, stdio: ['inherit', 'inherit', 'inherit', ...fds] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+  });
 }

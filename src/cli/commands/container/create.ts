@@ -13,8 +13,8 @@ export default defineCommand({
   passthrough: true,
   codeCache: true,
   handler: async (o, { image, command }) => {
-    const [{ createContainer }, { pullToStderr }] = await Promise.all([import('../../../container/create.js'), import('../../pull.js')]);
-    const rec = await createContainer(toCreateOptions({ ...o, image }, command), pullToStderr, { warn: warnLine });
+    const [{ createContainer }, { pullToStderr }, { withCidFile }] = await Promise.all([import('../../../container/create.js'), import('../../pull.js'), import('../../cidfile.js')]);
+    const rec = await withCidFile(o.cidfile, () => createContainer(toCreateOptions({ ...o, image }, command), pullToStderr, { warn: warnLine }));
     return rec.Id + '\n';
   },
 });

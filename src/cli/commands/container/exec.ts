@@ -14,9 +14,10 @@ export default defineCommand({
     tty: { alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-TTY' },
     detach: { alias: 'd', type: 'boolean', default: false, hidden: true },
     env: { alias: 'e', type: 'string', repeat: true, describe: 'Set environment variables' },
+    'env-file': { type: 'string', repeat: true, describe: 'Read in a file of environment variables' },
     user: { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' },
     workdir: { alias: 'w', type: 'string', describe: 'Working directory inside the container' },
-    privileged: { type: 'boolean', default: false, describe: 'Give extended privileges to the command' },
+    privileged: { type: 'boolean', default: false, describe: 'Give extended privileges to the command (every capability)' },
   },
   passthrough: true,
   handler: async (o, { container, command }, ctx) => {
@@ -24,7 +25,7 @@ export default defineCommand({
     if (o.tty && o.interactive && !o.detach) (await import('../../tty.js')).refuseTtyWithoutTerminal();
     const { execInContainer } = await import('../../../container/lifecycle.js');
     await execInContainer(container, {
-      args: command, tty: o.tty, interactive: o.interactive, env: o.env, user: o.user, workdir: o.workdir, privileged: o.privileged,
+      args: command, tty: o.tty, interactive: o.interactive, env: o.env, envFile: o['env-file'], user: o.user, workdir: o.workdir, privileged: o.privileged,
     }, ctx.beforeExecve);
   },
 });

@@ -14,10 +14,10 @@ export default defineCommand({
   codeCache: true,
   handler: async (o, { image, command }, ctx) => {
     if (o.tty && o.interactive && !o.detach) (await import('../../tty.js')).refuseTtyWithoutTerminal();
-    const [{ createContainer }, { runCreated }, { pullToStderr }] = await Promise.all([
-      import('../../../container/create.js'), import('../../../container/lifecycle.js'), import('../../pull.js'),
+    const [{ createContainer }, { runCreated }, { pullToStderr }, { withCidFile }] = await Promise.all([
+      import('../../../container/create.js'), import('../../../container/lifecycle.js'), import('../../pull.js'), import('../../cidfile.js'),
     ]);
-    const rec = await createContainer(toCreateOptions({ ...o, image }, command), pullToStderr, { warn: warnLine });
+    const rec = await withCidFile(o.cidfile, () => createContainer(toCreateOptions({ ...o, image }, command), pullToStderr, { warn: warnLine }));
     await runCreated(rec, o.detach, ctx.beforeExecve);
     if (o.detach) return rec.Id + '\n';
   },
