@@ -122,9 +122,9 @@ describe('CLI extras: templates and Podman flags', () => {
     assert.equal(tty.code, 0, tty.stderr);
     assert.equal((await sk(['logs', 'fgt'])).stdout, 'on-tty\r\n');
     await ok(['rm', 'fgt']);
-    // the reader goes away: the writer is not kept running (bounded by the test's own timeout)
+    // the reader goes away: the writer's next write fails (yes, pid 1, then exits: an init ignores SIGPIPE's default action)
     const piped = await new Promise<string>((resolve, reject) => {
-      const p = spawn('sh', ['-c', `"$SKIFF" run --rm ${image} sh -c 'while :; do echo y; done' | head -n 2`], { env: { ...process.env, ...store.env, SKIFF: SKIFF_BIN, NO_COLOR: '1' } });
+      const p = spawn('sh', ['-c', `"$SKIFF" run --rm ${image} yes | head -n 2`], { env: { ...process.env, ...store.env, SKIFF: SKIFF_BIN, NO_COLOR: '1' } });
       let out = '';
       p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
       p.on('error', reject);
