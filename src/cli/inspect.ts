@@ -5,11 +5,18 @@ import type { CommandOutput } from './command.js';
 export type Kind = 'container' | 'image' | 'any';
 
 /** One object by name or id: a container, an image, or (kind `any`) whichever exists. */
-export async function inspectOne(ref: string, kind: Kind): Promise<Record<string, unknown>> {
+export async function inspectOne(ref: string, kind: Kind, o: { size?: boolean } = {}): Promise<Record<string, unknown>> {
   if (kind !== 'image') {
-    const [{ inspectContainer }, { findContainer }] = await Promise.all([import('../container/list.js'), import('../store/containers.js')]);
+    const [{ containerSize, inspectContainer }, { findContainer }] = await Promise.all([import('../container/list.js'), import('../store/containers.js')]);
     try {
-      return inspectContainer(findContainer(ref));
+      const rec = findContainer(ref);
+      const json = inspectContainer(rec);
+      if (!o.size) return json;
+      // --size: SizeRw and SizeRootFs after GraphDriver, where Docker puts them
+      const sizes = await containerSize(rec);
+      const entries = Object.entries(json);
+      const at = entries.findIndex(([k]) => k === 'GraphDriver') + 1 || entries.length;
+      return Object.fromEntries([...entries.slice(0, at), ...Object.entries(sizes), ...entries.slice(at)]);
     } catch (e) {
       if (kind === 'container' || !(e instanceof SkiffError) || e.code !== 'ENOCONTAINER') throw e;
     }

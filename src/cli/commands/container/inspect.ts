@@ -8,10 +8,10 @@ export default defineCommand({
   positionals: [{ name: 'container', required: true, variadic: true }],
   options: {
     format: { alias: 'f', type: 'string', describe: 'Format output using a Go template' },
-    size: { alias: 's', type: 'boolean', default: false, hidden: true },
+    size: { alias: 's', type: 'boolean', default: false, describe: 'Display total file sizes (SizeRw, SizeRootFs)' },
   },
   handler: async (o, { container }) => {
     const { inspected, inspectOne } = await import('../../inspect.js');
-    return inspected(container, o.format, (ref) => inspectOne(ref, 'container'));
+    return inspected(container, o.format, (ref) => inspectOne(ref, 'container', { size: o.size }));
   },
 });

@@ -15,10 +15,11 @@ export default defineCommand({
     latest: { alias: 'l', type: 'boolean', default: false, describe: 'Show the latest created container' },
     filter: { alias: 'f', type: 'string', repeat: true, describe: 'Filter output based on conditions provided' },
     format: { type: 'string', describe: 'Format output using a Go template' },
+    size: { alias: 's', type: 'boolean', default: false, describe: 'Display total file sizes' },
   },
   handler: async (o) => {
     const [{ listContainerRows }, { formatOutput }] = await Promise.all([import('../../../container/list.js'), import('../../output/table.js')]);
-    const rows = await listContainerRows({ all: o.all, last: o.latest ? 1 : o.last, filters: o.filter, noTrunc: o['no-trunc'] });
+    const rows = await listContainerRows({ all: o.all, last: o.latest ? 1 : o.last, filters: o.filter, noTrunc: o['no-trunc'], size: o.size || /\.Size\b/.test(o.format ?? '') });
     return formatOutput(rows, {
       format: o.format,
       quiet: o.quiet ? (r) => r.ID : undefined,
@@ -30,6 +31,7 @@ export default defineCommand({
         { header: 'STATUS', field: (r) => r.Status },
         { header: 'PORTS', field: (r) => r.Ports },
         { header: 'NAMES', field: (r) => r.Names },
+        ...(o.size ? [{ header: 'SIZE', field: (r: (typeof rows)[number]) => r.Size }] : []),
       ],
       headerNames: { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' },
     });
