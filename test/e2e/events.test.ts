@@ -67,7 +67,7 @@ describe('events', () => {
     // Docker's default line: fixed 9-digit time, type, action, id, sorted attributes
     const text = lines(await ok(['events', '--since', since, '--until', stamp(), '--filter', 'container=ev-rm2']));
     assert.equal(text.length, 4);
-    assert.match(text[2]!, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}(Z|[+-]\\d\\d:\\d\\d) container die [0-9a-f]{64} \\(exitCode=0, image=${image.replace(/[.]/g, '\\.')}, name=ev-rm2\\)$`));
+    assert.match(text[2]!, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}(Z|[+-]\\d\\d:\\d\\d) container die [0-9a-f]{64} \\(exitCode=0, image=${image.replace(/[.]/g, '\\.')}, name=ev-rm2, org\\.skiff\\.fixture=busybox\\)$`));
   });
 
   test('detached: the monitor records die with no CLI running; stop, kill, rename, rm', async () => {
