@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { goArch, skiffVersion } from '../lib/version.js';
 import { systemInfo } from '../system/info.js';
-import { sendJson } from './http.js';
+import { queryFilters, sendJson } from './http.js';
 import { API_VERSION, MIN_API_VERSION, type Route } from './router.js';
 
 export const systemRoutes: Route[] = [
@@ -23,6 +23,19 @@ export const systemRoutes: Route[] = [
         Version: v, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: '', GoVersion: `node${process.version}`,
         Os: 'linux', Arch: goArch(), KernelVersion: os.release(), BuildTime: '',
       });
+    },
+  },
+  {
+    // the store's event log (src/store/events.ts), as `skiff events` reads it: since/until, filters; no until: followed while the client stays
+    method: 'GET', path: /^\/events$/,
+    handle: async ({ query, sink, closed }) => {
+      const [{ eventLine, parseEventFilters, streamEvents }, { parseLogTime }] = await Promise.all([import('../store/events.js'), import('../container/logs.js')]);
+      const now = Date.now();
+      const time = (k: 'since' | 'until'): bigint | undefined => (query.get(k) ? parseLogTime(k, query.get(k)!, now) : undefined);
+      const events = streamEvents({ filters: parseEventFilters(queryFilters(query)), since: time('since'), until: time('until'), stop: closed });
+      const out = sink('application/json');
+      for await (const m of events) if (!out.write(Buffer.from(eventLine(m)))) await out.drain();
+      out.end();
     },
   },
   {

@@ -253,3 +253,17 @@ export function eventMatches(f: EventFilters, m: EventMessage): boolean {
   for (const [key, values] of f) if (!values.some(tests[key])) return false;
   return true;
 }
+
+/**
+ * `events` (CLI and Engine API): the events in [since, until] that pass the filters. With `until` in
+ * the past the log is read once; otherwise it is followed until `until` passes or `stop()` says so.
+ */
+export async function* streamEvents(o: { filters: EventFilters; since?: bigint; until?: bigint; stop: () => boolean }): AsyncGenerator<EventMessage> {
+  const nowNano = (): bigint => BigInt(Date.now()) * 1_000_000n;
+  const keep = (m: EventMessage): boolean =>
+    (o.since === undefined || m.timeNano >= o.since) && (o.until === undefined || m.timeNano <= o.until) && eventMatches(o.filters, m);
+  const source = o.until !== undefined && o.until <= nowNano()
+    ? readEvents()
+    : followEvents(() => o.stop() || (o.until !== undefined && nowNano() > o.until), { all: o.since !== undefined });
+  for await (const m of source) if (keep(m)) yield m;
+}

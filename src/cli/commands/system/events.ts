@@ -25,7 +25,7 @@ export default defineCommand({
     until: { type: 'string', describe: 'Stream events until this timestamp (without it: follow until interrupted)' },
   },
   handler: async (o, _args, ctx) => {
-    const [{ eventLine, eventMatches, followEvents, parseEventFilters, readEvents }, { parseLogTime }, { compileTemplate }] = await Promise.all([
+    const [{ eventLine, parseEventFilters, streamEvents }, { parseLogTime }, { compileTemplate }] = await Promise.all([
       import('../../../store/events.js'), import('../../../container/logs.js'), import('../../output/template.js'),
     ]);
     const filters = parseEventFilters(o.filter);
@@ -34,7 +34,7 @@ export default defineCommand({
     const until = o.until !== undefined ? parseLogTime('until', o.until, now) : undefined;
     const format = o.format === 'json' ? '{{json .}}' : o.format;
     const template = format && format !== '{{json .}}' ? compileTemplate(format) : undefined;
-    type Message = ReturnType<typeof readEvents>[number];
+    type Message = Parameters<typeof eventLine>[0];
     const render = (m: Message): string => {
       if (format === '{{json .}}') return eventLine(m); // timeNano keeps every digit
       if (template) return `${template.render({ ...m, timeNano: Number(m.timeNano) })}\n`;
@@ -45,16 +45,7 @@ export default defineCommand({
       if (e.code !== 'EPIPE') throw e;
       process.exit(0); // `skiff events | head`: the reader went away
     });
-    const write = async (m: Message): Promise<void> => {
-      if ((since !== undefined && m.timeNano < since) || (until !== undefined && m.timeNano > until) || !eventMatches(filters, m)) return;
-      if (!ctx.stdout.write(render(m))) await new Promise((r) => ctx.stdout.once('drain', r));
-    };
-    const nowNano = (): bigint => BigInt(Date.now()) * 1_000_000n;
-    if (until !== undefined && until <= nowNano()) {
-      for (const m of readEvents()) await write(m);
-      return;
-    }
-    // follow: until --until passes, or until SIGINT/SIGTERM (then exit 0, as Docker's)
+    // without --until (or with one ahead): followed until it passes, or until SIGINT/SIGTERM (then exit 0, as Docker's)
     let interrupted = false;
     const onSignal = (): void => {
       interrupted = true;
@@ -62,8 +53,9 @@ export default defineCommand({
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const stop = (): boolean => interrupted || (until !== undefined && nowNano() > until);
-      for await (const m of followEvents(stop, { all: since !== undefined })) await write(m);
+      for await (const m of streamEvents({ filters, since, until, stop: () => interrupted })) {
+        if (!ctx.stdout.write(render(m))) await new Promise((r) => ctx.stdout.once('drain', r));
+      }
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
