@@ -65,9 +65,12 @@ export function eventLine(m: EventMessage): string {
   let line = encode(m);
   if (Buffer.byteLength(line) < MAX_EVENT_LINE) return line;
   const keep = ['name', 'image', 'exitCode', 'signal', 'container', 'type', 'driver', 'oldName'];
-  const attrs = Object.fromEntries(Object.entries(m.Actor.Attributes).filter(([k]) => keep.includes(k)).map(([k, v]) => [k, v.slice(0, 512)]));
-  line = encode({ ...m, Actor: { ID: m.Actor.ID.slice(0, 512), Attributes: attrs } });
-  return Buffer.byteLength(line) < MAX_EVENT_LINE ? line : encode({ ...m, ...(m.from !== undefined ? { from: '' } : {}), Actor: { ID: m.Actor.ID.slice(0, 128), Attributes: {} } });
+  const cut = (x: EventMessage, n: number, attrs: Record<string, string>): EventMessage => ({
+    ...x, ...(x.id !== undefined ? { id: x.id.slice(0, n) } : {}), ...(x.from !== undefined ? { from: x.from.slice(0, n) } : {}),
+    Actor: { ID: x.Actor.ID.slice(0, n), Attributes: Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, v.slice(0, n)])) },
+  });
+  line = encode(cut(m, 512, Object.fromEntries(Object.entries(m.Actor.Attributes).filter(([k]) => keep.includes(k)))));
+  return Buffer.byteLength(line) < MAX_EVENT_LINE ? line : encode(cut(m, 128, {}));
 }
 
 /** Parse one line of the log (undefined for a line that is not an event: a torn or foreign line is skipped, never fatal). */
