@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'EDIGEST' // content did not match its digest
   | 'ECONFLICT' // name in use, image in use, container running
   | 'ESTATE' // operation not valid in the object's current state
+  | 'ECANCELLED' // the user answered no to a prompt
   | 'ENOSPC'
   | 'ERUNTIME' // shim/kernel failure
   | 'EINTERNAL';

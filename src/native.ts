@@ -37,6 +37,8 @@ export interface NativeObserved {
   startedAt: string;
   finishedAt: string;
   restartCount: number;
+  /** exit.json's oomKilled (the last run ended by the OOM killer) */
+  oomKilled: boolean;
   detached: boolean;
   abandoned: boolean;
   /** with a health check the monitor runs: health.json's Status, or "starting" before its first probe */

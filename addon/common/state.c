@@ -270,6 +270,7 @@ static void exited(struct ctr_state *s, const struct jf_doc *exit) {
   s->exit_code = (int)code;
   set_str(s->finished_at, sizeof s->finished_at, jf_str(exit, "finishedAt"));
   set_str(s->error, sizeof s->error, jf_str(exit, "error"));
+  s->oom_killed = jf_true(exit, "oomKilled");
 }
 
 /* nobody recorded an exit: -1, and the pid file's time as the end */

@@ -28,6 +28,7 @@ struct ctr_state {
   char finished_at[64];  /* RFC 3339 ("" when none: Docker's zero time) */
   char error[1024];      /* exit.json's error, or why the state was lost */
   int restart_count;
+  bool oom_killed;        /* exit.json's oomKilled: the kernel's OOM killer ended the last run */
   bool detached;         /* state.json's Detached */
   bool abandoned;        /* started, not running, its monitor or shim (which removes a --rm one) gone, no init alive */
   bool has_health;       /* a health check applies and a monitor runs (or ran) it */

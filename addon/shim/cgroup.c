@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -139,4 +140,21 @@ void cgroup_remove(const char *const *dirs, size_t n) {
       nanosleep(&ts, NULL);
     }
   }
+}
+
+/* Whether the kernel's OOM killer killed a process in these groups (v2: memory.events, v1:
+   memory.oom_control, each with an `oom_kill N` line). Read before the groups are removed; every
+   start makes them anew, so the count is this start's. A group without the files (no memory
+   controller) says no. */
+bool cgroup_oom_killed(const char *const *dirs, size_t n) {
+  static const char *const files[] = {"memory.events", "memory.oom_control"};
+  for (size_t i = 0; i < n; i++) {
+    for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
+      char path[4200], buf[512];
+      if (snprintf(path, sizeof path, "%s/%s", dirs[i], files[f]) >= (int)sizeof path || read_small(path, buf, sizeof buf) <= 0) continue;
+      for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (!strncmp(line, "oom_kill ", 9) && strtoll(line + 9, NULL, 10) > 0) return true;
+    }
+  }
+  return false;
 }

@@ -241,6 +241,7 @@ static int run(struct container *c, int *userns_fd) {
   close_fd(&out_w); /* the container's copies are the only writers: their end is the output's end */
   close_fd(&err_w);
   if (r < 0) return close_fd(&relay.out), close_fd(&relay.err), -1;
+  event_append(c->events, "start", -1);
   int mnt_fd = -1;
   if (c->nremove && c->trash_dir) {
     /* --rm: nobody mounts this container's overlay again, so its teardown may outlive the shim */
@@ -250,12 +251,14 @@ static int run(struct container *c, int *userns_fd) {
   }
   int sig = 0;
   int code = supervise(s.pid, s.master, &sig, true, &relay);
+  bool oom = cgroup_oom_killed(c->cgroups, c->ncgroups);
   /* before exit.json: a reader that sees the exit sees the cgroups gone and the host ports free */
   cgroup_remove(c->cgroups, c->ncgroups);
   net_release(&net);
-  write_exit_file(c->exit_file, code, sig, NULL);
+  record_exit(c->exit_file, c->events, code, sig, NULL, oom);
   if (c->network) net_teardown_detached(c->network);
   remove_paths((char *const *)c->remove, c->nremove, c->trash_dir, *userns_fd, mnt_fd, &c->names);
+  if (c->nremove) event_append(c->events, "destroy", -1);
   return code;
 }
 
@@ -268,7 +271,8 @@ int cmd_run(const char *bundle) {
   int code = spec_load_container(bundle, &c) < 0 ? -1 : run(&c, &userns_fd);
   if (code >= 0) return code;
   code = print_failure();
-  write_exit_file(c.exit_file, code, 0, failure());
+  record_exit(c.exit_file, c.events, code, 0, failure(), false);
   remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, userns_fd, -1, &c.names);
+  if (c.nremove) event_append(c.events, "destroy", -1);
   return code;
 }

@@ -19,15 +19,23 @@
 #include "net.h"
 #include "shim.h"
 
-void write_exit_file(const char *exit_file, int code, int sig, const char *error) {
+void write_exit_file(const char *exit_file, int code, int sig, const char *error, bool oom) {
   if (!exit_file) return;
   char ts[64];
   rfc3339_now(ts, sizeof ts);
-  cleanup_json json_t *o = json_pack("{s:i, s:o, s:s, s:s}", "exitCode", code, "signal", sig ? json_integer(sig) : json_null(),
-                                     "finishedAt", ts, "error", error ? error : "");
+  cleanup_json json_t *o = json_pack("{s:i, s:o, s:s, s:s, s:b}", "exitCode", code, "signal", sig ? json_integer(sig) : json_null(),
+                                     "finishedAt", ts, "error", error ? error : "", "oomKilled", oom);
   cleanup_free char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
   if (!s) failx("record the exit in %s: out of memory", exit_file), print_failure();
   else if (write_atomic(exit_file, s) < 0) print_failure();
+}
+
+/* An exit's record: the events first (oom, then die, as Docker's), then exit.json, so whoever sees
+   the exit (wait, a foreground run's return) finds its events in the log. */
+void record_exit(const char *exit_file, json_t *events, int code, int sig, const char *error, bool oom) {
+  if (oom) event_append(events, "oom", -1);
+  event_append(events, "die", code);
+  write_exit_file(exit_file, code, sig, error, oom);
 }
 
 /* In a child: nothing of the caller's may stay open in here (its session, stdio, any other fd), so

@@ -174,6 +174,7 @@ static void __attribute__((noreturn)) finish(void) {
   close_fd(&LISTENER);
   if (M.attach_socket) unlink(M.attach_socket);
   remove_paths(M.remove, M.nremove, M.trash_dir, cy.userns_fd, -1, &M.names);
+  if (M.nremove) event_append(M.events, "destroy", -1);
   _exit(0);
 }
 
@@ -187,7 +188,7 @@ static bool should_restart(int code) {
 
 /* Record the exit; restart after the backoff or finish. monitor.json says "restarting" before
    exit.json appears, so a reader never sees a container that will restart as exited. */
-static void after_exit(int code, int sig, const char *error, long long ran_ms) {
+static void after_exit(int code, int sig, const char *error, long long ran_ms, bool oom) {
   bool again = should_restart(code);
   if (again) {
     if (ran_ms >= BACKOFF_RESET_MS) backoff_ms = 0;
@@ -199,7 +200,7 @@ static void after_exit(int code, int sig, const char *error, long long ran_ms) {
   } else {
     net_release(&NET); /* before exit.json: a reader that sees the exit sees the host ports free */
   }
-  write_exit_file(M.exit_file, code, sig, error);
+  record_exit(M.exit_file, M.events, code, sig, error, oom);
   attach_close_all(&CLIENTS); /* after exit.json: a client reads the code from it */
   if (!again) finish();
 }
@@ -216,10 +217,11 @@ static void end_cycle(void) {
   int code = exit_code_of(cy.status, &sig);
   cy.pid = -1;
   cy.exited = false;
+  bool oom = cgroup_oom_killed((const char *const *)M.cgroups, M.ncgroups);
   /* before exit.json: a reader that sees the exit sees the cgroups gone (the next start makes them again) */
   cgroup_remove((const char *const *)M.cgroups, M.ncgroups);
   net_stop(&NET); /* pasta goes with this start's namespace */
-  after_exit(code, sig, NULL, monotonic_ms() - cy.started_ms);
+  after_exit(code, sig, NULL, monotonic_ms() - cy.started_ms, oom);
 }
 
 static void restart(void) {
@@ -232,9 +234,10 @@ static void restart(void) {
   spec_free_container(&c);
   trim();
   if (r < 0) {
-    after_exit(failure_code(), 0, failure(), 0);
+    after_exit(failure_code(), 0, failure(), 0, false);
     return;
   }
+  event_append(M.events, "start", -1);
   write_state(false);
   health_reset(HEALTH, cy.pid);
 }
@@ -405,11 +408,13 @@ static void __attribute__((noreturn)) monitor(const char *bundle, int rep) {
     /* the one failure path: the caller gets the line; the exit file, the attach socket and --rm as after an exit */
     int code = failure_code();
     report(rep, code, failure());
-    write_exit_file(c.exit_file, code, 0, failure());
+    record_exit(c.exit_file, c.events, code, 0, failure(), false);
     if (M.attach_socket) unlink(M.attach_socket);
     remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, cy.userns_fd, -1, &c.names);
+    if (c.nremove) event_append(c.events, "destroy", -1);
     _exit(code);
   }
+  event_append(c.events, "start", -1); /* before the caller returns: its next command sees it */
   health_reset(HEALTH, cy.pid);
   report(rep, 0, NULL);
   spec_free_container(&c);

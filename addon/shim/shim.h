@@ -214,6 +214,7 @@ struct container {
   const char **cgroup_writes; /* skiff.cgroupWrites: file, value, file, value... (the limits), in a group's dir or its parent */
   size_t ncgroup_writes;      /* pairs */
   json_t *monitor;      /* skiff.monitor (read by monitor_config_load) */
+  json_t *events;       /* skiff.events (events.c), or NULL */
   struct net_plan *network;   /* skiff.network: the plan the network step sets up (net.h), or NULL */
   const char *network_status; /* skiff.networkStatusFile: where the step writes the status */
 };
@@ -232,6 +233,7 @@ struct monitor_config {
   size_t nremove;
   char *trash_dir; /* skiff.trashDir (or NULL) */
   struct name_link names; /* skiff.nameIndex (copies) */
+  json_t *events;  /* skiff.events (a copy), or NULL */
   char **cgroups;  /* skiff.cgroups: removed after every exit, made again by every start */
   size_t ncgroups;
   bool has_health;
@@ -324,7 +326,11 @@ struct started {
 int container_start(struct container *c, const struct start_io *io, struct net_held *net, struct started *s);
 
 /* ---- finish.c: after the final exit ---- */
-void write_exit_file(const char *exit_file, int code, int sig, const char *error);
+void write_exit_file(const char *exit_file, int code, int sig, const char *error, bool oom);
+/* events (oom, die: event_append) then write_exit_file */
+void record_exit(const char *exit_file, json_t *events, int code, int sig, const char *error, bool oom);
+/* events.c: append a container event to skiff.events' log (events NULL: none); exit_code < 0: no exitCode attribute */
+void event_append(json_t *events, const char *action, int exit_code);
 /* --rm: drop the name link (names, may be NULL) and delete `paths` (inside the user namespace when
    userns_fd >= 0); with trash_dir renamed there first and deleted by a detached child; mnt_fd (or -1)
    is closed (by that child). */
@@ -376,6 +382,7 @@ long long monotonic_ms(void);
 int cgroup_enter(const struct container *c, pid_t pid);
 int cgroup_join_dirs(json_t *dirs);                             /* exec: move ourselves into these dirs */
 void cgroup_remove(const char *const *dirs, size_t n);          /* rmdir them (warns on failure) */
+bool cgroup_oom_killed(const char *const *dirs, size_t n);     /* the OOM killer killed in them (before cgroup_remove) */
 
 /* ---- devices.c ---- */
 bool shim_rootless(void); /* not root, or root of a user namespace other than the initial one */

@@ -366,6 +366,7 @@ static int parse_skiff(json_t *ext, struct container *c) {
   c->idmap_helpers = json_is_true(json_object_get(ext, "idmapHelpers"));
   c->die_with_parent = json_is_true(json_object_get(ext, "dieWithParent"));
   c->monitor = json_object_get(ext, "monitor");
+  c->events = json_object_get(ext, "events");
   if (path_list(json_object_get(ext, "cgroups"), "skiff.cgroups", &c->cgroups, &c->ncgroups) < 0) return -1;
   for (size_t i = 0; i < c->ncgroups; i++)
     if (c->cgroups[i][0] != '/') return failx("spec: skiff.cgroups[%zu] must be an absolute path", i);
@@ -598,6 +599,7 @@ int monitor_config_load(const struct container *c, struct monitor_config *m) {
   m->trash_dir = dup_or_null(c->trash_dir);
   m->names = (struct name_link){dup_or_null(c->names.dir), dup_or_null(c->names.lock), dup_or_null(c->names.record),
                                 dup_or_null(c->names.id)};
+  m->events = c->events ? json_deep_copy(c->events) : NULL;
   m->cgroups = xcalloc(c->ncgroups + 1, sizeof *m->cgroups);
   for (size_t i = 0; i < c->ncgroups; i++) m->cgroups[m->ncgroups++] = xstrdup(c->cgroups[i]);
   json_t *h = json_object_get(j, "health");

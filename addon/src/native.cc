@@ -222,6 +222,7 @@ Napi::Value Observe(const Napi::CallbackInfo &info) {
   o.Set("startedAt", Napi::String::New(env, s.started_at));
   o.Set("finishedAt", Napi::String::New(env, s.finished_at));
   o.Set("restartCount", Napi::Number::New(env, s.restart_count));
+  o.Set("oomKilled", Napi::Boolean::New(env, s.oom_killed));
   o.Set("detached", Napi::Boolean::New(env, s.detached));
   o.Set("abandoned", Napi::Boolean::New(env, s.abandoned));
   if (s.has_health) {

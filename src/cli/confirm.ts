@@ -11,3 +11,21 @@ export async function confirmed(force: boolean, warning: string, question = 'Are
   rl.close();
   return /^y(es)?$/i.test(answer.trim());
 }
+
+/**
+ * Docker's PromptForConfirmation (`system prune`, `builder prune`): the question on stdout and one
+ * line read from stdin, a terminal or not (`echo y | skiff system prune` goes on); the end of the
+ * input is a no.
+ */
+export async function askConfirmation(warning: string): Promise<boolean> {
+  const rl = readlinePromises().createInterface({ input: process.stdin, output: process.stdout, terminal: Boolean(process.stdin.isTTY) });
+  try {
+    const answer = await new Promise<string>((resolve) => {
+      rl.once('close', () => resolve(''));
+      rl.question(`${warning}\nAre you sure you want to continue? [y/N] `).then(resolve, () => resolve(''));
+    });
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}

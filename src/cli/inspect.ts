@@ -6,10 +6,17 @@ export const KINDS = ['container', 'image', 'network', 'volume'] as const;
 export type Kind = (typeof KINDS)[number] | 'any';
 
 /** How each kind is found; a lookup that does not find one throws a SkiffError with one of `missing`. */
-const FINDERS: Record<(typeof KINDS)[number], (ref: string) => Promise<unknown>> = {
-  container: async (ref) => {
-    const [{ inspectContainer }, { findContainer }] = await Promise.all([import('../container/list.js'), import('../store/containers.js')]);
-    return inspectContainer(findContainer(ref));
+const FINDERS: Record<(typeof KINDS)[number], (ref: string, o: { size?: boolean }) => Promise<unknown>> = {
+  container: async (ref, o) => {
+    const [{ containerSize, inspectContainer }, { findContainer }] = await Promise.all([import('../container/list.js'), import('../store/containers.js')]);
+    const rec = findContainer(ref);
+    const json = inspectContainer(rec);
+    if (!o.size) return json;
+    // --size: SizeRw and SizeRootFs after GraphDriver, where Docker puts them
+    const sizes = await containerSize(rec);
+    const entries = Object.entries(json);
+    const at = entries.findIndex(([k]) => k === 'GraphDriver') + 1 || entries.length;
+    return Object.fromEntries([...entries.slice(0, at), ...Object.entries(sizes), ...entries.slice(at)]);
   },
   image: async (ref) => (await import('../image/manage.js')).inspectImage(ref),
   network: async (ref) => {
@@ -20,11 +27,11 @@ const FINDERS: Record<(typeof KINDS)[number], (ref: string) => Promise<unknown>>
 };
 const missing = new Set(['ENOCONTAINER', 'ENOIMAGE', 'ENONETWORK', 'ENOVOLUME']);
 
-/** One object by name or id: of the kind asked for, or (kind `any`) the first kind that has it, in Docker's order. */
-export async function inspectOne(ref: string, kind: Kind): Promise<unknown> {
+/** One object by name or id: of the kind asked for, or (kind `any`) the first kind that has it, in Docker's order. --size: a container's sizes. */
+export async function inspectOne(ref: string, kind: Kind, o: { size?: boolean } = {}): Promise<unknown> {
   for (const k of kind === 'any' ? KINDS : [kind]) {
     try {
-      return await FINDERS[k](ref);
+      return await FINDERS[k](ref, o);
     } catch (e) {
       if (!(e instanceof SkiffError) || !missing.has(e.code)) throw e;
       if (kind !== 'any') throw new SkiffError(e.code, `No such ${k}: ${ref}`, 1);

@@ -15,6 +15,7 @@ import { aliasesOf } from './option-index.js';
 import { findCommand, parseCommand, PERSISTENT_OPTIONS, ROOT_OPTIONS, usageOf, withDefaults } from './parse.js';
 import { COMPOSE_OPTIONS } from './commands/compose/project-options.js';
 import { printOutput } from './print.js';
+import builderPrune from './commands/builder/prune.js';
 import composeBuild from './commands/compose/build.js';
 import composeConfig from './commands/compose/config.js';
 import composeCreate from './commands/compose/create.js';
@@ -88,6 +89,10 @@ import networkInspect from './commands/network/inspect.js';
 import networkLs from './commands/network/ls.js';
 import networkPrune from './commands/network/prune.js';
 import networkRm from './commands/network/rm.js';
+import systemDf from './commands/system/df.js';
+import systemEvents from './commands/system/events.js';
+import systemInfo from './commands/system/info.js';
+import systemPrune from './commands/system/prune.js';
 import systemReset from './commands/system/reset.js';
 import systemService from './commands/system/service.js';
 import topInspect from './commands/top/inspect.js';
@@ -103,6 +108,7 @@ import volumeRm from './commands/volume/rm.js';
 
 /** Every command: one import and one entry each, sorted by group then verb. */
 export const REGISTERED: readonly Command[] = [
+  builderPrune,
   composeBuild,
   composeConfig,
   composeCreate,
@@ -176,6 +182,10 @@ export const REGISTERED: readonly Command[] = [
   networkLs,
   networkPrune,
   networkRm,
+  systemDf,
+  systemEvents,
+  systemInfo,
+  systemPrune,
   systemReset,
   systemService,
   topInspect,

@@ -7,6 +7,7 @@
  *   network   the mode and its options recorded; the plan is made at each start (container/network.ts)
  *   spec      buildSpec (spec.ts), written with the record, hosts and resolv.conf in one staging dir
  */
+import { containerEvent } from './events.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { paths } from '../config.js';
@@ -301,6 +302,7 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
     await discardVolumes(volumes.made);
     throw e;
   }
+  containerEvent(rec, 'create');
   return rec;
 }
 

@@ -3,6 +3,7 @@
  * the native shim: a foreground start replaces this Node process with the shim (execve), so the
  * container's exit code and signals pass straight through with nothing else on the path.
  */
+import { treeSize } from '../lib/du.js';
 import { removeAnonymousVolumes } from '../volume/volumes.js';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -30,6 +31,7 @@ import { parseSignal } from './signals.js';
 import { containerState, currentBootId, isAbandoned, isMonitor, livePid } from './state.js';
 import { processInfo } from '../lib/proc.js';
 import { handOver, releaseNetwork, startNetwork } from './network.js';
+import { containerEvent } from './events.js';
 import { joinSharedNamespaces } from './namespaces.js';
 import { ensureMonitorSpec, type OciProcess, type OciSpec } from './spec.js';
 
@@ -318,6 +320,7 @@ export async function signalContainer(rec: ContainerRecord, signal: number): Pro
 export async function killContainer(rec: ContainerRecord, signal: number): Promise<void> {
   if (containerState(rec).Running) markStopped(rec.Id);
   await signalContainer(rec, signal);
+  containerEvent(rec, 'kill', { signal: String(signal) });
 }
 
 /**
@@ -336,7 +339,14 @@ export async function stopContainer(rec: ContainerRecord, timeoutSec?: number): 
   }
   const timeout = timeoutSec ?? rec.Config.StopTimeout ?? 10;
   const sig = parseSignal(rec.Config.StopSignal ?? 'SIGTERM');
+  await stopRunning(rec, st, mon, timeout, sig);
+  containerEvent(rec, 'stop');
+}
+
+/** stop's signals and waits (Docker's events: kill with the stop signal, kill again with SIGKILL after the timeout). */
+async function stopRunning(rec: ContainerRecord, st: ReturnType<typeof containerState>, mon: number | undefined, timeout: number, sig: number): Promise<void> {
   if (st.Pid && timeout > 0) {
+    containerEvent(rec, 'kill', { signal: String(sig) });
     try {
       process.kill(st.Pid, sig);
     } catch (e) {
@@ -345,6 +355,7 @@ export async function stopContainer(rec: ContainerRecord, timeoutSec?: number): 
     if (st.Paused) await thaw(rec, st.Pid).catch(() => undefined); // the signal is delivered once it runs
     if (await waitGone(rec, timeout * 1000)) return waitPidGone(mon, 10_000);
   }
+  containerEvent(rec, 'kill', { signal: String(os.constants.signals.SIGKILL) });
   await signalContainer(rec, os.constants.signals.SIGKILL).catch(() => undefined);
   await waitGone(rec, 10_000);
   await waitPidGone(mon, 10_000);
@@ -383,6 +394,7 @@ export async function removeContainer(ref: string, opts: { force: boolean; volum
     await releaseNetwork(rec);
     if (readContainer(rec.Id)) await removeContainerDir(rec.Id);
     if (rec.CgroupDirs) removeCgroupDirs(rec.CgroupDirs); // left by a monitor that was killed
+    containerEvent(rec, 'destroy');
   });
   if (opts.volumes) await removeAnonymousVolumes(rec);
   return rec.Id;
@@ -407,12 +419,14 @@ export async function pauseContainer(rec: ContainerRecord): Promise<void> {
   if (!st.Running || !st.Pid) throw notRunning(rec);
   if (st.Paused) throw new SkiffError('ESTATE', `container ${rec.Id} is already paused`, 1);
   await setFrozen(containerCgroups(st.Pid, rec.Id), true, `cannot pause: ${noCgroupReason(rec)}`);
+  containerEvent(rec, 'pause');
 }
 
 export async function unpauseContainer(rec: ContainerRecord): Promise<void> {
   const st = containerState(rec);
   if (!st.Paused || !st.Pid) throw new SkiffError('ESTATE', `container ${rec.Id} is not paused`, 1);
   await thaw(rec, st.Pid);
+  containerEvent(rec, 'unpause');
 }
 
 /**
@@ -518,6 +532,7 @@ export async function waitContainerCondition(
 export async function restartContainer(rec: ContainerRecord, timeoutSec?: number): Promise<void> {
   await stopContainer(rec, timeoutSec);
   await startDetached(rec);
+  containerEvent(rec, 'restart');
 }
 
 export async function renameContainerTo(ref: string, newName: string): Promise<void> {
@@ -526,22 +541,7 @@ export async function renameContainerTo(ref: string, newName: string): Promise<v
   checkContainerName(name, newName);
   if (name === rec.Name) throw new SkiffError('EINVAL', 'Renaming a container with the same name as its current name');
   await renameContainer(rec.Id, name);
-}
-
-async function treeSize(dir: string): Promise<number> {
-  let total = 0;
-  let entries: fs.Dirent[];
-  try {
-    entries = await fsp.readdir(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) total += await treeSize(p);
-    else total += (await fsp.lstat(p).catch(() => undefined))?.size ?? 0;
-  }
-  return total;
+  containerEvent({ ...rec, Name: name }, 'rename', { oldName: `/${rec.Name}` });
 }
 
 /** `container prune`: remove every container that is not running (filters: until=, label=). */
@@ -554,12 +554,13 @@ export async function pruneContainers(filters: string[]): Promise<{ deleted: str
     if (!labelsMatch(f.label, rec.Config.Labels)) continue;
     await withLock(`container-${rec.Id}`, async () => {
       if (!readContainer(rec.Id) || containerState(rec).Running) return;
-      const size = await treeSize(containerFiles(rec.Id).upper);
+      const size = treeSize(containerFiles(rec.Id).upper);
       await killStray(rec);
       await removeContainerDir(rec.Id);
       if (rec.CgroupDirs) removeCgroupDirs(rec.CgroupDirs);
       deleted.push(rec.Id);
       reclaimed += size;
+      containerEvent(rec, 'destroy');
     });
   }
   await sweepNames(); // links of containers removed without their name (by an older skiff)

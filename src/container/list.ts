@@ -1,9 +1,10 @@
 /** Rows for `ps` and the Docker-format JSON for `container inspect`. */
 import { networkSettings, portsText } from './network.js';
 import { SkiffError } from '../errors.js';
-import { createdSince, goTimeString } from '../lib/units.js';
+import { treeSize } from '../lib/du.js';
+import { createdSince, goTimeString, humanSize } from '../lib/units.js';
 import { containerFiles, findContainer, listContainers, type ContainerRecord } from '../store/containers.js';
-import { lowerDirs } from '../store/layers.js';
+import { layerMeta, lowerDirs } from '../store/layers.js';
 import { reapAbandoned } from './lifecycle.js';
 import { isAbandoned, observeContainer, type DockerState, type Observed } from './state.js';
 
@@ -136,8 +137,10 @@ export async function selectContainers(o: ListOptions): Promise<{ rec: Container
   return recs.map((rec) => ({ rec, obs: observed(rec) }));
 }
 
-export async function listContainerRows(o: ListOptions & { noTrunc: boolean }): Promise<ContainerRow[]> {
-  return (await selectContainers(o)).map(({ rec: r, obs }) => {
+export async function listContainerRows(o: ListOptions & { noTrunc: boolean; size?: boolean }): Promise<ContainerRow[]> {
+  const selected = await selectContainers(o);
+  const sizes = o.size ? await Promise.all(selected.map(({ rec }) => containerSize(rec))) : undefined;
+  return selected.map(({ rec: r, obs }, i) => {
     const st = obs.State;
     const row: ContainerRow = {
       ID: o.noTrunc ? r.Id : r.Id.slice(0, 12),
@@ -152,11 +155,25 @@ export async function listContainerRows(o: ListOptions & { noTrunc: boolean }): 
       Labels: Object.entries(r.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
       Mounts: r.Mounts.map((m) => m.Source).join(','),
       Networks: r.HostConfig.NetworkMode,
-      Size: '0B',
+      Size: sizes ? sizeText(sizes[i]!) : '0B',
     };
     return Object.defineProperty(row, 'Label', { value: (key: string): string => r.Config.Labels[key] ?? '', enumerable: false });
   });
 }
+
+/**
+ * `ps -s`, `inspect --size`, `system df`: SizeRw is what the container wrote (its upper dir),
+ * SizeRootFs that plus its image's layers (Docker's "virtual" size).
+ */
+export async function containerSize(rec: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+  const SizeRw = treeSize(containerFiles(rec.Id).upper);
+  let image = 0;
+  for (const l of rec.Layers) image += (await layerMeta(l))?.size ?? 0;
+  return { SizeRw, SizeRootFs: SizeRw + image };
+}
+
+/** Docker's ps SIZE column: `2B (virtual 4.26MB)`. */
+export const sizeText = (s: { SizeRw: number; SizeRootFs: number }): string => `${humanSize(s.SizeRw)} (virtual ${humanSize(s.SizeRootFs)})`;
 
 /** The Engine API's container list entry (Docker's ContainerSummary) for `GET /containers/json`. */
 export async function containerSummaries(o: ListOptions): Promise<Record<string, unknown>[]> {

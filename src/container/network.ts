@@ -8,6 +8,7 @@
  *   rm      releaseNetwork: what the container's last run left (its addresses; links the shim removed).
  * Addresses are taken at start, as Docker's: a created or exited container holds none.
  */
+import { recordEvent } from '../store/events.js';
 import fs from 'node:fs';
 import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
@@ -415,6 +416,7 @@ export async function connectNetwork(netRef: string, ref: string, o: { aliases: 
     }
   }
   await writeRecord({ ...rec, Networks: { ...eps, [network.Name]: ep } });
+  recordEvent('network', 'connect', network.Id, { container: rec.Id, name: network.Name, type: network.Driver });
 }
 
 /** `network disconnect`: gone from the record, and from a running container now (its interface and address). */
@@ -428,4 +430,5 @@ export async function disconnectNetwork(netRef: string, ref: string): Promise<vo
   delete eps[network.Name];
   const names = Object.keys(eps);
   await writeRecord({ ...rec, Networks: eps, HostConfig: { ...rec.HostConfig, NetworkMode: names.length ? (names.includes(rec.HostConfig.NetworkMode) ? rec.HostConfig.NetworkMode : names[0]!) : 'none' } });
+  recordEvent('network', 'disconnect', network.Id, { container: rec.Id, name: network.Name, type: network.Driver });
 }

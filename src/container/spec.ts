@@ -20,6 +20,7 @@ import { resolveCapabilities, securityPaths, type SecurityOptions } from './secu
 import { ociSeccompFor, type OciSeccomp } from './seccomp.js';
 import { devicePolicy, type OciDevice, type OciDeviceCgroup, type ResolvedDevices } from './devices.js';
 import { cgroupfsMounts, type ContainerCgroups } from './cgroup.js';
+import { shimEvents } from './events.js';
 import { ociResources, resourcesOf, rlimits, shmSize, type CgroupWrite } from './resources.js';
 import { mountFlags } from '../volume/mounts.js';
 
@@ -87,6 +88,8 @@ export interface OciSpec {
     monitor: MonitorSpec;
     /** Absolute cgroup dirs (from cgroup.ts) the shim creates and moves the init into. */
     cgroups?: string[];
+    /** The events the shim records (die, oom, a restart's start, --rm's destroy): container/events.ts shimEvents */
+    events?: ReturnType<typeof shimEvents>;
     /** [file, value] the shim writes after it made the groups, before the init moves in (resources.ts limitWrites) */
     cgroupWrites?: CgroupWrite[];
   };
@@ -321,6 +324,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       idmapHelpers: helpers,
       seccompCache: seccompCacheDir(),
       monitor: monitorSpec(rec),
+      events: shimEvents(rec),
       ...(input.cgroups?.dirs.length ? { cgroups: input.cgroups.dirs } : {}),
       ...(input.cgroupWrites?.length ? { cgroupWrites: input.cgroupWrites } : {}),
     },

@@ -82,7 +82,7 @@ export function observeContainer(rec: ContainerRecord): Observed {
     Running: o.status === 'running' || o.status === 'paused' || o.status === 'restarting',
     Paused: o.status === 'paused',
     Restarting: o.status === 'restarting',
-    OOMKilled: false,
+    OOMKilled: o.oomKilled,
     Dead: false,
     Pid: o.pid,
     ExitCode: o.exitCode,

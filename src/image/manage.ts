@@ -1,4 +1,5 @@
 /** Local image management: list, tag, remove, prune, inspect, history. Returns data; the CLI prints. */
+import { recordEvent } from '../store/events.js';
 import fsp from 'node:fs/promises';
 import { SkiffError } from '../errors.js';
 import { createdSince, goTimeString, humanSize, rfc3339Seconds } from '../lib/units.js';
@@ -127,6 +128,7 @@ export async function tagImage(source: string, target: string): Promise<void> {
   const ref = parseReference(target);
   if (ref.digest) throw new SkiffError('EINVAL', `refusing to create a tag with a digest reference: ${target}`);
   await setTag(canonical(ref), img.id);
+  recordEvent('image', 'tag', img.id, { name: familiar(ref) });
 }
 
 /** Podman's `untag`: remove these names (none: every name) from the image, which stays (untagged, it is dangling). */
@@ -166,6 +168,7 @@ export async function removeImage(ref: string, force: boolean): Promise<RemoveRe
     if (byName && tags.length > 1) {
       await removeTagLocked(byName);
       report.untagged.push(familiar(parseReference(byName)));
+      recordEvent('image', 'untag', img.id, { name: familiar(parseReference(byName)) });
       return;
     }
     if (!byName && tags.length > 1 && !force) {
@@ -178,6 +181,8 @@ export async function removeImage(ref: string, force: boolean): Promise<RemoveRe
     for (const t of tags) report.untagged.push(familiar(parseReference(t)));
     for (const d of img.repoDigests) report.untagged.push(d.replace(/^docker\.io\/(library\/)?/, ''));
     await deleteImageLocked(img.id);
+    for (const t of tags) recordEvent('image', 'untag', img.id, { name: familiar(parseReference(t)) });
+    recordEvent('image', 'delete', img.id, { name: img.id });
     report.deleted.push(img.id);
     await collectGarbageLocked();
   }));
@@ -230,6 +235,8 @@ export async function pruneImages(all: boolean, filters: string[] = []): Promise
       if (f.until !== undefined && !(createdMs(img) < f.until)) continue;
       if (f.label.length && !labelsMatch(f.label, (await readImageConfig(img)).config?.Labels ?? undefined)) continue;
       await deleteImageLocked(img.id);
+      for (const t of tags.get(img.id) ?? []) recordEvent('image', 'untag', img.id, { name: familiar(parseReference(t)) });
+      recordEvent('image', 'delete', img.id, { name: img.id });
       deleted.push(img.id);
     }
     const gc = await collectGarbageLocked();

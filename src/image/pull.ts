@@ -4,6 +4,7 @@
  * extraction. Both digests must match before the blob and the layer are renamed into place;
  * anything else leaves only tmp/ staging, which is removed.
  */
+import { recordEvent } from '../store/events.js';
 import fs from 'node:fs';
 import type { Readable, Transform, Writable } from 'node:stream';
 import { paths } from '../config.js';
@@ -273,7 +274,9 @@ export async function pullImage(refText: string, o: PullOptions = {}): Promise<I
     mark('pull-start');
     const first = client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
     first.catch(() => undefined); // awaited (and reported) by pull()
-    return await whileAddingLayers(() => pull(ref, refText, o, client, first));
+    const rec = await whileAddingLayers(() => pull(ref, refText, o, client, first));
+    recordEvent('image', 'pull', familiar(ref), { name: familiar(ref) });
+    return rec;
   } catch (e) {
     throw pullError(e, ref);
   }

@@ -6,6 +6,7 @@
  * uploaded (monolithic, or chunked with SKIFF_PUSH_CHUNK_SIZE). The stored manifest is re-used
  * byte for byte when it still describes the image, so the digest stays the source registry's.
  */
+import { recordEvent } from '../store/events.js';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import zlib from 'node:zlib';
@@ -234,6 +235,7 @@ export async function pushImage(refText: string, o: PushOptions = {}): Promise<{
       [],
     );
     progress.line(`${tag}: digest: ${digest} size: ${manifest.bytes.length}`);
+    recordEvent('image', 'push', familiar(ref), { name: familiar(ref) });
     return { digest, size: manifest.bytes.length };
   } catch (e) {
     throw named(e, ref);

@@ -6,6 +6,7 @@
  * bridges and routes are host-wide while stores are not, so a rootful subnet is claimed in
  * /run/skiff/subnets/ (SKIFF_SUBNET_CLAIMS), valid while the claiming store's record exists.
  */
+import { recordEvent } from '../store/events.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { paths } from '../config.js';
@@ -259,6 +260,7 @@ export async function createNetwork(spec: NetworkSpec): Promise<NetworkRecord> {
       fs.rmSync(networkFile(rec.Name), { force: true });
       throw e;
     }
+    recordEvent('network', 'create', rec.Id, { name: rec.Name, type: rec.Driver });
     return rec;
   });
 }
@@ -283,4 +285,5 @@ export async function removeNetworkRecord(rec: NetworkRecord): Promise<void> {
     fs.rmSync(networkFile(rec.Name), { force: true });
   });
   await releaseSubnet(rec);
+  recordEvent('network', 'destroy', rec.Id, { name: rec.Name, type: rec.Driver });
 }

@@ -65,3 +65,29 @@ export async function clearBuildCache(): Promise<number> {
   }
   return n;
 }
+
+/** Every cache entry (unreadable ones as `undefined`: a prune removes them), by key hex. */
+export async function listCacheEntries(): Promise<{ key: string; entry: CacheEntry | undefined }[]> {
+  const out: { key: string; entry: CacheEntry | undefined }[] = [];
+  for (const f of await fsp.readdir(dirs().buildcache)) {
+    if (!f.endsWith('.json')) continue;
+    let entry: CacheEntry | undefined;
+    try {
+      entry = JSON.parse(await fsp.readFile(`${dirs().buildcache}/${f}`, 'utf8')) as CacheEntry;
+    } catch {
+      entry = undefined;
+    }
+    out.push({ key: f.slice(0, -'.json'.length), entry: entry && typeof entry.created === 'string' ? entry : undefined });
+  }
+  return out;
+}
+
+export async function removeCacheEntry(key: string): Promise<void> {
+  await fsp.rm(buildCacheFile(key), { force: true });
+}
+
+/** The RUN --mount=type=cache directories (absolute paths). */
+export async function listCacheMounts(): Promise<string[]> {
+  const dir = `${dirs().buildcache}/mounts`;
+  return (await fsp.readdir(dir).catch(() => [] as string[])).map((n) => `${dir}/${n}`);
+}

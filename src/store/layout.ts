@@ -8,6 +8,7 @@
  *   volumes/<name>/_data
  *   networks/<name>.json     network records; networks/leases/<name>.json its address leases (src/network/)
  *   buildcache/<key>.json    build cache: a build step's key → its result (created, layer)
+ *   events/events.log[.1]    the event log (JSON lines, appended by the CLI and the shim; src/store/events.ts)
  *   tmp/                     staging: built here, then renamed into place
  *   locks/                   flock files
  */
@@ -121,3 +122,7 @@ export const buildCacheFile = (key: string): string => path.join(dirs().buildcac
 /** The host directory of a RUN --mount=type=cache (by the hash of its id). */
 export const buildCacheMountDir = (idHash: string): string => path.join(dirs().buildcache, 'mounts', idHash);
 export const lockFile = (name: string): string => path.join(dirs().locks, name);
+/** The store's id (`info`'s ID: a UUID made on first use). */
+export const storeIdFile = (): string => path.join(dirs().root, 'id');
+/** The event log (one JSON line per event; `.1` the rotated one). The shim appends to it too (skiff.events.file). */
+export const eventsFile = (): string => path.join(dirs().root, 'events', 'events.log');

@@ -13,6 +13,8 @@
  * Anonymous volumes carry Docker's label `com.docker.volume.anonymous` (what `volume prune` without
  * `-a` removes, Docker ≥ 23).
  */
+import { treeSize } from '../lib/du.js';
+import { recordEvent } from '../store/events.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
@@ -174,6 +176,7 @@ export async function createVolume(name: string | undefined, o: CreateVolumeOpti
         fs.renameSync(path.join(stage, RECORD), path.join(volumeDir(vname), RECORD));
         await discardStaging(stage);
       }
+      recordEvent('volume', 'create', vname, { driver });
       return { name: vname, made: true };
     } catch (e) {
       await discardStaging(stage);
@@ -229,6 +232,7 @@ async function dropVolume(name: string): Promise<void> {
   const dir = volumeDir(name);
   fs.rmSync(path.join(dir, RECORD), { force: true });
   await removeTree(dir);
+  recordEvent('volume', 'destroy', name, { driver: 'local' });
 }
 
 /** Docker's `volume ls`/`volume prune` filters. */
@@ -313,33 +317,6 @@ export async function pruneVolumes(all: boolean, filters: string[]): Promise<{ d
     }
     return { deleted, reclaimed };
   });
-}
-
-/** Bytes under a directory (files' sizes; links not followed). */
-export function treeSize(dir: string): number {
-  let total = 0;
-  const stack = [dir];
-  while (stack.length) {
-    const d = stack.pop()!;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) stack.push(p);
-      else if (e.isFile()) {
-        try {
-          total += fs.lstatSync(p).size;
-        } catch {
-          /* gone meanwhile */
-        }
-      }
-    }
-  }
-  return total;
 }
 
 /**

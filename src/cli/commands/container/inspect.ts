@@ -11,11 +11,11 @@ export default defineCommand({
   options: {
     latest: latestOption(),
     format: { alias: 'f', type: 'string', describe: 'Format output using a Go template' },
-    size: { alias: 's', type: 'boolean', default: false, hidden: true },
+    size: { alias: 's', type: 'boolean', default: false, describe: 'Display total file sizes (SizeRw, SizeRootFs)' },
   },
   handler: async (o, { container }, ctx) => {
     const refs = await targets(o, container, ctx.invokedAs);
     const { inspected, inspectOne } = await import('../../inspect.js');
-    return inspected(refs, o.format, (ref) => inspectOne(ref, 'container'));
+    return inspected(refs, o.format, (ref) => inspectOne(ref, 'container', { size: o.size }));
   },
 });

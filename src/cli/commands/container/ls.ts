@@ -17,18 +17,20 @@ export default defineCommand({
     format: { type: 'string', describe: 'Format output using a Go template' },
     noheading: { type: 'boolean', default: false, describe: 'Do not print column headings (Podman)' },
     sort: { type: 'string', describe: 'Sort by command, created, id, image, names, runningfor, size or status (Podman)' },
+    size: { alias: 's', type: 'boolean', default: false, describe: 'Display total file sizes' },
   },
   handler: async (o) => {
-    const [{ listContainerRows }, { formatOutput, sortRows }, { goTimeMs }] = await Promise.all([import('../../../container/list.js'), import('../../output/table.js'), import('../../../lib/units.js')]);
+    const [{ listContainerRows }, { formatOutput, sizeValue, sortRows }, { goTimeMs }] = await Promise.all([import('../../../container/list.js'), import('../../output/table.js'), import('../../../lib/units.js')]);
+    const size = o.size || o.sort === 'size' || /\.Size/.test(o.format ?? '');
     // rows come newest first: `created` and `runningfor` keep that order
-    const rows = sortRows(await listContainerRows({ all: o.all, last: o.latest ? 1 : o.last, filters: o.filter, noTrunc: o['no-trunc'] }), o.sort, {
+    const rows = sortRows(await listContainerRows({ all: o.all, last: o.latest ? 1 : o.last, filters: o.filter, noTrunc: o['no-trunc'], size }), o.sort, {
       command: (r) => r.Command,
       created: (r) => -goTimeMs(r.CreatedAt),
       id: (r) => r.ID,
       image: (r) => r.Image,
       names: (r) => r.Names,
       runningfor: (r) => -goTimeMs(r.CreatedAt),
-      size: (r) => r.Size,
+      size: (r) => sizeValue(r.Size.split(' ')[0]!),
       status: (r) => r.Status,
     });
     return formatOutput(rows, {
@@ -42,6 +44,7 @@ export default defineCommand({
         { header: 'STATUS', field: (r) => r.Status },
         { header: 'PORTS', field: (r) => r.Ports },
         { header: 'NAMES', field: (r) => r.Names },
+        ...(o.size ? [{ header: 'SIZE', field: (r: (typeof rows)[number]) => r.Size }] : []),
       ],
       headerNames: { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' },
       noHeading: o.noheading,

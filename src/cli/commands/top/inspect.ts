@@ -10,11 +10,11 @@ export default defineCommand({
   options: {
     format: { alias: 'f', type: 'string', describe: 'Format output using a Go template' },
     type: { type: 'string', choices: ['container', 'image', 'network', 'volume'], describe: 'Only inspect objects of the given type' },
-    size: { alias: 's', type: 'boolean', default: false, hidden: true },
+    size: { alias: 's', type: 'boolean', default: false, describe: 'Display total file sizes (SizeRw, SizeRootFs)' },
   },
   handler: async (o, { name }) => {
     const { inspected, inspectOne } = await import('../../inspect.js');
     const kind = o.type ?? 'any';
-    return inspected(name, o.format, (ref) => inspectOne(ref, kind));
+    return inspected(name, o.format, (ref) => inspectOne(ref, kind, { size: o.size }));
   },
 });
