@@ -115,6 +115,11 @@ export interface CommandSpec<O extends OptionTable, P extends readonly Positiona
    */
   userns?: boolean;
   /**
+   * Rootless: whether to run again inside the rootless network namespace (src/network/rootless-netns.ts)
+   * before the handler: the command starts or changes containers on user-defined networks.
+   */
+  netns?: (o: Values<O>, args: Args<P>, group: Readonly<Record<string, unknown>>) => boolean | Promise<boolean>;
+  /**
    * Options end at the first positional (pflag's SetInterspersed(false)): the container's command
    * after the image (`run`, `create`) or the container (`exec`, `top`) is passed through verbatim.
    */
@@ -135,6 +140,7 @@ export interface Command {
   positionals: readonly PositionalSpec[];
   options: OptionTable;
   userns?: boolean;
+  netns?: (o: Values<OptionTable>, args: Args<readonly PositionalSpec[]>, group: Readonly<Record<string, unknown>>) => boolean | Promise<boolean>;
   passthrough?: boolean;
   codeCache?: boolean;
   hidden?: boolean;
@@ -154,9 +160,10 @@ export interface ParsedValues {
  * refuses what does not fit.
  */
 export function defineCommand<const O extends OptionTable, const P extends readonly PositionalSpec[]>(spec: CommandSpec<O, P>): Command {
-  const { handler, ...meta } = spec;
+  const { handler, netns, ...meta } = spec;
   return {
     ...meta,
+    ...(netns ? { netns: (o, a, g) => netns(o as Values<O>, a as Args<P>, g) } : {}),
     run: async (v, ctx) => handler(v.options as Values<O>, v.args as Args<P>, ctx),
   };
 }

@@ -1,6 +1,6 @@
 /** `compose up`: create and start the project's containers; in the foreground, their logs until they end or Ctrl-C stops them. */
 import { defineCommand } from '../../command.js';
-import { composeExit, loadFromContext, parseScale, quietPull, reporter } from './project.js';
+import { composeExit, loadFromContext, projectNetns, parseScale, quietPull, reporter } from './project.js';
 
 export default defineCommand({
   group: 'compose',
@@ -31,6 +31,8 @@ export default defineCommand({
     'quiet-pull': { type: 'boolean', default: false, describe: 'Pull without printing progress information' },
   },
   userns: true,
+  // rootless: the project's networks are user-defined networks
+  netns: (_o, _a, group) => projectNetns(group),
   handler: (o, { service }, ctx) =>
     composeExit(async () => {
       const { SkiffError } = await import('../../../errors.js');

@@ -11,6 +11,7 @@ export default defineCommand({
   options: {
     time: { alias: 't', type: 'int', describe: 'Seconds to wait before killing the container (default: its --stop-timeout, else 10)' },
   },
+  netns: async (_o, { container }) => (await import('../../../network/rootless-netns.js')).onUserNetworks(container),
   handler: async (o, { container }) => {
     const { restartContainer } = await import('../../../container/lifecycle.js');
     return { items: eachContainer(container, (rec) => restartContainer(rec, o.time)) };

@@ -13,6 +13,7 @@ export default defineCommand({
     volumes: { alias: 'v', type: 'boolean', default: false, describe: 'Remove anonymous volumes associated with the container' },
   },
   userns: true,
+  netns: async (_o, { container }) => (await import('../../../network/rootless-netns.js')).netnsRunning() && (await import('../../../network/rootless-netns.js')).onUserNetworks(container),
   handler: async (o, { container }) => {
     const { removeContainer } = await import('../../../container/lifecycle.js');
     return {

@@ -13,6 +13,7 @@ export default defineCommand({
     attach: { alias: 'a', type: 'boolean', default: false, describe: 'Attach STDOUT/STDERR and forward signals' },
     interactive: { alias: 'i', type: 'boolean', default: false, describe: "Attach container's STDIN" },
   },
+  netns: async (_o, { container }) => (await import('../../../network/rootless-netns.js')).onUserNetworks(container),
   handler: async (o, { container }, ctx) => {
     const { startAttached, startDetached } = await import('../../../container/lifecycle.js');
     if (o.attach) {
