@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
 import { networkDownFile } from '../store/layout.js';
 import type { NetworkBackend, Prepared, SetupRequest } from './backend.js';
@@ -22,12 +21,6 @@ export function dnsNames(name: string, containerId: string, aliases: string[]): 
 
 async function prepare(req: SetupRequest): Promise<Prepared> {
   if (!req.networks.length) throw new SkiffError('EINTERNAL', 'no network to attach');
-  // rootless (inside the rootless network namespace): pasta binds the host ports; Docker's rootless words below the unprivileged start
-  if (paths().rootless) {
-    const { checkUnprivileged, unprivilegedPortStart } = await import('./pasta.js');
-    const start = unprivilegedPortStart();
-    for (const f of req.forwards) checkUnprivileged(f.hostPort, start);
-  }
   // a marker of this container's previous final teardown (plan.downFile) must not speak for this start
   const down = networkDownFile(req.containerId);
   fs.mkdirSync(path.dirname(down), { recursive: true, mode: 0o700 });
