@@ -6,6 +6,7 @@
  *   skiff-shim unshare UIDMAP GIDMAP -- CMD...   run CMD as root of a new user namespace (rootless store work)
  *   skiff-shim ps [-a] [-q] [--no-trunc] [-l]    `skiff ps`'s default table, fast (bin/skiff sends it here)
  *   skiff-shim net setup [--hold] PLAN PID|NETNS  set a network plan up (net.h); net teardown PLAN undoes it
+ *   skiff-shim netns DIR UIDMAP GIDMAP PASTA [ARG...] -- CMD...  run CMD in the rootless network namespace
  * Exit codes follow Docker: the container's own (128+N when killed by signal N), 125 when the
  * shim fails, 126 when the command cannot be invoked, 127 when it is not found.
  */
@@ -20,6 +21,7 @@ int cmd_exec(const char *pid, const char *file);
 int cmd_unshare(const char *uidmap, const char *gidmap, char **cmd);
 int cmd_ps(int argc, char **argv);
 int cmd_net(int argc, char **argv);
+int cmd_netns(int argc, char **argv);
 
 static int main_run(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[0], "--detach")) return cmd_run_detached(argv[1]);
@@ -39,6 +41,7 @@ static const struct {
     {"unshare", "unshare UIDMAP GIDMAP -- CMD [ARG...]", main_unshare},
     {"ps", "ps [-a] [-q] [--no-trunc] [-l]", cmd_ps},
     {"net", "net setup [--hold] PLAN.json PID|NETNS_FILE | net teardown PLAN.json", cmd_net},
+    {"netns", "netns DIR UIDMAP GIDMAP PASTA [PASTA-ARG...] -- CMD [ARG...]", cmd_netns},
 };
 
 static int usage(void) {

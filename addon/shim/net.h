@@ -193,6 +193,8 @@ int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held
 int net_start(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held *h);
 /* The status as JSON (interfaces with their MACs, ports with their host ports). */
 char *net_status(const struct net_plan *p, const struct net_held *h, int netns_fd);
+/* pasta for the namespaces of `target` (the plan's pasta part), its pid in h->pasta (cmd_netns.c too). */
+int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h);
 void net_stop(struct net_held *h);    /* the end of one start: pasta goes (the host ports stay held) */
 void net_release(struct net_held *h); /* close the held sockets, stop pasta */
 #define cleanup_held __attribute__((cleanup(net_release))) /* net_setup initialises it */

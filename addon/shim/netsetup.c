@@ -202,7 +202,7 @@ static void stop_pasta(struct net_held *h) {
 
 /* pasta -f (stays our child, dies with us: PDEATHSIG) ... -P /proc/self/fd/N PID: it writes its pid
    to N once the namespace is configured and the ports are bound: that is our "ready". */
-static int start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {
+int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) < 0) return fail("pipe for pasta");
   cleanup_close int rd = ready[0];
@@ -364,7 +364,7 @@ int net_start(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held
   if (p->nifaces && setup_ifaces(p, netns_fd, h, &t) < 0) return -1;
   t = now_us();
   int r = 0;
-  if (p->has_pasta) r = start_pasta(p, pid, h), lap(h, PH_PASTA, &t);
+  if (p->has_pasta) r = net_start_pasta(p, pid, h), lap(h, PH_PASTA, &t);
   else if (p->nports && h->nft_fd < 0) r = hold_ports(p, h), lap(h, PH_PORTS, &t);
   if (r < 0) {
     char saved[1536];

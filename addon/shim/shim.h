@@ -11,6 +11,7 @@
  *   health.c      health checks (`exec` of ourselves), Docker's Health object
  *   cmd_exec.c    `exec PID PROCESS.json`: join a running container
  *   cmd_unshare.c `unshare UIDMAP GIDMAP -- CMD...`: rootless store work
+ *   cmd_netns.c   `netns DIR ... -- CMD...`: CMD in the rootless network namespace (made on demand)
  *   cmd_ps.c      `ps`: the default `skiff ps` table, natively (the CLI's start-up costs more than podman ps)
  *   spec.c        config.json / process.json → structs (jansson)
  *   namespaces.c  namespace table, joining, id maps, loopback

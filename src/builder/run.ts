@@ -27,7 +27,7 @@ export interface RunStep {
   env: string[];
   user: string;
   workdir: string;
-  /** default: the store's default network as Docker's RUN gets (rootful; rootless steps get none for now) */
+  /** default: the store's default network as Docker's RUN gets (a bridge rootful, pasta rootless) */
   network: 'none' | 'host' | 'default';
   /** Chain ids of the stage's layers, bottom first. */
   layers: string[];
@@ -66,8 +66,7 @@ export async function runStep(s: RunStep): Promise<{ code: number; diff: string 
   await fsp.writeFile(f.hostname, `${hostname}\n`, { mode: 0o644 });
   await fsp.writeFile(f.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n${(s.extraHosts ?? []).map((l) => l + '\n').join('')}`, { mode: 0o644 });
   // a network id of its own (interface and lease names are made from it)
-  // rootless: not yet (the pasta plan of a step leaves it with loopback only; open in issue 13)
-  const networked = s.network === 'default' && !paths().rootless;
+  const networked = s.network === 'default';
   const id = networked ? randomBytes(32).toString('hex') : path.basename(s.dir);
   const net = networked ? await stepNetwork(id) : undefined;
   try {

@@ -120,6 +120,11 @@ export interface CommandSpec<O extends OptionTable, P extends readonly Positiona
    */
   usernsFds?(o: Values<O>, args: Args<P>): Promise<number[]>;
   /**
+   * Rootless: whether to run again inside the rootless network namespace (src/network/rootless-netns.ts)
+   * before the handler: the command starts or changes containers on user-defined networks.
+   */
+  netns?: (o: Values<O>, args: Args<P>, group: Readonly<Record<string, unknown>>) => boolean | Promise<boolean>;
+  /**
    * Options end at the first positional (pflag's SetInterspersed(false)): the container's command
    * after the image (`run`, `create`) or the container (`exec`, `top`) is passed through verbatim.
    */
@@ -141,6 +146,7 @@ export interface Command {
   options: OptionTable;
   userns?: boolean;
   usernsFds?(values: ParsedValues): Promise<number[]>;
+  netns?: (o: Values<OptionTable>, args: Args<readonly PositionalSpec[]>, group: Readonly<Record<string, unknown>>) => boolean | Promise<boolean>;
   passthrough?: boolean;
   codeCache?: boolean;
   hidden?: boolean;
@@ -160,10 +166,11 @@ export interface ParsedValues {
  * refuses what does not fit.
  */
 export function defineCommand<const O extends OptionTable, const P extends readonly PositionalSpec[]>(spec: CommandSpec<O, P>): Command {
-  const { handler, usernsFds, ...meta } = spec;
+  const { handler, usernsFds, netns, ...meta } = spec;
   return {
     ...meta,
     ...(usernsFds ? { usernsFds: async (v: ParsedValues) => usernsFds(v.options as Values<O>, v.args as Args<P>) } : {}),
+    ...(netns ? { netns: (o, a, g) => netns(o as Values<O>, a as Args<P>, g) } : {}),
     run: async (v, ctx) => handler(v.options as Values<O>, v.args as Args<P>, ctx),
   };
 }

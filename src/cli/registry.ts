@@ -295,6 +295,9 @@ export async function runRegistered(
     return;
   }
   configure({ root: (parsed.options.root as string | undefined) ?? root.root, runroot: (parsed.options.runroot as string | undefined) ?? root.runroot });
+  if (c.netns && process.getuid!() !== 0 && !process.env._SKIFF_IN_USERNS && (await c.netns(parsed.options as never, parsed.args as never, withDefaults(groupOptions[c.group] ?? {}, found.groupValues)))) {
+    (await import('../network/rootless-netns.js')).reexecInNetns([...argv]);
+  }
   if (c.userns) {
     const { inUserns, reexecInUserns, runInUserns } = await import('../userns/enter.js');
     if (process.getuid!() !== 0 && !inUserns()) {

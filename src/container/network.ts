@@ -108,7 +108,9 @@ export function checkNetworkOptions(o: NetworkOptions): NetworkConfig {
   }
   if (paths().rootless && names.some((n) => n !== DEFAULT_NETWORK)) {
     for (const n of names) if (n !== DEFAULT_NETWORK) findNetwork(n);
-    throw new SkiffError('EINVAL', 'user-defined networks are not supported for rootless containers yet: use the default network (bridge, through pasta), host or none');
+    if (names.includes(DEFAULT_NETWORK)) throw new SkiffError('EINVAL', ROOTLESS_MIX);
+    // pasta (this Debian's 2023-03 build) does not forward what is bound in the rootless network namespace later (-t auto)
+    if (hasPorts) throw new SkiffError('EINVAL', 'publishing ports of rootless containers on user-defined networks is not supported yet: use the default network (pasta) for a container with -p/-P');
   }
   const recs = names.map((n) => (n === DEFAULT_NETWORK ? undefined : findNetwork(n)));
   const first = recs[0];
@@ -370,6 +372,9 @@ function runningHolder(rec: ContainerRecord): { pid: number; holder: ReturnType<
   return undefined;
 }
 
+/** Rootless: pasta's namespace (the default network) and the rootless network namespace's bridges (user networks) do not mix. */
+const ROOTLESS_MIX = 'rootless containers cannot be on the default network (pasta) and on user-defined networks at once: choose one or the other';
+
 /**
  * `network connect`: recorded for the container's next starts, and set up now in a running one (a
  * new interface, its address held by the container's monitor).
@@ -379,8 +384,8 @@ export async function connectNetwork(netRef: string, ref: string, o: { aliases: 
   const mode = rec.HostConfig.NetworkMode;
   if (!isBridgeLike(mode)) throw new SkiffError('EINVAL', `container cannot be disconnected from host network or connected to host network`, 1);
   const network = netRef === DEFAULT_NETWORK ? await defaultNetwork() : findNetwork(netRef);
-  if (rec.Rootless && !network.Default) throw new SkiffError('EINVAL', 'user-defined networks are not supported for rootless containers yet', 1);
   const eps = { ...(rec.Networks ?? { [DEFAULT_NETWORK]: { Aliases: null, IPAMConfig: null } }) };
+  if (rec.Rootless && (network.Default || DEFAULT_NETWORK in eps)) throw new SkiffError('EINVAL', ROOTLESS_MIX, 1);
   if (eps[network.Name]) throw new SkiffError('ECONFLICT', `endpoint with name ${rec.Name} already exists in network ${network.Name}`, 1);
   checkAliases(o.aliases, !network.Default);
   let staticIp: number | undefined;

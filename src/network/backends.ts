@@ -1,7 +1,31 @@
-/** The network backend of this store: rootful bridge networks (bridge.ts), rootless pasta (pasta.ts). */
+/**
+ * The network backend of this store: rootful bridge networks (bridge.ts), rootless pasta (pasta.ts)
+ * on the default network and, inside the rootless network namespace (rootless-netns.ts), the bridge
+ * backend for user-defined networks.
+ */
 import { paths } from '../config.js';
+import { SkiffError } from '../errors.js';
 import type { NetworkBackend } from './backend.js';
 
 export async function backendFor(rootless = paths().rootless): Promise<NetworkBackend> {
-  return rootless ? (await import('./pasta.js')).pastaBackend : (await import('./bridge.js')).bridgeBackend;
+  if (!rootless) return (await import('./bridge.js')).bridgeBackend;
+  const [{ pastaBackend }, { bridgeBackend }, { inNetns }] = await Promise.all([import('./pasta.js'), import('./bridge.js'), import('./rootless-netns.js')]);
+  return {
+    name: 'pasta',
+    prepare: async (req) => {
+      const user = req.networks.filter((a) => !a.network.Default).length;
+      if (!user) return pastaBackend.prepare(req);
+      if (user < req.networks.length) {
+        throw new SkiffError('EINVAL', 'rootless containers cannot join the default network (pasta) and user-defined networks at once: choose one or the other');
+      }
+      if (!inNetns()) throw new SkiffError('EINTERNAL', 'internal error: a rootless container joins a user-defined network from outside the rootless network namespace');
+      return bridgeBackend.prepare(req);
+    },
+    setup: (p, target) => (p.plan.pasta ? pastaBackend : bridgeBackend).setup(p, target),
+    // user-network leases are the bridge backend's (the shim's teardown runs inside the namespace: shim.ts)
+    teardown: (id, networks) => bridgeBackend.teardown(id, networks),
+    // skiff's own user namespace (rootless store work) cannot reach the rootless network namespace
+    // while it runs: a later command sweeps
+    sweep: async (live) => (process.env._SKIFF_IN_USERNS === '1' && !inNetns() && (await import('./rootless-netns.js')).netnsRunning() ? [] : bridgeBackend.sweep(live)),
+  };
 }

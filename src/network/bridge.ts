@@ -10,6 +10,7 @@ import { networkDownFile } from '../store/layout.js';
 import type { NetworkBackend, Prepared, SetupRequest } from './backend.js';
 import { allocate, forgetLease, holderAlive, leasesOf, release, staleLeases, type Lease, type Liveness } from './ipam.js';
 import { bridgePlan, hostIfName, type PlanAttachment } from './plan.js';
+import { teardownVia } from './rootless-netns.js';
 import { shimSetup, shimTeardown } from './shim.js';
 import { claimSubnet, defaultNetwork, listNetworks, readNetwork, type NetworkRecord } from './store.js';
 
@@ -90,7 +91,8 @@ async function teardown(containerId: string, networks?: string[]): Promise<void>
   const recs = (networks ?? listNetworks().map((n) => n.Name)).map(readNetwork).filter((r): r is NetworkRecord => r !== undefined);
   const items = recs.flatMap((network) => leasesOf(network.Name).filter((l) => l.container === containerId).map((lease) => ({ network, lease })));
   if (!items.length) return;
-  await shimTeardown(teardownPlan(containerId, items));
+  const via = teardownVia();
+  if (via) await shimTeardown(teardownPlan(containerId, items), via);
   for (const it of items) await forgetLease(it.network.Name, it.lease);
   if (!networks) fs.rmSync(networkDownFile(containerId), { force: true });
 }
@@ -110,7 +112,10 @@ async function sweep(live?: Liveness): Promise<string[]> {
     // the shim's final teardown made the marker once it had undone everything (the usual exit):
     // only the leases are left to forget; else (a crash) the shim tears down now
     const down = networkDownFile(id);
-    if (!fs.existsSync(down)) await shimTeardown(teardownPlan(id, items));
+    if (!fs.existsSync(down)) {
+      const via = teardownVia();
+      if (via) await shimTeardown(teardownPlan(id, items), via);
+    }
     for (const it of items) await forgetLease(it.network.Name, it.lease);
     fs.rmSync(down, { force: true });
   }

@@ -84,11 +84,15 @@ export async function shimSetup(plan: NetworkPlan, target: number | string): Pro
   }
 }
 
-/** Remove what the plan's setup left outside the namespace (idempotent). */
-export async function shimTeardown(plan: NetworkPlan): Promise<void> {
+/**
+ * Remove what the plan's setup left outside the namespace (idempotent). `via`: the command to run
+ * the shim's teardown through (rootless: `skiff-shim netns ... --`, rootless-netns.ts teardownVia()).
+ */
+export async function shimTeardown(plan: NetworkPlan, via: string[] = []): Promise<void> {
+  const argv = via.length ? [shimPath(), ...via.slice(1), shimPath(), 'net', 'teardown'] : [shimPath(), 'net', 'teardown'];
   const file = await planFile(plan);
   try {
-    const child = childProcess().spawn(shimPath(), ['net', 'teardown', file], { stdio: ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim' });
+    const child = childProcess().spawn(argv[0]!, [...argv.slice(1), file], { stdio: ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim' });
     const io = collect(child);
     const code = await exited(child);
     if (code !== 0) throw shimError(io.err(), code);

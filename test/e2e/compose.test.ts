@@ -3,14 +3,14 @@
  * becomes healthy after a delay, a worker that waits for db's health and writes into a named volume.
  * up -d --wait → the host fetches the page; ps/logs/config/exec/run; up again changes nothing; an
  * edited environment recreates only that service; down keeps the volume, down -v removes it; nothing
- * of the project is left. Rootless: services cannot reach each other by name yet (rootless user
- * networks are branch net-rootless): that assertion is skipped there, the rest runs.
+ * of the project is left. Rootless: web publishes a port, so the project keeps the default network
+ * (pasta) and the name assertion is skipped; a project without ports resolves names rootless too.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isRootless, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
+import { isRootless, processes, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
 import { fetchText, freePort } from '../helpers/netns.js';
 
 function composeFile(image: string, port: number, marker: string): string {
@@ -113,7 +113,8 @@ describe('compose: up, ps, logs, exec, run, down', () => {
     assert.equal((await ok(['run', '--rm', '-T', '--no-deps', 'worker', 'cat', '/data/log'])).stdout, 'one\n');
     assert.equal(Object.keys(await ids()).length, 3);
     if (!isRootless()) {
-      // rootless: no user networks (name resolution) yet, branch net-rootless
+      // rootless: web publishes a port, which rootless user networks cannot forward yet: the project
+      // runs on the default network (pasta) and names do not resolve (see the rootless test below)
       // the services reach each other by service name over demo_default (db fetches web's page)
       // (as network.test.ts: the network's aardvark-dns may still be starting for the first lookups)
       const r = await ok(['exec', '-T', 'db', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web/ 2>/dev/null && break; sleep 0.3; done']);
@@ -159,5 +160,20 @@ describe('compose: up, ps, logs, exec, run, down', () => {
     assert.equal(f.code, 1, f.stderr);
     assert.equal((await skiff(['ps', '-aq'], { store })).stdout, '');
     assert.doesNotMatch((await skiff(['network', 'ls', '--format', '{{.Name}}'], { store })).stdout, /badproj/);
+  });
+
+  test('a project without published ports: the services reach each other by name (rootless too)', async () => {
+    const f = path.join(dir, 'names.yaml');
+    fs.writeFileSync(f, `services:\n  web:\n    image: ${image}\n    command: ["sh", "-c", "mkdir -p /w && echo by-service-name >/w/index.html && exec httpd -f -p 80 -h /w"]\n  client:\n    image: ${image}\n    command: ["sleep", "1000"]\n`);
+    await ok(['-f', f, '-p', 'names', 'up', '-d']);
+    const r = await ok(['-f', f, '-p', 'names', 'exec', '-T', 'client', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web/ 2>/dev/null && break; sleep 0.3; done']);
+    assert.equal(r.stdout, 'by-service-name\n');
+    await ok(['-f', f, '-p', 'names', 'down', '-t', '0']);
+    assert.equal((await skiff(['ps', '-aq'], { store })).stdout, '');
+    assert.doesNotMatch((await skiff(['network', 'ls', '--format', '{{.Name}}'], { store })).stdout, /names_default/);
+    // rootless: the rootless network namespace's holder goes with the last container in it
+    const holder = (): string[] => processes((c) => c.includes(`netns ${path.join(store.runroot, 'netns')} `));
+    await until('the holder gone', async () => (holder().length === 0 ? true : undefined), 15_000).catch(() => undefined);
+    assert.deepEqual(holder(), []);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Build steps and the network, as Docker's: a RUN step gets the default network (a bridge rootful,
  * pasta rootless) and reaches a server the test runs on the host (the bridge gateway rootful, the
- * host's loopback through pasta's gateway mapping rootless); `RUN --network=none` and
+ * host's loopback through pasta's gateway mapping rootless: the step's default gateway); `RUN --network=none` and
  * `build --network none` have no route. After the build no lease, link or process of the step is
  * left. Traffic goes only to loopback and the test's own bridge gateway.
  */
@@ -13,11 +13,7 @@ import path from 'node:path';
 import { isRootless, processes, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
 import { hostLinks, hostServer } from '../helpers/netns.js';
 
-// rootless: the step's plan (pasta) reaches the shim but the step comes up with loopback only; not
-// found in time, so rootless builds keep RUN without a network for now (src/builder/run.ts)
-const skip = isRootless() && 'rootless RUN steps get no network yet (pasta for build steps: open in issue 13)';
-
-describe('build RUN networking', { skip }, () => {
+describe('build RUN networking', () => {
   let store: TempStore;
   let image: string;
   let ctx: string;

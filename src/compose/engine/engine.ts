@@ -16,7 +16,7 @@ import { SkiffError } from '../../errors.js';
 import { paths } from '../../config.js';
 import { withLock } from '../../store/lock.js';
 import type { Project, Service } from '../model.js';
-import { createOptionsFor, serviceImage, serviceNetworks, type ConvertOptions } from './convert.js';
+import { createOptionsFor, serviceImage, type ConvertOptions } from './convert.js';
 import { existingOf, L, COMPOSE_VERSION, type Existing } from './labels.js';
 import { dependencyOrder, planUp, selectServices, stopOrder, type Action, type UpPlan } from './plan.js';
 
@@ -29,9 +29,12 @@ export interface Reporter {
 
 const containerId = (name: string): string => `Container ${name}`;
 
-/** Whether containers may join the project's own networks: rootless containers have the default (pasta) network only for now (branch net-rootless adds rootless user networks). */
-export function userNetworksAvailable(): boolean {
-  return !paths().rootless;
+/**
+ * Whether the services join the project's networks. Rootless: in the rootless network namespace, which
+ * cannot forward published ports yet: a project that publishes ports keeps the default network (pasta).
+ */
+export function userNetworksFor(project: Project): boolean {
+  return !paths().rootless || !Object.values(project.services).some((s) => s.ports.length > 0);
 }
 
 /** A project's containers (one-off `run` containers too), from their labels; every project's without a name (`ls`). */
@@ -83,7 +86,6 @@ async function ensureNetworks(project: Project, services: string[], r: Reporter,
       if (!readNetwork(n.name)) throw new SkiffError('ENONETWORK', `network ${n.name} declared as external, but could not be found`, 1);
       continue;
     }
-    if (!userNetworksAvailable()) continue;
     if (readNetwork(n.name)) continue;
     if (n.driver && n.driver !== 'bridge') throw new SkiffError('EINVAL', `network ${key}: driver ${JSON.stringify(n.driver)} is not supported by skiff (bridge only)`, 1);
     const cfg = n.ipam?.config[0];
@@ -341,15 +343,15 @@ async function converge(project: Project, o: UpOptions, r: Reporter, made: Made)
     services: o.services ?? [], noDeps: o.noDeps ?? false, forceRecreate: o.forceRecreate ?? false, noRecreate: o.noRecreate ?? false, scale: o.scale ?? {}, imageIds,
   });
   const conv: ConvertOptions = {
-    userNetworks: userNetworksAvailable(),
+    userNetworks: userNetworksFor(project),
     containerOfService: (svc) => {
       const first = plan.services[svc]?.actions.find((a) => a.kind !== 'remove');
       if (first) return 'name' in first ? first.name : first.container.name;
       return existing.find((c) => c.service === svc && !c.oneoff)?.name;
     },
   };
-  if (!conv.userNetworks && order.some((n) => project.services[n]!.networkMode === undefined && serviceNetworks(project, project.services[n]!).length)) {
-    r.warn('rootless: skiff has no user networks for rootless containers yet: the services run on the default network (pasta), and do not reach each other by name');
+  if (!conv.userNetworks) {
+    r.warn('rootless: a service publishes ports, which rootless user networks cannot forward yet: the services run on the default network (pasta), and do not reach each other by name');
   }
   const { stopContainer } = await import('../../container/lifecycle.js');
   const { findContainer } = await import('../../store/containers.js');
@@ -572,7 +574,7 @@ export async function createOneOff(project: Project, service: string, o: RunOpti
       const name = o.name ?? oneOffContainerName(project.name, service, newContainerId());
       const current = await projectContainers(project.name);
       const conv: ConvertOptions = {
-        userNetworks: userNetworksAvailable(),
+        userNetworks: userNetworksFor(project),
         containerOfService: (svc) => current.find((c) => c.existing.service === svc && !c.existing.oneoff)?.existing.name,
         run: o.run,
       };

@@ -15,6 +15,7 @@ export default defineCommand({
     timeout: { type: 'int', alias: 't', describe: 'Specify a shutdown timeout in seconds' },
   },
   userns: true,
+  netns: async () => (await import('../../../network/rootless-netns.js')).netnsRunning(),
   handler: (o, _a, ctx) =>
     composeExit(async () => {
       const project = await loadFromContext(ctx);

@@ -12,6 +12,7 @@ export default defineCommand({
     filter: { type: 'string', repeat: true, describe: 'Provide filter values (until=<timestamp or duration>, label=<key>[=<value>])' },
   },
   userns: true,
+  netns: async () => (await import('../../../network/rootless-netns.js')).netnsRunning(),
   handler: async (o) => {
     if (!(await confirmed(o.force, 'WARNING! This will remove all stopped containers.'))) return;
     const [{ pruneContainers }, { humanSize }] = await Promise.all([import('../../../container/lifecycle.js'), import('../../../lib/units.js')]);

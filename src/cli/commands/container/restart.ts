@@ -15,6 +15,10 @@ export default defineCommand({
     latest: latestOption(),
     time: { alias: ['t', 'timeout'], type: 'int', describe: 'Seconds to wait before killing the container (default: its --stop-timeout, else 10)' },
   },
+  netns: async (o, { container }) => {
+    const m = await import('../../../network/rootless-netns.js');
+    return o.all || o.latest ? m.netnsRunning() : m.onUserNetworks(container);
+  },
   handler: async (o, { container }, ctx) => {
     const refs = await targets(o, container, ctx.invokedAs);
     const { restartContainer } = await import('../../../container/lifecycle.js');

@@ -19,6 +19,10 @@ export default defineCommand({
     volumes: { alias: 'v', type: 'boolean', default: false, describe: 'Remove anonymous volumes associated with the container' },
   },
   userns: true,
+  netns: async (o, { container }) => {
+    const m = await import('../../../network/rootless-netns.js');
+    return m.netnsRunning() && (o.all || o.latest || m.onUserNetworks(container));
+  },
   handler: async (o, { container }, ctx) => {
     const refs = await targets(o, container, ctx.invokedAs);
     const { removeContainer } = await import('../../../container/lifecycle.js');

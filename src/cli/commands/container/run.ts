@@ -12,6 +12,7 @@ export default defineCommand({
   options: RUN_OPTIONS,
   passthrough: true,
   codeCache: true,
+  netns: async (o) => (await import('../../../network/rootless-netns.js')).namesUserNetwork(o.network ?? []),
   handler: async (o, { image, command }, ctx) => {
     if (o.tty && o.interactive && !o.detach) (await import('../../tty.js')).refuseTtyWithoutTerminal();
     const [{ createContainer }, { runCreated }, { pullToStderr }, { withCidFile }] = await Promise.all([

@@ -18,6 +18,10 @@ export default defineCommand({
     attach: { alias: 'a', type: 'boolean', default: false, describe: 'Attach STDOUT/STDERR and forward signals' },
     interactive: { alias: 'i', type: 'boolean', default: false, describe: "Attach container's STDIN" },
   },
+  netns: async (o, { container }) => {
+    const m = await import('../../../network/rootless-netns.js');
+    return o.all || o.latest || o.filter.length ? m.netnsRunning() : m.onUserNetworks(container);
+  },
   handler: async (o, { container }, ctx) => {
     const refs = await targets(o, container, ctx.invokedAs, ['created', 'exited']);
     const { startAttached, startDetached } = await import('../../../container/lifecycle.js');

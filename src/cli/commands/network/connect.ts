@@ -11,6 +11,7 @@ export default defineCommand({
     alias: { type: 'string', repeat: true, describe: 'Add network-scoped alias for the container' },
     ip: { type: 'string', describe: 'IPv4 address (e.g., 172.30.100.104)' },
   },
+  netns: async (_o, a) => (await import('../../../network/rootless-netns.js')).namesUserNetwork([a.network]),
   handler: async (o, a) => {
     const { connectNetwork } = await import('../../../container/network.js');
     await sweepNetworks();

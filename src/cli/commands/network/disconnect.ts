@@ -10,6 +10,7 @@ export default defineCommand({
   options: {
     force: { alias: 'f', type: 'boolean', default: false, describe: 'Force the container to disconnect from a network' },
   },
+  netns: async (_o, a) => (await import('../../../network/rootless-netns.js')).namesUserNetwork([a.network]),
   handler: async (_o, a) => {
     const { disconnectNetwork } = await import('../../../container/network.js');
     await sweepNetworks();
