@@ -136,6 +136,7 @@ async function runIn(s: RunStep, f: SpecFiles, id: string, plan: NetworkPlan | u
   const spec = buildSpec({ rec, user, env: s.env, security: parseSecurityOpts([]), files: f, lower, cgroups });
   spec.skiff.dieWithParent = true; // a killed build takes its RUN with it
   delete spec.skiff.events; // a build step is no container of the store: no events (as BuildKit's)
+  delete spec.skiff.monitor.logFile; // nor a container log: its output goes to the build's progress
   if (plan) spec.skiff.network = plan;
   await fsp.writeFile(path.join(s.dir, 'bundle', 'config.json'), JSON.stringify(spec));
   // mount targets and the parents made for them, deepest first
