@@ -74,7 +74,10 @@ tally() {
   echo "test: $1: $p passed, $((${f:-0} + ${c:-0})) failed, ${s:-0} skipped"
 }
 # spec reporter for people, TAP to a file for the tally
-reporters() { echo --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination="$1"; }
+# A test file that hangs fails after FILE_TIMEOUT ms (node's --test-timeout bounds each file's process)
+# instead of holding the run until CI's own limit kills everything; a file takes 4 minutes at most today.
+FILE_TIMEOUT=${SKIFF_TEST_FILE_TIMEOUT:-1200000}
+reporters() { echo --test-timeout="$FILE_TIMEOUT" --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination="$1"; }
 
 # test_files DIR...: the test files to run (all of them, or those SKIFF_TEST_ONLY names)
 test_files() {

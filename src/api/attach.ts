@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import { FrameReader } from '../container/attach.js';
-import { fixedNano, openForNextStart, readLogs, rfc3339ToNs, type LogsOptions } from '../container/logs.js';
+import { fixedNano, openForNextStart, readLogs, rfc3339ToNs, type LogsOptions, type StartLog } from '../container/logs.js';
 import { containerState } from '../container/state.js';
 import { containerFiles, readContainer, readStartState, type ContainerRecord } from '../store/containers.js';
 import { frame } from './http.js';
@@ -57,26 +57,49 @@ function connectMonitor(rec: ContainerRecord): Promise<net.Socket | undefined> {
 }
 
 /**
- * Attach until the container exits or the client goes: output as `sel` says; the client's bytes
- * (`input`, when asked for stdin) to the container's stdin.
+ * Where an attach starts, taken before the client hears back (the 101 or the reply's headers):
+ * `docker run` starts the container as soon as it has that answer, so a start made then is the one
+ * to follow, not one to wait past. For a container not running: its log opened now and its last start.
  */
-export async function attachStream(rec: ContainerRecord, sel: StreamSelection & { stdin: boolean }, sink: Sink, input?: NodeJS.ReadableStream): Promise<void> {
-  const useStdin = sel.stdin && rec.Config.OpenStdin && input !== undefined;
+export interface AttachPoint {
+  running: boolean;
+  from?: StartLog | undefined;
+  before?: string | undefined;
+}
+
+export async function attachPoint(rec: ContainerRecord): Promise<AttachPoint> {
   const st = containerState(rec);
-  if (st.Running && !st.Restarting) {
+  if (st.Running && !st.Restarting) return { running: true };
+  const before = readStartState(rec.Id)?.StartedAt;
+  // opened before the start, so that a --rm container that runs, exits and is removed between two
+  // looks is still read to its end
+  const from = rec.HostConfig.LogConfig?.Type !== 'none' ? await openForNextStart(rec.Id) : undefined;
+  return { running: false, from, before };
+}
+
+/**
+ * Attach until the container exits or the client goes: output as `sel` says; the client's bytes
+ * (`input`, when asked for stdin) to the container's stdin. `at` is attachPoint's, taken before the reply.
+ */
+export async function attachStream(
+  rec: ContainerRecord, at: AttachPoint, sel: StreamSelection & { stdin: boolean }, sink: Sink, input?: NodeJS.ReadableStream,
+): Promise<void> {
+  const useStdin = sel.stdin && rec.Config.OpenStdin && input !== undefined;
+  if (at.running) {
     const mon = await connectMonitor(rec);
     if (mon) return pipeMonitor(rec, mon, sel, sink, useStdin ? input : undefined, true);
+    sink.end(); // it stopped in between: nothing more to attach to
+    return;
   }
-  // not started yet (or between restarts): wait for the next start, then follow its log, opened now so
-  // that a --rm container that runs, exits and is removed between two looks is still read to its end
+  // not started yet (or between restarts): wait for the next start, then follow its log
+  const { from, before } = at;
   const logged = rec.HostConfig.LogConfig?.Type !== 'none';
-  const from = logged ? await openForNextStart(rec.Id) : undefined;
-  const before = readStartState(rec.Id)?.StartedAt;
   let started: string | undefined;
   for (;;) {
     if (sink.closed() || !readContainer(rec.Id)) {
       if (from && !sink.closed()) break; // gone already: what it wrote is in the open file
       await from?.fd.close();
+      sink.end();
       return;
     }
     started = readStartState(rec.Id)?.StartedAt;

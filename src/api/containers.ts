@@ -12,7 +12,7 @@ import { parseSignal } from '../container/signals.js';
 import { containerState } from '../container/state.js';
 import { SkiffError } from '../errors.js';
 import { findContainer, readStartState } from '../store/containers.js';
-import { attachStream, streamLogs } from './attach.js';
+import { attachPoint, attachStream, streamLogs } from './attach.js';
 import { createOptionsFromApi } from './convert.js';
 import { ApiError, noContent, queryBool, queryFilters, queryInt, readJson, sendJson } from './http.js';
 import type { Route } from './router.js';
@@ -177,10 +177,11 @@ export const containerRoutes: Route[] = [
       const rec = findContainer(params[0]!);
       const sel = { stdout: queryBool(query, 'stdout'), stderr: queryBool(query, 'stderr'), stdin: queryBool(query, 'stdin') };
       if (!queryBool(query, 'stream') && !queryBool(query, 'logs')) throw new ApiError(400, 'attach: stream or logs must be set');
+      const at = await attachPoint(rec);
       const h = hijack(streamType(rec.Config.Tty));
-      if (h) return attachStream(rec, sel, h.sink, h.input);
+      if (h) return attachStream(rec, at, sel, h.sink, h.input);
       res.writeHead(200, { 'Content-Type': streamType(rec.Config.Tty) });
-      await attachStream(rec, sel, sink(), req);
+      await attachStream(rec, at, sel, sink(), req);
       res.end();
     },
   },

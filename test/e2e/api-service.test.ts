@@ -64,9 +64,10 @@ function raw(sock: string, request: string | Buffer): Promise<string> {
   });
 }
 
+/** A client command; one that hangs is killed after two minutes (it then fails with signal SIGTERM). */
 function run(cmd: string, args: string[], env: Record<string, string>, input?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
