@@ -30,6 +30,9 @@ export interface StreamSelection {
   timestamps?: boolean;
 }
 
+/** Docker's log/attach/exec content types: raw with a tty, multiplexed frames otherwise. */
+export const streamType = (tty: boolean): string => (tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The bytes of one output chunk for a client: a frame, or the raw bytes with a tty. */

@@ -2,9 +2,12 @@
 import { createContainer } from '../container/create.js';
 import type { PullFn } from '../image/progress.js';
 import {
-  killContainer, removeContainer, renameContainerTo, restartContainer, startDetached, stopContainer, waitContainerCondition,
-  type WaitCondition,
+  killContainer, pauseContainer, pruneContainers, removeContainer, renameContainerTo, restartContainer, startDetached, stopContainer,
+  unpauseContainer, waitContainerCondition, type WaitCondition,
 } from '../container/lifecycle.js';
+import { containerChanges, exportContainer } from '../builder/changes.js';
+import { resizeTerminal } from '../container/attach.js';
+import { updateContainer } from '../container/update.js';
 import { containerSummaries, inspectContainer } from '../container/list.js';
 import { parseLogTime, parseTail } from '../container/logs.js';
 import { topProcesses } from '../container/procs.js';
@@ -12,8 +15,11 @@ import { parseSignal } from '../container/signals.js';
 import { containerState } from '../container/state.js';
 import { SkiffError } from '../errors.js';
 import { findContainer, readStartState } from '../store/containers.js';
-import { attachPoint, attachStream, streamLogs } from './attach.js';
-import { createOptionsFromApi } from './convert.js';
+import { attachPoint, attachStream, streamLogs, streamType } from './attach.js';
+import { archiveRoutes } from './archive.js';
+import { createOptionsFromApi, updateOptionsFromApi } from './convert.js';
+import { execRoutes } from './exec.js';
+import { statsRoutes } from './stats.js';
 import { ApiError, noContent, queryBool, queryFilters, queryInt, readJson, sendJson } from './http.js';
 import type { Route } from './router.js';
 
@@ -28,8 +34,6 @@ const unclaimedStart = new Map<string, string | undefined>();
 
 const notModified = (res: Parameters<Route['handle']>[0]['res']): void => noContent(res, 304);
 
-/** Docker's log/attach content types: raw with a tty, multiplexed frames otherwise. */
-export const streamType = (tty: boolean): string => (tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
 
 /** `since`/`until` of logs: Unix seconds (0: none). */
 function logTime(q: URLSearchParams, key: 'since' | 'until', now: number): bigint | undefined {
@@ -43,7 +47,7 @@ const noPull: PullFn = async (ref) => {
   throw new ApiError(404, `No such image: ${ref}`);
 };
 
-export const containerRoutes: Route[] = [
+const coreRoutes: Route[] = [
   {
     method: 'POST', path: /^\/containers\/create$/,
     handle: async ({ req, res, query }) => {
@@ -185,4 +189,61 @@ export const containerRoutes: Route[] = [
       res.end();
     },
   },
+  {
+    method: 'POST', path: /^\/containers\/([^/]+)\/pause$/,
+    handle: async ({ res, params }) => {
+      await pauseContainer(findContainer(params[0]!));
+      noContent(res);
+    },
+  },
+  {
+    method: 'POST', path: /^\/containers\/([^/]+)\/unpause$/,
+    handle: async ({ res, params }) => {
+      await unpauseContainer(findContainer(params[0]!));
+      noContent(res);
+    },
+  },
+  {
+    method: 'POST', path: /^\/containers\/prune$/,
+    handle: async ({ res, query }) => {
+      const r = await pruneContainers(queryFilters(query));
+      sendJson(res, 200, { ContainersDeleted: r.deleted, SpaceReclaimed: r.reclaimed });
+    },
+  },
+  {
+    method: 'GET', path: /^\/containers\/([^/]+)\/changes$/,
+    handle: ({ res, params }) => sendJson(res, 200, containerChanges(params[0]!)),
+  },
+  {
+    method: 'GET', path: /^\/containers\/([^/]+)\/export$/,
+    handle: async ({ res, params }) => {
+      await exportContainer(params[0]!, () => {
+        res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+        return res;
+      });
+      res.end();
+    },
+  },
+  {
+    // a tty container's terminal size (its monitor's pty); accepted and nothing done without one
+    method: 'POST', path: /^\/containers\/([^/]+)\/resize$/,
+    handle: ({ res, params, query }) => {
+      const rec = findContainer(params[0]!);
+      const [h, w] = [queryInt(query, 'h') ?? 0, queryInt(query, 'w') ?? 0];
+      if (h < 0 || w < 0 || h > 65535 || w > 65535) throw new ApiError(400, `invalid size ${h}x${w}`);
+      if (rec.Config.Tty && h && w) resizeTerminal(rec, h, w);
+      noContent(res, 200);
+    },
+  },
+  {
+    method: 'POST', path: /^\/containers\/([^/]+)\/update$/,
+    handle: async ({ req, res, params }) => {
+      const o = updateOptionsFromApi(await readJson(req));
+      const warnings: string[] = [];
+      await updateContainer(findContainer(params[0]!), o, (w) => warnings.push(w));
+      sendJson(res, 200, { Warnings: warnings });
+    },
+  },
 ];
+
+export const containerRoutes: Route[] = [...coreRoutes, ...execRoutes, ...archiveRoutes, ...statsRoutes];

@@ -4,6 +4,7 @@
  * type-checked here: a wrong type is a 400, never a crash further down.
  */
 import type { CreateOptions } from '../container/create.js';
+import type { UpdateOptions } from '../container/update.js';
 import { ApiError } from './http.js';
 
 type Json = Record<string, unknown>;
@@ -18,6 +19,14 @@ function str(v: unknown, what: string): string | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   if (typeof v !== 'string') throw new ApiError(400, `${what}: want a string`);
   return v;
+}
+
+/** A RestartPolicy ({Name, MaximumRetryCount}) as `--restart` takes it; undefined without a name. */
+function restartSpec(v: unknown): string | undefined {
+  const r = obj(v, 'RestartPolicy');
+  const name = str(r.Name, 'RestartPolicy.Name');
+  const retries = num(r.MaximumRetryCount, 'RestartPolicy.MaximumRetryCount');
+  return name && name === 'on-failure' && retries ? `on-failure:${retries}` : name;
 }
 
 /** HostConfig.PortBindings ({"80/tcp": [{HostIp, HostPort}]}) as the CLI's -p values. */
@@ -91,9 +100,7 @@ export function createOptionsFromApi(body: Json, q: URLSearchParams): CreateOpti
   const hc = obj(body.HostConfig, 'HostConfig');
   const image = str(body.Image, 'Image');
   if (!image) throw new ApiError(400, 'config.Image: an image is required');
-  const restart = obj(hc.RestartPolicy, 'HostConfig.RestartPolicy');
-  const restartName = str(restart.Name, 'RestartPolicy.Name');
-  const retries = num(restart.MaximumRetryCount, 'RestartPolicy.MaximumRetryCount');
+  const restart = restartSpec(hc.RestartPolicy);
   const log = obj(hc.LogConfig, 'HostConfig.LogConfig');
   const logOpts = Object.entries(obj(log.Config, 'LogConfig.Config')).map(([k, v]) => `${k}=${String(v)}`);
   const health = obj(body.Healthcheck, 'Healthcheck');
@@ -143,7 +150,7 @@ export function createOptionsFromApi(body: Json, q: URLSearchParams): CreateOpti
     labels: Object.entries(obj(body.Labels, 'Labels')).map(([k, v]) => `${k}=${String(v)}`),
     pull: 'never',
     ...(platform ? { platform } : {}),
-    ...(restartName ? { restart: restartName === 'on-failure' && retries ? `on-failure:${retries}` : restartName } : {}),
+    ...(restart ? { restart } : {}),
     ...(str(log.Type, 'LogConfig.Type') ? { logDriver: str(log.Type, 'LogConfig.Type') } : {}),
     logOpts,
     health: {
@@ -157,4 +164,25 @@ export function createOptionsFromApi(body: Json, q: URLSearchParams): CreateOpti
     ...(str(body.StopSignal, 'StopSignal') ? { stopSignal: str(body.StopSignal, 'StopSignal') } : {}),
     ...(num(body.StopTimeout, 'StopTimeout') !== undefined ? { stopTimeout: num(body.StopTimeout, 'StopTimeout') } : {}),
   };
+}
+
+/**
+ * The update body (HostConfig's resource fields, RestartPolicy) as `skiff update`'s options. Docker's
+ * client sends every field, the ones not given as 0 (or an empty policy name): those change nothing.
+ */
+export function updateOptionsFromApi(body: Json): UpdateOptions {
+  const n = (k: string): string | undefined => {
+    const v = num(body[k], k);
+    return v ? String(v) : undefined;
+  };
+  const s = (k: string): string | undefined => str(body[k], k);
+  const restart = restartSpec(body.RestartPolicy);
+  const nano = num(body.NanoCpus, 'NanoCpus');
+  const o: UpdateOptions = {
+    memory: n('Memory'), memorySwap: n('MemorySwap'), memoryReservation: n('MemoryReservation'), cpuShares: n('CpuShares'),
+    cpuPeriod: n('CpuPeriod'), cpuQuota: n('CpuQuota'), cpusetCpus: s('CpusetCpus'), cpusetMems: s('CpusetMems'), pidsLimit: n('PidsLimit'),
+    blkioWeight: n('BlkioWeight'), ...(nano ? { cpus: String(nano / 1e9) } : {}),
+    ...(restart ? { restart } : {}),
+  };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as UpdateOptions;
 }

@@ -54,15 +54,26 @@ export function noContent(res: ServerResponse, status = 204): void {
   res.end();
 }
 
+/**
+ * The bodies of upgrade requests (exec start with `Upgrade: tcp`): Node hands them over with the
+ * upgraded connection's first bytes, not as the request's stream; the server takes them off first.
+ */
+const upgradeBodies = new WeakMap<IncomingMessage, Buffer>();
+export const setUpgradeBody = (req: IncomingMessage, body: Buffer): void => void upgradeBodies.set(req, body);
+
 /** The request's body as JSON (an empty body is `{}`); 400 for anything else, 413 beyond MAX_JSON_BODY. */
 export async function readJson<T = Record<string, unknown>>(req: IncomingMessage): Promise<T> {
   if (Number(req.headers['content-length'] ?? 0) > MAX_JSON_BODY) throw new ApiError(413, `request body larger than ${MAX_JSON_BODY} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_JSON_BODY) throw new ApiError(413, `request body larger than ${MAX_JSON_BODY} bytes`);
-    chunks.push(c);
+  const upgraded = upgradeBodies.get(req);
+  if (upgraded) chunks.push(upgraded);
+  else {
+    for await (const c of req as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size > MAX_JSON_BODY) throw new ApiError(413, `request body larger than ${MAX_JSON_BODY} bytes`);
+      chunks.push(c);
+    }
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();
   if (!text) return {} as T;

@@ -14,7 +14,7 @@ import { SkiffError } from '../errors.js';
 import { skiffVersion } from '../lib/version.js';
 import type { Sink } from './attach.js';
 import { containerRoutes } from './containers.js';
-import { ApiError, sendError } from './http.js';
+import { ApiError, MAX_JSON_BODY, sendError, setUpgradeBody } from './http.js';
 import { imageRoutes } from './images.js';
 import { API_VERSION, dispatch, match, parseTarget, type Context, type Route } from './router.js';
 import { systemRoutes } from './system.js';
@@ -134,6 +134,34 @@ function socketSink(s: net.Socket): Sink {
   };
 }
 
+/**
+ * An upgrade request's body (Content-Length bytes: exec start's JSON) comes first on the connection:
+ * taken off (from `head`, then the socket) and kept for readJson; resolves with what follows it.
+ */
+function upgradeBody(req: IncomingMessage, socket: net.Socket, head: Buffer): Promise<Buffer> {
+  const len = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isInteger(len) || len <= 0) return Promise.resolve(head);
+  if (len > MAX_JSON_BODY) return Promise.reject(new ApiError(413, `request body larger than ${MAX_JSON_BODY} bytes`));
+  return new Promise((resolve, reject) => {
+    let got = head;
+    const done = (): boolean => {
+      if (got.length < len) return false;
+      socket.off('data', more);
+      socket.off('close', gone);
+      socket.pause();
+      setUpgradeBody(req, got.subarray(0, len));
+      resolve(got.subarray(len));
+      return true;
+    };
+    const more = (d: Buffer): void => void ((got = Buffer.concat([got, d])), done());
+    const gone = (): void => reject(new ApiError(400, 'the connection closed before the request body ended'));
+    if (done()) return;
+    socket.on('data', more);
+    socket.once('close', gone);
+    socket.resume();
+  });
+}
+
 function handle(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: net.Socket; head: Buffer }): void {
   res.setHeader('Api-Version', API_VERSION);
   res.setHeader('Docker-Experimental', 'false');
@@ -183,7 +211,10 @@ export async function serve(o: ServiceOptions): Promise<void> {
     const res = new http.ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket);
-    handle(req, res, { socket, head });
+    void upgradeBody(req, socket, head).then(
+      (rest) => handle(req, res, { socket, head: rest }),
+      (e: unknown) => sendError(res, e),
+    );
   });
   // garbage on the socket: a 400 and the connection closed, nothing else
   server.on('clientError', (_e, socket: net.Socket) => {

@@ -19,11 +19,14 @@ export const systemRoutes: Route[] = [
   {
     // the store's event log (src/store/events.ts), as `skiff events` reads it: since/until, filters; no until: followed while the client stays
     method: 'GET', path: /^\/events$/,
-    handle: async ({ query, sink, closed }) => {
+    handle: async ({ res, query, sink, closed }) => {
       const [{ eventLine, parseEventFilters, streamEvents }, { parseLogTime }] = await Promise.all([import('../store/events.js'), import('../container/logs.js')]);
       const now = Date.now();
       const time = (k: 'since' | 'until'): bigint | undefined => (query.get(k) ? parseLogTime(k, query.get(k)!, now) : undefined);
       const events = streamEvents({ filters: parseEventFilters(queryFilters(query)), since: time('since'), until: time('until'), stop: closed });
+      // the headers at once (Docker's): clients (docker stats) wait for them before they go on
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.flushHeaders();
       const out = sink('application/json');
       for await (const m of events) if (!out.write(Buffer.from(eventLine(m)))) await out.drain();
       out.end();

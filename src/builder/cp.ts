@@ -45,6 +45,8 @@ export interface CpOptions {
   followLink: boolean;
   /** a running container's root opened by the caller (rootless: as the user, before entering skiff's namespace) */
   liveRoot?: { pid: number; dir: string };
+  /** an archive into a container: refuse to replace a directory by a non-directory or the reverse (the Engine API's noOverwriteDirNonDir) */
+  noOverwriteDirNonDir?: boolean;
 }
 
 /** A path of a container resolved for reading or writing: the tree holding it and a writer for it. */
@@ -264,6 +266,7 @@ export async function copyToContainer(src: string, ref: string, dest: string, o:
         const w = target.writer;
         w.ensureDir(e?.st.isDirectory() ? target.rel : path.posix.dirname(target.rel) === '.' ? '' : path.posix.dirname(target.rel));
         if (e?.st.isDirectory()) {
+          if (contents && o.noOverwriteDirNonDir) refuseDirNonDir(from, hostRel, target.tree, target.rel);
           if (contents) for (const n of from.children(hostRel)) w.copyTree(from, joinRel(hostRel, n), joinRel(target.rel, n), own);
           else w.copyTree(from, hostRel, joinRel(target.rel, name), own);
         } else {
@@ -277,4 +280,63 @@ export async function copyToContainer(src: string, ref: string, dest: string, o:
     host?.close();
     if (stage) await removeTree(stage);
   }
+}
+
+/** noOverwriteDirNonDir: an entry of `from` that would replace a directory of `to` by a non-directory, or the reverse, is refused. */
+function refuseDirNonDir(from: Tree, fromRel: string, to: Tree, toRel: string): void {
+  for (const n of from.children(fromRel)) {
+    const [f, t] = [joinRel(fromRel, n), joinRel(toRel, n)];
+    const src = from.entry(f);
+    const dst = to.entry(t);
+    if (!src || !dst) continue;
+    if (src.st.isDirectory() !== dst.st.isDirectory()) {
+      throw new SkiffError('EINVAL', dst.st.isDirectory()
+        ? `cannot overwrite directory "/${t}" with non-directory "/${t}"`
+        : `cannot overwrite non-directory "/${t}" with directory "/${t}"`, 1);
+    }
+    if (src.st.isDirectory()) refuseDirNonDir(from, f, to, t);
+  }
+}
+
+/** A container path as Docker's archive endpoints describe it (the X-Docker-Container-Path-Stat header). */
+export interface PathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode: permission bits and Go's type bits */
+  mode: number;
+  mtime: string;
+  /** a symlink's target resolved inside the container ('' otherwise) */
+  linkTarget: string;
+}
+
+/** Go's os.FileMode of an lstat: the permission bits, setuid/setgid/sticky and type as Go's high bits. */
+function goFileMode(st: fs.Stats): number {
+  let m = st.mode & 0o777;
+  const bit = (n: number): void => void (m += 2 ** n);
+  if (st.mode & 0o4000) bit(23);
+  if (st.mode & 0o2000) bit(22);
+  if (st.mode & 0o1000) bit(20);
+  if (st.isDirectory()) bit(31);
+  else if (st.isSymbolicLink()) bit(27);
+  else if (st.isBlockDevice()) bit(26);
+  else if (st.isCharacterDevice()) (bit(26), bit(21));
+  else if (st.isFIFO()) bit(25);
+  else if (st.isSocket()) bit(24);
+  return m;
+}
+
+/**
+ * Docker's stat of container path `p` (the symlinks above its last component followed inside the
+ * root, the last one not: a link is described as a link, with its target resolved inside the
+ * root); undefined when nothing is there.
+ */
+export async function statContainerPath(ref: string, p: string): Promise<PathStat | undefined> {
+  const abs = p.startsWith('/') ? p : `/${p}`;
+  return withContainer(ref, { archive: false, followLink: false }, async (c) => {
+    const at = c.locate(abs, endsSep(abs));
+    const e = at.tree.entry(at.rel);
+    if (!e) return undefined;
+    const linkTarget = e.st.isSymbolicLink() ? `/${c.locate(abs, true).rel}` : '';
+    return { name: endsDot(abs) ? '.' : base(abs) || '/', size: e.st.size, mode: goFileMode(e.st), mtime: e.st.mtime.toISOString(), linkTarget };
+  }, false);
 }

@@ -90,14 +90,7 @@ export async function attachContainer(rec: ContainerRecord, o: AttachOptions): P
     }
   }
   const resize = (): void => {
-    const mon = readMonitor(rec.Id);
-    if (!mon || !process.stdout.rows) return;
-    try {
-      fs.writeFileSync(containerFiles(rec.Id).winsize, `${process.stdout.rows} ${process.stdout.columns}\n`);
-      process.kill(mon.monitorPid, 'SIGWINCH');
-    } catch {
-      /* the container is gone */
-    }
+    if (process.stdout.rows) resizeTerminal(rec, process.stdout.rows, process.stdout.columns);
   };
   if (tty && process.stdout.isTTY) {
     resize();
@@ -143,4 +136,16 @@ export async function attachContainer(rec: ContainerRecord, o: AttachOptions): P
   for (const [sig, h] of proxies) process.off(sig, h);
   if (detached) return 0;
   return readExit(rec.Id)?.exitCode ?? containerState(rec).ExitCode;
+}
+
+/** A tty container's terminal size (the winsize file, then SIGWINCH to its monitor); nothing when it is not running. */
+export function resizeTerminal(rec: ContainerRecord, rows: number, cols: number): void {
+  const mon = readMonitor(rec.Id);
+  if (!mon) return;
+  try {
+    fs.writeFileSync(containerFiles(rec.Id).winsize, `${rows} ${cols}\n`);
+    process.kill(mon.monitorPid, 'SIGWINCH');
+  } catch {
+    /* the container is gone */
+  }
 }

@@ -13,6 +13,7 @@ import { childProcess } from '../lib/lazy.js';
 import { mark } from '../lib/trace.js';
 import { native, shimPath } from '../native.js';
 import os from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { makeStagingDir, pidAlive, removeTree, writeFileAtomic } from '../store/atomic.js';
 import {
   activeHealthcheck, containerFiles, findContainer, listContainers, markStopped, readContainer, readMonitor, readStartState,
@@ -211,12 +212,29 @@ function processFor(spec: OciSpec, o: { args: string[]; tty?: boolean; env?: str
 }
 
 /** `exec`: the shim joins the container's namespaces. Never returns (`beforeExecve`: as for startAttached). */
-export async function execInContainer(
-  ref: string,
-  opts: { args: string[]; tty: boolean; interactive: boolean; env: string[]; envFile?: string[]; user?: string; workdir?: string; privileged: boolean },
-  beforeExecve: () => void,
-): Promise<never> {
-  const rec = findContainer(ref);
+/** What `exec` runs: the command line and the options of `skiff exec` (and of the API's exec create). */
+export interface ExecOptions {
+  args: string[];
+  tty: boolean;
+  interactive: boolean;
+  env: string[];
+  envFile?: string[];
+  user?: string;
+  workdir?: string;
+  privileged: boolean;
+}
+
+/** An exec ready to run: the shim's command line (`skiff-shim exec PID FILE`) and its staging dir. */
+export interface PreparedExec {
+  args: string[];
+  dir: string;
+}
+
+/**
+ * The process object of an exec (the container's process with the exec's command, env, cwd, user,
+ * capabilities and cgroups), written to a staging dir; the container must be running and not paused.
+ */
+export async function prepareExec(rec: ContainerRecord, opts: ExecOptions): Promise<PreparedExec> {
   const st = containerState(rec);
   if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `container ${rec.Id} is not running`);
   if (st.Paused) throw new SkiffError('ESTATE', `container ${rec.Id} is paused, unpause the container before exec`, 1);
@@ -239,13 +257,29 @@ export async function execInContainer(
   // Docker's exec --privileged: every capability for the process, as `run --privileged` gives them
   // (the container's mounts and seccomp profile stay what they are)
   if (opts.privileged) proc.capabilities = resolveCapabilities({ privileged: true, user: proc.user.uid });
-  // The process file lives in a staging dir named after this pid; execve keeps the pid, so a
-  // later sweep removes it once the exec session is over.
   const dir = await makeStagingDir('exec');
   const file = path.join(dir, 'process.json');
   await fsp.writeFile(file, JSON.stringify(proc));
+  return { args: ['skiff-shim', 'exec', String(st.Pid), file], dir };
+}
+
+/** `exec` in the foreground: this process becomes the shim, which runs the process on our stdio. */
+export async function execInContainer(ref: string, opts: ExecOptions, beforeExecve: () => void): Promise<never> {
+  const p = await prepareExec(findContainer(ref), opts);
+  // The process file lives in a staging dir named after this pid; execve keeps the pid, so a
+  // later sweep removes it once the exec session is over.
   beforeExecve();
-  return native().execve(shimPath(), ['skiff-shim', 'exec', String(st.Pid), file], envArray());
+  return native().execve(shimPath(), p.args, envArray());
+}
+
+/**
+ * `exec` as a child of this process (the Engine API's exec start): the shim with pipes for stdin
+ * (when `stdin`), stdout and stderr (a tty's output comes on stdout); its staging dir goes when it exits.
+ */
+export function spawnExec(p: PreparedExec, stdin: boolean): ChildProcess {
+  const child = childProcess().spawn(shimPath(), p.args.slice(1), { argv0: p.args[0], stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  child.once('close', () => void removeTree(p.dir).catch(() => undefined));
+  return child;
 }
 
 /** The container's environment with the exec's NAME=VALUE entries (userEnv's) over it. */

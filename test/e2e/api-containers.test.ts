@@ -1,0 +1,208 @@
+/**
+ * The container half of the Engine API (`skiff system service`) through Debian's real `docker`
+ * client with DOCKER_HOST at the service: exec (output, exit code, -e/-w/-u, -i with stdin, -d), cp
+ * both ways (the archive endpoints), stats --no-stream, pause/unpause, container prune, diff,
+ * export; plus raw requests for exec inspect and the archive stat header. Rootful and rootless.
+ * Containers use `--network none`: nothing here needs a network.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { raw, run, startService, type Service } from '../helpers/api-service.js';
+import { fixtures, isRootless, tempStore, until, type RunResult, type TempStore } from '../helpers/fixtures.js';
+import { storeMounts, storeProcessesSettled } from '../helpers/leftovers.js';
+
+/** whether containers get a cgroup of their own (rootless: only in a delegated one, scripts/test.sh) */
+const ownCgroups = !isRootless() || (process.env.SKIFF_TEST_CGROUP ?? '') !== '';
+
+/** A request on the socket with a JSON body. */
+const request = (method: string, target: string, body?: unknown): string => {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  return `${method} /v1.41${target} HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
+};
+
+const jsonBody = <T>(reply: string): T => JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as T;
+
+describe('system service: container endpoints through the docker client', () => {
+  let store: TempStore;
+  let svc: Service;
+  let image: string;
+  let env: Record<string, string>;
+  let host: string;
+  const docker = (args: string[], input?: string): Promise<RunResult> => run('docker', args, env, input);
+
+  before(async () => {
+    store = await tempStore();
+    image = fixtures().images.busybox.ref;
+    svc = await startService(store);
+    env = { DOCKER_HOST: `unix://${svc.sock}`, DOCKER_CONFIG: path.join(store.home, '.docker') };
+    host = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-api-cp-'));
+    const pull = await docker(['pull', '-q', image]);
+    assert.equal(pull.code, 0, pull.stderr);
+    const d = await docker(['run', '-d', '--network', 'none', '--name', 'api-box', image, 'sh', '-c', 'exec sleep 600']);
+    assert.equal(d.code, 0, d.stderr);
+  });
+  after(async () => {
+    if (svc && svc.child.exitCode === null) svc.child.kill('SIGKILL');
+    fs.rmSync(host, { recursive: true, force: true });
+    await store.cleanup();
+  });
+
+  test('docker exec: stdout and stderr apart, the exit code passes through', async () => {
+    const r = await docker(['exec', 'api-box', 'sh', '-c', 'echo to-out; echo to-err >&2; exit 3']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, 'to-out\n');
+    assert.equal(r.stderr, 'to-err\n');
+    const missing = await docker(['exec', 'api-box', 'no-such-cmd']);
+    assert.equal(missing.code, 127);
+    assert.match(missing.stderr, /no-such-cmd/);
+  });
+
+  test('docker exec -e, -w, -u: environment, working directory and user of the process', async () => {
+    const r = await docker(['exec', '-e', 'GREETING=hi there', '-w', '/tmp', '-u', '1000:1000', 'api-box', 'sh', '-c', 'echo "$GREETING|$(pwd)|$(id -u):$(id -g)"']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hi there|/tmp|1000:1000\n');
+  });
+
+  test('docker exec -i: stdin reaches the process and its end ends the input', async () => {
+    const r = await docker(['exec', '-i', 'api-box', 'sh', '-c', 'wc -l; echo read-all'], 'one\ntwo\nthree\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '3\nread-all\n');
+  });
+
+  test('docker exec -d runs in the background; exec into a stopped container is refused', async () => {
+    const d = await docker(['exec', '-d', 'api-box', 'sh', '-c', 'echo detached > /tmp/detached']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.equal(d.stdout, '');
+    await until('the detached exec\'s file', async () => (await docker(['exec', 'api-box', 'cat', '/tmp/detached'])).stdout === 'detached\n');
+    const c = await docker(['create', '--network', 'none', '--name', 'api-stopped', image, 'true']);
+    assert.equal(c.code, 0, c.stderr);
+    const r = await docker(['exec', 'api-stopped', 'true']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Error response from daemon: Container [0-9a-f]{64} is not running/);
+    assert.equal((await docker(['rm', 'api-stopped'])).code, 0);
+  });
+
+  test('exec over raw requests: create 201, start streams frames, inspect has the exit code; errors are JSON', async () => {
+    const created = await raw(svc.sock, request('POST', '/containers/api-box/exec', { Cmd: ['sh', '-c', 'echo raw-out; exit 4'], AttachStdout: true, AttachStderr: true }));
+    assert.match(created, /^HTTP\/1\.1 201 /);
+    const { Id } = jsonBody<{ Id: string }>(created);
+    assert.match(Id, /^[0-9a-f]{64}$/);
+    const started = await raw(svc.sock, request('POST', `/exec/${Id}/start`, { Detach: false, Tty: false }));
+    assert.match(started, /^HTTP\/1\.1 200 /);
+    assert.match(started, /Content-Type: application\/vnd\.docker\.multiplexed-stream/);
+    assert.ok(started.includes('\x01\x00\x00\x00\x00\x00\x00\x08raw-out\n'), JSON.stringify(started));
+    const inspected = jsonBody<{ ExitCode: number; Running: boolean; ProcessConfig: { entrypoint: string } }>(await raw(svc.sock, request('GET', `/exec/${Id}/json`)));
+    assert.equal(inspected.ExitCode, 4);
+    assert.equal(inspected.Running, false);
+    assert.equal(inspected.ProcessConfig.entrypoint, 'sh');
+    const again = await raw(svc.sock, request('POST', `/exec/${Id}/start`, { Detach: false }));
+    assert.match(again, /^HTTP\/1\.1 409 /);
+    const none = await raw(svc.sock, request('GET', '/exec/0123456789abcdef/json'));
+    assert.match(none, /^HTTP\/1\.1 404 [^]*\{"message":"No such exec instance: 0123456789abcdef"\}/);
+    const noCmd = await raw(svc.sock, request('POST', '/containers/api-box/exec', { Cmd: [] }));
+    assert.match(noCmd, /^HTTP\/1\.1 400 /);
+  });
+
+  test('docker cp into the container and out of it: files and directories', async () => {
+    fs.writeFileSync(path.join(host, 'hello.txt'), 'hello from the host\n');
+    fs.mkdirSync(path.join(host, 'tree/sub'), { recursive: true });
+    fs.writeFileSync(path.join(host, 'tree/sub/leaf'), 'leaf\n');
+    const file = await docker(['cp', path.join(host, 'hello.txt'), 'api-box:/tmp/']);
+    assert.equal(file.code, 0, file.stderr);
+    const dir = await docker(['cp', path.join(host, 'tree'), 'api-box:/tmp/tree']);
+    assert.equal(dir.code, 0, dir.stderr);
+    const inside = await docker(['exec', 'api-box', 'sh', '-c', 'cat /tmp/hello.txt /tmp/tree/sub/leaf; stat -c %u /tmp/hello.txt']);
+    assert.equal(inside.stdout, 'hello from the host\nleaf\n0\n');
+    await docker(['exec', 'api-box', 'sh', '-c', 'mkdir -p /srv/out && echo made-inside > /srv/out/f']);
+    const out = await docker(['cp', 'api-box:/srv/out', path.join(host, 'copied')]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(fs.readFileSync(path.join(host, 'copied/f'), 'utf8'), 'made-inside\n');
+    const one = await docker(['cp', 'api-box:/srv/out/f', path.join(host, 'single')]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(fs.readFileSync(path.join(host, 'single'), 'utf8'), 'made-inside\n');
+    const missing = await docker(['cp', 'api-box:/no/such/path', host]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /Could not find the file \/no\/such\/path in container api-box/);
+  });
+
+  test('archive HEAD: the path stat as base64 JSON in X-Docker-Container-Path-Stat; PUT refuses a non-directory', async () => {
+    const head = await raw(svc.sock, 'HEAD /v1.41/containers/api-box/archive?path=/etc/passwd HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 200 /);
+    const b64 = /X-Docker-Container-Path-Stat: ([A-Za-z0-9+/=]+)/i.exec(head)?.[1];
+    assert.ok(b64, head);
+    const st = JSON.parse(Buffer.from(b64, 'base64').toString()) as { name: string; mode: number; size: number };
+    assert.equal(st.name, 'passwd');
+    assert.equal(st.mode & 0o777, 0o644);
+    assert.ok(st.size > 0);
+    const dirHead = await raw(svc.sock, 'HEAD /v1.41/containers/api-box/archive?path=/etc HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n');
+    const dirStat = JSON.parse(Buffer.from(/X-Docker-Container-Path-Stat: (\S+)/i.exec(dirHead)![1]!, 'base64').toString()) as { mode: number };
+    assert.ok(dirStat.mode >= 2 ** 31, 'a directory has Go\'s ModeDir bit');
+    const put = await raw(svc.sock, 'PUT /v1.41/containers/api-box/archive?path=/etc/passwd HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    assert.match(put, /^HTTP\/1\.1 400 [^]*extraction point is not a directory/);
+    const nothing = await raw(svc.sock, 'HEAD /v1.41/containers/api-box/archive?path=/nope HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n');
+    assert.match(nothing, /^HTTP\/1\.1 404 /);
+  });
+
+  test('docker stats --no-stream: one sample of the running container', async () => {
+    const r = await docker(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}} {{.MemUsage}}']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^api-box [1-9]\d* \d/m);
+    const one = await docker(['stats', '--no-stream', '--format', '{{.Container}}', 'api-box']);
+    assert.equal(one.stdout, 'api-box\n');
+  });
+
+  test('docker pause and unpause; exec into a paused container is refused', { skip: !ownCgroups && 'rootless without a delegated cgroup: containers have no cgroup to freeze' }, async () => {
+    const p = await docker(['pause', 'api-box']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal((await docker(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', 'api-box'])).stdout, 'paused true\n');
+    const e = await docker(['exec', 'api-box', 'true']);
+    assert.notEqual(e.code, 0);
+    assert.match(e.stderr, /is paused, unpause the container before exec/);
+    const again = await docker(['pause', 'api-box']);
+    assert.notEqual(again.code, 0);
+    const u = await docker(['unpause', 'api-box']);
+    assert.equal(u.code, 0, u.stderr);
+    assert.equal((await docker(['inspect', '-f', '{{.State.Status}}', 'api-box'])).stdout, 'running\n');
+    assert.equal((await docker(['exec', 'api-box', 'echo', 'thawed'])).stdout, 'thawed\n');
+  });
+
+  test('docker diff and docker export: the container\'s changes and its filesystem as a tar', async () => {
+    const c = await docker(['exec', 'api-box', 'sh', '-c', 'mkdir /added && echo x > /added/file && rm /bin/vi']);
+    assert.equal(c.code, 0, c.stderr);
+    const diff = await docker(['diff', 'api-box']);
+    assert.equal(diff.code, 0, diff.stderr);
+    const lines = diff.stdout.split('\n');
+    for (const l of ['A /added', 'A /added/file', 'D /bin/vi', 'C /bin']) assert.ok(lines.includes(l), diff.stdout);
+    const tarFile = path.join(host, 'export.tar');
+    const x = await docker(['export', '-o', tarFile, 'api-box']);
+    assert.equal(x.code, 0, x.stderr);
+    const list = await run('tar', ['-tf', tarFile], {});
+    assert.equal(list.code, 0, list.stderr);
+    const names = list.stdout.split('\n');
+    assert.ok(names.includes('added/file'), names.slice(0, 20).join(' '));
+    assert.ok(names.includes('bin/sh'));
+    assert.ok(!names.includes('bin/vi'));
+  });
+
+  test('docker container prune removes stopped containers and keeps running ones', async () => {
+    const c = await docker(['run', '--network', 'none', '--name', 'api-done', image, 'true']);
+    assert.equal(c.code, 0, c.stderr);
+    const id = (await docker(['inspect', '-f', '{{.Id}}', 'api-done'])).stdout.trim();
+    const p = await docker(['container', 'prune', '-f']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, new RegExp(`Deleted Containers:\\n${id}\\n`));
+    assert.match(p.stdout, /Total reclaimed space: /);
+    assert.equal((await docker(['ps', '-a', '--format', '{{.Names}}'])).stdout, 'api-box\n');
+  });
+
+  test('SIGTERM: the service exits and leaves nothing of the execs behind', async () => {
+    assert.equal((await docker(['rm', '-f', 'api-box'])).code, 0);
+    svc.child.kill('SIGTERM');
+    assert.equal(await svc.exited, 0, svc.stderr());
+    assert.deepEqual(await storeProcessesSettled(store), []);
+    assert.deepEqual(storeMounts(store), []);
+  });
+});
