@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { raw, run, startService, type Service } from '../helpers/api-service.js';
-import { fixtures, isRootless, tempStore, until, type RunResult, type TempStore } from '../helpers/fixtures.js';
+import { openSession, raw, run, type Service, type ServiceSession } from '../helpers/api-service.js';
+import { fixtures, isRootless, until, type RunResult, type TempStore } from '../helpers/fixtures.js';
 import { storeMounts, storeProcessesSettled } from '../helpers/leftovers.js';
 
 /** whether containers get a cgroup of their own (rootless: only in a delegated one, scripts/test.sh) */
@@ -29,15 +29,14 @@ describe('system service: container endpoints through the docker client', () => 
   let store: TempStore;
   let svc: Service;
   let image: string;
-  let env: Record<string, string>;
   let host: string;
-  const docker = (args: string[], input?: string): Promise<RunResult> => run('docker', args, env, input);
+  let session: ServiceSession;
+  const docker = (args: string[], input?: string): Promise<RunResult> => session.docker(args, input);
 
   before(async () => {
-    store = await tempStore();
+    session = await openSession();
+    ({ store, svc } = session);
     image = fixtures().images.busybox.ref;
-    svc = await startService(store);
-    env = { DOCKER_HOST: `unix://${svc.sock}`, DOCKER_CONFIG: path.join(store.home, '.docker') };
     host = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-api-cp-'));
     const pull = await docker(['pull', '-q', image]);
     assert.equal(pull.code, 0, pull.stderr);
@@ -45,9 +44,8 @@ describe('system service: container endpoints through the docker client', () => 
     assert.equal(d.code, 0, d.stderr);
   });
   after(async () => {
-    if (svc && svc.child.exitCode === null) svc.child.kill('SIGKILL');
-    fs.rmSync(host, { recursive: true, force: true });
-    await store.cleanup();
+    if (host) fs.rmSync(host, { recursive: true, force: true });
+    await session?.close();
   });
 
   test('docker exec: stdout and stderr apart, the exit code passes through', async () => {

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { SKIFF_BIN, until, type RunResult, type TempStore } from './fixtures.js';
+import { SKIFF_BIN, tempStore, until, type RunResult, type TempStore } from './fixtures.js';
 
 export interface Service {
   child: ChildProcess;
@@ -71,4 +71,28 @@ export function run(cmd: string, args: string[], env: Record<string, string>, in
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     child.stdin.end(input ?? '');
   });
+}
+
+/** A service on a fresh store and the `docker` CLI pointed at it (DOCKER_HOST, a DOCKER_CONFIG of the store's). */
+export interface ServiceSession {
+  store: TempStore;
+  svc: Service;
+  env: Record<string, string>;
+  docker(args: string[], input?: string): Promise<RunResult>;
+  /** the service killed if it still runs, the store removed */
+  close(): Promise<void>;
+}
+
+export async function openSession(): Promise<ServiceSession> {
+  const store = await tempStore();
+  const svc = await startService(store);
+  const env = { DOCKER_HOST: `unix://${svc.sock}`, DOCKER_CONFIG: path.join(store.home, '.docker') };
+  return {
+    store, svc, env,
+    docker: (args, input) => run('docker', args, env, input),
+    close: async () => {
+      if (svc.child.exitCode === null) svc.child.kill('SIGKILL');
+      await store.cleanup();
+    },
+  };
 }
