@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # setup-debian.sh — prepare a Debian 12 machine (as root) to build and test skiff. Idempotent.
 #   build:    build-essential python3 pkg-config libseccomp-dev libjansson-dev libisal-dev (+ Node.js 20 if missing)
-#   peers:    podman crun skopeo buildah umoci docker-registry
+#   peers:    podman crun skopeo buildah umoci docker-registry podman-compose python3-docker (docker-py)
 #   fixtures: busybox-static debootstrap libcap2-bin uidmap apache2-utils jq iproute2 hyperfine
 #   network:  aardvark-dns (names on user networks), passt (pasta: rootless), nftables iptables
 #             (inspection in tests), netavark slirp4netns (bench/net.sh compares them)
@@ -20,7 +20,7 @@ die() { echo "setup: FAILED: $* (log: $log)" >&2; tail -n 20 "$log" >&2; exit 1;
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential python3 pkg-config libseccomp-dev libjansson-dev libisal-dev
-  docker-registry skopeo umoci buildah podman crun busybox-static debootstrap uidmap
+  docker-registry skopeo umoci buildah podman crun podman-compose python3-docker busybox-static debootstrap uidmap
   apache2-utils jq iproute2 hyperfine libcap2-bin ca-certificates curl tar gzip
   aardvark-dns netavark passt slirp4netns nftables iptables
 )

@@ -239,7 +239,8 @@ describe('system service: the Engine API', () => {
       'ct.remove()',
       'print("left", len(c.containers.list(all=True)))',
     ].join('\n');
-    const r = await run('python3', ['-c', script, `unix://${svc.sock}`, image], {});
+    // Debian's python, which python3-docker is installed for (not a python first on PATH, such as pyenv's)
+    const r = await run('/usr/bin/python3', ['-c', script, `unix://${svc.sock}`, image], {});
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'status 7\nout py-out\nerr py-err\nleft 0\n');
   });
