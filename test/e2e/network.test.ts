@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { isRootless, processes, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
+import { isRootless, processes, skiff, storeWithImage, tempStore, until, type TempStore } from '../helpers/fixtures.js';
 import { fetchText, freePort, hostLinks, hostServer, hostTables, portFree } from '../helpers/netns.js';
 
 const HTTPD = (text: string): string => `mkdir -p /w && echo ${text} >/w/index.html && exec httpd -f -p 80 -h /w`;
@@ -263,5 +263,21 @@ describe('networking through the CLI', () => {
     }, 15_000);
     assert.equal(fs.existsSync(mark), false);
     await settled([id]);
+  });
+
+  test('run --network USERNET of an image not pulled yet pulls it (rootless: before entering the namespace, so a registry on the host\'s loopback is reached)', async () => {
+    const fresh = await tempStore();
+    try {
+      fresh.env.SKIFF_ADDRESS_POOLS = '10.217.0.0/16/24';
+      const sk = (args: string[]) => skiff(args, { store: fresh });
+      assert.equal((await sk(['network', 'create', 'pullnet'])).code, 0);
+      const r = await sk(['run', '--rm', '--network', 'pullnet', image, 'echo', 'pulled-and-ran']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'pulled-and-ran\n');
+      assert.match(r.stderr, new RegExp(`^Unable to find image '${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' locally\n`));
+      assert.equal((await sk(['network', 'rm', 'pullnet'])).code, 0);
+    } finally {
+      await fresh.cleanup();
+    }
   });
 });
