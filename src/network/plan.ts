@@ -56,6 +56,8 @@ export interface NetworkPlan {
   interfaces: PlanInterface[];
   ports: PlanPort[];
   pasta?: { path: string; args: string[] };
+  /** rootless user networks: the holder's socket that forwards the host ports (addon/shim/cmd_netns.c) */
+  forward?: { socket: string };
 }
 
 /** What `skiff-shim net setup` (and the network step of a start) reports. */

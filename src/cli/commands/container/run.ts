@@ -12,7 +12,16 @@ export default defineCommand({
   options: RUN_OPTIONS,
   passthrough: true,
   codeCache: true,
-  netns: async (o) => (await import('../../../network/rootless-netns.js')).namesUserNetwork(o.network ?? []),
+  netns: async (o, { image }) => {
+    if (!(await import('../../../network/rootless-netns.js')).namesUserNetwork(o.network ?? [])) return false;
+    // a missing image is pulled from here, before the namespace: a registry on the host's loopback
+    // cannot be reached from inside it
+    if (o.pull === 'missing') {
+      const [{ ensureImage }, { pullToStderr }] = await Promise.all([import('../../../image/ensure.js'), import('../../pull.js')]);
+      await ensureImage(image, { pull: 'missing', ...(o.platform ? { platform: o.platform } : {}) }, pullToStderr);
+    }
+    return true;
+  },
   handler: async (o, { image, command }, ctx) => {
     if (o.tty && o.interactive && !o.detach) (await import('../../tty.js')).refuseTtyWithoutTerminal();
     const [{ createContainer }, { runCreated }, { pullToStderr }, { withCidFile }] = await Promise.all([
