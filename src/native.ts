@@ -26,6 +26,8 @@ export interface NativeAddon {
   /** A live process whose command line names the container `id` (its monitor or shim). */
   isMonitor(pid: number, id: string): boolean;
   bootId(): string;
+  /** Whether the other end of connected socket `fd` has closed it (POLLHUP; a half-close is not). */
+  peerClosed(fd: number): boolean;
 }
 
 /** What addon/common/state.c derives (times as their files have them; "" for none). */

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -245,6 +246,20 @@ Napi::Value IsMonitor(const Napi::CallbackInfo &info) {
                                                        info[1].As<Napi::String>().Utf8Value().c_str()));
 }
 
+// peerClosed(fd): the other end of a connected socket has closed it (POLLHUP: a Unix socket's peer
+// gone, not a peer that only shut down its sending side)
+Napi::Value PeerClosed(const Napi::CallbackInfo &info) {
+  struct pollfd p = {info[0].As<Napi::Number>().Int32Value(), POLLIN | POLLRDHUP, 0};
+  int n;
+  do n = poll(&p, 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    Napi::Error::New(info.Env(), std::string("poll: ") + strerror(errno)).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Napi::Boolean::New(info.Env(), n > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0);
+}
+
 Napi::Value BootId(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), ctr_boot_id()); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -252,6 +267,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("livePid", Napi::Function::New(env, LivePid));
   exports.Set("isMonitor", Napi::Function::New(env, IsMonitor));
   exports.Set("bootId", Napi::Function::New(env, BootId));
+  exports.Set("peerClosed", Napi::Function::New(env, PeerClosed));
   exports.Set("removeTree", Napi::Function::New(env, RemoveTreeAsync));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("funlock", Napi::Function::New(env, Funlock));

@@ -22,6 +22,8 @@ export interface Sink {
   onClose(fn: () => void): void;
   /** waits until the client reads again */
   drain(): Promise<void>;
+  /** a hijacked Unix connection: whether the client has closed it (a silent stream sees no error otherwise) */
+  peerGone?(): boolean;
 }
 
 export interface StreamSelection {

@@ -38,6 +38,8 @@ const execs = new Map<string, ExecRecord>();
 const MAX_EXECS = 1000;
 /** How long an ended exec's output may stay open (held by a process it left behind) before its stream ends. */
 const OUTPUT_GRACE_MS = 1000;
+/** How often a hijacked exec's connection is looked at for a client that left. */
+const PEER_CHECK_MS = 500;
 
 function remember(e: ExecRecord): void {
   execs.set(e.ID, e);
@@ -136,15 +138,17 @@ function runExec(e: ExecRecord, child: ChildProcess, sink: Sink | undefined, inp
       input.once('end', onInputEnd);
       input.resume(); // paused while the request's body was taken off (server.ts upgradeBody)
     }
-    // the client left before the exec ended: the exec goes too (nothing of a dropped request stays)
-    sink?.onClose(() => {
-      if (e.running) child.kill('SIGKILL');
-    });
+    // the client left before the exec ended: the exec goes too (nothing of a dropped request stays);
+    // a silent exec learns it by looking at the connection (a write would fail, but there is none)
+    const leave = (): void => void (e.running && child.kill('SIGKILL'));
+    sink?.onClose(leave);
+    const look = sink?.peerGone ? setInterval(() => sink.peerGone!() && leave(), PEER_CHECK_MS) : undefined;
     child.once('error', () => undefined);
     let done = false;
     const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (done) return;
       done = true;
+      if (look) clearInterval(look);
       input?.removeListener('data', onInput);
       input?.removeListener('end', onInputEnd);
       e.exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 125);

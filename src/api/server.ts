@@ -10,6 +10,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { paths } from '../config.js';
+import { native } from '../native.js';
 import { SkiffError } from '../errors.js';
 import { skiffVersion } from '../lib/version.js';
 import type { Sink } from './attach.js';
@@ -125,12 +126,14 @@ function responseSink(res: ServerResponse, contentType?: string): Sink {
 }
 
 function socketSink(s: net.Socket): Sink {
+  const fd = (s as unknown as { _handle?: { fd?: number } })._handle?.fd;
   return {
     write: (b) => (s.destroyed ? false : s.write(b)),
     end: () => void s.end(),
     closed: () => s.destroyed || !s.writable,
     onClose: (fn) => void s.once('close', fn),
     drain: () => drained(s),
+    ...(fd !== undefined && fd >= 0 ? { peerGone: () => !s.destroyed && native().peerClosed(fd) } : {}),
   };
 }
 

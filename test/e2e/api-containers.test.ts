@@ -7,6 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +82,19 @@ describe('system service: container endpoints through the docker client', () => 
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Error response from daemon: Container [0-9a-f]{64} is not running/);
     assert.equal((await docker(['rm', 'api-stopped'])).code, 0);
+  });
+
+  test('a client that leaves a running exec takes the exec with it; the service keeps serving', async () => {
+    const client = spawn('docker', ['exec', 'api-box', 'sh', '-c', 'echo exec-up; exec sleep 321'], { env: { ...process.env, ...session.env }, stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise<void>((resolve, reject) => {
+      client.stdout.once('data', () => resolve());
+      client.once('close', (code) => reject(new Error(`docker exec ended (${code}) before any output`)));
+    });
+    const top = async (): Promise<string> => (await docker(['top', 'api-box'])).stdout;
+    assert.match(await top(), /sleep 321/);
+    client.kill('SIGKILL');
+    await until('the exec\'s process to go', async () => !/sleep 321/.test(await top()));
+    assert.equal((await docker(['exec', 'api-box', 'echo', 'still-serving'])).stdout, 'still-serving\n');
   });
 
   test('exec over raw requests: create 201, start streams frames, inspect has the exit code; errors are JSON', async () => {
