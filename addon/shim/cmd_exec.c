@@ -67,6 +67,9 @@ static int exec(long pid, const char *file) {
   if (filter_prepare(&f, p.seccomp, NULL) < 0) return -1;
   json_t *cgroups = json_object_get(owner, "skiffCgroups");
   if (json_is_array(cgroups) && cgroup_join_dirs(cgroups) < 0) return -1;
+  /* the size file of a caller whose stdio are no terminal (io.c copy_winsize) */
+  const char *wsfile = getenv("SKIFF_WINSIZE_FILE");
+  if (wsfile && (winsize_fd = open(wsfile, O_RDONLY | O_CLOEXEC)) < 0) return fail("open %s", wsfile);
   if (join_namespaces(pid) < 0 || block_signals() < 0) return -1;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return fail("socketpair");

@@ -98,6 +98,12 @@ int exit_code_of(int status, int *signal_out) {
   return EXIT_SHIM;
 }
 
+/* The file of the size for a shim whose stdio are no terminal (the Engine API's exec: its caller
+   writes "ROWS COLS" there, then sends SIGWINCH), opened before the container's namespaces are
+   joined (its path is not there); -1: none. */
+int winsize_fd = -1;
+
+/* The size of our terminal, or the one in winsize_fd. */
 static void copy_winsize(int master) {
   struct winsize ws;
   for (int fd = 0; fd <= 2; fd++)
@@ -105,6 +111,19 @@ static void copy_winsize(int master) {
       ioctl(master, TIOCSWINSZ, &ws);
       return;
     }
+  if (winsize_fd >= 0 && read_winsize(winsize_fd, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+}
+
+/* "ROWS COLS" from the start of open file `fd`; -1 when empty or malformed. */
+int read_winsize(int fd, struct winsize *ws) {
+  char buf[64];
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  unsigned rows, cols;
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  if (sscanf(buf, "%u %u", &rows, &cols) != 2 || !rows || !cols || rows > 65535 || cols > 65535) return -1;
+  *ws = (struct winsize){.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+  return 0;
 }
 
 /* One read of a relayed pipe: to our fd `to` and the log. At its end, or when our reader is gone
@@ -149,6 +168,7 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all, struct
     }
     int fl = fcntl(master, F_GETFL);
     if (fl >= 0) fcntl(master, F_SETFL, fl | O_NONBLOCK);
+    copy_winsize(master); /* a size given before SIGWINCH was blocked (its signal then was lost) */
   }
   static char inbuf[16384], outbuf[65536];
   size_t inlen = 0, inoff = 0;

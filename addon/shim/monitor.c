@@ -278,17 +278,10 @@ static void write_input(void) {
 
 /* SIGWINCH from an attach client: the size it wrote becomes the pty's (the kernel tells the container). */
 static void resize(void) {
+  struct winsize ws;
   if (cy.master < 0 || !M.winsize_file) return;
-  char buf[64];
   cleanup_close int fd = open(M.winsize_file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  unsigned rows, cols;
-  if (n <= 0) return;
-  buf[n] = 0;
-  if (sscanf(buf, "%u %u", &rows, &cols) != 2 || !rows || !cols || rows > 65535 || cols > 65535) return;
-  struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
-  ioctl(cy.master, TIOCSWINSZ, &ws);
+  if (fd >= 0 && read_winsize(fd, &ws) == 0) ioctl(cy.master, TIOCSWINSZ, &ws);
 }
 
 static void reap(void) {

@@ -67,6 +67,9 @@ int failure_code(void);                                                /* exit c
 void set_failure_code(int code);
 int print_failure(void);                                               /* "Error: <line>" on stderr; returns the code */
 int write_all(int fd, const void *buf, size_t len);
+struct winsize;
+int read_winsize(int fd, struct winsize *ws);
+extern int winsize_fd;
 int write_file_at(int dirfd, const char *path, const char *data, size_t len);
 int write_atomic(const char *path, const char *data);
 int rm_rf(const char *path);

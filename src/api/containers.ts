@@ -20,7 +20,7 @@ import { archiveRoutes } from './archive.js';
 import { createOptionsFromApi, updateOptionsFromApi } from './convert.js';
 import { execRoutes } from './exec.js';
 import { statsRoutes } from './stats.js';
-import { ApiError, noContent, queryBool, queryFilters, queryInt, readJson, sendJson } from './http.js';
+import { ApiError, noContent, queryBool, queryFilters, queryInt, querySize, readJson, sendJson } from './http.js';
 import type { Route } from './router.js';
 
 const notModified = (res: Parameters<Route['handle']>[0]['res']): void => noContent(res, 304);
@@ -207,8 +207,7 @@ const coreRoutes: Route[] = [
     method: 'POST', path: /^\/containers\/([^/]+)\/resize$/,
     handle: ({ res, params, query }) => {
       const rec = findContainer(params[0]!);
-      const [h, w] = [queryInt(query, 'h') ?? 0, queryInt(query, 'w') ?? 0];
-      if (h < 0 || w < 0 || h > 65535 || w > 65535) throw new ApiError(400, `invalid size ${h}x${w}`);
+      const [h, w] = querySize(query);
       if (rec.Config.Tty && h && w) resizeTerminal(rec, h, w);
       noContent(res, 200);
     },

@@ -1,6 +1,6 @@
 /**
  * The Engine API's exec: create (`POST /containers/{id}/exec`), start (`POST /exec/{id}/start`:
- * hijacked, 101 UPGRADED, or a plain streamed reply; detached), inspect and resize. Records live in
+ * hijacked, 101 UPGRADED, or a plain streamed reply; detached), inspect and resize (the shim's tty). Records live in
  * the service's memory (an exec is the service's child: the shim, `skiff-shim exec`, with pipes for
  * its stdio), as the same process file `skiff exec` runs (container/lifecycle.ts prepareExec).
  * Output goes out raw with a tty, in multiplexed frames without; a client that leaves before its
@@ -9,13 +9,13 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { prepareExec, spawnExec, type ExecOptions } from '../container/lifecycle.js';
+import { prepareExec, resizeExec, spawnExec, type ExecOptions, type PreparedExec } from '../container/lifecycle.js';
 import { containerState } from '../container/state.js';
 import { SkiffError } from '../errors.js';
 import { newId } from '../lib/ids.js';
 import { findContainer, type ContainerRecord } from '../store/containers.js';
 import { streamType, type Sink } from './attach.js';
-import { ApiError, frame, noContent, queryInt, readJson, sendJson } from './http.js';
+import { ApiError, frame, noContent, querySize, readJson, sendJson } from './http.js';
 import type { Route } from './router.js';
 
 interface ExecRecord {
@@ -30,6 +30,7 @@ interface ExecRecord {
   started: boolean;
   exitCode: number | null;
   child?: ChildProcess;
+  prepared?: PreparedExec;
   /** when it ended (records of ended execs are dropped oldest first past MAX_EXECS) */
   ended?: number;
 }
@@ -209,6 +210,7 @@ export const execRoutes: Route[] = [
       const attachIn = e.stdin && !detach;
       const child = spawnExec(prepared, attachIn);
       e.child = child;
+      e.prepared = prepared;
       e.running = true;
       if (detach) {
         child.stdout?.resume();
@@ -234,11 +236,12 @@ export const execRoutes: Route[] = [
     handle: ({ res, params }) => sendJson(res, 200, inspectExec(findExec(params[0]!))),
   },
   {
-    // a tty's size: accepted (the exec's terminal keeps the size it started with)
+    // the size of a running exec's tty (nothing for one without a tty, as Docker)
     method: 'POST', path: /^\/exec\/([^/]+)\/resize$/,
     handle: ({ res, params, query }) => {
-      findExec(params[0]!);
-      for (const k of ['h', 'w']) if ((queryInt(query, k) ?? 0) < 0) throw new ApiError(400, `invalid ${k}: want a size`);
+      const e = findExec(params[0]!);
+      const [h, w] = querySize(query);
+      if (e.opts.tty && e.running && e.child && e.prepared && h && w) resizeExec(e.prepared, e.child, h, w);
       noContent(res, 200);
     },
   },

@@ -100,6 +100,13 @@ export function queryInt(q: URLSearchParams, key: string): number | undefined {
   return Number(v);
 }
 
+/** A resize's `h` and `w` (0 when absent); 400 for a size no terminal has. */
+export function querySize(q: URLSearchParams): [number, number] {
+  const [h, w] = [queryInt(q, 'h') ?? 0, queryInt(q, 'w') ?? 0];
+  if (h < 0 || w < 0 || h > 65535 || w > 65535) throw new ApiError(400, `invalid size ${h}x${w}`);
+  return [h, w];
+}
+
 /**
  * `filters={"key":["v"]}` or `{"key":{"v":true}}` (both shapes Docker accepts) → ["key=v", ...],
  * the CLI's --filter form the domain functions take.

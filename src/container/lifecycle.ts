@@ -260,6 +260,7 @@ export async function prepareExec(rec: ContainerRecord, opts: ExecOptions): Prom
   const dir = await makeStagingDir('exec');
   const file = path.join(dir, 'process.json');
   await fsp.writeFile(file, JSON.stringify(proc));
+  await fsp.writeFile(path.join(dir, 'winsize'), ''); // the shim opens it before it enters the container (spawnExec)
   return { args: ['skiff-shim', 'exec', String(st.Pid), file], dir };
 }
 
@@ -277,9 +278,20 @@ export async function execInContainer(ref: string, opts: ExecOptions, beforeExec
  * (when `stdin`), stdout and stderr (a tty's output comes on stdout); its staging dir goes when it exits.
  */
 export function spawnExec(p: PreparedExec, stdin: boolean): ChildProcess {
-  const child = childProcess().spawn(shimPath(), p.args.slice(1), { argv0: p.args[0], stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = childProcess().spawn(shimPath(), p.args.slice(1), {
+    argv0: p.args[0], stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_WINSIZE_FILE: winsizeFile(p) },
+  });
   child.once('close', () => void removeTree(p.dir).catch(() => undefined));
   return child;
+}
+
+const winsizeFile = (p: PreparedExec): string => path.join(p.dir, 'winsize');
+
+/** A spawned exec's terminal size (its shim reads the file, opened before it entered the container, on SIGWINCH: its stdio are no terminal). */
+export function resizeExec(p: PreparedExec, child: ChildProcess, rows: number, cols: number): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  fs.writeFileSync(winsizeFile(p), `${rows} ${cols}\n`);
+  child.kill('SIGWINCH');
 }
 
 /** The container's environment with the exec's NAME=VALUE entries (userEnv's) over it. */

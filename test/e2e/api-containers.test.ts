@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { openSession, raw, run, type Service, type ServiceSession } from '../helpers/api-service.js';
@@ -116,6 +117,26 @@ describe('system service: container endpoints through the docker client', () => 
     assert.match(none, /^HTTP\/1\.1 404 [^]*\{"message":"No such exec instance: 0123456789abcdef"\}/);
     const noCmd = await raw(svc.sock, request('POST', '/containers/api-box/exec', { Cmd: [] }));
     assert.match(noCmd, /^HTTP\/1\.1 400 /);
+  });
+
+  test('exec with a tty over a hijacked connection: 101 UPGRADED, raw output, resize sets its terminal size', async () => {
+    const created = await raw(svc.sock, request('POST', '/containers/api-box/exec', { Cmd: ['sh', '-c', 'read x; stty size'], AttachStdin: true, AttachStdout: true, Tty: true }));
+    const { Id } = jsonBody<{ Id: string }>(created);
+    const body = JSON.stringify({ Detach: false, Tty: true });
+    const conn = net.createConnection({ path: svc.sock });
+    let got = '';
+    conn.on('data', (d: Buffer) => (got += d.toString()));
+    const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()));
+    conn.write(`POST /v1.41/exec/${Id}/start HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await until('the 101', () => got.includes('\r\n\r\n'));
+    assert.match(got, /^HTTP\/1\.1 101 UPGRADED\r\n[^]*Content-Type: application\/vnd\.docker\.raw-stream/);
+    const resized = await raw(svc.sock, request('POST', `/exec/${Id}/resize?h=40&w=100`));
+    assert.match(resized, /^HTTP\/1\.1 200 /);
+    conn.write('go\n');
+    await closed;
+    assert.match(got, /\r\n\r\n[^]*40 100\r\n/);
+    const inspected = jsonBody<{ ExitCode: number }>(await raw(svc.sock, request('GET', `/exec/${Id}/json`)));
+    assert.equal(inspected.ExitCode, 0);
   });
 
   test('docker cp into the container and out of it: files and directories', async () => {
