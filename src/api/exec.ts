@@ -207,27 +207,28 @@ export const execRoutes: Route[] = [
         e.started = false;
         throw err;
       });
-      const attachIn = e.stdin && !detach;
-      const child = spawnExec(prepared, attachIn);
-      e.child = child;
-      e.prepared = prepared;
-      e.running = true;
+      const spawn = (stdin: boolean): ChildProcess => {
+        const child = spawnExec(prepared, stdin);
+        [e.child, e.prepared, e.running] = [child, prepared, true];
+        return child;
+      };
       if (detach) {
+        const child = spawn(false);
         child.stdout?.resume();
         child.stderr?.resume();
         void runExec(e, child, undefined, undefined);
         return noContent(res, 200);
       }
       const type = streamType(e.opts.tty);
+      // stdin comes only over a hijacked connection (a plain request's body was the JSON)
       const h = hijack(type);
       if (h) {
-        await runExec(e, child, h.sink, attachIn ? h.input : undefined);
+        await runExec(e, spawn(e.stdin), h.sink, e.stdin ? h.input : undefined);
         h.sink.end();
         return;
       }
-      const s = sink(type);
       res.writeHead(200, { 'Content-Type': type });
-      await runExec(e, child, s, attachIn ? req : undefined);
+      await runExec(e, spawn(false), sink(type), undefined);
       res.end();
     },
   },
