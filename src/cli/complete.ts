@@ -166,9 +166,11 @@ export async function completions(words: readonly string[], cmds: readonly Comma
   if (cur.startsWith('-') && !afterDashes) {
     const eq = cur.indexOf('=');
     if (eq > 0) {
-      // `--flag=` values
-      const spec = optionIndex(table).get(cur.slice(2, eq))?.[1];
-      return spec?.choices ? only(rows(spec.choices.map((c) => `${cur.slice(0, eq + 1)}${c}`), cur)) : FILES;
+      // `--flag=VALUE`: the values, each after `--flag=`
+      const named = cur.startsWith('--') ? optionIndex(table).get(cur.slice(2, eq)) : undefined;
+      const kind = named ? FLAG_KINDS[named[0]] : undefined;
+      const values = named?.[1].choices ?? (kind ? await liveNames(kind) : undefined);
+      return values ? only(rows(values.map((v) => `${cur.slice(0, eq + 1)}${v}`), cur)) : FILES;
     }
     return only(flagCandidates(table, cur));
   }

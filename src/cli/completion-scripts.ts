@@ -14,29 +14,36 @@ const BASH = String.raw`# bash completion for skiff                             
 
 _skiff() {
     local cur words cword
-    if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
-        _get_comp_words_by_ref -n =: cur words cword
+    # the words as typed: bash's own COMP_WORDS are split at = and :, which image references and
+    # --flag=value hold (a caller that sets only COMP_WORDS and COMP_CWORD gets those taken as they are)
+    if [ -n "@{COMP_LINE+x}" ]; then
+        local line=@{COMP_LINE:0:COMP_POINT}
+        read -ra words <<<"$line"
+        [[ -z $line || $line =~ [[:space:]]$ ]] && words+=("")
+        cword=$((@{#words[@]} - 1))
     else
-        cur=@{COMP_WORDS[COMP_CWORD]}
         words=("@{COMP_WORDS[@]}")
         cword=$COMP_CWORD
     fi
+    cur=@{words[cword]}
     local prog=@{SKIFF_COMPLETE_BIN:-@{words[0]}}
     local out
     out=$("$prog" __complete "@{words[@]:1:cword-1}" "$cur" 2>/dev/null) || return 0
     local -a lines
     mapfile -t lines <<<"$out"
     local last=@{lines[-1]} w
+    # bash replaces its own current word only (what follows the last = or :): drop what precedes it
+    local strip=@{cur%"@{COMP_WORDS[COMP_CWORD]}"}
     COMPREPLY=()
     for w in "@{lines[@]:0:@{#lines[@]}-1}"; do
-        [ -n "$w" ] && COMPREPLY+=("@{w%%$'\t'*}")
+        w=@{w%%$'\t'*}
+        [ -n "$w" ] && COMPREPLY+=("@{w#"$strip"}")
     done
     if [ "$last" = :files ]; then
         compopt -o filenames 2>/dev/null
-        mapfile -t -O "@{#COMPREPLY[@]}" COMPREPLY < <(compgen -f -- "$cur")
-    fi
-    if declare -F __ltrim_colon_completions >/dev/null 2>&1; then
-        __ltrim_colon_completions "$cur"
+        local -a files
+        mapfile -t files < <(compgen -f -- "$cur")
+        for w in "@{files[@]}"; do COMPREPLY+=("@{w#"$strip"}"); done
     fi
     return 0
 }

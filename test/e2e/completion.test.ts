@@ -60,6 +60,25 @@ describe('completion, man page, client config, systemd', () => {
     return r.stdout.split('\n').filter(Boolean);
   };
 
+  /** The same through COMP_LINE, as bash calls it: its COMP_WORDS split at `=` and `:` too. */
+  const bashLine = (script: string, typed: string): string[] => {
+    const line = `${SKIFF_BIN} ${typed}`;
+    const ws = line.split(/\s+/);
+    const words = ws.flatMap((w, i) => (w === '' && i === ws.length - 1 ? [''] : w.split(/([=:])/).filter(Boolean)));
+    const prog = [
+      `source ${script}`,
+      `COMP_LINE='${line}'`,
+      `COMP_POINT=${line.length}`,
+      `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')})`,
+      `COMP_CWORD=${words.length - 1}`,
+      '_skiff',
+      `printf '%s\\n' "\${COMPREPLY[@]}"`,
+    ].join('\n');
+    const r = spawnSync('bash', ['--norc', '--noprofile', '-c', prog], { env: { ...process.env, ...store.env }, encoding: 'utf8', cwd: tmp });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.split('\n').filter(Boolean);
+  };
+
   test('completion bash: commands, subcommands, flags, choices and live names of containers, images, networks, volumes', async () => {
     const script = path.join(tmp, 'skiff.bash');
     fs.writeFileSync(script, await ok(['completion', 'bash']));
@@ -86,6 +105,13 @@ describe('completion, man page, client config, systemd', () => {
     assert.deepEqual(bashComplete(script, ['run', '--network', 'net']), ['net-front']);
     assert.deepEqual(bashComplete(script, ['rmi', image.split('/')[0]!]), [image]);
     assert.deepEqual(bashComplete(script, ['run', '-d', image.split('/')[0]!]), [image]);
+    // as bash splits the line: an image reference's `:`, a flag's `=`: candidates replace bash's last piece
+    const [host] = image.split(':');
+    assert.deepEqual(bashLine(script, `rmi ${host}:`), [image.slice(host!.length)]);
+    assert.deepEqual(bashLine(script, 'run --network=net-'), ['net-front']);
+    assert.deepEqual(bashLine(script, 'run --network='), ['=bridge', '=host', '=net-front', '=none']);
+    assert.deepEqual(bashLine(script, 'network conn'), ['connect']);
+    assert.deepEqual(bashLine(script, 'stop '), ['web-one', 'web-two']);
     // file names where a path fits: the container's command, cp's arguments; none where only names do
     fs.writeFileSync(path.join(tmp, 'notes.txt'), '');
     assert.deepEqual(bashComplete(script, ['run', image, 'note']), ['notes.txt']);
