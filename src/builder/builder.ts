@@ -43,6 +43,8 @@ import { agentProxy, loadSecrets, loadSshAgents } from './secrets.js';
 import { checkOutputs, parseOutputs, writeArchiveOutput, writeFilesystemOutput, type Output } from './outputs.js';
 import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
 import { CacheSources, exportCache, fetchLayer, parseCacheSpec, type CacheSpec, type StepRecord } from './remote-cache.js';
+import { contextName, parseBuildContexts } from './named-contexts.js';
+import { IgnoreMatcher, readIgnorePatterns } from './dockerignore.js';
 
 export interface BuildOptions {
   /** Context directory, or '-' for a tar on stdin. */
@@ -79,6 +81,8 @@ export interface BuildOptions {
   /** --cache-from / --cache-to values (remote-cache.ts). */
   cacheFrom?: string[];
   cacheTo?: string[];
+  /** --build-context NAME=DIR|docker-image://REF (named-contexts.ts). */
+  buildContexts?: string[];
   /** --metadata-file: where to write the build's result as JSON. */
   metadataFile?: string;
   /** Where `-o type=tar,dest=-` and archives to `-` go. */
@@ -164,25 +168,41 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
   const cacheTo = (o.cacheTo ?? []).map((c) => parseCacheSpec(c, 'to'));
   const cacheFrom = (o.cacheFrom ?? []).map((c) => parseCacheSpec(c, 'from'));
+  const named = parseBuildContexts(o.buildContexts ?? []);
   const secrets = loadSecrets(o.secrets ?? []);
   const agents = loadSshAgents(o.ssh ?? []);
   await sweepStaging(); // what killed builds left under tmp/
   sweepStepCgroups(pidAlive); // and their RUN steps' cgroups
+  const opened = new Map<string, OpenNamed>();
   const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
   try {
+    for (const [k, v] of named) {
+      if (v.kind === 'image') opened.set(k, v);
+      else {
+        try {
+          opened.set(k, { name: v.name, kind: 'dir', ctx: await openContext(v.dir) });
+        } catch (e) {
+          throw e instanceof SkiffError ? new SkiffError(e.code, `build context ${v.name}: ${e.message}`, e.exitCode) : e;
+        }
+      }
+    }
     const { text, name } = await readDockerfile(ctx, o.file, o.stdin);
     const df = loadDockerfile(text, name);
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
     for (const c of cacheFrom) o.log(`importing cache manifest from ${c.type === 'registry' ? c.ref : c.dir}`);
     const remote = cacheFrom.length && !o.noCache ? await CacheSources.load(cacheFrom, o.log) : undefined;
-    const b = new Builder(o, df, ctx, secrets, agents, remote, cacheTo);
+    const b = new Builder(o, df, ctx, secrets, agents, remote, cacheTo, opened);
     const r = await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
     return await deliver(o, outputs, [...pushed], r);
   } finally {
+    for (const v of opened.values()) if (v.kind === 'dir') await v.ctx.dispose();
     await ctx.dispose();
   }
 }
+
+/** A named context as the build uses it: a directory opened like the main context, or an image. */
+type OpenNamed = { name: string; kind: 'dir'; ctx: BuildContext } | { name: string; kind: 'image'; ref: string };
 
 class Builder {
   private readonly buildArgs: Map<string, string>;
@@ -203,6 +223,7 @@ class Builder {
     private readonly o: BuildOptions, private readonly df: Dockerfile, private readonly ctx: BuildContext,
     private readonly secrets: Map<string, Buffer>, private readonly agents: Map<string, string>,
     private readonly remote?: CacheSources, private readonly cacheTo: CacheSpec[] = [],
+    private readonly named = new Map<string, OpenNamed>(),
   ) {
     this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
     this.extraHosts = (o.addHosts ?? []).map(parseAddHost);
@@ -235,13 +256,20 @@ class Builder {
     return undefined;
   }
 
+  /** The named context a FROM, --from or stage name stands for, if any. */
+  private namedContext(word: string): OpenNamed | undefined {
+    if (this.named.size === 0) return undefined;
+    const n = contextName(word);
+    return n === undefined ? undefined : this.named.get(n);
+  }
+
   /** The stages the target needs (by FROM and COPY --from), target last. */
   private needed(target: number): number[] {
     const out = new Set<number>();
     const visit = (i: number): void => {
       if (out.has(i)) return;
       const s = this.df.stages[i]!;
-      const deps = [this.expandMeta(s.baseName), ...s.commands.filter((c): c is CopyCommand => c.kind === 'COPY' && c.from !== '').map((c) => this.expandMeta(c.from))];
+      const deps = s.name && this.namedContext(s.name) ? [] : [this.expandMeta(s.baseName), ...s.commands.filter((c): c is CopyCommand => c.kind === 'COPY' && c.from !== '').map((c) => this.expandMeta(c.from))];
       for (const d of deps) {
         const j = this.stageIndex(d);
         if (j !== undefined && j < i) visit(j);
@@ -299,6 +327,20 @@ class Builder {
   private async buildStage(i: number): Promise<State> {
     const s = this.df.stages[i]!;
     const label = this.df.stages.length > 1 ? `${s.name || `stage-${i}`} ` : '';
+    const replaced = s.name ? this.namedContext(s.name) : undefined;
+    if (replaced) {
+      // a named context of the stage's name is the stage: its instructions do not run (BuildKit)
+      const no = this.step(`FROM ${namedText(replaced)} AS ${s.name}`, `${label}1/1`);
+      const t0 = Date.now();
+      try {
+        const st = await this.namedBase(replaced);
+        this.done(no, t0, st.hit ?? false);
+        st.stage = i;
+        return st;
+      } catch (e) {
+        throw this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' });
+      }
+    }
     const count = 1 + s.commands.length;
     const from = this.step(`FROM ${s.baseName}${s.name ? ` AS ${s.name}` : ''}`, `${label}1/${count}`);
     const t0 = Date.now();
@@ -360,19 +402,32 @@ class Builder {
       const prev = await this.stage(j);
       return { ...prev, key: baseKey({ stageKey: prev.key }), layers: [...prev.layers], image: structuredClone(prev.image), env: new Map(), args: new Map(), cmdSet: false };
     }
-    if (name.toLowerCase() === 'scratch') {
-      const host = hostPlatform();
-      return {
-        key: baseKey({ scratch: true }),
-        layers: [],
-        image: { architecture: host.arch, os: host.os, ...(host.variant ? { variant: host.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
-        env: new Map(),
-        args: new Map(),
-        cmdSet: false,
-        created: new Date(0).toISOString(),
-      };
-    }
-    const { record } = await ensureImage(name, { pull: this.o.pull ? 'always' : 'missing', ...(s.platform ? { platform: this.expandMeta(s.platform) } : {}) }, this.o.pullImage);
+    const named = this.namedContext(name);
+    if (named) return this.namedBase(named, s.platform ? this.expandMeta(s.platform) : undefined);
+    if (name.toLowerCase() === 'scratch') return scratchState();
+    return this.imageBase(name, s.platform ? this.expandMeta(s.platform) : undefined);
+  }
+
+  /**
+   * A stage based on a named context: its image, or (a directory) one layer holding the directory's
+   * files, owned by root as COPY makes them, with no image config (BuildKit's FROM of a local context).
+   */
+  private async namedBase(n: OpenNamed, platform?: string): Promise<State> {
+    if (n.kind === 'image') return n.ref.toLowerCase() === 'scratch' ? scratchState() : this.imageBase(n.ref, platform);
+    const state = scratchState();
+    const tree = n.ctx.tree;
+    const sources = matchSources(tree, '.');
+    await this.cachedStep(state, { kind: 'CONTEXT', hash: hashSources(tree, sources) }, null, async (dir) => {
+      const diff = path.join(dir, 'diff');
+      await fsp.mkdir(diff, { mode: 0o755 });
+      await copyInto(new DiffWriter(diff, this.tree(state)), { src: tree, sources, dest: '/', workdir: '/', multi: false, unpack: false });
+      return diff;
+    });
+    return state;
+  }
+
+  private async imageBase(name: string, platform: string | undefined): Promise<State> {
+    const { record } = await ensureImage(name, { pull: this.o.pull ? 'always' : 'missing', ...(platform ? { platform } : {}) }, this.o.pullImage);
     const image = structuredClone(await readImageConfig(record));
     image.config ??= {};
     image.history ??= [];
@@ -685,7 +740,10 @@ class Builder {
     };
   }
 
-  /** The tree behind `--from` (a stage or an image) or the context, and a cache key for a stage or image. */
+  /**
+   * The tree behind `--from` (a stage, a named context or an image) or the context, and a cache key
+   * for a stage or image (a directory's files are keyed by their contents).
+   */
   private async sourceTree(from: string): Promise<{ tree: Tree; key?: string }> {
     if (!from) return { tree: this.ctx.tree };
     const j = this.stageIndex(from);
@@ -693,13 +751,14 @@ class Builder {
       const st = await this.stage(j);
       return { tree: this.tree(st), key: st.key };
     }
+    const named = this.namedContext(from);
+    if (named?.kind === 'dir') return { tree: named.ctx.tree };
+    if (named) from = named.ref;
     const { record } = await ensureImage(from, { pull: this.o.pull ? 'always' : 'missing' }, this.o.pullImage);
     return { tree: new LayeredTree(record.layers.map((l) => diffDir(l.chainId)).reverse()), key: record.id };
   }
 
   private async copy(state: State, cmd: CopyCommand | AddCommand): Promise<void> {
-    if (cmd.excludes.length) throw new SkiffError('EINVAL', `--exclude is not supported by skiff build yet`);
-    if (cmd.kind === 'COPY' && cmd.parents) throw new SkiffError('EINVAL', '--parents is not supported by skiff build yet');
     const { tree: src, key: srcKey } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '');
     // heredocs and downloaded URLs are written to a scratch dir; a COPY of context or stage files
     // needs none (then nothing reads or writes `scratch`: `inline` and `urls` stay empty)
@@ -721,7 +780,8 @@ class Builder {
       } else local.push(s);
     }
     if (cmd.kind === 'ADD' && cmd.checksum && local.length) throw new SkiffError('EINVAL', 'checksum can\'t be specified for non-HTTP(S) sources');
-    const matched = local.flatMap((s) => matchSources(src, s));
+    const parents = cmd.kind === 'COPY' && cmd.parents;
+    const matched = local.flatMap((s) => matchSources(src, s, parents));
     const extra = [...inline, ...urls].map((name) => ({ name, rel: name }));
     const extraTree = scratch ? new ContextTree(scratch) : undefined;
     try {
@@ -743,18 +803,22 @@ class Builder {
       chmod = parseInt(cmd.chmod, 8);
     }
     const multi = cmd.sources.length + cmd.heredocs.length > 1 || local.some((s) => /[*?[]/.test(s));
+    const parents = cmd.kind === 'COPY' && cmd.parents;
     const contentKey = srcKey ? { from: srcKey, sources: local } : { hash: hashSources(src, matched) };
     const step = {
       kind: cmd.kind, ...contentKey, inline: extraTree ? hashSources(extraTree, extra) : '', dest: cmd.dest, workdir: c.WorkingDir ?? '',
       chown: chown ?? null, chmod: chmod ?? null,
+      // only when given: the keys of earlier builds stay valid
+      ...(parents ? { parents: matched.map((m) => m.keep ?? m.name) } : {}), ...(cmd.excludes.length ? { excludes: cmd.excludes } : {}),
     };
+    const exclude = cmd.excludes.length ? new IgnoreMatcher(readIgnorePatterns(cmd.excludes.join('\n'))) : undefined;
     const shown = [...cmd.sources, ...cmd.heredocs.map((h) => h.path)].join(' ');
     return this.cachedStep(state, step, { created_by: `${cmd.kind} ${shown} ${cmd.dest} # buildkit` }, async (dir) => {
       const diff = path.join(dir, 'diff');
       await fsp.mkdir(diff, { mode: 0o755 });
       const w = new DiffWriter(diff, this.tree(state));
       const common = { dest: cmd.dest, workdir: c.WorkingDir ?? '/', multi, ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}) };
-      await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined });
+      await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined, parents, ...(exclude ? { exclude } : {}) });
       if (extraTree) await copyInto(w, { ...common, src: extraTree, sources: extra, unpack: false });
       return diff;
     });
@@ -872,6 +936,25 @@ interface RunMount {
   /** Variables for the run only (secret env=, SSH_AUTH_SOCK). */
   env?: [string, string][];
   prepare: (dir: string) => Promise<{ point?: MountPoint; close?: () => Promise<void> }>;
+}
+
+/** A stage on `scratch`: no layers, the host's platform, an empty config. */
+function scratchState(): State {
+  const host = hostPlatform();
+  return {
+    key: baseKey({ scratch: true }),
+    layers: [],
+    image: { architecture: host.arch, os: host.os, ...(host.variant ? { variant: host.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
+    env: new Map(),
+    args: new Map(),
+    cmdSet: false,
+    created: new Date(0).toISOString(),
+  };
+}
+
+/** How progress names a named context: its value as given. */
+function namedText(n: OpenNamed): string {
+  return n.kind === 'image' ? `docker-image://${n.ref}` : n.ctx.dir;
 }
 
 /** skiff builds for the host platform only: anything else is refused up front. */

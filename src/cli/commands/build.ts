@@ -23,5 +23,6 @@ export const BUILD_OPTIONS = {
   'no-cache-filter': { type: 'string', repeat: true, describe: 'Do not use the cache for this stage (repeatable)' },
   'add-host': { type: 'string', repeat: true, describe: 'Add a custom host-to-IP mapping for RUN steps (HOST:IP); repeatable' },
   'cache-from': { type: 'string', repeat: true, describe: 'External cache sources: type=registry,ref=REF | type=local,src=DIR | REF; repeatable' },
+  'build-context': { type: 'string', repeat: true, describe: 'Additional build context (NAME=DIR or NAME=docker-image://REF), reached as FROM NAME, COPY --from=NAME; repeatable' },
   'cache-to': { type: 'string', repeat: true, describe: 'Cache export destinations: type=registry,ref=REF[,mode=min|max] | type=local,dest=DIR[,mode=min|max]; repeatable' },
 } as const satisfies OptionTable;

@@ -41,6 +41,7 @@ export default defineCommand({
       addHosts: o['add-host'],
       cacheFrom: o['cache-from'],
       cacheTo: o['cache-to'],
+      buildContexts: o['build-context'],
       log: quiet ? () => undefined : (line) => ctx.stderr.write(line + '\n'),
       output: quiet ? fs.createWriteStream('/dev/null') : process.stderr,
     });
