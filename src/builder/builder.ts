@@ -45,6 +45,8 @@ import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
 import { CacheSources, exportCache, fetchLayer, parseCacheSpec, type CacheSpec, type StepRecord } from './remote-cache.js';
 import { contextName, parseBuildContexts } from './named-contexts.js';
 import { IgnoreMatcher, readIgnorePatterns } from './dockerignore.js';
+import { ImageCache, type ImageCacheHit } from './image-cache.js';
+import { findImage, imageComplete } from '../image/local.js';
 
 export interface BuildOptions {
   /** Context directory, or '-' for a tar on stdin. */
@@ -89,8 +91,19 @@ export interface BuildOptions {
   stdout?: Writable;
   /** One line of progress (the CLI prints it on stderr unless -q). */
   log: (line: string) => void;
+  /** Step events for a progress view of the CLI's (rawjson, tty): steps and their output go here, not to `log`/`output`. */
+  events?: BuildEvents;
   /** Output of RUN steps. */
   output: Writable;
+}
+
+/** A build's steps as they go, for a progress view (`#N` numbers, one per step, in start order). */
+export interface BuildEvents {
+  start(no: number, where: string, text: string): void;
+  /** Output of a running step (RUN). */
+  output(no: number, data: Buffer): void;
+  /** The step ended: from the cache, run, or failed with this message. */
+  done(no: number, cached: boolean, error?: string): void;
 }
 
 export interface BuildResult {
@@ -191,8 +204,19 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
     for (const c of cacheFrom) o.log(`importing cache manifest from ${c.type === 'registry' ? c.ref : c.dir}`);
-    const remote = cacheFrom.length && !o.noCache ? await CacheSources.load(cacheFrom, o.log) : undefined;
-    const b = new Builder(o, df, ctx, secrets, agents, remote, cacheTo, opened);
+    // a bare --cache-from REF of an image in the store is that image's layers (classic); elsewhere a
+    // registry cache, unless the registry has an image there (then pulled and used the same way)
+    const images: string[] = [];
+    const caches: CacheSpec[] = [];
+    for (const c of o.noCache ? [] : cacheFrom) {
+      const local = c.type === 'registry' && c.bare ? await findImage(c.ref) : undefined;
+      if (local && imageComplete(local)) images.push(local.id);
+      else caches.push(c);
+    }
+    const remote = caches.length ? await CacheSources.load(caches, o.log) : undefined;
+    images.push(...(remote?.images ?? []));
+    const imageCache = images.length ? await openImageCache(images, o) : undefined;
+    const b = new Builder(o, df, ctx, secrets, agents, remote, cacheTo, opened, imageCache);
     const r = await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
     return await deliver(o, outputs, [...pushed], r);
   } finally {
@@ -224,6 +248,7 @@ class Builder {
     private readonly secrets: Map<string, Buffer>, private readonly agents: Map<string, string>,
     private readonly remote?: CacheSources, private readonly cacheTo: CacheSpec[] = [],
     private readonly named = new Map<string, OpenNamed>(),
+    private readonly imageCache?: ImageCache,
   ) {
     this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
     this.extraHosts = (o.addHosts ?? []).map(parseAddHost);
@@ -338,7 +363,7 @@ class Builder {
         st.stage = i;
         return st;
       } catch (e) {
-        throw this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' });
+        throw this.failed(no, this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' }));
       }
     }
     const count = 1 + s.commands.length;
@@ -348,7 +373,7 @@ class Builder {
     try {
       state = await this.base(s, i);
     } catch (e) {
-      throw this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' });
+      throw this.failed(from, this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' }));
     }
     this.done(from, t0, false);
     state.noCache = (this.o.noCacheFilter ?? []).some((f) => this.stageIndex(f) === i);
@@ -367,7 +392,7 @@ class Builder {
       try {
         await this.dispatch(state, cmd);
       } catch (e) {
-        throw this.wrap(e, cmd);
+        throw this.failed(state.no, this.wrap(e, cmd));
       }
       this.done(state.no, t, state.hit);
     }
@@ -381,15 +406,26 @@ class Builder {
     return new SkiffError(e.code, `${this.where(c)}: ${e.message}`, e.exitCode);
   }
 
+  /** A step failed: the progress view hears of it; the error goes on. */
+  private failed(no: number, e: unknown): unknown {
+    this.o.events?.done(no, false, e instanceof Error ? e.message : String(e));
+    return e;
+  }
+
   private n = 0;
   /** A step starts: its number (plain progress: `#N [stage k/n] TEXT`, as BuildKit). */
   private step(text: string, where: string): number {
     this.n++;
+    if (this.o.events) {
+      this.o.events.start(this.n, where, text);
+      return this.n;
+    }
     this.o.log(this.o.progress === 'plain' ? `#${this.n} [${where}] ${text}` : `STEP ${this.n}/${this.total}: ${text}`);
     return this.n;
   }
 
   private done(no: number, start: number, cached: boolean): void {
+    if (this.o.events) return this.o.events.done(no, cached);
     if (this.o.progress !== 'plain') return;
     this.o.log(cached ? `#${no} CACHED` : `#${no} DONE ${((Date.now() - start) / 1000).toFixed(1)}s`);
   }
@@ -456,16 +492,27 @@ class Builder {
     step: Record<string, unknown>,
     history: HistoryEntry | null,
     make?: (dir: string) => Promise<string | undefined>,
+    /** What a classic --cache-from image's matching step may stand for (image-cache.ts). */
+    fromImage: 'trust' | 'verify' | 'no' = 'trust',
   ): Promise<void> {
     // a stage --no-cache-filter names keys its steps afresh, so that the stages built on it miss too
     const key = stepKey(state.key, state.noCache ? { ...step, noCache: crypto.randomUUID() } : step);
     const useCache = !this.o.noCache && !state.noCache;
     let entry: CacheEntry | undefined = useCache ? await readCacheEntry(key) : undefined;
     if (!entry && useCache && this.remote) entry = await this.fromRemote(state, key);
+    let verify: ImageCacheHit | undefined;
+    if (!entry && useCache && this.imageCache && history && fromImage !== 'no') {
+      const hit = this.imageCache.match(state.image.history ?? [], state.layers.map((l) => l.diffId), history.created_by ?? '');
+      if (hit && fromImage === 'verify') verify = hit;
+      else if (hit) {
+        entry = { created: hit.created, ...(hit.layer ? { layer: await withSize(hit.layer) } : {}) };
+        await writeCacheEntry(key, entry);
+      }
+    }
     if (entry && make) {
       this.cached++;
       state.hit = true;
-      if (this.o.progress !== 'plain') this.o.log('--> Using cache ' + key.slice(7, 19));
+      if (this.o.progress !== 'plain' && !this.o.events) this.o.log('--> Using cache ' + key.slice(7, 19));
     } else if (!entry) {
       this.steps += make ? 1 : 0;
       entry = { created: new Date().toISOString() };
@@ -474,6 +521,13 @@ class Builder {
         const diff = await make(dir);
         if (diff !== undefined) entry.layer = await this.commitDiff(state, diff);
         await fsp.rm(dir, { recursive: true, force: true });
+      }
+      // a COPY that made what the cache image has: the image's step (its time, its layer's blob)
+      if (verify && verify.layer?.diffId === entry.layer?.diffId) {
+        entry = { created: verify.created, ...(verify.layer ? { layer: await withSize(verify.layer) } : {}) };
+        this.steps--;
+        this.cached++;
+        state.hit = true;
       }
       await writeCacheEntry(key, entry);
     }
@@ -605,13 +659,18 @@ class Builder {
     const mounts = await this.runMounts(cmd.mounts, workdir);
     const step = { kind: 'RUN', argv, env: envList(env), user, workdir, network, mounts: mounts.map((m) => m.key) };
     const createdBy = `RUN ${argv.join(' ')} # buildkit`;
+    // created_by shows neither build args nor the files of a bind mount: such a RUN is not taken from an image
+    const fromImage = [...state.args.keys()].some((k) => !state.env.has(k)) || cmd.mounts.some((m) => m.type === 'bind') ? 'no' : 'trust';
     return this.cachedStep(state, step, { created_by: createdBy }, async (dir) => {
       const points: MountPoint[] = [];
       const closers: (() => Promise<void>)[] = [];
       // secret variables and the agent's address are for this run only: never in the key or the image
       const runEnv = new Map(env);
       for (const m of mounts) for (const [k, v] of m.env ?? []) runEnv.set(k, v);
-      const output = this.o.progress === 'plain' ? prefixLines(this.o.output, `#${state.no} `, Date.now()) : this.o.output;
+      const no = state.no!;
+      const events = this.o.events;
+      const output = events ? new PassThroughLines((t) => events.output(no, Buffer.from(t)), () => undefined)
+        : this.o.progress === 'plain' ? prefixLines(this.o.output, `#${state.no} `, Date.now()) : this.o.output;
       const go = () => runStep({
         argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts,
         layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
@@ -636,7 +695,7 @@ class Builder {
         throw new SkiffError('ERUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${r.code}`, 1);
       }
       return r.diff;
-    });
+    }, fromImage);
   }
 
   /**
@@ -821,7 +880,7 @@ class Builder {
       await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined, parents, ...(exclude ? { exclude } : {}) });
       if (extraTree) await copyInto(w, { ...common, src: extraTree, sources: extra, unpack: false });
       return diff;
-    });
+    }, 'verify');
   }
 
   private async commit(state: State): Promise<BuildResult> {
@@ -936,6 +995,29 @@ interface RunMount {
   /** Variables for the run only (secret env=, SSH_AUTH_SOCK). */
   env?: [string, string][];
   prepare: (dir: string) => Promise<{ point?: MountPoint; close?: () => Promise<void> }>;
+}
+
+/** A layer of the store with its size (as a step's result). */
+async function withSize(l: LayerRef): Promise<LayerInfo> {
+  const { layerMeta } = await import('../store/layers.js');
+  return { ...l, size: (await layerMeta(l.chainId))?.size ?? 0 };
+}
+
+/**
+ * The images of classic `--cache-from IMAGE`s: from the store, or pulled; one that cannot be had is
+ * left out with a warning (the build goes on without it, as BuildKit does with a cache).
+ */
+async function openImageCache(refs: string[], o: BuildOptions): Promise<ImageCache> {
+  const images: { record: ImageRecord; config: ImageConfig }[] = [];
+  for (const ref of refs) {
+    try {
+      const { record } = await ensureImage(ref, { pull: 'missing' }, o.pullImage);
+      images.push({ record, config: await readImageConfig(record) });
+    } catch (e) {
+      o.log(`[Warning] cache ${ref} not used: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return new ImageCache(images);
 }
 
 /** A stage on `scratch`: no layers, the host's platform, an empty config. */

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fixtures, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { fixtures, registry, SKIFF_BIN, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { Terminal } from '../helpers/terminal.js';
 
 /** A context directory with these files. */
 function context(files: Record<string, string>): string {
@@ -139,5 +140,113 @@ ADD --exclude=**/*.txt x /ex3/
     const other = await sk(['build', '-t', 'fe/copy3', dir]);
     assert.equal(other.code, 0, other.stderr);
     assert.equal(await listing('fe/copy3', '/ex1'), './home.txt=5\n');
+  });
+
+  test('--cache-from IMAGE (classic): a pulled image\'s layers and history stand in for its steps (same image id); a changed COPY and what follows run', async () => {
+    const ref = `${registry()}/fe/cachefrom:1`;
+    const dir = ctx({
+      'f.txt': 'one',
+      'Dockerfile': `FROM ${busybox}
+ENV A=1
+COPY f.txt /f.txt
+RUN echo ran > /ran && cat /f.txt
+WORKDIR /w
+RUN echo second > s
+LABEL x=y
+`,
+    });
+    const first = await sk(['build', '-q', '-t', ref, dir]);
+    assert.equal(first.code, 0, first.stderr);
+    const id = first.stdout.trim();
+    assert.equal((await sk(['push', '-q', ref])).code, 0);
+    // an empty store (a fresh CI runner): the image is pulled as cache, no RUN runs
+    const s2 = await tempStore();
+    try {
+      const sk2 = (args: string[]) => skiff(args, { store: s2 });
+      const r = await sk2(['build', '--progress', 'plain', '--cache-from', ref, dir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((r.stderr.match(/^#\d+ CACHED$/gm) ?? []).length, 4, r.stderr);
+      assert.ok(!/^#\d+ \d/m.test(r.stderr), `a RUN step ran:\n${r.stderr}`);
+      assert.equal(r.stdout, `Successfully built ${id.slice(7, 19)}\n`);
+      // a changed file: COPY makes another layer, so it and every step after it run
+      fs.writeFileSync(path.join(dir, 'f.txt'), 'two');
+      const c = await sk2(['build', '--progress', 'plain', '-t', 'fe/changed', '--cache-from', ref, dir]);
+      assert.equal(c.code, 0, c.stderr);
+      assert.equal((c.stderr.match(/^#\d+ CACHED$/gm) ?? []).length, 0, c.stderr);
+      assert.match(c.stderr, /^#4 \d+\.\d+ two$/m);
+      assert.equal((await sk2(['run', '--rm', 'fe/changed', 'cat', '/f.txt'])).stdout, 'two');
+    } finally {
+      await s2.cleanup();
+    }
+  });
+
+  test('--cache-from IMAGE from the store; a RUN with a build arg in scope is not taken from it; an image that cannot be had is a warning', async () => {
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo a > /a\nARG V=1\nRUN echo $V > /v\n` });
+    const first = await sk(['build', '-q', '-t', 'fe/localcache', dir]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal((await sk(['builder', 'prune', '-a', '-f'])).code, 0);
+    const missing = `${registry()}/fe/no-such-image:1`;
+    const r = await sk(['build', '--progress', 'plain', '--cache-from', 'fe/localcache', '--cache-from', missing, dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^#2 CACHED$/m);
+    assert.match(r.stderr, /^#4 DONE /m);
+    assert.match(r.stderr, new RegExp(`^\\[Warning\\] cache ${missing.replace(/[.]/g, '\\.')} not used: .+$`, 'm'));
+  });
+
+  test('--progress rawjson: one BuildKit SolveStatus a line (vertexes, base64 logs, cached, error); stdout keeps its lines', async () => {
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo json-step-output\nRUN echo second\n` });
+    const statuses = (stderr: string): { vertexes?: { digest: string; name: string; started?: string; completed?: string; cached?: boolean; error?: string }[]; logs?: { vertex: string; stream: number; data: string }[] }[] =>
+      stderr.split('\n').filter((l) => l !== '' && !l.startsWith('Error:')).map((l) => JSON.parse(l) as ReturnType<typeof statuses>[number]);
+    const r = await sk(['build', '--progress', 'rawjson', '--network', 'none', '-t', 'fe/json', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Successfully built [0-9a-f]{12}\nSuccessfully tagged fe\/json\n$/);
+    const st = statuses(r.stderr);
+    const completed = st.flatMap((x) => x.vertexes ?? []).filter((v) => v.completed);
+    assert.deepEqual(completed.map((v) => v.name), [`[1/3] FROM ${busybox}`, '[2/3] RUN echo json-step-output', '[3/3] RUN echo second']);
+    const run = completed[1]!;
+    assert.match(run.digest, /^sha256:[0-9a-f]{64}$/);
+    assert.ok(run.started && Date.parse(run.completed!) >= Date.parse(run.started));
+    const logs = st.flatMap((x) => x.logs ?? []).filter((l) => l.vertex === run.digest);
+    assert.equal(logs.map((l) => Buffer.from(l.data, 'base64').toString()).join(''), 'json-step-output\n');
+    assert.equal(logs[0]!.stream, 1);
+    const again = await sk(['build', '--progress', 'rawjson', '--network', 'none', dir]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(statuses(again.stderr).flatMap((x) => x.vertexes ?? []).filter((v) => v.completed && v.cached).map((v) => v.name), ['[2/3] RUN echo json-step-output', '[3/3] RUN echo second']);
+    // a failing step: its vertex has the error; one Error line; no image
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${busybox}\nRUN exit 3\n`);
+    const bad = await sk(['build', '--progress', 'rawjson', '--network', 'none', '-t', 'fe/jsonbad', dir]);
+    assert.equal(bad.code, 1, bad.stderr);
+    const failed = statuses(bad.stderr).flatMap((x) => x.vertexes ?? []).filter((v) => v.error);
+    assert.equal(failed.length, 1, bad.stderr);
+    assert.match(failed[0]!.error!, /exit code: 3$/);
+    assert.equal(bad.stderr.split('\n').filter((l) => l.startsWith('Error:')).length, 1);
+    assert.notEqual((await sk(['image', 'inspect', 'fe/jsonbad'])).code, 0);
+  });
+
+  test('--progress tty: a live view redrawn in place on a terminal (colour unless NO_COLOR); piped, plain lines and never a redraw', async () => {
+    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo tty-step-output && sleep 1\nENV X=1\n` });
+    const run = async (env: Record<string, string>): Promise<string> => {
+      const t = new Terminal([SKIFF_BIN, 'build', '--progress', 'tty', '--network', 'none', '--no-cache', dir], { env: { ...store.env, ...env } });
+      try {
+        const e = await t.exited;
+        assert.equal(e.code, 0, t.output);
+        return t.output;
+      } finally {
+        await t.close();
+      }
+    };
+    const colour = await run({ NO_COLOR: '' });
+    assert.match(colour, /\[\+\] Building \d+\.\ds \(3\/3\)\n/);
+    assert.match(colour, /\x1b\[\d+A/, 'no redraw (cursor up)');
+    assert.match(colour, /=> \[2\/3\] RUN echo tty-step-output && sleep 1 +\d+\.\ds/);
+    assert.match(colour, /=> => # tty-step-output/);
+    assert.match(colour, /\x1b\[34m/);
+    const plain = await run({ NO_COLOR: '1' });
+    assert.match(plain, /\[\+\] Building \d+\.\ds \(3\/3\)\n/);
+    assert.ok(!/\x1b\[3\dm/.test(plain), 'colour despite NO_COLOR');
+    const piped = await sk(['build', '--progress', 'tty', '--network', 'none', '--no-cache', dir]);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.ok(!piped.stderr.includes('\x1b'), piped.stderr);
+    assert.match(piped.stderr, /^#1 \[1\/3\] FROM .*\n#1 DONE \d+\.\ds\n#2 \[2\/3\] RUN echo tty-step-output && sleep 1\n#2 \d+\.\d+ tty-step-output\n#2 DONE/);
   });
 });

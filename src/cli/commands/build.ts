@@ -19,7 +19,7 @@ export const BUILD_OPTIONS = {
   push: { type: 'boolean', default: false, describe: 'Push the image (every -t name) after the build' },
   load: { type: 'boolean', default: false, describe: 'Load the image into the image store (always done by skiff)' },
   'metadata-file': { type: 'string', describe: 'Write build result metadata (image id, digest, names) to the file as JSON' },
-  progress: { type: 'string', choices: ['auto', 'plain', 'tty', 'quiet', 'rawjson'], default: 'auto', describe: "Progress output: plain is BuildKit's '#N [stage k/n] STEP' lines; auto and tty skiff's STEP lines; quiet is -q" },
+  progress: { type: 'string', choices: ['auto', 'plain', 'tty', 'quiet', 'rawjson'], default: 'auto', describe: "Progress output: plain is BuildKit's '#N [stage k/n] STEP' lines; tty a live view redrawn on a terminal (plain when not one; NO_COLOR honoured); rawjson BuildKit's JSON status lines; auto skiff's STEP lines; quiet is -q" },
   'no-cache-filter': { type: 'string', repeat: true, describe: 'Do not use the cache for this stage (repeatable)' },
   'add-host': { type: 'string', repeat: true, describe: 'Add a custom host-to-IP mapping for RUN steps (HOST:IP); repeatable' },
   'cache-from': { type: 'string', repeat: true, describe: 'External cache sources: type=registry,ref=REF | type=local,src=DIR | REF; repeatable' },
