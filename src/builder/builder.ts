@@ -463,7 +463,7 @@ class Builder {
   }
 
   private async imageBase(name: string, platform: string | undefined): Promise<State> {
-    const { record } = await ensureImage(name, { pull: this.o.pull ? 'always' : 'missing', ...(platform ? { platform } : {}) }, this.o.pullImage);
+    const record = await this.image(name, platform);
     const image = structuredClone(await readImageConfig(record));
     image.config ??= {};
     image.history ??= [];
@@ -472,6 +472,19 @@ class Builder {
     // base layers keep their pulled blobs: push and save send them as they are
     for (const l of record.layers) layers.push({ ...l, size: (await layerMeta(l.chainId))?.size ?? 0 });
     return { key: baseKey({ imageId: record.id }), layers, image, env: new Map(), args: new Map(), cmdSet: false, created: image.created ?? record.created };
+  }
+
+  /** Images by name and platform, got once per build (stages starting together need the same base once, not one pull each). */
+  private readonly images = new Map<string, Promise<ImageRecord>>();
+
+  private image(name: string, platform?: string): Promise<ImageRecord> {
+    const key = `${name}\0${platform ?? ''}`;
+    let p = this.images.get(key);
+    if (!p) {
+      p = ensureImage(name, { pull: this.o.pull ? 'always' : 'missing', ...(platform ? { platform } : {}) }, this.o.pullImage).then((r) => r.record);
+      this.images.set(key, p);
+    }
+    return p;
   }
 
   /** Variables for expansion at this point: ENV, else ARGs in scope. */
@@ -813,7 +826,7 @@ class Builder {
     const named = this.namedContext(from);
     if (named?.kind === 'dir') return { tree: named.ctx.tree };
     if (named) from = named.ref;
-    const { record } = await ensureImage(from, { pull: this.o.pull ? 'always' : 'missing' }, this.o.pullImage);
+    const record = await this.image(from);
     return { tree: new LayeredTree(record.layers.map((l) => diffDir(l.chainId)).reverse()), key: record.id };
   }
 

@@ -3,35 +3,17 @@
  * COPY --parents / --exclude, --cache-from IMAGE (classic), --progress rawjson and tty. On the
  * fixture busybox image; runs rootful and rootless.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fixtures, registry, SKIFF_BIN, skiff, tempStore, type TempStore } from '../helpers/fixtures.js';
+import { buildSuite } from '../helpers/build.js';
+import { registry, SKIFF_BIN, skiff, tempStore } from '../helpers/fixtures.js';
 import { Terminal } from '../helpers/terminal.js';
 
-/** A context directory with these files. */
-function context(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-fe-ctx-'));
-  for (const [name, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    fs.writeFileSync(path.join(dir, name), content);
-  }
-  fs.chmodSync(dir, 0o755);
-  return dir;
-}
-
 describe('build: named contexts, COPY --parents/--exclude, classic --cache-from, progress', () => {
-  let store: TempStore;
-  let busybox: string;
-  const dirs: string[] = [];
-  const ctx = (files: Record<string, string>): string => {
-    const d = context(files);
-    dirs.push(d);
-    return d;
-  };
-  const sk = (args: string[], env?: Record<string, string>) => skiff(args, { store, ...(env ? { env } : {}) });
+  const b = buildSuite('skiff-fe-ctx-');
+  const { ctx, sk } = b;
   /** `find` of a directory in an image: sorted paths with their contents. */
   const listing = async (image: string, dir: string): Promise<string> => {
     const r = await sk(['run', '--rm', image, 'sh', '-c', `cd ${dir} && find . -type f | sort | while read f; do echo "$f=$(cat "$f")"; done`]);
@@ -39,22 +21,11 @@ describe('build: named contexts, COPY --parents/--exclude, classic --cache-from,
     return r.stdout;
   };
 
-  before(async () => {
-    store = await tempStore();
-    busybox = fixtures().busybox;
-    const r = await sk(['pull', '-q', busybox]);
-    assert.equal(r.code, 0, r.stderr);
-  });
-  after(async () => {
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-    await store.cleanup();
-  });
-
   test('--build-context NAME=DIR: COPY --from=NAME and FROM NAME read the directory (its .dockerignore applies)', async () => {
     const docs = ctx({ 'a.txt': 'A', 'sub/b.txt': 'B', 'secret.key': 'K', '.dockerignore': '*.key\n' });
     const dir = ctx({
       'Dockerfile': `FROM docs AS files
-FROM ${busybox}
+FROM ${b.busybox}
 COPY --from=docs / /d1/
 COPY --from=files /sub /d2/
 RUN --mount=from=docs,target=/m cat /m/a.txt > /from-mount
@@ -83,16 +54,16 @@ RUN cmp /bb /bb2 && echo same > /same
 `,
     });
     const r = await sk(['build', '--progress', 'plain', '-t', 'fe/ctximg',
-      '--build-context', `base-image=docker-image://${busybox}`, '--build-context', `tools=docker-image://${busybox}`,
-      '--build-context', `img=docker-image://${busybox}`, dir]);
+      '--build-context', `base-image=docker-image://${b.busybox}`, '--build-context', `tools=docker-image://${b.busybox}`,
+      '--build-context', `img=docker-image://${b.busybox}`, dir]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.stderr.includes('this stage is replaced'), r.stderr);
-    assert.match(r.stderr, new RegExp(`#1 \\[tools 1/1\\] FROM docker-image://${busybox.replace(/[.]/g, '\\.')} AS tools`));
+    assert.match(r.stderr, new RegExp(`#1 \\[tools 1/1\\] FROM docker-image://${b.busybox.replace(/[.]/g, '\\.')} AS tools`));
     assert.equal((await sk(['run', '--rm', 'fe/ctximg', 'cat', '/same'])).stdout, 'same\n');
   });
 
   test('--build-context faults: one Error line, exit 125, no image', async () => {
-    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nCOPY --from=docs / /d/\n` });
+    const dir = ctx({ 'Dockerfile': `FROM ${b.busybox}\nCOPY --from=docs / /d/\n` });
     const cases: [string, RegExp][] = [
       ['docs', /^Error: invalid context value: docs, expected key=value\n$/],
       ['docs=https://example.invalid/x.tar', /^Error: invalid context docs=https:\/\/example\.invalid\/x\.tar: skiff supports a local directory or docker-image:\/\/REF as a named context\n$/],
@@ -111,7 +82,7 @@ RUN cmp /bb /bb2 && echo same > /same
   test('COPY --parents keeps each source\'s path (from the ./ pivot; ** matches directories); COPY/ADD --exclude skip what the patterns match', async () => {
     const dir = ctx({
       'x/y/a.txt': '1', 'x/z/a.txt': '2', 'x/y/b.md': '3', 'p/q/c.txt': '4', 'home.txt': '5', 'homer.sh': '6',
-      'Dockerfile': `FROM ${busybox}
+      'Dockerfile': `FROM ${b.busybox}
 COPY --parents x/*/a.txt /par1/
 COPY --parents ./x/./y/a.txt /par2/
 COPY --parents **/*.txt /par3/
@@ -136,7 +107,7 @@ ADD --exclude=**/*.txt x /ex3/
     const again = await sk(['build', '--progress', 'plain', '-t', 'fe/copy2', '--build-arg', 'X=1', dir]);
     assert.equal(again.code, 0, again.stderr);
     assert.equal((again.stderr.match(/ CACHED$/gm) ?? []).length, 7, again.stderr);
-    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${busybox}\nCOPY --exclude=*.sh hom* /ex1/\n`);
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${b.busybox}\nCOPY --exclude=*.sh hom* /ex1/\n`);
     const other = await sk(['build', '-t', 'fe/copy3', dir]);
     assert.equal(other.code, 0, other.stderr);
     assert.equal(await listing('fe/copy3', '/ex1'), './home.txt=5\n');
@@ -146,7 +117,7 @@ ADD --exclude=**/*.txt x /ex3/
     const ref = `${registry()}/fe/cachefrom:1`;
     const dir = ctx({
       'f.txt': 'one',
-      'Dockerfile': `FROM ${busybox}
+      'Dockerfile': `FROM ${b.busybox}
 ENV A=1
 COPY f.txt /f.txt
 RUN echo ran > /ran && cat /f.txt
@@ -181,7 +152,7 @@ LABEL x=y
   });
 
   test('--cache-from IMAGE from the store; a RUN with a build arg in scope is not taken from it; an image that cannot be had is a warning', async () => {
-    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo a > /a\nARG V=1\nRUN echo $V > /v\n` });
+    const dir = ctx({ 'Dockerfile': `FROM ${b.busybox}\nRUN echo a > /a\nARG V=1\nRUN echo $V > /v\n` });
     const first = await sk(['build', '-q', '-t', 'fe/localcache', dir]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal((await sk(['builder', 'prune', '-a', '-f'])).code, 0);
@@ -194,7 +165,7 @@ LABEL x=y
   });
 
   test('--progress rawjson: one BuildKit SolveStatus a line (vertexes, base64 logs, cached, error); stdout keeps its lines', async () => {
-    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo json-step-output\nRUN echo second\n` });
+    const dir = ctx({ 'Dockerfile': `FROM ${b.busybox}\nRUN echo json-step-output\nRUN echo second\n` });
     const statuses = (stderr: string): { vertexes?: { digest: string; name: string; started?: string; completed?: string; cached?: boolean; error?: string }[]; logs?: { vertex: string; stream: number; data: string }[] }[] =>
       stderr.split('\n').filter((l) => l !== '' && !l.startsWith('Error:')).map((l) => JSON.parse(l) as ReturnType<typeof statuses>[number]);
     const r = await sk(['build', '--progress', 'rawjson', '--network', 'none', '-t', 'fe/json', dir]);
@@ -202,7 +173,7 @@ LABEL x=y
     assert.match(r.stdout, /^Successfully built [0-9a-f]{12}\nSuccessfully tagged fe\/json\n$/);
     const st = statuses(r.stderr);
     const completed = st.flatMap((x) => x.vertexes ?? []).filter((v) => v.completed);
-    assert.deepEqual(completed.map((v) => v.name), [`[1/3] FROM ${busybox}`, '[2/3] RUN echo json-step-output', '[3/3] RUN echo second']);
+    assert.deepEqual(completed.map((v) => v.name), [`[1/3] FROM ${b.busybox}`, '[2/3] RUN echo json-step-output', '[3/3] RUN echo second']);
     const run = completed[1]!;
     assert.match(run.digest, /^sha256:[0-9a-f]{64}$/);
     assert.ok(run.started && Date.parse(run.completed!) >= Date.parse(run.started));
@@ -213,7 +184,7 @@ LABEL x=y
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(statuses(again.stderr).flatMap((x) => x.vertexes ?? []).filter((v) => v.completed && v.cached).map((v) => v.name), ['[2/3] RUN echo json-step-output', '[3/3] RUN echo second']);
     // a failing step: its vertex has the error; one Error line; no image
-    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${busybox}\nRUN exit 3\n`);
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${b.busybox}\nRUN exit 3\n`);
     const bad = await sk(['build', '--progress', 'rawjson', '--network', 'none', '-t', 'fe/jsonbad', dir]);
     assert.equal(bad.code, 1, bad.stderr);
     const failed = statuses(bad.stderr).flatMap((x) => x.vertexes ?? []).filter((v) => v.error);
@@ -224,9 +195,9 @@ LABEL x=y
   });
 
   test('--progress tty: a live view redrawn in place on a terminal (colour unless NO_COLOR); piped, plain lines and never a redraw', async () => {
-    const dir = ctx({ 'Dockerfile': `FROM ${busybox}\nRUN echo tty-step-output && sleep 1\nENV X=1\n` });
+    const dir = ctx({ 'Dockerfile': `FROM ${b.busybox}\nRUN echo tty-step-output && sleep 1\nENV X=1\n` });
     const run = async (env: Record<string, string>): Promise<string> => {
-      const t = new Terminal([SKIFF_BIN, 'build', '--progress', 'tty', '--network', 'none', '--no-cache', dir], { env: { ...store.env, ...env } });
+      const t = new Terminal([SKIFF_BIN, 'build', '--progress', 'tty', '--network', 'none', '--no-cache', dir], { env: { ...b.store.env, ...env } });
       try {
         const e = await t.exited;
         assert.equal(e.code, 0, t.output);
