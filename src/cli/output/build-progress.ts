@@ -83,7 +83,7 @@ export function ttyView(out: { write(s: string): unknown; columns?: number }, co
   const fit = (s: string, width: number): string => (s.length > width ? s.slice(0, Math.max(0, width - 3)) + '...' : s);
   const clear = (): string => (drawn ? `\x1b[${drawn}A\r\x1b[J` : '');
   const frame = (): string[] => {
-    const width = Math.max(40, (out.columns ?? 80) - 1);
+    const width = Math.max(40, (out.columns || 80) - 1); // a terminal that says 0 columns: 80
     const now = Date.now();
     const done = steps.filter((s) => s.end !== undefined).length;
     const lines = [fit(`[+] Building ${secs(now - t0)} (${done}/${steps.length})`, width)];
