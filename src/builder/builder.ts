@@ -49,6 +49,8 @@ export interface BuildOptions {
   context: string;
   /** -f: a path, '-' for stdin, or undefined for CONTEXT/Dockerfile. */
   file?: string;
+  /** `file` is a path inside the context (the Engine API's `dockerfile`), never one of the host's. */
+  fileInContext?: boolean;
   /** Where `-` reads from (a function: opening process.stdin costs ~2 ms, most builds never read it). */
   stdin: () => Readable;
   tags: string[];
@@ -170,7 +172,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   sweepStepCgroups(pidAlive); // and their RUN steps' cgroups
   const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
   try {
-    const { text, name } = await readDockerfile(ctx, o.file, o.stdin);
+    const { text, name } = await readDockerfile(ctx, o.file, o.stdin, o.fileInContext);
     const df = loadDockerfile(text, name);
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
