@@ -1,14 +1,14 @@
 /**
  * `POST /build`: the classic builder's endpoint. The body is the context as a tar (plain or gzip),
  * the query Docker's options (t, dockerfile, buildargs, labels, target, nocache, pull, q, networkmode,
- * platform); the reply streams `{"stream": ...}` lines (the build's log and RUN output), pull progress
+ * platform; X-Registry-Config for base images); the reply streams `{"stream": ...}` lines (the build's log and RUN output), pull progress
  * for base images, `{"aux":{"ID": ...}}` and an error as `{"errorDetail": ...}` once it has begun.
  * The build is the one `skiff build` runs (src/builder/builder.ts) with its context on "stdin".
  */
 import { Writable } from 'node:stream';
 import type { PullFn } from '../image/progress.js';
 import { ApiError, queryBool } from './http.js';
-import { jsonProgress, registryAuth } from './images.js';
+import { jsonProgress, registryConfig } from './images.js';
 import type { Route } from './router.js';
 
 /** A query value holding a JSON object of strings (buildargs, labels) → K=V items; a null value (take it from the environment) is left out. */
@@ -49,11 +49,18 @@ export const buildRoutes: Route[] = [
           cb();
         },
       });
-      const credentials = registryAuth(req);
+      const credentialsFor = registryConfig(req);
       const pull: PullFn = async (ref, { platform: p }) => {
-        const { pullImage } = await import('../image/pull.js');
+        const [{ pullImage }, { parseReference }] = await Promise.all([import('../image/pull.js'), import('../oci/reference.js')]);
+        const credentials = credentialsFor(parseReference(ref).domain);
         await pullImage(ref, { progress, ...(p ? { platform: p } : {}), ...(credentials ? { credentials } : {}) });
       };
+      // a client that goes away cancels the build (Docker's): no step starts after, a running RUN is killed
+      const cancel = new AbortController();
+      const onClose = (): void => {
+        if (!res.writableFinished) cancel.abort();
+      };
+      res.once('close', onClose);
       const { build } = await import('../builder/builder.js');
       const tags = query.getAll('t').filter((t) => t);
       const r = await build({
@@ -71,7 +78,8 @@ export const buildRoutes: Route[] = [
         pullImage: pull,
         log: (line) => stream(`${line}\n`),
         output,
-      });
+        signal: cancel.signal,
+      }).finally(() => res.off('close', onClose));
       progress.send({ aux: { ID: r.id } });
       // quiet: the stream is the image id alone (Docker's client prints what the stream held)
       if (quiet) progress.send({ stream: `${r.id}\n` });

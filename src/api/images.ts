@@ -37,28 +37,46 @@ export function jsonProgress(res: ServerResponse): Progress & { send: (m: Record
   };
 }
 
-/**
- * X-Registry-Auth: base64(url) of Docker's AuthConfig JSON (username/password, or `auth` = base64
- * "user:pass"); absent or empty: the service's own Docker config decides. A malformed one is a 400.
- */
-export function registryAuth(req: IncomingMessage): Credentials | undefined {
-  const h = req.headers['x-registry-auth'];
+/** A header holding base64(url) JSON (X-Registry-Auth, X-Registry-Config); absent or empty: undefined. A malformed one is a 400. */
+function base64Json(req: IncomingMessage, name: string): Record<string, unknown> | undefined {
+  const h = req.headers[name.toLowerCase()];
   if (typeof h !== 'string' || !h.trim()) return undefined;
-  let a: Record<string, unknown>;
   try {
-    a = obj(JSON.parse(Buffer.from(h.trim(), 'base64').toString('utf8')), 'X-Registry-Auth');
+    return obj(JSON.parse(Buffer.from(h.trim(), 'base64').toString('utf8')), name);
   } catch (e) {
-    throw e instanceof ApiError ? e : new ApiError(400, 'X-Registry-Auth: not base64-encoded JSON');
+    throw e instanceof ApiError ? e : new ApiError(400, `${name}: not base64-encoded JSON`);
   }
-  let username = str(a.username, 'X-Registry-Auth username');
-  let password = str(a.password, 'X-Registry-Auth password');
-  const auth = str(a.auth, 'X-Registry-Auth auth');
+}
+
+/** Docker's AuthConfig (username/password, or `auth` = base64 "user:pass") → credentials. */
+function authConfig(a: Record<string, unknown>, what: string): Credentials | undefined {
+  let username = str(a.username, `${what} username`);
+  let password = str(a.password, `${what} password`);
+  const auth = str(a.auth, `${what} auth`);
   if (!username && auth) {
     const plain = Buffer.from(auth, 'base64').toString('utf8');
     const i = plain.indexOf(':');
     if (i > 0) [username, password] = [plain.slice(0, i), plain.slice(i + 1)];
   }
   return username && password ? { username, password } : undefined;
+}
+
+/** X-Registry-Auth (pull, push): one registry's credentials; absent: the service's own Docker config decides. */
+export function registryAuth(req: IncomingMessage): Credentials | undefined {
+  const a = base64Json(req, 'X-Registry-Auth');
+  return a && authConfig(a, 'X-Registry-Auth');
+}
+
+/** X-Registry-Config (build): credentials per registry address, as the client's config has them; looked up by a reference's domain. */
+export function registryConfig(req: IncomingMessage): (domain: string) => Credentials | undefined {
+  const all = base64Json(req, 'X-Registry-Config') ?? {};
+  const byHost = new Map<string, Credentials>();
+  for (const [server, a] of Object.entries(all)) {
+    const c = authConfig(obj(a, `X-Registry-Config ${server}`), `X-Registry-Config ${server}`);
+    const host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    if (c) byHost.set(host === 'index.docker.io' ? 'docker.io' : host, c);
+  }
+  return (domain) => byHost.get(domain);
 }
 
 /**

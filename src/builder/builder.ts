@@ -89,6 +89,8 @@ export interface BuildOptions {
   log: (line: string) => void;
   /** Output of RUN steps. */
   output: Writable;
+  /** Cancels the build (the Engine API's client went away): no further step starts, a running RUN is killed. */
+  signal?: AbortSignal;
 }
 
 export interface BuildResult {
@@ -344,6 +346,7 @@ class Builder {
   private n = 0;
   /** A step starts: its number (plain progress: `#N [stage k/n] TEXT`, as BuildKit). */
   private step(text: string, where: string): number {
+    if (this.o.signal?.aborted) throw new SkiffError('ERUNTIME', 'build cancelled');
     this.n++;
     this.o.log(this.o.progress === 'plain' ? `#${this.n} [${where}] ${text}` : `STEP ${this.n}/${this.total}: ${text}`);
     return this.n;
@@ -562,7 +565,7 @@ class Builder {
       const go = () => runStep({
         argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts,
         layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
-        root: this.tree(state), dir, output,
+        root: this.tree(state), dir, output, ...(this.o.signal ? { signal: this.o.signal } : {}),
       });
       const locked = mounts.flatMap((m) => (m.lock ? [m.lock] : []));
       let r: Awaited<ReturnType<typeof go>>;

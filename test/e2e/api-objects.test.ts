@@ -8,10 +8,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { raw, run, startService, type Service } from '../helpers/api-service.js';
-import { AUTH_PASSWORD, AUTH_USER, authRegistry, fixtures, isRootless, registry, skopeoInspect, tempStore, type RunResult, type TempStore } from '../helpers/fixtures.js';
+import { ping, raw, run, startService, type Service } from '../helpers/api-service.js';
+import {
+  AUTH_PASSWORD, AUTH_USER, authRegistry, fixtures, isRootless, processes, registry, skopeoInspect, tempStore, until, type RunResult, type TempStore,
+} from '../helpers/fixtures.js';
 import { storeMounts, storeProcessesSettled } from '../helpers/leftovers.js';
 
 const post = (p: string, body: unknown): string => {
@@ -193,6 +196,28 @@ describe('system service: networks, volumes, build, push, auth, archives', () =>
     assert.equal((await ok(['ps', '-aq'])).stdout, '');
   });
 
+  test('a client that leaves mid-build cancels it: the RUN is killed, the service keeps serving', async () => {
+    const dir = path.join(store.home, 'ctx-endless');
+    fs.mkdirSync(dir);
+    const marker = `api-endless-${process.pid}`;
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${image}\nRUN while true; do echo ${marker}; sleep 0.2; done\n`);
+    const client = spawn('docker', ['build', '-t', 'api-endless:1', dir], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise<void>((resolve, reject) => {
+      let got = '';
+      client.stdout.setEncoding('utf8').on('data', (d: string) => {
+        got += d;
+        if (got.includes(`${marker}\n`)) resolve();
+      });
+      client.once('close', (code) => reject(new Error(`docker build ended (${code}) before its RUN printed: ${got}`)));
+    });
+    assert.ok(processes((cmd) => cmd.includes(marker)).length > 0, 'the RUN step runs');
+    client.kill('SIGKILL');
+    assert.ok(await ping(svc.sock));
+    // the step's shell (its command line names the marker) is gone, killed with its shim
+    await until('the RUN step to be killed', () => processes((cmd) => cmd.includes(marker)).length === 0, 20_000);
+    assert.equal((await docker(['image', 'inspect', 'api-endless:1'])).code, 1);
+  });
+
   test('docker history shows the build steps', async () => {
     const h = await ok(['history', '--no-trunc', '--format', '{{.ID}}|{{.CreatedBy}}', 'api-built:1']);
     const rows = h.stdout.trim().split('\n');
@@ -232,7 +257,13 @@ describe('system service: networks, volumes, build, push, auth, archives', () =>
     const p = await ok(['push', ref]);
     assert.match(p.stdout, /: digest: sha256:[0-9a-f]{64} size: \d+/);
     assert.ok(skopeoInspect(ref, false, `${AUTH_USER}:${AUTH_PASSWORD}`).Digest);
+    // a build FROM it pulls with the client's credentials (X-Registry-Config)
     await ok(['rmi', ref]);
+    const dir = path.join(store.home, 'ctx-auth');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${ref}\nLABEL from=auth\n`);
+    await ok(['build', '-t', 'api-from-auth:1', dir]);
+    await ok(['rmi', 'api-from-auth:1', ref]);
   });
 
   test('docker save | docker load, and save -o / load -i', async () => {
