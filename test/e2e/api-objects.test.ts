@@ -160,7 +160,8 @@ describe('system service: networks, volumes, build, push, auth, archives', () =>
       'except docker.errors.NotFound:',
       '    print("gone")',
     ].join('\n');
-    const r = await run('python3', ['-c', script, `unix://${svc.sock}`], {});
+    // Debian's python, which python3-docker is installed for
+    const r = await run('/usr/bin/python3', ['-c', script, `unix://${svc.sock}`], {});
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "net py-net ['py-net']\nvol {'py': '1'} ['py-vol']\ngone\n");
   });
