@@ -1,9 +1,10 @@
 /**
  * `POST /build`: the classic builder's endpoint. The body is the context as a tar (plain or gzip),
  * the query Docker's options (t, dockerfile, buildargs, labels, target, nocache, pull, q, networkmode,
- * platform; X-Registry-Config for base images); the reply streams `{"stream": ...}` lines (the build's log and RUN output), pull progress
- * for base images, `{"aux":{"ID": ...}}` and an error as `{"errorDetail": ...}` once it has begun.
- * The build is the one `skiff build` runs (src/builder/builder.ts) with its context on "stdin".
+ * platform), X-Registry-Config the credentials for base images; the reply streams `{"stream": ...}`
+ * lines (the build's log and RUN output), pull progress for base images, `{"aux":{"ID": ...}}`, and
+ * an error as `{"errorDetail": ...}` once it has begun. The build is the one `skiff build` runs
+ * (src/builder/builder.ts) with its context on "stdin"; a client that goes away cancels it.
  */
 import { Writable } from 'node:stream';
 import type { PullFn } from '../image/progress.js';
