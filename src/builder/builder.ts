@@ -53,6 +53,8 @@ export interface BuildOptions {
   context: string;
   /** -f: a path, '-' for stdin, or undefined for CONTEXT/Dockerfile. */
   file?: string;
+  /** `file` is a path inside the context (the Engine API's `dockerfile`), never one of the host's. */
+  fileInContext?: boolean;
   /** Where `-` reads from (a function: opening process.stdin costs ~2 ms, most builds never read it). */
   stdin: () => Readable;
   tags: string[];
@@ -95,6 +97,8 @@ export interface BuildOptions {
   events?: BuildEvents;
   /** Output of RUN steps. */
   output: Writable;
+  /** Cancels the build (the Engine API's client went away): no further step starts, a running RUN is killed. */
+  signal?: AbortSignal;
 }
 
 /** A build's steps as they go, for a progress view (`#N` numbers, one per step, in start order). */
@@ -199,7 +203,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         }
       }
     }
-    const { text, name } = await readDockerfile(ctx, o.file, o.stdin);
+    const { text, name } = await readDockerfile(ctx, o.file, o.stdin, o.fileInContext);
     const df = loadDockerfile(text, name);
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
@@ -415,6 +419,7 @@ class Builder {
   private n = 0;
   /** A step starts: its number (plain progress: `#N [stage k/n] TEXT`, as BuildKit). */
   private step(text: string, where: string): number {
+    if (this.o.signal?.aborted) throw new SkiffError('ERUNTIME', 'build cancelled');
     this.n++;
     if (this.o.events) {
       this.o.events.start(this.n, where, text);
@@ -687,7 +692,7 @@ class Builder {
       const go = () => runStep({
         argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts,
         layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
-        root: this.tree(state), dir, output,
+        root: this.tree(state), dir, output, ...(this.o.signal ? { signal: this.o.signal } : {}),
       });
       const locked = mounts.flatMap((m) => (m.lock ? [m.lock] : []));
       let r: Awaited<ReturnType<typeof go>>;
