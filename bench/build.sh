@@ -6,20 +6,7 @@ source "$(dirname "$0")/common.sh"
 bench_registry
 export SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run"
 CTX="$BENCH_TMP/ctx"
-mkdir -p "$CTX/payload"
-for i in $(seq 1 100); do head -c 20000 /dev/urandom >"$CTX/payload/f$i"; done
-cat >"$CTX/Dockerfile" <<DOCKERFILE
-FROM $REGISTRY/busybox:latest AS numbers
-RUN for i in \$(seq 1 200); do echo \$i > /n-\$i; done && cat /n-* | md5sum > /numbers.sum
-FROM $REGISTRY/busybox:latest AS data
-COPY payload /payload
-RUN cat /payload/* | md5sum > /data.sum
-FROM $REGISTRY/busybox:latest
-COPY --from=numbers /numbers.sum /out/
-COPY --from=data /data.sum /out/
-ENV RESULT=/out
-CMD ["sh", "-c", "cat /out/*"]
-DOCKERFILE
+bench_three_stage_context "$CTX"
 PODMAN_ROOT="$BENCH_TMP/podman-root"
 podman_build=(podman --root "$PODMAN_ROOT" build -q --tls-verify=false --network=none --ulimit nproc=1024:1024 --ulimit nofile=1024:1024)
 "$SKIFF" pull -q "$REGISTRY/busybox:latest" >/dev/null

@@ -43,3 +43,22 @@ bench_stores() {
   PODMAN=(podman --root "$BENCH_TMP/podman-root" --runroot "$BENCH_TMP/podman-run")
   IMAGE="$REGISTRY/busybox:latest"
 }
+
+# bench_three_stage_context DIR: the 3-stage build of bench/build.sh and bench/build-cache.sh (two
+# independent stages, 100 files of payload, a final stage copying from both), on the fixture busybox.
+bench_three_stage_context() {
+  mkdir -p "$1/payload"
+  for i in $(seq 1 100); do head -c 20000 /dev/urandom >"$1/payload/f$i"; done
+  cat >"$1/Dockerfile" <<DOCKERFILE
+FROM $REGISTRY/busybox:latest AS numbers
+RUN for i in \$(seq 1 200); do echo \$i > /n-\$i; done && cat /n-* | md5sum > /numbers.sum
+FROM $REGISTRY/busybox:latest AS data
+COPY payload /payload
+RUN cat /payload/* | md5sum > /data.sum
+FROM $REGISTRY/busybox:latest
+COPY --from=numbers /numbers.sum /out/
+COPY --from=data /data.sum /out/
+ENV RESULT=/out
+CMD ["sh", "-c", "cat /out/*"]
+DOCKERFILE
+}

@@ -4,6 +4,7 @@
 #   peers:    podman crun skopeo buildah umoci docker-registry podman-compose python3-docker (docker-py),
 #             docker.io (the client, only if no docker is on PATH; its daemon is never started)
 #   fixtures: busybox-static debootstrap libcap2-bin uidmap apache2-utils jq iproute2 hyperfine
+#   shells:   zsh fish (the completion scripts parse), groff-base (the man page checks: test/e2e/completion.test.ts)
 #   network:  aardvark-dns (names on user networks), passt (pasta: rootless), nftables iptables
 #             (inspection in tests), netavark slirp4netns (bench/net.sh compares them)
 # and the machine quirks the tests need (shared/GUIDE.md §6): the hugetlb v1 controller for crun on a
@@ -24,6 +25,7 @@ pkgs=(
   docker-registry skopeo umoci buildah podman crun podman-compose python3-docker busybox-static debootstrap uidmap
   apache2-utils jq iproute2 hyperfine libcap2-bin ca-certificates curl tar gzip
   aardvark-dns netavark passt slirp4netns nftables iptables
+  zsh fish groff-base
 )
 missing=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${pkgs[@]}" 2>/dev/null | awk '$2 != "installed" {print $1}' || true)
 # packages dpkg has never heard of are not printed by dpkg-query: count what is installed instead

@@ -119,6 +119,16 @@ static bool fwd_port_free(bool udp, const char *spec, char *why, size_t len) {
   cleanup_close int s = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
   int one = 1;
   if (s < 0 || setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int start = 1024;
+    FILE *f = errno == EACCES ? fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re") : NULL;
+    if (f) {
+      if (fscanf(f, "%d", &start) != 1) start = 1024;
+      fclose(f);
+      /* Docker's rootless words (src/network/pasta.ts checkUnprivileged) */
+      snprintf(why, len, "cannot expose privileged port %d, you can add 'net.ipv4.ip_unprivileged_port_start=%d' to /etc/sysctl.conf (currently %d), or choose a larger port number (>= %d)",
+               atoi(port), atoi(port), start, start);
+      return false;
+    }
     snprintf(why, len, "failed to bind host port %s:%d/%s: %s", addr, atoi(port), udp ? "udp" : "tcp", strerror(errno));
     for (char *c = why; *c; c++) /* Docker's words: "address already in use" */
       if (c[0] == 'A' && !strncmp(c, "Address already", 15)) *c = 'a';
@@ -140,7 +150,7 @@ static pid_t fwd_start(int c, const char *pasta, int userns) {
   if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
     memcpy(&ns, CMSG_DATA(cm), sizeof(int));
   const char *why = NULL;
-  char bindwhy[256];
+  char bindwhy[320];
   char *args[140];
   size_t k = 0;
   bool tcp = false, udp = false;

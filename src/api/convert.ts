@@ -5,21 +5,8 @@
  */
 import type { CreateOptions } from '../container/create.js';
 import type { UpdateOptions } from '../container/update.js';
+import { bool, num, obj, str, strList, type Json } from './body.js';
 import { ApiError } from './http.js';
-
-type Json = Record<string, unknown>;
-
-function obj(v: unknown, what: string): Json {
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new ApiError(400, `${what}: want an object`);
-  return v as Json;
-}
-
-function str(v: unknown, what: string): string | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new ApiError(400, `${what}: want a string`);
-  return v;
-}
 
 /** A RestartPolicy ({Name, MaximumRetryCount}) as `--restart` takes it; undefined without a name. */
 function restartSpec(v: unknown): string | undefined {
@@ -43,25 +30,6 @@ function publishSpecs(bindings: Json): string[] {
     }
   }
   return out;
-}
-
-function strList(v: unknown, what: string): string[] {
-  if (v === undefined || v === null) return [];
-  if (typeof v === 'string') return [v];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ApiError(400, `${what}: want a list of strings`);
-  return v as string[];
-}
-
-function bool(v: unknown, what: string): boolean {
-  if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw new ApiError(400, `${what}: want true or false`);
-  return v;
-}
-
-function num(v: unknown, what: string): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ApiError(400, `${what}: want a number`);
-  return v;
 }
 
 /** A Go duration in ns (the API's) → the text `--health-*` takes ("1500ms"); 0/absent: the default. */

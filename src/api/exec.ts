@@ -15,6 +15,7 @@ import { SkiffError } from '../errors.js';
 import { newId } from '../lib/ids.js';
 import { findContainer, type ContainerRecord } from '../store/containers.js';
 import { streamType, type Sink } from './attach.js';
+import { bool, str, strList, type Json } from './body.js';
 import { ApiError, frame, noContent, querySize, readJson, sendJson } from './http.js';
 import type { Route } from './router.js';
 
@@ -53,26 +54,6 @@ function findExec(id: string): ExecRecord {
   const e = execs.get(id);
   if (!e) throw new ApiError(404, `No such exec instance: ${id}`);
   return e;
-}
-
-type Json = Record<string, unknown>;
-
-function strings(v: unknown, what: string): string[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ApiError(400, `${what}: want a list of strings`);
-  return v as string[];
-}
-
-function optString(v: unknown, what: string): string | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new ApiError(400, `${what}: want a string`);
-  return v;
-}
-
-function flag(v: unknown, what: string): boolean {
-  if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw new ApiError(400, `${what}: want true or false`);
-  return v;
 }
 
 /** The exec's process as the shim's descendant: the shim's child (the process in the container), else the shim. */
@@ -176,19 +157,19 @@ export const execRoutes: Route[] = [
     handle: async ({ req, res, params }) => {
       const body = await readJson(req);
       const rec = findContainer(params[0]!);
-      const args = strings(body.Cmd, 'Cmd');
+      const args = strList(body.Cmd, 'Cmd');
       if (!args.length) throw new ApiError(400, 'No exec command specified');
-      const user = optString(body.User, 'User');
-      const workdir = optString(body.WorkingDir, 'WorkingDir');
+      const user = str(body.User, 'User');
+      const workdir = str(body.WorkingDir, 'WorkingDir');
       if (workdir !== undefined && !workdir.startsWith('/')) throw new ApiError(400, `the working directory '${workdir}' is invalid, it needs to be an absolute path`);
       const opts: ExecOptions = {
-        args, tty: flag(body.Tty, 'Tty'), interactive: flag(body.AttachStdin, 'AttachStdin'), env: strings(body.Env, 'Env'),
-        ...(user ? { user } : {}), ...(workdir ? { workdir } : {}), privileged: flag(body.Privileged, 'Privileged'),
+        args, tty: bool(body.Tty, 'Tty'), interactive: bool(body.AttachStdin, 'AttachStdin'), env: strList(body.Env, 'Env'),
+        ...(user ? { user } : {}), ...(workdir ? { workdir } : {}), privileged: bool(body.Privileged, 'Privileged'),
       };
       checkRunnable(rec);
       const e: ExecRecord = {
-        ID: newId(), rec, opts, stdin: opts.interactive, stdout: flag(body.AttachStdout, 'AttachStdout'), stderr: flag(body.AttachStderr, 'AttachStderr'),
-        detachKeys: optString(body.DetachKeys, 'DetachKeys') ?? '', running: false, started: false, exitCode: null,
+        ID: newId(), rec, opts, stdin: opts.interactive, stdout: bool(body.AttachStdout, 'AttachStdout'), stderr: bool(body.AttachStderr, 'AttachStderr'),
+        detachKeys: str(body.DetachKeys, 'DetachKeys') ?? '', running: false, started: false, exitCode: null,
       };
       remember(e);
       sendJson(res, 201, { Id: e.ID });
@@ -199,7 +180,7 @@ export const execRoutes: Route[] = [
     handle: async ({ req, res, params, sink, hijack }) => {
       const e = findExec(params[0]!);
       const body = await readJson(req);
-      const detach = flag(body.Detach, 'Detach');
+      const detach = bool(body.Detach, 'Detach');
       if (e.started) throw new ApiError(409, `Exec command ${e.ID} is already running`);
       checkRunnable(findContainer(e.rec.Id));
       e.started = true;

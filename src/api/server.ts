@@ -14,13 +14,23 @@ import { native } from '../native.js';
 import { SkiffError } from '../errors.js';
 import { skiffVersion } from '../lib/version.js';
 import type { Sink } from './attach.js';
+import { buildRoutes } from './build.js';
 import { containerRoutes } from './containers.js';
 import { ApiError, MAX_JSON_BODY, sendError, setUpgradeBody } from './http.js';
 import { imageRoutes } from './images.js';
+import { networkRoutes } from './networks.js';
 import { API_VERSION, dispatch, match, parseTarget, type Context, type Route } from './router.js';
 import { systemRoutes } from './system.js';
+import { volumeRoutes } from './volumes.js';
 
-const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageRoutes];
+const ROUTES: Route[] = [
+  ...systemRoutes,
+  ...containerRoutes,
+  ...imageRoutes,
+  ...buildRoutes,
+  ...networkRoutes,
+  ...volumeRoutes,
+];
 
 export interface ServiceOptions {
   /** seconds without a connection before exiting; 0: never */

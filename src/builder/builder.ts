@@ -43,12 +43,18 @@ import { agentProxy, loadSecrets, loadSshAgents } from './secrets.js';
 import { checkOutputs, parseOutputs, writeArchiveOutput, writeFilesystemOutput, type Output } from './outputs.js';
 import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
 import { CacheSources, exportCache, fetchLayer, parseCacheSpec, type CacheSpec, type StepRecord } from './remote-cache.js';
+import { contextName, parseBuildContexts } from './named-contexts.js';
+import { IgnoreMatcher, readIgnorePatterns } from './dockerignore.js';
+import { ImageCache, type ImageCacheHit } from './image-cache.js';
+import { findImage, imageComplete } from '../image/local.js';
 
 export interface BuildOptions {
   /** Context directory, or '-' for a tar on stdin. */
   context: string;
   /** -f: a path, '-' for stdin, or undefined for CONTEXT/Dockerfile. */
   file?: string;
+  /** `file` is a path inside the context (the Engine API's `dockerfile`), never one of the host's. */
+  fileInContext?: boolean;
   /** Where `-` reads from (a function: opening process.stdin costs ~2 ms, most builds never read it). */
   stdin: () => Readable;
   tags: string[];
@@ -79,14 +85,29 @@ export interface BuildOptions {
   /** --cache-from / --cache-to values (remote-cache.ts). */
   cacheFrom?: string[];
   cacheTo?: string[];
+  /** --build-context NAME=DIR|docker-image://REF (named-contexts.ts). */
+  buildContexts?: string[];
   /** --metadata-file: where to write the build's result as JSON. */
   metadataFile?: string;
   /** Where `-o type=tar,dest=-` and archives to `-` go. */
   stdout?: Writable;
   /** One line of progress (the CLI prints it on stderr unless -q). */
   log: (line: string) => void;
+  /** Step events for a progress view of the CLI's (rawjson, tty): steps and their output go here, not to `log`/`output`. */
+  events?: BuildEvents;
   /** Output of RUN steps. */
   output: Writable;
+  /** Cancels the build (the Engine API's client went away): no further step starts, a running RUN is killed. */
+  signal?: AbortSignal;
+}
+
+/** A build's steps as they go, for a progress view (`#N` numbers, one per step, in start order). */
+export interface BuildEvents {
+  start(no: number, where: string, text: string): void;
+  /** Output of a running step (RUN). */
+  output(no: number, data: Buffer): void;
+  /** The step ended: from the cache, run, or failed with this message. */
+  done(no: number, cached: boolean, error?: string): void;
 }
 
 export interface BuildResult {
@@ -164,25 +185,52 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
   const cacheTo = (o.cacheTo ?? []).map((c) => parseCacheSpec(c, 'to'));
   const cacheFrom = (o.cacheFrom ?? []).map((c) => parseCacheSpec(c, 'from'));
+  const named = parseBuildContexts(o.buildContexts ?? []);
   const secrets = loadSecrets(o.secrets ?? []);
   const agents = loadSshAgents(o.ssh ?? []);
   await sweepStaging(); // what killed builds left under tmp/
   sweepStepCgroups(pidAlive); // and their RUN steps' cgroups
+  const opened = new Map<string, OpenNamed>();
   const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
   try {
-    const { text, name } = await readDockerfile(ctx, o.file, o.stdin);
+    for (const [k, v] of named) {
+      if (v.kind === 'image') opened.set(k, v);
+      else {
+        try {
+          opened.set(k, { name: v.name, kind: 'dir', ctx: await openContext(v.dir) });
+        } catch (e) {
+          throw e instanceof SkiffError ? new SkiffError(e.code, `build context ${v.name}: ${e.message}`, e.exitCode) : e;
+        }
+      }
+    }
+    const { text, name } = await readDockerfile(ctx, o.file, o.stdin, o.fileInContext);
     const df = loadDockerfile(text, name);
     if (df.stages.length === 0) throw new SkiffError('EINVAL', `${name}: the Dockerfile has no FROM instruction (file with no instructions)`);
     for (const w of df.warnings) o.log(`[Warning] ${w.short}`);
     for (const c of cacheFrom) o.log(`importing cache manifest from ${c.type === 'registry' ? c.ref : c.dir}`);
-    const remote = cacheFrom.length && !o.noCache ? await CacheSources.load(cacheFrom, o.log) : undefined;
-    const b = new Builder(o, df, ctx, secrets, agents, remote, cacheTo);
+    // a bare --cache-from REF of an image in the store is that image's layers (classic); elsewhere a
+    // registry cache, unless the registry has an image there (then pulled and used the same way)
+    const images: string[] = [];
+    const caches: CacheSpec[] = [];
+    for (const c of o.noCache ? [] : cacheFrom) {
+      const local = c.type === 'registry' && c.bare ? await findImage(c.ref) : undefined;
+      if (local && imageComplete(local)) images.push(local.id);
+      else caches.push(c);
+    }
+    const remote = caches.length ? await CacheSources.load(caches, o.log) : undefined;
+    images.push(...(remote?.images ?? []));
+    const imageCache = images.length ? await openImageCache(images, o) : undefined;
+    const b = new Builder(o, df, ctx, secrets, agents, remote, cacheTo, opened, imageCache);
     const r = await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
     return await deliver(o, outputs, [...pushed], r);
   } finally {
+    for (const v of opened.values()) if (v.kind === 'dir') await v.ctx.dispose();
     await ctx.dispose();
   }
 }
+
+/** A named context as the build uses it: a directory opened like the main context, or an image. */
+type OpenNamed = { name: string; kind: 'dir'; ctx: BuildContext } | { name: string; kind: 'image'; ref: string };
 
 class Builder {
   private readonly buildArgs: Map<string, string>;
@@ -203,6 +251,8 @@ class Builder {
     private readonly o: BuildOptions, private readonly df: Dockerfile, private readonly ctx: BuildContext,
     private readonly secrets: Map<string, Buffer>, private readonly agents: Map<string, string>,
     private readonly remote?: CacheSources, private readonly cacheTo: CacheSpec[] = [],
+    private readonly named = new Map<string, OpenNamed>(),
+    private readonly imageCache?: ImageCache,
   ) {
     this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
     this.extraHosts = (o.addHosts ?? []).map(parseAddHost);
@@ -235,13 +285,20 @@ class Builder {
     return undefined;
   }
 
+  /** The named context a FROM, --from or stage name stands for, if any. */
+  private namedContext(word: string): OpenNamed | undefined {
+    if (this.named.size === 0) return undefined;
+    const n = contextName(word);
+    return n === undefined ? undefined : this.named.get(n);
+  }
+
   /** The stages the target needs (by FROM and COPY --from), target last. */
   private needed(target: number): number[] {
     const out = new Set<number>();
     const visit = (i: number): void => {
       if (out.has(i)) return;
       const s = this.df.stages[i]!;
-      const deps = [this.expandMeta(s.baseName), ...s.commands.filter((c): c is CopyCommand => c.kind === 'COPY' && c.from !== '').map((c) => this.expandMeta(c.from))];
+      const deps = s.name && this.namedContext(s.name) ? [] : [this.expandMeta(s.baseName), ...s.commands.filter((c): c is CopyCommand => c.kind === 'COPY' && c.from !== '').map((c) => this.expandMeta(c.from))];
       for (const d of deps) {
         const j = this.stageIndex(d);
         if (j !== undefined && j < i) visit(j);
@@ -299,6 +356,20 @@ class Builder {
   private async buildStage(i: number): Promise<State> {
     const s = this.df.stages[i]!;
     const label = this.df.stages.length > 1 ? `${s.name || `stage-${i}`} ` : '';
+    const replaced = s.name ? this.namedContext(s.name) : undefined;
+    if (replaced) {
+      // a named context of the stage's name is the stage: its instructions do not run (BuildKit)
+      const no = this.step(`FROM ${namedText(replaced)} AS ${s.name}`, `${label}1/1`);
+      const t0 = Date.now();
+      try {
+        const st = await this.namedBase(replaced);
+        this.done(no, t0, st.hit ?? false);
+        st.stage = i;
+        return st;
+      } catch (e) {
+        throw this.failed(no, this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' }));
+      }
+    }
     const count = 1 + s.commands.length;
     const from = this.step(`FROM ${s.baseName}${s.name ? ` AS ${s.name}` : ''}`, `${label}1/${count}`);
     const t0 = Date.now();
@@ -306,7 +377,7 @@ class Builder {
     try {
       state = await this.base(s, i);
     } catch (e) {
-      throw this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' });
+      throw this.failed(from, this.wrap(e, { location: s.location, name: s.origCmd || 'FROM' }));
     }
     this.done(from, t0, false);
     state.noCache = (this.o.noCacheFilter ?? []).some((f) => this.stageIndex(f) === i);
@@ -325,7 +396,7 @@ class Builder {
       try {
         await this.dispatch(state, cmd);
       } catch (e) {
-        throw this.wrap(e, cmd);
+        throw this.failed(state.no, this.wrap(e, cmd));
       }
       this.done(state.no, t, state.hit);
     }
@@ -339,15 +410,27 @@ class Builder {
     return new SkiffError(e.code, `${this.where(c)}: ${e.message}`, e.exitCode);
   }
 
+  /** A step failed: the progress view hears of it; the error goes on. */
+  private failed(no: number, e: unknown): unknown {
+    this.o.events?.done(no, false, e instanceof Error ? e.message : String(e));
+    return e;
+  }
+
   private n = 0;
   /** A step starts: its number (plain progress: `#N [stage k/n] TEXT`, as BuildKit). */
   private step(text: string, where: string): number {
+    if (this.o.signal?.aborted) throw new SkiffError('ERUNTIME', 'build cancelled');
     this.n++;
+    if (this.o.events) {
+      this.o.events.start(this.n, where, text);
+      return this.n;
+    }
     this.o.log(this.o.progress === 'plain' ? `#${this.n} [${where}] ${text}` : `STEP ${this.n}/${this.total}: ${text}`);
     return this.n;
   }
 
   private done(no: number, start: number, cached: boolean): void {
+    if (this.o.events) return this.o.events.done(no, cached);
     if (this.o.progress !== 'plain') return;
     this.o.log(cached ? `#${no} CACHED` : `#${no} DONE ${((Date.now() - start) / 1000).toFixed(1)}s`);
   }
@@ -360,19 +443,32 @@ class Builder {
       const prev = await this.stage(j);
       return { ...prev, key: baseKey({ stageKey: prev.key }), layers: [...prev.layers], image: structuredClone(prev.image), env: new Map(), args: new Map(), cmdSet: false };
     }
-    if (name.toLowerCase() === 'scratch') {
-      const host = hostPlatform();
-      return {
-        key: baseKey({ scratch: true }),
-        layers: [],
-        image: { architecture: host.arch, os: host.os, ...(host.variant ? { variant: host.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
-        env: new Map(),
-        args: new Map(),
-        cmdSet: false,
-        created: new Date(0).toISOString(),
-      };
-    }
-    const { record } = await ensureImage(name, { pull: this.o.pull ? 'always' : 'missing', ...(s.platform ? { platform: this.expandMeta(s.platform) } : {}) }, this.o.pullImage);
+    const named = this.namedContext(name);
+    if (named) return this.namedBase(named, s.platform ? this.expandMeta(s.platform) : undefined);
+    if (name.toLowerCase() === 'scratch') return scratchState();
+    return this.imageBase(name, s.platform ? this.expandMeta(s.platform) : undefined);
+  }
+
+  /**
+   * A stage based on a named context: its image, or (a directory) one layer holding the directory's
+   * files, owned by root as COPY makes them, with no image config (BuildKit's FROM of a local context).
+   */
+  private async namedBase(n: OpenNamed, platform?: string): Promise<State> {
+    if (n.kind === 'image') return n.ref.toLowerCase() === 'scratch' ? scratchState() : this.imageBase(n.ref, platform);
+    const state = scratchState();
+    const tree = n.ctx.tree;
+    const sources = matchSources(tree, '.');
+    await this.cachedStep(state, { kind: 'CONTEXT', hash: hashSources(tree, sources) }, null, async (dir) => {
+      const diff = path.join(dir, 'diff');
+      await fsp.mkdir(diff, { mode: 0o755 });
+      await copyInto(new DiffWriter(diff, this.tree(state)), { src: tree, sources, dest: '/', workdir: '/', multi: false, unpack: false });
+      return diff;
+    });
+    return state;
+  }
+
+  private async imageBase(name: string, platform: string | undefined): Promise<State> {
+    const record = await this.image(name, platform);
     const image = structuredClone(await readImageConfig(record));
     image.config ??= {};
     image.history ??= [];
@@ -381,6 +477,19 @@ class Builder {
     // base layers keep their pulled blobs: push and save send them as they are
     for (const l of record.layers) layers.push({ ...l, size: (await layerMeta(l.chainId))?.size ?? 0 });
     return { key: baseKey({ imageId: record.id }), layers, image, env: new Map(), args: new Map(), cmdSet: false, created: image.created ?? record.created };
+  }
+
+  /** Images by name and platform, got once per build (stages starting together need the same base once, not one pull each). */
+  private readonly images = new Map<string, Promise<ImageRecord>>();
+
+  private image(name: string, platform?: string): Promise<ImageRecord> {
+    const key = `${name}\0${platform ?? ''}`;
+    let p = this.images.get(key);
+    if (!p) {
+      p = ensureImage(name, { pull: this.o.pull ? 'always' : 'missing', ...(platform ? { platform } : {}) }, this.o.pullImage).then((r) => r.record);
+      this.images.set(key, p);
+    }
+    return p;
   }
 
   /** Variables for expansion at this point: ENV, else ARGs in scope. */
@@ -401,16 +510,27 @@ class Builder {
     step: Record<string, unknown>,
     history: HistoryEntry | null,
     make?: (dir: string) => Promise<string | undefined>,
+    /** What a classic --cache-from image's matching step may stand for (image-cache.ts). */
+    fromImage: 'trust' | 'verify' | 'no' = 'trust',
   ): Promise<void> {
     // a stage --no-cache-filter names keys its steps afresh, so that the stages built on it miss too
     const key = stepKey(state.key, state.noCache ? { ...step, noCache: crypto.randomUUID() } : step);
     const useCache = !this.o.noCache && !state.noCache;
     let entry: CacheEntry | undefined = useCache ? await readCacheEntry(key) : undefined;
     if (!entry && useCache && this.remote) entry = await this.fromRemote(state, key);
+    let verify: ImageCacheHit | undefined;
+    if (!entry && useCache && this.imageCache && history && fromImage !== 'no') {
+      const hit = this.imageCache.match(state.image.history ?? [], state.layers.map((l) => l.diffId), history.created_by ?? '');
+      if (hit && fromImage === 'verify') verify = hit;
+      else if (hit) {
+        entry = { created: hit.created, ...(hit.layer ? { layer: await withSize(hit.layer) } : {}) };
+        await writeCacheEntry(key, entry);
+      }
+    }
     if (entry && make) {
       this.cached++;
       state.hit = true;
-      if (this.o.progress !== 'plain') this.o.log('--> Using cache ' + key.slice(7, 19));
+      if (this.o.progress !== 'plain' && !this.o.events) this.o.log('--> Using cache ' + key.slice(7, 19));
     } else if (!entry) {
       this.steps += make ? 1 : 0;
       entry = { created: new Date().toISOString() };
@@ -419,6 +539,13 @@ class Builder {
         const diff = await make(dir);
         if (diff !== undefined) entry.layer = await this.commitDiff(state, diff);
         await fsp.rm(dir, { recursive: true, force: true });
+      }
+      // a COPY that made what the cache image has: the image's step (its time, its layer's blob)
+      if (verify && verify.layer?.diffId === entry.layer?.diffId) {
+        entry = { created: verify.created, ...(verify.layer ? { layer: await withSize(verify.layer) } : {}) };
+        this.steps--;
+        this.cached++;
+        state.hit = true;
       }
       await writeCacheEntry(key, entry);
     }
@@ -550,17 +677,22 @@ class Builder {
     const mounts = await this.runMounts(cmd.mounts, workdir);
     const step = { kind: 'RUN', argv, env: envList(env), user, workdir, network, mounts: mounts.map((m) => m.key) };
     const createdBy = `RUN ${argv.join(' ')} # buildkit`;
+    // created_by shows neither build args nor the files of a bind mount: such a RUN is not taken from an image
+    const fromImage = [...state.args.keys()].some((k) => !state.env.has(k)) || cmd.mounts.some((m) => m.type === 'bind') ? 'no' : 'trust';
     return this.cachedStep(state, step, { created_by: createdBy }, async (dir) => {
       const points: MountPoint[] = [];
       const closers: (() => Promise<void>)[] = [];
       // secret variables and the agent's address are for this run only: never in the key or the image
       const runEnv = new Map(env);
       for (const m of mounts) for (const [k, v] of m.env ?? []) runEnv.set(k, v);
-      const output = this.o.progress === 'plain' ? prefixLines(this.o.output, `#${state.no} `, Date.now()) : this.o.output;
+      const no = state.no!;
+      const events = this.o.events;
+      const output = events ? new PassThroughLines((t) => events.output(no, Buffer.from(t)), () => undefined)
+        : this.o.progress === 'plain' ? prefixLines(this.o.output, `#${state.no} `, Date.now()) : this.o.output;
       const go = () => runStep({
         argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts,
         layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
-        root: this.tree(state), dir, output,
+        root: this.tree(state), dir, output, ...(this.o.signal ? { signal: this.o.signal } : {}),
       });
       const locked = mounts.flatMap((m) => (m.lock ? [m.lock] : []));
       let r: Awaited<ReturnType<typeof go>>;
@@ -581,7 +713,7 @@ class Builder {
         throw new SkiffError('ERUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${r.code}`, 1);
       }
       return r.diff;
-    });
+    }, fromImage);
   }
 
   /**
@@ -685,7 +817,10 @@ class Builder {
     };
   }
 
-  /** The tree behind `--from` (a stage or an image) or the context, and a cache key for a stage or image. */
+  /**
+   * The tree behind `--from` (a stage, a named context or an image) or the context, and a cache key
+   * for a stage or image (a directory's files are keyed by their contents).
+   */
   private async sourceTree(from: string): Promise<{ tree: Tree; key?: string }> {
     if (!from) return { tree: this.ctx.tree };
     const j = this.stageIndex(from);
@@ -693,13 +828,14 @@ class Builder {
       const st = await this.stage(j);
       return { tree: this.tree(st), key: st.key };
     }
-    const { record } = await ensureImage(from, { pull: this.o.pull ? 'always' : 'missing' }, this.o.pullImage);
+    const named = this.namedContext(from);
+    if (named?.kind === 'dir') return { tree: named.ctx.tree };
+    if (named) from = named.ref;
+    const record = await this.image(from);
     return { tree: new LayeredTree(record.layers.map((l) => diffDir(l.chainId)).reverse()), key: record.id };
   }
 
   private async copy(state: State, cmd: CopyCommand | AddCommand): Promise<void> {
-    if (cmd.excludes.length) throw new SkiffError('EINVAL', `--exclude is not supported by skiff build yet`);
-    if (cmd.kind === 'COPY' && cmd.parents) throw new SkiffError('EINVAL', '--parents is not supported by skiff build yet');
     const { tree: src, key: srcKey } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '');
     // heredocs and downloaded URLs are written to a scratch dir; a COPY of context or stage files
     // needs none (then nothing reads or writes `scratch`: `inline` and `urls` stay empty)
@@ -721,7 +857,8 @@ class Builder {
       } else local.push(s);
     }
     if (cmd.kind === 'ADD' && cmd.checksum && local.length) throw new SkiffError('EINVAL', 'checksum can\'t be specified for non-HTTP(S) sources');
-    const matched = local.flatMap((s) => matchSources(src, s));
+    const parents = cmd.kind === 'COPY' && cmd.parents;
+    const matched = local.flatMap((s) => matchSources(src, s, parents));
     const extra = [...inline, ...urls].map((name) => ({ name, rel: name }));
     const extraTree = scratch ? new ContextTree(scratch) : undefined;
     try {
@@ -743,21 +880,25 @@ class Builder {
       chmod = parseInt(cmd.chmod, 8);
     }
     const multi = cmd.sources.length + cmd.heredocs.length > 1 || local.some((s) => /[*?[]/.test(s));
+    const parents = cmd.kind === 'COPY' && cmd.parents;
     const contentKey = srcKey ? { from: srcKey, sources: local } : { hash: hashSources(src, matched) };
     const step = {
       kind: cmd.kind, ...contentKey, inline: extraTree ? hashSources(extraTree, extra) : '', dest: cmd.dest, workdir: c.WorkingDir ?? '',
       chown: chown ?? null, chmod: chmod ?? null,
+      // only when given: the keys of earlier builds stay valid
+      ...(parents ? { parents: matched.map((m) => m.keep ?? m.name) } : {}), ...(cmd.excludes.length ? { excludes: cmd.excludes } : {}),
     };
+    const exclude = cmd.excludes.length ? new IgnoreMatcher(readIgnorePatterns(cmd.excludes.join('\n'))) : undefined;
     const shown = [...cmd.sources, ...cmd.heredocs.map((h) => h.path)].join(' ');
     return this.cachedStep(state, step, { created_by: `${cmd.kind} ${shown} ${cmd.dest} # buildkit` }, async (dir) => {
       const diff = path.join(dir, 'diff');
       await fsp.mkdir(diff, { mode: 0o755 });
       const w = new DiffWriter(diff, this.tree(state));
       const common = { dest: cmd.dest, workdir: c.WorkingDir ?? '/', multi, ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}) };
-      await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined });
+      await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined, parents, ...(exclude ? { exclude } : {}) });
       if (extraTree) await copyInto(w, { ...common, src: extraTree, sources: extra, unpack: false });
       return diff;
-    });
+    }, 'verify');
   }
 
   private async commit(state: State): Promise<BuildResult> {
@@ -872,6 +1013,48 @@ interface RunMount {
   /** Variables for the run only (secret env=, SSH_AUTH_SOCK). */
   env?: [string, string][];
   prepare: (dir: string) => Promise<{ point?: MountPoint; close?: () => Promise<void> }>;
+}
+
+/** A layer of the store with its size (as a step's result). */
+async function withSize(l: LayerRef): Promise<LayerInfo> {
+  const { layerMeta } = await import('../store/layers.js');
+  return { ...l, size: (await layerMeta(l.chainId))?.size ?? 0 };
+}
+
+/**
+ * The images of classic `--cache-from IMAGE`s: from the store, or pulled; one that cannot be had is
+ * left out with a warning (the build goes on without it, as BuildKit does with a cache).
+ */
+async function openImageCache(refs: string[], o: BuildOptions): Promise<ImageCache> {
+  const images: { record: ImageRecord; config: ImageConfig }[] = [];
+  for (const ref of refs) {
+    try {
+      const { record } = await ensureImage(ref, { pull: 'missing' }, o.pullImage);
+      images.push({ record, config: await readImageConfig(record) });
+    } catch (e) {
+      o.log(`[Warning] cache ${ref} not used: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return new ImageCache(images);
+}
+
+/** A stage on `scratch`: no layers, the host's platform, an empty config. */
+function scratchState(): State {
+  const host = hostPlatform();
+  return {
+    key: baseKey({ scratch: true }),
+    layers: [],
+    image: { architecture: host.arch, os: host.os, ...(host.variant ? { variant: host.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
+    env: new Map(),
+    args: new Map(),
+    cmdSet: false,
+    created: new Date(0).toISOString(),
+  };
+}
+
+/** How progress names a named context: its value as given. */
+function namedText(n: OpenNamed): string {
+  return n.kind === 'image' ? `docker-image://${n.ref}` : n.ctx.dir;
 }
 
 /** skiff builds for the host platform only: anything else is refused up front. */

@@ -15,6 +15,7 @@ import { SkiffError } from '../errors.js';
 import { native } from '../native.js';
 import { extractOptions } from '../image/pull.js';
 import type { Source } from './context.js';
+import type { IgnoreMatcher } from './dockerignore.js';
 import { joinRel, MAX_PATH, relPath, shortPath, type LayeredTree, type Tree } from './tree.js';
 import { untar } from './untar.js';
 
@@ -33,9 +34,15 @@ export interface CopySpec {
   unpack: boolean;
   /** COPY --from: keep the owners of the source (without --chown). */
   preserveOwner?: boolean;
+  /** COPY --parents: each source goes to DEST/its `keep` path (DEST is a directory). */
+  parents?: boolean;
+  /** --exclude patterns (.dockerignore syntax): against a matched source's path, and below a directory source against the path under it. */
+  exclude?: IgnoreMatcher;
 }
 
 interface TreeCopyOptions {
+  /** Paths of `src` not copied (--exclude). */
+  skip?: (srcRel: string) => boolean;
   chown?: { uid: number; gid: number };
   chmod?: number;
   preserveOwner?: boolean;
@@ -127,6 +134,7 @@ export class DiffWriter {
   copyTree(src: Tree, srcRel: string, dstRel: string, o: TreeCopyOptions): void {
     const e = src.entry(srcRel);
     if (!e) return;
+    if (o.skip?.(srcRel)) return;
     const st = e.st;
     const p = this.host(dstRel);
     const uid = o.chown?.uid ?? (o.preserveOwner ? st.uid : 0);
@@ -187,16 +195,31 @@ export async function copyInto(w: DiffWriter, c: CopySpec): Promise<void> {
     throw new SkiffError('EINVAL', 'When using COPY with more than one source file, the destination must be a directory and end with a /');
   }
   const dest = w.root.resolve(relPath(destAbs));
-  for (const { name, rel: s } of c.sources) {
+  for (const { name, rel: s, keep } of c.sources) {
     w.nextSource();
     const e = c.src.entry(s)!;
+    const ex = c.exclude;
+    if (ex && ex.ignored(relPath(name)) && !(e.st.isDirectory() && ex.hasExclusions)) continue;
+    // below a directory source, paths are matched as they are under it (a directory excluded
+    // with `!` patterns about is still entered: what they name inside it is copied)
+    const o: CopySpec & TreeCopyOptions = ex
+      ? { ...c, skip: (r) => r !== s && ex.ignored(s ? r.slice(s.length + 1) : r) && !(ex.hasExclusions && c.src.entry(r)?.st.isDirectory()) }
+      : c;
+    if (c.parents) {
+      const target = joinRel(dest, keep ?? relPath(name));
+      const parent = path.posix.dirname(target);
+      w.ensureDir(parent === '.' ? '' : parent, c.chown);
+      if (e.st.isDirectory() && w.isDir(target)) for (const n of c.src.children(s)) w.copyTree(c.src, joinRel(s, n), joinRel(target, n), o);
+      else w.copyTree(c.src, s, target, o);
+      continue;
+    }
     if (e.st.isDirectory()) {
       // the contents go into DEST; a DEST made here takes the source directory's mode and mtime
       const existed = !dest || w.isDir(dest);
       w.ensureDir(dest, c.chown);
-      if (existed) for (const n of c.src.children(s)) w.copyTree(c.src, joinRel(s, n), joinRel(dest, n), c);
+      if (existed) for (const n of c.src.children(s)) w.copyTree(c.src, joinRel(s, n), joinRel(dest, n), o);
       else {
-        w.copyTree(c.src, s, dest, c);
+        w.copyTree(c.src, s, dest, o);
         if (!c.chown) own(path.join(w.diff, dest), 0, 0); // a DEST made here is root's
       }
       continue;
@@ -218,7 +241,7 @@ export async function copyInto(w: DiffWriter, c: CopySpec): Promise<void> {
     }
     const target = destDir || w.isDir(dest) ? joinRel(dest, path.posix.basename(name)) : dest;
     w.ensureDir(path.posix.dirname(target) === '.' ? '' : path.posix.dirname(target), c.chown);
-    w.copyTree(c.src, s, target, c);
+    w.copyTree(c.src, s, target, o);
   }
 }
 

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describeError, SkiffError } from '../errors.js';
 import { SILENT } from '../image/progress.js';
-import { MAX_JSON_DOCUMENT, MT, type Descriptor } from '../oci/media.js';
+import { MANIFEST_ACCEPT, MAX_JSON_DOCUMENT, MT, type Descriptor } from '../oci/media.js';
 import { isDigest, sha256Digest, verifyBuffer } from '../oci/digest.js';
 import { parseReference } from '../oci/reference.js';
 import { blobPath } from '../store/layout.js';
@@ -32,7 +32,8 @@ export const CACHE_CONFIG_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
 const UNCOMPRESSED = 'containerd.io/uncompressed';
 
 export type CacheSpec =
-  | { type: 'registry'; ref: string; mode: 'min' | 'max'; ignoreError: boolean }
+  /** `bare`: `--cache-from REF` alone: a registry cache at REF, or (an image there or in the store) the image's layers as cache (image-cache.ts). */
+  | { type: 'registry'; ref: string; mode: 'min' | 'max'; ignoreError: boolean; bare?: boolean }
   | { type: 'local'; dir: string; mode: 'min' | 'max'; ignoreError: boolean };
 
 /**
@@ -41,7 +42,14 @@ export type CacheSpec =
  */
 export function parseCacheSpec(text: string, dir: 'from' | 'to'): CacheSpec {
   const bad = (why: string): SkiffError => new SkiffError('EINVAL', `invalid --cache-${dir} ${text}: ${why}`);
-  if (!text.includes('=')) return { type: 'registry', ref: text, mode: 'min', ignoreError: false };
+  if (!text.includes('=')) {
+    try {
+      parseReference(text);
+    } catch (e) {
+      throw bad(e instanceof Error ? e.message : String(e));
+    }
+    return { type: 'registry', ref: text, mode: 'min', ignoreError: false, bare: true };
+  }
   const f = new Map<string, string>();
   for (const part of text.split(',')) {
     const i = part.indexOf('=');
@@ -96,6 +104,8 @@ interface CacheConfig {
 /** The caches of `--cache-from`, loaded when the build starts. */
 export class CacheSources {
   private readonly steps = new Map<string, RemoteStep>();
+  /** Bare `--cache-from REF`s that name an image, not a cache: classic image caches (pulled by the caller). */
+  readonly images: string[] = [];
 
   static async load(specs: CacheSpec[], warn: (line: string) => void): Promise<CacheSources> {
     const c = new CacheSources();
@@ -105,6 +115,10 @@ export class CacheSources {
         const { source, manifest } = s.type === 'registry' ? await openRegistry(s.ref) : await openLocal(s.dir);
         c.add(source, manifest, await readBlobBytes(source, manifest.config));
       } catch (e) {
+        if (e instanceof NotACache && s.type === 'registry' && s.bare) {
+          c.images.push(s.ref);
+          return;
+        }
         warn(`[Warning] cache ${name} not used: ${e instanceof SkiffError ? e.message : describeError(e)}`);
       }
     }));
@@ -171,6 +185,9 @@ interface ParsedManifest {
   layers: { desc: Descriptor; diffId: string }[];
 }
 
+/** A manifest that is an image's (or a multi-platform image's index), not a build cache. */
+class NotACache extends SkiffError {}
+
 function parseCacheManifest(bytes: Buffer): ParsedManifest {
   let m: { mediaType?: unknown; config?: Descriptor; layers?: (Descriptor & { annotations?: Record<string, string> })[] };
   try {
@@ -179,10 +196,13 @@ function parseCacheManifest(bytes: Buffer): ParsedManifest {
     throw new SkiffError('EINVAL', 'its manifest is not JSON');
   }
   if (!m || typeof m !== 'object') throw new SkiffError('EINVAL', 'its manifest is not an object');
-  if (m.mediaType === MT.ociIndex || m.mediaType === MT.dockerList) throw new SkiffError('EINVAL', 'it is an image index (BuildKit\'s index form of the cache, or a multi-platform image): skiff reads the image-manifest form');
+  if (m.mediaType === MT.ociIndex || m.mediaType === MT.dockerList) throw new NotACache('EINVAL', 'it is an image index (BuildKit\'s index form of the cache, or a multi-platform image): skiff reads the image-manifest form');
   const cfg = m.config;
   if (!cfg || typeof cfg.digest !== 'string' || !isDigest(cfg.digest) || typeof cfg.size !== 'number') throw new SkiffError('EINVAL', 'its manifest has no valid config');
-  if (cfg.mediaType !== CACHE_CONFIG_TYPE) throw new SkiffError('EINVAL', `it is not a build cache (config type ${String(cfg.mediaType)}, not ${CACHE_CONFIG_TYPE})`);
+  if (cfg.mediaType !== CACHE_CONFIG_TYPE) {
+    const image = cfg.mediaType === MT.ociConfig || cfg.mediaType === MT.dockerConfig;
+    throw new (image ? NotACache : SkiffError)('EINVAL', `it is not a build cache (config type ${String(cfg.mediaType)}, not ${CACHE_CONFIG_TYPE})`);
+  }
   if (cfg.size > MAX_JSON_DOCUMENT) throw new SkiffError('EINVAL', `its cache config is larger than ${MAX_JSON_DOCUMENT} bytes`);
   if (!Array.isArray(m.layers)) throw new SkiffError('EINVAL', 'its manifest has no layers list');
   const layers = m.layers.map((d, i) => {
@@ -206,7 +226,7 @@ async function openRegistry(refText: string): Promise<{ source: CacheSource; man
   const { clientFor } = await import('../image/pull.js');
   const ref = parseReference(refText);
   const client = clientFor(ref);
-  const m = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest', [MT.ociManifest, MT.ociIndex]);
+  const m = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest', MANIFEST_ACCEPT);
   return { source: { name: refText, blob: (d) => client.getBlob(ref.path, d) }, manifest: parseCacheManifest(m.bytes) };
 }
 

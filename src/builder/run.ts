@@ -38,6 +38,8 @@ export interface RunStep {
   dir: string;
   /** Where the command's output goes. */
   output: Writable;
+  /** Kills the step when aborted (the build was cancelled). */
+  signal?: AbortSignal;
   /** RUN --mount binds and tmpfs mounts (their targets are removed again if they were made for them). */
   mounts: MountPoint[];
   /** --add-host lines ("IP\tNAME") appended to /etc/hosts. */
@@ -147,6 +149,7 @@ async function runIn(s: RunStep, f: SpecFiles, id: string, plan: NetworkPlan | u
   const stubs = [...new Set([...targets, ...STUBS])].filter(Boolean);
   const before = new Set(stubs.filter((p) => s.root.entry(p) !== undefined));
   let interrupted: NodeJS.Signals | undefined;
+  let cancelled = false;
   const handlers: [NodeJS.Signals, () => void][] = [];
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn(shimPath(), ['run', path.join(s.dir, 'bundle')], { stdio: ['ignore', 'pipe', 'pipe'], argv0: 'skiff-shim' });
@@ -159,6 +162,13 @@ async function runIn(s: RunStep, f: SpecFiles, id: string, plan: NetworkPlan | u
       process.on(sig, h);
       handlers.push([sig, h]);
     }
+    const cancel = (): void => {
+      cancelled = true;
+      child.kill('SIGKILL');
+    };
+    if (s.signal?.aborted) cancel();
+    s.signal?.addEventListener('abort', cancel, { once: true });
+    child.once('close', () => s.signal?.removeEventListener('abort', cancel));
     child.stdout.pipe(s.output, { end: false });
     child.stderr.pipe(s.output, { end: false });
     child.on('error', reject);
@@ -167,6 +177,7 @@ async function runIn(s: RunStep, f: SpecFiles, id: string, plan: NetworkPlan | u
     for (const [sig, h] of handlers) process.off(sig, h);
   });
   if (interrupted) throw new SkiffError('ERUNTIME', `build interrupted by ${interrupted}`, 128 + os.constants.signals[interrupted]);
+  if (cancelled) throw new SkiffError('ERUNTIME', 'build cancelled');
   await fsp.rm(f.work, { recursive: true, force: true });
   if (code === 0) removeStubs(f.upper, stubs, before);
   return { code, diff: f.upper };

@@ -1,4 +1,4 @@
-/** The network commands' first step: containers whose holder died leave addresses, links and DNS entries; cleaned (cheap when there are none). */
+/** The network commands' first step (the domain's `sweepNetworks`, loaded when a command runs). */
 export async function sweepNetworks(): Promise<void> {
-  await (await (await import('../network/backends.js')).backendFor()).sweep();
+  await (await import('../network/backends.js')).sweepNetworks();
 }

@@ -278,12 +278,23 @@ export interface HistoryRow {
   Comment: string;
 }
 
-export async function imageHistory(ref: string, noTrunc: boolean): Promise<HistoryRow[]> {
+/** One step of an image's history, newest first: the image's id on the top one (`<missing>` below), the layer's size. */
+export interface HistoryStep {
+  id: string;
+  created?: string;
+  createdBy: string;
+  size: number;
+  comment: string;
+  /** the image's names, on the top step */
+  tags?: string[];
+}
+
+export async function historyEntries(ref: string): Promise<HistoryStep[]> {
   const img = await requireImage(ref);
   const cfg = await readImageConfig(img);
   const { layerMeta } = await import('../store/layers.js');
   const hist: HistoryEntry[] = cfg.history ?? img.layers.map(() => ({ created: cfg.created, created_by: '' }));
-  const rows: HistoryRow[] = [];
+  const out: HistoryStep[] = [];
   let li = 0;
   for (const h of hist) {
     let size = 0;
@@ -291,19 +302,22 @@ export async function imageHistory(ref: string, noTrunc: boolean): Promise<Histo
       const l = img.layers[li++];
       if (l) size = (await layerMeta(l.chainId))?.size ?? 0;
     }
-    const by = h.created_by ?? '';
-    rows.push({
-      ID: '<missing>',
-      CreatedSince: h.created ? createdSince(new Date(h.created)) : 'N/A',
-      CreatedAt: h.created ? rfc3339Seconds(h.created) : '',
-      CreatedBy: noTrunc || by.length <= 45 ? by : `${by.slice(0, 44)}…`,
-      Size: humanSize(size),
-      Comment: h.comment ?? '',
-    });
+    out.push({ id: '<missing>', ...(h.created ? { created: h.created } : {}), createdBy: h.created_by ?? '', size, comment: h.comment ?? '' });
   }
-  rows.reverse();
-  if (rows[0]) rows[0].ID = noTrunc ? img.id : img.id.slice(7, 19);
-  return rows;
+  out.reverse();
+  if (out[0]) Object.assign(out[0], { id: img.id, tags: ((await tagsById()).get(img.id) ?? []).map((t) => familiar(parseReference(t))) });
+  return out;
+}
+
+export async function imageHistory(ref: string, noTrunc: boolean): Promise<HistoryRow[]> {
+  return (await historyEntries(ref)).map((h, i) => ({
+    ID: i === 0 && !noTrunc ? h.id.slice(7, 19) : h.id,
+    CreatedSince: h.created ? createdSince(new Date(h.created)) : 'N/A',
+    CreatedAt: h.created ? rfc3339Seconds(h.created) : '',
+    CreatedBy: noTrunc || h.createdBy.length <= 45 ? h.createdBy : `${h.createdBy.slice(0, 44)}…`,
+    Size: humanSize(h.size),
+    Comment: h.comment,
+  }));
 }
 
 export async function imageById(id: string): Promise<ImageRecord | undefined> {

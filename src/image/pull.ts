@@ -12,7 +12,7 @@ import { describeError, SkiffError } from '../errors.js';
 import { SILENT, type Progress } from './progress.js';
 import { rootlessMappings } from '../userns/idmap.js';
 import { RegistryClient, type ManifestResponse } from '../registry/client.js';
-import { getCredentials } from '../registry/credentials.js';
+import { getCredentials, type Credentials } from '../registry/credentials.js';
 import { fileSink, stagingPath, sweepStaging, writeFileAtomic } from '../store/atomic.js';
 import { closed, isCorruptInput, LayerSink, type ExtractOptions } from '../store/extract.js';
 import { schemeCache } from '../store/schemes.js';
@@ -31,6 +31,8 @@ import { canonical, familiar, familiarName, isInsecureRegistry, parseReference, 
 export interface PullOptions {
   platform?: string;
   tlsVerify?: boolean;
+  /** Credentials for this pull (the Engine API's X-Registry-Auth); default: the Docker config's. */
+  credentials?: Credentials;
   /** Where the pull reports its steps (the CLI's progress lines; default: nowhere). */
   progress?: Progress;
 }
@@ -42,8 +44,9 @@ export interface PullOptions {
  */
 const CONCURRENCY = 6;
 
-export function clientFor(ref: Reference, tlsVerify?: boolean): RegistryClient {
-  const creds = getCredentials(ref.domain);
+/** A client for the reference's registry: `credentials` given (the Engine API's X-Registry-Auth), else the Docker config's. */
+export function clientFor(ref: Reference, tlsVerify?: boolean, credentials?: Credentials): RegistryClient {
+  const creds = credentials ?? getCredentials(ref.domain);
   return new RegistryClient(ref.domain, {
     insecure: tlsVerify === false || isInsecureRegistry(ref.domain),
     schemeCache,
@@ -270,7 +273,7 @@ export async function pullImage(refText: string, o: PullOptions = {}): Promise<I
   const ref = parseReference(refText);
   try {
     // the manifest request goes out first: taking the gc lock and sweeping staging overlap its round trip
-    const client = clientFor(ref, o.tlsVerify);
+    const client = clientFor(ref, o.tlsVerify, o.credentials);
     mark('pull-start');
     const first = client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
     first.catch(() => undefined); // awaited (and reported) by pull()
@@ -288,7 +291,7 @@ export async function pullAllTags(refText: string, o: PullOptions = {}): Promise
   const ref = parseReference(refText);
   let tags: string[];
   try {
-    tags = await clientFor(ref, o.tlsVerify).listTags(ref.path);
+    tags = await clientFor(ref, o.tlsVerify, o.credentials).listTags(ref.path);
   } catch (e) {
     throw pullError(e, ref);
   }

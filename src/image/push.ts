@@ -24,10 +24,13 @@ import { DigestVerifier } from '../oci/digest.js';
 import { findImage } from './local.js';
 import { MT, parseManifest, type Descriptor, type Manifest } from '../oci/media.js';
 import { clientFor, runLimited } from './pull.js';
+import type { Credentials } from '../registry/credentials.js';
 import { familiar, parseReference, repoName, type Reference } from '../oci/reference.js';
 
 export interface PushOptions {
   tlsVerify?: boolean;
+  /** Credentials for this push (the Engine API's X-Registry-Auth); default: the Docker config's. */
+  credentials?: Credentials;
   /** Where the push reports its steps (the CLI's progress lines; default: nowhere). */
   progress?: Progress;
 }
@@ -187,7 +190,7 @@ export async function pushImage(refText: string, o: PushOptions = {}): Promise<{
   const explicitTag = /:[^/]+$/.test(refText.trim());
   if (!explicitTag) progress.line(`Using default tag: ${tag}`);
   progress.line(`The push refers to repository [${repoName(ref)}]`);
-  const client = clientFor(ref, o.tlsVerify);
+  const client = clientFor(ref, o.tlsVerify, o.credentials);
   const repo = ref.path;
   try {
     rec = await ensureLayerBlobs(rec);

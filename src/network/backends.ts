@@ -32,3 +32,8 @@ export async function backendFor(rootless = paths().rootless): Promise<NetworkBa
     sweep: async (live) => (process.env._SKIFF_IN_USERNS === '1' && !inNetns() && (await import('./rootless-netns.js')).netnsRunning() ? [] : bridgeBackend.sweep(live)),
   };
 }
+
+/** What the network commands (and the Engine API's network endpoints) do first: containers whose holder died leave addresses, links and DNS entries; cleaned (cheap when there are none). */
+export async function sweepNetworks(): Promise<void> {
+  await (await backendFor()).sweep();
+}

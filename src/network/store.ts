@@ -48,6 +48,8 @@ export interface NetworkRecord {
 
 export interface NetworkSpec {
   name: string;
+  /** `bridge` (the default) is the only driver */
+  driver?: string;
   subnet?: string;
   gateway?: string;
   ipRange?: string;
@@ -245,6 +247,7 @@ const subnetsOf = (recs: NetworkRecord[]): Prefix[] => recs.map((r) => parsePref
 
 /** `network create`: a new user-defined network (name unique, subnet not overlapping). */
 export async function createNetwork(spec: NetworkSpec): Promise<NetworkRecord> {
+  if (spec.driver !== undefined && spec.driver !== 'bridge') throw new SkiffError('EINVAL', `plugin "${spec.driver}" not found: skiff has the bridge driver only`);
   checkNetworkName(spec.name);
   if (spec.name === DEFAULT_NETWORK || spec.name === 'host' || spec.name === 'none') {
     throw new SkiffError('ECONFLICT', `${spec.name} is a pre-defined network and cannot be created`);

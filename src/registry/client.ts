@@ -335,7 +335,7 @@ export class RegistryClient {
       if (res.status === 401 && ours && !authTried && res.headers['www-authenticate']) {
         authTried = true;
         // Without a way to answer, the 401 (and its body) goes to the caller's error message.
-        if (await this.answerChallenge(String(res.headers['www-authenticate']), o.scopes, o.op)) {
+        if (await this.answerChallenge(String(res.headers['www-authenticate']), o.scopes, o.op, auth !== undefined)) {
           res.body.resume();
           continue;
         }
@@ -371,11 +371,15 @@ export class RegistryClient {
     return this.basic ? this.basicAuth() : undefined;
   }
 
-  /** Returns true when the request is worth sending again with new credentials. */
-  private async answerChallenge(header: string, scopes: string[], op: Op): Promise<boolean> {
+  /**
+   * Returns true when the request is worth sending again with new credentials. `sentAuth`: it went
+   * with an Authorization header (one sent without, concurrently with the first Basic challenge's
+   * answer, is sent again with the credentials).
+   */
+  private async answerChallenge(header: string, scopes: string[], op: Op, sentAuth: boolean): Promise<boolean> {
     const { scheme, params } = parseChallenge(header);
     if (scheme === 'basic') {
-      if (!this.opts.credentials || this.basic) return false;
+      if (!this.opts.credentials || (this.basic && sentAuth)) return false;
       this.basic = true;
       return true;
     }

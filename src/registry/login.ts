@@ -10,7 +10,8 @@ export function normalizeServer(server: string | undefined): string {
   return s === 'index.docker.io' || s === 'registry-1.docker.io' ? 'docker.io' : s;
 }
 
-export async function login(server: string, username: string, password: string, tlsVerify = true): Promise<void> {
+/** Whether the registry takes these credentials (an error if not); nothing is kept (the Engine API's /auth: the client keeps them). */
+export async function checkLogin(server: string, username: string, password: string, tlsVerify = true): Promise<void> {
   if (!username) throw new SkiffError('EINVAL', 'username is required: use --username or -u');
   if (!password) throw new SkiffError('EINVAL', 'password is required: use --password-stdin or -p');
   const client = new RegistryClient(server, {
@@ -18,6 +19,10 @@ export async function login(server: string, username: string, password: string, 
     credentials: { username, password },
   });
   await client.ping();
+}
+
+export async function login(server: string, username: string, password: string, tlsVerify = true): Promise<void> {
+  await checkLogin(server, username, password, tlsVerify);
   storeCredentials(server, username, password);
 }
 

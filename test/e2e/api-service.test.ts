@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { openSession, ping, raw, run, startService, type Service, type ServiceSession } from '../helpers/api-service.js';
+import path from 'node:path';
+import { ping, raw, run, startService, type Service } from '../helpers/api-service.js';
 import { fixtures, SKIFF_BIN, tempStore, until, type RunResult, type TempStore } from '../helpers/fixtures.js';
 import { storeMounts, storeProcessesSettled } from '../helpers/leftovers.js';
 
@@ -17,16 +18,17 @@ describe('system service: the Engine API', () => {
   let svc: Service;
   let image: string;
   let env: Record<string, string>;
-  let session: ServiceSession;
-  const docker = (args: string[], input?: string): Promise<RunResult> => session.docker(args, input);
+  const docker = (args: string[], input?: string): Promise<RunResult> => run('docker', args, env, input);
 
   before(async () => {
-    session = await openSession();
-    ({ store, svc, env } = session);
+    store = await tempStore();
     image = fixtures().images.busybox.ref;
+    svc = await startService(store);
+    env = { DOCKER_HOST: `unix://${svc.sock}`, DOCKER_CONFIG: path.join(store.home, '.docker') };
   });
   after(async () => {
-    await session?.close();
+    if (svc && svc.child.exitCode === null) svc.child.kill('SIGKILL');
+    await store.cleanup();
   });
 
   test('the socket is the owner\'s only (rootless 0600, root 0660) in a directory nobody else can write', () => {

@@ -1,7 +1,7 @@
 /**
- * The Engine API service for end-to-end tests: `skiff system service` on a temporary store (started,
- * waited for, its stderr kept), raw exchanges on its socket, and client commands (the `docker` CLI,
- * python3) with a bound on how long they may hang.
+ * The Engine API service (`skiff system service`) for tests that drive it with real clients: start
+ * one on a store's socket, wait for its `_ping`, raw exchanges on the socket, and running a client
+ * command (`docker`, `python3`) with a bound run time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
@@ -15,6 +15,7 @@ export interface Service {
   stderr: () => string;
 }
 
+/** `skiff system service ARGS` on the store's default socket, once it answers `/_ping`. */
 export async function startService(store: TempStore, args: string[] = ['--time', '0']): Promise<Service> {
   const child = spawn(SKIFF_BIN, ['system', 'service', ...args], { env: { ...process.env, ...store.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';

@@ -230,6 +230,9 @@ test('expansion errors name file, line and instruction', () => {
   const x = expandCommand(c, ['U=app', 'SRC=a b']);
   assert.deepEqual([x.chown, x.sources, x.dest], ['app:staff', ['a b'], '/d/']);
   assert.equal(c.chown, '$U:${G:-staff}', 'the original is not modified');
+  // --exclude patterns are words too (dockerfile 1.7+)
+  const ex = cmds('FROM a\nCOPY --exclude=*.$EXT --exclude=${D:-tmp}/ . /d/\n')[0] as CopyCommand;
+  assert.deepEqual(expandCommand(ex, ['EXT=md']).excludes, ['*.md', 'tmp/']);
   const e = cmds('# escape=`\nFROM a\nENV P=C:\\dir`$X\n')[0] as EnvCommand;
   assert.equal(expandCommand(e, { X: 'y' }, '`').pairs[0]!.value, 'C:\\dir$X');
 });

@@ -361,6 +361,29 @@ describe('against fakes', () => {
     }
   });
 
+  test('Basic: requests sent before the first challenge was answered are sent again with the credentials', async () => {
+    const layer = blob('basic-protected ', 50);
+    const basic = `Basic ${Buffer.from('u:p').toString('base64')}`;
+    // the first three requests (all without credentials) are held until all three came, then each gets the challenge
+    const held: http.ServerResponse[] = [];
+    const srv = await fake((req, res) => {
+      if (req.headers.authorization === basic) {
+        res.writeHead(200, { 'Content-Length': layer.length });
+        return res.end(layer);
+      }
+      held.push(res);
+      if (held.length === 3) for (const r of held) json(r, 401, {}, { 'WWW-Authenticate': 'Basic realm="r"' });
+    });
+    try {
+      const c = new RegistryClient(srv.addr, { insecure: true, credentials: { username: 'u', password: 'p' } });
+      const d = sha256Digest(layer);
+      const got = await Promise.all([1, 2, 3].map(async () => readAll((await c.getBlob('a', d)).stream)));
+      for (const g of got) assert.deepEqual(g, layer);
+    } finally {
+      await srv.close();
+    }
+  });
+
   test('redirects to storage are followed without our Authorization', async () => {
     const layer = blob('stored elsewhere ', 50);
     let storageAuth: string | undefined = 'unset';

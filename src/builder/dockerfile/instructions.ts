@@ -971,6 +971,7 @@ function expandFields<T extends Command>(cmd: T, env: Env, escape: EscapeToken):
         chown: x(c.chown),
         chmod: x(c.chmod),
         sources: c.sources.map(x),
+        excludes: c.excludes.map(x),
         dest: x(c.dest),
         heredocs: c.heredocs.map((h) => (h.expand ? { ...h, data: raw.processWord(h.data, env) } : { ...h })),
       };

@@ -1,6 +1,5 @@
 /** `build` / `image build` / `buildx build`: a Dockerfile (or Containerfile) and a context → an image. */
 import fs from 'node:fs';
-import { SkiffError } from '../../../errors.js';
 import { defineCommand } from '../../command.js';
 import { BUILD_OPTIONS } from '../build.js';
 
@@ -14,10 +13,15 @@ export default defineCommand({
   options: BUILD_OPTIONS,
   userns: true,
   handler: async (o, { context }, ctx) => {
-    const progress = o.progress;
-    if (progress === 'rawjson') throw new SkiffError('EINVAL', '--progress=rawjson is not supported by skiff build: use plain');
-    const quiet = o.quiet || progress === 'quiet';
-    const [{ build }, { pullToStderr }] = await Promise.all([import('../../../builder/builder.js'), import('../../pull.js')]);
+    const quiet = o.quiet || o.progress === 'quiet';
+    // tty is a live view on a terminal only: anything else gets plain lines (never a redraw)
+    const progress = o.progress === 'tty' && !ctx.stderr.isTTY ? 'plain' : o.progress;
+    const [{ build }, { pullToStderr }, views] = await Promise.all([
+      import('../../../builder/builder.js'), import('../../pull.js'),
+      !quiet && (progress === 'rawjson' || progress === 'tty') ? import('../../output/build-progress.js') : undefined,
+    ]);
+    const view = !views ? undefined : progress === 'rawjson' ? views.rawJsonView(ctx.stderr) : views.ttyView(ctx.stderr, !process.env.NO_COLOR);
+    const log = quiet ? () => undefined : view ? (line: string) => view.log(line) : (line: string) => ctx.stderr.write(line + '\n');
     const r = await build({
       context,
       file: o.file,
@@ -30,7 +34,12 @@ export default defineCommand({
       labels: o.label,
       platform: o.platform,
       network: o.network,
-      pullImage: pullToStderr,
+      // a pull's own progress lines would break the live view and the JSON stream: one line there instead
+      pullImage: view ? async (ref, opts) => {
+        view.log(`pulling ${ref}`);
+        const { pullQuietly } = await import('../../pull.js');
+        await pullQuietly(ref, opts);
+      } : pullToStderr,
       secrets: o.secret,
       ssh: o.ssh,
       outputs: o.output,
@@ -41,9 +50,11 @@ export default defineCommand({
       addHosts: o['add-host'],
       cacheFrom: o['cache-from'],
       cacheTo: o['cache-to'],
-      log: quiet ? () => undefined : (line) => ctx.stderr.write(line + '\n'),
+      buildContexts: o['build-context'],
+      log,
+      ...(view ? { events: view } : {}),
       output: quiet ? fs.createWriteStream('/dev/null') : process.stderr,
-    });
+    }).finally(() => view?.close());
     if (o.iidfile) fs.writeFileSync(o.iidfile, r.id);
     if (r.stdoutUsed) return; // stdout carried an output
     if (quiet) return r.id + '\n';

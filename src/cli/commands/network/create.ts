@@ -19,7 +19,6 @@ export default defineCommand({
     attachable: { type: 'boolean', default: false, describe: 'Enable manual container attachment' },
   },
   handler: async (o, { name }) => {
-    if (o.driver !== 'bridge') throw new SkiffError('EINVAL', `plugin "${o.driver}" not found: skiff has the bridge driver only`);
     const one = (k: 'subnet' | 'gateway' | 'ip-range'): string | undefined => {
       const v = o[k];
       if (v.length > 1) throw new SkiffError('EINVAL', `--${k}: one value only (skiff networks have one IPv4 subnet)`);
@@ -30,6 +29,7 @@ export default defineCommand({
     await sweepNetworks();
     const rec = await createNetwork({
       name,
+      driver: o.driver,
       ...(subnet !== undefined ? { subnet } : {}),
       ...(gateway !== undefined ? { gateway } : {}),
       ...(ipRange !== undefined ? { ipRange } : {}),
