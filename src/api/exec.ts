@@ -1,8 +1,8 @@
 /**
  * The Engine API's exec: create (`POST /containers/{id}/exec`), start (`POST /exec/{id}/start`:
- * hijacked, 101 UPGRADED, or a plain streamed reply; detached), inspect and resize (the shim's tty). Records live in
- * the service's memory (an exec is the service's child: the shim, `skiff-shim exec`, with pipes for
- * its stdio), as the same process file `skiff exec` runs (container/lifecycle.ts prepareExec).
+ * hijacked, 101 UPGRADED, or a plain streamed reply; detached), inspect and resize (the shim's tty).
+ * Records live in the service's memory (an exec is the service's child: the shim, `skiff-shim exec`,
+ * with pipes for its stdio), running the process file `skiff exec` runs (lifecycle.ts prepareExec).
  * Output goes out raw with a tty, in multiplexed frames without; a client that leaves before its
  * exec ends takes the exec with it (the shim is killed, its process dies with it: PDEATHSIG).
  */
@@ -78,7 +78,7 @@ function inspectExec(e: ExecRecord): Json {
     OpenStderr: e.stderr,
     OpenStdin: e.stdin,
     OpenStdout: e.stdout,
-    ProcessConfig: { arguments: e.opts.args.slice(1), entrypoint: e.opts.args[0], privileged: e.opts.privileged, tty: e.opts.tty, ...(e.opts.user ? { user: e.opts.user } : { user: '' }) },
+    ProcessConfig: { arguments: e.opts.args.slice(1), entrypoint: e.opts.args[0], privileged: e.opts.privileged, tty: e.opts.tty, user: e.opts.user ?? '' },
     Running: e.running,
     Pid: e.running ? processPid(e.child) : 0,
   };
