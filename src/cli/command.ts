@@ -36,8 +36,11 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** A flag that may be given many times (pflag's list): every value kept, in order. Others keep the last one given. */
   repeat?: boolean;
-  /** A string that must parse as a Go duration or a go-units size (checked by the parser; the text is kept). */
-  format?: 'duration' | 'size';
+  /**
+   * A string that must parse as a Go duration or a go-units size (checked by the parser; the text is kept),
+   * or name a stream (`stream`: stdin, stdout or stderr in any case, kept in lower case; Docker's -a).
+   */
+  format?: 'duration' | 'size' | 'stream';
   hidden?: boolean;
 }
 
@@ -56,7 +59,9 @@ type Scalar<S extends OptionSpec> = S['type'] extends 'boolean'
     ? number
     : S extends { choices: readonly (infer C)[] }
       ? C
-      : string;
+      : S extends { format: 'stream' }
+        ? 'stdin' | 'stdout' | 'stderr'
+        : string;
 
 /** The value of one option as its handler gets it. */
 export type ValueOf<S extends OptionSpec> = S extends { repeat: true }

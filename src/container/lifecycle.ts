@@ -50,11 +50,24 @@ async function markStarted(rec: ContainerRecord, detached: boolean, shimPid?: nu
   return start;
 }
 
+/** The streams a foreground start shows: `run`'s are the record's (-a, -i); `start -a` shows both outputs, stdin with -i. */
+export interface AttachedStreams {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+}
+
+/** A `run`'s streams: Config.Attach* (stdin only when the container keeps it open). */
+export const recordStreams = (rec: ContainerRecord): AttachedStreams => ({
+  stdin: rec.Config.AttachStdin && rec.Config.OpenStdin, stdout: rec.Config.AttachStdout, stderr: rec.Config.AttachStderr,
+});
+
 /**
  * Foreground start: this process becomes the shim (execve keeps the pid). Never returns.
  * `beforeExecve`: the caller's last word before the process is replaced (the CLI saves its code cache).
+ * Streams not in `streams` are not shown (output still goes to the log; stdin is /dev/null).
  */
-export async function startAttached(rec: ContainerRecord, beforeExecve: () => void): Promise<never> {
+export async function startAttached(rec: ContainerRecord, beforeExecve: () => void, streams: AttachedStreams = recordStreams(rec)): Promise<never> {
   mark('created');
   await markStarted(rec, false, process.pid);
   await joinSharedNamespaces(rec);
@@ -62,7 +75,9 @@ export async function startAttached(rec: ContainerRecord, beforeExecve: () => vo
   await startNetwork(rec);
   mark('exec');
   beforeExecve();
-  return native().execve(shimPath(), ['skiff-shim', 'run', containerFiles(rec.Id).bundle], envArray());
+  const shown = (['stdin', 'stdout', 'stderr'] as const).filter((k) => streams[k]);
+  const attach = shown.length === 3 ? [] : [`--attach=${shown.join(',')}`];
+  return native().execve(shimPath(), ['skiff-shim', 'run', ...attach, containerFiles(rec.Id).bundle], envArray());
 }
 
 /**
