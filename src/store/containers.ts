@@ -225,6 +225,8 @@ export const containerFiles = (id: string) => {
     winsize: `${dir}/winsize`,
     /** exists while the user stopped the container: no restart policy applies */
     stopped: `${dir}/stopped`,
+    /** the pid of a command holding the running container frozen (cp): a freeze whose holder died is undone by whoever sees it (state.c) */
+    freezeHolder: `${dir}/freeze-holder`,
     /** unix socket of the monitor's attach server (short: sun_path holds 108 bytes) */
     attach: `${dirs().runroot}/attach/${id.slice(0, 20)}`,
   };
@@ -433,7 +435,7 @@ export function readPid(id: string): number | undefined {
 /** Clear the run-time files before a (re)start (the user's `stopped` marker too). */
 export async function resetRunFiles(id: string): Promise<void> {
   const f = containerFiles(id);
-  await Promise.all([f.pid, f.exit, f.state, f.monitor, f.health, f.stopped].map((p) => fsp.rm(p, { force: true })));
+  await Promise.all([f.pid, f.exit, f.state, f.monitor, f.health, f.stopped, f.freezeHolder].map((p) => fsp.rm(p, { force: true })));
 }
 
 /** `stop`/`kill`/`rm -f`: mark the container as stopped by the user before signalling it. */
