@@ -87,6 +87,12 @@ export interface Ulimit {
   Soft: number;
 }
 
+/** Docker's blkiodev.ThrottleDevice: a block device by path and its rate. */
+export interface ThrottleDevice {
+  Path: string;
+  Rate: number;
+}
+
 export interface HostConfig {
   Binds: string[] | null;
   VolumesFrom?: string[];
@@ -123,6 +129,11 @@ export interface HostConfig {
   CpusetMems?: string;
   PidsLimit?: number;
   BlkioWeight?: number;
+  /** --device-read-bps/--device-write-bps (bytes per second), --device-read-iops/--device-write-iops */
+  BlkioDeviceReadBps?: ThrottleDevice[];
+  BlkioDeviceWriteBps?: ThrottleDevice[];
+  BlkioDeviceReadIOps?: ThrottleDevice[];
+  BlkioDeviceWriteIOps?: ThrottleDevice[];
   OomKillDisable?: boolean;
   OomScoreAdj?: number;
   Ulimits?: Ulimit[];

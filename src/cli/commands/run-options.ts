@@ -29,6 +29,10 @@ export const UPDATE_OPTIONS = {
 
 /** The limits only `create`/`run` take (the process's and the mounts': not changed on a running container). */
 const PROCESS_LIMIT_OPTIONS = {
+  'device-read-bps': { type: 'string', repeat: true, describe: 'Limit read rate (bytes per second) from a device (DEVICE:RATE, e.g. /dev/sda:1mb)' },
+  'device-write-bps': { type: 'string', repeat: true, describe: 'Limit write rate (bytes per second) to a device (DEVICE:RATE)' },
+  'device-read-iops': { type: 'string', repeat: true, describe: 'Limit read rate (IO per second) from a device (DEVICE:N)' },
+  'device-write-iops': { type: 'string', repeat: true, describe: 'Limit write rate (IO per second) to a device (DEVICE:N)' },
   ulimit: { type: 'string', repeat: true, describe: 'Ulimit options (name=soft[:hard], repeatable)' },
   'shm-size': { type: 'string', describe: 'Size of /dev/shm (default 64m)' },
   'oom-kill-disable': { type: 'boolean', default: false, describe: 'Disable OOM Killer' },
@@ -43,6 +47,8 @@ export function toResourceOptions(a: Record<string, unknown>): ResourceOptions {
     cpus: s('cpus'), cpuShares: s('cpu-shares'), cpuPeriod: s('cpu-period'), cpuQuota: s('cpu-quota'), cpusetCpus: s('cpuset-cpus'),
     cpusetMems: s('cpuset-mems'), pidsLimit: s('pids-limit'), blkioWeight: s('blkio-weight'), ulimits: list(a.ulimit), shmSize: s('shm-size'),
     oomKillDisable: Boolean(a['oom-kill-disable']), oomScoreAdj: s('oom-score-adj'),
+    deviceReadBps: list(a['device-read-bps']), deviceWriteBps: list(a['device-write-bps']),
+    deviceReadIops: list(a['device-read-iops']), deviceWriteIops: list(a['device-write-iops']),
   };
 }
 
