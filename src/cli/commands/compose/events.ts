@@ -29,34 +29,19 @@ export default defineCommand({
     composeExit(async () => {
       const project = await loadFromContext(ctx);
       if (service.length) (await import('../../../compose/engine/plan.js')).selectServices(project, service, true);
-      const [{ projectEvents }, { parseLogTime }, { fixedNanoLocal }] = await Promise.all([
+      const [{ projectEvents }, { parseLogTime }, { fixedNanoLocal, followToStdout }] = await Promise.all([
         import('../../../compose/engine/access.js'), import('../../../container/logs.js'), import('../system/events.js'),
       ]);
       const now = Date.now();
       const since = o.since !== undefined ? parseLogTime('since', o.since, now) : undefined;
       const until = o.until !== undefined ? parseLogTime('until', o.until, now) : undefined;
-      ctx.stdout.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EPIPE') throw e;
-        process.exit(0);
+      // without --until (or with one ahead): followed until interrupted, as docker compose events
+      await followToStdout(ctx, (stop) => projectEvents(project.name, { services: service, ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}), stop }), (e) => {
+        const keys = Object.keys(e.attributes).sort();
+        // Go's json.Marshal of a map: keys sorted; time.Time as RFC 3339 with nanoseconds
+        return `${o.json
+          ? JSON.stringify({ action: e.action, attributes: Object.fromEntries(keys.map((k) => [k, e.attributes[k]])), id: e.id, service: e.service, time: goNano(fixedNanoLocal(e.timeNano)), type: 'container' })
+          : `${localMicros(e.timeNano)} container ${e.action} ${e.id} (${keys.map((k) => `${k}=${e.attributes[k]}`).join(', ')})`}\n`;
       });
-      let interrupted = false;
-      const onSignal = (): void => {
-        interrupted = true;
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      try {
-        for await (const e of projectEvents(project.name, { services: service, ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}), stop: () => interrupted })) {
-          const keys = Object.keys(e.attributes).sort();
-          // Go's json.Marshal of a map: keys sorted; time.Time as RFC 3339 with nanoseconds
-          const line = o.json
-            ? JSON.stringify({ action: e.action, attributes: Object.fromEntries(keys.map((k) => [k, e.attributes[k]])), id: e.id, service: e.service, time: goNano(fixedNanoLocal(e.timeNano)), type: 'container' })
-            : `${localMicros(e.timeNano)} container ${e.action} ${e.id} (${keys.map((k) => `${k}=${e.attributes[k]}`).join(', ')})`;
-          if (!ctx.stdout.write(line + '\n')) await new Promise((r) => ctx.stdout.once('drain', r));
-        }
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
     }),
 });
