@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_GYP := npx --no-install node-gyp
 GYP_FLAGS := $(if $(wildcard /usr/include/node/node_api.h),--nodedir=/usr,)
 
-.PHONY: all build native ts bundle dist deb test test-dist test-unit demo clean bench
+.PHONY: all build native ts bundle dist man deb test test-dist test-unit demo clean bench
 VERSION := $(shell node -p "require('./package.json').version")
 
 all: build
@@ -51,8 +51,12 @@ bundle: ts
 dist: build
 	node scripts/make-sea.mjs
 
-# skiff_$(VERSION)_amd64.deb from dist/skiff (scripts/make-deb.sh: files, dependencies, systemd units)
-deb: dist
+# The man page dist/skiff.1 from the help texts (the command descriptors): scripts/make-man.mjs
+man: build
+	node scripts/make-man.mjs
+
+# skiff_$(VERSION)_amd64.deb from dist/skiff (scripts/make-deb.sh: files, man page, completions, dependencies, systemd units)
+deb: dist man
 	bash scripts/make-deb.sh
 
 # The suite runs the checkout's bin/skiff; test/e2e/sea.test.ts checks dist/skiff itself (hence `dist`).

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # setup-debian.sh — prepare a Debian 12 machine (as root) to build and test skiff. Idempotent.
 #   build:    build-essential python3 pkg-config libseccomp-dev libjansson-dev libisal-dev (+ Node.js 20 if missing)
-#   peers:    podman crun skopeo buildah umoci docker-registry
+#   peers:    podman crun skopeo buildah umoci docker-registry podman-compose python3-docker (docker-py),
+#             docker.io (the client, only if no docker is on PATH; its daemon is never started)
 #   fixtures: busybox-static debootstrap libcap2-bin uidmap apache2-utils jq iproute2 hyperfine
+#   shells:   zsh fish (the completion scripts parse), groff-base (the man page checks: test/e2e/completion.test.ts)
 #   network:  aardvark-dns (names on user networks), passt (pasta: rootless), nftables iptables
 #             (inspection in tests), netavark slirp4netns (bench/net.sh compares them)
 # and the machine quirks the tests need (shared/GUIDE.md §6): the hugetlb v1 controller for crun on a
@@ -20,9 +22,10 @@ die() { echo "setup: FAILED: $* (log: $log)" >&2; tail -n 20 "$log" >&2; exit 1;
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential python3 pkg-config libseccomp-dev libjansson-dev libisal-dev
-  docker-registry skopeo umoci buildah podman crun busybox-static debootstrap uidmap
+  docker-registry skopeo umoci buildah podman crun podman-compose python3-docker busybox-static debootstrap uidmap
   apache2-utils jq iproute2 hyperfine libcap2-bin ca-certificates curl tar gzip
   aardvark-dns netavark passt slirp4netns nftables iptables
+  zsh fish groff-base
 )
 missing=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${pkgs[@]}" 2>/dev/null | awk '$2 != "installed" {print $1}' || true)
 # packages dpkg has never heard of are not printed by dpkg-query: count what is installed instead
@@ -45,6 +48,19 @@ fi
 nodemajor=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 [ "$nodemajor" -ge 20 ] || die "Node.js >= 20 is required (found $(node -v 2>/dev/null || echo none))"
 step "node $(node -v), npm $(npm -v)"
+
+# The Engine API tests drive a real docker client. Without one on PATH, take Debian's (docker.io,
+# 20.10) with its daemon kept from starting: a dockerd would add its own bridge and firewall rules.
+if ! command -v docker >/dev/null; then
+  step "docker client from Debian (docker.io; its daemon is not started)"
+  prc=/usr/sbin/policy-rc.d
+  [ -e "$prc" ] && prc_keep=1 || { printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod 0755 "$prc"; }
+  apt-get install -y --no-install-recommends docker.io >>"$log" 2>&1 || { [ -n "${prc_keep:-}" ] || rm -f "$prc"; die "apt-get install docker.io"; }
+  [ -n "${prc_keep:-}" ] || rm -f "$prc"
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    systemctl disable --now docker.service docker.socket containerd.service >>"$log" 2>&1 || true
+  fi
+fi
 
 # The docker-registry package ships a service on :5000 (started where systemd runs). Tests start their
 # own registries on free ports (scripts/registry.sh) and must never depend on, or collide with, it.

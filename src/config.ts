@@ -21,15 +21,18 @@ export function configure(opts: { root?: string; runroot?: string } = {}): Paths
   const gid = process.getgid ? process.getgid() : 0;
   const env = process.env;
   const rootless = uid !== 0 || env._SKIFF_IN_USERNS === '1';
-  const home = env.HOME || os.homedir();
-  const root =
-    opts.root || env.SKIFF_ROOT ||
-    (rootless ? path.join(env.XDG_DATA_HOME || path.join(home, '.local/share'), 'skiff') : '/var/lib/skiff');
+  const root = opts.root || env.SKIFF_ROOT || defaultRoot(rootless);
   const runroot =
     opts.runroot || env.SKIFF_RUNROOT ||
     (rootless ? (env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'skiff') : `/tmp/skiff-run-${rootless ? Number(env._SKIFF_HOST_UID ?? uid) : uid}`) : '/run/skiff');
   current = { root: path.resolve(root), runroot: path.resolve(runroot), rootless, uid, gid };
   return current;
+}
+
+/** The store a user gets without --root or SKIFF_ROOT. */
+export function defaultRoot(rootless: boolean): string {
+  const home = process.env.HOME || os.homedir();
+  return rootless ? path.join(process.env.XDG_DATA_HOME || path.join(home, '.local/share'), 'skiff') : '/var/lib/skiff';
 }
 
 export function paths(): Paths {

@@ -17,6 +17,7 @@
  * CMD as root there with _SKIFF_IN_USERNS=1 and _SKIFF_IN_NETNS=1.
  */
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,10 +27,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "net.h"
@@ -72,15 +76,159 @@ static bool others_in(ino_t ino, pid_t a, pid_t b) {
   return found;
 }
 
-/* The holder's life after it is ready: watch, then end everything (the lock taken first). */
-static void __attribute__((noreturn)) holder_watch(const char *dir, int dirfd, pid_t child, struct net_held *h) {
+/* ---- host-port forwards (rootless user networks) ----
+   A container's shim asks over DIR/ports.sock (netsetup.c request_forward): its network namespace by
+   SCM_RIGHTS and pasta's port options. The holder, in the host's network namespace, runs a pasta for
+   it that binds the host ports and splices their connections to the container's loopback (pasta joins
+   the rootless user namespace first: from there it may enter the container's namespaces). The pasta
+   lives as long as the request's connection: the shim's start, or its monitor. */
+
+struct fwd {
+  int fd;
+  pid_t pasta;
+};
+#define MAX_FWD 1024
+
+static void fwd_end(struct fwd *f) {
+  struct net_held h;
+  net_held_init(&h);
+  h.pasta = f->pasta;
+  net_stop(&h);
+  close(f->fd);
+}
+
+/* A port option's value: [ADDRESS/]HOSTPORT:CTRPORT with nothing pasta would read as more. */
+static bool fwd_spec_ok(const char *v) {
+  if (!*v || strlen(v) > 100) return false;
+  for (const char *c = v; *c; c++)
+    if (!strchr("0123456789abcdefABCDEF.:/[]", *c)) return false;
+  return true;
+}
+
+/* Whether the host port of `spec` ([ADDRESS/]HOSTPORT:CTRPORT) is free here, in the host's network
+   namespace (pasta alone would only warn and forward nothing): a test bind, as Docker's proxy would fail. */
+static bool fwd_port_free(bool udp, const char *spec, char *why, size_t len) {
+  char addr[64] = "0.0.0.0";
+  const char *port = spec, *slash = strchr(spec, '/');
+  if (slash) {
+    snprintf(addr, sizeof addr, "%.*s", (int)(slash - spec), spec);
+    port = slash + 1;
+  }
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+  if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) return snprintf(why, len, "port forward: bad address %s", addr), false;
+  cleanup_close int s = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (s < 0 || setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int start = 1024;
+    FILE *f = errno == EACCES ? fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re") : NULL;
+    if (f) {
+      if (fscanf(f, "%d", &start) != 1) start = 1024;
+      fclose(f);
+      /* Docker's rootless words (src/network/pasta.ts checkUnprivileged) */
+      snprintf(why, len, "cannot expose privileged port %d, you can add 'net.ipv4.ip_unprivileged_port_start=%d' to /etc/sysctl.conf (currently %d), or choose a larger port number (>= %d)",
+               atoi(port), atoi(port), start, start);
+      return false;
+    }
+    snprintf(why, len, "failed to bind host port %s:%d/%s: %s", addr, atoi(port), udp ? "udp" : "tcp", strerror(errno));
+    for (char *c = why; *c; c++) /* Docker's words: "address already in use" */
+      if (c[0] == 'A' && !strncmp(c, "Address already", 15)) *c = 'a';
+    return false;
+  }
+  return true;
+}
+
+/* Serve one request on `c`; the forward's pasta, or -1 (the reason sent back). */
+static pid_t fwd_start(int c, const char *pasta, int userns) {
+  char msg[4096], cbuf[CMSG_SPACE(sizeof(int))];
+  struct pollfd pfd = {c, POLLIN, 0};
+  if (poll(&pfd, 1, 5000) <= 0) return -1;
+  struct iovec iov = {msg, sizeof msg - 1};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  ssize_t n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  cleanup_close int ns = -1;
+  struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+    memcpy(&ns, CMSG_DATA(cm), sizeof(int));
+  const char *why = NULL;
+  char bindwhy[320];
+  char *args[140];
+  size_t k = 0;
+  bool tcp = false, udp = false;
+  if (n <= 0 || ns < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) why = "port forward: a malformed request";
+  else {
+    msg[n] = 0;
+    args[k++] = "-q";
+    args[k++] = "-I";
+    args[k++] = "skiff-fwd";
+    args[k++] = "-T";
+    args[k++] = "none";
+    args[k++] = "-U";
+    args[k++] = "none";
+    for (char *o = msg; !why && o < msg + n;) {
+      char *v = o + strlen(o) + 1;
+      if (v >= msg + n || k > 130 || (strcmp(o, "-t") && strcmp(o, "-u")) || !fwd_spec_ok(v)) why = "port forward: a malformed port";
+      else if (!fwd_port_free(o[1] == 'u', v, bindwhy, sizeof bindwhy)) why = bindwhy;
+      else {
+        if (o[1] == 't') tcp = true;
+        else udp = true;
+        args[k++] = o;
+        args[k++] = v;
+        o = v + strlen(v) + 1;
+      }
+    }
+    if (!tcp) args[k++] = "-t", args[k++] = "none";
+    if (!udp) args[k++] = "-u", args[k++] = "none";
+    args[k] = NULL;
+  }
+  struct net_held h;
+  net_held_init(&h);
+  if (!why && net_start_pasta_in(pasta, args, userns, ns, &h) < 0) why = failure();
+  if (why) {
+    if (send(c, why, strlen(why), MSG_NOSIGNAL) < 0) { /* the shim is gone */ }
+    return -1;
+  }
+  if (send(c, "ok", 2, MSG_NOSIGNAL) != 2) {
+    net_stop(&h);
+    return -1;
+  }
+  return h.pasta;
+}
+
+/* The holder's life after it is ready: serve forwards and watch, then end everything (the lock taken first). */
+static void __attribute__((noreturn)) holder_watch(const char *dir, int dirfd, pid_t child, struct net_held *h, int lsock, const char *pasta) {
   struct stat ns;
   char path[48];
   snprintf(path, sizeof path, "/proc/%d/ns/net", (int)child);
   if (stat(path, &ns) < 0) _exit(EXIT_SHIM);
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child);
+  int userns = open(path, O_RDONLY | O_CLOEXEC);
+  if (userns < 0) _exit(EXIT_SHIM);
+  static struct fwd fw[MAX_FWD];
+  static struct pollfd pf[MAX_FWD + 1];
+  size_t nf = 0;
+  time_t checked = time(NULL);
   for (;;) {
-    sleep(1);
+    pf[0] = (struct pollfd){lsock, POLLIN, 0};
+    for (size_t i = 0; i < nf; i++) pf[i + 1] = (struct pollfd){fw[i].fd, POLLIN, 0};
+    if (poll(pf, nf + 1, 1000) < 0 && errno != EINTR) _exit(EXIT_SHIM);
+    /* a closed (or talking) connection ends its forward: before new ones, so that a restart's new
+       forward finds the old one's host ports free */
+    for (size_t i = nf; i-- > 0;)
+      if (pf[i + 1].revents) {
+        fwd_end(&fw[i]);
+        fw[i] = fw[--nf];
+      }
+    if (pf[0].revents & POLLIN) {
+      int c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+      if (c >= 0) {
+        pid_t pp = nf < MAX_FWD ? fwd_start(c, pasta, userns) : -1;
+        if (pp > 0) fw[nf++] = (struct fwd){c, pp};
+        else close(c);
+      }
+    }
     if (waitpid(child, NULL, WNOHANG) == child) break; /* killed from outside: end too */
+    if (time(NULL) - checked < 1) continue;
+    checked = time(NULL);
     if (others_in(ns.st_ino, child, h->pasta)) continue;
     int lock = openat(dirfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (lock < 0) break;
@@ -92,12 +240,30 @@ static void __attribute__((noreturn)) holder_watch(const char *dir, int dirfd, p
     break; /* the lock goes with us */
   }
   /* nothing of it stays: a joiner waiting on the removed lock sees it gone and starts anew */
+  for (size_t i = 0; i < nf; i++) fwd_end(&fw[i]);
+  unlinkat(dirfd, "ports.sock", 0);
   unlinkat(dirfd, "pid", 0);
   unlinkat(dirfd, "lock", 0);
   rmdir(dir);
   kill(child, SIGKILL);
   net_release(h);
   _exit(0);
+}
+
+/* The holder's listening socket DIR/ports.sock (through the directory's descriptor: DIR may be deep). */
+static int forward_listener(int dirfd) {
+  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (s < 0) return fail("socket for port forwards");
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/ports.sock", dirfd);
+  unlinkat(dirfd, "ports.sock", 0);
+  if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 64) < 0) {
+    int e = errno;
+    close(s);
+    errno = e;
+    return fail("listen on ports.sock");
+  }
+  return s;
 }
 
 /* Start a holder (the caller holds the lock); 0 once its namespaces are ready and `pid` written. */
@@ -216,10 +382,16 @@ static int start_holder(const char *dir, int dirfd, const char *uidmap, const ch
     net_release(&h);
     HOLDER_FAIL();
   }
+  int lsock = forward_listener(dirfd);
+  if (lsock < 0) {
+    kill(child, SIGKILL);
+    net_release(&h);
+    HOLDER_FAIL();
+  }
 #undef HOLDER_FAIL
   if (write(out, "ok", 2) != 2) { /* the starter died: the watch ends us when nobody joins */ }
   close(out);
-  holder_watch(dir, dirfd, child, &h);
+  holder_watch(dir, dirfd, child, &h, lsock, pasta);
 }
 
 static int join(pid_t holder) {

@@ -1,6 +1,7 @@
 /*
  * `skiff-shim ps [-a] [-q] [--no-trunc] [-l]`: the fast path of `skiff ps` for its default table
- * (bin/skiff sends plain `ps` invocations here; --format, --filter, -n go to the CLI). Node's
+ * (bin/skiff sends plain `ps` invocations here; --format, --filter, -n go to the CLI, and so does a
+ * listing when the client config has a psFormat). Node's
  * start-up alone costs more than podman's whole `ps`, so the common listing is native.
  * Each container's state and STATUS come from addon/common/state.c, the one derivation the CLI uses
  * too (skiff_native's observe); the table is printed as src/cli/output/table.ts does, and the e2e
@@ -216,6 +217,25 @@ static int ps(bool all, bool quiet, bool notrunc, bool latest) {
   return fflush(stdout) == 0 ? 0 : fail("write the listing");
 }
 
+/* Whether the client config (config.json in $DOCKER_CONFIG, else ~/.docker) names a psFormat: then the
+   CLI prints the listing (it reads the JSON; a mere mention of the key is enough to hand over). */
+static bool config_has_ps_format(void) {
+  const char *dir = getenv("DOCKER_CONFIG");
+  const char *home = getenv("HOME");
+  char file[4200];
+  if (dir && *dir) snprintf(file, sizeof file, "%s/config.json", dir);
+  else if (home && *home) snprintf(file, sizeof file, "%s/.docker/config.json", home);
+  else return false;
+  FILE *f = fopen(file, "re");
+  if (!f) return false; /* none (or unreadable: the CLI would ignore it too) */
+  char buf[65536];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  bool big = n == sizeof buf - 1;
+  fclose(f);
+  buf[n] = 0;
+  return big || strstr(buf, "\"psFormat\"") != NULL;
+}
+
 int cmd_ps(int argc, char **argv) {
   bool all = false, quiet = false, notrunc = false, latest = false;
   int r = 0;
@@ -234,7 +254,7 @@ int cmd_ps(int argc, char **argv) {
       }
     } else r = failx("ps: unknown argument %s (the CLI handles it)", a);
   }
-  if (r == 0) r = ps(all, quiet, notrunc, latest);
+  if (r == 0) r = !quiet && config_has_ps_format() ? HAND_OVER : ps(all, quiet, notrunc, latest);
   if (r == HAND_OVER) r = hand_over(argc, argv);
   return r < 0 ? print_failure() : 0;
 }

@@ -161,6 +161,9 @@ struct net_plan {
   size_t nports;
   bool has_pasta;
   struct net_pasta pasta;
+  /* rootless user networks: the holder's socket (cmd_netns.c) that forwards the host ports into this
+     container's namespace with a pasta of its own, for as long as the request's connection stays open */
+  const char *forward_socket;
 };
 int net_plan_parse(json_t *j, struct net_plan *p); /* j is borrowed (kept in p->json with a reference) */
 int net_plan_load(const char *file, struct net_plan *p);
@@ -183,6 +186,7 @@ struct net_held {
   size_t nport_fds;
   unsigned *bound_ports; /* the host port each plan port got (same order as plan ports) */
   pid_t pasta;
+  int fwd_fd; /* the connection to the holder that keeps this start's host-port forward (-1: none) */
 };
 void net_held_init(struct net_held *h);
 /* Set the plan up for the network namespace `netns_fd` of process `pid` (pasta needs the pid).
@@ -195,6 +199,9 @@ int net_start(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held
 char *net_status(const struct net_plan *p, const struct net_held *h, int netns_fd);
 /* pasta for the namespaces of `target` (the plan's pasta part), its pid in h->pasta (cmd_netns.c too). */
 int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h);
+/* pasta `path` `args` joining the user namespace `userns_fd` and then the network namespace
+   `netns_fd` (the holder's host-port forwards), its pid in h->pasta. */
+int net_start_pasta_in(const char *path, char **args, int userns_fd, int netns_fd, struct net_held *h);
 void net_stop(struct net_held *h);    /* the end of one start: pasta goes (the host ports stay held) */
 void net_release(struct net_held *h); /* close the held sockets, stop pasta */
 #define cleanup_held __attribute__((cleanup(net_release))) /* net_setup initialises it */

@@ -5,7 +5,7 @@
  *     interfaces: [{ name, hostName, mac?, address "A/P", defaultRoute, dnsNames?,
  *                    network: { name, bridge, table, subnet "N/P", gateway, mtu?, internal, dnsDir? } }],
  *     ports: [{ proto "tcp"|"udp", hostIp?, hostPort, hostPortEnd, containerIp, containerPort }],
- *     pasta?: { path, args: [...] } }
+ *     pasta?: { path, args: [...] }, forward?: { socket } }
  * Everything is checked here; setup only executes.
  */
 
@@ -146,6 +146,9 @@ int net_plan_parse(json_t *j, struct net_plan *p) {
     if (need(pasta, "path", "pasta", &p->pasta.path) < 0 || strv(json_object_get(pasta, "args"), &p->pasta.args) < 0) return -1;
     p->has_pasta = true;
   }
+  json_t *fwd = json_object_get(j, "forward");
+  if (fwd && need(fwd, "socket", "forward", &p->forward_socket) < 0) return -1;
+  if (p->forward_socket && p->has_pasta) return failx("network plan: forward and pasta exclude each other");
   return 0;
 }
 

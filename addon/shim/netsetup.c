@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ void net_held_init(struct net_held *h) {
   memset(h, 0, sizeof *h);
   h->nft_fd = -1;
   h->pasta = -1;
+  h->fwd_fd = -1;
 }
 
 static long long now_us(void) {
@@ -200,42 +202,33 @@ static void stop_pasta(struct net_held *h) {
   h->pasta = -1;
 }
 
-/* pasta -f (stays our child, dies with us: PDEATHSIG) ... -P /proc/self/fd/N PID: it writes its pid
-   to N once the namespace is configured and the ports are bound: that is our "ready". */
-int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {
+/* pasta -f (stays our child, dies with us: PDEATHSIG) ... -P /proc/self/fd/N TARGET: it writes its pid
+   to N once the namespace is configured and the ports are bound: that is our "ready". TARGET is
+   `target`'s PID, or the namespaces given as descriptors: `--userns` `userns_fd` (-1: none) and
+   `--netns` `netns_fd`, passed as /proc/self/fd/N. */
+static int spawn_pasta(const char *path, char **args, pid_t target, int userns_fd, int netns_fd, struct net_held *h) {
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) < 0) return fail("pipe for pasta");
   cleanup_close int rd = ready[0];
   cleanup_close int wr = ready[1];
   size_t n = 0;
-  while (p->pasta.args[n]) n++;
-  cleanup_free char **argv = xcalloc(n + 8, sizeof *argv);
-  char fdpath[64], pidbuf[64];
-  /* A target in our own user namespace (a container started by a process already inside skiff's
-     user namespace: the rootless API service) is given as its network namespace, opened here and
-     passed as /proc/self/fd/N (pasta then joins only that): joining by PID makes pasta open the
-     target's user namespace, which it may not there (EACCES). Otherwise by PID (pasta joins the
-     container's user namespace first, which it needs to enter a namespace that one owns). */
-  char upath[48];
-  snprintf(upath, sizeof upath, "/proc/%d/ns/user", (int)target);
-  struct stat ours, theirs;
-  cleanup_close int netns = -1;
-  if (stat("/proc/self/ns/user", &ours) == 0 && stat(upath, &theirs) == 0 && ours.st_ino == theirs.st_ino &&
-      ours.st_dev == theirs.st_dev) {
-    char npath[48];
-    snprintf(npath, sizeof npath, "/proc/%d/ns/net", (int)target);
-    netns = open(npath, O_RDONLY | O_CLOEXEC);
-    if (netns < 0) return fail("open %s for pasta", npath);
+  while (args[n]) n++;
+  cleanup_free char **argv = xcalloc(n + 10, sizeof *argv);
+  char fdpath[64], pidbuf[64], userbuf[64];
+  size_t k = 0;
+  argv[k++] = (char *)path;
+  for (size_t i = 0; i < n; i++) argv[k++] = args[i];
+  argv[k++] = "-f";
+  argv[k++] = "-P";
+  argv[k++] = fdpath;
+  if (userns_fd >= 0) {
+    argv[k++] = "--userns";
+    argv[k++] = userbuf;
   }
-  argv[0] = (char *)p->pasta.path;
-  for (size_t i = 0; i < n; i++) argv[1 + i] = p->pasta.args[i];
-  argv[n + 1] = "-f";
-  argv[n + 2] = "-P";
-  argv[n + 3] = fdpath;
   /* a namespace file goes after --netns: a bare path would be read as a command for pasta to run
      in a namespace of its own (its synopsis: PID, --netns PATH, or COMMAND) */
-  if (netns >= 0) argv[n + 4] = "--netns";
-  argv[netns >= 0 ? n + 5 : n + 4] = pidbuf;
+  if (netns_fd >= 0) argv[k++] = "--netns";
+  argv[k++] = pidbuf;
   snprintf(pidbuf, sizeof pidbuf, "%d", (int)target);
   cleanup_close int log = memfd_create("pasta-stderr", MFD_CLOEXEC);
   if (log < 0) return fail("start pasta: memfd_create");
@@ -258,12 +251,17 @@ int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) 
     dup2(null, 1);
     dup2(log, 2); /* a file, not a pipe: nobody reads it while pasta runs, and a full pipe would stall it */
     snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
-    if (netns >= 0) {
-      int nfd = dup(netns); /* without O_CLOEXEC: pasta opens /proc/self/fd/<nfd> */
+    if (userns_fd >= 0) {
+      int ufd = dup(userns_fd); /* without O_CLOEXEC, as the others */
+      if (ufd < 0) _exit(127);
+      snprintf(userbuf, sizeof userbuf, "/proc/self/fd/%d", ufd);
+    }
+    if (netns_fd >= 0) {
+      int nfd = dup(netns_fd); /* without O_CLOEXEC: pasta opens /proc/self/fd/<nfd> */
       if (nfd < 0) _exit(127);
       snprintf(pidbuf, sizeof pidbuf, "/proc/self/fd/%d", nfd);
     }
-    execv(p->pasta.path, argv);
+    execv(path, argv);
     _exit(127);
   }
   close_fd(&wr);
@@ -282,8 +280,92 @@ int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) 
   last_line(log, why, sizeof why);
   if (r < 0) return errno = e, fail("wait for pasta");
   if (r == 0) return failx("pasta did not configure the network within 20 s");
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 127) return failx("cannot run %s", p->pasta.path);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 127) return failx("cannot run %s", path);
   return failx("pasta failed to set up the network: %s", why[0] ? why : "no reason given");
+}
+
+int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {
+  /* A target in our own user namespace (a container started by a process already inside skiff's
+     user namespace: the rootless API service) is given as its network namespace, opened here and
+     passed as /proc/self/fd/N (pasta then joins only that): joining by PID makes pasta open the
+     target's user namespace, which it may not there (EACCES). Otherwise by PID (pasta joins the
+     container's user namespace first, which it needs to enter a namespace that one owns). */
+  char upath[48];
+  snprintf(upath, sizeof upath, "/proc/%d/ns/user", (int)target);
+  struct stat ours, theirs;
+  cleanup_close int netns = -1;
+  if (stat("/proc/self/ns/user", &ours) == 0 && stat(upath, &theirs) == 0 && ours.st_ino == theirs.st_ino &&
+      ours.st_dev == theirs.st_dev) {
+    char npath[48];
+    snprintf(npath, sizeof npath, "/proc/%d/ns/net", (int)target);
+    netns = open(npath, O_RDONLY | O_CLOEXEC);
+    if (netns < 0) return fail("open %s for pasta", npath);
+  }
+  return spawn_pasta(p->pasta.path, p->pasta.args, target, -1, netns, h);
+}
+
+int net_start_pasta_in(const char *path, char **args, int userns_fd, int netns_fd, struct net_held *h) {
+  return spawn_pasta(path, args, 0, userns_fd, netns_fd, h);
+}
+
+/* ---- host-port forwards of rootless user networks (the holder's side: cmd_netns.c) ---- */
+
+/* Ask the holder for this start's forwards: the namespace by SCM_RIGHTS, pasta's port options
+   (NUL-separated, from the ports bound for this container), one "ok" or the reason back. The
+   connection stays open in h->fwd_fd: closing it (net_stop, our exit) ends the forward. */
+static int request_forward(const struct net_plan *p, int netns_fd, struct net_held *h) {
+  char msg[4096];
+  size_t len = 0;
+  for (size_t i = 0; i < p->nports; i++) {
+    const struct net_port *pt = &p->ports[i];
+    char ip[64] = "", spec[128];
+    if (pt->has_host_ip) net_addr_format(&pt->host_ip, ip, sizeof ip);
+    int w = snprintf(spec, sizeof spec, "%s%s%u:%u", ip, ip[0] ? "/" : "", h->bound_ports[i], pt->container_port);
+    const char *opt = pt->proto == IPPROTO_UDP ? "-u" : "-t";
+    if (w < 0 || len + 3 + (size_t)w + 1 > sizeof msg) return failx("too many published ports to forward");
+    memcpy(msg + len, opt, 3);
+    len += 3;
+    memcpy(msg + len, spec, (size_t)w + 1);
+    len += (size_t)w + 1;
+  }
+  cleanup_close int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (s < 0) return fail("socket for the port forward");
+  /* the runroot may be deep: connect through the directory's descriptor (sun_path holds 108 bytes) */
+  cleanup_free char *dir = xstrdup(p->forward_socket);
+  char *slash = strrchr(dir, '/');
+  if (!slash || !slash[1]) return failx("forward socket %s: not a path", p->forward_socket);
+  *slash = 0;
+  cleanup_close int dfd = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return fail("open %s (the rootless network namespace's directory)", dir);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, slash + 1) >= (int)sizeof sa.sun_path)
+    return failx("forward socket name too long: %s", slash + 1);
+  if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) return fail("connect to %s (the rootless network namespace's holder)", p->forward_socket);
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct iovec iov = {msg, len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &netns_fd, sizeof(int));
+  if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0) return fail("send the port forward request");
+  char reply[1024];
+  struct pollfd pfd = {s, POLLIN, 0};
+  int r;
+  while ((r = poll(&pfd, 1, 30000)) < 0 && errno == EINTR) {}
+  if (r < 0) return fail("wait for the port forward");
+  if (r == 0) return failx("the rootless network namespace's holder did not forward the ports within 30 s");
+  ssize_t got = recv(s, reply, sizeof reply - 1, 0);
+  if (got < 0) return fail("read the port forward's answer");
+  reply[got > 0 ? got : 0] = 0;
+  if (got == 0) return failx("the rootless network namespace's holder ended before it forwarded the ports");
+  if (!strncmp(reply, "failed to bind host port", 24))
+    return failx("driver failed programming external connectivity on endpoint %s: %s", p->endpoint, reply);
+  if (strcmp(reply, "ok")) return failx("%s", reply);
+  h->fwd_fd = take_fd(&s);
+  return 0;
 }
 
 /* ---- setup ---- */
@@ -366,6 +448,8 @@ int net_start(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held
   int r = 0;
   if (p->has_pasta) r = net_start_pasta(p, pid, h), lap(h, PH_PASTA, &t);
   else if (p->nports && h->nft_fd < 0) r = hold_ports(p, h), lap(h, PH_PORTS, &t);
+  /* each start has a namespace of its own: its forward too (a restart's old one went with net_stop) */
+  if (r == 0 && p->forward_socket && p->nports) r = request_forward(p, netns_fd, h), lap(h, PH_PASTA, &t);
   if (r < 0) {
     char saved[1536];
     snprintf(saved, sizeof saved, "%s", failure());
@@ -380,10 +464,13 @@ int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held
   return net_start(p, netns_fd, pid, h);
 }
 
-void net_stop(struct net_held *h) { stop_pasta(h); }
+void net_stop(struct net_held *h) {
+  stop_pasta(h);
+  close_fd(&h->fwd_fd);
+}
 
 void net_release(struct net_held *h) {
-  stop_pasta(h);
+  net_stop(h);
   release_ports(h);
 }
 

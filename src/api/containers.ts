@@ -11,20 +11,11 @@ import { topProcesses } from '../container/procs.js';
 import { parseSignal } from '../container/signals.js';
 import { containerState } from '../container/state.js';
 import { SkiffError } from '../errors.js';
-import { findContainer, readStartState } from '../store/containers.js';
+import { findContainer } from '../store/containers.js';
 import { attachPoint, attachStream, streamLogs } from './attach.js';
 import { createOptionsFromApi } from './convert.js';
 import { ApiError, noContent, queryBool, queryFilters, queryInt, readJson, sendJson } from './http.js';
 import type { Route } from './router.js';
-
-/**
- * Debian's docker client (20.10) sends `wait?condition=next-exit` from a goroutine while it starts the
- * container: under load the start (and a short container's exit) can be handled first, and that wait
- * would then wait for a start that never comes. A start made here while no next-exit wait was pending
- * is remembered; the first next-exit wait that finds the container still at that start counts its exit.
- */
-const pendingNextExit = new Map<string, number>();
-const unclaimedStart = new Map<string, string | undefined>();
 
 const notModified = (res: Parameters<Route['handle']>[0]['res']): void => noContent(res, 304);
 
@@ -71,7 +62,6 @@ export const containerRoutes: Route[] = [
       const rec = findContainer(params[0]!);
       if (containerState(rec).Running) return notModified(res);
       await startDetached(rec);
-      if (!pendingNextExit.get(rec.Id)) unclaimedStart.set(rec.Id, readStartState(rec.Id)?.StartedAt);
       noContent(res);
     },
   },
@@ -112,18 +102,7 @@ export const containerRoutes: Route[] = [
       // the headers go at once (Docker's): a client knows the wait is in place before it starts the container
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.flushHeaders();
-      let late = false;
-      if (condition === 'next-exit') {
-        late = unclaimedStart.has(rec.Id) && unclaimedStart.get(rec.Id) === readStartState(rec.Id)?.StartedAt;
-        unclaimedStart.delete(rec.Id);
-        pendingNextExit.set(rec.Id, (pendingNextExit.get(rec.Id) ?? 0) + 1);
-      }
-      let code: number;
-      try {
-        code = await waitContainerCondition(rec, condition, closed, late);
-      } finally {
-        if (condition === 'next-exit') pendingNextExit.set(rec.Id, (pendingNextExit.get(rec.Id) ?? 1) - 1);
-      }
+      const code = await waitContainerCondition(rec, condition, closed);
       res.end(JSON.stringify({ StatusCode: code, Error: null }) + '\n');
     },
   },

@@ -16,6 +16,7 @@ export const GROUPS = {
   builder: 'Manage builds',
   compose: 'Define and run multi-container applications',
   kube: 'Play containers, pods or volumes from a structured file',
+  generate: 'Generate structured data based on containers (Podman)',
   system: 'Manage skiff',
   top: '',
 } as const;

@@ -69,6 +69,7 @@ import containerTop from './commands/container/top.js';
 import containerUnpause from './commands/container/unpause.js';
 import containerUpdate from './commands/container/update.js';
 import containerWait from './commands/container/wait.js';
+import generateSystemd from './commands/generate/systemd.js';
 import imageBuild from './commands/image/build.js';
 import imageExists from './commands/image/exists.js';
 import imageHistory from './commands/image/history.js';
@@ -93,12 +94,14 @@ import networkInspect from './commands/network/inspect.js';
 import networkLs from './commands/network/ls.js';
 import networkPrune from './commands/network/prune.js';
 import networkRm from './commands/network/rm.js';
+import systemAutostart from './commands/system/autostart.js';
 import systemDf from './commands/system/df.js';
 import systemEvents from './commands/system/events.js';
 import systemInfo from './commands/system/info.js';
 import systemPrune from './commands/system/prune.js';
 import systemReset from './commands/system/reset.js';
 import systemService from './commands/system/service.js';
+import topCompletion from './commands/top/completion.js';
 import topInspect from './commands/top/inspect.js';
 import topLogin from './commands/top/login.js';
 import topLogout from './commands/top/logout.js';
@@ -166,6 +169,7 @@ export const REGISTERED: readonly Command[] = [
   containerUnpause,
   containerUpdate,
   containerWait,
+  generateSystemd,
   imageBuild,
   imageExists,
   imageHistory,
@@ -190,12 +194,14 @@ export const REGISTERED: readonly Command[] = [
   networkLs,
   networkPrune,
   networkRm,
+  systemAutostart,
   systemDf,
   systemEvents,
   systemInfo,
   systemPrune,
   systemReset,
   systemService,
+  topCompletion,
   topInspect,
   topLogin,
   topLogout,
@@ -216,9 +222,9 @@ export const GROUP_OPTIONS: Readonly<Record<string, OptionTable>> = { compose: C
 
 const namedOf = (cmds: readonly Command[]) => cmds.map((c) => ({ group: c.group as string, name: c.name, aliases: c.aliases ?? [], c }));
 
-/** pflag's option rows: `  -a, --all             Show all ...` (hidden ones left out). */
-function optionRows(table: OptionTable): string {
-  const rows = Object.entries(table)
+/** A table's visible options as help shows them: [`-a, --all` / `    --name string`, description (default ...)]; the man page too. */
+export function optionEntries(table: OptionTable): (readonly [string, string])[] {
+  return Object.entries(table)
     .filter(([, o]) => !o.hidden)
     .map(([k, o]) => {
       const short = aliasesOf(o).find((a) => a.length === 1);
@@ -226,6 +232,11 @@ function optionRows(table: OptionTable): string {
       const def = o.default !== undefined && o.default !== false && o.default !== '' ? ` (default ${JSON.stringify(o.default)})` : '';
       return [`${short ? `-${short}, ` : '    '}--${k}${type}`, `${o.describe ?? ''}${def}`] as const;
     });
+}
+
+/** pflag's option rows: `  -a, --all             Show all ...` (hidden ones left out). */
+function optionRows(table: OptionTable): string {
+  const rows = optionEntries(table);
   const w = Math.max(0, ...rows.map((r) => r[0].length));
   return rows.map(([a, b]) => `  ${a.padEnd(w)}   ${b}`).join('\n');
 }
@@ -243,11 +254,11 @@ export function helpOf(c: Command, invokedAs: string): string {
   return `\nUsage:  skiff ${invokedAs} ${usageOf(c)}\n\n${c.describe}\n${aliases}${rows ? `\nOptions:\n${rows}\n` : ''}`;
 }
 
-/** The commands a group word lists: its verbs, or for a word that only aliases use (`buildx`), those lines. */
+/** The commands a group word lists: its verbs, and alias lines under the word (`generate kube`, `buildx build`). */
 function verbsOf(group: string, cmds: readonly Command[]): [string, Command][] {
   const own = cmds.filter((c) => c.group === group && !c.hidden).map((c): [string, Command] => [c.name, c]);
-  if (own.length) return own;
-  return cmds.flatMap((c) => (c.hidden ? [] : (c.aliases ?? []).filter((l) => l.startsWith(`${group} `)).map((l): [string, Command] => [l.slice(group.length + 1), c])));
+  const aliased = cmds.flatMap((c) => (c.hidden || c.group === group ? [] : (c.aliases ?? []).filter((l) => l.startsWith(`${group} `)).map((l): [string, Command] => [l.slice(group.length + 1), c])));
+  return [...own, ...aliased];
 }
 
 /** The help of a management group (`skiff container`). */
@@ -284,6 +295,11 @@ export async function runRegistered(
   cmds: readonly Command[] = REGISTERED,
   groupOptions: Readonly<Record<string, OptionTable>> = GROUP_OPTIONS,
 ): Promise<void> {
+  if (argv[0] === '__complete') {
+    // the completion scripts' question (complete.ts): the candidates for the last word
+    process.stdout.write(await (await import('./complete.js')).completionOutput(argv.slice(1), cmds, groupOptions));
+    return;
+  }
   const found = findCommand(argv, namedOf(cmds), groupOptions);
   const root = found.root as { root?: string; runroot?: string; config?: string; version?: boolean };
   if (root.config !== undefined) process.env.DOCKER_CONFIG = root.config;

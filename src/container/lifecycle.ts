@@ -510,13 +510,7 @@ export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
  * container is read through a descriptor of its directory, which stays valid while the monitor
  * moves the directory away to delete it. `cancelled` ends the wait early (a client that left).
  */
-export async function waitContainerCondition(
-  rec: ContainerRecord,
-  condition: WaitCondition,
-  cancelled: () => boolean = () => false,
-  /** next-exit: the start whose exit is "next" is the current one too (the API's late wait, src/api/containers.ts) */
-  countCurrentStart = false,
-): Promise<number> {
+export async function waitContainerCondition(rec: ContainerRecord, condition: WaitCondition, cancelled: () => boolean = () => false): Promise<number> {
   const f = containerFiles(rec.Id);
   let dirFd: number | undefined;
   try {
@@ -531,7 +525,7 @@ export async function waitContainerCondition(
       return undefined;
     }
   };
-  const startedAt = countCurrentStart ? '' : readStartState(rec.Id)?.StartedAt;
+  const startedAt = readStartState(rec.Id)?.StartedAt;
   let sawRun = false;
   let last: number | undefined;
   // a --rm container's exit.json lives only until the monitor deletes the directory: read it as it appears

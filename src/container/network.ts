@@ -109,8 +109,6 @@ export function checkNetworkOptions(o: NetworkOptions): NetworkConfig {
   if (paths().rootless && names.some((n) => n !== DEFAULT_NETWORK)) {
     for (const n of names) if (n !== DEFAULT_NETWORK) findNetwork(n);
     if (names.includes(DEFAULT_NETWORK)) throw new SkiffError('EINVAL', ROOTLESS_MIX);
-    // pasta (this Debian's 2023-03 build) does not forward what is bound in the rootless network namespace later (-t auto)
-    if (hasPorts) throw new SkiffError('EINVAL', 'publishing ports of rootless containers on user-defined networks is not supported yet: use the default network (pasta) for a container with -p/-P');
   }
   const recs = names.map((n) => (n === DEFAULT_NETWORK ? undefined : findNetwork(n)));
   const first = recs[0];

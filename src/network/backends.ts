@@ -9,7 +9,7 @@ import type { NetworkBackend } from './backend.js';
 
 export async function backendFor(rootless = paths().rootless): Promise<NetworkBackend> {
   if (!rootless) return (await import('./bridge.js')).bridgeBackend;
-  const [{ pastaBackend }, { bridgeBackend }, { inNetns }] = await Promise.all([import('./pasta.js'), import('./bridge.js'), import('./rootless-netns.js')]);
+  const [{ pastaBackend }, { bridgeBackend }, { inNetns, forwardSocket }] = await Promise.all([import('./pasta.js'), import('./bridge.js'), import('./rootless-netns.js')]);
   return {
     name: 'pasta',
     prepare: async (req) => {
@@ -19,7 +19,10 @@ export async function backendFor(rootless = paths().rootless): Promise<NetworkBa
         throw new SkiffError('EINVAL', 'rootless containers cannot join the default network (pasta) and user-defined networks at once: choose one or the other');
       }
       if (!inNetns()) throw new SkiffError('EINTERNAL', 'internal error: a rootless container joins a user-defined network from outside the rootless network namespace');
-      return bridgeBackend.prepare(req);
+      const prepared = await bridgeBackend.prepare(req);
+      // the host ports: a pasta of the holder's, in the host's network namespace (rootless-netns.ts)
+      if (prepared.plan.ports.length) prepared.plan.forward = { socket: forwardSocket() };
+      return prepared;
     },
     setup: (p, target) => (p.plan.pasta ? pastaBackend : bridgeBackend).setup(p, target),
     // user-network leases are the bridge backend's (the shim's teardown runs inside the namespace: shim.ts)

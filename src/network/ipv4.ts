@@ -29,6 +29,17 @@ export function parseIPv4(s: string): number | undefined {
 
 export const formatIPv4 = (v: number): string => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
 
+/**
+ * Docker's MAC for an address (02:42 and its four bytes): a restarted container keeps its address and,
+ * with this, its MAC, so the host's neighbour entry for it stays right (a new random MAC would leave
+ * traffic to the container going to the old one until the entry expires).
+ */
+export function macOfIPv4(ip: string): string | undefined {
+  const v = parseIPv4(ip);
+  if (v === undefined) return undefined;
+  return ['02', '42', ...[v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
 export const maskOf = (bits: number): number => (bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);
 
 /** "10.1.0.0/16" → prefix; `strict` refuses host bits (Docker's subnet rule: "10.1.0.1/16" is not a subnet). */

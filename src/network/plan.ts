@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { lockFile, dnsConfigDir, networkDownFile } from '../store/layout.js';
-import { parseIPv4 } from './ipv4.js';
+import { macOfIPv4, parseIPv4 } from './ipv4.js';
 import type { Lease } from './ipam.js';
 import type { Forward } from './ports.js';
 import type { NetworkRecord } from './store.js';
@@ -56,6 +56,8 @@ export interface NetworkPlan {
   interfaces: PlanInterface[];
   ports: PlanPort[];
   pasta?: { path: string; args: string[] };
+  /** rootless user networks: the holder's socket that forwards the host ports (addon/shim/cmd_netns.c) */
+  forward?: { socket: string };
 }
 
 /** What `skiff-shim net setup` (and the network step of a start) reports. */
@@ -107,10 +109,11 @@ export function bridgePlan(containerId: string, endpoint: string, attachments: P
   const interfaces = attachments.map((a, i): PlanInterface => {
     const cfg = a.network.IPAM.Config[0]!;
     const prefixLen = cfg.Subnet.split('/')[1]!;
+    const mac = a.lease.mac ?? macOfIPv4(a.lease.ip);
     return {
       name: a.lease.ifName,
       hostName: a.lease.hostIf,
-      ...(a.lease.mac ? { mac: a.lease.mac } : {}),
+      ...(mac ? { mac } : {}),
       address: `${a.lease.ip}/${prefixLen}`,
       defaultRoute: i === 0 && !a.network.Internal,
       ...(a.network.DNS && a.lease.dnsNames?.length ? { dnsNames: a.lease.dnsNames.join(',') } : {}),

@@ -2,7 +2,8 @@
  * Rootless user-defined networks live in one network namespace per store (Podman's "rootless
  * netns"): `skiff-shim netns` (addon/shim/cmd_netns.c) makes it on demand, kept by a holder process
  * with pasta attached (outbound), and runs
- * a command inside it as root of its user namespace. The CLI runs itself again there for commands
+ * a command inside it as root of its user namespace; published ports get a pasta per container from
+ * the holder (forwardSocket). The CLI runs itself again there for commands
  * that start or connect containers on user networks: the rootful bridge backend (bridges, veths,
  * nf_tables, aardvark-dns) then works unchanged inside it, and the containers' user namespaces are
  * children of its own. The holder ends with the last process in the namespace (the last container's
@@ -27,6 +28,15 @@ export function netnsDir(): string {
   return path.join(paths().runroot, 'netns');
 }
 
+/**
+ * The holder's socket for published ports: a container's shim hands it the container's network
+ * namespace and the ports, and the holder runs a pasta in the host's network namespace that binds
+ * them and splices their connections to the container's loopback, until the shim lets go.
+ */
+export function forwardSocket(): string {
+  return path.join(netnsDir(), 'ports.sock');
+}
+
 /** Whether the holder of the rootless network namespace runs (its pid file names a live process in another network namespace). */
 export function netnsRunning(): boolean {
   try {
@@ -41,7 +51,7 @@ export function netnsRunning(): boolean {
 export function netnsArgv(cmd: string[]): string[] {
   checkTun();
   const m = rootlessMappings();
-  // outbound only: published ports there are not forwarded yet (docs/design/networking.md)
+  // outbound only: published ports get a pasta each (forwardSocket)
   const pasta = ['--config-net', '-q', '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none'];
   return ['skiff-shim', 'netns', netnsDir(), formatMap(m.uidMappings), formatMap(m.gidMappings), pastaPath(), ...pasta, '--', ...cmd];
 }

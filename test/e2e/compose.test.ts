@@ -3,14 +3,14 @@
  * becomes healthy after a delay, a worker that waits for db's health and writes into a named volume.
  * up -d --wait → the host fetches the page; ps/logs/config/exec/run; up again changes nothing; an
  * edited environment recreates only that service; down keeps the volume, down -v removes it; nothing
- * of the project is left. Rootless: web publishes a port, so the project keeps the default network
- * (pasta) and the name assertion is skipped; a project without ports resolves names rootless too.
+ * of the project is left. Rootless the same: the project's network is in the rootless network
+ * namespace and web's published port is forwarded by its holder.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isRootless, processes, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
+import { processes, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
 import { fetchText, freePort } from '../helpers/netns.js';
 
 function composeFile(image: string, port: number, marker: string): string {
@@ -112,14 +112,11 @@ describe('compose: up, ps, logs, exec, run, down', () => {
     // run: a one-off container with the service's volume, removed with --rm
     assert.equal((await ok(['run', '--rm', '-T', '--no-deps', 'worker', 'cat', '/data/log'])).stdout, 'one\n');
     assert.equal(Object.keys(await ids()).length, 3);
-    if (!isRootless()) {
-      // rootless: web publishes a port, which rootless user networks cannot forward yet: the project
-      // runs on the default network (pasta) and names do not resolve (see the rootless test below)
-      // the services reach each other by service name over demo_default (db fetches web's page)
-      // (as network.test.ts: the network's aardvark-dns may still be starting for the first lookups)
-      const r = await ok(['exec', '-T', 'db', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web/ 2>/dev/null && break; sleep 0.3; done']);
-      assert.equal(r.stdout, 'hello-compose\n');
-    }
+    // the services reach each other by service name over demo_default (db fetches web's page; rootless
+    // too: the project's network is in the rootless network namespace, web's port forwarded by its holder)
+    // (as network.test.ts: the network's aardvark-dns may still be starting for the first lookups)
+    const r = await ok(['exec', '-T', 'db', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web/ 2>/dev/null && break; sleep 0.3; done']);
+    assert.equal(r.stdout, 'hello-compose\n');
   });
 
   test('up again changes nothing; an edited environment recreates only that service', async () => {

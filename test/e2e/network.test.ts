@@ -4,7 +4,8 @@
  * containers find each other by name and alias (and not on the default network), outbound traffic
  * to a server the test runs on the host, `--network none|host`, Docker's errors, and nothing left
  * behind (links, nf_tables tables, leases, aardvark-dns) after rm, --rm and a failed run.
- * Rootful: the native bridge backend; rootless: pasta (user-defined networks refused with one line).
+ * Rootful: the native bridge backend; rootless: pasta on the default network, and user-defined networks
+ * in the rootless network namespace (published ports through a pasta of its holder's).
  * Traffic goes only to loopback, the test's own bridge gateway and the test's own containers.
  */
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { isRootless, processes, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
+import { isRootless, processes, skiff, storeWithImage, tempStore, until, type TempStore } from '../helpers/fixtures.js';
 import { fetchText, freePort, hostLinks, hostServer, hostTables, portFree } from '../helpers/netns.js';
 
 const HTTPD = (text: string): string => `mkdir -p /w && echo ${text} >/w/index.html && exec httpd -f -p 80 -h /w`;
@@ -83,7 +84,9 @@ describe('networking through the CLI', () => {
     if (!isRootless()) {
       assert.match(ins.NetworkSettings.IPAddress, /^10\.216\.\d+\.\d+$/);
       assert.equal(ins.NetworkSettings.Networks.bridge.IPAddress, ins.NetworkSettings.IPAddress);
-      assert.match(ins.NetworkSettings.MacAddress, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+      // Docker's MAC of the address: a restart keeps both, so the host's neighbour entry stays right
+      const mac = ['02', '42', ...ins.NetworkSettings.IPAddress.split('.').map((b: string) => Number(b).toString(16).padStart(2, '0'))].join(':');
+      assert.equal(ins.NetworkSettings.MacAddress, mac);
       // the container's /etc/hosts names it with its address
       const hosts = await ok(['exec', 'web', 'cat', '/etc/hosts']);
       assert.match(hosts, new RegExp(`^${ins.NetworkSettings.IPAddress.replace(/\./g, '\\.')}\\t${id.slice(0, 12)}$`, 'm'));
@@ -121,7 +124,7 @@ describe('networking through the CLI', () => {
   /** Rootless: the holder of the rootless network namespace and its waiting child, while any process is in it. */
   const netnsHolder = (): string[] => processes((c) => c.includes(`netns ${path.join(store.runroot, 'netns')} `));
 
-  test('user-defined network: names and aliases resolve between containers, not on the default network; -p on it (rootful)', async () => {
+  test('user-defined network: names and aliases resolve between containers, not on the default network; -p on it', async () => {
     const nid = (await ok(['network', 'create', '--subnet', '10.218.7.0/24', '--label', 'test=net', 'tnet'])).trim();
     assert.match(nid, /^[0-9a-f]{64}$/);
     const dup = await run(['network', 'create', 'tnet']);
@@ -139,23 +142,36 @@ describe('networking through the CLI', () => {
     assert.equal(ins.Containers[srv].IPv4Address, '10.218.7.50/24');
     assert.deepEqual(ins.Labels, { test: 'net' });
     if (isRootless()) assert.notDeepEqual(netnsHolder(), [], 'the rootless network namespace holds the network');
-    // a published port of a container on the user network (rootless: not yet, one line and no container)
+    // a published port of a container on the user network (rootless: a pasta of the holder's forwards it)
     const port = await freePort();
-    const pubArgs = ['run', '-d', '--name', 'pub', '--network', 'tnet', '-p', `127.0.0.1:${port}:80`, image, 'sh', '-c', HTTPD('published')];
-    let pub = '';
-    if (isRootless()) {
-      const r = await run(pubArgs);
-      assert.equal(r.code, 125);
-      assert.equal(r.stderr, 'Error: publishing ports of rootless containers on user-defined networks is not supported yet: use the default network (pasta) for a container with -p/-P\n');
-      assert.equal((await ok(['ps', '-aq', '--filter', 'name=pub'])), '');
-    } else {
-      pub = (await ok(pubArgs)).trim();
-      const page = async (): Promise<string> => fetchText(`http://127.0.0.1:${port}/`, 2000);
-      await until('the published page', async () => ((await page()) === 'published\n' ? true : undefined), 20_000);
-      assert.equal(await page(), 'published\n');
-      await ok(['rm', '-f', 'pub']);
-      assert.equal(await portFree(port), true, 'the host port is free after rm');
+    const pub = (await ok(['run', '-d', '--name', 'pub', '--network', 'tnet', '-p', `127.0.0.1:${port}:80`, image, 'sh', '-c', HTTPD('published')])).trim();
+    const page = async (): Promise<string> => fetchText(`http://127.0.0.1:${port}/`, 2000);
+    await until('the published page', async () => ((await page()) === 'published\n' ? true : undefined), 20_000);
+    assert.equal(await page(), 'published\n');
+    assert.equal(await ok(['port', 'pub', '80']), `127.0.0.1:${port}\n`);
+    // a restart is a new namespace: the forward follows it
+    await ok(['restart', '-t', '1', 'pub']);
+    await until('the published page after a restart', async () => ((await page()) === 'published\n' ? true : undefined), 20_000);
+    // a host port another process holds: Docker's words, exit 125
+    const taken = net.createServer();
+    const takenPort = await new Promise<number>((r) => taken.listen(0, '127.0.0.1', () => r((taken.address() as net.AddressInfo).port)));
+    try {
+      const busy = await run(['run', '-d', '--name', 'busy', '--network', 'tnet', '-p', `127.0.0.1:${takenPort}:80`, image, 'sleep', '30']);
+      assert.equal(busy.code, 125);
+      assert.match(busy.stderr, new RegExp(`^Error: driver failed programming external connectivity on endpoint busy \\([0-9a-f]{12}\\): .*${takenPort}.*address already in use\n$`));
+    } finally {
+      taken.close();
     }
+    // rootless: a host port below net.ipv4.ip_unprivileged_port_start, in Docker's rootless words
+    const start = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
+    if (isRootless() && start > 1) {
+      const low = await run(['run', '-d', '--name', 'low', '--network', 'tnet', '-p', `${start - 1}:80`, image, 'sleep', '30']);
+      assert.equal(low.code, 125);
+      assert.equal(low.stderr, `Error: cannot expose privileged port ${start - 1}, you can add 'net.ipv4.ip_unprivileged_port_start=${start - 1}' to /etc/sysctl.conf (currently ${start}), or choose a larger port number (>= ${start})\n`);
+      await ok(['rm', '-f', 'low']);
+    }
+    await ok(['rm', '-f', 'pub', 'busy']);
+    assert.equal(await portFree(port), true, 'the host port is free after rm');
     // the default network has no names (Docker's rule); the lookup goes to the container's own loopback only
     const dflt = await run(['run', '--rm', '--dns', '127.0.0.1', image, 'nslookup', 'srv']);
     assert.notEqual(dflt.code, 0);
@@ -167,7 +183,7 @@ describe('networking through the CLI', () => {
     const gone = await run(['network', 'inspect', 'tnet']);
     assert.equal(gone.code, 1);
     assert.equal(gone.stderr, 'Error: network tnet not found\n');
-    await settled(pub ? [srv, pub] : [srv]);
+    await settled([srv, pub]);
     // rootless: the namespace's holder and pasta went with the last process in it, and its files
     await until('the holder gone', async () => (netnsHolder().length === 0 ? true : undefined), 15_000).catch(() => undefined);
     assert.deepEqual(netnsHolder(), []);
@@ -257,5 +273,21 @@ describe('networking through the CLI', () => {
     }, 15_000);
     assert.equal(fs.existsSync(mark), false);
     await settled([id]);
+  });
+
+  test('run --network USERNET of an image not pulled yet pulls it (rootless: before entering the namespace, so a registry on the host\'s loopback is reached)', async () => {
+    const fresh = await tempStore();
+    try {
+      fresh.env.SKIFF_ADDRESS_POOLS = '10.217.0.0/16/24';
+      const sk = (args: string[]) => skiff(args, { store: fresh });
+      assert.equal((await sk(['network', 'create', 'pullnet'])).code, 0);
+      const r = await sk(['run', '--rm', '--network', 'pullnet', image, 'echo', 'pulled-and-ran']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'pulled-and-ran\n');
+      assert.match(r.stderr, new RegExp(`^Unable to find image '${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' locally\n`));
+      assert.equal((await sk(['network', 'rm', 'pullnet'])).code, 0);
+    } finally {
+      await fresh.cleanup();
+    }
   });
 });

@@ -127,7 +127,7 @@ networks: {back: {}}
 volumes: {data: {}}
 `);
   const s = p.services.db!;
-  const { options, warnings } = createOptionsFor(p, s, { name: 'p-db-1', number: 1, hash: 'h' }, { userNetworks: true });
+  const { options, warnings } = createOptionsFor(p, s, { name: 'p-db-1', number: 1, hash: 'h' }, {});
   assert.deepEqual(warnings, []);
   assert.equal(options.name, 'p-db-1');
   assert.deepEqual(options.command, ['sleep', '1']);
@@ -141,8 +141,5 @@ volumes: {data: {}}
   for (const l of ['com.docker.compose.project=p', 'com.docker.compose.service=db', 'com.docker.compose.container-number=1', 'com.docker.compose.config-hash=h', 'com.docker.compose.oneoff=False']) {
     assert.ok(options.labels.includes(l), l);
   }
-  // rootless without user networks: the default network, no aliases
-  const rootless = createOptionsFor(p, s, { name: 'p-db-1', number: 1, hash: 'h' }, { userNetworks: false }).options;
-  assert.deepEqual([rootless.network, rootless.aliases], [[], []]);
   assert.equal(publishText({ mode: 'ingress', hostIp: '', target: 80, protocol: 'udp', published: '8000-8001' }), '8000-8001:80/udp');
 });

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostsFile } from '../../src/network/hosts.js';
-import { contains, formatPrefix, isIPv6, overlaps, parseIPv4, parsePrefix, within } from '../../src/network/ipv4.js';
+import { contains, formatPrefix, isIPv6, macOfIPv4, overlaps, parseIPv4, parsePrefix, within } from '../../src/network/ipv4.js';
 import {
   checkAliases, checkNetworkName, checkStaticIp, parseAddHost, parseDnsSearch, parseDnsServer, parseMac, parseStaticIp,
 } from '../../src/network/options.js';
@@ -144,6 +144,10 @@ test('--dns, --dns-search, --mac-address, --ip and aliases', () => {
   assert.equal(parseMac('02-42-ac-11-00-02'), '02:42:ac:11:00:02');
   assert.equal(parseMac('0242.ac11.0002'), '02:42:ac:11:00:02');
   assert.throws(() => parseMac('02:42:ac:11:00'), { message: '02:42:ac:11:00 is not a valid mac address' });
+  // without --mac-address: Docker's MAC of the address (stable across restarts, as the address is)
+  assert.equal(macOfIPv4('172.17.0.2'), '02:42:ac:11:00:02');
+  assert.equal(macOfIPv4('10.216.255.254'), '02:42:0a:d8:ff:fe');
+  assert.equal(macOfIPv4('nope'), undefined);
   assert.equal(parseStaticIp('10.89.0.9'), parseIPv4('10.89.0.9'));
   assert.throws(() => parseStaticIp('x'), { message: 'invalid argument "x" for "--ip" flag: failed to parse IP: "x"' });
   assert.throws(() => parseStaticIp('::1'), { message: 'invalid endpoint settings: invalid IPv4 address: ::1' });

@@ -21,8 +21,6 @@ export interface ContainerPlan {
 }
 
 export interface ConvertOptions {
-  /** Whether containers can join the project's own networks (false: rootless without user networks; the default network). */
-  userNetworks: boolean;
   /** The container a `service:NAME` network mode joins (the first container of NAME). */
   containerOfService?: (service: string) => string | undefined;
   /** `run`: the command, entrypoint, env and ports of the command line. */
@@ -122,7 +120,7 @@ export function createOptionsFor(project: Project, s: Service, c: ContainerPlan,
   if (s.volumesFrom.length) unsupported('volumes_from');
   if (Object.keys(s.sysctls).length) unsupported('sysctls');
 
-  // network: network_mode, or the project's networks (the default network where they cannot be joined)
+  // network: network_mode, or the project's networks
   let network: string[] = [];
   let aliases: string[] = [];
   let ip: string | undefined;
@@ -133,7 +131,7 @@ export function createOptionsFor(project: Project, s: Service, c: ContainerPlan,
       const target = o.containerOfService?.(m.slice('service:'.length));
       network = [target ? `container:${target}` : m];
     } else network = [m];
-  } else if (o.userNetworks) {
+  } else {
     const nets = serviceNetworks(project, s);
     // the first network at create, the others connected before the start (each with its own aliases)
     network = nets.slice(0, 1).map((n) => n.name);

@@ -13,7 +13,6 @@ import { PassThrough } from 'node:stream';
 import type { ContainerRecord } from '../../store/containers.js';
 import type { PullFn } from '../../image/progress.js';
 import { SkiffError } from '../../errors.js';
-import { paths } from '../../config.js';
 import { withLock } from '../../store/lock.js';
 import type { Project, Service } from '../model.js';
 import { createOptionsFor, serviceImage, type ConvertOptions } from './convert.js';
@@ -28,14 +27,6 @@ export interface Reporter {
 }
 
 const containerId = (name: string): string => `Container ${name}`;
-
-/**
- * Whether the services join the project's networks. Rootless: in the rootless network namespace, which
- * cannot forward published ports yet: a project that publishes ports keeps the default network (pasta).
- */
-export function userNetworksFor(project: Project): boolean {
-  return !paths().rootless || !Object.values(project.services).some((s) => s.ports.length > 0);
-}
 
 /** A project's containers (one-off `run` containers too), from their labels; every project's without a name (`ls`). */
 export async function projectContainers(project?: string): Promise<{ existing: Existing; rec: ContainerRecord }[]> {
@@ -343,16 +334,12 @@ async function converge(project: Project, o: UpOptions, r: Reporter, made: Made)
     services: o.services ?? [], noDeps: o.noDeps ?? false, forceRecreate: o.forceRecreate ?? false, noRecreate: o.noRecreate ?? false, scale: o.scale ?? {}, imageIds,
   });
   const conv: ConvertOptions = {
-    userNetworks: userNetworksFor(project),
     containerOfService: (svc) => {
       const first = plan.services[svc]?.actions.find((a) => a.kind !== 'remove');
       if (first) return 'name' in first ? first.name : first.container.name;
       return existing.find((c) => c.service === svc && !c.oneoff)?.name;
     },
   };
-  if (!conv.userNetworks) {
-    r.warn('rootless: a service publishes ports, which rootless user networks cannot forward yet: the services run on the default network (pasta), and do not reach each other by name');
-  }
   const { stopContainer } = await import('../../container/lifecycle.js');
   const { findContainer } = await import('../../store/containers.js');
   // create (and recreate) in dependency order; then start in dependency order, waiting on conditions
@@ -574,7 +561,6 @@ export async function createOneOff(project: Project, service: string, o: RunOpti
       const name = o.name ?? oneOffContainerName(project.name, service, newContainerId());
       const current = await projectContainers(project.name);
       const conv: ConvertOptions = {
-        userNetworks: userNetworksFor(project),
         containerOfService: (svc) => current.find((c) => c.existing.service === svc && !c.existing.oneoff)?.existing.name,
         run: o.run,
       };

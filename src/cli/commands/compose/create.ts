@@ -14,6 +14,8 @@ export default defineCommand({
     pull: { type: 'string', choices: ['always', 'missing', 'never', 'build', 'policy'], default: 'policy', describe: 'Pull image before running ("always"|"missing"|"never"|"build")' },
   },
   userns: true,
+  // rootless: the project's networks are user-defined networks in the rootless network namespace
+  netns: () => true,
   handler: (o, { service }, ctx) =>
     withProject(ctx, async (project, r) => {
       const converge = convergeOptions(o);

@@ -24,15 +24,6 @@ export async function loadFromContext(ctx: CommandContext): Promise<Project> {
   return project;
 }
 
-/**
- * Rootless: whether the verb runs inside the rootless network namespace (the project's networks are
- * user-defined networks there; a project that publishes ports keeps the default network, outside).
- */
-export async function projectNetns(group: Readonly<Record<string, unknown>>): Promise<boolean> {
-  const project = await loadFromContext({ group, stderr: { write: () => true } } as unknown as CommandContext);
-  return (await import('../../../compose/engine/engine.js')).userNetworksFor(project);
-}
-
 export function warn(ctx: CommandContext, message: string): void {
   ctx.stderr.write(`WARN[0000] ${message}\n`);
 }

@@ -14,6 +14,8 @@ export default defineCommand({
   },
   // rootless: the project's containers are made and started inside skiff's user namespace (as up)
   userns: true,
+  // rootless: the project's networks are user-defined networks in the rootless network namespace
+  netns: () => true,
   handler: (o, { service }, ctx) =>
     withProject(ctx, async (project, r) => {
       const { restartServices } = await import('../../../compose/engine/verbs.js');

@@ -14,6 +14,8 @@ export default defineCommand({
     volumes: { type: 'boolean', alias: 'v', default: false, describe: 'Remove any anonymous volumes attached to containers' },
   },
   userns: true,
+  // rootless: the containers' network teardown runs in the rootless network namespace while it exists
+  netns: async () => (await import('../../../network/rootless-netns.js')).netnsRunning(),
   handler: (o, { service }, ctx) =>
     withProject(ctx, async (project, r) => {
       const { removeServices } = await import('../../../compose/engine/verbs.js');

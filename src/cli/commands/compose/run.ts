@@ -1,6 +1,6 @@
 /** `compose run`: a one-off container of a service (its dependencies brought up first), attached or detached. */
 import { defineCommand } from '../../command.js';
-import { composeExit, loadFromContext, reporter, projectNetns } from './project.js';
+import { composeExit, loadFromContext, reporter } from './project.js';
 
 export default defineCommand({
   group: 'compose',
@@ -30,7 +30,8 @@ export default defineCommand({
     'remove-orphans': { type: 'boolean', default: false, describe: 'Remove containers for services not defined in the Compose file' },
   },
   // rootless: the project's networks are user-defined networks
-  netns: (_o, _a, group) => projectNetns(group),
+  // rootless: the project's networks are user-defined networks in the rootless network namespace
+  netns: () => true,
   handler: (o, { service, command }, ctx) =>
     composeExit(async () => {
       const project = await loadFromContext(ctx);

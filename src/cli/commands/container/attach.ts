@@ -10,14 +10,15 @@ export default defineCommand({
   options: {
     'no-stdin': { type: 'boolean', default: false, describe: 'Do not attach STDIN' },
     'sig-proxy': { type: 'boolean', default: true, describe: 'Proxy all received signals to the process' },
-    'detach-keys': { type: 'string', describe: 'Override the key sequence for detaching a container (default "ctrl-p,ctrl-q")' },
+    'detach-keys': { type: 'string', describe: 'Override the key sequence for detaching a container (default: detachKeys of config.json, else "ctrl-p,ctrl-q")' },
   },
   handler: async (o, { container }) => {
-    const [{ attachContainer }, { findContainer }] = await Promise.all([import('../../../container/attach.js'), import('../../../store/containers.js')]);
+    const [{ attachContainer }, { findContainer }, { clientConfig }] = await Promise.all([import('../../../container/attach.js'), import('../../../store/containers.js'), import('../../client-config.js')]);
+    const detachKeys = o['detach-keys'] || clientConfig().detachKeys;
     const code = await attachContainer(findContainer(container), {
       stdin: !o['no-stdin'],
       sigProxy: o['sig-proxy'],
-      ...(o['detach-keys'] ? { detachKeys: o['detach-keys'] } : {}),
+      ...(detachKeys ? { detachKeys } : {}),
     });
     return { exitCode: code < 0 ? 255 : code };
   },

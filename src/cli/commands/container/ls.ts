@@ -1,4 +1,4 @@
-/** `ps` / `container ls`: Docker's columns, --format, --filter. (Plain listings never get here: bin/skiff sends them to skiff-shim ps.) */
+/** `ps` / `container ls`: Docker's columns, --format (or the client config's psFormat), --filter. (Plain listings come here only when config.json has a psFormat: otherwise bin/skiff sends them to skiff-shim ps.) */
 import { defineCommand } from '../../command.js';
 
 export default defineCommand({
@@ -20,6 +20,8 @@ export default defineCommand({
     size: { alias: 's', type: 'boolean', default: false, describe: 'Display total file sizes' },
   },
   handler: async (o) => {
+    // psFormat of the client config applies when --format is not given (quiet still prints IDs, as Docker)
+    const format = o.format ?? (o.quiet ? undefined : (await import('../../client-config.js')).clientConfig().psFormat);
     const [{ listContainerRows }, { formatOutput, sizeValue, sortRows }, { goTimeMs }] = await Promise.all([import('../../../container/list.js'), import('../../output/table.js'), import('../../../lib/units.js')]);
     const size = o.size || o.sort === 'size' || /\.Size/.test(o.format ?? '');
     // rows come newest first: `created` and `runningfor` keep that order
@@ -34,7 +36,7 @@ export default defineCommand({
       status: (r) => r.Status,
     });
     return formatOutput(rows, {
-      format: o.format,
+      format,
       quiet: o.quiet ? (r) => r.ID : undefined,
       defaultTable: [
         { header: 'CONTAINER ID', field: (r) => r.ID },

@@ -13,7 +13,16 @@ export default defineCommand({
   options: RUN_OPTIONS,
   passthrough: true,
   codeCache: true,
-  netns: async (o) => (await import('../../../network/rootless-netns.js')).namesUserNetwork(o.network ?? []),
+  netns: async (o, { image }) => {
+    if (!(await import('../../../network/rootless-netns.js')).namesUserNetwork(o.network ?? [])) return false;
+    // a missing image is pulled from here, before the namespace: a registry on the host's loopback
+    // cannot be reached from inside it
+    if (o.pull === 'missing') {
+      const [{ ensureImage }, { pullToStderr }] = await Promise.all([import('../../../image/ensure.js'), import('../../pull.js')]);
+      await ensureImage(image, { pull: 'missing', ...(o.platform ? { platform: o.platform } : {}) }, pullToStderr);
+    }
+    return true;
+  },
   handler: async (o, { image, command }, ctx) => {
     // Docker's run.go: -a with -d is refused; -t with an attached stdin needs a terminal
     if (o.detach && o.attach.length) throw new SkiffError('EINVAL', 'Conflicting options: -a and -d', 1);

@@ -1,4 +1,4 @@
-/** `images` / `image ls`: Docker's columns, --digests, --filter, --format. */
+/** `images` / `image ls`: Docker's columns, --digests, --filter, --format (or the client config's imagesFormat). */
 import { defineCommand } from '../../command.js';
 
 export default defineCommand({
@@ -26,9 +26,11 @@ export default defineCommand({
       size: (r) => sizeValue(r.Size),
       tag: (r) => r.Tag,
     });
+    // imagesFormat of the client config applies when neither --format nor --quiet is given (Docker)
+    const format = o.format ?? (o.quiet ? undefined : (await import('../../client-config.js')).clientConfig().imagesFormat);
     const quietRows = o.quiet ? rows.filter((r, i) => rows.findIndex((x) => x.ID === r.ID) === i) : rows;
     return formatOutput(quietRows, {
-      format: o.format,
+      format,
       quiet: o.quiet ? (r) => r.ID : undefined,
       defaultTable: [
         { header: 'REPOSITORY', field: (r) => r.Repository },
