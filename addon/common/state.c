@@ -170,8 +170,31 @@ static bool has_leaf(const char *path, const char *id) {
   return !strcmp(b, id) || (!strncmp(b, "skiff-", 6) && !strcmp(b + 6, id));
 }
 
-/* cgroup.ts isFrozen(containerCgroups(pid, id)): the v2 group when the container has one, else v1 freezer */
-static bool frozen(long pid, const char *id) {
+/* A freeze whose holder is gone: `cp` names itself in freeze-holder before it freezes a running
+   container and removes the file after it thaws it; a holder killed meanwhile (SIGKILL) left the
+   container frozen. Whoever sees that thaws it (as a --rm container nobody removed is removed). */
+static bool holder_gone(const char *dir) {
+  char p[4200], s[32];
+  if (snprintf(p, sizeof p, "%s/freeze-holder", dir) >= (int)sizeof p || read_small(p, s, sizeof s) <= 0) return false;
+  char *end;
+  long pid = strtol(s, &end, 10);
+  return !recorded_alive(pid, mtime_ms(p));
+}
+
+static bool thaw_abandoned(const char *dir, const char *file, const char *value) {
+  int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, value, strlen(value)) == (ssize_t)strlen(value);
+  close(fd);
+  if (!ok) return false;
+  char p[4200];
+  if (snprintf(p, sizeof p, "%s/freeze-holder", dir) < (int)sizeof p) unlink(p);
+  return true;
+}
+
+/* cgroup.ts isFrozen(containerCgroups(pid, id)): the v2 group when the container has one, else v1
+   freezer; a freeze whose holder is gone is undone first (holder_gone) */
+static bool frozen(long pid, const char *id, const char *dir) {
   char p[64], f[4200];
   snprintf(p, sizeof p, "/proc/%ld/cgroup", pid);
   cleanup_free char *s = slurp(p);
@@ -191,11 +214,18 @@ static bool frozen(long pid, const char *id) {
   char e[512];
   if (v2[0] && host.v2[0]) {
     snprintf(f, sizeof f, "%s%s/cgroup.events", host.v2, v2);
-    return read_small(f, e, sizeof e) > 0 && (strstr(e, "\nfrozen 1\n") || !strncmp(e, "frozen 1\n", 9));
+    bool is = read_small(f, e, sizeof e) > 0 && (strstr(e, "\nfrozen 1\n") || !strncmp(e, "frozen 1\n", 9));
+    if (is && holder_gone(dir)) {
+      snprintf(f, sizeof f, "%s%s/cgroup.freeze", host.v2, v2);
+      if (thaw_abandoned(dir, f, "0")) return false;
+    }
+    return is;
   }
   if (fr[0] && host.freezer[0]) {
     snprintf(f, sizeof f, "%s%s/freezer.state", host.freezer, fr);
-    return read_small(f, e, sizeof e) > 0 && !strcmp(e, "FROZEN\n");
+    bool is = read_small(f, e, sizeof e) > 0 && !strcmp(e, "FROZEN\n");
+    if (is && holder_gone(dir) && thaw_abandoned(dir, f, "THAWED")) return false;
+    return is;
   }
   return false;
 }
@@ -285,8 +315,8 @@ static void lost(struct ctr_state *s, const char *dir, const char *why) {
   else s->finished_at[0] = 0;
 }
 
-static void running(struct ctr_state *s, const char *id, long pid) {
-  s->status = pid && frozen(pid, id) ? CTR_PAUSED : CTR_RUNNING;
+static void running(struct ctr_state *s, const char *dir, const char *id, long pid) {
+  s->status = pid && frozen(pid, id, dir) ? CTR_PAUSED : CTR_RUNNING;
   s->pid = pid;
 }
 
@@ -370,7 +400,7 @@ int ctr_observe(const char *dir, const char *id, bool healthcheck, struct ctr_st
         s->status = CTR_RESTARTING;
       }
     } else if ((pid = ctr_live_pid(dir))) {
-      running(s, id, pid);
+      running(s, dir, id, pid);
     } else if (have_exit && mtime_ms(ef) >= 0 && (mtime_ms(pf) < 0 || mtime_ms(ef) >= mtime_ms(pf))) {
       exited(s, &exit);
     } else {
@@ -389,7 +419,7 @@ int ctr_observe(const char *dir, const char *id, bool healthcheck, struct ctr_st
     if (have_exit) exited(s, &exit);
     else if ((pid = ctr_live_pid(dir))) {
       bool managed = shim >= 0 ? shim == 1 : proc_stat(pid, NULL, &ppid, NULL) == 0 && ctr_is_monitor(ppid, id);
-      if (managed) running(s, id, pid);
+      if (managed) running(s, dir, id, pid);
       else lost(s, dir, MONITOR_LOST);
     } else if (shim == 1) {
       s->status = CTR_RUNNING;

@@ -207,8 +207,9 @@ int container_start(struct container *c, const struct start_io *io, struct net_h
 }
 
 /* `run` after the spec is loaded: -1 when the container did not start (failure recorded; *userns_fd
-   may hold its user namespace), else the container's exit code. */
-static int run(struct container *c, int *userns_fd) {
+   may hold its user namespace), else the container's exit code. `attach`: the streams the user sees
+   (ATTACH_*, `run -a`); another stream's output goes to the log only, an unattached stdin is /dev/null. */
+static int run(struct container *c, int *userns_fd, unsigned attach) {
   if (c->die_with_parent) {
     pid_t parent = getppid();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return fail("set the parent-death signal");
@@ -218,8 +219,9 @@ static int run(struct container *c, int *userns_fd) {
   cleanup_held struct net_held net;
   net_held_init(&net);
   /* Docker logs every run: the output passes through us to the json-file log as well (a terminal's
-     through its master, which supervise reads anyway; else two pipes). Build steps have no log. */
-  struct relay relay = {-1, -1, NULL};
+     through its master, which supervise reads anyway; else two pipes, also when a stream is not
+     shown). Build steps have no log. */
+  struct relay relay = {-1, -1, NULL, attach};
   const char *log_path;
   long long log_max_size = 0;
   int log_max_file = 1;
@@ -227,19 +229,24 @@ static int run(struct container *c, int *userns_fd) {
   if (log_path && !(relay.log = log_open(log_path, log_max_size, log_max_file))) return -1;
   cleanup_close int out_w = -1;
   cleanup_close int err_w = -1;
-  if (relay.log && !c->proc.terminal) {
+  cleanup_close int null_in = -1;
+  bool all_shown = (attach & (ATTACH_OUT | ATTACH_ERR)) == (ATTACH_OUT | ATTACH_ERR);
+  if ((relay.log || !all_shown) && !c->proc.terminal) {
     int o[2], e[2];
     if (pipe2(o, O_CLOEXEC) < 0) return fail("pipe for the container's stdout");
     relay.out = o[0], out_w = o[1];
     if (pipe2(e, O_CLOEXEC) < 0) return close_fd(&relay.out), fail("pipe for the container's stderr");
     relay.err = e[0], err_w = e[1];
   }
-  struct start_io io = {-1, out_w, err_w};
+  if (!(attach & ATTACH_IN) && !c->proc.terminal && (null_in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+    return close_fd(&relay.out), close_fd(&relay.err), fail("open /dev/null");
+  struct start_io io = {null_in, out_w, err_w};
   struct started s;
-  int r = container_start(c, relay.out >= 0 ? &io : NULL, &net, &s);
+  int r = container_start(c, relay.out >= 0 || null_in >= 0 ? &io : NULL, &net, &s);
   *userns_fd = s.userns_fd;
   close_fd(&out_w); /* the container's copies are the only writers: their end is the output's end */
   close_fd(&err_w);
+  close_fd(&null_in);
   if (r < 0) return close_fd(&relay.out), close_fd(&relay.err), -1;
   event_append(c->events, "start", -1);
   int mnt_fd = -1;
@@ -263,13 +270,14 @@ static int run(struct container *c, int *userns_fd) {
 }
 
 /* One exit path: whatever failed before the container ran, the exit file says so and --rm removes
-   what was made. */
-int cmd_run(const char *bundle) {
+   what was made. A run that shows neither output ends with 0 once the container has (Docker's
+   `run -a stdin`: the CLI printed the id instead; exit.json keeps the code). */
+int cmd_run(const char *bundle, unsigned attach) {
   static struct container c;
   clear_nonblock_stdio();
   cleanup_close int userns_fd = -1;
-  int code = spec_load_container(bundle, &c) < 0 ? -1 : run(&c, &userns_fd);
-  if (code >= 0) return code;
+  int code = spec_load_container(bundle, &c) < 0 ? -1 : run(&c, &userns_fd, attach);
+  if (code >= 0) return attach & (ATTACH_OUT | ATTACH_ERR) ? code : 0;
   code = print_failure();
   record_exit(c.exit_file, c.events, code, 0, failure(), false);
   remove_paths((char *const *)c.remove, c.nremove, c.trash_dir, userns_fd, -1, &c.names);

@@ -126,22 +126,22 @@ int read_winsize(int fd, struct winsize *ws) {
   return 0;
 }
 
-/* One read of a relayed pipe: to our fd `to` and the log. At its end, or when our reader is gone
-   (EPIPE: the container then gets SIGPIPE on its next write, as it would writing there itself),
-   the pipe is closed. */
-static void relay_pipe(int *fd, int to, struct logfile *log, char *buf, size_t size) {
+/* One read of a relayed pipe: to our fd `to` (when `shown`) and the log. At its end, or when our
+   reader is gone (EPIPE: the container then gets SIGPIPE on its next write, as it would writing there
+   itself), the pipe is closed. */
+static void relay_pipe(int *fd, int to, bool shown, struct logfile *log, char *buf, size_t size) {
   ssize_t r = read(*fd, buf, size);
   if (r < 0 && (errno == EINTR || errno == EAGAIN)) return;
   if (r > 0) {
     if (log) log_data(log, to, buf, (size_t)r);
-    if (write_all(to, buf, (size_t)r) == 0 || errno != EPIPE) return;
+    if (!shown || write_all(to, buf, (size_t)r) == 0 || errno != EPIPE) return;
   }
   if (log) log_flush(log, to);
   close_fd(fd);
 }
 
 int supervise(pid_t child, int master, int *signal_out, bool forward_all, struct relay *relay) {
-  struct relay none = {-1, -1, NULL};
+  struct relay none = {-1, -1, NULL, ATTACH_ALL};
   if (!relay) relay = &none;
   cleanup_close int sfd = signalfd(-1, &handled, SFD_CLOEXEC);
   if (sfd < 0) {
@@ -156,7 +156,7 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all, struct
   struct termios saved;
   bool raw = false, stream_in = false;
   int in = -1;
-  if (master >= 0) {
+  if (master >= 0 && (relay->attach & ATTACH_IN)) {
     in = 0;
     struct stat st;
     if (fstat(0, &st) == 0) stream_in = S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode);
@@ -166,6 +166,8 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all, struct
       cfmakeraw(&t);
       raw = tcsetattr(0, TCSANOW, &t) == 0;
     }
+  }
+  if (master >= 0) {
     int fl = fcntl(master, F_GETFL);
     if (fl >= 0) fcntl(master, F_SETFL, fl | O_NONBLOCK);
     copy_winsize(master); /* a size given before SIGWINCH was blocked (its signal then was lost) */
@@ -204,7 +206,7 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all, struct
     if (master >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t r = read(master, outbuf, sizeof outbuf);
       if (r > 0 && relay->log) log_data(relay->log, 1, outbuf, (size_t)r); /* a terminal's output is stdout's */
-      if (r > 0) write_all(1, outbuf, (size_t)r);
+      if (r > 0 && (relay->attach & ATTACH_OUT)) write_all(1, outbuf, (size_t)r);
       else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         close_fd(&master); /* EIO: every terminal end in the container is closed */
         inlen = 0;
@@ -232,8 +234,8 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all, struct
         if (stream_in && master >= 0 && tcgetattr(master, &t) == 0) inbuf[0] = (char)t.c_cc[VEOF], inlen = 1, inoff = 0;
       }
     }
-    if (relay->out >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR))) relay_pipe(&relay->out, 1, relay->log, outbuf, sizeof outbuf);
-    if (relay->err >= 0 && (p[4].revents & (POLLIN | POLLHUP | POLLERR))) relay_pipe(&relay->err, 2, relay->log, outbuf, sizeof outbuf);
+    if (relay->out >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR))) relay_pipe(&relay->out, 1, relay->attach & ATTACH_OUT, relay->log, outbuf, sizeof outbuf);
+    if (relay->err >= 0 && (p[4].revents & (POLLIN | POLLHUP | POLLERR))) relay_pipe(&relay->err, 2, relay->attach & ATTACH_ERR, relay->log, outbuf, sizeof outbuf);
     /* done when it exited and its output ended (or stayed quiet 250 ms: a process it left holds it) */
     if (exited && master < 0 && relay->out < 0 && relay->err < 0) break;
   }

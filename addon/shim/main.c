@@ -1,6 +1,7 @@
 /*
  * skiff-shim: the native half of skiff (see shim.h for the layout).
- *   skiff-shim run BUNDLE                        create and run the container of BUNDLE/config.json
+ *   skiff-shim run [--attach=LIST] BUNDLE        create and run the container of BUNDLE/config.json; LIST:
+ *                                                the streams shown, of stdin,stdout,stderr (default all: run -a)
  *   skiff-shim run --detach BUNDLE               the same in the background, with this shim as its monitor
  *   skiff-shim exec PID PROCESS.json             run a process in the running container whose init is PID
  *   skiff-shim unshare UIDMAP GIDMAP -- CMD...   run CMD as root of a new user namespace (rootless store work)
@@ -15,7 +16,7 @@
 #include <string.h>
 #include "shim.h"
 
-int cmd_run(const char *bundle);
+int cmd_run(const char *bundle, unsigned attach);
 int cmd_run_detached(const char *bundle);
 int cmd_exec(const char *pid, const char *file);
 int cmd_unshare(const char *uidmap, const char *gidmap, char **cmd);
@@ -23,9 +24,27 @@ int cmd_ps(int argc, char **argv);
 int cmd_net(int argc, char **argv);
 int cmd_netns(int argc, char **argv);
 
+/* --attach=stdin,stdout,stderr (any of them, comma-separated) → ATTACH_*; -1 for another word */
+static int attach_mask(const char *list) {
+  unsigned m = 0;
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n == 5 && !strncmp(p, "stdin", n)) m |= ATTACH_IN;
+    else if (n == 6 && !strncmp(p, "stdout", n)) m |= ATTACH_OUT;
+    else if (n == 6 && !strncmp(p, "stderr", n)) m |= ATTACH_ERR;
+    else return -1;
+    p += n + (p[n] == ',');
+  }
+  return (int)m;
+}
+
 static int main_run(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[0], "--detach")) return cmd_run_detached(argv[1]);
-  return argc == 1 ? cmd_run(argv[0]) : -1;
+  if (argc == 2 && !strncmp(argv[0], "--attach=", 9)) {
+    int m = attach_mask(argv[0] + 9);
+    return m < 0 ? -1 : cmd_run(argv[1], (unsigned)m);
+  }
+  return argc == 1 ? cmd_run(argv[0], ATTACH_ALL) : -1;
 }
 static int main_exec(int argc, char **argv) { return argc == 2 ? cmd_exec(argv[0], argv[1]) : -1; }
 static int main_unshare(int argc, char **argv) {
@@ -36,7 +55,7 @@ static const struct {
   const char *name, *usage;
   int (*run)(int argc, char **argv); /* -1: wrong arguments */
 } COMMANDS[] = {
-    {"run", "run [--detach] BUNDLE", main_run},
+    {"run", "run [--detach | --attach=LIST] BUNDLE", main_run},
     {"exec", "exec PID PROCESS.json", main_exec},
     {"unshare", "unshare UIDMAP GIDMAP -- CMD [ARG...]", main_unshare},
     {"ps", "ps [-a] [-q] [--no-trunc] [-l]", cmd_ps},

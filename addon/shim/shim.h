@@ -401,10 +401,17 @@ void reset_signals_child(void);
 void clear_nonblock_stdio(void);
 /* Relay the pty (if master >= 0), forward signals, reap; returns Docker's exit code. */
 /* A foreground container's output on its way to our stdout/stderr: the pipes it writes (-1: none, or
-   a terminal, whose master supervise reads) and the json-file log every byte also goes to (or NULL). */
+   a terminal, whose master supervise reads) and the json-file log every byte also goes to (or NULL).
+   `attach`: the streams the user sees (run -a): output of another stream goes to the log only, and
+   without ATTACH_IN our stdin is not read. */
+#define ATTACH_IN 1u
+#define ATTACH_OUT 2u
+#define ATTACH_ERR 4u
+#define ATTACH_ALL (ATTACH_IN | ATTACH_OUT | ATTACH_ERR)
 struct relay {
   int out, err;
   struct logfile *log;
+  unsigned attach;
 };
 int supervise(pid_t child, int master, int *signal_out, bool forward_tty_signals, struct relay *relay);
 int exit_code_of(int status, int *signal_out);

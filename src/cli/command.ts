@@ -37,8 +37,11 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** A flag that may be given many times (pflag's list): every value kept, in order. Others keep the last one given. */
   repeat?: boolean;
-  /** A string that must parse as a Go duration or a go-units size (checked by the parser; the text is kept). */
-  format?: 'duration' | 'size';
+  /**
+   * A string that must parse as a Go duration or a go-units size (checked by the parser; the text is kept),
+   * or name a stream (`stream`: stdin, stdout or stderr in any case, kept in lower case; Docker's -a).
+   */
+  format?: 'duration' | 'size' | 'stream';
   hidden?: boolean;
 }
 
@@ -57,7 +60,9 @@ type Scalar<S extends OptionSpec> = S['type'] extends 'boolean'
     ? number
     : S extends { choices: readonly (infer C)[] }
       ? C
-      : string;
+      : S extends { format: 'stream' }
+        ? 'stdin' | 'stdout' | 'stderr'
+        : string;
 
 /** The value of one option as its handler gets it. */
 export type ValueOf<S extends OptionSpec> = S extends { repeat: true }
@@ -118,8 +123,9 @@ export interface CommandSpec<O extends OptionTable, P extends readonly Positiona
   /**
    * Rootless, with `userns`, before the namespace is entered: descriptors to open as the invoking user
    * and hand to the command run inside it (as fds 3, 4, ... in that order; none: a plain re-exec).
+   * `group`: the group's own options (as ctx.group).
    */
-  usernsFds?(o: Values<O>, args: Args<P>): Promise<number[]>;
+  usernsFds?(o: Values<O>, args: Args<P>, group: Readonly<Record<string, unknown>>): Promise<number[]>;
   /**
    * Rootless: whether to run again inside the rootless network namespace (src/network/rootless-netns.ts)
    * before the handler: the command starts or changes containers on user-defined networks.
@@ -146,7 +152,7 @@ export interface Command {
   positionals: readonly PositionalSpec[];
   options: OptionTable;
   userns?: boolean;
-  usernsFds?(values: ParsedValues): Promise<number[]>;
+  usernsFds?(values: ParsedValues, group: Readonly<Record<string, unknown>>): Promise<number[]>;
   netns?: (o: Values<OptionTable>, args: Args<readonly PositionalSpec[]>, group: Readonly<Record<string, unknown>>) => boolean | Promise<boolean>;
   passthrough?: boolean;
   codeCache?: boolean;
@@ -170,7 +176,7 @@ export function defineCommand<const O extends OptionTable, const P extends reado
   const { handler, usernsFds, netns, ...meta } = spec;
   return {
     ...meta,
-    ...(usernsFds ? { usernsFds: async (v: ParsedValues) => usernsFds(v.options as Values<O>, v.args as Args<P>) } : {}),
+    ...(usernsFds ? { usernsFds: async (v: ParsedValues, g: Readonly<Record<string, unknown>>) => usernsFds(v.options as Values<O>, v.args as Args<P>, g) } : {}),
     ...(netns ? { netns: (o, a, g) => netns(o as Values<O>, a as Args<P>, g) } : {}),
     run: async (v, ctx) => handler(v.options as Values<O>, v.args as Args<P>, ctx),
   };

@@ -75,6 +75,11 @@ function convert(name: string, o: OptionSpec, raw: string): { value: unknown } |
     if (o.type === 'int') return { value: parseGoInt(raw) };
     if (o.format === 'duration') parseDurationNs(raw);
     if (o.format === 'size') parseSize(raw);
+    if (o.format === 'stream') {
+      const s = raw.toLowerCase();
+      if (s === 'stdin' || s === 'stdout' || s === 'stderr') return { value: s };
+      throw new Error('valid streams are STDIN, STDOUT and STDERR');
+    }
   } catch (e) {
     return { error: invalid(raw, name, o, (e as Error).message) };
   }

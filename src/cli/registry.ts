@@ -16,10 +16,13 @@ import { findCommand, parseCommand, PERSISTENT_OPTIONS, ROOT_OPTIONS, usageOf, w
 import { COMPOSE_OPTIONS } from './commands/compose/project-options.js';
 import { printOutput } from './print.js';
 import builderPrune from './commands/builder/prune.js';
+import composeAttach from './commands/compose/attach.js';
 import composeBuild from './commands/compose/build.js';
 import composeConfig from './commands/compose/config.js';
+import composeCp from './commands/compose/cp.js';
 import composeCreate from './commands/compose/create.js';
 import composeDown from './commands/compose/down.js';
+import composeEvents from './commands/compose/events.js';
 import composeExec from './commands/compose/exec.js';
 import composeImages from './commands/compose/images.js';
 import composeKill from './commands/compose/kill.js';
@@ -39,6 +42,7 @@ import composeTop from './commands/compose/top.js';
 import composeUnpause from './commands/compose/unpause.js';
 import composeUp from './commands/compose/up.js';
 import composeVersion from './commands/compose/version.js';
+import composeWait from './commands/compose/wait.js';
 import containerAttach from './commands/container/attach.js';
 import containerCommit from './commands/container/commit.js';
 import containerCp from './commands/container/cp.js';
@@ -112,10 +116,13 @@ import volumeRm from './commands/volume/rm.js';
 /** Every command: one import and one entry each, sorted by group then verb. */
 export const REGISTERED: readonly Command[] = [
   builderPrune,
+  composeAttach,
   composeBuild,
   composeConfig,
+  composeCp,
   composeCreate,
   composeDown,
+  composeEvents,
   composeExec,
   composeImages,
   composeKill,
@@ -135,6 +142,7 @@ export const REGISTERED: readonly Command[] = [
   composeUnpause,
   composeUp,
   composeVersion,
+  composeWait,
   containerAttach,
   containerCommit,
   containerCp,
@@ -317,7 +325,7 @@ export async function runRegistered(
   if (c.userns) {
     const { inUserns, reexecInUserns, runInUserns } = await import('../userns/enter.js');
     if (process.getuid!() !== 0 && !inUserns()) {
-      const fds = (await c.usernsFds?.(parsed)) ?? [];
+      const fds = (await c.usernsFds?.(parsed, withDefaults(groupOptions[c.group] ?? {}, found.groupValues))) ?? [];
       if (fds.length) {
         process.exitCode = await runInUserns([...argv], fds);
         return;

@@ -210,23 +210,20 @@ export function isFrozen(cg: ContainerCgroups): boolean {
   return f !== undefined && (read(path.join(f, 'freezer.state')) ?? '').trim() === 'FROZEN';
 }
 
+/** The freezer file of the container's cgroups and its values (v2 cgroup.freeze, else the v1 freezer), or why there is none. */
+function freezer(cg: ContainerCgroups, why: string): { file: string; on: string; off: string } {
+  if (!hasOwn(cg)) throw new SkiffError('ESTATE', why);
+  if (cg.v2) return { file: path.join(cg.v2, 'cgroup.freeze'), on: '1', off: '0' };
+  const f = cg.v1.get('freezer');
+  if (f) return { file: path.join(f, 'freezer.state'), on: 'FROZEN', off: 'THAWED' };
+  throw new SkiffError('ESTATE', `${why}: no freezer cgroup (neither cgroup v2 nor the v1 freezer controller is mounted)`);
+}
+
 /** Pause (true) or unpause (false): write the freezer and wait until the kernel says it is done. */
 export async function setFrozen(cg: ContainerCgroups, frozen: boolean, why: string): Promise<void> {
-  if (!hasOwn(cg)) throw new SkiffError('ESTATE', why);
-  let file: string;
-  let value: string;
-  let done: () => boolean;
-  if (cg.v2) {
-    file = path.join(cg.v2, 'cgroup.freeze');
-    value = frozen ? '1' : '0';
-    done = () => isFrozen(cg) === frozen;
-  } else if (cg.v1.has('freezer')) {
-    file = path.join(cg.v1.get('freezer')!, 'freezer.state');
-    value = frozen ? 'FROZEN' : 'THAWED';
-    done = () => (read(file) ?? '').trim() === value;
-  } else {
-    throw new SkiffError('ESTATE', `${why}: no freezer cgroup (neither cgroup v2 nor the v1 freezer controller is mounted)`);
-  }
+  const { file, on, off } = freezer(cg, why);
+  const value = frozen ? on : off;
+  const done = (): boolean => (cg.v2 ? isFrozen(cg) === frozen : (read(file) ?? '').trim() === value);
   try {
     fs.writeFileSync(file, value);
   } catch (e) {
@@ -234,8 +231,19 @@ export async function setFrozen(cg: ContainerCgroups, frozen: boolean, why: stri
   }
   for (let delay = 1, waited = 0; !done(); waited += delay, delay = Math.min(delay * 2, 50)) {
     if (waited > 10_000) throw new SkiffError('ERUNTIME', `the freezer did not ${frozen ? 'freeze' : 'thaw'} the container within 10s (${file})`);
-    if (cg.v1.has('freezer') && !cg.v2 && frozen) fs.writeFileSync(file, value); // v1 may fall back to THAWED while FREEZING
+    if (!cg.v2 && frozen) fs.writeFileSync(file, value); // v1 may fall back to THAWED while FREEZING
     await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** Thaw at once, without waiting for the kernel (a signal handler's last act); false when it could not. */
+export function thawNow(cg: ContainerCgroups): boolean {
+  try {
+    const { file, off } = freezer(cg, '');
+    fs.writeFileSync(file, off);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -37,6 +37,15 @@ import { resolveSharedNamespaces, type SharedNamespaceOptions } from './namespac
 import { parseMounts } from '../volume/mounts.js';
 import { attachContainerVolumes, discardVolumes, type RequestedMount } from '../volume/volumes.js';
 
+export type AttachStream = 'stdin' | 'stdout' | 'stderr';
+
+/** Docker's Config.AttachStdin/Stdout/Stderr from -a, -i and -d (cli/command/container/opts.go, run.go). */
+export function attachConfig(o: Pick<CreateOptions, 'attach' | 'interactive' | 'detach'>): { AttachStdin: boolean; AttachStdout: boolean; AttachStderr: boolean } {
+  if (o.detach) return { AttachStdin: false, AttachStdout: false, AttachStderr: false };
+  const a = o.attach ?? [];
+  return { AttachStdin: a.includes('stdin') || o.interactive, AttachStdout: !a.length || a.includes('stdout'), AttachStderr: !a.length || a.includes('stderr') };
+}
+
 /** The network options (--network, -p, --dns, ...) are NetworkOptions (container/network.ts). */
 export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   image: string;
@@ -53,6 +62,10 @@ export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   hostname?: string;
   tty: boolean;
   interactive: boolean;
+  /** -a/--attach: the streams a foreground run shows (none given: stdout and stderr; -i adds stdin) */
+  attach?: AttachStream[];
+  /** run -d: Config.Attach* are all false (Docker's) */
+  detach?: boolean;
   rm: boolean;
   volumes: string[];
   mounts: string[];
@@ -145,9 +158,7 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       Hostname: hostname,
       Domainname: o.domainname ?? '',
       User: o.user ?? icfg.User ?? '',
-      AttachStdin: o.interactive,
-      AttachStdout: true,
-      AttachStderr: true,
+      ...attachConfig(o),
       Tty: o.tty,
       OpenStdin: o.interactive,
       Env: env,

@@ -24,7 +24,7 @@ import { paths } from '../config.js';
 import { inUserns } from '../userns/enter.js';
 import { formatMap, rootlessMappings } from '../userns/idmap.js';
 import { labelsMatch, parseImageFilters } from '../image/filters.js';
-import { containerCgroups, removeCgroupDirs, setFrozen } from './cgroup.js';
+import { containerCgroups, removeCgroupDirs, setFrozen, thawNow } from './cgroup.js';
 import { checkContainerName } from './validate.js';
 import { userEnv } from './options.js';
 import { resolveCapabilities } from './security.js';
@@ -51,11 +51,24 @@ async function markStarted(rec: ContainerRecord, detached: boolean, shimPid?: nu
   return start;
 }
 
+/** The streams a foreground start shows: `run`'s are the record's (-a, -i); `start -a` shows both outputs, stdin with -i. */
+export interface AttachedStreams {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+}
+
+/** A `run`'s streams: Config.Attach* (stdin only when the container keeps it open). */
+export const recordStreams = (rec: ContainerRecord): AttachedStreams => ({
+  stdin: rec.Config.AttachStdin && rec.Config.OpenStdin, stdout: rec.Config.AttachStdout, stderr: rec.Config.AttachStderr,
+});
+
 /**
  * Foreground start: this process becomes the shim (execve keeps the pid). Never returns.
  * `beforeExecve`: the caller's last word before the process is replaced (the CLI saves its code cache).
+ * Streams not in `streams` are not shown (output still goes to the log; stdin is /dev/null).
  */
-export async function startAttached(rec: ContainerRecord, beforeExecve: () => void): Promise<never> {
+export async function startAttached(rec: ContainerRecord, beforeExecve: () => void, streams: AttachedStreams = recordStreams(rec)): Promise<never> {
   mark('created');
   await markStarted(rec, false, process.pid);
   await joinSharedNamespaces(rec);
@@ -63,7 +76,9 @@ export async function startAttached(rec: ContainerRecord, beforeExecve: () => vo
   await startNetwork(rec);
   mark('exec');
   beforeExecve();
-  return native().execve(shimPath(), ['skiff-shim', 'run', containerFiles(rec.Id).bundle], envArray());
+  const shown = (['stdin', 'stdout', 'stderr'] as const).filter((k) => streams[k]);
+  const attach = shown.length === 3 ? [] : [`--attach=${shown.join(',')}`];
+  return native().execve(shimPath(), ['skiff-shim', 'run', ...attach, containerFiles(rec.Id).bundle], envArray());
 }
 
 /**
@@ -479,24 +494,49 @@ export async function unpauseContainer(rec: ContainerRecord): Promise<void> {
  * Run `fn` with the running container frozen (as Docker pauses a container during `cp`), so none of
  * its processes changes its files meanwhile; thawed after, whatever `fn` did. A container without a
  * freezer (rootless without a delegated cgroup) runs on: `fn` must be safe without it.
+ * Never left frozen: `freeze-holder` names this process before the freeze (state.c thaws a container
+ * whose holder is gone: a SIGKILL), and SIGINT/SIGTERM/SIGHUP thaw before this process dies of them.
  */
 export async function whileFrozen<T>(rec: ContainerRecord, fn: () => Promise<T>): Promise<T> {
   const st = containerState(rec);
+  if (!st.Running || st.Paused || !st.Pid) return fn();
+  const cg = containerCgroups(st.Pid, rec.Id);
+  const holder = containerFiles(rec.Id).freezeHolder;
+  const release = (): void => fs.rmSync(holder, { force: true });
+  const onSignal = (sig: NodeJS.Signals): void => {
+    thawNow(cg);
+    release();
+    for (const s of HOLD_SIGNALS) process.removeAllListeners(s);
+    process.kill(process.pid, sig); // die of it, as without us
+  };
+  const unhold = (): void => {
+    for (const s of HOLD_SIGNALS) process.off(s, onSignal);
+    release();
+  };
   let frozen = false;
-  if (st.Running && !st.Paused && st.Pid) {
-    try {
-      await setFrozen(containerCgroups(st.Pid, rec.Id), true, noCgroupReason(rec));
-      frozen = true;
-    } catch {
-      /* no freezer: see above */
-    }
+  try {
+    fs.writeFileSync(holder, String(process.pid));
+    for (const s of HOLD_SIGNALS) process.on(s, onSignal);
+    await setFrozen(cg, true, noCgroupReason(rec));
+    frozen = true;
+  } catch {
+    thawNow(cg); // a freeze that did not finish in time is undone; without a freezer: see above
+    unhold();
   }
   try {
     return await fn();
   } finally {
-    if (frozen) await thaw(rec, st.Pid);
+    try {
+      if (frozen) await thaw(rec, st.Pid);
+    } finally {
+      // a signal that came during synchronous work is dispatched in the next poll phase: let it reach onSignal
+      if (frozen) await new Promise((r) => setImmediate(r));
+      if (frozen) unhold();
+    }
   }
 }
+
+const HOLD_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** `wait`: block until the container is not running; its exit code. */
 export async function waitContainer(rec: ContainerRecord): Promise<number> {

@@ -1,7 +1,7 @@
 /**
  * Resource limits (issue 15): `-m`, `--memory-swap`, `--memory-reservation`, `--cpus`, `--cpu-shares`,
  * `--cpu-period/--cpu-quota`, `--cpuset-cpus/--cpuset-mems`, `--pids-limit`, `--blkio-weight`,
- * `--oom-kill-disable`, `--oom-score-adj`, `--ulimit`, `--shm-size`. One module owns them:
+ * `--device-read-bps/--device-write-bps/--device-read-iops/--device-write-iops`, `--oom-kill-disable`, `--oom-score-adj`, `--ulimit`, `--shm-size`. One module owns them:
  *   - parseResources(): the flags as given → Docker's HostConfig fields (Docker's words for bad values);
  *     the record keeps those, `inspect` shows them as they are.
  *   - limitWrites(): HostConfig → the cgroup files to write (v1 controller groups, else the v2 group
@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { parseSize } from '../lib/units.js';
-import type { HostConfig, Ulimit } from '../store/containers.js';
+import type { HostConfig, ThrottleDevice, Ulimit } from '../store/containers.js';
 import type { ContainerCgroups } from './cgroup.js';
 
 /** The flags as the user gave them (strings: parsed here with Docker's words). */
@@ -31,6 +31,11 @@ export interface ResourceOptions {
   cpusetMems?: string;
   pidsLimit?: string;
   blkioWeight?: string;
+  /** DEVICE:RATE each (bps: a size, 1mb; iops: an integer) */
+  deviceReadBps?: string[];
+  deviceWriteBps?: string[];
+  deviceReadIops?: string[];
+  deviceWriteIops?: string[];
   oomKillDisable?: boolean;
   oomScoreAdj?: string;
   ulimits?: string[];
@@ -42,7 +47,8 @@ export type { Ulimit };
 /** Docker's HostConfig resource fields (absent: not set; inspect shows Docker's defaults). */
 const RESOURCE_FIELDS = [
   'Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit',
-  'BlkioWeight', 'OomKillDisable', 'OomScoreAdj', 'Ulimits', 'ShmSize',
+  'BlkioWeight', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'OomKillDisable', 'OomScoreAdj',
+  'Ulimits', 'ShmSize',
 ] as const;
 export type ResourceConfig = Pick<HostConfig, (typeof RESOURCE_FIELDS)[number]>;
 
@@ -227,6 +233,14 @@ export function parseResources(o: ResourceOptions, warn: (line: string) => void,
     if (weight < 10 || weight > 1000) throw new SkiffError('EINVAL', 'Range of blkio weight is from 10 to 1000');
     r.BlkioWeight = weight;
   }
+  for (const [list, key, flag, bps] of [
+    [o.deviceReadBps, 'BlkioDeviceReadBps', '--device-read-bps', true],
+    [o.deviceWriteBps, 'BlkioDeviceWriteBps', '--device-write-bps', true],
+    [o.deviceReadIops, 'BlkioDeviceReadIOps', '--device-read-iops', false],
+    [o.deviceWriteIops, 'BlkioDeviceWriteIOps', '--device-write-iops', false],
+  ] as const) {
+    if (list?.length) r[key] = list.map((v) => throttleDevice(v, flag, bps));
+  }
   const adj = int(o.oomScoreAdj, '--oom-score-adj');
   if (adj !== undefined) {
     if (adj < -1000 || adj > 1000) throw new SkiffError('EINVAL', `Invalid value ${adj}, range for oom score adj is [-1000, 1000]`);
@@ -241,6 +255,51 @@ export function parseResources(o: ResourceOptions, warn: (line: string) => void,
   const shm = bytes(o.shmSize, '--shm-size');
   if (shm !== undefined && shm > 0) r.ShmSize = shm;
   return r;
+}
+
+/**
+ * Docker's ValidateThrottleBpsDevice / ValidateThrottleIOpsDevice (`/dev/PATH:RATE`, their words), and
+ * what the daemon finds at start checked now: the path is a block device (its numbers go to the cgroup).
+ */
+function throttleDevice(v: string, flag: string, bps: boolean): ThrottleDevice {
+  const i = v.indexOf(':');
+  const dev = i < 0 ? '' : v.slice(0, i);
+  const rate = v.slice(i + 1);
+  if (!dev) throw badFlag(v, flag, `bad format: ${v}`);
+  if (!dev.startsWith('/dev/')) throw badFlag(v, flag, `bad format for device path: ${v}`);
+  let n = NaN;
+  if (bps) {
+    try {
+      n = parseSize(rate);
+    } catch {
+      /* n stays NaN */
+    }
+  } else if (/^\d+$/.test(rate)) n = Number(rate);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw badFlag(v, flag, bps
+      ? `invalid rate for device: ${v}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb`
+      : `invalid rate for device: ${v}. The correct format is <device-path>:<number>. Number must be a positive integer`);
+  }
+  blockDevice(dev, flag);
+  return { Path: dev, Rate: n };
+}
+
+/** The major:minor of a block device (refused with one line when the path is none). */
+function blockDevice(dev: string, flag: string): string {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dev);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SkiffError('EINVAL', `${flag} ${dev}: ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+  }
+  if (!st.isBlockDevice()) throw new SkiffError('EINVAL', `${flag} ${dev}: not a block device`);
+  // glibc's gnu_dev_major/minor over the 64-bit dev_t
+  const hi = Math.floor(st.rdev / 2 ** 32);
+  const lo = st.rdev % 2 ** 32;
+  const major = ((lo >>> 8) & 0xfff) | ((hi & 0xfffff000) >>> 0);
+  const minor = (lo & 0xff) | ((lo >>> 12) & 0xfff00);
+  return `${major}:${minor}`;
 }
 
 function cpuCount(): number {
@@ -290,7 +349,19 @@ export function ociResources(r: ResourceConfig): Record<string, unknown> {
   };
   if (Object.keys(cpu).length) out.cpu = cpu;
   if (r.PidsLimit) out.pids = { limit: r.PidsLimit };
-  if (r.BlkioWeight) out.blockIO = { weight: r.BlkioWeight };
+  const throttle = (list: ThrottleDevice[] | undefined, flag: string): { major: number; minor: number; rate: number }[] | undefined =>
+    list?.map((d) => {
+      const [major, minor] = blockDevice(d.Path, flag).split(':').map(Number);
+      return { major: major!, minor: minor!, rate: d.Rate };
+    });
+  const blockIO = {
+    ...(r.BlkioWeight ? { weight: r.BlkioWeight } : {}),
+    ...(r.BlkioDeviceReadBps ? { throttleReadBpsDevice: throttle(r.BlkioDeviceReadBps, '--device-read-bps') } : {}),
+    ...(r.BlkioDeviceWriteBps ? { throttleWriteBpsDevice: throttle(r.BlkioDeviceWriteBps, '--device-write-bps') } : {}),
+    ...(r.BlkioDeviceReadIOps ? { throttleReadIOPSDevice: throttle(r.BlkioDeviceReadIOps, '--device-read-iops') } : {}),
+    ...(r.BlkioDeviceWriteIOps ? { throttleWriteIOPSDevice: throttle(r.BlkioDeviceWriteIOps, '--device-write-iops') } : {}),
+  };
+  if (Object.keys(blockIO).length) out.blockIO = blockIO;
   return out;
 }
 
@@ -433,6 +504,26 @@ export function limitWrites(r: ResourceConfig, g: ContainerCgroups, opts: { fres
     if (!b || !file || (b.v2 && !exists(path.join(path.dirname(b.v2), file)))) {
       refused.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
     } else w((b.v1 ?? b.v2)!, file, b.v2 ? `default ${r.BlkioWeight}` : r.BlkioWeight);
+  }
+  // block I/O throttling per device: v1 blkio.throttle.*_device, v2 io.max (one key per line)
+  const throttles = [
+    [r.BlkioDeviceReadBps, 'blkio.throttle.read_bps_device', 'rbps', '--device-read-bps', 'BPS Block I/O read limit'],
+    [r.BlkioDeviceWriteBps, 'blkio.throttle.write_bps_device', 'wbps', '--device-write-bps', 'BPS Block I/O write limit'],
+    [r.BlkioDeviceReadIOps, 'blkio.throttle.read_iops_device', 'riops', '--device-read-iops', 'IOPS Block I/O read limit'],
+    [r.BlkioDeviceWriteIOps, 'blkio.throttle.write_iops_device', 'wiops', '--device-write-iops', 'IOPS Block I/O write limit'],
+  ] as const;
+  for (const [list, v1File, v2Key, flag, what] of throttles) {
+    if (!list?.length) continue;
+    const b = where('blkio', 'io');
+    if (!b || (b.v1 && !v1Has(b.v1, v1File))) {
+      refuse(what, what, 'io');
+      continue;
+    }
+    for (const d of list) {
+      const dev = blockDevice(d.Path, flag);
+      if (b.v1) w(b.v1, v1File, `${dev} ${d.Rate}`);
+      else w(b.v2!, 'io.max', `${dev} ${v2Key}=${d.Rate > 0 ? d.Rate : 'max'}`);
+    }
   }
   return { writes, refused };
 }

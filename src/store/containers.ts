@@ -87,6 +87,12 @@ export interface Ulimit {
   Soft: number;
 }
 
+/** Docker's blkiodev.ThrottleDevice: a block device by path and its rate. */
+export interface ThrottleDevice {
+  Path: string;
+  Rate: number;
+}
+
 export interface HostConfig {
   Binds: string[] | null;
   VolumesFrom?: string[];
@@ -123,6 +129,11 @@ export interface HostConfig {
   CpusetMems?: string;
   PidsLimit?: number;
   BlkioWeight?: number;
+  /** --device-read-bps/--device-write-bps (bytes per second), --device-read-iops/--device-write-iops */
+  BlkioDeviceReadBps?: ThrottleDevice[];
+  BlkioDeviceWriteBps?: ThrottleDevice[];
+  BlkioDeviceReadIOps?: ThrottleDevice[];
+  BlkioDeviceWriteIOps?: ThrottleDevice[];
   OomKillDisable?: boolean;
   OomScoreAdj?: number;
   Ulimits?: Ulimit[];
@@ -225,6 +236,8 @@ export const containerFiles = (id: string) => {
     winsize: `${dir}/winsize`,
     /** exists while the user stopped the container: no restart policy applies */
     stopped: `${dir}/stopped`,
+    /** the pid of a command holding the running container frozen (cp): a freeze whose holder died is undone by whoever sees it (state.c) */
+    freezeHolder: `${dir}/freeze-holder`,
     /** unix socket of the monitor's attach server (short: sun_path holds 108 bytes) */
     attach: `${dirs().runroot}/attach/${id.slice(0, 20)}`,
   };
@@ -433,7 +446,7 @@ export function readPid(id: string): number | undefined {
 /** Clear the run-time files before a (re)start (the user's `stopped` marker too). */
 export async function resetRunFiles(id: string): Promise<void> {
   const f = containerFiles(id);
-  await Promise.all([f.pid, f.exit, f.state, f.monitor, f.health, f.stopped].map((p) => fsp.rm(p, { force: true })));
+  await Promise.all([f.pid, f.exit, f.state, f.monitor, f.health, f.stopped, f.freezeHolder].map((p) => fsp.rm(p, { force: true })));
 }
 
 /** `stop`/`kill`/`rm -f`: mark the container as stopped by the user before signalling it. */

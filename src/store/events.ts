@@ -172,8 +172,11 @@ export async function* followEvents(stop: () => boolean, o: { all?: boolean; int
     }
   };
   try {
-    while (!stop()) {
+    // drained before stop() is asked: what the log holds when a follower starts is read even when it
+    // is to stop at once (an --until that passed while it was opening the file)
+    for (;;) {
       yield* drain();
+      if (stop()) break;
       const st = fs.statSync(file, { throwIfNoEntry: false });
       if (!st || st.ino !== cur.ino) {
         yield* drain(); // what was appended before the rename

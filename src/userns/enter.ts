@@ -33,13 +33,21 @@ export function reexecInUserns(argv: string[]): never {
 
 /**
  * The same as a child, handing it descriptors this process opened (as fds 3, 4, ...: what only the
- * invoking user may open, such as a running container's /proc/PID/root); its exit status.
+ * invoking user may open, such as a running container's /proc/PID/root); its exit status. SIGINT,
+ * SIGTERM and SIGHUP sent to us go to it (the shim passes them on), so the command inside ends as
+ * it would have here (`cp` thaws the container it froze).
  */
 export async function runInUserns(argv: string[], fds: number[]): Promise<number> {
   const { args, env } = usernsCommand(argv);
-  return new Promise((resolve, reject) => {
+  const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  return new Promise<number>((resolve, reject) => {
     const child = childProcess().spawn(shimPath(), args.slice(1), { argv0: args[0], env, stdio: ['inherit', 'inherit', 'inherit', ...fds] });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+    const pass = (sig: NodeJS.Signals): void => void child.kill(sig);
+    for (const s of forwarded) process.on(s, pass);
+    const done = (): void => {
+      for (const s of forwarded) process.off(s, pass);
+    };
+    child.on('error', (e) => (done(), reject(e)));
+    child.on('exit', (code, signal) => (done(), resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0))));
   });
 }

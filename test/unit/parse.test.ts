@@ -22,6 +22,7 @@ const OPTS = {
   'health-interval': { type: 'string', format: 'duration' },
   'shm-size': { type: 'string', format: 'size' },
   hostname: { type: 'string', alias: 'h' },
+  attach: { type: 'string', alias: 'a', repeat: true, format: 'stream' },
 } as const satisfies OptionTable;
 
 const RUN: Parseable = { options: OPTS, positionals: [{ name: 'image', required: true }, { name: 'command', variadic: true }], passthrough: true };
@@ -148,4 +149,9 @@ test("a group's own options before its verb (compose -f a -p b up): read into gr
   assert.throws(() => findCommand(['compose', '--bogus', 'up'], cmds, own), /unknown flag: --bogus/);
   // without a table the group takes no options (as before)
   assert.throws(() => findCommand(['compose', '-f', 'a', 'up'], cmds), /unknown shorthand flag: 'f'/);
+});
+
+test("a stream value (Docker's -a) is stdin, stdout or stderr in any case, kept in lower case", () => {
+  assert.deepEqual(parse(['-a', 'STDOUT', '--attach=Stderr', 'img']).options.attach, ['stdout', 'stderr']);
+  refused(['-a', 'stdio', 'img'], 'invalid argument "stdio" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR', 125);
 });

@@ -1,6 +1,9 @@
 /** Resource limit parsing (Docker's rules and words) and the cgroup files each limit becomes. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { limitWrites, ociResources, parseResources, parseUlimit, rlimits } from '../../src/container/resources.js';
 
 const noWarn = (l: string): never => assert.fail(`unexpected warning ${l}`);
@@ -58,4 +61,35 @@ test('limit files: v1 groups first, v2 when its controller is there, refused in 
   assert.deepEqual(ociResources(r), {
     memory: { limit: 100, swap: -1, reservation: 50, disableOOMKiller: true }, cpu: { shares: 1024, quota: 50000, period: 100000 }, pids: { limit: 7 },
   });
+});
+
+test('device throttles: v1 blkio.throttle files, v2 io.max lines (one key each), refused without a group', (t) => {
+  const name = fs.readdirSync('/sys/block').find((n) => {
+    try {
+      return fs.statSync(`/dev/${n}`).isBlockDevice();
+    } catch {
+      return false;
+    }
+  });
+  if (!name) return t.skip('no block device');
+  const dev = fs.readFileSync(`/sys/block/${name}/dev`, 'utf8').trim();
+  const r = parseResources({ deviceReadBps: [`/dev/${name}:1k`], deviceWriteIops: [`/dev/${name}:9`] }, noWarn, 2);
+  assert.deepEqual(r.BlkioDeviceReadBps, [{ Path: `/dev/${name}`, Rate: 1024 }]);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-io-'));
+  try {
+    fs.mkdirSync(path.join(root, 'blkio/skiff/x'), { recursive: true });
+    for (const f of ['blkio.throttle.read_bps_device', 'blkio.throttle.write_iops_device']) fs.writeFileSync(path.join(root, 'blkio', f), '');
+    const v1 = limitWrites(r, { v1: new Map([['blkio', path.join(root, 'blkio/skiff/x')]]) });
+    assert.deepEqual(v1.writes.map(([f, v]) => [path.basename(f), v]), [['blkio.throttle.read_bps_device', `${dev} 1024`], ['blkio.throttle.write_iops_device', `${dev} 9`]]);
+    fs.mkdirSync(path.join(root, 'v2'));
+    fs.writeFileSync(path.join(root, 'v2/cgroup.subtree_control'), 'io pids\n');
+    fs.writeFileSync(path.join(root, 'v2/cgroup.procs'), '');
+    fs.writeFileSync(path.join(root, 'v2/cgroup.controllers'), 'io pids\n');
+    const v2 = limitWrites(r, { v2: path.join(root, 'v2/skiff-x'), v1: new Map() });
+    assert.deepEqual(v2.writes.map(([f, v]) => [path.basename(f), v]), [['io.max', `${dev} rbps=1024`], ['io.max', `${dev} wiops=9`]]);
+    const none = limitWrites(r, { v1: new Map() }, { fresh: true, why: 'no cgroup v2' });
+    assert.deepEqual(none.refused, ['the BPS Block I/O read limit is not applied: no cgroup v2', 'the IOPS Block I/O write limit is not applied: no cgroup v2']);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -29,6 +29,10 @@ export const UPDATE_OPTIONS = {
 
 /** The limits only `create`/`run` take (the process's and the mounts': not changed on a running container). */
 const PROCESS_LIMIT_OPTIONS = {
+  'device-read-bps': { type: 'string', repeat: true, describe: 'Limit read rate (bytes per second) from a device (DEVICE:RATE, e.g. /dev/sda:1mb)' },
+  'device-write-bps': { type: 'string', repeat: true, describe: 'Limit write rate (bytes per second) to a device (DEVICE:RATE)' },
+  'device-read-iops': { type: 'string', repeat: true, describe: 'Limit read rate (IO per second) from a device (DEVICE:N)' },
+  'device-write-iops': { type: 'string', repeat: true, describe: 'Limit write rate (IO per second) to a device (DEVICE:N)' },
   ulimit: { type: 'string', repeat: true, describe: 'Ulimit options (name=soft[:hard], repeatable)' },
   'shm-size': { type: 'string', describe: 'Size of /dev/shm (default 64m)' },
   'oom-kill-disable': { type: 'boolean', default: false, describe: 'Disable OOM Killer' },
@@ -43,6 +47,8 @@ export function toResourceOptions(a: Record<string, unknown>): ResourceOptions {
     cpus: s('cpus'), cpuShares: s('cpu-shares'), cpuPeriod: s('cpu-period'), cpuQuota: s('cpu-quota'), cpusetCpus: s('cpuset-cpus'),
     cpusetMems: s('cpuset-mems'), pidsLimit: s('pids-limit'), blkioWeight: s('blkio-weight'), ulimits: list(a.ulimit), shmSize: s('shm-size'),
     oomKillDisable: Boolean(a['oom-kill-disable']), oomScoreAdj: s('oom-score-adj'),
+    deviceReadBps: list(a['device-read-bps']), deviceWriteBps: list(a['device-write-bps']),
+    deviceReadIops: list(a['device-read-iops']), deviceWriteIops: list(a['device-write-iops']),
   };
 }
 
@@ -57,6 +63,7 @@ export const CREATE_OPTIONS = {
   name: { type: 'string', describe: 'Assign a name to the container' },
   replace: { type: 'boolean', default: false, describe: 'Remove a container that has the same name first (Podman)' },
   interactive: { alias: 'i', type: 'boolean', default: false, describe: 'Keep STDIN open' },
+  attach: { alias: 'a', type: 'string', repeat: true, format: 'stream', describe: 'Attach to STDIN, STDOUT or STDERR (repeatable)' },
   tty: { alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-TTY' },
   rm: { type: 'boolean', default: false, describe: 'Automatically remove the container when it exits' },
   env: { alias: 'e', type: 'string', repeat: true, describe: 'Set environment variables (repeatable)' },
@@ -129,6 +136,8 @@ export function toCreateOptions(a: Record<string, unknown>, command: string[]): 
     hostname: a.hostname as string | undefined,
     tty: Boolean(a.tty),
     interactive: Boolean(a.interactive),
+    attach: list(a.attach) as CreateOptions['attach'],
+    detach: Boolean(a.detach),
     rm: Boolean(a.rm),
     volumes: list(a.volume),
     mounts: list(a.mount),

@@ -48,7 +48,7 @@ export default defineCommand({
         r,
       );
       if (detach || o['no-start']) return;
-      const { attachProject } = await import('./attach.js');
+      const { attachProject } = await import('./up-attach.js');
       return attachProject(ctx, project, res.containers.map((c) => c.id), {
         prefix: !o['no-log-prefix'], timestamps: o.timestamps, abortOnExit: o['abort-on-container-exit'] || o['exit-code-from'] !== undefined,
         ...(o['exit-code-from'] !== undefined ? { exitCodeFrom: o['exit-code-from'] } : {}), ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),

@@ -1,4 +1,5 @@
 /** `run`: create a container and start it (attached, or -d). On the start-up critical path: domain modules load on use. */
+import { SkiffError } from '../../../errors.js';
 import { defineCommand } from '../../command.js';
 import { RUN_OPTIONS, toCreateOptions, warnLine } from '../run-options.js';
 
@@ -23,11 +24,15 @@ export default defineCommand({
     return true;
   },
   handler: async (o, { image, command }, ctx) => {
-    if (o.tty && o.interactive && !o.detach) (await import('../../tty.js')).refuseTtyWithoutTerminal();
+    // Docker's run.go: -a with -d is refused; -t with an attached stdin needs a terminal
+    if (o.detach && o.attach.length) throw new SkiffError('EINVAL', 'Conflicting options: -a and -d', 1);
+    if (o.tty && (o.interactive || o.attach.includes('stdin')) && !o.detach) (await import('../../tty.js')).refuseTtyWithoutTerminal();
     const [{ createContainer }, { runCreated }, { pullToStderr }, { withCidFile }] = await Promise.all([
       import('../../../container/create.js'), import('../../../container/lifecycle.js'), import('../../pull.js'), import('../../cidfile.js'),
     ]);
     const rec = await withCidFile(o.cidfile, () => createContainer(toCreateOptions({ ...o, image }, command), pullToStderr, { warn: warnLine }));
+    // attached to neither output: the id is what the user sees (Docker's run)
+    if (!o.detach && !rec.Config.AttachStdout && !rec.Config.AttachStderr) ctx.stdout.write(rec.Id + '\n');
     await runCreated(rec, o.detach, ctx.beforeExecve);
     if (o.detach) return rec.Id + '\n';
   },

@@ -25,10 +25,12 @@ export default defineCommand({
   handler: async (o, { container }, ctx) => {
     const refs = await targets(o, container, ctx.invokedAs, ['created', 'exited']);
     const { startAttached, startDetached } = await import('../../../container/lifecycle.js');
-    if (o.attach) {
+    if (o.attach || o.interactive) {
       if (refs.length > 1) throw new SkiffError('EINVAL', 'you cannot start and attach multiple containers at once');
       const { findContainer } = await import('../../../store/containers.js');
-      await startAttached(findContainer(refs[0]!), ctx.beforeExecve);
+      const rec = findContainer(refs[0]!);
+      // Docker's start -a: both outputs; stdin with -i, when the container keeps it open
+      await startAttached(rec, ctx.beforeExecve, { stdin: o.interactive && rec.Config.OpenStdin, stdout: true, stderr: true });
       return;
     }
     return { items: eachContainer(refs, startDetached) };

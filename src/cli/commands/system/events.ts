@@ -1,5 +1,5 @@
 /** `events`: the store's event log (src/store/events.ts), read back and followed; a stream through ctx. */
-import { defineCommand } from '../../command.js';
+import { defineCommand, type CommandContext } from '../../command.js';
 
 /** Docker's RFC3339NanoFixed in local time (`2006-01-02T15:04:05.000000000Z07:00`). */
 export function fixedNanoLocal(nano: bigint): string {
@@ -10,6 +10,31 @@ export function fixedNanoLocal(nano: bigint): string {
   const zone = off === 0 ? 'Z' : `${off > 0 ? '+' : '-'}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
   const frac = (nano % 1_000_000_000n).toString().padStart(9, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${frac}${zone}`;
+}
+
+/**
+ * Write what `source` yields (rendered) to stdout until it ends: a reader that goes away (`| head`)
+ * ends the command (0); SIGINT/SIGTERM stop the source (then exit 0, as Docker's `events`).
+ */
+export async function followToStdout<T>(ctx: CommandContext, source: (stop: () => boolean) => AsyncIterable<T>, render: (m: T) => string): Promise<void> {
+  ctx.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0); // `skiff events | head`: the reader went away
+  });
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    for await (const m of source(() => interrupted)) {
+      if (!ctx.stdout.write(render(m))) await new Promise((r) => ctx.stdout.once('drain', r));
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 export default defineCommand({
@@ -41,24 +66,6 @@ export default defineCommand({
       const attrs = Object.keys(m.Actor.Attributes).sort().map((k) => `${k}=${m.Actor.Attributes[k]}`);
       return `${fixedNanoLocal(m.timeNano)} ${m.Type} ${m.Action} ${m.Actor.ID}${attrs.length ? ` (${attrs.join(', ')})` : ''}\n`;
     };
-    ctx.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE') throw e;
-      process.exit(0); // `skiff events | head`: the reader went away
-    });
-    // without --until (or with one ahead): followed until it passes, or until SIGINT/SIGTERM (then exit 0, as Docker's)
-    let interrupted = false;
-    const onSignal = (): void => {
-      interrupted = true;
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    try {
-      for await (const m of streamEvents({ filters, since, until, stop: () => interrupted })) {
-        if (!ctx.stdout.write(render(m))) await new Promise((r) => ctx.stdout.once('drain', r));
-      }
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    await followToStdout(ctx, (stop) => streamEvents({ filters, since, until, stop }), render);
   },
 });
