@@ -7,6 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { leftSince, storeMounts, storeProcesses, storeProcessesSettled, storeSnapshot } from '../helpers/leftovers.js';
 import { SKIFF_BIN, skiff, type TempStore, storeWithImage } from '../helpers/fixtures.js';
@@ -84,10 +85,11 @@ describe('run -it and exec -it on a terminal', () => {
       t.type('stty size\r');
       await t.waitFor(/^33 99$/m, from);
       from = t.output.length;
-      t.type('sleep 317\r');
+      const nap = napCommand();
+      t.type(`${nap}\r`);
       // the shell reads its line in a mode of its own and flushes input when it switches back: type
       // Ctrl-C once the command runs
-      assert.ok(await waitUntil(async () => commandsRunning('sleep 317') > 0), t.output);
+      assert.ok(await waitUntil(async () => commandsRunning(nap) > 0), t.output);
       t.type('\x03');
       t.type('printf "rc \\x31 %s\\n" $?\r');
       await t.waitFor(/^rc 1 130$/m, from);
@@ -110,8 +112,9 @@ describe('run -it and exec -it on a terminal', () => {
     // a shell outside the foreground group would be stopped (T) by SIGTTIN and print nothing
     await t.waitFor(/^\/dev\/pts\/0\n0\n/m, from);
     from = t.output.length;
-    t.type('sleep 318\r');
-    assert.ok(await waitUntil(async () => commandsRunning('sleep 318') > 0), t.output);
+    const nap = napCommand();
+    t.type(`${nap}\r`);
+    assert.ok(await waitUntil(async () => commandsRunning(nap) > 0), t.output);
     t.type('\x03');
     t.type('printf "rc \\x31 %s\\n" $?\r');
     await t.waitFor(/^rc 1 130$/m, from);
@@ -197,6 +200,15 @@ describe('run -it and exec -it on a terminal', () => {
 });
 
 /** How many processes run exactly this command line. */
+/**
+ * A sleep whose command line no other run on the machine has (another suite running at the same time
+ * would otherwise have "the command runs" seen through its own, and Ctrl-C typed too early).
+ */
+function napCommand(): string {
+  return `sleep ${1000 + crypto.randomInt(100000)}`;
+}
+
+/** Processes on the machine whose command line is exactly `cmd`. */
 function commandsRunning(cmd: string): number {
   let n = 0;
   for (const p of fs.readdirSync('/proc')) {
