@@ -37,6 +37,9 @@ describe('system service: networks, volumes, build, push, auth, archives', () =>
 
   before(async () => {
     store = await tempStore();
+    // a pool of the test's own (as network.test.ts): the service's default network and networks
+    // without --subnet come from here, apart from other tests' networks on the machine
+    store.env.SKIFF_ADDRESS_POOLS = '10.213.0.0/16/24';
     image = fixtures().images.busybox.ref;
     svc = await startService(store);
     // the client's own config (credentials it keeps after login), not the service's
@@ -61,7 +64,7 @@ describe('system service: networks, volumes, build, push, auth, archives', () =>
   });
 
   test('docker network create / ls / inspect / connect / disconnect / rm / prune', async () => {
-    const created = await ok(['network', 'create', '--label', 'api=obj', '--subnet', '10.89.37.0/24', 'api-net']);
+    const created = await ok(['network', 'create', '--label', 'api=obj', '--subnet', '10.212.37.0/24', 'api-net']);
     assert.match(created.stdout, /^[0-9a-f]{64}\n$/);
     await ok(['network', 'create', 'api-net2']);
     const again = await docker(['network', 'create', 'api-net']);
@@ -72,7 +75,7 @@ describe('system service: networks, volumes, build, push, auth, archives', () =>
     const all = await ok(['network', 'ls', '--format', '{{.Name}}']);
     assert.deepEqual(all.stdout.trim().split('\n').sort(), ['api-net', 'api-net2', 'bridge', 'host', 'none']);
     const ins = await ok(['network', 'inspect', '-f', '{{.Name}} {{.Driver}} {{(index .IPAM.Config 0).Subnet}} {{.Labels.api}} {{.Id}}', 'api-net']);
-    assert.equal(ins.stdout, `api-net bridge 10.89.37.0/24 obj ${created.stdout.trim()}\n`);
+    assert.equal(ins.stdout, `api-net bridge 10.212.37.0/24 obj ${created.stdout.trim()}\n`);
     const missing = await docker(['network', 'inspect', 'no-such-net']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no-such-net not found/);
