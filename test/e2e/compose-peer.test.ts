@@ -74,6 +74,9 @@ volumes:
     podmanCompose(['down', '-v', '-t', '0']);
     spawnSync('podman', ['network', 'rm', '-f', `${project}_default`]);
     spawnSync('podman', [...podmanStore(), 'system', 'reset', '--force']);
+    // containers/storage bind-mounts its overlay directory onto itself, and `system reset` leaves that mount
+    const left = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => dir && m.startsWith(`${dir}/`));
+    for (const m of left.reverse()) spawnSync('umount', [m]);
     await skiff(['compose', '-p', project, 'down', '-v', '-t', '0'], { store, cwd: dir });
     await store.cleanup();
   });
