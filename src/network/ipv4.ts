@@ -27,7 +27,9 @@ export function parseIPv4(s: string): number | undefined {
   return v;
 }
 
-export const formatIPv4 = (v: number): string => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+const bytesOf = (v: number): number[] => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+
+export const formatIPv4 = (v: number): string => bytesOf(v).join('.');
 
 /**
  * Docker's MAC for an address (02:42 and its four bytes): a restarted container keeps its address and,
@@ -37,7 +39,7 @@ export const formatIPv4 = (v: number): string => [v >>> 24, (v >>> 16) & 255, (v
 export function macOfIPv4(ip: string): string | undefined {
   const v = parseIPv4(ip);
   if (v === undefined) return undefined;
-  return ['02', '42', ...[v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+  return ['02', '42', ...bytesOf(v).map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 export const maskOf = (bits: number): number => (bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);

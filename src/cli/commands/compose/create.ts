@@ -1,7 +1,7 @@
 /** `compose create`: create the project's containers (as `up --no-start`), start nothing. */
 import { defineCommand } from '../../command.js';
 import { CONVERGE_OPTIONS } from './project-options.js';
-import { convergeOptions, quietPull, withProject } from './project.js';
+import { convergeOptions, inProjectNetns, quietPull, withProject } from './project.js';
 
 export default defineCommand({
   group: 'compose',
@@ -14,8 +14,7 @@ export default defineCommand({
     pull: { type: 'string', choices: ['always', 'missing', 'never', 'build', 'policy'], default: 'policy', describe: 'Pull image before running ("always"|"missing"|"never"|"build")' },
   },
   userns: true,
-  // rootless: the project's networks are user-defined networks in the rootless network namespace
-  netns: () => true,
+  netns: inProjectNetns,
   handler: (o, { service }, ctx) =>
     withProject(ctx, async (project, r) => {
       const converge = convergeOptions(o);

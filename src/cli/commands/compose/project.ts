@@ -55,6 +55,12 @@ export async function composeExit<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * A descriptor's `netns` for the verbs that make or start containers: rootless, a project's networks are
+ * user-defined networks in the rootless network namespace, so the verb runs there.
+ */
+export const inProjectNetns = (): boolean => true;
+
 /** A verb's body over the command line's project and the progress reporter, with compose's exit code. */
 export function withProject<T>(ctx: CommandContext, fn: (project: Project, r: Reporter) => Promise<T>): Promise<T> {
   return composeExit(async () => fn(await loadFromContext(ctx), reporter(ctx)));

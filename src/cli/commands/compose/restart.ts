@@ -1,6 +1,6 @@
 /** `compose restart [-t] [--no-deps]`: restart the services' containers (and the services depending on them). */
 import { defineCommand } from '../../command.js';
-import { withProject } from './project.js';
+import { inProjectNetns, withProject } from './project.js';
 
 export default defineCommand({
   group: 'compose',
@@ -14,8 +14,7 @@ export default defineCommand({
   },
   // rootless: the project's containers are made and started inside skiff's user namespace (as up)
   userns: true,
-  // rootless: the project's networks are user-defined networks in the rootless network namespace
-  netns: () => true,
+  netns: inProjectNetns,
   handler: (o, { service }, ctx) =>
     withProject(ctx, async (project, r) => {
       const { restartServices } = await import('../../../compose/engine/verbs.js');

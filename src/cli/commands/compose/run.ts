@@ -1,6 +1,6 @@
 /** `compose run`: a one-off container of a service (its dependencies brought up first), attached or detached. */
 import { defineCommand } from '../../command.js';
-import { composeExit, loadFromContext, reporter } from './project.js';
+import { composeExit, inProjectNetns, loadFromContext, reporter } from './project.js';
 
 export default defineCommand({
   group: 'compose',
@@ -29,9 +29,7 @@ export default defineCommand({
     'quiet-pull': { type: 'boolean', default: false, describe: 'Pull without printing progress information' },
     'remove-orphans': { type: 'boolean', default: false, describe: 'Remove containers for services not defined in the Compose file' },
   },
-  // rootless: the project's networks are user-defined networks
-  // rootless: the project's networks are user-defined networks in the rootless network namespace
-  netns: () => true,
+  netns: inProjectNetns,
   handler: (o, { service, command }, ctx) =>
     composeExit(async () => {
       const project = await loadFromContext(ctx);

@@ -1,6 +1,6 @@
 /** `compose start`: start the services' existing containers, in dependency order. */
 import { defineCommand } from '../../command.js';
-import { withProject } from './project.js';
+import { inProjectNetns, withProject } from './project.js';
 
 export default defineCommand({
   group: 'compose',
@@ -14,8 +14,7 @@ export default defineCommand({
   },
   // rootless: the project's containers are made and started inside skiff's user namespace (as up)
   userns: true,
-  // rootless: the project's networks are user-defined networks in the rootless network namespace
-  netns: () => true,
+  netns: inProjectNetns,
   handler: (o, { service }, ctx) =>
     withProject(ctx, async (project, r) => {
       const { startServices } = await import('../../../compose/engine/verbs.js');

@@ -1,7 +1,7 @@
 /** `compose up`: create and start the project's containers; in the foreground, their logs until they end or Ctrl-C stops them. */
 import { defineCommand } from '../../command.js';
 import { CONVERGE_OPTIONS } from './project-options.js';
-import { composeExit, convergeOptions, loadFromContext, quietPull, reporter } from './project.js';
+import { composeExit, convergeOptions, inProjectNetns, loadFromContext, quietPull, reporter } from './project.js';
 
 export default defineCommand({
   group: 'compose',
@@ -26,9 +26,7 @@ export default defineCommand({
     timestamps: { type: 'boolean', default: false, describe: 'Show timestamps' },
   },
   userns: true,
-  // rootless: the project's networks are user-defined networks
-  // rootless: the project's networks are user-defined networks in the rootless network namespace
-  netns: () => true,
+  netns: inProjectNetns,
   handler: (o, { service }, ctx) =>
     composeExit(async () => {
       const { SkiffError } = await import('../../../errors.js');
