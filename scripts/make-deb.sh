@@ -6,16 +6,18 @@
 # (system: enabled at install, as Docker's package enables docker.service; user: for rootless users to
 # enable) and the Engine API socket units (not enabled). It
 # declares what skiff runs at run time: the C and C++ runtime node links, uidmap (newuidmap/newgidmap:
-# rootless), passt (pasta: rootless networks), aardvark-dns (names on user-defined networks).
+# rootless), passt (pasta: rootless networks), aardvark-dns (names on user-defined networks): the list is
+# contrib/debian/depends (make-fixtures.sh downloads its closure for the package's install test).
 # Removing it removes the native parts the executable wrote for root (/var/lib/skiff/native,
-# /run/skiff/native); root's store (images, containers, volumes in /var/lib/skiff) is the user's data
-# and stays, as Docker's packages leave /var/lib/docker (`skiff system reset` before removing empties it).
+# /run/skiff/native) and root's store when it is empty; a store with images, containers or volumes
+# (/var/lib/skiff) is the user's data and stays, as Docker's packages leave /var/lib/docker
+# (`skiff system reset` before removing empties it).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$REPO/dist}
 EXE="$REPO/dist/skiff"
 [ -x "$EXE" ] || { echo "Error: $EXE is missing: run 'make dist'" >&2; exit 1; }
-MAN="$REPO/dist/skiff.1"
+MAN=${SKIFF_DEB_MAN:-$REPO/dist/skiff.1} # the man page (`make man`; a test gives its own)
 [ -f "$MAN" ] || { echo "Error: $MAN is missing: run 'make man'" >&2; exit 1; }
 VERSION=$(node -p "require('$REPO/package.json').version")
 ARCH=$(dpkg --print-architecture)
@@ -53,7 +55,7 @@ Version: $VERSION
 Architecture: $ARCH
 Maintainer: skiff maintainers <skiff@localhost>
 Installed-Size: $size
-Depends: libc6 (>= 2.36), libstdc++6, libgcc-s1, uidmap, passt, aardvark-dns
+Depends: $(cat "$REPO/contrib/debian/depends")
 Recommends: busybox-static
 Section: admin
 Priority: optional
@@ -79,6 +81,11 @@ set -e
 case "$1" in
   remove | purge)
     rm -rf /var/lib/skiff/native /run/skiff/native
+    rmdir /run/skiff 2>/dev/null || true
+    # root's store when it holds nothing but empty directories and lock files (skiff made it on first use)
+    if [ -d /var/lib/skiff ] && [ -z "$(find /var/lib/skiff -path /var/lib/skiff/locks -prune -o ! -type d -print -quit)" ]; then
+      rm -rf /var/lib/skiff
+    fi
     if command -v deb-systemd-helper >/dev/null; then deb-systemd-helper purge skiff-restart.service >/dev/null || true; fi
     ;;
 esac

@@ -499,8 +499,25 @@ step "push bench-layers:latest"
 push bench-layers bench-layers:latest
 spec benchLayers bench-layers:latest umoci "$cache/files/bench-layers.json"
 
-extra=$(jq -n --arg c "$cache" '{
-  multilayerDataList: "\($c)/multilayer-data.list",
+# ---- 7. skiff's package dependencies as a local apt repository --------------------------------------
+# test/e2e/deb.test.ts installs skiff's .deb into a debian:bookworm container without a network: apt takes
+# what the package depends on (contrib/debian/depends, with everything those need) from this directory.
+depends=$(sed 's/([^)]*)//g; s/,/ /g' "$(dirname "$0")/../contrib/debian/depends")
+debs="$out/debs-$(echo "$depends" | sha256sum | cut -c1-12)"
+if [ ! -f "$debs/Packages" ]; then
+  step "apt-get download the closure of $(echo $depends) -> $debs"
+  rm -rf "$debs.tmp" && mkdir -p "$debs.tmp"
+  # shellcheck disable=SC2086 # the package names are words
+  pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+    --no-enhances $depends 2>>"$log" | grep -v '^[ <]' | sort -u) || die "apt-cache depends $depends"
+  # shellcheck disable=SC2086
+  (cd "$debs.tmp" && apt-get download $pkgs) >>"$log" 2>&1 || die "apt-get download $pkgs"
+  (cd "$debs.tmp" && dpkg-scanpackages -m . >Packages) 2>>"$log" || die "dpkg-scanpackages $debs.tmp"
+  rm -rf "$debs" && mv "$debs.tmp" "$debs"
+fi
+
+extra=$(jq -n --arg c "$cache" --arg d "$debs" '{
+  multilayerDataList: "\($c)/multilayer-data.list", debs: $d,
   unpacked: {busybox: "\($c)/unpacked/busybox/rootfs", multilayer: "\($c)/unpacked/multilayer/rootfs"}}')
 fi # only != busybox
 

@@ -4,6 +4,7 @@
 #   peers:    podman crun skopeo buildah umoci docker-registry podman-compose python3-docker (docker-py),
 #             docker.io (the client, only if no docker is on PATH; its daemon is never started)
 #   fixtures: busybox-static debootstrap libcap2-bin uidmap apache2-utils jq iproute2 hyperfine
+#             dpkg-dev (dpkg-scanpackages: the local apt repository of the package's install test)
 #   shells:   zsh fish (the completion scripts parse), groff-base (the man page checks: test/e2e/completion.test.ts)
 #   network:  aardvark-dns (names on user networks), passt (pasta: rootless), nftables iptables
 #             (inspection in tests), netavark slirp4netns (bench/net.sh compares them)
@@ -23,7 +24,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential python3 pkg-config libseccomp-dev libjansson-dev libisal-dev
   docker-registry skopeo umoci buildah podman crun podman-compose python3-docker busybox-static debootstrap uidmap
-  apache2-utils jq iproute2 hyperfine libcap2-bin ca-certificates curl tar gzip
+  apache2-utils jq iproute2 hyperfine libcap2-bin ca-certificates curl tar gzip dpkg-dev
   aardvark-dns netavark passt slirp4netns nftables iptables
   zsh fish groff-base
 )

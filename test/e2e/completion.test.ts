@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isRootless, REPO, SKIFF_BIN, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
+import { buildDeb, haveDist } from '../helpers/deb.js';
 import { Terminal } from '../helpers/terminal.js';
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -165,12 +166,9 @@ describe('completion, man page, client config, systemd', () => {
     assert.ok(text.replace(/\s+/g, ' ').includes('--restart-policy string Systemd restart-policy (no, on-success, on-failure, on-abnormal, on-watchdog, on-abort, always) (default "on-failure")'), text);
     const warn = spawnSync('groff', ['-man', '-ww', '-z', man], { encoding: 'utf8' });
     assert.equal(warn.stderr, '');
-    if (!fs.existsSync(path.join(REPO, 'dist/skiff'))) return; // `make dist` not run: no package to make
-    fs.copyFileSync(man, path.join(REPO, 'dist/skiff.1'));
-    const out = path.join(tmp, 'deb');
-    execFileSync('bash', [path.join(REPO, 'scripts/make-deb.sh'), out], { stdio: 'ignore' });
-    const [deb] = fs.readdirSync(out);
-    const contents = execFileSync('dpkg-deb', ['--contents', path.join(out, deb!)], { encoding: 'utf8' });
+    if (!haveDist()) return; // `make dist` not run: no package to make
+    const { deb } = buildDeb(path.join(tmp, 'pkg'));
+    const contents = execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' });
     for (const f of [
       './usr/bin/skiff',
       './usr/share/man/man1/skiff.1.gz',
@@ -183,11 +181,11 @@ describe('completion, man page, client config, systemd', () => {
       assert.ok(contents.split('\n').some((l) => l.endsWith(` ${f}`)), `${f} in the package:\n${contents}`);
     }
     const x = path.join(tmp, 'x');
-    execFileSync('dpkg-deb', ['-x', path.join(out, deb!), x]);
+    execFileSync('dpkg-deb', ['-x', deb, x]);
     assert.equal(fs.readFileSync(path.join(x, 'usr/share/bash-completion/completions/skiff'), 'utf8'), await ok(['completion', 'bash']));
     assert.match(fs.readFileSync(path.join(x, 'lib/systemd/system/skiff-restart.service'), 'utf8'), /^ExecStart=\/usr\/bin\/skiff system autostart$/m);
     const ctl = path.join(tmp, 'ctl');
-    execFileSync('dpkg-deb', ['-e', path.join(out, deb!), ctl]);
+    execFileSync('dpkg-deb', ['-e', deb, ctl]);
     assert.match(fs.readFileSync(path.join(ctl, 'postinst'), 'utf8'), /deb-systemd-helper enable skiff-restart\.service/);
     assert.match(fs.readFileSync(path.join(ctl, 'postrm'), 'utf8'), /deb-systemd-helper purge skiff-restart\.service/);
   });

@@ -139,6 +139,8 @@ export interface Fixtures {
   benchLayers: string;
   /** file of `stat -c '%n %F %a %u:%g %h'` lines for every path under multilayer's /data (relative, "./x") */
   multilayerDataList: string;
+  /** a local apt repository (Packages file and .debs) of skiff's package dependencies and what they need (contrib/debian/depends) */
+  debs: string;
   /** umoci's unpacked root filesystems (readable by root only: owners and modes are the image's) */
   unpacked: { busybox: string; multilayer: string };
   images: Record<FixtureName, FixtureImage>;
