@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_GYP := npx --no-install node-gyp
 GYP_FLAGS := $(if $(wildcard /usr/include/node/node_api.h),--nodedir=/usr,)
 
-.PHONY: all build native ts bundle dist man deb test test-dist test-unit demo clean bench
+.PHONY: all build native ts bundle dist man deb test test-checkout test-unit demo clean bench
 VERSION := $(shell node -p "require('./package.json').version")
 
 all: build
@@ -59,13 +59,15 @@ man: build
 deb: dist man
 	bash scripts/make-deb.sh
 
-# The suite runs the checkout's bin/skiff; test/e2e/sea.test.ts checks dist/skiff itself (hence `dist`).
-# test-dist runs the whole suite against the single executable (scripts/test.sh: SKIFF_TEST_BIN).
+# `make test` (CI, the README): the whole suite against the shipped form, the single executable dist/skiff
+# (scripts/test.sh: SKIFF_TEST_BIN), rootful and rootless; then the test files of what only the checkout's
+# launcher bin/skiff does (its trained code cache, its native `ps`) once more against bin/skiff.
 test: dist
-	bash scripts/test.sh
+	SKIFF_TEST_BIN=dist/skiff SKIFF_TEST_CHECKOUT="code-cache lifecycle" bash scripts/test.sh
 
-test-dist: dist
-	SKIFF_TEST_BIN=dist/skiff bash scripts/test.sh
+# the whole suite against the checkout's bin/skiff (no single executable to make)
+test-checkout: build
+	bash scripts/test.sh
 
 test-unit: ts native
 	node --test --test-concurrency=1 dist/test/unit/

@@ -10,7 +10,9 @@
 #      SKIFF_TEST_SKIP_ROOTLESS=1 (rootful run only), SKIFF_TEST_ONLY="name ..." (only the test files whose
 #      names start with these words, e.g. "run build" → run.test.js, build.test.js; for working on one area),
 #      SKIFF_TEST_BIN (the skiff under test, a path in the repository: bin/skiff by default, dist/skiff for
-#      the single executable of `make dist`; `make test-dist`).
+#      the single executable of `make dist`: what `make test` and CI run),
+#      SKIFF_TEST_CHECKOUT="name ..." (with SKIFF_TEST_BIN other than bin/skiff: these test files run once
+#      more against the checkout's bin/skiff, rootful and rootless, for what only its launcher does).
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 if [ "$(id -u)" != 0 ]; then echo "Error: scripts/test.sh runs as root (it also creates the rootless test user)" >&2; exit 1; fi
@@ -85,11 +87,22 @@ test_files() {
   local d w f
   for d in "$@"; do for w in $SKIFF_TEST_ONLY; do for f in "$d"/"$w"*.test.js; do [ -e "$f" ] && echo "$f"; done; done; done
 }
+# checkout_files DIR...: the files SKIFF_TEST_CHECKOUT names, when the main runs are not bin/skiff's
+checkout_files() {
+  [ "$BIN" != bin/skiff ] && [ -n "${SKIFF_TEST_CHECKOUT:-}" ] || return 0
+  SKIFF_TEST_ONLY=$SKIFF_TEST_CHECKOUT test_files "$@"
+}
 rootful_files=$(cd "$REPO" && test_files dist/test/unit dist/test/e2e dist/test/adversarial)
 echo "== rootful: unit + e2e (as root)"
 if [ -n "$rootful_files" ]; then
   (cd "$REPO" && node --test --test-concurrency=1 $(reporters "$TMP/rootful.tap") $rootful_files)
   tally rootful $?
+fi
+checkout=$(cd "$REPO" && checkout_files dist/test/e2e)
+if [ -n "$checkout" ]; then
+  echo "== rootful: the checkout's bin/skiff ($SKIFF_TEST_CHECKOUT)"
+  (cd "$REPO" && SKIFF_BIN="$REPO/bin/skiff" node --test --test-concurrency=1 $(reporters "$TMP/rootful-checkout.tap") $checkout)
+  tally rootful-checkout $?
 fi
 
 # ---- rootless -----------------------------------------------------------------------------------------
@@ -112,7 +125,6 @@ rootless_files=$(test_files "$app/dist/test/e2e" "$app/dist/test/adversarial")
 xdg="$TMP/xdg-$uid"
 mkdir -m 0700 "$xdg" && chown "$uid:$uid" "$xdg"
 runuser -u skiffci -- test -x "$app/$BIN" -a -r "$SKIFF_TEST_FIXTURES" || setup_failed "the copy is not readable by skiffci"
-: >"$TMP/rootless.tap"; chmod a+w "$TMP/rootless.tap"
 # Delegate a cgroup v2 group to the user, as systemd's user@.service does (the dir and its
 # cgroup.procs/threads/subtree_control are the user's), and run the suite inside it: rootless
 # containers then get a cgroup of their own (pause, stats). Inside it, nodeleg/ is not delegated
@@ -125,13 +137,25 @@ if [ -n "$v2" ] && mkdir "$v2/skiff-ci-$$" 2>/dev/null; then
     mkdir "$cgdeleg/nodeleg" && chown "$uid:$uid" "$cgdeleg/nodeleg/cgroup.procs" || setup_failed "delegate $cgdeleg"
   echo "test: rootless run in the delegated cgroup ${cgdeleg#"$v2"}"
 fi
-(cd "$app" && { [ -z "$cgdeleg" ] || echo "$BASHPID" >"$cgdeleg/cgroup.procs"; } && runuser -u skiffci -- env -i \
-  SKIFF_TEST_CGROUP="$cgdeleg" SKIFF_TEST_CGROUP_NODELEG="${cgdeleg:+$cgdeleg/nodeleg}" \
-  PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin HOME="$home" USER=skiffci LOGNAME=skiffci \
-  LANG=C.UTF-8 TMPDIR=/tmp XDG_RUNTIME_DIR="$xdg" \
-  SKIFF_TEST_ROOTLESS=1 SKIFF_BIN="$app/$BIN" SKIFF_TEST_FIXTURES="$SKIFF_TEST_FIXTURES" \
-  SKIFF_TEST_REGISTRY="$SKIFF_TEST_REGISTRY" SKIFF_TEST_AUTH_REGISTRY="$SKIFF_TEST_AUTH_REGISTRY" \
-  node --test --test-concurrency=1 $(reporters "$TMP/rootless.tap") $rootless_files)
-tally rootless $?
+# rootless NAME BIN FILES...: one node:test run as skiffci, in the delegated cgroup
+rootless() {
+  local name=$1 bin=$2
+  shift 2
+  : >"$TMP/$name.tap"; chmod a+w "$TMP/$name.tap"
+  (cd "$app" && { [ -z "$cgdeleg" ] || echo "$BASHPID" >"$cgdeleg/cgroup.procs"; } && runuser -u skiffci -- env -i \
+    SKIFF_TEST_CGROUP="$cgdeleg" SKIFF_TEST_CGROUP_NODELEG="${cgdeleg:+$cgdeleg/nodeleg}" \
+    PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin HOME="$home" USER=skiffci LOGNAME=skiffci \
+    LANG=C.UTF-8 TMPDIR=/tmp XDG_RUNTIME_DIR="$xdg" \
+    SKIFF_TEST_ROOTLESS=1 SKIFF_BIN="$app/$bin" SKIFF_TEST_FIXTURES="$SKIFF_TEST_FIXTURES" \
+    SKIFF_TEST_REGISTRY="$SKIFF_TEST_REGISTRY" SKIFF_TEST_AUTH_REGISTRY="$SKIFF_TEST_AUTH_REGISTRY" \
+    node --test --test-concurrency=1 $(reporters "$TMP/$name.tap") "$@")
+  tally "$name" $?
+}
+rootless rootless "$BIN" $rootless_files
+checkout=$(checkout_files "$app/dist/test/e2e")
+if [ -n "$checkout" ]; then
+  echo "== rootless: the checkout's bin/skiff ($SKIFF_TEST_CHECKOUT)"
+  rootless rootless-checkout bin/skiff $checkout
+fi
 
 finish
