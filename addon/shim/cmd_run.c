@@ -221,7 +221,7 @@ static int run(struct container *c, int *userns_fd, unsigned attach) {
   /* Docker logs every run: the output passes through us to the json-file log as well (a terminal's
      through its master, which supervise reads anyway; else two pipes, also when a stream is not
      shown). Build steps have no log. */
-  struct relay relay = {-1, -1, NULL, attach};
+  struct relay relay = {.out = -1, .err = -1, .log = NULL, .attach = attach};
   const char *log_path;
   long long log_max_size = 0;
   int log_max_file = 1;

@@ -140,8 +140,31 @@ static void relay_pipe(int *fd, int to, bool shown, struct logfile *log, char *b
   close_fd(fd);
 }
 
+/* The detach keys on input: buf[0..len) becomes what goes to the terminal (a partial match held back
+   in *matched, sent when the sequence breaks); true when the whole sequence was typed. */
+static bool detach_filter(const struct relay *relay, size_t *matched, char *buf, size_t *len) {
+  static char out[16384 + 16];
+  size_t n = 0;
+  bool hit = false;
+  for (size_t i = 0; i < *len && !hit; i++) {
+    unsigned char b = (unsigned char)buf[i];
+    if (b == relay->detach_keys[*matched]) {
+      hit = ++*matched == relay->detach_len;
+      continue;
+    }
+    memcpy(out + n, relay->detach_keys, *matched);
+    n += *matched;
+    *matched = 0;
+    if (b == relay->detach_keys[0]) *matched = 1, hit = relay->detach_len == 1;
+    else out[n++] = (char)b;
+  }
+  memcpy(buf, out, n);
+  *len = n;
+  return hit;
+}
+
 int supervise(pid_t child, int master, int *signal_out, bool forward_all, struct relay *relay) {
-  struct relay none = {-1, -1, NULL, ATTACH_ALL};
+  struct relay none = {.out = -1, .err = -1, .log = NULL, .attach = ATTACH_ALL};
   if (!relay) relay = &none;
   cleanup_close int sfd = signalfd(-1, &handled, SFD_CLOEXEC);
   if (sfd < 0) {
@@ -173,7 +196,7 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all, struct
     copy_winsize(master); /* a size given before SIGWINCH was blocked (its signal then was lost) */
   }
   static char inbuf[16384], outbuf[65536];
-  size_t inlen = 0, inoff = 0;
+  size_t inlen = 0, inoff = 0, matched = 0;
   int status = 0;
   bool exited = false;
   for (;;) {
@@ -218,9 +241,18 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all, struct
       else if (w < 0 && errno != EAGAIN && errno != EINTR) inlen = inoff = 0;
     }
     if (in >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t r = read(in, inbuf, sizeof inbuf);
-      if (r > 0) inlen = (size_t)r, inoff = 0;
-      else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+      ssize_t r = read(in, inbuf, sizeof inbuf - 16);
+      if (r > 0) {
+        inlen = (size_t)r, inoff = 0;
+        if (relay->detach_len && master >= 0 && detach_filter(relay, &matched, inbuf, &inlen)) {
+          if (inlen && write(master, inbuf, inlen) < 0) {} /* what came before the keys, as far as it goes */
+          if (chan_send(relay->detach_sock, MSG_PTY, 0, NULL, 0, master) == 0) {
+            relay->detached = true;
+            break;
+          }
+          inlen = 0; /* the keeper is gone: stay attached */
+        }
+      } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         in = -1;
         if (raw && master >= 0) {
           /* a raw terminal reads nothing but its hangup: hang up the container's terminal too, so
@@ -244,6 +276,7 @@ int supervise(pid_t child, int master, int *signal_out, bool forward_all, struct
   if (relay->log) log_flush(relay->log, 1), log_flush(relay->log, 2);
   close_fd(&relay->out);
   close_fd(&relay->err);
+  if (relay->detached) return 0; /* the keeper (child) runs on */
   if (!exited) {
     while (waitpid(child, &status, 0) < 0)
       if (errno != EINTR) return EXIT_SHIM;

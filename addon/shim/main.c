@@ -3,7 +3,8 @@
  *   skiff-shim run [--attach=LIST] BUNDLE        create and run the container of BUNDLE/config.json; LIST:
  *                                                the streams shown, of stdin,stdout,stderr (default all: run -a)
  *   skiff-shim run --detach BUNDLE               the same in the background, with this shim as its monitor
- *   skiff-shim exec PID PROCESS.json             run a process in the running container whose init is PID
+ *   skiff-shim exec [--detach-keys=HEX] PID PROCESS.json  run a process in the running container whose init
+ *                                                is PID; HEX: the detach keys of a terminal (exec -it)
  *   skiff-shim unshare UIDMAP GIDMAP -- CMD...   run CMD as root of a new user namespace (rootless store work)
  *   skiff-shim ps [-a] [-q] [--no-trunc] [-l]    `skiff ps`'s default table, fast (bin/skiff sends it here)
  *   skiff-shim net setup [--hold] PLAN PID|NETNS  set a network plan up (net.h); net teardown PLAN undoes it
@@ -18,7 +19,7 @@
 
 int cmd_run(const char *bundle, unsigned attach);
 int cmd_run_detached(const char *bundle);
-int cmd_exec(const char *pid, const char *file);
+int cmd_exec(const char *pid, const char *file, const char *keyhex);
 int cmd_unshare(const char *uidmap, const char *gidmap, char **cmd);
 int cmd_ps(int argc, char **argv);
 int cmd_net(int argc, char **argv);
@@ -46,7 +47,10 @@ static int main_run(int argc, char **argv) {
   }
   return argc == 1 ? cmd_run(argv[0], ATTACH_ALL) : -1;
 }
-static int main_exec(int argc, char **argv) { return argc == 2 ? cmd_exec(argv[0], argv[1]) : -1; }
+static int main_exec(int argc, char **argv) {
+  if (argc == 3 && !strncmp(argv[0], "--detach-keys=", 14)) return cmd_exec(argv[1], argv[2], argv[0] + 14);
+  return argc == 2 ? cmd_exec(argv[0], argv[1], NULL) : -1;
+}
 static int main_unshare(int argc, char **argv) {
   return argc >= 4 && !strcmp(argv[2], "--") ? cmd_unshare(argv[0], argv[1], argv + 3) : -1;
 }
@@ -56,7 +60,7 @@ static const struct {
   int (*run)(int argc, char **argv); /* -1: wrong arguments */
 } COMMANDS[] = {
     {"run", "run [--detach | --attach=LIST] BUNDLE", main_run},
-    {"exec", "exec PID PROCESS.json", main_exec},
+    {"exec", "exec [--detach-keys=HEX] PID PROCESS.json", main_exec},
     {"unshare", "unshare UIDMAP GIDMAP -- CMD [ARG...]", main_unshare},
     {"ps", "ps [-a] [-q] [--no-trunc] [-l]", cmd_ps},
     {"net", "net setup [--hold] PLAN.json PID|NETNS_FILE | net teardown PLAN.json", cmd_net},

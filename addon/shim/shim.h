@@ -412,6 +412,12 @@ struct relay {
   int out, err;
   struct logfile *log;
   unsigned attach;
+  /* detach keys on a terminal's input (exec -it): typed in order, the master goes to detach_sock
+     (MSG_PTY), supervise returns 0 at once and sets `detached`; a partial match is held back */
+  const unsigned char *detach_keys;
+  size_t detach_len;
+  int detach_sock;
+  bool detached;
 };
 int supervise(pid_t child, int master, int *signal_out, bool forward_tty_signals, struct relay *relay);
 int exit_code_of(int status, int *signal_out);

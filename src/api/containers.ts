@@ -42,8 +42,9 @@ const coreRoutes: Route[] = [
     method: 'POST', path: /^\/containers\/create$/,
     handle: async ({ req, res, query }) => {
       const body = await readJson(req);
-      const rec = await createContainer(createOptionsFromApi(body, query), noPull);
-      sendJson(res, 201, { Id: rec.Id, Warnings: [] });
+      const warnings: string[] = []; // a limit the host cannot apply (rootless), as Docker's Warnings
+      const rec = await createContainer(createOptionsFromApi(body, query), noPull, { warn: (w) => warnings.push(w) });
+      sendJson(res, 201, { Id: rec.Id, Warnings: warnings });
     },
   },
   {

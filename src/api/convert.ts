@@ -4,6 +4,7 @@
  * type-checked here: a wrong type is a 400, never a crash further down.
  */
 import type { CreateOptions } from '../container/create.js';
+import type { ResourceOptions } from '../container/resources.js';
 import type { UpdateOptions } from '../container/update.js';
 import { bool, num, obj, str, strList, type Json } from './body.js';
 import { ApiError } from './http.js';
@@ -63,6 +64,59 @@ function mountSpecs(v: unknown): string[] {
   });
 }
 
+/** HostConfig.Blkio* ([{Path, Rate}]) as the CLI's DEVICE:RATE values. */
+function throttleSpecs(v: unknown, what: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new ApiError(400, `${what}: want a list`);
+  return v.map((t, i) => {
+    const e = obj(t, `${what}[${i}]`);
+    const rate = num(e.Rate, `${what}[${i}].Rate`) ?? 0;
+    if (!Number.isSafeInteger(rate) || rate < 0) throw new ApiError(400, `${what}[${i}].Rate: want a non-negative integer`);
+    return `${str(e.Path, `${what}[${i}].Path`) ?? ''}:${rate}`;
+  });
+}
+
+/**
+ * HostConfig's resource fields as the CLI's flags (the one parser, resources.ts, checks them with
+ * Docker's words). Docker's client sends every field, 0 (or null, false) for the ones not given.
+ */
+function resourceOptions(hc: Json): ResourceOptions {
+  const n = (k: string): string | undefined => {
+    const v = num(hc[k], `HostConfig.${k}`);
+    return v ? String(v) : undefined;
+  };
+  const nano = num(hc.NanoCpus, 'HostConfig.NanoCpus');
+  if (hc.Ulimits !== undefined && hc.Ulimits !== null && !Array.isArray(hc.Ulimits)) throw new ApiError(400, 'HostConfig.Ulimits: want a list');
+  const ulimits = ((hc.Ulimits ?? []) as unknown[]).map((u, i) => {
+    const e = obj(u, `HostConfig.Ulimits[${i}]`);
+    return `${str(e.Name, `HostConfig.Ulimits[${i}].Name`) ?? ''}=${num(e.Soft, `HostConfig.Ulimits[${i}].Soft`) ?? 0}:${num(e.Hard, `HostConfig.Ulimits[${i}].Hard`) ?? 0}`;
+  });
+  const o: ResourceOptions = {
+    memory: n('Memory'), memorySwap: n('MemorySwap'), memoryReservation: n('MemoryReservation'), cpuShares: n('CpuShares'),
+    cpuPeriod: n('CpuPeriod'), cpuQuota: n('CpuQuota'), cpusetCpus: str(hc.CpusetCpus, 'HostConfig.CpusetCpus'),
+    cpusetMems: str(hc.CpusetMems, 'HostConfig.CpusetMems'), pidsLimit: n('PidsLimit'), blkioWeight: n('BlkioWeight'),
+    deviceReadBps: throttleSpecs(hc.BlkioDeviceReadBps, 'HostConfig.BlkioDeviceReadBps'),
+    deviceWriteBps: throttleSpecs(hc.BlkioDeviceWriteBps, 'HostConfig.BlkioDeviceWriteBps'),
+    deviceReadIops: throttleSpecs(hc.BlkioDeviceReadIOps, 'HostConfig.BlkioDeviceReadIOps'),
+    deviceWriteIops: throttleSpecs(hc.BlkioDeviceWriteIOps, 'HostConfig.BlkioDeviceWriteIOps'),
+    oomKillDisable: bool(hc.OomKillDisable, 'HostConfig.OomKillDisable'), oomScoreAdj: n('OomScoreAdj'), ulimits, shmSize: n('ShmSize'),
+    ...(nano ? { cpus: String(nano / 1e9) } : {}),
+  };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ResourceOptions;
+}
+
+/** HostConfig.Devices ([{PathOnHost, PathInContainer, CgroupPermissions}]) as `--device` values. */
+function deviceSpecs(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new ApiError(400, 'HostConfig.Devices: want a list');
+  return v.map((d, i) => {
+    const e = obj(d, `HostConfig.Devices[${i}]`);
+    const host = str(e.PathOnHost, `HostConfig.Devices[${i}].PathOnHost`) ?? '';
+    const ctr = str(e.PathInContainer, `HostConfig.Devices[${i}].PathInContainer`) ?? host;
+    return `${host}:${ctr}:${str(e.CgroupPermissions, `HostConfig.Devices[${i}].CgroupPermissions`) ?? 'rwm'}`;
+  });
+}
+
 /** The create request (body and `?name=`/`?platform=`) as create options; the API never pulls on create (Docker's). */
 export function createOptionsFromApi(body: Json, q: URLSearchParams): CreateOptions {
   const hc = obj(body.HostConfig, 'HostConfig');
@@ -108,7 +162,8 @@ export function createOptionsFromApi(body: Json, q: URLSearchParams): CreateOpti
     publishAll: bool(hc.PublishAllPorts, 'HostConfig.PublishAllPorts'),
     expose: Object.keys(obj(body.ExposedPorts, 'ExposedPorts')),
     privileged: bool(hc.Privileged, 'HostConfig.Privileged'),
-    devices: [],
+    devices: deviceSpecs(hc.Devices),
+    resources: resourceOptions(hc),
     deviceCgroupRules: strList(hc.DeviceCgroupRules, 'HostConfig.DeviceCgroupRules'),
     capAdd: strList(hc.CapAdd, 'HostConfig.CapAdd'),
     capDrop: strList(hc.CapDrop, 'HostConfig.CapDrop'),

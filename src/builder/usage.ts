@@ -6,8 +6,8 @@
 import { collectGarbageLocked } from '../image/manage.js';
 import { treeSize } from '../lib/du.js';
 import { listCacheEntries, listCacheMounts, removeCacheEntry, type CacheEntry } from '../store/buildcache.js';
-import { listContainers } from '../store/containers.js';
-import { listImages } from '../store/images.js';
+import { listContainers, type ContainerRecord } from '../store/containers.js';
+import { listImages, type ImageRecord } from '../store/images.js';
 import { hasLayer, whileNoneAdding } from '../store/layers.js';
 import { withLock } from '../store/lock.js';
 import { removeTree } from '../store/atomic.js';
@@ -23,11 +23,17 @@ export interface CacheRecord {
   shared: boolean;
 }
 
-async function usedLayers(): Promise<Set<string>> {
+async function usedLayers(known?: StoreLists): Promise<Set<string>> {
   const used = new Set<string>();
-  for (const img of await listImages()) for (const l of img.layers) used.add(l.chainId);
-  for (const c of listContainers()) for (const l of c.Layers) used.add(l);
+  for (const img of known?.images ?? await listImages()) for (const l of img.layers) used.add(l.chainId);
+  for (const c of known?.containers ?? listContainers()) for (const l of c.Layers) used.add(l);
   return used;
+}
+
+/** The store's image and container records when the caller has read them already (system df). */
+export interface StoreLists {
+  images: ImageRecord[];
+  containers: ContainerRecord[];
 }
 
 /** `counted`: layers already counted (entries of several keys may name one layer: counted once). */
@@ -40,8 +46,8 @@ function recordOf(key: string, entry: CacheEntry | undefined, used: Set<string>,
 }
 
 /** Every record of the build cache. */
-export async function buildCacheRecords(): Promise<CacheRecord[]> {
-  const used = await usedLayers();
+export async function buildCacheRecords(known?: StoreLists): Promise<CacheRecord[]> {
+  const used = await usedLayers(known);
   const counted = new Set<string>();
   const entries = (await listCacheEntries()).map(({ key, entry }) => recordOf(key, entry, used, counted));
   const mounts = (await listCacheMounts()).map((dir): CacheRecord => ({ id: dir.slice(dir.lastIndexOf('/') + 1), type: 'exec.cachemount', size: treeSize(dir), created: '', shared: false }));

@@ -1,7 +1,7 @@
 /**
  * The keys of Docker's client configuration (config.json in $DOCKER_CONFIG or ~/.docker, or the
  * directory of `--config`) that change what commands do when their flag is not given: `psFormat`
- * (ps), `imagesFormat` (images), `detachKeys` (attach). `auths` is src/registry/credentials.ts.
+ * (ps), `imagesFormat` (images), `detachKeys` (attach, exec -it). `auths` is src/registry/credentials.ts.
  * A file that is missing, unreadable or not JSON counts as empty, as for Docker's CLI (which warns).
  */
 import fs from 'node:fs';

@@ -279,13 +279,17 @@ export async function prepareExec(rec: ContainerRecord, opts: ExecOptions): Prom
   return { args: ['skiff-shim', 'exec', String(st.Pid), file], dir };
 }
 
-/** `exec` in the foreground: this process becomes the shim, which runs the process on our stdio. */
-export async function execInContainer(ref: string, opts: ExecOptions, beforeExecve: () => void): Promise<never> {
+/**
+ * `exec` in the foreground: this process becomes the shim, which runs the process on our stdio.
+ * `detachKeys` (exec -it): typed, they leave the process running (the shim's keeper stays its parent).
+ */
+export async function execInContainer(ref: string, opts: ExecOptions, beforeExecve: () => void, detachKeys?: Buffer): Promise<never> {
   const p = await prepareExec(findContainer(ref), opts);
   // The process file lives in a staging dir named after this pid; execve keeps the pid, so a
   // later sweep removes it once the exec session is over.
   beforeExecve();
-  return native().execve(shimPath(), p.args, envArray());
+  const args = detachKeys?.length ? [p.args[0]!, p.args[1]!, `--detach-keys=${detachKeys.toString('hex')}`, ...p.args.slice(2)] : p.args;
+  return native().execve(shimPath(), args, envArray());
 }
 
 /**

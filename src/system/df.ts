@@ -1,13 +1,13 @@
 /**
  * `system df`: what the store's images, containers, local volumes and build cache take, as Docker
  * counts them. Image sizes come from the layers' records (a layer shared by images counts once);
- * containers' from their upper dirs, volumes' from their data dirs (walked once each).
+ * containers' from their upper dirs, volumes' from their data dirs (walked once each). Each record is
+ * read once: the build cache's count takes the same lists.
  */
 import { buildCacheRecords, type CacheRecord } from '../builder/usage.js';
-import { containerSize } from '../container/list.js';
 import { observeContainer } from '../container/state.js';
 import { treeSize } from '../lib/du.js';
-import { listContainers, type ContainerRecord } from '../store/containers.js';
+import { containerFiles, listContainers, type ContainerRecord } from '../store/containers.js';
 import { listImages, tagsById } from '../store/images.js';
 import { layerMeta } from '../store/layers.js';
 import { ANONYMOUS_LABEL, containersUsing, listVolumes, volumeSource } from '../volume/volumes.js';
@@ -48,14 +48,10 @@ export interface DiskUsage {
 
 export async function diskUsage(): Promise<DiskUsage> {
   const [images, tags, containers] = await Promise.all([listImages(), tagsById(), Promise.resolve(listContainers())]);
-  const layerSize = new Map<string, number>();
   const layerImages = new Map<string, number>();
-  for (const img of images) {
-    for (const l of img.layers) {
-      if (!layerSize.has(l.chainId)) layerSize.set(l.chainId, (await layerMeta(l.chainId))?.size ?? 0);
-      layerImages.set(l.chainId, (layerImages.get(l.chainId) ?? 0) + 1);
-    }
-  }
+  for (const img of images) for (const l of img.layers) layerImages.set(l.chainId, (layerImages.get(l.chainId) ?? 0) + 1);
+  // each layer's record once (not once per image, nor again per container)
+  const layerSize = new Map(await Promise.all([...layerImages.keys()].map(async (id) => [id, (await layerMeta(id))?.size ?? 0] as const)));
   const usedBy = new Map<string, number>();
   for (const c of containers) usedBy.set(c.Image, (usedBy.get(c.Image) ?? 0) + 1);
   const activeLayers = new Set<string>();
@@ -71,10 +67,10 @@ export async function diskUsage(): Promise<DiskUsage> {
     return { id: img.id, tags: tags.get(img.id) ?? [], created: img.created, size, sharedSize, containers: usedBy.get(img.id) ?? 0 };
   });
   const sum = (ids: Iterable<string>): number => [...ids].reduce((n, id) => n + (layerSize.get(id) ?? 0), 0);
-  const containerRows = await Promise.all(containers.map(async (rec): Promise<ContainerUsage> => {
+  const containerRows = containers.map((rec): ContainerUsage => {
     const obs = observeContainer(rec);
-    return { rec, sizeRw: (await containerSize(rec)).SizeRw, running: obs.State.Running, status: obs.StatusText };
-  }));
+    return { rec, sizeRw: treeSize(containerFiles(rec.Id).upper), running: obs.State.Running, status: obs.StatusText };
+  });
   const volumes = listVolumes().map((v): VolumeUsage => {
     const src = volumeSource(v);
     return {
@@ -85,7 +81,7 @@ export async function diskUsage(): Promise<DiskUsage> {
     };
   });
   return {
-    images: imageRows, containers: containerRows, volumes, buildCache: await buildCacheRecords(),
+    images: imageRows, containers: containerRows, volumes, buildCache: await buildCacheRecords({ images, containers }),
     imagesSize: sum(layerSize.keys()), imagesActiveSize: sum(activeLayers),
   };
 }

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { blockDevice, READ_THROTTLE } from '../helpers/devices.js';
 import { openSession, raw, run, type Service, type ServiceSession } from '../helpers/api-service.js';
 import { fixtures, isRootless, until, type RunResult, type TempStore } from '../helpers/fixtures.js';
 import { storeMounts, storeProcessesSettled } from '../helpers/leftovers.js';
@@ -218,6 +219,41 @@ describe('system service: container endpoints through the docker client', () => 
     assert.ok(names.includes('added/file'), names.slice(0, 20).join(' '));
     assert.ok(names.includes('bin/sh'));
     assert.ok(!names.includes('bin/vi'));
+  });
+
+  test('docker run with limits: HostConfig has them in Docker\'s units, the cgroup has the block I/O rates', async (t) => {
+    const d = blockDevice();
+    if (!d) return t.skip('no block device on this host');
+    const r = await docker([
+      'run', '--network', 'none', '--name', 'api-limits', '-m', '64m', '--pids-limit', '50', '--ulimit', 'nofile=512:1024', '--shm-size', '32m',
+      '--device-read-bps', `${d.path}:1mb`, '--device-write-bps', `${d.path}:2m`, '--device-read-iops', `${d.path}:100`,
+      '--device-write-iops', `${d.path}:200`, image, 'sh', '-c', `ulimit -n; df -k /dev/shm | tail -1; ${READ_THROTTLE}`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.stdout.trim().split('\n');
+    assert.equal(out[0], '512');
+    assert.match(out[1]!, /^shm +32768 /);
+    if (isRootless()) {
+      // the io controller is not delegated here: each rate is a warning of the create response
+      assert.equal(r.stderr.split('\n').filter((l) => /^WARNING: .*(BPS|IOPS) Block I\/O (read|write) limit/.test(l)).length, 4, r.stderr);
+    } else if (out.length === 6) {
+      assert.deepEqual(out.slice(2), [`${d.dev} 1048576`, `${d.dev} 2097152`, `${d.dev} 100`, `${d.dev} 200`]);
+    } else {
+      assert.deepEqual(out.slice(2), [`${d.dev} rbps=1048576 wbps=2097152 riops=100 wiops=200`]);
+    }
+    const hc = (JSON.parse((await docker(['inspect', 'api-limits'])).stdout) as { HostConfig: Record<string, unknown> }[])[0]!.HostConfig;
+    assert.deepEqual([hc.ShmSize, hc.Ulimits], [32 * 1024 * 1024, [{ Name: 'nofile', Soft: 512, Hard: 1024 }]]);
+    if (!isRootless() || ownCgroups) assert.deepEqual([hc.Memory, hc.PidsLimit], [64 * 1024 * 1024, 50]);
+    if (!isRootless()) {
+      assert.deepEqual(
+        [hc.BlkioDeviceReadBps, hc.BlkioDeviceWriteBps, hc.BlkioDeviceReadIOps, hc.BlkioDeviceWriteIOps],
+        [[{ Path: d.path, Rate: 1048576 }], [{ Path: d.path, Rate: 2097152 }], [{ Path: d.path, Rate: 100 }], [{ Path: d.path, Rate: 200 }]],
+      );
+    }
+    const bad = await docker(['create', '--network', 'none', '--blkio-weight', '5', image, 'true']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /Range of blkio weight is from 10 to 1000/);
+    assert.equal((await docker(['rm', 'api-limits'])).code, 0);
   });
 
   test('docker container prune removes stopped containers and keeps running ones', async () => {

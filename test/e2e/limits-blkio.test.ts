@@ -7,28 +7,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
+import { blockDevice, READ_THROTTLE } from '../helpers/devices.js';
 import { isRootless, skiff, storeWithImage, type TempStore } from '../helpers/fixtures.js';
-
-/** A block device of this host (/dev/NAME) and its MAJ:MIN, preferring a real disk over loop and zram. */
-function blockDevice(): { path: string; dev: string } | undefined {
-  const names = fs.readdirSync('/sys/block').sort((a, b) => Number(/^(loop|zram|ram)/.test(a)) - Number(/^(loop|zram|ram)/.test(b)));
-  for (const n of names) {
-    try {
-      if (fs.statSync(`/dev/${n}`).isBlockDevice()) return { path: `/dev/${n}`, dev: fs.readFileSync(`/sys/block/${n}/dev`, 'utf8').trim() };
-    } catch {
-      /* not in /dev */
-    }
-  }
-  return undefined;
-}
-
-const READ = [
-  ['blkio.throttle.read_bps_device', 'blkio.throttle.write_bps_device', 'blkio.throttle.read_iops_device', 'blkio.throttle.write_iops_device']
-    .map((f) => `cat /sys/fs/cgroup/blkio/${f} 2>/dev/null`).join('; '),
-  'cat /sys/fs/cgroup/unified/io.max 2>/dev/null || cat /sys/fs/cgroup/io.max 2>/dev/null',
-  'true',
-].join('; ');
 
 describe('block I/O throttling per device', () => {
   let store: TempStore;
@@ -45,7 +25,7 @@ describe('block I/O throttling per device', () => {
     if (!d) return t.skip('no block device on this host');
     const r = await sk([
       'run', '--name', 'blk', '--network', 'none', '--device-read-bps', `${d.path}:1mb`, '--device-write-bps', `${d.path}:2m`,
-      '--device-read-iops', `${d.path}:100`, '--device-write-iops', `${d.path}:200`, image, 'sh', '-c', READ,
+      '--device-read-iops', `${d.path}:100`, '--device-write-iops', `${d.path}:200`, image, 'sh', '-c', READ_THROTTLE,
     ]);
     assert.equal(r.code, 0, r.stderr);
     if (isRootless()) {

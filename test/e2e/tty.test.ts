@@ -104,6 +104,49 @@ describe('run -it and exec -it on a terminal', () => {
     }
   });
 
+  test('exec -it detaches on ctrl-p ctrl-q (or --detach-keys): exit 0, the process runs on, a broken sequence is typed through', async () => {
+    const d = await skiff(['run', '-d', '--name', 'ttydetach', image, 'sleep', '600'], { store });
+    assert.equal(d.code, 0, d.stderr);
+    const naps: string[] = [];
+    try {
+      for (const [flags, keys] of [[[], '\x10\x11'], [['--detach-keys', 'z,q'], 'zq']] as const) {
+        const t = term(['exec', '-it', ...flags, 'ttydetach', 'sh']);
+        await t.waitFor(/# /);
+        let from = t.output.length;
+        if (flags.length) {
+          // a partial match is held back and sent once the sequence breaks
+          t.type('echo zz1\r');
+          await t.waitFor(/^zz1$/m, from);
+          from = t.output.length;
+        }
+        const nap = napCommand();
+        naps.push(nap);
+        if (!flags.length) {
+          t.type(`${nap}\r`);
+          assert.ok(await waitUntil(async () => commandsRunning(nap) > 0), t.output);
+        } else {
+          // after the detach, 3 MB of output (more than a terminal holds) before the sleep: someone reads it
+          t.type(`until [ -e /tmp/go ]; do sleep 0.1; done; yes | head -c 3000000; ${nap}\r`);
+          await t.waitFor(/go \]; do/, from);
+        }
+        t.type(keys);
+        const r = await t.exited;
+        assert.equal(r.code, 0, t.output);
+        assert.match(t.output.slice(from), /read escape sequence\n/);
+        assert.equal(t.settings().after, t.settings().before);
+        if (flags.length) assert.equal((await skiff(['exec', 'ttydetach', 'touch', '/tmp/go'], { store })).code, 0);
+        assert.ok(await waitUntil(async () => commandsRunning(nap) === 1), 'the exec\'s process runs on');
+      }
+      const bad = term(['exec', '-it', 'ttydetach', 'no-such-command']);
+      assert.equal((await bad.exited).code, 127, bad.output);
+      assert.match(bad.output, /^Error: .*no-such-command.*$/m);
+    } finally {
+      await skiff(['rm', '-f', 'ttydetach'], { store });
+    }
+    assert.ok(await waitUntil(async () => naps.every((n) => commandsRunning(n) === 0)), 'the detached execs end with their container');
+    assert.ok(await waitUntil(async () => storeProcesses(store).every((p) => !/ exec /.test(p))), 'no exec shim is left');
+  });
+
   test('--init on a terminal: the command is the foreground process group (job control, Ctrl-C)', async () => {
     const t = term(['run', '--rm', '-it', '--init', image, 'sh']);
     await t.waitFor(/# /);
