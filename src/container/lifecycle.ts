@@ -132,8 +132,9 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
 }
 
 /**
- * `run` after `create`: start in the foreground (never returns) or detached. A --rm container that
- * fails to start goes (the shim removes what it started with; this covers a failure before it ran).
+ * `run` after `create` (and the Engine API's start): start in the foreground (never returns) or
+ * detached. A --rm container that fails to start goes (the shim removes what it started with; this
+ * covers a failure before it ran), as Docker's daemon removes it.
  */
 export async function runCreated(rec: ContainerRecord, detach: boolean, beforeExecve: () => void): Promise<void> {
   try {
