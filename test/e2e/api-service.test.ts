@@ -72,7 +72,11 @@ describe('system service: the Engine API', () => {
       assert.equal(refused.code, 125, refused.stderr);
       assert.match(refused.stderr, /Error response from daemon: cannot join network namespace of a non running container/);
     }
-    assert.equal((await docker(['rm', 'api-notrunning'])).code, 0);
+    // without --rm it stays, as created: not "Up" for as long as the service lives
+    const kept = await docker(['run', '-d', '--name', 'api-failed', '--network', 'container:api-notrunning', image, 'true']);
+    assert.equal(kept.code, 125, kept.stderr);
+    assert.equal((await docker(['ps', '-a', '--filter', 'name=api-failed', '--format', '{{.Status}}'])).stdout, 'Created\n');
+    assert.equal((await docker(['rm', 'api-notrunning', 'api-failed'])).code, 0);
     const left = await docker(['ps', '-aq']);
     assert.equal(left.stdout, '');
   });
