@@ -146,11 +146,15 @@ static double mtime_ms(const char *path) {
   return (double)st.st_mtim.tv_sec * 1000.0 + (double)st.st_mtim.tv_nsec / 1e6;
 }
 
-/* the process a file written at written_ms recorded: alive and not started after the file was written */
+/* the process a file written at written_ms recorded: alive (pid_alive) and not started after the file
+   was written; one reading of /proc/PID/stat for both (ps and the API's list ask this of every container) */
 static bool recorded_alive(long pid, double written_ms) {
-  if (pid <= 0 || written_ms < 0 || !pid_alive(pid)) return false;
+  if (pid <= 0 || pid > 0x7fffffff || written_ms < 0) return false;
+  if (kill((pid_t)pid, 0) < 0 && errno != EPERM) return false;
+  char st = 0;
   double start;
-  return !(proc_stat(pid, NULL, NULL, &start) == 0 && start > written_ms + 2000);
+  if (proc_stat(pid, &st, NULL, &start) < 0) return true; /* no procfs to ask: trust kill(0) */
+  return st != 'Z' && st != 'X' && start <= written_ms + 2000;
 }
 
 long ctr_live_pid(const char *dir) {

@@ -6,6 +6,9 @@
  * - PUT: a tar unpacked into the path, which must be a directory (`noOverwriteDirNonDir`, `copyUIDGID`).
  */
 import { copyFromContainer, copyToContainer, statContainerPath, type PathStat } from '../builder/cp.js';
+import { containerState } from '../container/state.js';
+import { findContainer } from '../store/containers.js';
+import { checkEnterable } from './exec.js';
 import { ApiError, noContent, queryBool } from './http.js';
 import type { Route } from './router.js';
 
@@ -18,6 +21,9 @@ function pathOf(q: URLSearchParams): string {
 }
 
 async function statOrNotFound(ref: string, p: string): Promise<PathStat> {
+  const rec = findContainer(ref);
+  const { Running, Pid } = containerState(rec);
+  if (Running && Pid) checkEnterable(rec, Pid);
   const st = await statContainerPath(ref, p);
   if (!st) throw new ApiError(404, `Could not find the file ${p} in container ${ref}`);
   return st;

@@ -2,7 +2,7 @@
 import { createContainer } from '../container/create.js';
 import type { PullFn } from '../image/progress.js';
 import {
-  killContainer, pauseContainer, pruneContainers, removeContainer, renameContainerTo, restartContainer, startDetached, stopContainer,
+  killContainer, pauseContainer, pruneContainers, removeContainer, renameContainerTo, restartContainer, runCreated, stopContainer,
   unpauseContainer, waitContainerCondition, type WaitCondition,
 } from '../container/lifecycle.js';
 import { containerChanges, exportContainer } from '../builder/changes.js';
@@ -65,7 +65,8 @@ const coreRoutes: Route[] = [
     handle: async ({ res, params }) => {
       const rec = findContainer(params[0]!);
       if (containerState(rec).Running) return notModified(res);
-      await startDetached(rec);
+      // a --rm container that fails to start is removed (Docker's daemon): `docker run --rm` waits for that
+      await runCreated(rec, true, () => undefined);
       noContent(res);
     },
   },

@@ -13,24 +13,33 @@ import { paths } from '../config.js';
 import { native } from '../native.js';
 import { SkiffError } from '../errors.js';
 import { skiffVersion } from '../lib/version.js';
+import { mark } from '../lib/trace.js';
 import type { Sink } from './attach.js';
-import { buildRoutes } from './build.js';
-import { containerRoutes } from './containers.js';
 import { ApiError, MAX_JSON_BODY, sendError, setUpgradeBody } from './http.js';
-import { imageRoutes } from './images.js';
-import { networkRoutes } from './networks.js';
 import { API_VERSION, dispatch, match, parseTarget, type Context, type Route } from './router.js';
 import { systemRoutes } from './system.js';
-import { volumeRoutes } from './volumes.js';
 
-const ROUTES: Route[] = [
-  ...systemRoutes,
-  ...containerRoutes,
-  ...imageRoutes,
-  ...buildRoutes,
-  ...networkRoutes,
-  ...volumeRoutes,
-];
+/**
+ * The routing tables by a path's first segment. Each is loaded (its module and the domain modules
+ * it imports evaluated) at the first request that needs it: a socket-activated service answers the
+ * client's first request (/_ping) without the container, image or build code (bench/api.sh).
+ */
+const containers = async (): Promise<Route[]> => (await import('./containers.js')).containerRoutes;
+const images = async (): Promise<Route[]> => (await import('./images.js')).imageRoutes;
+const ROUTE_GROUPS: Record<string, () => Promise<Route[]> | Route[]> = {
+  _ping: () => systemRoutes, version: () => systemRoutes, info: () => systemRoutes, events: () => systemRoutes,
+  containers, exec: containers,
+  images, auth: images,
+  build: async () => (await import('./build.js')).buildRoutes,
+  networks: async () => (await import('./networks.js')).networkRoutes,
+  volumes: async () => (await import('./volumes.js')).volumeRoutes,
+};
+
+/** The routes a path may match ([]: none, a 404). */
+function routesFor(p: string): Promise<Route[]> | Route[] {
+  const seg = /^\/([^/]*)/.exec(p)?.[1] ?? '';
+  return Object.hasOwn(ROUTE_GROUPS, seg) ? ROUTE_GROUPS[seg]!() : [];
+}
 
 export interface ServiceOptions {
   /** seconds without a connection before exiting; 0: never */
@@ -175,16 +184,44 @@ function upgradeBody(req: IncomingMessage, socket: net.Socket, head: Buffer): Pr
   });
 }
 
+let served = false;
+
 function handle(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: net.Socket; head: Buffer }): void {
+  if (!served) {
+    served = true;
+    mark('first-request');
+    res.once('finish', () => mark('first-answer'));
+  }
   res.setHeader('Api-Version', API_VERSION);
   res.setHeader('Docker-Experimental', 'false');
   res.setHeader('Ostype', 'linux');
   res.setHeader('Server', `skiff/${skiffVersion()} (linux)`);
   let target: ReturnType<typeof parseTarget>;
-  let found: ReturnType<typeof match>;
+  let routes: ReturnType<typeof routesFor>;
   try {
     target = parseTarget(req.url ?? '/');
-    found = match(ROUTES, req.method ?? 'GET', target.path);
+    routes = routesFor(target.path);
+  } catch (e) {
+    req.resume();
+    sendError(res, e);
+    return;
+  }
+  if (Array.isArray(routes)) route(req, res, target, routes, upgrade);
+  else {
+    routes.then(
+      (r) => route(req, res, target, r, upgrade),
+      (e: unknown) => {
+        req.resume();
+        sendError(res, e);
+      },
+    );
+  }
+}
+
+function route(req: IncomingMessage, res: ServerResponse, target: ReturnType<typeof parseTarget>, routes: Route[], upgrade?: { socket: net.Socket; head: Buffer }): void {
+  let found: ReturnType<typeof match>;
+  try {
+    found = match(routes, req.method ?? 'GET', target.path);
   } catch (e) {
     req.resume();
     sendError(res, e);
@@ -212,6 +249,7 @@ function handle(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: n
 
 /** Serve until idle for `idleSec` or told to stop; resolves when the service has stopped. */
 export async function serve(o: ServiceOptions): Promise<void> {
+  mark('service-loaded');
   const activated = process.env.LISTEN_FDS && Number(process.env.LISTEN_FDS) >= 1 && (!process.env.LISTEN_PID || Number(process.env.LISTEN_PID) === process.pid);
   const where: Listen = activated && !o.uri ? { kind: 'fd', fd: 3 } : parseUri(o.uri);
   delete process.env.LISTEN_FDS;
@@ -282,6 +320,7 @@ export async function serve(o: ServiceOptions): Promise<void> {
     } else if (where.kind === 'tcp') server.listen(where.port, where.host, resolve);
     else server.listen({ fd: where.fd }, resolve);
   });
+  mark('listening');
   armIdle();
   await new Promise<void>((resolve) => server.once('close', () => resolve()));
   if (idle) clearTimeout(idle);

@@ -1,6 +1,5 @@
 /** `/_ping`, `/version`, `/info`: what clients ask first (API version negotiation) and `docker info`. */
 import { engineVersion } from '../lib/version.js';
-import { systemInfo } from '../system/info.js';
 import { queryFilters, sendJson } from './http.js';
 import type { Route } from './router.js';
 
@@ -34,6 +33,6 @@ export const systemRoutes: Route[] = [
   },
   {
     method: 'GET', path: /^\/info$/,
-    handle: async ({ res }) => sendJson(res, 200, await systemInfo()),
+    handle: async ({ res }) => sendJson(res, 200, await (await import('../system/info.js')).systemInfo()),
   },
 ];

@@ -106,8 +106,16 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
       const proc = { ...processFor(spec, { args: health }), ...(rec.CgroupDirs ? { skiffCgroups: rec.CgroupDirs } : {}) };
       await writeFileAtomic(f.healthProcess, JSON.stringify(proc), 0o600);
     }
-    await joinSharedNamespaces(rec);
-    const net = await startNetwork(rec);
+    let net: Awaited<ReturnType<typeof startNetwork>>;
+    try {
+      await joinSharedNamespaces(rec);
+      net = await startNetwork(rec);
+    } catch (e) {
+      // nothing ran: the container is as created (Docker's), not running while this process (ShimPid)
+      // lives, which for the Engine API's service is for ever
+      await fsp.rm(f.state, { force: true });
+      throw e;
+    }
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
       const child = childProcess().spawn(shimPath(), ['run', '--detach', f.bundle], { stdio: ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim' });
       let err = '';
@@ -132,8 +140,9 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
 }
 
 /**
- * `run` after `create`: start in the foreground (never returns) or detached. A --rm container that
- * fails to start goes (the shim removes what it started with; this covers a failure before it ran).
+ * `run` after `create` (and the Engine API's start): start in the foreground (never returns) or
+ * detached. A --rm container that fails to start goes (the shim removes what it started with; this
+ * covers a failure before it ran), as Docker's daemon removes it.
  */
 export async function runCreated(rec: ContainerRecord, detach: boolean, beforeExecve: () => void): Promise<void> {
   try {

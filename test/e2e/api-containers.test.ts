@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { blockDevice, READ_THROTTLE } from '../helpers/devices.js';
 import { openSession, raw, run, type Service, type ServiceSession } from '../helpers/api-service.js';
-import { fixtures, isRootless, until, type RunResult, type TempStore } from '../helpers/fixtures.js';
+import { fixtures, isRootless, skiff, until, type RunResult, type TempStore } from '../helpers/fixtures.js';
 import { storeMounts, storeProcessesSettled } from '../helpers/leftovers.js';
 
 /** whether containers get a cgroup of their own (rootless: only in a delegated one, scripts/test.sh) */
@@ -265,6 +265,26 @@ describe('system service: container endpoints through the docker client', () => 
     assert.match(p.stdout, new RegExp(`Deleted Containers:\\n${id}\\n`));
     assert.match(p.stdout, /Total reclaimed space: /);
     assert.equal((await docker(['ps', '-a', '--format', '{{.Names}}'])).stdout, 'api-box\n');
+  });
+
+  test('a container the skiff CLI started: docker exec and cp reach it (rootless: refused, in words)', async () => {
+    const started = await skiff(['run', '-d', '--network', 'none', '--name', 'api-cli', image, 'sh', '-c', 'echo from-cli > /tmp/mark; exec sleep 600'], { store });
+    assert.equal(started.code, 0, started.stderr);
+    const ex = await docker(['exec', 'api-cli', 'cat', '/tmp/mark']);
+    const cp = await docker(['cp', 'api-cli:/tmp/mark', path.join(host, 'cli-mark')]);
+    if (!isRootless()) {
+      assert.equal(ex.code, 0, ex.stderr);
+      assert.equal(ex.stdout, 'from-cli\n');
+      assert.equal(cp.code, 0, cp.stderr);
+      assert.equal(fs.readFileSync(path.join(host, 'cli-mark'), 'utf8'), 'from-cli\n');
+    } else {
+      // the service's user namespace is not above the container's (ARCHITECTURE.md, the Engine API)
+      for (const r of [ex, cp]) {
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /rootless: container api-cli was started outside this service's user namespace .*: use `skiff exec` or `skiff cp`/);
+      }
+    }
+    assert.equal((await docker(['rm', '-f', 'api-cli'])).code, 0);
   });
 
   test('SIGTERM: the service exits and leaves nothing of the execs behind', async () => {

@@ -104,6 +104,13 @@ describe('system service: networks, volumes, build, push, auth, archives', () =>
       await ok(['network', 'disconnect', 'api-net2', 'api-netc']);
       const none = await ok(['network', 'inspect', '-f', '{{len .Containers}}', 'api-net2']);
       assert.equal(none.stdout, '0\n');
+    } else {
+      // rootless, the service cannot enter the rootless network namespace (it lives in skiff's user
+      // namespace): the start is refused with a clear error and the container stays as created
+      const refused = await docker(['start', 'api-netc']);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /rootless: a container on a user-defined network starts only inside the rootless network namespace/);
+      assert.equal((await ok(['ps', '-a', '--filter', 'name=api-netc', '--format', '{{.Status}}'])).stdout, 'Created\n');
     }
     await ok(['rm', '-f', 'api-netc']);
 

@@ -64,6 +64,19 @@ describe('system service: the Engine API', () => {
     const bad = await docker(['run', '--name', 'api-exit3', image, 'sh', '-c', 'exit 3']);
     assert.equal(bad.code, 3, bad.stderr);
     assert.equal((await docker(['rm', 'api-exit3'])).code, 0);
+    // a --rm container whose start fails before it runs (here: the network of a container that does
+    // not run) is removed, as by Docker's daemon: `docker run --rm` waits for that (it waited for ever)
+    assert.equal((await docker(['create', '--name', 'api-notrunning', image, 'true'])).code, 0);
+    for (const detach of [[], ['-d']]) {
+      const refused = await docker(['run', '--rm', ...detach, '--network', 'container:api-notrunning', image, 'true']);
+      assert.equal(refused.code, 125, refused.stderr);
+      assert.match(refused.stderr, /Error response from daemon: cannot join network namespace of a non running container/);
+    }
+    // without --rm it stays, as created: not "Up" for as long as the service lives
+    const kept = await docker(['run', '-d', '--name', 'api-failed', '--network', 'container:api-notrunning', image, 'true']);
+    assert.equal(kept.code, 125, kept.stderr);
+    assert.equal((await docker(['ps', '-a', '--filter', 'name=api-failed', '--format', '{{.Status}}'])).stdout, 'Created\n');
+    assert.equal((await docker(['rm', 'api-notrunning', 'api-failed'])).code, 0);
     const left = await docker(['ps', '-aq']);
     assert.equal(left.stdout, '');
   });
