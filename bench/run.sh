@@ -56,7 +56,7 @@ node -e '
   const runs = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => {
     const t = {}; const w = l.split(/\s+/);
     for (let i = 0; i < w.length; i++) if (w[i] === "skiff-trace") t[w[i + 1]] = Number(w[i + 2]);
-    // the shim'"'"'s network phases (durations): "skiff-trace-net PHASE MS ..."
+    // the shim network phases (durations): "skiff-trace-net PHASE MS ..."
     const n = w.indexOf("skiff-trace-net");
     t.shimnet = 0;
     if (n >= 0) for (let i = n + 1; i + 1 < w.length && w[i] !== "skiff-trace" && w[i] !== "wall"; i += 2) t.shimnet += Number(w[i + 1]);
@@ -72,7 +72,7 @@ node -e '
     ["  of which state.json, backend load, sweep (created -> net-sweep)", med((t) => t["net-sweep"] - t.created)],
     ["  of which prepare, hosts, resolv.conf, spec (net-sweep -> net)", med((t) => t.net - t["net-sweep"])],
     ["shim + container + sh launcher (wall - exec mark)", med((t) => t.wall - t.exec)],
-    ["  of which the shim's network setup (its skiff-trace-net phases, summed)", med((t) => t.shimnet)],
+    ["  of which the shim network setup (skiff-trace-net phases, summed)", med((t) => t.shimnet)],
     ["  of which the shim alone (hyperfine above)", shim],
     ["total (wall)", med((t) => t.wall)],
   ];
