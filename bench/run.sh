@@ -56,6 +56,10 @@ node -e '
   const runs = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => {
     const t = {}; const w = l.split(/\s+/);
     for (let i = 0; i < w.length; i++) if (w[i] === "skiff-trace") t[w[i + 1]] = Number(w[i + 2]);
+    // the shim network phases (durations): "skiff-trace-net PHASE MS ..."
+    const n = w.indexOf("skiff-trace-net");
+    t.shimnet = 0;
+    if (n >= 0) for (let i = n + 1; i + 1 < w.length && w[i] !== "skiff-trace" && w[i] !== "wall"; i += 2) t.shimnet += Number(w[i + 1]);
     t.wall = Number(w[w.length - 1]) / 1000; return t;
   });
   const med = (f) => { const v = runs.map(f).sort((a, b) => a - b); return v[Math.floor(v.length / 2)]; };
@@ -65,10 +69,13 @@ node -e '
     ["module load (bundle from code cache, run path modules)", med((t) => t.loaded - t.node)],
     ["create (image, spec, container dir)", med((t) => t.created - t.loaded)],
     ["start state (state.json), exec of the shim", med((t) => t.exec - t.created)],
+    ["  of which state.json, backend load, sweep (created -> net-sweep)", med((t) => t["net-sweep"] - t.created)],
+    ["  of which prepare, hosts, resolv.conf, spec (net-sweep -> net)", med((t) => t.net - t["net-sweep"])],
     ["shim + container + sh launcher (wall - exec mark)", med((t) => t.wall - t.exec)],
+    ["  of which the shim network setup (skiff-trace-net phases, summed)", med((t) => t.shimnet)],
     ["  of which the shim alone (hyperfine above)", shim],
     ["total (wall)", med((t) => t.wall)],
   ];
-  for (const [k, v] of rows) console.log(`${k.padEnd(58)} ${v.toFixed(1).padStart(7)}`);
+  for (const [k, v] of rows) console.log(`${k.padEnd(66)} ${v.toFixed(1).padStart(7)}`);
 ' "$BENCH_TMP/trace.txt" "$BENCH_TMP/run.json"
 "$SKIFF" rm "$CID" >/dev/null

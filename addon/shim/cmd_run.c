@@ -174,6 +174,7 @@ static int step_network(struct start *st) {
   if (net_start(c->network, ns, st->child, st->net) < 0) return -1;
   st->net_started = true;
   st->net_ports = !held && st->net->nft_fd >= 0;
+  net_trace(st->net);
   if (!c->network_status) return 0;
   cleanup_free char *status = net_status(c->network, st->net, ns);
   if (!status) return failx("write %s: out of memory", c->network_status);

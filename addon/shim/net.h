@@ -197,6 +197,9 @@ int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held
 int net_start(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held *h);
 /* The status as JSON (interfaces with their MACs, ports with their host ports). */
 char *net_status(const struct net_plan *p, const struct net_held *h, int netns_fd);
+/* With SKIFF_TRACE_STARTUP=1: one "skiff-trace-net PHASE MS ..." line on stderr, where the network
+   step's time went (the same phases as the status's timingsUs). */
+void net_trace(const struct net_held *h);
 /* pasta for the namespaces of `target` (the plan's pasta part), its pid in h->pasta (cmd_netns.c too). */
 int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h);
 /* pasta `path` `args` joining the user namespace `userns_fd` and then the network namespace

@@ -497,6 +497,21 @@ int net_teardown(const struct net_plan *p) {
 
 /* ---- status ---- */
 
+static const char *const PHASES[PH_COUNT] = {"lock", "bridge", "firewall", "veth", "inside", "dns", "ports", "pasta"};
+
+void net_trace(const struct net_held *h) {
+  const char *on = getenv("SKIFF_TRACE_STARTUP");
+  if (!on || strcmp(on, "1") != 0) return;
+  char line[512];
+  size_t len = (size_t)snprintf(line, sizeof line, "skiff-trace-net");
+  for (int i = 0; i < PH_COUNT && len < sizeof line; i++)
+    if (h->us[i]) len += (size_t)snprintf(line + len, sizeof line - len, " %s %.2f", PHASES[i], (double)h->us[i] / 1000.0);
+  if (len < sizeof line - 1) {
+    line[len++] = '\n';
+    (void)!write(STDERR_FILENO, line, len);
+  }
+}
+
 char *net_status(const struct net_plan *p, const struct net_held *h, int netns_fd) {
   cleanup_json json_t *o = json_object();
   json_t *ifs = json_array(), *ports = json_array();
@@ -525,7 +540,6 @@ char *net_status(const struct net_plan *p, const struct net_held *h, int netns_f
   json_object_set_new(o, "interfaces", ifs);
   json_object_set_new(o, "ports", ports);
   if (h->pasta > 0) json_object_set_new(o, "pasta", json_integer(h->pasta));
-  static const char *const PHASES[PH_COUNT] = {"lock", "bridge", "firewall", "veth", "inside", "dns", "ports", "pasta"};
   json_t *tm = json_object();
   for (int i = 0; i < PH_COUNT; i++)
     if (h->us[i]) json_object_set_new(tm, PHASES[i], json_integer(h->us[i]));

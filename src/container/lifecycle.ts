@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { childProcess } from '../lib/lazy.js';
-import { mark } from '../lib/trace.js';
+import { mark, traceNet } from '../lib/trace.js';
 import { native, shimPath } from '../native.js';
 import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
@@ -31,7 +31,7 @@ import { resolveCapabilities } from './security.js';
 import { parseSignal } from './signals.js';
 import { containerState, currentBootId, isAbandoned, isMonitor, livePid } from './state.js';
 import { processInfo } from '../lib/proc.js';
-import { handOver, releaseNetwork, startNetwork } from './network.js';
+import { handOver, networkStatus, releaseNetwork, startNetwork } from './network.js';
 import { containerEvent } from './events.js';
 import { joinSharedNamespaces } from './namespaces.js';
 import { ensureMonitorSpec, type OciProcess, type OciSpec } from './spec.js';
@@ -74,6 +74,7 @@ export async function startAttached(rec: ContainerRecord, beforeExecve: () => vo
   await joinSharedNamespaces(rec);
   // addresses held by this pid: the shim it becomes (execve keeps the pid and its start time)
   await startNetwork(rec);
+  mark('net');
   mark('exec');
   beforeExecve();
   const shown = (['stdin', 'stdout', 'stderr'] as const).filter((k) => streams[k]);
@@ -109,7 +110,9 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
     let net: Awaited<ReturnType<typeof startNetwork>>;
     try {
       await joinSharedNamespaces(rec);
+      mark('created');
       net = await startNetwork(rec);
+      mark('net');
     } catch (e) {
       // nothing ran: the container is as created (Docker's), not running while this process (ShimPid)
       // lives, which for the Engine API's service is for ever
@@ -123,11 +126,13 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
       child.on('error', reject);
       child.on('close', (c, sig) => resolve({ code: c ?? (sig ? 125 : 0), stderr: err }));
     });
+    mark('detached');
     if (code !== 0) {
       await releaseNetwork(rec).catch(() => undefined); // the shim undid its part; the addresses are ours
       const line = stderr.trim().split('\n').pop() ?? '';
       throw new SkiffError('ERUNTIME', line.replace(/^Error: /, '') || `container failed to start (exit ${code})`, code);
     }
+    if (net.prepared) traceNet(networkStatus(rec)?.timingsUs);
     const mon = readMonitor(rec.Id); // written before the pid file, so present now
     if (mon) {
       await handOver(rec, net, mon.monitorPid);

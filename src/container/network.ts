@@ -9,6 +9,7 @@
  * Addresses are taken at start, as Docker's: a created or exited container holds none.
  */
 import { recordEvent } from '../store/events.js';
+import { mark } from '../lib/trace.js';
 import fs from 'node:fs';
 import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
@@ -231,6 +232,7 @@ export async function startNetwork(rec: ContainerRecord): Promise<StartedNetwork
   }
   const backend = await backendFor();
   await backend.sweep();
+  mark('net-sweep');
   const prepared = await backend.prepare({
     containerId: rec.Id,
     name: rec.Name,
@@ -238,6 +240,7 @@ export async function startNetwork(rec: ContainerRecord): Promise<StartedNetwork
     forwards: startForwards(rec),
     holder: holderOf(),
   });
+  mark('net-prepare');
   try {
     writeFiles(rec, { addresses: prepared.addresses.length ? prepared.addresses : ['127.0.1.1'], hostGateway: prepared.hostGateway, resolv: prepared.resolv });
     spec.skiff.network = prepared.plan;
@@ -247,6 +250,7 @@ export async function startNetwork(rec: ContainerRecord): Promise<StartedNetwork
     await backend.teardown(rec.Id).catch(() => undefined);
     throw e;
   }
+  mark('net-files');
   return { networks: prepared.leases.map((l) => l.network), prepared };
 }
 

@@ -275,7 +275,7 @@ describe('networking through the CLI', () => {
     await settled([id]);
   });
 
-  test('run --network USERNET of an image not pulled yet pulls it (rootless: before entering the namespace, so a registry on the host\'s loopback is reached)', async () => {
+  test('run --network USERNET of an image not pulled yet pulls it, and --pull always pulls again (rootless: before entering the namespace, so a registry on the host\'s loopback is reached)', async () => {
     const fresh = await tempStore();
     try {
       fresh.env.SKIFF_ADDRESS_POOLS = '10.217.0.0/16/24';
@@ -285,6 +285,11 @@ describe('networking through the CLI', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, 'pulled-and-ran\n');
       assert.match(r.stderr, new RegExp(`^Unable to find image '${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' locally\n`));
+      // --pull always asks the registry again (rootless: from outside the namespace too)
+      const again = await sk(['run', '--rm', '--pull', 'always', '--network', 'pullnet', image, 'echo', 'pulled-again']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.stdout, 'pulled-again\n');
+      assert.match(again.stderr, /Status: Image is up to date for /);
       assert.equal((await sk(['network', 'rm', 'pullnet'])).code, 0);
     } finally {
       await fresh.cleanup();

@@ -3,6 +3,9 @@ import { SkiffError } from '../../../errors.js';
 import { defineCommand } from '../../command.js';
 import { RUN_OPTIONS, toCreateOptions, warnLine } from '../run-options.js';
 
+/** Set for the CLI that runs again inside the rootless network namespace: the image was pulled before it. */
+const PULLED_OUTSIDE = '_SKIFF_NETNS_PULLED';
+
 export default defineCommand({
   group: 'container',
   name: 'run',
@@ -15,11 +18,12 @@ export default defineCommand({
   codeCache: true,
   netns: async (o, { image }) => {
     if (!(await import('../../../network/rootless-netns.js')).namesUserNetwork(o.network ?? [])) return false;
-    // a missing image is pulled from here, before the namespace: a registry on the host's loopback
-    // cannot be reached from inside it
-    if (o.pull === 'missing') {
+    // the image is pulled from here (--pull missing, always), before the namespace: a registry on the
+    // host's loopback cannot be reached from inside it; the CLI there then takes the local image
+    if (o.pull === 'missing' || o.pull === 'always') {
       const [{ ensureImage }, { pullToStderr }] = await Promise.all([import('../../../image/ensure.js'), import('../../pull.js')]);
-      await ensureImage(image, { pull: 'missing', ...(o.platform ? { platform: o.platform } : {}) }, pullToStderr);
+      await ensureImage(image, { pull: o.pull, ...(o.platform ? { platform: o.platform } : {}) }, pullToStderr);
+      process.env[PULLED_OUTSIDE] = '1';
     }
     return true;
   },
@@ -30,7 +34,11 @@ export default defineCommand({
     const [{ createContainer }, { runCreated }, { pullToStderr }, { withCidFile }] = await Promise.all([
       import('../../../container/create.js'), import('../../../container/lifecycle.js'), import('../../pull.js'), import('../../cidfile.js'),
     ]);
-    const rec = await withCidFile(o.cidfile, () => createContainer(toCreateOptions({ ...o, image }, command), pullToStderr, { warn: warnLine }));
+    // inside the rootless network namespace: the CLI outside pulled already (see netns above)
+    const pulledOutside = process.env[PULLED_OUTSIDE] === '1' && process.env._SKIFF_IN_NETNS === '1';
+    delete process.env[PULLED_OUTSIDE];
+    const pull = pulledOutside && o.pull === 'always' ? 'missing' : o.pull;
+    const rec = await withCidFile(o.cidfile, () => createContainer(toCreateOptions({ ...o, pull, image }, command), pullToStderr, { warn: warnLine }));
     // attached to neither output: the id is what the user sees (Docker's run)
     if (!o.detach && !rec.Config.AttachStdout && !rec.Config.AttachStderr) ctx.stdout.write(rec.Id + '\n');
     await runCreated(rec, o.detach, ctx.beforeExecve);
