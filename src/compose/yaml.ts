@@ -7,6 +7,7 @@
 import { LineCounter, parseAllDocuments, parse as parseYamlText, isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
 import { composeError } from './errors.js';
 import { formatPath, type Json, type JsonMap, type TreePath } from './tree.js';
+import { fastYaml } from './yaml-fast.js';
 
 export interface YamlDoc {
   value: Json;
@@ -132,6 +133,13 @@ class Walker {
 
 /** Parses every document of a compose file. Syntax errors name the file and line. */
 export function readYamlDocuments(text: string, file: string): YamlDoc[] {
+  const fast = fastYaml(text);
+  if (fast) return [{ value: fast.value, resets: [], lines: fast.lines, index: 0 }];
+  return readWithYaml(text, file);
+}
+
+/** readYamlDocuments by the `yaml` package (every file the fast path does not take). */
+export function readWithYaml(text: string, file: string): YamlDoc[] {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, merge: false, uniqueKeys: false, strict: false });
   const list = Array.isArray(docs) ? docs : [];
