@@ -34,6 +34,10 @@ services:
             command: ["sh", "-c", "cat /hook/trigger > /srv/from-exec"]
         - path: ./web/Dockerfile
           action: rebuild
+        - path: ./web/init
+          action: sync
+          target: /init
+          initial_sync: true
   db:
     image: ${image}
     command: ["sleep", "1000"]
@@ -64,6 +68,8 @@ describe('compose watch', () => {
     fs.writeFileSync(path.join(dir, 'web', 'Dockerfile'), `FROM ${image}\nRUN echo one >/version\n`);
     fs.writeFileSync(path.join(dir, 'web', '.dockerignore'), 'src/secret*\n');
     fs.writeFileSync(path.join(dir, 'web', 'src', 'old.txt'), 'old\n');
+    fs.mkdirSync(path.join(dir, 'web', 'init', 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'web', 'init', 'sub', 'pre.txt'), 'pre\n');
   });
   after(async () => {
     if (watch && watch.exitCode === null && watch.signalCode === null) watch.kill('SIGKILL');
@@ -91,6 +97,8 @@ describe('compose watch', () => {
     assert.ok(out.includes('Watch enabled\n'), `stdout:\n${out}\nstderr:\n${err}`);
     assert.ok(err.includes(' Container watchp-web-1 Started \n'), err);
     assert.equal(await catIn('/version'), 'one\n');
+    assert.equal(await catIn('/init/sub/pre.txt'), 'pre\n', 'initial_sync: copied before watching');
+    assert.equal(await catIn('/srv/old.txt'), undefined, 'no initial sync without initial_sync');
 
     // sync: a new file, a file in a new directory; the ignored ones stay out
     fs.writeFileSync(path.join(dir, 'web', 'src', 'skip.tmp'), 'no\n');
@@ -126,5 +134,30 @@ describe('compose watch', () => {
     assert.equal(await exited, 130);
     assert.ok(out.endsWith('Watch disabled\n'), out);
     assert.ok(!/^Error/m.test(err), err);
+  });
+
+  test('up --watch: the services attached and watched; Ctrl-C stops both', async () => {
+    let upOut = '';
+    const up = spawn(SKIFF_BIN, ['compose', 'up', '--watch'], { cwd: dir, env: { ...process.env, ...store.env } });
+    up.stdout.setEncoding('utf8').on('data', (d: string) => (upOut += d));
+    up.stderr.resume();
+    const exited = new Promise<number | null>((resolve) => up.on('close', (code) => resolve(code)));
+    try {
+      await until('up --watch to watch', () => upOut.includes('Watch enabled\n') || up.exitCode !== null, 120_000);
+      assert.ok(upOut.includes('Attaching to '), upOut);
+      fs.writeFileSync(path.join(dir, 'web', 'src', 'later.txt'), 'later\n');
+      await until('the file synced by up --watch', async () => (await catIn('/srv/later.txt')) === 'later\n');
+      up.kill('SIGINT');
+      assert.equal(await exited, 130);
+      assert.ok(upOut.includes('Watch disabled\n'), upOut);
+    } finally {
+      if (up.exitCode === null && up.signalCode === null) up.kill('SIGKILL');
+    }
+  });
+
+  test('up --watch refuses -d', async () => {
+    const r = await compose(['up', '-d', '--watch']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Error: --watch and -d cannot be combined$/m);
   });
 });
