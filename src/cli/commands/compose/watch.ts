@@ -1,7 +1,7 @@
 /** `compose watch`: build and start the services (unless --no-up), then apply their `develop.watch` rules as files change, until Ctrl-C. */
 import { defineCommand, type CommandContext } from '../../command.js';
 import type { Project } from '../../../compose/model.js';
-import { composeExit, loadFromContext, quietPull, reporter } from './project.js';
+import { composeExit, inProjectNetns, loadFromContext, quietPull, reporter } from './project.js';
 
 /** Watch the project's services until SIGINT/SIGTERM (or `until` settles); Docker Compose's watch lines on stdout. */
 export async function watchUntilStopped(ctx: CommandContext, project: Project, services: string[], o: { quiet: boolean; until?: Promise<unknown> }): Promise<void> {
@@ -33,8 +33,7 @@ export default defineCommand({
     quiet: { type: 'boolean', default: false, describe: 'hide build output' },
   },
   userns: true,
-  // rootless: the project's networks are user-defined networks in the rootless network namespace
-  netns: () => true,
+  netns: inProjectNetns,
   handler: (o, { service }, ctx) =>
     composeExit(async () => {
       const project = await loadFromContext(ctx);
