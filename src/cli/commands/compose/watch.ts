@@ -10,7 +10,7 @@ export async function watchUntilStopped(ctx: CommandContext, project: Project, s
   const onSignal = (): void => stop.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  void o.until?.finally(onSignal);
+  o.until?.then(onSignal, onSignal); // a failed attach ends the watch too (its error is the command's)
   try {
     await watchProject(project, {
       services, signal: stop.signal, log: (l) => ctx.stdout.write(`${l}\n`), stdout: ctx.stdout, stderr: ctx.stderr, pullFn: quietPull,
