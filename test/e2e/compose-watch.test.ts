@@ -124,11 +124,14 @@ describe('compose watch', () => {
 
     // rebuild: a new image, the container recreated from it
     const before = (await skiff(['inspect', '-f', '{{.Id}}', 'watchp-web-1'], { store })).stdout;
+    const oldImage = (await skiff(['inspect', '-f', '{{.Image}}', 'watchp-web-1'], { store })).stdout.trim();
     fs.writeFileSync(path.join(dir, 'web', 'Dockerfile'), `FROM ${image}\nRUN echo two >/version\n`);
     await until('the rebuilt service', async () => (await catIn('/version')) === 'two\n', 120_000);
     assert.notEqual((await skiff(['inspect', '-f', '{{.Id}}', 'watchp-web-1'], { store })).stdout, before);
     assert.ok(out.includes('Rebuilding service(s) ["web"] after changes were detected...\n'), out);
     assert.ok(out.includes('service(s) ["web"] successfully built\n'), out);
+    // --prune (the default): the image the rebuild replaced is gone
+    await until('the replaced image removed', async () => (await skiff(['image', 'inspect', oldImage], { store })).code !== 0);
 
     watch.kill('SIGTERM');
     assert.equal(await exited, 130);

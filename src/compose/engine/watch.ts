@@ -20,6 +20,8 @@ const QUIET_MS = 500;
 
 export interface WatchOptions extends Pick<ImageOptions, 'pullFn' | 'buildLog'> {
   services: string[];
+  /** --prune: a rebuilt service's previous image is removed when it is left without a tag or a container. */
+  prune: boolean;
   /** Ends watching (Ctrl-C). */
   signal: AbortSignal;
   /** Docker Compose's watch messages, one line each. */
@@ -174,6 +176,19 @@ async function syncInto(id: string, mappings: Map<string, string>, o: WatchOptio
   }
 }
 
+/** Docker Compose's --prune: the images a rebuild replaced, removed if nothing names or uses them any more. */
+async function pruneDangling(ids: string[]): Promise<void> {
+  const { inspectImage, removeImage } = await import('../../image/manage.js');
+  for (const id of ids) {
+    try {
+      const tags = (await inspectImage(id)).RepoTags;
+      if (Array.isArray(tags) && tags.length === 0) await removeImage(id, false); // refused while a container uses it
+    } catch {
+      // gone already, or in use: kept
+    }
+  }
+}
+
 /** What one batch of changed paths asks for. */
 interface Batch {
   rebuild: Set<string>;
@@ -211,6 +226,10 @@ async function handle(project: Project, b: Batch, o: WatchOptions, r: Reporter):
     const services = [...b.rebuild].sort();
     o.log(`Rebuilding service(s) ${quoteList(services)} after changes were detected...`);
     const engine = await import('./engine.js');
+    const { serviceImage } = await import('./convert.js');
+    const { findImage } = await import('../../image/local.js');
+    const before = new Map<string, string | undefined>();
+    for (const n of services) before.set(n, (await findImage(serviceImage(project, project.services[n]!)))?.id);
     try {
       for (const n of services) await engine.buildService(project, project.services[n]!, o, r);
     } catch (e) {
@@ -224,6 +243,7 @@ async function handle(project: Project, b: Batch, o: WatchOptions, r: Reporter):
       o.log(`Failed to recreate services after update. Error: ${(e as Error).message}`);
       throw e;
     }
+    if (o.prune) await pruneDangling([...before.values()].filter((id): id is string => id !== undefined));
   }
   for (const [service, mappings] of b.sync) {
     o.log(`Syncing service ${JSON.stringify(service)} after ${mappings.size} changes were detected`);

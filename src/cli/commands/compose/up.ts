@@ -59,7 +59,7 @@ export default defineCommand({
       });
       if (o.watch) {
         const { watchUntilStopped } = await import('./watch.js');
-        await watchUntilStopped(ctx, project, service, { quiet: false, until: attached });
+        await watchUntilStopped(ctx, project, service, { quiet: false, prune: true, until: attached });
       }
       return attached;
     }),

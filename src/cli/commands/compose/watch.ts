@@ -4,7 +4,7 @@ import type { Project } from '../../../compose/model.js';
 import { composeExit, inProjectNetns, loadFromContext, quietPull, reporter } from './project.js';
 
 /** Watch the project's services until SIGINT/SIGTERM (or `until` settles); Docker Compose's watch lines on stdout. */
-export async function watchUntilStopped(ctx: CommandContext, project: Project, services: string[], o: { quiet: boolean; until?: Promise<unknown> }): Promise<void> {
+export async function watchUntilStopped(ctx: CommandContext, project: Project, services: string[], o: { quiet: boolean; prune: boolean; until?: Promise<unknown> }): Promise<void> {
   const { watchProject } = await import('../../../compose/engine/watch.js');
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
@@ -13,7 +13,7 @@ export async function watchUntilStopped(ctx: CommandContext, project: Project, s
   o.until?.then(onSignal, onSignal); // a failed attach ends the watch too (its error is the command's)
   try {
     await watchProject(project, {
-      services, signal: stop.signal, log: (l) => ctx.stdout.write(`${l}\n`), stdout: ctx.stdout, stderr: ctx.stderr, pullFn: quietPull,
+      services, prune: o.prune, signal: stop.signal, log: (l) => ctx.stdout.write(`${l}\n`), stdout: ctx.stdout, stderr: ctx.stderr, pullFn: quietPull,
       ...(o.quiet ? {} : { buildLog: (l: string) => ctx.stderr.write(`${l}\n`) }),
     }, reporter(ctx));
   } finally {
@@ -30,6 +30,7 @@ export default defineCommand({
   positionals: [{ name: 'service', variadic: true }],
   options: {
     'no-up': { type: 'boolean', default: false, describe: 'Do not build & start services before watching' },
+    prune: { type: 'boolean', default: true, describe: 'Prune dangling images on rebuild' },
     quiet: { type: 'boolean', default: false, describe: 'hide build output' },
   },
   userns: true,
@@ -45,7 +46,7 @@ export default defineCommand({
         const { up } = await import('../../../compose/engine/engine.js');
         await up(project, { services: service, pullFn: quietPull, ...(o.quiet ? {} : { buildLog: (l: string) => ctx.stderr.write(`${l}\n`) }) }, reporter(ctx));
       }
-      await watchUntilStopped(ctx, project, service, { quiet: o.quiet });
+      await watchUntilStopped(ctx, project, service, { quiet: o.quiet, prune: o.prune });
       return { exitCode: 130 };
     }),
 });
