@@ -65,3 +65,39 @@ test('what the fast path leaves to the yaml package', () => {
   ];
   for (const c of declined) assert.equal(fastYaml(c), undefined, JSON.stringify(c));
 });
+
+test('generated documents: wherever the fast path answers, the yaml package agrees', () => {
+  // block maps and sequences at random indents, with keys and scalars near the subset's edges
+  const scalars = ['plain', '80', '"s"', 'true', '1.5', 'yes', 'on', '0x1F', '1_000', '1:2', 'a #b', 'a#b', "'q''s'", '-x', ':x', 'x:', '~', '.5', '1.', '+1',
+    '-.inf', '0o7', '07', '09', '1e5', '1E+5', 'a: b', '[a, b]', '[ "x" , y ]', '[a,]', '[]', '{}', '@x', '!x', '&a x', '*a', '|', '"a\\nb"', 'é', 'NULL',
+    'tRue', 'a  # c', '"x" # c', "'x'#c", '"x"y', 'http://a/b', '0', '-0', '1.5e-3', '<<', '"a: b"', 'a b c', '- x', '1.2.3', '2001-01-01', '-1'];
+  const keys = ['a', 'b', 'web', 'x-y', 'com.example.k', '"q k"', "'s k'", '80', 'true', 'null', '<<', '__proto__', 'a b', 'a:b', '-a', 'k #1', '[k]', 'é', 'yes'];
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const pick = (a: string[]): string => (rnd(4) ? a[rnd(6)]! : a[rnd(a.length)]!);
+  const gen = (depth: number, indent: number): string[] => {
+    const pad = ' '.repeat(indent);
+    const out: string[] = [];
+    const seq = depth <= 2 && rnd(3) === 2;
+    for (let i = 0, n = 1 + rnd(3); i < n; i++) {
+      if (rnd(10) === 0) out.push(`${pad}# comment`);
+      if (seq) {
+        if (depth < 3 && rnd(4) === 0) {
+          const sub = gen(depth + 1, indent + 2);
+          sub[0] = `${pad}- ${sub[0]!.trimStart()}`;
+          out.push(...sub);
+        } else out.push(`${pad}- ${pick(scalars)}`);
+      } else if (depth < 3 && rnd(4) === 0) {
+        out.push(`${pad}${pick(keys)}:${rnd(5) === 0 ? ' # c' : ''}`, ...gen(depth + 1, rnd(6) === 0 ? indent : indent + 1 + rnd(3)));
+      } else out.push(`${pad}${pick(keys)}: ${pick(scalars)}${rnd(8) === 0 ? ' # t' : ''}`);
+    }
+    if (rnd(15) === 0) out.push(' '.repeat(indent + 1) + pick(scalars));
+    return out;
+  };
+  let taken = 0;
+  for (let t = 0; t < 20_000; t++) if (agree(`${gen(0, 0).join('\n')}\n`, `generated #${t}`)) taken++;
+  assert.ok(taken > 2000, `the fast path took ${taken} documents`);
+});
