@@ -5,7 +5,7 @@
  */
 import { SkiffError } from '../errors.js';
 import type { ItemReport } from './command.js';
-import { findContainer, type ContainerRecord } from '../store/containers.js';
+import type { ContainerRecord } from '../store/containers.js';
 
 /** One report per item, each made when the printer asks for it (so output appears as the work goes). */
 export async function* eachItem(items: readonly string[], fn: (item: string) => Promise<string>): AsyncGenerator<ItemReport> {
@@ -21,6 +21,8 @@ export async function* eachItem(items: readonly string[], fn: (item: string) => 
 /** `eachItem` over containers named on the command line: `act` gets each one's record; a success prints the name as given. */
 export function eachContainer(refs: readonly string[], act: (rec: ContainerRecord) => Promise<unknown>): AsyncGenerator<ItemReport> {
   return eachItem(refs, async (ref) => {
+    // the store's modules are loaded when a verb runs, not by every command that imports this one
+    const { findContainer } = await import('../store/containers.js');
     await act(findContainer(ref));
     return ref;
   });

@@ -43,6 +43,7 @@ import composeUnpause from './commands/compose/unpause.js';
 import composeUp from './commands/compose/up.js';
 import composeVersion from './commands/compose/version.js';
 import composeWait from './commands/compose/wait.js';
+import composeWatch from './commands/compose/watch.js';
 import containerAttach from './commands/container/attach.js';
 import containerCommit from './commands/container/commit.js';
 import containerCp from './commands/container/cp.js';
@@ -143,6 +144,7 @@ export const REGISTERED: readonly Command[] = [
   composeUp,
   composeVersion,
   composeWait,
+  composeWatch,
   containerAttach,
   containerCommit,
   containerCp,

@@ -67,6 +67,13 @@ function canonicalService(name: string, s: Json): Json {
       return v;
     });
   }
+  if (isMap(s.develop) && Array.isArray(s.develop.watch)) {
+    for (const w of s.develop.watch) {
+      if (!isMap(w)) continue;
+      if (w.ignore !== undefined) w.ignore = asList(w.ignore);
+      if (w.include !== undefined) w.include = asList(w.include);
+    }
+  }
   if (s.dns !== undefined) s.dns = asList(s.dns);
   if (s.tmpfs !== undefined) s.tmpfs = asList(s.tmpfs);
   for (const k of ['secrets', 'configs'] as const) {

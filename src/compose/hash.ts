@@ -3,7 +3,7 @@
  * whose hash changed. As Docker Compose's ServiceHash, it covers the service's whole normalised config
  * (image, command, environment after env_file resolution, ports, volumes, networks, labels, limits,
  * healthcheck, ...) except what does not change a container: `build`, `pull_policy`, `scale`,
- * `deploy.replicas`, `depends_on` and `profiles`. Keys are sorted, so the order in the file does not
+ * `deploy.replicas`, `depends_on`, `profiles` and `develop` (watch rules). Keys are sorted, so the order in the file does not
  * matter. The contents of bind-mounted files, secrets and configs are not covered (as Docker).
  */
 import { crypto } from '../lib/lazy.js';
@@ -23,7 +23,7 @@ function stable(v: Json): string {
 
 export function serviceConfigHash(service: Pick<Service, 'config'>): string {
   const c: JsonMap = { ...service.config };
-  for (const k of ['build', 'pull_policy', 'scale', 'depends_on', 'profiles']) delete c[k];
+  for (const k of ['build', 'pull_policy', 'scale', 'depends_on', 'profiles', 'develop']) delete c[k];
   if (isMap(c.deploy)) {
     const d: JsonMap = { ...c.deploy };
     delete d.replicas;

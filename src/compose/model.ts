@@ -77,6 +77,21 @@ export interface Build {
   platforms: string[];
 }
 
+/** One `develop.watch` rule (compose watch). */
+export interface WatchRule {
+  /** Absolute host path (a directory, watched recursively, or a file). */
+  path: string;
+  action: 'rebuild' | 'sync' | 'restart' | 'sync+restart' | 'sync+exec';
+  /** Container path the files of `path` go to (sync actions). */
+  target?: string;
+  /** .dockerignore-style patterns relative to `path`. */
+  ignore: string[];
+  include: string[];
+  /** sync+exec: the command run in each container after a sync. */
+  exec?: { command: string[]; user?: string; privileged: boolean; workingDir?: string; environment: string[] };
+  initialSync: boolean;
+}
+
 export interface FileMount {
   /** Key in the project's secrets/configs. */
   source: string;
@@ -153,6 +168,8 @@ export interface Service {
   pullPolicy?: string;
   platform?: string;
   logging?: { driver?: string; options: Record<string, string> };
+  /** develop.watch rules (`compose watch`). */
+  watch: WatchRule[];
   /** Keys this service uses that skiff does not implement (also reported as warnings). */
   unsupported: string[];
   /** The canonical compose form (Docker's names): what `config` prints and the config hash covers. */

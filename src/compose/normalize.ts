@@ -9,7 +9,7 @@ import path from 'node:path';
 import { readEnvFile, type EnvMap } from './dotenv.js';
 import { composeError, Warnings } from './errors.js';
 import { unsupportedKeys } from './keys.js';
-import type { Build, Dependency, DependencyCondition, FileMount, FileObject, Healthcheck, Network, Port, Project, Service, ServiceNetwork, ServiceVolume, Ulimit, Volume, VolumeType } from './model.js';
+import type { Build, Dependency, DependencyCondition, FileMount, FileObject, Healthcheck, Network, Port, Project, Service, ServiceNetwork, ServiceVolume, Ulimit, Volume, VolumeType, WatchRule } from './model.js';
 import { splitShellWords } from './shellwords.js';
 import { hasOwn, isMap, setOwn, type Json, type JsonMap } from './tree.js';
 import { bytesOf, durationMs, numberOf } from './units.js';
@@ -461,6 +461,7 @@ function toService(name: string, s: JsonMap, o: NormalizeOptions): Service {
     secrets: mounts('secrets'),
     configs: mounts('configs'),
     profiles: strings(s.profiles),
+    watch: isMap(s.develop) && Array.isArray(s.develop.watch) ? s.develop.watch.filter(isMap).map(toWatchRule) : [],
     unsupported,
     config: s,
   };
@@ -484,6 +485,19 @@ function toService(name: string, s: JsonMap, o: NormalizeOptions): Service {
     if (l.driver != null) svc.logging.driver = String(l.driver);
   }
   return svc;
+}
+
+function toWatchRule(w: JsonMap): WatchRule {
+  const rule: WatchRule = { path: String(w.path), action: String(w.action) as WatchRule['action'], ignore: strings(w.ignore), include: strings(w.include), initialSync: w.initial_sync === true };
+  if (w.target != null) rule.target = String(w.target);
+  if (isMap(w.exec)) {
+    const x = w.exec;
+    const env = isMap(x.environment) ? Object.entries(x.environment).map(([k, v]) => (v === null ? k : `${k}=${String(v)}`)) : strings(x.environment);
+    rule.exec = { command: Array.isArray(x.command) ? x.command.map(String) : typeof x.command === 'string' ? splitShellWords(x.command) : [], privileged: x.privileged === true, environment: env };
+    if (x.user != null) rule.exec.user = String(x.user);
+    if (x.working_dir != null) rule.exec.workingDir = String(x.working_dir);
+  }
+  return rule;
 }
 
 function toBuild(b: JsonMap): Build {

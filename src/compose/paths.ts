@@ -2,7 +2,7 @@
  * Relative paths of a model made absolute against a base directory (the project directory, or the
  * directory of an included or extended file), `~` expanded (compose-go's paths.ResolveRelativePaths):
  * build contexts (not URLs), additional contexts, env_file and label_file paths, extends.file, bind
- * mount sources, file-backed secrets and configs, local-driver bind volume devices.
+ * mount sources, develop.watch paths, file-backed secrets and configs, local-driver bind volume devices.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +45,9 @@ export function resolveRelativePaths(model: JsonMap, base: string): JsonMap {
       if (Array.isArray(s.env_file)) for (const e of s.env_file) if (isMap(e) && typeof e.path === 'string') e.path = absPath(base, e.path);
       if (Array.isArray(s.label_file)) s.label_file = s.label_file.map((f: Json) => (typeof f === 'string' ? absPath(base, f) : f));
       if (isMap(s.extends) && typeof s.extends.file === 'string') s.extends.file = absPath(base, s.extends.file);
+      if (isMap(s.develop) && Array.isArray(s.develop.watch)) {
+        for (const w of s.develop.watch) if (isMap(w) && typeof w.path === 'string') w.path = absPath(base, w.path);
+      }
       if (Array.isArray(s.volumes)) {
         for (const v of s.volumes) if (isMap(v) && v.type === 'bind' && typeof v.source === 'string') v.source = absPath(base, v.source);
       }

@@ -33,6 +33,7 @@ const ORDER: Record<string, string[]> = {
   volumeres: ['name', 'driver', 'driver_opts', 'external', 'labels'],
   fileobj: ['name', 'file', 'environment', 'content', 'external', 'labels', 'driver', 'driver_opts', 'template_driver'],
   ulimit: ['soft', 'hard'],
+  trigger: ['path', 'action', 'target', 'exec', 'include', 'ignore', 'initial_sync'],
 };
 
 /** Which ORDER applies to the children of a key (by the parent's kind). */
@@ -49,7 +50,9 @@ function childKind(kind: string, key: string): string | undefined {
     case 'fileobjs':
       return 'fileobj';
     case 'service':
-      return { ports: 'port', volumes: 'volume', healthcheck: 'healthcheck', deploy: 'deploy', depends_on: 'dependencies', networks: 'servicenetworks', build: 'build', ulimits: 'ulimits' }[key];
+      return { ports: 'port', volumes: 'volume', healthcheck: 'healthcheck', deploy: 'deploy', depends_on: 'dependencies', networks: 'servicenetworks', build: 'build', ulimits: 'ulimits', develop: 'develop' }[key];
+    case 'develop':
+      return key === 'watch' ? 'trigger' : undefined;
     case 'volume':
       return key === 'bind' ? 'bind' : undefined;
     case 'deploy':

@@ -4,9 +4,12 @@
  * what the file overrides) or `!override` (replaces instead of merging). `<<` merge keys and aliases
  * are expanded; duplicate keys are errors; a cap on visited nodes stops alias bombs (compose-go's).
  */
-import { LineCounter, parseAllDocuments, parse as parseYamlText, isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlLib from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
 import { composeError } from './errors.js';
 import { formatPath, type Json, type JsonMap, type TreePath } from './tree.js';
+import { fastYaml } from './yaml-fast.js';
 
 export interface YamlDoc {
   value: Json;
@@ -19,6 +22,16 @@ export interface YamlDoc {
 }
 
 const MAX_NODE_VISITS = 100_000;
+
+/**
+ * The yaml package, loaded on first use (~5-10 ms of start-up that plain files, read by yaml-fast.ts,
+ * do not need): the bundle's own require (esbuild bundles the package), or, run from tsc's ESM output
+ * (the unit tests), node's.
+ */
+let yamlLib: typeof YamlLib | undefined;
+function Y(): typeof YamlLib {
+  return (yamlLib ??= (typeof require === 'function' ? require('yaml') : createRequire(import.meta.url)('yaml')) as typeof YamlLib);
+}
 
 /** Keys a compose file must not use as object keys in our plain-object model. */
 const FORBIDDEN_KEYS = new Set(['__proto__']);
@@ -48,7 +61,7 @@ class Walker {
   walk(node: unknown, path: TreePath, record: boolean): Json | undefined {
     if (++this.visits > MAX_NODE_VISITS) this.fail(`compose file exceeds maximum node visit limit (${MAX_NODE_VISITS})`);
     if (node === null || node === undefined) return null;
-    if (isAlias(node)) {
+    if (Y().isAlias(node)) {
       const target = node.resolve(this.doc);
       if (!target) this.fail(`unknown alias ${node.source}`, node);
       if (this.expanding.has(target)) this.fail(`alias *${node.source} refers to a node that contains it`, node);
@@ -65,9 +78,9 @@ class Walker {
       return undefined;
     }
     if (tag === '!override') this.resets.push(path);
-    if (isScalar(node)) {
+    if (Y().isScalar(node)) {
       let v = node.value;
-      if (tag === '!override' && typeof v === 'string' && node.type === 'PLAIN') v = parseYamlText(v) as unknown;
+      if (tag === '!override' && typeof v === 'string' && node.type === 'PLAIN') v = Y().parse(v) as unknown;
       if (v === undefined || v === null) return null;
       if (typeof v === 'string' || typeof v === 'boolean') return v;
       // YAML 1.1 octal (`mode: 0440`), as go-yaml reads it
@@ -76,7 +89,7 @@ class Walker {
       if (typeof v === 'bigint') return Number(v);
       return String(v);
     }
-    if (isSeq(node)) {
+    if (Y().isSeq(node)) {
       const out: Json[] = [];
       for (const item of node.items) {
         const p = [...path, out.length];
@@ -86,13 +99,13 @@ class Walker {
       }
       return out;
     }
-    if (isMap(node)) {
+    if (Y().isMap(node)) {
       const out: JsonMap = {};
       const merges: unknown[] = [];
       for (const pair of node.items) {
         const k = pair.key;
-        const key = isScalar(k) ? k.value : k;
-        if (key === '<<' && isScalar(k) && k.type === 'PLAIN') {
+        const key = Y().isScalar(k) ? k.value : k;
+        if (key === '<<' && Y().isScalar(k) && k.type === 'PLAIN') {
           merges.push(pair.value);
           continue;
         }
@@ -113,9 +126,9 @@ class Walker {
 
   /** `<<: *base` or `<<: [*a, *b]`: keys not already set are taken from the merged maps, earlier first. */
   private merge(out: JsonMap, src: unknown, path: TreePath): void {
-    const target = isAlias(src) ? src.resolve(this.doc) : src;
+    const target = Y().isAlias(src) ? src.resolve(this.doc) : src;
     if (this.expanding.has(target)) this.fail('merge key << refers to a node that contains it', src as Node);
-    if (isSeq(target)) {
+    if (Y().isSeq(target)) {
       for (const item of target.items) this.merge(out, item, path);
       return;
     }
@@ -132,8 +145,16 @@ class Walker {
 
 /** Parses every document of a compose file. Syntax errors name the file and line. */
 export function readYamlDocuments(text: string, file: string): YamlDoc[] {
-  const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, merge: false, uniqueKeys: false, strict: false });
+  const fast = fastYaml(text);
+  if (fast) return [{ value: fast.value, resets: [], lines: fast.lines, index: 0 }];
+  return readWithYaml(text, file);
+}
+
+/** readYamlDocuments by the `yaml` package (every file the fast path does not take). */
+export function readWithYaml(text: string, file: string): YamlDoc[] {
+  const lib = Y();
+  const lc = new lib.LineCounter();
+  const docs = lib.parseAllDocuments(text, { lineCounter: lc, merge: false, uniqueKeys: false, strict: false });
   const list = Array.isArray(docs) ? docs : [];
   const out: YamlDoc[] = [];
   for (const [index, doc] of list.entries()) {

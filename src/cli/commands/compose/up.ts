@@ -24,6 +24,7 @@ export default defineCommand({
     'no-log-prefix': { type: 'boolean', default: false, describe: "Don't print prefix in logs" },
     'no-color': { type: 'boolean', default: false, describe: 'Produce monochrome output' },
     timestamps: { type: 'boolean', default: false, describe: 'Show timestamps' },
+    watch: { type: 'boolean', alias: 'w', default: false, describe: 'Watch source code and rebuild/refresh containers when files are updated.' },
   },
   userns: true,
   netns: inProjectNetns,
@@ -33,7 +34,12 @@ export default defineCommand({
       const converge = convergeOptions(o);
       const detach = o.detach || o.wait;
       if (detach && (o['abort-on-container-exit'] || o['exit-code-from'])) throw new SkiffError('EINVAL', `--abort-on-container-exit and -d${o.wait ? ' (--wait)' : ''} cannot be combined`, 1);
+      if (detach && o.watch) throw new SkiffError('EINVAL', `--watch and -d${o.wait ? ' (--wait)' : ''} cannot be combined`, 1);
       const project = await loadFromContext(ctx);
+      if (o.watch) {
+        const { activeRules } = await import('../../../compose/engine/watch-rules.js');
+        activeRules(project, service);
+      }
       const engine = await import('../../../compose/engine/engine.js');
       const r = reporter(ctx);
       const res = await engine.up(
@@ -47,9 +53,14 @@ export default defineCommand({
       );
       if (detach || o['no-start']) return;
       const { attachProject } = await import('./up-attach.js');
-      return attachProject(ctx, project, res.containers.map((c) => c.id), {
+      const attached = attachProject(ctx, project, res.containers.map((c) => c.id), {
         prefix: !o['no-log-prefix'], timestamps: o.timestamps, abortOnExit: o['abort-on-container-exit'] || o['exit-code-from'] !== undefined,
         ...(o['exit-code-from'] !== undefined ? { exitCodeFrom: o['exit-code-from'] } : {}), ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
       });
+      if (o.watch) {
+        const { watchUntilStopped } = await import('./watch.js');
+        await watchUntilStopped(ctx, project, service, { quiet: false, prune: true, until: attached });
+      }
+      return attached;
     }),
 });
