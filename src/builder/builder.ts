@@ -42,7 +42,7 @@ import { runStep } from './run.js';
 import { agentProxy, loadSecrets, loadSshAgents } from './secrets.js';
 import { checkOutputs, parseOutputs, writeArchiveOutput, writeFilesystemOutput, type Output } from './outputs.js';
 import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
-import { CacheSources, exportCache, fetchLayer, parseCacheSpec, type CacheSpec, type StepRecord } from './remote-cache.js';
+import { CacheSources, exportCache, parseCacheSpec, type CacheSpec, type StepRecord } from './remote-cache.js';
 import { contextName, parseBuildContexts } from './named-contexts.js';
 import { IgnoreMatcher, readIgnorePatterns } from './dockerignore.js';
 import { ImageCache, type ImageCacheHit } from './image-cache.js';
@@ -192,6 +192,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   sweepStepCgroups(pidAlive); // and their RUN steps' cgroups
   const opened = new Map<string, OpenNamed>();
   const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
+  let remote: CacheSources | undefined;
   try {
     for (const [k, v] of named) {
       if (v.kind === 'image') opened.set(k, v);
@@ -217,13 +218,16 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       if (local && imageComplete(local)) images.push(local.id);
       else caches.push(c);
     }
-    const remote = caches.length ? await CacheSources.load(caches, o.log) : undefined;
+    const b = new Builder(o, df, ctx, secrets, agents, cacheTo, opened);
+    b.startBases(); // their pulls overlap reading the caches
+    remote = caches.length ? await CacheSources.load(caches, o.log) : undefined; // starts fetching the caches' layers
     images.push(...(remote?.images ?? []));
-    const imageCache = images.length ? await openImageCache(images, o) : undefined;
-    const b = new Builder(o, df, ctx, secrets, agents, remote, cacheTo, opened, imageCache);
+    b.useCaches(remote, images.length ? await openImageCache(images, o) : undefined);
     const r = await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
+    await remote?.close(); // layers fetched for steps the build did not take go before the outputs are written
     return await deliver(o, outputs, [...pushed], r);
   } finally {
+    await remote?.close();
     for (const v of opened.values()) if (v.kind === 'dir') await v.ctx.dispose();
     await ctx.dispose();
   }
@@ -250,9 +254,8 @@ class Builder {
   constructor(
     private readonly o: BuildOptions, private readonly df: Dockerfile, private readonly ctx: BuildContext,
     private readonly secrets: Map<string, Buffer>, private readonly agents: Map<string, string>,
-    private readonly remote?: CacheSources, private readonly cacheTo: CacheSpec[] = [],
+    private readonly cacheTo: CacheSpec[] = [],
     private readonly named = new Map<string, OpenNamed>(),
-    private readonly imageCache?: ImageCache,
   ) {
     this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
     this.extraHosts = (o.addHosts ?? []).map(parseAddHost);
@@ -275,6 +278,42 @@ class Builder {
       }
     }
     this.total = df.stages.reduce((n, s) => n + 1 + s.commands.length, 0);
+  }
+
+  /** --cache-from's caches (remote-cache.ts) and classic cache images (image-cache.ts), once read. */
+  private remote?: CacheSources;
+  private imageCache?: ImageCache;
+
+  useCaches(remote: CacheSources | undefined, imageCache: ImageCache | undefined): void {
+    this.remote = remote;
+    this.imageCache = imageCache;
+  }
+
+  /**
+   * Start getting the images the target's stages are based on (pulls, when missing), so that they
+   * overlap what the build does before its stages start (reading --cache-from's caches). Their errors
+   * surface where the stage awaits its base, as before; a stage with --platform is left to its turn.
+   */
+  startBases(): void {
+    try {
+      for (const i of this.needed(this.target())) {
+        const s = this.df.stages[i]!;
+        if (s.platform || (s.name && this.namedContext(s.name))) continue;
+        const name = this.expandMeta(s.baseName);
+        const j = this.stageIndex(name);
+        if ((j !== undefined && j < i) || this.namedContext(name) || name.toLowerCase() === 'scratch') continue;
+        this.image(name).catch(() => undefined);
+      }
+    } catch {
+      // a bad --target or base name: run() reports it where it did
+    }
+  }
+
+  private target(): number {
+    if (this.o.target === undefined) return this.df.stages.length - 1;
+    const t = this.stageIndex(this.o.target);
+    if (t === undefined) throw new SkiffError('EINVAL', `failed to reach build target ${this.o.target} in Dockerfile`);
+    return t;
   }
 
   private stageIndex(name: string): number | undefined {
@@ -314,12 +353,7 @@ class Builder {
   }
 
   async run(): Promise<BuildResult> {
-    let target = this.df.stages.length - 1;
-    if (this.o.target !== undefined) {
-      const t = this.stageIndex(this.o.target);
-      if (t === undefined) throw new SkiffError('EINVAL', `failed to reach build target ${this.o.target} in Dockerfile`);
-      target = t;
-    }
+    const target = this.target();
     try {
       const order = this.needed(target);
       for (const i of order) this.stage(i).catch(() => undefined); // start them all; errors surface below
@@ -569,7 +603,7 @@ class Builder {
     const entry: CacheEntry = { created: r.created };
     if (r.layer) {
       const parent = state.layers.at(-1)?.chainId ?? null;
-      const layer = await fetchLayer(r, chainIdOf(parent, r.layer.diffId), parent, this.o.log);
+      const layer = await this.remote!.fetchLayer(r, chainIdOf(parent, r.layer.diffId), parent, this.o.log);
       if (!layer) return undefined;
       entry.layer = layer;
     }

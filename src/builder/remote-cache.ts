@@ -11,6 +11,13 @@
  * `type=registry,ref=REF` puts that manifest at REF; `type=local,dest=DIR` writes an OCI image layout
  * (index.json naming the manifest, blobs/sha256/...), as BuildKit's local cache.
  *
+ * A build on an empty store would fetch a stage's cached layers one after another (a step's layer
+ * sits on its parent's, and the solver reaches them in turn); so every layer a cache records for a
+ * step the local cache lacks is fetched as soon as the cache's config is read (`Prefetch`: at most
+ * pull's 6 at once, blob and diffID verified, each extracted into its own staging dir, since its chain
+ * id is known only when a step takes it). A step takes its layer from there (`fetchLayer`: the blob
+ * renamed into blobs/, the diff adopted as the layer); what no step took is removed when the build ends.
+ *
  * What a cache says is untrusted: a manifest or config that does not parse, a record that names a
  * layer the manifest lacks, a blob whose digest or diffID differs, are ignored with a warning, and
  * the step runs; so does a cache that cannot be reached.
@@ -24,9 +31,9 @@ import { SILENT } from '../image/progress.js';
 import { MANIFEST_ACCEPT, MAX_JSON_DOCUMENT, MT, type Descriptor } from '../oci/media.js';
 import { isDigest, sha256Digest, verifyBuffer } from '../oci/digest.js';
 import { parseReference } from '../oci/reference.js';
-import { blobPath } from '../store/layout.js';
-import { writeFileAtomic } from '../store/atomic.js';
-import { layerMeta } from '../store/layers.js';
+import { blobPath, buildCacheFile } from '../store/layout.js';
+import { discardStaging, makeStagingDir, writeFileAtomic } from '../store/atomic.js';
+import { adoptLayer, hasLayer, layerMeta } from '../store/layers.js';
 
 export const CACHE_CONFIG_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
 const UNCOMPRESSED = 'containerd.io/uncompressed';
@@ -104,6 +111,7 @@ interface CacheConfig {
 /** The caches of `--cache-from`, loaded when the build starts. */
 export class CacheSources {
   private readonly steps = new Map<string, RemoteStep>();
+  private readonly prefetch = new Prefetch();
   /** Bare `--cache-from REF`s that name an image, not a cache: classic image caches (pulled by the caller). */
   readonly images: string[] = [];
 
@@ -157,27 +165,133 @@ export class CacheSources {
       if (typeof res.createdAt !== 'string' || Number.isNaN(Date.parse(res.createdAt))) throw new SkiffError('EINVAL', `cache record ${r.digest} has no valid createdAt`);
       steps.push([r.digest, { created: res.createdAt, ...(res.layer >= 0 ? { layer: layers[res.layer]! } : {}), source }]);
     }
-    for (const [k, v] of steps) if (!this.steps.has(k)) this.steps.set(k, v);
+    for (const [k, v] of steps) {
+      if (this.steps.has(k)) continue;
+      this.steps.set(k, v);
+      // a step the local cache has needs no layer from here
+      if (v.layer && !fs.existsSync(buildCacheFile(k))) this.prefetch.add(source, v.layer);
+    }
+  }
+
+  /**
+   * Bring a cached step's layer into the store on top of `parent` (digest, size and diffID verified):
+   * its prefetch when there is one, else a download. Undefined, with a warning, when it cannot be
+   * had: the step then runs. The caller holds the store's gc lock shared (`whileAddingLayers`).
+   */
+  async fetchLayer(
+    step: RemoteStep, chainId: string, parent: string | null, warn: (line: string) => void,
+  ): Promise<{ chainId: string; diffId: string; size: number; blobDigest: string; blobSize: number } | undefined> {
+    const l = step.layer!;
+    const pre = hasLayer(chainId) ? undefined : this.prefetch.take(l.desc.digest);
+    let dir: string | undefined;
+    try {
+      if (pre) {
+        const got = await pre;
+        dir = got.dir;
+        // the blob first, as a pull: a layer whose entry names a blob has it
+        fs.renameSync(path.join(dir, 'blob'), blobPath(l.desc.digest));
+        await adoptLayer({ chainId, diffId: l.diffId, parent, size: got.size }, path.join(dir, 'diff'));
+      } else {
+        const { pullLayer } = await import('../image/pull.js');
+        // a blob another step's prefetch brought (the same layer on another parent) is read from the store
+        const open = async (d: string): Promise<{ stream: Readable }> => (fs.existsSync(blobPath(d)) ? { stream: fs.createReadStream(blobPath(d)) } : step.source.blob(d));
+        await pullLayer(open, l.desc, l.diffId, chainId, parent, SILENT);
+      }
+    } catch (e) {
+      warn(`[Warning] cache ${step.source.name}: layer ${l.desc.digest} not used: ${e instanceof SkiffError ? e.message : describeError(e)}`);
+      return undefined;
+    } finally {
+      if (dir) await discardStaging(dir);
+    }
+    const size = (await layerMeta(chainId))?.size ?? 0;
+    return { chainId, diffId: l.diffId, size, blobDigest: l.desc.digest, blobSize: l.desc.size };
+  }
+
+  /** The build is over: prefetches no step took are stopped and their staging removed. */
+  close(): Promise<void> {
+    return this.prefetch.close();
   }
 }
 
+/** A layer fetched ahead of its step: `dir` holds `blob` (verified) and `diff` (extracted, diffID verified). */
+interface Prefetched {
+  dir: string;
+  size: number;
+}
+
 /**
- * Bring a cached step's layer into the store on top of `parent` (digest, size and diffID verified).
- * Undefined, with a warning, when it cannot be had: the step then runs.
+ * Layers of the caches, fetched before a step asks for them: at most pull's concurrency at once, in the
+ * order the cache records them (a build meets them in about that order), each into a staging dir of
+ * its own under tmp/ (a killed build leaves only staging, which the next sweep removes).
  */
-export async function fetchLayer(
-  step: RemoteStep, chainId: string, parent: string | null, warn: (line: string) => void,
-): Promise<{ chainId: string; diffId: string; size: number; blobDigest: string; blobSize: number } | undefined> {
-  const l = step.layer!;
-  const { pullLayer } = await import('../image/pull.js');
-  try {
-    await pullLayer((d) => step.source.blob(d), l.desc, l.diffId, chainId, parent, SILENT);
-  } catch (e) {
-    warn(`[Warning] cache ${step.source.name}: layer ${l.desc.digest} not used: ${e instanceof SkiffError ? e.message : describeError(e)}`);
-    return undefined;
+class Prefetch {
+  private readonly jobs = new Map<string, { done: Promise<Prefetched>; taken: boolean }>();
+  private readonly streams = new Set<Readable>();
+  private readonly dirs: string[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private running = 0;
+  private closed = false;
+
+  add(source: CacheSource, layer: { desc: Descriptor; diffId: string }): void {
+    if (this.closed || this.jobs.has(layer.desc.digest)) return;
+    const done = this.limited(() => this.fetch(source, layer));
+    done.catch(() => undefined); // its error matters only to the step that takes it
+    this.jobs.set(layer.desc.digest, { done, taken: false });
   }
-  const size = (await layerMeta(chainId))?.size ?? 0;
-  return { chainId, diffId: l.diffId, size, blobDigest: l.desc.digest, blobSize: l.desc.size };
+
+  /** The prefetch of a blob, once: a second step with the same layer (on another parent) downloads it itself. */
+  take(digest: string): Promise<Prefetched> | undefined {
+    const j = this.jobs.get(digest);
+    if (!j || j.taken) return undefined;
+    j.taken = true;
+    return j.done;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  close(): Promise<void> {
+    return (this.closing ??= this.stop());
+  }
+
+  private async stop(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w();
+    for (const s of this.streams) s.destroy(new SkiffError('ERUNTIME', 'the build no longer needs this layer'));
+    await Promise.allSettled([...this.jobs.values()].map((j) => j.done));
+    for (const d of this.dirs) await discardStaging(d);
+  }
+
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    const { CONCURRENCY } = await import('../image/pull.js');
+    while (!this.closed && this.running >= CONCURRENCY) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async fetch(source: CacheSource, l: { desc: Descriptor; diffId: string }): Promise<Prefetched> {
+    const ended = (): SkiffError => new SkiffError('ERUNTIME', 'the build ended');
+    if (this.closed) throw ended();
+    const { receiveLayerInto } = await import('../image/pull.js');
+    const dir = await makeStagingDir('prefetch');
+    this.dirs.push(dir);
+    fs.mkdirSync(path.join(dir, 'diff'), { mode: 0o755 });
+    const { stream } = await source.blob(l.desc.digest);
+    if (this.closed) {
+      stream.destroy();
+      throw ended();
+    }
+    this.streams.add(stream);
+    try {
+      return { dir, size: await receiveLayerInto(stream, l.desc, l.diffId, path.join(dir, 'blob'), path.join(dir, 'diff')) };
+    } finally {
+      this.streams.delete(stream);
+    }
+  }
 }
 
 interface ParsedManifest {

@@ -42,7 +42,7 @@ export interface PullOptions {
  * own staging dir, so they do not wait for their parents; with 3, the small top layers of a
  * 5-layer image waited for the big ones and the pull took ~30 ms longer.
  */
-const CONCURRENCY = 6;
+export const CONCURRENCY = 6;
 
 /** A client for the reference's registry: `credentials` given (the Engine API's X-Registry-Auth), else the Docker config's. */
 export function clientFor(ref: Reference, tlsVerify?: boolean, credentials?: Credentials): RegistryClient {
@@ -131,6 +131,8 @@ function receiveLayer(
   diff: string,
   opts: ExtractOptions,
   on: { bytes(got: number): void; downloaded(): void },
+  /** Where the verified blob goes: the store's blobs/ (a pull), or a staging file (a build's prefetch). */
+  blobDest = blobPath(desc.digest),
 ): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const blob = new DigestCheck(desc.digest, desc.size, `layer ${desc.digest}`);
@@ -231,7 +233,7 @@ function receiveLayer(
         // the blob's digest and size are verified: it may go into the store
         on.downloaded();
         try {
-          fs.renameSync(blobTmp, blobPath(desc.digest));
+          fs.renameSync(blobTmp, blobDest);
         } catch (e) {
           fail(e);
           return;
@@ -241,6 +243,17 @@ function receiveLayer(
       });
     });
   });
+}
+
+/**
+ * Download and extract one layer into `diff` (an empty staging dir) without adding it to the store:
+ * a build's --cache-from prefetch, which learns the layer's chain id only when a step takes it. The
+ * blob (digest and size verified) is renamed from `<blobFile>.part` to `blobFile`, in staging too;
+ * resolves with the layer's size once its diffID is verified. On failure the caller discards the staging.
+ */
+export function receiveLayerInto(stream: Readable, desc: Descriptor, diffId: string, blobFile: string, diff: string): Promise<number> {
+  const quiet = { bytes: (): void => undefined, downloaded: (): void => undefined };
+  return receiveLayer(stream, desc, diffId, `${blobFile}.part`, diff, { ...extractOptions(), label: desc.digest }, quiet, blobFile);
 }
 
 /** A blob request started before it is known to be needed; `drop` abandons it (and is a no-op once taken). */

@@ -182,6 +182,54 @@ COPY --from=a /a /a
     assert.match(r.log, new RegExp(`^\\[Warning\\] cache ${dead}/cache/x:1 not used: registry ${dead} is unreachable`, 'm'));
   });
 
+  test('prefetched layers: one blob two steps share (on other parents) serves both; what a build does not take is removed, also when it fails', async () => {
+    const dir = tmp('skiff-cache-shared-');
+    fs.writeFileSync(path.join(dir, 'f'), `shared ${crypto.randomBytes(4).toString('hex')}\n`);
+    const stages = `FROM ${busybox} AS one
+COPY f /f
+FROM scratch AS two
+COPY f /f
+COPY --from=one /f /g
+`;
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), stages);
+    const ref = `${registry()}/cache/shared-${crypto.randomBytes(4).toString('hex')}:1`;
+    const first = await build(['--cache-to', `type=registry,ref=${ref},mode=max`, dir]);
+    assert.equal(first.code, 0, first.log);
+    const m = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as CacheManifest;
+    assert.equal(m.layers.length, 2, 'COPY f makes the same blob on busybox and on scratch: one layer for both steps, and COPY --from');
+    const staging = (): string[] => fs.readdirSync(path.join(store.root, 'tmp'));
+    const layerDirs = (): string[] => fs.readdirSync(path.join(store.root, 'layers')).filter((n) => n !== 'l');
+    const layerCount = async (image: string): Promise<number> => {
+      const r = await sk(['image', 'inspect', '--format', '{{len .RootFS.Layers}}', image]);
+      assert.equal(r.code, 0, r.stderr);
+      return Number(r.stdout.trim());
+    };
+
+    // every layer of the cache is fetched at once; --target one takes one of them: the other is not kept
+    await reset();
+    const one = await build(['--target', 'one', '--cache-from', `type=registry,ref=${ref}`, dir]);
+    assert.equal(one.code, 0, one.log);
+    assert.equal(cachedCount(one.log), 1, one.log);
+    assert.deepEqual(staging(), [], 'no prefetch staging left under tmp/');
+    assert.equal(layerDirs().length, await layerCount(one.id), 'the store holds the image\'s layers only');
+
+    // the whole build: both COPY f steps from the one blob, the same image
+    await reset();
+    const all = await build(['--cache-from', `type=registry,ref=${ref}`, dir]);
+    assert.equal(all.code, 0, all.log);
+    assert.equal(cachedCount(all.log), 3, all.log);
+    assert.equal(all.id, first.id);
+    assert.doesNotMatch(all.log, /Warning/);
+    assert.deepEqual(staging(), []);
+
+    // a build that fails after its cached steps: nothing of the prefetch stays
+    await reset();
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `${stages}FROM one\nRUN exit 3\n`);
+    const failed = await build(['--cache-from', `type=registry,ref=${ref}`, dir]);
+    assert.equal(failed.code, 1, failed.log);
+    assert.deepEqual(staging(), [], 'no prefetch staging left under tmp/ by a failed build');
+  });
+
   test('bad --cache-to/--cache-from values: one line, exit 125, nothing built', async () => {
     const dir = context();
     const cases: [string[], string][] = [
