@@ -42,6 +42,7 @@ import { runStep } from './run.js';
 import { agentProxy, loadSecrets, loadSshAgents } from './secrets.js';
 import { checkOutputs, parseOutputs, writeArchiveOutput, writeFilesystemOutput, type Output } from './outputs.js';
 import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
+import { parseResources, type ResourceConfig } from '../container/resources.js';
 import { CacheSources, exportCache, parseCacheSpec, type CacheSpec, type StepRecord } from './remote-cache.js';
 import { contextName, parseBuildContexts } from './named-contexts.js';
 import { IgnoreMatcher, readIgnorePatterns } from './dockerignore.js';
@@ -74,6 +75,9 @@ export interface BuildOptions {
   noCacheFilter?: string[];
   /** --add-host HOST:IP for RUN steps' /etc/hosts. */
   addHosts?: string[];
+  /** --ulimit NAME=SOFT[:HARD] and --shm-size for RUN steps (as `run`'s). */
+  ulimits?: string[];
+  shmSize?: string;
   /** --secret id=ID[,src=FILE|env=VAR] */
   secrets?: string[];
   /** --ssh default|ID[=SOCKET] */
@@ -183,6 +187,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     throw new SkiffError('EINVAL', '--push needs a name for the image: give -t NAME (or -o type=image,name=NAME,push=true)');
   }
   for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
+  const limits = parseResources({ ...(o.ulimits?.length ? { ulimits: o.ulimits } : {}), ...(o.shmSize !== undefined ? { shmSize: o.shmSize } : {}) }, o.log);
   const cacheTo = (o.cacheTo ?? []).map((c) => parseCacheSpec(c, 'to'));
   const cacheFrom = (o.cacheFrom ?? []).map((c) => parseCacheSpec(c, 'from'));
   const named = parseBuildContexts(o.buildContexts ?? []);
@@ -218,7 +223,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       if (local && imageComplete(local)) images.push(local.id);
       else caches.push(c);
     }
-    const b = new Builder(o, df, ctx, secrets, agents, cacheTo, opened);
+    const b = new Builder(o, df, ctx, secrets, agents, cacheTo, opened, limits);
     b.startBases(); // their pulls overlap reading the caches
     remote = caches.length ? await CacheSources.load(caches, o.log) : undefined; // starts fetching the caches' layers
     images.push(...(remote?.images ?? []));
@@ -256,6 +261,8 @@ class Builder {
     private readonly secrets: Map<string, Buffer>, private readonly agents: Map<string, string>,
     private readonly cacheTo: CacheSpec[] = [],
     private readonly named = new Map<string, OpenNamed>(),
+    /** --ulimit, --shm-size: RUN steps' limits. */
+    private readonly limits: Pick<ResourceConfig, 'Ulimits' | 'ShmSize'> = {},
   ) {
     this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
     this.extraHosts = (o.addHosts ?? []).map(parseAddHost);
@@ -724,7 +731,7 @@ class Builder {
       const output = events ? new PassThroughLines((t) => events.output(no, Buffer.from(t)), () => undefined)
         : this.o.progress === 'plain' ? prefixLines(this.o.output, `#${state.no} `, Date.now()) : this.o.output;
       const go = () => runStep({
-        argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts,
+        argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts, limits: this.limits,
         layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
         root: this.tree(state), dir, output, ...(this.o.signal ? { signal: this.o.signal } : {}),
       });
@@ -870,6 +877,9 @@ class Builder {
   }
 
   private async copy(state: State, cmd: CopyCommand | AddCommand): Promise<void> {
+    if (cmd.kind === 'ADD' && cmd.keepGitDir !== undefined) {
+      throw new SkiffError('EINVAL', '--keep-git-dir: skiff build does not clone git repositories (a build fetches no repository): clone it into the context and COPY it');
+    }
     const { tree: src, key: srcKey } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '');
     // heredocs and downloaded URLs are written to a scratch dir; a COPY of context or stage files
     // needs none (then nothing reads or writes `scratch`: `inline` and `urls` stay empty)

@@ -97,6 +97,13 @@ COPY --from=a /a /a
     assert.equal(bare.code, 0, bare.log);
     assert.equal(bare.id, id);
     assert.deepEqual(runOutput(bare.log), []);
+
+    // -q: the image id alone, as Docker; the base image's pull prints nothing either
+    await reset();
+    const quiet = await sk(['build', '-q', '--cache-from', ref, dir]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stdout, `${id}\n`);
+    assert.equal(quiet.stderr, '');
   });
 
   test('type=local: an OCI layout; mode=min keeps the target stage only (the other stage runs)', async () => {
