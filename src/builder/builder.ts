@@ -28,7 +28,7 @@ import type { MountPoint } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
 import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { adoptLayer, diffDir, lowerDirs, whileAddingLayers } from '../store/layers.js';
+import { adoptLayer, diffDir, layerMeta, lowerDirs, whileAddingLayers } from '../store/layers.js';
 import { chainIdOf } from '../oci/chainid.js';
 import { packedDigest } from '../store/tarball.js';
 import { baseKey, instructionStep, stepKey } from './cache.js';
@@ -229,7 +229,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     images.push(...(remote?.images ?? []));
     b.useCaches(remote, images.length ? await openImageCache(images, o) : undefined);
     const r = await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
-    await remote?.close(); // layers fetched for steps the build did not take go before the outputs are written
+    await remote?.close(); // the staged blobs go before the outputs are written
     return await deliver(o, outputs, [...pushed], r);
   } finally {
     await remote?.close();
@@ -576,6 +576,7 @@ class Builder {
       this.steps += make ? 1 : 0;
       entry = { created: new Date().toISOString() };
       if (make) {
+        await this.ready(state.layers); // the step runs on them
         const dir = await fsp.mkdtemp(path.join(await this.work(), 'step-'));
         const diff = await make(dir);
         if (diff !== undefined) entry.layer = await this.commitDiff(state, diff);
@@ -601,8 +602,9 @@ class Builder {
   private readonly records: StepRecord[] = [];
 
   /**
-   * A step from a --cache-from cache: its layer brought into the store (verified) and its local
-   * entry written. Undefined when no cache has it or its layer cannot be had (the step then runs).
+   * A step from a --cache-from cache. Undefined when no cache has it or its layer's blob cannot be had
+   * (the step then runs). A layer the store lacks is pending: made (and the step's local entry written,
+   * after it) only when the build reads it (`ready`); one no step reads and the image lacks never is.
    */
   private async fromRemote(state: State, key: string): Promise<CacheEntry | undefined> {
     const r = this.remote!.lookup(key);
@@ -610,12 +612,42 @@ class Builder {
     const entry: CacheEntry = { created: r.created };
     if (r.layer) {
       const parent = state.layers.at(-1)?.chainId ?? null;
-      const layer = await this.remote!.fetchLayer(r, chainIdOf(parent, r.layer.diffId), parent, this.o.log);
-      if (!layer) return undefined;
-      entry.layer = layer;
+      const chainId = chainIdOf(parent, r.layer.diffId);
+      const blob = { blobDigest: r.layer.desc.digest, blobSize: r.layer.desc.size };
+      const there = this.pending.get(chainId) ? undefined : await layerMeta(chainId);
+      if (!there) {
+        if (!(await this.remote!.download(r, this.o.log))) return undefined;
+        let p = this.pending.get(chainId);
+        if (!p) {
+          const layer: LayerInfo = { chainId, diffId: r.layer.diffId, size: 0, ...blob };
+          const remote = this.remote!;
+          p = { layer, entries: [], make: async () => {
+            layer.size = await remote.materialize(r, chainId, parent);
+          } };
+          this.pending.set(chainId, p);
+        }
+        entry.layer = p.layer; // one object: its size is set when it is made
+        p.entries.push([key, entry]);
+        return entry;
+      }
+      entry.layer = { chainId, diffId: r.layer.diffId, size: there.size, ...blob };
     }
     await writeCacheEntry(key, entry);
     return entry;
+  }
+
+  /** Layers taken from a --cache-from cache and not made yet (by chain id), with the entries of the steps that took them. */
+  private readonly pending = new Map<string, { layer: LayerInfo; make(): Promise<void>; made?: Promise<void>; entries: [string, CacheEntry][] }>();
+
+  /**
+   * Make the pending layers among `layers` (at once), then write their steps' local entries (only
+   * once every layer asked for is there: an entry never names a layer whose parents are missing).
+   */
+  private async ready(layers: { chainId: string }[]): Promise<void> {
+    if (this.pending.size === 0) return;
+    const ps = layers.flatMap((l) => this.pending.get(l.chainId) ?? []);
+    await Promise.all(ps.map((p) => (p.made ??= p.make())));
+    for (const p of ps) for (const [k, e] of p.entries.splice(0)) await writeCacheEntry(k, e);
   }
 
   /** --cache-to: each cache gets the steps of the stages its mode keeps (min: the target's FROM chain; max: all). */
@@ -627,6 +659,8 @@ class Builder {
       const j = this.stageIndex(this.expandMeta(this.df.stages[i]!.baseName));
       i = j !== undefined && j < i ? j : undefined;
     }
+    // the layers taken from --cache-from are made first: blobs are packed from layers, entries follow them
+    await this.ready(this.records.flatMap((r) => (r.layer ? [r.layer] : [])));
     for (const spec of this.cacheTo) {
       await exportCache(spec, this.records.filter((r) => spec.mode === 'max' || chain.has(r.stage)), this.o.log);
     }
@@ -673,6 +707,7 @@ class Builder {
       case 'WORKDIR': {
         const wd = path.posix.resolve(cfg(state).WorkingDir || '/', cmd.path);
         // like BuildKit and Buildah, WORKDIR makes the directory when the image lacks it
+        await this.ready(state.layers);
         const root = this.tree(state);
         const rel = root.resolve(relPath(wd));
         const make = root.entry(rel) ? undefined : async (dir: string): Promise<string> => {
@@ -862,12 +897,14 @@ class Builder {
    * The tree behind `--from` (a stage, a named context or an image) or the context, and a cache key
    * for a stage or image (a directory's files are keyed by their contents).
    */
-  private async sourceTree(from: string): Promise<{ tree: Tree; key?: string }> {
+  private async sourceTree(from: string, lazy = false): Promise<{ tree: Tree; key?: string; stageLayers?: LayerInfo[] }> {
     if (!from) return { tree: this.ctx.tree };
     const j = this.stageIndex(from);
     if (j !== undefined) {
       const st = await this.stage(j);
-      return { tree: this.tree(st), key: st.key };
+      // `lazy`: the caller makes the stage's pending layers before it reads the tree (a cached COPY --from never does)
+      if (!lazy) await this.ready(st.layers);
+      return { tree: this.tree(st), key: st.key, ...(lazy ? { stageLayers: st.layers } : {}) };
     }
     const named = this.namedContext(from);
     if (named?.kind === 'dir') return { tree: named.ctx.tree };
@@ -880,7 +917,7 @@ class Builder {
     if (cmd.kind === 'ADD' && cmd.keepGitDir !== undefined) {
       throw new SkiffError('EINVAL', '--keep-git-dir: skiff build does not clone git repositories (a build fetches no repository): clone it into the context and COPY it');
     }
-    const { tree: src, key: srcKey } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '');
+    const { tree: src, key: srcKey, stageLayers } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '', true);
     // heredocs and downloaded URLs are written to a scratch dir; a COPY of context or stage files
     // needs none (then nothing reads or writes `scratch`: `inline` and `urls` stay empty)
     const needScratch = cmd.heredocs.length > 0 || cmd.sources.some((s) => /^https?:\/\//.test(s));
@@ -902,11 +939,19 @@ class Builder {
     }
     if (cmd.kind === 'ADD' && cmd.checksum && local.length) throw new SkiffError('EINVAL', 'checksum can\'t be specified for non-HTTP(S) sources');
     const parents = cmd.kind === 'COPY' && cmd.parents;
-    const matched = local.flatMap((s) => matchSources(src, s, parents));
+    // a stage's files are keyed by the stage's key: they are matched (and its layers made) only if the step runs
+    const deferred = stageLayers !== undefined && !parents;
+    if (stageLayers && !deferred) await this.ready(stageLayers);
+    const match = (): Source[] => local.flatMap((s) => matchSources(src, s, parents));
+    const matched = deferred ? [] : match();
+    const sources = deferred ? async (): Promise<Source[]> => {
+      await this.ready(stageLayers);
+      return match();
+    } : async (): Promise<Source[]> => matched;
     const extra = [...inline, ...urls].map((name) => ({ name, rel: name }));
     const extraTree = scratch ? new ContextTree(scratch) : undefined;
     try {
-      await this.copyStep(state, cmd, src, srcKey, local, matched, extraTree, extra);
+      await this.copyStep(state, cmd, src, srcKey, local, matched, sources, extraTree, extra);
     } finally {
       extraTree?.close();
     }
@@ -914,9 +959,12 @@ class Builder {
 
   private async copyStep(
     state: State, cmd: CopyCommand | AddCommand, src: Tree, srcKey: string | undefined, local: string[], matched: Source[],
+    /** The sources the step copies when it runs (`matched`, or a stage's, matched then). */
+    sources: () => Promise<Source[]>,
     extraTree: Tree | undefined, extra: Source[],
   ): Promise<void> {
     const c = state.image.config ?? {};
+    if (cmd.chown) await this.ready(state.layers);
     const chown = cmd.chown ? parseChown(cmd.chown, this.tree(state)) : undefined;
     let chmod: number | undefined;
     if (cmd.chmod) {
@@ -939,13 +987,14 @@ class Builder {
       await fsp.mkdir(diff, { mode: 0o755 });
       const w = new DiffWriter(diff, this.tree(state));
       const common = { dest: cmd.dest, workdir: c.WorkingDir ?? '/', multi, ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}) };
-      await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined, parents, ...(exclude ? { exclude } : {}) });
+      await copyInto(w, { ...common, src, sources: await sources(), unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined, parents, ...(exclude ? { exclude } : {}) });
       if (extraTree) await copyInto(w, { ...common, src: extraTree, sources: extra, unpack: false });
       return diff;
     }, 'verify');
   }
 
   private async commit(state: State): Promise<BuildResult> {
+    await this.ready(state.layers);
     const image = structuredClone(state.image);
     const labels = parseKeyValues(this.o.labels, 'label', false);
     if (labels.size) image.config = { ...image.config, Labels: { ...(image.config?.Labels ?? {}), ...Object.fromEntries(labels) } };

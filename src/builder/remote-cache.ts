@@ -12,28 +12,31 @@
  * (index.json naming the manifest, blobs/sha256/...), as BuildKit's local cache.
  *
  * A build on an empty store would fetch a stage's cached layers one after another (a step's layer
- * sits on its parent's, and the solver reaches them in turn); so every layer a cache records for a
- * step the local cache lacks is fetched as soon as the cache's config is read (`Prefetch`: at most
- * pull's 6 at once, blob and diffID verified, each extracted into its own staging dir, since its chain
- * id is known only when a step takes it). A step takes its layer from there (`fetchLayer`: the blob
- * renamed into blobs/, the diff adopted as the layer); what no step took is removed when the build ends.
+ * sits on its parent's, and the solver reaches them in turn); so the blob of every layer a cache
+ * records for a step the local cache lacks starts downloading as soon as the cache's config is read
+ * (`Prefetch`: at most pull's 6 at once, digest, size and diffID verified into staging). A cached step waits
+ * for its blob only (`download`); its layer is extracted when the build reads it (`materialize`, by
+ * the builder: a step that runs on it, the image, a cache export), so an intermediate stage that only
+ * cached steps use is never extracted. Staged blobs are removed when the build ends.
  *
  * What a cache says is untrusted: a manifest or config that does not parse, a record that names a
  * layer the manifest lacks, a blob whose digest or diffID differs, are ignored with a warning, and
  * the step runs; so does a cache that cannot be reached.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { describeError, SkiffError } from '../errors.js';
 import { SILENT } from '../image/progress.js';
 import { MANIFEST_ACCEPT, MAX_JSON_DOCUMENT, MT, type Descriptor } from '../oci/media.js';
-import { isDigest, sha256Digest, verifyBuffer } from '../oci/digest.js';
+import { DigestCheck, isDigest, sha256Digest, verifyBuffer, verifyDigest } from '../oci/digest.js';
 import { parseReference } from '../oci/reference.js';
 import { blobPath, buildCacheFile } from '../store/layout.js';
 import { discardStaging, makeStagingDir, writeFileAtomic } from '../store/atomic.js';
-import { adoptLayer, hasLayer, layerMeta } from '../store/layers.js';
+import { layerMeta } from '../store/layers.js';
 
 export const CACHE_CONFIG_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
 const UNCOMPRESSED = 'containerd.io/uncompressed';
@@ -174,80 +177,74 @@ export class CacheSources {
   }
 
   /**
-   * Bring a cached step's layer into the store on top of `parent` (digest, size and diffID verified):
-   * its prefetch when there is one, else a download. Undefined, with a warning, when it cannot be
-   * had: the step then runs. The caller holds the store's gc lock shared (`whileAddingLayers`).
+   * Whether a cached step's layer blob can be had: its prefetch's download (or, with none, a
+   * download now), digest, size and diffID verified into staging. False, with a warning, when it cannot: the
+   * step then runs. The layer itself is made only when the build reads it (`materialize`).
    */
-  async fetchLayer(
-    step: RemoteStep, chainId: string, parent: string | null, warn: (line: string) => void,
-  ): Promise<{ chainId: string; diffId: string; size: number; blobDigest: string; blobSize: number } | undefined> {
+  async download(step: RemoteStep, warn: (line: string) => void): Promise<boolean> {
     const l = step.layer!;
-    const pre = hasLayer(chainId) ? undefined : this.prefetch.take(l.desc.digest);
-    let dir: string | undefined;
     try {
-      if (pre) {
-        const got = await pre;
-        dir = got.dir;
-        // the blob first, as a pull: a layer whose entry names a blob has it
-        fs.renameSync(path.join(dir, 'blob'), blobPath(l.desc.digest));
-        await adoptLayer({ chainId, diffId: l.diffId, parent, size: got.size }, path.join(dir, 'diff'));
-      } else {
-        const { pullLayer } = await import('../image/pull.js');
-        // a blob another step's prefetch brought (the same layer on another parent) is read from the store
-        const open = async (d: string): Promise<{ stream: Readable }> => (fs.existsSync(blobPath(d)) ? { stream: fs.createReadStream(blobPath(d)) } : step.source.blob(d));
-        await pullLayer(open, l.desc, l.diffId, chainId, parent, SILENT);
-      }
+      await this.prefetch.get(step.source, l);
+      return true;
     } catch (e) {
       warn(`[Warning] cache ${step.source.name}: layer ${l.desc.digest} not used: ${e instanceof SkiffError ? e.message : describeError(e)}`);
-      return undefined;
-    } finally {
-      if (dir) await discardStaging(dir);
+      return false;
     }
-    const size = (await layerMeta(chainId))?.size ?? 0;
-    return { chainId, diffId: l.diffId, size, blobDigest: l.desc.digest, blobSize: l.desc.size };
   }
 
-  /** The build is over: prefetches no step took are stopped and their staging removed. */
+  /**
+   * Make a cached step's layer on top of `parent` from its downloaded blob (diffID verified; the blob
+   * goes into blobs/); resolves with the layer's size. The caller holds the store's gc lock shared
+   * (`whileAddingLayers`). The blob was verified (`download`): what fails here is the store's (a full
+   * disk, say), and the build's, since the step was already taken from the cache.
+   */
+  async materialize(step: RemoteStep, chainId: string, parent: string | null): Promise<number> {
+    const l = step.layer!;
+    const { pullLayer } = await import('../image/pull.js');
+    try {
+      const file = await this.prefetch.get(step.source, l);
+      await pullLayer(async () => ({ stream: fs.createReadStream(file) }), l.desc, l.diffId, chainId, parent, SILENT);
+    } catch (e) {
+      const msg = `cache ${step.source.name}: layer ${l.desc.digest}: ${e instanceof SkiffError ? e.message : describeError(e)} (its step was taken from the cache: build again without that cache)`;
+      throw new SkiffError(e instanceof SkiffError ? e.code : 'EREGISTRY', msg);
+    }
+    return (await layerMeta(chainId))?.size ?? 0;
+  }
+
+  /** The build is over: downloads still running are stopped and every staged blob is removed. */
   close(): Promise<void> {
     return this.prefetch.close();
   }
 }
 
-/** A layer fetched ahead of its step: `dir` holds `blob` (verified) and `diff` (extracted, diffID verified). */
-interface Prefetched {
-  dir: string;
-  size: number;
-}
-
 /**
- * Layers of the caches, fetched before a step asks for them: at most pull's concurrency at once, in the
- * order the cache records them (a build meets them in about that order), each into a staging dir of
- * its own under tmp/ (a killed build leaves only staging, which the next sweep removes).
+ * Layer blobs of the caches, downloaded before a step asks for them: at most pull's concurrency at
+ * once, in the order the cache records them (a build meets them in about that order), each verified
+ * (digest, size, diffID) into a staging dir of its own under tmp/ (a killed build leaves only staging, which
+ * the next sweep removes). Extraction waits until the build reads the layer.
  */
 class Prefetch {
-  private readonly jobs = new Map<string, { done: Promise<Prefetched>; taken: boolean }>();
+  private readonly jobs = new Map<string, Promise<string>>();
   private readonly streams = new Set<Readable>();
   private readonly dirs: string[] = [];
   private readonly waiting: (() => void)[] = [];
   private running = 0;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   add(source: CacheSource, layer: { desc: Descriptor; diffId: string }): void {
-    if (this.closed || this.jobs.has(layer.desc.digest)) return;
-    const done = this.limited(() => this.fetch(source, layer));
-    done.catch(() => undefined); // its error matters only to the step that takes it
-    this.jobs.set(layer.desc.digest, { done, taken: false });
+    if (!this.closed) void this.get(source, layer).catch(() => undefined); // its error matters only to a step that asks
   }
 
-  /** The prefetch of a blob, once: a second step with the same layer (on another parent) downloads it itself. */
-  take(digest: string): Promise<Prefetched> | undefined {
-    const j = this.jobs.get(digest);
-    if (!j || j.taken) return undefined;
-    j.taken = true;
-    return j.done;
+  /** The verified blob file of a layer: one download per digest, shared by every step that asks. */
+  get(source: CacheSource, layer: { desc: Descriptor; diffId: string }): Promise<string> {
+    let p = this.jobs.get(layer.desc.digest);
+    if (!p) {
+      p = this.limited(() => this.fetch(source, layer.desc, layer.diffId));
+      this.jobs.set(layer.desc.digest, p);
+    }
+    return p;
   }
-
-  private closing: Promise<void> | undefined;
 
   close(): Promise<void> {
     return (this.closing ??= this.stop());
@@ -257,7 +254,7 @@ class Prefetch {
     this.closed = true;
     for (const w of this.waiting.splice(0)) w();
     for (const s of this.streams) s.destroy(new SkiffError('ERUNTIME', 'the build no longer needs this layer'));
-    await Promise.allSettled([...this.jobs.values()].map((j) => j.done));
+    await Promise.allSettled(this.jobs.values());
     for (const d of this.dirs) await discardStaging(d);
   }
 
@@ -273,21 +270,41 @@ class Prefetch {
     }
   }
 
-  private async fetch(source: CacheSource, l: { desc: Descriptor; diffId: string }): Promise<Prefetched> {
+  /**
+   * Download a blob into staging, its digest and size checked as it arrives, then its diffID (what the
+   * cache claims the layer is) from the staged file: decompressing and hashing costs little next to
+   * extracting, and a cache that lies is then found while its step can still run instead.
+   */
+  private async fetch(source: CacheSource, desc: Descriptor, diffId: string): Promise<string> {
     const ended = (): SkiffError => new SkiffError('ERUNTIME', 'the build ended');
     if (this.closed) throw ended();
-    const { receiveLayerInto } = await import('../image/pull.js');
     const dir = await makeStagingDir('prefetch');
     this.dirs.push(dir);
-    fs.mkdirSync(path.join(dir, 'diff'), { mode: 0o755 });
-    const { stream } = await source.blob(l.desc.digest);
+    const file = path.join(dir, 'blob');
+    const { stream } = await source.blob(desc.digest);
     if (this.closed) {
       stream.destroy();
       throw ended();
     }
     this.streams.add(stream);
+    const out = fs.createWriteStream(file, { mode: 0o600 });
     try {
-      return { dir, size: await receiveLayerInto(stream, l.desc, l.diffId, path.join(dir, 'blob'), path.join(dir, 'diff')) };
+      const check = new DigestCheck(desc.digest, desc.size, `layer ${desc.digest}`);
+      for await (const c of stream) {
+        check.update(c as Buffer);
+        if (!out.write(c)) await once(out, 'drain');
+      }
+      check.check();
+      await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+      const { decompressStream } = await import('../image/compression.js');
+      const h = crypto.createHash('sha256'); // diffIDs are sha256 (parseCacheManifest)
+      for await (const c of decompressStream(desc.mediaType, fs.createReadStream(file), `layer ${desc.digest}`)) h.update(c as Buffer);
+      verifyDigest(`sha256:${h.digest('hex')}`, diffId, `uncompressed layer ${diffId}`);
+      return file;
+    } catch (e) {
+      out.destroy();
+      stream.destroy();
+      throw e;
     } finally {
       this.streams.delete(stream);
     }

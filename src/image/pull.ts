@@ -131,8 +131,6 @@ function receiveLayer(
   diff: string,
   opts: ExtractOptions,
   on: { bytes(got: number): void; downloaded(): void },
-  /** Where the verified blob goes: the store's blobs/ (a pull), or a staging file (a build's prefetch). */
-  blobDest = blobPath(desc.digest),
 ): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const blob = new DigestCheck(desc.digest, desc.size, `layer ${desc.digest}`);
@@ -233,7 +231,7 @@ function receiveLayer(
         // the blob's digest and size are verified: it may go into the store
         on.downloaded();
         try {
-          fs.renameSync(blobTmp, blobDest);
+          fs.renameSync(blobTmp, blobPath(desc.digest));
         } catch (e) {
           fail(e);
           return;
@@ -243,17 +241,6 @@ function receiveLayer(
       });
     });
   });
-}
-
-/**
- * Download and extract one layer into `diff` (an empty staging dir) without adding it to the store:
- * a build's --cache-from prefetch, which learns the layer's chain id only when a step takes it. The
- * blob (digest and size verified) is renamed from `<blobFile>.part` to `blobFile`, in staging too;
- * resolves with the layer's size once its diffID is verified. On failure the caller discards the staging.
- */
-export function receiveLayerInto(stream: Readable, desc: Descriptor, diffId: string, blobFile: string, diff: string): Promise<number> {
-  const quiet = { bytes: (): void => undefined, downloaded: (): void => undefined };
-  return receiveLayer(stream, desc, diffId, `${blobFile}.part`, diff, { ...extractOptions(), label: desc.digest }, quiet, blobFile);
 }
 
 /** A blob request started before it is known to be needed; `drop` abandons it (and is a no-op once taken). */

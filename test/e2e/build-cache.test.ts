@@ -52,6 +52,12 @@ COPY --from=a /a /a
 `);
     return dir;
   };
+  const layerDirs = (): string[] => fs.readdirSync(path.join(store.root, 'layers')).filter((n) => n !== 'l');
+  const layerCount = async (image: string): Promise<number> => {
+    const r = await sk(['image', 'inspect', '--format', '{{len .RootFS.Layers}}', image]);
+    assert.equal(r.code, 0, r.stderr);
+    return Number(r.stdout.trim());
+  };
   const reset = async (): Promise<void> => {
     const r = await sk(['system', 'reset', '-f']);
     assert.equal(r.code, 0, r.stderr);
@@ -87,6 +93,8 @@ COPY --from=a /a /a
     assert.match(again.log, new RegExp(`^importing cache manifest from ${ref.replace(/[.]/g, '\\.')}$`, 'm'));
     const inspect = await sk(['image', 'inspect', '--format', '{{.Id}}', 'cache/rt']);
     assert.equal(inspect.stdout.trim(), id, 'the same image id as the build that ran the steps');
+    // stage a's layer, which only the cached COPY --from=a used, was never extracted
+    assert.equal(layerDirs().length, await layerCount('cache/rt'), 'the store holds the image\'s layers only');
     const run = await sk(['run', '--rm', 'cache/rt', 'cat', '/a', '/b', '/f']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.split('\n').length, 4);
@@ -104,6 +112,17 @@ COPY --from=a /a /a
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.equal(quiet.stdout, `${id}\n`);
     assert.equal(quiet.stderr, '');
+
+    // a COPY --from=a the cache lacks runs: stage a's layer, taken from the cache, is made for it
+    await reset();
+    const df = path.join(dir, 'Dockerfile');
+    fs.writeFileSync(df, fs.readFileSync(df, 'utf8').replace('COPY --from=a /a /a', 'COPY --from=a /a /a2'));
+    const moved = await build(['-t', 'cache/moved', '--cache-from', ref, dir]);
+    assert.equal(moved.code, 0, moved.log);
+    assert.deepEqual(runOutput(moved.log), [], `no RUN step ran:\n${moved.log}`);
+    assert.equal(cachedCount(moved.log), 3, moved.log);
+    const a2 = await sk(['run', '--rm', 'cache/moved', 'cat', '/a2']);
+    assert.equal(a2.stdout, run.stdout.split('\n')[0] + '\n', 'stage a\'s file, from its cached layer');
   });
 
   test('type=local: an OCI layout; mode=min keeps the target stage only (the other stage runs)', async () => {
@@ -182,6 +201,23 @@ COPY --from=a /a /a
     assert.match(bad.log, /^\[Warning\] cache .* not used: cache record sha256:[0-9a-f]{64} names layer 99, which is not there$/m);
     assert.equal(cachedCount(bad.log), 0);
 
+    // a cache whose layer claims another diffID (every digest holds): found before its step is taken, which runs
+    const lying = path.join(tmp('skiff-cache-lie-'), 'cache');
+    assert.equal((await build(['--cache-to', `type=local,dest=${lying}`, dir])).code, 0);
+    const lblob = (d: string): string => path.join(lying, 'blobs', ...d.split(':'));
+    const lindex = JSON.parse(fs.readFileSync(path.join(lying, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number }[] };
+    const lman = JSON.parse(fs.readFileSync(lblob(lindex.manifests[0]!.digest), 'utf8')) as CacheManifest;
+    lman.layers[0]!.annotations['containerd.io/uncompressed'] = `sha256:${'0'.repeat(64)}`;
+    const lmBytes = Buffer.from(JSON.stringify(lman));
+    fs.writeFileSync(lblob(sha(lmBytes)), lmBytes);
+    lindex.manifests[0] = { ...lindex.manifests[0]!, digest: sha(lmBytes), size: lmBytes.length };
+    fs.writeFileSync(path.join(lying, 'index.json'), JSON.stringify(lindex));
+    await reset();
+    const lie = await build(['--cache-from', `type=local,src=${lying}`, dir]);
+    assert.equal(lie.code, 0, lie.log);
+    assert.match(lie.log, new RegExp(`^\\[Warning\\] cache ${lying}: layer ${lman.layers[0]!.digest} not used: digest mismatch for uncompressed layer sha256:0{64}`, 'm'));
+    assert.equal(cachedCount(lie.log), 2, `mode=min: stage b's three steps are in the cache, the lying one ran:\n${lie.log}`);
+
     // a registry that does not answer
     const dead = await deadRegistry();
     const r = await build(['--cache-from', `type=registry,ref=${dead}/cache/x:1`, dir]);
@@ -189,7 +225,7 @@ COPY --from=a /a /a
     assert.match(r.log, new RegExp(`^\\[Warning\\] cache ${dead}/cache/x:1 not used: registry ${dead} is unreachable`, 'm'));
   });
 
-  test('prefetched layers: one blob two steps share (on other parents) serves both; what a build does not take is removed, also when it fails', async () => {
+  test('prefetched blobs: one blob two steps share (on other parents) serves both; what a build does not take is removed, also when it fails', async () => {
     const dir = tmp('skiff-cache-shared-');
     fs.writeFileSync(path.join(dir, 'f'), `shared ${crypto.randomBytes(4).toString('hex')}\n`);
     const stages = `FROM ${busybox} AS one
@@ -205,14 +241,8 @@ COPY --from=one /f /g
     const m = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as CacheManifest;
     assert.equal(m.layers.length, 2, 'COPY f makes the same blob on busybox and on scratch: one layer for both steps, and COPY --from');
     const staging = (): string[] => fs.readdirSync(path.join(store.root, 'tmp'));
-    const layerDirs = (): string[] => fs.readdirSync(path.join(store.root, 'layers')).filter((n) => n !== 'l');
-    const layerCount = async (image: string): Promise<number> => {
-      const r = await sk(['image', 'inspect', '--format', '{{len .RootFS.Layers}}', image]);
-      assert.equal(r.code, 0, r.stderr);
-      return Number(r.stdout.trim());
-    };
 
-    // every layer of the cache is fetched at once; --target one takes one of them: the other is not kept
+    // every blob of the cache is downloaded at once; --target one takes one layer: the other is never extracted, its blob not kept
     await reset();
     const one = await build(['--target', 'one', '--cache-from', `type=registry,ref=${ref}`, dir]);
     assert.equal(one.code, 0, one.log);
