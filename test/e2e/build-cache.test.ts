@@ -17,8 +17,22 @@ const runOutput = (log: string): string[] => log.split('\n').filter((l) => /^#\d
 const cachedCount = (log: string): number => log.split('\n').filter((l) => /^#\d+ CACHED$/.test(l)).length;
 
 interface CacheManifest {
-  config: { mediaType: string; digest: string };
+  config: { mediaType: string; digest: string; size: number };
   layers: { digest: string; annotations: Record<string, string> }[];
+}
+
+const sha = (b: Buffer): string => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
+const layoutBlob = (dir: string, digest: string): string => path.join(dir, 'blobs', ...digest.split(':'));
+
+/** Rewrite the cache manifest of the OCI layout at `dir`: its new blob written, index.json pointed at it. */
+function editLocalCache(dir: string, edit: (m: CacheManifest) => void): void {
+  const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number }[] };
+  const m = JSON.parse(fs.readFileSync(layoutBlob(dir, index.manifests[0]!.digest), 'utf8')) as CacheManifest;
+  edit(m);
+  const bytes = Buffer.from(JSON.stringify(m));
+  fs.writeFileSync(layoutBlob(dir, sha(bytes)), bytes);
+  index.manifests[0] = { ...index.manifests[0]!, digest: sha(bytes), size: bytes.length };
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify(index));
 }
 
 describe('build cache across machines', () => {
@@ -181,20 +195,14 @@ COPY --from=a /a /a
     // a cache whose digests all hold but whose config names a layer that is not there
     const local = path.join(tmp('skiff-cache-bad-'), 'cache');
     assert.equal((await build(['--cache-to', `type=local,dest=${local}`, dir])).code, 0);
-    const blob = (d: string): string => path.join(local, 'blobs', ...d.split(':'));
-    const index = JSON.parse(fs.readFileSync(path.join(local, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number }[] };
-    const lm = JSON.parse(fs.readFileSync(blob(index.manifests[0]!.digest), 'utf8')) as CacheManifest & { config: { size: number } };
-    const cfg = JSON.parse(fs.readFileSync(blob(lm.config.digest), 'utf8')) as { records: { results: { layer: number }[] }[] };
-    for (const r of cfg.records) for (const x of r.results) x.layer = 99;
-    const cfgBytes = Buffer.from(JSON.stringify(cfg));
-    const sha = (b: Buffer): string => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
-    fs.writeFileSync(blob(sha(cfgBytes)), cfgBytes);
-    lm.config.digest = sha(cfgBytes);
-    lm.config.size = cfgBytes.length;
-    const mBytes = Buffer.from(JSON.stringify(lm));
-    fs.writeFileSync(blob(sha(mBytes)), mBytes);
-    index.manifests[0] = { ...index.manifests[0]!, digest: sha(mBytes), size: mBytes.length };
-    fs.writeFileSync(path.join(local, 'index.json'), JSON.stringify(index));
+    editLocalCache(local, (lm) => {
+      const cfg = JSON.parse(fs.readFileSync(layoutBlob(local, lm.config.digest), 'utf8')) as { records: { results: { layer: number }[] }[] };
+      for (const r of cfg.records) for (const x of r.results) x.layer = 99;
+      const cfgBytes = Buffer.from(JSON.stringify(cfg));
+      fs.writeFileSync(layoutBlob(local, sha(cfgBytes)), cfgBytes);
+      lm.config.digest = sha(cfgBytes);
+      lm.config.size = cfgBytes.length;
+    });
     await reset();
     const bad = await build(['--cache-from', `type=local,src=${local}`, dir]);
     assert.equal(bad.code, 0, bad.log);
@@ -204,18 +212,15 @@ COPY --from=a /a /a
     // a cache whose layer claims another diffID (every digest holds): found before its step is taken, which runs
     const lying = path.join(tmp('skiff-cache-lie-'), 'cache');
     assert.equal((await build(['--cache-to', `type=local,dest=${lying}`, dir])).code, 0);
-    const lblob = (d: string): string => path.join(lying, 'blobs', ...d.split(':'));
-    const lindex = JSON.parse(fs.readFileSync(path.join(lying, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number }[] };
-    const lman = JSON.parse(fs.readFileSync(lblob(lindex.manifests[0]!.digest), 'utf8')) as CacheManifest;
-    lman.layers[0]!.annotations['containerd.io/uncompressed'] = `sha256:${'0'.repeat(64)}`;
-    const lmBytes = Buffer.from(JSON.stringify(lman));
-    fs.writeFileSync(lblob(sha(lmBytes)), lmBytes);
-    lindex.manifests[0] = { ...lindex.manifests[0]!, digest: sha(lmBytes), size: lmBytes.length };
-    fs.writeFileSync(path.join(lying, 'index.json'), JSON.stringify(lindex));
+    let liar = '';
+    editLocalCache(lying, (lm) => {
+      liar = lm.layers[0]!.digest;
+      lm.layers[0]!.annotations['containerd.io/uncompressed'] = `sha256:${'0'.repeat(64)}`;
+    });
     await reset();
     const lie = await build(['--cache-from', `type=local,src=${lying}`, dir]);
     assert.equal(lie.code, 0, lie.log);
-    assert.match(lie.log, new RegExp(`^\\[Warning\\] cache ${lying}: layer ${lman.layers[0]!.digest} not used: digest mismatch for uncompressed layer sha256:0{64}`, 'm'));
+    assert.match(lie.log, new RegExp(`^\\[Warning\\] cache ${lying}: layer ${liar} not used: digest mismatch for uncompressed layer sha256:0{64}`, 'm'));
     assert.equal(cachedCount(lie.log), 2, `mode=min: stage b's three steps are in the cache, the lying one ran:\n${lie.log}`);
 
     // a registry that does not answer
