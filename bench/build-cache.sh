@@ -23,6 +23,22 @@ hyperfine -N --warmup 1 --runs "$RUNS" --prepare "$RESET" --export-json "$BENCH_
   "$SKIFF build -q --network none --cache-from type=registry,ref=$CACHE $CTX" >&2
 echo "== empty store: pull of the final image vs the 3-stage build from a registry cache (goal: ratio <= 1.5)"
 ratios "$BENCH_TMP/cache.json"
+# hyperfine runs one command's runs, then the other's: on a shared machine whose load drifts, the two
+# blocks see different loads. The same pair again, alternating (reset, pull, reset, build) each round.
+ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1 || { echo "Error: $* failed" >&2; exit 1; }; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
+: >"$BENCH_TMP/alt.txt"
+for _ in $(seq 1 "$RUNS"); do
+  $RESET >/dev/null; p=$(ms "$SKIFF" pull -q "$FINAL")
+  $RESET >/dev/null; b=$(ms "$SKIFF" build -q --network none --cache-from "type=registry,ref=$CACHE" "$CTX")
+  echo "$p $b" >>"$BENCH_TMP/alt.txt"
+done
+echo "== the same, alternating each round ($RUNS rounds): medians and the median of each round's ratio"
+node -e '
+  const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split(" ").map(Number));
+  const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
+  const p = med(rows.map((r) => r[0])), b = med(rows.map((r) => r[1]));
+  console.log(`pull ${p} ms, build ${b} ms, ratio of medians ${(b / p).toFixed(2)}, median ratio ${med(rows.map((r) => r[1] / r[0])).toFixed(2)}`);
+' "$BENCH_TMP/alt.txt"
 hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$BENCH_TMP/progress.json" \
   "$SKIFF build -q --network none $CTX" \
   "$SKIFF build --progress=plain --network none $CTX" >&2

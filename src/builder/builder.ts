@@ -28,7 +28,7 @@ import type { MountPoint } from '../store/containers.js';
 import { withLock } from '../store/lock.js';
 import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
-import { adoptLayer, diffDir, lowerDirs, whileAddingLayers } from '../store/layers.js';
+import { adoptLayer, diffDir, layerMeta, lowerDirs, whileAddingLayers } from '../store/layers.js';
 import { chainIdOf } from '../oci/chainid.js';
 import { packedDigest } from '../store/tarball.js';
 import { baseKey, instructionStep, stepKey } from './cache.js';
@@ -42,7 +42,8 @@ import { runStep } from './run.js';
 import { agentProxy, loadSecrets, loadSshAgents } from './secrets.js';
 import { checkOutputs, parseOutputs, writeArchiveOutput, writeFilesystemOutput, type Output } from './outputs.js';
 import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
-import { CacheSources, exportCache, fetchLayer, parseCacheSpec, type CacheSpec, type StepRecord } from './remote-cache.js';
+import { parseResources, type ResourceConfig } from '../container/resources.js';
+import { CacheSources, exportCache, parseCacheSpec, type CacheSpec, type StepRecord } from './remote-cache.js';
 import { contextName, parseBuildContexts } from './named-contexts.js';
 import { IgnoreMatcher, readIgnorePatterns } from './dockerignore.js';
 import { ImageCache, type ImageCacheHit } from './image-cache.js';
@@ -74,6 +75,9 @@ export interface BuildOptions {
   noCacheFilter?: string[];
   /** --add-host HOST:IP for RUN steps' /etc/hosts. */
   addHosts?: string[];
+  /** --ulimit NAME=SOFT[:HARD] and --shm-size for RUN steps (as `run`'s). */
+  ulimits?: string[];
+  shmSize?: string;
   /** --secret id=ID[,src=FILE|env=VAR] */
   secrets?: string[];
   /** --ssh default|ID[=SOCKET] */
@@ -183,6 +187,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     throw new SkiffError('EINVAL', '--push needs a name for the image: give -t NAME (or -o type=image,name=NAME,push=true)');
   }
   for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
+  const limits = parseResources({ ...(o.ulimits?.length ? { ulimits: o.ulimits } : {}), ...(o.shmSize !== undefined ? { shmSize: o.shmSize } : {}) }, o.log);
   const cacheTo = (o.cacheTo ?? []).map((c) => parseCacheSpec(c, 'to'));
   const cacheFrom = (o.cacheFrom ?? []).map((c) => parseCacheSpec(c, 'from'));
   const named = parseBuildContexts(o.buildContexts ?? []);
@@ -192,6 +197,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   sweepStepCgroups(pidAlive); // and their RUN steps' cgroups
   const opened = new Map<string, OpenNamed>();
   const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
+  let remote: CacheSources | undefined;
   try {
     for (const [k, v] of named) {
       if (v.kind === 'image') opened.set(k, v);
@@ -217,13 +223,16 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       if (local && imageComplete(local)) images.push(local.id);
       else caches.push(c);
     }
-    const remote = caches.length ? await CacheSources.load(caches, o.log) : undefined;
+    const b = new Builder(o, df, ctx, secrets, agents, cacheTo, opened, limits);
+    b.startBases(); // their pulls overlap reading the caches
+    remote = caches.length ? await CacheSources.load(caches, o.log) : undefined; // starts fetching the caches' layers
     images.push(...(remote?.images ?? []));
-    const imageCache = images.length ? await openImageCache(images, o) : undefined;
-    const b = new Builder(o, df, ctx, secrets, agents, remote, cacheTo, opened, imageCache);
+    b.useCaches(remote, images.length ? await openImageCache(images, o) : undefined);
     const r = await whileAddingLayers(() => b.run()); // rmi/prune must not collect a step's layer before the image names it
+    await remote?.close(); // the staged blobs go before the outputs are written
     return await deliver(o, outputs, [...pushed], r);
   } finally {
+    await remote?.close();
     for (const v of opened.values()) if (v.kind === 'dir') await v.ctx.dispose();
     await ctx.dispose();
   }
@@ -250,9 +259,10 @@ class Builder {
   constructor(
     private readonly o: BuildOptions, private readonly df: Dockerfile, private readonly ctx: BuildContext,
     private readonly secrets: Map<string, Buffer>, private readonly agents: Map<string, string>,
-    private readonly remote?: CacheSources, private readonly cacheTo: CacheSpec[] = [],
+    private readonly cacheTo: CacheSpec[] = [],
     private readonly named = new Map<string, OpenNamed>(),
-    private readonly imageCache?: ImageCache,
+    /** --ulimit, --shm-size: RUN steps' limits. */
+    private readonly limits: Pick<ResourceConfig, 'Ulimits' | 'ShmSize'> = {},
   ) {
     this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
     this.extraHosts = (o.addHosts ?? []).map(parseAddHost);
@@ -275,6 +285,42 @@ class Builder {
       }
     }
     this.total = df.stages.reduce((n, s) => n + 1 + s.commands.length, 0);
+  }
+
+  /** --cache-from's caches (remote-cache.ts) and classic cache images (image-cache.ts), once read. */
+  private remote?: CacheSources;
+  private imageCache?: ImageCache;
+
+  useCaches(remote: CacheSources | undefined, imageCache: ImageCache | undefined): void {
+    this.remote = remote;
+    this.imageCache = imageCache;
+  }
+
+  /**
+   * Start getting the images the target's stages are based on (pulls, when missing), so that they
+   * overlap what the build does before its stages start (reading --cache-from's caches). Their errors
+   * surface where the stage awaits its base, as before; a stage with --platform is left to its turn.
+   */
+  startBases(): void {
+    try {
+      for (const i of this.needed(this.target())) {
+        const s = this.df.stages[i]!;
+        if (s.platform || (s.name && this.namedContext(s.name))) continue;
+        const name = this.expandMeta(s.baseName);
+        const j = this.stageIndex(name);
+        if ((j !== undefined && j < i) || this.namedContext(name) || name.toLowerCase() === 'scratch') continue;
+        this.image(name).catch(() => undefined);
+      }
+    } catch {
+      // a bad --target or base name: run() reports it where it did
+    }
+  }
+
+  private target(): number {
+    if (this.o.target === undefined) return this.df.stages.length - 1;
+    const t = this.stageIndex(this.o.target);
+    if (t === undefined) throw new SkiffError('EINVAL', `failed to reach build target ${this.o.target} in Dockerfile`);
+    return t;
   }
 
   private stageIndex(name: string): number | undefined {
@@ -314,12 +360,7 @@ class Builder {
   }
 
   async run(): Promise<BuildResult> {
-    let target = this.df.stages.length - 1;
-    if (this.o.target !== undefined) {
-      const t = this.stageIndex(this.o.target);
-      if (t === undefined) throw new SkiffError('EINVAL', `failed to reach build target ${this.o.target} in Dockerfile`);
-      target = t;
-    }
+    const target = this.target();
     try {
       const order = this.needed(target);
       for (const i of order) this.stage(i).catch(() => undefined); // start them all; errors surface below
@@ -535,6 +576,7 @@ class Builder {
       this.steps += make ? 1 : 0;
       entry = { created: new Date().toISOString() };
       if (make) {
+        await this.ready(state.layers); // the step runs on them
         const dir = await fsp.mkdtemp(path.join(await this.work(), 'step-'));
         const diff = await make(dir);
         if (diff !== undefined) entry.layer = await this.commitDiff(state, diff);
@@ -560,8 +602,9 @@ class Builder {
   private readonly records: StepRecord[] = [];
 
   /**
-   * A step from a --cache-from cache: its layer brought into the store (verified) and its local
-   * entry written. Undefined when no cache has it or its layer cannot be had (the step then runs).
+   * A step from a --cache-from cache. Undefined when no cache has it or its layer's blob cannot be had
+   * (the step then runs). A layer the store lacks is pending: made (and the step's local entry written,
+   * after it) only when the build reads it (`ready`); one no step reads and the image lacks never is.
    */
   private async fromRemote(state: State, key: string): Promise<CacheEntry | undefined> {
     const r = this.remote!.lookup(key);
@@ -569,12 +612,42 @@ class Builder {
     const entry: CacheEntry = { created: r.created };
     if (r.layer) {
       const parent = state.layers.at(-1)?.chainId ?? null;
-      const layer = await fetchLayer(r, chainIdOf(parent, r.layer.diffId), parent, this.o.log);
-      if (!layer) return undefined;
-      entry.layer = layer;
+      const chainId = chainIdOf(parent, r.layer.diffId);
+      const blob = { blobDigest: r.layer.desc.digest, blobSize: r.layer.desc.size };
+      const there = this.pending.get(chainId) ? undefined : await layerMeta(chainId);
+      if (!there) {
+        if (!(await this.remote!.download(r, this.o.log))) return undefined;
+        let p = this.pending.get(chainId);
+        if (!p) {
+          const layer: LayerInfo = { chainId, diffId: r.layer.diffId, size: 0, ...blob };
+          const remote = this.remote!;
+          p = { layer, entries: [], make: async () => {
+            layer.size = await remote.materialize(r, chainId, parent);
+          } };
+          this.pending.set(chainId, p);
+        }
+        entry.layer = p.layer; // one object: its size is set when it is made
+        p.entries.push([key, entry]);
+        return entry;
+      }
+      entry.layer = { chainId, diffId: r.layer.diffId, size: there.size, ...blob };
     }
     await writeCacheEntry(key, entry);
     return entry;
+  }
+
+  /** Layers taken from a --cache-from cache and not made yet (by chain id), with the entries of the steps that took them. */
+  private readonly pending = new Map<string, { layer: LayerInfo; make(): Promise<void>; made?: Promise<void>; entries: [string, CacheEntry][] }>();
+
+  /**
+   * Make the pending layers among `layers` (at once), then write their steps' local entries (only
+   * once every layer asked for is there: an entry never names a layer whose parents are missing).
+   */
+  private async ready(layers: { chainId: string }[]): Promise<void> {
+    if (this.pending.size === 0) return;
+    const ps = layers.flatMap((l) => this.pending.get(l.chainId) ?? []);
+    await Promise.all(ps.map((p) => (p.made ??= p.make())));
+    for (const p of ps) for (const [k, e] of p.entries.splice(0)) await writeCacheEntry(k, e);
   }
 
   /** --cache-to: each cache gets the steps of the stages its mode keeps (min: the target's FROM chain; max: all). */
@@ -586,6 +659,8 @@ class Builder {
       const j = this.stageIndex(this.expandMeta(this.df.stages[i]!.baseName));
       i = j !== undefined && j < i ? j : undefined;
     }
+    // the layers taken from --cache-from are made first: blobs are packed from layers, entries follow them
+    await this.ready(this.records.flatMap((r) => (r.layer ? [r.layer] : [])));
     for (const spec of this.cacheTo) {
       await exportCache(spec, this.records.filter((r) => spec.mode === 'max' || chain.has(r.stage)), this.o.log);
     }
@@ -632,6 +707,7 @@ class Builder {
       case 'WORKDIR': {
         const wd = path.posix.resolve(cfg(state).WorkingDir || '/', cmd.path);
         // like BuildKit and Buildah, WORKDIR makes the directory when the image lacks it
+        await this.ready(state.layers);
         const root = this.tree(state);
         const rel = root.resolve(relPath(wd));
         const make = root.entry(rel) ? undefined : async (dir: string): Promise<string> => {
@@ -690,7 +766,7 @@ class Builder {
       const output = events ? new PassThroughLines((t) => events.output(no, Buffer.from(t)), () => undefined)
         : this.o.progress === 'plain' ? prefixLines(this.o.output, `#${state.no} `, Date.now()) : this.o.output;
       const go = () => runStep({
-        argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts,
+        argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts, limits: this.limits,
         layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
         root: this.tree(state), dir, output, ...(this.o.signal ? { signal: this.o.signal } : {}),
       });
@@ -821,12 +897,14 @@ class Builder {
    * The tree behind `--from` (a stage, a named context or an image) or the context, and a cache key
    * for a stage or image (a directory's files are keyed by their contents).
    */
-  private async sourceTree(from: string): Promise<{ tree: Tree; key?: string }> {
+  private async sourceTree(from: string, lazy = false): Promise<{ tree: Tree; key?: string; stageLayers?: LayerInfo[] }> {
     if (!from) return { tree: this.ctx.tree };
     const j = this.stageIndex(from);
     if (j !== undefined) {
       const st = await this.stage(j);
-      return { tree: this.tree(st), key: st.key };
+      // `lazy`: the caller makes the stage's pending layers before it reads the tree (a cached COPY --from never does)
+      if (!lazy) await this.ready(st.layers);
+      return { tree: this.tree(st), key: st.key, ...(lazy ? { stageLayers: st.layers } : {}) };
     }
     const named = this.namedContext(from);
     if (named?.kind === 'dir') return { tree: named.ctx.tree };
@@ -836,7 +914,10 @@ class Builder {
   }
 
   private async copy(state: State, cmd: CopyCommand | AddCommand): Promise<void> {
-    const { tree: src, key: srcKey } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '');
+    if (cmd.kind === 'ADD' && cmd.keepGitDir !== undefined) {
+      throw new SkiffError('EINVAL', '--keep-git-dir: skiff build does not clone git repositories (a build fetches no repository): clone it into the context and COPY it');
+    }
+    const { tree: src, key: srcKey, stageLayers } = await this.sourceTree(cmd.kind === 'COPY' ? cmd.from : '', true);
     // heredocs and downloaded URLs are written to a scratch dir; a COPY of context or stage files
     // needs none (then nothing reads or writes `scratch`: `inline` and `urls` stay empty)
     const needScratch = cmd.heredocs.length > 0 || cmd.sources.some((s) => /^https?:\/\//.test(s));
@@ -858,11 +939,19 @@ class Builder {
     }
     if (cmd.kind === 'ADD' && cmd.checksum && local.length) throw new SkiffError('EINVAL', 'checksum can\'t be specified for non-HTTP(S) sources');
     const parents = cmd.kind === 'COPY' && cmd.parents;
-    const matched = local.flatMap((s) => matchSources(src, s, parents));
+    // a stage's files are keyed by the stage's key: they are matched (and its layers made) only if the step runs
+    const deferred = stageLayers !== undefined && !parents;
+    if (stageLayers && !deferred) await this.ready(stageLayers);
+    const match = (): Source[] => local.flatMap((s) => matchSources(src, s, parents));
+    const matched = deferred ? [] : match();
+    const sources = deferred ? async (): Promise<Source[]> => {
+      await this.ready(stageLayers);
+      return match();
+    } : async (): Promise<Source[]> => matched;
     const extra = [...inline, ...urls].map((name) => ({ name, rel: name }));
     const extraTree = scratch ? new ContextTree(scratch) : undefined;
     try {
-      await this.copyStep(state, cmd, src, srcKey, local, matched, extraTree, extra);
+      await this.copyStep(state, cmd, src, srcKey, local, matched, sources, extraTree, extra);
     } finally {
       extraTree?.close();
     }
@@ -870,9 +959,12 @@ class Builder {
 
   private async copyStep(
     state: State, cmd: CopyCommand | AddCommand, src: Tree, srcKey: string | undefined, local: string[], matched: Source[],
+    /** The sources the step copies when it runs (`matched`, or a stage's, matched then). */
+    sources: () => Promise<Source[]>,
     extraTree: Tree | undefined, extra: Source[],
   ): Promise<void> {
     const c = state.image.config ?? {};
+    if (cmd.chown) await this.ready(state.layers);
     const chown = cmd.chown ? parseChown(cmd.chown, this.tree(state)) : undefined;
     let chmod: number | undefined;
     if (cmd.chmod) {
@@ -895,13 +987,14 @@ class Builder {
       await fsp.mkdir(diff, { mode: 0o755 });
       const w = new DiffWriter(diff, this.tree(state));
       const common = { dest: cmd.dest, workdir: c.WorkingDir ?? '/', multi, ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}) };
-      await copyInto(w, { ...common, src, sources: matched, unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined, parents, ...(exclude ? { exclude } : {}) });
+      await copyInto(w, { ...common, src, sources: await sources(), unpack: cmd.kind === 'ADD', preserveOwner: srcKey !== undefined, parents, ...(exclude ? { exclude } : {}) });
       if (extraTree) await copyInto(w, { ...common, src: extraTree, sources: extra, unpack: false });
       return diff;
     }, 'verify');
   }
 
   private async commit(state: State): Promise<BuildResult> {
+    await this.ready(state.layers);
     const image = structuredClone(state.image);
     const labels = parseKeyValues(this.o.labels, 'label', false);
     if (labels.size) image.config = { ...image.config, Labels: { ...(image.config?.Labels ?? {}), ...Object.fromEntries(labels) } };

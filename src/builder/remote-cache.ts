@@ -11,21 +11,31 @@
  * `type=registry,ref=REF` puts that manifest at REF; `type=local,dest=DIR` writes an OCI image layout
  * (index.json naming the manifest, blobs/sha256/...), as BuildKit's local cache.
  *
+ * A build on an empty store would fetch a stage's cached layers one after another (a step's layer
+ * sits on its parent's, and the solver reaches them in turn); so the blob of every layer a cache
+ * records for a step the local cache lacks starts downloading as soon as the cache's config is read
+ * (`Prefetch`: at most pull's 6 at once, digest, size and diffID verified into staging). A cached step waits
+ * for its blob only (`download`); its layer is extracted when the build reads it (`materialize`, by
+ * the builder: a step that runs on it, the image, a cache export), so an intermediate stage that only
+ * cached steps use is never extracted. Staged blobs are removed when the build ends.
+ *
  * What a cache says is untrusted: a manifest or config that does not parse, a record that names a
  * layer the manifest lacks, a blob whose digest or diffID differs, are ignored with a warning, and
  * the step runs; so does a cache that cannot be reached.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { describeError, SkiffError } from '../errors.js';
 import { SILENT } from '../image/progress.js';
 import { MANIFEST_ACCEPT, MAX_JSON_DOCUMENT, MT, type Descriptor } from '../oci/media.js';
-import { isDigest, sha256Digest, verifyBuffer } from '../oci/digest.js';
+import { DigestCheck, isDigest, sha256Digest, verifyBuffer, verifyDigest } from '../oci/digest.js';
 import { parseReference } from '../oci/reference.js';
-import { blobPath } from '../store/layout.js';
-import { writeFileAtomic } from '../store/atomic.js';
+import { blobPath, buildCacheFile } from '../store/layout.js';
+import { discardStaging, makeStagingDir, writeFileAtomic } from '../store/atomic.js';
 import { layerMeta } from '../store/layers.js';
 
 export const CACHE_CONFIG_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
@@ -104,6 +114,7 @@ interface CacheConfig {
 /** The caches of `--cache-from`, loaded when the build starts. */
 export class CacheSources {
   private readonly steps = new Map<string, RemoteStep>();
+  private readonly prefetch = new Prefetch();
   /** Bare `--cache-from REF`s that name an image, not a cache: classic image caches (pulled by the caller). */
   readonly images: string[] = [];
 
@@ -157,27 +168,147 @@ export class CacheSources {
       if (typeof res.createdAt !== 'string' || Number.isNaN(Date.parse(res.createdAt))) throw new SkiffError('EINVAL', `cache record ${r.digest} has no valid createdAt`);
       steps.push([r.digest, { created: res.createdAt, ...(res.layer >= 0 ? { layer: layers[res.layer]! } : {}), source }]);
     }
-    for (const [k, v] of steps) if (!this.steps.has(k)) this.steps.set(k, v);
+    for (const [k, v] of steps) {
+      if (this.steps.has(k)) continue;
+      this.steps.set(k, v);
+      // a step the local cache has needs no layer from here
+      if (v.layer && !fs.existsSync(buildCacheFile(k))) this.prefetch.add(source, v.layer);
+    }
+  }
+
+  /**
+   * Whether a cached step's layer blob can be had: its prefetch's download (or, with none, a
+   * download now), digest, size and diffID verified into staging. False, with a warning, when it cannot: the
+   * step then runs. The layer itself is made only when the build reads it (`materialize`).
+   */
+  async download(step: RemoteStep, warn: (line: string) => void): Promise<boolean> {
+    const l = step.layer!;
+    try {
+      await this.prefetch.get(step.source, l);
+      return true;
+    } catch (e) {
+      warn(`[Warning] cache ${step.source.name}: layer ${l.desc.digest} not used: ${e instanceof SkiffError ? e.message : describeError(e)}`);
+      return false;
+    }
+  }
+
+  /**
+   * Make a cached step's layer on top of `parent` from its downloaded blob (diffID verified; the blob
+   * goes into blobs/); resolves with the layer's size. The caller holds the store's gc lock shared
+   * (`whileAddingLayers`). The blob was verified (`download`): what fails here is the store's (a full
+   * disk, say), and the build's, since the step was already taken from the cache.
+   */
+  async materialize(step: RemoteStep, chainId: string, parent: string | null): Promise<number> {
+    const l = step.layer!;
+    const { pullLayer } = await import('../image/pull.js');
+    try {
+      const file = await this.prefetch.get(step.source, l);
+      await pullLayer(async () => ({ stream: fs.createReadStream(file) }), l.desc, l.diffId, chainId, parent, SILENT);
+    } catch (e) {
+      const msg = `cache ${step.source.name}: layer ${l.desc.digest}: ${e instanceof SkiffError ? e.message : describeError(e)} (its step was taken from the cache: build again without that cache)`;
+      throw new SkiffError(e instanceof SkiffError ? e.code : 'EREGISTRY', msg);
+    }
+    return (await layerMeta(chainId))?.size ?? 0;
+  }
+
+  /** The build is over: downloads still running are stopped and every staged blob is removed. */
+  close(): Promise<void> {
+    return this.prefetch.close();
   }
 }
 
 /**
- * Bring a cached step's layer into the store on top of `parent` (digest, size and diffID verified).
- * Undefined, with a warning, when it cannot be had: the step then runs.
+ * Layer blobs of the caches, downloaded before a step asks for them: at most pull's concurrency at
+ * once, in the order the cache records them (a build meets them in about that order), each verified
+ * (digest, size, diffID) into a staging dir of its own under tmp/ (a killed build leaves only staging, which
+ * the next sweep removes). Extraction waits until the build reads the layer.
  */
-export async function fetchLayer(
-  step: RemoteStep, chainId: string, parent: string | null, warn: (line: string) => void,
-): Promise<{ chainId: string; diffId: string; size: number; blobDigest: string; blobSize: number } | undefined> {
-  const l = step.layer!;
-  const { pullLayer } = await import('../image/pull.js');
-  try {
-    await pullLayer((d) => step.source.blob(d), l.desc, l.diffId, chainId, parent, SILENT);
-  } catch (e) {
-    warn(`[Warning] cache ${step.source.name}: layer ${l.desc.digest} not used: ${e instanceof SkiffError ? e.message : describeError(e)}`);
-    return undefined;
+class Prefetch {
+  private readonly jobs = new Map<string, Promise<string>>();
+  private readonly streams = new Set<Readable>();
+  private readonly dirs: string[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private running = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  add(source: CacheSource, layer: { desc: Descriptor; diffId: string }): void {
+    if (!this.closed) void this.get(source, layer).catch(() => undefined); // its error matters only to a step that asks
   }
-  const size = (await layerMeta(chainId))?.size ?? 0;
-  return { chainId, diffId: l.diffId, size, blobDigest: l.desc.digest, blobSize: l.desc.size };
+
+  /** The verified blob file of a layer: one download per digest, shared by every step that asks. */
+  get(source: CacheSource, layer: { desc: Descriptor; diffId: string }): Promise<string> {
+    let p = this.jobs.get(layer.desc.digest);
+    if (!p) {
+      p = this.limited(() => this.fetch(source, layer.desc, layer.diffId));
+      this.jobs.set(layer.desc.digest, p);
+    }
+    return p;
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= this.stop());
+  }
+
+  private async stop(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w();
+    for (const s of this.streams) s.destroy(new SkiffError('ERUNTIME', 'the build no longer needs this layer'));
+    await Promise.allSettled(this.jobs.values());
+    for (const d of this.dirs) await discardStaging(d);
+  }
+
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    const { CONCURRENCY } = await import('../image/pull.js');
+    while (!this.closed && this.running >= CONCURRENCY) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /**
+   * Download a blob into staging, its digest and size checked as it arrives, then its diffID (what the
+   * cache claims the layer is) from the staged file: decompressing and hashing costs little next to
+   * extracting, and a cache that lies is then found while its step can still run instead.
+   */
+  private async fetch(source: CacheSource, desc: Descriptor, diffId: string): Promise<string> {
+    const ended = (): SkiffError => new SkiffError('ERUNTIME', 'the build ended');
+    if (this.closed) throw ended();
+    const dir = await makeStagingDir('prefetch');
+    this.dirs.push(dir);
+    const file = path.join(dir, 'blob');
+    const { stream } = await source.blob(desc.digest);
+    if (this.closed) {
+      stream.destroy();
+      throw ended();
+    }
+    this.streams.add(stream);
+    const out = fs.createWriteStream(file, { mode: 0o600 });
+    try {
+      const check = new DigestCheck(desc.digest, desc.size, `layer ${desc.digest}`);
+      for await (const c of stream) {
+        check.update(c as Buffer);
+        if (!out.write(c)) await once(out, 'drain');
+      }
+      check.check();
+      await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+      const { decompressStream } = await import('../image/compression.js');
+      const h = crypto.createHash('sha256'); // diffIDs are sha256 (parseCacheManifest)
+      for await (const c of decompressStream(desc.mediaType, fs.createReadStream(file), `layer ${desc.digest}`)) h.update(c as Buffer);
+      verifyDigest(`sha256:${h.digest('hex')}`, diffId, `uncompressed layer ${diffId}`);
+      return file;
+    } catch (e) {
+      out.destroy();
+      stream.destroy();
+      throw e;
+    } finally {
+      this.streams.delete(stream);
+    }
+  }
 }
 
 interface ParsedManifest {

@@ -44,6 +44,8 @@ export interface RunStep {
   mounts: MountPoint[];
   /** --add-host lines ("IP\tNAME") appended to /etc/hosts. */
   extraHosts?: string[];
+  /** --ulimit and --shm-size (the container record's fields, as `run` sets them). */
+  limits?: Pick<ContainerRecord['HostConfig'], 'Ulimits' | 'ShmSize'>;
 }
 
 const hostname = 'buildkitsandbox';
@@ -127,6 +129,7 @@ async function runIn(s: RunStep, f: SpecFiles, id: string, plan: NetworkPlan | u
     HostConfig: {
       Binds: null, NetworkMode: s.network === 'host' ? 'host' : plan ? 'bridge' : 'none', AutoRemove: false, Privileged: false, CapAdd: null,
       CapDrop: null, ReadonlyRootfs: false, SecurityOpt: null, Init: false, MaskedPaths: [], ReadonlyPaths: [], Tmpfs: null,
+      ...s.limits,
     },
     Mounts: s.mounts,
     Rootless: false,

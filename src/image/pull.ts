@@ -42,7 +42,7 @@ export interface PullOptions {
  * own staging dir, so they do not wait for their parents; with 3, the small top layers of a
  * 5-layer image waited for the big ones and the pull took ~30 ms longer.
  */
-const CONCURRENCY = 6;
+export const CONCURRENCY = 6;
 
 /** A client for the reference's registry: `credentials` given (the Engine API's X-Registry-Auth), else the Docker config's. */
 export function clientFor(ref: Reference, tlsVerify?: boolean, credentials?: Credentials): RegistryClient {

@@ -17,8 +17,22 @@ const runOutput = (log: string): string[] => log.split('\n').filter((l) => /^#\d
 const cachedCount = (log: string): number => log.split('\n').filter((l) => /^#\d+ CACHED$/.test(l)).length;
 
 interface CacheManifest {
-  config: { mediaType: string; digest: string };
+  config: { mediaType: string; digest: string; size: number };
   layers: { digest: string; annotations: Record<string, string> }[];
+}
+
+const sha = (b: Buffer): string => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
+const layoutBlob = (dir: string, digest: string): string => path.join(dir, 'blobs', ...digest.split(':'));
+
+/** Rewrite the cache manifest of the OCI layout at `dir`: its new blob written, index.json pointed at it. */
+function editLocalCache(dir: string, edit: (m: CacheManifest) => void): void {
+  const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number }[] };
+  const m = JSON.parse(fs.readFileSync(layoutBlob(dir, index.manifests[0]!.digest), 'utf8')) as CacheManifest;
+  edit(m);
+  const bytes = Buffer.from(JSON.stringify(m));
+  fs.writeFileSync(layoutBlob(dir, sha(bytes)), bytes);
+  index.manifests[0] = { ...index.manifests[0]!, digest: sha(bytes), size: bytes.length };
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify(index));
 }
 
 describe('build cache across machines', () => {
@@ -51,6 +65,12 @@ RUN cat /proc/sys/kernel/random/uuid | tee /b
 COPY --from=a /a /a
 `);
     return dir;
+  };
+  const layerDirs = (): string[] => fs.readdirSync(path.join(store.root, 'layers')).filter((n) => n !== 'l');
+  const layerCount = async (image: string): Promise<number> => {
+    const r = await sk(['image', 'inspect', '--format', '{{len .RootFS.Layers}}', image]);
+    assert.equal(r.code, 0, r.stderr);
+    return Number(r.stdout.trim());
   };
   const reset = async (): Promise<void> => {
     const r = await sk(['system', 'reset', '-f']);
@@ -87,6 +107,8 @@ COPY --from=a /a /a
     assert.match(again.log, new RegExp(`^importing cache manifest from ${ref.replace(/[.]/g, '\\.')}$`, 'm'));
     const inspect = await sk(['image', 'inspect', '--format', '{{.Id}}', 'cache/rt']);
     assert.equal(inspect.stdout.trim(), id, 'the same image id as the build that ran the steps');
+    // stage a's layer, which only the cached COPY --from=a used, was never extracted
+    assert.equal(layerDirs().length, await layerCount('cache/rt'), 'the store holds the image\'s layers only');
     const run = await sk(['run', '--rm', 'cache/rt', 'cat', '/a', '/b', '/f']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.split('\n').length, 4);
@@ -97,6 +119,24 @@ COPY --from=a /a /a
     assert.equal(bare.code, 0, bare.log);
     assert.equal(bare.id, id);
     assert.deepEqual(runOutput(bare.log), []);
+
+    // -q: the image id alone, as Docker; the base image's pull prints nothing either
+    await reset();
+    const quiet = await sk(['build', '-q', '--cache-from', ref, dir]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stdout, `${id}\n`);
+    assert.equal(quiet.stderr, '');
+
+    // a COPY --from=a the cache lacks runs: stage a's layer, taken from the cache, is made for it
+    await reset();
+    const df = path.join(dir, 'Dockerfile');
+    fs.writeFileSync(df, fs.readFileSync(df, 'utf8').replace('COPY --from=a /a /a', 'COPY --from=a /a /a2'));
+    const moved = await build(['-t', 'cache/moved', '--cache-from', ref, dir]);
+    assert.equal(moved.code, 0, moved.log);
+    assert.deepEqual(runOutput(moved.log), [], `no RUN step ran:\n${moved.log}`);
+    assert.equal(cachedCount(moved.log), 3, moved.log);
+    const a2 = await sk(['run', '--rm', 'cache/moved', 'cat', '/a2']);
+    assert.equal(a2.stdout, run.stdout.split('\n')[0] + '\n', 'stage a\'s file, from its cached layer');
   });
 
   test('type=local: an OCI layout; mode=min keeps the target stage only (the other stage runs)', async () => {
@@ -155,31 +195,81 @@ COPY --from=a /a /a
     // a cache whose digests all hold but whose config names a layer that is not there
     const local = path.join(tmp('skiff-cache-bad-'), 'cache');
     assert.equal((await build(['--cache-to', `type=local,dest=${local}`, dir])).code, 0);
-    const blob = (d: string): string => path.join(local, 'blobs', ...d.split(':'));
-    const index = JSON.parse(fs.readFileSync(path.join(local, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number }[] };
-    const lm = JSON.parse(fs.readFileSync(blob(index.manifests[0]!.digest), 'utf8')) as CacheManifest & { config: { size: number } };
-    const cfg = JSON.parse(fs.readFileSync(blob(lm.config.digest), 'utf8')) as { records: { results: { layer: number }[] }[] };
-    for (const r of cfg.records) for (const x of r.results) x.layer = 99;
-    const cfgBytes = Buffer.from(JSON.stringify(cfg));
-    const sha = (b: Buffer): string => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
-    fs.writeFileSync(blob(sha(cfgBytes)), cfgBytes);
-    lm.config.digest = sha(cfgBytes);
-    lm.config.size = cfgBytes.length;
-    const mBytes = Buffer.from(JSON.stringify(lm));
-    fs.writeFileSync(blob(sha(mBytes)), mBytes);
-    index.manifests[0] = { ...index.manifests[0]!, digest: sha(mBytes), size: mBytes.length };
-    fs.writeFileSync(path.join(local, 'index.json'), JSON.stringify(index));
+    editLocalCache(local, (lm) => {
+      const cfg = JSON.parse(fs.readFileSync(layoutBlob(local, lm.config.digest), 'utf8')) as { records: { results: { layer: number }[] }[] };
+      for (const r of cfg.records) for (const x of r.results) x.layer = 99;
+      const cfgBytes = Buffer.from(JSON.stringify(cfg));
+      fs.writeFileSync(layoutBlob(local, sha(cfgBytes)), cfgBytes);
+      lm.config.digest = sha(cfgBytes);
+      lm.config.size = cfgBytes.length;
+    });
     await reset();
     const bad = await build(['--cache-from', `type=local,src=${local}`, dir]);
     assert.equal(bad.code, 0, bad.log);
     assert.match(bad.log, /^\[Warning\] cache .* not used: cache record sha256:[0-9a-f]{64} names layer 99, which is not there$/m);
     assert.equal(cachedCount(bad.log), 0);
 
+    // a cache whose layer claims another diffID (every digest holds): found before its step is taken, which runs
+    const lying = path.join(tmp('skiff-cache-lie-'), 'cache');
+    assert.equal((await build(['--cache-to', `type=local,dest=${lying}`, dir])).code, 0);
+    let liar = '';
+    editLocalCache(lying, (lm) => {
+      liar = lm.layers[0]!.digest;
+      lm.layers[0]!.annotations['containerd.io/uncompressed'] = `sha256:${'0'.repeat(64)}`;
+    });
+    await reset();
+    const lie = await build(['--cache-from', `type=local,src=${lying}`, dir]);
+    assert.equal(lie.code, 0, lie.log);
+    assert.match(lie.log, new RegExp(`^\\[Warning\\] cache ${lying}: layer ${liar} not used: digest mismatch for uncompressed layer sha256:0{64}`, 'm'));
+    assert.equal(cachedCount(lie.log), 2, `mode=min: stage b's three steps are in the cache, the lying one ran:\n${lie.log}`);
+
     // a registry that does not answer
     const dead = await deadRegistry();
     const r = await build(['--cache-from', `type=registry,ref=${dead}/cache/x:1`, dir]);
     assert.equal(r.code, 0, r.log);
     assert.match(r.log, new RegExp(`^\\[Warning\\] cache ${dead}/cache/x:1 not used: registry ${dead} is unreachable`, 'm'));
+  });
+
+  test('prefetched blobs: one blob two steps share (on other parents) serves both; what a build does not take is removed, also when it fails', async () => {
+    const dir = tmp('skiff-cache-shared-');
+    fs.writeFileSync(path.join(dir, 'f'), `shared ${crypto.randomBytes(4).toString('hex')}\n`);
+    const stages = `FROM ${busybox} AS one
+COPY f /f
+FROM scratch AS two
+COPY f /f
+COPY --from=one /f /g
+`;
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), stages);
+    const ref = `${registry()}/cache/shared-${crypto.randomBytes(4).toString('hex')}:1`;
+    const first = await build(['--cache-to', `type=registry,ref=${ref},mode=max`, dir]);
+    assert.equal(first.code, 0, first.log);
+    const m = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as CacheManifest;
+    assert.equal(m.layers.length, 2, 'COPY f makes the same blob on busybox and on scratch: one layer for both steps, and COPY --from');
+    const staging = (): string[] => fs.readdirSync(path.join(store.root, 'tmp'));
+
+    // every blob of the cache is downloaded at once; --target one takes one layer: the other is never extracted, its blob not kept
+    await reset();
+    const one = await build(['--target', 'one', '--cache-from', `type=registry,ref=${ref}`, dir]);
+    assert.equal(one.code, 0, one.log);
+    assert.equal(cachedCount(one.log), 1, one.log);
+    assert.deepEqual(staging(), [], 'no prefetch staging left under tmp/');
+    assert.equal(layerDirs().length, await layerCount(one.id), 'the store holds the image\'s layers only');
+
+    // the whole build: both COPY f steps from the one blob, the same image
+    await reset();
+    const all = await build(['--cache-from', `type=registry,ref=${ref}`, dir]);
+    assert.equal(all.code, 0, all.log);
+    assert.equal(cachedCount(all.log), 3, all.log);
+    assert.equal(all.id, first.id);
+    assert.doesNotMatch(all.log, /Warning/);
+    assert.deepEqual(staging(), []);
+
+    // a build that fails after its cached steps: nothing of the prefetch stays
+    await reset();
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `${stages}FROM one\nRUN exit 3\n`);
+    const failed = await build(['--cache-from', `type=registry,ref=${ref}`, dir]);
+    assert.equal(failed.code, 1, failed.log);
+    assert.deepEqual(staging(), [], 'no prefetch staging left under tmp/ by a failed build');
   });
 
   test('bad --cache-to/--cache-from values: one line, exit 125, nothing built', async () => {

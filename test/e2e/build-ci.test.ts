@@ -267,6 +267,19 @@ RUN --network=none cat /a && grep myhost /etc/hosts > /hosts
     assert.equal(badHost.stderr, 'Error: invalid --add-host myhost: expected HOST:IP\n');
   });
 
+  test('--ulimit and --shm-size: the RUN steps\' limits; a bad value is one line before any work', async () => {
+    const dir = ctx({ 'Dockerfile': `FROM ${b.busybox}\nRUN ulimit -n > /limits && ulimit -Hn >> /limits && df -k /dev/shm | tail -n 1 | awk '{print $2}' >> /limits\n` });
+    const r = await sk(['build', '-q', '--ulimit', 'nofile=512:1024', '--shm-size', '32m', '-t', 'ci/limits', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = await sk(['run', '--rm', 'ci/limits', 'cat', '/limits']);
+    assert.equal(out.stdout, '512\n1024\n32768\n');
+    const bad = await sk(['build', '-t', 'ci/limits-bad', '--ulimit', 'nofile=x', dir]);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /^Error: invalid argument "nofile=x" for "--ulimit" flag: /);
+    assert.equal(bad.stderr.split('\n').length, 2, bad.stderr);
+    assert.notEqual((await sk(['image', 'inspect', 'ci/limits-bad'])).code, 0);
+  });
+
   test('refused clearly: another --platform, RUN --security=insecure', async () => {
     const dir = ctx({ 'Dockerfile': `FROM ${b.busybox}\nRUN --security=insecure true\n` });
     const other = os.arch() === 'arm64' ? 'linux/amd64' : 'linux/arm64';
@@ -276,5 +289,10 @@ RUN --network=none cat /a && grep myhost /etc/hosts > /hosts
     const ins = await sk(['build', dir]);
     assert.notEqual(ins.code, 0);
     assert.match(ins.stderr, /\nError: Dockerfile:2: RUN: --security=insecure is not supported by skiff build\n$/);
+    // a git checkout is not fetched (nothing is asked of the address)
+    const git = ctx({ 'Dockerfile': `FROM ${b.busybox}\nADD --keep-git-dir=true https://git.example.invalid/r.git /src\n` });
+    const g = await sk(['build', git]);
+    assert.notEqual(g.code, 0);
+    assert.match(g.stderr, /\nError: Dockerfile:2: ADD: --keep-git-dir: skiff build does not clone git repositories .*\n$/);
   });
 });

@@ -22,6 +22,8 @@ export const BUILD_OPTIONS = {
   progress: { type: 'string', choices: ['auto', 'plain', 'tty', 'quiet', 'rawjson'], default: 'auto', describe: "Progress output: plain is BuildKit's '#N [stage k/n] STEP' lines; tty a live view redrawn on a terminal (plain when not one; NO_COLOR honoured); rawjson BuildKit's JSON status lines; auto skiff's STEP lines; quiet is -q" },
   'no-cache-filter': { type: 'string', repeat: true, describe: 'Do not use the cache for this stage (repeatable)' },
   'add-host': { type: 'string', repeat: true, describe: 'Add a custom host-to-IP mapping for RUN steps (HOST:IP); repeatable' },
+  ulimit: { type: 'string', repeat: true, describe: 'Ulimit options for RUN steps (name=soft[:hard]); repeatable' },
+  'shm-size': { type: 'string', describe: 'Size of /dev/shm for RUN steps (default 64m)' },
   'cache-from': { type: 'string', repeat: true, describe: 'External cache sources: type=registry,ref=REF | type=local,src=DIR | REF (a registry cache there, or an image whose layers and history are the cache, as classic Docker); repeatable' },
   'build-context': { type: 'string', repeat: true, describe: 'Additional build context (NAME=DIR or NAME=docker-image://REF), reached as FROM NAME, COPY --from=NAME; repeatable' },
   'cache-to': { type: 'string', repeat: true, describe: 'Cache export destinations: type=registry,ref=REF[,mode=min|max] | type=local,dest=DIR[,mode=min|max]; repeatable' },

@@ -16,7 +16,7 @@ export default defineCommand({
     const quiet = o.quiet || o.progress === 'quiet';
     // tty is a live view on a terminal only: anything else gets plain lines (never a redraw)
     const progress = o.progress === 'tty' && !ctx.stderr.isTTY ? 'plain' : o.progress;
-    const [{ build }, { pullToStderr }, views] = await Promise.all([
+    const [{ build }, { pullToStderr, pullQuietly }, views] = await Promise.all([
       import('../../../builder/builder.js'), import('../../pull.js'),
       !quiet && (progress === 'rawjson' || progress === 'tty') ? import('../../output/build-progress.js') : undefined,
     ]);
@@ -37,9 +37,8 @@ export default defineCommand({
       // a pull's own progress lines would break the live view and the JSON stream: one line there instead
       pullImage: view ? async (ref, opts) => {
         view.log(`pulling ${ref}`);
-        const { pullQuietly } = await import('../../pull.js');
         await pullQuietly(ref, opts);
-      } : pullToStderr,
+      } : quiet ? pullQuietly : pullToStderr, // -q: the image id alone, as Docker (no pull lines either)
       secrets: o.secret,
       ssh: o.ssh,
       outputs: o.output,
@@ -48,6 +47,8 @@ export default defineCommand({
       progress: progress === 'plain' ? 'plain' : 'classic',
       noCacheFilter: o['no-cache-filter'],
       addHosts: o['add-host'],
+      ulimits: o.ulimit,
+      shmSize: o['shm-size'],
       cacheFrom: o['cache-from'],
       cacheTo: o['cache-to'],
       buildContexts: o['build-context'],
