@@ -20,7 +20,8 @@ import { diffDir } from '../store/layers.js';
 import { containerFiles, createContainerDir, findContainer, type ContainerRecord, type HealthConfig, type MountPoint } from '../store/containers.js';
 import { generateName, newContainerId } from './names.js';
 import { checkContainerName, checkHostname, refuseNul } from './validate.js';
-import { readLayeredFile, resolveUser, type ResolvedUser } from './passwd.js';
+import { readLayeredFile, resolveGroups, resolveUser, withGroups, type ResolvedUser } from './passwd.js';
+import { checkSysctlNamespaces, parseSysctls } from './sysctl.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
 import { planCgroups } from './cgroup.js';
 import { limitWrites, parseResources, type ResourceOptions } from './resources.js';
@@ -95,6 +96,10 @@ export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   health: HealthOptions;
   stopSignal?: string;
   stopTimeout?: number;
+  /** --sysctl KEY=VALUE (namespaced ones only: sysctl.ts) */
+  sysctls?: string[];
+  /** --group-add: supplementary groups (names from the image's /etc/group, or numbers) */
+  groupAdd?: string[];
   /** -m, --cpus, --pids-limit, --ulimit, --shm-size, ... as given (resources.ts) */
   resources?: ResourceOptions;
   /** where a limit that cannot be applied is reported (one line each; default: createContainer's report) */
@@ -121,6 +126,8 @@ export interface RecordInput {
   /** the resource limits, parsed (HostConfig's fields) */
   limits: ReturnType<typeof parseResources>;
   rootless: boolean;
+  /** --sysctl, parsed */
+  sysctls?: Record<string, string>;
   /** IPC and UTS namespaces of another container (namespaces.ts) */
   shared?: ReturnType<typeof resolveSharedNamespaces>;
 }
@@ -180,6 +187,8 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       NetworkMode: r.net.mode,
       ...(r.shared?.IpcMode ? { IpcMode: r.shared.IpcMode } : {}),
       ...(r.shared?.UTSMode ? { UTSMode: r.shared.UTSMode } : {}),
+      ...(Object.keys(r.sysctls ?? {}).length ? { Sysctls: r.sysctls } : {}),
+      ...(o.groupAdd?.length ? { GroupAdd: o.groupAdd } : {}),
       AutoRemove: o.rm,
       Privileged: o.privileged,
       ...(o.devices.length ? { Devices: r.devices?.mappings ?? o.devices.map(parseDevice) } : {}),
@@ -225,6 +234,7 @@ function checkOptions(o: CreateOptions, warn: (line: string) => void) {
     limits,
     net: checkNetworkOptions(o),
     mounts: withVolumesFrom(parseMounts(o.volumes, o.mounts, o.tmpfs), o.volumesFrom ?? []),
+    sysctls: parseSysctls(o.sysctls ?? []),
     labels: parseLabels(userLabels(o.labelFile ?? [], o.labels)),
     givenEnv: userEnv(o.envFile, o.env),
     // validated and looked up before anything is made (Docker ignores both with --privileged)
@@ -255,6 +265,7 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   if (o.replace && !o.name) throw new SkiffError('EINVAL', 'cannot replace a container without --name being set');
   if (o.uts !== undefined && o.hostname !== undefined) throw new SkiffError('EINVAL', 'conflicting options: hostname and the UTS mode');
   const shared = resolveSharedNamespaces(o);
+  checkSysctlNamespaces(checked.sysctls, checked.net.mode, shared.IpcMode);
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform }, pull);
   if (o.replace && o.name) await removeNamed(o.name);
   const config = await readImageConfig(image);
@@ -262,7 +273,8 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   const id = newContainerId();
   const chainIds = image.layers.map((l) => l.chainId);
   const diffsTopFirst = chainIds.map(diffDir).reverse();
-  const user = resolveUser(o.user ?? icfg.User ?? '', (p) => readLayeredFile(diffsTopFirst, p));
+  const readFile = (p: string): string | undefined => readLayeredFile(diffsTopFirst, p);
+  const user = withGroups(resolveUser(o.user ?? icfg.User ?? '', readFile), resolveGroups(o.groupAdd ?? [], readFile));
   const mounts = [...checked.mounts, ...imageVolumes(icfg.Volumes ?? undefined, checked.mounts)];
   const { rec, env } = buildRecord({
     o, id, icfg, user,
@@ -275,6 +287,7 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
     net: checked.net,
     devices: checked.devices,
     limits: checked.limits,
+    sysctls: checked.sysctls,
     rootless: paths().rootless,
     shared,
   });

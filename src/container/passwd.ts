@@ -85,6 +85,31 @@ export function resolveUser(spec: string, readFile: (p: string) => string | unde
   return { uid, gid, additionalGids, home };
 }
 
+/**
+ * `--group-add`: each a number, or a group name of the image's /etc/group (Docker's words; exit 126
+ * as the user's). Numbers need no entry.
+ */
+export function resolveGroups(groups: string[], readFile: (p: string) => string | undefined): number[] {
+  if (!groups.length) return [];
+  const entries = parseColonFile(readFile('/etc/group'));
+  return groups.map((g) => {
+    let gid: number;
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const e = entries.find((f) => f[0] === g);
+      if (!e) throw new SkiffError('EINVAL', `unable to find group ${g}: no matching entries in group file`, 126);
+      gid = Number(e[2]);
+    }
+    if (gid > MAX_ID) throw idRange();
+    return gid;
+  });
+}
+
+/** The user with `extra` supplementary groups after its own (each once). */
+export function withGroups(user: ResolvedUser, extra: number[]): ResolvedUser {
+  return extra.length ? { ...user, additionalGids: [...new Set([...user.additionalGids, ...extra])] } : user;
+}
+
 function parseColonFile(text: string | undefined): string[][] {
   if (!text) return [];
   return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));

@@ -302,8 +302,8 @@ export function buildSpec(input: SpecInput): OciSpec {
       maskedPaths: sec.maskedPaths,
       readonlyPaths: sec.readonlyPaths,
       // Podman's default_sysctls: root in the container may ping (ICMP datagram sockets) without
-      // CAP_NET_RAW; only in a network namespace of its own
-      ...(hostNetwork ? {} : { sysctl: { 'net.ipv4.ping_group_range': '0 0' } }),
+      // CAP_NET_RAW; only in a network namespace of its own. Then --sysctl's (container/sysctl.ts).
+      ...(hostNetwork && !rec.HostConfig.Sysctls ? {} : { sysctl: { ...(hostNetwork ? {} : { 'net.ipv4.ping_group_range': '0 0' }), ...rec.HostConfig.Sysctls } }),
       ...(dev.devices.length ? { devices: dev.devices } : {}),
       resources: { devices: dev.rules, ...ociResources(limits) },
       ...(seccomp ? { seccomp } : {}),

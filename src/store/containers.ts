@@ -100,6 +100,10 @@ export interface HostConfig {
   /** `container:ID`: that container's IPC / UTS namespace (container/namespaces.ts); absent: its own */
   IpcMode?: string;
   UTSMode?: string;
+  /** --sysctl (container/sysctl.ts); absent: none */
+  Sysctls?: Record<string, string>;
+  /** --group-add as given (names or numbers); absent: none */
+  GroupAdd?: string[];
   AutoRemove: boolean;
   Privileged: boolean;
   CapAdd: string[] | null;

@@ -118,7 +118,6 @@ export function createOptionsFor(project: Project, s: Service, c: ContainerPlan,
     mounts.push(`type=bind,source=${obj.file},target=${f.target},readonly`);
   }
   if (s.volumesFrom.length) unsupported('volumes_from');
-  if (Object.keys(s.sysctls).length) unsupported('sysctls');
 
   // network: network_mode, or the project's networks
   let network: string[] = [];
@@ -167,6 +166,7 @@ export function createOptionsFor(project: Project, s: Service, c: ContainerPlan,
     capDrop: [...s.capDrop],
     securityOpt: [...s.securityOpt],
     readOnly: s.readOnly,
+    sysctls: Object.entries(s.sysctls).map(([k, v]) => `${k}=${v}`),
     init: s.init ?? false,
     labels: Object.entries(composeLabels(project, s, c)).map(([k, v]) => `${k}=${v}`),
     // images are made present before containers are created (apply.ts): never pulled here
