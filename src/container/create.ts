@@ -34,7 +34,7 @@ import {
   type HealthOptions,
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
-import { resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
+import { parseCgroupnsMode, resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
 import { parseMounts } from '../volume/mounts.js';
 import { attachContainerVolumes, discardVolumes, type RequestedMount } from '../volume/volumes.js';
 
@@ -96,6 +96,8 @@ export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   health: HealthOptions;
   stopSignal?: string;
   stopTimeout?: number;
+  /** --cgroupns host|private */
+  cgroupns?: string;
   /** --sysctl KEY=VALUE (namespaced ones only: sysctl.ts) */
   sysctls?: string[];
   /** --group-add: supplementary groups (names from the image's /etc/group, or numbers) */
@@ -185,8 +187,10 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       Binds: o.volumes.length ? o.volumes : null,
       ...(o.volumesFrom?.length ? { VolumesFrom: o.volumesFrom } : {}),
       NetworkMode: r.net.mode,
+      ...(r.shared?.PidMode ? { PidMode: r.shared.PidMode } : {}),
       ...(r.shared?.IpcMode ? { IpcMode: r.shared.IpcMode } : {}),
       ...(r.shared?.UTSMode ? { UTSMode: r.shared.UTSMode } : {}),
+      ...(parseCgroupnsMode(o.cgroupns) ? { CgroupnsMode: parseCgroupnsMode(o.cgroupns) } : {}),
       ...(Object.keys(r.sysctls ?? {}).length ? { Sysctls: r.sysctls } : {}),
       ...(o.groupAdd?.length ? { GroupAdd: o.groupAdd } : {}),
       AutoRemove: o.rm,
@@ -235,6 +239,7 @@ function checkOptions(o: CreateOptions, warn: (line: string) => void) {
     net: checkNetworkOptions(o),
     mounts: withVolumesFrom(parseMounts(o.volumes, o.mounts, o.tmpfs), o.volumesFrom ?? []),
     sysctls: parseSysctls(o.sysctls ?? []),
+    cgroupns: parseCgroupnsMode(o.cgroupns),
     labels: parseLabels(userLabels(o.labelFile ?? [], o.labels)),
     givenEnv: userEnv(o.envFile, o.env),
     // validated and looked up before anything is made (Docker ignores both with --privileged)
@@ -266,6 +271,10 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   if (o.uts !== undefined && o.hostname !== undefined) throw new SkiffError('EINVAL', 'conflicting options: hostname and the UTS mode');
   const shared = resolveSharedNamespaces(o);
   checkSysctlNamespaces(checked.sysctls, checked.net.mode, shared.IpcMode);
+  // rootless, the shim stays in the joined PID namespace (namespaces.ts joinOwnerUserns): no network helper of its own there
+  if (paths().rootless && shared.PidMode?.startsWith('container:') && checked.net.mode !== 'none' && !checked.net.mode.startsWith('container:')) {
+    throw new SkiffError('EINVAL', 'rootless, --pid container:X needs --network container:X or --network none');
+  }
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform }, pull);
   if (o.replace && o.name) await removeNamed(o.name);
   const config = await readImageConfig(image);

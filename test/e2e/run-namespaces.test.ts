@@ -1,11 +1,15 @@
 /**
  * run/create options about the container's kernel namespaces and process credentials, rootful and
  * rootless (Docker's syntax, words and inspect fields): `--sysctl` (namespaced ones only, written in
- * the container's /proc/sys), `--group-add` (supplementary groups by name or number).
+ * the container's /proc/sys), `--group-add` (supplementary groups by name or number), `--pid`, `--ipc`,
+ * `--uts` (the host's or another container's namespace; rootless, joining another container's also
+ * joins its user namespace).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { skiff, storeWithImage, type RunResult, type TempStore } from '../helpers/fixtures.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import { isRootless, skiff, storeWithImage, type RunResult, type TempStore } from '../helpers/fixtures.js';
 
 describe('run namespaces and credentials', () => {
   let store: TempStore;
@@ -55,5 +59,71 @@ describe('run namespaces and credentials', () => {
     const bad = await sk(['run', '--rm', '--group-add', 'nosuch', image, 'true']);
     assert.equal(bad.code, 126);
     assert.equal(bad.stderr, 'Error: unable to find group nosuch: no matching entries in group file\n');
+  });
+
+  const hostNs = (kind: string): string => `${fs.readlinkSync(`/proc/self/ns/${kind}`)}\n`;
+
+  test('--pid, --ipc, --uts host: the host\'s namespaces; HostConfig.PidMode/IpcMode/UTSMode', async () => {
+    assert.equal(await ok(['run', '--rm', '--pid', 'host', image, 'readlink', '/proc/self/ns/pid']), hostNs('pid'));
+    assert.equal(await ok(['run', '--rm', '--pid', 'host', image, 'sh', '-c', `test -d /proc/${process.pid} && echo seen`]), 'seen\n');
+    assert.equal(await ok(['run', '--rm', '--ipc', 'host', image, 'readlink', '/proc/self/ns/ipc']), hostNs('ipc'));
+    assert.equal(await ok(['run', '--rm', '--uts', 'host', image, 'hostname']), `${os.hostname()}\n`);
+    assert.equal(await ok(['run', '--rm', '--ipc', 'none', image, 'sh', '-c', 'test -e /dev/shm || echo none']), 'none\n');
+    await ok(['create', '--name', 'hostns', '--pid', 'host', '--ipc', 'host', '--uts', 'host', image, 'true']);
+    assert.equal(await ok(['inspect', '-f', '{{.HostConfig.PidMode}} {{.HostConfig.IpcMode}} {{.HostConfig.UTSMode}} {{.Config.Hostname}}', 'hostns']), `host host host ${os.hostname()}\n`);
+    await ok(['create', '--name', 'own', '--ipc', 'shareable', image, 'true']);
+    await ok(['create', '--name', 'dflt', image, 'true']);
+    assert.equal(await ok(['inspect', '-f', '{{.HostConfig.IpcMode}}|{{.HostConfig.PidMode}}|{{.HostConfig.UTSMode}}', 'own', 'dflt']), 'shareable||\nprivate||\n');
+    await ok(['rm', 'hostns', 'own', 'dflt']);
+    for (const [flag, value, words] of [['--pid', 'foo', 'invalid PID mode'], ['--ipc', 'container:', 'invalid IPC mode'], ['--uts', 'private', 'invalid UTS mode']]) {
+      const r = await sk(['create', flag!, value!, image]);
+      assert.equal(r.code, 125, r.stderr);
+      assert.equal(r.stderr, `Error: ${flag}: ${words}\n`);
+    }
+    const both = await sk(['create', '--uts', 'host', '--hostname', 'x', image]);
+    assert.equal(both.code, 125);
+    assert.equal(both.stderr, 'Error: conflicting options: hostname and the UTS mode\n');
+    const hostIpc = await sk(['create', '--ipc', 'host', '--sysctl', 'kernel.shmmni=100', image]);
+    assert.equal(hostIpc.code, 125);
+    assert.equal(hostIpc.stderr, 'Error: sysctl "kernel.shmmni" not allowed in host IPC namespace\n');
+  });
+
+  test('--pid, --ipc, --uts container:X: that container\'s namespaces, joined at each start', async () => {
+    await ok(['run', '-d', '--name', 'donor', '--hostname', 'donorhost', image, 'sleep', '1000']);
+    // rootless, the shim stays in the joined PID namespace: no pasta of its own there
+    const net = isRootless() ? ['--network', 'container:donor'] : [];
+    assert.match(await ok(['run', '--rm', '--pid', 'container:donor', ...net, image, 'ps']), /^ +1 +\S+ +sleep 1000$/m);
+    const ns = await ok(['exec', 'donor', 'sh', '-c', 'readlink /proc/self/ns/ipc /proc/self/ns/uts 2>/dev/null || { readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; }']);
+    assert.equal(await ok(['run', '--rm', '--ipc', 'container:donor', '--uts', 'container:donor', image, 'sh', '-c', 'readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; hostname']), `${ns}donorhost\n`);
+    await ok(['create', '--name', 'joiner', '--pid', 'container:donor', ...net, image, 'sleep', '1000']);
+    const id = (await ok(['inspect', '-f', '{{.Id}}', 'donor'])).trim();
+    assert.equal(await ok(['inspect', '-f', '{{.HostConfig.PidMode}}', 'joiner']), `container:${id}\n`);
+    await ok(['start', 'joiner']);
+    assert.match(await ok(['exec', 'joiner', 'ps']), /sleep 1000/);
+    await ok(['rm', '-f', 'joiner']);
+    await ok(['stop', '-t', '0', 'donor']);
+    const stopped = await sk(['run', '--rm', '--pid', 'container:donor', ...net, image, 'true']);
+    assert.notEqual(stopped.code, 0);
+    assert.match(stopped.stderr, /^Error: cannot join (PID|network) namespace of a non running container: container [0-9a-f]{64} is not running\n$/);
+    await ok(['rm', 'donor']);
+    const missing = await sk(['create', '--pid', 'container:nosuch', image]);
+    assert.equal(missing.code, 125, missing.stderr);
+    assert.equal(missing.stderr, 'Error: No such container: nosuch\n');
+  });
+
+  test('--cgroupns host|private: the host\'s cgroup namespace or one of the container\'s own; HostConfig.CgroupnsMode', async () => {
+    assert.equal(await ok(['run', '--rm', '--cgroupns', 'host', image, 'readlink', '/proc/self/ns/cgroup']), hostNs('cgroup'));
+    // the container's own group seen with its whole path from the host's root (rootless: in the user's delegated group)
+    const cg = await ok(['run', '--rm', '--cgroupns', 'host', image, 'cat', '/proc/self/cgroup']);
+    assert.match(cg, isRootless() ? /^0::\/.+$/m : /\/skiff\/[0-9a-f]{64}$/m);
+    assert.doesNotMatch(cg, /^0::\/$/m);
+    const own = await ok(['run', '--rm', '--cgroupns', 'private', image, 'readlink', '/proc/self/ns/cgroup']);
+    assert.notEqual(own, hostNs('cgroup'));
+    await ok(['create', '--name', 'cgns', '--cgroupns', 'private', image, 'true']);
+    assert.equal(await ok(['inspect', '-f', '{{.HostConfig.CgroupnsMode}}', 'cgns']), 'private\n');
+    await ok(['rm', 'cgns']);
+    const bad = await sk(['create', '--cgroupns', 'shared', image]);
+    assert.equal(bad.code, 125);
+    assert.equal(bad.stderr, 'Error: --cgroupns: invalid CGROUP mode\n');
   });
 });
