@@ -23,7 +23,7 @@ import { checkContainerName, checkHostname, refuseNul } from './validate.js';
 import { readLayeredFile, resolveGroups, resolveUser, withGroups, type ResolvedUser } from './passwd.js';
 import { checkSysctlNamespaces, parseSysctls } from './sysctl.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
-import { planCgroups } from './cgroup.js';
+import { parseCgroupParent, planCgroups } from './cgroup.js';
 import { limitWrites, parseResources, type ResourceOptions } from './resources.js';
 import { parseDevice, resolveDevices } from './devices.js';
 import { parseSignal } from './signals.js';
@@ -96,6 +96,8 @@ export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   health: HealthOptions;
   stopSignal?: string;
   stopTimeout?: number;
+  /** --cgroup-parent PATH (rootful) */
+  cgroupParent?: string;
   /** --cgroupns host|private */
   cgroupns?: string;
   /** --sysctl KEY=VALUE (namespaced ones only: sysctl.ts) */
@@ -240,6 +242,7 @@ function checkOptions(o: CreateOptions, warn: (line: string) => void) {
     mounts: withVolumesFrom(parseMounts(o.volumes, o.mounts, o.tmpfs), o.volumesFrom ?? []),
     sysctls: parseSysctls(o.sysctls ?? []),
     cgroupns: parseCgroupnsMode(o.cgroupns),
+    cgroupParent: parseCgroupParent(o.cgroupParent, paths().rootless),
     labels: parseLabels(userLabels(o.labelFile ?? [], o.labels)),
     givenEnv: userEnv(o.envFile, o.env),
     // validated and looked up before anything is made (Docker ignores both with --privileged)
@@ -301,7 +304,8 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
     shared,
   });
   const { limits } = checked;
-  const cgroups = planCgroups(id, paths().rootless, undefined, undefined, Boolean(limits.CpusetCpus || limits.CpusetMems));
+  const cgroups = planCgroups(id, paths().rootless, undefined, undefined, Boolean(limits.CpusetCpus || limits.CpusetMems), checked.cgroupParent);
+  if (checked.cgroupParent) rec.HostConfig.CgroupParent = o.cgroupParent;
   if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
   const { writes: cgroupWrites, refused } = limitWrites(limits, cgroups.groups, { fresh: true, why: cgroups.dirs.length ? undefined : cgroups.reason });
   refused.forEach(warn);

@@ -101,6 +101,8 @@ export interface HostConfig {
   PidMode?: string;
   IpcMode?: string;
   UTSMode?: string;
+  /** --cgroup-parent as given; absent: skiff's own (`/skiff`) */
+  CgroupParent?: string;
   /** --cgroupns host|private; absent: private (Docker's default on cgroup v2) */
   CgroupnsMode?: 'host' | 'private';
   /** --sysctl (container/sysctl.ts); absent: none */

@@ -126,4 +126,36 @@ describe('run namespaces and credentials', () => {
     assert.equal(bad.code, 125);
     assert.equal(bad.stderr, 'Error: --cgroupns: invalid CGROUP mode\n');
   });
+
+  test('--cgroup-parent PATH (rootful): the container\'s groups under it; HostConfig.CgroupParent', async () => {
+    const parent = `skiff-e2e-parent-${process.pid}`;
+    if (isRootless()) {
+      const r = await sk(['create', '--cgroup-parent', parent, image]);
+      assert.equal(r.code, 125);
+      assert.equal(r.stderr, "Error: --cgroup-parent: a rootless container's group is made in the user's delegated cgroup\n");
+      return;
+    }
+    try {
+      const id = (await ok(['run', '-d', '--cgroup-parent', `${parent}/sub`, image, 'sleep', '1000'])).trim();
+      const pid = (await ok(['inspect', '-f', '{{.State.Pid}}', id])).trim();
+      const groups = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      assert.match(groups, new RegExp(`^0::/${parent}/sub/${id}$`, 'm'));
+      assert.equal(await ok(['inspect', '-f', '{{.HostConfig.CgroupParent}}', id]), `${parent}/sub\n`);
+      await ok(['rm', '-f', id]);
+      const bad = await sk(['create', '--cgroup-parent', '../up', image]);
+      assert.equal(bad.code, 125);
+      assert.equal(bad.stderr, 'Error: invalid cgroup parent "../up": a path below the cgroup root\n');
+    } finally {
+      // Docker leaves the parent; the test removes it from every hierarchy
+      for (const root of ['/sys/fs/cgroup', ...fs.readdirSync('/sys/fs/cgroup').map((d) => `/sys/fs/cgroup/${d}`)]) {
+        for (const d of [`${root}/${parent}/sub`, `${root}/${parent}`]) {
+          try {
+            fs.rmdirSync(d);
+          } catch {
+            /* not in this hierarchy */
+          }
+        }
+      }
+    }
+  });
 });
