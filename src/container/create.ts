@@ -34,7 +34,7 @@ import {
   type HealthOptions,
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
-import { parseCgroupnsMode, resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
+import { parseCgroupnsMode, parseUsernsMode, resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
 import { parseMounts } from '../volume/mounts.js';
 import { attachContainerVolumes, discardVolumes, type RequestedMount } from '../volume/volumes.js';
 
@@ -96,6 +96,8 @@ export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   health: HealthOptions;
   stopSignal?: string;
   stopTimeout?: number;
+  /** --userns host (rootful) */
+  userns?: string;
   /** --cgroup-parent PATH (rootful) */
   cgroupParent?: string;
   /** --cgroupns host|private */
@@ -193,6 +195,7 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       ...(r.shared?.IpcMode ? { IpcMode: r.shared.IpcMode } : {}),
       ...(r.shared?.UTSMode ? { UTSMode: r.shared.UTSMode } : {}),
       ...(parseCgroupnsMode(o.cgroupns) ? { CgroupnsMode: parseCgroupnsMode(o.cgroupns) } : {}),
+      ...(o.userns === 'host' ? { UsernsMode: 'host' } : {}),
       ...(Object.keys(r.sysctls ?? {}).length ? { Sysctls: r.sysctls } : {}),
       ...(o.groupAdd?.length ? { GroupAdd: o.groupAdd } : {}),
       AutoRemove: o.rm,
@@ -242,6 +245,7 @@ function checkOptions(o: CreateOptions, warn: (line: string) => void) {
     mounts: withVolumesFrom(parseMounts(o.volumes, o.mounts, o.tmpfs), o.volumesFrom ?? []),
     sysctls: parseSysctls(o.sysctls ?? []),
     cgroupns: parseCgroupnsMode(o.cgroupns),
+    userns: parseUsernsMode(o.userns, paths().rootless),
     cgroupParent: parseCgroupParent(o.cgroupParent, paths().rootless),
     labels: parseLabels(userLabels(o.labelFile ?? [], o.labels)),
     givenEnv: userEnv(o.envFile, o.env),

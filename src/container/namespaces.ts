@@ -73,6 +73,18 @@ export function parseCgroupnsMode(mode: string | undefined): 'host' | 'private' 
   return mode;
 }
 
+/**
+ * `--userns host` (Docker's only mode): rootful containers have no user namespace anyway; rootless
+ * each has its own, over the user's subordinate ids (the host's cannot give a root).
+ */
+export function parseUsernsMode(mode: string | undefined, rootless: boolean): 'host' | undefined {
+  if (mode === undefined || mode === '') return undefined;
+  if (mode === 'keep-id') throw new SkiffError('EINVAL', '--userns keep-id (Podman\'s) is not supported yet');
+  if (mode !== 'host') throw new SkiffError('EINVAL', '--userns: invalid USER mode');
+  if (rootless) throw new SkiffError('EINVAL', '--userns host: a rootless container needs a user namespace of its own');
+  return mode;
+}
+
 /** Whether the container shares the host's namespace of this kind (spec.ts leaves it out). */
 export const hostNamespace = (rec: ContainerRecord, key: 'pid' | 'ipc' | 'uts'): boolean =>
   rec.HostConfig[KINDS.find(([k]) => k === key)![1]] === 'host';

@@ -158,4 +158,20 @@ describe('run namespaces and credentials', () => {
       }
     }
   });
+
+  test('--userns host: rootful, no user namespace (as without it; HostConfig.UsernsMode); rootless refused', async () => {
+    const bad = await sk(['create', '--userns', 'other', image]);
+    assert.equal(bad.code, 125);
+    assert.equal(bad.stderr, 'Error: --userns: invalid USER mode\n');
+    if (isRootless()) {
+      const r = await sk(['create', '--userns', 'host', image]);
+      assert.equal(r.code, 125);
+      assert.equal(r.stderr, 'Error: --userns host: a rootless container needs a user namespace of its own\n');
+      return;
+    }
+    assert.equal(await ok(['run', '--rm', '--userns', 'host', image, 'readlink', '/proc/self/ns/user']), hostNs('user'));
+    await ok(['create', '--name', 'uh', '--userns', 'host', image, 'true']);
+    assert.equal(await ok(['inspect', '-f', '{{.HostConfig.UsernsMode}}', 'uh']), 'host\n');
+    await ok(['rm', 'uh']);
+  });
 });
