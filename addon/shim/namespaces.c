@@ -53,9 +53,10 @@ int ns_pid_restore(const struct container *c, int *saved) {
   if (*saved < 0) return 0;
   int r = setns(*saved, CLONE_NEWPID);
   close_fd(saved);
-  /* in another container's user namespace (rootless) the host's PID namespace cannot be entered again:
-     what the shim forks later lives in the joined one (the CLI gives such a container no pasta) */
-  if (r < 0 && !(errno == EPERM && c->ns[NS_USER].path)) return fail("return to the shim's PID namespace");
+  /* rootless (in another container's user namespace, or in skiff's) the host's PID namespace cannot be
+     entered again: what the shim forks later lives in the joined one (the CLI gives such a container
+     no pasta) */
+  if (r < 0 && !(errno == EPERM && shim_rootless())) return fail("return to the shim's PID namespace");
   return 0;
 }
 

@@ -8,7 +8,7 @@ export const SUPPORTED_SERVICE_KEYS: ReadonlySet<string> = new Set([
   'hostname', 'domainname', 'container_name', 'labels', 'init', 'read_only', 'privileged', 'tmpfs', 'cap_add',
   'cap_drop', 'security_opt', 'stop_signal', 'stop_grace_period', 'extra_hosts', 'dns', 'dns_search',
   'dns_opt', 'tty', 'stdin_open', 'deploy', 'scale', 'mem_limit', 'cpus', 'pids_limit', 'shm_size',
-  'ulimits', 'sysctls', 'secrets', 'configs', 'profiles', 'pull_policy', 'platform', 'logging',
+  'ulimits', 'sysctls', 'group_add', 'pid', 'ipc', 'uts', 'secrets', 'configs', 'profiles', 'pull_policy', 'platform', 'logging',
   // consumed by the loader itself
   'extends', 'label_file',
 ]);

@@ -174,4 +174,35 @@ describe('run namespaces and credentials', () => {
     assert.equal(await ok(['inspect', '-f', '{{.HostConfig.UsernsMode}}', 'uh']), 'host\n');
     await ok(['rm', 'uh']);
   });
+
+  test('compose: sysctls, group_add, pid and network_mode service:NAME map to the same options', async () => {
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/skiff-nscompose-`);
+    try {
+      fs.writeFileSync(`${dir}/compose.yaml`, [
+        'services:',
+        '  a:',
+        `    image: ${image}`,
+        '    command: ["sleep", "1000"]',
+        '  b:',
+        `    image: ${image}`,
+        '    depends_on: [a]',
+        '    network_mode: "service:a"',
+        '    pid: "service:a"',
+        '    group_add: [staff, 4242]',
+        '    sysctls:',
+        '      fs.mqueue.msg_max: 20',
+        '    command: ["sh", "-c", "ps -o comm | grep -x sleep; id -G; cat /proc/sys/fs/mqueue/msg_max"]',
+        '',
+      ].join('\n'));
+      const compose = (args: string[]): Promise<RunResult> => skiff(['compose', '-p', 'nsc', ...args], { store, cwd: dir });
+      const up = await compose(['up', '-d']);
+      assert.equal(up.code, 0, up.stderr);
+      assert.doesNotMatch(up.stderr, /not supported/);
+      await ok(['wait', 'nsc-b-1']);
+      assert.equal((await ok(['logs', 'nsc-b-1'])).replace(/^0 /m, ''), 'sleep\n50 4242\n20\n');
+      assert.equal((await compose(['down', '-t', '0'])).code, 0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
