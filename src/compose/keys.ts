@@ -3,12 +3,13 @@
  * place. Any other key a service uses is reported as a warning naming it, never silently dropped.
  */
 export const SUPPORTED_SERVICE_KEYS: ReadonlySet<string> = new Set([
+  'group_add', 'pid', 'ipc', 'uts',
   'image', 'build', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'expose', 'volumes',
   'volumes_from', 'networks', 'network_mode', 'depends_on', 'healthcheck', 'restart', 'user', 'working_dir',
   'hostname', 'domainname', 'container_name', 'labels', 'init', 'read_only', 'privileged', 'tmpfs', 'cap_add',
   'cap_drop', 'security_opt', 'stop_signal', 'stop_grace_period', 'extra_hosts', 'dns', 'dns_search',
   'dns_opt', 'tty', 'stdin_open', 'deploy', 'scale', 'mem_limit', 'cpus', 'pids_limit', 'shm_size',
-  'ulimits', 'sysctls', 'group_add', 'pid', 'ipc', 'uts', 'secrets', 'configs', 'profiles', 'pull_policy', 'platform', 'logging',
+  'ulimits', 'sysctls', 'secrets', 'configs', 'profiles', 'pull_policy', 'platform', 'logging',
   // consumed by the loader itself
   'extends', 'label_file',
 ]);
