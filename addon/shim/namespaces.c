@@ -51,8 +51,9 @@ int ns_pid_saved(const struct container *c) {
 
 int ns_pid_restore(const struct container *c, int *saved) {
   if (*saved < 0) return 0;
-  int r = setns(*saved, CLONE_NEWPID);
+  int r = setns(*saved, CLONE_NEWPID), e = errno;
   close_fd(saved);
+  errno = e;
   /* rootless (in another container's user namespace, or in skiff's) the host's PID namespace cannot be
      entered again: what the shim forks later lives in the joined one (the CLI gives such a container
      no pasta) */

@@ -85,10 +85,6 @@ export function parseUsernsMode(mode: string | undefined, rootless: boolean): 'h
   return mode;
 }
 
-/** Whether the container shares the host's namespace of this kind (spec.ts leaves it out). */
-export const hostNamespace = (rec: ContainerRecord, key: 'pid' | 'ipc' | 'uts'): boolean =>
-  rec.HostConfig[KINDS.find(([k]) => k === key)![1]] === 'host';
-
 /**
  * Rootless, each container has a user namespace of its own, and a namespace it owns can be joined only
  * from inside it: a container that joins another's namespaces joins that one's user namespace too
