@@ -15,7 +15,34 @@
 #include <unistd.h>
 #include "shim.h"
 
-/* mkdir -p for the last two levels (".../skiff/<id>"); deeper parents must exist. A group left
+static void enable_v2_controllers(const char *dir);
+static int make_below(const char *dir, bool enable);
+
+/* mkdir -p for a group's parents (`--cgroup-parent /a/b`), each given its parent's v2 controllers
+   top down, so the container's group can have them. */
+static int make_parents(const char *dir) {
+  if (mkdir(dir, 0755) == 0) {
+    enable_v2_controllers(dir);
+    return 0;
+  }
+  return errno == EEXIST ? 0 : make_below(dir, true);
+}
+
+/* `dir` after its missing parents (errno ENOENT from its mkdir), given its parent's v2 controllers if `enable`. */
+static int make_below(const char *dir, bool enable) {
+  if (errno != ENOENT) return fail("create cgroup %s", dir);
+  char parent[4096];
+  if (snprintf(parent, sizeof parent, "%s", dir) >= (int)sizeof parent) return failx("cgroup path too long: %s", dir);
+  char *slash = strrchr(parent, '/');
+  if (!slash || slash == parent) return fail("create cgroup %s", dir);
+  *slash = 0;
+  if (make_parents(parent) < 0) return -1;
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST) return fail("create cgroup %s", dir);
+  if (enable) enable_v2_controllers(dir);
+  return 0;
+}
+
+/* mkdir -p of a container's group (".../skiff/<id>", or under --cgroup-parent). A group left
    by a shim that was killed is made anew when it is empty (no device program of its last start
    stays attached); one that still holds processes is used as it is. */
 static int make_dir(const char *dir) {
@@ -24,15 +51,7 @@ static int make_dir(const char *dir) {
     if (rmdir(dir) == 0 && mkdir(dir, 0755) < 0 && errno != EEXIST) return fail("create cgroup %s", dir);
     return 0;
   }
-  if (errno != ENOENT) return fail("create cgroup %s", dir);
-  char parent[4096];
-  if (snprintf(parent, sizeof parent, "%s", dir) >= (int)sizeof parent) return failx("cgroup path too long: %s", dir);
-  char *slash = strrchr(parent, '/');
-  if (!slash || slash == parent) return fail("create cgroup %s", dir);
-  *slash = 0;
-  if (mkdir(parent, 0755) < 0 && errno != EEXIST) return fail("create cgroup %s", parent);
-  if (mkdir(dir, 0755) < 0 && errno != EEXIST) return fail("create cgroup %s", dir);
-  return 0;
+  return make_below(dir, false); /* the caller enables its controllers */
 }
 
 /* A small kernel file into buf (NUL-terminated): its length, or -1 (errno set). */

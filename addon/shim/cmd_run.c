@@ -87,6 +87,7 @@ struct start {
   struct started *out;
   struct filter_job filter;
   int sock;          /* the channel to the child */
+  int pidns;         /* the shim's PID namespace for children, while another's is joined (-1: none) */
   int flags;         /* clone flags */
   bool late_cgroupns;
   pid_t child;
@@ -115,12 +116,15 @@ static void start_end(struct start *st) {
     failx("%s", saved); /* the step's failure is the one to report */
   }
   close_fd(&st->sock);
+  close_fd(&st->pidns);
   filter_free(&st->filter);
   errno = e;
 }
 
 static int step_prepare(struct start *st) {
   if (filter_prepare(&st->filter, st->c->proc.seccomp, st->c->seccomp_cache) < 0) return -1;
+  st->pidns = ns_pid_saved(st->c);
+  if (st->c->ns[NS_PID].enabled && st->c->ns[NS_PID].path && st->pidns < 0) return fail("open /proc/self/ns/pid_for_children");
   return ns_join_parent(st->c);
 }
 
@@ -139,7 +143,8 @@ static int step_clone(struct start *st) {
     container_child(st->c, theirs, &st->filter, st->io, st->late_cgroupns);
   }
   st->child = child;
-  return 0;
+  /* the network helpers (pasta, aardvark-dns) and --rm's remover are not the container's processes */
+  return ns_pid_restore(st->c, &st->pidns);
 }
 
 static int step_idmaps(struct start *st) {
@@ -198,7 +203,7 @@ int container_start(struct container *c, const struct start_io *io, struct net_h
   *s = (struct started){.pid = -1, .master = -1, .userns_fd = -1};
   if (c->network && !net) return failx("internal error: a network plan without a holder");
   __attribute__((cleanup(start_end))) struct start st = {.c = c, .io = io, .net = net, .out = s, .sock = -1, .child = -1,
-                                                         .filter = {.cachefd = -1}};
+                                                         .pidns = -1, .filter = {.cachefd = -1}};
   if (step_prepare(&st) < 0 || step_clone(&st) < 0 || step_idmaps(&st) < 0 || step_cgroups(&st) < 0 ||
       step_network(&st) < 0 || step_go(&st) < 0 || step_pidfile(&st) < 0)
     return -1;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "shim.h"
@@ -34,7 +35,30 @@ int ns_clone_flags(const struct container *c) {
 static int join(const struct container *c, int k) {
   cleanup_close int fd = open(c->ns[k].path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail("open %s namespace %s", NAMESPACES[k].type, c->ns[k].path);
+  /* already there (a restart by the monitor, which joined at the first start): the kernel refuses
+     to enter the user namespace one is in */
+  char self[48];
+  snprintf(self, sizeof self, "/proc/self/ns/%s", k == NS_PID ? "pid_for_children" : NAMESPACES[k].proc);
+  struct stat a, b;
+  if (fstat(fd, &a) == 0 && stat(self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) return 0;
   return setns(fd, NAMESPACES[k].flag) < 0 ? fail("join %s namespace %s", NAMESPACES[k].type, c->ns[k].path) : 0;
+}
+
+int ns_pid_saved(const struct container *c) {
+  if (!c->ns[NS_PID].enabled || !c->ns[NS_PID].path) return -1;
+  return open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+}
+
+int ns_pid_restore(const struct container *c, int *saved) {
+  if (*saved < 0) return 0;
+  int r = setns(*saved, CLONE_NEWPID), e = errno;
+  close_fd(saved);
+  errno = e;
+  /* rootless (in another container's user namespace, or in skiff's) the host's PID namespace cannot be
+     entered again: what the shim forks later lives in the joined one (the CLI gives such a container
+     no pasta) */
+  if (r < 0 && !(errno == EPERM && shim_rootless())) return fail("return to the shim's PID namespace");
+  return 0;
 }
 
 /* The shim joins these itself before cloning the container: the user namespace first, so the

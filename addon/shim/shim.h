@@ -266,6 +266,10 @@ extern const struct ns_info {
 int ns_clone_flags(const struct container *c);
 int ns_join_parent(const struct container *c); /* setns every ns with a path except mnt (user first) */
 int ns_join_mnt(const struct container *c);    /* child side */
+/* A joined PID namespace applies to every child the shim forks: the shim's own one (an fd, -1 when no
+   PID namespace is joined) saved before ns_join_parent, entered again once the container is cloned. */
+int ns_pid_saved(const struct container *c);
+int ns_pid_restore(const struct container *c, int *saved);
 int write_idmaps(pid_t pid, const struct idmap *u, size_t nu, const struct idmap *g, size_t ng, bool helpers);
 int loopback_up(void);
 

@@ -6,7 +6,7 @@
 import type { CreateOptions } from '../container/create.js';
 import type { ResourceOptions } from '../container/resources.js';
 import type { UpdateOptions } from '../container/update.js';
-import { bool, num, obj, str, strList, type Json } from './body.js';
+import { bool, num, obj, str, strList, strMap, type Json } from './body.js';
 import { ApiError } from './http.js';
 
 /** A RestartPolicy ({Name, MaximumRetryCount}) as `--restart` takes it; undefined without a name. */
@@ -169,6 +169,14 @@ export function createOptionsFromApi(body: Json, q: URLSearchParams): CreateOpti
     capDrop: strList(hc.CapDrop, 'HostConfig.CapDrop'),
     securityOpt: strList(hc.SecurityOpt, 'HostConfig.SecurityOpt'),
     readOnly: bool(hc.ReadonlyRootfs, 'HostConfig.ReadonlyRootfs'),
+    sysctls: Object.entries(strMap(hc.Sysctls, 'HostConfig.Sysctls')).map(([k, v]) => `${k}=${v}`),
+    groupAdd: strList(hc.GroupAdd, 'HostConfig.GroupAdd'),
+    ...(str(hc.PidMode, 'HostConfig.PidMode') ? { pid: str(hc.PidMode, 'HostConfig.PidMode') } : {}),
+    ...(str(hc.IpcMode, 'HostConfig.IpcMode') ? { ipc: str(hc.IpcMode, 'HostConfig.IpcMode') } : {}),
+    ...(str(hc.UTSMode, 'HostConfig.UTSMode') ? { uts: str(hc.UTSMode, 'HostConfig.UTSMode') } : {}),
+    ...(str(hc.CgroupnsMode, 'HostConfig.CgroupnsMode') ? { cgroupns: str(hc.CgroupnsMode, 'HostConfig.CgroupnsMode') } : {}),
+    ...(str(hc.CgroupParent, 'HostConfig.CgroupParent') ? { cgroupParent: str(hc.CgroupParent, 'HostConfig.CgroupParent') } : {}),
+    ...(str(hc.UsernsMode, 'HostConfig.UsernsMode') ? { userns: str(hc.UsernsMode, 'HostConfig.UsernsMode') } : {}),
     init: bool(hc.Init, 'HostConfig.Init'),
     labels: Object.entries(obj(body.Labels, 'Labels')).map(([k, v]) => `${k}=${String(v)}`),
     pull: 'never',

@@ -3,6 +3,7 @@
  * place. Any other key a service uses is reported as a warning naming it, never silently dropped.
  */
 export const SUPPORTED_SERVICE_KEYS: ReadonlySet<string> = new Set([
+  'group_add', 'pid', 'ipc', 'uts',
   'image', 'build', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'expose', 'volumes',
   'volumes_from', 'networks', 'network_mode', 'depends_on', 'healthcheck', 'restart', 'user', 'working_dir',
   'hostname', 'domainname', 'container_name', 'labels', 'init', 'read_only', 'privileged', 'tmpfs', 'cap_add',

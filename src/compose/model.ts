@@ -162,6 +162,12 @@ export interface Service {
   shmSize?: number;
   ulimits: Record<string, Ulimit>;
   sysctls: Record<string, string>;
+  /** group_add (names or numbers) */
+  groupAdd: string[];
+  /** pid / ipc / uts: host, container:X, service:NAME (ipc also shareable, private) */
+  pid?: string;
+  ipc?: string;
+  uts?: string;
   secrets: FileMount[];
   configs: FileMount[];
   profiles: string[];

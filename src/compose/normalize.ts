@@ -458,6 +458,7 @@ function toService(name: string, s: JsonMap, o: NormalizeOptions): Service {
     limits,
     ulimits,
     sysctls: stringMap(s.sysctls),
+    groupAdd: strings(s.group_add),
     secrets: mounts('secrets'),
     configs: mounts('configs'),
     profiles: strings(s.profiles),
@@ -474,6 +475,7 @@ function toService(name: string, s: JsonMap, o: NormalizeOptions): Service {
   const simple: Array<[keyof Service, string]> = [
     ['restart', 'restart'], ['user', 'user'], ['workingDir', 'working_dir'], ['hostname', 'hostname'], ['domainname', 'domainname'],
     ['containerName', 'container_name'], ['stopSignal', 'stop_signal'], ['pullPolicy', 'pull_policy'], ['platform', 'platform'],
+    ['pid', 'pid'], ['ipc', 'ipc'], ['uts', 'uts'],
   ];
   for (const [k, key] of simple) if (s[key] != null) (svc as unknown as Record<string, unknown>)[k] = String(s[key]);
   if (s.init != null) svc.init = s.init === true;

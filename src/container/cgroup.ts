@@ -100,9 +100,9 @@ const leafNames = (id: string): string[] => [id, `skiff-${id}`];
  * `cpuset`: also a v1 cpuset group (only for --cpuset-cpus/--cpuset-mems: a v1 cpuset group must be
  * given cpus and mems before it takes a task).
  */
-export function planCgroups(id: string, rootless: boolean, layout: CgroupLayout = cgroupLayout(), controllers = V1_CONTROLLERS, cpuset = false): CgroupPlan {
+export function planCgroups(id: string, rootless: boolean, layout: CgroupLayout = cgroupLayout(), controllers = V1_CONTROLLERS, cpuset = false, parent = '/skiff'): CgroupPlan {
   if (!rootless) {
-    const rel = `/skiff/${id}`;
+    const rel = path.posix.join(parent, id);
     const mounts = new Set<string>();
     const groups: ContainerCgroups = { v1: new Map() };
     for (const c of cpuset ? [...controllers, 'cpuset'] : controllers) {
@@ -142,6 +142,15 @@ export function planCgroups(id: string, rootless: boolean, layout: CgroupLayout 
 export function planStepCgroups(stagingName: string, rootless: boolean, layout: CgroupLayout = cgroupLayout()): CgroupPlan {
   if (rootless) return { cgroupsPath: '', dirs: [], groups: { v1: new Map() } };
   return planCgroups(stagingName, false, layout, ['devices']);
+}
+
+/** `--cgroup-parent PATH` (cgroupfs: a path from the hierarchies' root; rootful only): the parent of the container's groups. */
+export function parseCgroupParent(parent: string | undefined, rootless: boolean): string | undefined {
+  if (parent === undefined || parent === '') return undefined;
+  if (rootless) throw new SkiffError('EINVAL', "--cgroup-parent: a rootless container's group is made in the user's delegated cgroup");
+  const clean = path.posix.normalize(`/${parent}`).replace(/\/+$/, '');
+  if (clean === '' || parent.split('/').includes('..') || parent.includes('\0')) throw new SkiffError('EINVAL', `invalid cgroup parent ${JSON.stringify(parent)}: a path below the cgroup root`);
+  return clean;
 }
 
 /** Remove the (empty) step groups a killed build left: `skiff/<pid>-...` of pids that are gone. */

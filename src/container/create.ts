@@ -20,9 +20,10 @@ import { diffDir } from '../store/layers.js';
 import { containerFiles, createContainerDir, findContainer, type ContainerRecord, type HealthConfig, type MountPoint } from '../store/containers.js';
 import { generateName, newContainerId } from './names.js';
 import { checkContainerName, checkHostname, refuseNul } from './validate.js';
-import { readLayeredFile, resolveUser, type ResolvedUser } from './passwd.js';
+import { readLayeredFile, resolveGroups, resolveUser, withGroups, type ResolvedUser } from './passwd.js';
+import { checkSysctlNamespaces, parseSysctls } from './sysctl.js';
 import { parseSecurityOpts, securityPaths } from './security.js';
-import { planCgroups } from './cgroup.js';
+import { parseCgroupParent, planCgroups } from './cgroup.js';
 import { limitWrites, parseResources, type ResourceOptions } from './resources.js';
 import { parseDevice, resolveDevices } from './devices.js';
 import { parseSignal } from './signals.js';
@@ -33,7 +34,7 @@ import {
   type HealthOptions,
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
-import { resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
+import { parseCgroupnsMode, parseUsernsMode, resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
 import { parseMounts } from '../volume/mounts.js';
 import { attachContainerVolumes, discardVolumes, type RequestedMount } from '../volume/volumes.js';
 
@@ -95,6 +96,16 @@ export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   health: HealthOptions;
   stopSignal?: string;
   stopTimeout?: number;
+  /** --userns host (rootful) */
+  userns?: string;
+  /** --cgroup-parent PATH (rootful) */
+  cgroupParent?: string;
+  /** --cgroupns host|private */
+  cgroupns?: string;
+  /** --sysctl KEY=VALUE (namespaced ones only: sysctl.ts) */
+  sysctls?: string[];
+  /** --group-add: supplementary groups (names from the image's /etc/group, or numbers) */
+  groupAdd?: string[];
   /** -m, --cpus, --pids-limit, --ulimit, --shm-size, ... as given (resources.ts) */
   resources?: ResourceOptions;
   /** where a limit that cannot be applied is reported (one line each; default: createContainer's report) */
@@ -121,6 +132,8 @@ export interface RecordInput {
   /** the resource limits, parsed (HostConfig's fields) */
   limits: ReturnType<typeof parseResources>;
   rootless: boolean;
+  /** --sysctl, parsed */
+  sysctls?: Record<string, string>;
   /** IPC and UTS namespaces of another container (namespaces.ts) */
   shared?: ReturnType<typeof resolveSharedNamespaces>;
 }
@@ -178,8 +191,13 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       Binds: o.volumes.length ? o.volumes : null,
       ...(o.volumesFrom?.length ? { VolumesFrom: o.volumesFrom } : {}),
       NetworkMode: r.net.mode,
+      ...(r.shared?.PidMode ? { PidMode: r.shared.PidMode } : {}),
       ...(r.shared?.IpcMode ? { IpcMode: r.shared.IpcMode } : {}),
       ...(r.shared?.UTSMode ? { UTSMode: r.shared.UTSMode } : {}),
+      ...(parseCgroupnsMode(o.cgroupns) ? { CgroupnsMode: parseCgroupnsMode(o.cgroupns) } : {}),
+      ...(o.userns === 'host' ? { UsernsMode: 'host' } : {}),
+      ...(Object.keys(r.sysctls ?? {}).length ? { Sysctls: r.sysctls } : {}),
+      ...(o.groupAdd?.length ? { GroupAdd: o.groupAdd } : {}),
       AutoRemove: o.rm,
       Privileged: o.privileged,
       ...(o.devices.length ? { Devices: r.devices?.mappings ?? o.devices.map(parseDevice) } : {}),
@@ -225,6 +243,10 @@ function checkOptions(o: CreateOptions, warn: (line: string) => void) {
     limits,
     net: checkNetworkOptions(o),
     mounts: withVolumesFrom(parseMounts(o.volumes, o.mounts, o.tmpfs), o.volumesFrom ?? []),
+    sysctls: parseSysctls(o.sysctls ?? []),
+    cgroupns: parseCgroupnsMode(o.cgroupns),
+    userns: parseUsernsMode(o.userns, paths().rootless),
+    cgroupParent: parseCgroupParent(o.cgroupParent, paths().rootless),
     labels: parseLabels(userLabels(o.labelFile ?? [], o.labels)),
     givenEnv: userEnv(o.envFile, o.env),
     // validated and looked up before anything is made (Docker ignores both with --privileged)
@@ -255,6 +277,11 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   if (o.replace && !o.name) throw new SkiffError('EINVAL', 'cannot replace a container without --name being set');
   if (o.uts !== undefined && o.hostname !== undefined) throw new SkiffError('EINVAL', 'conflicting options: hostname and the UTS mode');
   const shared = resolveSharedNamespaces(o);
+  checkSysctlNamespaces(checked.sysctls, checked.net.mode, shared.IpcMode);
+  // rootless, the shim stays in the joined PID namespace (namespaces.ts joinOwnerUserns): no network helper of its own there
+  if (paths().rootless && shared.PidMode?.startsWith('container:') && checked.net.mode !== 'none' && !checked.net.mode.startsWith('container:')) {
+    throw new SkiffError('EINVAL', 'rootless, --pid container:X needs --network container:X or --network none');
+  }
   const { record: image, name: imageName } = await ensureImage(o.image, { pull: o.pull, platform: o.platform }, pull);
   if (o.replace && o.name) await removeNamed(o.name);
   const config = await readImageConfig(image);
@@ -262,7 +289,8 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   const id = newContainerId();
   const chainIds = image.layers.map((l) => l.chainId);
   const diffsTopFirst = chainIds.map(diffDir).reverse();
-  const user = resolveUser(o.user ?? icfg.User ?? '', (p) => readLayeredFile(diffsTopFirst, p));
+  const readFile = (p: string): string | undefined => readLayeredFile(diffsTopFirst, p);
+  const user = withGroups(resolveUser(o.user ?? icfg.User ?? '', readFile), resolveGroups(o.groupAdd ?? [], readFile));
   const mounts = [...checked.mounts, ...imageVolumes(icfg.Volumes ?? undefined, checked.mounts)];
   const { rec, env } = buildRecord({
     o, id, icfg, user,
@@ -275,11 +303,13 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
     net: checked.net,
     devices: checked.devices,
     limits: checked.limits,
+    sysctls: checked.sysctls,
     rootless: paths().rootless,
     shared,
   });
   const { limits } = checked;
-  const cgroups = planCgroups(id, paths().rootless, undefined, undefined, Boolean(limits.CpusetCpus || limits.CpusetMems));
+  const cgroups = planCgroups(id, paths().rootless, undefined, undefined, Boolean(limits.CpusetCpus || limits.CpusetMems), checked.cgroupParent);
+  if (checked.cgroupParent) rec.HostConfig.CgroupParent = o.cgroupParent;
   if (cgroups.dirs.length) rec.CgroupDirs = cgroups.dirs;
   const { writes: cgroupWrites, refused } = limitWrites(limits, cgroups.groups, { fresh: true, why: cgroups.dirs.length ? undefined : cgroups.reason });
   refused.forEach(warn);

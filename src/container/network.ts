@@ -8,6 +8,7 @@
  *   rm      releaseNetwork: what the container's last run left (its addresses; links the shim removed).
  * Addresses are taken at start, as Docker's: a created or exited container holds none.
  */
+import { joinOwnerUserns } from './namespaces.js';
 import { recordEvent } from '../store/events.js';
 import { mark } from '../lib/trace.js';
 import fs from 'node:fs';
@@ -224,6 +225,7 @@ export async function startNetwork(rec: ContainerRecord): Promise<StartedNetwork
     if (pid === undefined) throw new SkiffError('ESTATE', `cannot join network namespace of a non running container: container ${other.Id} is not running`);
     const ns = spec.linux.namespaces.find((n) => n.type === 'network');
     if (ns) ns.path = `/proc/${pid}/ns/net`;
+    joinOwnerUserns(spec, pid);
     const of = containerFiles(other.Id);
     fs.copyFileSync(of.hosts, f.hosts);
     fs.copyFileSync(of.resolv, f.resolv);

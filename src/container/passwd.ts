@@ -70,19 +70,39 @@ export function resolveUser(spec: string, readFile: (p: string) => string | unde
     name = entry[0];
   }
   if (uid > MAX_ID) throw idRange();
-  if (groupPart !== undefined && groupPart !== '') {
-    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
-    else {
-      const g = groups.find((f) => f[0] === groupPart);
-      if (!g) throw new SkiffError('EINVAL', `unable to find group ${groupPart}: no matching entries in group file`, 126);
-      gid = Number(g[2]);
-    }
-  }
+  if (groupPart !== undefined && groupPart !== '') gid = groupId(groupPart, groups);
   if (gid > MAX_ID) throw idRange();
   // the user's groups from /etc/group, plus its primary group when a user was asked for (as Podman does)
   const member = name ? groups.filter((g) => (g[3] ?? '').split(',').includes(name!)).map((g) => Number(g[2])) : [];
   const additionalGids = [...new Set(userPart ? [...member, gid] : member)];
   return { uid, gid, additionalGids, home };
+}
+
+/**
+ * `--group-add`: each a number, or a group name of the image's /etc/group (Docker's words; exit 126
+ * as the user's). Numbers need no entry.
+ */
+export function resolveGroups(groups: string[], readFile: (p: string) => string | undefined): number[] {
+  if (!groups.length) return [];
+  const entries = parseColonFile(readFile('/etc/group'));
+  return groups.map((g) => {
+    const gid = groupId(g, entries);
+    if (gid > MAX_ID) throw idRange();
+    return gid;
+  });
+}
+
+/** A group by number, or by name from /etc/group's entries (Docker's words). */
+function groupId(group: string, entries: string[][]): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  const e = entries.find((f) => f[0] === group);
+  if (!e) throw new SkiffError('EINVAL', `unable to find group ${group}: no matching entries in group file`, 126);
+  return Number(e[2]);
+}
+
+/** The user with `extra` supplementary groups after its own (each once). */
+export function withGroups(user: ResolvedUser, extra: number[]): ResolvedUser {
+  return extra.length ? { ...user, additionalGids: [...new Set([...user.additionalGids, ...extra])] } : user;
 }
 
 function parseColonFile(text: string | undefined): string[][] {

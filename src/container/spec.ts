@@ -3,6 +3,7 @@
  * OCI runtime spec so the same file can be given to crun; the `skiff` extension carries the
  * overlay layers and the files the shim writes.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { paths } from '../config.js';
 import { parseSize } from '../lib/units.js';
@@ -190,17 +191,31 @@ const INIT_PATH = '/dev/init';
 /** --read-only also covers /etc/hosts, hostname and resolv.conf (Docker makes them ro, Podman too, with these flags). */
 const READONLY_FILE = ['ro', 'nosuid', 'nodev', 'noexec'];
 
-function defaultMounts(rootless: boolean, hostNetwork: boolean, privileged: boolean, tty5: boolean, shm: number): OciMount[] {
+/** Which of the host's namespaces the container shares besides the network's (--pid host, --ipc host|none). */
+interface HostShares {
+  pid: boolean;
+  ipc: boolean;
+  /** --ipc none: no /dev/shm (Docker's) */
+  noShm: boolean;
+}
+
+function defaultMounts(rootless: boolean, hostNetwork: boolean, privileged: boolean, tty5: boolean, shm: number, host: HostShares): OciMount[] {
   // --privileged gets a writable /sys, as Docker and Podman give
   const sysRo = privileged ? [] : ['ro'];
+  // a user namespace may mount proc and mqueue only for namespaces it owns: the host's are bound (Podman's way)
+  const bind = (p: string): OciMount => ({ destination: p, type: 'bind', source: p, options: ['rbind', ...NS_RW] });
   const m: OciMount[] = [
-    { destination: '/proc', type: 'proc', source: 'proc', options: [...NS_RW] },
+    rootless && host.pid ? bind('/proc') : { destination: '/proc', type: 'proc', source: 'proc', options: [...NS_RW] },
     // noexec on /dev as Podman (Docker leaves it out): nothing in a container runs from its device dir
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(tty5 ? ['gid=5'] : [])] },
-    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: [...NS_RW] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: [...NS_RW, 'mode=1777', `size=${Math.ceil(shm / 1024)}k`] },
   ];
+  // rootless --ipc host: the host's mqueue mount where it has one
+  if (!(rootless && host.ipc)) m.push({ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: [...NS_RW] });
+  else if (fs.existsSync('/dev/mqueue')) m.push(bind('/dev/mqueue'));
+  // --ipc host: the host's /dev/shm (Docker's)
+  if (host.ipc) m.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'nosuid', 'nodev'] });
+  else if (!host.noShm) m.push({ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: [...NS_RW, 'mode=1777', `size=${Math.ceil(shm / 1024)}k`] });
   // sysfs cannot be mounted by a user namespace that does not own the network namespace.
   if (rootless && hostNetwork) m.push({ destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', ...NS_RW, ...sysRo] });
   else m.push({ destination: '/sys', type: 'sysfs', source: 'sysfs', options: [...NS_RW, ...sysRo] });
@@ -232,6 +247,16 @@ function userMounts(mounts: MountPoint[], tmpfsVolumes: Record<string, string[]>
   });
 }
 
+/**
+ * /sys/fs/cgroup: the container's groups (cgroupfsMounts). Rootless with the host's cgroup namespace, the
+ * host's hierarchy is bound (a user namespace may mount cgroupfs only for a cgroup namespace it owns).
+ */
+function cgroupMounts(groups: ContainerCgroups, writable: boolean, bindHost: boolean): OciMount[] {
+  const m = cgroupfsMounts(groups, writable);
+  if (!bindHost || !m.length) return m;
+  return [{ destination: '/sys/fs/cgroup', type: 'bind', source: '/sys/fs/cgroup', options: ['rbind', ...NS_RW, ...(writable ? [] : ['ro'])] }];
+}
+
 export function buildSpec(input: SpecInput): OciSpec {
   const { rec, user, env, security } = input;
   const f = input.files ?? containerFiles(rec.Id);
@@ -251,7 +276,13 @@ export function buildSpec(input: SpecInput): OciSpec {
   if (!rec.HostConfig.Privileged && security.seccomp !== 'unconfined') {
     seccomp = ociSeccompFor(security.seccomp, caps.bounding, seccompCacheDir());
   }
-  const namespaces: { type: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }];
+  const hc = rec.HostConfig;
+  const host: HostShares = { pid: hc.PidMode === 'host', ipc: hc.IpcMode === 'host', noShm: hc.IpcMode === 'none' };
+  // --pid/--ipc/--uts/--cgroupns host: the host's namespace (left out); container:X: a path set at each start (namespaces.ts)
+  const namespaces: { type: string }[] = [
+    ...(host.pid ? [] : [{ type: 'pid' }]), ...(host.ipc ? [] : [{ type: 'ipc' }]), ...(hc.UTSMode === 'host' ? [] : [{ type: 'uts' }]),
+    { type: 'mount' }, ...(hc.CgroupnsMode === 'host' ? [] : [{ type: 'cgroup' }]),
+  ];
   if (!hostNetwork) namespaces.push({ type: 'network' });
   let uidMappings: IdMap[] | undefined;
   let gidMappings: IdMap[] | undefined;
@@ -270,8 +301,8 @@ export function buildSpec(input: SpecInput): OciSpec {
     // devpts gid=5 (tty) also in a rootless container's own user namespace: the subordinate range maps
     // it, and with a single mapping the shim mounts devpts without it. Not in skiff's own namespace
     // (rootless build), where the shim has no user namespace to fall back in.
-    ...defaultMounts(rootless, hostNetwork, rec.HostConfig.Privileged, !nestedUserns, shmSize(limits)),
-    ...(input.cgroups?.groups ? cgroupfsMounts(input.cgroups.groups, rec.HostConfig.Privileged) : []),
+    ...defaultMounts(rootless, hostNetwork, rec.HostConfig.Privileged, !nestedUserns, shmSize(limits), host),
+    ...(input.cgroups?.groups ? cgroupMounts(input.cgroups.groups, rec.HostConfig.Privileged, rootless && !nestedUserns && hc.CgroupnsMode === 'host') : []),
     ...[
       ['/etc/hosts', f.hosts],
       ['/etc/hostname', f.hostname],
@@ -302,8 +333,8 @@ export function buildSpec(input: SpecInput): OciSpec {
       maskedPaths: sec.maskedPaths,
       readonlyPaths: sec.readonlyPaths,
       // Podman's default_sysctls: root in the container may ping (ICMP datagram sockets) without
-      // CAP_NET_RAW; only in a network namespace of its own
-      ...(hostNetwork ? {} : { sysctl: { 'net.ipv4.ping_group_range': '0 0' } }),
+      // CAP_NET_RAW; only in a network namespace of its own. Then --sysctl's (container/sysctl.ts).
+      ...(hostNetwork && !rec.HostConfig.Sysctls ? {} : { sysctl: { ...(hostNetwork ? {} : { 'net.ipv4.ping_group_range': '0 0' }), ...rec.HostConfig.Sysctls } }),
       ...(dev.devices.length ? { devices: dev.devices } : {}),
       resources: { devices: dev.rules, ...ociResources(limits) },
       ...(seccomp ? { seccomp } : {}),

@@ -97,9 +97,20 @@ export interface HostConfig {
   Binds: string[] | null;
   VolumesFrom?: string[];
   NetworkMode: string;
-  /** `container:ID`: that container's IPC / UTS namespace (container/namespaces.ts); absent: its own */
+  /** `host`, `container:ID` (that container's namespace: container/namespaces.ts), IPC also `shareable`/`private`/`none`; absent: its own */
+  PidMode?: string;
   IpcMode?: string;
   UTSMode?: string;
+  /** --userns host (rootful: no user namespace, as without it) */
+  UsernsMode?: 'host';
+  /** --cgroup-parent as given; absent: skiff's own (`/skiff`) */
+  CgroupParent?: string;
+  /** --cgroupns host|private; absent: private (Docker's default on cgroup v2) */
+  CgroupnsMode?: 'host' | 'private';
+  /** --sysctl (container/sysctl.ts); absent: none */
+  Sysctls?: Record<string, string>;
+  /** --group-add as given (names or numbers); absent: none */
+  GroupAdd?: string[];
   AutoRemove: boolean;
   Privileged: boolean;
   CapAdd: string[] | null;

@@ -29,3 +29,17 @@ test('a wrong type is a 400', () => {
     assert.throws(() => create(hc), (e: unknown) => e instanceof ApiError && e.status === 400, JSON.stringify(hc));
   }
 });
+
+test('namespace modes, sysctls and groups as the CLI\'s flags; the empty strings Docker\'s client sends change nothing', () => {
+  const o = create({
+    PidMode: 'host', IpcMode: 'container:abc', UTSMode: 'host', CgroupnsMode: 'private', CgroupParent: '/p', UsernsMode: '',
+    Sysctls: { 'net.ipv4.ip_forward': '1' }, GroupAdd: ['staff', '50'],
+  });
+  assert.deepEqual(
+    { pid: o.pid, ipc: o.ipc, uts: o.uts, cgroupns: o.cgroupns, cgroupParent: o.cgroupParent, userns: o.userns, sysctls: o.sysctls, groupAdd: o.groupAdd },
+    { pid: 'host', ipc: 'container:abc', uts: 'host', cgroupns: 'private', cgroupParent: '/p', userns: undefined, sysctls: ['net.ipv4.ip_forward=1'], groupAdd: ['staff', '50'] },
+  );
+  const none = create({ PidMode: '', IpcMode: '', UTSMode: '', CgroupnsMode: '', CgroupParent: '' });
+  assert.deepEqual([none.pid, none.ipc, none.uts, none.cgroupns, none.cgroupParent, none.sysctls, none.groupAdd], [undefined, undefined, undefined, undefined, undefined, [], []]);
+  assert.throws(() => create({ Sysctls: { k: 1 } }), (e: unknown) => e instanceof ApiError && e.status === 400);
+});

@@ -118,7 +118,13 @@ export function createOptionsFor(project: Project, s: Service, c: ContainerPlan,
     mounts.push(`type=bind,source=${obj.file},target=${f.target},readonly`);
   }
   if (s.volumesFrom.length) unsupported('volumes_from');
-  if (Object.keys(s.sysctls).length) unsupported('sysctls');
+
+  // pid/ipc/uts (and network_mode): `service:NAME` is that service's first container
+  const serviceRef = (m: string): string => {
+    if (!m.startsWith('service:')) return m;
+    const target = o.containerOfService?.(m.slice('service:'.length));
+    return target ? `container:${target}` : m;
+  };
 
   // network: network_mode, or the project's networks
   let network: string[] = [];
@@ -127,10 +133,7 @@ export function createOptionsFor(project: Project, s: Service, c: ContainerPlan,
   let connect: { name: string; aliases: string[]; ip?: string }[] = [];
   if (s.networkMode !== undefined) {
     const m = s.networkMode;
-    if (m.startsWith('service:')) {
-      const target = o.containerOfService?.(m.slice('service:'.length));
-      network = [target ? `container:${target}` : m];
-    } else network = [m];
+    network = [serviceRef(m)];
   } else {
     const nets = serviceNetworks(project, s);
     // the first network at create, the others connected before the start (each with its own aliases)
@@ -167,6 +170,11 @@ export function createOptionsFor(project: Project, s: Service, c: ContainerPlan,
     capDrop: [...s.capDrop],
     securityOpt: [...s.securityOpt],
     readOnly: s.readOnly,
+    sysctls: Object.entries(s.sysctls).map(([k, v]) => `${k}=${v}`),
+    groupAdd: [...s.groupAdd],
+    ...(s.pid !== undefined ? { pid: serviceRef(s.pid) } : {}),
+    ...(s.ipc !== undefined ? { ipc: serviceRef(s.ipc) } : {}),
+    ...(s.uts !== undefined ? { uts: serviceRef(s.uts) } : {}),
     init: s.init ?? false,
     labels: Object.entries(composeLabels(project, s, c)).map(([k, v]) => `${k}=${v}`),
     // images are made present before containers are created (apply.ts): never pulled here
