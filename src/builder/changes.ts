@@ -1,6 +1,7 @@
 /**
  * `export`: the container's filesystem (its upper dir over its image's layers, volumes and other
- * mounts left out, as Docker's) as one tar, owners, modes and links kept.
+ * mounts left out, as Docker's) as one tar, owners, modes, links, device nodes (major/minor),
+ * fifos and xattrs (PAX `SCHILY.xattr.*`) kept, read straight from the layers (no copy).
  * `diff`: a container's changes against its image, read from its overlay upper directory (never
  * mounted): a whiteout is a deleted path (D); an entry the image has too is changed (C: copied-up
  * parents included, as Docker's overlay driver reports them), any other is added (A); below an
@@ -13,7 +14,8 @@ import path from 'node:path';
 import { containerFiles, findContainer } from '../store/containers.js';
 import { diffDir } from '../store/layers.js';
 import { native } from '../native.js';
-import { packTree } from './cp.js';
+import { packMergedTree } from '../store/tarball.js';
+import { pipeTo } from './cp.js';
 import { joinRel, LayeredTree } from './tree.js';
 
 export type ChangeKind = 0 | 1 | 2;
@@ -57,5 +59,5 @@ export function containerChanges(ref: string): Change[] {
 export async function exportContainer(ref: string, open: () => Writable): Promise<void> {
   const rec = findContainer(ref);
   const tree = new LayeredTree([containerFiles(rec.Id).upper, ...rec.Layers.map(diffDir).reverse()]);
-  await packTree(tree, '', '.', open());
+  await pipeTo(packMergedTree(tree), open());
 }

@@ -198,7 +198,7 @@ export async function packTree(tree: Tree, rel: string, name: string, out: Writa
   }
 }
 
-function pipeTo(r: Readable, w: Writable): Promise<void> {
+export function pipeTo(r: Readable, w: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
     r.on('error', reject);
     r.on('end', resolve);

@@ -172,7 +172,15 @@ function readXattrs(addon: NativeAddon, p: string | undefined): [string, Buffer]
   const out: [string, Buffer][] = [];
   for (const k of names.sort()) {
     if (skipXattr(k)) continue;
-    const v = addon.lgetxattr(p, k);
+    let v: Buffer | null;
+    try {
+      v = addon.lgetxattr(p, k);
+    } catch (e) {
+      // one the caller may not read (rootless: a trusted.* name) is left out, as Podman's archiver does
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPERM' || code === 'EACCES' || code === 'ENOTSUP' || code === 'ENODATA') continue;
+      throw e;
+    }
     if (v !== null) out.push([k, v]);
   }
   return out;
@@ -210,39 +218,49 @@ function checkLimits(rel: Buffer, abs: Buffer): void {
   if (abs.length > maxPath) fail(`its path in the store is ${abs.length} bytes long, longer than PATH_MAX allows (${maxPath})`);
 }
 
+/** The bytes of regular file `abs`, `size` of them (zeros if it shrank meanwhile), padded. */
+function* fileData(abs: Buffer, size: number): Generator<Buffer> {
+  const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    let left = size;
+    while (left > 0) {
+      const buf = Buffer.allocUnsafe(Math.min(left, CHUNK));
+      let got = 0;
+      while (got < buf.length) {
+        const n = fs.readSync(fd, buf, got, buf.length - got, null);
+        if (n === 0) break;
+        got += n;
+      }
+      left -= buf.length;
+      if (got < buf.length) {
+        // the file shrank while we read it: keep the size the header promised
+        buf.fill(0, got);
+        yield buf;
+        if (left > 0) yield Buffer.alloc(left);
+        break;
+      }
+      yield buf;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  yield pad(size);
+}
+
+/** The name already written for the inode of `s` (a hard link to it), or none (then `r` is, when it has other links). */
+function firstLink(seen: Map<string, Buffer>, s: fs.Stats, r: Buffer): Buffer | undefined {
+  if (s.nlink <= 1) return undefined;
+  const key = `${s.dev}:${s.ino}`;
+  const first = seen.get(key);
+  if (!first) seen.set(key, r);
+  return first;
+}
+
 /** The archive, as a sequence of buffers (headers, file data, padding). */
 function* entries(root: string, prefix: string): Generator<Buffer> {
   const addon = native();
   const seen = new Map<string, Buffer>();
   const rootBuf = Buffer.from(root, 'utf8');
-
-  function* file(abs: Buffer, size: number): Generator<Buffer> {
-    const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    try {
-      let left = size;
-      while (left > 0) {
-        const buf = Buffer.allocUnsafe(Math.min(left, CHUNK));
-        let got = 0;
-        while (got < buf.length) {
-          const n = fs.readSync(fd, buf, got, buf.length - got, null);
-          if (n === 0) break;
-          got += n;
-        }
-        left -= buf.length;
-        if (got < buf.length) {
-          // the file shrank while we read it: keep the size the header promised
-          buf.fill(0, got);
-          yield buf;
-          if (left > 0) yield Buffer.alloc(left);
-          break;
-        }
-        yield buf;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    yield pad(size);
-  }
 
   function* dir(abs: Buffer, rel: Buffer, st: fs.Stats | undefined): Generator<Buffer> {
     const via = dirPath(abs);
@@ -277,27 +295,12 @@ function* entries(root: string, prefix: string): Generator<Buffer> {
         continue;
       }
       if (s.isSocket()) continue; // tar cannot hold sockets
-      if (s.nlink > 1) {
-        const key = `${s.dev}:${s.ino}`;
-        const first = seen.get(key);
-        if (first) {
-          yield* headerBlocks({ ...base, name: r, type: '1', link: first });
-          continue;
-        }
-        seen.set(key, r);
+      const first = firstLink(seen, s, r);
+      if (first) {
+        yield* headerBlocks({ ...base, name: r, type: '1', link: first });
+        continue;
       }
-      const xattrs = readXattrs(addon, utf8Path(p));
-      if (s.isSymbolicLink()) {
-        yield* headerBlocks({ ...base, name: r, type: '2', link: fs.readlinkSync(p, { encoding: 'buffer' }) as Buffer, xattrs });
-      } else if (s.isFile()) {
-        yield* headerBlocks({ ...base, name: r, type: '0', size: s.size, xattrs });
-        yield* file(p, s.size);
-      } else if (s.isFIFO()) {
-        yield* headerBlocks({ ...base, name: r, type: '6', xattrs });
-      } else if (s.isCharacterDevice() || s.isBlockDevice()) {
-        const [devmajor, devminor] = devNumbers(s.rdev);
-        yield* headerBlocks({ ...base, name: r, type: s.isCharacterDevice() ? '3' : '4', devmajor, devminor, xattrs });
-      }
+      yield* nonDirectory(addon, utf8Path(p), p, r, s, base);
     }
   }
 
@@ -305,15 +308,83 @@ function* entries(root: string, prefix: string): Generator<Buffer> {
   yield Buffer.alloc(1024);
 }
 
+/** A merged tree read without following links (builder/tree.ts LayeredTree): each entry's host path and lstat. */
+export interface MergedTree {
+  entry(rel: string): { host: string; st: fs.Stats } | undefined;
+  children(rel: string): string[];
+}
+
+/**
+ * The entries below the root of a merged tree (an exported container's filesystem) as a plain
+ * tar: whiteouts and opaque directories are already resolved by the tree, so what it shows is
+ * written as it is, devices (major/minor), fifos and xattrs (as in a layer) included; sockets
+ * are left out. Hard links by (dev, ino) among the entries written.
+ */
+function* mergedEntries(tree: MergedTree): Generator<Buffer> {
+  const addon = native();
+  const seen = new Map<string, Buffer>();
+  function* walk(rel: string): Generator<Buffer> {
+    for (const n of tree.children(rel)) {
+      const relStr = rel ? `${rel}/${n}` : n;
+      const e = tree.entry(relStr);
+      if (!e) continue;
+      const r = Buffer.from(relStr, 'utf8');
+      const p = Buffer.from(e.host, 'utf8');
+      checkLimits(r, p);
+      const s = e.st;
+      const base = { mode: s.mode, uid: s.uid, gid: s.gid, size: 0, mtime: Math.floor(s.mtimeMs / 1000) };
+      if (s.isSocket()) continue; // tar cannot hold sockets
+      if (s.isDirectory()) {
+        yield* headerBlocks({ ...base, name: Buffer.concat([r, SLASH]), type: '5', xattrs: readXattrs(addon, e.host) });
+        yield* walk(relStr);
+        continue;
+      }
+      const first = firstLink(seen, s, r);
+      if (first) {
+        yield* headerBlocks({ ...base, name: r, type: '1', link: first });
+        continue;
+      }
+      yield* nonDirectory(addon, e.host, p, r, s, base);
+    }
+  }
+  yield* walk('');
+  yield Buffer.alloc(1024);
+}
+
+/** The header (and data) of a file, link, fifo or device `p` (host path; `host` as UTF-8 for the addon) named `r`. */
+function* nonDirectory(addon: NativeAddon, host: string | undefined, p: Buffer, r: Buffer, s: fs.Stats, base: Pick<HeaderFields, 'mode' | 'uid' | 'gid' | 'size' | 'mtime'>): Generator<Buffer> {
+  const xattrs = readXattrs(addon, host);
+  if (s.isSymbolicLink()) {
+    yield* headerBlocks({ ...base, name: r, type: '2', link: fs.readlinkSync(p, { encoding: 'buffer' }) as Buffer, xattrs });
+  } else if (s.isFile()) {
+    yield* headerBlocks({ ...base, name: r, type: '0', size: s.size, xattrs });
+    yield* fileData(p, s.size);
+  } else if (s.isFIFO()) {
+    yield* headerBlocks({ ...base, name: r, type: '6', xattrs });
+  } else if (s.isCharacterDevice() || s.isBlockDevice()) {
+    const [devmajor, devminor] = devNumbers(s.rdev);
+    yield* headerBlocks({ ...base, name: r, type: s.isCharacterDevice() ? '3' : '4', devmajor, devminor, xattrs });
+  }
+}
+
+/** A merged tree (an exported container's filesystem) as an uncompressed tar stream. */
+export function packMergedTree(tree: MergedTree): Readable {
+  return chunked(() => mergedEntries(tree));
+}
+
 /** Turn an overlay diff directory back into an (uncompressed) OCI layer tar stream. */
 export function packDirectory(dir: string, opts: PackOptions = {}): Readable {
   const prefix = opts.overlayXattrPrefix ?? (paths().rootless ? 'user.overlay.' : 'trusted.overlay.');
+  return chunked(() => entries(dir, prefix));
+}
+
+function chunked(start: () => Generator<Buffer>): Readable {
   let it: Generator<Buffer> | undefined;
   return new Readable({
     highWaterMark: CHUNK,
     read() {
       try {
-        it ??= entries(dir, prefix);
+        it ??= start();
         // gather small pieces (headers, small files) into one chunk; stop after each large one
         const parts: Buffer[] = [];
         let bytes = 0;

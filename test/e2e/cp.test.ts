@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fixtures, isRootless, skiff, SKIFF_BIN, storeWithImage, type RunResult, type TempStore } from '../helpers/fixtures.js';
 import { podmanSkip } from '../helpers/podman.js';
+import { readTar } from '../helpers/rawtar.js';
 import { treeSnapshot } from '../helpers/tree.js';
 
 describe('cp', () => {
@@ -301,6 +302,54 @@ describe('cp', () => {
     await fails(['export', '-o', path.join(dir, 'x.tar'), 'nosuch'], 1, /^Error: No such container: nosuch$/);
     assert.ok(!fs.existsSync(path.join(dir, 'x.tar')));
     await fails(['import', '-c', 'RUN true', file], 125, /^Error: RUN is not a valid change command$/);
+  });
+
+  test('export: device nodes, fifos and xattrs as docker export writes them, and back through import', async () => {
+    await ok(['run', '--name', 'ex-special', '--user', '0', ml, 'sh', '-c', 'mkfifo -m 0620 /fifo && chown 1000:1001 /fifo && echo x > /tagged']);
+    const upper = path.join(store.root, 'containers', (await ok(['inspect', '-f', '{{.Id}}', 'ex-special'])).trim(), 'upper');
+    // a user.* xattr set on the container's upper layer from the host (busybox has no setfattr)
+    const set = spawnSync('python3', ['-c', 'import os,sys; os.setxattr(sys.argv[1], "user.mine", b"v\\x00\\xff", follow_symlinks=False)', path.join(upper, 'tagged')], { encoding: 'utf8' });
+    assert.equal(set.status, 0, set.stderr);
+    // device nodes, made from the host (rootless, mknod of a device is refused in a user namespace, as for Docker's and Podman's rootless containers)
+    if (!isRootless()) {
+      for (const [name, ...spec] of [['cdev', 'c', '1', '3'], ['bdev', 'b', '7', '300']]) {
+        const mk = spawnSync('mknod', [path.join(upper, name!), ...spec], { encoding: 'utf8' });
+        assert.equal(mk.status, 0, mk.stderr);
+      }
+      fs.lchownSync(path.join(upper, 'cdev'), 5, 6);
+    }
+    const env = { ...process.env, ...store.env };
+    const check = (tar: Buffer): void => {
+      const byName = new Map(readTar(tar).map((e) => [e.name, e]));
+      const fifo = byName.get('fifo');
+      assert.deepEqual(fifo && [fifo.type, fifo.mode, fifo.uid, fifo.gid], ['6', 0o620, 1000, 1001]);
+      if (!isRootless()) {
+        const c = byName.get('cdev');
+        assert.deepEqual(c && [c.type, c.devmajor, c.devminor, c.uid, c.gid], ['3', 1, 3, 5, 6]);
+        const b = byName.get('bdev');
+        assert.deepEqual(b && [b.type, b.devmajor, b.devminor], ['4', 7, 300]);
+      }
+      assert.deepEqual(byName.get('tagged')?.xattrs, { 'user.mine': Buffer.from([0x76, 0, 0xff]) });
+      // from the image's layers: a user.* xattr and file capabilities (security.capability), owners as the container sees them
+      assert.deepEqual(byName.get('data/xattr-file')?.xattrs, { 'user.skiff': Buffer.from('1') });
+      assert.ok(byName.get('data/capbin')?.xattrs['security.capability']?.length, 'file capabilities exported');
+      assert.ok(!Object.keys(byName.get('data')?.xattrs ?? {}).some((k) => k.includes('overlay')), 'overlay xattrs are not content');
+    };
+    const tar = spawnSync(SKIFF_BIN, ['export', 'ex-special'], { env, maxBuffer: 1 << 28 });
+    assert.equal(tar.status, 0, String(tar.stderr));
+    check(tar.stdout);
+    const list = spawnSync('tar', ['-tvf', '-'], { input: tar.stdout, encoding: 'utf8', maxBuffer: 1 << 28 });
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /^p.* fifo$/m);
+    if (!isRootless()) assert.match(list.stdout, /^c.* 1,3 .* cdev$/m);
+    // export | import | export: the same entries
+    const imp = spawnSync(SKIFF_BIN, ['import', '-', 'special:1'], { env, input: tar.stdout, encoding: 'utf8' });
+    assert.equal(imp.status, 0, imp.stderr);
+    await ok(['create', '--name', 'ex-special2', 'special:1', 'true']);
+    const again = spawnSync(SKIFF_BIN, ['export', 'ex-special2'], { env, maxBuffer: 1 << 28 });
+    assert.equal(again.status, 0, String(again.stderr));
+    check(again.stdout);
+    assert.equal(await ok(['run', '--rm', '--user', '0', 'special:1', 'stat', '-c', '%F %u:%g', '/fifo']), 'fifo 1000:1001\n');
   });
 
   test('the same files out of the same image as podman', { skip: podmanSkip }, async () => {

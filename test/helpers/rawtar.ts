@@ -59,3 +59,59 @@ export function rawTar(entries: RawEntry[]): Buffer {
   out.push(Buffer.alloc(1024));
   return Buffer.concat(out);
 }
+
+export interface ReadEntry {
+  name: string;
+  /** the typeflag: '0' file, '1' hard link, '2' symlink, '3' char device, '4' block device, '5' directory, '6' fifo */
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  devmajor: number;
+  devminor: number;
+  /** PAX `SCHILY.xattr.*` records, by xattr name (values as bytes) */
+  xattrs: Record<string, Buffer>;
+}
+
+/** The entries of an uncompressed tar (ustar and PAX `path`, `SCHILY.xattr.*`, `SCHILY.dev*`), file contents skipped. */
+export function readTar(tar: Buffer): ReadEntry[] {
+  const num = (h: Buffer, off: number, len: number): number => parseInt(h.toString('latin1', off, off + len).replace(/\0.*$/s, '').trim() || '0', 8);
+  const out: ReadEntry[] = [];
+  let pax: Map<string, Buffer> = new Map();
+  for (let at = 0; at + 512 <= tar.length; ) {
+    const h = tar.subarray(at, at + 512);
+    if (h.every((b) => b === 0)) break;
+    const size = num(h, 124, 12);
+    const type = String.fromCharCode(h[156] || 0x30);
+    const body = tar.subarray(at + 512, at + 512 + size);
+    at += 512 + Math.ceil(size / 512) * 512;
+    if (type === 'x') {
+      pax = new Map();
+      for (let i = 0; i < body.length; ) {
+        const sp = body.indexOf(0x20, i);
+        const len = parseInt(body.toString('latin1', i, sp), 10);
+        const rec = body.subarray(sp + 1, i + len - 1);
+        const eq = rec.indexOf(0x3d);
+        pax.set(rec.toString('utf8', 0, eq), rec.subarray(eq + 1));
+        i += len;
+      }
+      continue;
+    }
+    const field = (off: number, len: number): string => h.toString('utf8', off, off + len).replace(/\0.*$/s, '');
+    const prefix = field(345, 155);
+    const xattrs: Record<string, Buffer> = {};
+    for (const [k, v] of pax) if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice(13)] = v;
+    out.push({
+      name: pax.get('path')?.toString('utf8') ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100)),
+      type,
+      mode: num(h, 100, 8),
+      uid: num(h, 108, 8),
+      gid: num(h, 116, 8),
+      devmajor: Number(pax.get('SCHILY.devmajor')?.toString() ?? num(h, 329, 8)),
+      devminor: Number(pax.get('SCHILY.devminor')?.toString() ?? num(h, 337, 8)),
+      xattrs,
+    });
+    pax = new Map();
+  }
+  return out;
+}
