@@ -98,6 +98,8 @@ export interface CommandContext {
   stderr: Writable & { isTTY?: boolean; columns?: number };
   /** The command line as typed (`container ls`, `ps`), for messages. */
   invokedAs: string;
+  /** The whole command line after `skiff`, as given (run/create record it: Config.CreateCommand). */
+  argv: readonly string[];
   /** The group's own options (GROUP_OPTIONS in registry.ts: compose's -f, -p, ...) given before the verb, defaults filled in. */
   group: Record<string, unknown>;
   /** Call before replacing the process (execve of the shim): the launcher saves its code cache. */

@@ -103,7 +103,13 @@ interface FlagScan {
  * (everything after is positional, verbatim); `stopAfter`: return at the first positional without
  * taking it (the command word). Returns the scan and where it stopped.
  */
-function scanFlags(args: readonly string[], table: OptionTable, fail: (kind: 'flag' | 'value', msg: string) => never, mode: 'interspersed' | 'stopAtPositional' | 'stopAfter'): FlagScan & { next: number } {
+function scanFlags(
+  args: readonly string[],
+  table: OptionTable,
+  fail: (kind: 'flag' | 'value', msg: string) => never,
+  mode: 'interspersed' | 'stopAtPositional' | 'stopAfter',
+  onFlag?: (key: string, raw: string) => void,
+): FlagScan & { next: number } {
   const idx = indexOf(table);
   const values: Record<string, unknown> = {};
   const positionals: string[] = [];
@@ -113,6 +119,7 @@ function scanFlags(args: readonly string[], table: OptionTable, fail: (kind: 'fl
     else if (!o.repeat) values[name] = r.value;
     else if (Array.isArray(values[name])) values[name].push(r.value);
     else values[name] = [r.value];
+    onFlag?.(name, raw);
   };
   let i = 0;
   let flagsDone = false;
@@ -292,4 +299,25 @@ export function parseCommand(args: readonly string[], c: Parseable, invokedAs: s
     named[p.name] = p.variadic ? scan.positionals.slice(i) : scan.positionals[i];
   });
   return { options, args: named };
+}
+
+/**
+ * A command's arguments (after its command words) read as `parseCommand` reads them, with the options
+ * in `drop` (long names) left out and the others given again one per argument, `--name=value` (`--flag`
+ * for a boolean that is true): shorthand clusters (`-dit`), `--rm=true`, `--cidfile X` and
+ * `--cidfile=X` are all taken apart. skiff's persistent options (--root) are dropped too.
+ */
+export function withoutOptions(args: readonly string[], c: Parseable, invokedAs: string, drop: readonly string[]): string[] {
+  const fail = (kind: 'flag' | 'value', msg: string): never => {
+    throw new UsageError(kind, msg, invokedAs, usageOf(c));
+  };
+  const table = tableOf(c);
+  const skip = new Set([...drop, ...Object.keys(PERSISTENT_OPTIONS)]);
+  const kept: string[] = [];
+  const scan = scanFlags(args, table, fail, c.passthrough ? 'stopAtPositional' : 'interspersed', (key, raw) => {
+    if (skip.has(key)) return;
+    kept.push(table[key]!.type === 'boolean' && parseBoolStrict(raw) ? `--${key}` : `--${key}=${raw}`);
+  });
+  const first = scan.positionals[0];
+  return [...kept, ...(first !== undefined && first.startsWith('-') ? ['--'] : []), ...scan.positionals];
 }

@@ -340,6 +340,7 @@ export async function runRegistered(
     stdout: process.stdout,
     stderr: process.stderr,
     invokedAs: found.invokedAs,
+    argv,
     group: withDefaults(groupOptions[c.group] ?? {}, found.groupValues),
     beforeExecve: saveCodeCache,
   };

@@ -52,6 +52,8 @@ export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   image: string;
   command: string[];
   name?: string;
+  /** the CLI's command line that made the container, from `skiff` on (Podman's Config.CreateCommand; none from the API or compose) */
+  createCommand?: string[];
   /** Podman's --replace: a container that has this name already is removed (forced) first */
   replace?: boolean;
   /** --entrypoint (one word; "" resets the image's), or the Engine API's list ([""] resets too) */
@@ -184,6 +186,7 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       ...(o.stopSignal ?? icfg.StopSignal ? { StopSignal: o.stopSignal ?? icfg.StopSignal } : {}),
       ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
       ...(healthcheck ? { Healthcheck: healthcheck } : {}),
+      ...(o.createCommand ? { CreateCommand: o.createCommand } : {}),
       ...(exposed.length ? { ExposedPorts: Object.fromEntries(exposed.map((k) => [k, {}])) } : {}),
       ...(r.net.mac ? { MacAddress: r.net.mac } : {}),
     },

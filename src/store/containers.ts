@@ -33,6 +33,8 @@ export interface ContainerConfig {
   StopSignal?: string;
   /** seconds `stop` waits before SIGKILL (--stop-timeout; default 10) */
   StopTimeout?: number;
+  /** Podman's: the `skiff run`/`create` command line that made the container (generate systemd --new) */
+  CreateCommand?: string[];
   /** Docker's HEALTHCHECK (durations in ns); from the image, --health-* or absent. */
   Healthcheck?: HealthConfig;
   /** the image's EXPOSE, --expose and -p ports ("80/tcp": {}) */

@@ -279,6 +279,61 @@ describe('completion, man page, client config, systemd', () => {
     assert.equal((await skiff(['rm', '-f', 'unit-c'], { store })).code, 0);
   });
 
+  test('generate systemd --new: a unit that runs a fresh container from the create command line and removes it on stop', async () => {
+    const args = ['run', '-dit', '--rm=true', '--name', 'unit-new', '-e', 'A=1', '--cidfile', path.join(tmp, 'orig.cid'), image, 'sleep', '300'];
+    await ok(args);
+    const created = (JSON.parse(await ok(['inspect', 'unit-new'])) as { Config: { CreateCommand: string[] } }[])[0]!.Config.CreateCommand;
+    assert.equal(created[0], 'skiff');
+    assert.deepEqual(created.slice(created.indexOf('run')), args);
+    const unit = await ok(['generate', 'systemd', '--new', '--name', '-t', '2', 'unit-new']);
+    const exe = `${SKIFF_BIN} --root ${store.root}`;
+    const cid = '%t/%n.ctr-id';
+    // -d of -dit, --rm=true and --cidfile X left out, the other options as the parser read them
+    assert.ok(unit.includes(`\nExecStartPre=/bin/rm -f ${cid}\nExecStart=${exe} run --cidfile=${cid} --rm --replace -d --interactive --tty --name=unit-new --env=A=1 ${image} sleep 300\n`), unit);
+    assert.ok(unit.includes(`\nExecStop=${exe} stop --ignore -t 2 --cidfile=${cid}\nExecStopPost=${exe} rm -f --ignore -t 2 --cidfile=${cid}\nType=forking\n`), unit);
+    // the unit's lines run by hand as systemd would, %t and %n substituted
+    const runDir = fs.mkdtempSync(path.join(tmp, 'run-'));
+    const cidFile = path.join(runDir, 'container-unit-new.service.ctr-id');
+    const exec = (key: string): void => {
+      const line = new RegExp(`^${key}=(.*)$`, 'm').exec(unit)![1]!.replaceAll('%t', runDir).replaceAll('%n', 'container-unit-new.service').split(' ');
+      execFileSync(line[0]!, line.slice(1), { env: { ...process.env, ...store.env }, stdio: 'pipe' });
+    };
+    const named = async (): Promise<string[]> => (await ok(['ps', '-a', '-q', '--no-trunc', '--filter', 'name=^unit-new$'])).split('\n').filter(Boolean);
+    const first = (await inspect('unit-new')).Id;
+    exec('ExecStartPre');
+    exec('ExecStart');
+    const [started] = await named();
+    assert.notEqual(started, first);
+    assert.equal(fs.readFileSync(cidFile, 'utf8'), started);
+    assert.equal((await inspect('unit-new')).State.Status, 'running');
+    // started again: the container of that name is replaced, one container remains
+    exec('ExecStartPre');
+    exec('ExecStart');
+    const again = await named();
+    assert.equal(again.length, 1);
+    assert.notEqual(again[0], started);
+    assert.equal(fs.readFileSync(cidFile, 'utf8'), again[0]);
+    exec('ExecStop');
+    exec('ExecStopPost');
+    await until('the container of the unit to be removed', async () => (await named()).length === 0);
+    // a missing cidfile is fine with --ignore, an error without it
+    fs.rmSync(cidFile, { force: true });
+    exec('ExecStop');
+    exec('ExecStopPost');
+    const bad = await skiff(['stop', '--cidfile', cidFile], { store });
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /^Error: reading CIDFile: .*\n$/);
+    // a container made otherwise (compose) has no create command
+    const yaml = path.join(tmp, 'gen-new.yaml');
+    fs.writeFileSync(yaml, `services:\n  s:\n    image: ${image}\n    command: sleep 300\n`);
+    await ok(['compose', '-f', yaml, '-p', 'gennew', 'create']);
+    const c = await inspect('gennew-s-1');
+    const refused = await skiff(['generate', 'systemd', '--new', 'gennew-s-1'], { store });
+    assert.equal(refused.code, 125);
+    assert.equal(refused.stderr, `Error: cannot use --new on container "${c.Id}": no create command found: only works on containers created directly with skiff run or create, not via the API or compose\n`);
+    await ok(['compose', '-f', yaml, '-p', 'gennew', 'down']);
+  });
+
   test('system autostart starts what Docker restarts at boot: always (even stopped by the user), unless-stopped not stopped by the user', async () => {
     const monitorPid = (id: string): number =>
       (JSON.parse(fs.readFileSync(path.join(store.root, 'containers', id, 'monitor.json'), 'utf8')) as { monitorPid: number }).monitorPid;

@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.js';
-import { findCommand, parseCommand, usageOf, type Parseable } from '../../src/cli/parse.js';
+import { findCommand, parseCommand, usageOf, withoutOptions, type Parseable } from '../../src/cli/parse.js';
+import { systemdQuote } from '../../src/container/systemd-unit.js';
 import type { OptionTable } from '../../src/cli/command.js';
 
 const OPTS = {
@@ -154,4 +155,19 @@ test("a group's own options before its verb (compose -f a -p b up): read into gr
 test("a stream value (Docker's -a) is stdin, stdout or stderr in any case, kept in lower case", () => {
   assert.deepEqual(parse(['-a', 'STDOUT', '--attach=Stderr', 'img']).options.attach, ['stdout', 'stderr']);
   refused(['-a', 'stdio', 'img'], 'invalid argument "stdio" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR', 125);
+});
+
+test('withoutOptions: the named options left out however given (clusters, =, separate value), the rest one per argument', () => {
+  const drop = ['tty', 'name'];
+  assert.deepEqual(withoutOptions(['-it', '-e', 'A=1', '--name', 'web', '--tty=true', '-eB=2', 'img', '-t', 'x'], RUN, 'run', drop), ['--interactive', '--env=A=1', '--env=B=2', 'img', '-t', 'x']);
+  assert.deepEqual(withoutOptions(['--name=web', '--root', '/r', '--interactive=false', '--', '-img'], RUN, 'run', drop), ['--interactive=false', '--', '-img']);
+  assert.throws(() => withoutOptions(['--bogus', 'img'], RUN, 'run', drop), UsageError);
+});
+
+test('systemdQuote: % and $ doubled; spaces, quotes and backslashes quoted', () => {
+  assert.equal(systemdQuote('a=b:c/d'), 'a=b:c/d');
+  assert.equal(systemdQuote('50%'), '50%%');
+  assert.equal(systemdQuote('$HOME'), '$$HOME');
+  assert.equal(systemdQuote('echo "hi there"'), '"echo \\"hi there\\""');
+  assert.equal(systemdQuote(''), '""');
 });

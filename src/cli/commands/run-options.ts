@@ -130,10 +130,11 @@ export const RUN_OPTIONS = {
   detach: { alias: 'd', type: 'boolean', default: false, describe: 'Run container in background and print container ID' },
 } as const satisfies OptionTable;
 
-export function toCreateOptions(a: Record<string, unknown>, command: string[]): CreateOptions {
+export function toCreateOptions(a: Record<string, unknown>, command: string[], argv?: readonly string[]): CreateOptions {
   return {
     image: String(a.image),
     command,
+    ...(argv ? { createCommand: ['skiff', ...argv] } : {}),
     name: a.name as string | undefined,
     replace: Boolean(a.replace),
     entrypoint: a.entrypoint as string | undefined,

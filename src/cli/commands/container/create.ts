@@ -12,9 +12,9 @@ export default defineCommand({
   options: CREATE_OPTIONS,
   passthrough: true,
   codeCache: true,
-  handler: async (o, { image, command }) => {
+  handler: async (o, { image, command }, ctx) => {
     const [{ createContainer }, { pullToStderr }, { withCidFile }] = await Promise.all([import('../../../container/create.js'), import('../../pull.js'), import('../../cidfile.js')]);
-    const rec = await withCidFile(o.cidfile, () => createContainer(toCreateOptions({ ...o, image }, command), pullToStderr, { warn: warnLine }));
+    const rec = await withCidFile(o.cidfile, () => createContainer(toCreateOptions({ ...o, image }, command, ctx.argv), pullToStderr, { warn: warnLine }));
     return rec.Id + '\n';
   },
 });

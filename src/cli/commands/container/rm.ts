@@ -14,6 +14,7 @@ export default defineCommand({
     all: allOption('Remove all containers'),
     ignore: { alias: 'i', type: 'boolean', default: false, describe: 'Ignore names that are no container (Podman)' },
     latest: latestOption(false),
+    cidfile: { type: 'string', repeat: true, describe: 'Read the container ID from the file (Podman; with --ignore a missing file is skipped)' },
     time: { alias: 't', type: 'int', describe: 'Seconds to wait for a running container to stop before killing it (with --force)' },
     force: { alias: 'f', type: 'boolean', default: false, describe: 'Force the removal of a running container (uses SIGKILL)' },
     volumes: { alias: 'v', type: 'boolean', default: false, describe: 'Remove anonymous volumes associated with the container' },
@@ -21,10 +22,15 @@ export default defineCommand({
   userns: true,
   netns: async (o, { container }) => {
     const m = await import('../../../network/rootless-netns.js');
-    return m.netnsRunning() && (o.all || o.latest || m.onUserNetworks(container));
+    if (!m.netnsRunning()) return false;
+    // the ids in --cidfile files too
+    const fromFiles = o.cidfile.length ? (await import('../../cidfile.js')).idsFromCidFiles(o.cidfile, true) : [];
+    return o.all || o.latest || m.onUserNetworks([...container, ...fromFiles]);
   },
   handler: async (o, { container }, ctx) => {
-    const refs = await targets(o, container, ctx.invokedAs);
+    const named = o.cidfile.length ? (await import('../../cidfile.js')).withIdsFromCidFiles(container, o.cidfile, o.ignore) : container;
+    if (!named) return;
+    const refs = await targets(o, named, ctx.invokedAs);
     const { removeContainer } = await import('../../../container/lifecycle.js');
     return {
       items: ignoringMissing(

@@ -38,7 +38,7 @@ export default defineCommand({
     const pulledOutside = process.env[PULLED_OUTSIDE] === '1' && process.env._SKIFF_IN_NETNS === '1';
     delete process.env[PULLED_OUTSIDE];
     const pull = pulledOutside && o.pull === 'always' ? 'missing' : o.pull;
-    const rec = await withCidFile(o.cidfile, () => createContainer(toCreateOptions({ ...o, pull, image }, command), pullToStderr, { warn: warnLine }));
+    const rec = await withCidFile(o.cidfile, () => createContainer(toCreateOptions({ ...o, pull, image }, command, ctx.argv), pullToStderr, { warn: warnLine }));
     // attached to neither output: the id is what the user sees (Docker's run)
     if (!o.detach && !rec.Config.AttachStdout && !rec.Config.AttachStderr) ctx.stdout.write(rec.Id + '\n');
     await runCreated(rec, o.detach, ctx.beforeExecve);
