@@ -1,27 +1,22 @@
 /**
  * `POST /build`: the classic builder's endpoint. The body is the context as a tar (plain or gzip),
  * the query Docker's options (t, dockerfile, buildargs, labels, target, nocache, pull, q, networkmode,
- * platform, extrahosts, ulimits, shmsize: RUN steps' as the CLI's --add-host, --ulimit, --shm-size), X-Registry-Config the credentials for base images; the reply streams `{"stream": ...}`
- * lines (the build's log and RUN output), pull progress for base images, `{"aux":{"ID": ...}}`, and
- * an error as `{"errorDetail": ...}` once it has begun. The build is the one `skiff build` runs
- * (src/builder/builder.ts) with its context on "stdin"; a client that goes away cancels it.
+ * platform; extrahosts, ulimits, shmsize: the RUN steps', as the CLI's --add-host, --ulimit, --shm-size),
+ * X-Registry-Config the credentials for base images; the reply streams `{"stream": ...}` lines (the
+ * build's log and RUN output), pull progress for base images, `{"aux":{"ID": ...}}`, and an error as
+ * `{"errorDetail": ...}` once it has begun. The build is the one `skiff build` runs (src/builder/builder.ts)
+ * with its context on "stdin"; a client that goes away cancels it.
  */
 import { Writable } from 'node:stream';
 import type { PullFn } from '../image/progress.js';
-import { ApiError, queryBool } from './http.js';
+import { ApiError, queryBool, queryJson } from './http.js';
 import { jsonProgress, registryConfig } from './images.js';
 import type { Route } from './router.js';
 
 /** A query value holding a JSON object of strings (buildargs, labels) → K=V items; a null value (take it from the environment) is left out. */
 function jsonPairs(q: URLSearchParams, key: string): string[] {
-  const raw = q.get(key);
-  if (!raw) return [];
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    throw new ApiError(400, `invalid ${key}: ${raw}`);
-  }
+  const v = queryJson(q, key);
+  if (v === undefined) return [];
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ApiError(400, `invalid ${key}: want a JSON object`);
   const out: string[] = [];
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
@@ -34,15 +29,8 @@ function jsonPairs(q: URLSearchParams, key: string): string[] {
 
 /** `ulimits`: a JSON list of {Name, Soft, Hard} (Docker's client sends `null` for none) → the CLI's NAME=SOFT:HARD. */
 function ulimitsOf(q: URLSearchParams): string[] {
-  const raw = q.get('ulimits');
-  if (!raw) return [];
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    throw new ApiError(400, `invalid ulimits: ${raw}`);
-  }
-  if (v === null) return [];
+  const v = queryJson(q, 'ulimits');
+  if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new ApiError(400, 'invalid ulimits: want a JSON list');
   return v.map((u: unknown) => {
     const { Name, Soft, Hard } = (u ?? {}) as Record<string, unknown>;
