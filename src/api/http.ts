@@ -107,20 +107,25 @@ export function querySize(q: URLSearchParams): [number, number] {
   return [h, w];
 }
 
+/** A query value holding JSON, parsed (undefined when absent or empty); 400 when it is no JSON. */
+export function queryJson(q: URLSearchParams, key: string): unknown {
+  const raw = q.get(key);
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new ApiError(400, `invalid ${key}: ${raw}`);
+  }
+}
+
 /**
  * `filters={"key":["v"]}` or `{"key":{"v":true}}` (both shapes Docker accepts) → ["key=v", ...],
  * the CLI's --filter form the domain functions take.
  */
 export function queryFilters(q: URLSearchParams): string[] {
-  const raw = q.get('filters');
-  if (!raw) return [];
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    throw new ApiError(400, `invalid filters: ${raw}`);
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ApiError(400, `invalid filters: ${raw}`);
+  const v = queryJson(q, 'filters');
+  if (v === undefined) return [];
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ApiError(400, `invalid filters: ${q.get('filters')!}`);
   const out: string[] = [];
   for (const [k, vals] of Object.entries(v as Record<string, unknown>)) {
     const list = Array.isArray(vals) ? vals : vals && typeof vals === 'object' ? Object.keys(vals) : [];

@@ -78,6 +78,8 @@ export interface BuildOptions {
   /** --ulimit NAME=SOFT[:HARD] and --shm-size for RUN steps (as `run`'s). */
   ulimits?: string[];
   shmSize?: string;
+  /** --allow: BuildKit's entitlements (security.insecure lets RUN --security=insecure run privileged). */
+  allow?: string[];
   /** --secret id=ID[,src=FILE|env=VAR] */
   secrets?: string[];
   /** --ssh default|ID[=SOCKET] */
@@ -187,6 +189,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     throw new SkiffError('EINVAL', '--push needs a name for the image: give -t NAME (or -o type=image,name=NAME,push=true)');
   }
   for (const t of o.tags) if (parseReference(t).digest) throw new SkiffError('EINVAL', `invalid tag "${t}": a tag cannot contain a digest`);
+  const entitlements = parseEntitlements(o.allow ?? []);
   const limits = parseResources({ ...(o.ulimits?.length ? { ulimits: o.ulimits } : {}), ...(o.shmSize !== undefined ? { shmSize: o.shmSize } : {}) }, o.log);
   const cacheTo = (o.cacheTo ?? []).map((c) => parseCacheSpec(c, 'to'));
   const cacheFrom = (o.cacheFrom ?? []).map((c) => parseCacheSpec(c, 'from'));
@@ -223,7 +226,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       if (local && imageComplete(local)) images.push(local.id);
       else caches.push(c);
     }
-    const b = new Builder(o, df, ctx, secrets, agents, cacheTo, opened, limits);
+    const b = new Builder(o, df, ctx, secrets, agents, cacheTo, opened, limits, entitlements);
     b.startBases(); // their pulls overlap reading the caches
     remote = caches.length ? await CacheSources.load(caches, o.log) : undefined; // starts fetching the caches' layers
     images.push(...(remote?.images ?? []));
@@ -263,6 +266,8 @@ class Builder {
     private readonly named = new Map<string, OpenNamed>(),
     /** --ulimit, --shm-size: RUN steps' limits. */
     private readonly limits: Pick<ResourceConfig, 'Ulimits' | 'ShmSize'> = {},
+    /** --allow: the entitlements granted. */
+    private readonly entitlements = new Set<Entitlement>(),
   ) {
     this.buildArgs = parseKeyValues(o.buildArgs, 'build argument', true);
     this.extraHosts = (o.addHosts ?? []).map(parseAddHost);
@@ -748,13 +753,17 @@ class Builder {
     const network = networkFlag === 'host' || networkFlag === 'none' ? networkFlag : 'default';
     const user = c.User ?? '';
     const workdir = c.WorkingDir || '/';
-    if (cmd.security === 'insecure') throw new SkiffError('EINVAL', '--security=insecure is not supported by skiff build');
+    // BuildKit's entitlement check: an insecure step needs --allow security.insecure, then runs as `run --privileged`
+    const privileged = cmd.security === 'insecure';
+    if (privileged && !this.entitlements.has('security.insecure')) throw new SkiffError('EINVAL', 'security.insecure is not allowed (pass --allow security.insecure)');
     if (cmd.devices.length) throw new SkiffError('EINVAL', '--device is not supported by skiff build');
     const mounts = await this.runMounts(cmd.mounts, workdir);
-    const step = { kind: 'RUN', argv, env: envList(env), user, workdir, network, mounts: mounts.map((m) => m.key) };
+    // the security mode is part of the key (sandbox, the default, by its absence: older keys hold)
+    const step = { kind: 'RUN', argv, env: envList(env), user, workdir, network, mounts: mounts.map((m) => m.key), ...(privileged ? { security: 'insecure' } : {}) };
     const createdBy = `RUN ${argv.join(' ')} # buildkit`;
     // created_by shows neither build args nor the files of a bind mount: such a RUN is not taken from an image
-    const fromImage = [...state.args.keys()].some((k) => !state.env.has(k)) || cmd.mounts.some((m) => m.type === 'bind') ? 'no' : 'trust';
+    // nor the security mode: an insecure RUN is not taken from an image either
+    const fromImage = privileged || [...state.args.keys()].some((k) => !state.env.has(k)) || cmd.mounts.some((m) => m.type === 'bind') ? 'no' : 'trust';
     return this.cachedStep(state, step, { created_by: createdBy }, async (dir) => {
       const points: MountPoint[] = [];
       const closers: (() => Promise<void>)[] = [];
@@ -766,7 +775,7 @@ class Builder {
       const output = events ? new PassThroughLines((t) => events.output(no, Buffer.from(t)), () => undefined)
         : this.o.progress === 'plain' ? prefixLines(this.o.output, `#${state.no} `, Date.now()) : this.o.output;
       const go = () => runStep({
-        argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts, limits: this.limits,
+        argv, env: envList(runEnv), user, workdir, network, mounts: points, extraHosts: this.extraHosts, limits: this.limits, privileged,
         layers: state.layers.map((l) => l.chainId), lower: lowerDirs(state.layers.map((l) => l.chainId)),
         root: this.tree(state), dir, output, ...(this.o.signal ? { signal: this.o.signal } : {}),
       });
@@ -1024,6 +1033,20 @@ class Builder {
     await putImage(rec, tags);
     return { id, tags, steps: this.steps, cached: this.cached, layers: rec.layers.map((l) => l.chainId), stdoutUsed: false };
   }
+}
+
+/** BuildKit's entitlements (`--allow`); `device` (optionally `device=NAME`) is accepted, RUN --device being refused anyway. */
+type Entitlement = 'security.insecure' | 'network.host' | 'device';
+
+/** `--allow` values → the entitlements granted; an unknown one in BuildKit's words. */
+function parseEntitlements(list: string[]): Set<Entitlement> {
+  const out = new Set<Entitlement>();
+  for (const v of list) {
+    const key = v.startsWith('device=') ? 'device' : v;
+    if (key !== 'security.insecure' && key !== 'network.host' && key !== 'device') throw new SkiffError('EINVAL', `invalid value "${v}" for --allow: unknown entitlement ${v}`);
+    out.add(key);
+  }
+  return out;
 }
 
 /** `--add-host NAME:IP` (or NAME=IP) → an /etc/hosts line. */

@@ -46,6 +46,8 @@ export interface RunStep {
   extraHosts?: string[];
   /** --ulimit and --shm-size (the container record's fields, as `run` sets them). */
   limits?: Pick<ContainerRecord['HostConfig'], 'Ulimits' | 'ShmSize'>;
+  /** RUN --security=insecure (with --allow security.insecure): the container is `run --privileged`'s. */
+  privileged?: boolean;
 }
 
 const hostname = 'buildkitsandbox';
@@ -127,7 +129,7 @@ async function runIn(s: RunStep, f: SpecFiles, id: string, plan: NetworkPlan | u
       Entrypoint: null, Labels: {},
     },
     HostConfig: {
-      Binds: null, NetworkMode: s.network === 'host' ? 'host' : plan ? 'bridge' : 'none', AutoRemove: false, Privileged: false, CapAdd: null,
+      Binds: null, NetworkMode: s.network === 'host' ? 'host' : plan ? 'bridge' : 'none', AutoRemove: false, Privileged: s.privileged ?? false, CapAdd: null,
       CapDrop: null, ReadonlyRootfs: false, SecurityOpt: null, Init: false, MaskedPaths: [], ReadonlyPaths: [], Tmpfs: null,
       ...s.limits,
     },

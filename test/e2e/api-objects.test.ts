@@ -192,6 +192,14 @@ describe('system service: networks, volumes, build, push, auth, archives', () =>
     assert.equal((await ok(['run', '--rm', 'api-other:1', 'cat', '/other.txt'])).stdout, 'hello from the context\n');
   });
 
+  test('docker build --ulimit --shm-size --add-host: the RUN steps\' limits and /etc/hosts', async () => {
+    const dir = path.join(store.home, 'ctx-limits');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${image}\nRUN echo "nofile $(ulimit -n) $(ulimit -Hn) shm $(df -k /dev/shm | tail -n 1 | awk '{print $2}')k $(grep apihost /etc/hosts)"\n`);
+    const b = await ok(['build', '--ulimit', 'nofile=512:1024', '--shm-size', '32m', '--add-host', 'apihost:10.1.2.3', '-t', 'api-limits:1', dir]);
+    assert.match(b.stdout, /\nnofile 512 1024 shm 32768k 10\.1\.2\.3\sapihost\n/);
+  });
+
   test('a failing build: the error reaches docker (exit 1), nothing is tagged, no build container is left', async () => {
     const dir = path.join(store.home, 'ctx-bad');
     fs.mkdirSync(dir);

@@ -70,6 +70,8 @@ export function run(cmd: string, args: string[], env: Record<string, string>, in
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    // a client that exits before reading its stdin (a failing `docker build`) makes the write EPIPE: its result tells
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }

@@ -26,5 +26,6 @@ export const BUILD_OPTIONS = {
   'shm-size': { type: 'string', describe: 'Size of /dev/shm for RUN steps (default 64m)' },
   'cache-from': { type: 'string', repeat: true, describe: 'External cache sources: type=registry,ref=REF | type=local,src=DIR | REF (a registry cache there, or an image whose layers and history are the cache, as classic Docker); repeatable' },
   'build-context': { type: 'string', repeat: true, describe: 'Additional build context (NAME=DIR or NAME=docker-image://REF), reached as FROM NAME, COPY --from=NAME; repeatable' },
+  allow: { type: 'string', repeat: true, describe: "Allow an extra privileged entitlement: security.insecure (RUN --security=insecure runs as `run --privileged`), network.host, device (accepted; skiff needs neither); repeatable" },
   'cache-to': { type: 'string', repeat: true, describe: 'Cache export destinations: type=registry,ref=REF[,mode=min|max] | type=local,dest=DIR[,mode=min|max]; repeatable' },
 } as const satisfies OptionTable;

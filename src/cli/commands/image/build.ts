@@ -52,6 +52,7 @@ export default defineCommand({
       cacheFrom: o['cache-from'],
       cacheTo: o['cache-to'],
       buildContexts: o['build-context'],
+      allow: o.allow,
       log,
       ...(view ? { events: view } : {}),
       output: quiet ? fs.createWriteStream('/dev/null') : process.stderr,
