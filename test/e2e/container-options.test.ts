@@ -9,18 +9,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { skiff, storeWithImage, type RunResult, type TempStore } from '../helpers/fixtures.js';
+import { storeCli, storeWithImage, type TempStore } from '../helpers/fixtures.js';
 
 describe('run/create/exec options', () => {
   let store: TempStore;
   let image: string;
   let dir: string;
-  const sk = (args: string[]): Promise<RunResult> => skiff(args, { store });
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await sk(args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { sk, ok } = storeCli(() => store);
 
   before(async () => {
     ({ store, image } = await storeWithImage());

@@ -9,17 +9,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
-import { isRootless, skiff, storeWithImage, type RunResult, type TempStore } from '../helpers/fixtures.js';
+import { isRootless, skiff, storeCli, storeWithImage, type RunResult, type TempStore } from '../helpers/fixtures.js';
 
 describe('run namespaces and credentials', () => {
   let store: TempStore;
   let image: string;
-  const sk = (args: string[]): Promise<RunResult> => skiff(args, { store });
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await sk(args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { sk, ok } = storeCli(() => store);
 
   before(async () => {
     ({ store, image } = await storeWithImage());

@@ -11,6 +11,7 @@
  *   SKIFF_TEST_ROOTLESS=1      the suite runs as the unprivileged user (root-only tests skip)
  *   SKIFF_BIN                  the CLI to run (default: bin/skiff of this checkout)
  */
+import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -283,6 +284,20 @@ export interface SkiffOptions {
   cwd?: string;
   /** run this executable instead of SKIFF_BIN (e.g. a copy of dist/skiff) */
   bin?: string;
+}
+
+/**
+ * A test's CLI on its store (named late: stores are made in `before`): `sk` runs skiff there, `ok` also
+ * requires exit 0 and gives stdout.
+ */
+export function storeCli(store: () => TempStore): { sk: (args: string[]) => Promise<RunResult>; ok: (args: string[]) => Promise<string> } {
+  const sk = (args: string[]): Promise<RunResult> => skiff(args, { store: store() });
+  const ok = async (args: string[]): Promise<string> => {
+    const r = await sk(args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  return { sk, ok };
 }
 
 /** Runs the skiff CLI (SKIFF_BIN) and collects its exit status and output. */
