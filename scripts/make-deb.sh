@@ -8,6 +8,7 @@
 # declares what skiff runs at run time: the C and C++ runtime node links, uidmap (newuidmap/newgidmap:
 # rootless), passt (pasta: rootless networks), aardvark-dns (names on user-defined networks): the list is
 # contrib/debian/depends (make-fixtures.sh downloads its closure for the package's install test).
+# openssh-client (ssh-agent, ssh-add: `build --ssh ID=KEYFILE`) is suggested.
 # Removing it removes the native parts the executable wrote for root (/var/lib/skiff/native,
 # /run/skiff/native) and root's store when it is empty; a store with images, containers or volumes
 # (/var/lib/skiff) is the user's data and stays, as Docker's packages leave /var/lib/docker
@@ -57,6 +58,7 @@ Maintainer: skiff maintainers <skiff@localhost>
 Installed-Size: $size
 Depends: $(cat "$REPO/contrib/debian/depends")
 Recommends: busybox-static
+Suggests: openssh-client
 Section: admin
 Priority: optional
 Description: daemonless, Docker-compatible container CLI

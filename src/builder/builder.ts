@@ -39,7 +39,7 @@ import { processWord, type EscapeToken } from './dockerfile/shell.js';
 import { applyMetadata, envList, envMap, isMetadata, shellOf } from './metadata.js';
 import { download } from './download.js';
 import { runStep } from './run.js';
-import { agentProxy, loadSecrets, loadSshAgents } from './secrets.js';
+import { agentProxy, loadSecrets, loadSshAgents, startSshAgents } from './secrets.js';
 import { checkOutputs, parseOutputs, writeArchiveOutput, writeFilesystemOutput, type Output } from './outputs.js';
 import { ContextTree, LayeredTree, relPath, type Tree } from './tree.js';
 import { parseResources, type ResourceConfig } from '../container/resources.js';
@@ -195,13 +195,15 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const cacheFrom = (o.cacheFrom ?? []).map((c) => parseCacheSpec(c, 'from'));
   const named = parseBuildContexts(o.buildContexts ?? []);
   const secrets = loadSecrets(o.secrets ?? []);
-  const agents = loadSshAgents(o.ssh ?? []);
+  const sshSources = loadSshAgents(o.ssh ?? []);
   await sweepStaging(); // what killed builds left under tmp/
   sweepStepCgroups(pidAlive); // and their RUN steps' cgroups
   const opened = new Map<string, OpenNamed>();
   const ctx = await openContext(o.context, o.context === '-' ? o.stdin() : undefined);
   let remote: CacheSources | undefined;
+  let agents: Awaited<ReturnType<typeof startSshAgents>> | undefined;
   try {
+    agents = await startSshAgents(sshSources);
     for (const [k, v] of named) {
       if (v.kind === 'image') opened.set(k, v);
       else {
@@ -226,7 +228,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       if (local && imageComplete(local)) images.push(local.id);
       else caches.push(c);
     }
-    const b = new Builder(o, df, ctx, secrets, agents, cacheTo, opened, limits, entitlements);
+    const b = new Builder(o, df, ctx, secrets, agents.sockets, cacheTo, opened, limits, entitlements);
     b.startBases(); // their pulls overlap reading the caches
     remote = caches.length ? await CacheSources.load(caches, o.log) : undefined; // starts fetching the caches' layers
     images.push(...(remote?.images ?? []));
@@ -236,6 +238,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     return await deliver(o, outputs, [...pushed], r);
   } finally {
     await remote?.close();
+    await agents?.close();
     for (const v of opened.values()) if (v.kind === 'dir') await v.ctx.dispose();
     await ctx.dispose();
   }
@@ -886,7 +889,7 @@ class Builder {
     const id = m.id || 'default';
     const agent = this.agents.get(id);
     if (agent === undefined) {
-      if (m.required) throw new SkiffError('EINVAL', `ssh agent "${id}" is required but was not given: pass --ssh ${id}=SOCKET (or --ssh default with SSH_AUTH_SOCK set)`, 1);
+      if (m.required) throw new SkiffError('EINVAL', `ssh agent "${id}" is required but was not given: pass --ssh ${id}=SOCKET|KEYFILE (or --ssh default with SSH_AUTH_SOCK set)`, 1);
       return undefined;
     }
     const target = path.posix.resolve(workdir, m.target || `/run/buildkit/ssh_agent.${n}`);

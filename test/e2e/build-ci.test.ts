@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSuite } from '../helpers/build.js';
-import { registry } from '../helpers/fixtures.js';
+import { registry, until } from '../helpers/fixtures.js';
 
 /** Files under `dir` whose bytes contain `needle` (and how many files could not be read at all). */
 function filesContaining(dir: string, needle: string): { found: string[]; unreadable: number; read: number } {
@@ -101,7 +101,7 @@ RUN --mount=type=secret,id=absent echo optional secret skipped > /absent
     assert.notEqual((await sk(['image', 'inspect', 'ci/needsecret'])).code, 0);
   });
 
-  test('--ssh: a local ssh-agent is reachable in the step that mounts it (ssh-add -l), and not after', async () => {
+  test('--ssh: a local ssh-agent, or key files in an agent of the build\'s own, reachable in the step that mounts it (ssh-add -l), and not after', async () => {
     const agentDir = ctx({});
     const sock = path.join(agentDir, 'agent.sock');
     const agent = spawnSync('ssh-agent', ['-a', sock, '-s'], { encoding: 'utf8' });
@@ -140,9 +140,36 @@ RUN ls -a /run/buildkit 2>&1 > /after; echo "$SSH_AUTH_SOCK" >> /after; test ! -
       const noAgent = await sk(['build', '-f', path.join(dir, 'Dockerfile.req'), dir]);
       assert.equal(noAgent.code, 1);
       assert.match(noAgent.stderr, /\nError: .*Dockerfile.req:2: RUN: ssh agent "work" is required but was not given: pass --ssh work=SOCKET/);
-      const notSock = await sk(['build', '--ssh', `default=${path.join(agentDir, 'key')}`, dir]);
-      assert.equal(notSock.code, 125);
-      assert.match(notSock.stderr, /^Error: --ssh default=.*key is not an agent socket/);
+      // key files: loaded into an ssh-agent of the build's own, which is gone when the build ends
+      const key = path.join(agentDir, 'key');
+      fs.writeFileSync(path.join(dir, 'Dockerfile.key'), `FROM ${b.busybox}\nCOPY sshroot/ /\nRUN --mount=type=ssh,id=keyed ssh-add -l > /keys-file\n`);
+      const tmp = ctx({});
+      const agentsIn = (): number[] => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(tmp);
+        } catch {
+          return false;
+        }
+      }).map(Number);
+      const keyed = await sk(['build', '-t', 'ci/sshkey', '-f', path.join(dir, 'Dockerfile.key'), '--ssh', `keyed=${key}`, dir], { TMPDIR: tmp });
+      assert.equal(keyed.code, 0, keyed.stderr);
+      assert.equal((await sk(['run', '--rm', 'ci/sshkey', 'cat', '/keys-file'])).stdout, `${lines[0]}\n`);
+      assert.deepEqual(fs.readdirSync(tmp), []);
+      await until('the build\'s ssh-agent to exit', () => agentsIn().length === 0 || undefined);
+      // a key with a passphrase, a path that is neither, a socket with keys: one line each, nothing left
+      const locked = path.join(agentDir, 'locked');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret', '-f', locked]);
+      const pw = await sk(['build', '--ssh', `x=${locked}`, dir], { TMPDIR: tmp });
+      assert.equal(pw.code, 125);
+      assert.equal(pw.stderr, `Error: --ssh x: cannot load key ${locked} into an agent: the key is protected by a passphrase: add it to your ssh-agent with ssh-add and pass the agent (--ssh ID or ID=SOCKET)\n`);
+      assert.deepEqual(fs.readdirSync(tmp), []);
+      await until('the failed build\'s ssh-agent to exit', () => agentsIn().length === 0 || undefined);
+      const none = await sk(['build', '--ssh', `default=${path.join(agentDir, 'nothing')}`, dir]);
+      assert.equal(none.code, 125);
+      assert.equal(none.stderr, `Error: --ssh default=${path.join(agentDir, 'nothing')}: ${path.join(agentDir, 'nothing')}: no such socket or key file\n`);
+      const both = await sk(['build', '--ssh', `default=${sock},${key}`, dir]);
+      assert.equal(both.code, 125);
+      assert.equal(both.stderr, `Error: invalid --ssh default=${sock},${key}: give one agent socket or key files, not both\n`);
     } finally {
       process.kill(pid, 'SIGTERM');
     }

@@ -14,7 +14,7 @@ export const BUILD_OPTIONS = {
   platform: { type: 'string', describe: 'Target platform (only the host platform is supported)' },
   network: { type: 'string', describe: 'Network for RUN instructions: default (the default network with outbound; rootless: none for now), none or host' },
   secret: { type: 'string', repeat: true, describe: 'Secret to expose to RUN --mount=type=secret (id=ID[,src=FILE|env=VAR]); repeatable' },
-  ssh: { type: 'string', repeat: true, describe: 'SSH agent socket to expose to RUN --mount=type=ssh (default|ID[=SOCKET]); repeatable' },
+  ssh: { type: 'string', repeat: true, describe: 'SSH agent socket or keys to expose to RUN --mount=type=ssh (default|ID[=SOCKET|KEY[,KEY...]]); repeatable' },
   output: { alias: 'o', type: 'string', repeat: true, describe: 'Output destination: type=local|tar|oci|docker|image|registry[,dest=PATH][,name=REF][,push=true], or DIR; repeatable' },
   push: { type: 'boolean', default: false, describe: 'Push the image (every -t name) after the build' },
   load: { type: 'boolean', default: false, describe: 'Load the image into the image store (always done by skiff)' },
