@@ -26,7 +26,7 @@ pkgs=(
   docker-registry skopeo umoci buildah podman crun podman-compose python3-docker busybox-static debootstrap uidmap
   apache2-utils jq iproute2 hyperfine libcap2-bin ca-certificates curl tar gzip dpkg-dev
   aardvark-dns netavark passt slirp4netns nftables iptables
-  zsh fish groff-base
+  zsh fish groff-base openssh-client
 )
 missing=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${pkgs[@]}" 2>/dev/null | awk '$2 != "installed" {print $1}' || true)
 # packages dpkg has never heard of are not printed by dpkg-query: count what is installed instead
