@@ -30,9 +30,16 @@ cleanup() {
   if [ -n "$cgdeleg" ]; then # the delegated cgroup of the rootless run (empty once its processes are gone)
     # what outlived the run there (Podman's rootless pause process, which the peer tests start and
     # Podman keeps by design) goes back to the root group, so that the group can go
-    while read -r p; do echo "$p" >"${cgdeleg%/*}/cgroup.procs" 2>/dev/null; done <"$cgdeleg/cgroup.procs" 2>/dev/null
-    for d in "$cgdeleg"/*/; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
-    rmdir "$cgdeleg" 2>/dev/null
+    # (in any group of the tree)
+    for p in $(find "$cgdeleg" -name cgroup.procs -exec cat {} + 2>/dev/null); do echo "$p" >"${cgdeleg%/*}/cgroup.procs" 2>/dev/null; done
+    # processes still exiting keep their groups busy for a moment: up to 5 s for the tree to empty,
+    # then the groups go, deepest first
+    for _ in $(seq 50); do
+      [ -z "$(find "$cgdeleg" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
+      sleep 0.1
+    done
+    find "$cgdeleg" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
+    rmdir "$cgdeleg" 2>/dev/null || echo "test: warning: $cgdeleg still holds processes: $(find "$cgdeleg" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')" >&2
   fi
   bash "$REPO/scripts/registry.sh" stop "$TMP/reg" >/dev/null 2>&1
   bash "$REPO/scripts/registry.sh" stop "$TMP/authreg" >/dev/null 2>&1
