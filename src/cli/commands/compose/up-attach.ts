@@ -5,6 +5,7 @@
  */
 import type { CommandContext, CommandOutput } from '../../command.js';
 import type { Project } from '../../../compose/model.js';
+import { whileHandlingInterrupts } from '../../../lib/interrupt.js';
 import { reporter } from './project.js';
 import { printLogs } from './streams.js';
 
@@ -45,11 +46,9 @@ export async function attachProject(ctx: CommandContext, project: Project, ids: 
       for (const rec of recs) void killContainer(rec, 9).catch(() => undefined);
     }
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
   let exitCode = 0;
   let aborted = false;
-  try {
+  await whileHandlingInterrupts(onSigint, async () => {
     await printLogs(ctx, project.name, recs, {
       follow: true,
       timestamps: o.timestamps,
@@ -68,9 +67,6 @@ export async function attachProject(ctx: CommandContext, project: Project, ids: 
       },
     });
     if (stopping) await stopping;
-  } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
-  }
+  });
   return { exitCode: interrupted ? 130 : exitCode };
 }

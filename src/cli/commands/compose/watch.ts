@@ -1,6 +1,7 @@
 /** `compose watch`: build and start the services (unless --no-up), then apply their `develop.watch` rules as files change, until Ctrl-C. */
 import { defineCommand, type CommandContext } from '../../command.js';
 import type { Project } from '../../../compose/model.js';
+import { whileHandlingInterrupts } from '../../../lib/interrupt.js';
 import { composeExit, inProjectNetns, loadFromContext, quietPull, reporter } from './project.js';
 
 /** Watch the project's services until SIGINT/SIGTERM (or `until` settles); Docker Compose's watch lines on stdout. */
@@ -8,18 +9,12 @@ export async function watchUntilStopped(ctx: CommandContext, project: Project, s
   const { watchProject } = await import('../../../compose/engine/watch.js');
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   o.until?.then(onSignal, onSignal); // a failed attach ends the watch too (its error is the command's)
-  try {
-    await watchProject(project, {
+  await whileHandlingInterrupts(onSignal, () =>
+    watchProject(project, {
       services, prune: o.prune, signal: stop.signal, log: (l) => ctx.stdout.write(`${l}\n`), stdout: ctx.stdout, stderr: ctx.stderr, pullFn: quietPull,
       ...(o.quiet ? {} : { buildLog: (l: string) => ctx.stderr.write(`${l}\n`) }),
-    }, reporter(ctx));
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+    }, reporter(ctx)));
 }
 
 export default defineCommand({

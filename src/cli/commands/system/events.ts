@@ -1,5 +1,6 @@
 /** `events`: the store's event log (src/store/events.ts), read back and followed; a stream through ctx. */
 import { defineCommand, type CommandContext } from '../../command.js';
+import { whileHandlingInterrupts } from '../../../lib/interrupt.js';
 
 /** Docker's RFC3339NanoFixed in local time (`2006-01-02T15:04:05.000000000Z07:00`). */
 export function fixedNanoLocal(nano: bigint): string {
@@ -25,16 +26,11 @@ export async function followToStdout<T>(ctx: CommandContext, source: (stop: () =
   const onSignal = (): void => {
     interrupted = true;
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+  await whileHandlingInterrupts(onSignal, async () => {
     for await (const m of source(() => interrupted)) {
       if (!ctx.stdout.write(render(m))) await new Promise((r) => ctx.stdout.once('drain', r));
     }
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
 export default defineCommand({
