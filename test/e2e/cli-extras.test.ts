@@ -7,17 +7,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fixtures, skiff, SKIFF_BIN, storeWithImage, type TempStore } from '../helpers/fixtures.js';
+import { fixtures, SKIFF_BIN, storeCli, storeWithImage, type TempStore } from '../helpers/fixtures.js';
 
 describe('CLI extras: templates and Podman flags', () => {
   let store: TempStore;
   let image: string;
-  const sk = (args: string[]) => skiff(args, { store });
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await sk(args);
-    assert.equal(r.code, 0, `skiff ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { sk, ok } = storeCli(() => store);
   // the containers of the lifecycle test (names starting with x)
   const names = async (all = true): Promise<string> =>
     (await ok(['ps', ...(all ? ['-a'] : []), '--filter', 'name=^x', '--format', '{{.Names}}={{.State}}', '--sort', 'names'])).trim().split('\n').filter(Boolean).join(' ');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isRootless, skiff, SKIFF_BIN, until, type RunResult, type TempStore, storeWithImage } from '../helpers/fixtures.js';
+import { isRootless, SKIFF_BIN, storeCli, storeWithImage, type TempStore, until } from '../helpers/fixtures.js';
 
 interface Message {
   status?: string;
@@ -28,12 +28,7 @@ const lines = (s: string): string[] => s.split('\n').filter(Boolean);
 describe('events', () => {
   let store: TempStore;
   let image: string;
-  const sk = (args: string[], env?: Record<string, string>): Promise<RunResult> => skiff(args, { store, ...(env ? { env } : {}) });
-  const ok = async (args: string[], env?: Record<string, string>): Promise<string> => {
-    const r = await sk(args, env);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { sk, ok } = storeCli(() => store);
   /** Unix seconds with nanoseconds, as `--since`/`--until` take them */
   const stamp = (): string => (Date.now() / 1000).toFixed(3);
   const events = async (...args: string[]): Promise<Message[]> =>
@@ -177,7 +172,7 @@ describe('events', () => {
   test('rotation at the size limit; concurrent writers never interleave', async () => {
     const file = path.join(store.root, 'events', 'events.log');
     const env = { SKIFF_EVENTS_MAX_SIZE: '2000' };
-    for (let i = 0; i < 30; i++) await ok(['volume', 'create', `ev-rot${i}`], env); // ~150 bytes each: two rotations at least
+    for (let i = 0; i < 30; i++) await ok(['volume', 'create', `ev-rot${i}`], { env }); // ~150 bytes each: two rotations at least
     assert.ok(fs.existsSync(`${file}.1`), 'rotated');
     for (const f of [file, `${file}.1`]) assert.ok(fs.statSync(f).size < 2000 + 4096, `${f} bounded`);
     const seen = (await events('--filter', 'type=volume')).map((m) => m.Actor.ID);

@@ -10,19 +10,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isRootless, processes, skiff, storeWithImage, until, type TempStore } from '../helpers/fixtures.js';
+import { isRootless, processes, storeCli, storeWithImage, type TempStore, until } from '../helpers/fixtures.js';
 import { hostLinks, hostServer } from '../helpers/netns.js';
 
 describe('build RUN networking', () => {
   let store: TempStore;
   let image: string;
   let ctx: string;
-  const run = (args: string[]) => skiff(args, { store });
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await run(args);
-    assert.equal(r.code, 0, `skiff ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { sk: run, ok } = storeCli(() => store);
 
   before(async () => {
     ({ store, image } = await storeWithImage('busybox'));

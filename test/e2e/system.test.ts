@@ -9,19 +9,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { humanSize as human } from '../../src/lib/units.js';
-import { fixtures, isRootless, skiff, type RunResult, type TempStore, storeWithImage } from '../helpers/fixtures.js';
+import { fixtures, isRootless, storeCli, storeWithImage, type TempStore } from '../helpers/fixtures.js';
 
 const lines = (s: string): string[] => s.split('\n').filter(Boolean);
 
 describe('info, system df/prune, sizes, OOM', () => {
   let store: TempStore;
   let image: string;
-  const sk = (args: string[], input?: string): Promise<RunResult> => skiff(args, { store, ...(input !== undefined ? { input } : {}) });
-  const ok = async (args: string[], input?: string): Promise<string> => {
-    const r = await sk(args, input);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { sk, ok } = storeCli(() => store);
   const json = async <T>(args: string[]): Promise<T> => JSON.parse(await ok(args)) as T;
   const ids = async (...args: string[]): Promise<string[]> => lines(await ok(['ps', '-aq', '--no-trunc', ...args]));
   type Df = { Type: string; TotalCount: string; Active: string; Size: string; Reclaimable: string };
@@ -109,7 +104,7 @@ describe('info, system df/prune, sizes, OOM', () => {
       const before = await volumes();
       assert.equal(before.length, 3);
       // no: nothing changes, one Error line
-      const no = await sk(['system', 'prune'], 'n\n');
+      const no = await sk(['system', 'prune'], { input: 'n\n' });
       assert.equal(no.code, 1);
       assert.match(no.stdout, /^WARNING! This will remove:\n {2}- all stopped containers\n {2}- all networks not used by at least one container\n {2}- all dangling images\n {2}- unused build cache\n\nAre you sure you want to continue\? \[y\/N\] $/);
       assert.equal(no.stderr, 'Error: system prune has been cancelled\n');
@@ -117,7 +112,7 @@ describe('info, system df/prune, sizes, OOM', () => {
       const eof = await sk(['system', 'prune']);
       assert.equal(eof.code, 1, 'the end of the input is a no');
       // yes, with --volumes: the stopped container and its anonymous volume go
-      const yes = await sk(['system', 'prune', '--volumes'], 'y\n');
+      const yes = await sk(['system', 'prune', '--volumes'], { input: 'y\n' });
       assert.equal(yes.code, 0, yes.stderr);
       assert.match(yes.stdout, new RegExp(`Deleted Containers:\n${stopped}\n`));
       assert.match(yes.stdout, /Total reclaimed space: /);
@@ -155,7 +150,7 @@ describe('info, system df/prune, sizes, OOM', () => {
       assert.match(gone, /^Deleted build cache objects:\n[0-9a-f]{64}\n/);
       assert.equal((await df())['Build Cache']!.TotalCount, '0');
       assert.equal(lines(await ok(['images', '-q'])).length, 1, 'images stay');
-      const no = await sk(['builder', 'prune'], 'n\n');
+      const no = await sk(['builder', 'prune'], { input: 'n\n' });
       assert.equal(no.code, 1);
       assert.match(no.stdout, /^WARNING! This will remove all dangling build cache\.\nAre you sure you want to continue\? \[y\/N\] $/);
     } finally {

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fixtures, isRootless, removeTree, skiff, type RunResult, type TempStore, storeWithImage } from '../helpers/fixtures.js';
+import { fixtures, isRootless, removeTree, storeCli, storeWithImage, type TempStore } from '../helpers/fixtures.js';
 import { podmanRunSkip, PODMAN_LIMITS } from '../helpers/podman.js';
 
 const LIST = 'cd /data && for f in $(find . | sort); do stat -c "%n %F %a %u:%g %h" "$f"; done';
@@ -32,12 +32,7 @@ describe('volume semantics', () => {
   let busybox: string;
   let dir: string;
   const ml = fixtures().multilayer;
-  const sk = (args: string[]): Promise<RunResult> => skiff(args, { store });
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await sk(args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { sk, ok } = storeCli(() => store);
   const dataDir = (vol: string): string => path.join(store.root, 'volumes', vol, '_data');
   const inspect = async (c: string): Promise<{ Mounts: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean; Mode: string }[] }> =>
     (JSON.parse(await ok(['inspect', c])) as [never])[0];

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { skiff, type RunResult, type TempStore, storeWithImage, tempStore } from '../helpers/fixtures.js';
+import { skiff, storeCli, storeWithImage, tempStore, type TempStore } from '../helpers/fixtures.js';
 import { mountAt, parseMountinfo } from '../helpers/mountinfo.js';
 import { leftSince, storeSnapshot } from '../helpers/leftovers.js';
 
@@ -19,12 +19,7 @@ describe('volume commands', () => {
   let store: TempStore;
   let image: string;
   let dir: string;
-  const sk = (args: string[], input?: string): Promise<RunResult> => skiff(args, { store, ...(input !== undefined ? { input } : {}) });
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await sk(args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { sk, ok } = storeCli(() => store);
   const names = async (...filters: string[]): Promise<string[]> => lines(await ok(['volume', 'ls', '-q', ...filters.flatMap((f) => ['--filter', f])]));
 
   before(async () => {

@@ -290,11 +290,11 @@ export interface SkiffOptions {
  * A test's CLI on its store (named late: stores are made in `before`): `sk` runs skiff there, `ok` also
  * requires exit 0 and gives stdout.
  */
-export function storeCli(store: () => TempStore): { sk: (args: string[]) => Promise<RunResult>; ok: (args: string[]) => Promise<string> } {
-  const sk = (args: string[]): Promise<RunResult> => skiff(args, { store: store() });
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await sk(args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+export function storeCli(store: () => TempStore): { sk: (args: string[], o?: Omit<SkiffOptions, 'store'>) => Promise<RunResult>; ok: (args: string[], o?: Omit<SkiffOptions, 'store'>) => Promise<string> } {
+  const sk = (args: string[], o: Omit<SkiffOptions, 'store'> = {}): Promise<RunResult> => skiff(args, { ...o, store: store() });
+  const ok = async (args: string[], o: Omit<SkiffOptions, 'store'> = {}): Promise<string> => {
+    const r = await sk(args, o);
+    assert.equal(r.code, 0, `skiff ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
   return { sk, ok };
