@@ -395,11 +395,19 @@ export async function signalContainer(rec: ContainerRecord, signal: number): Pro
   if (st.Paused && signal === os.constants.signals.SIGKILL) await thaw(rec, st.Pid).catch(() => undefined);
 }
 
-/** `kill -s`: the user's stop (the `stopped` marker first: no restart policy applies), then the signal. */
+/**
+ * `kill -s`: the user's stop (the `stopped` marker first: no restart policy applies), then the signal.
+ * SIGKILL returns once the container has stopped and its monitor is gone (at most 10 s each), as
+ * Docker's kill does: a `start` right after starts it again instead of finding it still running.
+ */
 export async function killContainer(rec: ContainerRecord, signal: number): Promise<void> {
-  if (containerState(rec).Running) markStopped(rec.Id);
+  const st = containerState(rec);
+  if (st.Running) markStopped(rec.Id);
+  const waits = st.Running && signal === os.constants.signals.SIGKILL;
+  const mon = waits ? monitorPid(rec, st.Pid || undefined) : undefined;
   await signalContainer(rec, signal);
   containerEvent(rec, 'kill', { signal: String(signal) });
+  if (waits && (await waitGone(rec, 10_000))) await waitPidGone(mon, 10_000);
 }
 
 /**

@@ -72,6 +72,7 @@ describe('CLI extras: templates and Podman flags', () => {
     await ok(['start', '--filter', 'name=xb']);
     assert.equal(await names(false), 'xb=running');
     await ok(['kill', '-a']);
+    assert.equal(await names(false), ''); // SIGKILL returns once the container has stopped (Docker's kill)
     await ok(['start', '--all']);
     assert.equal(await names(false), 'xa=running xb=running xc=running');
     // --latest: the newest container (xc)
