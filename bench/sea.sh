@@ -2,7 +2,8 @@
 # The single executable (dist/skiff, `make dist`) against the checkout's launcher (bin/skiff), side by
 # side on the same store: `--version`, `run --rm busybox true`, a command through node's dispatch (`images`) and the
 # native `ps`; with `node -e 0` and `crun run` of the same busybox bundle as floors. Prints the
-# executable's size against node's, medians and the issue's goal ratios.
+# executable's size against node's, medians and the issue's goal ratios. SEA_OTHER=FILE adds another
+# build of the executable (an older one, or another form) to the same rounds: `--version` and `run`.
 # No command gets NODE_EXTRA_CA_CERTS but one (below). Runs are interleaved (one run of each command in turn, RUNS rounds): on a shared, loaded machine a
 # block of runs per command (hyperfine) measures the load as much as the command.
 source "$(dirname "$0")/common.sh"
@@ -24,12 +25,12 @@ podman export "$PCID" | tar -C "$BUNDLE/rootfs" -xf -
 podman rm "$PCID" >/dev/null
 (cd "$BUNDLE" && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
 # one run of each first: the native parts are written, the user's code caches trained (run/pull)
-for b in "$SEA" "$SKIFF"; do "$b" run --rm "$IMG" true >/dev/null; "$b" run --rm "$IMG" true >/dev/null; done
+for b in "$SEA" "$SKIFF" ${SEA_OTHER:+"$SEA_OTHER"}; do "$b" run --rm "$IMG" true >/dev/null; "$b" run --rm "$IMG" true >/dev/null; done
 
-node - "$RUNS" "$SEA" "$SKIFF" "$IMG" "$BUNDLE" <<'EOF'
+node - "$RUNS" "$SEA" "$SKIFF" "$IMG" "$BUNDLE" "${SEA_OTHER:-}" <<'EOF'
 const { spawnSync } = require('child_process');
 const fs = require('fs');
-const [runs, sea, bin, img, bundle] = process.argv.slice(2);
+const [runs, sea, bin, img, bundle, other] = process.argv.slice(2);
 const cmds = {
   'dist/skiff --version': [sea, '--version'],
   'bin/skiff --version': [bin, '--version'],
@@ -45,6 +46,7 @@ const cmds = {
 // node parses NODE_EXTRA_CA_CERTS's file before any JavaScript runs; bin/skiff (sh) starts node
 // without it, the single executable cannot: all runs go without it (as on a Debian machine, which does
 // not set it), and when it is set here, one command shows what it costs the single executable
+if (other) Object.assign(cmds, { 'SEA_OTHER --version': [other, '--version'], 'SEA_OTHER run --rm busybox true': [other, 'run', '--rm', img, 'true'] });
 const extraCa = process.env.NODE_EXTRA_CA_CERTS;
 delete process.env.NODE_EXTRA_CA_CERTS;
 if (extraCa) cmds['dist/skiff --version, NODE_EXTRA_CA_CERTS'] = ['env', `NODE_EXTRA_CA_CERTS=${extraCa}`, sea, '--version'];
@@ -74,8 +76,11 @@ const r = (a, b) => (m[a] / m[b]).toFixed(2);
 console.log('== ratios');
 console.log(`dist/skiff run / bin/skiff run:            ${r('dist/skiff run --rm busybox true', 'bin/skiff run --rm busybox true')}  (goal <= 1)`);
 console.log(`dist/skiff run / crun run:                 ${r('dist/skiff run --rm busybox true', 'crun run (same bundle)')}  (goal <= 2.5)`);
+console.log(`bin/skiff run / crun run:                  ${r('bin/skiff run --rm busybox true', 'crun run (same bundle)')}`);
+console.log(`node -e 0 / crun run:                      ${r('node -e 0', 'crun run (same bundle)')}  (the floor: node's own start)`);
 console.log(`dist/skiff --version / node -e 0:          ${r('dist/skiff --version', 'node -e 0')}  (goal <= 1)`);
 console.log(`dist/skiff images / bin/skiff images:      ${r('dist/skiff images', 'bin/skiff images')}`);
 console.log(`dist/skiff ps -a / bin/skiff ps -a:        ${r('dist/skiff ps -a (native)', 'bin/skiff ps -a (native)')}`);
+if (other) console.log(`dist/skiff run / SEA_OTHER run:            ${r('dist/skiff run --rm busybox true', 'SEA_OTHER run --rm busybox true')}\ndist/skiff --version / SEA_OTHER --version: ${r('dist/skiff --version', 'SEA_OTHER --version')}\nsize: SEA_OTHER ${mb(fs.statSync(other).size)} MB`);
 console.log(`size: dist/skiff ${mb(size)} MB, node ${mb(node)} MB: ${size - node >= 0 ? '+' : ''}${mb(size - node)} MB  (goal < +15 MB)`);
 EOF
