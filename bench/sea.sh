@@ -2,7 +2,8 @@
 # The single executable (dist/skiff, `make dist`) against the checkout's launcher (bin/skiff), side by
 # side on the same store: `--version`, `run --rm busybox true`, a command through node's dispatch (`images`) and the
 # native `ps`; with `node -e 0` and `crun run` of the same busybox bundle as floors. Prints the
-# executable's size against node's, medians and the issue's goal ratios.
+# executable's size against node's, medians and the issue's goal ratios. SEA_OTHER=FILE adds another
+# build of the executable (an older one, or another form) to the same rounds: `--version` and `run`.
 # No command gets NODE_EXTRA_CA_CERTS but one (below). Runs are interleaved (one run of each command in turn, RUNS rounds): on a shared, loaded machine a
 # block of runs per command (hyperfine) measures the load as much as the command.
 source "$(dirname "$0")/common.sh"
@@ -24,12 +25,17 @@ podman export "$PCID" | tar -C "$BUNDLE/rootfs" -xf -
 podman rm "$PCID" >/dev/null
 (cd "$BUNDLE" && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
 # one run of each first: the native parts are written, the user's code caches trained (run/pull)
-for b in "$SEA" "$SKIFF"; do "$b" run --rm "$IMG" true >/dev/null; "$b" run --rm "$IMG" true >/dev/null; done
+# (SEA_OTHER keeps its code cache in a home of its own: a launcher that trains removes the caches of
+# other bundles, so two builds sharing one would each train again on every run)
+OTHER_CACHE="$BENCH_TMP/cache-other"
+for b in "$SEA" "$SKIFF" ${SEA_OTHER:+"$SEA_OTHER"}; do
+  for _ in 1 2; do XDG_CACHE_HOME=$([ "$b" = "${SEA_OTHER:-}" ] && echo "$OTHER_CACHE" || echo "$XDG_CACHE_HOME") "$b" run --rm "$IMG" true >/dev/null; done
+done
 
-node - "$RUNS" "$SEA" "$SKIFF" "$IMG" "$BUNDLE" <<'EOF'
+node - "$RUNS" "$SEA" "$SKIFF" "$IMG" "$BUNDLE" "${SEA_OTHER:-}" "$OTHER_CACHE" <<'EOF'
 const { spawnSync } = require('child_process');
 const fs = require('fs');
-const [runs, sea, bin, img, bundle] = process.argv.slice(2);
+const [runs, sea, bin, img, bundle, other, otherCache] = process.argv.slice(2);
 const cmds = {
   'dist/skiff --version': [sea, '--version'],
   'bin/skiff --version': [bin, '--version'],
@@ -45,6 +51,8 @@ const cmds = {
 // node parses NODE_EXTRA_CA_CERTS's file before any JavaScript runs; bin/skiff (sh) starts node
 // without it, the single executable cannot: all runs go without it (as on a Debian machine, which does
 // not set it), and when it is set here, one command shows what it costs the single executable
+if (other) Object.assign(cmds, { 'SEA_OTHER --version': [other, '--version'], 'SEA_OTHER run --rm busybox true': [other, 'run', '--rm', img, 'true'] });
+const envOf = (k) => (k.startsWith('SEA_OTHER') ? { ...process.env, XDG_CACHE_HOME: otherCache } : process.env);
 const extraCa = process.env.NODE_EXTRA_CA_CERTS;
 delete process.env.NODE_EXTRA_CA_CERTS;
 if (extraCa) cmds['dist/skiff --version, NODE_EXTRA_CA_CERTS'] = ['env', `NODE_EXTRA_CA_CERTS=${extraCa}`, sea, '--version'];
@@ -56,7 +64,7 @@ for (let i = 0; i < Number(runs); i++) {
   for (const [k, [c, ...a]] of Object.entries(cmds)) {
     const c0 = ticks();
     const t = process.hrtime.bigint();
-    const r = spawnSync(c, a, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync(c, a, { stdio: ['ignore', 'ignore', 'pipe'], env: envOf(k) });
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     if (r.status !== 0) { console.error(`${k}: exit ${r.status}: ${r.stderr}`); process.exit(1); }
     times[k].push(ms);
@@ -71,11 +79,16 @@ for (const [k, v] of Object.entries(m)) console.log(`${k.padEnd(44)} ${v.toFixed
 const mb = (n) => (n / 1048576).toFixed(1);
 const size = fs.statSync(sea).size, node = fs.statSync(fs.realpathSync(process.execPath)).size;
 const r = (a, b) => (m[a] / m[b]).toFixed(2);
+// CPU time as well where crun is the base: on a loaded machine crun's wall time is mostly waiting
+const rc = (a, b) => `${r(a, b)}  (CPU ${(cpu[a] / cpu[b]).toFixed(2)})`;
 console.log('== ratios');
 console.log(`dist/skiff run / bin/skiff run:            ${r('dist/skiff run --rm busybox true', 'bin/skiff run --rm busybox true')}  (goal <= 1)`);
-console.log(`dist/skiff run / crun run:                 ${r('dist/skiff run --rm busybox true', 'crun run (same bundle)')}  (goal <= 2.5)`);
+console.log(`dist/skiff run / crun run:                 ${rc('dist/skiff run --rm busybox true', 'crun run (same bundle)')}  (goal <= 2.5)`);
+console.log(`bin/skiff run / crun run:                  ${rc('bin/skiff run --rm busybox true', 'crun run (same bundle)')}`);
+console.log(`node -e 0 / crun run:                      ${rc('node -e 0', 'crun run (same bundle)')}  (the floor: node's own start)`);
 console.log(`dist/skiff --version / node -e 0:          ${r('dist/skiff --version', 'node -e 0')}  (goal <= 1)`);
 console.log(`dist/skiff images / bin/skiff images:      ${r('dist/skiff images', 'bin/skiff images')}`);
 console.log(`dist/skiff ps -a / bin/skiff ps -a:        ${r('dist/skiff ps -a (native)', 'bin/skiff ps -a (native)')}`);
+if (other) console.log(`dist/skiff run / SEA_OTHER run:            ${r('dist/skiff run --rm busybox true', 'SEA_OTHER run --rm busybox true')}\ndist/skiff --version / SEA_OTHER --version: ${r('dist/skiff --version', 'SEA_OTHER --version')}\nsize: SEA_OTHER ${mb(fs.statSync(other).size)} MB`);
 console.log(`size: dist/skiff ${mb(size)} MB, node ${mb(node)} MB: ${size - node >= 0 ? '+' : ''}${mb(size - node)} MB  (goal < +15 MB)`);
 EOF

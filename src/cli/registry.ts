@@ -336,9 +336,17 @@ export async function runRegistered(
     }
   }
   const ctx: CommandContext = {
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    // on first use: node makes each of process.stdin/stdout/stderr (a stream for its descriptor, ~1-2
+    // ms each) when it is first read, and a `run` that becomes the shim uses none of them
+    get stdin() {
+      return process.stdin;
+    },
+    get stdout() {
+      return process.stdout;
+    },
+    get stderr() {
+      return process.stderr;
+    },
     invokedAs: found.invokedAs,
     argv,
     group: withDefaults(groupOptions[c.group] ?? {}, found.groupValues),

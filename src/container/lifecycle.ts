@@ -6,7 +6,6 @@
 import { treeSize } from '../lib/du.js';
 import { removeAnonymousVolumes } from '../volume/volumes.js';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { childProcess } from '../lib/lazy.js';
@@ -98,8 +97,8 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
     // killed before that leaves no container that looks running
     const start = await markStarted(rec, true, process.pid, st);
     const f = containerFiles(rec.Id);
-    await fsp.mkdir(path.dirname(f.attach), { recursive: true, mode: 0o700 });
-    const spec = JSON.parse(await fsp.readFile(f.spec, 'utf8')) as OciSpec;
+    await fs.promises.mkdir(path.dirname(f.attach), { recursive: true, mode: 0o700 });
+    const spec = JSON.parse(await fs.promises.readFile(f.spec, 'utf8')) as OciSpec;
     if (ensureMonitorSpec(spec, rec)) await writeFileAtomic(f.spec, JSON.stringify(spec), 0o644); // created by an older skiff
     const health = activeHealthcheck(rec);
     if (health) {
@@ -116,7 +115,7 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
     } catch (e) {
       // nothing ran: the container is as created (Docker's), not running while this process (ShimPid)
       // lives, which for the Engine API's service is for ever
-      await fsp.rm(f.state, { force: true });
+      await fs.promises.rm(f.state, { force: true });
       throw e;
     }
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
@@ -267,7 +266,7 @@ export async function prepareExec(rec: ContainerRecord, opts: ExecOptions): Prom
   const st = containerState(rec);
   if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `container ${rec.Id} is not running`);
   if (st.Paused) throw new SkiffError('ESTATE', `container ${rec.Id} is paused, unpause the container before exec`, 1);
-  const spec = JSON.parse(await fsp.readFile(containerFiles(rec.Id).spec, 'utf8')) as OciSpec;
+  const spec = JSON.parse(await fs.promises.readFile(containerFiles(rec.Id).spec, 'utf8')) as OciSpec;
   const proc: OciProcess & { seccomp?: unknown; skiffCgroups?: string[] } = processFor(spec, {
     args: opts.args, tty: opts.tty, env: mergeExecEnv(spec.process.env, userEnv(opts.envFile ?? [], opts.env)), ...(opts.workdir ? { cwd: opts.workdir } : {}),
   });
@@ -288,8 +287,8 @@ export async function prepareExec(rec: ContainerRecord, opts: ExecOptions): Prom
   if (opts.privileged) proc.capabilities = resolveCapabilities({ privileged: true, user: proc.user.uid });
   const dir = await makeStagingDir('exec');
   const file = path.join(dir, 'process.json');
-  await fsp.writeFile(file, JSON.stringify(proc));
-  await fsp.writeFile(path.join(dir, 'winsize'), ''); // the shim opens it before it enters the container (spawnExec)
+  await fs.promises.writeFile(file, JSON.stringify(proc));
+  await fs.promises.writeFile(path.join(dir, 'winsize'), ''); // the shim opens it before it enters the container (spawnExec)
   return { args: ['skiff-shim', 'exec', String(st.Pid), file], dir };
 }
 

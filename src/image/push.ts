@@ -20,7 +20,7 @@ import { putImage, type ImageRecord, type LayerRef } from '../store/images.js';
 import { blobPath } from '../store/layout.js';
 import { diffDir } from '../store/layers.js';
 import { packDirectory } from '../store/tarball.js';
-import { DigestVerifier } from '../oci/digest.js';
+import { DigestVerifier } from '../oci/digest-verifier.js';
 import { findImage } from './local.js';
 import { MT, parseManifest, type Descriptor, type Manifest } from '../oci/media.js';
 import { clientFor, runLimited } from './pull.js';

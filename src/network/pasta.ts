@@ -8,7 +8,7 @@
  * "rootless netns") are phase B; see docs/design/networking.md.
  */
 import fs from 'node:fs';
-import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { SkiffError } from '../errors.js';
 import { lazyBuiltin } from '../lib/lazy.js';
 import { lockFile } from '../store/layout.js';
@@ -19,6 +19,8 @@ import { defaultGateway } from './routes.js';
 import { shimSetup } from './shim.js';
 
 const dgram = lazyBuiltin<typeof import('node:dgram')>('node:dgram');
+// node:net (~2 ms to load) only for a port check: `run` on the rootful bridge loads this module too
+const net = lazyBuiltin<typeof import('node:net')>('node:net');
 
 export function pastaPath(): string {
   const p = findHelper(['pasta'], ['/usr/bin', '/usr/local/bin'], 'SKIFF_PASTA');
@@ -70,12 +72,12 @@ async function freePort(proto: 'tcp' | 'udp', host: string): Promise<number> {
     s.close();
     return port;
   }
-  const srv = net.createServer();
+  const srv = net().createServer();
   await new Promise<void>((resolve, reject) => {
     srv.once('error', reject);
     srv.listen(0, host || '0.0.0.0', () => resolve());
   });
-  const port = (srv.address() as net.AddressInfo).port;
+  const port = (srv.address() as AddressInfo).port;
   await new Promise((r) => srv.close(r));
   return port;
 }
@@ -111,7 +113,7 @@ export async function pastaPortArgs(forwards: Forward[], endpoint = ''): Promise
 
 async function isFree(proto: 'tcp' | 'udp', host: string, port: number): Promise<boolean> {
   if (proto === 'udp') return true; // pasta reports a taken UDP port itself
-  const srv = net.createServer();
+  const srv = net().createServer();
   const ok = await new Promise<boolean>((resolve) => {
     srv.once('error', () => resolve(false));
     srv.listen(port, host || '0.0.0.0', () => resolve(true));

@@ -6,10 +6,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
 import { native } from '../native.js';
+import { lazyBuiltin } from '../lib/lazy.js';
 import { randomHex } from '../lib/random.js';
 import { dirs } from './layout.js';
 
@@ -213,6 +214,9 @@ export function writeAllSync(fd: number, bufs: Buffer[]): void {
   }
 }
 
+// node:stream on first use: the run path (which imports this module) writes no stream
+const stream = lazyBuiltin<typeof import('node:stream')>('node:stream');
+
 /**
  * A Writable to a new file (staging: the caller renames it into place) that gathers chunks and
  * writes them with one writev per MiB, off the main thread. fs.createWriteStream makes a
@@ -249,7 +253,7 @@ export function fileSink(file: string, mode: number): Writable {
       flush(cb);
     });
   };
-  return new Writable({
+  return new (stream().Writable)({
     highWaterMark: 1 << 20,
     construct(cb) {
       try {

@@ -7,7 +7,6 @@
  * while its directory does.
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { containerDir, containerNamesDir, dirs } from './layout.js';
 import { readJson, readJsonSync, removeTree, stagingPath, writeJsonAtomic } from './atomic.js';
@@ -357,7 +356,8 @@ export async function createContainerDir(
   reclaim?: (owner: string) => Promise<boolean>,
 ): Promise<void> {
   const staging = await stagingPath('ctr');
-  await fsp.mkdir(staging, { mode: 0o711 });
+  // synchronous steps: `run` loads no node:fs/promises (docs/design/startup.md, start-up path 4)
+  fs.mkdirSync(staging, { mode: 0o711 });
   try {
     await prepare(staging);
     for (let retried = false; ; retried = true) {
@@ -372,7 +372,7 @@ export async function createContainerDir(
         }
         try {
           await writeJsonAtomic(path.join(staging, 'config.json'), rec);
-          await fsp.rename(staging, containerDir(rec.Id));
+          fs.renameSync(staging, containerDir(rec.Id));
         } catch (e) {
           releaseName(rec.Name, rec.Id);
           throw e;
@@ -383,7 +383,7 @@ export async function createContainerDir(
       if (retried || !reclaim || !(await reclaim(owner))) throw nameInUse(rec.Name, owner);
     }
   } catch (e) {
-    await fsp.rm(staging, { recursive: true, force: true });
+    await fs.promises.rm(staging, { recursive: true, force: true });
     throw e;
   }
 }
@@ -459,7 +459,7 @@ export function readPid(id: string): number | undefined {
 /** Clear the run-time files before a (re)start (the user's `stopped` marker too). */
 export async function resetRunFiles(id: string): Promise<void> {
   const f = containerFiles(id);
-  await Promise.all([f.pid, f.exit, f.state, f.monitor, f.health, f.stopped, f.freezeHolder].map((p) => fsp.rm(p, { force: true })));
+  await Promise.all([f.pid, f.exit, f.state, f.monitor, f.health, f.stopped, f.freezeHolder].map((p) => fs.promises.rm(p, { force: true })));
 }
 
 /** `stop`/`kill`/`rm -f`: mark the container as stopped by the user before signalling it. */
@@ -489,7 +489,7 @@ export async function removeContainerDir(id: string, o: { deleteTree?: (dir: str
   const trash = await stagingPath('rm-ctr');
   const name = readContainer(id)?.Name;
   try {
-    await fsp.rename(containerDir(id), trash);
+    await fs.promises.rename(containerDir(id), trash);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw e;

@@ -4,7 +4,7 @@
  * references (docker.io/library/busybox:latest) to image IDs. Changes happen under the
  * 'images' lock, files are replaced atomically.
  */
-import fsp from 'node:fs/promises';
+import fs from 'node:fs';
 import { dirs, imageFile, repositoriesFile } from './layout.js';
 import { readJson, writeJsonAtomic } from './atomic.js';
 import { withLock } from './lock.js';
@@ -46,7 +46,7 @@ export async function getImage(id: string): Promise<ImageRecord | undefined> {
 
 export async function listImages(): Promise<ImageRecord[]> {
   const out: ImageRecord[] = [];
-  for (const f of await fsp.readdir(dirs().images)) {
+  for (const f of await fs.promises.readdir(dirs().images)) {
     if (!/^[0-9a-f]{64}\.json$/.test(f)) continue;
     const rec = await getImage(f.slice(0, 64));
     if (rec) out.push(rec);
@@ -112,5 +112,5 @@ export async function deleteImageLocked(id: string): Promise<void> {
     }
   }
   if (changed) await writeJsonAtomic(repositoriesFile(), repos);
-  await fsp.rm(imageFile(id), { force: true });
+  await fs.promises.rm(imageFile(id), { force: true });
 }

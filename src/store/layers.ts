@@ -6,7 +6,6 @@
  * means it is complete.
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { dirs, layerDir, layerDiff, layerLinkName } from './layout.js';
 import { commitDir, discardStaging, makeStagingDir, readJson, removeTree, stagingPath } from './atomic.js';
@@ -76,7 +75,7 @@ export async function adoptLayer(meta: LayerMeta, diff: string): Promise<LayerMe
   return withLock(layerLock(meta.chainId), async () => {
     const staging = await makeStagingDir('layer');
     try {
-      await fsp.rename(diff, path.join(staging, 'diff'));
+      await fs.promises.rename(diff, path.join(staging, 'diff'));
       return (await finishLayer(staging, meta)).meta;
     } catch (e) {
       await discardStaging(staging);
@@ -122,7 +121,7 @@ export function diffDir(chainId: string): string {
 
 export async function listLayers(): Promise<string[]> {
   const out: string[] = [];
-  for (const name of await fsp.readdir(dirs().layers)) if (/^[0-9a-f]{64}$/.test(name)) out.push(`sha256:${name}`);
+  for (const name of await fs.promises.readdir(dirs().layers)) if (/^[0-9a-f]{64}$/.test(name)) out.push(`sha256:${name}`);
   return out;
 }
 
@@ -134,10 +133,10 @@ export async function removeLayersExcept(keep: Set<string>): Promise<string[]> {
   const removed: string[] = [];
   for (const chainId of await listLayers()) {
     if (keep.has(chainId)) continue;
-    await fsp.rm(path.join(dirs().links, layerLinkName(chainId)), { force: true });
+    await fs.promises.rm(path.join(dirs().links, layerLinkName(chainId)), { force: true });
     const trash = await stagingPath('rm-layer');
     try {
-      await fsp.rename(layerDir(chainId), trash);
+      await fs.promises.rename(layerDir(chainId), trash);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw e;

@@ -4,7 +4,9 @@
  * writing again, other commands never train it, a damaged cache is rejected by V8 (the command
  * still works) and replaced, one that others may write is not loaded, and SKIFF_CODE_CACHE=0 writes nothing.
  * Root with another user's HOME (`sudo -E`) neither reads nor writes a cache there, whatever links
- * that user planted (issue 12, escape 3).
+ * that user planted (issue 12, escape 3). The launcher's hook before the execve of the shim also
+ * shows what `run` loaded on its way there: none of node's builtins it does not use
+ * (docs/design/startup.md, start-up path 4).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -142,5 +144,20 @@ describe('trained code cache', () => {
     } finally {
       fs.rmSync(base, { recursive: true, force: true });
     }
+  });
+
+  test('run --rm IMAGE true loads no node:net, fs/promises, stream, readline, http(s), tls or zlib before the shim', async () => {
+    // node (the checkout's launcher) takes a --require from NODE_OPTIONS; SKIFF_CODE_CACHE=0 leaves the
+    // hook that the CLI calls just before it becomes the shim to this one, which lists node's builtins
+    const dir = fs.mkdtempSync(path.join(home, 'loaded-'));
+    const hook = path.join(dir, 'hook.cjs');
+    const out = path.join(dir, 'loaded.txt');
+    fs.writeFileSync(hook, `globalThis.__skiffSaveCodeCache = () => require('fs').writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join('\\n'));\n`);
+    const r = await skiff(['run', '--rm', image, 'true'], { store, bin: path.join(REPO, 'bin/skiff'), env: { NODE_OPTIONS: `--require ${hook}`, SKIFF_CODE_CACHE: '0' } });
+    assert.equal(r.code, 0, r.stderr);
+    const loaded = new Set(fs.readFileSync(out, 'utf8').split('\n').filter((l) => l.startsWith('NativeModule ')).map((l) => l.slice('NativeModule '.length)));
+    assert.ok(loaded.has('fs'), [...loaded].join(' ')); // the list is node's own
+    const unneeded = ['net', 'fs/promises', 'stream', 'readline', 'http', 'https', 'tls', 'zlib'].filter((m) => loaded.has(m));
+    assert.deepEqual(unneeded, [], `run loaded node:${unneeded.join(', node:')}`);
   });
 });

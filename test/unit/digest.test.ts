@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SkiffError } from '../../src/errors.js';
-import {
-  DigestVerifier, digestOf, digestProblem, isDigest, parseDigest, sha256Digest, sha256Hex, verifyBuffer,
-} from '../../src/oci/digest.js';
+import { digestOf, digestProblem, isDigest, parseDigest, sha256Digest, sha256Hex, verifyBuffer } from '../../src/oci/digest.js';
+import { DigestVerifier } from '../../src/oci/digest-verifier.js';
 
 const EMPTY = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const ABC = 'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
