@@ -7,7 +7,9 @@
  * Rootful: the native bridge backend; rootless: pasta on the default network, and user-defined networks
  * in the rootless network namespace (published ports through a pasta of its holder's), reached from the
  * host and from other containers (host-gateway, the host's address).
- * Traffic goes only to loopback, the test's own bridge gateway and the test's own containers.
+ * Traffic goes only to loopback, the host's own addresses (its bridge gateways, the address of its default
+ * route's interface; rootless, the default gateway, which pasta maps to the host's loopback) and the
+ * test's own containers.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
