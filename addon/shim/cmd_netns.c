@@ -80,7 +80,8 @@ static bool others_in(ino_t ino, pid_t a, pid_t b) {
    A container's shim asks over DIR/ports.sock (netsetup.c request_forward): its network namespace by
    SCM_RIGHTS and pasta's port options. The holder, in the host's network namespace, runs a pasta for
    it that binds the host ports and splices their connections to the container's loopback (pasta joins
-   the rootless user namespace first: from there it may enter the container's namespaces). The pasta
+   the rootless user namespace first: from there it may enter the container's namespaces); other
+   connections come through its tap, which the shim configures (net.h FWD_*). The pasta
    lives as long as the request's connection: the shim's start, or its monitor. */
 
 struct fwd {
@@ -159,7 +160,11 @@ static pid_t fwd_start(int c, const char *pasta, int userns) {
     msg[n] = 0;
     args[k++] = "-q";
     args[k++] = "-I";
-    args[k++] = "skiff-fwd";
+    args[k++] = FWD_IFNAME;
+    args[k++] = "-a"; /* what the shim configures on the tap (net.h) */
+    args[k++] = FWD_ADDR;
+    args[k++] = "-g";
+    args[k++] = FWD_GW;
     args[k++] = "-T";
     args[k++] = "none";
     args[k++] = "-U";

@@ -101,7 +101,22 @@ int rt_bridge_port_hairpin(struct nl *nl, int index);
 int rt_link_mac(struct nl *nl, int index, unsigned char mac[6]);
 int rt_addr_add(struct nl *nl, int index, const struct net_addr *a); /* EEXIST is success */
 int rt_route_add(struct nl *nl, int index, const struct net_addr *dst, const struct net_addr *gw);
+/* the same in routing table `table` (main: RT_TABLE_MAIN); onlink: the gateway needs no route of its own */
+int rt_route_add_in(struct nl *nl, int index, const struct net_addr *dst, const struct net_addr *gw, unsigned table,
+                    bool onlink);
+int rt_rule_add_from(struct nl *nl, const struct net_addr *from, unsigned table, unsigned priority); /* `ip rule add from A/32 table T pref P` */
 int rt_bridge_ports(struct nl *nl, int bridge_index);          /* number of links enslaved, -1 error */
+
+/* A rootless user network's port forward (cmd_netns.c fwd_start, netsetup.c request_forward): the
+   forward's pasta makes tap FWD_IFNAME in the container's network namespace, where connections that are
+   not from the host's loopback (those pasta does not splice) arrive addressed to FWD_ADDR from their
+   own source (the host itself: FWD_GW). The shim gives the tap that address and sends what leaves from
+   it back through the tap (a rule to table FWD_TABLE), whatever the container's default route is. */
+#define FWD_IFNAME "skiff-fwd"
+#define FWD_ADDR "169.254.1.2"
+#define FWD_GW "169.254.1.1"
+#define FWD_TABLE 1834u
+#define FWD_RULE_PRIORITY 1834u
 
 /* ---- nft.c ---- */
 struct net_network;

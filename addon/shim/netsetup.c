@@ -310,6 +310,20 @@ int net_start_pasta_in(const char *path, char **args, int userns_fd, int netns_f
 
 /* ---- host-port forwards of rootless user networks (the holder's side: cmd_netns.c) ---- */
 
+/* The forward's tap in the container's namespace (net.h FWD_*): up, FWD_ADDR/32, and what leaves from
+   that address goes back through it (the container's default route is its bridge's). */
+static int forward_tap(int netns_fd) {
+  cleanup_nl struct nl ctr = NL_NONE;
+  if (nl_open(&ctr, NETLINK_ROUTE, netns_fd) < 0) return -1;
+  int idx = rt_link_index(&ctr, FWD_IFNAME);
+  if (idx <= 0) return idx < 0 ? -1 : failx("the port forward's %s is not in the container's network namespace", FWD_IFNAME);
+  struct net_addr addr, gw;
+  if (net_addr_parse(FWD_ADDR "/32", true, &addr) < 0 || net_addr_parse(FWD_GW, false, &gw) < 0) return -1;
+  if (rt_addr_add(&ctr, idx, &addr) < 0 || rt_link_up(&ctr, idx, 0) < 0) return -1;
+  if (rt_route_add_in(&ctr, idx, NULL, &gw, FWD_TABLE, true) < 0) return -1;
+  return rt_rule_add_from(&ctr, &addr, FWD_TABLE, FWD_RULE_PRIORITY);
+}
+
 /* Ask the holder for this start's forwards: the namespace by SCM_RIGHTS, pasta's port options
    (NUL-separated, from the ports bound for this container), one "ok" or the reason back. The
    connection stays open in h->fwd_fd: closing it (net_stop, our exit) ends the forward. */
@@ -364,6 +378,7 @@ static int request_forward(const struct net_plan *p, int netns_fd, struct net_he
   if (!strncmp(reply, "failed to bind host port", 24))
     return failx("driver failed programming external connectivity on endpoint %s: %s", p->endpoint, reply);
   if (strcmp(reply, "ok")) return failx("%s", reply);
+  if (forward_tap(netns_fd) < 0) return -1; /* closing `s` ends the forward */
   h->fwd_fd = take_fd(&s);
   return 0;
 }

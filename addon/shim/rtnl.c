@@ -1,6 +1,7 @@
 /* Links, addresses and routes through rtnetlink (what `ip link/addr/route` do, without the exec). */
 
 #include <errno.h>
+#include <linux/fib_rules.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -188,18 +189,40 @@ int rt_addr_add(struct nl *nl, int index, const struct net_addr *a) {
 }
 
 int rt_route_add(struct nl *nl, int index, const struct net_addr *dst, const struct net_addr *gw) {
+  return rt_route_add_in(nl, index, dst, gw, RT_TABLE_MAIN, false);
+}
+
+int rt_route_add_in(struct nl *nl, int index, const struct net_addr *dst, const struct net_addr *gw, unsigned table,
+                    bool onlink) {
   struct nlm m;
   nlm_init(&m);
   struct rtmsg rt = {.rtm_family = AF_INET, .rtm_dst_len = (unsigned char)(dst ? dst->prefix : 0),
-                     .rtm_table = RT_TABLE_MAIN, .rtm_protocol = RTPROT_BOOT,
-                     .rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK, .rtm_type = RTN_UNICAST};
+                     .rtm_table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC, .rtm_protocol = RTPROT_BOOT,
+                     .rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK, .rtm_type = RTN_UNICAST,
+                     .rtm_flags = onlink ? RTNH_F_ONLINK : 0};
   nlm_msg(nl, &m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof rt);
+  if (table >= 256) nlm_put_u32(&m, RTA_TABLE, table);
   if (dst && dst->prefix > 0) nlm_put(&m, RTA_DST, dst->a, 4);
   if (gw) nlm_put(&m, RTA_GATEWAY, gw->a, 4);
   nlm_put_u32(&m, RTA_OIF, (uint32_t)index);
   char text[64] = "default";
   if (dst && dst->prefix > 0) net_addr_format(dst, text, sizeof text);
   if (nl_send(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? 0 : nl_failed(nl, "add route", text);
+  return 0;
+}
+
+int rt_rule_add_from(struct nl *nl, const struct net_addr *from, unsigned table, unsigned priority) {
+  struct nlm m;
+  nlm_init(&m);
+  struct fib_rule_hdr fr = {.family = AF_INET, .src_len = 32, .action = FR_ACT_TO_TBL,
+                            .table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC};
+  nlm_msg(nl, &m, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, &fr, sizeof fr);
+  nlm_put(&m, FRA_SRC, from->a, 4);
+  nlm_put_u32(&m, FRA_TABLE, table);
+  nlm_put_u32(&m, FRA_PRIORITY, priority);
+  char text[64];
+  net_addr_format(from, text, sizeof text);
+  if (nl_send(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? 0 : nl_failed(nl, "add the routing rule from", text);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 import { paths } from '../config.js';
 import { SkiffError } from '../errors.js';
 import type { NetworkBackend } from './backend.js';
+import { defaultGateway } from './routes.js';
 
 export async function backendFor(rootless = paths().rootless): Promise<NetworkBackend> {
   if (!rootless) return (await import('./bridge.js')).bridgeBackend;
@@ -24,6 +25,10 @@ export async function backendFor(rootless = paths().rootless): Promise<NetworkBa
         throw new SkiffError('EINTERNAL', 'rootless: a container on a user-defined network starts only inside the rootless network namespace, which the Engine API service cannot enter yet: start it with `skiff start`');
       }
       const prepared = await bridgeBackend.prepare(req);
+      // host-gateway: the host, not the namespace. The namespace's pasta maps its gateway (a copy of the
+      // host's) to the host's loopback, where every published port listens (a pasta each, also those of
+      // containers on the default network) and where a server on the host does; pasta.ts does the same
+      prepared.hostGateway = defaultGateway() ?? '';
       // the host ports: a pasta of the holder's, in the host's network namespace (rootless-netns.ts)
       if (prepared.plan.ports.length) prepared.plan.forward = { socket: forwardSocket() };
       return prepared;

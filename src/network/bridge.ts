@@ -12,7 +12,7 @@ import { allocate, forgetLease, holderAlive, leasesOf, release, staleLeases, typ
 import { bridgePlan, hostIfName, type PlanAttachment } from './plan.js';
 import { teardownVia } from './rootless-netns.js';
 import { shimSetup, shimTeardown } from './shim.js';
-import { claimSubnet, defaultNetwork, listNetworks, readNetwork, type NetworkRecord } from './store.js';
+import { claimSubnet, listNetworks, readNetwork, type NetworkRecord } from './store.js';
 
 /** The names a container answers to on a network with DNS: name, short id, aliases (lowercase, once each). */
 export function dnsNames(name: string, containerId: string, aliases: string[]): string[] {
@@ -59,8 +59,9 @@ async function prepare(req: SetupRequest): Promise<Prepared> {
     leases,
     stale,
     resolv: first.DNS ? { mode: 'internal', internalNs: first.IPAM.Config[0]!.Gateway } : { mode: 'legacy' },
-    // Docker: the default bridge's gateway, whatever networks the container is on
-    hostGateway: (first.Default ? first : await defaultNetwork()).IPAM.Config[0]!.Gateway,
+    // the first network's gateway, an address of the host's for as long as the container is on it
+    // (Podman's rule; Docker's docker0 address exists only while a container is on the default network here)
+    hostGateway: first.IPAM.Config[0]!.Gateway,
     addresses: leases.map((l) => l.lease.ip),
   };
 }

@@ -5,13 +5,17 @@
  * to a server the test runs on the host, `--network none|host`, Docker's errors, and nothing left
  * behind (links, nf_tables tables, leases, aardvark-dns) after rm, --rm and a failed run.
  * Rootful: the native bridge backend; rootless: pasta on the default network, and user-defined networks
- * in the rootless network namespace (published ports through a pasta of its holder's).
- * Traffic goes only to loopback, the test's own bridge gateway and the test's own containers.
+ * in the rootless network namespace (published ports through a pasta of its holder's), reached from the
+ * host and from other containers (host-gateway, the host's address).
+ * Traffic goes only to loopback, the host's own addresses (its bridge gateways, the address of its default
+ * route's interface; rootless, the default gateway, which pasta maps to the host's loopback) and the
+ * test's own containers.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { isRootless, processes, skiff, storeWithImage, tempStore, until, type TempStore } from '../helpers/fixtures.js';
 import { fetchText, freePort, hostLinks, hostServer, hostTables, portFree } from '../helpers/netns.js';
@@ -188,6 +192,40 @@ describe('networking through the CLI', () => {
     await until('the holder gone', async () => (netnsHolder().length === 0 ? true : undefined), 15_000).catch(() => undefined);
     assert.deepEqual(netnsHolder(), []);
     if (isRootless()) assert.deepEqual(fs.existsSync(path.join(store.runroot, 'netns')) ? fs.readdirSync(path.join(store.runroot, 'netns')) : [], []);
+  });
+
+  /** The host's own IPv4 address on the interface of its default route (traffic to it stays on the host), if any. */
+  function hostAddress(): string | undefined {
+    const line = fs.readFileSync('/proc/net/route', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).find((f) => f[1] === '00000000');
+    return line ? os.networkInterfaces()[line[0]!]?.find((a) => a.family === 'IPv4')?.address : undefined;
+  }
+
+  test('a port published on a user network is reached from other containers through host-gateway (default network, another user network) and at the host\'s own address', async () => {
+    await ok(['network', 'create', '--subnet', '10.218.11.0/24', 'pubnet']);
+    await ok(['network', 'create', '--subnet', '10.218.12.0/24', 'othernet']);
+    const port = await freePort();
+    const id = (await ok(['run', '-d', '--name', 'served', '--network', 'pubnet', '-p', `${port}:80`, image, 'sh', '-c', HTTPD('served-page')])).trim();
+    const page = async (host: string): Promise<string> => fetchText(`http://${host}:${port}/`, 2000);
+    await until('the published page', async () => ((await page('127.0.0.1')) === 'served-page\n' ? true : undefined), 20_000);
+    // host-gateway: rootful the gateway of the container's first network (an address of the host's),
+    // rootless the host (pasta maps its gateway to the host's loopback, where the forward listens)
+    const fetch = `wget -qO- http://h:${port}/`;
+    assert.equal(await ok(['run', '--rm', '--add-host', 'h:host-gateway', image, 'sh', '-c', fetch]), 'served-page\n');
+    assert.equal(await ok(['run', '--rm', '--network', 'othernet', '--add-host', 'h:host-gateway', image, 'sh', '-c', fetch]), 'served-page\n');
+    // a connection from other than the host's loopback (rootless: not spliced; it comes through the
+    // forward's tap) is served, and the forward still serves afterwards
+    const addr = hostAddress();
+    if (addr) {
+      assert.equal(await page(addr), 'served-page\n');
+      assert.equal(await page(addr), 'served-page\n');
+      assert.equal(await page('127.0.0.1'), 'served-page\n');
+      // from another user network at that address (rootless: the namespace's copy of it, the ports' rules there)
+      assert.equal(await ok(['run', '--rm', '--network', 'othernet', image, 'wget', '-qO-', `http://${addr}:${port}/`]), 'served-page\n');
+    }
+    await ok(['rm', '-f', 'served']);
+    assert.equal(await portFree(port, '0.0.0.0'), true, 'the host port is free after rm');
+    await ok(['network', 'rm', 'pubnet', 'othernet']);
+    await settled([id]);
   });
 
   test('network connect/disconnect on a running container', async () => {
