@@ -1,8 +1,8 @@
 /**
  * `skiff system service`: the Docker Engine API on a Unix socket, driven by real clients — Debian's
  * `docker` CLI (docker.io) and docker-py (python3-docker) with DOCKER_HOST pointing at the service —
- * plus raw requests for the error shapes and bad input. Rootful and rootless (the service enters
- * skiff's user namespace itself). Waits are bounded polls for a state, never timing assertions.
+ * plus raw requests for the error shapes and bad input. Rootful and rootless (the service hands
+ * store work to a worker in skiff's user namespace). Waits are bounded polls for a state, never timing assertions.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
