@@ -30,18 +30,31 @@ interface Running {
   ready: Promise<void>;
 }
 
-/** By worker kind, or `userns-root-PID` for a worker holding a running container's root. */
-const running = new Map<string, Running>();
+/** By worker kind, or `userns-root-PID` for a worker holding a running container's root; set at once, so two first requests start one. */
+const running = new Map<string, Promise<Running>>();
 
 /** The worker's command line: the same CLI on the same store, `system service` on its own socket. */
 function workerArgv(sock: string, idleSec: number): string[] {
   return ['--root', paths().root, '--runroot', paths().runroot, 'system', 'service', '--time', String(idleSec), `unix://${sock}`];
 }
 
-/** Start worker `w` under `key`; `root`: a running container's root (pid, open descriptor), handed to it as fd 3. */
-async function spawnWorker(w: Worker, key: string, root?: { pid: number; fd: number }): Promise<Running> {
+/** The worker under `key`, started if none runs; `pid`: the running container whose root it gets. */
+function workerAt(w: Worker, key: string, pid?: number): Promise<Running> {
+  const known = running.get(key);
+  if (known) return known;
+  const started = spawnWorker(w, key, pid);
+  const forget = (): void => {
+    if (running.get(key) === started) running.delete(key);
+  };
+  running.set(key, started);
+  started.then((r) => (r.child.once('exit', forget), r.ready)).catch(forget);
+  return started;
+}
+
+/** Start worker `w` on a socket named after `key`; `pid`: a running container whose root it gets as fd 3. */
+async function spawnWorker(w: Worker, key: string, pid?: number): Promise<Running> {
   const sock = path.join(paths().runroot, `api-${key}.${process.pid}.sock`);
-  const argv = workerArgv(sock, root ? ROOT_WORKER_IDLE_SEC : WORKER_IDLE_SEC);
+  const argv = workerArgv(sock, pid ? ROOT_WORKER_IDLE_SEC : WORKER_IDLE_SEC);
   let args: string[];
   let env: Record<string, string>;
   if (w === 'userns') {
@@ -53,8 +66,15 @@ async function spawnWorker(w: Worker, key: string, root?: { pid: number; fd: num
     env = Object.fromEntries(c.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   }
   env._SKIFF_API_WORKER = '1';
-  if (root) env[LIVE_ROOT_ENV] = String(root.pid);
-  const child = childProcess().spawn(shimPath(), args.slice(1), { argv0: args[0], env, stdio: ['ignore', 'pipe', 'pipe', ...(root ? [root.fd] : [])] });
+  if (pid) env[LIVE_ROOT_ENV] = String(pid);
+  // its user namespace is the user's, a sibling of skiff's: only this side may open it (`skiff cp`'s usernsFds)
+  const root = pid ? fs.openSync(`/proc/${pid}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY) : undefined;
+  let child: ChildProcess;
+  try {
+    child = childProcess().spawn(shimPath(), args.slice(1), { argv0: args[0], env, stdio: ['ignore', 'pipe', 'pipe', ...(root === undefined ? [] : [root])] });
+  } finally {
+    if (root !== undefined) fs.closeSync(root); // the worker has its own
+  }
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     if (err.length < 4096) err += d;
@@ -72,11 +92,6 @@ async function spawnWorker(w: Worker, key: string, root?: { pid: number; fd: num
       child.once('exit', () => reject(new ApiError(500, `the service's ${w} worker ended before it listened: ${err.trim().split('\n').pop() ?? ''}`.trim())));
     }),
   };
-  child.once('exit', () => {
-    if (running.get(key) === r) running.delete(key);
-  });
-  running.set(key, r);
-  r.ready.catch(() => running.delete(key));
   return r;
 }
 
@@ -93,28 +108,19 @@ function dial(sock: string): Promise<net.Socket> {
 
 /**
  * A connection to worker `w`, started if none runs (once more if the one there was just ending).
- * `liveRoot`: the container whose root, when it runs, a worker of its own gets (its user namespace
- * is the user's, a sibling of skiff's: only this side may open /proc/PID/root, as `skiff cp`'s usernsFds).
+ * `liveRoot`: the container whose root, when it runs, a worker of its own gets.
  */
 async function connect(w: Worker, liveRoot?: string): Promise<net.Socket> {
   for (let attempt = 0; ; attempt++) {
     const pid = liveRoot ? await runningPid(liveRoot) : undefined;
     const key = pid ? `${w}-root-${pid}` : w;
-    let r = running.get(key);
-    if (!r && pid) {
-      const fd = fs.openSync(`/proc/${pid}/root`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-      try {
-        r = await spawnWorker(w, key, { pid, fd });
-      } finally {
-        fs.closeSync(fd); // the worker has its own
-      }
-    }
-    r ??= await spawnWorker(w, key);
+    const p = workerAt(w, key, pid);
+    const r = await p;
     await r.ready;
     try {
       return await dial(r.sock);
     } catch (e) {
-      if (running.get(key) === r) running.delete(key);
+      if (running.get(key) === p) running.delete(key);
       r.child.kill('SIGTERM');
       if (attempt) throw new ApiError(500, `cannot reach the service's ${w} worker: ${(e as Error).message}`);
     }
@@ -170,6 +176,6 @@ export async function forward(w: Worker, req: IncomingMessage, res: ServerRespon
 
 /** The listener stops: so do its workers (each ends its requests under way as the service does on SIGTERM). */
 export function stopWorkers(): void {
-  for (const r of running.values()) r.child.kill('SIGTERM');
+  for (const p of running.values()) p.then((r) => r.child.kill('SIGTERM'), () => undefined);
   running.clear();
 }
