@@ -4,7 +4,8 @@
  * namespaces it owns and enters any container the CLI started. A request whose route names a worker
  * (`Route.ns`) is handed, as HTTP, to a service of the same code running inside that namespace:
  * `userns` (skiff's user namespace, `skiff-shim unshare`: store work, as the CLI's `userns`
- * commands; for `cp` on a running container, a worker of its own that got the container's root as fd 3) or `netns` (the rootless network namespace, `skiff-shim netns`: starts on user-defined
+ * commands; for `cp` on a running container, a worker of its own that got the container's root as
+ * fd 3) or `netns` (the rootless network namespace, `skiff-shim netns`: starts on user-defined
  * networks, as the CLI's `netns` commands). A worker is the listener's child on a socket of its own
  * in the runroot, started at the first request that needs it; it ends when the listener stops, or
  * after WORKER_IDLE_SEC without a request (a listener killed outright leaves it that long).
