@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import type { PullFn } from '../image/progress.js';
 import { ApiError, queryBool, queryJson } from './http.js';
 import { jsonProgress, registryConfig } from './images.js';
-import type { Route } from './router.js';
+import { storeWork, type Route } from './router.js';
 
 /** A query value holding a JSON object of strings (buildargs, labels) → K=V items; a null value (take it from the environment) is left out. */
 function jsonPairs(q: URLSearchParams, key: string): string[] {
@@ -50,6 +50,7 @@ function shmSizeOf(q: URLSearchParams): string | undefined {
 export const buildRoutes: Route[] = [
   {
     method: 'POST', path: /^\/build$/,
+    ns: storeWork,
     handle: async ({ req, res, query }) => {
       if (query.get('remote')) throw new ApiError(400, 'build: a remote context (remote=) is not supported by skiff; send the context as a tar');
       const network = query.get('networkmode');

@@ -21,7 +21,7 @@ import { createOptionsFromApi, updateOptionsFromApi } from './convert.js';
 import { execRoutes } from './exec.js';
 import { statsRoutes } from './stats.js';
 import { ApiError, noContent, queryBool, queryFilters, queryInt, querySize, readJson, sendJson } from './http.js';
-import type { Route } from './router.js';
+import { removalWork, startWork, storeWork, type Route } from './router.js';
 
 const notModified = (res: Parameters<Route['handle']>[0]['res']): void => noContent(res, 304);
 
@@ -62,6 +62,7 @@ const coreRoutes: Route[] = [
   },
   {
     method: 'POST', path: /^\/containers\/([^/]+)\/start$/,
+    ns: startWork,
     handle: async ({ res, params }) => {
       const rec = findContainer(params[0]!);
       if (containerState(rec).Running) return notModified(res);
@@ -83,6 +84,7 @@ const coreRoutes: Route[] = [
   },
   {
     method: 'POST', path: /^\/containers\/([^/]+)\/restart$/,
+    ns: startWork,
     handle: async ({ res, params, query }) => {
       await restartContainer(findContainer(params[0]!), queryInt(query, 't'));
       noContent(res);
@@ -113,6 +115,7 @@ const coreRoutes: Route[] = [
   },
   {
     method: 'DELETE', path: /^\/containers\/([^/]+)$/,
+    ns: removalWork,
     handle: async ({ res, params, query }) => {
       await removeContainer(params[0]!, { force: queryBool(query, 'force') });
       noContent(res);
@@ -185,6 +188,7 @@ const coreRoutes: Route[] = [
   },
   {
     method: 'POST', path: /^\/containers\/prune$/,
+    ns: removalWork,
     handle: async ({ res, query }) => {
       const r = await pruneContainers(queryFilters(query));
       sendJson(res, 200, { ContainersDeleted: r.deleted, SpaceReclaimed: r.reclaimed });
@@ -192,10 +196,12 @@ const coreRoutes: Route[] = [
   },
   {
     method: 'GET', path: /^\/containers\/([^/]+)\/changes$/,
+    ns: storeWork,
     handle: ({ res, params }) => sendJson(res, 200, containerChanges(params[0]!)),
   },
   {
     method: 'GET', path: /^\/containers\/([^/]+)\/export$/,
+    ns: storeWork,
     handle: async ({ res, params }) => {
       await exportContainer(params[0]!, () => {
         res.writeHead(200, { 'Content-Type': 'application/x-tar' });

@@ -90,21 +90,6 @@ function checkRunnable(rec: ContainerRecord): void {
   if (!st.Running || !st.Pid) throw new SkiffError('ESTATE', `Container ${rec.Id} is not running`);
   if (st.Paused) throw new SkiffError('ESTATE', `Container ${rec.Id} is paused, unpause the container before exec`);
   if (st.Restarting) throw new SkiffError('ESTATE', `Container ${rec.Id} is restarting, wait until the container is running`);
-  checkEnterable(rec, st.Pid);
-}
-
-/**
- * Rootless, the service lives in a user namespace of its own (ARCHITECTURE.md, the Engine API): a
- * running container someone else started (the CLI, another service) has a user namespace the kernel
- * does not let it enter. Said before the exec or copy, in words, rather than as the shim's EACCES.
- */
-export function checkEnterable(rec: ContainerRecord, pid: number): void {
-  try {
-    fs.statSync(`/proc/${pid}/ns/user`);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EACCES') return;
-    throw new SkiffError('EINTERNAL', `rootless: container ${rec.Name} was started outside this service's user namespace (by the skiff CLI or another service), which the service cannot enter: use \`skiff exec\` or \`skiff cp\``);
-  }
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Progress } from '../image/progress.js';
 import type { Credentials } from '../registry/credentials.js';
 import { obj, str } from './body.js';
 import { ApiError, queryBool, queryFilters, readJson, sendJson } from './http.js';
-import type { Route } from './router.js';
+import { storeWork, type Route } from './router.js';
 
 /** `fromImage` + `tag` (a tag or a digest) → one reference. */
 export function pullReference(fromImage: string, tag: string | null): string {
@@ -109,6 +109,7 @@ function replyWriter(res: ServerResponse, type: string): Writable {
 export const imageRoutes: Route[] = [
   {
     method: 'POST', path: /^\/images\/create$/,
+    ns: storeWork,
     handle: async ({ req, res, query }) => {
       const from = query.get('fromImage');
       if (!from) throw new ApiError(400, 'images/create: only pulls are supported here (fromImage=); use /images/load for archives');
@@ -133,6 +134,7 @@ export const imageRoutes: Route[] = [
   },
   {
     method: 'GET', path: /^\/images\/get$/,
+    ns: storeWork,
     handle: async ({ res, query }) => {
       const { saveImages } = await import('../image/archive.js');
       await saveImages(query.getAll('names'), replyWriter(res, 'application/x-tar'), { format: 'docker-archive' });
@@ -140,6 +142,7 @@ export const imageRoutes: Route[] = [
   },
   {
     method: 'POST', path: /^\/images\/load$/,
+    ns: storeWork,
     handle: async ({ req, res }) => {
       const { loadArchive } = await import('../image/archive.js');
       const { loaded } = await loadArchive(req);
@@ -151,6 +154,7 @@ export const imageRoutes: Route[] = [
   },
   {
     method: 'POST', path: /^\/images\/prune$/,
+    ns: storeWork,
     handle: async ({ res, query }) => {
       // Docker's dangling=false filter is prune -a; the rest are the CLI's --filter values
       const filters = queryFilters(query);
@@ -177,6 +181,7 @@ export const imageRoutes: Route[] = [
   },
   {
     method: 'GET', path: /^\/images\/(.+)\/get$/,
+    ns: storeWork,
     handle: async ({ res, params }) => {
       const { saveImages } = await import('../image/archive.js');
       await saveImages([params[0]!], replyWriter(res, 'application/x-tar'), { format: 'docker-archive' });
@@ -184,6 +189,7 @@ export const imageRoutes: Route[] = [
   },
   {
     method: 'POST', path: /^\/images\/(.+)\/push$/,
+    ns: storeWork,
     handle: async ({ req, res, params, query }) => {
       const tag = query.get('tag') || 'latest';
       const credentials = registryAuth(req);
@@ -206,6 +212,7 @@ export const imageRoutes: Route[] = [
   },
   {
     method: 'DELETE', path: /^\/images\/(.+)$/,
+    ns: storeWork,
     handle: async ({ res, params, query }) => {
       const r = await removeImage(params[0]!, queryBool(query, 'force'));
       sendJson(res, 200, [...r.untagged.map((u) => ({ Untagged: u })), ...r.deleted.map((d) => ({ Deleted: d }))]);

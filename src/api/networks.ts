@@ -1,16 +1,18 @@
 /**
  * The Engine API's network endpoints: list, inspect, create, remove, prune, connect, disconnect,
  * over the functions `skiff network ...` calls (src/network/manage.ts, store.ts; container/network.ts
- * for connect/disconnect). Rootless, the service runs in skiff's user namespace, not in the rootless
- * network namespace: connecting a *running* container to a user-defined network is refused there (a
- * created one is connected in its record, and joins at its start).
+ * for connect/disconnect). Rootless, connect and disconnect on a user-defined network run in the
+ * rootless network namespace (the service's netns worker, workers.ts), as `skiff network connect`.
  */
 import { SkiffError } from '../errors.js';
 import { bool, obj, str, strList, strMap } from './body.js';
 import { ApiError, noContent, queryFilters, readJson, sendJson } from './http.js';
-import type { Route } from './router.js';
+import type { Route, Worker } from './router.js';
 
 const manage = (): Promise<typeof import('../network/manage.js')> => import('../network/manage.js');
+/** Rootless: a user-defined network's connect/disconnect is done inside the rootless network namespace. */
+const userNetworkWork = async (params: string[]): Promise<Worker | undefined> =>
+  ((await import('../network/rootless-netns.js')).namesUserNetwork([params[0]!]) ? 'netns' : undefined);
 const sweep = async (): Promise<void> => (await import('../network/backends.js')).sweepNetworks();
 
 export const networkRoutes: Route[] = [
@@ -76,6 +78,7 @@ export const networkRoutes: Route[] = [
   },
   {
     method: 'POST', path: /^\/networks\/([^/]+)\/connect$/,
+    ns: userNetworkWork,
     handle: async ({ req, res, params }) => {
       const body = await readJson(req);
       const container = str(body.Container, 'Container');
@@ -91,6 +94,7 @@ export const networkRoutes: Route[] = [
   },
   {
     method: 'POST', path: /^\/networks\/([^/]+)\/disconnect$/,
+    ns: userNetworkWork,
     handle: async ({ req, res, params }) => {
       const body = await readJson(req);
       const container = str(body.Container, 'Container');

@@ -26,11 +26,35 @@ export interface Context {
   hijack: (contentType: string) => { sink: Sink; input: NodeJS.ReadableStream } | undefined;
 }
 
+/**
+ * Rootless, where a request's work runs (workers.ts): the listener is outside any namespace, as the
+ * CLI; `userns` is skiff's user namespace (store work: what the CLI's `userns` commands do), `netns`
+ * the rootless network namespace (what its `netns` commands do: starts on user-defined networks).
+ */
+export type Worker = 'userns' | 'netns';
+
+/** Set for a worker that got a running container's root as fd 3 (workers.ts): that container's pid. */
+export const LIVE_ROOT_ENV = '_SKIFF_API_LIVE_ROOT';
+
 export interface Route {
   method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'HEAD';
   path: RegExp;
   handle: (ctx: Context) => Promise<void> | void;
+  /** Rootless: the worker that runs this request (by the pattern's captures); none: the listener itself. */
+  ns?: (params: string[]) => Worker | undefined | Promise<Worker | undefined>;
+  /** Rootless, with `ns`: the running container params[0]'s root is opened by the listener and handed to the worker (as `skiff cp` does). */
+  liveRoot?: boolean;
 }
+
+/** Store work (layers, images, volumes of subordinate ids): skiff's user namespace, as the CLI's `userns` commands. */
+export const storeWork = (): Worker => 'userns';
+
+/** Removals (rm, prunes): in the rootless network namespace while it runs (user-network teardown there), as the CLI's `rm`. */
+export const removalWork = async (): Promise<Worker> => ((await import('../network/rootless-netns.js')).netnsRunning() ? 'netns' : 'userns');
+
+/** A start of container params[0]: in the rootless network namespace when it is on a user-defined network, as `skiff start`. */
+export const startWork = async (params: string[]): Promise<Worker | undefined> =>
+  ((await (await import('../network/rootless-netns.js')).onUserNetworks([params[0]!])) ? 'netns' : undefined);
 
 const VERSIONED = /^\/v(\d+)\.(\d+)(\/.*)$/;
 

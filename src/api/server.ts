@@ -14,6 +14,7 @@ import { native } from '../native.js';
 import { SkiffError } from '../errors.js';
 import { skiffVersion } from '../lib/version.js';
 import { mark } from '../lib/trace.js';
+import { inUserns } from '../userns/enter.js';
 import type { Sink } from './attach.js';
 import { ApiError, MAX_JSON_BODY, sendError, setUpgradeBody } from './http.js';
 import { API_VERSION, dispatch, match, parseTarget, type Context, type Route } from './router.js';
@@ -242,9 +243,33 @@ function route(req: IncomingMessage, res: ServerResponse, target: ReturnType<typ
       return { sink: socketSink(socket), input: socket };
     },
   };
-  void dispatch(found.route, ctx).finally(() => {
+  const via = found.route.ns && delegating() ? viaWorker(found.route, ctx) : undefined;
+  void (via ?? dispatch(found.route, ctx)).finally(() => {
     if (upgrade && !hijacked && !upgrade.socket.destroyed) res.once('finish', () => upgrade.socket.end());
   });
+}
+
+/** Rootless outside skiff's user namespace (which the rootless network namespace's worker is in too): this is the listener, and routes with `ns` may go to a worker (workers.ts). */
+const delegating = (): boolean => paths().rootless && !inUserns();
+
+let workers: typeof import('./workers.js') | undefined;
+
+/** The route's request at its worker, or here when it names none for these captures; failures as Docker's JSON error. */
+async function viaWorker(r: Route, ctx: Context): Promise<void> {
+  const { req, res, params } = ctx;
+  try {
+    const w = await r.ns!(params);
+    if (w) {
+      workers ??= await import('./workers.js');
+      await workers.forward(w, req, res, r.liveRoot ? params[0] : undefined);
+      return;
+    }
+  } catch (e) {
+    req.resume();
+    sendError(res, e);
+    return;
+  }
+  await dispatch(r, ctx);
 }
 
 /** Serve until idle for `idleSec` or told to stop; resolves when the service has stopped. */
@@ -281,6 +306,7 @@ export async function serve(o: ServiceOptions): Promise<void> {
     server.close();
     server.closeIdleConnections();
     if (where.kind === 'unix') fs.rmSync(where.path, { force: true });
+    workers?.stopWorkers();
     // requests under way get a moment to finish; streams that never end (logs -f, attach) are cut
     setTimeout(() => {
       for (const s of sockets) s.destroy();
@@ -321,6 +347,9 @@ export async function serve(o: ServiceOptions): Promise<void> {
     else server.listen({ fd: where.fd }, resolve);
   });
   mark('listening');
+  // a worker (workers.ts) tells its listener it is ready
+  if (process.env._SKIFF_API_WORKER === '1') process.stdout.write('ready\n');
+  delete process.env._SKIFF_API_WORKER;
   armIdle();
   await new Promise<void>((resolve) => server.once('close', () => resolve()));
   if (idle) clearTimeout(idle);

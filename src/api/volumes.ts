@@ -7,7 +7,7 @@ import { containerState } from '../container/state.js';
 import { createVolume, filterVolumes, findVolume, parseVolumeOptions, pruneVolumes, removeVolume } from '../volume/volumes.js';
 import { str, strMap } from './body.js';
 import { noContent, queryBool, queryFilters, readJson, sendJson } from './http.js';
-import type { Route } from './router.js';
+import { storeWork, type Route } from './router.js';
 
 /** API versions before 1.42 prune every unused volume; later ones only anonymous ones unless `all=true` (Docker's rule). */
 function prunesAll(req: IncomingMessage): boolean {
@@ -33,6 +33,7 @@ export const volumeRoutes: Route[] = [
   },
   {
     method: 'POST', path: /^\/volumes\/prune$/,
+    ns: storeWork,
     handle: async ({ req, res, query }) => {
       const r = await pruneVolumes(prunesAll(req), queryFilters(query));
       sendJson(res, 200, { VolumesDeleted: r.deleted, SpaceReclaimed: r.reclaimed });
@@ -44,6 +45,7 @@ export const volumeRoutes: Route[] = [
   },
   {
     method: 'DELETE', path: /^\/volumes\/([^/]+)$/,
+    ns: storeWork,
     handle: async ({ res, params, query }) => {
       await removeVolume(params[0]!, queryBool(query, 'force'), (c) => containerState(c).Running);
       noContent(res);

@@ -330,9 +330,9 @@ function goFileMode(st: fs.Stats): number {
  * root, the last one not: a link is described as a link, with its target resolved inside the
  * root); undefined when nothing is there.
  */
-export async function statContainerPath(ref: string, p: string): Promise<PathStat | undefined> {
+export async function statContainerPath(ref: string, p: string, o: Pick<CpOptions, 'liveRoot'> = {}): Promise<PathStat | undefined> {
   const abs = p.startsWith('/') ? p : `/${p}`;
-  return withContainer(ref, { archive: false, followLink: false }, async (c) => {
+  return withContainer(ref, { archive: false, followLink: false, ...o }, async (c) => {
     const at = c.locate(abs, endsSep(abs));
     const e = at.tree.entry(at.rel);
     if (!e) return undefined;

@@ -13,7 +13,7 @@ import os from 'node:os';
 import { SkiffError } from '../errors.js';
 import { containerFiles, findContainer, type ContainerRecord } from '../store/containers.js';
 import { livePid } from './state.js';
-import type { OciSpec } from './spec.js';
+import { fitUserns, type OciSpec } from './spec.js';
 import { writeFileAtomic } from '../store/atomic.js';
 
 export interface SharedNamespaceOptions {
@@ -108,14 +108,21 @@ const readNs = (p: string): string | undefined => {
   }
 };
 
-/** Start: the spec's PID, IPC and UTS namespaces set to those of the containers the record names (running). */
+/**
+ * Start: the spec's user namespace fitted to where this start runs (`fitUserns`), and its PID, IPC
+ * and UTS namespaces set to those of the containers the record names (running).
+ */
 export async function joinSharedNamespaces(rec: ContainerRecord): Promise<void> {
   const wanted = KINDS.filter(([, field]) => rec.HostConfig[field]?.startsWith('container:'));
   const file = containerFiles(rec.Id).spec;
   const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as OciSpec;
+  const fitted = fitUserns(spec);
   // the user namespace joined at the previous start (its container may be another process now)
   const user = spec.linux.namespaces.find((n) => n.type === 'user');
-  if (!wanted.length && !user?.path) return;
+  if (!wanted.length && !user?.path) {
+    if (fitted) await writeFileAtomic(file, JSON.stringify(spec), 0o644);
+    return;
+  }
   if (user) delete user.path;
   for (const [key, field, what] of wanted) {
     const id = rec.HostConfig[field]!.slice('container:'.length);

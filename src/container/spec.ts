@@ -118,6 +118,37 @@ export interface MonitorSpec {
 const HEALTH_DEFAULTS = { interval: 30_000, timeout: 30_000, startPeriod: 0, retries: 3 };
 const nsToMs = (ns: number | undefined, def: number): number => (ns && ns > 0 ? Math.round(ns / 1e6) : def);
 
+/**
+ * Rootless, a spec fits where its container starts: outside skiff's user namespace (a user namespace
+ * of its own, the rootless maps through newuidmap) or inside one (the rootless network namespace's:
+ * none of its own, buildSpec's nestedUserns). A container made on one side and started on the other
+ * (made by `create` or the Engine API's listener, started on a user-defined network inside the
+ * rootless network namespace; or back, after `network disconnect`) gets its spec turned to this side
+ * at the start. True when it changed.
+ */
+export function fitUserns(spec: OciSpec): boolean {
+  if (!paths().rootless) return false;
+  const nested = inUserns();
+  const own = spec.linux.namespaces.some((n) => n.type === 'user');
+  if (nested !== own) return false;
+  const devpts = spec.mounts.find((m) => m.type === 'devpts');
+  if (nested) {
+    spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== 'user');
+    delete spec.linux.uidMappings;
+    delete spec.linux.gidMappings;
+    spec.skiff.idmapHelpers = false;
+    if (devpts) devpts.options = devpts.options.filter((o) => o !== 'gid=5');
+  } else {
+    const m = rootlessMappings();
+    spec.linux.namespaces.unshift({ type: 'user' });
+    spec.linux.uidMappings = m.uidMappings;
+    spec.linux.gidMappings = m.gidMappings;
+    spec.skiff.idmapHelpers = m.helpers;
+    if (devpts && !devpts.options.includes('gid=5')) devpts.options.push('gid=5');
+  }
+  return true;
+}
+
 /** A spec written before the monitor existed gets its `skiff.monitor` (true when it was missing). */
 export function ensureMonitorSpec(spec: OciSpec, rec: ContainerRecord): boolean {
   if (spec.skiff.monitor) return false;

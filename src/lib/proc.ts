@@ -10,8 +10,8 @@ function bootTime(): number {
   return bootTimeMs;
 }
 
-/** When a process started (ms since the epoch, ±1 s) and its parent, from /proc/PID/stat. */
-export function processInfo(pid: number): { startMs: number; ppid: number } | undefined {
+/** When a process started (ms since the epoch, ±1 s), its parent and whether it is a zombie (exited, not reaped yet), from /proc/PID/stat. */
+export function processInfo(pid: number): { startMs: number; ppid: number; zombie: boolean } | undefined {
   let stat: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -21,5 +21,5 @@ export function processInfo(pid: number): { startMs: number; ppid: number } | un
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // after the comm: state, ppid, ...; field 22 (starttime, clock ticks: USER_HZ is 100) is the 20th
   const ticks = Number(fields[19]);
-  return Number.isFinite(ticks) ? { startMs: bootTime() + ticks * 10, ppid: Number(fields[1]) } : undefined;
+  return Number.isFinite(ticks) ? { startMs: bootTime() + ticks * 10, ppid: Number(fields[1]), zombie: fields[0] === 'Z' } : undefined;
 }

@@ -19,10 +19,10 @@ export async function backendFor(rootless = paths().rootless): Promise<NetworkBa
       if (user < req.networks.length) {
         throw new SkiffError('EINVAL', 'rootless containers cannot join the default network (pasta) and user-defined networks at once: choose one or the other');
       }
-      // the CLI runs itself again in the namespace first (rootless-netns.ts); the Engine API's service
-      // cannot: it lives in skiff's user namespace, which cannot enter the namespace's holder
+      // the CLI (and the Engine API's service, through its netns worker) runs itself again in the
+      // namespace first (rootless-netns.ts): a caller that did not is a bug
       if (!inNetns()) {
-        throw new SkiffError('EINTERNAL', 'rootless: a container on a user-defined network starts only inside the rootless network namespace, which the Engine API service cannot enter yet: start it with `skiff start`');
+        throw new SkiffError('EINTERNAL', 'rootless: a container on a user-defined network starts only inside the rootless network namespace: start it with `skiff start`');
       }
       const prepared = await bridgeBackend.prepare(req);
       // host-gateway: the host, not the namespace. The namespace's pasta maps its gateway (a copy of the

@@ -45,11 +45,14 @@ interface LeaseFile {
   leases: Lease[];
 }
 
-/** Does the lease's holder still run (same process: pid and start time)? */
+/**
+ * Does the lease's holder still run (same process: pid and start time)? A zombie does not: a monitor
+ * that exited (a --rm container's, whose record is gone) holds nothing while its reaper is slow.
+ */
 export function holderAlive(l: Lease): boolean {
   if (!l.holder) return false;
   const info = processInfo(l.holder.pid);
-  return info !== undefined && info.startMs === l.holder.startMs;
+  return info !== undefined && !info.zombie && info.startMs === l.holder.startMs;
 }
 
 /** The holder record of a running process (this one by default). */

@@ -62,9 +62,15 @@ function innerEnv(): string[] {
   return Object.entries(env).map(([k, v]) => `${k}=${v ?? ''}`);
 }
 
+/** The command line (argv[0] `skiff-shim`) and environment of the CLI (same script, `argv`) run inside the rootless network namespace. */
+export function netnsCommand(argv: string[]): { args: string[]; env: string[] } {
+  return { args: netnsArgv([process.execPath, '--', process.argv[1]!, ...argv]), env: innerEnv() };
+}
+
 /** Replace this process by the CLI (same script, `argv`) inside the rootless network namespace. */
 export function reexecInNetns(argv: string[]): never {
-  return native().execve(shimPath(), netnsArgv([process.execPath, '--', process.argv[1]!, ...argv]), innerEnv());
+  const { args, env } = netnsCommand(argv);
+  return native().execve(shimPath(), args, env);
 }
 
 /**

@@ -15,7 +15,7 @@ export function inUserns(): boolean {
 }
 
 /** The command line and environment of the CLI (same script, `argv`) run inside a new user namespace with the rootless id maps. */
-function usernsCommand(argv: string[]): { args: string[]; env: Record<string, string> } {
+export function usernsCommand(argv: string[]): { args: string[]; env: Record<string, string> } {
   const m = rootlessMappings();
   const env = { ...process.env, _SKIFF_IN_USERNS: '1', _SKIFF_HOST_UID: String(process.getuid!()), _SKIFF_HOST_GID: String(process.getgid!()), _SKIFF_HOST_USER: os.userInfo().username };
   const script = process.argv[1]!;

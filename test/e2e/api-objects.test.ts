@@ -3,8 +3,9 @@
  * by the real `docker` client (legacy builder: DOCKER_BUILDKIT=0, POST /build with a tar context) and
  * docker-py against `skiff system service`. The client keeps its own Docker config, apart from the
  * service's, so registry credentials reach the service only through /auth and X-Registry-Auth.
- * Rootful and rootless (there the service runs in skiff's user namespace: containers on user-defined
- * networks are connected while created; a running one joins at its start, as rootless `skiff run`).
+ * Rootful and rootless (there the service's listener runs outside skiff's user namespace, as the CLI,
+ * and starts and connects containers on user-defined networks through a worker in the rootless network
+ * namespace, which containers the CLI started share).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ping, raw, run, startService, type Service } from '../helpers/api-service.js';
 import {
-  AUTH_PASSWORD, AUTH_USER, authRegistry, fixtures, isRootless, processes, registry, skopeoInspect, tempStore, until, type RunResult, type TempStore,
+  AUTH_PASSWORD, AUTH_USER, authRegistry, fixtures, processes, registry, skiff, skopeoInspect, tempStore, until, type RunResult, type TempStore,
 } from '../helpers/fixtures.js';
 import { storeMounts, storeProcessesSettled } from '../helpers/leftovers.js';
 
@@ -92,26 +93,17 @@ describe('system service: networks, volumes, build, push, auth, archives', () =>
     const after1 = await ok(['inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}', 'api-netc']);
     assert.equal(after1.stdout.trim(), 'api-net');
 
-    if (!isRootless()) {
-      // a running one gets its interface now, and the network lists it
-      await ok(['start', 'api-netc']);
-      await ok(['network', 'connect', 'api-net2', 'api-netc']);
-      const members = await ok(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}', 'api-net2']);
-      assert.match(members.stdout, /^api-netc \d+\.\d+\.\d+\.\d+\/\d+\n$/);
-      const busy = await docker(['network', 'rm', 'api-net2']);
-      assert.equal(busy.code, 1);
-      assert.match(busy.stderr, /has active endpoints/);
-      await ok(['network', 'disconnect', 'api-net2', 'api-netc']);
-      const none = await ok(['network', 'inspect', '-f', '{{len .Containers}}', 'api-net2']);
-      assert.equal(none.stdout, '0\n');
-    } else {
-      // rootless, the service cannot enter the rootless network namespace (it lives in skiff's user
-      // namespace): the start is refused with a clear error and the container stays as created
-      const refused = await docker(['start', 'api-netc']);
-      assert.equal(refused.code, 1);
-      assert.match(refused.stderr, /rootless: a container on a user-defined network starts only inside the rootless network namespace/);
-      assert.equal((await ok(['ps', '-a', '--filter', 'name=api-netc', '--format', '{{.Status}}'])).stdout, 'Created\n');
-    }
+    // a running one gets its interface now, and the network lists it
+    await ok(['start', 'api-netc']);
+    await ok(['network', 'connect', 'api-net2', 'api-netc']);
+    const members = await ok(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}', 'api-net2']);
+    assert.match(members.stdout, /^api-netc \d+\.\d+\.\d+\.\d+\/\d+\n$/);
+    const busy = await docker(['network', 'rm', 'api-net2']);
+    assert.equal(busy.code, 1);
+    assert.match(busy.stderr, /has active endpoints/);
+    await ok(['network', 'disconnect', 'api-net2', 'api-netc']);
+    const none = await ok(['network', 'inspect', '-f', '{{len .Containers}}', 'api-net2']);
+    assert.equal(none.stdout, '0\n');
     await ok(['rm', '-f', 'api-netc']);
 
     const predefined = await docker(['network', 'rm', 'bridge']);
@@ -123,6 +115,35 @@ describe('system service: networks, volumes, build, push, auth, archives', () =>
     assert.equal(pruned.stdout, 'Deleted Networks:\napi-net2\n\n');
     const left = await ok(['network', 'ls', '--format', '{{.Name}}']);
     assert.deepEqual(left.stdout.trim().split('\n').sort(), ['bridge', 'host', 'none']);
+  });
+
+  test('docker run on a user-defined network reaches, by name, a container the skiff CLI created and started there', async () => {
+    // rootless: both in the one rootless network namespace (the service's netns worker, the CLI's re-exec)
+    await ok(['network', 'create', 'api-share']);
+    // made by `skiff create` outside the rootless network namespace, started inside it (its spec fitted at the start)
+    const web = await skiff(['create', '--network', 'api-share', '--name', 'api-cliweb', image, 'sh', '-c',
+      'mkdir -p /w && echo from-cli-web >/w/index.html && exec httpd -f -p 80 -h /w'], { store });
+    assert.equal(web.code, 0, web.stderr);
+    const started = await skiff(['start', 'api-cliweb'], { store });
+    assert.equal(started.code, 0, started.stderr);
+    // httpd listens some time after run -d returns: the client container tries for a bounded while
+    const got = await ok(['run', '--rm', '--network', 'api-share', image, 'sh', '-c',
+      'for i in $(seq 1 30); do wget -qO- http://api-cliweb/ && exit 0; sleep 0.2; done; exit 1']);
+    assert.equal(got.stdout, 'from-cli-web\n');
+    // and the other way: a container the service started there, reached by the CLI's
+    await ok(['run', '-d', '--network', 'api-share', '--name', 'api-apiweb', image, 'sh', '-c',
+      'mkdir -p /w && echo from-api-web >/w/index.html && exec httpd -f -p 80 -h /w']);
+    const back = await skiff(['exec', 'api-cliweb', 'sh', '-c',
+      'for i in $(seq 1 30); do wget -qO- http://api-apiweb/ && exit 0; sleep 0.2; done; exit 1'], { store });
+    assert.equal(back.stdout, 'from-api-web\n', back.stderr);
+    const ex = await ok(['exec', 'api-cliweb', 'cat', '/w/index.html']);
+    assert.equal(ex.stdout, 'from-cli-web\n');
+    // one at a time: docker sends the removals of one `rm` at once, and two teardowns on one network
+    // that reload its aardvark-dns together can miss each other's new listener (the shim's 5 s wait)
+    await ok(['rm', '-f', 'api-apiweb']);
+    await ok(['rm', '-f', 'api-cliweb']);
+    // at once: the --rm client's monitor is gone (a zombie its reaper has not reaped yet holds no address)
+    await ok(['network', 'rm', 'api-share']);
   });
 
   test('docker volume create / ls / inspect / rm / prune', async () => {

@@ -1,8 +1,8 @@
 /**
  * `skiff system service`: the Docker Engine API on a Unix socket, driven by real clients — Debian's
  * `docker` CLI (docker.io) and docker-py (python3-docker) with DOCKER_HOST pointing at the service —
- * plus raw requests for the error shapes and bad input. Rootful and rootless (the service enters
- * skiff's user namespace itself). Waits are bounded polls for a state, never timing assertions.
+ * plus raw requests for the error shapes and bad input. Rootful and rootless (the service hands
+ * store work to a worker in skiff's user namespace). Waits are bounded polls for a state, never timing assertions.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ping, raw, run, startService, type Service } from '../helpers/api-service.js';
-import { fixtures, SKIFF_BIN, tempStore, until, type RunResult, type TempStore } from '../helpers/fixtures.js';
+import { fixtures, isRootless, processes, SKIFF_BIN, tempStore, until, type RunResult, type TempStore } from '../helpers/fixtures.js';
 import { storeMounts, storeProcessesSettled } from '../helpers/leftovers.js';
 
 describe('system service: the Engine API', () => {
@@ -198,6 +198,23 @@ describe('system service: idle exit and its socket directory', () => {
       const svc = await startService(store, ['--time', '1']);
       assert.equal(await svc.exited, 0, svc.stderr());
       assert.equal(fs.existsSync(svc.sock), false);
+    } finally {
+      await store.cleanup();
+    }
+  });
+
+  test('store requests at once on a fresh service are all answered (rootless: by one worker); SIGTERM leaves no worker', async () => {
+    const store = await tempStore();
+    try {
+      const svc = await startService(store);
+      const prune = 'POST /v1.41/volumes/prune HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+      const replies = await Promise.all(Array.from({ length: 8 }, () => raw(svc.sock, prune)));
+      for (const r of replies) assert.match(r, /^HTTP\/1\.1 200 /);
+      const workers = (): string[] => processes((c) => c.includes(`${store.runroot}/api-userns.`) && c.startsWith('skiff-shim unshare'));
+      assert.equal(workers().length, isRootless() ? 1 : 0, workers().join('\n'));
+      svc.child.kill('SIGTERM');
+      assert.equal(await svc.exited, 0, svc.stderr());
+      await until('the worker gone', async () => (workers().length === 0 ? true : undefined), 10_000);
     } finally {
       await store.cleanup();
     }

@@ -11,7 +11,8 @@ export default defineCommand({
   options: {
     time: { alias: 't', type: 'int', default: 5, describe: 'Seconds without a connection before exiting (0: never)' },
   },
-  userns: true,
+  // rootless: not `userns`: the listener stays outside, as `run`/`start`/`exec`, and hands store work
+  // and user-network starts to workers inside the namespaces (src/api/workers.ts)
   handler: async (o, { uri }) => {
     if (o.time < 0) throw new SkiffError('EINVAL', `invalid --time ${o.time}: want seconds (0: never)`);
     const { serve } = await import('../../../api/server.js');
