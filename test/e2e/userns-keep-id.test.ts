@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isRootless, storeCli, storeWithImage, type TempStore } from '../helpers/fixtures.js';
+import { isRootless, skiff, storeCli, storeWithImage, type TempStore } from '../helpers/fixtures.js';
 
 describe('run --userns keep-id', () => {
   let store: TempStore;
@@ -75,6 +75,24 @@ describe('run --userns keep-id', () => {
     await ok(['start', 'k1']);
     assert.equal(await ok(['exec', 'k1', 'stat', '-c', '%u', '/root']), '0\n');
     await ok(['rm', '-f', 'k1']);
+  });
+
+  test('rootless: a many-layer image seen alike (owners, modes, links, whiteouts, opaque dirs, file capabilities)', { skip: !isRootless() }, async () => {
+    const ml = await storeWithImage('multilayer');
+    try {
+      const look = 'ln -s /data/capbin /tmp/grep; /tmp/grep CapEff /proc/self/status; id -u; ls /data/opaque; ' +
+        'find /data /root /home /etc/group | sort | xargs stat -c "%n %u:%g %a %h %F"';
+      const run = async (args: string[]): Promise<string> => {
+        const r = await skiff(['run', '--rm', ...args, ml.image, 'sh', '-c', look], { store: ml.store });
+        assert.equal(r.code, 0, r.stderr);
+        return r.stdout;
+      };
+      const standard = await run(['-u', `${uid}:${gid}`]);
+      assert.match(standard, /^CapEff:\t0+400\n/, 'the fixture\'s capbin has cap_net_bind_service');
+      assert.equal(await run(['--userns', 'keep-id']), standard);
+    } finally {
+      await ml.store.cleanup();
+    }
   });
 
   test('rootless: bad options are one error line (exit 125); the layer copies go with the image', { skip: !isRootless() }, async () => {
