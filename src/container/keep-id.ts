@@ -13,6 +13,8 @@ import { childProcess } from '../lib/lazy.js';
 import { shimPath } from '../native.js';
 import { mappedLowerDirs } from '../store/layers.js';
 import { parseColonFile } from './passwd.js';
+import { parseUsernsMode } from './namespaces.js';
+import { paths } from '../config.js';
 import { sha256Hex } from '../oci/digest.js';
 import { inUserns } from '../userns/enter.js';
 import { formatMap, hostIds, rootlessMappings, shiftedMappings, type IdMap, type UsernsIds } from '../userns/idmap.js';
@@ -38,6 +40,22 @@ export async function shiftedRoot(chainIds: string[], ids: UsernsIds): Promise<S
   const identity = [...maps.inner.uid, ...maps.inner.gid].every((m) => m.containerID === m.hostID);
   const lower = identity ? undefined : await mappedLowerDirs(chainIds, key, (src, dst) => idcopy(uidText, gidText, src, dst));
   return { uidMappings: maps.host.uid, gidMappings: maps.host.gid, innerUidMappings: maps.inner.uid, innerGidMappings: maps.inner.gid, lower };
+}
+
+/**
+ * For a keep-id container (its HostConfig.UsernsMode), the owner a file of its upper dir has inside the
+ * container from the one it has in skiff's user namespace (where commit reads it: the inverse of the
+ * inner maps); undefined for any other container.
+ */
+export function upperOwners(mode: string | undefined): ((uid: number, gid: number) => { uid: number; gid: number }) | undefined {
+  const ids = mode?.startsWith('keep-id') && paths().rootless ? parseUsernsMode(mode, true).ids : undefined;
+  const maps = ids ? shiftedMappings(ids) : undefined;
+  if (!maps || typeof maps === 'string') return undefined;
+  const back = (id: number, m: IdMap[]): number => {
+    const hit = m.find((x) => id >= x.hostID && id < x.hostID + x.size);
+    return hit ? hit.containerID + id - hit.hostID : id;
+  };
+  return (uid, gid) => ({ uid: back(uid, maps.inner.uid), gid: back(gid, maps.inner.gid) });
 }
 
 /** `skiff-shim idcopy` in skiff's user namespace (entered for it unless we are in it). */

@@ -2,7 +2,8 @@
  * Podman's `--userns keep-id[:uid=U,gid=G]`: rootless, the invoking user keeps their uid and gid inside
  * the container (or gets U/G), the subordinate ids around them; the image's files keep their owners
  * (the store's copies of the layers for that mapping, made once and removed with the image); a file
- * written to a bind-mounted directory is the user's on the host; Podman's /etc/passwd entry and HOME.
+ * written to a bind-mounted directory is the user's on the host; Podman's /etc/passwd entry and HOME;
+ * commit records the owners files have inside.
  * Rootful it is refused with Podman's words.
  */
 import { after, before, describe, test } from 'node:test';
@@ -59,7 +60,7 @@ describe('run --userns keep-id', () => {
     }
   });
 
-  test('rootless: keep-id:uid=U,gid=G; --user wins; Config.User, UsernsMode; exec and restart keep it', { skip: !isRootless() }, async () => {
+  test('rootless: keep-id:uid=U,gid=G; --user wins; Config.User, UsernsMode; exec, restart and commit keep it', { skip: !isRootless() }, async () => {
     const out = await ok(['run', '--rm', '--userns', 'keep-id:uid=200,gid=210', image, 'sh', '-c', 'id -u; id -g; cat /proc/self/uid_map']);
     const [u, g, ...map] = out.trim().split('\n');
     assert.deepEqual([u, g], ['200', '210']);
@@ -74,7 +75,12 @@ describe('run --userns keep-id', () => {
     await ok(['stop', '-t', '0', 'k1']);
     await ok(['start', 'k1']);
     assert.equal(await ok(['exec', 'k1', 'stat', '-c', '%u', '/root']), '0\n');
+    // commit: the layer has the owners the files have inside
+    await ok(['exec', 'k1', 'sh', '-c', 'touch /tmp/mine && mkdir /tmp/dir']);
+    await ok(['commit', 'k1', 'keepid-commit']);
+    assert.equal(await ok(['run', '--rm', 'keepid-commit', 'stat', '-c', '%u:%g', '/tmp/mine', '/tmp/dir', '/root']), `${uid}:${gid}\n${uid}:${gid}\n0:0\n`);
     await ok(['rm', '-f', 'k1']);
+    await ok(['rmi', 'keepid-commit']);
   });
 
   test('rootless: a many-layer image seen alike (owners, modes, links, whiteouts, opaque dirs, file capabilities)', { skip: !isRootless() }, async () => {
