@@ -323,7 +323,7 @@ export interface MergedTree {
  * written as it is, devices (major/minor), fifos and xattrs (as in a layer) included; sockets
  * are left out. Hard links by (dev, ino) among the entries written.
  */
-function* mergedEntries(tree: MergedTree): Generator<Buffer> {
+function* mergedEntries(tree: MergedTree, owner?: (host: string, st: fs.Stats) => { uid: number; gid: number }): Generator<Buffer> {
   const addon = native();
   const seen = new Map<string, Buffer>();
   function* walk(rel: string): Generator<Buffer> {
@@ -335,7 +335,7 @@ function* mergedEntries(tree: MergedTree): Generator<Buffer> {
       const p = Buffer.from(e.host, 'utf8');
       checkLimits(r, p);
       const s = e.st;
-      const base = { mode: s.mode, uid: s.uid, gid: s.gid, size: 0, mtime: Math.floor(s.mtimeMs / 1000) };
+      const base = { mode: s.mode, ...(owner ? owner(e.host, s) : { uid: s.uid, gid: s.gid }), size: 0, mtime: Math.floor(s.mtimeMs / 1000) };
       if (s.isSocket()) continue; // tar cannot hold sockets
       if (s.isDirectory()) {
         yield* headerBlocks({ ...base, name: Buffer.concat([r, SLASH]), type: '5', xattrs: readXattrs(addon, e.host) });
@@ -370,9 +370,9 @@ function* nonDirectory(addon: NativeAddon, host: string | undefined, p: Buffer, 
   }
 }
 
-/** A merged tree (an exported container's filesystem) as an uncompressed tar stream. */
-export function packMergedTree(tree: MergedTree): Readable {
-  return chunked(() => mergedEntries(tree));
+/** A merged tree (an exported container's filesystem) as an uncompressed tar stream; `owner`: an entry's owner in the tar from its host path and lstat (default: as it is). */
+export function packMergedTree(tree: MergedTree, owner?: (host: string, st: fs.Stats) => { uid: number; gid: number }): Readable {
+  return chunked(() => mergedEntries(tree, owner));
 }
 
 /** Turn an overlay diff directory back into an (uncompressed) OCI layer tar stream. */

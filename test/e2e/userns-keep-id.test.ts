@@ -3,7 +3,7 @@
  * the container (or gets U/G), the subordinate ids around them; the image's files keep their owners
  * (the store's copies of the layers for that mapping, made once and removed with the image); a file
  * written to a bind-mounted directory is the user's on the host; Podman's /etc/passwd entry and HOME;
- * commit records the owners files have inside.
+ * commit and export record the owners files have inside.
  * Rootful it is refused with Podman's words.
  */
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { isRootless, skiff, storeCli, storeWithImage, type TempStore } from '../helpers/fixtures.js';
 
 describe('run --userns keep-id', () => {
@@ -60,7 +61,7 @@ describe('run --userns keep-id', () => {
     }
   });
 
-  test('rootless: keep-id:uid=U,gid=G; --user wins; Config.User, UsernsMode; exec, restart and commit keep it', { skip: !isRootless() }, async () => {
+  test('rootless: keep-id:uid=U,gid=G; --user wins; Config.User, UsernsMode; exec, restart, commit and export keep it', { skip: !isRootless() }, async () => {
     const out = await ok(['run', '--rm', '--userns', 'keep-id:uid=200,gid=210', image, 'sh', '-c', 'id -u; id -g; cat /proc/self/uid_map']);
     const [u, g, ...map] = out.trim().split('\n');
     assert.deepEqual([u, g], ['200', '210']);
@@ -79,6 +80,16 @@ describe('run --userns keep-id', () => {
     await ok(['exec', 'k1', 'sh', '-c', 'touch /tmp/mine && mkdir /tmp/dir']);
     await ok(['commit', 'k1', 'keepid-commit']);
     assert.equal(await ok(['run', '--rm', 'keepid-commit', 'stat', '-c', '%u:%g', '/tmp/mine', '/tmp/dir', '/root']), `${uid}:${gid}\n${uid}:${gid}\n0:0\n`);
+    // export too
+    const tar = path.join(os.tmpdir(), `skiff-keepid-${process.pid}.tar`);
+    try {
+      await ok(['export', '-o', tar, 'k1']);
+      const list = spawnSync('tar', ['--numeric-owner', '-tvf', tar, 'tmp/mine', 'root/'], { encoding: 'utf8' });
+      assert.equal(list.status, 0, list.stderr);
+      assert.deepEqual(list.stdout.trim().split('\n').map((l) => l.split(/\s+/)[1]).sort(), ['0/0', `${uid}/${gid}`]);
+    } finally {
+      fs.rmSync(tar, { force: true });
+    }
     await ok(['rm', '-f', 'k1']);
     await ok(['rmi', 'keepid-commit']);
   });
