@@ -35,7 +35,7 @@ import {
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
 import { keepIdFiles, shiftedRoot } from './keep-id.js';
-import { parseCgroupnsMode, parseUsernsMode, resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
+import { checkJoinedUserns, parseCgroupnsMode, parseUsernsMode, resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
 import { parseMounts } from '../volume/mounts.js';
 import { attachContainerVolumes, discardVolumes, type RequestedMount } from '../volume/volumes.js';
 
@@ -281,6 +281,7 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   if (o.replace && !o.name) throw new SkiffError('EINVAL', 'cannot replace a container without --name being set');
   if (o.uts !== undefined && o.hostname !== undefined) throw new SkiffError('EINVAL', 'conflicting options: hostname and the UTS mode');
   const shared = resolveSharedNamespaces(o);
+  if (paths().rootless) checkJoinedUserns(o.userns, [shared.PidMode, shared.IpcMode, shared.UTSMode, checked.net.mode]);
   checkSysctlNamespaces(checked.sysctls, checked.net.mode, shared.IpcMode);
   // rootless, the shim stays in the joined PID namespace (namespaces.ts joinOwnerUserns): no network helper of its own there
   if (paths().rootless && shared.PidMode?.startsWith('container:') && checked.net.mode !== 'none' && !checked.net.mode.startsWith('container:')) {

@@ -100,6 +100,27 @@ export function parseUsernsMode(mode: string | undefined, rootless: boolean): { 
   return { mode };
 }
 
+/**
+ * Rootless, a container that joins another's namespaces (`--pid/--ipc/--uts/--network container:X`)
+ * joins its user namespace: its --userns must be that container's, or its layers' owners would be
+ * read through the wrong maps (keep-id: userns/idmap.ts).
+ */
+export function checkJoinedUserns(userns: string | undefined, modes: (string | undefined)[]): void {
+  for (const mode of modes) {
+    if (!mode?.startsWith('container:')) continue;
+    let other: ContainerRecord;
+    try {
+      other = findContainer(mode.slice('container:'.length));
+    } catch {
+      continue; // the option's own check says it is missing
+    }
+    const theirs = other.HostConfig.UsernsMode ?? '';
+    if ((userns ?? '') !== theirs) {
+      throw new SkiffError('EINVAL', `rootless, a container joins the user namespace of ${other.Name} with its other namespaces: --userns must be the same as that container's (${theirs ? `"${theirs}"` : 'none'})`);
+    }
+  }
+}
+
 const splitOnce = (s: string, sep: string): [string, string | undefined] => {
   const i = s.indexOf(sep);
   return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];

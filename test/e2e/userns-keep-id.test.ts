@@ -73,6 +73,11 @@ describe('run --userns keep-id', () => {
     await ok(['run', '-d', '--name', 'k1', '--userns', 'keep-id', image, 'sleep', '1000']);
     assert.equal(await ok(['inspect', '-f', '{{.Config.User}} {{.HostConfig.UsernsMode}}', 'k1']), `${uid}:${gid} keep-id\n`);
     assert.equal(await ok(['exec', 'k1', 'id', '-u']), `${uid}\n`);
+    // joining its namespaces joins its user namespace: the same --userns only
+    const mixed = await sk(['create', '--pid', 'container:k1', '--network', 'container:k1', image]);
+    assert.equal(mixed.code, 125);
+    assert.equal(mixed.stderr, 'Error: rootless, a container joins the user namespace of k1 with its other namespaces: --userns must be the same as that container\'s ("keep-id")\n');
+    assert.equal(await ok(['run', '--rm', '--userns', 'keep-id', '--pid', 'container:k1', '--network', 'container:k1', image, 'sh', '-c', 'id -u; stat -c %u /root']), `${uid}\n0\n`);
     await ok(['stop', '-t', '0', 'k1']);
     await ok(['start', 'k1']);
     assert.equal(await ok(['exec', 'k1', 'stat', '-c', '%u', '/root']), '0\n');
