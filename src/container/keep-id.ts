@@ -17,7 +17,7 @@ import { parseUsernsMode } from './namespaces.js';
 import { paths } from '../config.js';
 import { sha256Hex } from '../oci/digest.js';
 import { inUserns } from '../userns/enter.js';
-import { formatMap, hostIds, rootlessMappings, shiftedMappings, type IdMap, type UsernsIds } from '../userns/idmap.js';
+import { formatMap, hostIds, rootlessMappings, shiftedMappings, type IdMap, type ShiftedMappings, type UsernsIds } from '../userns/idmap.js';
 
 export interface ShiftedRoot {
   /** the container's maps over the host's ids, and over those of skiff's own user namespace (when made in there) */
@@ -35,28 +35,42 @@ export async function shiftedRoot(chainIds: string[], ids: UsernsIds): Promise<S
   if (typeof maps === 'string') throw new SkiffError('EINVAL', maps);
   const uidText = formatMap(maps.inner.uid);
   const gidText = formatMap(maps.inner.gid);
-  const key = sha256Hex(`${uidText}|${gidText}`).slice(0, 16);
+  const key = mappingKey(maps);
   // keep-id:uid=0,gid=0 is the standard mapping: the layers as they are
   const identity = [...maps.inner.uid, ...maps.inner.gid].every((m) => m.containerID === m.hostID);
   const lower = identity ? undefined : await mappedLowerDirs(chainIds, key, (src, dst) => idcopy(uidText, gidText, src, dst));
   return { uidMappings: maps.host.uid, gidMappings: maps.host.gid, innerUidMappings: maps.inner.uid, innerGidMappings: maps.inner.gid, lower };
 }
 
+type OwnerMap = (uid: number, gid: number) => { uid: number; gid: number };
+
 /**
- * For a keep-id container (its HostConfig.UsernsMode), the owner a file of its upper dir has inside the
- * container from the one it has in skiff's user namespace (where commit reads it: the inverse of the
- * inner maps); undefined for any other container.
+ * A keep-id container's ids (its HostConfig.UsernsMode) as skiff's user namespace sees its files (where
+ * commit, export and cp read and write them), both ways: `inside` gives the owner a file has in the
+ * container, `store` the reverse; undefined for any other container (or the standard mapping).
  */
-export function upperOwners(mode: string | undefined): ((uid: number, gid: number) => { uid: number; gid: number }) | undefined {
+export function keepIdOwners(mode: string | undefined): { inside: OwnerMap; store: OwnerMap; key: string } | undefined {
   const ids = mode?.startsWith('keep-id') && paths().rootless ? parseUsernsMode(mode, true).ids : undefined;
   const maps = ids ? shiftedMappings(ids) : undefined;
   if (!maps || typeof maps === 'string') return undefined;
-  const back = (id: number, m: IdMap[]): number => {
-    const hit = m.find((x) => id >= x.hostID && id < x.hostID + x.size);
-    return hit ? hit.containerID + id - hit.hostID : id;
+  if ([...maps.inner.uid, ...maps.inner.gid].every((m) => m.containerID === m.hostID)) return undefined;
+  const through = (id: number, m: IdMap[], back: boolean): number => {
+    const hit = m.find((x) => (back ? id >= x.hostID && id < x.hostID + x.size : id >= x.containerID && id < x.containerID + x.size));
+    if (!hit) return id;
+    return back ? hit.containerID + id - hit.hostID : hit.hostID + id - hit.containerID;
   };
-  return (uid, gid) => ({ uid: back(uid, maps.inner.uid), gid: back(gid, maps.inner.gid) });
+  return {
+    inside: (uid, gid) => ({ uid: through(uid, maps.inner.uid, true), gid: through(gid, maps.inner.gid, true) }),
+    store: (uid, gid) => ({ uid: through(uid, maps.inner.uid, false), gid: through(gid, maps.inner.gid, false) }),
+    key: mappingKey(maps),
+  };
 }
+
+/** The name of a mapping's layer copies (store/layers.ts). */
+const mappingKey = (maps: ShiftedMappings): string => sha256Hex(`${formatMap(maps.inner.uid)}|${formatMap(maps.inner.gid)}`).slice(0, 16);
+
+/** For a keep-id container, the owner a file of its upper dir has inside it (commit, export); undefined for any other. */
+export const upperOwners = (mode: string | undefined): OwnerMap | undefined => keepIdOwners(mode)?.inside;
 
 /** `skiff-shim idcopy` in skiff's user namespace (entered for it unless we are in it). */
 function idcopy(uidText: string, gidText: string, src: string, dst: string): Promise<void> {

@@ -164,6 +164,9 @@ export async function mappedLowerDirs(
 }
 
 const mappedDir = (chainId: string, key: string): string => path.join(layerDir(chainId), 'mapped', key);
+
+/** A layer's copy for mapping `key` (made by mappedLowerDirs): its diff dir. */
+export const mappedDiffDir = (chainId: string, key: string): string => path.join(mappedDir(chainId, key), 'diff');
 const mappedLinkName = (chainId: string, key: string): string => sha256Hex(`${chainId}/${key}`).slice(0, 20);
 
 function ensureMappedLink(chainId: string, key: string): void {

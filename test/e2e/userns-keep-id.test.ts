@@ -3,7 +3,7 @@
  * the container (or gets U/G), the subordinate ids around them; the image's files keep their owners
  * (the store's copies of the layers for that mapping, made once and removed with the image); a file
  * written to a bind-mounted directory is the user's on the host; Podman's /etc/passwd entry and HOME;
- * commit and export record the owners files have inside.
+ * cp, commit and export give the owners files have inside.
  * Rootful it is refused with Podman's words.
  */
 import { after, before, describe, test } from 'node:test';
@@ -61,7 +61,7 @@ describe('run --userns keep-id', () => {
     }
   });
 
-  test('rootless: keep-id:uid=U,gid=G; --user wins; Config.User, UsernsMode; exec, restart, commit and export keep it', { skip: !isRootless() }, async () => {
+  test('rootless: keep-id:uid=U,gid=G; --user wins; Config.User, UsernsMode; exec, restart, cp, commit and export keep it', { skip: !isRootless() }, async () => {
     const out = await ok(['run', '--rm', '--userns', 'keep-id:uid=200,gid=210', image, 'sh', '-c', 'id -u; id -g; cat /proc/self/uid_map']);
     const [u, g, ...map] = out.trim().split('\n');
     assert.deepEqual([u, g], ['200', '210']);
@@ -78,9 +78,24 @@ describe('run --userns keep-id', () => {
     assert.equal(mixed.code, 125);
     assert.equal(mixed.stderr, 'Error: rootless, a container joins the user namespace of k1 with its other namespaces: --userns must be the same as that container\'s ("keep-id")\n');
     assert.equal(await ok(['run', '--rm', '--userns', 'keep-id', '--pid', 'container:k1', '--network', 'container:k1', image, 'sh', '-c', 'id -u; stat -c %u /root']), `${uid}\n0\n`);
-    await ok(['stop', '-t', '0', 'k1']);
+    // cp: in, owned by its root (a host file with -a keeps its owner: the user); out as a tar, the ids inside
+    const host = path.join(os.tmpdir(), `skiff-keepid-cp-${process.pid}`);
+    fs.writeFileSync(host, 'x');
+    const tarUid = async (src: string): Promise<number> => parseInt((await ok(['cp', src, '-'])).slice(108, 115), 8);
+    try {
+      await ok(['cp', host, 'k1:/tmp/plain']);
+      await ok(['cp', '-a', host, 'k1:/tmp/arch']);
+      assert.equal(await ok(['exec', 'k1', 'stat', '-c', '%u', '/tmp/plain', '/tmp/arch']), `0\n${uid}\n`);
+      assert.deepEqual([await tarUid('k1:/tmp/arch'), await tarUid('k1:/root')], [uid, 0]);
+      await ok(['stop', '-t', '0', 'k1']);
+      // stopped: read from its layers' copies and its upper dir alike
+      assert.deepEqual([await tarUid('k1:/tmp/arch'), await tarUid('k1:/root')], [uid, 0]);
+      await ok(['cp', host, 'k1:/tmp/stopped']);
+    } finally {
+      fs.rmSync(host, { force: true });
+    }
     await ok(['start', 'k1']);
-    assert.equal(await ok(['exec', 'k1', 'stat', '-c', '%u', '/root']), '0\n');
+    assert.equal(await ok(['exec', 'k1', 'stat', '-c', '%u', '/root', '/tmp/stopped']), '0\n0\n');
     // commit: the layer has the owners the files have inside
     await ok(['exec', 'k1', 'sh', '-c', 'touch /tmp/mine && mkdir /tmp/dir']);
     await ok(['commit', 'k1', 'keepid-commit']);
