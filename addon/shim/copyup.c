@@ -14,8 +14,10 @@
  */
 
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,9 @@ struct hardlink {
 
 struct copy {
   int dst_root;
+  /* idcopy: each owner through these maps (source id → the copy's), overlay's xattrs kept */
+  const struct idmap *umap, *gmap;
+  size_t nu, ng;
   struct hardlink *links;
   size_t nlinks, cap;
   char path[4096]; /* the entry being copied, relative (for messages and hard links) */
@@ -53,30 +58,66 @@ static int open_source(int rootfd, const char *path) {
   return fd;
 }
 
+/* an owner of the source → the copy's: through the map when there is one; -1 for an id outside it */
+static long map_id(const struct idmap *m, size_t n, unsigned long id) {
+  if (!m) return (long)id;
+  for (size_t i = 0; i < n; i++)
+    if (id >= m[i].container && id - m[i].container < m[i].size) return (long)(m[i].host + (id - m[i].container));
+  return -1;
+}
+
+static int copy_owner(const struct copy *cp, int dirfd, const char *name, const struct stat *st, const char *what) {
+  long uid = map_id(cp->umap, cp->nu, st->st_uid), gid = map_id(cp->gmap, cp->ng, st->st_gid);
+  if (uid < 0 || gid < 0) return failx("chown %s: owner %u:%u is outside the id mapping", what, st->st_uid, st->st_gid);
+  if (fchownat(dirfd, name, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH)) < 0) return fail("chown %s", what);
+  return 0;
+}
+
 static bool is_overlay_xattr(const char *name) {
   return !strncmp(name, "trusted.overlay.", 16) || !strncmp(name, "user.overlay.", 13);
 }
 
+/*
+ * idcopy: file capabilities count only for the root of the namespace their root id names. Read here
+ * (skiff's namespace, whose root owns the layer) they come as revision 2, for this root; the copy's
+ * get revision 3 naming the container's root (the source's 0 put through the map), which the kernel
+ * takes in this namespace's ids. The new length, -1 on a value of another shape.
+ */
+static ssize_t shift_caps_root(const struct copy *cp, char *value, ssize_t len, const char *what) {
+  struct vfs_ns_cap_data caps = {0};
+  if ((size_t)len < XATTR_CAPS_SZ_2) return failx("read xattr security.capability of %s: %zd bytes", what, len);
+  memcpy(&caps, value, (size_t)len < sizeof caps ? (size_t)len : sizeof caps);
+  uint32_t rev = le32toh(caps.magic_etc) & VFS_CAP_REVISION_MASK;
+  if (rev != VFS_CAP_REVISION_2 && rev != VFS_CAP_REVISION_3) return failx("read xattr security.capability of %s: revision %#x", what, rev);
+  long root = map_id(cp->umap, cp->nu, rev == VFS_CAP_REVISION_3 ? le32toh(caps.rootid) : 0);
+  if (root < 0) return failx("chown %s: the root of its file capabilities is outside the id mapping", what);
+  caps.magic_etc = htole32((le32toh(caps.magic_etc) & ~VFS_CAP_REVISION_MASK) | VFS_CAP_REVISION_3);
+  caps.rootid = htole32((uint32_t)root);
+  memcpy(value, &caps, sizeof caps);
+  return XATTR_CAPS_SZ_3;
+}
+
 /* xattrs of an open file or directory (not overlay's own) */
-static int copy_xattrs(int src, int dst, const char *what) {
+static int copy_xattrs(const struct copy *cp, int src, int dst, const char *what) {
   char names[65536];
   ssize_t n = flistxattr(src, names, sizeof names);
   if (n < 0) return errno == ENOTSUP ? 0 : fail("list the xattrs of %s", what);
   for (char *name = names; name < names + n; name += strlen(name) + 1) {
-    if (is_overlay_xattr(name)) continue;
+    if (!cp->umap && is_overlay_xattr(name)) continue; /* idcopy copies a layer: its opaque marks stay */
     char value[65536];
     ssize_t len = fgetxattr(src, name, value, sizeof value);
     if (len < 0) return fail("read xattr %s of %s", name, what);
+    if (cp->umap && !strcmp(name, "security.capability") && (len = shift_caps_root(cp, value, len, what)) < 0) return -1;
     if (fsetxattr(dst, name, value, (size_t)len, 0) < 0 && errno != ENOTSUP) return fail("set xattr %s on %s", name, what);
   }
   return 0;
 }
 
 /* owner, then mode (a chown clears setuid bits), then xattrs (security.capability after the chown), then times */
-static int copy_meta_fd(int src, int dst, const struct stat *st, const char *what) {
-  if (fchown(dst, st->st_uid, st->st_gid) < 0) return fail("chown %s", what);
+static int copy_meta_fd(const struct copy *cp, int src, int dst, const struct stat *st, const char *what) {
+  if (copy_owner(cp, dst, "", st, what) < 0) return -1;
   if (fchmod(dst, st->st_mode & 07777) < 0) return fail("chmod %s", what);
-  if (copy_xattrs(src, dst, what) < 0) return -1;
+  if (copy_xattrs(cp, src, dst, what) < 0) return -1;
   struct timespec t[2] = {st->st_atim, st->st_mtim};
   if (futimens(dst, t) < 0) return fail("set the times of %s", what);
   return 0;
@@ -126,7 +167,7 @@ static int copy_entry(struct copy *cp, int src, int dst, const char *name, int d
     cleanup_close int d = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (d < 0) return fail("open %s", cp->path);
     if (copy_dir(cp, s, d, depth + 1) < 0) return -1;
-    return copy_meta_fd(s, d, &st, cp->path);
+    return copy_meta_fd(cp, s, d, &st, cp->path);
   }
   if (S_ISREG(st.st_mode)) {
     cleanup_close int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -134,7 +175,7 @@ static int copy_entry(struct copy *cp, int src, int dst, const char *name, int d
     cleanup_close int d = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (d < 0) return fail("create %s", cp->path);
     if (copy_data(s, d, cp->path) < 0) return -1;
-    return copy_meta_fd(s, d, &st, cp->path);
+    return copy_meta_fd(cp, s, d, &st, cp->path);
   }
   if (S_ISLNK(st.st_mode)) {
     char target[4096];
@@ -142,7 +183,7 @@ static int copy_entry(struct copy *cp, int src, int dst, const char *name, int d
     if (n < 0) return fail("read link %s", cp->path);
     target[n] = 0;
     if (symlinkat(target, dst, name) < 0) return fail("create link %s", cp->path);
-    if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) return fail("chown %s", cp->path);
+    if (copy_owner(cp, dst, name, &st, cp->path) < 0) return -1;
     struct timespec t[2] = {st.st_atim, st.st_mtim};
     if (utimensat(dst, name, t, AT_SYMLINK_NOFOLLOW) < 0) return fail("set the times of %s", cp->path);
     return 0;
@@ -150,8 +191,12 @@ static int copy_entry(struct copy *cp, int src, int dst, const char *name, int d
   if (S_ISSOCK(st.st_mode)) return 0; /* as Docker's tar copy: sockets are not copied */
   /* fifos and device nodes */
   if (mknodat(dst, name, st.st_mode, st.st_rdev) < 0) return fail("create node %s", cp->path);
-  if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) return fail("chown %s", cp->path);
+  if (copy_owner(cp, dst, name, &st, cp->path) < 0) return -1;
   if (fchmodat(dst, name, st.st_mode & 07777, 0) < 0) return fail("chmod %s", cp->path);
+  if (!S_ISCHR(st.st_mode) || st.st_rdev) return 0;
+  /* a whiteout keeps its times: packing the layer again gives the same entry */
+  struct timespec t[2] = {st.st_atim, st.st_mtim};
+  if (utimensat(dst, name, t, AT_SYMLINK_NOFOLLOW) < 0) return fail("set the times of %s", cp->path);
   return 0;
 }
 
@@ -225,7 +270,7 @@ static int fill_volume(int vfd, int rootfd, const char *dest) {
     struct stat st;
     if (stage < 0) r = fail("open the volume's %s", STAGE);
     else if (fstat(src, &st) < 0) r = fail("stat %s", dest);
-    else if ((r = copy_dir(&cp, src, stage, 0)) == 0) r = copy_meta_fd(src, stage, &st, dest);
+    else if ((r = copy_dir(&cp, src, stage, 0)) == 0) r = copy_meta_fd(&cp, src, stage, &st, dest);
   }
   for (size_t i = 0; i < cp.nlinks; i++) free(cp.links[i].path);
   free(cp.links);
@@ -292,4 +337,39 @@ int prepare_volume(int rootfd, const struct mount_entry *m, uid_t uid, gid_t gid
     return chown_tree(fd, m->source, uid, gid, 0);
   }
   return 0;
+}
+
+/*
+ * `skiff-shim idcopy UIDMAP GIDMAP SRC DST` (run by `skiff-shim unshare` in skiff's user namespace):
+ * a copy of the layer directory SRC at DST (which must not exist) with every owner put through the
+ * maps (SRC-id:DST-id:count, as the id maps are written), overlay's xattrs and whiteouts kept. The
+ * store's copy of a layer for a container whose user namespace maps ids otherwise (`--userns keep-id`).
+ * On failure DST is removed.
+ */
+static int idcopy(const char *uidmap, const char *gidmap, const char *src, const char *dst) {
+  cleanup_free struct idmap *u = NULL;
+  cleanup_free struct idmap *g = NULL;
+  struct copy cp = {.dst_root = -1};
+  if (parse_idmap_text(uidmap, &u, &cp.nu) < 0 || parse_idmap_text(gidmap, &g, &cp.ng) < 0) return -1;
+  cp.umap = u, cp.gmap = g;
+  cleanup_close int s = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (s < 0) return fail("open %s", src);
+  struct stat st;
+  if (fstat(s, &st) < 0) return fail("stat %s", src);
+  if (mkdir(dst, 0700) < 0) return fail("create %s", dst);
+  int r;
+  {
+    cleanup_close int d = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    cp.dst_root = d;
+    if (d < 0) r = fail("open %s", dst);
+    else if ((r = copy_dir(&cp, s, d, 0)) == 0) r = copy_meta_fd(&cp, s, d, &st, src);
+  }
+  for (size_t i = 0; i < cp.nlinks; i++) free(cp.links[i].path);
+  free(cp.links);
+  if (r < 0) rmtree_at(AT_FDCWD, dst, NULL, 0);
+  return r;
+}
+
+int cmd_idcopy(const char *uidmap, const char *gidmap, const char *src, const char *dst) {
+  return idcopy(uidmap, gidmap, src, dst) < 0 ? print_failure() : 0;
 }

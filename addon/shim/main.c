@@ -6,6 +6,7 @@
  *   skiff-shim exec [--detach-keys=HEX] PID PROCESS.json  run a process in the running container whose init
  *                                                is PID; HEX: the detach keys of a terminal (exec -it)
  *   skiff-shim unshare UIDMAP GIDMAP -- CMD...   run CMD as root of a new user namespace (rootless store work)
+ *   skiff-shim idcopy UIDMAP GIDMAP SRC DST      copy a layer with its owners mapped (run by unshare: --userns keep-id)
  *   skiff-shim ps [-a] [-q] [--no-trunc] [-l]    `skiff ps`'s default table, fast (bin/skiff sends it here)
  *   skiff-shim net setup [--hold] PLAN PID|NETNS  set a network plan up (net.h); net teardown PLAN undoes it
  *   skiff-shim netns DIR UIDMAP GIDMAP PASTA [ARG...] -- CMD...  run CMD in the rootless network namespace
@@ -22,6 +23,7 @@ int cmd_run_detached(const char *bundle);
 int cmd_exec(const char *pid, const char *file, const char *keyhex);
 int cmd_unshare(const char *uidmap, const char *gidmap, char **cmd);
 int cmd_ps(int argc, char **argv);
+int cmd_idcopy(const char *uidmap, const char *gidmap, const char *src, const char *dst);
 int cmd_net(int argc, char **argv);
 int cmd_netns(int argc, char **argv);
 
@@ -55,6 +57,10 @@ static int main_unshare(int argc, char **argv) {
   return argc >= 4 && !strcmp(argv[2], "--") ? cmd_unshare(argv[0], argv[1], argv + 3) : -1;
 }
 
+static int main_idcopy(int argc, char **argv) {
+  return argc == 4 ? cmd_idcopy(argv[0], argv[1], argv[2], argv[3]) : -1;
+}
+
 static const struct {
   const char *name, *usage;
   int (*run)(int argc, char **argv); /* -1: wrong arguments */
@@ -62,6 +68,7 @@ static const struct {
     {"run", "run [--detach | --attach=LIST] BUNDLE", main_run},
     {"exec", "exec [--detach-keys=HEX] PID PROCESS.json", main_exec},
     {"unshare", "unshare UIDMAP GIDMAP -- CMD [ARG...]", main_unshare},
+    {"idcopy", "idcopy UIDMAP GIDMAP SRC DST", main_idcopy},
     {"ps", "ps [-a] [-q] [--no-trunc] [-l]", cmd_ps},
     {"net", "net setup [--hold] PLAN.json PID|NETNS_FILE | net teardown PLAN.json", cmd_net},
     {"netns", "netns DIR UIDMAP GIDMAP PASTA [PASTA-ARG...] -- CMD [ARG...]", cmd_netns},

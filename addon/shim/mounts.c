@@ -359,11 +359,34 @@ static int mount_rootfs(const struct container *c) {
   return fd < 0 ? fail("open rootfs %s", c->root_path) : fd;
 }
 
+/*
+ * The root directory is the upper dir's, and keep-id's /etc/passwd and /etc/group are files beside it
+ * in the container's directory: the container's root owns them (its user must not edit them). They
+ * are made by the user, who is not that root when the maps put the user elsewhere (--userns keep-id);
+ * otherwise this changes nothing. (/etc/hosts and the like stay the user's: the CLI rewrites them.)
+ */
+static int own_container_files(const struct container *c) {
+  if (!c->has_overlay || !c->overlay.upper) return 0;
+  const char *upper = c->overlay.upper, *slash = strrchr(upper, '/');
+  if (!slash) return 0;
+  size_t n = (size_t)(slash - upper);
+  if (lchown(upper, 0, 0) < 0) return fail("chown the upper directory %s", upper);
+  for (size_t i = 0; i < c->nmounts; i++) {
+    const char *src = c->mounts[i].source;
+    const char *dst = c->mounts[i].destination;
+    if (!c->mounts[i].bind || !src || strncmp(src, upper, n) || src[n] != '/' || strchr(src + n + 1, '/')) continue;
+    if (strcmp(dst, "/etc/passwd") && strcmp(dst, "/etc/group")) continue;
+    if (lchown(src, 0, 0) < 0) return fail("chown %s", src);
+  }
+  return 0;
+}
+
 int setup_rootfs(const struct container *c, bool userns) {
   if (!c->ns[NS_MNT].enabled) return failx("spec: a mount namespace is required");
   if (ns_join_mnt(c) < 0) return -1;
   /* nothing we mount may propagate back to the host */
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) return fail("make / a slave mount");
+  if (userns && own_container_files(c) < 0) return -1;
   {
     cleanup_close int rootfd = mount_rootfs(c);
     if (rootfd < 0) return -1;

@@ -17,6 +17,7 @@ import { native } from '../native.js';
 import { packMergedTree } from '../store/tarball.js';
 import { pipeTo } from './cp.js';
 import { joinRel, LayeredTree } from './tree.js';
+import { upperOwners } from '../container/keep-id.js';
 
 export type ChangeKind = 0 | 1 | 2;
 export interface Change {
@@ -58,6 +59,10 @@ export function containerChanges(ref: string): Change[] {
 /** `export [-o FILE]`: the merged filesystem as a tar on what `open` gives (called once the container is found). */
 export async function exportContainer(ref: string, open: () => Writable): Promise<void> {
   const rec = findContainer(ref);
-  const tree = new LayeredTree([containerFiles(rec.Id).upper, ...rec.Layers.map(diffDir).reverse()]);
-  await pipeTo(packMergedTree(tree), open());
+  const upper = containerFiles(rec.Id).upper;
+  const tree = new LayeredTree([upper, ...rec.Layers.map(diffDir).reverse()]);
+  // a keep-id container's own files are owned for its maps: the tar gets the ids they have inside
+  const ids = upperOwners(rec.HostConfig.UsernsMode);
+  const owner = ids && ((host: string, st: fs.Stats) => (host.startsWith(`${upper}/`) ? ids(st.uid, st.gid) : { uid: st.uid, gid: st.gid }));
+  await pipeTo(packMergedTree(tree, owner), open());
 }

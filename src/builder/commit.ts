@@ -21,6 +21,7 @@ import { createLayer, layerMeta, whileAddingLayers } from '../store/layers.js';
 import { chainIdOf } from '../oci/chainid.js';
 import { packDirectory, packedDigest } from '../store/tarball.js';
 import { applyChanges } from './metadata.js';
+import { upperOwners } from '../container/keep-id.js';
 
 export interface CommitOptions {
   repository?: string;
@@ -65,9 +66,12 @@ async function commit(ref: string, o: CommitOptions): Promise<string> {
   });
   const baseCfg = await readImageConfig(base);
   const upper = containerFiles(ctr.Id).upper;
-  const diffId = await packedDigest(upper);
+  // a keep-id container's files are owned for its own maps: the layer gets the ids they have inside
+  const owner = upperOwners(ctr.HostConfig.UsernsMode);
+  const pack = owner ? { owner } : {};
+  const diffId = await packedDigest(upper, pack);
   const chainId = chainIdOf(base.layers.at(-1)?.chainId ?? null, diffId);
-  const { meta } = await createLayer({ chainId, diffId, parent: base.layers.at(-1)?.chainId ?? null }, async (diff) => (await extractLayer(packDirectory(upper), diff, extractOptions())).size);
+  const { meta } = await createLayer({ chainId, diffId, parent: base.layers.at(-1)?.chainId ?? null }, async (diff) => (await extractLayer(packDirectory(upper, pack), diff, extractOptions())).size);
   const image: ImageConfig = structuredClone(baseCfg);
   const c = (image.config ??= {});
   c.Env = ctr.Config.Env.filter((e) => !e.startsWith('HOSTNAME='));

@@ -46,6 +46,8 @@ interface TreeCopyOptions {
   chown?: { uid: number; gid: number };
   chmod?: number;
   preserveOwner?: boolean;
+  /** The owner written from the one the rules give (cp with a keep-id container: container/keep-id.ts). */
+  mapOwner?: (uid: number, gid: number) => { uid: number; gid: number };
 }
 
 /** chown without following a link; before chmod, which it would undo (chown clears setuid and setgid). */
@@ -137,8 +139,8 @@ export class DiffWriter {
     if (o.skip?.(srcRel)) return;
     const st = e.st;
     const p = this.host(dstRel);
-    const uid = o.chown?.uid ?? (o.preserveOwner ? st.uid : 0);
-    const gid = o.chown?.gid ?? (o.preserveOwner ? st.gid : 0);
+    const given = { uid: o.chown?.uid ?? (o.preserveOwner ? st.uid : 0), gid: o.chown?.gid ?? (o.preserveOwner ? st.gid : 0) };
+    const { uid, gid } = o.mapOwner ? o.mapOwner(given.uid, given.gid) : given;
     const existing = this.inDiff(dstRel);
     if (st.isDirectory()) {
       const whiteout = this.replaceWhiteout(existing, p);

@@ -21,7 +21,8 @@
  *   the upper directory (parents copied up as a build's COPY does); paths under a volume or bind
  *   mount go to the mount's source directory.
  * Rootless, this runs in skiff's user namespace (the descriptor's `userns`), so owners are the
- * container's ids.
+ * container's ids; a keep-id container's are other ids here (container/keep-id.ts): its root, and
+ * the ids of a tar, go through its maps, a host file keeps its owner (the user stays the user).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,13 +31,14 @@ import { SkiffError } from '../errors.js';
 import { extractOptions } from '../image/pull.js';
 import { makeStagingDir, removeTree } from '../store/atomic.js';
 import { containerFiles, findContainer, type ContainerRecord } from '../store/containers.js';
-import { diffDir } from '../store/layers.js';
+import { diffDir, mappedDiffDir } from '../store/layers.js';
 import { packDirectory } from '../store/tarball.js';
 import { whileFrozen } from '../container/lifecycle.js';
 import { containerState } from '../container/state.js';
 import { DiffWriter } from './copy.js';
 import { ContextTree, errnoText, LayeredTree, joinRel, relPath, type Tree } from './tree.js';
 import { untar } from './untar.js';
+import { keepIdOwners } from '../container/keep-id.js';
 
 export interface CpOptions {
   /** -a: keep the source's owners */
@@ -63,8 +65,12 @@ class ContainerFs {
   private readonly open: ContextTree[] = [];
   private merged?: LayeredTree;
   private live?: ContextTree;
+  /** keep-id: its files are owned for its maps (its layers read as their copies for them) */
+  readonly ids: ReturnType<typeof keepIdOwners>;
 
-  constructor(readonly rec: ContainerRecord, readonly pid: number | undefined, readonly liveRoot?: CpOptions['liveRoot']) {}
+  constructor(readonly rec: ContainerRecord, readonly pid: number | undefined, readonly liveRoot?: CpOptions['liveRoot']) {
+    this.ids = keepIdOwners(rec.HostConfig.UsernsMode);
+  }
 
   private tree(dir: string): ContextTree {
     const t = new ContextTree(dir, undefined, `container ${this.rec.Name}`);
@@ -85,7 +91,8 @@ class ContainerFs {
       return { tree: this.live, writer: new DiffWriter(this.live.path, new LayeredTree([])), rel: r, ...this.readOnly(r) };
     }
     const files = containerFiles(this.rec.Id);
-    this.merged ??= new LayeredTree([files.upper, ...this.rec.Layers.map(diffDir).reverse()]);
+    const key = this.ids?.key;
+    this.merged ??= new LayeredTree([files.upper, ...this.rec.Layers.map((l) => (key ? mappedDiffDir(l, key) : diffDir(l))).reverse()]);
     const r = this.merged.resolve(rel, followLast);
     const m = this.mountOf(r);
     if (m) {
@@ -134,8 +141,13 @@ async function withContainer<T>(ref: string, o: CpOptions, fn: (c: ContainerFs) 
   return writes && st.Running && !st.Paused ? whileFrozen(rec, run) : run();
 }
 
-/** The owners written: the source's (-a) or one pair. */
-const owners = (o: CpOptions, uid: number, gid: number): { chown?: { uid: number; gid: number }; preserveOwner?: boolean } => (o.archive ? { preserveOwner: true } : { chown: { uid, gid } });
+type OwnerMap = (uid: number, gid: number) => { uid: number; gid: number };
+
+/** The owners written: the source's (-a) or one pair; through `map` (a keep-id container's ids) when given. */
+const owners = (o: CpOptions, uid: number, gid: number, map?: OwnerMap): { chown?: { uid: number; gid: number }; preserveOwner?: boolean; mapOwner?: OwnerMap } => ({
+  ...(o.archive ? { preserveOwner: true } : { chown: { uid, gid } }),
+  ...(map ? { mapOwner: map } : {}),
+});
 
 /** `cp CONTAINER:SRC DEST|-` */
 export async function copyFromContainer(ref: string, src: string, dest: string, o: CpOptions, stdout: Writable): Promise<void> {
@@ -149,7 +161,7 @@ export async function copyFromContainer(ref: string, src: string, dest: string, 
       if (!e) throw missing(c.rec.Name, srcAbs);
       const isDir = e.st.isDirectory();
       if (endsSep(srcAbs) && !isDir) throw new SkiffError('EINVAL', `"${srcAbs}": not a directory`, 1);
-      if (dest === '-') return packTree(at.tree, at.rel, endsDot(srcAbs) ? '.' : base(srcAbs) || '.', stdout);
+      if (dest === '-') return packTree(at.tree, at.rel, endsDot(srcAbs) ? '.' : base(srcAbs) || '.', stdout, c.ids?.inside);
       let dst: fs.Stats | undefined;
       try {
         dst = fs.statSync(dest);
@@ -179,19 +191,21 @@ export async function copyFromContainer(ref: string, src: string, dest: string, 
 }
 
 function copyChildren(from: { tree: Tree; rel: string }, w: DiffWriter, destRel: string, o: CpOptions, who: { uid: number; gid: number }): void {
-  for (const n of from.tree.children(from.rel)) w.copyTree(from.tree, joinRel(from.rel, n), joinRel(destRel, n), owners(o, who.uid, who.gid));
+  const own = owners(o, who.uid, who.gid);
+  for (const n of from.tree.children(from.rel)) w.copyTree(from.tree, joinRel(from.rel, n), joinRel(destRel, n), own);
 }
 
 /**
- * `rel` of `tree` as a tar on `out`, owners kept: the entry `name` with what is below it, or (`.`)
+ * `rel` of `tree` as a tar on `out`, owners kept (through `inside`: a keep-id container's): the entry `name` with what is below it, or (`.`)
  * what is below it alone. Copied to staging first, then packed.
  */
-export async function packTree(tree: Tree, rel: string, name: string, out: Writable): Promise<void> {
+export async function packTree(tree: Tree, rel: string, name: string, out: Writable, inside?: OwnerMap): Promise<void> {
   const stage = await makeStagingDir('cp');
   try {
     const w = new DiffWriter(stage, new LayeredTree([]));
-    if (name === '.') for (const n of tree.children(rel)) w.copyTree(tree, joinRel(rel, n), n, { preserveOwner: true });
-    else w.copyTree(tree, rel, name, { preserveOwner: true });
+    const own = { preserveOwner: true, ...(inside ? { mapOwner: inside } : {}) };
+    if (name === '.') for (const n of tree.children(rel)) w.copyTree(tree, joinRel(rel, n), n, own);
+    else w.copyTree(tree, rel, name, own);
     await pipeTo(packDirectory(stage, {}), out);
   } finally {
     await removeTree(stage);
@@ -262,9 +276,10 @@ export async function copyToContainer(src: string, ref: string, dest: string, o:
           target = at;
         }
         if (target.readOnly) throw new SkiffError('ESTATE', target.readOnly, 1);
-        const own = owners(o, 0, 0);
+        // keep-id: its root, or a tar's ids, are other ids here (a host file's owner is kept as it is)
+        const own = owners(o, 0, 0, o.archive && src !== '-' ? undefined : c.ids?.store);
         const w = target.writer;
-        w.ensureDir(e?.st.isDirectory() ? target.rel : path.posix.dirname(target.rel) === '.' ? '' : path.posix.dirname(target.rel));
+        w.ensureDir(e?.st.isDirectory() ? target.rel : path.posix.dirname(target.rel) === '.' ? '' : path.posix.dirname(target.rel), c.ids?.store(0, 0));
         if (e?.st.isDirectory()) {
           if (contents && o.noOverwriteDirNonDir) refuseDirNonDir(from, hostRel, target.tree, target.rel);
           if (contents) for (const n of from.children(hostRel)) w.copyTree(from, joinRel(hostRel, n), joinRel(target.rel, n), own);

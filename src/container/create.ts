@@ -34,7 +34,8 @@ import {
   type HealthOptions,
 } from './options.js';
 import { checkNetworkOptions, type NetworkConfig, type NetworkOptions } from './network.js';
-import { parseCgroupnsMode, parseUsernsMode, resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
+import { keepIdFiles, shiftedRoot } from './keep-id.js';
+import { checkJoinedUserns, parseCgroupnsMode, parseUsernsMode, resolveSharedNamespaces, type SharedNamespaceOptions } from './namespaces.js';
 import { parseMounts } from '../volume/mounts.js';
 import { attachContainerVolumes, discardVolumes, type RequestedMount } from '../volume/volumes.js';
 
@@ -98,7 +99,7 @@ export interface CreateOptions extends NetworkOptions, SharedNamespaceOptions {
   health: HealthOptions;
   stopSignal?: string;
   stopTimeout?: number;
-  /** --userns host (rootful) */
+  /** --userns host (rootful); keep-id[:uid=U,gid=G] (Podman's, rootless) */
   userns?: string;
   /** --cgroup-parent PATH (rootful) */
   cgroupParent?: string;
@@ -198,7 +199,7 @@ export function buildRecord(r: RecordInput): { rec: ContainerRecord; env: string
       ...(r.shared?.IpcMode ? { IpcMode: r.shared.IpcMode } : {}),
       ...(r.shared?.UTSMode ? { UTSMode: r.shared.UTSMode } : {}),
       ...(parseCgroupnsMode(o.cgroupns) ? { CgroupnsMode: parseCgroupnsMode(o.cgroupns) } : {}),
-      ...(o.userns === 'host' ? { UsernsMode: 'host' } : {}),
+      ...(o.userns ? { UsernsMode: o.userns } : {}),
       ...(Object.keys(r.sysctls ?? {}).length ? { Sysctls: r.sysctls } : {}),
       ...(o.groupAdd?.length ? { GroupAdd: o.groupAdd } : {}),
       AutoRemove: o.rm,
@@ -280,6 +281,7 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   if (o.replace && !o.name) throw new SkiffError('EINVAL', 'cannot replace a container without --name being set');
   if (o.uts !== undefined && o.hostname !== undefined) throw new SkiffError('EINVAL', 'conflicting options: hostname and the UTS mode');
   const shared = resolveSharedNamespaces(o);
+  if (paths().rootless) checkJoinedUserns(o.userns, [shared.PidMode, shared.IpcMode, shared.UTSMode, checked.net.mode]);
   checkSysctlNamespaces(checked.sysctls, checked.net.mode, shared.IpcMode);
   // rootless, the shim stays in the joined PID namespace (namespaces.ts joinOwnerUserns): no network helper of its own there
   if (paths().rootless && shared.PidMode?.startsWith('container:') && checked.net.mode !== 'none' && !checked.net.mode.startsWith('container:')) {
@@ -293,8 +295,15 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
   const chainIds = image.layers.map((l) => l.chainId);
   const diffsTopFirst = chainIds.map(diffDir).reverse();
   const readFile = (p: string): string | undefined => readLayeredFile(diffsTopFirst, p);
-  const user = withGroups(resolveUser(o.user ?? icfg.User ?? '', readFile), resolveGroups(o.groupAdd ?? [], readFile));
+  const ids = checked.userns.ids;
+  const keepId = ids?.mode === 'keep-id' ? ids : undefined;
+  // keep-id: the container runs as U:G unless --user says otherwise (Podman's: the image's USER does not; Config.User)
+  if (keepId && o.user === undefined) o = { ...o, user: `${keepId.uid}:${keepId.gid}` };
+  let user = withGroups(resolveUser(o.user ?? icfg.User ?? '', readFile), resolveGroups(o.groupAdd ?? [], readFile));
   const mounts = [...checked.mounts, ...imageVolumes(icfg.Volumes ?? undefined, checked.mounts)];
+  const keepIdEtc = keepId ? keepIdFiles(keepId, readFile, mounts.map((m) => m.Destination), o.workdir ?? icfg.WorkingDir ?? '') : {};
+  if (keepIdEtc.home && user.uid === keepId?.uid) user = { ...user, home: keepIdEtc.home };
+  const shifted = ids ? await shiftedRoot(chainIds, ids) : undefined;
   const { rec, env } = buildRecord({
     o, id, icfg, user,
     name: o.name ?? generateName(), // a generated one is claimed under the lock, asked again if taken
@@ -328,6 +337,11 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
     const spec = buildSpec({
       rec, user, env, security: checked.security, cgroups, removeWithContainer: volumes.anonymousDirs, tmpfsVolumes: volumes.tmpfs, dataVolumes: volumes.dataVolumes,
       devices: checked.devices?.resolved, cgroupWrites,
+      ...(shifted ? { ...(shifted.lower ? { lower: shifted.lower } : {}), idMappings: shifted } : {}),
+      etcFiles: [
+        ...(keepIdEtc.passwd !== undefined ? [['/etc/passwd', path.join(f.dir, 'passwd')] as [string, string]] : []),
+        ...(keepIdEtc.group !== undefined ? [['/etc/group', path.join(f.dir, 'group')] as [string, string]] : []),
+      ],
     });
     refuseNul({ spec });
     // a handful of small files in a fresh staging dir: synchronous calls, no thread-pool round trips
@@ -339,6 +353,8 @@ export async function createContainer(o: CreateOptions, pull: PullFn, report: { 
       fs.writeFileSync(rel(f.hostname), `${hostname}\n`, { mode: 0o644 });
       fs.writeFileSync(rel(f.hosts), hostsFile(hostname, checked.net.mode), { mode: 0o644 });
       fs.writeFileSync(rel(f.resolv), resolvConf(), { mode: 0o644 });
+      if (keepIdEtc.passwd !== undefined) fs.writeFileSync(path.join(dir, 'passwd'), keepIdEtc.passwd, { mode: 0o644 });
+      if (keepIdEtc.group !== undefined) fs.writeFileSync(path.join(dir, 'group'), keepIdEtc.group, { mode: 0o644 });
       fs.writeFileSync(rel(f.spec), JSON.stringify(spec));
     }, o.name === undefined ? () => generateName(++attempts) : undefined, reapAbandoned);
   } catch (e) {

@@ -15,6 +15,7 @@ import { containerFiles, findContainer, type ContainerRecord } from '../store/co
 import { livePid } from './state.js';
 import { fitUserns, type OciSpec } from './spec.js';
 import { writeFileAtomic } from '../store/atomic.js';
+import { hostIds, shiftedMappings, type UsernsIds } from '../userns/idmap.js';
 
 export interface SharedNamespaceOptions {
   /** `host` or `container:NAME|ID` */
@@ -74,16 +75,56 @@ export function parseCgroupnsMode(mode: string | undefined): 'host' | 'private' 
 }
 
 /**
- * `--userns host` (Docker's only mode): rootful containers have no user namespace anyway; rootless
- * each has its own, over the user's subordinate ids (the host's cannot give a root).
+ * `--userns`: `host` (Docker's only mode): rootful containers have no user namespace anyway; rootless
+ * each has its own, over the user's subordinate ids (the host's cannot give a root). Podman's rootless
+ * `keep-id[:uid=U,gid=G]`: the user's ids are theirs inside too (or U/G; userns/idmap.ts); refused
+ * rootful with Podman's words. `mode` is HostConfig.UsernsMode.
  */
-export function parseUsernsMode(mode: string | undefined, rootless: boolean): 'host' | undefined {
-  if (mode === undefined || mode === '') return undefined;
-  if (mode === 'keep-id') throw new SkiffError('EINVAL', '--userns keep-id (Podman\'s) is not supported yet');
+export function parseUsernsMode(mode: string | undefined, rootless: boolean): { mode?: string; ids?: UsernsIds } {
+  if (mode === undefined || mode === '') return {};
+  const [word = '', opts] = splitOnce(mode, ':');
+  if (word === 'keep-id') {
+    if (!rootless) throw new SkiffError('EINVAL', 'keep-id is only supported in rootless mode');
+    const ids: UsernsIds = { mode: word, ...hostIds() };
+    for (const o of opts === undefined ? [] : opts.split(',')) {
+      const [k, v = ''] = splitOnce(o, '=');
+      if ((k !== 'uid' && k !== 'gid') || !/^\d+$/.test(v)) throw new SkiffError('EINVAL', `--userns keep-id: invalid option "${o}" (uid=UID, gid=GID)`);
+      ids[k] = Number(v);
+    }
+    const maps = shiftedMappings(ids);
+    if (typeof maps === 'string') throw new SkiffError('EINVAL', maps);
+    return { mode, ids };
+  }
   if (mode !== 'host') throw new SkiffError('EINVAL', '--userns: invalid USER mode');
   if (rootless) throw new SkiffError('EINVAL', '--userns host: a rootless container needs a user namespace of its own');
-  return mode;
+  return { mode };
 }
+
+/**
+ * Rootless, a container that joins another's namespaces (`--pid/--ipc/--uts/--network container:X`)
+ * joins its user namespace: its --userns must be that container's, or its layers' owners would be
+ * read through the wrong maps (keep-id: userns/idmap.ts).
+ */
+export function checkJoinedUserns(userns: string | undefined, modes: (string | undefined)[]): void {
+  for (const mode of modes) {
+    if (!mode?.startsWith('container:')) continue;
+    let other: ContainerRecord;
+    try {
+      other = findContainer(mode.slice('container:'.length));
+    } catch {
+      continue; // the option's own check says it is missing
+    }
+    const theirs = other.HostConfig.UsernsMode ?? '';
+    if ((userns ?? '') !== theirs) {
+      throw new SkiffError('EINVAL', `rootless, a container joins the user namespace of ${other.Name} with its other namespaces: --userns must be the same as that container's (${theirs ? `"${theirs}"` : 'none'})`);
+    }
+  }
+}
+
+const splitOnce = (s: string, sep: string): [string, string | undefined] => {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+};
 
 /**
  * Rootless, each container has a user namespace of its own, and a namespace it owns can be joined only

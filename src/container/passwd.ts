@@ -105,7 +105,8 @@ export function withGroups(user: ResolvedUser, extra: number[]): ResolvedUser {
   return extra.length ? { ...user, additionalGids: [...new Set([...user.additionalGids, ...extra])] } : user;
 }
 
-function parseColonFile(text: string | undefined): string[][] {
+/** The entries of a colon file (/etc/passwd, /etc/group), comments left out. */
+export function parseColonFile(text: string | undefined): string[][] {
   if (!text) return [];
   return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
 }

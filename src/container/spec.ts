@@ -199,6 +199,10 @@ export interface SpecInput {
   files?: SpecFiles;
   /** Overlay lower dirs (default: the short links of rec.Layers). */
   lower?: string[];
+  /** Rootless maps other than the standard ones (--userns keep-id: container/keep-id.ts). */
+  idMappings?: { uidMappings: IdMap[]; gidMappings: IdMap[]; innerUidMappings: IdMap[]; innerGidMappings: IdMap[] };
+  /** More files bound over the image's, as /etc/hosts is: [destination, source] (keep-id's /etc/passwd). */
+  etcFiles?: [string, string][];
   /** More paths a --rm container's shim removes with it (its anonymous volumes). */
   removeWithContainer?: string[];
   /** Volumes created with --opt type=tmpfs: their tmpfs options, by destination (src/volume/). */
@@ -321,9 +325,15 @@ export function buildSpec(input: SpecInput): OciSpec {
   if (rootless && !nestedUserns) {
     const m = rootlessMappings();
     namespaces.unshift({ type: 'user' });
-    uidMappings = m.uidMappings;
-    gidMappings = m.gidMappings;
+    uidMappings = input.idMappings?.uidMappings ?? m.uidMappings;
+    gidMappings = input.idMappings?.gidMappings ?? m.gidMappings;
     helpers = m.helpers;
+  } else if (nestedUserns && input.idMappings) {
+    // keep-id from inside skiff's namespace (the Engine API's service): a child namespace, whose maps
+    // its root writes itself, over the ids of this one
+    namespaces.unshift({ type: 'user' });
+    uidMappings = input.idMappings.innerUidMappings;
+    gidMappings = input.idMappings.innerGidMappings;
   }
   const dev = devicePolicy(rec.HostConfig.Privileged, rootless && !nestedUserns, input.devices);
   const limits = resourcesOf(rec.HostConfig);
@@ -338,6 +348,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       ['/etc/hosts', f.hosts],
       ['/etc/hostname', f.hostname],
       ['/etc/resolv.conf', f.resolv],
+      ...(input.etcFiles ?? []),
     ].map(([d, s]) => ({ destination: d!, type: 'bind', source: s!, options: ['rbind', ...(rec.HostConfig.ReadonlyRootfs ? READONLY_FILE : []), 'rprivate'] })),
     ...userMounts(rec.Mounts, input.tmpfsVolumes, input.dataVolumes),
     ...(rec.HostConfig.Init ? [{ destination: INIT_PATH, type: 'bind', source: initPath(), options: ['bind', 'ro'] }] : []),

@@ -102,8 +102,8 @@ export interface HostConfig {
   PidMode?: string;
   IpcMode?: string;
   UTSMode?: string;
-  /** --userns host (rootful: no user namespace, as without it) */
-  UsernsMode?: 'host';
+  /** --userns as given: host (rootful: no user namespace, as without it), keep-id[:uid=U,gid=G] (rootless) */
+  UsernsMode?: string;
   /** --cgroup-parent as given; absent: skiff's own (`/skiff`) */
   CgroupParent?: string;
   /** --cgroupns host|private; absent: private (Docker's default on cgroup v2) */

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { dirs, layerDir, layerDiff, layerLinkName } from './layout.js';
+import { sha256Hex } from '../oci/digest.js';
 import { commitDir, discardStaging, makeStagingDir, readJson, removeTree, stagingPath } from './atomic.js';
 import { withLock } from './lock.js';
 
@@ -126,6 +127,67 @@ export async function listLayers(): Promise<string[]> {
 }
 
 /**
+ * Copies of layers for containers whose user namespace places ids otherwise than the standard rootless
+ * one (`--userns keep-id`): layers/<hex>/mapped/<key>/diff, the layer's diff with every owner
+ * changed (containers/storage's ID-mapped copy; an unprivileged user cannot idmap a mount of the host's
+ * filesystem), `key` naming the mapping. A copy lives in its layer's directory, so it goes with the
+ * layer (rmi, prune, system reset), and has a short link as the layer's: layers/l/<20 hex of the key's
+ * hash>. Made under the layer's lock in tmp/ staging by `copy` (the caller's: it needs the user
+ * namespace) and renamed into place: one that exists is complete, and the next run only reads it.
+ */
+export async function mappedLowerDirs(
+  chainIds: string[],
+  key: string,
+  copy: (src: string, dst: string) => Promise<void>,
+): Promise<string[]> {
+  for (const chainId of chainIds) {
+    const final = mappedDir(chainId, key);
+    if (!fs.existsSync(final)) {
+      await withLock(layerLock(chainId), async () => {
+        if (fs.existsSync(final) || !hasLayer(chainId)) return;
+        const staging = await makeStagingDir('idmap');
+        try {
+          await copy(layerDiff(chainId), path.join(staging, 'diff'));
+          fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o700 });
+          await commitDir(staging, final);
+        } catch (e) {
+          await discardStaging(staging);
+          throw e;
+        }
+      });
+      if (!fs.existsSync(final)) throw new Error(`layer ${chainId} is not in the store`);
+    }
+    ensureMappedLink(chainId, key); // (again after a crash between the rename and the link)
+  }
+  return chainIds.map((c) => path.join(dirs().links, mappedLinkName(c, key))).reverse();
+}
+
+const mappedDir = (chainId: string, key: string): string => path.join(layerDir(chainId), 'mapped', key);
+
+/** A layer's copy for mapping `key` (made by mappedLowerDirs): its diff dir. */
+export const mappedDiffDir = (chainId: string, key: string): string => path.join(mappedDir(chainId, key), 'diff');
+const mappedLinkName = (chainId: string, key: string): string => sha256Hex(`${chainId}/${key}`).slice(0, 20);
+
+function ensureMappedLink(chainId: string, key: string): void {
+  try {
+    fs.symlinkSync(path.join('..', path.basename(layerDir(chainId)), 'mapped', key, 'diff'), path.join(dirs().links, mappedLinkName(chainId, key)));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
+
+/** The short links of a layer's mapped copies (they go before the layer). */
+function mappedLinks(chainId: string): string[] {
+  let keys: string[];
+  try {
+    keys = fs.readdirSync(path.join(layerDir(chainId), 'mapped'));
+  } catch {
+    return [];
+  }
+  return keys.map((k) => path.join(dirs().links, mappedLinkName(chainId, k)));
+}
+
+/**
  * Remove layers not in `keep`. Each goes away atomically (renamed into tmp/ first),
  * so a reader never sees a half-deleted layer. Returns the removed chain ids.
  */
@@ -133,7 +195,7 @@ export async function removeLayersExcept(keep: Set<string>): Promise<string[]> {
   const removed: string[] = [];
   for (const chainId of await listLayers()) {
     if (keep.has(chainId)) continue;
-    await fs.promises.rm(path.join(dirs().links, layerLinkName(chainId)), { force: true });
+    for (const link of [path.join(dirs().links, layerLinkName(chainId)), ...mappedLinks(chainId)]) await fs.promises.rm(link, { force: true });
     const trash = await stagingPath('rm-layer');
     try {
       await fs.promises.rename(layerDir(chainId), trash);

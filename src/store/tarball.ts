@@ -26,6 +26,8 @@ import { layerAddon, native, type NativeAddon } from '../native.js';
 export interface PackOptions {
   /** Which overlay xattr marks opaque directories (default: by rootless mode). */
   overlayXattrPrefix?: 'trusted.overlay.' | 'user.overlay.';
+  /** The owner an entry gets in the tar from the one it has here (a keep-id container's upper dir: container/keep-id.ts). */
+  owner?: (uid: number, gid: number) => { uid: number; gid: number };
 }
 
 /** Bytes gathered before a chunk is pushed downstream. */
@@ -257,8 +259,9 @@ function firstLink(seen: Map<string, Buffer>, s: fs.Stats, r: Buffer): Buffer | 
 }
 
 /** The archive, as a sequence of buffers (headers, file data, padding). */
-function* entries(root: string, prefix: string): Generator<Buffer> {
+function* entries(root: string, prefix: string, owner: PackOptions['owner']): Generator<Buffer> {
   const addon = native();
+  const own = (st: fs.Stats): { uid: number; gid: number } => (owner ? owner(st.uid, st.gid) : { uid: st.uid, gid: st.gid });
   const seen = new Map<string, Buffer>();
   const rootBuf = Buffer.from(root, 'utf8');
 
@@ -272,10 +275,10 @@ function* entries(root: string, prefix: string): Generator<Buffer> {
     } finally {
       via.done();
     }
-    if (st) yield* headerBlocks({ name: Buffer.concat([rel, SLASH]), type: '5', mode: st.mode, uid: st.uid, gid: st.gid, size: 0, mtime: Math.floor(st.mtimeMs / 1000), xattrs });
+    if (st) yield* headerBlocks({ name: Buffer.concat([rel, SLASH]), type: '5', mode: st.mode, ...own(st), size: 0, mtime: Math.floor(st.mtimeMs / 1000), xattrs });
     if (opaque) {
       const s = st ?? fs.lstatSync(abs);
-      yield* headerBlocks({ name: rel.length ? Buffer.concat([rel, SLASH, OPQ]) : OPQ, type: '0', mode: s.mode & 0o777, uid: s.uid, gid: s.gid, size: 0, mtime: Math.floor(s.mtimeMs / 1000) });
+      yield* headerBlocks({ name: rel.length ? Buffer.concat([rel, SLASH, OPQ]) : OPQ, type: '0', mode: s.mode & 0o777, ...own(s), size: 0, mtime: Math.floor(s.mtimeMs / 1000) });
     }
     const names = (fs.readdirSync(abs, { encoding: 'buffer' }) as Buffer[]).sort(Buffer.compare);
     for (const n of names) {
@@ -284,7 +287,7 @@ function* entries(root: string, prefix: string): Generator<Buffer> {
       checkLimits(r, p);
       const s = fs.lstatSync(p);
       const mtime = Math.floor(s.mtimeMs / 1000);
-      const base = { mode: s.mode, uid: s.uid, gid: s.gid, size: 0, mtime };
+      const base = { mode: s.mode, ...own(s), size: 0, mtime };
       if (s.isDirectory()) {
         yield* dir(p, r, s);
         continue;
@@ -320,7 +323,7 @@ export interface MergedTree {
  * written as it is, devices (major/minor), fifos and xattrs (as in a layer) included; sockets
  * are left out. Hard links by (dev, ino) among the entries written.
  */
-function* mergedEntries(tree: MergedTree): Generator<Buffer> {
+function* mergedEntries(tree: MergedTree, owner?: (host: string, st: fs.Stats) => { uid: number; gid: number }): Generator<Buffer> {
   const addon = native();
   const seen = new Map<string, Buffer>();
   function* walk(rel: string): Generator<Buffer> {
@@ -332,7 +335,7 @@ function* mergedEntries(tree: MergedTree): Generator<Buffer> {
       const p = Buffer.from(e.host, 'utf8');
       checkLimits(r, p);
       const s = e.st;
-      const base = { mode: s.mode, uid: s.uid, gid: s.gid, size: 0, mtime: Math.floor(s.mtimeMs / 1000) };
+      const base = { mode: s.mode, ...(owner ? owner(e.host, s) : { uid: s.uid, gid: s.gid }), size: 0, mtime: Math.floor(s.mtimeMs / 1000) };
       if (s.isSocket()) continue; // tar cannot hold sockets
       if (s.isDirectory()) {
         yield* headerBlocks({ ...base, name: Buffer.concat([r, SLASH]), type: '5', xattrs: readXattrs(addon, e.host) });
@@ -367,15 +370,15 @@ function* nonDirectory(addon: NativeAddon, host: string | undefined, p: Buffer, 
   }
 }
 
-/** A merged tree (an exported container's filesystem) as an uncompressed tar stream. */
-export function packMergedTree(tree: MergedTree): Readable {
-  return chunked(() => mergedEntries(tree));
+/** A merged tree (an exported container's filesystem) as an uncompressed tar stream; `owner`: an entry's owner in the tar from its host path and lstat (default: as it is). */
+export function packMergedTree(tree: MergedTree, owner?: (host: string, st: fs.Stats) => { uid: number; gid: number }): Readable {
+  return chunked(() => mergedEntries(tree, owner));
 }
 
 /** Turn an overlay diff directory back into an (uncompressed) OCI layer tar stream. */
 export function packDirectory(dir: string, opts: PackOptions = {}): Readable {
   const prefix = opts.overlayXattrPrefix ?? (paths().rootless ? 'user.overlay.' : 'trusted.overlay.');
-  return chunked(() => entries(dir, prefix));
+  return chunked(() => entries(dir, prefix, opts.owner));
 }
 
 function chunked(start: () => Generator<Buffer>): Readable {

@@ -99,7 +99,7 @@ export const CREATE_OPTIONS = {
   pid: { type: 'string', describe: 'PID namespace to use: host, container:NAME|ID' },
   ipc: { type: 'string', describe: 'IPC mode to use: host, container:NAME|ID, shareable, private, none' },
   uts: { type: 'string', describe: 'UTS namespace to use: host (container:NAME|ID: Podman)' },
-  userns: { type: 'string', describe: 'User namespace to use: host (rootful containers have no user namespace of their own)' },
+  userns: { type: 'string', describe: 'User namespace to use: host (rootful containers have no user namespace of their own); keep-id[:uid=U,gid=G] (Podman\'s, rootless: your uid and gid inside, or U/G)' },
   'cgroup-parent': { type: 'string', describe: 'Optional parent cgroup for the container (a path from the cgroup root; rootful)' },
   cgroupns: { type: 'string', describe: "Cgroup namespace to use: host, private (default: private)" },
   'read-only': { type: 'boolean', default: false, describe: "Mount the container's root filesystem as read only" },
