@@ -187,6 +187,8 @@ export async function attachContainer(rec: ContainerRecord, o: AttachOptions): P
     });
     sock.on('close', () => resolve());
     sock.on('error', () => resolve());
+    // a front client whose container ended before we took it over: its end came and went
+    if (sock.readableEnded || sock.destroyed) resolve();
   });
   restore();
   process.stdout.off('resize', resize);
