@@ -134,8 +134,9 @@ async function withContainer<T>(ref: string, o: CpOptions, fn: (c: ContainerFs) 
   return writes && st.Running && !st.Paused ? whileFrozen(rec, run) : run();
 }
 
-/** The owners written: the source's (-a) or one pair. */
-const owners = (o: CpOptions, uid: number, gid: number): { chown?: { uid: number; gid: number }; preserveOwner?: boolean } => (o.archive ? { preserveOwner: true } : { chown: { uid, gid } });
+/** The owners written: the source's (-a) or one pair; device nodes and fifos made, as Docker's archives carry them (copy.ts: to the `host`, a device is root's alone). */
+const owners = (o: CpOptions, uid: number, gid: number, to: 'host' | 'container'): { chown?: { uid: number; gid: number }; preserveOwner?: boolean; specials: 'host' | 'container' } =>
+  (o.archive ? { preserveOwner: true, specials: to } : { chown: { uid, gid }, specials: to });
 
 /** `cp CONTAINER:SRC DEST|-` */
 export async function copyFromContainer(ref: string, src: string, dest: string, o: CpOptions, stdout: Writable): Promise<void> {
@@ -172,14 +173,14 @@ export async function copyFromContainer(ref: string, src: string, dest: string, 
         }
         [dir, name] = [path.dirname(path.resolve(dest)), path.basename(dest)];
       }
-      new DiffWriter(dir, new LayeredTree([])).copyTree(at.tree, at.rel, name, owners(o, me.uid, me.gid));
+      new DiffWriter(dir, new LayeredTree([])).copyTree(at.tree, at.rel, name, owners(o, me.uid, me.gid, 'host'));
     },
     false,
   );
 }
 
 function copyChildren(from: { tree: Tree; rel: string }, w: DiffWriter, destRel: string, o: CpOptions, who: { uid: number; gid: number }): void {
-  for (const n of from.tree.children(from.rel)) w.copyTree(from.tree, joinRel(from.rel, n), joinRel(destRel, n), owners(o, who.uid, who.gid));
+  for (const n of from.tree.children(from.rel)) w.copyTree(from.tree, joinRel(from.rel, n), joinRel(destRel, n), owners(o, who.uid, who.gid, 'host'));
 }
 
 /**
@@ -190,8 +191,8 @@ export async function packTree(tree: Tree, rel: string, name: string, out: Writa
   const stage = await makeStagingDir('cp');
   try {
     const w = new DiffWriter(stage, new LayeredTree([]));
-    if (name === '.') for (const n of tree.children(rel)) w.copyTree(tree, joinRel(rel, n), n, { preserveOwner: true });
-    else w.copyTree(tree, rel, name, { preserveOwner: true });
+    if (name === '.') for (const n of tree.children(rel)) w.copyTree(tree, joinRel(rel, n), n, { preserveOwner: true, specials: 'container' });
+    else w.copyTree(tree, rel, name, { preserveOwner: true, specials: 'container' });
     await pipeTo(packDirectory(stage, {}), out);
   } finally {
     await removeTree(stage);
@@ -217,7 +218,7 @@ export async function copyToContainer(src: string, ref: string, dest: string, o:
   try {
     if (src === '-') {
       stage = await makeStagingDir('cp');
-      await untar(stdin, stage, { chown: extractOptions().chown, what: 'the archive on stdin' });
+      await untar(stdin, stage, { chown: extractOptions().chown, what: 'the archive on stdin', specials: true });
       host = new ContextTree(stage, undefined, 'the archive on stdin');
     } else {
       const abs = path.resolve(src);
@@ -262,7 +263,7 @@ export async function copyToContainer(src: string, ref: string, dest: string, o:
           target = at;
         }
         if (target.readOnly) throw new SkiffError('ESTATE', target.readOnly, 1);
-        const own = owners(o, 0, 0);
+        const own = owners(o, 0, 0, 'container');
         const w = target.writer;
         w.ensureDir(e?.st.isDirectory() ? target.rel : path.posix.dirname(target.rel) === '.' ? '' : path.posix.dirname(target.rel));
         if (e?.st.isDirectory()) {
