@@ -15,6 +15,8 @@ export interface NativeAddon {
   funlock(fd: number): void;
   lsetxattr(path: string, name: string, value: Buffer): void;
   lgetxattr(path: string, name: string): Buffer | null;
+  /** A device node or fifo (`mode` with its S_IF* type bits), the last component never followed. */
+  mknod(path: string, mode: number, major: number, minor: number): void;
   llistxattr(path: string): string[];
   execve(file: string, argv: string[], env: string[]): never;
   /** rm -rf on the thread pool (addon/common/rmtree.c); rejects with one line ("cannot remove <path>: <why>") and `code`. */

@@ -35,18 +35,22 @@ int attach_listen(const char *path) {
   return take_fd(&fd);
 }
 
+/* A client: blocking writes bounded by the 2 s send timeout. -1 (fd closed) when there is no room. */
+int attach_add(struct attach_clients *a, int fd, bool front) {
+  if (a->n == ATTACH_MAX) return close(fd), -1;
+  struct timeval tv = {2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  a->eof[a->n] = false;
+  a->front[a->n] = front;
+  a->fd[a->n++] = fd;
+  return 0;
+}
+
 void attach_accept(int listener, struct attach_clients *a) {
   for (;;) {
     int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) return;
-    if (a->n == ATTACH_MAX) {
-      close(fd);
-      continue;
-    }
-    struct timeval tv = {2, 0};
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    a->eof[a->n] = false;
-    a->fd[a->n++] = fd;
+    attach_add(a, fd, false);
   }
 }
 
@@ -55,6 +59,7 @@ void attach_drop(struct attach_clients *a, size_t i) {
   a->n--;
   a->fd[i] = a->fd[a->n];
   a->eof[i] = a->eof[a->n];
+  a->front[i] = a->front[a->n];
 }
 
 void attach_send(struct attach_clients *a, int stream, const char *data, size_t len) {
@@ -84,6 +89,11 @@ int attach_read(struct attach_clients *a, size_t i, char *buf, size_t cap, size_
   return -1;
 }
 
-void attach_close_all(struct attach_clients *a) {
+void attach_close_all(struct attach_clients *a, int code) {
+  char text[16];
+  int len = code >= 0 ? snprintf(text, sizeof text, "%d", code) : 0;
+  unsigned char h[8] = {ATTACH_EXIT_STREAM, 0, 0, 0, 0, 0, 0, (unsigned char)len};
+  for (size_t i = 0; i < a->n; i++)
+    if (a->front[i] && len > 0 && write_all(a->fd[i], h, sizeof h) == 0) write_all(a->fd[i], text, (size_t)len);
   while (a->n) attach_drop(a, a->n - 1);
 }

@@ -2,7 +2,8 @@
  * skiff-shim: the native half of skiff (see shim.h for the layout).
  *   skiff-shim run [--attach=LIST] BUNDLE        create and run the container of BUNDLE/config.json; LIST:
  *                                                the streams shown, of stdin,stdout,stderr (default all: run -a)
- *   skiff-shim run --detach BUNDLE               the same in the background, with this shim as its monitor
+ *   skiff-shim run --detach [--attach-fd] BUNDLE the same in the background, with this shim as its monitor;
+ *                                                --attach-fd: fd 4 is an attach client from the start (run -it)
  *   skiff-shim exec [--detach-keys=HEX] PID PROCESS.json  run a process in the running container whose init
  *                                                is PID; HEX: the detach keys of a terminal (exec -it)
  *   skiff-shim unshare UIDMAP GIDMAP -- CMD...   run CMD as root of a new user namespace (rootless store work)
@@ -19,7 +20,7 @@
 #include "shim.h"
 
 int cmd_run(const char *bundle, unsigned attach);
-int cmd_run_detached(const char *bundle);
+int cmd_run_detached(const char *bundle, bool front);
 int cmd_exec(const char *pid, const char *file, const char *keyhex);
 int cmd_unshare(const char *uidmap, const char *gidmap, char **cmd);
 int cmd_ps(int argc, char **argv);
@@ -42,7 +43,8 @@ static int attach_mask(const char *list) {
 }
 
 static int main_run(int argc, char **argv) {
-  if (argc == 2 && !strcmp(argv[0], "--detach")) return cmd_run_detached(argv[1]);
+  if (argc == 2 && !strcmp(argv[0], "--detach")) return cmd_run_detached(argv[1], false);
+  if (argc == 3 && !strcmp(argv[0], "--detach") && !strcmp(argv[1], "--attach-fd")) return cmd_run_detached(argv[2], true);
   if (argc == 2 && !strncmp(argv[0], "--attach=", 9)) {
     int m = attach_mask(argv[0] + 9);
     return m < 0 ? -1 : cmd_run(argv[1], (unsigned)m);
@@ -65,7 +67,7 @@ static const struct {
   const char *name, *usage;
   int (*run)(int argc, char **argv); /* -1: wrong arguments */
 } COMMANDS[] = {
-    {"run", "run [--detach | --attach=LIST] BUNDLE", main_run},
+    {"run", "run [--detach [--attach-fd] | --attach=LIST] BUNDLE", main_run},
     {"exec", "exec [--detach-keys=HEX] PID PROCESS.json", main_exec},
     {"unshare", "unshare UIDMAP GIDMAP -- CMD [ARG...]", main_unshare},
     {"idcopy", "idcopy UIDMAP GIDMAP SRC DST", main_idcopy},

@@ -39,6 +39,7 @@
 #define BACKOFF_FIRST_MS 100 /* Docker's restart manager: 100 ms, doubling, at most a minute, */
 #define BACKOFF_MAX_MS 60000 /* back to 100 ms after a run of 10 s or more */
 #define BACKOFF_RESET_MS 10000
+#define FRONT_FD 4 /* `run --detach --attach-fd`: the caller's attach client */
 
 static struct monitor_config M;
 static struct logfile *LOG;
@@ -201,7 +202,7 @@ static void after_exit(int code, int sig, const char *error, long long ran_ms, b
     net_release(&NET); /* before exit.json: a reader that sees the exit sees the host ports free */
   }
   record_exit(M.exit_file, M.events, code, sig, error, oom);
-  attach_close_all(&CLIENTS); /* after exit.json: a client reads the code from it */
+  attach_close_all(&CLIENTS, code); /* after exit.json: a client reads the code from it (a front one gets it first) */
   if (!again) finish();
 }
 
@@ -338,7 +339,13 @@ static void loop(int sfd) {
       while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGCHLD) reap();
         else if (si.ssi_signo == SIGWINCH) resize();
-        else if (cy.pid > 0 && !cy.exited) kill(cy.pid, (int)si.ssi_signo);
+        else if (si.ssi_signo == SIGHUP && cy.master >= 0) {
+          /* the terminal of `run -it` hung up (its CLI tells us): hang up the container's, so its
+             shell reads EOF and ends, as under a foreground run's shim (io.c) */
+          log_flush(LOG, 1);
+          close_fd(&cy.master);
+          inlen = inoff = 0;
+        } else if (cy.pid > 0 && !cy.exited) kill(cy.pid, (int)si.ssi_signo);
       }
     }
     /* stop/kill/rm -f during a restart backoff: they mark the stop and wake us (SIGTERM) */
@@ -371,33 +378,44 @@ static void loop(int sfd) {
   }
 }
 
-/* The monitor's stdio (/dev/null), its report pipe on fd 3, no other fd of the caller's, cwd /. */
-static int monitor_stdio(int *rep) {
+/* The monitor's stdio (/dev/null), its report pipe on fd 3, the front client on fd 4 (`front`), no
+   other fd of the caller's, cwd /. */
+static int monitor_stdio(int *rep, bool front) {
   int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0) return fail("open /dev/null");
   if (*rep != 3 && dup3(*rep, 3, O_CLOEXEC) < 0) return fail("dup3");
   *rep = 3;
-  if (syscall(SYS_close_range, 4, ~0U, 0) < 0 && errno != ENOSYS) return fail("close_range");
+  if (syscall(SYS_close_range, front ? 5 : 4, ~0U, 0) < 0 && errno != ENOSYS) return fail("close_range");
+  if (front) {
+    /* the caller's socket: blocking (as accepted clients), never the container's */
+    int fl = fcntl(FRONT_FD, F_GETFL);
+    if (fl < 0 || fcntl(FRONT_FD, F_SETFL, fl & ~O_NONBLOCK) < 0 || fcntl(FRONT_FD, F_SETFD, FD_CLOEXEC) < 0)
+      return fail("the attach descriptor %d", FRONT_FD);
+  }
   if (chdir("/") < 0) return fail("chdir /");
   return 0;
 }
 
 /* Everything up to the running container; -1 with the failure recorded. */
-static int monitor_start(const char *bundle, struct container *c, int *sfd) {
+static int monitor_start(const char *bundle, struct container *c, int *sfd, bool front) {
   net_held_init(&NET);
   if (spec_load_container(bundle, c) < 0 || monitor_config_load(c, &M) < 0 || block_signals() < 0) return -1;
   if ((*sfd = open_signalfd()) < 0) return -1;
   if (M.log_file && !(LOG = log_open(M.log_file, M.log_max_size, M.log_max_file))) return -1;
   if (M.attach_socket && (LISTENER = attach_listen(M.attach_socket)) < 0) return -1;
   HEALTH = health_new(&M);
+  /* a client from the start: it sees the container's first output */
+  if (front && attach_add(&CLIENTS, FRONT_FD, true) < 0) return failx("no room for the attach descriptor");
   write_state(false); /* before the first pid file: the CLI judges liveness by monitorPid from then on */
-  return launch(c);
+  if (launch(c) < 0) return -1;
+  resize(); /* the size a front client's terminal has (written before the start) */
+  return 0;
 }
 
-static void __attribute__((noreturn)) monitor(const char *bundle, int rep) {
+static void __attribute__((noreturn)) monitor(const char *bundle, int rep, bool front) {
   static struct container c;
   int sfd = -1;
-  if (monitor_stdio(&rep) < 0 || monitor_start(bundle, &c, &sfd) < 0) {
+  if (monitor_stdio(&rep, front) < 0 || monitor_start(bundle, &c, &sfd, front) < 0) {
     /* the one failure path: the caller gets the line; the exit file, the attach socket and --rm as after an exit */
     int code = failure_code();
     report(rep, code, failure());
@@ -418,7 +436,7 @@ static void __attribute__((noreturn)) monitor(const char *bundle, int rep) {
 
 /* The shim the CLI spawned: fork the monitor (setsid, fork again: it is nobody's child and in no
    terminal's session), then wait for its one line: "0" (the container runs), or "CODE Error line". */
-static int run_detached(const char *bundle_arg) {
+static int run_detached(const char *bundle_arg, bool front) {
   cleanup_free char *bundle = realpath(bundle_arg, NULL);
   if (!bundle) return fail("bundle %s", bundle_arg);
   int rp[2];
@@ -434,7 +452,7 @@ static int run_detached(const char *bundle_arg) {
     else if ((p2 = fork()) < 0) fail("fork the monitor");
     if (p2 < 0) report(wr, EXIT_SHIM, failure()), _exit(EXIT_SHIM);
     if (p2 > 0) _exit(0);
-    monitor(bundle, wr);
+    monitor(bundle, wr, front);
   }
   close_fd(&wr);
   while (waitpid(p1, NULL, 0) < 0 && errno == EINTR) {}
@@ -458,7 +476,10 @@ static int run_detached(const char *bundle_arg) {
   return -1;
 }
 
-int cmd_run_detached(const char *bundle) {
+/* front: fd 4 is a client of the attach socket from the start (`run -it`, `start -ai`: the CLI's
+   end of a socketpair), which also gets the exit code before the close. */
+int cmd_run_detached(const char *bundle, bool front) {
   clear_nonblock_stdio();
-  return run_detached(bundle) < 0 ? print_failure() : 0;
+  if (front && fcntl(FRONT_FD, F_GETFD) < 0) return fail("the attach descriptor %d", FRONT_FD), print_failure();
+  return run_detached(bundle, front) < 0 ? print_failure() : 0;
 }

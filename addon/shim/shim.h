@@ -364,14 +364,17 @@ int attach_listen(const char *path); /* the listening socket, or -1 (failure rec
 struct attach_clients {
   int fd[ATTACH_MAX];
   bool eof[ATTACH_MAX]; /* the client shut down its sending side */
+  bool front[ATTACH_MAX]; /* handed in at the start (run -it's CLI): gets the exit frame before the close */
   size_t n;
 };
+#define ATTACH_EXIT_STREAM 0xff /* the exit frame's stream byte; its bytes: the exit code in decimal */
+int attach_add(struct attach_clients *a, int fd, bool front);
 void attach_accept(int listener, struct attach_clients *a);
 void attach_send(struct attach_clients *a, int stream, const char *data, size_t len);
 /* Read from client i: 0 (bytes in *len, maybe none), 1 when it stopped sending, -1 when it went away (removed). */
 int attach_read(struct attach_clients *a, size_t i, char *buf, size_t cap, size_t *len);
 void attach_drop(struct attach_clients *a, size_t i);
-void attach_close_all(struct attach_clients *a);
+void attach_close_all(struct attach_clients *a, int code); /* code >= 0: the exit frame to front clients first */
 
 /* ---- health.c ---- */
 struct health;

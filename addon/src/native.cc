@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -79,6 +80,19 @@ Napi::Value Lsetxattr(const Napi::CallbackInfo &info) {
   Napi::Buffer<char> value = info[2].As<Napi::Buffer<char>>();
   if (lsetxattr(path.c_str(), name.c_str(), value.Data(), value.Length(), 0) < 0)
     return ThrowErrno(env, errno, "setxattr " + name + " on " + path);
+  return env.Undefined();
+}
+
+// mknod(path, mode, major, minor): a device node or fifo (mode with its S_IF* type bits); the
+// last component is made, never followed. cp copies them as Docker's archives carry them.
+Napi::Value Mknod(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  mode_t mode = static_cast<mode_t>(info[1].As<Napi::Number>().Uint32Value());
+  unsigned major_ = info[2].As<Napi::Number>().Uint32Value();
+  unsigned minor_ = info[3].As<Napi::Number>().Uint32Value();
+  if (!S_ISCHR(mode) && !S_ISBLK(mode) && !S_ISFIFO(mode)) return ThrowErrno(env, EINVAL, "mknod " + path);
+  if (mknod(path.c_str(), mode, makedev(major_, minor_)) < 0) return ThrowErrno(env, errno, "mknod " + path);
   return env.Undefined();
 }
 
@@ -273,6 +287,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("funlock", Napi::Function::New(env, Funlock));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr));
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
+  exports.Set("mknod", Napi::Function::New(env, Mknod));
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));
   exports.Set("execve", Napi::Function::New(env, Execve));
   return exports;

@@ -16,7 +16,7 @@ import { native } from '../native.js';
 import { extractOptions } from '../image/pull.js';
 import type { Source } from './context.js';
 import type { IgnoreMatcher } from './dockerignore.js';
-import { joinRel, MAX_PATH, relPath, shortPath, type LayeredTree, type Tree } from './tree.js';
+import { errnoText, joinRel, MAX_PATH, relPath, shortPath, type LayeredTree, type Tree } from './tree.js';
 import { untar } from './untar.js';
 
 export interface CopySpec {
@@ -48,6 +48,11 @@ interface TreeCopyOptions {
   preserveOwner?: boolean;
   /** The owner written from the one the rules give (cp with a keep-id container: container/keep-id.ts). */
   mapOwner?: (uid: number, gid: number) => { uid: number; gid: number };
+  /**
+   * cp: device nodes and fifos are made too (COPY skips them). `host`: out of a container, a device
+   * node is root's alone (the caller's, 0600), whatever owner and mode the container gave it.
+   */
+  specials?: 'container' | 'host';
 }
 
 /** chown without following a link; before chmod, which it would undo (chown clears setuid and setgid). */
@@ -161,7 +166,11 @@ export class DiffWriter {
       own(p, uid, gid);
       return;
     }
-    if (!st.isFile()) return; // devices, fifos and sockets are not copied
+    if (st.isFIFO() || st.isCharacterDevice() || st.isBlockDevice()) {
+      if (o.specials) makeNode(p, dstRel, st, uid, gid, o);
+      return;
+    }
+    if (!st.isFile()) return; // sockets are not copied (nor devices and fifos but by cp)
     const inode = `${st.dev}:${st.ino}`;
     const first = st.nlink > 1 ? this.links.get(inode) : undefined;
     if (first && this.inDiff(first.rel)?.ino === first.ino) {
@@ -179,6 +188,25 @@ export class DiffWriter {
     fs.utimesSync(p, st.atime, st.mtime);
     if (st.nlink > 1) this.links.set(inode, { rel: dstRel, ino: fs.lstatSync(p).ino });
   }
+}
+
+/** cp's device node or fifo `p` like `st`; a device where none may be made (a user namespace) is left out, as Docker's archive does. */
+function makeNode(p: string, dstRel: string, st: fs.Stats, uid: number, gid: number, o: TreeCopyOptions): void {
+  const device = !st.isFIFO();
+  if (st.isCharacterDevice() && st.rdev === 0) return; // a whiteout's form, never a file of anyone's
+  // glibc's major()/minor() of a dev_t below 2^32
+  const [major, minor] = [(st.rdev >>> 8) & 0xfff, (st.rdev & 0xff) | ((st.rdev >>> 12) & 0xfff00)];
+  try {
+    native().mknod(p, (st.mode & ~0o7777) | 0o600, major, minor);
+  } catch (e) {
+    if (device && (e as NodeJS.ErrnoException).code === 'EPERM') return;
+    throw new SkiffError('EINVAL', `cannot make "/${shortPath(dstRel)}": ${errnoText(e)}`);
+  }
+  if (!(device && o.specials === 'host')) {
+    own(p, uid, gid);
+    fs.chmodSync(p, o.chmod ?? st.mode & 0o7777);
+  }
+  fs.utimesSync(p, st.atime, st.mtime);
 }
 
 /** Whether the open file is a tar archive ADD unpacks (plain or gzip). */

@@ -143,9 +143,14 @@ async function withContainer<T>(ref: string, o: CpOptions, fn: (c: ContainerFs) 
 
 type OwnerMap = (uid: number, gid: number) => { uid: number; gid: number };
 
-/** The owners written: the source's (-a) or one pair; through `map` (a keep-id container's ids) when given. */
-const owners = (o: CpOptions, uid: number, gid: number, map?: OwnerMap): { chown?: { uid: number; gid: number }; preserveOwner?: boolean; mapOwner?: OwnerMap } => ({
+/**
+ * The owners written: the source's (-a) or one pair, through `map` (a keep-id container's ids) when
+ * given; device nodes and fifos made, as Docker's archives carry them (copy.ts: to the `host`, a
+ * device is root's alone).
+ */
+const owners = (o: CpOptions, uid: number, gid: number, to: 'host' | 'container', map?: OwnerMap): { chown?: { uid: number; gid: number }; preserveOwner?: boolean; specials: 'host' | 'container'; mapOwner?: OwnerMap } => ({
   ...(o.archive ? { preserveOwner: true } : { chown: { uid, gid } }),
+  specials: to,
   ...(map ? { mapOwner: map } : {}),
 });
 
@@ -184,14 +189,14 @@ export async function copyFromContainer(ref: string, src: string, dest: string, 
         }
         [dir, name] = [path.dirname(path.resolve(dest)), path.basename(dest)];
       }
-      new DiffWriter(dir, new LayeredTree([])).copyTree(at.tree, at.rel, name, owners(o, me.uid, me.gid));
+      new DiffWriter(dir, new LayeredTree([])).copyTree(at.tree, at.rel, name, owners(o, me.uid, me.gid, 'host'));
     },
     false,
   );
 }
 
 function copyChildren(from: { tree: Tree; rel: string }, w: DiffWriter, destRel: string, o: CpOptions, who: { uid: number; gid: number }): void {
-  const own = owners(o, who.uid, who.gid);
+  const own = owners(o, who.uid, who.gid, 'host');
   for (const n of from.tree.children(from.rel)) w.copyTree(from.tree, joinRel(from.rel, n), joinRel(destRel, n), own);
 }
 
@@ -203,7 +208,7 @@ export async function packTree(tree: Tree, rel: string, name: string, out: Writa
   const stage = await makeStagingDir('cp');
   try {
     const w = new DiffWriter(stage, new LayeredTree([]));
-    const own = { preserveOwner: true, ...(inside ? { mapOwner: inside } : {}) };
+    const own = { preserveOwner: true, specials: 'container' as const, ...(inside ? { mapOwner: inside } : {}) };
     if (name === '.') for (const n of tree.children(rel)) w.copyTree(tree, joinRel(rel, n), n, own);
     else w.copyTree(tree, rel, name, own);
     await pipeTo(packDirectory(stage, {}), out);
@@ -231,7 +236,7 @@ export async function copyToContainer(src: string, ref: string, dest: string, o:
   try {
     if (src === '-') {
       stage = await makeStagingDir('cp');
-      await untar(stdin, stage, { chown: extractOptions().chown, what: 'the archive on stdin' });
+      await untar(stdin, stage, { chown: extractOptions().chown, what: 'the archive on stdin', specials: true });
       host = new ContextTree(stage, undefined, 'the archive on stdin');
     } else {
       const abs = path.resolve(src);
@@ -277,7 +282,7 @@ export async function copyToContainer(src: string, ref: string, dest: string, o:
         }
         if (target.readOnly) throw new SkiffError('ESTATE', target.readOnly, 1);
         // keep-id: its root, or a tar's ids, are other ids here (a host file's owner is kept as it is)
-        const own = owners(o, 0, 0, o.archive && src !== '-' ? undefined : c.ids?.store);
+        const own = owners(o, 0, 0, 'container', o.archive && src !== '-' ? undefined : c.ids?.store);
         const w = target.writer;
         w.ensureDir(e?.st.isDirectory() ? target.rel : path.posix.dirname(target.rel) === '.' ? '' : path.posix.dirname(target.rel), c.ids?.store(0, 0));
         if (e?.st.isDirectory()) {

@@ -10,7 +10,7 @@
  *   real directory (made 0755 when missing), checked with lstat before the entry is created;
  * - a hard link must name an earlier entry (a non-directory inside the destination);
  * - an existing entry is replaced (a directory merged with a directory entry);
- * - device nodes and fifos are skipped; directory modes and times are applied last, deepest first.
+ * - device nodes and fifos are skipped (cp: made, `specials`); directory modes and times are applied last, deepest first.
  * The destination is a directory of our own under the store's tmp/ (nobody else writes there while
  * this runs), so an lstat check cannot race with anyone.
  */
@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { SkiffError } from '../errors.js';
+import { native } from '../native.js';
 import { errnoText, joinRel, MAX_PATH, parentRel, shortPath as short } from './tree.js';
 
 export interface UntarOptions {
@@ -26,6 +27,8 @@ export interface UntarOptions {
   chown: boolean;
   /** The archive in error messages: `the build context`, `archive "/app.tar"`. */
   what: string;
+  /** cp: device nodes and fifos are made (else skipped); a device where none may be made (a user namespace) is left out. */
+  specials?: boolean;
 }
 
 interface Meta {
@@ -43,6 +46,8 @@ interface TarEntry extends NodeJS.EventEmitter {
   uid?: number;
   gid?: number;
   mtime?: Date;
+  /** (devmaj/devmin: read from a POSIX ustar or PAX header only) */
+  header: { devmaj?: number; devmin?: number };
   resume(): void;
 }
 
@@ -245,8 +250,28 @@ class Unpacker {
         }
         return e.resume();
       }
+      case 'CharacterDevice':
+      case 'BlockDevice':
+      case 'FIFO': {
+        const [major, minor] = [e.header.devmaj ?? 0, e.header.devmin ?? 0];
+        // a device 0:0 is none (a whiteout's form; or a GNU header, whose numbers the reader does not give)
+        if (!this.o.specials || !rel || (e.type !== 'FIFO' && !major && !minor)) return e.resume();
+        this.parents(e.path, rel);
+        this.clear(rel, false);
+        const kind = e.type === 'FIFO' ? fs.constants.S_IFIFO : e.type === 'BlockDevice' ? fs.constants.S_IFBLK : fs.constants.S_IFCHR;
+        try {
+          native().mknod(p, kind | 0o600, major, minor);
+        } catch (err) {
+          if (e.type !== 'FIFO' && (err as NodeJS.ErrnoException).code === 'EPERM') return e.resume();
+          throw err;
+        }
+        if (this.o.chown) fs.lchownSync(p, m.uid, m.gid);
+        fs.chmodSync(p, m.mode);
+        fs.utimesSync(p, m.mtime, m.mtime);
+        return e.resume();
+      }
       default:
-        // device nodes and fifos (as node-tar and the previous ADD did), and anything unknown
+        // device nodes and fifos but for cp (as node-tar and the previous ADD did), and anything unknown
         return e.resume();
     }
   }

@@ -13,6 +13,8 @@ import { mark, traceNet } from '../lib/trace.js';
 import { native, shimPath } from '../native.js';
 import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
+import type net from 'node:net';
+import type { FrontClient } from './attach.js';
 import { makeStagingDir, pidAlive, removeTree, writeFileAtomic } from '../store/atomic.js';
 import {
   activeHealthcheck, containerFiles, findContainer, listContainers, markStopped, readContainer, readMonitor, readStartState,
@@ -89,10 +91,33 @@ export async function startAttached(rec: ContainerRecord, beforeExecve: () => vo
  * container does nothing (Docker's `start`).
  */
 export async function startDetached(rec: ContainerRecord): Promise<void> {
-  await withLock(`container-${rec.Id}`, async () => {
+  await startMonitored(rec);
+}
+
+/**
+ * `run -it`, `start -ai` (a terminal with stdin attached): the container starts under its monitor as
+ * `run -d` does, with our end of a socketpair as an attach client from the start (no output is
+ * missed); we then attach through it (`attachContainer`): the detach keys leave the container
+ * running, and the monitor's exit frame gives the code (also of a --rm container that is gone).
+ * Resolves to the exit code, or 0 after a detach.
+ */
+export async function startInteractive(rec: ContainerRecord, detachKeys: string): Promise<number> {
+  const { attachContainer, DETACHED } = await import('./attach.js');
+  if (process.stdout.isTTY && process.stdout.rows) await writeFileAtomic(containerFiles(rec.Id).winsize, `${process.stdout.rows} ${process.stdout.columns}\n`, 0o600);
+  const front = await startMonitored(rec, true);
+  // already running (start -ai): attached as `attach` does (Docker's); a detach ends quietly with 0 (Docker's run and start)
+  const code = await attachContainer(rec, { stdin: true, sigProxy: false, detachKeys, ...(front ? { front } : {}) });
+  if (code === DETACHED) return 0;
+  // Docker's CLI returns once the daemon removed a --rm container: so do we, once its monitor did
+  for (let i = 0; i < 500 && rec.HostConfig.AutoRemove && readContainer(rec.Id); i++) await new Promise((r) => setTimeout(r, 20));
+  return code;
+}
+
+async function startMonitored(rec: ContainerRecord, front = false): Promise<FrontClient | undefined> {
+  return withLock(`container-${rec.Id}`, async () => {
     if (!readContainer(rec.Id)) throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
     const st = containerState(rec);
-    if (st.Running) return;
+    if (st.Running) return undefined;
     // ShimPid: this CLI until the monitor runs (then monitor.json, and ShimPid below, name it): a CLI
     // killed before that leaves no container that looks running
     const start = await markStarted(rec, true, process.pid, st);
@@ -118,15 +143,28 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
       await fs.promises.rm(f.state, { force: true });
       throw e;
     }
-    const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
-      const child = childProcess().spawn(shimPath(), ['run', '--detach', f.bundle], { stdio: ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim' });
+    // front: fd 4 of the shim is the other end of a socketpair (node's 'pipe'), the monitor's first
+    // client; the monitor keeps it, so the shim's end is its exit and its stderr's end
+    const { code, stderr, client } = await new Promise<{ code: number; stderr: string; client?: FrontClient }>((resolve, reject) => {
+      const child = childProcess().spawn(shimPath(), ['run', '--detach', ...(front ? ['--attach-fd'] : []), f.bundle], {
+        stdio: front ? ['ignore', 'ignore', 'pipe', 'ignore', 'pipe'] : ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim',
+      });
       let err = '';
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      let exit: number | undefined;
+      let errDone = false;
+      const client = front ? { socket: child.stdio[4] as net.Socket, early: [] as Buffer[] } : undefined;
+      client?.socket.on('data', (c: Buffer) => client.early.push(c));
+      const done = (): void => {
+        if (exit !== undefined && errDone) resolve({ code: exit, stderr: err, ...(client ? { client } : {}) });
+      };
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+      child.stderr!.on('close', () => ((errDone = true), done()));
       child.on('error', reject);
-      child.on('close', (c, sig) => resolve({ code: c ?? (sig ? 125 : 0), stderr: err }));
+      child.on('exit', (c, sig) => ((exit = c ?? (sig ? 125 : 0)), done()));
     });
     mark('detached');
     if (code !== 0) {
+      client?.socket.destroy();
       await releaseNetwork(rec).catch(() => undefined); // the shim undid its part; the addresses are ours
       const line = stderr.trim().split('\n').pop() ?? '';
       throw new SkiffError('ERUNTIME', line.replace(/^Error: /, '') || `container failed to start (exit ${code})`, code);
@@ -140,6 +178,7 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
         if (e.code !== 'ENOENT') throw e;
       });
     }
+    return client;
   });
 }
 
@@ -149,8 +188,17 @@ export async function startDetached(rec: ContainerRecord): Promise<void> {
  * covers a failure before it ran), as Docker's daemon removes it.
  */
 export async function runCreated(rec: ContainerRecord, detach: boolean, beforeExecve: () => void): Promise<void> {
+  await removedOnFailure(rec, () => (detach ? startDetached(rec) : startAttached(rec, beforeExecve)));
+}
+
+/** `run -it` after `create`: startInteractive (its exit code, 0 after a detach), with runCreated's --rm rule. */
+export function runInteractive(rec: ContainerRecord, detachKeys: string): Promise<number> {
+  return removedOnFailure(rec, () => startInteractive(rec, detachKeys));
+}
+
+async function removedOnFailure<T>(rec: ContainerRecord, start: () => Promise<T>): Promise<T> {
   try {
-    await (detach ? startDetached(rec) : startAttached(rec, beforeExecve));
+    return await start();
   } catch (e) {
     if (rec.HostConfig.AutoRemove) await withLock(`container-${rec.Id}`, () => discard(rec)).catch(() => undefined);
     throw e;

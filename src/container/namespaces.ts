@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { SkiffError } from '../errors.js';
-import { containerFiles, findContainer, type ContainerRecord } from '../store/containers.js';
+import { containerFiles, findContainer, readContainer, type ContainerRecord } from '../store/containers.js';
 import { livePid } from './state.js';
 import { fitUserns, type OciSpec } from './spec.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -150,6 +150,22 @@ const readNs = (p: string): string | undefined => {
 };
 
 /**
+/**
+ * Docker's rule for `--ipc container:X`: X's IPC namespace must be shareable, i.e. X was made with
+ * `--ipc shareable` or `host`, or joined one that is (`container:Y`). The default, as dockerd's
+ * default-ipc-mode, is `private`: not shareable.
+ */
+function shareableIpc(id: string): boolean {
+  for (let depth = 0; depth < 16; depth++) {
+    const mode = readContainer(id)?.HostConfig.IpcMode ?? 'private';
+    if (mode === 'shareable' || mode === 'host') return true;
+    if (!mode.startsWith('container:')) return false;
+    id = mode.slice('container:'.length);
+  }
+  return false;
+}
+
+/**
  * Start: the spec's user namespace fitted to where this start runs (`fitUserns`), and its PID, IPC
  * and UTS namespaces set to those of the containers the record names (running).
  */
@@ -169,6 +185,7 @@ export async function joinSharedNamespaces(rec: ContainerRecord): Promise<void> 
     const id = rec.HostConfig[field]!.slice('container:'.length);
     const pid = livePid(id);
     if (pid === undefined) throw new SkiffError('ESTATE', `cannot join ${what} namespace of a non running container: container ${id} is not running`);
+    if (key === 'ipc' && !shareableIpc(id)) throw new SkiffError('EINVAL', `container ${id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
     const ns = spec.linux.namespaces.find((n) => n.type === key);
     if (ns) ns.path = `/proc/${pid}/ns/${key}`;
     joinOwnerUserns(spec, pid);

@@ -175,6 +175,7 @@ function infraOptions(pod: PlannedPod, file: string): CreateOptions {
   o.entrypoint = ['/dev/init'];
   o.command = ['--pause'];
   o.network = pod.hostNetwork ? ['host'] : [];
+  o.ipc = 'shareable'; // the pod's containers join it (Podman's infra: shareable)
   if (!pod.hostNetwork) o.hostname = pod.hostname;
   o.addHost = [...pod.extraHosts];
   if (pod.dns) {

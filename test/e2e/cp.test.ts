@@ -304,6 +304,55 @@ describe('cp', () => {
     await fails(['import', '-c', 'RUN true', file], 125, /^Error: RUN is not a valid change command$/);
   });
 
+  test('device nodes and fifos: copied both ways and in tar streams as the archive carries them; out on the host a device is root\'s alone', async () => {
+    const rootful = !isRootless();
+    // rootless, mknod of a device is refused in a user namespace (Docker's rootless archive skips them too)
+    const mkdev = rootful ? ' && mknod -m 0666 /sp/cdev c 1 3 && chown 5:6 /sp/cdev' : '';
+    await ok(['run', '--name', 'cp-sp', '--user', '0', ...(rootful ? ['--cap-add', 'MKNOD'] : []), image, 'sh', '-c', `mkdir /sp && mkfifo -m 0640 /sp/f && chown 1000:1001 /sp/f${mkdev}`]);
+    const env = { ...process.env, ...store.env };
+    // out, as a tar: the entries as they are
+    const out = spawnSync(SKIFF_BIN, ['cp', 'cp-sp:/sp', '-'], { env, maxBuffer: 1 << 24 });
+    assert.equal(out.status, 0, String(out.stderr));
+    const entries = new Map(readTar(out.stdout).map((e) => [e.name, e]));
+    const f = entries.get('sp/f');
+    assert.deepEqual(f && [f.type, f.mode, f.uid, f.gid], ['6', 0o640, 1000, 1001]);
+    const c = entries.get('sp/cdev');
+    if (rootful) assert.deepEqual(c && [c.type, c.devmajor, c.devminor, c.mode, c.uid, c.gid], ['3', 1, 3, 0o666, 5, 6]);
+    // out to the host: the fifo as it is (owners: the caller's, -a the container's); a device node root's, 0600
+    const me = `${process.getuid!()}:${process.getgid!()}`;
+    const owner = (p: string): string => `${fs.lstatSync(p).uid}:${fs.lstatSync(p).gid}`;
+    for (const a of [[], ['-a']]) {
+      const to = path.join(dir, `sp-out${a.length}`);
+      await ok(['cp', ...a, 'cp-sp:/sp', to]);
+      const st = fs.lstatSync(path.join(to, 'f'));
+      assert.ok(st.isFIFO());
+      assert.equal(st.mode & 0o7777, 0o640);
+      if (rootful) {
+        assert.equal(owner(path.join(to, 'f')), a.length ? '1000:1001' : me);
+        const d = fs.lstatSync(path.join(to, 'cdev'));
+        assert.ok(d.isCharacterDevice());
+        assert.deepEqual([d.rdev, d.mode & 0o7777, d.uid, d.gid], [fs.statSync('/dev/null').rdev, 0o600, 0, 0]);
+      } else assert.deepEqual(fs.readdirSync(to), ['f']);
+    }
+    // in, from the host and as a tar (python's tarfile writes a device without making one; PAX, as Docker's Go writer)
+    const tar = spawnSync('python3', ['-c', [
+      'import io, sys, tarfile',
+      'b = io.BytesIO(); t = tarfile.open(fileobj=b, mode="w", format=tarfile.PAX_FORMAT)',
+      'for name, kind, mode in (("p", tarfile.FIFOTYPE, 0o604), ("z", tarfile.CHRTYPE, 0o644)):',
+      '    i = tarfile.TarInfo(name); i.type = kind; i.mode = mode; i.uid = 7; i.gid = 8; i.devmajor, i.devminor = (1, 5) if kind == tarfile.CHRTYPE else (0, 0); t.addfile(i)',
+      't.close(); sys.stdout.buffer.write(b.getvalue())',
+    ].join('\n')], { maxBuffer: 1 << 20 });
+    assert.equal(tar.status, 0, String(tar.stderr));
+    await ok(['create', '--name', 'cp-sp2', '--user', '0', image, 'sh', '-c', 'cd /in && stat -c "%n %F %t:%T %a %u:%g" * | sort']);
+    await ok(['cp', path.join(dir, 'sp-out0'), 'cp-sp2:/in']);
+    const r = spawnSync(SKIFF_BIN, ['cp', '-a', '-', 'cp-sp2:/in'], { env, input: tar.stdout, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const dev = rootful ? ['cdev character special file 1:3 600 0:0'] : [];
+    const tarDev = rootful ? ['z character special file 1:5 644 7:8'] : [];
+    assert.equal(await ok(['start', '-a', 'cp-sp2']), [...dev, 'f fifo 0:0 640 0:0', 'p fifo 0:0 604 7:8', ...tarDev].sort().join('\n') + '\n');
+    await ok(['rm', 'cp-sp', 'cp-sp2']);
+  });
+
   test('export: device nodes, fifos and xattrs as docker export writes them, and back through import', async () => {
     await ok(['run', '--name', 'ex-special', '--user', '0', ml, 'sh', '-c', 'mkfifo -m 0620 /fifo && chown 1000:1001 /fifo && echo x > /tagged']);
     const upper = path.join(store.root, 'containers', (await ok(['inspect', '-f', '{{.Id}}', 'ex-special'])).trim(), 'upper');

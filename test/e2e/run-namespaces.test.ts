@@ -84,7 +84,7 @@ describe('run namespaces and credentials', () => {
   });
 
   test('--pid, --ipc, --uts container:X: that container\'s namespaces, joined at each start', async () => {
-    await ok(['run', '-d', '--name', 'donor', '--hostname', 'donorhost', image, 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 'donor', '--hostname', 'donorhost', '--ipc', 'shareable', image, 'sleep', '1000']);
     // rootless, the shim stays in the joined PID namespace: no pasta of its own there
     const net = isRootless() ? ['--network', 'container:donor'] : [];
     assert.match(await ok(['run', '--rm', '--pid', 'container:donor', ...net, image, 'ps']), /^ +1 +\S+ +sleep 1000$/m);
@@ -104,6 +104,27 @@ describe('run namespaces and credentials', () => {
     const missing = await sk(['create', '--pid', 'container:nosuch', image]);
     assert.equal(missing.code, 125, missing.stderr);
     assert.equal(missing.stderr, 'Error: No such container: nosuch\n');
+  });
+
+  test('--ipc container:X needs X\'s IPC namespace shareable (--ipc shareable or host, or joined from one; the default is private, as dockerd\'s)', async () => {
+    await ok(['run', '-d', '--name', 'ipcpriv', image, 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 'ipcpriv2', '--ipc', 'private', image, 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 'ipcshare', '--ipc', 'shareable', image, 'sleep', '1000']);
+    const before = await ok(['ps', '-a', '-q', '--no-trunc']);
+    for (const donor of ['ipcpriv', 'ipcpriv2']) {
+      const id = (await ok(['inspect', '-f', '{{.Id}}', donor])).trim();
+      const r = await sk(['run', '--rm', '--ipc', `container:${donor}`, image, 'true']);
+      assert.equal(r.code, 125, r.stderr);
+      assert.equal(r.stderr, `Error: container ${id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)\n`);
+    }
+    assert.equal(await ok(['ps', '-a', '-q', '--no-trunc']), before, 'a refused run leaves no container');
+    assert.equal(await ok(['inspect', '-f', '{{.HostConfig.IpcMode}}', 'ipcpriv']), 'private\n');
+    // a shareable one is joined; a container that joined it is shareable in turn
+    const ns = await ok(['exec', 'ipcshare', 'readlink', '/proc/self/ns/ipc']);
+    assert.equal(await ok(['run', '--rm', '--ipc', 'container:ipcshare', image, 'readlink', '/proc/self/ns/ipc']), ns);
+    await ok(['run', '-d', '--name', 'ipcjoined', '--ipc', 'container:ipcshare', image, 'sleep', '1000']);
+    assert.equal(await ok(['run', '--rm', '--ipc', 'container:ipcjoined', image, 'readlink', '/proc/self/ns/ipc']), ns);
+    await ok(['rm', '-f', 'ipcpriv', 'ipcpriv2', 'ipcjoined', 'ipcshare']);
   });
 
   test('--cgroupns host|private: the host\'s cgroup namespace or one of the container\'s own; HostConfig.CgroupnsMode', async () => {

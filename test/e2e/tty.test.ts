@@ -147,6 +147,71 @@ describe('run -it and exec -it on a terminal', () => {
     assert.ok(await waitUntil(async () => storeProcesses(store).every((p) => !/ exec /.test(p))), 'no exec shim is left');
   });
 
+  test('run -it, start -ai and attach detach on ctrl-p ctrl-q, --detach-keys or config.json\'s detachKeys; the container runs on', async () => {
+    const inspectState = async (name: string): Promise<string> => (await skiff(['inspect', '-f', '{{.State.Status}}', name], { store })).stdout.trim();
+    try {
+      // run -it: Docker's run ends quietly with 0 on a detach
+      const r = term(['run', '-it', '--name', 'rundet', image, 'sh']);
+      await r.waitFor(/# /);
+      r.type('echo mark-$((6*7))\r');
+      await r.waitFor(/^mark-42$/m);
+      let from = r.output.length;
+      r.type('\x10\x11');
+      assert.equal((await r.exited).code, 0, r.output);
+      assert.doesNotMatch(r.output.slice(from), /escape/);
+      assert.equal(r.settings().after, r.settings().before, 'the host terminal is restored');
+      assert.equal(await inspectState('rundet'), 'running');
+      // attach --detach-keys: the same shell; Docker's attach reports a detach as its error (1)
+      const a = term(['attach', '--detach-keys', 'ctrl-a,x', 'rundet']);
+      // (keys are typed once attach relays, after a line's answer: before raw mode, ctrl-q would be flow control)
+      a.type('echo again-$((1+1))\r');
+      await a.waitFor(/^again-2$/m);
+      a.type('\x01x');
+      assert.equal((await a.exited).code, 1, a.output);
+      assert.match(a.output, /read escape sequence\n/);
+      assert.equal(await inspectState('rundet'), 'running');
+      // config.json's detachKeys, for attach and start -ai; the default sequence is then typed through
+      fs.mkdirSync(store.env.DOCKER_CONFIG!, { recursive: true });
+      fs.writeFileSync(`${store.env.DOCKER_CONFIG}/config.json`, JSON.stringify({ detachKeys: 'ctrl-e,e' }));
+      const c = term(['attach', 'rundet']);
+      c.type('echo cfg-$((2+2))\r');
+      await c.waitFor(/^cfg-4$/m);
+      c.type('\x05e');
+      assert.equal((await c.exited).code, 1, c.output);
+      const e = term(['attach', 'rundet']);
+      e.type('exit 5\r');
+      assert.equal((await e.exited).code, 5, e.output);
+      assert.equal(await inspectState('rundet'), 'exited');
+      // start -ai: the container's shell again, detached with config.json's keys (quietly, 0)
+      const s = term(['start', '-ai', 'rundet']);
+      await s.waitFor(/# /);
+      s.type('echo st-$((2+3))\r');
+      await s.waitFor(/^st-5$/m);
+      from = s.output.length;
+      s.type('\x05e');
+      assert.equal((await s.exited).code, 0, s.output);
+      assert.doesNotMatch(s.output.slice(from), /escape/);
+      assert.equal(await inspectState('rundet'), 'running');
+      fs.rmSync(`${store.env.DOCKER_CONFIG}/config.json`);
+      // run -it --detach-keys: a partial match is held back, then typed through when the sequence breaks
+      const k = term(['run', '-it', '--rm', '--detach-keys', 'z,q', '--name', 'rundet2', image, 'sh']);
+      await k.waitFor(/# /);
+      k.type('echo zz1\r');
+      await k.waitFor(/^zz1$/m);
+      k.type('zq');
+      assert.equal((await k.exited).code, 0, k.output);
+      assert.equal(await inspectState('rundet2'), 'running');
+      // bad keys: Docker's words, nothing made
+      const snap = storeSnapshot(store);
+      const bad = term(['run', '-it', '--rm', '--detach-keys', 'ctrl-1', image, 'sh']);
+      assert.equal((await bad.exited).code, 125, bad.output);
+      assert.match(bad.output, /^Error: Invalid detach keys \(ctrl-1\) provided$/m);
+      assert.deepEqual(await leftSince(store, snap), {});
+    } finally {
+      await skiff(['rm', '-f', 'rundet', 'rundet2'], { store });
+    }
+  });
+
   test('--init on a terminal: the command is the foreground process group (job control, Ctrl-C)', async () => {
     const t = term(['run', '--rm', '-it', '--init', image, 'sh']);
     await t.waitFor(/# /);

@@ -1,7 +1,7 @@
 /** Options shared by `run` and `create` (one definition; both descriptors, container/run.ts and container/create.ts, use it). */
 import type { CreateOptions } from '../../container/create.js';
 import type { ResourceOptions } from '../../container/resources.js';
-import type { OptionTable } from '../command.js';
+import type { OptionSpec, OptionTable } from '../command.js';
 
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
@@ -124,10 +124,16 @@ export const CREATE_OPTIONS = {
   ...PROCESS_LIMIT_OPTIONS,
 } as const satisfies OptionTable;
 
+/** `--detach-keys` of run, start, attach and exec (the value: client-config.ts detachKeys). */
+export const DETACH_KEYS_OPTION = {
+  type: 'string', describe: 'Override the key sequence for detaching a container (default: detachKeys of config.json, else "ctrl-p,ctrl-q")',
+} as const satisfies OptionSpec;
+
 /** `run` = `create` + start: its own options on top of create's. */
 export const RUN_OPTIONS = {
   ...CREATE_OPTIONS,
   detach: { alias: 'd', type: 'boolean', default: false, describe: 'Run container in background and print container ID' },
+  'detach-keys': DETACH_KEYS_OPTION,
 } as const satisfies OptionTable;
 
 export function toCreateOptions(a: Record<string, unknown>, command: string[], argv?: readonly string[]): CreateOptions {

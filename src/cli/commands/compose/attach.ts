@@ -17,9 +17,9 @@ export default defineCommand({
   handler: (o, { service }, ctx) =>
     composeExit(async () => {
       const project = await loadFromContext(ctx);
-      const [{ serviceTargets }, { attachContainer }] = await Promise.all([import('../../../compose/engine/access.js'), import('../../../container/attach.js')]);
+      const [{ serviceTargets }, { attachContainer, DETACHED }] = await Promise.all([import('../../../compose/engine/access.js'), import('../../../container/attach.js')]);
       const [rec] = await serviceTargets(project, service, { index: o.index, running: true });
       const code = await attachContainer(rec!, { stdin: !o['no-stdin'], sigProxy: o['sig-proxy'], ...(o['detach-keys'] ? { detachKeys: o['detach-keys'] } : {}) });
-      return { exitCode: code < 0 ? 255 : code };
+      return { exitCode: code === DETACHED ? 0 : code < 0 ? 255 : code };
     }),
 });

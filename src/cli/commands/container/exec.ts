@@ -1,6 +1,7 @@
 /** `exec`: run a command in a running container (options end at the container: the command is kept verbatim). */
 import { SkiffError } from '../../../errors.js';
 import { defineCommand } from '../../command.js';
+import { DETACH_KEYS_OPTION } from '../run-options.js';
 
 export default defineCommand({
   group: 'container',
@@ -18,19 +19,19 @@ export default defineCommand({
     user: { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' },
     workdir: { alias: 'w', type: 'string', describe: 'Working directory inside the container' },
     privileged: { type: 'boolean', default: false, describe: 'Give extended privileges to the command (every capability)' },
-    'detach-keys': { type: 'string', describe: 'Override the key sequence for detaching from the command (-it; default: detachKeys of config.json, else "ctrl-p,ctrl-q")' },
+    'detach-keys': DETACH_KEYS_OPTION,
   },
   passthrough: true,
   handler: async (o, { container, command }, ctx) => {
     if (!command.length) throw new SkiffError('EINVAL', "exec requires at least 2 arguments: 'skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]'");
     if (o.tty && o.interactive && !o.detach) (await import('../../tty.js')).refuseTtyWithoutTerminal();
     const { execInContainer } = await import('../../../container/lifecycle.js');
-    const { clientConfig } = await import('../../client-config.js');
+    const { detachKeys } = await import('../../client-config.js');
     const { parseDetachKeys } = await import('../../../container/attach.js');
     // Docker's detach keys work on a terminal with stdin attached (-it)
-    const detachKeys = o.tty && o.interactive ? parseDetachKeys(o['detach-keys'] || clientConfig().detachKeys || 'ctrl-p,ctrl-q') : undefined;
+    const keys = o.tty && o.interactive ? parseDetachKeys(detachKeys(o['detach-keys'])) : undefined;
     await execInContainer(container, {
       args: command, tty: o.tty, interactive: o.interactive, env: o.env, envFile: o['env-file'], user: o.user, workdir: o.workdir, privileged: o.privileged,
-    }, ctx.beforeExecve, detachKeys);
+    }, ctx.beforeExecve, keys);
   },
 });

@@ -30,10 +30,13 @@ export default defineCommand({
   handler: async (o, { image, command }, ctx) => {
     // Docker's run.go: -a with -d is refused; -t with an attached stdin needs a terminal
     if (o.detach && o.attach.length) throw new SkiffError('EINVAL', 'Conflicting options: -a and -d', 1);
-    if (o.tty && (o.interactive || o.attach.includes('stdin')) && !o.detach) (await import('../../tty.js')).refuseTtyWithoutTerminal();
-    const [{ createContainer }, { runCreated }, { pullToStderr }, { withCidFile }] = await Promise.all([
+    const terminalIn = o.tty && (o.interactive || o.attach.includes('stdin')) && !o.detach;
+    if (terminalIn) (await import('../../tty.js')).refuseTtyWithoutTerminal();
+    const [{ createContainer }, { runCreated, runInteractive }, { pullToStderr }, { withCidFile }] = await Promise.all([
       import('../../../container/create.js'), import('../../../container/lifecycle.js'), import('../../pull.js'), import('../../cidfile.js'),
     ]);
+    // a terminal with stdin attached (-it, all streams): the detach keys work, checked before anything is made
+    const keys = terminalIn && o.interactive && !o.attach.length ? await (await import('../../tty.js')).checkedDetachKeys(o['detach-keys']) : undefined;
     // inside the rootless network namespace: the CLI outside pulled already (see netns above)
     const pulledOutside = process.env[PULLED_OUTSIDE] === '1' && process.env._SKIFF_IN_NETNS === '1';
     delete process.env[PULLED_OUTSIDE];
@@ -41,6 +44,7 @@ export default defineCommand({
     const rec = await withCidFile(o.cidfile, () => createContainer(toCreateOptions({ ...o, pull, image }, command, ctx.argv), pullToStderr, { warn: warnLine }));
     // attached to neither output: the id is what the user sees (Docker's run)
     if (!o.detach && !rec.Config.AttachStdout && !rec.Config.AttachStderr) ctx.stdout.write(rec.Id + '\n');
+    if (keys) return { exitCode: await runInteractive(rec, keys) };
     await runCreated(rec, o.detach, ctx.beforeExecve);
     if (o.detach) return rec.Id + '\n';
   },
