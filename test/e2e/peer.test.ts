@@ -19,8 +19,20 @@ import { Terminal } from '../helpers/terminal.js';
 const PODMAN_RUN = ['run', '--rm', '--network=none', ...PODMAN_LIMITS];
 const DEV_TREE = 'find /dev | sort | while read -r f; do stat -c "%n %F %a %u:%g %t:%T %N" "$f"; done';
 
+/**
+ * What `script` writes to stdout in a podman container. Podman 4.3's attached `run --rm` can lose a
+ * short-lived container's output (containers/podman#9096; in CI it once gave an empty stdout and exit
+ * 0), so the container runs detached and its output is read from its log once it has exited.
+ */
 function podman(image: string, script: string, extra: string[] = []): string {
-  return execFileSync('podman', [...PODMAN_RUN, ...extra, image, 'sh', '-c', script], { maxBuffer: 64 << 20 }).toString();
+  const pod = (args: string[]): string => execFileSync('podman', args, { maxBuffer: 64 << 20 }).toString();
+  const id = pod(['run', '-d', ...PODMAN_RUN.filter((a) => a !== 'run' && a !== '--rm'), ...extra, image, 'sh', '-c', script]).trim();
+  try {
+    assert.equal(pod(['wait', id]).trim(), '0', `podman: ${script}: ${pod(['logs', id])}`);
+    return execFileSync('podman', ['logs', id], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  } finally {
+    spawnSync('podman', ['rm', '-f', id]);
+  }
 }
 
 /**
