@@ -153,6 +153,16 @@ export function shimPath(): string {
   return (shim ??= locate('skiff-shim'));
 }
 
+/**
+ * What a failed skiff-shim said: its last `Error: ` line without the prefix (the shim's errors are one
+ * such line), else the last line it wrote; '' when it wrote nothing.
+ */
+export function shimMessage(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+  const line = lines.filter((l) => l.startsWith('Error: ')).pop() ?? lines.pop() ?? '';
+  return line.replace(/^Error: /, '').trim();
+}
+
 /** The static init bind-mounted as /dev/init for `run --init`. */
 export function initPath(): string {
   return locate('skiff-init');

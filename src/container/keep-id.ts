@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { childProcess } from '../lib/lazy.js';
-import { shimPath } from '../native.js';
+import { shimMessage, shimPath } from '../native.js';
 import { mappedLowerDirs } from '../store/layers.js';
 import { parseColonFile } from './passwd.js';
 import { parseUsernsMode } from './namespaces.js';
@@ -84,7 +84,7 @@ function idcopy(uidText: string, gidText: string, src: string, dst: string): Pro
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new SkiffError('ERUNTIME', `copying layer ${path.basename(path.dirname(src))} for the user namespace: ${err.trim().replace(/^Error: /, '') || `exit ${code}`}`));
+      else reject(new SkiffError('ERUNTIME', `copying layer ${path.basename(path.dirname(src))} for the user namespace: ${shimMessage(err) || `exit ${code}`}`));
     });
   });
 }

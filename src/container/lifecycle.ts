@@ -10,7 +10,7 @@ import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { childProcess } from '../lib/lazy.js';
 import { mark, traceNet } from '../lib/trace.js';
-import { native, shimPath } from '../native.js';
+import { native, shimMessage, shimPath } from '../native.js';
 import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import type net from 'node:net';
@@ -166,8 +166,7 @@ async function startMonitored(rec: ContainerRecord, front = false): Promise<Fron
     if (code !== 0) {
       client?.socket.destroy();
       await releaseNetwork(rec).catch(() => undefined); // the shim undid its part; the addresses are ours
-      const line = stderr.trim().split('\n').pop() ?? '';
-      throw new SkiffError('ERUNTIME', line.replace(/^Error: /, '') || `container failed to start (exit ${code})`, code);
+      throw new SkiffError('ERUNTIME', shimMessage(stderr) || `container failed to start (exit ${code})`, code);
     }
     if (net.prepared) traceNet(networkStatus(rec)?.timingsUs);
     const mon = readMonitor(rec.Id); // written before the pid file, so present now

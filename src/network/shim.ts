@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { SkiffError } from '../errors.js';
 import { childProcess } from '../lib/lazy.js';
-import { shimPath } from '../native.js';
+import { shimMessage, shimPath } from '../native.js';
 import { stagingPath } from '../store/atomic.js';
 import type { NetworkPlan, NetworkStatus } from './plan.js';
 
@@ -28,8 +28,7 @@ async function planFile(plan: NetworkPlan): Promise<string> {
 
 /** The shim's one-line error as a SkiffError (its exit code, 125 by default). */
 function shimError(stderr: string, code: number | null): SkiffError {
-  const line = stderr.split('\n').filter((l) => l.startsWith('Error: ')).pop();
-  return new SkiffError('ERUNTIME', line ? line.slice(7) : `skiff-shim net failed (exit ${code ?? 'signal'})${stderr ? `: ${stderr.trim()}` : ''}`, code || 125);
+  return new SkiffError('ERUNTIME', shimMessage(stderr) || `skiff-shim net failed (exit ${code ?? 'signal'})`, code || 125);
 }
 
 function collect(child: ChildProcess): { out: () => string; err: () => string } {

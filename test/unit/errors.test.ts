@@ -30,3 +30,11 @@ test('a full disk says what to do; SkiffErrors and other errors keep their first
   assert.equal(errnoWords('EROFS'), 'read-only file system');
   assert.equal(errnoWords('ENOTAREALCODE'), undefined);
 });
+
+test("shimMessage: the shim's last Error: line without its prefix, else its last line, else nothing", async () => {
+  const { shimMessage } = await import('../../src/native.js');
+  assert.equal(shimMessage('Error: mount overlay: No such file or directory\n'), 'mount overlay: No such file or directory');
+  assert.equal(shimMessage('pasta: warning\nError: first\nnoise\nError: second\n'), 'second');
+  assert.equal(shimMessage('killed by a signal\n\n'), 'killed by a signal');
+  assert.equal(shimMessage(''), '');
+});
