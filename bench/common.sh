@@ -2,7 +2,9 @@
 # Benchmarks are not tests: they print medians and ratios, they never fail on a timing.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SKIFF="$REPO/bin/skiff"
+# the CLI under test: SKIFF_BIN (as for the test suite; e.g. dist/skiff, the shipped executable), else
+# the checkout's bin/skiff
+SKIFF=$(readlink -f "${SKIFF_BIN:-$REPO/bin/skiff}")
 if [ -z "${BENCH_TMP:-}" ]; then
   BENCH_TMP=$(mktemp -d "${BENCH_PARENT:-/tmp}/skiff-bench.XXXXXX")
   BENCH_OWN_TMP=1

@@ -8,7 +8,8 @@
 # Rows: until `run -d` returned, until the first fetch (200 and the page's text), both medians of RUNS
 # (default 10) after one warm-up round, and the ratio skiff/podman (issue 13: <= 0.5x).
 # Images from the local fixture registry (bench/common.sh); traffic only to 127.0.0.1.
-# Usage: bash bench/net-port.sh            (as root; SKIP_ROOTLESS=1: rootful only)
+# Usage: bash bench/net-port.sh            (as root; SKIP_ROOTLESS=1: rootful only; SKIFF_BIN=dist/skiff: the
+#        single executable instead of bin/skiff)
 source "$(dirname "$0")/common.sh"
 RUSER=${RUSER:-skiffci}
 
@@ -94,7 +95,7 @@ uid=$(id -u "$RUSER")
 RT="$BENCH_TMP/rootless"
 mkdir -p "$RT/xdg" && chown -R "$uid:$uid" "$RT" && chmod 0700 "$RT/xdg" && chmod 0755 "$BENCH_TMP"
 runuser -u "$RUSER" -- env -i PATH="$PATH" HOME="$(getent passwd "$RUSER" | cut -d: -f6)" USER="$RUSER" LOGNAME="$RUSER" \
-  XDG_RUNTIME_DIR="$RT/xdg" NET_PORT_INNER=1 BENCH_TMP="$RT" REGISTRY="$REGISTRY" RUNS="$RUNS" \
+  XDG_RUNTIME_DIR="$RT/xdg" NET_PORT_INNER=1 SKIFF_BIN="$SKIFF" BENCH_TMP="$RT" REGISTRY="$REGISTRY" RUNS="$RUNS" \
   bash "$REPO/bench/net-port.sh" || echo "(rootless half failed)"
 runuser -u "$RUSER" -- env -i PATH="$PATH" HOME="$(getent passwd "$RUSER" | cut -d: -f6)" XDG_RUNTIME_DIR="$RT/xdg" \
   SKIFF_ROOT="$RT/skiff-root" SKIFF_RUNROOT="$RT/skiff-run" "$SKIFF" system reset --force >/dev/null 2>&1 || true

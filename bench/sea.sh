@@ -8,6 +8,7 @@
 # block of runs per command (hyperfine) measures the load as much as the command.
 source "$(dirname "$0")/common.sh"
 SEA="$REPO/dist/skiff"
+SKIFF="$REPO/bin/skiff" # the checkout's launcher, whatever SKIFF_BIN says: the two are compared
 [ -x "$SEA" ] || { echo "bench/sea.sh: $SEA is missing: run 'make dist'" >&2; exit 1; }
 bench_registry
 export SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run"
