@@ -12,9 +12,6 @@ SKIFF="$REPO/bin/skiff" # the checkout's launcher, whatever SKIFF_BIN says: the 
 [ -x "$SEA" ] || { echo "bench/sea.sh: $SEA is missing: run 'make dist'" >&2; exit 1; }
 bench_registry
 export SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run"
-# the trained code caches of this run alone: a launcher of another checkout with the same HOME removes
-# caches that are not its own (on a shared machine, often enough to measure untrained starts)
-export XDG_CACHE_HOME="$BENCH_TMP/cache"
 IMG="$REGISTRY/busybox:latest"
 "$SKIFF" pull -q "$IMG" >/dev/null
 # crun needs an unpacked bundle: busybox's rootfs (podman export) and crun's default spec running `true`
