@@ -72,9 +72,9 @@ export const recordStreams = (rec: ContainerRecord): AttachedStreams => ({
 export async function startAttached(rec: ContainerRecord, beforeExecve: () => void, streams: AttachedStreams = recordStreams(rec)): Promise<never> {
   mark('created');
   await markStarted(rec, false, process.pid);
-  await joinSharedNamespaces(rec);
+  const spec = await joinSharedNamespaces(rec);
   // addresses held by this pid: the shim it becomes (execve keeps the pid and its start time)
-  await startNetwork(rec);
+  await startNetwork(rec, spec);
   mark('net');
   mark('exec');
   beforeExecve();
@@ -178,9 +178,9 @@ async function startMonitored(rec: ContainerRecord, front = false, alone = false
     }
     let net: Awaited<ReturnType<typeof startNetwork>>;
     try {
-      await joinSharedNamespaces(rec);
+      const joined = await joinSharedNamespaces(rec, spec);
       mark('created');
-      net = await startNetwork(rec);
+      net = await startNetwork(rec, joined);
       mark('net');
     } catch (e) {
       // nothing ran: the container is as created (Docker's), not running while this process (ShimPid)
