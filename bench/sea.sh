@@ -37,11 +37,14 @@ node - "$RUNS" "$SEA" "$SKIFF" "$IMG" "$BUNDLE" "${SEA_OTHER:-}" "$OTHER_CACHE" 
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const [runs, sea, bin, img, bundle, other, otherCache, binOther] = process.argv.slice(2);
+// every `run` comes right after a `--version` (~25 ms): a run right after another one waits for the
+// networks lock, which that run's network teardown (the shim's, detached) holds for ~20-40 ms; until
+// 2026-12-07 bin/skiff's run followed dist/skiff's directly and was measured ~25 ms slower for it
 const cmds = {
-  'dist/skiff --version': [sea, '--version'],
-  'bin/skiff --version': [bin, '--version'],
   'node -e 0': ['node', '-e', '0'],
+  'dist/skiff --version': [sea, '--version'],
   'dist/skiff run --rm busybox true': [sea, 'run', '--rm', img, 'true'],
+  'bin/skiff --version': [bin, '--version'],
   'bin/skiff run --rm busybox true': [bin, 'run', '--rm', img, 'true'],
   'crun run (same bundle)': ['crun', 'run', '--bundle', bundle, `bench-sea-${process.pid}`],
   'dist/skiff images': [sea, 'images'],
