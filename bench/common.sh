@@ -11,8 +11,8 @@ if [ -z "${BENCH_TMP:-}" ]; then
 fi
 RUNS=${RUNS:-10}
 # skiff's code cache (bin/skiff.cjs) as this run trains it: the user's own ~/.cache/skiff is shared by
-# every checkout on the machine, and each launcher removes the caches of other bundles, so on a shared
-# machine the runs would measure untrained starts (a user's second run of the same build is trained)
+# every checkout on the machine, and a launcher keeps only three other bundles' caches beside its own,
+# so on a shared machine the runs could measure untrained starts (a user's second run is trained)
 export XDG_CACHE_HOME="$BENCH_TMP/cache"
 
 # On exit: stop the registry (if started) and remove what the run made (BENCH_KEEP=1 keeps it).

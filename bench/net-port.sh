@@ -8,6 +8,8 @@
 # Rows: until `run -d` returned, until the first fetch (200 and the page's text), both medians of RUNS
 # (default 10) after one warm-up round, and the ratio skiff/podman (issue 13: <= 0.5x).
 # Images from the local fixture registry (bench/common.sh); traffic only to 127.0.0.1.
+# SKIFF_OTHER=FILE adds another skiff (bin/skiff of a copy of main, or a dist/skiff) to the same rounds,
+# on the same store, each skiff with a code cache home of its own.
 # Usage: bash bench/net-port.sh            (as root; SKIP_ROOTLESS=1: rootful only; SKIFF_BIN=dist/skiff: the
 #        single executable instead of bin/skiff)
 source "$(dirname "$0")/common.sh"
@@ -24,7 +26,7 @@ measure() {
   podman $podman_args pull -q --tls-verify=false "$IMAGE" >/dev/null
   # podman gets explicit --ulimit values as in bench/run.sh (with its defaults crun fails here)
   # shellcheck disable=SC2086
-  MODE=$mode SKIFF="$SKIFF" PODMAN="podman $podman_args" IMAGE="$IMAGE" RUNS="$RUNS" node -e '
+  MODE=$mode SKIFF="$SKIFF" PODMAN="podman $podman_args" IMAGE="$IMAGE" RUNS="$RUNS" SKIFF_OTHER="${SKIFF_OTHER:-}" CACHES="$BENCH_TMP" node -e '
     const { spawnSync } = require("child_process");
     const net = require("net");
     const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -46,22 +48,26 @@ measure() {
       skiff: { argv: [process.env.SKIFF], extra: [] },
       podman: { argv: process.env.PODMAN.split(" "), extra: ["--ulimit", "nproc=1024:1024", "--ulimit", "nofile=1024:1024"] },
     };
-    const rows = { skiff: { run: [], fetch: [], tries: [] }, podman: { run: [], fetch: [], tries: [] } };
+    if (process.env.SKIFF_OTHER) {
+      tools.other = { argv: [process.env.SKIFF_OTHER], extra: [], env: { ...process.env, XDG_CACHE_HOME: `${process.env.CACHES}/cache-other` } };
+      tools.skiff.env = { ...process.env, XDG_CACHE_HOME: `${process.env.CACHES}/cache` };
+    }
+    const rows = Object.fromEntries(Object.keys(tools).map((k) => [k, { run: [], fetch: [], tries: [] }]));
     (async () => {
       const runs = Number(process.env.RUNS);
       for (let i = 0; i <= runs; i++) {
-        for (const name of ["skiff", "podman"]) {
+        for (const name of Object.keys(tools)) {
           const t = tools[name];
           const port = await freePort();
           const t0 = now();
-          const r = spawnSync(t.argv[0], [...t.argv.slice(1), "run", "-d", ...t.extra, "-p", `127.0.0.1:${port}:80`, process.env.IMAGE, ...cmd], { encoding: "utf8" });
+          const r = spawnSync(t.argv[0], [...t.argv.slice(1), "run", "-d", ...t.extra, "-p", `127.0.0.1:${port}:80`, process.env.IMAGE, ...cmd], { encoding: "utf8", env: t.env ?? process.env });
           const t1 = now();
           if (r.status !== 0) { console.error(`${name} run -d failed: ${r.stderr.trim()}`); process.exit(1); }
           const id = r.stdout.trim().split("\n").at(-1);
           let tries = 0, ok = false;
           while (now() - t0 < 30000) { tries++; if ((ok = await fetchOnce(port))) break; await sleep(2); }
           const t2 = now();
-          spawnSync(t.argv[0], [...t.argv.slice(1), "rm", "-f", id], { stdio: "ignore" });
+          spawnSync(t.argv[0], [...t.argv.slice(1), "rm", "-f", id], { stdio: "ignore", env: t.env ?? process.env });
           if (!ok) { console.error(`${name}: no page on 127.0.0.1:${port} within 30 s`); process.exit(1); }
           if (i === 0) continue; // warm-up
           rows[name].run.push(t1 - t0); rows[name].fetch.push(t2 - t0); rows[name].tries.push(tries);
@@ -72,7 +78,8 @@ measure() {
       console.log(`== ${process.env.MODE}: run -d -p 127.0.0.1:PORT:80 busybox httpd, until the first page fetched from the host (RUNS=${runs}, medians, load ${load})`);
       for (const [k, label] of [["run", "until run -d returned"], ["fetch", "until the first successful fetch"]]) {
         const s = med(rows.skiff[k]), p = med(rows.podman[k]);
-        console.log(`${label.padEnd(34)} skiff ${s.toFixed(1).padStart(8)} ms  podman ${p.toFixed(1).padStart(8)} ms  ratio ${(s / p).toFixed(2)}`);
+        const o = rows.other ? `  other skiff ${med(rows.other[k]).toFixed(1).padStart(8)} ms  skiff/other ${(s / med(rows.other[k])).toFixed(2)}` : "";
+        console.log(`${label.padEnd(34)} skiff ${s.toFixed(1).padStart(8)} ms  podman ${p.toFixed(1).padStart(8)} ms  ratio ${(s / p).toFixed(2)}${o}`);
       }
       console.log(`fetch attempts (median)            skiff ${med(rows.skiff.tries)}  podman ${med(rows.podman.tries)}`);
       console.log(`goal: first fetch skiff <= 0.5 x podman: ${(med(rows.skiff.fetch) / med(rows.podman.fetch)).toFixed(2)} x`);
@@ -95,7 +102,7 @@ uid=$(id -u "$RUSER")
 RT="$BENCH_TMP/rootless"
 mkdir -p "$RT/xdg" && chown -R "$uid:$uid" "$RT" && chmod 0700 "$RT/xdg" && chmod 0755 "$BENCH_TMP"
 runuser -u "$RUSER" -- env -i PATH="$PATH" HOME="$(getent passwd "$RUSER" | cut -d: -f6)" USER="$RUSER" LOGNAME="$RUSER" \
-  XDG_RUNTIME_DIR="$RT/xdg" NET_PORT_INNER=1 SKIFF_BIN="$SKIFF" BENCH_TMP="$RT" REGISTRY="$REGISTRY" RUNS="$RUNS" \
+  XDG_RUNTIME_DIR="$RT/xdg" NET_PORT_INNER=1 SKIFF_BIN="$SKIFF" BENCH_TMP="$RT" REGISTRY="$REGISTRY" RUNS="$RUNS" SKIFF_OTHER="${SKIFF_OTHER:-}" \
   bash "$REPO/bench/net-port.sh" || echo "(rootless half failed)"
 runuser -u "$RUSER" -- env -i PATH="$PATH" HOME="$(getent passwd "$RUSER" | cut -d: -f6)" XDG_RUNTIME_DIR="$RT/xdg" \
   SKIFF_ROOT="$RT/skiff-root" SKIFF_RUNROOT="$RT/skiff-run" "$SKIFF" system reset --force >/dev/null 2>&1 || true

@@ -3,7 +3,8 @@
 # side on the same store: `--version`, `run --rm busybox true`, a command through node's dispatch (`images`) and the
 # native `ps`; with `node -e 0` and `crun run` of the same busybox bundle as floors. Prints the
 # executable's size against node's, medians and the issue's goal ratios. SEA_OTHER=FILE adds another
-# build of the executable (an older one, or another form) to the same rounds: `--version` and `run`.
+# build of the executable (an older one, or another form) to the same rounds: `--version` and `run`;
+# BIN_OTHER=FILE the same for another checkout's launcher (bin/skiff of a copy of main, say).
 # No command gets NODE_EXTRA_CA_CERTS but one (below). Runs are interleaved (one run of each command in turn, RUNS rounds): on a shared, loaded machine a
 # block of runs per command (hyperfine) measures the load as much as the command.
 source "$(dirname "$0")/common.sh"
@@ -23,22 +24,25 @@ podman export "$PCID" | tar -C "$BUNDLE/rootfs" -xf -
 podman rm "$PCID" >/dev/null
 (cd "$BUNDLE" && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
 # one run of each first: the native parts are written, the user's code caches trained (run/pull)
-# (SEA_OTHER keeps its code cache in a home of its own: a launcher that trains removes the caches of
-# other bundles, so two builds sharing one would each train again on every run)
+# (SEA_OTHER and BIN_OTHER keep their code caches in a home of their own: an older launcher that trains
+# removes the caches of other bundles, so two builds sharing one would each train again on every run)
 OTHER_CACHE="$BENCH_TMP/cache-other"
-for b in "$SEA" "$SKIFF" ${SEA_OTHER:+"$SEA_OTHER"}; do
-  for _ in 1 2; do XDG_CACHE_HOME=$([ "$b" = "${SEA_OTHER:-}" ] && echo "$OTHER_CACHE" || echo "$XDG_CACHE_HOME") "$b" run --rm "$IMG" true >/dev/null; done
+for b in "$SEA" "$SKIFF" ${SEA_OTHER:+"$SEA_OTHER"} ${BIN_OTHER:+"$BIN_OTHER"}; do
+  for _ in 1 2; do XDG_CACHE_HOME=$([ "$b" = "${SEA_OTHER:-}" ] || [ "$b" = "${BIN_OTHER:-}" ] && echo "$OTHER_CACHE" || echo "$XDG_CACHE_HOME") "$b" run --rm "$IMG" true >/dev/null; done
 done
 
-node - "$RUNS" "$SEA" "$SKIFF" "$IMG" "$BUNDLE" "${SEA_OTHER:-}" "$OTHER_CACHE" <<'EOF'
+node - "$RUNS" "$SEA" "$SKIFF" "$IMG" "$BUNDLE" "${SEA_OTHER:-}" "$OTHER_CACHE" "${BIN_OTHER:-}" <<'EOF'
 const { spawnSync } = require('child_process');
 const fs = require('fs');
-const [runs, sea, bin, img, bundle, other, otherCache] = process.argv.slice(2);
+const [runs, sea, bin, img, bundle, other, otherCache, binOther] = process.argv.slice(2);
+// every `run` comes right after a `--version` (~25 ms): a run right after another one waits for the
+// networks lock, which that run's network teardown (the shim's, detached) holds for ~20-40 ms; until
+// 2026-12-07 bin/skiff's run followed dist/skiff's directly and was measured ~25 ms slower for it
 const cmds = {
-  'dist/skiff --version': [sea, '--version'],
-  'bin/skiff --version': [bin, '--version'],
   'node -e 0': ['node', '-e', '0'],
+  'dist/skiff --version': [sea, '--version'],
   'dist/skiff run --rm busybox true': [sea, 'run', '--rm', img, 'true'],
+  'bin/skiff --version': [bin, '--version'],
   'bin/skiff run --rm busybox true': [bin, 'run', '--rm', img, 'true'],
   'crun run (same bundle)': ['crun', 'run', '--bundle', bundle, `bench-sea-${process.pid}`],
   'dist/skiff images': [sea, 'images'],
@@ -50,7 +54,8 @@ const cmds = {
 // without it, the single executable cannot: all runs go without it (as on a Debian machine, which does
 // not set it), and when it is set here, one command shows what it costs the single executable
 if (other) Object.assign(cmds, { 'SEA_OTHER --version': [other, '--version'], 'SEA_OTHER run --rm busybox true': [other, 'run', '--rm', img, 'true'] });
-const envOf = (k) => (k.startsWith('SEA_OTHER') ? { ...process.env, XDG_CACHE_HOME: otherCache } : process.env);
+if (binOther) Object.assign(cmds, { 'BIN_OTHER --version': [binOther, '--version'], 'BIN_OTHER run --rm busybox true': [binOther, 'run', '--rm', img, 'true'] });
+const envOf = (k) => (k.startsWith('SEA_OTHER') || k.startsWith('BIN_OTHER') ? { ...process.env, XDG_CACHE_HOME: otherCache } : process.env);
 const extraCa = process.env.NODE_EXTRA_CA_CERTS;
 delete process.env.NODE_EXTRA_CA_CERTS;
 if (extraCa) cmds['dist/skiff --version, NODE_EXTRA_CA_CERTS'] = ['env', `NODE_EXTRA_CA_CERTS=${extraCa}`, sea, '--version'];
@@ -87,6 +92,7 @@ console.log(`node -e 0 / crun run:                      ${rc('node -e 0', 'crun 
 console.log(`dist/skiff --version / node -e 0:          ${r('dist/skiff --version', 'node -e 0')}  (goal <= 1)`);
 console.log(`dist/skiff images / bin/skiff images:      ${r('dist/skiff images', 'bin/skiff images')}`);
 console.log(`dist/skiff ps -a / bin/skiff ps -a:        ${r('dist/skiff ps -a (native)', 'bin/skiff ps -a (native)')}`);
+if (binOther) console.log(`bin/skiff run / BIN_OTHER run:              ${r('bin/skiff run --rm busybox true', 'BIN_OTHER run --rm busybox true')}`);
 if (other) console.log(`dist/skiff run / SEA_OTHER run:            ${r('dist/skiff run --rm busybox true', 'SEA_OTHER run --rm busybox true')}\ndist/skiff --version / SEA_OTHER --version: ${r('dist/skiff --version', 'SEA_OTHER --version')}\nsize: SEA_OTHER ${mb(fs.statSync(other).size)} MB`);
 console.log(`size: dist/skiff ${mb(size)} MB, node ${mb(node)} MB: ${size - node >= 0 ? '+' : ''}${mb(size - node)} MB  (goal < +15 MB)`);
 EOF

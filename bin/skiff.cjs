@@ -100,6 +100,8 @@ function userCachePaths() {
 }
 
 const user = userCachePaths();
+/** How many caches of other bundles (of the same kind) a training leaves in the directory. */
+const KEEP_OTHERS = 3;
 let cachedData = user && readOwn(user.cache);
 const fromUser = cachedData !== undefined;
 // V8 checks the cache against the source's length only: an older cache is never used
@@ -154,9 +156,19 @@ if (process.env.SKIFF_WRITE_CODE_CACHE === '1' && !sea) {
           made.shift();
           fs.renameSync(trainedTmp, user.trained);
           made.shift();
+          // caches of other bundles of the same kind (the single executable's or a checkout's; both
+          // kinds may be in use): the newest KEEP_OTHERS stay. Several checkouts (or builds) run by one
+          // user, e.g. root on a shared machine, each keep theirs: removing every other one made
+          // each checkout's next run untrained, and train again (slower in every phase)
+          const others = new Map(); // key -> newest mtime of its files
           for (const f of fs.readdirSync(user.dir)) {
-            // older caches of the same kind (the single executable's or a checkout's): both kinds may be in use
-            if (f.startsWith('code-') && f.startsWith('code-sea-') === !!sea && !f.startsWith(`code-${user.key}.`)) fs.rmSync(path.join(user.dir, f), { force: true });
+            const m = /^code-(.+)\.(cache|json)$/.exec(f);
+            if (!m || f.startsWith('code-sea-') !== !!sea || m[1] === user.key) continue;
+            const t = fs.lstatSync(path.join(user.dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+            others.set(m[1], Math.max(others.get(m[1]) ?? 0, t));
+          }
+          for (const [key] of [...others].sort((a, b) => b[1] - a[1]).slice(KEEP_OTHERS)) {
+            for (const ext of ['cache', 'json']) fs.rmSync(path.join(user.dir, `code-${key}.${ext}`), { force: true });
           }
         } catch {
           // a read-only or full home: run without it (what this process made is removed)

@@ -72,9 +72,9 @@ export const recordStreams = (rec: ContainerRecord): AttachedStreams => ({
 export async function startAttached(rec: ContainerRecord, beforeExecve: () => void, streams: AttachedStreams = recordStreams(rec)): Promise<never> {
   mark('created');
   await markStarted(rec, false, process.pid);
-  await joinSharedNamespaces(rec);
+  const spec = await joinSharedNamespaces(rec);
   // addresses held by this pid: the shim it becomes (execve keeps the pid and its start time)
-  await startNetwork(rec);
+  await startNetwork(rec, spec);
   mark('net');
   mark('exec');
   beforeExecve();
@@ -90,8 +90,16 @@ export async function startAttached(rec: ContainerRecord, beforeExecve: () => vo
  * ShimPid then names the monitor (monitor.json), not the process spawned here. Starting a running
  * container does nothing (Docker's `start`).
  */
-export async function startDetached(rec: ContainerRecord): Promise<void> {
-  await startMonitored(rec);
+export async function startDetached(rec: ContainerRecord, opts: DetachOptions = {}): Promise<void> {
+  await startMonitored(rec, false, opts.alone ?? false);
+}
+
+export interface DetachOptions {
+  /**
+   * Nothing else runs in this process meanwhile (a CLI command starting one container): the shim is
+   * waited for synchronously. The Engine API's service, compose and kube leave it unset.
+   */
+  alone?: boolean;
 }
 
 /**
@@ -113,7 +121,43 @@ export async function startInteractive(rec: ContainerRecord, detachKeys: string)
   return code;
 }
 
-async function startMonitored(rec: ContainerRecord, front = false): Promise<FrontClient | undefined> {
+/**
+ * `skiff-shim run --detach BUNDLE`, waited for: it exits once the container runs (or failed to start)
+ * and its stderr (the monitor keeps none of it) has closed. Synchronously (DetachOptions.alone): no
+ * streams (node:net sockets, and process.stderr that closing one makes) for the pipe, ~5-8 ms of `run -d`.
+ */
+function spawnDetachedSync(bundle: string): { code: number; stderr: string; client?: undefined } {
+  const r = childProcess().spawnSync(shimPath(), ['run', '--detach', bundle], { stdio: ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim', encoding: 'utf8' });
+  if (r.error) throw r.error;
+  return { code: r.status ?? (r.signal ? 125 : 0), stderr: r.stderr };
+}
+
+/**
+ * The same with the event loop running (a service, several starts at once); with `front` (`run -it`,
+ * `start -ai`) fd 4 of the shim is the other end of a socketpair (node's 'pipe'), the monitor's first
+ * client; the monitor keeps it, so the shim's end is its exit and its stderr's end.
+ */
+function spawnDetached(bundle: string, front: boolean): Promise<{ code: number; stderr: string; client?: FrontClient }> {
+  return new Promise((resolve, reject) => {
+    const child = childProcess().spawn(shimPath(), ['run', '--detach', ...(front ? ['--attach-fd'] : []), bundle], {
+      stdio: front ? ['ignore', 'ignore', 'pipe', 'ignore', 'pipe'] : ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim',
+    });
+    let err = '';
+    let exit: number | undefined;
+    let errDone = false;
+    const client = front ? { socket: child.stdio[4] as net.Socket, early: [] as Buffer[] } : undefined;
+    client?.socket.on('data', (c: Buffer) => client.early.push(c));
+    const done = (): void => {
+      if (exit !== undefined && errDone) resolve({ code: exit, stderr: err, ...(client ? { client } : {}) });
+    };
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stderr!.on('close', () => ((errDone = true), done()));
+    child.on('error', reject);
+    child.on('exit', (c, sig) => ((exit = c ?? (sig ? 125 : 0)), done()));
+  });
+}
+
+async function startMonitored(rec: ContainerRecord, front = false, alone = false): Promise<FrontClient | undefined> {
   return withLock(`container-${rec.Id}`, async () => {
     if (!readContainer(rec.Id)) throw new SkiffError('ENOCONTAINER', `No such container: ${rec.Name}`, 1);
     const st = containerState(rec);
@@ -122,8 +166,9 @@ async function startMonitored(rec: ContainerRecord, front = false): Promise<Fron
     // killed before that leaves no container that looks running
     const start = await markStarted(rec, true, process.pid, st);
     const f = containerFiles(rec.Id);
-    await fs.promises.mkdir(path.dirname(f.attach), { recursive: true, mode: 0o700 });
-    const spec = JSON.parse(await fs.promises.readFile(f.spec, 'utf8')) as OciSpec;
+    // synchronous: `run -d` loads no node:fs/promises and starts no thread pool (docs/design/startup.md)
+    fs.mkdirSync(path.dirname(f.attach), { recursive: true, mode: 0o700 });
+    const spec = JSON.parse(fs.readFileSync(f.spec, 'utf8')) as OciSpec;
     if (ensureMonitorSpec(spec, rec)) await writeFileAtomic(f.spec, JSON.stringify(spec), 0o644); // created by an older skiff
     const health = activeHealthcheck(rec);
     if (health) {
@@ -133,9 +178,9 @@ async function startMonitored(rec: ContainerRecord, front = false): Promise<Fron
     }
     let net: Awaited<ReturnType<typeof startNetwork>>;
     try {
-      await joinSharedNamespaces(rec);
+      const joined = await joinSharedNamespaces(rec, spec);
       mark('created');
-      net = await startNetwork(rec);
+      net = await startNetwork(rec, joined);
       mark('net');
     } catch (e) {
       // nothing ran: the container is as created (Docker's), not running while this process (ShimPid)
@@ -143,25 +188,7 @@ async function startMonitored(rec: ContainerRecord, front = false): Promise<Fron
       await fs.promises.rm(f.state, { force: true });
       throw e;
     }
-    // front: fd 4 of the shim is the other end of a socketpair (node's 'pipe'), the monitor's first
-    // client; the monitor keeps it, so the shim's end is its exit and its stderr's end
-    const { code, stderr, client } = await new Promise<{ code: number; stderr: string; client?: FrontClient }>((resolve, reject) => {
-      const child = childProcess().spawn(shimPath(), ['run', '--detach', ...(front ? ['--attach-fd'] : []), f.bundle], {
-        stdio: front ? ['ignore', 'ignore', 'pipe', 'ignore', 'pipe'] : ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim',
-      });
-      let err = '';
-      let exit: number | undefined;
-      let errDone = false;
-      const client = front ? { socket: child.stdio[4] as net.Socket, early: [] as Buffer[] } : undefined;
-      client?.socket.on('data', (c: Buffer) => client.early.push(c));
-      const done = (): void => {
-        if (exit !== undefined && errDone) resolve({ code: exit, stderr: err, ...(client ? { client } : {}) });
-      };
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-      child.stderr!.on('close', () => ((errDone = true), done()));
-      child.on('error', reject);
-      child.on('exit', (c, sig) => ((exit = c ?? (sig ? 125 : 0)), done()));
-    });
+    const { code, stderr, client } = alone && !front ? spawnDetachedSync(f.bundle) : await spawnDetached(f.bundle, front);
     mark('detached');
     if (code !== 0) {
       client?.socket.destroy();
@@ -186,8 +213,8 @@ async function startMonitored(rec: ContainerRecord, front = false): Promise<Fron
  * detached. A --rm container that fails to start goes (the shim removes what it started with; this
  * covers a failure before it ran), as Docker's daemon removes it.
  */
-export async function runCreated(rec: ContainerRecord, detach: boolean, beforeExecve: () => void): Promise<void> {
-  await removedOnFailure(rec, () => (detach ? startDetached(rec) : startAttached(rec, beforeExecve)));
+export async function runCreated(rec: ContainerRecord, detach: boolean, beforeExecve: () => void, opts: DetachOptions = {}): Promise<void> {
+  await removedOnFailure(rec, () => (detach ? startDetached(rec, opts) : startAttached(rec, beforeExecve)));
 }
 
 /** `run -it` after `create`: startInteractive (its exit code, 0 after a detach), with runCreated's --rm rule. */

@@ -169,16 +169,16 @@ function shareableIpc(id: string): boolean {
  * Start: the spec's user namespace fitted to where this start runs (`fitUserns`), and its PID, IPC
  * and UTS namespaces set to those of the containers the record names (running).
  */
-export async function joinSharedNamespaces(rec: ContainerRecord): Promise<void> {
+export async function joinSharedNamespaces(rec: ContainerRecord, read?: OciSpec): Promise<OciSpec> {
   const wanted = KINDS.filter(([, field]) => rec.HostConfig[field]?.startsWith('container:'));
   const file = containerFiles(rec.Id).spec;
-  const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as OciSpec;
+  const spec = read ?? (JSON.parse(fs.readFileSync(file, 'utf8')) as OciSpec);
   const fitted = fitUserns(spec);
   // the user namespace joined at the previous start (its container may be another process now)
   const user = spec.linux.namespaces.find((n) => n.type === 'user');
   if (!wanted.length && !user?.path) {
     if (fitted) await writeFileAtomic(file, JSON.stringify(spec), 0o644);
-    return;
+    return spec;
   }
   if (user) delete user.path;
   for (const [key, field, what] of wanted) {
@@ -191,4 +191,5 @@ export async function joinSharedNamespaces(rec: ContainerRecord): Promise<void> 
     joinOwnerUserns(spec, pid);
   }
   await writeFileAtomic(file, JSON.stringify(spec), 0o644);
+  return spec;
 }

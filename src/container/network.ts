@@ -203,10 +203,11 @@ export interface StartedNetwork {
 }
 
 /**
- * Before the shim starts the container: its network prepared and written into `spec` (the caller
- * writes the spec). Addresses are held by this process until handOver() or its exit.
+ * Before the shim starts the container: its network prepared and written into its spec (`read`: the
+ * spec as this start has it, the same as its file; else read here). Addresses are held by this
+ * process until handOver() or its exit.
  */
-export async function startNetwork(rec: ContainerRecord): Promise<StartedNetwork> {
+export async function startNetwork(rec: ContainerRecord, read?: OciSpec): Promise<StartedNetwork> {
   const mode = rec.HostConfig.NetworkMode;
   const f = containerFiles(rec.Id);
   if (mode === 'host' || mode === 'none') {
@@ -215,7 +216,8 @@ export async function startNetwork(rec: ContainerRecord): Promise<StartedNetwork
     return { networks: [] };
   }
   fs.rmSync(f.network, { force: true });
-  const spec = JSON.parse(fs.readFileSync(f.spec, 'utf8')) as OciSpec;
+  // the spec as the caller read (and wrote) it at this start, else from its file
+  const spec = read ?? (JSON.parse(fs.readFileSync(f.spec, 'utf8')) as OciSpec);
   delete spec.skiff.network;
   delete spec.skiff.networkStatusFile;
   if (mode.startsWith('container:')) {

@@ -3,7 +3,9 @@
  * pflag's bool and int flags with their error words.
  */
 
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
+// made at first use: a Unicode property class costs ~0.5 ms to build, and every command loads this module
+let printable: RegExp | undefined;
+const isPrintable = (ch: string): boolean => (printable ??= /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u).test(ch);
 
 /** Go's strconv.Quote: a double-quoted Go string literal (printable Unicode kept literally). */
 export function goQuote(s: string): string {
@@ -20,7 +22,7 @@ export function goQuote(s: string): string {
       out += '\ufffd';
       continue;
     }
-    if ((cp >= 0x20 && cp < 0x7f) || (cp > 0x7f && PRINTABLE.test(ch))) {
+    if ((cp >= 0x20 && cp < 0x7f) || (cp > 0x7f && isPrintable(ch))) {
       out += ch;
       continue;
     }

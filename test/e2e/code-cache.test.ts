@@ -92,6 +92,35 @@ describe('trained code cache', () => {
     }
   });
 
+  test("other bundles' caches (other checkouts, other builds): a training keeps the newest three of its kind", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-xdg-'));
+    try {
+      assert.equal((await skiff(['pull', '-q', image], { store, env: { XDG_CACHE_HOME: dir } })).code, 0);
+      const skiffDir = path.join(dir, 'skiff');
+      const ours = files(skiffDir).find((f) => f.endsWith('.cache'))!;
+      const kind = ours.startsWith('code-sea-') ? 'code-sea-' : 'code-';
+      // five other bundles of our kind, trained one minute apart (fake0 the oldest), and one of the other kind
+      const other = (i: number): string => `${kind}fake${i}-v0`;
+      for (let i = 0; i < 5; i++) {
+        for (const ext of ['cache', 'json']) {
+          const f = path.join(skiffDir, `${other(i)}.${ext}`);
+          fs.writeFileSync(f, ext === 'json' ? '["run"]' : 'x', { mode: 0o600 });
+          const t = new Date(Date.now() - (10 - i) * 60_000);
+          fs.utimesSync(f, t, t);
+        }
+      }
+      const otherKind = kind === 'code-' ? 'code-sea-fake-v0.cache' : 'code-fake-v0.cache';
+      fs.writeFileSync(path.join(skiffDir, otherKind), 'x', { mode: 0o600 });
+      // without its record of what trained it, our cache is trained again by the next pull
+      fs.rmSync(path.join(skiffDir, ours.replace(/\.cache$/, '.json')));
+      assert.equal((await skiff(['pull', '-q', image], { store, env: { XDG_CACHE_HOME: dir } })).code, 0);
+      const expected = [ours, ours.replace(/\.cache$/, '.json'), otherKind, ...[2, 3, 4].flatMap((i) => [`${other(i)}.cache`, `${other(i)}.json`])].sort();
+      assert.deepEqual(files(skiffDir), expected);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('SKIFF_CODE_CACHE=0 writes nothing', async () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-xdg-'));
     try {

@@ -45,7 +45,7 @@ export default defineCommand({
     // attached to neither output: the id is what the user sees (Docker's run)
     if (!o.detach && !rec.Config.AttachStdout && !rec.Config.AttachStderr) ctx.stdout.write(rec.Id + '\n');
     if (keys) return { exitCode: await runInteractive(rec, keys) };
-    await runCreated(rec, o.detach, ctx.beforeExecve);
+    await runCreated(rec, o.detach, ctx.beforeExecve, { alone: true });
     if (o.detach) return rec.Id + '\n';
   },
 });

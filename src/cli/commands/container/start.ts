@@ -41,6 +41,6 @@ export default defineCommand({
       await startAttached(rec, ctx.beforeExecve, { stdin: o.interactive && rec.Config.OpenStdin, stdout: true, stderr: true });
       return;
     }
-    return { items: eachContainer(refs, startDetached) };
+    return { items: eachContainer(refs, (rec) => startDetached(rec, { alone: true })) };
   },
 });
