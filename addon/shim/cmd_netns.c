@@ -159,6 +159,7 @@ static pid_t fwd_start(int c, const char *pasta, int userns) {
   else {
     msg[n] = 0;
     args[k++] = "-q";
+    args[k++] = "-4"; /* IPv4 only, as the container's pasta (src/network/pasta.ts) */
     args[k++] = "-I";
     args[k++] = FWD_IFNAME;
     args[k++] = "-a"; /* what the shim configures on the tap (net.h) */

@@ -201,6 +201,8 @@ struct net_held {
   size_t nport_fds;
   unsigned *bound_ports; /* the host port each plan port got (same order as plan ports) */
   pid_t pasta;
+  int pasta_ready, pasta_log; /* a pasta spawned and not yet waited for: its ready pipe, its stderr */
+  const char *pasta_path;
   int fwd_fd; /* the connection to the holder that keeps this start's host-port forward (-1: none) */
 };
 void net_held_init(struct net_held *h);
@@ -215,8 +217,16 @@ char *net_status(const struct net_plan *p, const struct net_held *h, int netns_f
 /* With SKIFF_TRACE_STARTUP=1: one "skiff-trace-net PHASE MS ..." line on stderr, where the network
    step's time went (the same phases as the status's timingsUs). */
 void net_trace(const struct net_held *h);
-/* pasta for the namespaces of `target` (the plan's pasta part), its pid in h->pasta (cmd_netns.c too). */
+/* pasta for the namespaces of `target` (the plan's pasta part), its pid in h->pasta (cmd_netns.c too):
+   net_spawn_pasta, then net_wait_pasta. */
 int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h);
+/* The two halves, for a caller that overlaps pasta's start (~13 ms, most of it pasta's own set-up)
+   with its own work: spawn (the fixed host ports test-bound first) as soon as `target` exists (its
+   user namespace need not be mapped yet), and wait until pasta has configured the namespace and bound
+   the ports before the container's command runs. net_start waits for a pasta spawned so (it spawns
+   one only when none is pending); net_stop ends a pending one too (a start that failed in between). */
+int net_spawn_pasta(const struct net_plan *p, pid_t target, struct net_held *h);
+int net_wait_pasta(struct net_held *h); /* 0 when none is pending */
 /* pasta `path` `args` joining the user namespace `userns_fd` and then the network namespace
    `netns_fd` (the holder's host-port forwards), its pid in h->pasta. */
 int net_start_pasta_in(const char *path, char **args, int userns_fd, int netns_fd, struct net_held *h);

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -36,6 +37,8 @@ void net_held_init(struct net_held *h) {
   memset(h, 0, sizeof *h);
   h->nft_fd = -1;
   h->pasta = -1;
+  h->pasta_ready = -1;
+  h->pasta_log = -1;
   h->fwd_fd = -1;
 }
 
@@ -188,6 +191,8 @@ static void last_line(int fd, char *out, size_t len) {
 }
 
 static void stop_pasta(struct net_held *h) {
+  close_fd(&h->pasta_ready); /* spawned, never waited for */
+  close_fd(&h->pasta_log);
   if (h->pasta <= 0) return;
   kill(h->pasta, SIGTERM);
   for (int i = 0; i < 100; i++) { /* up to ~1 s, then SIGKILL */
@@ -202,8 +207,23 @@ static void stop_pasta(struct net_held *h) {
   h->pasta = -1;
 }
 
+/* The file to run for pasta `path`: pasta's start re-executes itself as <its file>.avx2 when the CPU
+   has AVX2 and that build exists (passt's arch.c: the Debian package ships both), one exec (~1.5 ms)
+   saved by running that build straight away; argv[0] stays `path` (pasta takes its mode from its name). */
+static const char *pasta_file(const char *path, char *buf, size_t len) {
+  char real[PATH_MAX];
+  if (!realpath(path, real)) return path;
+  size_t n = strlen(real);
+  if (n >= 5 && strcmp(real + n - 5, ".avx2") == 0) return path;
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2")) return path;
+  if (snprintf(buf, len, "%s.avx2", real) >= (int)len || access(buf, X_OK) < 0) return path;
+  return buf;
+}
+
 /* pasta -f (stays our child, dies with us: PDEATHSIG) ... -P /proc/self/fd/N TARGET: it writes its pid
-   to N once the namespace is configured and the ports are bound: that is our "ready". TARGET is
+   to N once the namespace is configured and the ports are bound: that is our "ready", which
+   net_wait_pasta waits for (N's other end in h->pasta_ready, pasta's stderr in h->pasta_log). TARGET is
    `target`'s PID, or the namespaces given as descriptors: `--userns` `userns_fd` (-1: none) and
    `--netns` `netns_fd`, passed as /proc/self/fd/N. */
 static int spawn_pasta(const char *path, char **args, pid_t target, int userns_fd, int netns_fd, struct net_held *h) {
@@ -232,6 +252,8 @@ static int spawn_pasta(const char *path, char **args, pid_t target, int userns_f
   snprintf(pidbuf, sizeof pidbuf, "%d", (int)target);
   cleanup_close int log = memfd_create("pasta-stderr", MFD_CLOEXEC);
   if (log < 0) return fail("start pasta: memfd_create");
+  char filebuf[PATH_MAX + 8];
+  const char *file = pasta_file(path, filebuf, sizeof filebuf);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return fail("start pasta");
@@ -261,11 +283,21 @@ static int spawn_pasta(const char *path, char **args, pid_t target, int userns_f
       if (nfd < 0) _exit(127);
       snprintf(pidbuf, sizeof pidbuf, "/proc/self/fd/%d", nfd);
     }
-    execv(path, argv);
+    execv(file, argv);
     _exit(127);
   }
   close_fd(&wr);
   h->pasta = pid;
+  h->pasta_ready = take_fd(&rd);
+  h->pasta_log = take_fd(&log);
+  h->pasta_path = path;
+  return 0;
+}
+
+int net_wait_pasta(struct net_held *h) {
+  if (h->pasta_ready < 0) return 0;
+  cleanup_close int rd = take_fd(&h->pasta_ready);
+  cleanup_close int log = take_fd(&h->pasta_log);
   char buf[32];
   ssize_t got = 0;
   struct pollfd pfd = {rd, POLLIN, 0};
@@ -273,6 +305,7 @@ static int spawn_pasta(const char *path, char **args, pid_t target, int userns_f
   if (r > 0) got = read(rd, buf, sizeof buf - 1);
   if (got > 0) return 0;
   int e = errno, st = 0;
+  pid_t pid = h->pasta;
   if (r <= 0) kill(pid, SIGKILL);
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
   h->pasta = -1;
@@ -280,11 +313,46 @@ static int spawn_pasta(const char *path, char **args, pid_t target, int userns_f
   last_line(log, why, sizeof why);
   if (r < 0) return errno = e, fail("wait for pasta");
   if (r == 0) return failx("pasta did not configure the network within 20 s");
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 127) return failx("cannot run %s", path);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 127) return failx("cannot run %s", h->pasta_path);
   return failx("pasta failed to set up the network: %s", why[0] ? why : "no reason given");
 }
 
-int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {
+/* The fixed TCP host ports of a rootless container's pasta (its -t values, [ADDRESS/]HOSTPORT:CTRPORT)
+   test-bound here, as the rootful path binds them, so that a taken port fails in Docker's words (pasta
+   alone would only say it could not bind). src/network/pasta.ts leaves them to this; UDP ports are left
+   to pasta, as before (a UDP test bind cannot tell SO_REUSEADDR sharers apart). */
+static int pasta_ports_free(const struct net_plan *p) {
+  char **a = p->pasta.args;
+  for (size_t i = 0; a[i] && a[i + 1]; i++) {
+    if (strcmp(a[i], "-t") != 0) continue;
+    const char *spec = a[++i], *port = spec, *slash = strchr(spec, '/');
+    if (strcmp(spec, "none") == 0 || strpbrk(spec, ",-~%")) continue; /* not one port: pasta judges it */
+    char addr[64] = "0.0.0.0";
+    if (slash) {
+      snprintf(addr, sizeof addr, "%.*s", (int)(slash - spec), spec);
+      port = slash + 1;
+    }
+    const char *colon = strchr(port, ':');
+    unsigned host = (unsigned)strtoul(port, NULL, 10), ctr = colon ? (unsigned)strtoul(colon + 1, NULL, 10) : host;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)host)};
+    if (!host || host > 65535 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1) continue;
+    cleanup_close int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return fail("create a socket for a host port");
+    int one = 1; /* as pasta's own listening socket, and node's: a port in TIME_WAIT is free */
+    if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) return fail("set SO_REUSEADDR on a host port's socket");
+    if (bind(s, (struct sockaddr *)&sa, sizeof sa) == 0) continue;
+    int e = errno;
+    /* Docker's words (Go's error text: lowercase) */
+    return failx("driver failed programming external connectivity on endpoint %s: failed to bind host port for %s:%u:%u/tcp: %s",
+                 p->endpoint, addr, host, ctr,
+                 e == EADDRINUSE ? "address already in use" : e == EADDRNOTAVAIL ? "cannot assign requested address"
+                 : e == EACCES ? "permission denied" : strerror(e));
+  }
+  return 0;
+}
+
+int net_spawn_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {
+  if (pasta_ports_free(p) < 0) return -1;
   /* A target in our own user namespace (a container started by a process already inside skiff's
      user namespace: the rootless API service) is given as its network namespace, opened here and
      passed as /proc/self/fd/N (pasta then joins only that): joining by PID makes pasta open the
@@ -304,8 +372,14 @@ int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) 
   return spawn_pasta(p->pasta.path, p->pasta.args, target, -1, netns, h);
 }
 
+int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {
+  if (net_spawn_pasta(p, target, h) < 0) return -1;
+  return net_wait_pasta(h);
+}
+
 int net_start_pasta_in(const char *path, char **args, int userns_fd, int netns_fd, struct net_held *h) {
-  return spawn_pasta(path, args, 0, userns_fd, netns_fd, h);
+  if (spawn_pasta(path, args, 0, userns_fd, netns_fd, h) < 0) return -1;
+  return net_wait_pasta(h);
 }
 
 /* ---- host-port forwards of rootless user networks (the holder's side: cmd_netns.c) ---- */
@@ -461,7 +535,11 @@ int net_start(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held
   if (p->nifaces && setup_ifaces(p, netns_fd, h, &t) < 0) return -1;
   t = now_us();
   int r = 0;
-  if (p->has_pasta) r = net_start_pasta(p, pid, h), lap(h, PH_PASTA, &t);
+  /* pasta: started here unless the caller spawned it earlier (net_spawn_pasta), then only waited for */
+  if (p->has_pasta) {
+    r = h->pasta_ready >= 0 || net_spawn_pasta(p, pid, h) == 0 ? net_wait_pasta(h) : -1;
+    lap(h, PH_PASTA, &t);
+  }
   else if (p->nports && h->nft_fd < 0) r = hold_ports(p, h), lap(h, PH_PORTS, &t);
   /* each start has a namespace of its own: its forward too (a restart's old one went with net_stop) */
   if (r == 0 && p->forward_socket && p->nports) r = request_forward(p, netns_fd, h), lap(h, PH_PASTA, &t);

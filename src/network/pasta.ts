@@ -4,6 +4,9 @@
  * and forwards the published ports. The holder (the shim) starts it with `-f` and keeps it as a
  * child that dies with it. The gateway address reaches the host itself (pasta maps it to the host's
  * loopback), so that is what host-gateway means here.
+ * IPv4 only (`-4`), as skiff's networks are (no IPv6 in hosts/resolv.conf, host ports bound on IPv4,
+ * IPv6 host addresses refused): pasta's IPv6 half (its buffers, socket pools, addresses and routes
+ * copied into the namespace, NDP) is a third of its start, ~5 ms of ~20 (bench/README.md).
  * User-defined networks for rootless containers (a per-user namespace with bridges, Podman's
  * "rootless netns") are phase B; see docs/design/networking.md.
  */
@@ -82,8 +85,12 @@ async function freePort(proto: 'tcp' | 'udp', host: string): Promise<number> {
   return port;
 }
 
-/** pasta's -t/-u options for the forwards ("[ADDR/]HOSTPORT:CTRPORT"), `none` when there are none. */
-export async function pastaPortArgs(forwards: Forward[], endpoint = ''): Promise<string[]> {
+/**
+ * pasta's -t/-u options for the forwards ("[ADDR/]HOSTPORT:CTRPORT"), `none` when there are none.
+ * A fixed host port is test-bound by the shim just before pasta starts (netsetup.c: Docker's words
+ * for a taken port; a test bind here, through node:net, cost the CLI ~3-5 ms).
+ */
+export async function pastaPortArgs(forwards: Forward[]): Promise<string[]> {
   const args: string[] = [];
   const start = unprivilegedPortStart();
   for (const f of forwards) {
@@ -91,11 +98,6 @@ export async function pastaPortArgs(forwards: Forward[], endpoint = ''): Promise
     checkUnprivileged(f.hostPort, start);
     let host = f.hostPort;
     if (!host) host = await freePort(f.proto, f.hostIp);
-    else if (f.hostPortEnd <= f.hostPort && !(await isFree(f.proto, f.hostIp, host))) {
-      // Docker's words (the rootful shim's too); pasta alone would only say it could not bind
-      throw new SkiffError('ECONFLICT',
-        `driver failed programming external connectivity on endpoint ${endpoint}: failed to bind host port for ${f.hostIp || '0.0.0.0'}:${host}:${f.containerPort}/${f.proto}: address already in use`);
-    }
     else if (f.hostPortEnd > f.hostPort) {
       // a host range for one container port: pasta takes one port, the first free one
       let found = 0;
@@ -128,7 +130,7 @@ async function prepare(req: SetupRequest): Promise<Prepared> {
   }
   checkTun();
   const endpoint = `${req.name} (${req.containerId.slice(0, 12)})`;
-  const args = ['--config-net', '-q', ...(await pastaPortArgs(req.forwards, endpoint)), '-T', 'none', '-U', 'none'];
+  const args = ['--config-net', '-q', '-4', ...(await pastaPortArgs(req.forwards)), '-T', 'none', '-U', 'none'];
   const plan: NetworkPlan = {
     containerId: req.containerId,
     endpoint,
