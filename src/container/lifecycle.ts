@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { childProcess } from '../lib/lazy.js';
-import { mark, traceNet } from '../lib/trace.js';
+import { mark, traceNet, traceShim } from '../lib/trace.js';
 import { native, shimPath } from '../native.js';
 import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
@@ -169,6 +169,7 @@ async function startMonitored(rec: ContainerRecord, front = false): Promise<Fron
       const line = stderr.trim().split('\n').pop() ?? '';
       throw new SkiffError('ERUNTIME', line.replace(/^Error: /, '') || `container failed to start (exit ${code})`, code);
     }
+    traceShim(stderr);
     if (net.prepared) traceNet(networkStatus(rec)?.timingsUs);
     const mon = readMonitor(rec.Id); // written before the pid file, so present now
     if (mon) {
