@@ -8,6 +8,8 @@
 # Rows: until `run -d` returned, until the first fetch (200 and the page's text), both medians of RUNS
 # (default 10) after one warm-up round, and the ratio skiff/podman (issue 13: <= 0.5x).
 # Images from the local fixture registry (bench/common.sh); traffic only to 127.0.0.1.
+# SKIFF_BASE=/path/to/bin/skiff (another build, e.g. main's): measured in the same rounds as a third
+# tool, for a before/after side by side under the same load (its store beside skiff's).
 # Usage: bash bench/net-port.sh            (as root; SKIP_ROOTLESS=1: rootful only)
 source "$(dirname "$0")/common.sh"
 RUSER=${RUSER:-skiffci}
@@ -19,11 +21,12 @@ measure() {
   local podman_args="--root $BENCH_TMP/podman-root --runroot $BENCH_TMP/podman-run"
   IMAGE="$REGISTRY/busybox:latest"
   "$SKIFF" pull -q "$IMAGE" >/dev/null
+  if [ -n "${SKIFF_BASE:-}" ]; then SKIFF_ROOT="$BENCH_TMP/base-root" SKIFF_RUNROOT="$BENCH_TMP/base-run" "$SKIFF_BASE" pull -q "$IMAGE" >/dev/null; fi
   # shellcheck disable=SC2086
   podman $podman_args pull -q --tls-verify=false "$IMAGE" >/dev/null
   # podman gets explicit --ulimit values as in bench/run.sh (with its defaults crun fails here)
   # shellcheck disable=SC2086
-  MODE=$mode SKIFF="$SKIFF" PODMAN="podman $podman_args" IMAGE="$IMAGE" RUNS="$RUNS" node -e '
+  MODE=$mode SKIFF="$SKIFF" SKIFF_BASE="${SKIFF_BASE:-}" PODMAN="podman $podman_args" IMAGE="$IMAGE" RUNS="$RUNS" node -e '
     const { spawnSync } = require("child_process");
     const net = require("net");
     const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -46,10 +49,15 @@ measure() {
       podman: { argv: process.env.PODMAN.split(" "), extra: ["--ulimit", "nproc=1024:1024", "--ulimit", "nofile=1024:1024"] },
     };
     const rows = { skiff: { run: [], fetch: [], tries: [] }, podman: { run: [], fetch: [], tries: [] } };
+    if (process.env.SKIFF_BASE) {
+      const d = process.env.SKIFF_ROOT.replace(/skiff-root$/, "");
+      tools.base = { argv: ["env", `SKIFF_ROOT=${d}base-root`, `SKIFF_RUNROOT=${d}base-run`, process.env.SKIFF_BASE], extra: [] };
+      rows.base = { run: [], fetch: [], tries: [] };
+    }
     (async () => {
       const runs = Number(process.env.RUNS);
       for (let i = 0; i <= runs; i++) {
-        for (const name of ["skiff", "podman"]) {
+        for (const name of Object.keys(rows)) {
           const t = tools[name];
           const port = await freePort();
           const t0 = now();
@@ -72,6 +80,7 @@ measure() {
       for (const [k, label] of [["run", "until run -d returned"], ["fetch", "until the first successful fetch"]]) {
         const s = med(rows.skiff[k]), p = med(rows.podman[k]);
         console.log(`${label.padEnd(34)} skiff ${s.toFixed(1).padStart(8)} ms  podman ${p.toFixed(1).padStart(8)} ms  ratio ${(s / p).toFixed(2)}`);
+        if (rows.base) { const b = med(rows.base[k]); console.log(`${"  SKIFF_BASE".padEnd(34)} base  ${b.toFixed(1).padStart(8)} ms  podman ${p.toFixed(1).padStart(8)} ms  ratio ${(b / p).toFixed(2)}`); }
       }
       console.log(`fetch attempts (median)            skiff ${med(rows.skiff.tries)}  podman ${med(rows.podman.tries)}`);
       console.log(`goal: first fetch skiff <= 0.5 x podman: ${(med(rows.skiff.fetch) / med(rows.podman.fetch)).toFixed(2)} x`);
@@ -87,6 +96,7 @@ fi
 bench_registry
 measure rootful
 SKIFF_ROOT="$BENCH_TMP/skiff-root" SKIFF_RUNROOT="$BENCH_TMP/skiff-run" "$SKIFF" system reset --force >/dev/null 2>&1 || true
+if [ -n "${SKIFF_BASE:-}" ]; then SKIFF_ROOT="$BENCH_TMP/base-root" SKIFF_RUNROOT="$BENCH_TMP/base-run" "$SKIFF_BASE" system reset --force >/dev/null 2>&1 || true; fi
 podman --root "$BENCH_TMP/podman-root" --runroot "$BENCH_TMP/podman-run" system reset --force >/dev/null 2>&1 || true
 if [ "${SKIP_ROOTLESS:-}" = 1 ]; then exit; fi
 if ! id "$RUSER" >/dev/null 2>&1; then echo "== rootless: no user $RUSER (scripts/rootless-user.sh makes one), skipped"; exit; fi
@@ -94,9 +104,11 @@ uid=$(id -u "$RUSER")
 RT="$BENCH_TMP/rootless"
 mkdir -p "$RT/xdg" && chown -R "$uid:$uid" "$RT" && chmod 0700 "$RT/xdg" && chmod 0755 "$BENCH_TMP"
 runuser -u "$RUSER" -- env -i PATH="$PATH" HOME="$(getent passwd "$RUSER" | cut -d: -f6)" USER="$RUSER" LOGNAME="$RUSER" \
-  XDG_RUNTIME_DIR="$RT/xdg" NET_PORT_INNER=1 BENCH_TMP="$RT" REGISTRY="$REGISTRY" RUNS="$RUNS" \
+  XDG_RUNTIME_DIR="$RT/xdg" NET_PORT_INNER=1 BENCH_TMP="$RT" REGISTRY="$REGISTRY" RUNS="$RUNS" SKIFF_BASE="${SKIFF_BASE:-}" \
   bash "$REPO/bench/net-port.sh" || echo "(rootless half failed)"
 runuser -u "$RUSER" -- env -i PATH="$PATH" HOME="$(getent passwd "$RUSER" | cut -d: -f6)" XDG_RUNTIME_DIR="$RT/xdg" \
   SKIFF_ROOT="$RT/skiff-root" SKIFF_RUNROOT="$RT/skiff-run" "$SKIFF" system reset --force >/dev/null 2>&1 || true
+[ -z "${SKIFF_BASE:-}" ] || runuser -u "$RUSER" -- env -i PATH="$PATH" HOME="$(getent passwd "$RUSER" | cut -d: -f6)" XDG_RUNTIME_DIR="$RT/xdg" \
+  SKIFF_ROOT="$RT/base-root" SKIFF_RUNROOT="$RT/base-run" "$SKIFF_BASE" system reset --force >/dev/null 2>&1 || true
 runuser -u "$RUSER" -- env -i PATH="$PATH" HOME="$(getent passwd "$RUSER" | cut -d: -f6)" XDG_RUNTIME_DIR="$RT/xdg" \
   podman --root "$RT/podman-root" --runroot "$RT/podman-run" system reset --force >/dev/null 2>&1 || true

@@ -410,7 +410,7 @@ int rootfs_enter(const struct container *c, bool userns, struct rootfs *r) {
     cleanup_close int rootfd = take_fd(&r->fd);
     for (; r->next < c->nmounts; r->next++)
       if (do_mount(rootfd, &c->mounts[r->next], userns, &c->proc) < 0) return -1;
-    /* the nodes after the shim applied the device policy (a v1 devices group also rules mknod) */
+    /* /dev's nodes once every mount is made (a mount on /dev or below comes first, as before) */
     if (make_devices(rootfd, c, userns) < 0) return -1;
     /* Docker creates the working directory */
     if (strcmp(c->proc.cwd, "/") && mkdir_in_root(rootfd, c->proc.cwd, 0755) < 0) return -1;
