@@ -155,7 +155,7 @@ static void start_end(struct start *st) {
       if (net_teardown(st->c->network) < 0) print_failure();
     }
     close_fd(&st->out->master);
-    failx("%s", saved); /* the step's failure is the one to report */
+    failx("%s", saved); /* the step's (or the child's) failure is the one to report */
   }
   close_fd(&st->sock);
   close_fd(&st->into);
