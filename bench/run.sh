@@ -47,7 +47,7 @@ node -e '
 echo "== where skiff run's time goes (medians of $RUNS traced runs; ms)"
 for _ in $(seq "$RUNS"); do
   s=$(date +%s%N)
-  marks=$(SKIFF_TRACE_STARTUP=1 $SKIFF run --rm "$REGISTRY/busybox:latest" true 2>&1 >/dev/null | grep '^skiff-trace ' | tr '\n' ' ')
+  marks=$(SKIFF_TRACE_STARTUP=1 $SKIFF run --rm "$REGISTRY/busybox:latest" true 2>&1 >/dev/null | grep '^skiff-trace' | tr '\n' ' ')
   e=$(date +%s%N)
   echo "$marks wall $(( (e - s) / 1000 ))"
 done >"$BENCH_TMP/trace.txt"
@@ -59,7 +59,10 @@ node -e '
     // the shim network phases (durations): "skiff-trace-net PHASE MS ..."
     const n = w.indexOf("skiff-trace-net");
     t.shimnet = 0;
-    if (n >= 0) for (let i = n + 1; i + 1 < w.length && w[i] !== "skiff-trace" && w[i] !== "wall"; i += 2) t.shimnet += Number(w[i + 1]);
+    if (n >= 0) for (let i = n + 1; i + 1 < w.length && !w[i].startsWith("skiff-trace") && w[i] !== "wall"; i += 2) t.shimnet += Number(w[i + 1]);
+    // the shim start phases (ms since its main() when each ended): "skiff-trace-shim PHASE MS ..."
+    const s = w.indexOf("skiff-trace-shim");
+    if (s >= 0) for (let i = s + 1; i + 1 < w.length && !w[i].startsWith("skiff-trace") && w[i] !== "wall"; i += 2) t["shim-" + w[i]] = Number(w[i + 1]);
     t.wall = Number(w[w.length - 1]) / 1000; return t;
   });
   const med = (f) => { const v = runs.map(f).sort((a, b) => a - b); return v[Math.floor(v.length / 2)]; };
@@ -73,6 +76,11 @@ node -e '
     ["  of which prepare, hosts, resolv.conf, spec (net-sweep -> net)", med((t) => t.net - t["net-sweep"])],
     ["shim + container + sh launcher (wall - exec mark)", med((t) => t.wall - t.exec)],
     ["  of which the shim network setup (skiff-trace-net phases, summed)", med((t) => t.shimnet)],
+    ["  of which the shim until the container execs (trace-shim exec)", med((t) => t["shim-exec"])],
+    ["    of which spec loaded -> child cloned (cgroup dirs made first)", med((t) => t["shim-cloned"] - t["shim-loaded"])],
+    ["    of which cloned -> child in its cgroups", med((t) => t["shim-cgroups"] - t["shim-cloned"])],
+    ["    of which cloned -> rootfs of the child prepared (in parallel)", med((t) => t["shim-mounted"] - t["shim-cloned"])],
+    ["    of which GO -> exec (cgroup mounts, pivot_root, masks, exec)", med((t) => t["shim-exec"] - t["shim-go"])],
     ["  of which the shim alone (hyperfine above)", shim],
     ["total (wall)", med((t) => t.wall)],
   ];

@@ -1,8 +1,10 @@
 /*
  * The container's cgroups. The CLI computes the dirs (skiff.cgroups: absolute paths, one per v1
  * hierarchy and/or the v2 one; src/container/cgroup.ts owns the layout), the shim only creates
- * them, applies the device policy there (devices.c), moves the init in from the parent side (after the id maps, before MSG_GO, so the child
- * unshares its cgroup namespace inside them) and removes them once the container is gone.
+ * them, applies the device policy there (devices.c), all before the init exists; the init is cloned
+ * into the v2 group (CLONE_INTO_CGROUP) and moves itself into the v1 ones, or (a new user namespace:
+ * it may not write the host's files) the shim moves it after the id maps; always before MSG_GO, so the
+ * child unshares its cgroup namespace inside them. The shim removes them once the container is gone.
  */
 
 #include <errno.h>
@@ -10,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 #include "shim.h"
@@ -97,10 +101,9 @@ static void enable_v2_controllers(const char *dir) {
 }
 
 /* Rootful, the device policy must land somewhere: in a v1 devices group or the v2 group. The limits
-   (skiff.cgroupWrites) are written once every group exists (a v1 cpuset parent needs its cpus first). */
-int cgroup_enter(const struct container *c, pid_t pid) {
-  char buf[24];
-  int len = snprintf(buf, sizeof buf, "%d", (int)pid);
+   (skiff.cgroupWrites) are written once every group exists (a v1 cpuset parent needs its cpus first).
+   All before the container's init is in any of them. */
+int cgroup_prepare(const struct container *c) {
   bool confine = c->ndev_rules && !shim_rootless(), confined = false;
   for (size_t i = 0; i < c->ncgroups; i++) {
     if (make_dir(c->cgroups[i]) < 0) return -1;
@@ -110,17 +113,42 @@ int cgroup_enter(const struct container *c, pid_t pid) {
     const char *file = c->cgroup_writes[2 * i], *value = c->cgroup_writes[2 * i + 1];
     if (write_file_at(AT_FDCWD, file, value, strlen(value)) < 0) return fail("set the container's limit: write %s to %s", value, file);
   }
-  for (size_t i = 0; i < c->ncgroups; i++) {
+  for (size_t i = 0; confine && i < c->ncgroups; i++) {
     const char *dir = c->cgroups[i];
     cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return fail("open cgroup %s", dir);
-    int r = confine ? devices_apply(fd, dir, c->dev_rules, c->ndev_rules) : 0;
+    int r = devices_apply(fd, dir, c->dev_rules, c->ndev_rules);
     if (r < 0) return -1;
     if (r > 0) confined = true;
-    if (write_file_at(fd, "cgroup.procs", buf, (size_t)len) < 0) return fail("move the container into cgroup %s", dir);
   }
   if (confine && !confined)
     return failx("no cgroup to apply the container's device policy in: skiff.cgroups holds neither a v1 devices cgroup nor a cgroup v2 group");
+  return 0;
+}
+
+int cgroup_v2_fd(const struct container *c, size_t *index) {
+  for (size_t i = 0; i < c->ncgroups; i++) {
+    int fd = open(c->cgroups[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail("open cgroup %s", c->cgroups[i]);
+    struct statfs st;
+    if (fstatfs(fd, &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC) return *index = i, fd;
+    close(fd);
+  }
+  return -2;
+}
+
+/*
+ * Into one group: the parent moves the init by its pid (`cgroup.procs`), which takes the kernel's
+ * global threadgroup lock for writing (the first such write in a while waits for an RCU grace period,
+ * ~10 ms). The init itself (pid 0: `tasks`, v1) moves only its own thread, which the kernel does
+ * without that lock; it is single-threaded, so that moves the whole process.
+ */
+int cgroup_move(const char *dir, pid_t pid) {
+  char buf[24], file[4200];
+  int len = snprintf(buf, sizeof buf, "%d", (int)pid);
+  if (snprintf(file, sizeof file, "%s/%s", dir, pid ? "cgroup.procs" : "tasks") >= (int)sizeof file)
+    return failx("cgroup path too long: %s", dir);
+  if (write_file_at(AT_FDCWD, file, buf, (size_t)len) < 0) return fail("move the container into cgroup %s", dir);
   return 0;
 }
 

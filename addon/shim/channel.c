@@ -1,7 +1,8 @@
 /*
  * The shim ↔ child channel: a SOCK_SEQPACKET socketpair (CLOEXEC). One message per packet:
  * a small header, an optional payload and an optional fd (SCM_RIGHTS).
- *   parent → child: MSG_GO (id maps written, go on), MSG_BPF (compiled seccomp filter)
+ *   parent → child: MSG_MAPPED (its new user namespace's id maps are written: build the rootfs),
+ *                   MSG_GO (in its cgroups, network set up: finish and exec), MSG_BPF (compiled seccomp filter)
  *   child → parent: MSG_PTY (pty master), MSG_ERROR (exit code + one line)
  * A successful execve closes the child's end: the parent reads EOF.
  */
@@ -115,4 +116,18 @@ int await_start(int sock, int *master) {
       close(fd);
     }
   }
+}
+
+void chan_take_child_failure(int sock) {
+  struct pollfd p = {sock, POLLIN, 0};
+  if (sock < 0 || poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return;
+  char line[1600];
+  enum msg_type type;
+  int code = 0, fd = -1;
+  ssize_t n = chan_recv(sock, &type, &code, line, sizeof line - 1, &fd);
+  if (fd >= 0) close(fd);
+  if (n < 0 || type != MSG_ERROR) return;
+  line[n] = 0;
+  set_failure_code(code > 0 ? code : EXIT_SHIM);
+  failx("%s", line);
 }

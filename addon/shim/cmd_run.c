@@ -8,14 +8,22 @@
  *   ────                                   ─────
  *   parse + validate spec, seccomp cache
  *   step_prepare: join namespaces given by path
+ *   step_cgroups_prepare: mkdir, limits, device policy (v1 rules / v2 BPF): before the child exists
  *   (block forwarded signals: the caller)
- *   step_clone ──────────────────────────▶ pdeathsig, wait for GO
- *   step_idmaps: newuidmap/newgidmap
- *   step_cgroups: mkdir, device policy (v1 rules / v2 BPF), move child in
- *   step_network (skiff.network): veth pair into the child's netns, address and routes inside,
- *     bridge, firewall table, DNS entry, host ports held (or pasta) → network status file
- *   step_go: GO ─────────────────────────▶ unshare cgroup ns (inside its cgroups), rootfs, mounts,
- *                                          /dev, pivot_root, masks, hostname
+ *   step_clone (clone3 into the v2 group) ▶ pdeathsig; no user namespace of its own: moves itself
+ *                                          into its v1 groups (`tasks`, see cgroup.c)
+ *   step_idmaps: newuidmap/newgidmap,
+ *     MSG_MAPPED ─────────────────────────▶ (a new user namespace: waits for it) become root there
+ *                                          (ids that change (keep-id): only after GO, and all below);
+ *   step_cgroups: the moves left (a new     rootfs_prepare: overlay rootfs, the spec's mounts up to
+ *     user namespace: by pid; no clone3)    its first cgroup mount (proc, /dev, devpts, mqueue, shm,
+ *   step_network (skiff.network): veth      sysfs, the /sys/fs/cgroup tmpfs), loopback up
+ *     pair into the child's netns, address  (in parallel with the shim's steps)
+ *     and routes inside, bridge, firewall
+ *     table, DNS entry, host ports held (or pasta) → network status file
+ *   step_go: GO ─────────────────────────▶ unshare cgroup ns (inside its cgroups), rootfs_enter: the
+ *                                          cgroup mounts and the rest, /dev nodes, pivot_root;
+ *                                          finish_rootfs: sysctls, read-only and masked paths, hostname
  *   compile seccomp if not cached; BPF ──▶ (received when needed) terminal, user, caps, seccomp
  *   ◀────────────────── PTY / ERROR / EOF  execve (the channel closes on exec)
  *   step_pidfile
@@ -23,13 +31,19 @@
  *   remove cgroups, release host ports / pasta, exit file; detached children: network teardown,
  *   --rm removal (inside the user namespace)
  *
+ * A child that fails while the shim works sends its line (ERROR) and exits; the step of the shim that
+ * then fails (its pid or namespaces gone) reports the child's line (start_end). With
+ * SKIFF_TRACE_STARTUP=1 the phases are marked (trace.c): loaded, cloned, mapped, mounted (the child's
+ * rootfs_prepare), cgroups, network, go, exec.
  * Each step records one failure line and returns -1; start_end() then undoes what the steps made
  * (the child killed and reaped, its cgroups, its network), so a failed start leaves nothing.
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,43 +55,6 @@
 #include <unistd.h>
 #include "net.h"
 #include "shim.h"
-
-/* The cgroup namespace is made after GO, when the child already is in its own cgroups: its root
-   is then the container's cgroup (as runc and crun do), not the shim's. */
-static void __attribute__((noreturn)) container_child(const struct container *c, int sock, struct filter_job *f,
-                                                      const struct start_io *io, bool late_cgroupns) {
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
-    fail("set the parent-death signal");
-    child_die(sock);
-  }
-  if (io) {
-    const int from[3] = {io->in, io->out, io->err};
-    for (int fd = 0; fd < 3; fd++)
-      if (from[fd] >= 0 && dup2(from[fd], fd) < 0) {
-        fail("dup2 the container's stdio");
-        child_die(sock);
-      }
-  }
-  /* EOF here: the shim died before the id maps were written */
-  if (chan_wait(sock, MSG_GO, NULL, 0, NULL) < 0) _exit(EXIT_SHIM);
-  if (late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
-    fail("create the container's cgroup namespace");
-    child_die(sock);
-  }
-  bool userns = c->ns[NS_USER].enabled;
-  if (userns && !c->ns[NS_USER].path && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
-    fail("become root in the user namespace");
-    child_die(sock);
-  }
-  umask(022);
-  if (setup_rootfs(c, userns) < 0 || finish_rootfs(c) < 0) child_die(sock);
-  struct exec_ctx x = {.sock = sock,
-                       .console = true,
-                       .bpf = f->sc ? &f->bpf : NULL,
-                       .bpf_pending = f->pending,
-                       .set_rlimits_oom = true};
-  exec_process((struct process *)&c->proc, &x);
-}
 
 /* One start: what its steps made, for start_end() to undo when a later step fails. */
 struct start {
@@ -92,15 +69,80 @@ struct start {
   bool late_cgroupns;
   pid_t child;
   bool cgroups;      /* the child's cgroups exist */
+  size_t v2_index;   /* which of them is the cgroup v2 group (SIZE_MAX: none) */
+  int into;          /* that group, open: the child is cloned into it (CLONE_INTO_CGROUP; -1: moved later) */
+  bool self_placed;  /* the child moves itself into the v1 groups (it has no user namespace of its own) */
   bool net_started;  /* this start set the network up */
   bool net_ports;    /* ... and reserved the host ports (a restart keeps those of the first start) */
   bool ok;
 };
 
+/* The child works while the shim works: once its ids are mapped (a new user namespace: MSG_MAPPED)
+   it builds what of its filesystem needs neither its cgroups nor its network, then waits for MSG_GO.
+   The cgroup namespace is made after GO, when the child already is in its own cgroups: its root is
+   then the container's cgroup (as runc and crun do), not the shim's; the cgroup mounts follow.
+   Without a user namespace of its own it moves itself into its v1 groups first (cgroup_move). */
+static void __attribute__((noreturn)) container_child(struct start *st, int sock) {
+  const struct container *c = st->c;
+  const struct start_io *io = st->io;
+  struct filter_job *f = &st->filter;
+  trace_mark(TR_CLONED); /* the child's first step (it may run before the parent's clone returns) */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+    fail("set the parent-death signal");
+    child_die(sock);
+  }
+  if (io) {
+    const int from[3] = {io->in, io->out, io->err};
+    for (int fd = 0; fd < 3; fd++)
+      if (from[fd] >= 0 && dup2(from[fd], fd) < 0) {
+        fail("dup2 the container's stdio");
+        child_die(sock);
+      }
+  }
+  if (st->self_placed) {
+    for (size_t i = 0; i < c->ncgroups; i++)
+      if (i != st->v2_index && cgroup_move(c->cgroups[i], 0) < 0) child_die(sock);
+    trace_mark(TR_CGROUPS);
+  }
+  /* EOF here: the shim died before the id maps were written */
+  if ((st->flags & CLONE_NEWUSER) && chan_wait(sock, MSG_MAPPED, NULL, 0, NULL) < 0) _exit(EXIT_SHIM);
+  bool userns = c->ns[NS_USER].enabled;
+  bool become_root = userns && !c->ns[NS_USER].path;
+  /* Becoming root of the user namespace changes the child's host ids when the maps put the user's
+     own id elsewhere (--userns keep-id): the shim's helpers (pasta, as the user) could then no longer
+     open its namespaces, so that child builds its rootfs after GO, as a whole */
+  bool early = !become_root || (getuid() == 0 && getgid() == 0);
+  /* EOF here: the shim failed (it reports why) */
+  if (!early && chan_wait(sock, MSG_GO, NULL, 0, NULL) < 0) _exit(EXIT_SHIM);
+  if (become_root && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+    fail("become root in the user namespace");
+    child_die(sock);
+  }
+  umask(022);
+  struct rootfs root;
+  if (rootfs_prepare(c, userns, &root) < 0) child_die(sock);
+  trace_mark(TR_MOUNTED);
+  if (early && chan_wait(sock, MSG_GO, NULL, 0, NULL) < 0) _exit(EXIT_SHIM);
+  if (st->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
+    fail("create the container's cgroup namespace");
+    child_die(sock);
+  }
+  if (rootfs_enter(c, userns, &root) < 0 || finish_rootfs(c) < 0) child_die(sock);
+  struct exec_ctx x = {.sock = sock,
+                       .console = true,
+                       .bpf = f->sc ? &f->bpf : NULL,
+                       .bpf_pending = f->pending,
+                       .set_rlimits_oom = true};
+  exec_process((struct process *)&c->proc, &x);
+}
+
 static void start_end(struct start *st) {
   int e = errno;
   if (!st->ok) {
     char saved[1536];
+    /* the child fails while the shim works: its reason is the cause of a step's failure (its pid or
+       namespaces gone), so it is the one to report */
+    chan_take_child_failure(st->sock);
     snprintf(saved, sizeof saved, "%s", failure());
     if (st->child > 0) {
       kill(st->child, SIGKILL);
@@ -113,9 +155,10 @@ static void start_end(struct start *st) {
       if (net_teardown(st->c->network) < 0) print_failure();
     }
     close_fd(&st->out->master);
-    failx("%s", saved); /* the step's failure is the one to report */
+    failx("%s", saved); /* the step's (or the child's) failure is the one to report */
   }
   close_fd(&st->sock);
+  close_fd(&st->into);
   close_fd(&st->pidns);
   filter_free(&st->filter);
   errno = e;
@@ -136,11 +179,20 @@ static int step_clone(struct start *st) {
   st->flags = ns_clone_flags(st->c);
   st->late_cgroupns = (st->flags & CLONE_NEWCGROUP) && st->c->ncgroups;
   if (st->late_cgroupns) st->flags &= ~CLONE_NEWCGROUP;
-  pid_t child = (pid_t)syscall(SYS_clone, (unsigned long)st->flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  pid_t child = -1;
+  if (st->into >= 0) {
+    struct clone_args a = {.flags = (uint64_t)(unsigned)st->flags | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+                           .cgroup = (uint64_t)st->into};
+    child = (pid_t)syscall(SYS_clone3, &a, sizeof a);
+    if (child < 0 && errno != ENOSYS && errno != E2BIG)
+      return fail("create the container's namespaces in cgroup %s", st->c->cgroups[st->v2_index]);
+    if (child < 0) close_fd(&st->into); /* a kernel before 5.7: moved by its pid (step_cgroups) */
+  }
+  if (st->into < 0) child = (pid_t)syscall(SYS_clone, (unsigned long)st->flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (child < 0) return fail("create the container's namespaces");
   if (child == 0) {
     close_fd(&st->sock);
-    container_child(st->c, theirs, &st->filter, st->io, st->late_cgroupns);
+    container_child(st, theirs);
   }
   st->child = child;
   /* the network helpers (pasta, aardvark-dns) and --rm's remover are not the container's processes */
@@ -154,12 +206,32 @@ static int step_idmaps(struct start *st) {
   /* kept open: --rm removes the files from inside this namespace after the container is gone
      (also after a failed start: the caller owns it) */
   if ((st->out->userns_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return fail("open %s", path);
-  return write_idmaps(st->child, st->c->uidmap, st->c->nuidmap, st->c->gidmap, st->c->ngidmap, st->c->idmap_helpers);
+  if (write_idmaps(st->child, st->c->uidmap, st->c->nuidmap, st->c->gidmap, st->c->ngidmap, st->c->idmap_helpers) < 0) return -1;
+  trace_mark(TR_MAPPED);
+  chan_send(st->sock, MSG_MAPPED, 0, NULL, 0, -1); /* a dead child has left its reason in the channel */
+  return 0;
 }
 
-static int step_cgroups(struct start *st) {
+/* The container's groups, made before its init exists (limits, device policy): see cgroup.c. */
+static int step_cgroups_prepare(struct start *st) {
   st->cgroups = st->c->ncgroups > 0;
-  return cgroup_enter(st->c, st->child);
+  if (cgroup_prepare(st->c) < 0) return -1;
+  if (!st->cgroups) return 0;
+  st->into = cgroup_v2_fd(st->c, &st->v2_index);
+  if (st->into == -1) return -1;
+  st->into = st->into < 0 ? -1 : st->into;
+  st->self_placed = !st->c->ns[NS_USER].enabled;
+  return 0;
+}
+
+/* What the child does not do and clone3 did not: the init moved by its pid. */
+static int step_cgroups(struct start *st) {
+  for (size_t i = 0; i < st->c->ncgroups; i++) {
+    if (i == st->v2_index ? st->into >= 0 : st->self_placed) continue;
+    if (cgroup_move(st->c->cgroups[i], st->child) < 0) return -1;
+  }
+  if (st->cgroups && !st->self_placed) trace_mark(TR_CGROUPS); /* else the child marks it */
+  return 0;
 }
 
 /*
@@ -179,6 +251,7 @@ static int step_network(struct start *st) {
   if (net_start(c->network, ns, st->child, st->net) < 0) return -1;
   st->net_started = true;
   st->net_ports = !held && st->net->nft_fd >= 0;
+  trace_mark(TR_NETWORK);
   net_trace(st->net);
   if (!c->network_status) return 0;
   cleanup_free char *status = net_status(c->network, st->net, ns);
@@ -188,8 +261,10 @@ static int step_network(struct start *st) {
 
 static int step_go(struct start *st) {
   chan_send(st->sock, MSG_GO, 0, NULL, 0, -1); /* a dead child has left its reason in the channel */
-  if (filter_deliver(&st->filter, st->sock) < 0) return -1;
-  return await_start(st->sock, &st->out->master);
+  trace_mark(TR_GO);
+  if (filter_deliver(&st->filter, st->sock) < 0 || await_start(st->sock, &st->out->master) < 0) return -1;
+  trace_mark(TR_EXEC);
+  return 0;
 }
 
 static int step_pidfile(struct start *st) {
@@ -203,8 +278,9 @@ int container_start(struct container *c, const struct start_io *io, struct net_h
   *s = (struct started){.pid = -1, .master = -1, .userns_fd = -1};
   if (c->network && !net) return failx("internal error: a network plan without a holder");
   __attribute__((cleanup(start_end))) struct start st = {.c = c, .io = io, .net = net, .out = s, .sock = -1, .child = -1,
-                                                         .pidns = -1, .filter = {.cachefd = -1}};
-  if (step_prepare(&st) < 0 || step_clone(&st) < 0 || step_idmaps(&st) < 0 || step_cgroups(&st) < 0 ||
+                                                         .pidns = -1, .filter = {.cachefd = -1}, .into = -1, .v2_index = SIZE_MAX};
+  trace_mark(TR_LOADED);
+  if (step_prepare(&st) < 0 || step_cgroups_prepare(&st) < 0 || step_clone(&st) < 0 || step_idmaps(&st) < 0 || step_cgroups(&st) < 0 ||
       step_network(&st) < 0 || step_go(&st) < 0 || step_pidfile(&st) < 0)
     return -1;
   s->pid = st.child;
@@ -254,6 +330,7 @@ static int run(struct container *c, int *userns_fd, unsigned attach) {
   close_fd(&err_w);
   close_fd(&null_in);
   if (r < 0) return close_fd(&relay.out), close_fd(&relay.err), -1;
+  trace_print(STDERR_FILENO);
   event_append(c->events, "start", -1);
   int mnt_fd = -1;
   if (c->nremove && c->trash_dir) {

@@ -85,6 +85,7 @@ static int usage(void) {
 }
 
 int main(int argc, char **argv) {
+  trace_init();
   if (argc < 2) return usage();
   for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
     if (!strcmp(argv[1], COMMANDS[i].name)) {

@@ -427,6 +427,9 @@ static void __attribute__((noreturn)) monitor(const char *bundle, int rep, bool 
   }
   event_append(c.events, "start", -1); /* before the caller returns: its next command sees it */
   health_reset(HEALTH, cy.pid);
+  char trace[512];
+  size_t tlen = trace_line(trace, sizeof trace);
+  if (tlen) write_all(rep, trace, tlen);
   report(rep, 0, NULL);
   spec_free_container(&c);
   trim();
@@ -458,12 +461,21 @@ static int run_detached(const char *bundle_arg, bool front) {
   while (waitpid(p1, NULL, 0) < 0 && errno == EINTR) {}
   char line[1700];
   size_t len = 0;
-  while (len < sizeof line - 1) {
+  for (;;) {
+    char *nl = memchr(line, '\n', len);
+    if (nl && !strncmp(line, "skiff-trace", 11)) {
+      /* SKIFF_TRACE_STARTUP: the monitor's trace line, before its report */
+      size_t n = (size_t)(nl + 1 - line);
+      (void)!write(STDERR_FILENO, line, n);
+      memmove(line, nl + 1, len - n);
+      len -= n;
+      continue;
+    }
+    if (nl || len >= sizeof line - 1) break;
     ssize_t n = read(rd, line + len, sizeof line - 1 - len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     len += (size_t)n;
-    if (memchr(line, '\n', len)) break;
   }
   line[len] = 0;
   line[strcspn(line, "\n")] = 0;

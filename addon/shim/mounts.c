@@ -381,18 +381,36 @@ static int own_container_files(const struct container *c) {
   return 0;
 }
 
-int setup_rootfs(const struct container *c, bool userns) {
+/* The first mount of the spec that waits for the container's cgroups: a cgroup filesystem is mounted
+   in the container's cgroup namespace, which the child makes once the shim has placed it in its
+   groups. The mounts after it wait too, so the spec's order stays the order of the mounts. */
+static size_t first_late_mount(const struct container *c) {
+  for (size_t i = 0; i < c->nmounts; i++)
+    if (c->mounts[i].type && (!strcmp(c->mounts[i].type, "cgroup") || !strcmp(c->mounts[i].type, "cgroup2"))) return i;
+  return c->nmounts;
+}
+
+int rootfs_prepare(const struct container *c, bool userns, struct rootfs *r) {
+  r->fd = -1;
+  r->next = 0;
   if (!c->ns[NS_MNT].enabled) return failx("spec: a mount namespace is required");
   if (ns_join_mnt(c) < 0) return -1;
   /* nothing we mount may propagate back to the host */
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) return fail("make / a slave mount");
   if (userns && own_container_files(c) < 0) return -1;
+  if ((r->fd = mount_rootfs(c)) < 0) return -1;
+  if (c->ns[NS_NET].enabled && !c->ns[NS_NET].path && loopback_up() < 0) return -1;
+  for (size_t end = first_late_mount(c); r->next < end; r->next++)
+    if (do_mount(r->fd, &c->mounts[r->next], userns, &c->proc) < 0) return -1;
+  return 0;
+}
+
+int rootfs_enter(const struct container *c, bool userns, struct rootfs *r) {
   {
-    cleanup_close int rootfd = mount_rootfs(c);
-    if (rootfd < 0) return -1;
-    if (c->ns[NS_NET].enabled && !c->ns[NS_NET].path && loopback_up() < 0) return -1;
-    for (size_t i = 0; i < c->nmounts; i++)
-      if (do_mount(rootfd, &c->mounts[i], userns, &c->proc) < 0) return -1;
+    cleanup_close int rootfd = take_fd(&r->fd);
+    for (; r->next < c->nmounts; r->next++)
+      if (do_mount(rootfd, &c->mounts[r->next], userns, &c->proc) < 0) return -1;
+    /* /dev's nodes once every mount is made (a mount on /dev or below comes first, as before) */
     if (make_devices(rootfd, c, userns) < 0) return -1;
     /* Docker creates the working directory */
     if (strcmp(c->proc.cwd, "/") && mkdir_in_root(rootfd, c->proc.cwd, 0755) < 0) return -1;

@@ -24,6 +24,7 @@
  *   cgroup.c      the container's cgroup dirs (skiff.cgroups): create, enter, remove
  *   devices.c     the device cgroup policy (linux.resources.devices): v1 devices.deny/allow, v2 BPF
  *   util.c        error recording, files, rm -rf, time
+ *   trace.c       SKIFF_TRACE_STARTUP: the start's phases (skiff-trace-shim)
  *   net.h         the network: netlink, rtnl, nft, the plan, setup/teardown, aardvark-dns, `net`
  *
  * Errors: a failing function records ONE line with fail()/failx() and returns -1; the caller
@@ -80,7 +81,7 @@ char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t size);
 
 /* ---- channel.c ---- */
-enum msg_type { MSG_GO = 1, MSG_BPF, MSG_ERROR, MSG_PTY };
+enum msg_type { MSG_GO = 1, MSG_BPF, MSG_ERROR, MSG_PTY, MSG_MAPPED };
 int chan_send(int sock, enum msg_type type, int code, const void *data, size_t len, int passfd);
 /* Returns the message length (>= 0), 0 with *type = 0 on EOF, -1 on error. */
 ssize_t chan_recv(int sock, enum msg_type *type, int *code, void *buf, size_t cap, int *passfd);
@@ -92,6 +93,9 @@ bool chan_peer_gone(int sock);
 /* Parent side: wait until the child exec'd (EOF: 0) or failed (-1, failure recorded); a pty
    master sent on the way lands in *master. */
 int await_start(int sock, int *master);
+/* Parent side, after a step failed: a failure the child sent meanwhile (it works while the parent
+   does) becomes the recorded one, the cause of the step's (its pid or namespaces gone). */
+void chan_take_child_failure(int sock);
 
 /* ---- spec.c ---- */
 enum cap_set { CAP_BOUNDING, CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE, CAP_AMBIENT, CAP_NSETS };
@@ -274,7 +278,15 @@ int write_idmaps(pid_t pid, const struct idmap *u, size_t nu, const struct idmap
 int loopback_up(void);
 
 /* ---- mounts.c ---- */
-int setup_rootfs(const struct container *c, bool userns);
+/* The container's filesystem in two parts: rootfs_prepare (the child, while the shim places it in its
+   cgroups and sets its network up: overlay, the spec's mounts before its first cgroup mount) and,
+   after MSG_GO and the cgroup namespace, rootfs_enter (the rest of the mounts, /dev's nodes, pivot_root). */
+struct rootfs {
+  int fd;      /* the new root (an O_PATH fd), between the two */
+  size_t next; /* the first of the spec's mounts not done yet */
+};
+int rootfs_prepare(const struct container *c, bool userns, struct rootfs *r);
+int rootfs_enter(const struct container *c, bool userns, struct rootfs *r);
 /* ---- copyup.c ---- */
 int prepare_volume(int rootfd, const struct mount_entry *m, uid_t uid, gid_t gid);
 int finish_rootfs(const struct container *c); /* after pivot: sysctl, read-only, masks, ro root, hostname */
@@ -388,9 +400,19 @@ bool health_reaped(struct health *h, pid_t pid, int status); /* true if pid was 
 void health_stop(struct health *h);             /* the container stopped: kill a running probe */
 long long monotonic_ms(void);
 
+/* ---- trace.c ---- (SKIFF_TRACE_STARTUP=1: the start's phases, "skiff-trace-shim PHASE MS ...") */
+enum trace_phase { TR_LOADED, TR_CLONED, TR_MAPPED, TR_MOUNTED, TR_CGROUPS, TR_NETWORK, TR_GO, TR_EXEC, TR_COUNT };
+void trace_init(void);                   /* main(): the clock's origin; off unless SKIFF_TRACE_STARTUP=1 */
+void trace_mark(enum trace_phase p);     /* the phase ended now (also from the container's child) */
+size_t trace_line(char *buf, size_t cap); /* the line (with its newline) into buf and the marks reset; 0: none */
+void trace_print(int fd);
+
 /* ---- cgroup.c ---- */
-/* mkdir each skiff.cgroups dir, apply linux.resources.devices there, move pid in */
-int cgroup_enter(const struct container *c, pid_t pid);
+/* mkdir each skiff.cgroups dir, write the limits, apply linux.resources.devices there */
+int cgroup_prepare(const struct container *c);
+/* The first cgroup v2 dir of skiff.cgroups opened (*index: which), -2 when none, -1 on failure. */
+int cgroup_v2_fd(const struct container *c, size_t *index);
+int cgroup_move(const char *dir, pid_t pid); /* pid into dir (0: the caller's own thread, v1 only) */
 int cgroup_join_dirs(json_t *dirs);                             /* exec: move ourselves into these dirs */
 void cgroup_remove(const char *const *dirs, size_t n);          /* rmdir them (warns on failure) */
 bool cgroup_oom_killed(const char *const *dirs, size_t n);     /* the OOM killer killed in them (before cgroup_remove) */

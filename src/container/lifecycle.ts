@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { childProcess } from '../lib/lazy.js';
-import { mark, traceNet } from '../lib/trace.js';
+import { mark, traceNet, traceShim } from '../lib/trace.js';
 import { native, shimMessage, shimPath } from '../native.js';
 import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
@@ -195,6 +195,7 @@ async function startMonitored(rec: ContainerRecord, front = false, alone = false
       await releaseNetwork(rec).catch(() => undefined); // the shim undid its part; the addresses are ours
       throw new SkiffError('ERUNTIME', shimMessage(stderr) || `container failed to start (exit ${code})`, code);
     }
+    traceShim(stderr);
     if (net.prepared) traceNet(networkStatus(rec)?.timingsUs);
     const mon = readMonitor(rec.Id); // written before the pid file, so present now
     if (mon) {

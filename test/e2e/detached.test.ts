@@ -9,8 +9,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SKIFF_BIN, skiff, until, type TempStore, storeWithImage } from '../helpers/fixtures.js';
-import { storeMounts, storeProcesses } from '../helpers/leftovers.js';
+import { hostIfName } from '../../src/network/plan.js';
+import { SKIFF_BIN, isRootless, skiff, until, type TempStore, storeWithImage } from '../helpers/fixtures.js';
+import { leftSince, storeMounts, storeProcesses, storeSnapshot } from '../helpers/leftovers.js';
+import { freePort, hostLinks, portFree } from '../helpers/netns.js';
 import { Terminal } from '../helpers/terminal.js';
 
 interface Health {
@@ -410,6 +412,57 @@ describe('detached containers', () => {
     assert.equal(after.State.Running, false);
     assert.deepEqual(storeProcesses(store).filter((p) => !p.includes(' inspect ')), []);
     assert.deepEqual(storeMounts(store), []);
+  });
+
+
+  test('SKIFF_TRACE_STARTUP=1: the shim prints its start phases (run -d and run --rm), nothing without it', async () => {
+    const env = { SKIFF_TRACE_STARTUP: '1' };
+    const phases = (stderr: string): Map<string, number> => {
+      const lines = stderr.split('\n').filter((l) => l.startsWith('skiff-trace-shim '));
+      assert.equal(lines.length, 1, stderr);
+      const w = lines[0]!.split(' ').slice(1);
+      const m = new Map<string, number>();
+      for (let i = 0; i + 1 < w.length; i += 2) m.set(w[i]!, Number(w[i + 1]));
+      return m;
+    };
+    const port = await freePort();
+    for (const args of [['-d', '--name', 'traced', '-p', `127.0.0.1:${port}:80`, image, 'sleep', '300'], ['--rm', image, 'true']]) {
+      const r = await skiff(['run', ...args], { store, env });
+      assert.equal(r.code, 0, r.stderr);
+      const p = phases(r.stderr);
+      const want = ['loaded', 'cloned', 'mounted', 'go', 'exec', ...(isRootless() ? ['mapped'] : ['cgroups'])];
+      for (const k of want) assert.ok(Number.isFinite(p.get(k)), `${k} in ${r.stderr}`);
+      // what follows what (the shim's and the child's phases overlap): the child runs before it
+      // mounts, GO is sent and the child has mounted before the shim sees it exec
+      const at = (k: string): number => p.get(k)!;
+      assert.ok(at('loaded') <= at('cloned') && at('cloned') <= at('mounted') && at('mounted') <= at('exec'), r.stderr);
+      assert.ok(at('loaded') <= at('go') && at('go') <= at('exec'), r.stderr);
+    }
+    assert.equal((await skiff(['rm', '-f', 'traced'], { store })).code, 0);
+    const quiet = await skiff(['run', '--rm', image, 'true'], { store });
+    assert.equal(quiet.code, 0);
+    assert.equal(quiet.stderr, '');
+  });
+
+  test('a child that fails while the shim sets its network up: one Error line, nothing left', async () => {
+    // the child mounts its rootfs while the shim places it in its cgroups and sets the network up
+    // (ports held, pasta rootless): a rootfs that cannot be mounted fails it there
+    const snap = storeSnapshot(store);
+    const port = await freePort();
+    const c = await skiff(['create', '--name', 'nowork', '-p', `127.0.0.1:${port}:80`, image, 'sleep', '300'], { store });
+    assert.equal(c.code, 0, c.stderr);
+    const id = c.stdout.trim();
+    fs.rmSync(path.join(store.root, 'containers', id, 'work'), { recursive: true });
+    for (const verb of [['start', 'nowork'], ['start', '-a', 'nowork']]) {
+      const r = await skiff(verb, { store });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /^Error: mount overlay rootfs: workdir \S+\/work: No such file or directory\n$/);
+      assert.equal(await portFree(port), true, 'the host port is free again');
+      assert.deepEqual(hostLinks([hostIfName(id, 0)]), [], 'no veth left');
+      assert.deepEqual(storeMounts(store), []);
+    }
+    assert.equal((await skiff(['rm', 'nowork'], { store })).code, 0);
+    assert.deepEqual(await leftSince(store, snap), {});
   });
 
   test('the monitor stays small (VmRSS of an idle detached container)', async () => {
