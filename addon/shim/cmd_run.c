@@ -12,6 +12,7 @@
  *   (block forwarded signals: the caller)
  *   step_clone (clone3 into the v2 group) ▶ pdeathsig; no user namespace of its own: moves itself
  *                                          into its v1 groups (`tasks`, see cgroup.c)
+ *   step_pasta: a rootless container's pasta spawned (waited for in step_network)
  *   step_idmaps: newuidmap/newgidmap,
  *     MSG_MAPPED ─────────────────────────▶ (a new user namespace: waits for it) become root there
  *                                          (ids that change (keep-id): only after GO, and all below);
@@ -20,7 +21,7 @@
  *   step_network (skiff.network): veth      sysfs, the /sys/fs/cgroup tmpfs), loopback up
  *     pair into the child's netns, address  (in parallel with the shim's steps)
  *     and routes inside, bridge, firewall
- *     table, DNS entry, host ports held (or pasta) → network status file
+ *     table, DNS entry, host ports held (or pasta ready) → network status file
  *   step_go: GO ─────────────────────────▶ unshare cgroup ns (inside its cgroups), rootfs_enter: the
  *                                          cgroup mounts and the rest, /dev nodes, pivot_root;
  *                                          finish_rootfs: sysctls, read-only and masked paths, hostname
@@ -212,6 +213,17 @@ static int step_idmaps(struct start *st) {
   return 0;
 }
 
+/* A rootless container's pasta is spawned as soon as the child exists: its start (~15 ms, most of it
+   pasta's own set-up) then overlaps the id maps, the cgroup moves and the child's root file system;
+   step_network waits for it (pasta joins a user namespace whose maps are not written yet; a keep-id
+   child becomes root only after GO, so pasta has opened its namespaces by then). */
+static int step_pasta(struct start *st) {
+  if (!st->c->network || !st->c->network->has_pasta) return 0;
+  if (net_spawn_pasta(st->c->network, st->child, st->net) < 0) return -1;
+  st->net_started = true; /* a failure from here on stops it (start_end) */
+  return 0;
+}
+
 /* The container's groups, made before its init exists (limits, device policy): see cgroup.c. */
 static int step_cgroups_prepare(struct start *st) {
   st->cgroups = st->c->ncgroups > 0;
@@ -280,7 +292,7 @@ int container_start(struct container *c, const struct start_io *io, struct net_h
   __attribute__((cleanup(start_end))) struct start st = {.c = c, .io = io, .net = net, .out = s, .sock = -1, .child = -1,
                                                          .pidns = -1, .filter = {.cachefd = -1}, .into = -1, .v2_index = SIZE_MAX};
   trace_mark(TR_LOADED);
-  if (step_prepare(&st) < 0 || step_cgroups_prepare(&st) < 0 || step_clone(&st) < 0 || step_idmaps(&st) < 0 || step_cgroups(&st) < 0 ||
+  if (step_prepare(&st) < 0 || step_cgroups_prepare(&st) < 0 || step_clone(&st) < 0 || step_pasta(&st) < 0 || step_idmaps(&st) < 0 || step_cgroups(&st) < 0 ||
       step_network(&st) < 0 || step_go(&st) < 0 || step_pidfile(&st) < 0)
     return -1;
   s->pid = st.child;
