@@ -14,6 +14,11 @@ RUNS=${RUNS:-10}
 # every checkout on the machine, and a launcher keeps only three other bundles' caches beside its own,
 # so on a shared machine the runs could measure untrained starts (a user's second run is trained)
 export XDG_CACHE_HOME="$BENCH_TMP/cache"
+# node parses NODE_EXTRA_CA_CERTS's file at every start, before any JavaScript (~50 ms); bin/skiff hands
+# it over to skiff instead, the single executable (SKIFF_BIN=dist/skiff) cannot: the benches run
+# without it, as a Debian machine does (bench/sea.sh shows what it costs dist/skiff)
+export BENCH_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS-}
+unset NODE_EXTRA_CA_CERTS
 
 # On exit: stop the registry (if started) and remove what the run made (BENCH_KEEP=1 keeps it).
 bench_cleanup() {

@@ -56,8 +56,7 @@ const cmds = {
 if (other) Object.assign(cmds, { 'SEA_OTHER --version': [other, '--version'], 'SEA_OTHER run --rm busybox true': [other, 'run', '--rm', img, 'true'] });
 if (binOther) Object.assign(cmds, { 'BIN_OTHER --version': [binOther, '--version'], 'BIN_OTHER run --rm busybox true': [binOther, 'run', '--rm', img, 'true'] });
 const envOf = (k) => (k.startsWith('SEA_OTHER') || k.startsWith('BIN_OTHER') ? { ...process.env, XDG_CACHE_HOME: otherCache } : process.env);
-const extraCa = process.env.NODE_EXTRA_CA_CERTS;
-delete process.env.NODE_EXTRA_CA_CERTS;
+const extraCa = process.env.BENCH_EXTRA_CA_CERTS; // what NODE_EXTRA_CA_CERTS was (bench/common.sh unsets it)
 if (extraCa) cmds['dist/skiff --version, NODE_EXTRA_CA_CERTS'] = ['env', `NODE_EXTRA_CA_CERTS=${extraCa}`, sea, '--version'];
 const times = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
 const cpu = Object.fromEntries(Object.keys(cmds).map((k) => [k, 0]));
