@@ -19,6 +19,8 @@ export interface NativeAddon {
   mknod(path: string, mode: number, major: number, minor: number): void;
   llistxattr(path: string): string[];
   execve(file: string, argv: string[], env: string[]): never;
+  /** `file` with stdin/stdout on /dev/null and stderr captured, waited for (no node:child_process); throws when it cannot run. */
+  spawnWait(file: string, argv: string[], env: string[]): { status: number | null; signal: number | null; stderr: string };
   /** rm -rf on the thread pool (addon/common/rmtree.c); rejects with one line ("cannot remove <path>: <why>") and `code`. */
   removeTree(path: string): Promise<void>;
   /** A container's state from its files in `dir` (addon/common/state.c); throws (with `code`) for a file it cannot read. */

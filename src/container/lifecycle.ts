@@ -123,12 +123,12 @@ export async function startInteractive(rec: ContainerRecord, detachKeys: string)
 
 /**
  * `skiff-shim run --detach BUNDLE`, waited for: it exits once the container runs (or failed to start)
- * and its stderr (the monitor keeps none of it) has closed. Synchronously (DetachOptions.alone): no
- * streams (node:net sockets, and process.stderr that closing one makes) for the pipe, ~5-8 ms of `run -d`.
+ * and its stderr (the monitor keeps none of it) has closed. Synchronously (DetachOptions.alone), by
+ * the addon: no streams (node:net sockets, and process.stderr that closing one makes) for the pipe,
+ * ~5-8 ms of `run -d`, and no node:child_process (which loads node:net, node:dgram and the streams).
  */
 function spawnDetachedSync(bundle: string): { code: number; stderr: string; client?: undefined } {
-  const r = childProcess().spawnSync(shimPath(), ['run', '--detach', bundle], { stdio: ['ignore', 'ignore', 'pipe'], argv0: 'skiff-shim', encoding: 'utf8' });
-  if (r.error) throw r.error;
+  const r = native().spawnWait(shimPath(), ['skiff-shim', 'run', '--detach', bundle], envArray());
   return { code: r.status ?? (r.signal ? 125 : 0), stderr: r.stderr };
 }
 
