@@ -5,6 +5,7 @@
  * failure of skiff itself, 125, becomes 1 there).
  */
 import { describeError, exitCodeOf } from '../errors.js';
+import { writeStdout } from '../lib/stdout.js';
 import type { CommandOutput } from './command.js';
 
 export interface Streams {
@@ -12,19 +13,22 @@ export interface Streams {
   stderr: NodeJS.WritableStream;
 }
 
+/** stdout text; for the process's own streams through lib/stdout.ts (fd 1 while no stream was made). */
+const writeOut = (s: Streams, text: string): void => void (s === process ? writeStdout(text) : s.stdout.write(text));
+
 /** Print a handler's output; returns the exit code it asks for (0 when none). */
 export async function printOutput(out: CommandOutput, s: Streams = process): Promise<number> {
   if (out === undefined) return 0;
   if (typeof out === 'string') {
-    s.stdout.write(out);
+    writeOut(s, out);
     return 0;
   }
   if (out.stderr !== undefined) s.stderr.write(out.stderr);
-  if (out.stdout !== undefined) s.stdout.write(out.stdout);
+  if (out.stdout !== undefined) writeOut(s, out.stdout);
   let code = out.exitCode ?? 0;
   if (out.items) {
     for await (const r of out.items) {
-      if ('out' in r) s.stdout.write(r.out + '\n');
+      if ('out' in r) writeOut(s, r.out + '\n');
       else {
         s.stderr.write(`Error: ${describeError(r.error)}\n`);
         code = exitCodeOf(r.error) === 125 ? 1 : exitCodeOf(r.error);

@@ -189,4 +189,26 @@ describe('trained code cache', () => {
     const unneeded = ['net', 'fs/promises', 'stream', 'readline', 'http', 'https', 'tls', 'zlib'].filter((m) => loaded.has(m));
     assert.deepEqual(unneeded, [], `run loaded node:${unneeded.join(', node:')}`);
   });
+
+  test('run -d prints the id to a pipe without loading node:child_process, net, dgram, stream or tty', async () => {
+    // the list at exit: run -d waits for the detached shim through the addon and writes its id to fd 1
+    const dir = fs.mkdtempSync(path.join(home, 'loaded-d-'));
+    const hook = path.join(dir, 'hook.cjs');
+    const out = path.join(dir, 'loaded.txt');
+    fs.writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join('\\n')));\n`);
+    const r = await skiff(['run', '-d', image, 'sleep', '30'], { store, bin: path.join(REPO, 'bin/skiff'), env: { NODE_OPTIONS: `--require ${hook}`, SKIFF_CODE_CACHE: '0' } });
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    try {
+      const loaded = new Set(fs.readFileSync(out, 'utf8').split('\n').filter((l) => l.startsWith('NativeModule ')).map((l) => l.slice('NativeModule '.length)));
+      assert.ok(loaded.has('fs'), [...loaded].join(' '));
+      const unneeded = ['child_process', 'net', 'dgram', 'stream', 'tty', 'fs/promises'].filter((m) => loaded.has(m));
+      assert.deepEqual(unneeded, [], `run -d loaded node:${unneeded.join(', node:')}`);
+      const ps = await skiff(['ps', '-q', '--no-trunc', '--filter', `id=${id}`], { store });
+      assert.equal(ps.stdout.trim(), id);
+    } finally {
+      await skiff(['rm', '-f', id], { store });
+    }
+  });
 });
