@@ -15,7 +15,7 @@ import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import type net from 'node:net';
 import type { FrontClient } from './attach.js';
-import { makeStagingDir, pidAlive, removeTree, writeFileAtomic } from '../store/atomic.js';
+import { makeStagingDir, pidAlive, removeTree, sweepStaging, writeFileAtomic } from '../store/atomic.js';
 import {
   activeHealthcheck, containerFiles, findContainer, listContainers, markStopped, readContainer, readMonitor, readStartState,
   removeContainerDir, renameContainer, resetRunFiles, sweepNames, writeStartState, type ContainerRecord, type StartState,
@@ -265,19 +265,23 @@ async function deleteTree(dir: string): Promise<void> {
 
 /**
  * Remove a --rm container its shim or monitor did not (killed: state.ts isAbandoned); true when it
- * is gone. Whoever sees one calls this (ps, a `run --name` that finds the name taken).
+ * is gone. Whoever sees one calls this (ps, a `run --name` that finds the name taken). A CLI killed
+ * while it started the container may also have left a file it was writing (an atomic write's
+ * temporary, tmp/<pid>-file-...): the staging of dead processes goes too.
  */
 export async function reapAbandoned(id: string): Promise<boolean> {
   const seen = readContainer(id);
   if (!seen) return true;
   if (!isAbandoned(seen) || shimProcessNames(id)) return false;
-  return withLock(`container-${id}`, async () => {
+  const gone = await withLock(`container-${id}`, async () => {
     const rec = readContainer(id);
     if (!rec) return true;
     if (!isAbandoned(rec)) return false;
     await discard(rec);
     return true;
   });
+  if (gone) await sweepStaging();
+  return gone;
 }
 
 /**
