@@ -55,9 +55,13 @@ describe('the single executable (dist/skiff)', () => {
   const sea = (args: string[], extra: Record<string, string> = {}) => skiff(args, { bin: exe, store, env: env(extra), cwd: dir });
   const same = (file: string, part: string): boolean =>
     fs.existsSync(file) && fs.readFileSync(file).equals(fs.readFileSync(path.join(REPO, 'dist', part)));
-  /** the <id> directory under `base` that holds this build's skiff-shim (root's may hold older builds' too) */
+  /** the <id> directory under `base` that holds this build's parts (root's may hold other builds' too, some with the same shim) */
   const partsIn = (base: string): string => {
-    const ids = fs.readdirSync(base).filter((n) => ID.test(n) && same(path.join(base, n, 'skiff-shim'), 'skiff-shim'));
+    // its skiff-shim, and every other part written there so far (a command writes those it uses), are this build's
+    const ours = (n: string): boolean =>
+      same(path.join(base, n, 'skiff-shim'), 'skiff-shim') &&
+      ['skiff-init', 'skiff_native.node', 'skiff_layer.node'].every((p) => !fs.existsSync(path.join(base, n, p)) || same(path.join(base, n, p), p));
+    const ids = fs.readdirSync(base).filter((n) => ID.test(n) && ours(n));
     assert.equal(ids.length, 1, `${base}: ${fs.readdirSync(base).join(' ')}`);
     return path.join(base, ids[0]!);
   };
