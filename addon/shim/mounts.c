@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,11 +109,9 @@ static int mount_target_at(int rootfd, const char *dest, bool file, int depth) {
 
 static int mount_target(int rootfd, const char *dest, bool file) { return mount_target_at(rootfd, dest, file, 0); }
 
-/* Bind `source` (a host path, or an fd from open_tree when source is NULL) onto target. */
-static int bind_onto(const char *source, int targetfd, const char *dest, bool recursive, uint64_t attrs,
-                     bool attrs_recursive, unsigned long propagation) {
-  cleanup_close int tree = (int)open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
-  if (tree < 0) return fail("bind mount %s on %s", source, dest);
+/* Attach `tree` (a detached copy from open_tree) onto target with the bind's options. */
+static int attach_tree(int tree, const char *source, int targetfd, const char *dest, uint64_t attrs, bool attrs_recursive,
+                       unsigned long propagation) {
   if (attrs) {
     struct mount_attr a = {.attr_set = attrs};
     if (mount_setattr(tree, "", AT_EMPTY_PATH | (attrs_recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
@@ -126,6 +125,49 @@ static int bind_onto(const char *source, int targetfd, const char *dest, bool re
       return fail("set the propagation of %s", dest);
   }
   return 0;
+}
+
+/* Bind the host path `source` onto target. */
+static int bind_onto(const char *source, int targetfd, const char *dest, bool recursive, uint64_t attrs,
+                     bool attrs_recursive, unsigned long propagation) {
+  cleanup_close int tree = (int)open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  if (tree < 0) return fail("bind mount %s on %s", source, dest);
+  return attach_tree(tree, source, targetfd, dest, attrs, attrs_recursive, propagation);
+}
+
+/*
+ * A bind source in a running container's root, `/proc/PID/root/PATH` (--ipc container:X binds X's
+ * /dev/shm). The kernel copies only mounts of the caller's own mount namespace, so the copy is made
+ * from inside PID's: there PATH resolves in that container's root and nowhere else (its symlinks
+ * and ".." cannot leave it, as they could through the /proc link), then the child comes back to its
+ * own namespace, where the detached copy is attached. Returns the copy, -1 on failure, -2 when
+ * `source` is no such path.
+ */
+static int open_tree_of_process(const char *source, bool recursive) {
+  unsigned pid;
+  int end = 0;
+  if (sscanf(source, "/proc/%u/root/%n", &pid, &end) != 1 || end == 0) return -2;
+  const char *path = source + end - 1; /* from the "/" after root */
+  char theirs_path[48];
+  snprintf(theirs_path, sizeof theirs_path, "/proc/%u/ns/mnt", pid);
+  cleanup_close int theirs = open(theirs_path, O_RDONLY | O_CLOEXEC);
+  if (theirs < 0) return fail("open the mount namespace of process %u", pid);
+  cleanup_close int ours = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (ours < 0) return fail("open /proc/self/ns/mnt");
+  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return fail("open /");
+  cleanup_close int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (cwd < 0) return fail("open the working directory");
+  if (setns(theirs, CLONE_NEWNS) < 0) return fail("enter the mount namespace of process %u", pid);
+  int tree = (int)open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  int e = errno;
+  /* back in ours, with the root and working directory it had (setns set both to the namespace's root) */
+  if (setns(ours, CLONE_NEWNS) < 0 || fchdir(root) < 0 || chroot(".") < 0 || fchdir(cwd) < 0) {
+    if (tree >= 0) close(tree);
+    return fail("return to the container's mount namespace");
+  }
+  errno = e;
+  return tree < 0 ? fail("bind mount %s of process %u", path, pid) : tree;
 }
 
 static int mount_fs(const char *source, int targetfd, const char *dest, const char *type, unsigned long flags,
@@ -146,14 +188,21 @@ static int do_mount(int rootfd, const struct mount_entry *m, bool userns, const 
   struct stat st;
   bool file = false;
   if ((m->volume || m->chown) && m->bind && prepare_volume(rootfd, m, p->uid, p->gid) < 0) return -1;
-  if (m->bind) {
+  cleanup_close int tree = m->bind ? open_tree_of_process(m->source, m->recursive) : -2;
+  if (tree == -1) return -1;
+  if (tree >= 0) {
+    if (fstat(tree, &st) < 0) return fail("bind mount source %s", m->source);
+    file = !S_ISDIR(st.st_mode);
+  } else if (m->bind) {
     if (stat(m->source, &st) < 0) return fail("bind mount source %s", m->source);
     file = !S_ISDIR(st.st_mode);
   }
   cleanup_close int fd = mount_target(rootfd, m->destination, file);
   if (fd < 0) return -1;
   int r;
-  if (m->bind) {
+  if (tree >= 0) {
+    r = attach_tree(tree, m->source, fd, m->destination, m->attr_set, m->attr_recursive, m->propagation);
+  } else if (m->bind) {
     r = bind_onto(m->source, fd, m->destination, m->recursive, m->attr_set, m->attr_recursive, m->propagation);
   } else if (!strcmp(m->type, "cgroup") && m->data && m->data[0]) {
     /* a v1 hierarchy by its controllers (cgroup.ts): in the container's cgroup namespace, rooted at its group */

@@ -150,7 +150,6 @@ const readNs = (p: string): string | undefined => {
 };
 
 /**
-/**
  * Docker's rule for `--ipc container:X`: X's IPC namespace must be shareable, i.e. X was made with
  * `--ipc shareable` or `host`, or joined one that is (`container:Y`). The default, as dockerd's
  * default-ipc-mode, is `private`: not shareable.
@@ -163,6 +162,16 @@ function shareableIpc(id: string): boolean {
     id = mode.slice('container:'.length);
   }
   return false;
+}
+
+/**
+ * `--ipc container:X` shares X's /dev/shm with its IPC namespace, as Docker and Podman do: the spec's
+ * /dev/shm becomes a bind of the one in X's root (the shim copies that mount from inside X's mount
+ * namespace, where the path cannot leave X's root: mounts.c).
+ */
+function shareShm(spec: OciSpec, pid: number): void {
+  const i = spec.mounts.findIndex((m) => m.destination === '/dev/shm');
+  if (i >= 0) spec.mounts[i] = { destination: '/dev/shm', type: 'bind', source: `/proc/${pid}/root/dev/shm`, options: ['rbind', 'nosuid', 'nodev', 'noexec'] };
 }
 
 /**
@@ -188,6 +197,7 @@ export async function joinSharedNamespaces(rec: ContainerRecord, read?: OciSpec)
     if (key === 'ipc' && !shareableIpc(id)) throw new SkiffError('EINVAL', `container ${id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
     const ns = spec.linux.namespaces.find((n) => n.type === key);
     if (ns) ns.path = `/proc/${pid}/ns/${key}`;
+    if (key === 'ipc') shareShm(spec, pid);
     joinOwnerUserns(spec, pid);
   }
   await writeFileAtomic(file, JSON.stringify(spec), 0o644);

@@ -134,6 +134,9 @@ spec:
     const httpdNs = await ns('web-httpd');
     assert.match(httpdNs, /^web\n/);
     assert.equal(await ns('web-sidecar'), httpdNs, 'both containers in the same network, IPC and UTS namespaces');
+    // and the same /dev/shm, as a pod's containers have under Kubernetes
+    await execOut('web-httpd', 'echo shared > /dev/shm/kube-shm');
+    assert.equal(await execOut('web-sidecar', 'cat /dev/shm/kube-shm'), 'shared');
     const names = (await ok(['ps', '--filter', 'label=io.skiff.kube.pod=web', '--format', '{{.Names}}'])).stdout.trim().split('\n').sort();
     assert.deepEqual(names, ['web-httpd', 'web-infra', 'web-sidecar']);
     assert.deepEqual((await ok(['ps', '--filter', 'label=app=web', '-q'])).stdout.trim().split('\n').length, 3);

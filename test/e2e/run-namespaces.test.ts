@@ -124,6 +124,14 @@ describe('run namespaces and credentials', () => {
     assert.equal(await ok(['run', '--rm', '--ipc', 'container:ipcshare', image, 'readlink', '/proc/self/ns/ipc']), ns);
     await ok(['run', '-d', '--name', 'ipcjoined', '--ipc', 'container:ipcshare', image, 'sleep', '1000']);
     assert.equal(await ok(['run', '--rm', '--ipc', 'container:ipcjoined', image, 'readlink', '/proc/self/ns/ipc']), ns);
+    // and its /dev/shm (Docker's and Podman's): what one writes there, the others read; not the host's
+    await ok(['exec', 'ipcshare', 'sh', '-c', 'echo from-donor > /dev/shm/skiff-ipc-test']);
+    assert.equal(await ok(['run', '--rm', '--ipc', 'container:ipcjoined', image, 'sh', '-c',
+      'cat /dev/shm/skiff-ipc-test && echo from-joiner > /dev/shm/skiff-ipc-back']), 'from-donor\n');
+    assert.equal(await ok(['exec', 'ipcshare', 'cat', '/dev/shm/skiff-ipc-back']), 'from-joiner\n');
+    assert.equal(await ok(['exec', 'ipcjoined', 'cat', '/dev/shm/skiff-ipc-test']), 'from-donor\n');
+    assert.equal(fs.existsSync('/dev/shm/skiff-ipc-test'), false, 'the host\'s /dev/shm is not the one shared');
+    assert.equal(await ok(['run', '--rm', '--ipc', 'shareable', image, 'sh', '-c', 'test -e /dev/shm/skiff-ipc-test || echo own']), 'own\n');
     await ok(['rm', '-f', 'ipcpriv', 'ipcpriv2', 'ipcjoined', 'ipcshare']);
   });
 
