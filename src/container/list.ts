@@ -7,6 +7,7 @@ import { containerFiles, findContainer, listContainers, type ContainerRecord } f
 import { layerMeta, lowerDirs } from '../store/layers.js';
 import { reapAbandoned } from './lifecycle.js';
 import { isAbandoned, observeContainer, type DockerState, type Observed } from './state.js';
+import { byteOrder } from '../lib/order.js';
 
 export interface ContainerRow {
   ID: string;
@@ -121,7 +122,7 @@ export interface ListOptions {
 export async function selectContainers(o: ListOptions): Promise<{ rec: ContainerRecord; obs: Observed }[]> {
   const f = parsePsFilters(o.filters);
   let recs = await listWithoutAbandoned();
-  recs.sort((a, b) => b.Created.localeCompare(a.Created));
+  recs.sort((a, b) => byteOrder(b.Created, a.Created));
   const created = new Map(recs.map((r) => [r.Id, Date.parse(r.Created)] as const));
   const all = o.all || (o.last !== undefined && o.last > 0) || f.impliesAll;
   const seen = new Map<string, Observed>();

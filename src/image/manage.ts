@@ -14,6 +14,7 @@ import { findImage, readImageConfig, requireImage } from './local.js';
 import { canonical, familiar, parseReference } from '../oci/reference.js';
 import { labelsMatch, parseImageFilters, referenceMatches } from './filters.js';
 import type { HistoryEntry } from '../oci/media.js';
+import { byteOrder } from '../lib/order.js';
 
 export interface ImageRow {
   ID: string;
@@ -63,7 +64,7 @@ export async function selectImages(o: Pick<ListImagesOptions, 'filterRef' | 'fil
   if (o.filterRef) f.reference.push(o.filterRef);
   const before = await Promise.all(f.before.map(requireCreated));
   const since = await Promise.all(f.since.map(requireCreated));
-  const images = (await listImages()).sort((a, b) => b.created.localeCompare(a.created));
+  const images = (await listImages()).sort((a, b) => byteOrder(b.created, a.created));
   const tags = await tagsById();
   const out: { img: ImageRecord; refs: string[]; labels: Record<string, string> | undefined }[] = [];
   for (const img of images) {

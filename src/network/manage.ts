@@ -8,7 +8,7 @@ import { SkiffError } from '../errors.js';
 import { labelsMatch, parseImageFilters, type LabelFilter } from '../image/filters.js';
 import { readContainer } from '../store/containers.js';
 import { holderAlive, leasesOf } from './ipam.js';
-import { DEFAULT_NETWORK, defaultNetwork, findNetwork, listNetworks, removeNetworkRecord, type NetworkRecord } from './store.js';
+import { byName, DEFAULT_NETWORK, defaultNetwork, findNetwork, listNetworks, removeNetworkRecord, type NetworkRecord } from './store.js';
 
 /** A network as `ls` and `inspect` see it: a record, or the host/none pseudo networks. */
 export interface NetworkView {
@@ -36,7 +36,7 @@ const view = (r: NetworkRecord): NetworkView => ({ Name: r.Name, Id: r.Id, Creat
 
 export async function allNetworks(): Promise<NetworkView[]> {
   await defaultNetwork();
-  return [...listNetworks().map(view), pseudo('host'), pseudo('none')];
+  return [...listNetworks().sort(byName).map(view), pseudo('host'), pseudo('none')];
 }
 
 /** By name, id or unique id prefix, the pseudo networks too. */
@@ -132,7 +132,7 @@ export async function pruneNetworks(filters: string[]): Promise<string[]> {
   const labels = f.label;
   const until = f.until ?? Infinity;
   const out: string[] = [];
-  for (const r of listNetworks()) {
+  for (const r of listNetworks().sort(byName)) {
     if (r.Default || activeEndpoints(r.Name).length || !labelsMatch(labels, r.Labels) || Date.parse(r.Created) >= until) continue;
     await removeNetworkRecord(r);
     out.push(r.Name);

@@ -13,6 +13,7 @@ import { serviceConfigHash } from '../hash.js';
 import { containerName } from '../names.js';
 import type { Project } from '../model.js';
 import type { Existing } from './labels.js';
+import { byteOrder } from '../../lib/order.js';
 
 export type Action =
   | { kind: 'create'; service: string; number: number; name: string }
@@ -95,7 +96,7 @@ export function selectServices(project: Project, named: readonly string[] = [], 
   return dependencyOrder(project, set);
 }
 
-const byNumber = (a: Existing, b: Existing): number => a.number - b.number || a.created.localeCompare(b.created);
+const byNumber = (a: Existing, b: Existing): number => a.number - b.number || byteOrder(a.created, b.created);
 
 /** What `up` does, service by service (see the file's comment). */
 export function planUp(project: Project, existing: readonly Existing[], o: UpPlanOptions = {}): UpPlan {

@@ -3,6 +3,7 @@ import type { StatsSample } from '../../../container/stats.js';
 import type { ContainerRecord } from '../../../store/containers.js';
 import { defineCommand } from '../../command.js';
 import type { StatsRow } from '../../output/stats.js';
+import { byteOrder } from '../../../lib/order.js';
 
 const STATS_INTERVAL_MS = 1000;
 
@@ -25,7 +26,7 @@ export default defineCommand({
     const pick = (): { rec: ContainerRecord; given?: string }[] => {
       if (refs.length) return refs.map((r) => ({ rec: findContainer(r), given: r }));
       return listContainers()
-        .sort((x, y) => y.Created.localeCompare(x.Created))
+        .sort((x, y) => byteOrder(y.Created, x.Created))
         .filter((r) => o.all || containerState(r).Running)
         .map((rec) => ({ rec }));
     };
