@@ -15,7 +15,7 @@ import path from 'node:path';
 import { configure } from '../../src/config.js';
 import { bridgeBackend } from '../../src/network/bridge.js';
 import { holderOf, leasesOf, type Holder } from '../../src/network/ipam.js';
-import { bridgePlan, hostIfName, portsTableName } from '../../src/network/plan.js';
+import { bridgePlan, hostIfName, portsTableName, retiredName } from '../../src/network/plan.js';
 import { forwardsOf, parsePublish } from '../../src/network/ports.js';
 import { createNetwork, defaultNetwork, listNetworks, type NetworkRecord } from '../../src/network/store.js';
 import { shimSetup, shimTeardown, type SetupHandle } from '../../src/network/shim.js';
@@ -41,7 +41,7 @@ describe('bridge networks (rootful)', { skip }, () => {
   function ourNames(): { links: string[]; tables: string[] } {
     const nets = listNetworks();
     return {
-      links: [...nets.map((x) => x.Bridge), ...ids.flatMap((id) => [0, 1, 2].map((i) => hostIfName(id, i)))],
+      links: [...nets.map((x) => x.Bridge), ...ids.flatMap((id) => [0, 1, 2].flatMap((i) => [hostIfName(id, i), retiredName(hostIfName(id, i))]))],
       tables: [...nets.map((x) => x.Table), ...ids.map(portsTableName)],
     };
   }
