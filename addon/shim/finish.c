@@ -60,9 +60,9 @@ void detach_self(void) { detach_keeping(-1); }
  * finish (the sweep tears down again; idempotent).
  */
 void net_teardown_detached(const struct net_plan *p, const struct net_held *h) {
-  if (!p) return;
+  if (!p || !p->nifaces) return; /* pasta's plan: nothing outside the namespace (pasta went with net_stop) */
   cleanup_close int marker = -1;
-  if (p->down_file && p->nifaces) {
+  if (p->down_file) {
     marker = open(p->down_file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (marker >= 0 && (flock(marker, LOCK_EX | LOCK_NB) < 0 || ftruncate(marker, 0) < 0)) close_fd(&marker);
   }
@@ -77,10 +77,10 @@ void net_teardown_detached(const struct net_plan *p, const struct net_held *h) {
   if (pid > 0) return; /* its parent exits soon: it is adopted by init (or our subreaper) and reaped there */
   marker = detach_keeping(marker);
   if (net_teardown_held(p, h) < 0) _exit(EXIT_SHIM);
-  if (marker < 0 && p->down_file) marker = open(p->down_file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (!p->down_file) _exit(0);
+  if (marker < 0) marker = open(p->down_file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   /* no marker: the next sweep tears down again (idempotent) */
-  if (marker < 0 || write(marker, "done\n", 5) != 5) _exit(EXIT_SHIM);
-  _exit(0);
+  _exit(marker < 0 || write(marker, "done\n", 5) != 5 ? EXIT_SHIM : 0);
 }
 
 /* Where path `i` of `paths` goes in `trash_dir` for the deleter `pid`: a staging name of the store

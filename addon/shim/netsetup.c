@@ -8,7 +8,8 @@
  * A container's start (cmd_run.c, its network step) sets the interfaces and pasta up for each start
  * of its init (a restart has a new namespace) and keeps the host ports for the container's life.
  * Teardown removes the host ends of the veths and the DNS entries, then a bridge with no port left
- * and its table: after it nothing of the container is on the host.
+ * and its table: after it nothing of the container is on the host. The kernel's deletions of links
+ * (RCU grace periods: tens of ms) happen outside the networks lock (net.h net_teardown_held).
  */
 
 #include <arpa/inet.h>
