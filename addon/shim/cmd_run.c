@@ -358,7 +358,7 @@ static int run(struct container *c, int *userns_fd, unsigned attach) {
   cgroup_remove(c->cgroups, c->ncgroups);
   net_release(&net);
   record_exit(c->exit_file, c->events, code, sig, NULL, oom);
-  if (c->network) net_teardown_detached(c->network);
+  if (c->network) net_teardown_detached(c->network, &net);
   remove_paths((char *const *)c->remove, c->nremove, c->trash_dir, *userns_fd, mnt_fd, &c->names);
   if (c->nremove) event_append(c->events, "destroy", -1);
   return code;

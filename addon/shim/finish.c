@@ -38,32 +38,49 @@ void record_exit(const char *exit_file, json_t *events, int code, int sig, const
   write_exit_file(exit_file, code, sig, error, oom);
 }
 
-/* In a child: nothing of the caller's may stay open in here (its session, stdio, any other fd), so
-   a shell or pipe that waits for the caller's output is not held up by us. */
-void detach_self(void) {
+/* In a child: nothing of the caller's may stay open in here (its session, stdio, any other fd but
+   `keep`, which becomes fd 3: the return value; -1 when keep is -1), so a shell or pipe that waits for
+   the caller's output is not held up by us. */
+static int detach_keeping(int keep) {
   setsid();
   int null = open("/dev/null", O_RDWR);
   if (null >= 0) dup2(null, 0), dup2(null, 1), dup2(null, 2);
-  syscall(SYS_close_range, 3U, ~0U, 0U);
+  if (keep >= 0 && keep != 3 && dup2(keep, 3) < 0) keep = -1; /* dup2 clears O_CLOEXEC: we do not exec */
+  syscall(SYS_close_range, keep >= 0 ? 4U : 3U, ~0U, 0U);
+  return keep >= 0 ? 3 : -1;
 }
 
-void net_teardown_detached(const struct net_plan *p) {
-  if (!p) return;
+void detach_self(void) { detach_keeping(-1); }
+
+/*
+ * The final teardown, in a child: `run` returns (the monitor exits) without waiting for the kernel.
+ * The plan's marker (down_file) is made and locked here, before the fork, and stays locked by the
+ * child until it exits: the CLI's sweep sees the teardown under way and leaves the container's leases
+ * to a later sweep (bridge.ts). "done" in it: the teardown succeeded; empty and unlocked: it did not
+ * finish (the sweep tears down again; idempotent).
+ */
+void net_teardown_detached(const struct net_plan *p, const struct net_held *h) {
+  if (!p || !p->nifaces) return; /* pasta's plan: nothing outside the namespace (pasta went with net_stop) */
+  cleanup_close int marker = -1;
+  if (p->down_file) {
+    marker = open(p->down_file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (marker >= 0 && (flock(marker, LOCK_EX | LOCK_NB) < 0 || ftruncate(marker, 0) < 0)) close_fd(&marker);
+  }
   pid_t pid = fork();
   if (pid < 0) { /* no child: do it here */
     fail("fork to tear the container's network down");
     print_failure();
-    if (net_teardown(p) < 0) print_failure();
+    if (net_teardown_held(p, h) < 0) print_failure();
+    else if (marker >= 0 && write(marker, "done\n", 5) != 5) print_failure();
     return;
   }
   if (pid > 0) return; /* its parent exits soon: it is adopted by init (or our subreaper) and reaped there */
-  detach_self();
-  if (net_teardown(p) < 0) _exit(EXIT_SHIM);
-  if (p->down_file) {
-    int fd = open(p->down_file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 || close(fd) < 0) _exit(EXIT_SHIM); /* no marker: the next sweep tears down again (idempotent) */
-  }
-  _exit(0);
+  marker = detach_keeping(marker);
+  if (net_teardown_held(p, h) < 0) _exit(EXIT_SHIM);
+  if (!p->down_file) _exit(0);
+  if (marker < 0) marker = open(p->down_file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  /* no marker: the next sweep tears down again (idempotent) */
+  _exit(marker < 0 || write(marker, "done\n", 5) != 5 ? EXIT_SHIM : 0);
 }
 
 /* Where path `i` of `paths` goes in `trash_dir` for the deleter `pid`: a staging name of the store

@@ -170,7 +170,7 @@ static void trim(void) { drop_startup_pages(); }
 
 static void __attribute__((noreturn)) finish(void) {
   net_release(&NET); /* (after_exit released it already, unless a stop came during a restart's backoff) */
-  if (M.network) net_teardown_detached(M.network);
+  if (M.network) net_teardown_detached(M.network, &NET);
   write_state(false);
   close_fd(&LISTENER);
   if (M.attach_socket) unlink(M.attach_socket);

@@ -97,9 +97,13 @@ int rt_veth_add(struct nl *nl, const char *host, const char *peer, int peer_netn
                 int mtu);
 int rt_link_up(struct nl *nl, int index, int master);          /* master 0: none */
 int rt_link_del(struct nl *nl, const char *name);              /* 0 also when it does not exist */
+int rt_link_del_index(struct nl *nl, int index);               /* 0 also when it does not exist */
+/* Down, then renamed (a link that is up cannot be renamed): -1 with errno EEXIST when the name is taken */
+int rt_link_down_rename(struct nl *nl, int index, const char *name);
 int rt_bridge_port_hairpin(struct nl *nl, int index);
 int rt_link_mac(struct nl *nl, int index, unsigned char mac[6]);
 int rt_addr_add(struct nl *nl, int index, const struct net_addr *a); /* EEXIST is success */
+int rt_addr_del(struct nl *nl, int index, const struct net_addr *a); /* an address it does not have: success */
 int rt_route_add(struct nl *nl, int index, const struct net_addr *dst, const struct net_addr *gw);
 /* the same in routing table `table` (main: RT_TABLE_MAIN); onlink: the gateway needs no route of its own */
 int rt_route_add_in(struct nl *nl, int index, const struct net_addr *dst, const struct net_addr *gw, unsigned table,
@@ -193,6 +197,7 @@ int dns_remove(const struct net_iface *f, const char *id);
 /* What a setup holds: the port table's socket and the host ports' sockets (reservations: no other
    process can bind them while the container runs), pasta's pid. Released by net_release: closing
    the socket drops the table. */
+#define NET_HELD_IFACES 16
 enum net_phase { PH_LOCK, PH_BRIDGE, PH_FIREWALL, PH_VETH, PH_INSIDE, PH_DNS, PH_PORTS, PH_PASTA, PH_COUNT };
 struct net_held {
   long long us[PH_COUNT]; /* where the setup's time went (status "timings", bench/net.sh) */
@@ -204,6 +209,8 @@ struct net_held {
   int pasta_ready, pasta_log; /* a pasta spawned and not yet waited for: its ready pipe, its stderr */
   const char *pasta_path;
   int fwd_fd; /* the connection to the holder that keeps this start's host-port forward (-1: none) */
+  /* the index of each interface's host veth as this start made it (0: unknown, teardown goes by name) */
+  int veth_index[NET_HELD_IFACES];
 };
 void net_held_init(struct net_held *h);
 /* Set the plan up for the network namespace `netns_fd` of process `pid` (pasta needs the pid).
@@ -234,7 +241,17 @@ void net_stop(struct net_held *h);    /* the end of one start: pasta goes (the h
 void net_release(struct net_held *h); /* close the held sockets, stop pasta */
 #define cleanup_held __attribute__((cleanup(net_release))) /* net_setup initialises it */
 /* Remove what setup made outside the namespace (the veth's host end, DNS entries), and the bridge and
-   the network's table when no container uses them any more. Idempotent: a second run does nothing. */
-int net_teardown(const struct net_plan *p);
+   the network's table when no container uses them any more. Idempotent: a second run does nothing.
+   Only the bookkeeping is done under the networks lock; the kernel's deletion of links (which waits for
+   RCU grace periods, tens of ms) is not:
+   - the veths, with `h` (the holder's net_held: their indexes as its last start made them): deleted by
+     index before the lock (a later start's veth of the same name is not touched; while its link
+     exists, that start owns the container's DNS entries too). Without `h`: by name, under the lock.
+   - a bridge left without ports is retired under the lock (its address and table removed, brought
+     down, renamed to a name of this container's interface: 'S' for the host end's 's') and deleted
+     by index after it: a start after the rename makes a new bridge of the network's name. Without `h`
+     (the CLI's sweep of a crash) the retired names of the plan's interfaces are deleted too. */
+int net_teardown_held(const struct net_plan *p, const struct net_held *h);
+int net_teardown(const struct net_plan *p); /* net_teardown_held(p, NULL) */
 
 #endif

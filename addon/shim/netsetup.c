@@ -8,13 +8,15 @@
  * A container's start (cmd_run.c, its network step) sets the interfaces and pasta up for each start
  * of its init (a restart has a new namespace) and keeps the host ports for the container's life.
  * Teardown removes the host ends of the veths and the DNS entries, then a bridge with no port left
- * and its table: after it nothing of the container is on the host.
+ * and its table: after it nothing of the container is on the host. The kernel's deletions of links
+ * (RCU grace periods: tens of ms) happen outside the networks lock (net.h net_teardown_held).
  */
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -497,6 +499,8 @@ static int setup_iface(const struct net_plan *p, const struct net_iface *f, stru
   m->veth = true;
   int hidx = rt_link_index(host, f->host_name);
   if (hidx <= 0) return hidx < 0 ? -1 : failx("veth %s vanished", f->host_name);
+  size_t i = (size_t)(f - p->ifaces);
+  if (i < NET_HELD_IFACES) h->veth_index[i] = hidx;
   if (rt_link_up(host, hidx, br) < 0 || rt_bridge_port_hairpin(host, hidx) < 0) return -1;
   lap(h, PH_VETH, t);
   int cidx = rt_link_index(ctr, f->name);
@@ -531,6 +535,7 @@ static int setup_ifaces(const struct net_plan *p, int netns_fd, struct net_held 
 
 int net_start(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held *h) {
   memset(h->us, 0, sizeof h->us);
+  memset(h->veth_index, 0, sizeof h->veth_index);
   long long t = now_us();
   if (p->nifaces && setup_ifaces(p, netns_fd, h, &t) < 0) return -1;
   t = now_us();
@@ -567,26 +572,72 @@ void net_release(struct net_held *h) {
   release_ports(h);
 }
 
-int net_teardown(const struct net_plan *p) {
+/* The name a bridge retired by interface f's teardown has until it is deleted: the host end's with 'S'
+   for its 's' (sk<12 hex>N: Sk<12 hex>N), this container's and never a veth's. */
+static void retired_name(const struct net_iface *f, char *out, size_t len) {
+  snprintf(out, len, "S%s", f->host_name[0] ? f->host_name + 1 : "");
+}
+
+/* Under the lock: a bridge without ports leaves its network (net.h net_teardown_held): its address and
+   table go, it is brought down and renamed, its index in *gone for the deletion after the lock. The
+   retired name taken (this container's previous retired bridge, still being deleted): deleted here. */
+static int retire_bridge(struct nl *host, struct nl *nf, const struct net_iface *f, int *gone) {
+  const struct net_network *n = &f->net;
+  *gone = 0;
+  int idx = rt_link_index(host, n->bridge);
+  if (idx < 0) return -1;
+  if (idx > 0) {
+    int ports = rt_bridge_ports(host, idx);
+    if (ports != 0) return ports < 0 ? -1 : 0;
+    char name[IFNAMSIZ];
+    retired_name(f, name, sizeof name);
+    if (rt_addr_del(host, idx, &n->gateway) < 0) return -1;
+    if (rt_link_down_rename(host, idx, name) == 0) *gone = idx;
+    else if (errno != EEXIST || rt_link_del_index(host, idx) < 0) return -1;
+  }
+  return nft_table_del(nf, n->table);
+}
+
+static int held_index(const struct net_held *h, size_t i) { return h && i < NET_HELD_IFACES ? h->veth_index[i] : 0; }
+
+int net_teardown_held(const struct net_plan *p, const struct net_held *h) {
   if (!p->nifaces) return 0;
-  cleanup_close int lock = lock_networks(p->lock_file);
-  if (lock < 0) return -1;
   cleanup_nl struct nl host = NL_NONE;
   cleanup_nl struct nl nf = NL_NONE;
   if (nl_open(&host, NETLINK_ROUTE, -1) < 0 || nl_open(&nf, NETLINK_NETFILTER, -1) < 0) return -1;
+  cleanup_free int *retired = xcalloc(p->nifaces, sizeof *retired);
   char first[1536] = "";
   /* every step is tried; the first failure is the one reported */
 #define KEEP_FIRST(call) \
-  if ((call) < 0 && !first[0]) snprintf(first, sizeof first, "%s", failure())
-  for (size_t i = 0; i < p->nifaces; i++) {
-    const struct net_iface *f = &p->ifaces[i];
-    KEEP_FIRST(rt_link_del(&host, f->host_name));
-    if (f->net.dns_dir && f->dns_names) KEEP_FIRST(dns_remove(f, p->container_id));
+  do { \
+    if ((call) < 0 && !first[0]) snprintf(first, sizeof first, "%s", failure()); \
+  } while (0)
+  for (size_t i = 0; i < p->nifaces; i++)
+    if (held_index(h, i)) KEEP_FIRST(rt_link_del_index(&host, held_index(h, i)));
+  {
+    cleanup_close int lock = lock_networks(p->lock_file);
+    if (lock < 0) return -1;
+    for (size_t i = 0; i < p->nifaces; i++) {
+      const struct net_iface *f = &p->ifaces[i];
+      int mine = held_index(h, i), now = 0;
+      if (!mine) KEEP_FIRST(rt_link_del(&host, f->host_name));
+      else if ((now = rt_link_index(&host, f->host_name)) < 0) KEEP_FIRST(now);
+      /* a link of that name made since is a later start's (a restart right after a stop): so is the entry */
+      if (f->net.dns_dir && f->dns_names && (now == 0 || now == mine)) KEEP_FIRST(dns_remove(f, p->container_id));
+    }
+    for (size_t i = 0; i < p->nifaces; i++) KEEP_FIRST(retire_bridge(&host, &nf, &p->ifaces[i], &retired[i]));
   }
-  for (size_t i = 0; i < p->nifaces; i++) KEEP_FIRST(gc_bridge(&host, &nf, &p->ifaces[i].net));
+  for (size_t i = 0; i < p->nifaces; i++) {
+    char name[IFNAMSIZ];
+    retired_name(&p->ifaces[i], name, sizeof name);
+    if (retired[i]) KEEP_FIRST(rt_link_del_index(&host, retired[i]));
+    else if (!h) KEEP_FIRST(rt_link_del(&host, name)); /* one a killed teardown left */
+  }
 #undef KEEP_FIRST
   return first[0] ? failx("%s", first) : 0;
 }
+
+int net_teardown(const struct net_plan *p) { return net_teardown_held(p, NULL); }
 
 /* ---- status ---- */
 

@@ -135,6 +135,39 @@ int rt_link_del(struct nl *nl, const char *name) {
   return 0;
 }
 
+/* By index: the link setup made, whatever has its name now (the kernel hands indexes out cyclically,
+   so an index is not reused by another link while its holder's teardown runs). */
+int rt_link_del_index(struct nl *nl, int index) {
+  struct nlm m;
+  nlm_init(&m);
+  struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = index};
+  nlm_msg(nl, &m, RTM_DELLINK, 0, &ifi, sizeof ifi);
+  char name[32];
+  snprintf(name, sizeof name, "#%d", index);
+  if (nl_send(nl, &m, NULL, NULL) < 0) return errno == ENODEV ? 0 : nl_failed(nl, "delete link", name);
+  return 0;
+}
+
+int rt_link_down_rename(struct nl *nl, int index, const char *name) {
+  struct nlm m;
+  nlm_init(&m);
+  struct ifinfomsg down = {.ifi_family = AF_UNSPEC, .ifi_index = index, .ifi_flags = 0, .ifi_change = IFF_UP};
+  nlm_msg(nl, &m, RTM_NEWLINK, 0, &down, sizeof down);
+  char what[32];
+  snprintf(what, sizeof what, "#%d", index);
+  if (nl_send(nl, &m, NULL, NULL) < 0) return nl_failed(nl, "bring down link", what);
+  nlm_init(&m);
+  struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = index};
+  nlm_msg(nl, &m, RTM_NEWLINK, 0, &ifi, sizeof ifi);
+  nlm_put_str(&m, IFLA_IFNAME, name);
+  if (nl_send(nl, &m, NULL, NULL) < 0) {
+    int e = errno;
+    nl_failed(nl, "rename link", what);
+    return errno = e, -1;
+  }
+  return 0;
+}
+
 struct mac_query {
   unsigned char mac[6];
   bool found;
@@ -185,6 +218,19 @@ int rt_addr_add(struct nl *nl, int index, const struct net_addr *a) {
   char text[64];
   net_addr_format(a, text, sizeof text);
   if (nl_send(nl, &m, NULL, NULL) < 0) return errno == EEXIST ? 0 : nl_failed(nl, "add address", text);
+  return 0;
+}
+
+int rt_addr_del(struct nl *nl, int index, const struct net_addr *a) {
+  struct nlm m;
+  nlm_init(&m);
+  struct ifaddrmsg ifa = {.ifa_family = (unsigned char)a->family, .ifa_prefixlen = (unsigned char)a->prefix,
+                          .ifa_index = (unsigned)index};
+  nlm_msg(nl, &m, RTM_DELADDR, 0, &ifa, sizeof ifa);
+  nlm_put(&m, IFA_LOCAL, a->a, 4);
+  char text[64];
+  net_addr_format(a, text, sizeof text);
+  if (nl_send(nl, &m, NULL, NULL) < 0) return errno == EADDRNOTAVAIL ? 0 : nl_failed(nl, "delete address", text);
   return 0;
 }
 

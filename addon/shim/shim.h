@@ -356,8 +356,8 @@ void event_append(json_t *events, const char *action, int exit_code);
    is closed (by that child). */
 void remove_paths(char *const *paths, size_t n, const char *trash_dir, int userns_fd, int mnt_fd, const struct name_link *names);
 struct net_plan;
-/* net_teardown in a child detached from us (links wait for RCU: kept off the exit's path). */
-void net_teardown_detached(const struct net_plan *p);
+/* net_teardown_held in a child detached from us (links wait for RCU: kept off the exit's path). */
+void net_teardown_detached(const struct net_plan *p, const struct net_held *h);
 void detach_self(void); /* in a child: new session, stdio on /dev/null, every other fd closed */
 
 /* ---- logfile.c ---- */

@@ -235,7 +235,8 @@ export async function startNetwork(rec: ContainerRecord, read?: OciSpec): Promis
     return { networks: [] };
   }
   const backend = await backendFor();
-  await backend.sweep();
+  // a container whose shim's child still deletes its links is left to a later sweep: this start needs none of that
+  await backend.sweep(undefined, { wait: false });
   mark('net-sweep');
   const prepared = await backend.prepare({
     containerId: rec.Id,

@@ -47,6 +47,10 @@ export interface Prepared {
   addresses: string[];
 }
 
+export interface SweepOptions {
+  wait?: boolean;
+}
+
 export interface NetworkBackend {
   readonly name: 'bridge' | 'pasta';
   prepare(req: SetupRequest): Promise<Prepared>;
@@ -54,6 +58,10 @@ export interface NetworkBackend {
   setup(prepared: Prepared, target: number | string): Promise<SetupHandle>;
   /** Undo a container's setup outside its namespace and free its addresses (all its networks, or these). Idempotent. */
   teardown(containerId: string, networks?: string[]): Promise<void>;
-  /** Tear down every stale lease's container; returns the container ids cleaned. */
-  sweep(live?: Liveness): Promise<string[]>;
+  /**
+   * Tear down every stale lease's container; returns the container ids cleaned. A container whose
+   * final teardown is still under way in its shim's child is waited for, or with `wait: false` (a
+   * start, which needs none of it) left to a later sweep.
+   */
+  sweep(live?: Liveness, opts?: SweepOptions): Promise<string[]>;
 }

@@ -38,7 +38,7 @@ export async function backendFor(rootless = paths().rootless): Promise<NetworkBa
     teardown: (id, networks) => bridgeBackend.teardown(id, networks),
     // skiff's own user namespace (rootless store work) cannot reach the rootless network namespace
     // while it runs: a later command sweeps
-    sweep: async (live) => (process.env._SKIFF_IN_USERNS === '1' && !inNetns() && (await import('./rootless-netns.js')).netnsRunning() ? [] : bridgeBackend.sweep(live)),
+    sweep: async (live, opts) => (process.env._SKIFF_IN_USERNS === '1' && !inNetns() && (await import('./rootless-netns.js')).netnsRunning() ? [] : bridgeBackend.sweep(live, opts)),
   };
 }
 

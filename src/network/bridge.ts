@@ -6,8 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
+import { native } from '../native.js';
 import { networkDownFile } from '../store/layout.js';
-import type { NetworkBackend, Prepared, SetupRequest } from './backend.js';
+import { withLockFile } from '../store/lock.js';
+import type { NetworkBackend, Prepared, SetupRequest, SweepOptions } from './backend.js';
 import { allocate, forgetLease, holderAlive, leasesOf, release, staleLeases, type Lease, type Liveness } from './ipam.js';
 import { bridgePlan, hostIfName, type PlanAttachment } from './plan.js';
 import { teardownVia } from './rootless-netns.js';
@@ -98,7 +100,28 @@ async function teardown(containerId: string, networks?: string[]): Promise<void>
   if (!networks) fs.rmSync(networkDownFile(containerId), { force: true });
 }
 
-async function sweep(live?: Liveness): Promise<string[]> {
+/**
+ * A container's final teardown as its marker tells (plan.downFile, the shim's net_teardown_detached):
+ * done; running (its child holds the marker's lock); or none: no marker, or one whose teardown ended
+ * without finishing (a crash: tear down again).
+ */
+function teardownState(file: string): 'done' | 'running' | 'none' {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r+');
+  } catch {
+    return 'none';
+  }
+  try {
+    if (fs.fstatSync(fd).size > 0) return 'done';
+    if (!native().flock(fd, true, true)) return 'running';
+    return fs.fstatSync(fd).size > 0 ? 'done' : 'none'; // it may have finished meanwhile
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function sweep(live?: Liveness, opts: SweepOptions = {}): Promise<string[]> {
   const recs = new Map(listNetworks().map((n) => [n.Name, n]));
   const stale = await staleLeases([...recs.keys()], (l) => holderAlive(l) || (live?.(l) ?? false));
   const byContainer = new Map<string, { network: NetworkRecord; lease: Lease }[]>();
@@ -109,11 +132,19 @@ async function sweep(live?: Liveness): Promise<string[]> {
     list.push({ network, lease: s.lease });
     byContainer.set(s.lease.container, list);
   }
+  const cleaned: string[] = [];
   for (const [id, items] of byContainer) {
-    // the shim's final teardown made the marker once it had undone everything (the usual exit):
-    // only the leases are left to forget; else (a crash) the shim tears down now
+    // the shim's final teardown marks it done once it has undone everything (the usual exit): only
+    // the leases are left to forget; else (a crash) the shim tears down now
     const down = networkDownFile(id);
-    if (!fs.existsSync(down)) {
+    let state = teardownState(down);
+    if (state === 'running') {
+      if (opts.wait === false) continue;
+      await withLockFile(down, async () => undefined);
+      state = teardownState(down);
+    }
+    cleaned.push(id);
+    if (state !== 'done') {
       const via = teardownVia();
       if (via) await shimTeardown(teardownPlan(id, items), via);
     }
@@ -121,7 +152,7 @@ async function sweep(live?: Liveness): Promise<string[]> {
     fs.rmSync(down, { force: true });
   }
   dropOrphanMarkers(recs);
-  return [...byContainer.keys()];
+  return cleaned;
 }
 
 export const bridgeBackend: NetworkBackend = {

@@ -4,6 +4,7 @@
  * shim reports back. Names on the host are made from ids so that stores never collide:
  *   bridge skiff-<9 hex of the network id>, its table skiff_net_<9 hex>   (store.ts)
  *   veth host end sk<12 hex of the container id><interface index>, port table skiff_p_<12 hex>
+ *   a bridge its last container's teardown retired, until it is deleted: Sk<12 hex><interface index>
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -70,6 +71,12 @@ export interface NetworkStatus {
 }
 
 export const hostIfName = (containerId: string, index: number): string => `sk${containerId.slice(0, 12)}${index.toString(36)}`;
+/**
+ * The name a bridge has between its last container's teardown and its deletion, which that teardown
+ * does after the networks lock (addon/shim/netsetup.c net_teardown_held): the container's host end's
+ * with 'S' for its 's'.
+ */
+export const retiredName = (hostIf: string): string => `S${hostIf.slice(1)}`;
 export const portsTableName = (containerId: string): string => `skiff_p_${containerId.slice(0, 12)}`;
 
 /** The first executable of `names` on PATH or in `dirs`; `env` (a variable) overrides. */

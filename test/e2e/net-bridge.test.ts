@@ -13,12 +13,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { configure } from '../../src/config.js';
+import { native } from '../../src/native.js';
 import { bridgeBackend } from '../../src/network/bridge.js';
 import { holderOf, leasesOf, type Holder } from '../../src/network/ipam.js';
-import { bridgePlan, hostIfName, portsTableName } from '../../src/network/plan.js';
+import { bridgePlan, hostIfName, portsTableName, retiredName } from '../../src/network/plan.js';
 import { forwardsOf, parsePublish } from '../../src/network/ports.js';
 import { createNetwork, defaultNetwork, listNetworks, type NetworkRecord } from '../../src/network/store.js';
 import { shimSetup, shimTeardown, type SetupHandle } from '../../src/network/shim.js';
+import { networkDownFile } from '../../src/store/layout.js';
 import { isRootless, processes, until } from '../helpers/fixtures.js';
 import { curlIn, fetchText, hostLinks, hostServer, hostTables, httpdIn, makeNetns, portFree, type Netns } from '../helpers/netns.js';
 
@@ -41,7 +43,7 @@ describe('bridge networks (rootful)', { skip }, () => {
   function ourNames(): { links: string[]; tables: string[] } {
     const nets = listNetworks();
     return {
-      links: [...nets.map((x) => x.Bridge), ...ids.flatMap((id) => [0, 1, 2].map((i) => hostIfName(id, i)))],
+      links: [...nets.map((x) => x.Bridge), ...ids.flatMap((id) => [0, 1, 2].flatMap((i) => [hostIfName(id, i), retiredName(hostIfName(id, i))]))],
       tables: [...nets.map((x) => x.Table), ...ids.map(portsTableName)],
     };
   }
@@ -229,6 +231,37 @@ describe('bridge networks (rootful)', { skip }, () => {
     await c.ns.close();
     assert.deepEqual(await bridgeBackend.sweep(), [c.id]);
     assert.deepEqual(await bridgeBackend.sweep(), [], 'a second sweep finds nothing');
+    await closeAll();
+    await leftovers();
+  });
+
+  test('a final teardown under way (its mark locked): a start\'s sweep leaves the lease to a later sweep; done: only the lease is forgotten; killed (empty, unlocked): torn down again', async () => {
+    const d = await defaultNetwork();
+    const holders = [spawn('sleep', ['3600'], { stdio: 'ignore' }), spawn('sleep', ['3600'], { stdio: 'ignore' })];
+    const [a, b] = [await container([d], [], { holder: holderOf(holders[0]!.pid) }), await container([d], [], { holder: holderOf(holders[1]!.pid) })];
+    // what the shim's net_teardown_detached does for a: its mark made and locked while its child tears down
+    const mark = networkDownFile(a.id);
+    const fd = fs.openSync(mark, 'w');
+    assert.equal(native().flock(fd, true, true), true);
+    // b's teardown was killed before it finished: its mark is empty and nobody holds it
+    fs.writeFileSync(networkDownFile(b.id), '');
+    for (const h of holders) {
+      h.kill('SIGKILL');
+      await new Promise((r) => h.once('close', r));
+    }
+    for (const c of [a, b]) {
+      open.splice(open.findIndex((e) => e.ns === c.ns), 1);
+      await c.ns.close();
+    }
+    assert.deepEqual(await bridgeBackend.sweep(undefined, { wait: false }), [b.id], 'a start tears b down and leaves a to its teardown');
+    assert.deepEqual(leasesOf(d.Name).map((l) => l.container), [a.id], 'a\'s lease waits');
+    assert.equal(fs.existsSync(networkDownFile(b.id)), false);
+    // a's teardown finishes (here: the shim's teardown of its plan), marks it done and ends
+    await shimTeardown(a.prepared.plan);
+    fs.writeSync(fd, 'done\n');
+    fs.closeSync(fd);
+    assert.deepEqual(await bridgeBackend.sweep(), [a.id]);
+    assert.equal(fs.existsSync(mark), false);
     await closeAll();
     await leftovers();
   });

@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isRootless, processes, skiff, storeWithImage, tempStore, until, type TempStore } from '../helpers/fixtures.js';
 import { fetchText, freePort, hostLinks, hostServer, hostTables, portFree } from '../helpers/netns.js';
+import { hostIfName, retiredName } from '../../src/network/plan.js';
 
 const HTTPD = (text: string): string => `mkdir -p /w && echo ${text} >/w/index.html && exec httpd -f -p 80 -h /w`;
 
@@ -52,7 +53,8 @@ describe('networking through the CLI', () => {
       leases,
       // the shim's marks of finished teardowns (bridge.ts sweep): consumed by the sweep that forgets the leases
       markers: fs.existsSync(downDir) ? fs.readdirSync(downDir) : [],
-      links: hostLinks(ids.map((id) => `sk${id.slice(0, 12)}0`)),
+      // the veths, and the bridges their teardowns retired (renamed until deleted: plan.ts retiredName)
+      links: hostLinks(ids.flatMap((id) => [hostIfName(id, 0), retiredName(hostIfName(id, 0))])),
       tables: hostTables(ids.map((id) => `skiff_p_${id.slice(0, 12)}`)),
       procs: processes((c) => c.includes('aardvark') && c.includes(store.runroot)),
     };
@@ -253,10 +255,15 @@ describe('networking through the CLI', () => {
 
   test('--network none has loopback only; host shares the host\'s links and warns about -p', async () => {
     assert.equal(await ok(['run', '--rm', '--network', 'none', image, 'ls', '/sys/class/net']), 'lo\n');
+    // the host's links before and after (other containers on the machine come and go meanwhile)
+    const before = fs.readdirSync('/sys/class/net');
     const host = await run(['run', '--rm', '--network', 'host', '-p', '8080:80', image, 'ls', '/sys/class/net']);
+    const after = fs.readdirSync('/sys/class/net');
     assert.equal(host.code, 0, host.stderr);
     assert.equal(host.stderr, 'WARNING: Published ports are discarded when using host network mode\n');
-    assert.deepEqual(host.stdout.split('\n').filter(Boolean).sort(), fs.readdirSync('/sys/class/net').sort());
+    const seen = host.stdout.split('\n').filter(Boolean);
+    assert.deepEqual(seen.filter((l) => !before.includes(l) && !after.includes(l)), [], 'links the host never had');
+    assert.deepEqual(before.filter((l) => after.includes(l) && !seen.includes(l)), [], 'links of the host the container did not see');
   });
 
   test("errors: Docker's words, exit 125, nothing left", async () => {
@@ -301,7 +308,8 @@ describe('networking through the CLI', () => {
   test('a finished container\'s final teardown leaves a mark, and the next sweep forgets its lease by it', { skip: isRootless() && 'pasta holds no lease' }, async () => {
     const id = (await ok(['run', '-d', '--rm', image, 'true'])).trim();
     const mark = path.join(store.root, 'networks', 'down', id);
-    await until('the shim\'s mark of its teardown', () => fs.existsSync(mark) || undefined, 15_000);
+    // made (and locked) as the teardown starts, "done" once it has undone everything
+    await until('the shim\'s mark of its teardown', () => (fs.existsSync(mark) && fs.readFileSync(mark, 'utf8') === 'done\n') || undefined, 15_000);
     const leases = (): string => fs.readdirSync(path.join(store.root, 'networks', 'leases')).map((f) => fs.readFileSync(path.join(store.root, 'networks', 'leases', f), 'utf8')).join('');
     assert.ok(leases().includes(id), 'the lease waits for a sweep');
     // the lease is stale once its holder (the monitor) has exited too; a sweep then forgets it and the mark
@@ -311,6 +319,39 @@ describe('networking through the CLI', () => {
     }, 15_000);
     assert.equal(fs.existsSync(mark), false);
     await settled([id]);
+  });
+
+  test('back-to-back run --rm on the default network: their veths, the bridges their teardowns retired and the bridge itself go', async () => {
+    // the hostname of a container is its short id: the names of its links
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await ok(['run', '--rm', image, 'hostname'])).trim());
+    assert.equal(new Set(ids).size, 4);
+    await settled(ids);
+    const rec = path.join(store.root, 'networks', 'bridge.json');
+    if (isRootless() || !fs.existsSync(rec) || (await ok(['ps', '-q'])) !== '') return; // pasta; or still in use
+    const bridge = (JSON.parse(fs.readFileSync(rec, 'utf8')) as { Bridge: string }).Bridge;
+    await until('the bridge to go', () => hostLinks([bridge]).length === 0 || undefined, 10_000).catch(() => undefined);
+    assert.deepEqual(hostLinks([bridge]), [], 'the default network\'s bridge goes with its last container');
+  });
+
+  test('a container started again right after it stopped keeps its network: the earlier start\'s teardown leaves its new veth and DNS entry alone', async () => {
+    await ok(['network', 'create', 'quick']);
+    const a = (await ok(['run', '-d', '--name', 'qa', '--network', 'quick', image, 'sh', '-c', HTTPD('qa-here')])).trim();
+    const b = (await ok(['run', '-d', '--name', 'qb', '--network', 'quick', image, 'sleep', '300'])).trim();
+    for (let i = 0; i < 3; i++) {
+      await ok(['stop', '-t', '0', 'qa']);
+      await ok(['start', 'qa']);
+    }
+    await ok(['restart', '-t', '0', 'qa']);
+    // the earlier starts' teardowns run in children of their monitors (qa's monitor's command line)
+    await until('the earlier teardowns to end', () => processes((c) => c.includes(a)).length === 1 || undefined, 15_000);
+    if (!isRootless()) assert.deepEqual(hostLinks([hostIfName(a, 0)]), [hostIfName(a, 0)], 'its veth');
+    const got = async (): Promise<string> => (await run(['exec', 'qb', 'wget', '-qO-', 'http://qa/'])).stdout;
+    await until('qa by name from qb', async () => ((await got()) === 'qa-here\n' ? true : undefined), 20_000).catch(() => undefined);
+    assert.equal(await got(), 'qa-here\n');
+    await ok(['rm', '-f', 'qa', 'qb']);
+    await ok(['network', 'rm', 'quick']);
+    await settled([a, b]);
   });
 
   test('run --network USERNET of an image not pulled yet pulls it, and --pull always pulls again (rootless: before entering the namespace, so a registry on the host\'s loopback is reached)', async () => {
