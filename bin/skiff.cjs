@@ -178,6 +178,19 @@ if (process.env.SKIFF_WRITE_CODE_CACHE === '1' && !sea) {
       process.once('exit', globalThis.__skiffSaveCodeCache);
     }
   }
+  // A second bundle file next to the bundle (scripts/bundle.mjs: dist/skiff-schemas.cjs, the generated
+  // validators of compose and kube) that the bundle's stubs load on first use; the single executable
+  // carries it as an asset. Compiled without a code cache: only those commands load it.
+  const parts = new Map();
+  globalThis.__skiffLoadPart = (name) => {
+    let exports = parts.get(name);
+    if (exports) return exports;
+    const f = path.join(path.dirname(file), name);
+    const m = { exports: {}, filename: f, id: f };
+    new vm.Script(Module.wrap(sea ? sea.part(name) : fs.readFileSync(f, 'latin1')), { filename: f }).runInThisContext()(m.exports, Module.createRequire(f), m, f, path.dirname(f));
+    parts.set(name, (exports = m.exports));
+    return exports;
+  };
   const mod = { exports: {}, filename: file, id: file };
   script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
 }
