@@ -30,7 +30,7 @@ src/compose/schema-validate.generated.ts: src/compose/compose-spec.json scripts/
 src/kube/schema-validate.generated.ts: scripts/kube-schema.mjs node_modules/.installed
 	node scripts/kube-schema.mjs
 
-# One CommonJS bundle (dist/skiff.cjs) plus V8's code cache for it (dist/skiff.cjs.cache), which
+# One CommonJS bundle (dist/skiff.cjs, whitespace minified) plus V8's code cache for it (dist/skiff.cjs.cache), which
 # bin/skiff.cjs compiles the bundle with: no parsing on start-up. Modules reached through import()
 # (every command's domain modules, loaded by its handler, see src/cli/registry.ts) are in the bundle but only
 # evaluated when used. The cache is remade with every bundle (the launcher ignores an older one).
