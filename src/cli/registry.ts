@@ -33,7 +33,7 @@ export interface IndexEntry {
  * completion and the man page load them all: loadRegistered()).
  */
 export const COMMANDS: readonly IndexEntry[] = [
-{ group: 'builder', name: 'prune', aliases: ['buildx prune'], load: () => import('./commands/builder/prune.js') },
+  { group: 'builder', name: 'prune', aliases: ['buildx prune'], load: () => import('./commands/builder/prune.js') },
   { group: 'compose', name: 'attach', load: () => import('./commands/compose/attach.js') },
   { group: 'compose', name: 'build', load: () => import('./commands/compose/build.js') },
   { group: 'compose', name: 'config', aliases: ['compose convert'], load: () => import('./commands/compose/config.js') },
@@ -133,11 +133,6 @@ export const COMMANDS: readonly IndexEntry[] = [
   { group: 'volume', name: 'rm', aliases: ['volume remove'], load: () => import('./commands/volume/rm.js') },
 ];
 
-/** Every descriptor (help, completion, the man page and the tests: each module loaded). */
-export async function loadRegistered(entries: readonly IndexEntry[] = COMMANDS): Promise<Command[]> {
-  return Promise.all(entries.map(async (e) => (await e.load()).default));
-}
-
 /**
  * Groups with options of their own, given between the group and its verb (`skiff compose -f a.yaml
  * -p demo up -d`, as `docker compose`); the handler reads them from `ctx.group`.
@@ -150,6 +145,9 @@ const namedOf = (cmds: readonly (IndexEntry | Command)[]) =>
 
 /** The descriptors of `cmds` (index entries loaded). */
 const descriptorsOf = (cmds: readonly (IndexEntry | Command)[]): Promise<Command[]> => Promise.all(namedOf(cmds).map((n) => n.load()));
+
+/** Every descriptor (help, completion, the man page and the tests: each module loaded). */
+export const loadRegistered = (entries: readonly IndexEntry[] = COMMANDS): Promise<Command[]> => descriptorsOf(entries);
 
 /** A table's visible options as help shows them: [`-a, --all` / `    --name string`, description (default ...)]; the man page too. */
 export function optionEntries(table: OptionTable): (readonly [string, string])[] {
