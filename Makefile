@@ -30,20 +30,19 @@ src/compose/schema-validate.generated.ts: src/compose/compose-spec.json scripts/
 src/kube/schema-validate.generated.ts: scripts/kube-schema.mjs node_modules/.installed
 	node scripts/kube-schema.mjs
 
-# One CommonJS bundle (dist/skiff.cjs) plus V8's code cache for it (dist/skiff.cjs.cache), which
+# One CommonJS bundle (dist/skiff.cjs, whitespace minified) plus V8's code cache for it (dist/skiff.cjs.cache), which
 # bin/skiff.cjs compiles the bundle with: no parsing on start-up. Modules reached through import()
 # (every command's domain modules, loaded by its handler, see src/cli/registry.ts) are in the bundle but only
 # evaluated when used. The cache is remade with every bundle (the launcher ignores an older one).
 bundle: ts
 	rm -rf dist/chunks dist/skiff.mjs dist/skiff.cjs.cache
-	npx --no-install esbuild src/cli/main.ts --bundle --platform=node --format=cjs --target=node20 \
-	  --outfile=dist/skiff.cjs --log-level=warning \
-	  --define:import.meta.url=__skiff_url --define:SKIFF_VERSION='"$(VERSION)"' --banner:js="var __skiff_url=require('url').pathToFileURL(__filename).href;"
+	@# also dist/skiff-schemas.cjs: compose's and kube's generated validators, loaded by those commands only (scripts/bundle.mjs)
+	node scripts/bundle.mjs $(VERSION)
 	node scripts/bundle-interop.cjs dist/skiff.cjs
 	@# a script compiled by vm has no loader for import(): the bundle must not keep one (import node: builtins statically)
-	@! grep -n '[^A-Za-z0-9_$$.]import(' dist/skiff.cjs || { echo 'dist/skiff.cjs: import() of an external module' >&2; exit 1; }
+	@! grep -n '[^A-Za-z0-9_$$.]import(' dist/skiff.cjs dist/skiff-schemas.cjs || { echo 'dist/skiff.cjs: import() of an external module' >&2; exit 1; }
 	@# bin/skiff.cjs reads the bundle as latin1 (faster than utf8): it must be ASCII (write \u escapes in regexes, ASCII in kept comments)
-	@! LC_ALL=C grep -n '[^ -~	]' dist/skiff.cjs || { echo 'dist/skiff.cjs: non-ASCII bytes (lines above)' >&2; exit 1; }
+	@! LC_ALL=C grep -n '[^ -~	]' dist/skiff.cjs dist/skiff-schemas.cjs || { echo 'dist/skiff.cjs: non-ASCII bytes (lines above)' >&2; exit 1; }
 	SKIFF_WRITE_CODE_CACHE=1 node bin/skiff.cjs
 
 # The single executable dist/skiff (ARCHITECTURE.md "The shipped form"): this node with bin/sea.cjs, the

@@ -1,7 +1,8 @@
 // The single executable's entry: dist/skiff is node with this script (and bin/skiff.cjs, bin/trusted-dir.cjs,
 // bundled into it by scripts/make-sea.mjs) and these assets: manifest.json, skiff.cjs (the CLI bundle),
-// skiff.cjs.cache (its build-time code cache) and the native parts (skiff_native.node, skiff_layer.node
-// with the libisal it links, skiff-shim, skiff-init). It runs bin/skiff.cjs as the checkout does, with
+// skiff.cjs.cache (its build-time code cache), skiff-schemas.cjs (the validators compose and kube load)
+// and the native parts (skiff_native.node, skiff_layer.node with the libisal it links, skiff-shim,
+// skiff-init). It runs bin/skiff.cjs as the checkout does, with
 // the bundle taken from the assets, and hands the bundle its native parts through
 // `globalThis.__skiffNativePart` (src/native.ts).
 //
@@ -212,5 +213,6 @@ globalThis.__skiffSea = {
   file: path.join(process.execPath, 'skiff.cjs'),
   source: () => asset('skiff.cjs').latin1Slice(),
   cache: () => asset('skiff.cjs.cache'),
+  part: (name) => asset(name).latin1Slice(), // a second bundle file (skiff-schemas.cjs), loaded on demand
 };
 require('./skiff.cjs');

@@ -12,9 +12,12 @@
 //     hands saveCodeCache to the container domain as its beforeExecve hook), in a directory only we
 //     or root can change   here, src/cli/launcher.ts; test/e2e/code-cache.test.ts
 //  7. one small pflag-style parser for every command line (no yargs), over descriptors that load their
-//     domain modules in their handlers   src/cli/registry.ts, src/cli/parse.ts; test/unit/options.test.ts, registry.test.ts
+//     domain modules in their handlers; only the invoked command's descriptor module is evaluated (an
+//     index of the commands' words)   src/cli/registry.ts, src/cli/parse.ts; test/unit/options.test.ts, registry.test.ts
 //  8. every other command's modules evaluated only when it runs (import() in the bundle); costly
 //     builtins loaded at first use, ids from /dev/urandom   src/cli/commands, src/lib/lazy.ts, src/lib/random.ts
+//  9. compose's and kube's generated validators (0.6 MB) in a second bundle file, read only by the
+//     commands that use them (__skiffLoadPart below)   scripts/bundle.mjs; test/e2e/compose.test.ts, kube.test.ts
 //
 // skiff's node entry (bin/skiff runs it; node re-executions of skiff, e.g. into the user namespace,
 // run it directly). The whole CLI is one bundle (dist/skiff.cjs, made by `make bundle`); it is compiled
@@ -178,6 +181,19 @@ if (process.env.SKIFF_WRITE_CODE_CACHE === '1' && !sea) {
       process.once('exit', globalThis.__skiffSaveCodeCache);
     }
   }
+  // A second bundle file next to the bundle (scripts/bundle.mjs: dist/skiff-schemas.cjs, the generated
+  // validators of compose and kube) that the bundle's stubs load on first use; the single executable
+  // carries it as an asset. Compiled without a code cache: only those commands load it.
+  const parts = new Map();
+  globalThis.__skiffLoadPart = (name) => {
+    let exports = parts.get(name);
+    if (exports) return exports;
+    const f = path.join(path.dirname(file), name);
+    const m = { exports: {}, filename: f, id: f };
+    new vm.Script(Module.wrap(sea ? sea.part(name) : fs.readFileSync(f, 'latin1')), { filename: f }).runInThisContext()(m.exports, Module.createRequire(f), m, f, path.dirname(f));
+    parts.set(name, (exports = m.exports));
+    return exports;
+  };
   const mod = { exports: {}, filename: file, id: file };
   script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
 }

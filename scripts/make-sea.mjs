@@ -65,7 +65,8 @@ for (const [name, file] of Object.entries(files)) {
 const sorted = Object.fromEntries(Object.entries(parts).sort(([a], [b]) => a.localeCompare(b)));
 
 // ---- the bundle and its code cache ----------------------------------------------------------------------
-const bundle = fs.readFileSync(path.join(dist, 'skiff.cjs'));
+// the bundle's identity (code cache keys, `--version`'s build) covers the part it loads on demand too
+const bundle = Buffer.concat([fs.readFileSync(path.join(dist, 'skiff.cjs')), fs.readFileSync(path.join(dist, 'skiff-schemas.cjs'))]);
 const cacheFile = path.join(dist, 'skiff.cjs.cache');
 if (!fs.existsSync(cacheFile) || fs.statSync(cacheFile).mtimeMs < fs.statSync(path.join(dist, 'skiff.cjs')).mtimeMs) die("dist/skiff.cjs.cache is missing or older than the bundle: run 'make bundle'");
 const version = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version;
@@ -75,7 +76,7 @@ fs.rmSync(work, { recursive: true, force: true });
 fs.mkdirSync(work, { recursive: true });
 fs.writeFileSync(path.join(work, 'manifest.json'), JSON.stringify(manifest));
 run(path.join(repo, 'node_modules/.bin/esbuild'), [path.join(repo, 'bin/sea.cjs'), '--bundle', '--platform=node', '--format=cjs', '--target=node20', `--outfile=${path.join(work, 'main.cjs')}`, '--log-level=warning']);
-const assets = { 'manifest.json': path.join(work, 'manifest.json'), 'skiff.cjs': path.join(dist, 'skiff.cjs'), 'skiff.cjs.cache': cacheFile };
+const assets = { 'manifest.json': path.join(work, 'manifest.json'), 'skiff.cjs': path.join(dist, 'skiff.cjs'), 'skiff.cjs.cache': cacheFile, 'skiff-schemas.cjs': path.join(dist, 'skiff-schemas.cjs') };
 for (const [name, file] of Object.entries(files)) assets[`part/${name}`] = file;
 const config = { main: path.join(work, 'main.cjs'), output: path.join(work, 'prep.blob'), disableExperimentalSEAWarning: true, useCodeCache: true, assets };
 fs.writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config, null, 1));

@@ -1,10 +1,12 @@
 /**
  * The command registry: every command is a descriptor (command.ts, `defineCommand`), one file per verb
- * under `commands/<group>/<verb>.ts`, listed in REGISTERED. `runRegistered` is the one dispatch: the
+ * under `commands/<group>/<verb>.ts`, listed in COMMANDS. `runRegistered` is the one dispatch: the
  * command word is found by parse.ts (findCommand), the arguments read with pflag's rules (parseCommand),
  * the rootless re-exec decided by the descriptor's `userns`, the handler run and its output printed
  * (print.ts); the help of skiff, of a group and of a command comes from the descriptors.
- * Add a command: write its file and add one import and one entry here (sorted by group, then verb).
+ * Add a command: write its file and add one entry to COMMANDS (sorted by group, then verb) with its
+ * aliases, the descriptor's own (a unit test compares them): a command's module is evaluated only when
+ * it runs, or for help and completion.
  */
 import { configure } from '../config.js';
 import { mark } from '../lib/trace.js';
@@ -15,205 +17,120 @@ import { aliasesOf } from './option-index.js';
 import { findCommand, parseCommand, PERSISTENT_OPTIONS, ROOT_OPTIONS, usageOf, withDefaults } from './parse.js';
 import { COMPOSE_OPTIONS } from './commands/compose/project-options.js';
 import { printOutput } from './print.js';
-import builderPrune from './commands/builder/prune.js';
-import composeAttach from './commands/compose/attach.js';
-import composeBuild from './commands/compose/build.js';
-import composeConfig from './commands/compose/config.js';
-import composeCp from './commands/compose/cp.js';
-import composeCreate from './commands/compose/create.js';
-import composeDown from './commands/compose/down.js';
-import composeEvents from './commands/compose/events.js';
-import composeExec from './commands/compose/exec.js';
-import composeImages from './commands/compose/images.js';
-import composeKill from './commands/compose/kill.js';
-import composeLogs from './commands/compose/logs.js';
-import composeLs from './commands/compose/ls.js';
-import composePause from './commands/compose/pause.js';
-import composePort from './commands/compose/port.js';
-import composePs from './commands/compose/ps.js';
-import composePull from './commands/compose/pull.js';
-import composePush from './commands/compose/push.js';
-import composeRestart from './commands/compose/restart.js';
-import composeRm from './commands/compose/rm.js';
-import composeRun from './commands/compose/run.js';
-import composeStart from './commands/compose/start.js';
-import composeStop from './commands/compose/stop.js';
-import composeTop from './commands/compose/top.js';
-import composeUnpause from './commands/compose/unpause.js';
-import composeUp from './commands/compose/up.js';
-import composeVersion from './commands/compose/version.js';
-import composeWait from './commands/compose/wait.js';
-import composeWatch from './commands/compose/watch.js';
-import containerAttach from './commands/container/attach.js';
-import containerCommit from './commands/container/commit.js';
-import containerCp from './commands/container/cp.js';
-import containerCreate from './commands/container/create.js';
-import containerDiff from './commands/container/diff.js';
-import containerExec from './commands/container/exec.js';
-import containerExport from './commands/container/export.js';
-import containerExists from './commands/container/exists.js';
-import containerInspect from './commands/container/inspect.js';
-import containerKill from './commands/container/kill.js';
-import containerLogs from './commands/container/logs.js';
-import containerLs from './commands/container/ls.js';
-import containerPause from './commands/container/pause.js';
-import containerPort from './commands/container/port.js';
-import containerPrune from './commands/container/prune.js';
-import containerRename from './commands/container/rename.js';
-import containerRestart from './commands/container/restart.js';
-import containerRm from './commands/container/rm.js';
-import containerRun from './commands/container/run.js';
-import containerStart from './commands/container/start.js';
-import containerStats from './commands/container/stats.js';
-import containerStop from './commands/container/stop.js';
-import containerTop from './commands/container/top.js';
-import containerUnpause from './commands/container/unpause.js';
-import containerUpdate from './commands/container/update.js';
-import containerWait from './commands/container/wait.js';
-import generateSystemd from './commands/generate/systemd.js';
-import imageBuild from './commands/image/build.js';
-import imageExists from './commands/image/exists.js';
-import imageHistory from './commands/image/history.js';
-import imageImport from './commands/image/import.js';
-import imageInspect from './commands/image/inspect.js';
-import imageLoad from './commands/image/load.js';
-import imageLs from './commands/image/ls.js';
-import imagePrune from './commands/image/prune.js';
-import imagePull from './commands/image/pull.js';
-import imagePush from './commands/image/push.js';
-import imageRm from './commands/image/rm.js';
-import imageSave from './commands/image/save.js';
-import imageTag from './commands/image/tag.js';
-import imageUntag from './commands/image/untag.js';
-import kubeDown from './commands/kube/down.js';
-import kubeGenerate from './commands/kube/generate.js';
-import kubePlay from './commands/kube/play.js';
-import networkConnect from './commands/network/connect.js';
-import networkCreate from './commands/network/create.js';
-import networkDisconnect from './commands/network/disconnect.js';
-import networkInspect from './commands/network/inspect.js';
-import networkLs from './commands/network/ls.js';
-import networkPrune from './commands/network/prune.js';
-import networkRm from './commands/network/rm.js';
-import systemAutostart from './commands/system/autostart.js';
-import systemDf from './commands/system/df.js';
-import systemEvents from './commands/system/events.js';
-import systemInfo from './commands/system/info.js';
-import systemPrune from './commands/system/prune.js';
-import systemReset from './commands/system/reset.js';
-import systemService from './commands/system/service.js';
-import topCompletion from './commands/top/completion.js';
-import topInspect from './commands/top/inspect.js';
-import topLogin from './commands/top/login.js';
-import topLogout from './commands/top/logout.js';
-import topVersion from './commands/top/version.js';
-import volumeCreate from './commands/volume/create.js';
-import volumeExists from './commands/volume/exists.js';
-import volumeInspect from './commands/volume/inspect.js';
-import volumeLs from './commands/volume/ls.js';
-import volumePrune from './commands/volume/prune.js';
-import volumeRm from './commands/volume/rm.js';
 
-/** Every command: one import and one entry each, sorted by group then verb. */
-export const REGISTERED: readonly Command[] = [
-  builderPrune,
-  composeAttach,
-  composeBuild,
-  composeConfig,
-  composeCp,
-  composeCreate,
-  composeDown,
-  composeEvents,
-  composeExec,
-  composeImages,
-  composeKill,
-  composeLogs,
-  composeLs,
-  composePause,
-  composePort,
-  composePs,
-  composePull,
-  composePush,
-  composeRestart,
-  composeRm,
-  composeRun,
-  composeStart,
-  composeStop,
-  composeTop,
-  composeUnpause,
-  composeUp,
-  composeVersion,
-  composeWait,
-  composeWatch,
-  containerAttach,
-  containerCommit,
-  containerCp,
-  containerCreate,
-  containerDiff,
-  containerExec,
-  containerExists,
-  containerExport,
-  containerInspect,
-  containerKill,
-  containerLogs,
-  containerLs,
-  containerPause,
-  containerPort,
-  containerPrune,
-  containerRename,
-  containerRestart,
-  containerRm,
-  containerRun,
-  containerStart,
-  containerStats,
-  containerStop,
-  containerTop,
-  containerUnpause,
-  containerUpdate,
-  containerWait,
-  generateSystemd,
-  imageBuild,
-  imageExists,
-  imageHistory,
-  imageImport,
-  imageInspect,
-  imageLoad,
-  imageLs,
-  imagePrune,
-  imagePull,
-  imagePush,
-  imageRm,
-  imageSave,
-  imageTag,
-  imageUntag,
-  kubeDown,
-  kubeGenerate,
-  kubePlay,
-  networkConnect,
-  networkCreate,
-  networkDisconnect,
-  networkInspect,
-  networkLs,
-  networkPrune,
-  networkRm,
-  systemAutostart,
-  systemDf,
-  systemEvents,
-  systemInfo,
-  systemPrune,
-  systemReset,
-  systemService,
-  topCompletion,
-  topInspect,
-  topLogin,
-  topLogout,
-  topVersion,
-  volumeCreate,
-  volumeExists,
-  volumeInspect,
-  volumeLs,
-  volumePrune,
-  volumeRm,
+/** A command as the registry knows it before its module is loaded: its words, and its descriptor's module. */
+export interface IndexEntry {
+  group: Group;
+  name: string;
+  /** the descriptor's `aliases`, the same list (test/unit/registry.test.ts compares them) */
+  aliases?: readonly string[];
+  load: () => Promise<{ default: Command }>;
+}
+
+/**
+ * Every command, sorted by group then verb: its command line words and its descriptor's module, loaded
+ * (evaluated) only when that command runs: a `run` evaluates one descriptor module of ~100 (help,
+ * completion and the man page load them all: loadRegistered()).
+ */
+export const COMMANDS: readonly IndexEntry[] = [
+  { group: 'builder', name: 'prune', aliases: ['buildx prune'], load: () => import('./commands/builder/prune.js') },
+  { group: 'compose', name: 'attach', load: () => import('./commands/compose/attach.js') },
+  { group: 'compose', name: 'build', load: () => import('./commands/compose/build.js') },
+  { group: 'compose', name: 'config', aliases: ['compose convert'], load: () => import('./commands/compose/config.js') },
+  { group: 'compose', name: 'cp', load: () => import('./commands/compose/cp.js') },
+  { group: 'compose', name: 'create', load: () => import('./commands/compose/create.js') },
+  { group: 'compose', name: 'down', load: () => import('./commands/compose/down.js') },
+  { group: 'compose', name: 'events', load: () => import('./commands/compose/events.js') },
+  { group: 'compose', name: 'exec', load: () => import('./commands/compose/exec.js') },
+  { group: 'compose', name: 'images', load: () => import('./commands/compose/images.js') },
+  { group: 'compose', name: 'kill', load: () => import('./commands/compose/kill.js') },
+  { group: 'compose', name: 'logs', load: () => import('./commands/compose/logs.js') },
+  { group: 'compose', name: 'ls', load: () => import('./commands/compose/ls.js') },
+  { group: 'compose', name: 'pause', load: () => import('./commands/compose/pause.js') },
+  { group: 'compose', name: 'port', load: () => import('./commands/compose/port.js') },
+  { group: 'compose', name: 'ps', load: () => import('./commands/compose/ps.js') },
+  { group: 'compose', name: 'pull', load: () => import('./commands/compose/pull.js') },
+  { group: 'compose', name: 'push', load: () => import('./commands/compose/push.js') },
+  { group: 'compose', name: 'restart', load: () => import('./commands/compose/restart.js') },
+  { group: 'compose', name: 'rm', load: () => import('./commands/compose/rm.js') },
+  { group: 'compose', name: 'run', load: () => import('./commands/compose/run.js') },
+  { group: 'compose', name: 'start', load: () => import('./commands/compose/start.js') },
+  { group: 'compose', name: 'stop', load: () => import('./commands/compose/stop.js') },
+  { group: 'compose', name: 'top', load: () => import('./commands/compose/top.js') },
+  { group: 'compose', name: 'unpause', load: () => import('./commands/compose/unpause.js') },
+  { group: 'compose', name: 'up', load: () => import('./commands/compose/up.js') },
+  { group: 'compose', name: 'version', load: () => import('./commands/compose/version.js') },
+  { group: 'compose', name: 'wait', load: () => import('./commands/compose/wait.js') },
+  { group: 'compose', name: 'watch', load: () => import('./commands/compose/watch.js') },
+  { group: 'container', name: 'attach', aliases: ['attach'], load: () => import('./commands/container/attach.js') },
+  { group: 'container', name: 'commit', aliases: ['commit'], load: () => import('./commands/container/commit.js') },
+  { group: 'container', name: 'cp', aliases: ['cp'], load: () => import('./commands/container/cp.js') },
+  { group: 'container', name: 'create', aliases: ['create'], load: () => import('./commands/container/create.js') },
+  { group: 'container', name: 'diff', aliases: ['diff'], load: () => import('./commands/container/diff.js') },
+  { group: 'container', name: 'exec', aliases: ['exec'], load: () => import('./commands/container/exec.js') },
+  { group: 'container', name: 'exists', load: () => import('./commands/container/exists.js') },
+  { group: 'container', name: 'export', aliases: ['export'], load: () => import('./commands/container/export.js') },
+  { group: 'container', name: 'inspect', load: () => import('./commands/container/inspect.js') },
+  { group: 'container', name: 'kill', aliases: ['kill'], load: () => import('./commands/container/kill.js') },
+  { group: 'container', name: 'logs', aliases: ['logs'], load: () => import('./commands/container/logs.js') },
+  { group: 'container', name: 'ls', aliases: ['container list', 'container ps', 'ps'], load: () => import('./commands/container/ls.js') },
+  { group: 'container', name: 'pause', aliases: ['pause'], load: () => import('./commands/container/pause.js') },
+  { group: 'container', name: 'port', aliases: ['port'], load: () => import('./commands/container/port.js') },
+  { group: 'container', name: 'prune', load: () => import('./commands/container/prune.js') },
+  { group: 'container', name: 'rename', aliases: ['rename'], load: () => import('./commands/container/rename.js') },
+  { group: 'container', name: 'restart', aliases: ['restart'], load: () => import('./commands/container/restart.js') },
+  { group: 'container', name: 'rm', aliases: ['container remove', 'rm'], load: () => import('./commands/container/rm.js') },
+  { group: 'container', name: 'run', aliases: ['run'], load: () => import('./commands/container/run.js') },
+  { group: 'container', name: 'start', aliases: ['start'], load: () => import('./commands/container/start.js') },
+  { group: 'container', name: 'stats', aliases: ['stats'], load: () => import('./commands/container/stats.js') },
+  { group: 'container', name: 'stop', aliases: ['stop'], load: () => import('./commands/container/stop.js') },
+  { group: 'container', name: 'top', aliases: ['top'], load: () => import('./commands/container/top.js') },
+  { group: 'container', name: 'unpause', aliases: ['unpause'], load: () => import('./commands/container/unpause.js') },
+  { group: 'container', name: 'update', aliases: ['update'], load: () => import('./commands/container/update.js') },
+  { group: 'container', name: 'wait', aliases: ['wait'], load: () => import('./commands/container/wait.js') },
+  { group: 'generate', name: 'systemd', load: () => import('./commands/generate/systemd.js') },
+  { group: 'image', name: 'build', aliases: ['build', 'builder build', 'buildx build'], load: () => import('./commands/image/build.js') },
+  { group: 'image', name: 'exists', load: () => import('./commands/image/exists.js') },
+  { group: 'image', name: 'history', aliases: ['history'], load: () => import('./commands/image/history.js') },
+  { group: 'image', name: 'import', aliases: ['import'], load: () => import('./commands/image/import.js') },
+  { group: 'image', name: 'inspect', load: () => import('./commands/image/inspect.js') },
+  { group: 'image', name: 'load', aliases: ['load'], load: () => import('./commands/image/load.js') },
+  { group: 'image', name: 'ls', aliases: ['image list', 'images'], load: () => import('./commands/image/ls.js') },
+  { group: 'image', name: 'prune', load: () => import('./commands/image/prune.js') },
+  { group: 'image', name: 'pull', aliases: ['pull'], load: () => import('./commands/image/pull.js') },
+  { group: 'image', name: 'push', aliases: ['push'], load: () => import('./commands/image/push.js') },
+  { group: 'image', name: 'rm', aliases: ['image remove', 'rmi'], load: () => import('./commands/image/rm.js') },
+  { group: 'image', name: 'save', aliases: ['save'], load: () => import('./commands/image/save.js') },
+  { group: 'image', name: 'tag', aliases: ['tag'], load: () => import('./commands/image/tag.js') },
+  { group: 'image', name: 'untag', aliases: ['untag'], load: () => import('./commands/image/untag.js') },
+  { group: 'kube', name: 'down', load: () => import('./commands/kube/down.js') },
+  { group: 'kube', name: 'generate', aliases: ['generate kube'], load: () => import('./commands/kube/generate.js') },
+  { group: 'kube', name: 'play', aliases: ['play kube'], load: () => import('./commands/kube/play.js') },
+  { group: 'network', name: 'connect', load: () => import('./commands/network/connect.js') },
+  { group: 'network', name: 'create', load: () => import('./commands/network/create.js') },
+  { group: 'network', name: 'disconnect', load: () => import('./commands/network/disconnect.js') },
+  { group: 'network', name: 'inspect', load: () => import('./commands/network/inspect.js') },
+  { group: 'network', name: 'ls', aliases: ['network list'], load: () => import('./commands/network/ls.js') },
+  { group: 'network', name: 'prune', load: () => import('./commands/network/prune.js') },
+  { group: 'network', name: 'rm', aliases: ['network remove'], load: () => import('./commands/network/rm.js') },
+  { group: 'system', name: 'autostart', load: () => import('./commands/system/autostart.js') },
+  { group: 'system', name: 'df', load: () => import('./commands/system/df.js') },
+  { group: 'system', name: 'events', aliases: ['events'], load: () => import('./commands/system/events.js') },
+  { group: 'system', name: 'info', aliases: ['info'], load: () => import('./commands/system/info.js') },
+  { group: 'system', name: 'prune', load: () => import('./commands/system/prune.js') },
+  { group: 'system', name: 'reset', load: () => import('./commands/system/reset.js') },
+  { group: 'system', name: 'service', load: () => import('./commands/system/service.js') },
+  { group: 'top', name: 'completion', load: () => import('./commands/top/completion.js') },
+  { group: 'top', name: 'inspect', load: () => import('./commands/top/inspect.js') },
+  { group: 'top', name: 'login', load: () => import('./commands/top/login.js') },
+  { group: 'top', name: 'logout', load: () => import('./commands/top/logout.js') },
+  { group: 'top', name: 'version', load: () => import('./commands/top/version.js') },
+  { group: 'volume', name: 'create', load: () => import('./commands/volume/create.js') },
+  { group: 'volume', name: 'exists', load: () => import('./commands/volume/exists.js') },
+  { group: 'volume', name: 'inspect', load: () => import('./commands/volume/inspect.js') },
+  { group: 'volume', name: 'ls', aliases: ['volume list'], load: () => import('./commands/volume/ls.js') },
+  { group: 'volume', name: 'prune', load: () => import('./commands/volume/prune.js') },
+  { group: 'volume', name: 'rm', aliases: ['volume remove'], load: () => import('./commands/volume/rm.js') },
 ];
 
 /**
@@ -222,7 +139,15 @@ export const REGISTERED: readonly Command[] = [
  */
 export const GROUP_OPTIONS: Readonly<Record<string, OptionTable>> = { compose: COMPOSE_OPTIONS };
 
-const namedOf = (cmds: readonly Command[]) => cmds.map((c) => ({ group: c.group as string, name: c.name, aliases: c.aliases ?? [], c }));
+/** Index entries or descriptors (the unit tests hand runRegistered their own) as findCommand looks them up. */
+const namedOf = (cmds: readonly (IndexEntry | Command)[]) =>
+  cmds.map((c) => ({ group: c.group as string, name: c.name, aliases: c.aliases ?? [], load: 'load' in c ? async () => (await c.load()).default : async () => c }));
+
+/** The descriptors of `cmds` (index entries loaded). */
+const descriptorsOf = (cmds: readonly (IndexEntry | Command)[]): Promise<Command[]> => Promise.all(namedOf(cmds).map((n) => n.load()));
+
+/** Every descriptor (help, completion, the man page and the tests: each module loaded). */
+export const loadRegistered = (entries: readonly IndexEntry[] = COMMANDS): Promise<Command[]> => descriptorsOf(entries);
 
 /** A table's visible options as help shows them: [`-a, --all` / `    --name string`, description (default ...)]; the man page too. */
 export function optionEntries(table: OptionTable): (readonly [string, string])[] {
@@ -264,7 +189,7 @@ function verbsOf(group: string, cmds: readonly Command[]): [string, Command][] {
 }
 
 /** The help of a management group (`skiff container`). */
-export function groupHelp(group: string, cmds: readonly Command[] = REGISTERED, own: OptionTable | undefined = GROUP_OPTIONS[group]): string {
+export function groupHelp(group: string, cmds: readonly Command[], own: OptionTable | undefined = GROUP_OPTIONS[group]): string {
   const verbs = verbsOf(group, cmds).sort(([a], [b]) => (a < b ? -1 : 1));
   const opts = own ? `\nOptions:\n${optionRows(own)}\n` : '';
   return `\nUsage:  skiff ${group} ${own ? '[OPTIONS] ' : ''}COMMAND\n\n${GROUPS[group as Group] ?? ''}\n${opts}\nCommands:\n${listRows(verbs.map(([v, c]) => [v, c.describe]))}\n\nRun 'skiff ${group} COMMAND --help' for more information on a command.\n`;
@@ -274,7 +199,7 @@ export function groupHelp(group: string, cmds: readonly Command[] = REGISTERED, 
 const COMMON = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'search', 'version', 'info'];
 
 /** `skiff --help`: common commands, management commands (groups), the other commands, global options. */
-export function topHelp(cmds: readonly Command[] = REGISTERED): string {
+export function topHelp(cmds: readonly Command[]): string {
   const singles = new Map<string, Command>();
   for (const c of cmds) {
     if (c.hidden) continue;
@@ -294,12 +219,12 @@ export function topHelp(cmds: readonly Command[] = REGISTERED): string {
 /** Run the command line `argv` (after `skiff`): find the command, parse its arguments, run it, print its output. */
 export async function runRegistered(
   argv: readonly string[],
-  cmds: readonly Command[] = REGISTERED,
+  cmds: readonly (IndexEntry | Command)[] = COMMANDS,
   groupOptions: Readonly<Record<string, OptionTable>> = GROUP_OPTIONS,
 ): Promise<void> {
   if (argv[0] === '__complete') {
     // the completion scripts' question (complete.ts): the candidates for the last word
-    process.stdout.write(await (await import('./complete.js')).completionOutput(argv.slice(1), cmds, groupOptions));
+    process.stdout.write(await (await import('./complete.js')).completionOutput(argv.slice(1), await descriptorsOf(cmds), groupOptions));
     return;
   }
   const found = findCommand(argv, namedOf(cmds), groupOptions);
@@ -307,10 +232,10 @@ export async function runRegistered(
   if (root.config !== undefined) process.env.DOCKER_CONFIG = root.config;
   if (!found.command) {
     if (root.version && !found.group) process.stdout.write(`skiff version ${skiffVersion()}\n`);
-    else process.stdout.write(found.group ? groupHelp(found.group, cmds, groupOptions[found.group]) : topHelp(cmds));
+    else process.stdout.write(found.group ? groupHelp(found.group, await descriptorsOf(cmds), groupOptions[found.group]) : topHelp(await descriptorsOf(cmds)));
     return;
   }
-  const c = found.command.c;
+  const c = await found.command.load();
   if (found.help) {
     process.stdout.write(helpOf(c, found.invokedAs));
     return;

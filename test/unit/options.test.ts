@@ -1,6 +1,6 @@
 /**
  * run/create/pull command lines through the one dispatch (src/cli/registry.ts: parse.ts's findCommand
- * and parseCommand over the descriptors in REGISTERED, with the option tables of run-options.ts and
+ * and parseCommand over the descriptors in COMMANDS, with the option tables of run-options.ts and
  * pull-options.ts). These argv lists were the fast path's (src/cli/fast.ts, checked against yargs until
  * the registry replaced both): each must still be read as the command it names, with the same values,
  * image and container command; the ones that were errors are errors (pflag's words now).
@@ -9,8 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.js';
 import { findCommand, parseCommand } from '../../src/cli/parse.js';
-import { REGISTERED } from '../../src/cli/registry.js';
+import { loadRegistered } from '../../src/cli/registry.js';
 
+const REGISTERED = await loadRegistered();
 const NAMED = REGISTERED.map((c) => ({ group: c.group as string, name: c.name, aliases: c.aliases ?? [], c }));
 
 interface Parsed {

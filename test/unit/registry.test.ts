@@ -8,8 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commandLine, defineCommand, GROUPS, type Command } from '../../src/cli/command.js';
 import { aliasesOf } from '../../src/cli/option-index.js';
-import { groupHelp, helpOf, REGISTERED, runRegistered, topHelp } from '../../src/cli/registry.js';
+import { COMMANDS, groupHelp, helpOf, loadRegistered, runRegistered, topHelp } from '../../src/cli/registry.js';
 import { UsageError } from '../../src/errors.js';
+
+const REGISTERED = await loadRegistered();
 
 const seen: unknown[] = [];
 const up: Command = defineCommand({
@@ -52,7 +54,7 @@ test('help names the usage, the aliases and the options', () => {
 });
 
 test("the top-level help lists common, management and other commands as Docker's does; a group lists its verbs", () => {
-  const h = topHelp();
+  const h = topHelp(REGISTERED);
   assert.match(h, /^\nUsage: {2}skiff \[OPTIONS\] COMMAND\n/);
   const section = (name: string): string => h.split(`\n${name}:\n`)[1]!.split('\n\n')[0]!;
   assert.match(section('Common Commands'), /^ {2}run +Create and run a new container from an image$/m);
@@ -61,10 +63,10 @@ test("the top-level help lists common, management and other commands as Docker's
   assert.doesNotMatch(section('Commands'), /^ {2}run /m);
   assert.match(section('Global Options'), /--root string/);
   assert.match(h, /Run 'skiff COMMAND --help' for more information on a command\.\n$/);
-  const g = groupHelp('container');
+  const g = groupHelp('container', REGISTERED);
   assert.match(g, /^\nUsage: {2}skiff container COMMAND\n\nManage containers\n\nCommands:\n/);
   assert.match(g, /^ {2}ls +List containers$/m);
-  assert.match(groupHelp('buildx'), /^ {2}build +Build an image from a Dockerfile$/m);
+  assert.match(groupHelp('buildx', REGISTERED), /^ {2}build +Build an image from a Dockerfile$/m);
 });
 
 test('every registered descriptor: unique command lines, sane option tables', () => {
@@ -101,7 +103,7 @@ test('every registered descriptor: unique command lines, sane option tables', ()
   // Docker's top-level shortcuts are there
   for (const l of ['ps', 'images', 'rmi', 'rm', 'run', 'create', 'exec', 'pull', 'push', 'build', 'buildx build', 'logs', 'inspect', 'version']) assert.ok(lines.has(l), l);
   // every group of a registered command has help with at least one verb
-  for (const g of new Set(REGISTERED.map((c) => c.group).filter((g) => g !== 'top'))) assert.match(groupHelp(g), /Commands:\n {2}[a-z]/);
+  for (const g of new Set(REGISTERED.map((c) => c.group).filter((g) => g !== 'top'))) assert.match(groupHelp(g, REGISTERED), /Commands:\n {2}[a-z]/);
 });
 
 test('the rootless re-exec is decided by the descriptors (the old hand-kept list, userns.ts)', () => {
@@ -119,4 +121,19 @@ test("the launcher trains its code cache for the descriptors marked codeCache (b
   const words = JSON.parse(/const trains = (\[[^\]]*\])\.includes\(word\)/.exec(src)![1]!.replace(/'/g, '"')) as string[];
   const marked = REGISTERED.filter((c) => c.codeCache).flatMap((c) => (c.aliases ?? []).filter((l) => !l.includes(' ')));
   assert.deepEqual([...words].sort(), [...marked].sort());
+});
+
+test('the index (COMMANDS) names each descriptor by its own words: group, verb, aliases; sorted; one per command file', async () => {
+  const fs = await import('node:fs');
+  const files = fs
+    .readdirSync(new URL('../../src/cli/commands/', import.meta.url), { withFileTypes: true, recursive: true })
+    .filter((d) => d.isFile() && d.name.endsWith('.js') && (fs.readFileSync(`${d.parentPath}/${d.name}`, 'utf8').includes('defineCommand(')))
+    .map((d) => `${d.parentPath.split('/').at(-1)}/${d.name.replace(/\.js$/, '')}`);
+  const lines = COMMANDS.map((e) => `${e.group}/${e.name}`);
+  assert.deepEqual(lines, [...lines].sort(), 'COMMANDS sorted by group, then verb');
+  assert.deepEqual([...files].sort(), [...lines].sort(), 'a command file without an entry in COMMANDS, or the other way round');
+  COMMANDS.forEach((e, i) => {
+    const c = REGISTERED[i]!;
+    assert.deepEqual([c.group, c.name, c.aliases ?? []], [e.group, e.name, e.aliases ?? []], `COMMANDS entry ${e.group} ${e.name}: the descriptor's words differ`);
+  });
 });
