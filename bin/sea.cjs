@@ -1,12 +1,12 @@
 // The single executable's entry: dist/skiff is node with this script (and bin/skiff.cjs, bin/trusted-dir.cjs,
-// bundled into it by scripts/make-sea.mjs) and these assets: manifest.json, skiff.cjs (the CLI bundle),
+// bundled into it by scripts/make-sea.mjs, with the build's manifest) and these assets: skiff.cjs (the CLI bundle),
 // skiff.cjs.cache (its build-time code cache) and the native parts (skiff_native.node, skiff_layer.node
 // with the libisal it links, skiff-shim, skiff-init). It runs bin/skiff.cjs as the checkout does, with
 // the bundle taken from the assets, and hands the bundle its native parts through
 // `globalThis.__skiffNativePart` (src/native.ts).
 //
 // Native parts cannot run from inside the executable: they are written once to a directory named by
-// the parts' SHA-256 (manifest.json's `id`):
+// the parts' SHA-256 (the manifest's `id`):
 //   root:      /var/lib/skiff/native/<id>, else /run/skiff/native/<id>
 //   rootless:  $XDG_CACHE_HOME/skiff/native/<id> (~/.cache/...), else $XDG_RUNTIME_DIR/skiff/native/<id>
 //   SKIFF_NATIVE_DIR=DIR: DIR/<id> only.
@@ -22,14 +22,21 @@
 // re-executed inside the user namespace use the directory their host side checked
 // (_SKIFF_NATIVE_DIR, honoured only inside a user namespace, as the code cache's).
 'use strict';
+// what scripts/make-sea.mjs writes into this script (esbuild --define): the manifest (version, bundle
+// hash, the parts' sizes, hashes and `id`), so that nothing is read before it is needed
+const manifest = SKIFF_SEA_MANIFEST;
+// `skiff --version` / `-v` (Docker's one line, as bin/skiff.cjs prints it) before anything else is touched
+if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-v')) {
+  process.stdout.write(`skiff version ${manifest.version}, build ${manifest.bundle.slice(0, 12)}\n`);
+  return;
+}
 const sea = require('node:sea');
 const fs = require('fs');
 const path = require('path');
 const { createRequire } = require('module');
-const { trustedDir, inUserNamespace } = require('./trusted-dir.cjs');
+const { readOwn, trustedDir, inUserNamespace } = require('./trusted-dir.cjs');
 
 const asset = (name) => Buffer.from(sea.getRawAsset(name));
-const manifest = JSON.parse(asset('manifest.json').toString('utf8'));
 
 // node's way of starting a script again, `EXE [--] SCRIPT ARGS...`, is how skiff re-executes itself
 // (into the user namespace: a descriptor with userns, src/cli/registry.ts; a rootless pull from run: src/image/local.ts), with

@@ -3,7 +3,7 @@
 // Node's single executable application support (node --experimental-sea-config, postject from npm):
 // a copy of this node (stripped of its debug symbols) with a blob that holds bin/sea.cjs (bundled
 // with bin/skiff.cjs and bin/trusted-dir.cjs, compiled with V8's code cache: useCodeCache) and the
-// assets bin/sea.cjs reads: manifest.json, the CLI bundle and its code cache, the native parts and
+// assets bin/sea.cjs reads: the CLI bundle and its code cache, the native parts and
 // the shared libraries they need that a Debian 12 minbase lacks (libisal.so.2, loaded through the
 // layer addon's RUNPATH $ORIGIN). The blob must be made by the node it goes into: this one.
 import { execFileSync } from 'node:child_process';
@@ -74,8 +74,9 @@ const manifest = { version, node: process.version, bundle: sha256(bundle), id: s
 fs.rmSync(work, { recursive: true, force: true });
 fs.mkdirSync(work, { recursive: true });
 fs.writeFileSync(path.join(work, 'manifest.json'), JSON.stringify(manifest));
-run(path.join(repo, 'node_modules/.bin/esbuild'), [path.join(repo, 'bin/sea.cjs'), '--bundle', '--platform=node', '--format=cjs', '--target=node20', `--outfile=${path.join(work, 'main.cjs')}`, '--log-level=warning']);
-const assets = { 'manifest.json': path.join(work, 'manifest.json'), 'skiff.cjs': path.join(dist, 'skiff.cjs'), 'skiff.cjs.cache': cacheFile };
+// the manifest goes into the entry's code (SKIFF_SEA_MANIFEST), not an asset: `--version` answers from it
+run(path.join(repo, 'node_modules/.bin/esbuild'), [path.join(repo, 'bin/sea.cjs'), '--bundle', '--platform=node', '--format=cjs', '--target=node20', `--define:SKIFF_SEA_MANIFEST=${JSON.stringify(manifest)}`, `--outfile=${path.join(work, 'main.cjs')}`, '--log-level=warning']);
+const assets = { 'skiff.cjs': path.join(dist, 'skiff.cjs'), 'skiff.cjs.cache': cacheFile };
 for (const [name, file] of Object.entries(files)) assets[`part/${name}`] = file;
 const config = { main: path.join(work, 'main.cjs'), output: path.join(work, 'prep.blob'), disableExperimentalSEAWarning: true, useCodeCache: true, assets };
 fs.writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config, null, 1));
