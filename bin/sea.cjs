@@ -295,7 +295,7 @@ if (psWords && process.env.SKIFF_PS_NODE !== '1' && argv.slice(2 + psWords).ever
 globalThis.__skiffSea = {
   id: manifest.bundle,
   file: path.join(process.execPath, 'skiff.cjs'),
-  source: () => asset('skiff.cjs').latin1Slice(),
+  wrapped: () => asset('skiff.cjs').latin1Slice(), // Module.wrap(the bundle), made by scripts/make-sea.mjs
   cache: () => asset('skiff.cjs.cache'),
 };
 require('./skiff.cjs');

@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import Module from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -76,7 +77,10 @@ fs.mkdirSync(work, { recursive: true });
 fs.writeFileSync(path.join(work, 'manifest.json'), JSON.stringify(manifest));
 // the manifest goes into the entry's code (SKIFF_SEA_MANIFEST), not an asset: `--version` answers from it
 run(path.join(repo, 'node_modules/.bin/esbuild'), [path.join(repo, 'bin/sea.cjs'), '--bundle', '--platform=node', '--format=cjs', '--target=node20', `--define:SKIFF_SEA_MANIFEST=${JSON.stringify(manifest)}`, `--outfile=${path.join(work, 'main.cjs')}`, '--log-level=warning']);
-const assets = { 'skiff.cjs': path.join(dist, 'skiff.cjs'), 'skiff.cjs.cache': cacheFile };
+// the bundle as the launcher compiles it, wrapped as a CommonJS module (by this node: the same wrapper
+// as at run time), so that it compiles one flat string (bin/skiff.cjs); the code cache is of that text
+fs.writeFileSync(path.join(work, 'skiff.cjs'), Module.wrap(bundle.toString('latin1')), 'latin1');
+const assets = { 'skiff.cjs': path.join(work, 'skiff.cjs'), 'skiff.cjs.cache': cacheFile };
 for (const [name, file] of Object.entries(files)) assets[`part/${name}`] = file;
 const config = { main: path.join(work, 'main.cjs'), output: path.join(work, 'prep.blob'), disableExperimentalSEAWarning: true, useCodeCache: true, assets };
 fs.writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config, null, 1));
