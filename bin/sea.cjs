@@ -295,7 +295,19 @@ if (psWords && process.env.SKIFF_PS_NODE !== '1' && argv.slice(2 + psWords).ever
 globalThis.__skiffSea = {
   id: manifest.bundle,
   file: path.join(process.execPath, 'skiff.cjs'),
-  wrapped: () => asset('skiff.cjs').latin1Slice(), // Module.wrap(the bundle), made by scripts/make-sea.mjs
+  // Module.wrap(the bundle) (scripts/make-sea.mjs), as a string over the executable's own memory (the
+  // native addon's externalLatin1: V8 reads only what it compiles, nothing is copied; the addon is
+  // loaded a little earlier than `run` would load it anyway), else a copy
+  wrapped: () => {
+    const raw = sea.getRawAsset('skiff.cjs');
+    try {
+      const s = createRequire(__filename)(nativePart('skiff_native.node')).externalLatin1?.(raw);
+      if (typeof s === 'string') return s;
+    } catch {
+      /* no native parts (yet): a command that needs them says why */
+    }
+    return Buffer.from(raw).latin1Slice();
+  },
   cache: () => asset('skiff.cjs.cache'),
 };
 require('./skiff.cjs');
