@@ -234,6 +234,10 @@ describe('the single executable (dist/skiff)', () => {
       assert.equal(r.code, 125, r.stderr);
       assert.match(oneLine(r.stderr), /native parts .*writable by another user.*SKIFF_NATIVE_DIR/);
     }
+    // a command that needs no native part still works there (its bundle text is then copied)
+    const images = await sea(['images'], { SKIFF_NATIVE_DIR: open });
+    assert.equal(images.code, 0, images.stderr);
+    assert.match(images.stdout, /^REPOSITORY/);
     assert.deepEqual(fs.readdirSync(open), []);
     const left = await skiff(['ps', '-aq'], { store });
     assert.equal(left.stdout, '', 'a container was left');
