@@ -15,9 +15,10 @@
 // each process checks it: its bytes compared with the copy in the executable (and its owner and
 // mode), or, when this boot's record in the directory (verified.json, see `recorded`) says those
 // bytes were compared and the file's identity (inode, size, mode, owner, mtime, ctime) is still what
-// it was then, that identity: a missing, truncated or changed copy is written again (temporary name, then rename: concurrent
-// first runs each rename a complete copy, whichever comes last stays) and never run; what is written
-// must first match the SHA-256 the manifest gives (a damaged executable says so and runs nothing).
+// it was then, that identity. A missing, truncated or changed copy is written again (temporary name,
+// then rename: concurrent first runs each rename a complete copy, whichever comes last stays) and
+// never run; what is written must first match the SHA-256 the manifest gives (a damaged executable
+// says so and runs nothing).
 // A directory where the parts cannot be executed (a noexec mount) is skipped for the next one. Other
 // builds' parts are left where they are (~2.5 MB each): containers made by an older build keep paths
 // into them (--init binds skiff-init), and two builds may run at once. Rootless commands
@@ -111,7 +112,7 @@ function intact(file, bytes) {
 // mode, owner, mtime and ctime. A later process whose lstat of the part gives the same identity (and
 // the same boot, and the part's hash) uses it without reading it again; any other identity means
 // the full comparison (and the part written again if it differs). Why that is as strong as comparing
-// the bytes every time: docs/design/startup.md ("The single executable's native parts").
+// the bytes every time: docs/design/startup.md ("The single executable's own start").
 const RECORD = 'verified.json';
 // a part whose ctime is not this much older than the comparison is not recorded: on filesystems with
 // coarse timestamps (FAT: 2 s) a change in the same tick could otherwise keep the recorded ctime

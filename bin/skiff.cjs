@@ -6,7 +6,8 @@
 //  2. plain `ps` listings without node (skiff-shim ps)   bin/skiff; test/e2e/lifecycle.test.ts (both print the same)
 //  3. `node --`: a --env-file is skiff's, not node's   bin/skiff; test/e2e/mounts.test.ts (--env-file)
 //  4. one ASCII bundle, read as latin1, compiled with V8's code cache; no import() of an external
-//     module in it   here; the Makefile's `bundle` refuses non-ASCII bytes and such an import()
+//     module in it (the single executable: wrapped at build time, not copied: bin/sea.cjs)   here; the
+//     Makefile's `bundle` refuses non-ASCII bytes and such an import()
 //  5. one __toESM object per builtin   scripts/bundle-interop.cjs
 //  6. the user's code cache trained by run/create/pull (written before the shim's execve: the CLI
 //     hands saveCodeCache to the container domain as its beforeExecve hook), in a directory only we

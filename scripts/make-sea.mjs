@@ -2,8 +2,8 @@
 // make-sea.mjs — `make dist`: the single executable dist/skiff (after `make build`).
 // Node's single executable application support (node --experimental-sea-config, postject from npm):
 // a copy of this node (stripped of its debug symbols) with a blob that holds bin/sea.cjs (bundled
-// with bin/skiff.cjs and bin/trusted-dir.cjs, compiled with V8's code cache: useCodeCache) and the
-// assets bin/sea.cjs reads: the CLI bundle and its code cache, the native parts and
+// with bin/skiff.cjs, bin/trusted-dir.cjs and the manifest, compiled with V8's code cache:
+// useCodeCache) and the assets bin/sea.cjs reads: the CLI bundle (wrapped) and its code cache, the native parts and
 // the shared libraries they need that a Debian 12 minbase lacks (libisal.so.2, loaded through the
 // layer addon's RUNPATH $ORIGIN). The blob must be made by the node it goes into: this one.
 import { execFileSync } from 'node:child_process';
