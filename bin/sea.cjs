@@ -121,10 +121,16 @@ const identity = (st) => `${st.dev}:${st.ino}:${st.size}:${st.mode}:${st.uid}:${
 let bootId;
 const boot = () => {
   if (bootId === undefined) {
+    let fd;
     try {
-      bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
+      // one read (readFileSync of a /proc file, whose size is 0, costs ~0.2 ms more)
+      fd = fs.openSync('/proc/sys/kernel/random/boot_id', O_RDONLY);
+      const buf = Buffer.allocUnsafe(64);
+      bootId = buf.latin1Slice(0, fs.readSync(fd, buf, 0, 64, 0)).trim();
     } catch {
       bootId = ''; // no record is used or written
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
     }
   }
   return bootId;
