@@ -14,8 +14,8 @@
 // every level owned by us or root and writable by nobody else. Before a part is loaded or executed,
 // each process checks it: its bytes compared with the copy in the executable (and its owner and
 // mode), or, when this boot's record in the directory (verified.json, see `recorded`) says those
-// bytes were compared and the file's identity (inode, size, mode, owner, mtime, ctime) is still what
-// it was then, that identity. A missing, truncated or changed copy is written again (temporary name,
+// bytes were compared and the file's identity (inode, size, mode, mtime, ctime) is still what it
+// was then, that identity (and its owner). A missing, truncated or changed copy is written again (temporary name,
 // then rename: concurrent first runs each rename a complete copy, whichever comes last stays) and
 // never run; what is written must first match the SHA-256 the manifest gives (a damaged executable
 // says so and runs nothing).
@@ -109,15 +109,17 @@ function intact(file, bytes) {
 
 // The record of what was compared: `verified.json` in the parts directory maps each part found equal
 // to the executable's copy (by `intact`, this boot) to the file's identity then: device, inode, size,
-// mode, owner, mtime and ctime. A later process whose lstat of the part gives the same identity (and
-// the same boot, and the part's hash) uses it without reading it again; any other identity means
+// mode, mtime and ctime. A later process whose lstat of the part gives the same identity (and the
+// same boot, and the part's hash), and finds it ours, uses it without reading it again; any other identity means
 // the full comparison (and the part written again if it differs). Why that is as strong as comparing
 // the bytes every time: docs/design/startup.md ("The single executable's own start").
 const RECORD = 'verified.json';
 // a part whose ctime is not this much older than the comparison is not recorded: on filesystems with
 // coarse timestamps (FAT: 2 s) a change in the same tick could otherwise keep the recorded ctime
 const SETTLED_MS = 3000;
-const identity = (st) => `${st.dev}:${st.ino}:${st.size}:${st.mode}:${st.uid}:${st.mtimeMs}:${st.ctimeMs}`;
+// (not the owner's id: inside a rootless command's user namespace the same file shows another uid;
+// the owner is checked against ours on every use instead)
+const identity = (st) => `${st.dev}:${st.ino}:${st.size}:${st.mode}:${st.mtimeMs}:${st.ctimeMs}`;
 let bootId;
 const boot = () => {
   if (bootId === undefined) {

@@ -206,7 +206,7 @@ describe('the single executable (dist/skiff)', () => {
     const now = fs.lstatSync(shim);
     const forged = read();
     forged.boot = 'another-boot';
-    forged.parts['skiff-shim']!.id = `${now.dev}:${now.ino}:${now.size}:${now.mode}:${now.uid}:${now.mtimeMs}:${now.ctimeMs}`;
+    forged.parts['skiff-shim']!.id = `${now.dev}:${now.ino}:${now.size}:${now.mode}:${now.mtimeMs}:${now.ctimeMs}`;
     fs.writeFileSync(record, JSON.stringify(forged), { mode: 0o600 });
     await ps();
     assert.ok(!fs.existsSync(marker), 'the changed skiff-shim ran (record of another boot)');
