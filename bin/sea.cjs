@@ -308,7 +308,9 @@ globalThis.__skiffSea = {
   // native addon's externalLatin1: V8 reads only what it compiles, nothing is copied; the addon is
   // loaded a little earlier than `run` would load it anyway), else a copy
   wrapped: () => {
-    const raw = sea.getRawAsset('skiff.cjs');
+    // node gives a view of the executable's memory, not a copy; kept referenced anyway, as the string's
+    // memory must live as long as the process
+    const raw = (globalThis.__skiffSea.memory = sea.getRawAsset('skiff.cjs'));
     try {
       const s = createRequire(__filename)(nativePart('skiff_native.node')).externalLatin1?.(raw);
       if (typeof s === 'string') return s;
