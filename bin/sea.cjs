@@ -36,7 +36,6 @@ if (process.argv.length === 3 && (process.argv[2] === '--version' || process.arg
 const sea = require('node:sea');
 const fs = require('fs');
 const path = require('path');
-const { createRequire } = require('module');
 const { readOwn, trustedDir, inUserNamespace } = require('./trusted-dir.cjs');
 
 const asset = (name) => Buffer.from(sea.getRawAsset(name));
@@ -288,11 +287,28 @@ function nativePart(name) {
 
 globalThis.__skiffNativePart = nativePart;
 
+const addons = new Map(); // part name -> the addon's exports, loaded by this process
+/**
+ * A native part that is an addon, checked (nativePart) and loaded with process.dlopen, as require
+ * would load it but without the CommonJS loader's resolution (~0.6 ms of a start): src/native.ts.
+ */
+function nativeAddon(name) {
+  let exports = addons.get(name);
+  if (!exports) {
+    const m = { exports: {} };
+    process.dlopen(m, nativePart(name));
+    exports = m.exports;
+    addons.set(name, exports);
+  }
+  return exports;
+}
+globalThis.__skiffNativeAddon = nativeAddon;
+
 // Plain `ps` listings go to the native `skiff-shim ps`, as bin/skiff (sh) sends them (same rule, see there).
 const psWords = argv[2] === 'ps' ? 1 : argv[2] === 'container' && ['ls', 'ps', 'list'].includes(argv[3]) ? 2 : 0;
 if (psWords && process.env.SKIFF_PS_NODE !== '1' && argv.slice(2 + psWords).every((a) => /^(-[aql]{1,3}|--all|--quiet|--latest|--no-trunc)$/.test(a))) {
   try {
-    const addon = createRequire(__filename)(nativePart('skiff_native.node'));
+    const addon = nativeAddon('skiff_native.node');
     const env = Object.entries({ ...process.env, _SKIFF_EXE: process.execPath }).map(([k, v]) => `${k}=${v}`);
     addon.execve(nativePart('skiff-shim'), ['skiff-shim', 'ps', ...argv.slice(2 + psWords)], env);
   } catch (e) {
@@ -312,7 +328,7 @@ globalThis.__skiffSea = {
     // memory must live as long as the process
     const raw = (globalThis.__skiffSea.memory = sea.getRawAsset('skiff.cjs'));
     try {
-      const s = createRequire(__filename)(nativePart('skiff_native.node')).externalLatin1?.(raw);
+      const s = nativeAddon('skiff_native.node').externalLatin1?.(raw);
       if (typeof s === 'string') return s;
     } catch {
       /* no native parts (yet): a command that needs them says why */

@@ -81,13 +81,24 @@ function locate(file: string): string {
   throw new SkiffError('EINTERNAL', `cannot find ${file}: run 'make build' (or set SKIFF_LIBEXEC)`);
 }
 
+// the single executable loads its addons itself (bin/sea.cjs: checked, then process.dlopen)
+const seaAddon = (globalThis as { __skiffNativeAddon?: (file: string) => unknown }).__skiffNativeAddon;
+
+/** An addon: the single executable's (checked before it is loaded), else found by locate() and required. */
+function loadAddon(file: string): unknown {
+  if (seaAddon) {
+    try {
+      return seaAddon(file);
+    } catch (e) {
+      throw new SkiffError('EINTERNAL', (e as Error).message);
+    }
+  }
+  return createRequire(import.meta.url)(locate(file));
+}
+
 let addon: NativeAddon | undefined;
 export function native(): NativeAddon {
-  if (!addon) {
-    const require = createRequire(import.meta.url);
-    addon = require(locate('skiff_native.node')) as NativeAddon;
-  }
-  return addon;
+  return (addon ??= loadAddon('skiff_native.node') as NativeAddon);
 }
 
 /** A gzip decompression state of skiff_layer (ISA-L): one write at a time, on the thread pool. */
@@ -143,11 +154,7 @@ export interface LayerAddon {
 
 let layer: LayerAddon | undefined;
 export function layerAddon(): LayerAddon {
-  if (!layer) {
-    const require = createRequire(import.meta.url);
-    layer = require(locate('skiff_layer.node')) as LayerAddon;
-  }
-  return layer;
+  return (layer ??= loadAddon('skiff_layer.node') as LayerAddon);
 }
 
 let shim: string | undefined;
