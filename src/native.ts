@@ -68,32 +68,27 @@ function* candidates(file: string): Generator<string> {
 }
 
 const seaPart = (globalThis as { __skiffNativePart?: (file: string) => string }).__skiffNativePart;
+// the single executable loads its addons itself (bin/sea.cjs: checked, then process.dlopen)
+const seaAddon = (globalThis as { __skiffNativeAddon?: (file: string) => unknown }).__skiffNativeAddon;
+
+/** What bin/sea.cjs gives for `file`; its one-line error (no directory for the parts, ...) as skiff's. */
+function fromSea<T>(get: (file: string) => T, file: string): T {
+  try {
+    return get(file);
+  } catch (e) {
+    throw new SkiffError('EINTERNAL', (e as Error).message);
+  }
+}
 
 function locate(file: string): string {
-  if (seaPart) {
-    try {
-      return seaPart(file);
-    } catch (e) {
-      throw new SkiffError('EINTERNAL', (e as Error).message);
-    }
-  }
+  if (seaPart) return fromSea(seaPart, file);
   for (const c of candidates(file)) if (fs.existsSync(c)) return c;
   throw new SkiffError('EINTERNAL', `cannot find ${file}: run 'make build' (or set SKIFF_LIBEXEC)`);
 }
 
-// the single executable loads its addons itself (bin/sea.cjs: checked, then process.dlopen)
-const seaAddon = (globalThis as { __skiffNativeAddon?: (file: string) => unknown }).__skiffNativeAddon;
-
 /** An addon: the single executable's (checked before it is loaded), else found by locate() and required. */
 function loadAddon(file: string): unknown {
-  if (seaAddon) {
-    try {
-      return seaAddon(file);
-    } catch (e) {
-      throw new SkiffError('EINTERNAL', (e as Error).message);
-    }
-  }
-  return createRequire(import.meta.url)(locate(file));
+  return seaAddon ? fromSea(seaAddon, file) : createRequire(import.meta.url)(locate(file));
 }
 
 let addon: NativeAddon | undefined;
