@@ -4,6 +4,7 @@
       "target_name": "skiff_native",
       "sources": [
         "src/native.cc",
+        "src/external_string.c",
         "common/rmtree.c",
         "common/state.c",
         "common/jsonfile.c"

@@ -5,6 +5,8 @@
 # executable's size against node's, medians and the issue's goal ratios. SEA_OTHER=FILE adds another
 # build of the executable (an older one, or another form) to the same rounds: `--version` and `run`;
 # BIN_OTHER=FILE the same for another checkout's launcher (bin/skiff of a copy of main, say).
+# PAUSE_MS=500 waits that long before every run (each run alone: no run meets the previous one's
+# detached teardown or its CPU; how the goal ratio against crun is measured).
 # No command gets NODE_EXTRA_CA_CERTS but one (below). Runs are interleaved (one run of each command in turn, RUNS rounds): on a shared, loaded machine a
 # block of runs per command (hyperfine) measures the load as much as the command.
 source "$(dirname "$0")/common.sh"
@@ -62,8 +64,11 @@ const times = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
 const cpu = Object.fromEntries(Object.keys(cmds).map((k) => [k, 0]));
 // CPU time of the waited-for children (user + system, clock ticks): less at the mercy of the load than wall time
 const ticks = () => { const f = fs.readFileSync('/proc/self/stat', 'latin1').split(') ')[1].split(' '); return Number(f[13]) + Number(f[14]); };
+const pause = Number(process.env.PAUSE_MS || 0);
+const idle = new Int32Array(new SharedArrayBuffer(4));
 for (let i = 0; i < Number(runs); i++) {
   for (const [k, [c, ...a]] of Object.entries(cmds)) {
+    if (pause) Atomics.wait(idle, 0, 0, pause);
     const c0 = ticks();
     const t = process.hrtime.bigint();
     const r = spawnSync(c, a, { stdio: ['ignore', 'ignore', 'pipe'], env: envOf(k) });
@@ -76,7 +81,7 @@ for (let i = 0; i < Number(runs); i++) {
 const med = (v) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, med(v)]));
 const hz = 100; // USER_HZ on Linux
-console.log(`== ${runs} interleaved rounds: wall median, CPU (user + system) mean; ms`);
+console.log(`== ${runs} interleaved rounds${pause ? `, ${pause} ms pause before each run` : ''}: wall median, CPU (user + system) mean; ms`);
 for (const [k, v] of Object.entries(m)) console.log(`${k.padEnd(44)} ${v.toFixed(1).padStart(8)} ${((cpu[k] * 1000) / hz / Number(runs)).toFixed(1).padStart(8)}`);
 const mb = (n) => (n / 1048576).toFixed(1);
 const size = fs.statSync(sea).size, node = fs.statSync(fs.realpathSync(process.execPath)).size;

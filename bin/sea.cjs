@@ -1,5 +1,5 @@
 // The single executable's entry: dist/skiff is node with this script (and bin/skiff.cjs, bin/trusted-dir.cjs,
-// bundled into it by scripts/make-sea.mjs) and these assets: manifest.json, skiff.cjs (the CLI bundle),
+// bundled into it by scripts/make-sea.mjs, with the build's manifest) and these assets: skiff.cjs (the CLI bundle),
 // skiff.cjs.cache (its build-time code cache), skiff-schemas.cjs (the validators compose and kube load)
 // and the native parts (skiff_native.node, skiff_layer.node with the libisal it links, skiff-shim,
 // skiff-init). It runs bin/skiff.cjs as the checkout does, with
@@ -7,30 +7,39 @@
 // `globalThis.__skiffNativePart` (src/native.ts).
 //
 // Native parts cannot run from inside the executable: they are written once to a directory named by
-// the parts' SHA-256 (manifest.json's `id`):
+// the parts' SHA-256 (the manifest's `id`):
 //   root:      /var/lib/skiff/native/<id>, else /run/skiff/native/<id>
 //   rootless:  $XDG_CACHE_HOME/skiff/native/<id> (~/.cache/...), else $XDG_RUNTIME_DIR/skiff/native/<id>
 //   SKIFF_NATIVE_DIR=DIR: DIR/<id> only.
 // A directory is used only when trustedDir() (bin/trusted-dir.cjs, the code cache's rule) accepts it:
 // every level owned by us or root and writable by nobody else. Before a part is loaded or executed,
-// each process compares the file's bytes with the copy in the executable (and its owner and mode):
-// a missing, truncated or changed copy is written again (temporary name, then rename: concurrent
-// first runs each rename a complete copy, whichever comes last stays) and never run; what is written
-// must first match the SHA-256 the manifest gives (a damaged executable says so and runs nothing).
+// each process checks it: its bytes compared with the copy in the executable (and its owner and
+// mode), or, when this boot's record in the directory (verified.json, see `recorded`) says those
+// bytes were compared and the file's identity (inode, size, mode, mtime, ctime) is still what it
+// was then, that identity (and its owner). A missing, truncated or changed copy is written again (temporary name,
+// then rename: concurrent first runs each rename a complete copy, whichever comes last stays) and
+// never run; what is written must first match the SHA-256 the manifest gives (a damaged executable
+// says so and runs nothing).
 // A directory where the parts cannot be executed (a noexec mount) is skipped for the next one. Other
 // builds' parts are left where they are (~2.5 MB each): containers made by an older build keep paths
 // into them (--init binds skiff-init), and two builds may run at once. Rootless commands
 // re-executed inside the user namespace use the directory their host side checked
 // (_SKIFF_NATIVE_DIR, honoured only inside a user namespace, as the code cache's).
 'use strict';
+// what scripts/make-sea.mjs writes into this script (esbuild --define): the manifest (version, bundle
+// hash, the parts' sizes, hashes and `id`), so that nothing is read before it is needed
+const manifest = SKIFF_SEA_MANIFEST;
+// `skiff --version` / `-v` (Docker's one line, as bin/skiff.cjs prints it) before anything else is touched
+if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-v')) {
+  process.stdout.write(`skiff version ${manifest.version}, build ${manifest.bundle.slice(0, 12)}\n`);
+  return;
+}
 const sea = require('node:sea');
 const fs = require('fs');
 const path = require('path');
-const { createRequire } = require('module');
-const { trustedDir, inUserNamespace } = require('./trusted-dir.cjs');
+const { readOwn, trustedDir, inUserNamespace } = require('./trusted-dir.cjs');
 
 const asset = (name) => Buffer.from(sea.getRawAsset(name));
-const manifest = JSON.parse(asset('manifest.json').toString('utf8'));
 
 // node's way of starting a script again, `EXE [--] SCRIPT ARGS...`, is how skiff re-executes itself
 // (into the user namespace: a descriptor with userns, src/cli/registry.ts; a rootless pull from run: src/image/local.ts), with
@@ -71,25 +80,102 @@ function candidates() {
   return { dirs, checked: userns };
 }
 
-/** Whether `file` holds exactly the part's bytes, is ours and writable by nobody else. */
+/**
+ * Whether `file` holds exactly the part's bytes, is ours and writable by nobody else: undefined if
+ * not, else its lstat-like identity when it can go into the directory's record (see `recorded`), or
+ * '' when it changed too recently for that.
+ */
 function intact(file, bytes) {
   let fd;
   try {
+    const now = Date.now(); // before the fstat: any later change gets a ctime after this
     fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW);
     const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.uid !== euid || st.mode & 0o022 || st.size !== bytes.length) return false;
+    if (!st.isFile() || st.uid !== euid || st.mode & 0o022 || st.size !== bytes.length) return undefined;
     const buf = Buffer.allocUnsafe(bytes.length);
     for (let off = 0; off < buf.length; ) {
       const n = fs.readSync(fd, buf, off, buf.length - off, off);
-      if (n === 0) return false;
+      if (n === 0) return undefined;
       off += n;
     }
-    return buf.equals(bytes);
+    if (!buf.equals(bytes)) return undefined;
+    return now - st.ctimeMs > SETTLED_MS ? identity(st) : '';
   } catch {
-    return false;
+    return undefined;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+// The record of what was compared: `verified.json` in the parts directory maps each part found equal
+// to the executable's copy (by `intact`, this boot) to the file's identity then: device, inode, size,
+// mode, mtime and ctime. A later process whose lstat of the part gives the same identity (and the
+// same boot, and the part's hash), and finds it ours, uses it without reading it again; any other identity means
+// the full comparison (and the part written again if it differs). Why that is as strong as comparing
+// the bytes every time: docs/design/startup.md ("The single executable's own start").
+const RECORD = 'verified.json';
+// a part whose ctime is not this much older than the comparison is not recorded: on filesystems with
+// coarse timestamps (FAT: 2 s) a change in the same tick could otherwise keep the recorded ctime
+const SETTLED_MS = 3000;
+// (not the owner's id: inside a rootless command's user namespace the same file shows another uid;
+// the owner is checked against ours on every use instead)
+const identity = (st) => `${st.dev}:${st.ino}:${st.size}:${st.mode}:${st.mtimeMs}:${st.ctimeMs}`;
+let bootId;
+const boot = () => {
+  if (bootId === undefined) {
+    let fd;
+    try {
+      // one read (readFileSync of a /proc file, whose size is 0, costs ~0.2 ms more)
+      fd = fs.openSync('/proc/sys/kernel/random/boot_id', O_RDONLY);
+      const buf = Buffer.allocUnsafe(64);
+      bootId = buf.latin1Slice(0, fs.readSync(fd, buf, 0, 64, 0)).trim();
+    } catch {
+      bootId = ''; // no record is used or written
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  }
+  return bootId;
+};
+const records = new Map(); // dir -> { part name -> { sha256, id } }, as this process read or wrote it
+
+/** The directory's record of this boot (ours and writable by nobody else, or none). */
+function recorded(dir) {
+  let parts = records.get(dir);
+  if (!parts) {
+    parts = {};
+    try {
+      const r = JSON.parse(readOwn(path.join(dir, RECORD)).toString('latin1'));
+      if (boot() && r.boot === boot() && r.parts && typeof r.parts === 'object') parts = r.parts;
+    } catch {
+      /* none, not ours, or not JSON: compare */
+    }
+    records.set(dir, parts);
+  }
+  return parts;
+}
+
+/** Add `found` (part name -> identity) to the directory's record; a record that cannot be written is skipped. */
+function record(dir, found) {
+  const parts = { ...recorded(dir) };
+  for (const [n, id] of Object.entries(found)) parts[n] = { sha256: manifest.parts[n].sha256, id };
+  records.set(dir, parts);
+  const file = path.join(dir, RECORD);
+  const tmp = path.join(dir, `.${RECORD}.${process.pid}.${Math.random().toString(36).slice(2)}`);
+  try {
+    fs.writeFileSync(tmp, JSON.stringify({ boot: boot(), parts }), { flag: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** Whether the record says `file` is the part `n` as compared (its identity unchanged since). */
+function unchanged(dir, n, file) {
+  const r = recorded(dir)[n];
+  if (!r || r.sha256 !== manifest.parts[n].sha256 || !boot()) return false;
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  return !!st && st.isFile() && st.uid === euid && !(st.mode & 0o022) && st.size === manifest.parts[n].size && identity(st) === r.id;
 }
 
 /** Write the part under a temporary name and rename it into place (replacing whatever had the name). */
@@ -131,23 +217,30 @@ const verified = new Map(); // part name -> path, checked by this process before
 
 /** Ensure `name` (and what it loads: manifest `needs`) is intact in `dir`; returns an error text or undefined. */
 function ensureIn(dir, name, wrote) {
+  const found = {};
   for (const n of [...(manifest.parts[name].needs ?? []), name]) {
     const file = path.join(dir, n);
+    if (unchanged(dir, n, file)) continue;
     const bytes = asset(`part/${n}`);
-    if (intact(file, bytes)) continue;
-    // the executable's own copy is checked against its manifest before it is written out: a damaged
-    // executable must not hand out (and then keep comparing against) damaged native code
-    if (require('crypto').createHash('sha256').update(bytes).digest('hex') !== manifest.parts[n].sha256) {
-      throw new Error(`${process.execPath} is damaged (its copy of ${n} does not match the hash it was built with): install it again`);
+    let id = intact(file, bytes);
+    if (id === undefined) {
+      // the executable's own copy is checked against its manifest before it is written out: a damaged
+      // executable must not hand out (and then keep comparing against) damaged native code
+      if (require('crypto').createHash('sha256').update(bytes).digest('hex') !== manifest.parts[n].sha256) {
+        throw new Error(`${process.execPath} is damaged (its copy of ${n} does not match the hash it was built with): install it again`);
+      }
+      try {
+        write(file, bytes);
+        wrote.push(n);
+      } catch (e) {
+        return `cannot write ${file}: ${words(e)}`;
+      }
+      id = intact(file, bytes);
+      if (id === undefined) return `${file} changed while it was written`;
     }
-    try {
-      write(file, bytes);
-      wrote.push(n);
-    } catch (e) {
-      return `cannot write ${file}: ${words(e)}`;
-    }
-    if (!intact(file, bytes)) return `${file} changed while it was written`;
+    if (id) found[n] = id;
   }
+  if (Object.keys(found).length) record(dir, found);
   return undefined;
 }
 
@@ -195,11 +288,28 @@ function nativePart(name) {
 
 globalThis.__skiffNativePart = nativePart;
 
+const addons = new Map(); // part name -> the addon's exports, loaded by this process
+/**
+ * A native part that is an addon, checked (nativePart) and loaded with process.dlopen, as require
+ * would load it but without the CommonJS loader's resolution (~0.6 ms of a start): src/native.ts.
+ */
+function nativeAddon(name) {
+  let exports = addons.get(name);
+  if (!exports) {
+    const m = { exports: {} };
+    process.dlopen(m, nativePart(name));
+    exports = m.exports;
+    addons.set(name, exports);
+  }
+  return exports;
+}
+globalThis.__skiffNativeAddon = nativeAddon;
+
 // Plain `ps` listings go to the native `skiff-shim ps`, as bin/skiff (sh) sends them (same rule, see there).
 const psWords = argv[2] === 'ps' ? 1 : argv[2] === 'container' && ['ls', 'ps', 'list'].includes(argv[3]) ? 2 : 0;
 if (psWords && process.env.SKIFF_PS_NODE !== '1' && argv.slice(2 + psWords).every((a) => /^(-[aql]{1,3}|--all|--quiet|--latest|--no-trunc)$/.test(a))) {
   try {
-    const addon = createRequire(__filename)(nativePart('skiff_native.node'));
+    const addon = nativeAddon('skiff_native.node');
     const env = Object.entries({ ...process.env, _SKIFF_EXE: process.execPath }).map(([k, v]) => `${k}=${v}`);
     addon.execve(nativePart('skiff-shim'), ['skiff-shim', 'ps', ...argv.slice(2 + psWords)], env);
   } catch (e) {
@@ -211,7 +321,21 @@ if (psWords && process.env.SKIFF_PS_NODE !== '1' && argv.slice(2 + psWords).ever
 globalThis.__skiffSea = {
   id: manifest.bundle,
   file: path.join(process.execPath, 'skiff.cjs'),
-  source: () => asset('skiff.cjs').latin1Slice(),
+  // Module.wrap(the bundle) (scripts/make-sea.mjs), as a string over the executable's own memory (the
+  // native addon's externalLatin1: V8 reads only what it compiles, nothing is copied; the addon is
+  // loaded a little earlier than `run` would load it anyway), else a copy
+  wrapped: () => {
+    // node gives a view of the executable's memory, not a copy; kept referenced anyway, as the string's
+    // memory must live as long as the process
+    const raw = (globalThis.__skiffSea.memory = sea.getRawAsset('skiff.cjs'));
+    try {
+      const s = nativeAddon('skiff_native.node').externalLatin1?.(raw);
+      if (typeof s === 'string') return s;
+    } catch {
+      /* no native parts (yet): a command that needs them says why */
+    }
+    return Buffer.from(raw).latin1Slice();
+  },
   cache: () => asset('skiff.cjs.cache'),
   part: (name) => asset(name).latin1Slice(), // a second bundle file (skiff-schemas.cjs), loaded on demand
 };

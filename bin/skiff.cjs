@@ -6,7 +6,8 @@
 //  2. plain `ps` listings without node (skiff-shim ps)   bin/skiff; test/e2e/lifecycle.test.ts (both print the same)
 //  3. `node --`: a --env-file is skiff's, not node's   bin/skiff; test/e2e/mounts.test.ts (--env-file)
 //  4. one ASCII bundle, read as latin1, compiled with V8's code cache; no import() of an external
-//     module in it   here; the Makefile's `bundle` refuses non-ASCII bytes and such an import()
+//     module in it (the single executable: wrapped at build time, not copied: bin/sea.cjs)   here; the
+//     Makefile's `bundle` refuses non-ASCII bytes and such an import()
 //  5. one __toESM object per builtin   scripts/bundle-interop.cjs
 //  6. the user's code cache trained by run/create/pull (written before the shim's execve: the CLI
 //     hands saveCodeCache to the container domain as its beforeExecve hook), in a directory only we
@@ -54,8 +55,10 @@ if (process.argv.length === 3 && (process.argv[2] === '--version' || process.arg
 const file = sea ? sea.file : path.join(__dirname, '..', 'dist', 'skiff.cjs');
 const distCache = `${file}.cache`;
 // the bundle is ASCII (the Makefile checks): read as latin1, a plain copy into a one-byte string,
-// instead of utf8 (~4 ms for its 900 KB here against ~1.5 ms)
-const source = sea ? sea.source() : fs.readFileSync(file, 'latin1');
+// instead of utf8 (~4 ms for its 900 KB here against ~1.5 ms); wrapped as node wraps a CommonJS
+// module. The single executable's asset is the wrapped text already: V8 compiles one flat string
+// (Module.wrap's concatenation is copied whole again when V8 flattens it: ~1.7 ms of 2.6 MB)
+const source = sea ? sea.wrapped() : Module.wrap(fs.readFileSync(file, 'latin1'));
 const bundle = sea ? undefined : fs.statSync(file);
 
 const read = (f) => {
@@ -110,7 +113,7 @@ const fromUser = cachedData !== undefined;
 // V8 checks the cache against the source's length only: an older cache is never used
 if (!cachedData && sea) cachedData = sea.cache();
 else if (!cachedData && fs.statSync(distCache, { throwIfNoEntry: false })?.mtimeMs >= bundle.mtimeMs) cachedData = read(distCache);
-const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+const script = new vm.Script(source, { filename: file, cachedData });
 
 if (process.env.SKIFF_WRITE_CODE_CACHE === '1' && !sea) {
   fs.writeFileSync(distCache, script.createCachedData());

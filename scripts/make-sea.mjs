@@ -2,13 +2,14 @@
 // make-sea.mjs — `make dist`: the single executable dist/skiff (after `make build`).
 // Node's single executable application support (node --experimental-sea-config, postject from npm):
 // a copy of this node (stripped of its debug symbols) with a blob that holds bin/sea.cjs (bundled
-// with bin/skiff.cjs and bin/trusted-dir.cjs, compiled with V8's code cache: useCodeCache) and the
-// assets bin/sea.cjs reads: manifest.json, the CLI bundle and its code cache, the native parts and
+// with bin/skiff.cjs, bin/trusted-dir.cjs and the manifest, compiled with V8's code cache:
+// useCodeCache) and the assets bin/sea.cjs reads: the CLI bundle (wrapped) and its code cache, the native parts and
 // the shared libraries they need that a Debian 12 minbase lacks (libisal.so.2, loaded through the
 // layer addon's RUNPATH $ORIGIN). The blob must be made by the node it goes into: this one.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import Module from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -66,7 +67,9 @@ const sorted = Object.fromEntries(Object.entries(parts).sort(([a], [b]) => a.loc
 
 // ---- the bundle and its code cache ----------------------------------------------------------------------
 // the bundle's identity (code cache keys, `--version`'s build) covers the part it loads on demand too
-const bundle = Buffer.concat([fs.readFileSync(path.join(dist, 'skiff.cjs')), fs.readFileSync(path.join(dist, 'skiff-schemas.cjs'))]);
+const bundleText = fs.readFileSync(path.join(dist, 'skiff.cjs'));
+const schemasFile = path.join(dist, 'skiff-schemas.cjs');
+const bundle = Buffer.concat([bundleText, fs.readFileSync(schemasFile)]);
 const cacheFile = path.join(dist, 'skiff.cjs.cache');
 if (!fs.existsSync(cacheFile) || fs.statSync(cacheFile).mtimeMs < fs.statSync(path.join(dist, 'skiff.cjs')).mtimeMs) die("dist/skiff.cjs.cache is missing or older than the bundle: run 'make bundle'");
 const version = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version;
@@ -75,8 +78,12 @@ const manifest = { version, node: process.version, bundle: sha256(bundle), id: s
 fs.rmSync(work, { recursive: true, force: true });
 fs.mkdirSync(work, { recursive: true });
 fs.writeFileSync(path.join(work, 'manifest.json'), JSON.stringify(manifest));
-run(path.join(repo, 'node_modules/.bin/esbuild'), [path.join(repo, 'bin/sea.cjs'), '--bundle', '--platform=node', '--format=cjs', '--target=node20', `--outfile=${path.join(work, 'main.cjs')}`, '--log-level=warning']);
-const assets = { 'manifest.json': path.join(work, 'manifest.json'), 'skiff.cjs': path.join(dist, 'skiff.cjs'), 'skiff.cjs.cache': cacheFile, 'skiff-schemas.cjs': path.join(dist, 'skiff-schemas.cjs') };
+// the manifest goes into the entry's code (SKIFF_SEA_MANIFEST), not an asset: `--version` answers from it
+run(path.join(repo, 'node_modules/.bin/esbuild'), [path.join(repo, 'bin/sea.cjs'), '--bundle', '--platform=node', '--format=cjs', '--target=node20', `--define:SKIFF_SEA_MANIFEST=${JSON.stringify(manifest)}`, `--outfile=${path.join(work, 'main.cjs')}`, '--log-level=warning']);
+// the bundle as the launcher compiles it, wrapped as a CommonJS module (by this node: the same wrapper
+// as at run time), so that it compiles one flat string (bin/skiff.cjs); the code cache is of that text
+fs.writeFileSync(path.join(work, 'skiff.cjs'), Module.wrap(bundleText.toString('latin1')), 'latin1');
+const assets = { 'skiff.cjs': path.join(work, 'skiff.cjs'), 'skiff.cjs.cache': cacheFile, 'skiff-schemas.cjs': schemasFile };
 for (const [name, file] of Object.entries(files)) assets[`part/${name}`] = file;
 const config = { main: path.join(work, 'main.cjs'), output: path.join(work, 'prep.blob'), disableExperimentalSEAWarning: true, useCodeCache: true, assets };
 fs.writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config, null, 1));

@@ -68,26 +68,32 @@ function* candidates(file: string): Generator<string> {
 }
 
 const seaPart = (globalThis as { __skiffNativePart?: (file: string) => string }).__skiffNativePart;
+// the single executable loads its addons itself (bin/sea.cjs: checked, then process.dlopen)
+const seaAddon = (globalThis as { __skiffNativeAddon?: (file: string) => unknown }).__skiffNativeAddon;
+
+/** What bin/sea.cjs gives for `file`; its one-line error (no directory for the parts, ...) as skiff's. */
+function fromSea<T>(get: (file: string) => T, file: string): T {
+  try {
+    return get(file);
+  } catch (e) {
+    throw new SkiffError('EINTERNAL', (e as Error).message);
+  }
+}
 
 function locate(file: string): string {
-  if (seaPart) {
-    try {
-      return seaPart(file);
-    } catch (e) {
-      throw new SkiffError('EINTERNAL', (e as Error).message);
-    }
-  }
+  if (seaPart) return fromSea(seaPart, file);
   for (const c of candidates(file)) if (fs.existsSync(c)) return c;
   throw new SkiffError('EINTERNAL', `cannot find ${file}: run 'make build' (or set SKIFF_LIBEXEC)`);
 }
 
+/** An addon: the single executable's (checked before it is loaded), else found by locate() and required. */
+function loadAddon(file: string): unknown {
+  return seaAddon ? fromSea(seaAddon, file) : createRequire(import.meta.url)(locate(file));
+}
+
 let addon: NativeAddon | undefined;
 export function native(): NativeAddon {
-  if (!addon) {
-    const require = createRequire(import.meta.url);
-    addon = require(locate('skiff_native.node')) as NativeAddon;
-  }
-  return addon;
+  return (addon ??= loadAddon('skiff_native.node') as NativeAddon);
 }
 
 /** A gzip decompression state of skiff_layer (ISA-L): one write at a time, on the thread pool. */
@@ -143,11 +149,7 @@ export interface LayerAddon {
 
 let layer: LayerAddon | undefined;
 export function layerAddon(): LayerAddon {
-  if (!layer) {
-    const require = createRequire(import.meta.url);
-    layer = require(locate('skiff_layer.node')) as LayerAddon;
-  }
-  return layer;
+  return (layer ??= loadAddon('skiff_layer.node') as LayerAddon);
 }
 
 let shim: string | undefined;

@@ -18,6 +18,7 @@
 
 #include "../common/rmtree.h"
 #include "../common/state.h"
+extern "C" napi_value SkiffExternalLatin1(napi_env env, napi_callback_info info);
 #include <ctime>
 
 namespace {
@@ -356,6 +357,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));
   exports.Set("execve", Napi::Function::New(env, Execve));
   exports.Set("spawnWait", Napi::Function::New(env, SpawnWait));
+  napi_value external;  // external_string.c (plain N-API: its call is declared only under NAPI_EXPERIMENTAL)
+  if (napi_create_function(env, "externalLatin1", NAPI_AUTO_LENGTH, SkiffExternalLatin1, nullptr, &external) == napi_ok)
+    exports.Set("externalLatin1", Napi::Value(env, external));
   return exports;
 }
 
