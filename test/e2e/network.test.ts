@@ -125,6 +125,12 @@ describe('networking through the CLI', () => {
     await settled([id]);
   });
 
+  test("a container's first command finds its network configured (rootless: pasta's interface, address and route are waited for, the rest of pasta's start is not)", async () => {
+    const out = await ok(['run', '--rm', image, 'sh', '-c', 'ip -4 route; ip -4 -o addr']);
+    assert.match(out, /^default via \d+\.\d+\.\d+\.\d+ dev \S+/m);
+    assert.match(out, /inet (?!127\.)\d+\.\d+\.\d+\.\d+\//);
+  });
+
   /** Rootless: the holder of the rootless network namespace and its waiting child, while any process is in it. */
   const netnsHolder = (): string[] => processes((c) => c.includes(`netns ${path.join(store.runroot, 'netns')} `));
 
