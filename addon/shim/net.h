@@ -232,8 +232,8 @@ int net_spawn_pasta(const struct net_plan *p, pid_t target, struct net_held *h);
 int net_wait_pasta(struct net_held *h); /* 0 when none is pending */
 /* After net_spawn_pasta: net_wait_pasta returns once pasta has configured `target`'s network
    namespace (its default route is there: the interface, address and route are pasta's first steps,
-   after it bound the host ports) instead of after pasta's whole start, ~60% of which (its TCP, UDP and
-   ICMP tables) it does after that; a failure before that point is reported as before. */
+   after it bound the host ports) instead of after pasta's whole start, about two thirds of which (its
+   TCP, UDP and ICMP tables) it does after that; a failure before that point is reported as before. */
 int net_watch_pasta(pid_t target, struct net_held *h);
 /* pasta `path` `args` joining the user namespace `userns_fd` and then the network namespace
    `netns_fd` (the holder's host-port forwards), its pid in h->pasta. */

@@ -421,14 +421,19 @@ static int ns_socket_in(void *arg) {
   return a->fd < 0 ? (a->err = errno, 1) : 0;
 }
 
-int net_watch_pasta(pid_t target, struct net_held *h) {
+/* /proc/PID/ns/NAME open, or -1 with the failure recorded. */
+static int open_ns(pid_t pid, const char *name) {
   char path[48];
-  snprintf(path, sizeof path, "/proc/%d/ns/net", (int)target);
-  cleanup_close int netns = open(path, O_RDONLY | O_CLOEXEC);
-  if (netns < 0) return fail("open %s", path);
-  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)target);
-  cleanup_close int userns = open(path, O_RDONLY | O_CLOEXEC);
-  if (userns < 0) return fail("open %s", path);
+  snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  return fd < 0 ? fail("open %s", path) : fd;
+}
+
+int net_watch_pasta(pid_t target, struct net_held *h) {
+  cleanup_close int netns = open_ns(target, "net");
+  if (netns < 0) return -1;
+  cleanup_close int userns = open_ns(target, "user");
+  if (userns < 0) return -1;
   struct stat ours, theirs;
   if (fstat(userns, &theirs) < 0 || stat("/proc/self/ns/user", &ours) < 0) return fail("stat the user namespaces");
   if (ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev) close_fd(&userns); /* ours: only the netns */
