@@ -21,7 +21,7 @@
  *   step_network (skiff.network): veth      sysfs, the /sys/fs/cgroup tmpfs), loopback up
  *     pair into the child's netns, address  (in parallel with the shim's steps)
  *     and routes inside, bridge, firewall
- *     table, DNS entry, host ports held (or pasta ready) → network status file
+ *     table, DNS entry, host ports held (or pasta's namespace configured) → network status file
  *   step_go: GO ─────────────────────────▶ unshare cgroup ns (inside its cgroups), rootfs_enter: the
  *                                          cgroup mounts and the rest, /dev nodes, pivot_root;
  *                                          finish_rootfs: sysctls, read-only and masked paths, hostname
@@ -213,15 +213,19 @@ static int step_idmaps(struct start *st) {
   return 0;
 }
 
-/* A rootless container's pasta is spawned as soon as the child exists: its start (~15 ms, most of it
-   pasta's own set-up) then overlaps the id maps, the cgroup moves and the child's root file system;
-   step_network waits for it (pasta joins a user namespace whose maps are not written yet; a keep-id
-   child becomes root only after GO, so pasta has opened its namespaces by then). */
+/* A rootless container's pasta is spawned as soon as the child exists: its start (~13 ms, most of it
+   page faults of pasta's own tables) then overlaps the id maps, the cgroup moves and the child's root
+   file system; step_network waits until pasta has bound the host ports and configured the namespace
+   (net_watch_pasta: its default route appears), not for the rest of its start (its TCP/UDP tables),
+   which goes on while the container starts: what the container sends meanwhile waits in the tap's
+   queue, a connection to a published port in the listening socket's backlog. (pasta joins a user
+   namespace whose maps are not written yet; a keep-id child becomes root only after GO, so pasta has
+   opened its namespaces by then.) */
 static int step_pasta(struct start *st) {
   if (!st->c->network || !st->c->network->has_pasta) return 0;
   if (net_spawn_pasta(st->c->network, st->child, st->net) < 0) return -1;
   st->net_started = true; /* a failure from here on stops it (start_end) */
-  return 0;
+  return net_watch_pasta(st->child, st->net);
 }
 
 /* The container's groups, made before its init exists (limits, device policy): see cgroup.c. */

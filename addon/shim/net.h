@@ -207,6 +207,9 @@ struct net_held {
   unsigned *bound_ports; /* the host port each plan port got (same order as plan ports) */
   pid_t pasta;
   int pasta_ready, pasta_log; /* a pasta spawned and not yet waited for: its ready pipe, its stderr */
+  int pasta_nl;   /* net_watch_pasta's socket on the IPv4 routes of pasta's namespace (-1: none) */
+  int pasta_late; /* the ready pipe of a pasta that configured the namespace and still starts: kept
+                     open until it writes its pid there (a closed pipe would fail that write) */
   const char *pasta_path;
   int fwd_fd; /* the connection to the holder that keeps this start's host-port forward (-1: none) */
   /* the index of each interface's host veth as this start made it (0: unknown, teardown goes by name) */
@@ -234,6 +237,11 @@ int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h);
    one only when none is pending); net_stop ends a pending one too (a start that failed in between). */
 int net_spawn_pasta(const struct net_plan *p, pid_t target, struct net_held *h);
 int net_wait_pasta(struct net_held *h); /* 0 when none is pending */
+/* After net_spawn_pasta: net_wait_pasta returns once pasta has configured `target`'s network
+   namespace (its default route is there: the interface, address and route are pasta's first steps,
+   after it bound the host ports) instead of after pasta's whole start, about two thirds of which (its
+   TCP, UDP and ICMP tables) it does after that; a failure before that point is reported as before. */
+int net_watch_pasta(pid_t target, struct net_held *h);
 /* pasta `path` `args` joining the user namespace `userns_fd` and then the network namespace
    `netns_fd` (the holder's host-port forwards), its pid in h->pasta. */
 int net_start_pasta_in(const char *path, char **args, int userns_fd, int netns_fd, struct net_held *h);

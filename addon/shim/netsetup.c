@@ -18,7 +18,10 @@
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +44,8 @@ void net_held_init(struct net_held *h) {
   h->pasta = -1;
   h->pasta_ready = -1;
   h->pasta_log = -1;
+  h->pasta_nl = -1;
+  h->pasta_late = -1;
   h->fwd_fd = -1;
 }
 
@@ -195,6 +200,8 @@ static void last_line(int fd, char *out, size_t len) {
 static void stop_pasta(struct net_held *h) {
   close_fd(&h->pasta_ready); /* spawned, never waited for */
   close_fd(&h->pasta_log);
+  close_fd(&h->pasta_nl);
+  close_fd(&h->pasta_late);
   if (h->pasta <= 0) return;
   kill(h->pasta, SIGTERM);
   for (int i = 0; i < 100; i++) { /* up to ~1 s, then SIGKILL */
@@ -296,14 +303,43 @@ static int spawn_pasta(const char *path, char **args, pid_t target, int userns_f
   return 0;
 }
 
+/* Whether what waits on `nl` (net_watch_pasta's socket) shows an IPv4 default route in the main table;
+   -1 when the socket failed (an overrun: the caller then waits for pasta's ready alone). */
+static int default_route_seen(int nl) {
+  char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
+  ssize_t n;
+  while ((n = recv(nl, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+    for (struct nlmsghdr *m = (struct nlmsghdr *)buf; NLMSG_OK(m, (size_t)n); m = NLMSG_NEXT(m, n)) {
+      if (m->nlmsg_type != RTM_NEWROUTE || m->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg))) continue;
+      const struct rtmsg *r = NLMSG_DATA(m);
+      if (r->rtm_family == AF_INET && r->rtm_dst_len == 0 && r->rtm_table == RT_TABLE_MAIN) return 1;
+    }
+  }
+  return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+}
+
 int net_wait_pasta(struct net_held *h) {
   if (h->pasta_ready < 0) return 0;
   cleanup_close int rd = take_fd(&h->pasta_ready);
   cleanup_close int log = take_fd(&h->pasta_log);
+  cleanup_close int nl = take_fd(&h->pasta_nl);
   char buf[32];
   ssize_t got = 0;
-  struct pollfd pfd = {rd, POLLIN, 0};
-  int r = poll(&pfd, 1, 20000);
+  struct pollfd pfd[2] = {{rd, POLLIN, 0}, {nl, POLLIN, 0}}; /* a negative fd: not polled */
+  long long deadline = now_us() + 20000000LL;
+  int r;
+  for (;;) {
+    long long left = (deadline - now_us()) / 1000;
+    r = poll(pfd, 2, left > 0 ? (int)left : 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0 || pfd[0].revents) break;
+    int seen = default_route_seen(nl);
+    if (seen > 0) {
+      h->pasta_late = take_fd(&rd); /* the namespace is configured: pasta finishes its start alone */
+      return 0;
+    }
+    if (seen < 0) pfd[1].fd = -1, close_fd(&nl);
+  }
   if (r > 0) got = read(rd, buf, sizeof buf - 1);
   if (got > 0) return 0;
   int e = errno, st = 0;
@@ -372,6 +408,55 @@ int net_spawn_pasta(const struct net_plan *p, pid_t target, struct net_held *h) 
     if (netns < 0) return fail("open %s for pasta", npath);
   }
   return spawn_pasta(p->pasta.path, p->pasta.args, target, -1, netns, h);
+}
+
+/* The helper of net_watch_pasta: a process of its own for the user namespace (joined only by one
+   with a single thread and fs of its own), sharing our memory and descriptors (as pasta's NS_CALL). */
+struct ns_socket {
+  int userns, netns, fd, err;
+};
+
+static int ns_socket_in(void *arg) {
+  struct ns_socket *a = arg;
+  if ((a->userns >= 0 && setns(a->userns, CLONE_NEWUSER) < 0) || setns(a->netns, CLONE_NEWNET) < 0) return a->err = errno, 1;
+  a->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  return a->fd < 0 ? (a->err = errno, 1) : 0;
+}
+
+/* /proc/PID/ns/NAME open, or -1 with the failure recorded. */
+static int open_ns(pid_t pid, const char *name) {
+  char path[48];
+  snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  return fd < 0 ? fail("open %s", path) : fd;
+}
+
+int net_watch_pasta(pid_t target, struct net_held *h) {
+  cleanup_close int netns = open_ns(target, "net");
+  if (netns < 0) return -1;
+  cleanup_close int userns = open_ns(target, "user");
+  if (userns < 0) return -1;
+  struct stat ours, theirs;
+  if (fstat(userns, &theirs) < 0 || stat("/proc/self/ns/user", &ours) < 0) return fail("stat the user namespaces");
+  if (ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev) close_fd(&userns); /* ours: only the netns */
+  static char stack[16384] __attribute__((aligned(16)));
+  struct ns_socket a = {userns, netns, -1, 0};
+  pid_t pid = clone(ns_socket_in, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &a);
+  if (pid < 0) return fail("start a helper in the container's network namespace");
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+  if (a.fd < 0) return errno = a.err, fail("open a netlink socket in the container's network namespace");
+  cleanup_close int fd = a.fd;
+  struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_ROUTE};
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) return fail("bind a netlink socket to the container's routes");
+  /* and the routes there now (pasta may be that far already): asked after subscribing, nothing is missed */
+  struct {
+    struct nlmsghdr h;
+    struct rtmsg r;
+  } req = {{.nlmsg_len = sizeof req, .nlmsg_type = RTM_GETROUTE, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1},
+           {.rtm_family = AF_INET}};
+  if (send(fd, &req, sizeof req, 0) < 0) return fail("ask for the container's routes");
+  h->pasta_nl = take_fd(&fd);
+  return 0;
 }
 
 int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {

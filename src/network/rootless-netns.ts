@@ -17,7 +17,7 @@ import { SkiffError } from '../errors.js';
 import { native, shimPath } from '../native.js';
 import { dnsConfigDir } from '../store/layout.js';
 import { formatMap, rootlessMappings } from '../userns/idmap.js';
-import { checkTun, pastaPath } from './pasta.js';
+import { checkTun, icmpArgs, pastaPath } from './pasta.js';
 
 /** Whether this process runs inside the store's rootless network namespace. */
 export function inNetns(): boolean {
@@ -52,7 +52,7 @@ export function netnsArgv(cmd: string[]): string[] {
   checkTun();
   const m = rootlessMappings();
   // outbound only: published ports get a pasta each (forwardSocket)
-  const pasta = ['--config-net', '-q', '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none'];
+  const pasta = ['--config-net', '-q', ...icmpArgs(), '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none'];
   return ['skiff-shim', 'netns', netnsDir(), formatMap(m.uidMappings), formatMap(m.gidMappings), pastaPath(), ...pasta, '--', ...cmd];
 }
 

@@ -13,6 +13,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -125,6 +126,12 @@ describe('networking through the CLI', () => {
     }
     await ok(['rm', '-f', id]);
     await settled([id]);
+  });
+
+  test("a container's first command finds its network configured (rootless: pasta's interface, address and route are waited for, the rest of pasta's start is not)", async () => {
+    const out = await ok(['run', '--rm', image, 'sh', '-c', 'ip -4 route; ip -4 -o addr']);
+    assert.match(out, /^default via \d+\.\d+\.\d+\.\d+ dev \S+/m);
+    assert.match(out, /inet (?!127\.)\d+\.\d+\.\d+\.\d+\//);
   });
 
   /** Rootless: the holder of the rootless network namespace and its waiting child, while any process is in it. */
@@ -297,6 +304,19 @@ describe('networking through the CLI', () => {
       await new Promise((r) => holder.close(r));
     }
     await settled([]);
+  });
+
+  test('rootless: a pasta that fails before it configured the namespace (a UDP host port taken) fails the run, with its reason', { skip: !isRootless() && 'pasta is the rootless backend' }, async () => {
+    const holder = dgram.createSocket('udp4');
+    await new Promise<void>((r) => holder.bind(0, '127.0.0.1', () => r()));
+    try {
+      const r = await run(['run', '--rm', '-p', `127.0.0.1:${holder.address().port}:53/udp`, image, 'true']);
+      assert.equal(r.code, 125);
+      assert.match(r.stderr, /^Error: .*pasta.*Failed to bind any port/);
+    } finally {
+      await new Promise<void>((r) => holder.close(() => r()));
+    }
+    assert.equal(await ok(['ps', '-aq']), '');
   });
 
   test('--rm: the network of a finished container goes with it', async () => {
