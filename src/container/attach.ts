@@ -140,6 +140,9 @@ export async function attachContainer(rec: ContainerRecord, o: AttachOptions): P
   if (front) {
     process.on('SIGHUP', hangup);
     proxies.push(['SIGHUP', hangup]);
+    // the container's output written to a terminal already gone (EIO) may come before that SIGHUP:
+    // it is the same hangup (without a listener the error would end this process, the monitor untold)
+    process.stdout.on('error', hangup);
   }
   const resize = (): void => {
     if (process.stdout.rows) resizeTerminal(rec, process.stdout.rows, process.stdout.columns);
