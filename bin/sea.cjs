@@ -14,9 +14,7 @@
 // A directory is used only when trustedDir() (bin/trusted-dir.cjs, the code cache's rule) accepts it:
 // every level owned by us or root and writable by nobody else. Before a part is loaded or executed,
 // each process checks it: its bytes compared with the copy in the executable (and its owner and
-// mode), or, when this boot's record in the directory (verified.json, see `recorded`) says those
-// bytes were compared and the file's identity (inode, size, mode, mtime, ctime) is still what it
-// was then, that identity (and its owner). A missing, truncated or changed copy is written again (temporary name,
+// mode). A missing, truncated or changed copy is written again (temporary name,
 // then rename: concurrent first runs each rename a complete copy, whichever comes last stays) and
 // never run; what is written must first match the SHA-256 the manifest gives (a damaged executable
 // says so and runs nothing).
@@ -80,102 +78,25 @@ function candidates() {
   return { dirs, checked: userns };
 }
 
-/**
- * Whether `file` holds exactly the part's bytes, is ours and writable by nobody else: undefined if
- * not, else its lstat-like identity when it can go into the directory's record (see `recorded`), or
- * '' when it changed too recently for that.
- */
+/** Whether `file` holds exactly the part's bytes, is ours and writable by nobody else. */
 function intact(file, bytes) {
   let fd;
   try {
-    const now = Date.now(); // before the fstat: any later change gets a ctime after this
     fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW);
     const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.uid !== euid || st.mode & 0o022 || st.size !== bytes.length) return undefined;
+    if (!st.isFile() || st.uid !== euid || st.mode & 0o022 || st.size !== bytes.length) return false;
     const buf = Buffer.allocUnsafe(bytes.length);
     for (let off = 0; off < buf.length; ) {
       const n = fs.readSync(fd, buf, off, buf.length - off, off);
-      if (n === 0) return undefined;
+      if (n === 0) return false;
       off += n;
     }
-    if (!buf.equals(bytes)) return undefined;
-    return now - st.ctimeMs > SETTLED_MS ? identity(st) : '';
+    return buf.equals(bytes);
   } catch {
-    return undefined;
+    return false;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
-}
-
-// The record of what was compared: `verified.json` in the parts directory maps each part found equal
-// to the executable's copy (by `intact`, this boot) to the file's identity then: device, inode, size,
-// mode, mtime and ctime. A later process whose lstat of the part gives the same identity (and the
-// same boot, and the part's hash), and finds it ours, uses it without reading it again; any other identity means
-// the full comparison (and the part written again if it differs). Why that is as strong as comparing
-// the bytes every time: docs/design/startup.md ("The single executable's own start").
-const RECORD = 'verified.json';
-// a part whose ctime is not this much older than the comparison is not recorded: on filesystems with
-// coarse timestamps (FAT: 2 s) a change in the same tick could otherwise keep the recorded ctime
-const SETTLED_MS = 3000;
-// (not the owner's id: inside a rootless command's user namespace the same file shows another uid;
-// the owner is checked against ours on every use instead)
-const identity = (st) => `${st.dev}:${st.ino}:${st.size}:${st.mode}:${st.mtimeMs}:${st.ctimeMs}`;
-let bootId;
-const boot = () => {
-  if (bootId === undefined) {
-    let fd;
-    try {
-      // one read (readFileSync of a /proc file, whose size is 0, costs ~0.2 ms more)
-      fd = fs.openSync('/proc/sys/kernel/random/boot_id', O_RDONLY);
-      const buf = Buffer.allocUnsafe(64);
-      bootId = buf.latin1Slice(0, fs.readSync(fd, buf, 0, 64, 0)).trim();
-    } catch {
-      bootId = ''; // no record is used or written
-    } finally {
-      if (fd !== undefined) fs.closeSync(fd);
-    }
-  }
-  return bootId;
-};
-const records = new Map(); // dir -> { part name -> { sha256, id } }, as this process read or wrote it
-
-/** The directory's record of this boot (ours and writable by nobody else, or none). */
-function recorded(dir) {
-  let parts = records.get(dir);
-  if (!parts) {
-    parts = {};
-    try {
-      const r = JSON.parse(readOwn(path.join(dir, RECORD)).toString('latin1'));
-      if (boot() && r.boot === boot() && r.parts && typeof r.parts === 'object') parts = r.parts;
-    } catch {
-      /* none, not ours, or not JSON: compare */
-    }
-    records.set(dir, parts);
-  }
-  return parts;
-}
-
-/** Add `found` (part name -> identity) to the directory's record; a record that cannot be written is skipped. */
-function record(dir, found) {
-  const parts = { ...recorded(dir) };
-  for (const [n, id] of Object.entries(found)) parts[n] = { sha256: manifest.parts[n].sha256, id };
-  records.set(dir, parts);
-  const file = path.join(dir, RECORD);
-  const tmp = path.join(dir, `.${RECORD}.${process.pid}.${Math.random().toString(36).slice(2)}`);
-  try {
-    fs.writeFileSync(tmp, JSON.stringify({ boot: boot(), parts }), { flag: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600 });
-    fs.renameSync(tmp, file);
-  } catch {
-    fs.rmSync(tmp, { force: true });
-  }
-}
-
-/** Whether the record says `file` is the part `n` as compared (its identity unchanged since). */
-function unchanged(dir, n, file) {
-  const r = recorded(dir)[n];
-  if (!r || r.sha256 !== manifest.parts[n].sha256 || !boot()) return false;
-  const st = fs.lstatSync(file, { throwIfNoEntry: false });
-  return !!st && st.isFile() && st.uid === euid && !(st.mode & 0o022) && st.size === manifest.parts[n].size && identity(st) === r.id;
 }
 
 /** Write the part under a temporary name and rename it into place (replacing whatever had the name). */
@@ -217,30 +138,23 @@ const verified = new Map(); // part name -> path, checked by this process before
 
 /** Ensure `name` (and what it loads: manifest `needs`) is intact in `dir`; returns an error text or undefined. */
 function ensureIn(dir, name, wrote) {
-  const found = {};
   for (const n of [...(manifest.parts[name].needs ?? []), name]) {
     const file = path.join(dir, n);
-    if (unchanged(dir, n, file)) continue;
     const bytes = asset(`part/${n}`);
-    let id = intact(file, bytes);
-    if (id === undefined) {
-      // the executable's own copy is checked against its manifest before it is written out: a damaged
-      // executable must not hand out (and then keep comparing against) damaged native code
-      if (require('crypto').createHash('sha256').update(bytes).digest('hex') !== manifest.parts[n].sha256) {
-        throw new Error(`${process.execPath} is damaged (its copy of ${n} does not match the hash it was built with): install it again`);
-      }
-      try {
-        write(file, bytes);
-        wrote.push(n);
-      } catch (e) {
-        return `cannot write ${file}: ${words(e)}`;
-      }
-      id = intact(file, bytes);
-      if (id === undefined) return `${file} changed while it was written`;
+    if (intact(file, bytes)) continue;
+    // the executable's own copy is checked against its manifest before it is written out: a damaged
+    // executable must not hand out (and then keep comparing against) damaged native code
+    if (require('crypto').createHash('sha256').update(bytes).digest('hex') !== manifest.parts[n].sha256) {
+      throw new Error(`${process.execPath} is damaged (its copy of ${n} does not match the hash it was built with): install it again`);
     }
-    if (id) found[n] = id;
+    try {
+      write(file, bytes);
+      wrote.push(n);
+    } catch (e) {
+      return `cannot write ${file}: ${words(e)}`;
+    }
+    if (!intact(file, bytes)) return `${file} changed while it was written`;
   }
-  if (Object.keys(found).length) record(dir, found);
   return undefined;
 }
 
