@@ -8,6 +8,8 @@
 # Rows: until `run -d` returned, until the first fetch (200 and the page's text), both medians of RUNS
 # (default 10) after one warm-up round, and the ratio skiff/podman (issue 13: <= 0.5x).
 # Images from the local fixture registry (bench/common.sh); traffic only to 127.0.0.1.
+# PAUSE_MS=N waits N ms before each timed run: every tool's run then starts alone, not while the
+# previous tool's `rm -f` (each engine finishes part of its teardown after rm returns) still works.
 # SKIFF_OTHER=FILE adds another skiff (bin/skiff of a copy of main, or a dist/skiff) to the same rounds,
 # on the same store, each skiff with a code cache home of its own.
 # Usage: bash bench/net-port.sh            (as root; SKIP_ROOTLESS=1: rootful only; SKIFF_BIN=dist/skiff: the
@@ -26,7 +28,7 @@ measure() {
   podman $podman_args pull -q --tls-verify=false "$IMAGE" >/dev/null
   # podman gets explicit --ulimit values as in bench/run.sh (with its defaults crun fails here)
   # shellcheck disable=SC2086
-  MODE=$mode SKIFF="$SKIFF" PODMAN="podman $podman_args" IMAGE="$IMAGE" RUNS="$RUNS" SKIFF_OTHER="${SKIFF_OTHER:-}" CACHES="$BENCH_TMP" node -e '
+  MODE=$mode SKIFF="$SKIFF" PODMAN="podman $podman_args" IMAGE="$IMAGE" RUNS="$RUNS" SKIFF_OTHER="${SKIFF_OTHER:-}" PAUSE_MS="${PAUSE_MS:-0}" CACHES="$BENCH_TMP" node -e '
     const { spawnSync } = require("child_process");
     const net = require("net");
     const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -55,10 +57,12 @@ measure() {
     const rows = Object.fromEntries(Object.keys(tools).map((k) => [k, { run: [], fetch: [], tries: [] }]));
     (async () => {
       const runs = Number(process.env.RUNS);
+      const pause = Number(process.env.PAUSE_MS || 0);
       for (let i = 0; i <= runs; i++) {
         for (const name of Object.keys(tools)) {
           const t = tools[name];
           const port = await freePort();
+          if (pause) await sleep(pause);
           const t0 = now();
           const r = spawnSync(t.argv[0], [...t.argv.slice(1), "run", "-d", ...t.extra, "-p", `127.0.0.1:${port}:80`, process.env.IMAGE, ...cmd], { encoding: "utf8", env: t.env ?? process.env });
           const t1 = now();
@@ -102,7 +106,7 @@ uid=$(id -u "$RUSER")
 RT="$BENCH_TMP/rootless"
 mkdir -p "$RT/xdg" && chown -R "$uid:$uid" "$RT" && chmod 0700 "$RT/xdg" && chmod 0755 "$BENCH_TMP"
 runuser -u "$RUSER" -- env -i PATH="$PATH" HOME="$(getent passwd "$RUSER" | cut -d: -f6)" USER="$RUSER" LOGNAME="$RUSER" \
-  XDG_RUNTIME_DIR="$RT/xdg" NET_PORT_INNER=1 SKIFF_BIN="$SKIFF" BENCH_TMP="$RT" REGISTRY="$REGISTRY" RUNS="$RUNS" SKIFF_OTHER="${SKIFF_OTHER:-}" \
+  XDG_RUNTIME_DIR="$RT/xdg" NET_PORT_INNER=1 SKIFF_BIN="$SKIFF" BENCH_TMP="$RT" REGISTRY="$REGISTRY" RUNS="$RUNS" SKIFF_OTHER="${SKIFF_OTHER:-}" PAUSE_MS="${PAUSE_MS:-0}" \
   bash "$REPO/bench/net-port.sh" || echo "(rootless half failed)"
 runuser -u "$RUSER" -- env -i PATH="$PATH" HOME="$(getent passwd "$RUSER" | cut -d: -f6)" XDG_RUNTIME_DIR="$RT/xdg" \
   SKIFF_ROOT="$RT/skiff-root" SKIFF_RUNROOT="$RT/skiff-run" "$SKIFF" system reset --force >/dev/null 2>&1 || true
