@@ -1,7 +1,7 @@
 /**
  * bin/skiff.cjs's trained code cache, through the CLI: the first `pull` and `run` with this bundle
- * leave a V8 cache of what they compiled in $XDG_CACHE_HOME/skiff, later ones load it without
- * writing again, other commands never train it, a damaged cache is rejected by V8 (the command
+ * leave a V8 cache of what they compiled in $XDG_CACHE_HOME/skiff (run one of its own), later ones
+ * load it without writing again, other commands never train it, a damaged cache is rejected by V8 (the command
  * still works) and replaced, one that others may write is not loaded, and SKIFF_CODE_CACHE=0 writes nothing.
  * Root with another user's HOME (`sudo -E`) neither reads nor writes a cache there, whatever links
  * that user planted (issue 12, escape 3). The launcher's hook before the execve of the shim also
@@ -37,7 +37,9 @@ describe('trained code cache', () => {
     const j = files(cacheDir()).find((f) => f.endsWith('.json'));
     return j ? (JSON.parse(fs.readFileSync(path.join(cacheDir(), j), 'utf8')) as string[]) : [];
   };
-  const cacheFile = (): string => path.join(cacheDir(), files(cacheDir()).find((f) => f.endsWith('.cache'))!);
+  // the shared cache (pull, create, other commands), code-KEY.cache; run's own is code-KEY.run.cache
+  const cacheFile = (): string => path.join(cacheDir(), files(cacheDir()).find((f) => f.endsWith('.cache') && !f.endsWith('.run.cache'))!);
+  const runCacheFile = (): string | undefined => files(cacheDir()).find((f) => f.endsWith('.run.cache'));
   const env = (): Record<string, string> => ({ XDG_CACHE_HOME: home });
 
   test('the first pull writes it (bigger than the build-time cache); a second pull loads it and writes nothing', async () => {
@@ -52,12 +54,26 @@ describe('trained code cache', () => {
     assert.equal(files(cacheDir()).length, 2, files(cacheDir()).join(' '));
   });
 
-  test('other commands do not train it; run does, before it becomes the shim', async () => {
+  test("other commands do not train it; run trains one of its own (not pull's code), before it becomes the shim, and starts the shared one over", async () => {
     assert.equal((await skiff(['images'], { store, env: env() })).code, 0);
     assert.deepEqual(trained(), ['pull']);
+    assert.equal(runCacheFile(), undefined);
     const r = await skiff(['run', '--rm', image, 'true'], { store, env: env() });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(trained(), ['pull', 'run']);
+    // the shared cache (start, exec, rm load it) holds run's code too: made from run's, pull adds its own again
+    assert.deepEqual(trained(), ['run']);
+    assert.deepEqual(fs.readFileSync(cacheFile()), fs.readFileSync(path.join(cacheDir(), runCacheFile()!)));
+    const own = path.join(cacheDir(), runCacheFile()!);
+    assert.equal(path.basename(own), path.basename(cacheFile()).replace(/\.cache$/, '.run.cache'));
+    assert.ok(fs.statSync(own).size > fs.statSync(path.join(REPO, 'dist/skiff.cjs.cache')).size);
+    const before = fs.statSync(own).mtimeMs;
+    assert.equal((await skiff(['run', '--rm', image, 'true'], { store, env: env() })).code, 0);
+    assert.equal(fs.statSync(own).mtimeMs, before);
+    assert.equal(fs.statSync(own).mode & 0o777, 0o600);
+    assert.equal(files(cacheDir()).length, 3, files(cacheDir()).join(' '));
+    assert.equal((await skiff(['pull', '-q', image], { store, env: env() })).code, 0);
+    assert.deepEqual(trained(), ['run', 'pull']);
+    assert.equal(fs.statSync(own).mtimeMs, before);
   });
 
   test('a damaged cache is rejected, the command works, and the cache is made again', async () => {
@@ -102,7 +118,7 @@ describe('trained code cache', () => {
       // five other bundles of our kind, trained one minute apart (fake0 the oldest), and one of the other kind
       const other = (i: number): string => `${kind}fake${i}-v0`;
       for (let i = 0; i < 5; i++) {
-        for (const ext of ['cache', 'json']) {
+        for (const ext of ['cache', 'json', 'run.cache']) {
           const f = path.join(skiffDir, `${other(i)}.${ext}`);
           fs.writeFileSync(f, ext === 'json' ? '["run"]' : 'x', { mode: 0o600 });
           const t = new Date(Date.now() - (10 - i) * 60_000);
@@ -114,7 +130,7 @@ describe('trained code cache', () => {
       // without its record of what trained it, our cache is trained again by the next pull
       fs.rmSync(path.join(skiffDir, ours.replace(/\.cache$/, '.json')));
       assert.equal((await skiff(['pull', '-q', image], { store, env: { XDG_CACHE_HOME: dir } })).code, 0);
-      const expected = [ours, ours.replace(/\.cache$/, '.json'), otherKind, ...[2, 3, 4].flatMap((i) => [`${other(i)}.cache`, `${other(i)}.json`])].sort();
+      const expected = [ours, ours.replace(/\.cache$/, '.json'), otherKind, ...[2, 3, 4].flatMap((i) => [`${other(i)}.cache`, `${other(i)}.json`, `${other(i)}.run.cache`])].sort();
       assert.deepEqual(files(skiffDir), expected);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -151,8 +167,8 @@ describe('trained code cache', () => {
       const dir2 = path.join(home2, '.cache', 'skiff');
       fs.mkdirSync(dir2, { recursive: true });
       const key = (f: string): string => f.replace(/^code-/, '').replace(/\.(cache|json)$/, '');
-      const ours = files(cacheDir()).find((f) => f.endsWith('.cache'))!;
-      for (const f of [`code-${key(ours)}.cache`, `code-${key(ours)}.json`]) fs.symlinkSync(path.join(victim, 'passwd'), path.join(dir2, f));
+      const ours = path.basename(cacheFile());
+      for (const f of [`code-${key(ours)}.cache`, `code-${key(ours)}.json`, `code-${key(ours)}.run.cache`]) fs.symlinkSync(path.join(victim, 'passwd'), path.join(dir2, f));
       // home 3: ~/.cache is the user's, skiff/ below it root's (the user can still rename it away)
       const home3 = path.join(base, 'home3');
       fs.mkdirSync(path.join(home3, '.cache', 'skiff'), { recursive: true });
