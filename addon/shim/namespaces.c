@@ -77,7 +77,6 @@ int ns_join_mnt(const struct container *c) {
 
 /* ---- id maps ---- */
 
-
 static int spawn_helper(struct idmap_helper *h, pid_t target, const struct idmap *m, size_t n) {
   cleanup_free char **argv = xcalloc(3 * n + 3, sizeof *argv);
   cleanup_free char *nums = xcalloc(3 * n + 1, 12); /* the numbers, 12 bytes each */
