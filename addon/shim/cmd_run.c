@@ -12,19 +12,23 @@
  *   (block forwarded signals: the caller)
  *   step_clone (clone3 into the v2 group) ▶ pdeathsig; no user namespace of its own: moves itself
  *                                          into its v1 groups (`tasks`, see cgroup.c)
- *   step_pasta: a rootless container's pasta spawned (waited for in step_network)
- *   step_idmaps: newuidmap/newgidmap,
+ *   step_pasta: a rootless container's pasta spawned (first: its route is the longest wait)
+ *   step_idmaps_start: newuidmap and newgidmap spawned (next: the child waits for them)
+ *   step_pasta_watch: a netlink socket on the child's routes (waited on in step_network)
+ *   step_idmaps: the helpers waited for,
  *     MSG_MAPPED ─────────────────────────▶ (a new user namespace: waits for it) become root there
  *                                          (ids that change (keep-id): only after GO, and all below);
  *   step_cgroups: the moves left (a new     rootfs_prepare: overlay rootfs, the spec's mounts up to
  *     user namespace: by pid; no clone3)    its first cgroup mount (proc, /dev, devpts, mqueue, shm,
- *   step_network (skiff.network): veth      sysfs, the /sys/fs/cgroup tmpfs), loopback up
- *     pair into the child's netns, address  (in parallel with the shim's steps)
- *     and routes inside, bridge, firewall
- *     table, DNS entry, host ports held (or pasta's namespace configured) → network status file
- *   step_go: GO ─────────────────────────▶ unshare cgroup ns (inside its cgroups), rootfs_enter: the
- *                                          cgroup mounts and the rest, /dev nodes, pivot_root;
- *                                          finish_rootfs: sysctls, read-only and masked paths, hostname
+ *   step_network (skiff.network): veth      sysfs, the /sys/fs/cgroup tmpfs), loopback up;
+ *     pair into the child's netns, address  in all its cgroups by now (clone3 and its own moves; not
+ *     and routes inside, bridge, firewall   when the shim moves it by pid): enter_rootfs, before GO:
+ *     table, DNS entry, host ports held     unshare cgroup ns, rootfs_enter (the cgroup mounts and
+ *     (or pasta's namespace configured)     the rest, /dev nodes, pivot_root), finish_rootfs EARLY
+ *     → network status file                 (read-only and masked paths over no sysctl, hostname)
+ *   step_go: GO ─────────────────────────▶ (else enter_rootfs now); finish_rootfs LATE: sysctls (the
+ *                                          network's namespace configured first), the read-only and
+ *                                          masked paths over them (/proc/sys), the read-only root
  *   compile seccomp if not cached; BPF ──▶ (received when needed) terminal, user, caps, seccomp
  *   ◀────────────────── PTY / ERROR / EOF  execve (the channel closes on exec)
  *   step_pidfile
@@ -35,7 +39,21 @@
  * A child that fails while the shim works sends its line (ERROR) and exits; the step of the shim that
  * then fails (its pid or namespaces gone) reports the child's line (start_end). With
  * SKIFF_TRACE_STARTUP=1 the phases are marked (trace.c): loaded, cloned, mapped, mounted (the child's
- * rootfs_prepare), cgroups, network, go, exec.
+ * rootfs_prepare), entered (its enter_rootfs), cgroups, network, go, exec.
+ *
+ * Why each step of the child is where it is (what must precede it):
+ * - the cgroup namespace: after the child is in all its cgroups (its root is the container's group,
+ *   not the shim's), so before GO only when clone3 and its own moves placed it; the cgroup mounts
+ *   after it (they are mounted in that namespace);
+ * - everything after becoming root in a new user namespace whose ids change (keep-id): after GO (the
+ *   shim's helpers, as the user, must have opened its namespaces);
+ * - sysctls: after GO (a network namespace's keys may name the interfaces the shim makes there, and
+ *   the user's values win over the network's), and the read-only/masked paths over them after them;
+ * - the rest of the filesystem (mounts, /dev, pivot_root, other read-only and masked paths, the
+ *   hostname) needs nothing of the shim's and is made while the shim sets the network up;
+ * - user, capabilities, no_new_privs and seccomp (last) only after GO, in exec_process: the shim's
+ *   helpers open the child's namespaces until then (/proc/PID/ns: a changed user or dropped
+ *   capabilities could deny them), and the filter may arrive late (compiled meanwhile).
  * Each step records one failure line and returns -1; start_end() then undoes what the steps made
  * (the child killed and reaped, its cgroups, its network), so a failed start leaves nothing.
  */
@@ -64,6 +82,7 @@ struct start {
   struct net_held *net;
   struct started *out;
   struct filter_job filter;
+  struct idmap_job maps; /* the id maps' helpers, while they run */
   int sock;          /* the channel to the child */
   int pidns;         /* the shim's PID namespace for children, while another's is joined (-1: none) */
   int flags;         /* clone flags */
@@ -78,11 +97,24 @@ struct start {
   bool ok;
 };
 
+/* The cgroup namespace (its root: the cgroups the child is in by now), the mounts from the first
+   cgroup mount on, /dev's nodes, pivot_root, the read-only and masked paths over no sysctl, the
+   hostname. */
+static void enter_rootfs(const struct start *st, bool userns, struct rootfs *root, int sock) {
+  if (st->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
+    fail("create the container's cgroup namespace");
+    child_die(sock);
+  }
+  if (rootfs_enter(st->c, userns, root) < 0 || finish_rootfs(st->c, FINISH_EARLY) < 0) child_die(sock);
+  trace_mark(TR_ENTERED);
+}
+
 /* The child works while the shim works: once its ids are mapped (a new user namespace: MSG_MAPPED)
-   it builds what of its filesystem needs neither its cgroups nor its network, then waits for MSG_GO.
-   The cgroup namespace is made after GO, when the child already is in its own cgroups: its root is
-   then the container's cgroup (as runc and crun do), not the shim's; the cgroup mounts follow.
-   Without a user namespace of its own it moves itself into its v1 groups first (cgroup_move). */
+   it builds what of its filesystem needs neither its cgroups nor its network; the rest too (from the
+   cgroup namespace on) when it is in all its cgroups already; then it waits for MSG_GO. The cgroup
+   namespace is made when the child is in its own cgroups: its root is then the container's cgroup
+   (as runc and crun do), not the shim's; the cgroup mounts follow. Without a user namespace of its
+   own it moves itself into its v1 groups first (cgroup_move). */
 static void __attribute__((noreturn)) container_child(struct start *st, int sock) {
   const struct container *c = st->c;
   const struct start_io *io = st->io;
@@ -123,12 +155,16 @@ static void __attribute__((noreturn)) container_child(struct start *st, int sock
   struct rootfs root;
   if (rootfs_prepare(c, userns, &root) < 0) child_die(sock);
   trace_mark(TR_MOUNTED);
+  /* in all its groups already (clone3 put it in the v2 group, it moved itself into the v1 ones): the
+     rest of its filesystem waits for nothing of the shim's, so it is made before GO, in parallel */
+  bool placed = true;
+  for (size_t i = 0; i < c->ncgroups; i++)
+    if (i == st->v2_index ? st->into < 0 : !st->self_placed) placed = false;
+  bool entered = early && placed;
+  if (entered) enter_rootfs(st, userns, &root, sock);
   if (early && chan_wait(sock, MSG_GO, NULL, 0, NULL) < 0) _exit(EXIT_SHIM);
-  if (st->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
-    fail("create the container's cgroup namespace");
-    child_die(sock);
-  }
-  if (rootfs_enter(c, userns, &root) < 0 || finish_rootfs(c) < 0) child_die(sock);
+  if (!entered) enter_rootfs(st, userns, &root, sock);
+  if (finish_rootfs(c, FINISH_LATE) < 0) child_die(sock);
   struct exec_ctx x = {.sock = sock,
                        .console = true,
                        .bpf = f->sc ? &f->bpf : NULL,
@@ -145,6 +181,7 @@ static void start_end(struct start *st) {
        namespaces gone), so it is the one to report */
     chan_take_child_failure(st->sock);
     snprintf(saved, sizeof saved, "%s", failure());
+    idmaps_finish(&st->maps); /* helpers still running: reaped (their verdict no longer matters) */
     if (st->child > 0) {
       kill(st->child, SIGKILL);
       while (waitpid(st->child, NULL, 0) < 0 && errno == EINTR) {}
@@ -200,14 +237,26 @@ static int step_clone(struct start *st) {
   return ns_pid_restore(st->c, &st->pidns);
 }
 
-static int step_idmaps(struct start *st) {
+/* The id maps' helpers (newuidmap, newgidmap: setuid execs, ~4 ms together) are spawned right
+   after pasta, before pasta's watch, and waited for in step_idmaps: the child waits for its maps,
+   pasta's route is waited for last (step_network); each spawn returns only once its helper has
+   exec'd (~0.3 ms), so the order of the two longest waits decides when each begins. */
+static int step_idmaps_start(struct start *st) {
   if (!(st->flags & CLONE_NEWUSER)) return 0;
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/ns/user", (int)st->child);
   /* kept open: --rm removes the files from inside this namespace after the container is gone
      (also after a failed start: the caller owns it) */
   if ((st->out->userns_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return fail("open %s", path);
-  if (write_idmaps(st->child, st->c->uidmap, st->c->nuidmap, st->c->gidmap, st->c->ngidmap, st->c->idmap_helpers) < 0) return -1;
+  if (!st->c->idmap_helpers) return 0;
+  return idmaps_start(&st->maps, st->child, st->c->uidmap, st->c->nuidmap, st->c->gidmap, st->c->ngidmap);
+}
+
+static int step_idmaps(struct start *st) {
+  if (!(st->flags & CLONE_NEWUSER)) return 0;
+  const struct container *c = st->c;
+  if (c->idmap_helpers ? idmaps_finish(&st->maps) < 0 : write_idmaps(st->child, c->uidmap, c->nuidmap, c->gidmap, c->ngidmap, false) < 0)
+    return -1;
   trace_mark(TR_MAPPED);
   chan_send(st->sock, MSG_MAPPED, 0, NULL, 0, -1); /* a dead child has left its reason in the channel */
   return 0;
@@ -225,7 +274,11 @@ static int step_pasta(struct start *st) {
   if (!st->c->network || !st->c->network->has_pasta) return 0;
   if (net_spawn_pasta(st->c->network, st->child, st->net) < 0) return -1;
   st->net_started = true; /* a failure from here on stops it (start_end) */
-  return net_watch_pasta(st->child, st->net);
+  return 0;
+}
+
+static int step_pasta_watch(struct start *st) {
+  return st->c->network && st->c->network->has_pasta ? net_watch_pasta(st->child, st->net) : 0;
 }
 
 /* The container's groups, made before its init exists (limits, device policy): see cgroup.c. */
@@ -294,9 +347,11 @@ int container_start(struct container *c, const struct start_io *io, struct net_h
   *s = (struct started){.pid = -1, .master = -1, .userns_fd = -1};
   if (c->network && !net) return failx("internal error: a network plan without a holder");
   __attribute__((cleanup(start_end))) struct start st = {.c = c, .io = io, .net = net, .out = s, .sock = -1, .child = -1,
-                                                         .pidns = -1, .filter = {.cachefd = -1}, .into = -1, .v2_index = SIZE_MAX};
+                                                         .pidns = -1, .filter = {.cachefd = -1}, .into = -1, .v2_index = SIZE_MAX,
+                                                         .maps = {.hu = {.err = -1}, .hg = {.err = -1}}};
   trace_mark(TR_LOADED);
-  if (step_prepare(&st) < 0 || step_cgroups_prepare(&st) < 0 || step_clone(&st) < 0 || step_pasta(&st) < 0 || step_idmaps(&st) < 0 || step_cgroups(&st) < 0 ||
+  if (step_prepare(&st) < 0 || step_cgroups_prepare(&st) < 0 || step_clone(&st) < 0 || step_pasta(&st) < 0 ||
+      step_idmaps_start(&st) < 0 || step_pasta_watch(&st) < 0 || step_idmaps(&st) < 0 || step_cgroups(&st) < 0 ||
       step_network(&st) < 0 || step_go(&st) < 0 || step_pidfile(&st) < 0)
     return -1;
   s->pid = st.child;

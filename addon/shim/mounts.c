@@ -488,44 +488,74 @@ int bind_console(const char *pts) {
   return 0;
 }
 
-int finish_rootfs(const struct container *c) {
-  for (size_t i = 0; i < c->nsysctls; i++)
-    if (write_sysctl(&c->sysctls[i]) < 0) return -1;
-  for (size_t i = 0; i < c->nreadonly; i++) {
-    const char *p = c->readonly[i];
-    if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
-      if (errno == ENOENT) continue;
-      return fail("bind %s read-only", p);
-    }
+/* Whether a read-only or masked path `p` covers (is, or is above) the file of a sysctl: such a path
+   is made only after the sysctls are written (they are written through it). */
+static bool covers_sysctl(const struct container *c, const char *p) {
+  size_t n = strlen(p);
+  while (n > 1 && p[n - 1] == '/') n--;
+  for (size_t i = 0; i < c->nsysctls; i++) {
+    char path[512];
+    int o = snprintf(path, sizeof path, "/proc/sys/");
+    for (const char *k = c->sysctls[i].key; *k && o < (int)sizeof path - 1; k++) path[o++] = *k == '.' ? '/' : *k;
+    path[o] = 0;
+    if ((n == 1 && p[0] == '/') || (!strncmp(path, p, n) && (path[n] == '/' || path[n] == 0))) return true;
+  }
+  return false;
+}
+
+static int make_readonly(const char *p) {
+  if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    if (errno == ENOENT) return 0;
+    return fail("bind %s read-only", p);
+  }
+  struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+  if (mount_setattr(AT_FDCWD, p, AT_RECURSIVE, &a, sizeof a) < 0) return fail("make %s read-only", p);
+  return 0;
+}
+
+/* read-only, as crun masks: an empty tmpfs over a directory, the container's /dev/null over a file */
+static int mask(const char *p) {
+  struct stat st;
+  if (lstat(p, &st) < 0) {
+    if (errno == ENOENT) return 0;
+    return fail("mask %s", p);
+  }
+  if (S_ISDIR(st.st_mode)) {
     struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
-    if (mount_setattr(AT_FDCWD, p, AT_RECURSIVE, &a, sizeof a) < 0) return fail("make %s read-only", p);
-  }
-  for (size_t i = 0; i < c->nmasked; i++) {
-    const char *p = c->masked[i];
-    struct stat st;
-    if (lstat(p, &st) < 0) {
-      if (errno == ENOENT) continue;
+    if (mount("tmpfs", p, "tmpfs", 0, "size=0k") < 0 || mount_setattr(AT_FDCWD, p, 0, &a, sizeof a) < 0)
       return fail("mask %s", p);
-    }
-    /* read-only, as crun masks: an empty tmpfs over a directory, the container's /dev/null over a file */
-    if (S_ISDIR(st.st_mode)) {
-      struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
-      if (mount("tmpfs", p, "tmpfs", 0, "size=0k") < 0 || mount_setattr(AT_FDCWD, p, 0, &a, sizeof a) < 0)
-        return fail("mask %s", p);
-      continue;
-    }
-    cleanup_close int t = open(p, O_PATH | O_CLOEXEC);
-    if (t < 0) {
-      if (errno == ENOENT) continue;
-      return fail("mask %s", p);
-    }
-    if (bind_onto("/dev/null", t, p, false, MOUNT_ATTR_RDONLY, false, 0) < 0) return -1;
+    return 0;
   }
-  if (c->root_readonly) {
+  cleanup_close int t = open(p, O_PATH | O_CLOEXEC);
+  if (t < 0) {
+    if (errno == ENOENT) return 0;
+    return fail("mask %s", p);
+  }
+  return bind_onto("/dev/null", t, p, false, MOUNT_ATTR_RDONLY, false, 0);
+}
+
+/*
+ * In two parts around the network: FINISH_EARLY (before MSG_GO, while the shim sets the network up)
+ * makes the read-only and masked paths that cover no sysctl's file, and the hostname (its own UTS
+ * namespace); FINISH_LATE (after GO) writes the sysctls (a network namespace's keys may name the
+ * interfaces the shim makes, and the user's values must win over the network's, as runc writes them
+ * after the prestart hooks), then the read-only and masked paths over them (/proc/sys) and the
+ * read-only root. The order within each list is the spec's.
+ */
+int finish_rootfs(const struct container *c, enum finish_part part) {
+  bool late = part == FINISH_LATE;
+  if (late)
+    for (size_t i = 0; i < c->nsysctls; i++)
+      if (write_sysctl(&c->sysctls[i]) < 0) return -1;
+  for (size_t i = 0; i < c->nreadonly; i++)
+    if (covers_sysctl(c, c->readonly[i]) == late && make_readonly(c->readonly[i]) < 0) return -1;
+  for (size_t i = 0; i < c->nmasked; i++)
+    if (covers_sysctl(c, c->masked[i]) == late && mask(c->masked[i]) < 0) return -1;
+  if (late && c->root_readonly) {
     struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
     if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0) return fail("make the rootfs read-only");
   }
-  if (c->hostname && c->ns[NS_UTS].enabled && !c->ns[NS_UTS].path && sethostname(c->hostname, strlen(c->hostname)) < 0)
+  if (!late && c->hostname && c->ns[NS_UTS].enabled && !c->ns[NS_UTS].path && sethostname(c->hostname, strlen(c->hostname)) < 0)
     return fail("set the hostname");
   return 0;
 }

@@ -77,13 +77,7 @@ int ns_join_mnt(const struct container *c) {
 
 /* ---- id maps ---- */
 
-struct helper {
-  const char *path;
-  pid_t pid;
-  int err; /* read end of its stderr */
-};
-
-static int spawn_helper(struct helper *h, pid_t target, const struct idmap *m, size_t n) {
+static int spawn_helper(struct idmap_helper *h, pid_t target, const struct idmap *m, size_t n) {
   cleanup_free char **argv = xcalloc(3 * n + 3, sizeof *argv);
   cleanup_free char *nums = xcalloc(3 * n + 1, 12); /* the numbers, 12 bytes each */
   char pidbuf[24];
@@ -122,7 +116,7 @@ static int spawn_helper(struct helper *h, pid_t target, const struct idmap *m, s
   return 0;
 }
 
-static int finish_helper(struct helper *h, int *ok) {
+static int finish_helper(struct idmap_helper *h, int *ok) {
   char text[512];
   size_t off = 0;
   ssize_t n;
@@ -151,24 +145,36 @@ static int write_map(pid_t pid, const char *file, const struct idmap *m, size_t 
   return write_file_at(AT_FDCWD, path, buf, off);
 }
 
+/* newuidmap and newgidmap started at once (each is a setuid exec); idmaps_finish waits for both. */
+int idmaps_start(struct idmap_job *j, pid_t pid, const struct idmap *u, size_t nu, const struct idmap *g, size_t ng) {
+  *j = (struct idmap_job){{"/usr/bin/newuidmap", 0, -1}, {"/usr/bin/newgidmap", 0, -1}};
+  if (spawn_helper(&j->hu, pid, u, nu) < 0) return -1;
+  if (spawn_helper(&j->hg, pid, g, ng) < 0) {
+    int ok = 1;
+    char saved[1536];
+    snprintf(saved, sizeof saved, "%s", failure());
+    finish_helper(&j->hu, &ok);
+    j->hu.err = -1;
+    return failx("%s", saved);
+  }
+  return 0;
+}
+
+int idmaps_finish(struct idmap_job *j) {
+  if (j->hu.err < 0) return 0; /* not started, or finished */
+  int ok = 1;
+  char first[1536] = "";
+  if (finish_helper(&j->hu, &ok) < 0) snprintf(first, sizeof first, "%s", failure());
+  finish_helper(&j->hg, &ok);
+  if (first[0]) failx("%s", first);
+  return ok ? 0 : -1;
+}
+
 int write_idmaps(pid_t pid, const struct idmap *u, size_t nu, const struct idmap *g, size_t ng, bool helpers) {
   if (helpers) {
-    /* both helpers at once: each is a setuid exec */
-    struct helper hu = {"/usr/bin/newuidmap", 0, -1}, hg = {"/usr/bin/newgidmap", 0, -1};
-    if (spawn_helper(&hu, pid, u, nu) < 0) return -1;
-    if (spawn_helper(&hg, pid, g, ng) < 0) {
-      int ok = 1;
-      char saved[1536];
-      snprintf(saved, sizeof saved, "%s", failure());
-      finish_helper(&hu, &ok);
-      return failx("%s", saved);
-    }
-    int ok = 1;
-    char first[1536] = "";
-    if (finish_helper(&hu, &ok) < 0) snprintf(first, sizeof first, "%s", failure());
-    finish_helper(&hg, &ok);
-    if (first[0]) failx("%s", first);
-    return ok ? 0 : -1;
+    struct idmap_job j;
+    if (idmaps_start(&j, pid, u, nu, g, ng) < 0) return -1;
+    return idmaps_finish(&j);
   }
   /* without CAP_SETGID in the parent namespace the kernel wants setgroups denied first */
   if (geteuid() != 0) {

@@ -275,12 +275,24 @@ int ns_join_mnt(const struct container *c);    /* child side */
 int ns_pid_saved(const struct container *c);
 int ns_pid_restore(const struct container *c, int *saved);
 int write_idmaps(pid_t pid, const struct idmap *u, size_t nu, const struct idmap *g, size_t ng, bool helpers);
+/* write_idmaps with the helpers in two halves: started (others' work overlaps them), then waited for */
+struct idmap_helper {
+  const char *path;
+  pid_t pid;
+  int err; /* read end of its stderr */
+};
+struct idmap_job {
+  struct idmap_helper hu, hg;
+};
+int idmaps_start(struct idmap_job *j, pid_t pid, const struct idmap *u, size_t nu, const struct idmap *g, size_t ng);
+int idmaps_finish(struct idmap_job *j); /* 0 when both succeeded (or none was started) */
 int loopback_up(void);
 
 /* ---- mounts.c ---- */
 /* The container's filesystem in two parts: rootfs_prepare (the child, while the shim places it in its
    cgroups and sets its network up: overlay, the spec's mounts before its first cgroup mount) and,
-   after MSG_GO and the cgroup namespace, rootfs_enter (the rest of the mounts, /dev's nodes, pivot_root). */
+   once it is in its cgroups and has its cgroup namespace, rootfs_enter (the rest of the mounts, /dev's
+   nodes, pivot_root): see container_child in cmd_run.c for when. */
 struct rootfs {
   int fd;      /* the new root (an O_PATH fd), between the two */
   size_t next; /* the first of the spec's mounts not done yet */
@@ -289,7 +301,10 @@ int rootfs_prepare(const struct container *c, bool userns, struct rootfs *r);
 int rootfs_enter(const struct container *c, bool userns, struct rootfs *r);
 /* ---- copyup.c ---- */
 int prepare_volume(int rootfd, const struct mount_entry *m, uid_t uid, gid_t gid);
-int finish_rootfs(const struct container *c); /* after pivot: sysctl, read-only, masks, ro root, hostname */
+/* after pivot: FINISH_EARLY (before MSG_GO: read-only and masked paths over no sysctl, hostname),
+   FINISH_LATE (after GO: sysctls, the read-only and masked paths over them, the read-only root) */
+enum finish_part { FINISH_EARLY, FINISH_LATE };
+int finish_rootfs(const struct container *c, enum finish_part part);
 int bind_console(const char *pts);
 
 /* ---- security.c ---- */
@@ -401,7 +416,7 @@ void health_stop(struct health *h);             /* the container stopped: kill a
 long long monotonic_ms(void);
 
 /* ---- trace.c ---- (SKIFF_TRACE_STARTUP=1: the start's phases, "skiff-trace-shim PHASE MS ...") */
-enum trace_phase { TR_LOADED, TR_CLONED, TR_MAPPED, TR_MOUNTED, TR_CGROUPS, TR_NETWORK, TR_GO, TR_EXEC, TR_COUNT };
+enum trace_phase { TR_LOADED, TR_CLONED, TR_MAPPED, TR_MOUNTED, TR_ENTERED, TR_CGROUPS, TR_NETWORK, TR_GO, TR_EXEC, TR_COUNT };
 void trace_init(void);                   /* main(): the clock's origin; off unless SKIFF_TRACE_STARTUP=1 */
 void trace_mark(enum trace_phase p);     /* the phase ended now (also from the container's child) */
 size_t trace_line(char *buf, size_t cap); /* the line (with its newline) into buf and the marks reset; 0: none */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include "shim.h"
 
-static const char *const NAMES[TR_COUNT] = {"loaded", "cloned", "mapped", "mounted", "cgroups", "network", "go", "exec"};
+static const char *const NAMES[TR_COUNT] = {"loaded", "cloned", "mapped", "mounted", "entered", "cgroups", "network", "go", "exec"};
 static long long *marks; /* µs since t0, TR_COUNT of them; NULL: tracing is off */
 static long long t0;
 

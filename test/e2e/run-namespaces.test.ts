@@ -44,6 +44,18 @@ describe('run namespaces and credentials', () => {
     assert.equal((await sk(['inspect', 'schost'])).code, 1, 'a refused create leaves no container');
   });
 
+  test('--sysctl of an interface the network makes is written after the network is up; /proc/sys then read-only', async () => {
+    // rootful: the bridge's eth0 exists only once the shim has set the network up (rootless: pasta's
+    // interface is named after the host's, so only the read-only check)
+    if (!isRootless())
+      assert.equal(await ok(['run', '--rm', '--sysctl', 'net.ipv4.conf.eth0.rp_filter=2', image, 'cat', '/proc/sys/net/ipv4/conf/eth0/rp_filter']), '2\n');
+    const r = await sk(['run', '--rm', '--sysctl', 'net.ipv4.ip_forward=1', image, 'sh', '-c',
+      'echo 0 >/proc/sys/net/ipv4/ip_forward; cat /proc/sys/net/ipv4/ip_forward; hostname']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^1\n[0-9a-f]{12}\n$/);
+    assert.match(r.stderr, /Read-only file system/);
+  });
+
   test('--group-add: supplementary groups by name (the image\'s /etc/group) or number; HostConfig.GroupAdd', async () => {
     assert.equal(await ok(['run', '--rm', '--group-add', 'staff', '--group-add', '4242', '-u', 'app', image, 'id']),
       'uid=1000(app) gid=1000(app) groups=50(staff),1000(app),4242\n');
