@@ -487,7 +487,7 @@ static int forward_tap(int netns_fd) {
 
 /* Ask the holder for this start's forwards: the namespace by SCM_RIGHTS, pasta's port options
    (NUL-separated, from the ports bound for this container), one "ok" or the reason back. The
-   connection stays open in h->fwd_fd: closing it (net_stop, our exit) ends the forward. */
+   connection stays open in h->fwd_fd: ending it (net_stop: end_forward; our exit) ends the forward. */
 static int request_forward(const struct net_plan *p, int netns_fd, struct net_held *h) {
   char msg[4096];
   size_t len = 0;
@@ -647,9 +647,34 @@ int net_setup(const struct net_plan *p, int netns_fd, pid_t pid, struct net_held
   return net_start(p, netns_fd, pid, h);
 }
 
+/* The host-port forward of a rootless container on a user network ended, and waited for: the holder
+   ends a forward when its connection reads end-of-file (our shutdown), stops that forward's pasta
+   (reaped: its host ports are closed) and then closes the connection, which reads end-of-file here.
+   So the ports are free when the container's teardown returns, as Docker's are when `rm` returns
+   (closing alone let `rm` return while the holder had not yet stopped that pasta). A holder that is
+   gone answers at once; one that does not answer within 5 s is not waited for longer. */
+static void end_forward(struct net_held *h) {
+  if (h->fwd_fd < 0) return;
+  if (shutdown(h->fwd_fd, SHUT_WR) == 0) {
+    long long deadline = now_us() + 5000000LL;
+    char buf[256];
+    for (;;) {
+      long long left = (deadline - now_us()) / 1000;
+      if (left <= 0) break;
+      struct pollfd pfd = {h->fwd_fd, POLLIN, 0};
+      int r = poll(&pfd, 1, (int)left);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      ssize_t n = recv(h->fwd_fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break; /* ended (or the connection is gone) */
+    }
+  }
+  close_fd(&h->fwd_fd);
+}
+
 void net_stop(struct net_held *h) {
   stop_pasta(h);
-  close_fd(&h->fwd_fd);
+  end_forward(h);
 }
 
 void net_release(struct net_held *h) {
