@@ -94,10 +94,21 @@ async function teardown(containerId: string, networks?: string[]): Promise<void>
   const recs = (networks ?? listNetworks().map((n) => n.Name)).map(readNetwork).filter((r): r is NetworkRecord => r !== undefined);
   const items = recs.flatMap((network) => leasesOf(network.Name).filter((l) => l.container === containerId).map((lease) => ({ network, lease })));
   if (!items.length) return;
-  const via = teardownVia();
+  // the whole container (rm, a failed start): its final teardown, still under way in the monitor's
+  // child, is waited for, so its links are gone when rm returns (as Docker's are); done: nothing to undo
+  const state = networks ? 'none' : await finalTeardown(networkDownFile(containerId), true);
+  const via = state === 'done' ? undefined : teardownVia();
   if (via) await shimTeardown(teardownPlan(containerId, items), via);
   for (const it of items) await forgetLease(it.network.Name, it.lease);
   if (!networks) fs.rmSync(networkDownFile(containerId), { force: true });
+}
+
+/** The final teardown's state (teardownState); one still running is waited for when `wait` says so. */
+async function finalTeardown(down: string, wait: boolean): Promise<'done' | 'running' | 'none'> {
+  const state = teardownState(down);
+  if (state !== 'running' || !wait) return state;
+  await withLockFile(down, async () => undefined);
+  return teardownState(down);
 }
 
 /**
@@ -137,12 +148,8 @@ async function sweep(live?: Liveness, opts: SweepOptions = {}): Promise<string[]
     // the shim's final teardown marks it done once it has undone everything (the usual exit): only
     // the leases are left to forget; else (a crash) the shim tears down now
     const down = networkDownFile(id);
-    let state = teardownState(down);
-    if (state === 'running') {
-      if (opts.wait === false) continue;
-      await withLockFile(down, async () => undefined);
-      state = teardownState(down);
-    }
+    const state = await finalTeardown(down, opts.wait !== false);
+    if (state === 'running') continue;
     cleaned.push(id);
     if (state !== 'done') {
       const via = teardownVia();
