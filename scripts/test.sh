@@ -7,7 +7,7 @@
 # Always stops the registries. Last line: "N passed, N failed" (both runs; a run that crashes or
 # prints no summary counts as one failure). Exit status 0 only when nothing failed.
 # Env: SKIFF_FIXTURES_DIR (fixture cache, default /var/tmp/skiff-fixtures), SKIFF_TEST_KEEP=1 (keep the temp dir),
-#      SKIFF_TEST_SKIP_ROOTLESS=1 (rootful run only), SKIFF_TEST_ONLY="name ..." (only the test files whose
+#      SKIFF_TEST_SKIP_ROOTLESS=1 (rootful run only), SKIFF_TEST_SKIP_ROOTFUL=1 (rootless run only), SKIFF_TEST_ONLY="name ..." (only the test files whose
 #      names start with these words, e.g. "run build" → run.test.js, build.test.js; for working on one area),
 #      SKIFF_TEST_BIN (the skiff under test, a path in the repository: bin/skiff by default, dist/skiff for
 #      the single executable of `make dist`: what `make test` and CI run),
@@ -100,12 +100,17 @@ checkout_files() {
   SKIFF_TEST_ONLY=$SKIFF_TEST_CHECKOUT test_files "$@"
 }
 rootful_files=$(cd "$REPO" && test_files dist/test/unit dist/test/e2e dist/test/adversarial)
-echo "== rootful: unit + e2e (as root)"
+if [ "${SKIFF_TEST_SKIP_ROOTFUL:-}" = 1 ]; then
+  echo "== rootful: skipped (SKIFF_TEST_SKIP_ROOTFUL=1)"
+  rootful_files=""
+else
+  echo "== rootful: unit + e2e (as root)"
+fi
 if [ -n "$rootful_files" ]; then
   (cd "$REPO" && node --test --test-concurrency=1 $(reporters "$TMP/rootful.tap") $rootful_files)
   tally rootful $?
 fi
-checkout=$(cd "$REPO" && checkout_files dist/test/e2e)
+checkout=""; [ "${SKIFF_TEST_SKIP_ROOTFUL:-}" = 1 ] || checkout=$(cd "$REPO" && checkout_files dist/test/e2e)
 if [ -n "$checkout" ]; then
   echo "== rootful: the checkout's bin/skiff ($SKIFF_TEST_CHECKOUT)"
   (cd "$REPO" && SKIFF_BIN="$REPO/bin/skiff" node --test --test-concurrency=1 $(reporters "$TMP/rootful-checkout.tap") $checkout)
