@@ -70,11 +70,16 @@ static void report(int fd, int code, const char *line) {
   close(fd);
 }
 
+static char PASTA_ENDED[768]; /* why this start's pasta ended on its own ("": it runs, or none) */
+
 static void write_state(bool restarting) {
   if (!M.state_file) return;
-  char buf[128];
-  snprintf(buf, sizeof buf, "{\"monitorPid\":%d,\"restartCount\":%d,\"restarting\":%s}", (int)getpid(), restarts,
-           restarting ? "true" : "false");
+  char buf[5120]; /* room for PASTA_ENDED escaped (json_dumps: 6 bytes a control character at most) */
+  /* pastaEnded: a JSON string (json_dumps escapes pasta's words) */
+  cleanup_json json_t *why = PASTA_ENDED[0] ? json_string(PASTA_ENDED) : NULL;
+  cleanup_free char *ended = why ? json_dumps(why, JSON_ENCODE_ANY) : NULL;
+  snprintf(buf, sizeof buf, "{\"monitorPid\":%d,\"restartCount\":%d,\"restarting\":%s%s%s}", (int)getpid(), restarts,
+           restarting ? "true" : "false", ended ? ",\"pastaEnded\":" : "", ended ? ended : "");
   if (write_atomic(M.state_file, buf) < 0) print_failure();
 }
 
@@ -86,6 +91,7 @@ static int set_nonblock(int fd) {
 
 /* Start the loaded container with pipes (or its pty) for stdio. */
 static int launch(struct container *c) {
+  PASTA_ENDED[0] = 0; /* a new start, a new pasta */
   int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1};
   struct start_io io = {-1, -1, -1};
   if (!c->proc.terminal) {
@@ -293,6 +299,11 @@ static void reap(void) {
       cy.exited = true;
       cy.status = st;
       cy.exited_ms = monotonic_ms();
+    } else if (NET.pasta > 0 && w == NET.pasta) {
+      /* pasta ended while the container runs: the container has lost its network and published ports.
+         Why goes to monitor.json (pastaEnded); net_stop no longer signals that pid (another's by then) */
+      net_pasta_ended(&NET, st, PASTA_ENDED, sizeof PASTA_ENDED);
+      write_state(restart_at >= 0);
     } else {
       health_reaped(HEALTH, w, st);
     }

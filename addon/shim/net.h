@@ -206,7 +206,8 @@ struct net_held {
   size_t nport_fds;
   unsigned *bound_ports; /* the host port each plan port got (same order as plan ports) */
   pid_t pasta;
-  int pasta_ready, pasta_log; /* a pasta spawned and not yet waited for: its ready pipe, its stderr */
+  int pasta_ready; /* a pasta spawned and not yet waited for: its ready pipe */
+  int pasta_log;   /* pasta's stderr (a memfd), for as long as it runs */
   int pasta_nl;   /* net_watch_pasta's socket on the IPv4 routes of pasta's namespace (-1: none) */
   int pasta_late; /* the ready pipe of a pasta that configured the namespace and still starts: kept
                      open until it writes its pid there (a closed pipe would fail that write) */
@@ -242,6 +243,9 @@ int net_wait_pasta(struct net_held *h); /* 0 when none is pending */
    after it bound the host ports) instead of after pasta's whole start, about two thirds of which (its
    TCP, UDP and ICMP tables) it does after that; a failure before that point is reported as before. */
 int net_watch_pasta(pid_t target, struct net_held *h);
+/* A pasta of h's that ended on its own (reaped by the caller with wait status `status`): why, in
+   `out` ("pasta exited with status 1: <its last line>"); h no longer holds it. */
+void net_pasta_ended(struct net_held *h, int status, char *out, size_t len);
 /* pasta `path` `args` joining the user namespace `userns_fd` and then the network namespace
    `netns_fd` (the holder's host-port forwards), its pid in h->pasta. */
 int net_start_pasta_in(const char *path, char **args, int userns_fd, int netns_fd, struct net_held *h);

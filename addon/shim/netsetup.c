@@ -336,12 +336,16 @@ int net_wait_pasta(struct net_held *h) {
     int seen = default_route_seen(nl);
     if (seen > 0) {
       h->pasta_late = take_fd(&rd); /* the namespace is configured: pasta finishes its start alone */
+      h->pasta_log = take_fd(&log); /* its last words, should it end while the container runs (net_pasta_ended) */
       return 0;
     }
     if (seen < 0) pfd[1].fd = -1, close_fd(&nl);
   }
   if (r > 0) got = read(rd, buf, sizeof buf - 1);
-  if (got > 0) return 0;
+  if (got > 0) {
+    h->pasta_log = take_fd(&log);
+    return 0;
+  }
   int e = errno, st = 0;
   pid_t pid = h->pasta;
   if (r <= 0) kill(pid, SIGKILL);
@@ -457,6 +461,20 @@ int net_watch_pasta(pid_t target, struct net_held *h) {
   if (send(fd, &req, sizeof req, 0) < 0) return fail("ask for the container's routes");
   h->pasta_nl = take_fd(&fd);
   return 0;
+}
+
+void net_pasta_ended(struct net_held *h, int status, char *out, size_t len) {
+  char why[512] = "";
+  if (h->pasta_log >= 0) last_line(h->pasta_log, why, sizeof why);
+  if (WIFSIGNALED(status))
+    snprintf(out, len, "pasta was killed by signal %d (%s)%s%s", WTERMSIG(status), strsignal(WTERMSIG(status)), why[0] ? ": " : "", why);
+  else
+    snprintf(out, len, "pasta exited with status %d%s%s", WEXITSTATUS(status), why[0] ? ": " : "", why);
+  h->pasta = -1; /* reaped: nobody signals that pid again */
+  close_fd(&h->pasta_ready);
+  close_fd(&h->pasta_log);
+  close_fd(&h->pasta_nl);
+  close_fd(&h->pasta_late);
 }
 
 int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {
