@@ -61,6 +61,36 @@ describe('networking through the CLI', () => {
     };
   }
   const nothing = { leases: [], markers: [], links: [], tables: [], procs: [] };
+  /** What a published port that is not served looks like from the host: the container's state and log,
+   * pasta's processes, and the listening TCP sockets of the host and of the container's namespace. */
+  async function why(name: string, port: number): Promise<string> {
+    const ins = JSON.parse((await run(['inspect', name])).stdout || '[{}]')[0] ?? {};
+    const st = ins.State ?? {};
+    const cid = String(ins.Id ?? name);
+    const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+    const listening = (file: string): string => {
+      try {
+        return fs.readFileSync(file, 'utf8').split('\n').filter((l) => / 0A /.test(l)).map((l) => l.trim().split(/\s+/)[1]).join(' ');
+      } catch (e) {
+        return String(e);
+      }
+    };
+    return [
+      `state: ${JSON.stringify(st)}`,
+      `logs: ${JSON.stringify(await run(['logs', name]))}`,
+      `pasta: ${JSON.stringify(processes((c) => /pasta/.test(c.split(' ')[0])))}`,
+      `host listens on the port: ${fs.readFileSync('/proc/net/tcp', 'utf8').includes(hex)}`,
+      `container listens on: ${st.Pid ? `${listening(`/proc/${st.Pid}/net/tcp`)} ${listening(`/proc/${st.Pid}/net/tcp6`)}` : '-'}`,
+      `monitor.json: ${(() => {
+        try {
+          return fs.readFileSync(path.join(store.root, 'containers', cid, 'monitor.json'), 'utf8');
+        } catch (e) {
+          return String(e);
+        }
+      })()}`,
+      `shims: ${JSON.stringify(processes((c) => c.includes('skiff-shim')))}`,
+    ].join('\n');
+  }
   async function settled(ids: string[]): Promise<void> {
     // each `network ls` sweeps what finished containers left (a teardown still running when one
     // looked is found by the next)
@@ -77,7 +107,10 @@ describe('networking through the CLI', () => {
     // httpd listens some time after run -d returns; fetchText answers an error's code (ECONNREFUSED)
     // as its text, so wait for the page itself
     const page = async (): Promise<string> => fetchText(`http://127.0.0.1:${port}/`, 2000);
-    await until('httpd', async () => ((await page()) === 'hello-from-web\n' ? true : undefined), 20_000);
+    let last = '';
+    await until('httpd', async () => ((last = await page()) === 'hello-from-web\n' ? true : undefined), 20_000).catch(async (e: Error) => {
+      throw new Error(`${e.message}: the last fetch gave ${JSON.stringify(last)}\n${await why('web', port)}`);
+    });
     assert.equal(await page(), 'hello-from-web\n');
     assert.equal(await ok(['port', 'web']), `80/tcp -> 127.0.0.1:${port}\n`);
     assert.equal(await ok(['port', 'web', '80']), `127.0.0.1:${port}\n`);
@@ -316,6 +349,27 @@ describe('networking through the CLI', () => {
     } finally {
       await new Promise<void>((r) => holder.close(() => r()));
     }
+    assert.equal(await ok(['ps', '-aq']), '');
+  });
+
+  test("rootless: a pasta that ends while its container runs is recorded with its reason (monitor.json's pastaEnded); rm then signals nothing else", { skip: !isRootless() && 'pasta is the rootless backend' }, async () => {
+    const port = await freePort();
+    const id = (await ok(['run', '-d', '-p', `127.0.0.1:${port}:80`, image, 'sleep', '60'])).trim();
+    const pid = JSON.parse(await ok(['inspect', id]))[0].State.Pid as number;
+    // this container's pasta: the monitor's child that targets the init
+    const pasta = processes((c) => /pasta/.test(c.split(' ')[0]!) && c.trimEnd().endsWith(` ${pid}`));
+    assert.equal(pasta.length, 1, JSON.stringify(pasta));
+    const pastaPid = Number(pasta[0]!.split(' ')[0]);
+    process.kill(pastaPid, 'SIGKILL');
+    const file = path.join(store.root, 'containers', id, 'monitor.json');
+    const state = await until('the monitor to record the end of pasta', () => {
+      const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { pastaEnded?: string };
+      return j.pastaEnded;
+    }, 10_000);
+    assert.equal(state, 'pasta was killed by signal 9 (Killed)');
+    // the container runs on, without its network (as a Podman one whose pasta died)
+    assert.equal(JSON.parse(await ok(['inspect', id]))[0].State.Status, 'running');
+    await ok(['rm', '-f', id]);
     assert.equal(await ok(['ps', '-aq']), '');
   });
 
