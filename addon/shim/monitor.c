@@ -302,8 +302,12 @@ static void reap(void) {
     } else if (NET.pasta > 0 && w == NET.pasta) {
       /* pasta ended while the container runs: the container has lost its network and published ports.
          Why goes to monitor.json (pastaEnded); net_stop no longer signals that pid (another's by then) */
-      net_pasta_ended(&NET, st, PASTA_ENDED, sizeof PASTA_ENDED);
-      write_state(restart_at >= 0);
+      char why[sizeof PASTA_ENDED];
+      net_pasta_ended(&NET, st, why, sizeof why);
+      if (cy.pid > 0 && !cy.exited) { /* not the end of a container that exited first */
+        memcpy(PASTA_ENDED, why, sizeof why);
+        write_state(restart_at >= 0);
+      }
     } else {
       health_reaped(HEALTH, w, st);
     }
