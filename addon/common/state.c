@@ -360,6 +360,13 @@ static int health(struct ctr_state *s, const char *dir, char *err, size_t errlen
   return 0;
 }
 
+/* exit.json read once more, after its writer (the monitor or shim) was seen gone: the first read came
+   before that look, and the writer writes exit.json just before it exits, so an exit missing then may be
+   there now; nothing writes it later. */
+static int exit_again(const char *dir, struct jf_doc *exit, char *err, size_t errlen) {
+  return load(dir, "exit.json", SMALL_FILE, exit, err, errlen);
+}
+
 int ctr_observe(const char *dir, const char *id, bool healthcheck, struct ctr_state *s, char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
   s->status = CTR_CREATED;
@@ -395,6 +402,7 @@ int ctr_observe(const char *dir, const char *id, bool healthcheck, struct ctr_st
     snprintf(ef, sizeof ef, "%s/exit.json", dir);
     snprintf(pf, sizeof pf, "%s/pid", dir);
     if (!owner_alive) {
+      if (!have_exit && (have_exit = exit_again(dir, &exit, err, errlen)) < 0) return jf_free(&start), jf_free(&exit), jf_free(&mon), -1;
       if (have_exit) exited(s, &exit);
       else lost(s, dir, MONITOR_LOST);
     } else if (jf_true(&mon, "restarting")) {
@@ -427,6 +435,10 @@ int ctr_observe(const char *dir, const char *id, bool healthcheck, struct ctr_st
       else lost(s, dir, MONITOR_LOST);
     } else if (shim == 1) {
       s->status = CTR_RUNNING;
+    } else if ((have_exit = exit_again(dir, &exit, err, errlen)) < 0) {
+      return jf_free(&start), jf_free(&exit), -1;
+    } else if (have_exit) {
+      exited(s, &exit);
     } else {
       lost(s, dir, MONITOR_LOST);
     }
