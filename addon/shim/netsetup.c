@@ -471,10 +471,7 @@ void net_pasta_ended(struct net_held *h, int status, char *out, size_t len) {
   else
     snprintf(out, len, "pasta exited with status %d%s%s", WEXITSTATUS(status), why[0] ? ": " : "", why);
   h->pasta = -1; /* reaped: nobody signals that pid again */
-  close_fd(&h->pasta_ready);
-  close_fd(&h->pasta_log);
-  close_fd(&h->pasta_nl);
-  close_fd(&h->pasta_late);
+  stop_pasta(h);  /* its descriptors only, then */
 }
 
 int net_start_pasta(const struct net_plan *p, pid_t target, struct net_held *h) {
